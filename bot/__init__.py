@@ -1,0 +1,1 @@
+"""DingTalk AI customer-service robot."""

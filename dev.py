@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""One entry point for newcomers and CI: ``python3 dev.py demo`` and ``python3 dev.py test``.
+
+It needs only Python 3.11+. On first use it creates ``.venv`` beside this file and installs the
+project with its dev extras; it reinstalls only when ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".installed-pyproject-sha256"
+
+USAGE = """usage: python3 dev.py COMMAND [ARGS...]
+
+commands:
+  demo        start the fake DingTalk and the robot, chat with it, print what happened
+  test        run the whole test suite (extra args go to pytest)
+  lint        ruff and mypy
+  bench       run the benchmarks and write docs/BENCHMARKS.md
+  soak        run the bounded soak test
+  fakeding    run the fakeding CLI (e.g. `python3 dev.py fakeding serve`)
+"""
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py needs Python 3.11 or newer, found {sys.version.split()[0]}")
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == want and PY.exists():
+        return
+    if not PY.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing the project and its dev tools into .venv ...", flush=True)
+    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(want)
+
+
+def run(*argv: str) -> int:
+    return subprocess.call([str(PY), *argv], cwd=ROOT)
+
+
+def main(args: list[str]) -> int:
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    cmd, rest = args[0], args[1:]
+    ensure_env()
+    if cmd == "demo":
+        return run("-m", "fakeding.cli", "demo", *rest)
+    if cmd == "test":
+        return run("-m", "pytest", "-n", "2", "-q", *rest)
+    if cmd == "lint":
+        return run("-m", "ruff", "check", "fakeding", "bot", "tests", "bench") or run(
+            "-m", "mypy"
+        )
+    if cmd == "bench":
+        return run("-m", "bench", *rest)
+    if cmd == "soak":
+        return run("-m", "bench.soak", *rest)
+    if cmd == "fakeding":
+        return run("-m", "fakeding.cli", *rest)
+    print(f"unknown command {cmd!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

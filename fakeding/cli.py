@@ -1,0 +1,89 @@
+"""``fakeding`` command line: ``serve`` a fake platform, run the ``demo``, run a ``scenario``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from .exceptions import FakedingError
+from .server import FakeDing
+from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+
+
+def _app(value: str) -> tuple[str, str]:
+    client_id, sep, secret = value.partition(":")
+    if not sep or not client_id or not secret:
+        raise argparse.ArgumentTypeError(
+            f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}")
+    return client_id, secret
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fakeding", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run a fake DingTalk until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    serve.add_argument("--ws-port", type=int, default=0, help="Stream port (default: a free one)")
+    serve.add_argument("--app", type=_app, action="append", metavar="CLIENT_ID:CLIENT_SECRET",
+                       help="register an app (repeatable); default fakeding-client:fakeding-secret")
+    serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
+    serve.add_argument("--no-limits", action="store_true",
+                       help="switch off QPS, webhook and size limits")
+    demo = sub.add_parser("demo", help="fake + robot: chat with the robot and print what happened")
+    demo.add_argument("--locale", default="en", choices=["en", "zh"])
+    scen = sub.add_parser("scenario", help="scenario files")
+    scen_sub = scen.add_subparsers(dest="action", required=True)
+    run = scen_sub.add_parser("run", help="run one scenario file and print its report")
+    run.add_argument("file")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = Settings(host=args.host, seed=args.seed)
+    if args.no_limits:
+        settings = settings.replace(qps_limit=None, webhook_per_minute=None,
+                                    card_param_value_max_bytes=None,
+                                    interactive_card_max_bytes=None,
+                                    stream_content_max_bytes=None)
+    apps = args.app or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]
+    fake = FakeDing(settings, apps=apps)
+    await fake.start(port=args.port, ws_port=args.ws_port)
+    print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
+    for client_id, secret in apps:
+        print(f"  app clientId={client_id} clientSecret={secret}")
+    print("point a robot at it (before the SDK is imported):")
+    print(f"  export DINGTALK_OPENAPI_ENDPOINT={fake.http_url}")
+    print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
+    print("Ctrl-C stops it.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await fake.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            asyncio.run(_serve(args))
+            return 0
+        if args.command == "demo":
+            from .demo import run_demo
+            return run_demo(locale=args.locale)
+        if args.command == "scenario":
+            from .scenarios.cli import run_file
+            return run_file(args.file)
+    except FakedingError as exc:
+        print(f"fakeding: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

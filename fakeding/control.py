@@ -1,0 +1,139 @@
+"""The control API under ``/_fakeding/``: the Python API over JSON, one call per route.
+
+Bad input answers 400 ``{"error": ..., "field": ...}`` naming the field. Control traffic is
+never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .exceptions import ConfigError, ControlError
+
+if TYPE_CHECKING:
+    from .server import FakeDing
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _ok(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            return _ok(await fn(request))
+        except ControlError as exc:
+            return _ok({"error": str(exc), "field": exc.field}, 400)
+        except ConfigError as exc:
+            return _ok({"error": str(exc), "field": "clientId"}, 400)
+    return handle
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ControlError("body", f"expected JSON, found unparsable text ({exc})") from None
+    if not isinstance(body, dict):
+        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
+    return body
+
+
+def _str(obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
+    return value
+
+
+def add_control_routes(app: web.Application, fake: FakeDing) -> None:
+    async def health(_: web.Request) -> Any:
+        return {"status": "ok"}
+
+    async def messages(request: web.Request) -> Any:
+        body = await _json(request)
+        conv = body.get("conversation")
+        if not isinstance(conv, dict):
+            raise ControlError("conversation", f"expected an object {{id, type, title?}}, found {conv!r}")
+        sender = body.get("sender")
+        if not isinstance(sender, dict):
+            raise ControlError("sender", f"expected an object {{staffId, nick?}}, found {sender!r}")
+        at_bot = body.get("atBot", True)
+        if not isinstance(at_bot, bool):
+            raise ControlError("atBot", f"expected true or false, found {at_bot!r}")
+        msgtype = body.get("msgtype", "text")
+        text = body.get("text")
+        if msgtype == "text" and not isinstance(text, str):
+            raise ControlError("text", f"expected a string, found {text!r}")
+        content = body.get("content")
+        if content is not None and not isinstance(content, dict):
+            raise ControlError("content", f"expected an object, found {content!r}")
+        sent = fake.send_message(
+            text,
+            conversation_id=_str(conv, "id", "conversation.") or "",
+            conversation_type=_str(conv, "type", "conversation.") or "",
+            title=_str(conv, "title", "conversation.", required=False),
+            staff_id=_str(sender, "staffId", "sender.") or "",
+            nick=_str(sender, "nick", "sender.", required=False),
+            msgtype=msgtype, content=content, at_bot=at_bot,
+            client_id=_str(body, "clientId", "", required=False),
+        )
+        return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
+
+    async def cards(_: web.Request) -> Any:
+        return fake.cards()
+
+    async def click(request: web.Request) -> Any:
+        body = await _json(request)
+        params = body.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise ControlError("params", f"expected an object, found {params!r}")
+        message_id = fake.click(request.match_info["card_id"],
+                                staff_id=_str(body, "staffId", "") or "",
+                                button_id=_str(body, "buttonId", "") or "", params=params)
+        return {"messageId": message_id}
+
+    async def timeline(request: web.Request) -> Any:
+        kinds = request.query.getall("kind", [])
+        return fake.timeline(kinds or None)
+
+    async def conversation(request: web.Request) -> Any:
+        return fake.transcript(request.match_info["cid"])
+
+    async def faults(request: web.Request) -> Any:
+        body = await _json(request)
+        f = fake.fault(body)
+        return {"armed": f.describe()}
+
+    async def reset(request: web.Request) -> Any:
+        body = await _json(request)
+        seed = body.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ControlError("seed", f"expected an integer, found {seed!r}")
+        fake.reset(seed)
+        return {"status": "reset"}
+
+    async def violations(_: web.Request) -> Any:
+        return [r.to_dict() for r in fake.violations]
+
+    r = app.router
+    r.add_get("/_fakeding/health", _guard(health))
+    r.add_post("/_fakeding/messages", _guard(messages))
+    r.add_get("/_fakeding/cards", _guard(cards))
+    r.add_post("/_fakeding/cards/{card_id}/click", _guard(click))
+    r.add_get("/_fakeding/timeline", _guard(timeline))
+    r.add_get("/_fakeding/conversations/{cid}", _guard(conversation))
+    r.add_post("/_fakeding/faults", _guard(faults))
+    r.add_post("/_fakeding/reset", _guard(reset))
+    r.add_get("/_fakeding/violations", _guard(violations))

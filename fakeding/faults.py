@@ -1,0 +1,142 @@
+"""Fault injection plans (pure): which frame or OpenAPI call to break, and how.
+
+A fault is armed now or at a later time (``at`` seconds from now). Counting starts when it is
+armed: ``nth: 1`` is the next matching frame or call. Kinds:
+
+- ``drop_connection``: abort the client's websocket without a close frame.
+- ``disconnect``: send SYSTEM disconnect, stop routing, close about 10 s later.
+- ``zombie``: keep the connection open and answering pings, deliver nothing on it.
+- ``frame``: ``action`` drop | delay | duplicate the ``nth`` pushed business frame (``delay`` s).
+- ``api``: fail (``status``, ``code``, ``message``) or delay (``delay`` s) the ``nth`` call of
+  ``route`` ("PUT /v1.0/card/streaming" or just the path), ``count`` calls in a row.
+- ``expire_token``: every token of the app stops working at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exceptions import ControlError
+
+KINDS = ("drop_connection", "disconnect", "zombie", "frame", "api", "expire_token")
+FRAME_ACTIONS = ("drop", "delay", "duplicate")
+
+
+@dataclass
+class Fault:
+    kind: str
+    client_id: str | None = None
+    nth: int = 1
+    count: int = 1
+    action: str | None = None
+    delay: float = 0.0
+    route: str | None = None
+    topic: str | None = None
+    status: int = 500
+    code: str = "system.busy"
+    message: str = "fault injected by fakeding"
+    at: float | None = None
+    seen: int = 0
+    fired: int = 0
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.fired >= self.count
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.spec)
+
+
+def parse_fault(spec: dict[str, Any]) -> Fault:
+    """Validate a fault spec from Python, YAML or JSON; errors name the field."""
+    if not isinstance(spec, dict):
+        raise ControlError("fault", f"expected an object, found {type(spec).__name__}")
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise ControlError("kind", f"expected one of {', '.join(KINDS)}, found {kind!r}")
+    known = {"kind", "client_id", "clientId", "nth", "count", "action", "delay", "route",
+             "topic", "status", "code", "message", "at"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ControlError(unknown[0], f"unknown field; expected some of {', '.join(sorted(known))}")
+    f = Fault(kind=kind, spec=dict(spec))
+    f.client_id = spec.get("client_id", spec.get("clientId"))
+    for name in ("nth", "count"):
+        if name in spec:
+            value = spec[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ControlError(name, f"expected an integer >= 1, found {value!r}")
+            setattr(f, name, value)
+    for name in ("delay", "at"):
+        if name in spec:
+            value = spec[name]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ControlError(name, f"expected a number of seconds >= 0, found {value!r}")
+            setattr(f, name, float(value))
+    if kind == "frame":
+        action = spec.get("action")
+        if action not in FRAME_ACTIONS:
+            raise ControlError("action", f"expected one of {', '.join(FRAME_ACTIONS)}, found {action!r}")
+        f.action = action
+        f.topic = spec.get("topic")
+    if kind == "api":
+        route = spec.get("route")
+        if not isinstance(route, str) or "/" not in route:
+            raise ControlError("route", f"expected 'METHOD /path' or '/path', found {route!r}")
+        f.route = route
+        if "status" in spec:
+            status = spec["status"]
+            if not isinstance(status, int) or not 100 <= status <= 599:
+                raise ControlError("status", f"expected an HTTP status 100-599, found {status!r}")
+            f.status = status
+        if "code" in spec:
+            f.code = str(spec["code"])
+        if "message" in spec:
+            f.message = str(spec["message"])
+        if "status" not in spec and "delay" in spec:
+            f.status = 200  # a pure delay: the call then proceeds normally
+    return f
+
+
+def route_matches(fault_route: str, method: str, path: str) -> bool:
+    if " " in fault_route:
+        m, _, p = fault_route.partition(" ")
+        return m.upper() == method.upper() and p == path
+    return fault_route == path
+
+
+class FaultPlan:
+    """Armed faults; the pump asks it about each frame and each call."""
+
+    def __init__(self) -> None:
+        self.armed: list[Fault] = []
+
+    def arm(self, fault: Fault) -> None:
+        self.armed.append(fault)
+
+    def on_frame(self, client_id: str, topic: str) -> Fault | None:
+        return self._match("frame", client_id,
+                           lambda f: f.topic is None or f.topic == topic)
+
+    def on_call(self, client_id: str | None, method: str, path: str) -> Fault | None:
+        return self._match("api", client_id,
+                           lambda f: f.route is not None and route_matches(f.route, method, path))
+
+    def _match(self, kind: str, client_id: str | None, pred: Any) -> Fault | None:
+        for f in self.armed:
+            if f.kind != kind or f.exhausted:
+                continue
+            if f.client_id is not None and client_id is not None and f.client_id != client_id:
+                continue
+            if not pred(f):
+                continue
+            f.seen += 1
+            if f.seen >= f.nth:
+                f.fired += 1
+                return f
+        return None
+
+    def reset(self) -> None:
+        self.armed.clear()

@@ -1,0 +1,1 @@
+"""The platform's HTTP APIs: gateway, OpenAPI, session webhooks and file downloads."""

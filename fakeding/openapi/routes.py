@@ -1,0 +1,304 @@
+"""aiohttp handlers for every platform HTTP route. Each handler only shuttles JSON: parse,
+ask ``Platform``/``CardStore``, answer; ``_call`` applies the cross-cutting rules in the
+platform's order (token, scope, QPS, injected faults) and records the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..cards import Card
+from ..exceptions import OpenApiError
+from ..platform import App
+from .redact import redact
+
+if TYPE_CHECKING:
+    from ..server import FakeDing
+
+Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
+MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
+            "sampleActionCard2", "sampleActionCard3", "sampleActionCard4", "sampleActionCard5",
+            "sampleActionCard6", "sampleAudio", "sampleFile", "sampleVideo")
+JSON_CT = "application/json;charset=utf-8"
+
+
+class OpenApi:
+    def __init__(self, fake: FakeDing) -> None:
+        self.fake = fake
+
+    @property
+    def platform(self) -> Any:
+        return self.fake.platform
+
+    def now(self) -> float:
+        return self.fake.clock.monotonic()
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_post("/v1.0/gateway/connections/open", self.open_connection)
+        r.add_post("/v1.0/oauth2/accessToken", self.access_token)
+        r.add_get("/gettoken", self.legacy_token)
+        r.add_post("/robot/sendBySession", self.session_webhook)
+        r.add_get("/_files/{code}", self.file_content)
+        api = [
+            ("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", self._card_send),
+            ("PUT", "/v1.0/im/robots/interactiveCards", self._card_update),
+            ("POST", "/v1.0/card/instances", self._instance_create),
+            ("PUT", "/v1.0/card/instances", self._instance_update),
+            ("POST", "/v1.0/card/instances/deliver", self._instance_deliver),
+            ("POST", "/v1.0/card/instances/createAndDeliver", self._instance_create_deliver),
+            ("PUT", "/v1.0/card/streaming", self._instance_stream),
+            ("POST", "/v1.0/robot/oToMessages/batchSend", self._batch_send),
+            ("POST", "/v1.0/robot/groupMessages/send", self._group_send),
+            ("POST", "/v1.0/robot/messageFiles/download", self._file_download),
+        ]
+        for method, path, fn in api:
+            r.add_route(method, path, self._endpoint(method, path, fn))
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _json(self, status: int, body: Any, request_id: str) -> web.Response:
+        return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
+                            content_type="application/json", charset="utf-8",
+                            headers={"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw:
+            raise OpenApiError(400, "MissingBody", "body is mandatory for this action")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise OpenApiError(400, "InvalidBody",
+                               "body must be JSON (Content-Type: application/json)") from None
+
+    def _record_api(self, t: float, method: str, path: str, client: str | None, status: int,
+                    body: Any, response: Any) -> None:
+        self.platform.recorder.add(t, "api", route=f"{method} {path}", client=client,
+                                   status=status, request=redact(body), response=redact(response))
+
+    def _endpoint(self, method: str, path: str, fn: Handler) -> Callable[[web.Request],
+                                                                     Awaitable[web.Response]]:
+        async def handle(request: web.Request) -> web.Response:
+            t = self.now()
+            rid = self.platform.ids.request_id()
+            client: str | None = None
+            body: Any = None
+            try:
+                app = self.platform.authenticate(t, request.headers.get("x-acs-dingtalk-access-token"))
+                client = app.client_id
+                self.platform.check_scope(app, path)
+                self.platform.check_qps(t, app, method, path)
+                fault = self.platform.faults.on_call(client, method, path)
+                if fault is not None:
+                    self.platform.recorder.add(t, "fault", fault="api", route=f"{method} {path}",
+                                               status=fault.status, code=fault.code,
+                                               delay=fault.delay, nth=fault.nth)
+                    if fault.delay:
+                        await asyncio.sleep(fault.delay)
+                        t = self.now()
+                    if fault.status >= 400:
+                        raise OpenApiError(fault.status, fault.code, fault.message)
+                body = await self._body(request)
+                response, card, source = fn(app, body, t)
+            except OpenApiError as exc:
+                out = exc.body(rid)
+                self._record_api(t, method, path, client, exc.status, body, out)
+                return self._json(exc.status, out, rid)
+            self._record_api(t, method, path, client, 200, body, response)
+            if card is not None and source is not None:
+                self.fake.note_card(t, card, source)
+            return self._json(200, response, rid)
+
+        return handle
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        body = {"code": "InvalidAction.NotFound",
+                "message": f"Specified api is not found, please check your url and method. "
+                           f"({request.method} {request.path})",
+                "requestid": rid}
+        self._record_api(t, request.method, request.path, None, 404, None, body)
+        self.platform.recorder.add(t, "violation",
+                                   reason=f"unknown route {request.method} {request.path}")
+        return self._json(404, body, rid)
+
+    # -- gateway and tokens -------------------------------------------------------------------
+    async def open_connection(self, request: web.Request) -> web.Response:
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        path = "/v1.0/gateway/connections/open"
+        body: Any = None
+        try:
+            body = await self._body(request)
+            ticket = self.platform.open_connection(t, body)
+        except OpenApiError as exc:
+            out = exc.body(rid)
+            self._record_api(t, "POST", path, _client(body), exc.status, body, out)
+            return self._json(exc.status, out, rid)
+        out = {"endpoint": self.fake.ws_endpoint, "ticket": ticket}
+        self._record_api(t, "POST", path, body["clientId"], 200, body, out)
+        return self._json(200, out, rid)
+
+    async def access_token(self, request: web.Request) -> web.Response:
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        body: Any = None
+        try:
+            body = await self._body(request)
+            if not isinstance(body, dict):
+                raise OpenApiError(400, "invalidParameter", "body must be a JSON object")
+            token, ttl = self.platform.issue_token(t, body.get("appKey"), body.get("appSecret"))
+        except OpenApiError as exc:
+            out = exc.body(rid)
+            self._record_api(t, "POST", "/v1.0/oauth2/accessToken", _client(body, "appKey"),
+                             exc.status, body, out)
+            return self._json(exc.status, out, rid)
+        out = {"accessToken": token, "expireIn": ttl}
+        self._record_api(t, "POST", "/v1.0/oauth2/accessToken", body["appKey"], 200, body, out)
+        return self._json(200, out, rid)
+
+    async def legacy_token(self, request: web.Request) -> web.Response:
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        key, secret = request.query.get("appkey"), request.query.get("appsecret")
+        try:
+            token, ttl = self.platform.issue_token(t, key, secret)
+            out: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "access_token": token,
+                                   "expires_in": ttl}
+        except OpenApiError:
+            out = {"errcode": 40089, "errmsg": "不合法的corpId或corpSecret"}
+        self._record_api(t, "GET", "/gettoken", key, 200, {"appkey": key}, out)
+        return self._json(200, out, rid)
+
+    # -- session webhook and files ------------------------------------------------------------
+    async def session_webhook(self, request: web.Request) -> web.Response:
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        session, out = self.platform.webhook(t, request.query.get("session"), body)
+        self.platform.recorder.add(
+            t, "webhook", client=session.client_id if session else None,
+            conversation=session.conversation.id if session else None,
+            msgtype=body.get("msgtype") if isinstance(body, dict) else None,
+            errcode=out["errcode"], request=redact(body))
+        return self._json(200, out, rid)
+
+    async def file_content(self, request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        entry = self.fake.files.get(code)
+        if entry is None:
+            return web.Response(status=404, text="unknown or expired download url")
+        name, data = entry
+        return web.Response(body=data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    # -- OpenAPI endpoints (pure functions of app, body, t) -------------------------------------
+    def _card_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.send_interactive(t, app.client_id, _obj(body))
+        return out, card, "send"
+
+    def _card_update(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.update_interactive(t, app.client_id, _obj(body))
+        return out, card, "update"
+
+    def _instance_create(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.create_instance(t, app.client_id, _obj(body))
+        return out, card, "create"
+
+    def _instance_update(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.update_instance(t, app.client_id, _obj(body))
+        return out, card, "update"
+
+    def _instance_deliver(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.deliver(t, app.client_id, _obj(body))
+        return out, card, "deliver"
+
+    def _instance_create_deliver(self, app: App, body: Any,
+                                 t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.create_and_deliver(t, app.client_id, _obj(body))
+        return out, card, "send"
+
+    def _instance_stream(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+        card, out = self.platform.cards.stream(t, app.client_id, _obj(body))
+        return out, card, "stream"
+
+    def _check_msg(self, app: App, body: dict[str, Any]) -> str:
+        if body.get("robotCode") != app.robot_code:
+            raise OpenApiError(400, "invalidParameter.robotCode.invalid",
+                               f"robotCode must be this app's {app.robot_code!r}, "
+                               f"found {body.get('robotCode')!r}")
+        key = body.get("msgKey")
+        if key not in MSG_KEYS:
+            raise OpenApiError(400, "invalidParameter.msgKey.invalid",
+                               f"msgKey must be one of {', '.join(MSG_KEYS)}, found {key!r}")
+        param = body.get("msgParam")
+        if not isinstance(param, str):
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
+                               "msgParam must be a JSON string")
+        try:
+            parsed = json.loads(param)
+        except ValueError:
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
+                               "msgParam must be JSON") from None
+        if not isinstance(parsed, dict):
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
+                               "msgParam must be a JSON object")
+        return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or "")
+
+    def _batch_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
+        body = _obj(body)
+        text = self._check_msg(app, body)
+        users = body.get("userIds")
+        if not isinstance(users, list) or not users:
+            raise OpenApiError(400, "invalidParameter.userIds.empty", "userIds must not be empty")
+        if len(users) > self.fake.settings.batch_send_max_users:
+            raise OpenApiError(400, "invalidParameter.userIds.overMax",
+                               f"at most {self.fake.settings.batch_send_max_users} userIds, "
+                               f"found {len(users)}")
+        for user in users:
+            self.platform.note(t, f"single:{user}", "bot", f"robot:{body['msgKey']}", text)
+        return ({"processQueryKey": self.platform.ids.process_query_key(),
+                 "invalidStaffIdList": [], "flowControlledStaffIdList": []}, None, None)
+
+    def _group_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
+        body = _obj(body)
+        text = self._check_msg(app, body)
+        cid = body.get("openConversationId")
+        if not isinstance(cid, str) or not cid:
+            raise OpenApiError(400, "invalid.openConversationId",
+                               "openConversationId is required")
+        if len(body["msgParam"].encode()) > 15_000:
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
+                               "msgParam is larger than 15000 bytes")
+        self.platform.note(t, cid, "bot", f"robot:{body['msgKey']}", text)
+        return {"processQueryKey": self.platform.ids.process_query_key()}, None, None
+
+    def _file_download(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
+        body = _obj(body)
+        code = body.get("downloadCode")
+        if not isinstance(code, str) or code not in self.fake.files:
+            raise OpenApiError(400, "invalidParameter.downloadCode.invalid",
+                               f"unknown downloadCode {code!r}")
+        if body.get("robotCode") != app.robot_code:
+            raise OpenApiError(400, "invalidParameter.robotCode.invalid",
+                               f"robotCode must be {app.robot_code!r}")
+        return {"downloadUrl": f"{self.fake.http_url}/_files/{code}"}, None, None
+
+
+def _obj(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise OpenApiError(400, "param.error", f"body must be a JSON object, found {type(body).__name__}")
+    return body
+
+
+def _client(body: Any, key: str = "clientId") -> str | None:
+    return body.get(key) if isinstance(body, dict) and isinstance(body.get(key), str) else None

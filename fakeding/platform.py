@@ -1,0 +1,287 @@
+"""The platform's state and rules, free of I/O: apps, tickets, tokens, session webhooks,
+conversations and transcripts, rate limits and scopes.
+
+Every method takes ``t`` (seconds since start) or reads nothing time-related at all; the
+HTTP and websocket adapters pass the clock's reading in. Rule failures raise ``OpenApiError``
+carrying the real platform's status and code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cards import CardStore
+from .exceptions import ConfigError, OpenApiError
+from .faults import FaultPlan
+from .ids import IdFactory
+from .limits import WindowLimiter
+from .messages import Conversation, Sender
+from .recorder import Recorder
+from .settings import ALL_SCOPES, Settings
+
+SUBSCRIPTION_TYPES = ("EVENT", "CALLBACK", "SYSTEM")
+WEBHOOK_MSGTYPES = ("text", "markdown", "actionCard", "link", "feedCard")
+
+# Which permission scope each OpenAPI route needs, and the error the platform gives without it.
+CARD_SCOPE_ROUTES = {
+    "/v1.0/card/streaming": "Card.Streaming.Write",
+    "/v1.0/card/instances": "Card.Instance.Write",
+    "/v1.0/card/instances/deliver": "Card.Instance.Write",
+    "/v1.0/card/instances/createAndDeliver": "Card.Instance.Write",
+}
+ROBOT_SCOPE_ROUTES = {
+    "/v1.0/im/v1.0/robot/interactiveCards/send": "qyapi_robot_sendmsg",
+    "/v1.0/im/robots/interactiveCards": "qyapi_robot_sendmsg",
+    "/v1.0/robot/oToMessages/batchSend": "qyapi_robot_sendmsg",
+    "/v1.0/robot/groupMessages/send": "qyapi_robot_sendmsg",
+}
+
+
+@dataclass
+class App:
+    client_id: str
+    client_secret: str
+    app_id: str
+    robot_code: str
+    chatbot_user_id: str
+    scopes: frozenset[str] = ALL_SCOPES
+    subscriptions: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Session:
+    key: str
+    client_id: str
+    conversation: Conversation
+    sender: Sender
+    expires_at: float
+
+
+@dataclass
+class TranscriptEntry:
+    t: float
+    conversation_id: str
+    who: str  # "user:<staffId>" | "bot"
+    kind: str  # text | picture | ... | markdown | card | webhook:<msgtype>
+    text: str
+    ref: str | None = None  # msgId for user messages, card id for cards
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"t": round(self.t, 6), "who": self.who, "kind": self.kind,
+                             "text": self.text}
+        if self.ref is not None:
+            d["ref"] = self.ref
+        return d
+
+
+class Platform:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.apps: dict[str, App] = {}
+        self.reset()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        """Forget everything that happened; registered apps stay (their subscriptions do not)."""
+        s = self.settings
+        self.ids = IdFactory(s.seed if seed is None else seed)
+        self.recorder = Recorder(s.recorder_limit)
+        self.cards = CardStore(s, self.ids)
+        self.faults = FaultPlan()
+        self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
+        self.used_tickets: set[str] = set()
+        self.tokens: dict[str, tuple[str, float]] = {}
+        self.sessions: dict[str, Session] = {}
+        self.conversations: dict[str, Conversation] = {}
+        self.transcript: list[TranscriptEntry] = []
+        self.qps = WindowLimiter(s.qps_limit, 1.0)
+        self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
+        for app in self.apps.values():
+            app.subscriptions = []
+
+    def add_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        scopes: frozenset[str] | set[str] | None = None,
+        robot_code: str | None = None,
+    ) -> App:
+        if not client_id or not client_secret:
+            raise ConfigError(
+                f"an app needs a non-empty clientId and clientSecret, found {client_id!r}/***"
+            )
+        # Ids derive from the clientId, not the run's seed, so they survive a reset.
+        digest = IdFactory(sum(client_id.encode()) * 7919 + len(client_id))
+        app = App(
+            client_id=client_id,
+            client_secret=client_secret,
+            app_id=digest.uuid(),
+            robot_code=robot_code or client_id,
+            chatbot_user_id="$:LWCP_v1:$" + digest.token()[:24],
+            scopes=frozenset(scopes) if scopes is not None else ALL_SCOPES,
+        )
+        self.apps[client_id] = app
+        return app
+
+    def app(self, client_id: str | None) -> App:
+        if client_id is None:
+            if not self.apps:
+                raise ConfigError("no app is registered; add one with add_app or --app")
+            return next(iter(self.apps.values()))  # the first registered app is the default
+        try:
+            return self.apps[client_id]
+        except KeyError:
+            known = ", ".join(self.apps) or "none"
+            raise ConfigError(f"no app with clientId {client_id!r}; registered: {known}") from None
+
+    # -- gateway --------------------------------------------------------------------------
+    def open_connection(self, t: float, body: Any) -> str:
+        if not isinstance(body, dict):
+            raise OpenApiError(400, "invalidParameter", "body must be a JSON object")
+        for name in ("clientId", "clientSecret"):
+            if not isinstance(body.get(name), str) or not body.get(name):
+                raise OpenApiError(400, "invalidParameter",
+                                   f"{name} is required and must be a non-empty string")
+        subs = body.get("subscriptions")
+        if not isinstance(subs, list):
+            raise OpenApiError(400, "invalidParameter",
+                               f"subscriptions must be an array, found {type(subs).__name__}")
+        for i, sub in enumerate(subs):
+            if (not isinstance(sub, dict) or sub.get("type") not in SUBSCRIPTION_TYPES
+                    or not isinstance(sub.get("topic"), str)):
+                raise OpenApiError(
+                    400, "invalidParameter",
+                    f"subscriptions[{i}] must be {{type: EVENT|CALLBACK|SYSTEM, topic: string}}, "
+                    f"found {sub!r}")
+            if sub["type"] == "EVENT" and sub["topic"] != "*":
+                raise OpenApiError(400, "invalidParameter",
+                                   f"subscriptions[{i}]: EVENT topic must be '*', "
+                                   f"found {sub['topic']!r}")
+        app = self.apps.get(body["clientId"])
+        if app is None or app.client_secret != body["clientSecret"]:
+            raise OpenApiError(401, "authFailed", "鉴权失败 (clientId or clientSecret is wrong)")
+        ticket = self.ids.ticket()
+        self.tickets[ticket] = (app.client_id, t + self.settings.ticket_ttl, list(subs))
+        return ticket
+
+    def consume_ticket(self, t: float, ticket: str | None) -> tuple[App, list[dict[str, str]]]:
+        if not ticket:
+            raise OpenApiError(401, "ticketInvalid", "the ticket query parameter is missing")
+        if ticket in self.used_tickets:
+            raise OpenApiError(401, "ticketUsed",
+                               "this ticket was already used; open a new connection for a new one")
+        entry = self.tickets.pop(ticket, None)
+        if entry is None:
+            raise OpenApiError(401, "ticketInvalid", "unknown ticket")
+        client_id, expires_at, subs = entry
+        self.used_tickets.add(ticket)
+        if t > expires_at:
+            raise OpenApiError(401, "ticketExpired",
+                               f"ticket expired {t - expires_at:.1f} s ago (tickets live "
+                               f"{self.settings.ticket_ttl:g} s)")
+        app = self.apps[client_id]
+        app.subscriptions = subs
+        return app, subs
+
+    # -- tokens ---------------------------------------------------------------------------
+    def issue_token(self, t: float, app_key: Any, app_secret: Any) -> tuple[str, int]:
+        app = self.apps.get(app_key) if isinstance(app_key, str) else None
+        if app is None or app.client_secret != app_secret:
+            raise OpenApiError(400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
+        ttl = self.settings.token_ttl
+        for token, (owner, expires_at) in self.tokens.items():
+            if owner == app.client_id and expires_at > t:
+                self.tokens[token] = (owner, t + ttl)  # same token, extended, as documented
+                return token, int(ttl)
+        token = self.ids.token()
+        self.tokens[token] = (app.client_id, t + ttl)
+        return token, int(ttl)
+
+    def authenticate(self, t: float, token: str | None) -> App:
+        if not token:
+            raise OpenApiError(400, "InvalidAuthentication",
+                               "不合法的access_token (x-acs-dingtalk-access-token header missing)")
+        entry = self.tokens.get(token)
+        if entry is None:
+            raise OpenApiError(400, "InvalidAuthentication", "不合法的access_token")
+        client_id, expires_at = entry
+        if t >= expires_at:
+            raise OpenApiError(400, "InvalidAuthentication", "不合法的access_token (expired)")
+        return self.apps[client_id]
+
+    def expire_tokens(self, t: float, client_id: str | None = None) -> int:
+        n = 0
+        for token, (owner, _) in list(self.tokens.items()):
+            if client_id is None or owner == client_id:
+                self.tokens[token] = (owner, t)
+                n += 1
+        return n
+
+    def check_scope(self, app: App, path: str) -> None:
+        if not self.settings.enforce_scopes:
+            return
+        scope = CARD_SCOPE_ROUTES.get(path)
+        if scope and scope not in app.scopes:
+            # Observed on the real platform: missing card scopes surface as 500 unknownError.
+            raise OpenApiError(500, "unknownError", f"未知错误 (the app lacks scope {scope})")
+        scope = ROBOT_SCOPE_ROUTES.get(path)
+        if scope and scope not in app.scopes:
+            raise OpenApiError(403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+                               f"没有调用该接口的权限 (the app lacks scope {scope})")
+
+    def check_qps(self, t: float, app: App, method: str, path: str) -> None:
+        if not self.qps.allow((app.client_id, method, path), t):
+            raise OpenApiError(
+                403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                f"调用该接口超过了限流阈值 (more than {self.settings.qps_limit} calls per second "
+                f"to {method} {path} for this app)")
+
+    # -- conversations, sessions, transcript ------------------------------------------------
+    def conversation(self, cid: str, type_: str, title: str | None) -> Conversation:
+        conv = self.conversations.get(cid)
+        if conv is None or conv.type != type_ or (title and conv.title != title):
+            conv = Conversation(cid, type_, title or (conv.title if conv else None))
+            self.conversations[cid] = conv
+        return conv
+
+    def new_session(self, t: float, client_id: str, conv: Conversation, sender: Sender) -> Session:
+        key = self.ids.session_key()
+        session = Session(key, client_id, conv, sender, t + self.settings.webhook_ttl)
+        self.sessions[key] = session
+        return session
+
+    def note(self, t: float, conversation_id: str, who: str, kind: str, text: str,
+             ref: str | None = None) -> None:
+        self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref))
+
+    def webhook(self, t: float, key: str | None, body: Any) -> tuple[Session | None, dict[str, Any]]:
+        """A session-webhook reply; the answer mimics the platform (HTTP 200 with errcode)."""
+        session = self.sessions.get(key or "")
+        if session is None or t > session.expires_at:
+            return session, {"errcode": 300001, "errmsg": "session 不存在 (expired or unknown)"}
+        if not isinstance(body, dict):
+            return session, {"errcode": 40035, "errmsg": "缺少参数 json (body must be an object)"}
+        msgtype = body.get("msgtype")
+        if msgtype not in WEBHOOK_MSGTYPES:
+            return session, {"errcode": 40035,
+                             "errmsg": f"不合法的参数 msgtype: expected one of "
+                                       f"{', '.join(WEBHOOK_MSGTYPES)}, found {msgtype!r}"}
+        part = body.get(msgtype)
+        if not isinstance(part, dict):
+            return session, {"errcode": 40035, "errmsg": f"缺少参数 {msgtype}"}
+        if not self.webhook_limit.allow((session.client_id,), t):
+            return session, {"errcode": 130101,
+                             "errmsg": "send too fast, exceed 20 times per minute"}
+        text = webhook_text(msgtype, part)
+        self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
+        return session, {"errcode": 0, "errmsg": "ok"}
+
+
+def webhook_text(msgtype: str, part: dict[str, Any]) -> str:
+    if msgtype == "text":
+        return str(part.get("content", ""))
+    if msgtype in ("markdown", "actionCard"):
+        return str(part.get("text", ""))
+    return str(part.get("title") or part.get("text") or "")

@@ -1,0 +1,79 @@
+"""The recorder: every observable fact of a run, in order, as immutable records.
+
+Pure: it is handed timestamps, it never reads a clock or does I/O. ``t`` is seconds since the
+fake started (virtual seconds under a virtual clock). Control-API traffic is never recorded.
+
+Record kinds: ``connect``, ``disconnect``, ``push``, ``ack``, ``api``, ``card.send``,
+``card.update``, ``card.stream``, ``webhook``, ``fault``, ``violation``, ``redeliver``,
+``message``, ``click``, ``token``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+_ARROWS = {"push": ">", "redeliver": ">", "ack": "<", "api": "<", "webhook": "<", "connect": "<"}
+
+
+@dataclass(frozen=True)
+class Record:
+    seq: int
+    t: float
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": round(self.t, 6), "kind": self.kind, **self.fields}
+
+    def __str__(self) -> str:
+        arrow = _ARROWS.get(self.kind, "=")
+        body = json.dumps(self.fields, ensure_ascii=False, sort_keys=True, default=str)
+        return f"{arrow} +{self.t:.3f}s {self.kind} {body}"
+
+
+class Recorder:
+    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self._records: deque[Record] = deque(maxlen=limit)
+        self._violations: list[Record] = []
+        self._seq = 0
+
+    def add(self, t: float, kind: str, **fields: Any) -> Record:
+        self._seq += 1
+        rec = Record(self._seq, t, kind, fields)
+        self._records.append(rec)
+        if kind == "violation":
+            self._violations.append(rec)
+        return rec
+
+    @property
+    def records(self) -> list[Record]:
+        return list(self._records)
+
+    @property
+    def violations(self) -> list[Record]:
+        return list(self._violations)
+
+    @property
+    def total(self) -> int:
+        """How many records were ever added, including any dropped by ``limit``."""
+        return self._seq
+
+    def of_kind(self, *kinds: str) -> list[Record]:
+        return [r for r in self._records if r.kind in kinds]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(list(self._records))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def to_json_lines(self, records: Iterable[Record] | None = None) -> str:
+        rows = records if records is not None else self._records
+        return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)

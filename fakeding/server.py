@@ -1,0 +1,362 @@
+"""``FakeDing``: the whole fake platform in one event loop, and its Python API.
+
+It wires the pure cores (``Platform``, ``CardStore``, ``Recorder``) to the I/O edges (aiohttp for
+HTTP, websockets for Stream). Every public method is meant to run on the fake's own loop;
+``ThreadedFakeDing`` (``fakeding.threaded``) offers the same API from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from . import messages
+from .cards import Card
+from .clock import LoopClock
+from .control import add_control_routes
+from .exceptions import ControlError, UnmetExpectation
+from .faults import Fault, parse_fault
+from .messages import Conversation, Sender
+from .openapi.routes import OpenApi
+from .platform import App, Platform
+from .recorder import Record
+from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from .stream import protocol
+from .stream.server import StreamServer
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    msg_id: str
+    message_id: str | None  # frame messageId of the first push (None while queued or not pushed)
+    conversation_id: str
+    delivered: bool
+
+
+class FakeDing:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: LoopClock | None = None,
+        apps: Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.clock = clock or LoopClock()
+        self.platform = Platform(self.settings)
+        self.stream = StreamServer(self)
+        self.openapi = OpenApi(self)
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.http_port = 0
+        self._runner: web.AppRunner | None = None
+        self._pinger: asyncio.Task[None] | None = None
+        for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
+            self.platform.add_app(client_id, secret)
+        self._base_apps = dict(self.platform.apps)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None) -> None:
+        self.clock.bind(asyncio.get_running_loop())
+        app = web.Application(middlewares=[self._not_found_middleware])
+        self.openapi.add_routes(app)
+        add_control_routes(app, self)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(self._runner, sock)
+        else:
+            site = web.TCPSite(self._runner, self.settings.host, port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.http_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        await self.stream.start(self.settings.host, ws_port)
+        self._restart_pinger()
+
+    def _restart_pinger(self) -> None:
+        if self._pinger:
+            self._pinger.cancel()
+            self._pinger = None
+        if self.settings.system_ping_interval:
+            self._pinger = asyncio.ensure_future(self._ping_loop(self.settings.system_ping_interval))
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Swap settings (rules, limits, timers) and start from a fresh platform state."""
+        self.settings = settings
+        self.platform.settings = settings
+        self.reset()
+        self._restart_pinger()
+
+    async def stop(self) -> None:
+        if self._pinger:
+            self._pinger.cancel()
+        await self.stream.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeDing:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.settings.host}:{self.http_port}"
+
+    @property
+    def ws_endpoint(self) -> str:
+        return f"ws://{self.settings.host}:{self.stream.port}/connect"
+
+    @web.middleware
+    async def _not_found_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except web.HTTPNotFound:
+            if request.path.startswith("/_fakeding/"):
+                raise
+            return await self.openapi.not_found(request)
+        except web.HTTPMethodNotAllowed:
+            return await self.openapi.not_found(request)
+
+    async def _ping_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            for conn in self.stream.live_connections():
+                self.stream.ping(conn)
+
+    # -- configuration -------------------------------------------------------------------------
+    def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
+                robot_code: str | None = None) -> App:
+        return self.platform.add_app(client_id, client_secret,
+                                     scopes=set(scopes) if scopes is not None else None,
+                                     robot_code=robot_code)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to a fresh platform: connections closed, recording, cards and faults cleared."""
+        self.stream.reset()
+        self.platform.apps = dict(self._base_apps)  # apps added by a test go away
+        self.platform.reset(seed)
+        self.files.clear()
+
+    @property
+    def now(self) -> float:
+        return self.clock.monotonic()
+
+    def record(self, kind: str, **fields: Any) -> Record:
+        return self.platform.recorder.add(self.now, kind, **fields)
+
+    # -- acting as users -------------------------------------------------------------------------
+    def send_message(
+        self,
+        text: str | None = None,
+        *,
+        conversation_id: str = "cidGroup001",
+        conversation_type: str = "group",
+        title: str | None = None,
+        staff_id: str = "user001",
+        nick: str | None = None,
+        msgtype: str = "text",
+        content: dict[str, Any] | None = None,
+        at_bot: bool = True,
+        client_id: str | None = None,
+    ) -> SentMessage:
+        """A user writes in a conversation; the robot gets it as the platform would deliver it."""
+        if conversation_type not in ("group", "single"):
+            raise ControlError("conversation.type",
+                               f"expected 'group' or 'single', found {conversation_type!r}")
+        if msgtype not in messages.MSG_TYPES:
+            raise ControlError("msgtype", f"expected one of {', '.join(messages.MSG_TYPES)}, "
+                                          f"found {msgtype!r}")
+        if msgtype == "text" and not isinstance(text, str):
+            raise ControlError("text", f"a text message needs a string, found {text!r}")
+        if not staff_id:
+            raise ControlError("sender.staffId", "must be a non-empty string")
+        app = self.platform.app(client_id)
+        p = self.platform
+        t = self.now
+        conv = p.conversation(conversation_id, conversation_type, title)
+        sender = Sender(staff_id, nick)
+        session = p.new_session(t, app.client_id, conv, sender)
+        if msgtype != "text" and content is None:
+            code = p.ids.code("dl")
+            self.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())
+            content = messages.default_content(msgtype, code, text)
+        msg_id = p.ids.msg_id()
+        data = messages.robot_message(
+            msg_id=msg_id, conversation=conv, sender=sender,
+            sender_id="$:LWCP_v1:$" + staff_id, robot_code=app.robot_code,
+            corp_id=self.settings.corp_id, chatbot_user_id=app.chatbot_user_id,
+            create_at_ms=self.clock.time_ms(),
+            webhook_url=f"{self.http_url}/robot/sendBySession?session={session.key}",
+            webhook_expires_ms=int(round((self.clock.time() + self.settings.webhook_ttl) * 1000)),
+            msgtype=msgtype, text=text, content=content, at_bot=at_bot,
+        )
+        shown = text if msgtype == "text" else f"[{msgtype}] {text or ''}".strip()
+        p.note(t, conv.id, f"user:{staff_id}", msgtype, shown or "", ref=msg_id)
+        deliver = conv.type == "single" or at_bot or self.settings.extra.get(
+            "deliver_group_messages_without_at", False)
+        self.record("message", client=app.client_id, conversation=conv.id, sender=staff_id,
+                    msgtype=msgtype, msgId=msg_id, atBot=at_bot, delivered=bool(deliver))
+        if not deliver:
+            return SentMessage(msg_id, None, conv.id, False)
+        d = self.stream.push(app.client_id, protocol.TOPIC_BOT_MESSAGE, data, key=msg_id)
+        return SentMessage(msg_id, d.message_ids[0] if d.message_ids else None, conv.id, True)
+
+    def click(self, card_id: str, *, staff_id: str, button_id: str,
+              params: dict[str, Any] | None = None) -> str:
+        """A user clicks a card button; the robot gets the card callback over Stream."""
+        try:
+            card = self.platform.cards.get(card_id)
+        except KeyError as exc:
+            raise ControlError("cardBizId", str(exc.args[0]) if exc.args else str(exc)) from None
+        if card.kind == "interactive":
+            buttons = {b.id: b for b in card.buttons()}
+            if button_id not in buttons:
+                raise ControlError("buttonId", f"card {card_id} has request buttons "
+                                               f"{sorted(buttons) or 'none'}, found {button_id!r}")
+            value = buttons[button_id].value
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    value = {"value": value}
+            label = buttons[button_id].label
+        else:
+            value, label = {}, button_id
+        if params:
+            value = {**(value if isinstance(value, dict) else {}), **params}
+        content = json.dumps({"cardPrivateData": {"actionIds": [button_id], "params": value}},
+                             ensure_ascii=False)
+        data = {"extension": "{}", "corpId": self.settings.corp_id, "spaceType": "im",
+                "userIdType": 1, "type": "actionCallback", "userId": staff_id,
+                "content": content, "spaceId": card.conversation_id or card.single_user or "",
+                "outTrackId": card.id, "value": content}
+        t = self.now
+        conv_id = card.conversation_id or f"single:{card.single_user}"
+        self.platform.note(t, conv_id, f"user:{staff_id}", "click", label, ref=card.id)
+        self.record("click", client=card.client_id, card=card.id, user=staff_id, button=button_id)
+
+        def on_ack(ack: protocol.Ack, after: float) -> None:
+            if after > self.settings.card_callback_timeout:
+                self.record("violation", card=card.id,
+                            reason=f"card callback answered after {after:.3f} s, the platform "
+                                   f"waits {self.settings.card_callback_timeout:g} s")
+                return
+            response = ack.data.get("response") if isinstance(ack.data, dict) else None
+            changed = self.platform.cards.apply_callback_response(self.now, card.id, staff_id,
+                                                                  response)
+            if changed is not None:
+                self.note_card(self.now, changed, "callback")
+
+        d = self.stream.push(card.client_id, protocol.TOPIC_CARD_CALLBACK, data,
+                             key=f"click:{card.id}:{staff_id}:{len(self.platform.recorder)}",
+                             on_ack=on_ack)
+        return d.message_ids[0] if d.message_ids else ""
+
+    def note_card(self, t: float, card: Card, source: str) -> None:
+        kind = "card.send" if source in ("send", "create") else "card.update"
+        version = len(card.versions)
+        self.platform.recorder.add(t, kind, card=card.id, version=version, via=source,
+                                   conversation=card.conversation_id, user=card.single_user,
+                                   flowStatus=card.flow_status)
+        if source in ("send", "deliver"):
+            conv = card.conversation_id or f"single:{card.single_user}"
+            self.platform.note(t, conv, "bot", "card", _card_title(card), ref=card.id)
+
+    # -- faults ---------------------------------------------------------------------------------
+    def fault(self, spec: dict[str, Any]) -> Fault:
+        """Inject a fault now, or ``at`` seconds from now (see ``fakeding.faults``)."""
+        f = parse_fault(spec)
+        if f.client_id is not None:
+            self.platform.app(f.client_id)  # a clear error for an unknown app
+        if f.at:
+            at, f.at = f.at, None
+            self.clock.call_later(at, lambda: self._apply_fault(f))
+        else:
+            self._apply_fault(f)
+        return f
+
+    def _apply_fault(self, f: Fault) -> None:
+        self.record("fault", fault=f.kind,
+                    **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
+        if f.kind in ("frame", "api"):
+            self.platform.faults.arm(f)
+            return
+        if f.kind == "expire_token":
+            self.platform.expire_tokens(self.now, f.client_id)
+            return
+        conns = self.stream.live_connections(f.client_id)
+        for conn in conns:
+            if f.kind == "drop_connection":
+                self.stream.drop(conn)
+            elif f.kind == "disconnect":
+                self.stream.disconnect(conn)
+            elif f.kind == "zombie":
+                self.stream.zombie(conn)
+
+    # -- observing --------------------------------------------------------------------------------
+    def timeline(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        wanted = set(kinds) if kinds else None
+        return [r.to_dict() for r in self.platform.recorder
+                if wanted is None or r.kind in wanted]
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [card_summary(c) for c in self.platform.cards.all()]
+
+    def card(self, card_id: str) -> Card:
+        return self.platform.cards.get(card_id)
+
+    def transcript(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        return [dict(e.to_dict(), conversation=e.conversation_id) for e in self.platform.transcript
+                if conversation_id is None or e.conversation_id == conversation_id]
+
+    @property
+    def violations(self) -> list[Record]:
+        return self.platform.recorder.violations
+
+    def check(self) -> None:
+        """Raise ``UnmetExpectation`` listing every recorded protocol violation."""
+        found = self.violations
+        if found:
+            lines = "\n".join(f"  {r}" for r in found)
+            raise UnmetExpectation(
+                f"expected no protocol violations, found {len(found)}:\n{lines}")
+
+    async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
+                         what: str = "condition") -> Any:
+        """Poll ``predicate`` on the loop until it returns something truthy."""
+        deadline = self.now + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if self.now >= deadline:
+                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+            await asyncio.sleep(0.01)
+
+
+def card_summary(card: Card) -> dict[str, Any]:
+    return {"cardBizId": card.id, "kind": card.kind, "conversationId": card.conversation_id,
+            "user": card.single_user, "clientId": card.client_id,
+            "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
+                         for v in card.versions]}
+
+
+def _card_title(card: Card) -> str:
+    data = card.current
+    header = data.get("header") if isinstance(data, dict) else None
+    if isinstance(header, dict):
+        title = header.get("title")
+        if isinstance(title, dict):
+            return str(title.get("text", ""))
+    return str(data.get("title") or data.get("markdown") or card.template_id)[:80]

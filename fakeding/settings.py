@@ -1,0 +1,62 @@
+"""Every knob of the fake platform, with the real platform's numbers as defaults.
+
+Each platform rule can be switched off (``None`` or ``False``) for tests that want a laxer
+world; the defaults are what DingTalk documents (see README, "Platform rules").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exceptions import ConfigError
+
+DEFAULT_CLIENT_ID = "fakeding-client"
+DEFAULT_CLIENT_SECRET = "fakeding-secret"
+
+ALL_SCOPES = frozenset(
+    {
+        "Card.Instance.Write",
+        "Card.Streaming.Write",
+        "qyapi_robot_sendmsg",
+        "Robot.Message.Send",
+    }
+)
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    seed: int = 0
+    corp_id: str = "dingcorp0001"
+    # Stream
+    ticket_ttl: float = 90.0
+    redelivery_delay: float | None = 60.0
+    max_redeliveries: int = 1
+    redelivery_new_message_id: bool = False
+    system_ping_interval: float | None = None
+    disconnect_close_after: float = 10.0
+    card_callback_timeout: float = 2.0
+    # OpenAPI
+    token_ttl: float = 7200.0
+    qps_limit: int | None = 20
+    webhook_ttl: float = 5400.0
+    webhook_per_minute: int | None = 20
+    enforce_scopes: bool = True
+    card_param_value_max_bytes: int | None = 1024
+    interactive_card_max_bytes: int | None = 15_000
+    stream_content_max_bytes: int | None = 3072
+    batch_send_max_users: int = 20
+    # Recorder
+    recorder_limit: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Settings:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)}; expected one of {', '.join(sorted(known))}"
+            )
+        return dataclasses.replace(self, **changes)

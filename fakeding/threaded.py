@@ -1,0 +1,155 @@
+"""``ThreadedFakeDing``: the fake on a background thread, driven from ordinary sync code.
+
+The fake owns its loop; each method hops onto that loop and waits for the answer, so sync
+tests, the CLI and robots that use the SDK's blocking ``requests`` helpers all work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from .cards import Card
+from .exceptions import UnmetExpectation
+from .faults import Fault
+from .recorder import Record
+from .server import FakeDing, SentMessage
+from .settings import Settings
+
+T = TypeVar("T")
+
+
+class ThreadedFakeDing:
+    def __init__(self, settings: Settings | None = None, *, port: int = 0,
+                 sock: socket.socket | None = None,
+                 apps: Iterable[tuple[str, str]] | None = None) -> None:
+        self.fake = FakeDing(settings, apps=apps)
+        self._port = port
+        self._sock = sock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ThreadedFakeDing:
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.fake.start(port=self._port, sock=self._sock))
+            except BaseException as exc:  # surfaced to the starting thread below
+                error.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.fake.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fakeding", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if error:
+            raise error[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop = None
+
+    def __enter__(self) -> ThreadedFakeDing:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the fake's loop and return its result (exceptions re-raised here)."""
+        assert self._loop is not None, "ThreadedFakeDing is not started"
+
+        async def run() -> T:
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    # -- the FakeDing API, from any thread ----------------------------------------------------
+    @property
+    def http_url(self) -> str:
+        return self.fake.http_url
+
+    @property
+    def endpoint(self) -> str:
+        return self.fake.http_url
+
+    @property
+    def settings(self) -> Settings:
+        return self.fake.settings
+
+    def send_message(self, text: str | None = None, **kwargs: Any) -> SentMessage:
+        return self.call(self.fake.send_message, text, **kwargs)
+
+    def click(self, card_id: str, *, staff_id: str, button_id: str,
+              params: dict[str, Any] | None = None) -> str:
+        return self.call(self.fake.click, card_id, staff_id=staff_id, button_id=button_id,
+                         params=params)
+
+    def fault(self, spec: dict[str, Any]) -> Fault:
+        return self.call(self.fake.fault, spec)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.call(self.fake.reset, seed)
+
+    def add_app(self, client_id: str, client_secret: str, **kwargs: Any) -> Any:
+        return self.call(self.fake.add_app, client_id, client_secret, **kwargs)
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings for this test (the fixture restores them)."""
+        self.call(lambda: self.fake.apply_settings(self.fake.settings.replace(**changes)))
+
+    def timeline(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        return self.call(self.fake.timeline, list(kinds) if kinds else None)
+
+    def cards(self) -> list[dict[str, Any]]:
+        return self.call(self.fake.cards)
+
+    def card(self, card_id: str) -> Card:
+        return self.call(self.fake.card, card_id)
+
+    def transcript(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        return self.call(self.fake.transcript, conversation_id)
+
+    @property
+    def violations(self) -> list[Record]:
+        return self.call(lambda: self.fake.violations)
+
+    def check(self) -> None:
+        self.call(self.fake.check)
+
+    def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
+                   what: str = "condition") -> Any:
+        """Poll ``predicate`` (run on the fake's loop) until truthy, or raise after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.call(predicate)
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+            time.sleep(0.01)
+
+    def wait_for(self, kind: str, *, count: int = 1, timeout: float = 10.0,
+                 where: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        """Wait until the timeline holds ``count`` records of ``kind`` (matching ``where``)."""
+        def found() -> list[dict[str, Any]] | None:
+            rows = [r for r in self.fake.timeline([kind]) if where is None or where(r)]
+            return rows if len(rows) >= count else None
+        result: list[dict[str, Any]] = self.wait_until(
+            found, timeout=timeout, what=f"{count} '{kind}' record(s)")
+        return result
