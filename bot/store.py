@@ -25,7 +25,7 @@ from bot.agents.base import ROLES, Turn
 from bot.clock import Clock
 from bot.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEDUP_TTL = 86400.0
 MEMORY_TTL = 1800.0
 MEMORY_TURNS = 20
@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS memory (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS memory_chat_at ON memory (chat_id, at);
+CREATE TABLE IF NOT EXISTS answers (
+    card_id TEXT PRIMARY KEY,
+    msg_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 
@@ -152,6 +160,24 @@ class Store:
                 (key, now, now - ttl),
             )
             return cursor.rowcount == 1
+
+    def remember_answer(self, *, card_id: str, msg_id: str, question: str, answer: str,
+                        locale: str) -> None:
+        """Keep what a card answered, so a feedback click after a restart still knows it."""
+        with self._transaction("remember_answer", write=True) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO answers (card_id, msg_id, question, answer, locale, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (card_id, msg_id, question, answer, locale, self.clock.time()),
+            )
+
+    def answer_for(self, card_id: str) -> tuple[str, str, str] | None:
+        """(question, answer, locale) of a card this robot answered, or None."""
+        with self._transaction("answer_for", write=False) as db:
+            row = db.execute(
+                "SELECT question, answer, locale FROM answers WHERE card_id = ?", (card_id,)
+            ).fetchone()
+        return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
     def record_feedback(
         self,

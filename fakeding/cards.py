@@ -24,13 +24,15 @@ Modelling choices where the reference is silent or marked uncertain:
   version's ``extra["coerced"]``; ``null``, objects and lists are refused with ``param.invalid``.
 * Instance private data is kept per user: a full-overwrite update replaces the maps of the users
   it names and leaves the others alone.
-* ``flowStatus`` drives the state: "3" finished, "5" failed, "1"/"2"/"4" open again. Streaming with
-  ``isFinalize``/``isError`` sets the flags and, on cards that carry a ``flowStatus``, writes
-  "3"/"5".
-  Streaming into a finished card reopens it (``extra["reopened"]``, ``flowStatus`` back to "2");
-  streaming into a failed card is refused with 400 ``param.stream.cardFailed`` (a fake-only code).
+* ``flowStatus`` drives the state: "3" finished, "5" failed, "1"/"2"/"4" open again. Streaming
+  with ``isFinalize``/``isError`` sets the flags and, on cards that carry a ``flowStatus``, writes
+  "3"/"5". Streaming into a finished card reopens it (``extra["reopened"]``, ``flowStatus`` back
+  to "2"); streaming into a failed card is refused with 400 ``param.stream.cardFailed`` (a code
+  of the fake's own).
 * Streaming empty content together with ``isFinalize`` or ``isError`` changes the state only, not
   the key's text.
+* A card-callback response the platform could not apply (a non-string value, ``cardData`` for an
+  ordinary card) raises ``ProtocolViolation`` and changes nothing; it is not an OpenAPI call.
 """
 
 from __future__ import annotations

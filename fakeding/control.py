@@ -31,7 +31,7 @@ def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
         except ControlError as exc:
             return _ok({"error": str(exc), "field": exc.field}, 400)
         except ConfigError as exc:
-            return _ok({"error": str(exc), "field": "clientId"}, 400)
+            return _ok({"error": f"clientId: {exc}", "field": "clientId"}, 400)
     return handle
 
 
@@ -102,7 +102,7 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
         message_id = fake.click(request.match_info["card_id"],
                                 staff_id=_str(body, "staffId", "") or "",
                                 button_id=_str(body, "buttonId", "") or "", params=params)
-        return {"messageId": message_id}
+        return {"messageId": message_id or None}  # null while queued, as for /messages
 
     async def timeline(request: web.Request) -> Any:
         kinds = request.query.getall("kind", [])

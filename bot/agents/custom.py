@@ -18,7 +18,7 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
-from bot.agents.base import Agent, OnChunk, Turn, chunk
+from bot.agents.base import Agent, Chunk, OnChunk, Turn, chunk
 from bot.errors import AgentError, ConfigError
 
 ACCEPTED = (
@@ -29,6 +29,9 @@ ACCEPTED = (
 )
 
 
+PATH_FORMS = "expected 'package.module:attribute' or 'package.module.attribute'"
+
+
 def _resolve(path: str) -> object:
     if ":" in path:
         module_name, _, attr_path = path.partition(":")
@@ -37,22 +40,23 @@ def _resolve(path: str) -> object:
     if not module_name or not attr_path or ":" in attr_path:
         raise ConfigError(
             f"custom agent path {path!r} is not 'package.module:attribute' or "
-            "'package.module.attribute'"
+            "'package.module.attribute'; write the module, then the function or class name"
         )
     try:
         target: object = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # a plug-in may fail to import in any way; report it as config
         raise ConfigError(
             f"custom agent {path!r}: could not import module {module_name!r} "
-            f"({type(exc).__name__}: {exc}); check the path and that the module is installed"
+            f"({type(exc).__name__}: {exc}); {PATH_FORMS} naming an importable module"
         ) from None
     for attr in attr_path.split("."):
         try:
             target = getattr(target, attr)
         except AttributeError:
+            which = f" ({attr!r} is missing)" if attr != attr_path else ""
             raise ConfigError(
                 f"custom agent {path!r}: module {module_name!r} has no attribute "
-                f"{attr_path!r} (found {attr!r} missing); check the spelling"
+                f"{attr_path!r}{which}; {PATH_FORMS} naming an existing attribute"
             ) from None
     return target
 
@@ -73,11 +77,21 @@ def _binds(function: Callable[..., object], *, streaming: bool) -> bool:
 
 
 def _describe(target: object) -> str:
+    """Type and parameters of a target, e.g. ``function with signature (text)``."""
+    if inspect.isclass(target):
+        return f"class {target.__qualname__} without an async answer method"
     if callable(target):
         try:
-            return f"{type(target).__name__} with signature {inspect.signature(target)}"
+            signature = inspect.signature(target)
         except (TypeError, ValueError):
-            pass
+            return type(target).__name__
+        bare = signature.replace(
+            parameters=[
+                p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()
+            ],
+            return_annotation=inspect.Signature.empty,
+        )
+        return f"{type(target).__name__} with signature {bare}"
     return type(target).__name__
 
 
@@ -117,9 +131,16 @@ class _FunctionAgent:
     async def answer(
         self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
     ) -> str:
+        streamed = 0
+
+        async def counting(item: Chunk) -> None:
+            nonlocal streamed
+            streamed += 1
+            await on_chunk(item)
+
         kwargs: dict[str, Any] = {"chat_id": chat_id, "history": history}
         if self._streams:
-            kwargs["on_chunk"] = on_chunk
+            kwargs["on_chunk"] = counting
         result = self._function(question, **kwargs)
         if self._async:
             result = await cast(Awaitable[object], result)
@@ -127,7 +148,8 @@ class _FunctionAgent:
             raise AgentError(
                 f"custom agent {self.name!r} returned {type(result).__name__}, expected str"
             )
-        if not self._streams and result:
+        if not streamed and result:
+            # Functions that do not stream (or ignore on_chunk) show their answer as one chunk.
             await on_chunk(chunk(result))
         return result
 

@@ -155,7 +155,10 @@ def render_text(card: Mapping[str, Any]) -> str:
     title = header.get("title") if isinstance(header, Mapping) else None
     if isinstance(title, Mapping):
         lines.append(str(title.get("text", "")))
-    for element in card.get("contents", []):
+    for element in card.get("contents") or []:
+        if not isinstance(element, Mapping):
+            lines.append(f"<{type(element).__name__}>")
+            continue
         kind = element.get("type")
         if kind == "markdown":
             lines.append(str(element.get("text", "")))

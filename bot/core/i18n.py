@@ -14,6 +14,13 @@ _TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "thinking": "[Thinking] Analyzing your question, please wait...",
         "untitled": "Your question",
+        "title_notice": "Customer service",
+        "interrupted": (
+            "⚠️ The assistant was restarted while answering. Any partial answer above is kept; "
+            "please send your question again."
+        ),
+        "empty_answer": "⚠️ Sorry, the assistant returned an empty answer. Please rephrase "
+                        "your question or try again.",
         "very_helpful": "😄 Very Helpful",
         "helpful": "😊 Helpful",
         "somewhat_helpful": "🙂 Somewhat Helpful",
@@ -62,6 +69,9 @@ _TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "thinking": "[思考]正在分析您的问题，请稍候...",
         "untitled": "您的问题",
+        "title_notice": "智能客服",
+        "interrupted": "⚠️ 回答过程中助手重启了。上方已生成的部分回答会保留，请重新发送您的问题。",
+        "empty_answer": "⚠️ 抱歉，助手返回了空的回答。请换个说法或稍后再试。",
         "very_helpful": "😄 非常有帮助",
         "helpful": "😊 有帮助",
         "somewhat_helpful": "🙂 帮助不大",

@@ -82,9 +82,7 @@ class FakeOpenAI:
         return json.dumps({"object": "chat.completion.chunk", "choices": [{"delta": delta}]})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(
-            Recorded(request.path, dict(request.headers), await request.json())
-        )
+        self.requests.append(Recorded(request.path, dict(request.headers), await request.json()))
         if self.status != 200:
             return web.Response(
                 status=self.status, text=self.error_body, content_type="application/json"

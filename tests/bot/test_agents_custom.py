@@ -5,11 +5,13 @@ The targets below are loaded through ``tests.bot.test_agents_custom:<name>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 
+from bot.agents import build_agent
 from bot.agents.base import Agent, Chunk, OnChunk, Turn, chunk
 from bot.agents.custom import load_custom
 from bot.errors import AgentError, ConfigError
@@ -37,10 +39,14 @@ def sync_returns_int(question: str, *, chat_id: str, history: Sequence[Turn]) ->
     return 42
 
 
-async def yields_bytes(question: str, *, chat_id: str, history: Sequence[Turn]) -> AsyncIterator[
-    object
-]:
+async def yields_bytes(
+    question: str, *, chat_id: str, history: Sequence[Turn]
+) -> AsyncIterator[object]:
     yield b"raw"
+
+
+async def ignores_on_chunk(question: str, **options: object) -> str:
+    return "quiet answer"
 
 
 def wrong_signature(text: str) -> str:
@@ -75,6 +81,11 @@ class NeedsArgs:
         return ""
 
 
+class Sink:
+    def answer(self, question: str) -> str:
+        return question
+
+
 INSTANCE = ClassAgent()
 NOT_CALLABLE = 42
 
@@ -94,7 +105,13 @@ def run(agent: Agent, question: str = "hi", history: Sequence[Turn] = ()) -> tup
 def test_example_echo_generator_streams_each_piece() -> None:
     agent = load_custom("bot.agents.examples:echo")
     answer, pieces = run(agent, "reset my password", [Turn("user", "x")])
-    assert pieces == ["You said:", " reset", " my", " password", " (I remember 1 earlier message(s).)"]
+    assert pieces == [
+        "You said:",
+        " reset",
+        " my",
+        " password",
+        " (I remember 1 earlier message(s).)",
+    ]
     assert answer == "".join(pieces)
     assert agent.name == "bot.agents.examples:echo"
 
@@ -110,6 +127,10 @@ def test_async_function_with_on_chunk_streams_itself() -> None:
 
 def test_async_function_without_on_chunk_is_one_chunk() -> None:
     assert run(load_custom(f"{HERE}:async_plain"), "q") == ("async q in c9", ["async q in c9"])
+
+
+def test_async_function_that_never_streams_still_shows_its_answer() -> None:
+    assert run(load_custom(f"{HERE}:ignores_on_chunk")) == ("quiet answer", ["quiet answer"])
 
 
 def test_plain_function_is_streamed_as_one_chunk() -> None:
@@ -144,9 +165,13 @@ def test_wrong_return_types_are_agent_errors() -> None:
         ("pkg.module:", "is not 'package.module:attribute'"),
         ("no_such_package_xyz.mod:fn", "could not import module 'no_such_package_xyz.mod'"),
         (f"{HERE}:missing", "has no attribute 'missing'"),
-        (f"{HERE}:wrong_signature", r"found function with signature \(text: str\) -> str"),
+        (
+            f"{HERE}:wrong_signature",
+            r"found function with signature \(text\), which is not supported",
+        ),
         (f"{HERE}:NOT_CALLABLE", "found int"),
         (f"{HERE}:NeedsArgs", "could not be instantiated with no arguments"),
+        (f"{HERE}:Sink", "found class Sink without an async answer method"),
         ("bot.agents", "found module"),
     ],
 )
@@ -155,3 +180,23 @@ def test_bad_paths_say_what_was_found_and_what_is_accepted(path: str, message: s
         load_custom(path)
     text = str(info.value)
     assert "'package.module" in text or "accepted forms" in text
+
+
+def test_build_agent_loads_custom_paths(tmp_path: Path) -> None:
+    agent = build_agent("bot.agents.examples:echo", base_dir=tmp_path)
+    assert run(agent, "x") == ("You said: x", ["You said:", " x"])
+    assert isinstance(build_agent({"name": f"{HERE}:ClassAgent"}, base_dir=tmp_path), ClassAgent)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("gpt", "unknown agent 'gpt': expected one of faq, openai, scripted"),
+        ({"faq": "x.md"}, "needs a 'name' string, found None"),
+        ({"name": "bot.agents.examples:echo", "delay": 1}, "takes no options, found delay"),
+        (["faq"], "must be a name or a mapping"),
+    ],
+)
+def test_build_agent_rejects_bad_specs(tmp_path: Path, spec: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_agent(spec, base_dir=tmp_path)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.agents import build_agent
 from bot.agents.base import Chunk, Turn
 from bot.agents.faq import FaqAgent, parse_faq, pieces, tokenize
 from bot.errors import ConfigError
@@ -14,9 +15,7 @@ from bot.errors import ConfigError
 SHIPPED = Path(__file__).resolve().parents[2] / "bot/elements/imRobots.dingTalkDemo/faq.md"
 
 
-def ask(
-    agent: FaqAgent, question: str, history: list[Turn] | None = None
-) -> tuple[str, list[str]]:
+def ask(agent: FaqAgent, question: str, history: list[Turn] | None = None) -> tuple[str, list[str]]:
     received: list[str] = []
 
     async def on_chunk(item: Chunk) -> None:
@@ -217,3 +216,34 @@ def test_tokenize_folds_plurals_drops_function_words_and_splits_chinese() -> Non
 def test_bad_arguments_are_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         FaqAgent(SHIPPED, **kwargs)  # type: ignore[arg-type]
+
+
+def test_build_agent_faq_defaults_to_faq_md_in_base_dir() -> None:
+    agent = build_agent("faq", base_dir=SHIPPED.parent, locale="zh")
+    assert isinstance(agent, FaqAgent)
+    assert agent.path == SHIPPED
+    assert agent.locale == "zh"
+
+
+def test_build_agent_faq_options(tmp_path: Path) -> None:
+    write(tmp_path, "## Q\n\nA a a.\n")
+    (tmp_path / "other.md").write_text("## Other?\n\nYes.\n", encoding="utf-8")
+    spec = {"name": "faq", "faq": "other.md", "delay": 0.5, "words_per_chunk": 2}
+    agent = build_agent(spec, base_dir=tmp_path)
+    assert isinstance(agent, FaqAgent)
+    assert (agent.path.name, agent.delay, agent.words_per_chunk) == ("other.md", 0.5, 2)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "faq", "faq": "missing.md"}, "missing.md does not exist"),
+        ({"name": "faq", "delay": "slow"}, "option 'delay' must be int or float, found str"),
+        ({"name": "faq", "words_per_chunk": 0}, "agent 'faq': words_per_chunk must be >= 1"),
+        ({"name": "faq", "dealy": 1}, r"unknown option\(s\) dealy; expected delay, faq"),
+    ],
+)
+def test_build_agent_faq_errors(tmp_path: Path, spec: dict[str, object], message: str) -> None:
+    write(tmp_path, "## Q\n\nA.\n")
+    with pytest.raises(ConfigError, match=message):
+        build_agent(spec, base_dir=tmp_path)

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import pytest
 
+from bot.agents import build_agent
 from bot.agents.base import Chunk, Turn
 from bot.agents.faq import FaqAgent
 from bot.agents.openai_compat import OpenAICompatAgent
@@ -199,3 +200,45 @@ def test_bad_settings_are_config_errors(kwargs: dict[str, object], message: str)
     settings.update(kwargs)
     with pytest.raises(ConfigError, match=message):
         OpenAICompatAgent(api_key=None, **settings)  # type: ignore[arg-type]
+
+
+def test_build_agent_openai_takes_the_key_from_the_environment() -> None:
+    async def body(fake: FakeOpenAI) -> str:
+        spec = {"name": "openai", "base_url": fake.base_url, "model": "m", "faq": True}
+        agent = build_agent(spec, base_dir=SHIPPED.parent, env={"OPENAI_API_KEY": KEY})
+        assert isinstance(agent, OpenAICompatAgent)
+        assert agent.faq is not None
+        return await agent.answer("refund?", chat_id="c", history=[], on_chunk=Sink())
+
+    fake = FakeOpenAI(pieces=["ok"])
+    assert run_with(fake, body) == "ok"
+    assert fake.requests[0].headers["Authorization"] == f"Bearer {KEY}"
+    assert "### Can I get a refund?" in fake.requests[0].body["messages"][0]["content"]
+
+
+def test_build_agent_openai_without_any_key_sends_none() -> None:
+    spec = {"name": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"}
+    agent = build_agent(spec, base_dir=SHIPPED.parent, env={})
+    assert isinstance(agent, OpenAICompatAgent)
+    assert "api_key=none" in repr(agent)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "openai", "model": "m"}, "option 'base_url' is missing"),
+        ({"name": "openai", "base_url": "http://127.0.0.1:1/v1"}, "option 'model' is missing"),
+        (
+            {"name": "openai", "base_url": "http://x/v1", "model": "m", "api_key_env": "MY_KEY"},
+            "environment variable 'MY_KEY' .* is not set",
+        ),
+        (
+            {"name": "openai", "base_url": "http://x/v1", "model": "m", "timeout": "soon"},
+            "option 'timeout' must be int or float",
+        ),
+    ],
+)
+def test_build_agent_openai_errors(spec: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        build_agent(spec, base_dir=SHIPPED.parent, env={"OPENAI_API_KEY": KEY})
+    assert KEY not in str(info.value)

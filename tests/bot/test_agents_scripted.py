@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.agents import build_agent
 from bot.agents.base import Chunk, Turn
 from bot.agents.scripted import ScriptedAgent
-from bot.errors import AgentError
+from bot.errors import AgentError, ConfigError
 
 
 class Sink:
@@ -108,8 +110,9 @@ def test_delays_are_slept_before_each_chunk(monkeypatch: pytest.MonkeyPatch) -> 
         await real_sleep(0)
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-    agent = ScriptedAgent([{"chunks": ["a", "b"], "delay": 1.5}, {"chunks": ["c", "d"],
-                                                                   "delays": [0, 3]}])
+    agent = ScriptedAgent(
+        [{"chunks": ["a", "b"], "delay": 1.5}, {"chunks": ["c", "d"], "delays": [0, 3]}]
+    )
 
     async def run() -> None:
         await ask(agent, "one", sink)
@@ -139,3 +142,15 @@ def test_delays_are_slept_before_each_chunk(monkeypatch: pytest.MonkeyPatch) -> 
 def test_bad_turns_are_rejected_up_front(turns: list[Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ScriptedAgent(turns)
+
+
+def test_build_agent_scripted(tmp_path: Path) -> None:
+    agent = build_agent({"name": "scripted", "turns": [{"chunks": ["x"]}]}, base_dir=tmp_path)
+    assert isinstance(agent, ScriptedAgent)
+    assert asyncio.run(ask(agent, "q", Sink())) == "x"
+
+
+def test_build_agent_scripted_reports_the_bad_turn(tmp_path: Path) -> None:
+    spec = {"name": "scripted", "turns": [{"chunks": ["ok"]}, {"delay": -2}]}
+    with pytest.raises(ConfigError, match="agent 'scripted': scripted turn 1: field 'delay'"):
+        build_agent(spec, base_dir=tmp_path)

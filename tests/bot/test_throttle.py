@@ -83,9 +83,7 @@ def test_single_update_budget_leaves_only_the_final_update() -> None:
         ({"batch": 0}, "batch"),
     ],
 )
-def test_bad_arguments_are_named_with_the_value_found(
-    kwargs: dict[str, float], named: str
-) -> None:
+def test_bad_arguments_are_named_with_the_value_found(kwargs: dict[str, float], named: str) -> None:
     with pytest.raises(ValueError, match=named) as info:
         Throttle(start=0.0, **kwargs)  # type: ignore[arg-type]
     assert str(next(iter(kwargs.values()))) in str(info.value)

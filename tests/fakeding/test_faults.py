@@ -74,7 +74,7 @@ def test_parse_fault_keeps_the_spec_it_was_given() -> None:
     assert f.describe() == {"kind": "frame", "action": "drop"}
 
 
-# -- parse_fault: rejected specs name the field --------------------------------------------------
+# -- parse_fault: rejected specs name the field ---------------------------------------------------
 
 @pytest.mark.parametrize("spec", [["kind", "zombie"], "zombie", None])
 def test_parse_fault_rejects_a_non_object(spec: Any) -> None:
@@ -144,7 +144,7 @@ def test_control_error_text_starts_with_the_field() -> None:
     assert str(err).startswith("status: ")
 
 
-# -- route matching ---------------------------------------------------------------------------------
+# -- route matching -------------------------------------------------------------------------------
 
 def test_route_with_method_matches_only_that_method() -> None:
     assert route_matches(f"PUT {STREAM}", "PUT", STREAM)
@@ -163,7 +163,7 @@ def test_route_path_must_match_exactly() -> None:
     assert not route_matches("/v1.0/card/instances", "POST", "/v1.0/card/instances/deliver")
 
 
-# -- FaultPlan counting -----------------------------------------------------------------------------
+# -- FaultPlan counting ---------------------------------------------------------------------------
 
 def _plan(*specs: dict[str, Any]) -> tuple[FaultPlan, list[Fault]]:
     plan = FaultPlan()

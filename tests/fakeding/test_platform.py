@@ -51,17 +51,19 @@ def test_add_app_needs_id_and_secret(cid: str, secret: str) -> None:
         Platform(Settings()).add_app(cid, secret)
 
 
-def test_app_lookup_names_the_registered_apps() -> None:
+def test_app_lookup_defaults_to_the_first_app_and_names_the_registered_apps() -> None:
     p = _platform()
     assert p.app(None).client_id == CID
     p.add_app("app2", "s2")
-    with pytest.raises(ConfigError, match="several apps are registered"):
-        p.app(None)
+    assert p.app(None).client_id == CID
+    assert p.app("app2").client_secret == "s2"
+    with pytest.raises(ConfigError, match="no app is registered"):
+        Platform(Settings()).app(None)
     with pytest.raises(ConfigError, match="no app with clientId 'nope'; registered: app1, app2"):
         p.app("nope")
 
 
-# -- gateway ----------------------------------------------------------------------------------
+# -- gateway --------------------------------------------------------------------------------------
 
 def test_gateway_issues_a_url_safe_ticket() -> None:
     ticket = _platform().open_connection(0.0, _gateway_body())
@@ -129,7 +131,7 @@ def test_gateway_wrong_credentials_are_401_auth_failed(cid: str, secret: str) ->
     assert err.body("RID") == {"code": "authFailed", "message": err.message, "requestid": "RID"}
 
 
-# -- tickets ----------------------------------------------------------------------------------
+# -- tickets --------------------------------------------------------------------------------------
 
 def test_ticket_gives_the_app_and_its_subscriptions() -> None:
     p = _platform()
@@ -193,7 +195,7 @@ def test_reset_forgets_tickets_and_subscriptions_but_keeps_apps() -> None:
     assert p.app(CID).client_secret == SECRET
 
 
-# -- tokens -----------------------------------------------------------------------------------
+# -- tokens ---------------------------------------------------------------------------------------
 
 def test_token_is_issued_for_two_hours() -> None:
     p = _platform()
@@ -264,7 +266,7 @@ def test_expire_tokens_stops_only_that_apps_tokens() -> None:
     assert _error(p.authenticate, 6.0, t2).code == "InvalidAuthentication"
 
 
-# -- scopes -----------------------------------------------------------------------------------
+# -- scopes ---------------------------------------------------------------------------------------
 
 def test_missing_streaming_scope_is_500_unknown_error() -> None:
     p = _platform()
@@ -298,7 +300,7 @@ def test_all_scopes_pass_every_route() -> None:
         p.check_scope(p.app(CID), path)
 
 
-# -- QPS --------------------------------------------------------------------------------------
+# -- QPS ------------------------------------------------------------------------------------------
 
 def test_twenty_calls_a_second_then_403_qps_limit() -> None:
     p = _platform()
@@ -345,7 +347,7 @@ def test_qps_limit_follows_settings_and_can_be_switched_off() -> None:
         unlimited.check_qps(0.0, unlimited.app(CID), "PUT", STREAMING)
 
 
-# -- session webhooks -------------------------------------------------------------------------
+# -- session webhooks -----------------------------------------------------------------------------
 
 def _session(p: Platform, t: float = 0.0, cid: str = "cidG1") -> Session:
     conv = p.conversation(cid, "group", "Support")
@@ -451,7 +453,7 @@ def test_invalid_webhook_messages_do_not_use_up_the_limit() -> None:
     assert p.webhook(0.0, s.key, _text())[1]["errcode"] == 0
 
 
-# -- conversations ------------------------------------------------------------------------------
+# -- conversations --------------------------------------------------------------------------------
 
 def test_conversation_is_reused_and_updated_when_its_title_changes() -> None:
     p = _platform()

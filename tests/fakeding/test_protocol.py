@@ -20,7 +20,7 @@ def _frame(**overrides: Any) -> dict[str, Any]:
     return frame(**kwargs)
 
 
-# -- frame() ----------------------------------------------------------------------------------
+# -- frame() --------------------------------------------------------------------------------------
 
 def test_frame_has_spec_version_type_headers_and_data_only() -> None:
     f = _frame()
@@ -68,7 +68,7 @@ def test_frame_rejects_an_unknown_type_naming_it(type_: str) -> None:
     assert "SYSTEM" in str(exc.value)
 
 
-# -- parse_ack(): what the Python SDK sends ------------------------------------------------------
+# -- parse_ack(): what the Python SDK sends -------------------------------------------------------
 
 def _sdk_ack(message_id: str = "5ad3_1_0abc", **overrides: Any) -> dict[str, Any]:
     """An ack as ``dingtalk_stream.AckMessage.to_dict()`` serialises it."""
@@ -122,7 +122,7 @@ def test_parse_ack_ignores_extra_headers() -> None:
     assert ack.message_id == "m9"
 
 
-# -- parse_ack(): malformed input ----------------------------------------------------------------
+# -- parse_ack(): malformed input -----------------------------------------------------------------
 
 def _violation(text: str | bytes) -> str:
     with pytest.raises(ProtocolViolation) as exc:

@@ -1,0 +1,62 @@
+"""``python -m bot run [INSTANCE_DIR]``: run a robot instance until Ctrl-C.
+
+Against a fake when ``DINGTALK_OPENAPI_ENDPOINT`` points at one, against real DingTalk
+otherwise (live mode refuses missing or placeholder credentials and says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .elements import ELEMENTS_DIR, lineage
+from .errors import BotError
+
+DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
+
+
+async def _run(instance: Path) -> None:
+    chain = lineage(instance)
+    robot_class = chain[0].entry()
+    robot = robot_class.from_instance(instance)
+    endpoint = robot.cfg.endpoint
+    mode = "live DingTalk" if robot.cfg.is_live else "the platform at"
+    print(f"robot {chain[0].name} ({' → '.join(e.name for e in chain)})")
+    print(f"connecting to {mode} {endpoint} as clientId={robot.cfg.client_id}", flush=True)
+    loop = asyncio.get_running_loop()
+    main = asyncio.ensure_future(robot.run())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await main
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await robot.aclose()
+        print("robot stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a robot instance")
+    run.add_argument("instance", nargs="?", type=Path, default=DEFAULT_INSTANCE,
+                     help="instance folder with e.json and config.json (default: dingTalkDemo)")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(_run(args.instance))
+    except BotError as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

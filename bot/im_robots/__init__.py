@@ -1,0 +1,1 @@
+"""IM robot backends: the Meta contract (``meta``) and one package per Type."""

@@ -1,0 +1,149 @@
+"""An instance's ``config.json``: ``{{NAME}}`` placeholders filled from the environment, then
+validated into ``RobotConfig``. A missing variable is an error naming the variable and the
+file, never a silent empty string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ...core.i18n import LOCALES
+from ...errors import ConfigError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+LIVE_ENDPOINT = "https://api.dingtalk.com"
+PLACEHOLDER_VALUES = {"", "your-client-id", "your-client-secret", "changeme", "xxx",
+                      "dingxxxxxxxx", "<clientId>", "<clientSecret>"}
+
+
+@dataclass
+class RobotConfig:
+    client_id: str
+    client_secret: str = field(repr=False)
+    agent: str | dict[str, Any] = "faq"
+    locale: str = "en"
+    endpoint: str = LIVE_ENDPOINT
+    store: str = "bot-data/robot.sqlite3"
+    # the reference throttle: at most 20 updates; update on 2 s or 5 pending chunks
+    max_updates: int = 20
+    update_interval: float = 2.0
+    update_batch: int = 5
+    qps: float = 18.0
+    agent_timeout: float = 120.0
+    max_question_chars: int = 4000
+    max_card_chars: int = 3000
+    memory_ttl: float = 1800.0
+    memory_turns: int = 10
+    retry_attempts: int = 5
+    stream_idle_timeout: float | None = None
+    base_dir: Path = Path(".")
+
+    @property
+    def is_live(self) -> bool:
+        return self.endpoint.rstrip("/") == LIVE_ENDPOINT
+
+    def store_path(self) -> Path:
+        path = Path(self.store)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+_KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
+         "locale": "locale", "endpoint": "endpoint", "store": "store",
+         "maxUpdates": "max_updates", "updateInterval": "update_interval",
+         "updateBatch": "update_batch", "qps": "qps", "agentTimeout": "agent_timeout",
+         "maxQuestionChars": "max_question_chars", "maxCardChars": "max_card_chars",
+         "memoryTtl": "memory_ttl", "memoryTurns": "memory_turns",
+         "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout"}
+
+
+def substitute(value: Any, env: Mapping[str, str], where: Path) -> Any:
+    """Replace ``{{NAME}}`` in every string of a JSON value."""
+    if isinstance(value, str):
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                raise ConfigError(f"{where}: environment variable {name} is not set "
+                                  f"(used as {{{{{name}}}}}); export it or edit the file")
+            return env[name]
+        return PLACEHOLDER.sub(repl, value)
+    if isinstance(value, list):
+        return [substitute(v, env, where) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, env, where) for k, v in value.items()}
+    return value
+
+
+def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None,
+                **overrides: Any) -> RobotConfig:
+    env = dict(os.environ) if env is None else dict(env)
+    path = instance_dir / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{instance_dir}: expected a config.json beside e.json")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    unknown = sorted(set(raw) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; "
+                          f"expected some of {', '.join(sorted(_KEYS))}")
+    values = substitute(raw, env, path)
+    kwargs: dict[str, Any] = {_KEYS[k]: v for k, v in values.items()}
+    if "endpoint" not in kwargs and env.get("DINGTALK_OPENAPI_ENDPOINT"):
+        kwargs["endpoint"] = env["DINGTALK_OPENAPI_ENDPOINT"]
+    kwargs.update(overrides)
+    kwargs["base_dir"] = kwargs.get("base_dir", instance_dir)
+    for name in ("client_id", "client_secret"):
+        if name not in kwargs:
+            raise ConfigError(f"{path}: {name.replace('_i', 'I').replace('_s', 'S')} is required")
+    return validate(RobotConfig(**kwargs), path)
+
+
+def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
+    types = {f.name: f.type for f in fields(cfg)}
+    for name in ("client_id", "client_secret", "locale", "endpoint", "store"):
+        if not isinstance(getattr(cfg, name), str):
+            raise ConfigError(f"{where}: {name} must be a string, found "
+                              f"{type(getattr(cfg, name)).__name__}")
+    for name in ("max_updates", "update_batch", "max_question_chars", "max_card_chars",
+                 "memory_turns", "retry_attempts"):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where}: {name} must be an integer >= 1, found {value!r}")
+    for name in ("update_interval", "qps", "agent_timeout", "memory_ttl"):
+        value = getattr(cfg, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where}: {name} must be a number > 0, found {value!r}")
+    if cfg.locale not in LOCALES:
+        raise ConfigError(f"{where}: locale must be one of {', '.join(LOCALES)}, "
+                          f"found {cfg.locale!r}")
+    if not isinstance(cfg.agent, (str, dict)):
+        raise ConfigError(f"{where}: agent must be a name, a dotted path or an object, "
+                          f"found {type(cfg.agent).__name__}")
+    if not cfg.endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: endpoint must start with http:// or https://, "
+                          f"found {cfg.endpoint!r}")
+    del types
+    return cfg
+
+
+def check_live_credentials(cfg: RobotConfig) -> None:
+    """Live mode refuses placeholder credentials; the message names the field, not the value."""
+    problems = []
+    for label, value in (("clientId", cfg.client_id), ("clientSecret", cfg.client_secret)):
+        if value.strip() in PLACEHOLDER_VALUES or PLACEHOLDER.search(value):
+            problems.append(label)
+    if problems:
+        raise ConfigError(
+            f"live mode (endpoint {cfg.endpoint}) needs real credentials; "
+            f"{' and '.join(problems)} look missing or like placeholders. Set "
+            "DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET, or point "
+            "DINGTALK_OPENAPI_ENDPOINT at a fakeding server")

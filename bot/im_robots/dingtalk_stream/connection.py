@@ -1,0 +1,143 @@
+"""The Stream connection: the official SDK's frame handling under our own connect loop.
+
+``dingtalk_stream.DingTalkStreamClient`` parses frames, routes them to handlers and writes the
+acks; we keep all of that and replace ``start``, whose blocking ``requests`` gateway call would
+freeze the event loop and whose fixed 3-10 s sleeps are no backoff. Here: an async gateway
+call, exponential backoff with jitter after failures, an immediate reconnect after a SYSTEM
+disconnect, and an optional idle watchdog that replaces a connection that went silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+import dingtalk_stream
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from .openapi import OpenApiCallError, OpenApiClient
+
+log = logging.getLogger("bot.stream")
+
+
+class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    def __init__(
+        self,
+        api: OpenApiClient,
+        *,
+        rng: random.Random | None = None,
+        idle_timeout: float | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
+        super().__init__(dingtalk_stream.Credential(api.client_id, "(held by OpenApiClient)"),
+                         logger=log)
+        self.api = api
+        self.rng = rng or random.Random(0)
+        self.idle_timeout = idle_timeout
+        self.on_event = on_event or (lambda kind, fields: None)
+        self.max_backoff = max_backoff
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    def subscriptions(self) -> list[dict[str, str]]:
+        return [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map]
+
+    def backoff(self, failures: int) -> float:
+        """1, 2, 4 ... s capped at ``max_backoff``, with +-20 % jitter so replicas spread out."""
+        base = min(2.0 ** (failures - 1), self.max_backoff)
+        return float(base * (0.8 + 0.4 * self.rng.random()))
+
+    async def start(self) -> None:  # noqa: C901 - one loop, each branch a documented case
+        self.pre_start()
+        failures = 0
+        while not self._stopping:
+            try:
+                conn = await self.api.open_connection(self.subscriptions())
+                uri = f"{conn['endpoint']}?ticket={quote_plus(conn['ticket'])}"
+                async with connect(uri, open_timeout=10, ping_interval=20, ping_timeout=20,
+                                   max_size=1 << 20, compression=None) as ws:
+                    self.websocket = ws
+                    self.connections += 1
+                    failures = 0
+                    self.connected.set()
+                    self.on_event("stream.connected", {"connection": self.connections})
+                    reason = await self._pump(ws)
+                self.connected.clear()
+                self.on_event("stream.closed", {"reason": reason})
+                if reason == "idle":
+                    continue  # replace a silent connection at once
+                if reason == "closed-normally":
+                    continue  # SYSTEM disconnect or a clean close: reconnect at once
+                failures += 1
+            except asyncio.CancelledError:
+                raise
+            except (OpenApiCallError, OSError, websockets.exceptions.WebSocketException,
+                    asyncio.TimeoutError) as exc:
+                self.connected.clear()
+                failures += 1
+                self.on_event("stream.error", {"error": _describe(exc), "failures": failures})
+            if self._stopping:
+                break
+            delay = self.backoff(failures)
+            self.on_event("stream.backoff", {"delay": round(delay, 3), "failures": failures})
+            await asyncio.sleep(delay)
+
+    async def _pump(self, ws: ClientConnection) -> str:
+        """Read frames until the socket closes; return why it ended."""
+        while True:
+            try:
+                if self.idle_timeout:
+                    raw = await asyncio.wait_for(ws.recv(), self.idle_timeout)
+                else:
+                    raw = await ws.recv()
+            except asyncio.TimeoutError:
+                self.on_event("stream.idle", {"after": self.idle_timeout})
+                await ws.close(1000, "idle watchdog")
+                return "idle"
+            except websockets.exceptions.ConnectionClosedOK:
+                return "closed-normally"
+            except websockets.exceptions.ConnectionClosedError:
+                return "closed-abnormally"
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                log.warning("ignoring a frame that is not JSON (%d bytes)", len(raw))
+                continue
+            task = asyncio.create_task(self.background_task(frame))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def route_message(self, json_message: dict[str, Any]) -> str:
+        """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
+        headers = json_message.get("headers") or {}
+        topic = headers.get("topic")
+        if json_message.get("type") == "CALLBACK" and topic not in self.callback_handler_map:
+            log.warning("callback on unhandled topic %s acked and ignored", topic)
+            self.on_event("stream.unknown_topic", {"topic": topic})
+            ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
+                                            "contentType": "application/json"},
+                   "message": "OK", "data": json.dumps({"response": None})}
+            await self.websocket.send(json.dumps(ack))
+            return ""
+        result: str = await super().route_message(json_message)
+        return result
+
+    async def stop(self) -> None:
+        self._stopping = True
+        ws = self.websocket
+        if ws is not None:
+            await ws.close(1000, "robot stopping")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__

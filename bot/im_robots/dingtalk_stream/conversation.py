@@ -1,0 +1,167 @@
+"""One message, answered: thinking card → agent → throttled card updates → final card.
+
+The guarantees live here: the card never stays on "thinking" (agent errors, timeouts and even
+cancellation end in a final card that says what happened and keeps the partial answer); the
+final update is retried, and if the card still cannot be updated the answer reaches the user
+through the session webhook; answers too long for one card continue as messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ...agents.base import Agent, Turn
+from ...clock import Clock
+from ...core import cards
+from ...core.i18n import text
+from ...core.incoming import Incoming, Plan
+from ...core.throttle import Throttle
+from ...errors import AgentError
+from ...store import Store
+from .config import RobotConfig
+from .openapi import OpenApiCallError, OpenApiClient
+
+log = logging.getLogger("bot.conversation")
+Emit = Callable[..., None]
+
+
+class Responder:
+    def __init__(self, *, config: RobotConfig, api: OpenApiClient, agent: Agent, store: Store,
+                 clock: Clock, emit: Emit) -> None:
+        self.cfg = config
+        self.api = api
+        self.agent = agent
+        self.store = store
+        self.clock = clock
+        self.emit = emit
+
+    def t(self, key: str, **fmt: Any) -> str:
+        return text(self.cfg.locale, key, **fmt)
+
+    # -- notices ---------------------------------------------------------------------------------
+    async def notice(self, inc: Incoming, plan: Plan) -> None:
+        body = self.t(plan.notice_key, **dict(plan.notice_args))
+        self.emit("reply.notice", msg=inc.msg_id, notice=plan.notice_key)
+        await self._webhook_markdown(inc, body, title=self.t("title_notice"))
+
+    async def _webhook_markdown(self, inc: Incoming, body: str, *, title: str) -> bool:
+        if not inc.webhook:
+            log.error("message %s has no sessionWebhook; cannot reply", inc.msg_id)
+            self.emit("reply.lost", msg=inc.msg_id, reason="no sessionWebhook")
+            return False
+        payload = {"msgtype": "markdown", "markdown": {"title": title, "text": body},
+                   "at": {"atUserIds": [inc.sender_staff_id]}}
+        try:
+            await self.api.webhook(inc.webhook, payload)
+            self.emit("webhook.sent", msg=inc.msg_id, chars=len(body))
+            return True
+        except OpenApiCallError as exc:
+            log.error("webhook reply for %s failed: %s", inc.msg_id, exc)
+            self.emit("reply.lost", msg=inc.msg_id, reason=str(exc))
+            return False
+
+    # -- answers ---------------------------------------------------------------------------------
+    async def answer(self, inc: Incoming, question: str) -> None:
+        card_id = inc.card_biz_id
+        cfg = self.cfg
+        at = [(inc.sender_staff_id, inc.sender_nick)] if inc.sender_staff_id else []
+        card_ok = True
+        try:
+            await self.api.send_card(
+                card_biz_id=card_id, card_data=cards.thinking_card(question, cfg.locale),
+                conversation_id=inc.conversation_id if inc.is_group else None,
+                user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
+            self.emit("card.thinking", msg=inc.msg_id, card=card_id)
+        except OpenApiCallError as exc:
+            card_ok = False
+            log.error("thinking card for %s failed: %s; the answer will go by webhook",
+                      inc.msg_id, exc)
+            self.emit("card.thinking.failed", msg=inc.msg_id, error=exc.code)
+
+        throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
+                            interval=cfg.update_interval, batch=cfg.update_batch)
+        parts: list[str] = []
+
+        async def on_chunk(chunk: dict[str, Any]) -> None:
+            data = chunk.get("data") if isinstance(chunk, dict) else None
+            piece = data.get("content") if isinstance(data, dict) else None
+            if not isinstance(piece, str):
+                log.warning("agent chunk without data.content ignored: %r", chunk)
+                return
+            parts.append(piece)
+            decision = throttle.on_chunk(self.clock.monotonic())
+            self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
+                      update=decision.update, chars=sum(map(len, parts)))
+            if decision.update and card_ok:
+                shown, _ = cards.fit_answer("".join(parts), cfg.max_card_chars)
+                try:
+                    await self.api.update_card(card_id,
+                                               cards.streaming_card(question, shown, cfg.locale))
+                except OpenApiCallError as exc:
+                    self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
+
+        history = self.store.history(inc.sender_staff_id, ttl=cfg.memory_ttl,
+                                     max_turns=cfg.memory_turns)
+        notice: str | None = None
+        answer = ""
+        try:
+            answer = await asyncio.wait_for(
+                self.agent.answer(question, chat_id=inc.sender_staff_id, history=history,
+                                  on_chunk=on_chunk),
+                timeout=cfg.agent_timeout)
+            self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
+        except asyncio.TimeoutError:
+            notice = self.t("agent_timeout", seconds=f"{cfg.agent_timeout:g}")
+            answer = "".join(parts)
+            self.emit("agent.timeout", msg=inc.msg_id, after=cfg.agent_timeout)
+        except asyncio.CancelledError:
+            answer = "".join(parts)
+            await asyncio.shield(self._finish(inc, question, answer, self.t("interrupted"),
+                                              card_ok))
+            raise
+        except Exception as exc:  # any agent failure ends in a final card, never a crash
+            notice = self.t("agent_error")
+            answer = "".join(parts)
+            kind = "agent.error" if isinstance(exc, AgentError) else "agent.crash"
+            log.warning("agent failed on %s: %s", inc.msg_id, exc)
+            self.emit(kind, msg=inc.msg_id, error=type(exc).__name__)
+        if not answer.strip() and notice is None:
+            notice = self.t("empty_answer")
+        await self._finish(inc, question, answer, notice, card_ok)
+        if notice is None:
+            self.store.append_turns(inc.sender_staff_id, [Turn("user", question),
+                                                          Turn("assistant", answer)])
+
+    async def _finish(self, inc: Incoming, question: str, answer: str, notice: str | None,
+                      card_ok: bool) -> None:
+        cfg = self.cfg
+        shown, rest = cards.fit_answer(answer, cfg.max_card_chars)
+        if rest:
+            notice = (notice + "\n\n" if notice else "") + self.t("answer_truncated")
+        final = cards.final_card(question, shown, inc.msg_id, cfg.locale, notice=notice)
+        self.store.remember_answer(card_id=inc.card_biz_id, msg_id=inc.msg_id,
+                                   question=question, answer=answer, locale=cfg.locale)
+        delivered = False
+        if card_ok:
+            try:
+                await self.api.update_card(inc.card_biz_id, final)
+                delivered = True
+                self.emit("card.final", msg=inc.msg_id, chars=len(shown),
+                          notice=notice is not None)
+            except OpenApiCallError as exc:
+                log.error("final card for %s failed after retries: %s; falling back to the "
+                          "session webhook", inc.msg_id, exc)
+                self.emit("card.final.failed", msg=inc.msg_id, error=exc.code)
+        if not delivered:
+            body = f"**{cards.title_for(question)}**\n\n{answer or ''}"
+            if notice:
+                body += f"\n\n{notice}"
+            if await self._webhook_markdown(inc, body, title=cards.title_for(question)):
+                self.emit("reply.fallback", msg=inc.msg_id)
+            return
+        while rest:
+            piece, rest = cards.fit_answer(rest, cfg.max_card_chars)
+            await self._webhook_markdown(inc, piece, title=cards.title_for(question))

@@ -1,0 +1,212 @@
+"""DingTalk's HTTP APIs as the robot uses them, all async (aiohttp): never a blocking call on
+the event loop, unlike the SDK's ``requests`` helpers.
+
+Every OpenAPI call goes through the app-wide ``RateLimiter`` (below 20 QPS per API) and is
+retried with backoff on a 403 QPS-limit answer, 5xx, 429 and network errors; an
+``InvalidAuthentication`` answer refreshes the token once. Nothing here logs a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ...clock import Clock
+from ...core.ratelimit import RateLimiter
+from ...errors import BotError
+
+log = logging.getLogger("bot.openapi")
+TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does
+
+
+class OpenApiCallError(BotError):
+    def __init__(self, route: str, status: int, code: str, message: str) -> None:
+        self.route, self.status, self.code, self.message = route, status, code, message
+        super().__init__(f"{route} answered HTTP {status} {code}: {message}")
+
+    @property
+    def retriable(self) -> bool:
+        return (self.status >= 500 or self.status == 429 or "QpsLimit" in self.code
+                or self.status == 0)
+
+
+@dataclass
+class CallEvent:
+    route: str
+    status: int
+    attempt: int
+    code: str = ""
+
+
+class OpenApiClient:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        clock: Clock,
+        qps: float = 18.0,
+        attempts: int = 5,
+        rng: random.Random | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.client_id = client_id
+        self._secret = client_secret
+        self.clock = clock
+        self.limiter = RateLimiter(qps, clock.monotonic)
+        self.attempts = attempts
+        self.rng = rng or random.Random(0)
+        self.on_event = on_event or (lambda kind, fields: None)
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock: asyncio.Lock | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=10),
+                connector=aiohttp.TCPConnector(limit=100),
+            )
+        return self._session
+
+    # -- gateway and token ----------------------------------------------------------------------
+    async def open_connection(self, subscriptions: list[dict[str, str]]) -> dict[str, Any]:
+        body = {"clientId": self.client_id, "clientSecret": self._secret,
+                "subscriptions": subscriptions, "ua": "fakeding-bot/0.1 (dingtalk-stream)"}
+        status, data = await self._raw("POST", "/v1.0/gateway/connections/open", body, {})
+        if status != 200 or not isinstance(data, dict) or not data.get("endpoint") \
+                or not data.get("ticket"):
+            code, message = _error_of(data)
+            raise OpenApiCallError("POST /v1.0/gateway/connections/open", status, code, message)
+        return data
+
+    async def token(self) -> str:
+        if self._token_lock is None:
+            self._token_lock = asyncio.Lock()
+        async with self._token_lock:
+            if self._token and self.clock.monotonic() < self._token_expires:
+                return self._token
+            body = {"appKey": self.client_id, "appSecret": self._secret}
+            status, data = await self._raw("POST", "/v1.0/oauth2/accessToken", body, {})
+            if status != 200 or not isinstance(data, dict) or "accessToken" not in data:
+                code, message = _error_of(data)
+                raise OpenApiCallError("POST /v1.0/oauth2/accessToken", status, code, message)
+            self._token = str(data["accessToken"])
+            self._token_expires = self.clock.monotonic() + float(data.get("expireIn", 7200)) \
+                - TOKEN_MARGIN
+            return self._token
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    # -- calls ------------------------------------------------------------------------------------
+    async def _raw(self, method: str, path: str, body: Any,
+                   headers: dict[str, str]) -> tuple[int, Any]:
+        url = path if path.startswith("http") else self.endpoint + path
+        try:
+            async with self.session.request(method, url, json=body, headers=headers) as resp:
+                text = await resp.text()
+                try:
+                    return resp.status, json.loads(text) if text else None
+                except ValueError:
+                    return resp.status, {"code": "notJson", "message": text[:200]}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return 0, {"code": "network", "message": type(exc).__name__}
+
+    async def call(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``."""
+        route = f"{method} {path}"
+        last: OpenApiCallError | None = None
+        refreshed = False
+        for attempt in range(1, self.attempts + 1):
+            await self.limiter.acquire(route)
+            token = await self.token()
+            status, data = await self._raw(method, path, body,
+                                           {"x-acs-dingtalk-access-token": token})
+            if status == 200:
+                if attempt > 1:
+                    self.on_event("api.recovered", {"route": route, "attempt": attempt})
+                return data
+            code, message = _error_of(data)
+            last = OpenApiCallError(route, status, code, message)
+            if code == "InvalidAuthentication" and not refreshed:
+                refreshed = True
+                self.forget_token()
+                self.on_event("token.refresh", {"route": route})
+                continue
+            if not last.retriable:
+                raise last
+            delay = self.backoff(attempt, qps_limited="QpsLimit" in code)
+            self.on_event("api.retry", {"route": route, "status": status, "code": code,
+                                        "attempt": attempt, "backoff": round(delay, 3)})
+            await asyncio.sleep(delay)
+        assert last is not None
+        raise last
+
+    def backoff(self, attempt: int, *, qps_limited: bool) -> float:
+        """Exponential backoff with jitter; a QPS-limited call waits at least the 1 s window."""
+        base = 1.0 if qps_limited else 0.5
+        return min(base * 2 ** (attempt - 1), 8.0) * (1 + 0.2 * self.rng.random())
+
+    # -- robot APIs ---------------------------------------------------------------------------------
+    async def send_card(self, *, card_biz_id: str, card_data: dict[str, Any],
+                        conversation_id: str | None, user_id: str | None,
+                        at_users: Sequence[tuple[str, str]] = ()) -> None:
+        body: dict[str, Any] = {
+            "cardTemplateId": "StandardCard", "robotCode": self.client_id,
+            "cardBizId": card_biz_id,
+            "cardData": json.dumps(card_data, ensure_ascii=False),
+            "sendOptions": {"atAll": False},
+        }
+        if at_users:
+            body["sendOptions"]["atUserListJson"] = json.dumps(
+                [{"nickName": nick, "userId": uid} for uid, nick in at_users], ensure_ascii=False)
+        if conversation_id is not None:
+            body["openConversationId"] = conversation_id
+        else:
+            body["singleChatReceiver"] = json.dumps({"userId": user_id})
+        await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
+
+    async def update_card(self, card_biz_id: str, card_data: dict[str, Any]) -> None:
+        await self.call("PUT", "/v1.0/im/robots/interactiveCards",
+                        {"cardBizId": card_biz_id,
+                         "cardData": json.dumps(card_data, ensure_ascii=False)})
+
+    async def webhook(self, url: str, body: dict[str, Any]) -> None:
+        """Reply through a session webhook; errcode != 0 raises (130101 is retried)."""
+        for attempt in range(1, self.attempts + 1):
+            status, data = await self._raw("POST", url, body, {})
+            errcode = data.get("errcode") if isinstance(data, dict) else None
+            if status == 200 and errcode == 0:
+                return
+            err = OpenApiCallError("POST sessionWebhook", status, str(errcode),
+                                   str(data.get("errmsg") if isinstance(data, dict) else data))
+            if errcode == 300001 or (status != 200 and status < 500 and status != 0):
+                raise err
+            delay = 60.0 if errcode == 130101 else self.backoff(attempt, qps_limited=False)
+            self.on_event("webhook.retry", {"errcode": errcode, "status": status,
+                                            "attempt": attempt, "backoff": round(delay, 3)})
+            await asyncio.sleep(delay)
+        raise err
+
+
+def _error_of(data: Any) -> tuple[str, str]:
+    if isinstance(data, dict):
+        return str(data.get("code", "unknown")), str(data.get("message", ""))[:300]
+    return "unknown", str(data)[:300]

@@ -1,0 +1,116 @@
+"""``fakeding serve`` as a real process: what it prints, what it serves, how it stops."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORT = re.compile(r"^\s*export DINGTALK_OPENAPI_ENDPOINT=(http://127\.0\.0\.1:\d+)$")
+GATEWAY = "/v1.0/gateway/connections/open"
+
+
+class Serving:
+    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str) -> None:
+        self.proc = proc
+        self.lines = lines
+        self.url = url
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[Serving]:
+    """Start ``fakeding serve`` and yield once it printed its endpoint line."""
+    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", *args]
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        seen: list[str] = []
+        url = None
+        try:
+            while url is None:
+                line = lines.get(timeout=20)
+                if line is None:
+                    pytest.fail(f"fakeding serve exited early: {seen}\n{proc.stderr.read()}")
+                seen.append(line)
+                match = EXPORT.match(line)
+                if match:
+                    url = match.group(1)
+            yield Serving(proc, seen, url)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            reader.join(timeout=10)
+
+
+def _gateway(url: str, client_id: str, secret: str) -> requests.Response:
+    body = {"clientId": client_id, "clientSecret": secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]}
+    return requests.post(url + GATEWAY, json=body, timeout=10)
+
+
+def _stop(proc: subprocess.Popen[str], sig: signal.Signals) -> int:
+    proc.send_signal(sig)
+    return proc.wait(timeout=5)
+
+
+def test_serve_with_an_app_serves_it_and_exits_0_on_sigterm() -> None:
+    with serve("--app", "id1:sec1") as fake:
+        assert "  app clientId=id1 clientSecret=sec1" in fake.lines
+        assert not any("fakeding-client" in line for line in fake.lines)
+        assert fake.lines[0].startswith(f"fakeding is serving on {fake.url} (stream: ws://127.0.0.1:")
+        health = requests.get(fake.url + "/_fakeding/health", timeout=10)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        r = _gateway(fake.url, "id1", "sec1")
+        assert r.status_code == 200, r.text
+        endpoint = r.json()["endpoint"]
+        assert re.fullmatch(r"ws://127\.0\.0\.1:\d+/connect", endpoint)
+        assert f"(stream: {endpoint})" in fake.lines[0]
+        assert _gateway(fake.url, "id1", "wrong").json()["code"] == "authFailed"
+        assert _gateway(fake.url, "fakeding-client", "fakeding-secret").status_code == 401
+        assert _stop(fake.proc, signal.SIGTERM) == 0
+
+
+def test_serve_registers_several_apps() -> None:
+    with serve("--app", "id1:sec1", "--app", "id2:sec2") as fake:
+        assert _gateway(fake.url, "id1", "sec1").status_code == 200
+        assert _gateway(fake.url, "id2", "sec2").status_code == 200
+        assert _stop(fake.proc, signal.SIGTERM) == 0
+
+
+def test_serve_without_app_uses_the_default_app_and_exits_0_on_sigint() -> None:
+    with serve() as fake:
+        assert "  app clientId=fakeding-client clientSecret=fakeding-secret" in fake.lines
+        assert _gateway(fake.url, "fakeding-client", "fakeding-secret").status_code == 200
+        assert _stop(fake.proc, signal.SIGINT) == 0
+
+
+@pytest.mark.parametrize("value", ["badvalue", "id1:", ":sec1"])
+def test_serve_with_a_malformed_app_exits_2(value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--app", value],
+        cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}" in result.stderr
+    assert "--app" in result.stderr
+    assert result.stdout == ""
