@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .exceptions import FakedingError
+from .exceptions import ConfigError, FakedingError
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 
@@ -51,7 +51,18 @@ async def _serve(args: argparse.Namespace) -> None:
                                     stream_content_max_bytes=None)
     apps = args.app or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]
     fake = FakeDing(settings, apps=apps)
-    await fake.start(port=args.port, ws_port=args.ws_port)
+    try:
+        await fake.start(port=args.port, ws_port=args.ws_port)
+    except OSError as exc:  # a busy or forbidden port: say so, no traceback
+        await fake.stop()
+        raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
+                          f"{args.ws_port}): {exc.strerror or exc}") from None
+    # Handlers go in before the first line is printed: a supervisor that stops the fake as soon
+    # as it has read the endpoint must get a clean exit, not a death by the default SIGTERM.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
     for client_id, secret in apps:
         print(f"  app clientId={client_id} clientSecret={secret}")
@@ -59,10 +70,6 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"  export DINGTALK_OPENAPI_ENDPOINT={fake.http_url}")
     print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
     print("Ctrl-C stops it.", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await fake.stop()
 

@@ -76,6 +76,8 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
         text = body.get("text")
         if msgtype == "text" and not isinstance(text, str):
             raise ControlError("text", f"expected a string, found {text!r}")
+        if text is not None and not isinstance(text, str):  # it lands in typed payload fields
+            raise ControlError("text", f"expected a string or null, found {text!r}")
         content = body.get("content")
         if content is not None and not isinstance(content, dict):
             raise ControlError("content", f"expected an object, found {content!r}")

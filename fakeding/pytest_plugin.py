@@ -85,3 +85,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _SOCK is not None:
         _SOCK.close()
         _SOCK = None
+
+
+def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``scenarios/*.yaml`` files as tests (see ``fakeding.scenarios.collect``)."""
+    from .scenarios.collect import ScenarioFileCollector, is_scenario_file
+
+    if is_scenario_file(file_path):
+        collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
+        return collector
+    return None

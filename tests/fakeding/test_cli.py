@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -113,4 +114,26 @@ def test_serve_with_a_malformed_app_exits_2(value: str) -> None:
     assert result.returncode == 2
     assert f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}" in result.stderr
     assert "--app" in result.stderr
+    assert result.stdout == ""
+
+
+def test_sigterm_right_after_the_endpoint_line_still_exits_0() -> None:
+    # A supervisor may stop the fake as soon as it has read the endpoint: the signal handlers
+    # must already be installed when that line appears.
+    with serve() as fake:
+        assert _stop(fake.proc, signal.SIGTERM) == 0
+
+
+@pytest.mark.parametrize("option", ["--port", "--ws-port"])
+def test_serve_on_a_busy_port_exits_2_without_a_traceback(option: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cmd = [sys.executable, "-m", "fakeding.cli", "serve", option, str(port)]
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith("fakeding: cannot listen on 127.0.0.1")
+    assert f"{option} {port}" in result.stderr and "address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
     assert result.stdout == ""

@@ -216,6 +216,7 @@ def test_message_body_must_be_an_object(fakeding: ThreadedFakeDing) -> None:
     ({"sender": {"staffId": "a", "nick": 1}}, None, "sender.nick"),
     ({}, "text", "text"),
     ({"text": 42}, None, "text"),
+    ({"msgtype": "audio", "text": 5}, None, "text"),
     ({"atBot": "yes"}, None, "atBot"),
     ({"msgtype": "sticker"}, None, "msgtype"),
     ({"msgtype": "picture", "content": "x"}, None, "content"),

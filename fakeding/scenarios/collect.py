@@ -1,0 +1,42 @@
+"""pytest collection of ``scenarios/*.yaml``: each file becomes one test that runs the
+scenario in virtual time, compares the report with its snapshot and checks expectations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def is_scenario_file(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml") and path.parent.name == "scenarios"
+
+
+def make_test(path: Path) -> Callable[..., None]:
+    def test_scenario(snapshot: Any) -> None:
+        from .render import render
+        from .runner import run_scenario
+        from .snapshot import ScenarioSnapshotExtension
+
+        result = run_scenario(path)
+        report = render(result)
+        assert report == snapshot(extension_class=ScenarioSnapshotExtension)
+        failed = result.failed
+        if failed:
+            details = "; ".join(f"{e.name}: expected {e.expected}, found {e.found}"
+                                for e in failed)
+            pytest.fail(f"{path.name}: expectations not met: {details}", pytrace=False)
+
+    test_scenario.__module__ = "scenarios"
+    return test_scenario
+
+
+class ScenarioFileCollector(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from .schema import load_scenario
+
+        load_scenario(self.path)  # a bad file fails collection with file:line: field: problem
+        yield pytest.Function.from_parent(self, name=self.path.stem,
+                                          callobj=make_test(self.path))

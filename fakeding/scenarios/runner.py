@@ -1,0 +1,228 @@
+"""Play a scenario file in virtual time and collect what happened.
+
+Each step waits until its ``at`` (virtual seconds), then acts as a user (``say``, ``click``) or
+as the network (``fault``). The robot answers with a scripted agent built from the steps'
+``answer`` blocks (or the FAQ agent when ``robot.agent`` is ``faq``). After the last step the
+run waits until nothing is in flight, then checks the optional expectations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..cards import Card
+from ..platform import TranscriptEntry
+from ..recorder import Record
+from ..settings import Settings
+from .harness import Harness, open_harness, run_virtual
+from .schema import ScenarioFile, load_scenario
+
+CAMEL = {"clientId": "client_id", "maxUpdates": "max_updates",
+         "updateInterval": "update_interval", "updateBatch": "update_batch",
+         "agentTimeout": "agent_timeout", "maxQuestionChars": "max_question_chars",
+         "maxCardChars": "max_card_chars", "memoryTtl": "memory_ttl",
+         "memoryTurns": "memory_turns", "retryAttempts": "retry_attempts",
+         "streamIdleTimeout": "stream_idle_timeout"}
+
+
+@dataclass
+class Expectation:
+    name: str
+    expected: int
+    found: int
+    ok: bool
+
+
+@dataclass
+class ScenarioResult:
+    scenario: ScenarioFile
+    records: list[Record]
+    cards: list[Card]
+    transcript: list[TranscriptEntry]
+    expectations: list[Expectation]
+    end: float
+    conversations: dict[str, str] = field(default_factory=dict)  # cid -> scenario name
+
+    @property
+    def failed(self) -> list[Expectation]:
+        return [e for e in self.expectations if not e.ok]
+
+
+class ScenarioAgent:
+    """Answers each question with the next ``answer`` block written for that exact question."""
+
+    name = "scenario"
+
+    def __init__(self, answers: dict[str, deque[dict[str, Any]]]) -> None:
+        self.answers = answers
+
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Any],
+                     on_chunk: Any) -> str:
+        from bot.agents.scripted import ScriptedAgent
+
+        queue = self.answers.get(question)
+        turn = queue.popleft() if queue else {"chunks": [f"(no scripted answer for: "
+                                                           f"{question[:60]})"]}
+        result: str = await ScriptedAgent([turn]).answer(
+            question, chat_id=chat_id, history=history, on_chunk=on_chunk)
+        return result
+
+
+def _turn(answer: dict[str, Any]) -> dict[str, Any]:
+    turn = {k: v for k, v in answer.items() if k in ("chunks", "delay", "delays", "error", "hang")}
+    if "text" in answer:
+        words = re.findall(r"\S+\s*", answer["text"] * int(answer.get("repeat", 1)))
+        n = int(answer.get("words_per_chunk", 3))
+        turn["chunks"] = ["".join(words[i:i + n]) for i in range(0, len(words), n)]
+    elif "repeat" in answer:
+        turn["chunks"] = list(answer.get("chunks", [])) * int(answer["repeat"])
+    turn.setdefault("chunks", [])
+    return turn
+
+
+def expand_steps(steps: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Unroll ``repeat``/``every`` steps, filling ``{n}`` (1-based) in strings."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    for index, step in enumerate(steps):
+        for n in range(1, int(step.get("repeat", 1)) + 1):
+            copy = _fill(step, n)
+            copy["at"] = float(step["at"]) + (n - 1) * float(step.get("every", 0))
+            out.append((index, copy))
+    out.sort(key=lambda item: item[1]["at"])  # stable: same-time steps keep file order
+    return out
+
+
+def _fill(value: Any, n: int) -> Any:
+    if isinstance(value, str):
+        return value.replace("{n}", str(n))
+    if isinstance(value, dict):
+        return {k: _fill(v, n) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, n) for v in value]
+    return value
+
+
+def conversation_id(name: str) -> str:
+    return "cid" + re.sub(r"[^A-Za-z0-9]", "", name.title()) + "=="
+
+
+def _pattern_get(table: dict[str, Any], name: str) -> Any:
+    if name in table:
+        return table[name]
+    for key, value in table.items():
+        if "{n}" in key and re.fullmatch(re.escape(key).replace(r"\{n\}", r"\d+"), name):
+            return value
+    return None
+
+
+async def _play(s: ScenarioFile) -> ScenarioResult:
+    data = s.data
+    steps = expand_steps(data["steps"])
+    robot = {CAMEL.get(k, k): v for k, v in (data.get("robot") or {}).items()}
+    robot.setdefault("agent", "scripted")
+    agent = None
+    if robot["agent"] == "scripted":
+        answers: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        for _, step in steps:
+            if "say" in step and "answer" in step:
+                text = step["say"].get("text", "") * int(step["say"].get("text_repeat", 1))
+                answers[text.strip()].append(_turn(step["answer"]))
+        agent = ScenarioAgent(answers)
+        robot["agent"] = "faq"  # the config needs a valid name; the scripted agent is injected
+    settings = Settings().replace(**(data.get("platform") or {}))
+    users = data.get("users") or {}
+    convs = data.get("conversations") or {}
+    async with open_harness(settings=settings, robot=robot, agent=agent,
+                            seed=int(data.get("seed", 0))) as h:
+        for index, step in steps:
+            await h.sleep_until(step["at"])
+            _act(h, s, index, step, users, convs)
+        await h.settle(limit=float(data.get("settle", 900)))
+        fake = h.fake
+        cid_names = {conversation_id(name): name for name in _names(steps, convs)}
+        result = ScenarioResult(
+            scenario=s, records=fake.platform.recorder.records, cards=fake.platform.cards.all(),
+            transcript=list(fake.platform.transcript), expectations=[], end=h.now,
+            conversations=cid_names)
+        result.expectations = check_expectations(data.get("expect") or {}, result)
+        return result
+
+
+def _names(steps: list[tuple[int, dict[str, Any]]], convs: dict[str, Any]) -> list[str]:
+    names = [k for k in convs if "{n}" not in k]
+    for _, step in steps:
+        if "say" in step and step["say"]["in"] not in names:
+            names.append(step["say"]["in"])
+    return names
+
+
+def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
+         users: dict[str, Any], convs: dict[str, Any]) -> None:
+    fake = h.fake
+    if "say" in step:
+        say = step["say"]
+        conv = _pattern_get(convs, say["in"])
+        user = _pattern_get(users, say["user"]) or {}
+        if conv is None:
+            raise s.error(("steps", index, "say", "in"), f"unknown conversation {say['in']!r}")
+        text = say.get("text")
+        if text is not None:
+            text *= int(say.get("text_repeat", 1))
+        fake.send_message(
+            text, conversation_id=conversation_id(say["in"]), conversation_type=conv["type"],
+            title=conv.get("title", say["in"]) if conv["type"] == "group" else None,
+            staff_id=say["user"], nick=user.get("nick", say["user"]),
+            msgtype=say.get("msgtype", "text"), at_bot=say.get("atBot", True))
+    elif "click" in step:
+        click = step["click"]
+        cards = fake.platform.cards.all()
+        if click["card"] > len(cards):
+            raise s.error(("steps", index, "click", "card"),
+                          f"card #{click['card']} does not exist at t={step['at']:g}s; "
+                          f"{len(cards)} card(s) so far")
+        fake.click(cards[click["card"] - 1].id, staff_id=click["user"],
+                   button_id=click["button"])
+    elif "fault" in step:
+        fake.fault(dict(step["fault"]))
+
+
+def is_final(card: Card) -> bool:
+    contents = card.current.get("contents") if isinstance(card.current, dict) else None
+    return any(isinstance(c, dict) and c.get("id") == "feedback" for c in contents or [])
+
+
+def check_expectations(expect: dict[str, int], r: ScenarioResult) -> list[Expectation]:
+    bot = [rec for rec in r.records if rec.kind.startswith("bot.")]
+    per_card = [sum(1 for v in c.versions if v.source == "update") for c in r.cards]
+    msgs: dict[str, int] = defaultdict(int)
+    for rec in bot:
+        if rec.kind == "bot.card.thinking":
+            msgs[rec.fields["msg"]] += 1
+    found = {
+        "cards": len(r.cards),
+        "max_updates_per_card": max(per_card, default=0),
+        "violations": sum(1 for rec in r.records if rec.kind == "violation"),
+        "webhook_replies": sum(1 for rec in r.records
+                               if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
+        "platform_errors_to_users": sum(1 for rec in bot if rec.kind in (
+            "bot.card.final.failed", "bot.reply.lost", "bot.card.thinking.failed")),
+        "answers_per_message": max(msgs.values(), default=0),
+        "unfinished_cards": sum(1 for c in r.cards if not is_final(c)),
+        "feedback": sum(1 for rec in bot if rec.kind == "bot.feedback"),
+    }
+    out = []
+    for name, expected in expect.items():
+        value = found[name]
+        ok = value <= expected if name == "max_updates_per_card" else value == expected
+        out.append(Expectation(name, expected, value, ok))
+    return out
+
+
+def run_scenario(path: Path | ScenarioFile) -> ScenarioResult:
+    scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path))
+    return run_virtual(lambda: _play(scenario))

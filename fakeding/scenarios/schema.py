@@ -1,0 +1,178 @@
+"""Scenario files: YAML validated against a JSON schema before anything runs.
+
+Errors name the file, the line and the field (``scenarios/x.yaml:12: steps[2].say.user: ...``)
+so a mistake is found at load time, not halfway through a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..exceptions import ConfigError
+
+
+class ScenarioError(ConfigError):
+    """A scenario file that cannot run; the message names file, line and field."""
+
+
+_NUM = {"type": "number", "minimum": 0}
+_ANSWER = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "chunks": {"type": "array", "items": {"type": "string"}},
+        "text": {"type": "string"},
+        "words_per_chunk": {"type": "integer", "minimum": 1},
+        "repeat": {"type": "integer", "minimum": 1},
+        "delay": _NUM,
+        "delays": {"type": "array", "items": _NUM},
+        "error": {"type": "string"},
+        "hang": {"type": "boolean"},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "steps"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "seed": {"type": "integer"},
+        "robot": {"type": "object"},
+        "platform": {"type": "object"},
+        "users": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"nick": {"type": "string"}}}},
+        "conversations": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["type"],
+            "properties": {"type": {"enum": ["group", "single"]},
+                           "title": {"type": "string"}}}},
+        "steps": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "additionalProperties": False, "required": ["at"],
+            "properties": {
+                "at": _NUM,
+                "repeat": {"type": "integer", "minimum": 1},
+                "every": _NUM,
+                "say": {
+                    "type": "object", "additionalProperties": False, "required": ["user", "in"],
+                    "properties": {
+                        "user": {"type": "string"}, "in": {"type": "string"},
+                        "text": {"type": "string"},
+                        "text_repeat": {"type": "integer", "minimum": 1},
+                        "msgtype": {"enum": ["text", "picture", "richText", "audio", "video",
+                                             "file"]},
+                        "atBot": {"type": "boolean"},
+                    }},
+                "answer": _ANSWER,
+                "click": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["user", "card", "button"],
+                    "properties": {"user": {"type": "string"},
+                                   "card": {"type": "integer", "minimum": 1},
+                                   "button": {"type": "string"}}},
+                "fault": {"type": "object", "required": ["kind"]},
+            },
+            "oneOf": [{"required": ["say"]}, {"required": ["click"]}, {"required": ["fault"]},
+                      {"required": ["wait"]}],
+        }},
+        "settle": _NUM,
+        "expect": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "cards": {"type": "integer", "minimum": 0},
+                "max_updates_per_card": {"type": "integer", "minimum": 1},
+                "violations": {"type": "integer", "minimum": 0},
+                "webhook_replies": {"type": "integer", "minimum": 0},
+                "platform_errors_to_users": {"type": "integer", "minimum": 0},
+                "answers_per_message": {"type": "integer", "minimum": 0},
+                "unfinished_cards": {"type": "integer", "minimum": 0},
+                "feedback": {"type": "integer", "minimum": 0},
+            }},
+    },
+}
+# "wait: N" is a step that only advances time (``at`` says until when).
+SCHEMA["properties"]["steps"]["items"]["properties"]["wait"] = {"type": "boolean"}
+
+
+@dataclass
+class ScenarioFile:
+    path: Path
+    data: dict[str, Any]
+    lines: dict[tuple[Any, ...], int]
+
+    @property
+    def name(self) -> str:
+        return str(self.data["name"])
+
+    def line_of(self, path: tuple[Any, ...]) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def error(self, path: tuple[Any, ...], message: str) -> ScenarioError:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        return ScenarioError(f"{self.path}:{self.line_of(path)}: {where or '(top)'}: {message}")
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+
+
+def load_scenario(path: Path) -> ScenarioFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc})") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ScenarioError(f"{path}:{line}: not valid YAML ({exc})") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    scenario = ScenarioFile(path, data if isinstance(data, dict) else {}, lines)
+    if not isinstance(data, dict):
+        raise scenario.error((), "expected a mapping with name and steps")
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise scenario.error(tuple(best.path), best.message)
+    _check_references(scenario)
+    return scenario
+
+
+def _check_references(s: ScenarioFile) -> None:
+    users = set(s.data.get("users") or {})
+    convs = s.data.get("conversations") or {}
+    for i, step in enumerate(s.data["steps"]):
+        say = step.get("say")
+        if say is not None:
+            if say["user"] not in users:
+                raise s.error(("steps", i, "say", "user"),
+                              f"unknown user {say['user']!r}; declared: {sorted(users) or 'none'}")
+            if say["in"] not in convs:
+                raise s.error(("steps", i, "say", "in"),
+                              f"unknown conversation {say['in']!r}; declared: "
+                              f"{sorted(convs) or 'none'}")
+            if say.get("msgtype", "text") == "text" and "text" not in say:
+                raise s.error(("steps", i, "say"), "a text message needs 'text'")
+        elif "answer" in step:
+            raise s.error(("steps", i, "answer"), "'answer' belongs to a 'say' step")
+        click = step.get("click")
+        if click is not None and click["user"] not in users:
+            raise s.error(("steps", i, "click", "user"), f"unknown user {click['user']!r}")
