@@ -94,6 +94,7 @@ class Platform:
         self.tokens: dict[str, tuple[str, float]] = {}
         self.sessions: dict[str, Session] = {}
         self.conversations: dict[str, Conversation] = {}
+        self.direct: dict[tuple[str, str], str] = {}  # (clientId, staffId) -> 1:1 conversation
         self.transcript: list[TranscriptEntry] = []
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
@@ -251,6 +252,13 @@ class Platform:
         session = Session(key, client_id, conv, sender, t + self.settings.webhook_ttl)
         self.sessions[key] = session
         return session
+
+    def conversation_of(self, client_id: str, conversation_id: str | None,
+                        user: str | None) -> str:
+        """Where a bot message landed: the group, or the user's 1:1 chat with the robot."""
+        if conversation_id:
+            return conversation_id
+        return self.direct.get((client_id, user or ""), f"single:{user}")
 
     def note(self, t: float, conversation_id: str, who: str, kind: str, text: str,
              ref: str | None = None) -> None:

@@ -187,6 +187,8 @@ class FakeDing:
         conv = p.conversation(conversation_id, conversation_type, title)
         sender = Sender(staff_id, nick)
         session = p.new_session(t, app.client_id, conv, sender)
+        if conv.type == "single":
+            p.direct[(app.client_id, staff_id)] = conv.id
         if msgtype != "text" and content is None:
             code = p.ids.code("dl")
             self.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())
@@ -242,7 +244,8 @@ class FakeDing:
                 "content": content, "spaceId": card.conversation_id or card.single_user or "",
                 "outTrackId": card.id, "value": content}
         t = self.now
-        conv_id = card.conversation_id or f"single:{card.single_user}"
+        conv_id = self.platform.conversation_of(card.client_id, card.conversation_id,
+                                                card.single_user)
         self.platform.note(t, conv_id, f"user:{staff_id}", "click", label, ref=card.id)
         self.record("click", client=card.client_id, card=card.id, user=staff_id, button=button_id)
 
@@ -270,7 +273,8 @@ class FakeDing:
                                    conversation=card.conversation_id, user=card.single_user,
                                    flowStatus=card.flow_status)
         if source in ("send", "deliver"):
-            conv = card.conversation_id or f"single:{card.single_user}"
+            conv = self.platform.conversation_of(card.client_id, card.conversation_id,
+                                                 card.single_user)
             self.platform.note(t, conv, "bot", "card", _card_title(card), ref=card.id)
 
     # -- faults ---------------------------------------------------------------------------------

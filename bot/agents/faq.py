@@ -21,6 +21,7 @@ questions. Everything is deterministic.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 from collections import Counter
@@ -33,6 +34,8 @@ import bm25s
 from bot.agents.base import OnChunk, Turn, chunk
 from bot.core.i18n import LOCALES, text
 from bot.errors import ConfigError
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FOLLOW_UP_TERMS = 2
 MIN_RELEVANCE = 0.25  # see FaqAgent._rank; unrelated questions score about 0.2 or less

@@ -91,7 +91,7 @@ async def open_harness(
     agent: Any = None,
     store_dir: Path | None = None,
     seed: int = 0,
-    epoch: float = EPOCH,
+    epoch: float | None = EPOCH,
     connect: bool = True,
 ) -> AsyncIterator[Harness]:
     """A running fake and a connected robot on the current (virtual-time) loop."""

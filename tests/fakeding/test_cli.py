@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -51,7 +52,8 @@ def serve(*args: str) -> Iterator[Serving]:
             while url is None:
                 line = lines.get(timeout=20)
                 if line is None:
-                    pytest.fail(f"fakeding serve exited early: {seen}\n{proc.stderr.read()}")
+                    err = proc.stderr.read() if proc.stderr else ""
+                    pytest.fail(f"fakeding serve exited early: {seen}\n{err}")
                 seen.append(line)
                 match = EXPORT.match(line)
                 if match:
@@ -65,8 +67,9 @@ def serve(*args: str) -> Iterator[Serving]:
 
 
 def _gateway(url: str, client_id: str, secret: str) -> requests.Response:
-    body = {"clientId": client_id, "clientSecret": secret,
-            "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]}
+    body: dict[str, Any] = {
+        "clientId": client_id, "clientSecret": secret,
+        "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]}
     return requests.post(url + GATEWAY, json=body, timeout=10)
 
 

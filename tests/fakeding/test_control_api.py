@@ -65,9 +65,10 @@ def _token(fake: ThreadedFakeDing) -> str:
 
 def _send_card(fake: ThreadedFakeDing, biz_id: str = "card-1", cid: str = "cidG1") -> None:
     """Send a card the way the Python SDK's ``reply_card`` does."""
-    body = {"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
-            "cardData": json.dumps(CARD_DATA), "sendOptions": {}, "cardBizId": biz_id,
-            "openConversationId": cid}
+    body: dict[str, Any] = {
+        "cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
+        "cardData": json.dumps(CARD_DATA), "sendOptions": {}, "cardBizId": biz_id,
+        "openConversationId": cid}
     r = requests.post(fake.http_url + CARD_SEND, json=body,
                       headers={"x-acs-dingtalk-access-token": _token(fake)}, timeout=10)
     assert r.status_code == 200, r.text

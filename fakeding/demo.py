@@ -1,0 +1,72 @@
+"""``fakeding demo``: the fake platform and the real robot (FAQ agent) in one process.
+
+Users ask in a group and in a 1:1 chat, one clicks a feedback button; then the transcript and
+every card's update timeline are printed. Real time, loopback only, about five seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .render import card_lines
+from .scenarios.harness import open_harness
+from .scenarios.render import Refs, _card_state
+
+QUESTIONS = {
+    "en": [("alice", "Alice", "cidSupportGroup==", "group", "How do I reset my password?"),
+           ("bob", "Bob", "cidBobDirect==", "single", "Can I get a refund for my plan?"),
+           ("carol", "Carol", "cidSupportGroup==", "group", "Do you support single sign-on?")],
+    "zh": [("alice", "小李", "cidSupportGroup==", "group", "如何重置密码？"),
+           ("bob", "小王", "cidBobDirect==", "single", "如何申请退款？"),
+           ("carol", "小张", "cidSupportGroup==", "group", "如何联系人工客服？")],
+}
+
+
+async def _demo(locale: str) -> None:
+    robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale}
+    async with open_harness(robot=robot, epoch=None) as h:
+        fake = h.fake
+        print(f"fake DingTalk on {fake.http_url}; robot connected over Stream "
+              f"({fake.ws_endpoint})\n")
+        for staff, nick, cid, kind, text in QUESTIONS[locale]:
+            fake.send_message(text, conversation_id=cid, conversation_type=kind,
+                              title="Acme support" if kind == "group" else None,
+                              staff_id=staff, nick=nick)
+            await asyncio.sleep(0.3)
+        await h.settle(step=0.05)
+        first = fake.platform.cards.all()[0]
+        fake.click(first.id, staff_id="alice", button_id="feedback_helpful")
+        await h.settle(step=0.05)
+        await asyncio.sleep(0.2)
+        report(h.fake)
+
+
+def report(fake: object) -> None:
+    from .server import FakeDing
+
+    assert isinstance(fake, FakeDing)
+    refs = Refs()
+    print("== Transcript ==")
+    for e in fake.platform.transcript:
+        who = e.who.removeprefix("user:")
+        what = f"{refs('card', e.ref)} «{e.text}»" if e.kind == "card" else (
+            f"clicked «{e.text}» on {refs('card', e.ref)}" if e.kind == "click" else e.text)
+        print(f"+{e.t:6.3f}s [{e.conversation_id}] {who}: {what}")
+    for card in fake.platform.cards.all():
+        print(f"\n== {refs('card', card.id)}: update timeline ==")
+        for i, v in enumerate(card.versions, 1):
+            print(f"+{v.t:6.3f}s v{i} {v.source:<8} {_card_state(v.card_data)}")
+        print("final state:")
+        for line in card_lines(card.current):
+            print(f"    {line}")
+    feedback = [r for r in fake.platform.recorder.records if r.kind == "bot.feedback"]
+    print(f"\nfeedback recorded: {[(r.fields['user'], r.fields['rating']) for r in feedback]}")
+    print(f"protocol violations: {len(fake.violations)}")
+
+
+def run_demo(locale: str = "en") -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    asyncio.run(_demo(locale))
+    return 0
