@@ -22,7 +22,7 @@ from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import ControlError, UnmetExpectation
 from .faults import Fault, parse_fault
-from .messages import Conversation, Sender
+from .messages import Sender
 from .openapi.routes import OpenApi
 from .platform import App, Platform
 from .recorder import Record

@@ -265,7 +265,8 @@ class OpenApi:
                                f"at most {self.fake.settings.batch_send_max_users} userIds, "
                                f"found {len(users)}")
         for user in users:
-            self.platform.note(t, self.platform.conversation_of(app.client_id, None, user), "bot", f"robot:{body['msgKey']}", text)
+            conv = self.platform.conversation_of(app.client_id, None, user)
+            self.platform.note(t, conv, "bot", f"robot:{body['msgKey']}", text)
         return ({"processQueryKey": self.platform.ids.process_query_key(),
                  "invalidStaffIdList": [], "flowControlledStaffIdList": []}, None, None)
 

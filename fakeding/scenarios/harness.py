@@ -14,7 +14,7 @@ import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
                 end: float = 7200.0) -> T:
     """Run ``main`` on a fresh virtual-time loop starting at 0; give up at ``end`` virtual s."""
     loop = looptime.new_event_loop(start=0.0, end=end, noop_cycles=42)
-    frozen = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    frozen = datetime.fromtimestamp(epoch, tz=UTC)
     try:
         with freeze_time(frozen, real_asyncio=True):
             asyncio.set_event_loop(loop)

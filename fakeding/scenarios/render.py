@@ -63,10 +63,10 @@ def render(result: ScenarioResult) -> str:
     out += timeline_lines(result, refs)
     if result.expectations:
         out += ["", "## Expectations"]
-        for e in result.expectations:
-            mark = "ok" if e.ok else "FAILED"
-            rel = "at most " if e.name == "max_updates_per_card" else ""
-            out.append(f"- {e.name}: expected {rel}{e.expected}, found {e.found} ({mark})")
+        for x in result.expectations:
+            mark = "ok" if x.ok else "FAILED"
+            rel = "at most " if x.name == "max_updates_per_card" else ""
+            out.append(f"- {x.name}: expected {rel}{x.expected}, found {x.found} ({mark})")
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 

@@ -7,6 +7,7 @@ owns the sockets and every timer (through the fake's clock, so virtual time appl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -119,7 +119,8 @@ class StreamServer:
         if url.path != "/connect":
             return self._reject(ws, HTTPStatus.NOT_FOUND, "InvalidAction.NotFound",
                                 f"the stream endpoint is /connect, found {url.path}")
-        ticket = (parse_qs(url.query).get("ticket") or [None])[0]
+        tickets = parse_qs(url.query).get("ticket")
+        ticket = tickets[0] if tickets else None
         try:
             app, subs = self.fake.platform.consume_ticket(self.now, ticket)
         except OpenApiError as exc:
@@ -285,10 +286,8 @@ class StreamServer:
             return
 
         async def send() -> None:
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await conn.ws.send(text)
-            except ConnectionClosed:
-                pass
 
         self._spawn(send())
 

@@ -80,8 +80,7 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
                 failures += 1
             except asyncio.CancelledError:
                 raise
-            except (OpenApiCallError, OSError, websockets.exceptions.WebSocketException,
-                    asyncio.TimeoutError) as exc:
+            except (TimeoutError, OpenApiCallError, OSError, websockets.exceptions.WebSocketException) as exc:
                 self.connected.clear()
                 failures += 1
                 self.on_event("stream.error", {"error": _describe(exc), "failures": failures})
@@ -99,7 +98,7 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
                     raw = await asyncio.wait_for(ws.recv(), self.idle_timeout)
                 else:
                     raw = await ws.recv()
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.on_event("stream.idle", {"after": self.idle_timeout})
                 await ws.close(1000, "idle watchdog")
                 return "idle"

@@ -113,7 +113,7 @@ class Responder:
                                   on_chunk=on_chunk),
                 timeout=cfg.agent_timeout)
             self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             notice = self.t("agent_timeout", seconds=f"{cfg.agent_timeout:g}")
             answer = "".join(parts)
             self.emit("agent.timeout", msg=inc.msg_id, after=cfg.agent_timeout)

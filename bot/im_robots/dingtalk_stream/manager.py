@@ -7,17 +7,18 @@ cancels what is left, and returns within its timeout (default 5 s) in every case
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger("bot.manager")
 
 
 class ClientManager:
-    def __init__(self, run: Callable[[], Awaitable[None]],
-                 close: Callable[[], Awaitable[None]], *, name: str = "robot") -> None:
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]],
+                 close: Callable[[], Coroutine[Any, Any, None]], *, name: str = "robot") -> None:
         self._run = run
         self._close = close
         self.name = name
@@ -64,10 +65,8 @@ class ClientManager:
         thread, loop, main = self._thread, self._loop, self._main
         if thread is None or loop is None or main is None or not thread.is_alive():
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop may have finished already
             loop.call_soon_threadsafe(main.cancel)
-        except RuntimeError:
-            pass  # the loop already finished
         thread.join(timeout)
         if thread.is_alive():
             log.warning("%s did not stop within %.1f s; leaving its daemon thread", self.name,

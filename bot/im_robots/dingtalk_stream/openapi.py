@@ -126,7 +126,7 @@ class OpenApiClient:
                     return resp.status, json.loads(text) if text else None
                 except ValueError:
                     return resp.status, {"code": "notJson", "message": text[:200]}
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, {"code": "network", "message": type(exc).__name__}
 
     async def call(self, method: str, path: str, body: dict[str, Any]) -> Any:
@@ -162,7 +162,7 @@ class OpenApiClient:
     def backoff(self, attempt: int, *, qps_limited: bool) -> float:
         """Exponential backoff with jitter; a QPS-limited call waits at least the 1 s window."""
         base = 1.0 if qps_limited else 0.5
-        return min(base * 2 ** (attempt - 1), 8.0) * (1 + 0.2 * self.rng.random())
+        return float(min(base * 2 ** (attempt - 1), 8.0) * (1 + 0.2 * self.rng.random()))
 
     # -- robot APIs ---------------------------------------------------------------------------------
     async def send_card(self, *, card_biz_id: str, card_data: dict[str, Any],

@@ -77,12 +77,14 @@ class DingTalkStreamRobot(ImRobot):
         spawn = spawner(self.tasks)
         conn = StreamConnection(self.api, rng=rng, idle_timeout=cfg.stream_idle_timeout,
                                 on_event=self._on_event)
-        common = {"config": cfg, "responder": responder, "store": self.store, "spawn": spawn,
-                  "emit": self.emit}
-        conn.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC,
-                                       MessageHandler(**common))
-        conn.register_callback_handler(dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-                                       FeedbackHandler(**common))
+        conn.register_callback_handler(
+            dingtalk_stream.ChatbotMessage.TOPIC,
+            MessageHandler(config=cfg, responder=responder, store=self.store, spawn=spawn,
+                           emit=self.emit))
+        conn.register_callback_handler(
+            dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
+            FeedbackHandler(config=cfg, responder=responder, store=self.store, spawn=spawn,
+                            emit=self.emit))
         conn.register_all_event_handler(LoggingEventHandler())
         self.connection = conn
         return conn
