@@ -442,6 +442,11 @@ class CardStore:
             )
         return card
 
+    def trim(self, limit: int) -> None:
+        """Keep only the ``limit`` newest cards (a retention setting for long runs)."""
+        while len(self._cards) > limit:
+            del self._cards[next(iter(self._cards))]
+
     def all(self) -> list[Card]:
         return list(self._cards.values())
 

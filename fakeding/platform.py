@@ -101,6 +101,22 @@ class Platform:
         for app in self.apps.values():
             app.subscriptions = []
 
+    def trim(self, t: float) -> None:
+        """Apply ``history_limit``: forget the oldest cards, transcript lines and sessions."""
+        limit = self.settings.history_limit
+        if limit is None:
+            return
+        self.cards.trim(limit)
+        if len(self.transcript) > limit:
+            del self.transcript[: len(self.transcript) - limit]
+        if len(self.sessions) > limit:
+            for key in [k for k, v in self.sessions.items() if v.expires_at < t]:
+                del self.sessions[key]
+            while len(self.sessions) > limit:
+                del self.sessions[next(iter(self.sessions))]
+        if len(self.used_tickets) > limit:
+            self.used_tickets.clear()  # tickets are random UUIDs; reuse after this is not a risk
+
     def add_app(
         self,
         client_id: str,

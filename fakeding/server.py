@@ -272,6 +272,8 @@ class FakeDing:
         self.platform.recorder.add(t, kind, card=card.id, version=version, via=source,
                                    conversation=card.conversation_id, user=card.single_user,
                                    flowStatus=card.flow_status)
+        if source in ("send", "create"):
+            self.platform.trim(t)
         if source in ("send", "deliver"):
             conv = self.platform.conversation_of(card.client_id, card.conversation_id,
                                                  card.single_user)

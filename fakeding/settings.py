@@ -48,8 +48,9 @@ class Settings:
     interactive_card_max_bytes: int | None = 15_000
     stream_content_max_bytes: int | None = 3072
     batch_send_max_users: int = 20
-    # Recorder
+    # Retention (None keeps everything, as tests want; long runs set limits)
     recorder_limit: int | None = None
+    history_limit: int | None = None  # cards, transcript lines, sessions, acked deliveries
     extra: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Settings:

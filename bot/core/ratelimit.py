@@ -26,6 +26,19 @@ class RateLimiter:
         self._next[key] = slot + self.interval
         return slot - now
 
+    def try_reserve(self, key: str, max_wait: float) -> float | None:
+        """Take the next slot only if it comes within ``max_wait``; None leaves the queue as is.
+
+        Best-effort calls (streaming card updates) use this so that, when the app is at its
+        limit, they are skipped instead of queueing ahead of the calls that must happen.
+        """
+        now = self._now()
+        slot = max(now, self._next.get(key, now))
+        if slot - now > max_wait:
+            return None
+        self._next[key] = slot + self.interval
+        return slot - now
+
     async def acquire(self, key: str) -> float:
         wait = self.reserve(key)
         if wait > 0:

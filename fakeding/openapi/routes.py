@@ -95,9 +95,9 @@ class OpenApi:
                 self.platform.check_qps(t, app, method, path)
                 fault = self.platform.faults.on_call(client, method, path)
                 if fault is not None:
-                    self.platform.recorder.add(t, "fault", fault="api", route=f"{method} {path}",
-                                               status=fault.status, code=fault.code,
-                                               delay=fault.delay, nth=fault.nth)
+                    self.platform.recorder.add(t, "fault", fault="api", fired=True,
+                                               route=f"{method} {path}", status=fault.status,
+                                               code=fault.code, delay=fault.delay)
                     if fault.delay:
                         await asyncio.sleep(fault.delay)
                         t = self.now()

@@ -46,16 +46,16 @@ def render(result: ScenarioResult) -> str:
             text = f"{refs('card', e.ref)} «{e.text}»"
         elif e.kind == "click":
             text = f"clicked «{e.text}» on {refs('card', e.ref)}"
-        elif e.kind in ("text",) or e.kind.startswith("webhook"):
-            text = _clip(e.text, 160)
+        elif not e.text.strip():
+            text = f"(blank: {len(e.text)} whitespace chars)"
         else:
-            text = f"[{e.kind}] {_clip(e.text, 120)}".rstrip()
+            text = _clip(e.text, 160)
         out.append(f"+{e.t:.3f}s [{conv}] {who}: {text}")
     out += ["", "## Cards"]
     for card in result.cards:
         updates = sum(1 for v in card.versions if v.source == "update")
-        conv = result.conversations.get(card.conversation_id or "", card.conversation_id
-                                        or f"1:1 {card.single_user}")
+        cid = card.conversation_id or result.direct.get(card.single_user or "", "")
+        conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
         state = "final" if is_final(card) else "NOT FINAL"
         out.append(f"### {refs('card', card.id)} · {conv} · {updates} update(s) · {state}")
         out += [f"    {line}" for line in card_lines(card.current)]
@@ -73,26 +73,28 @@ def render(result: ScenarioResult) -> str:
 def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
     cards = {c.id: c for c in result.cards}
     lines: list[str] = []
-    pending_wait: tuple[str, int, float] | None = None  # (msg ref, count, t)
+    # consecutive "no update" decisions of one message: (msg ref, reason, count, first t, last t)
+    held: tuple[str, str, int, float, float] | None = None
 
     def flush() -> None:
-        nonlocal pending_wait
-        if pending_wait:
-            msg, count, t = pending_wait
-            lines.append(f"+{t:.3f}s throttle {msg} wait" + (f" x{count}" if count > 1 else ""))
-            pending_wait = None
+        nonlocal held
+        if held:
+            msg, reason, count, first, last = held
+            what = "wait" if reason == "wait" else "no update (cap of updates reached)"
+            span = f" x{count} (until +{last:.3f}s)" if count > 1 else ""
+            lines.append(f"+{first:.3f}s throttle {msg} {what}{span}")
+            held = None
 
     for rec in result.records:
         if rec.kind == "bot.throttle" and not rec.fields.get("update"):
             msg = refs("msg", rec.fields.get("msg"))
-            reason = rec.fields.get("reason")
-            if reason == "wait" and pending_wait and pending_wait[0] == msg:
-                pending_wait = (msg, pending_wait[1] + 1, pending_wait[2])
+            reason = str(rec.fields.get("reason"))
+            if held and held[0] == msg and held[1] == reason:
+                held = (msg, reason, held[2] + 1, held[3], rec.t)
                 continue
             flush()
-            if reason == "wait":
-                pending_wait = (msg, 1, rec.t)
-                continue
+            held = (msg, reason, 1, rec.t, rec.t)
+            continue
         line = describe(rec, refs, cards, result.conversations)
         if line is None:
             continue
@@ -122,6 +124,8 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
     if k == "ack":
         if f.get("topic") == "ping":
             return None
+        if str(f.get("key", "")).startswith(("disconnect:", "ping:")):
+            return f"ack SYSTEM {f['topic']} code={f['code']}"
         return f"ack {_payload_ref(f, refs)} code={f['code']} after={f['after']:.3f}s"
     if k == "message":
         conv = convs.get(f["conversation"], f["conversation"])
@@ -149,6 +153,9 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         conv = convs.get(f.get("conversation") or "", f.get("conversation"))
         return f"webhook [{conv}] {f.get('msgtype')} errcode={f['errcode']}"
     if k == "fault":
+        if f.get("fired"):
+            delay = f" after {f['delay']:g}s" if f.get("delay") else ""
+            return f"fault fired: {f['route']} → {f['status']} {f['code']}{delay}"
         details = " ".join(f"{a}={b}" for a, b in sorted(f.items()) if a != "fault")
         return f"fault {f.get('fault')} {details}".rstrip()
     if k == "violation":

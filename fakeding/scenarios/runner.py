@@ -47,6 +47,7 @@ class ScenarioResult:
     expectations: list[Expectation]
     end: float
     conversations: dict[str, str] = field(default_factory=dict)  # cid -> scenario name
+    direct: dict[str, str] = field(default_factory=dict)  # staffId -> their 1:1 cid
 
     @property
     def failed(self) -> list[Expectation]:
@@ -148,7 +149,8 @@ async def _play(s: ScenarioFile) -> ScenarioResult:
         result = ScenarioResult(
             scenario=s, records=fake.platform.recorder.records, cards=fake.platform.cards.all(),
             transcript=list(fake.platform.transcript), expectations=[], end=h.now,
-            conversations=cid_names)
+            conversations=cid_names,
+            direct={staff: cid for (_, staff), cid in fake.platform.direct.items()})
         result.expectations = check_expectations(data.get("expect") or {}, result)
         return result
 

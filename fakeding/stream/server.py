@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -68,6 +69,7 @@ class StreamServer:
         self.connections: dict[str, Connection] = {}
         self.deliveries: dict[tuple[str, str], Delivery] = {}  # (clientId, messageId) -> delivery
         self.waiting: list[Delivery] = []
+        self._acked: deque[tuple[str, str]] = deque()  # for history_limit
         self._accepted: dict[int, tuple[App, list[dict[str, str]]]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -186,6 +188,7 @@ class StreamServer:
         if delivery.type == "SYSTEM":
             self._check_system_ack(conn, delivery, ack)
             delivery.acked = True
+            self._forget_old((conn.app.client_id, ack.message_id))
             return
         if ack.code != 200:
             self.record("violation", client=conn.app.client_id, topic=delivery.topic,
@@ -194,11 +197,20 @@ class StreamServer:
             return
         if not delivery.acked:
             delivery.acked = True
+            self._forget_old((conn.app.client_id, ack.message_id))
             if delivery.timer:
                 delivery.timer.cancel()
                 delivery.timer = None
             if delivery.on_ack:
                 delivery.on_ack(ack, late)
+
+    def _forget_old(self, key: tuple[str, str]) -> None:
+        limit = self.fake.settings.history_limit
+        if limit is None:
+            return
+        self._acked.append(key)
+        while len(self._acked) > limit:
+            self.deliveries.pop(self._acked.popleft(), None)
 
     def _check_system_ack(self, conn: Connection, delivery: Delivery, ack: protocol.Ack) -> None:
         if delivery.topic != "ping":

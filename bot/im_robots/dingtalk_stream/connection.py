@@ -119,6 +119,12 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
         headers = json_message.get("headers") or {}
         topic = headers.get("topic")
+        if json_message.get("type") == "SYSTEM" and topic == "ping":
+            # The SDK acks pings correctly but then warns "unknown message topic"; ack here.
+            ack = await self.system_handler.raw_process(
+                dingtalk_stream.SystemMessage.from_dict(json_message))
+            await self.websocket.send(json.dumps(ack.to_dict()))
+            return ""
         if json_message.get("type") == "CALLBACK" and topic not in self.callback_handler_map:
             log.warning("callback on unhandled topic %s acked and ignored", topic)
             self.on_event("stream.unknown_topic", {"topic": topic})

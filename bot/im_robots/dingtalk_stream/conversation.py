@@ -22,10 +22,12 @@ from ...core.throttle import Throttle
 from ...errors import AgentError
 from ...store import Store
 from .config import RobotConfig
-from .openapi import OpenApiCallError, OpenApiClient
+from .openapi import OpenApiCallError, OpenApiClient, Skipped
 
 log = logging.getLogger("bot.conversation")
 Emit = Callable[..., None]
+REPAIR_ATTEMPTS = 10  # after a webhook fallback: retry finishing the card every 30 s for 5 min
+REPAIR_INTERVAL = 30.0
 
 
 class Responder:
@@ -65,22 +67,10 @@ class Responder:
 
     # -- answers ---------------------------------------------------------------------------------
     async def answer(self, inc: Incoming, question: str) -> None:
-        card_id = inc.card_biz_id
         cfg = self.cfg
-        at = [(inc.sender_staff_id, inc.sender_nick)] if inc.sender_staff_id else []
-        card_ok = True
-        try:
-            await self.api.send_card(
-                card_biz_id=card_id, card_data=cards.thinking_card(question, cfg.locale),
-                conversation_id=inc.conversation_id if inc.is_group else None,
-                user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
-            self.emit("card.thinking", msg=inc.msg_id, card=card_id)
-        except OpenApiCallError as exc:
-            card_ok = False
-            log.error("thinking card for %s failed: %s; the answer will go by webhook",
-                      inc.msg_id, exc)
-            self.emit("card.thinking.failed", msg=inc.msg_id, error=exc.code)
-
+        card_id = inc.card_biz_id
+        # The thinking card goes out while the agent already works: neither waits for the other.
+        thinking = asyncio.ensure_future(self._send_thinking(inc, question))
         throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
                             interval=cfg.update_interval, batch=cfg.update_batch)
         parts: list[str] = []
@@ -95,11 +85,14 @@ class Responder:
             decision = throttle.on_chunk(self.clock.monotonic())
             self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
                       update=decision.update, chars=sum(map(len, parts)))
-            if decision.update and card_ok:
+            if decision.update and await thinking:
                 shown, _ = cards.fit_answer("".join(parts), cfg.max_card_chars)
                 try:
-                    await self.api.update_card(card_id,
-                                               cards.streaming_card(question, shown, cfg.locale))
+                    await self.api.update_card(
+                        card_id, cards.streaming_card(question, shown, cfg.locale),
+                        best_effort=True)
+                except Skipped:
+                    self.emit("card.stream.skipped", msg=inc.msg_id, reason="rate limit")
                 except OpenApiCallError as exc:
                     self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
 
@@ -120,7 +113,7 @@ class Responder:
         except asyncio.CancelledError:
             answer = "".join(parts)
             await asyncio.shield(self._finish(inc, question, answer, self.t("interrupted"),
-                                              card_ok))
+                                              await asyncio.shield(thinking)))
             raise
         except Exception as exc:  # any agent failure ends in a final card, never a crash
             notice = self.t("agent_error")
@@ -130,10 +123,43 @@ class Responder:
             self.emit(kind, msg=inc.msg_id, error=type(exc).__name__)
         if not answer.strip() and notice is None:
             notice = self.t("empty_answer")
-        await self._finish(inc, question, answer, notice, card_ok)
+        await self._finish(inc, question, answer, notice, await thinking)
         if notice is None:
             self.store.append_turns(inc.sender_staff_id, [Turn("user", question),
                                                           Turn("assistant", answer)])
+
+    async def _repair(self, inc: Incoming, final: dict[str, Any]) -> None:
+        """The user has the answer by message; keep trying, slowly, to take the card off
+        "thinking" so that it never stays there."""
+        for attempt in range(1, REPAIR_ATTEMPTS + 1):
+            await asyncio.sleep(REPAIR_INTERVAL)
+            try:
+                await self.api.update_card(inc.card_biz_id, final)
+            except OpenApiCallError as exc:
+                self.emit("card.repair.failed", msg=inc.msg_id, attempt=attempt, error=exc.code)
+                continue
+            self.emit("card.repaired", msg=inc.msg_id, attempt=attempt)
+            return
+        log.error("card %s could not be finished after %d repair attempts", inc.card_biz_id,
+                  REPAIR_ATTEMPTS)
+        self.emit("card.unfinished", msg=inc.msg_id)
+
+    async def _send_thinking(self, inc: Incoming, question: str) -> bool:
+        """Send the thinking card; False (and a webhook answer later) if it cannot be sent."""
+        at = [(inc.sender_staff_id, inc.sender_nick)] if inc.sender_staff_id else []
+        try:
+            await self.api.send_card(
+                card_biz_id=inc.card_biz_id,
+                card_data=cards.thinking_card(question, self.cfg.locale),
+                conversation_id=inc.conversation_id if inc.is_group else None,
+                user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
+        except OpenApiCallError as exc:
+            log.error("thinking card for %s failed: %s; the answer will go by webhook",
+                      inc.msg_id, exc)
+            self.emit("card.thinking.failed", msg=inc.msg_id, error=exc.code)
+            return False
+        self.emit("card.thinking", msg=inc.msg_id, card=inc.card_biz_id)
+        return True
 
     async def _finish(self, inc: Incoming, question: str, answer: str, notice: str | None,
                       card_ok: bool) -> None:
@@ -161,6 +187,8 @@ class Responder:
                 body += f"\n\n{notice}"
             if await self._webhook_markdown(inc, body, title=cards.title_for(question)):
                 self.emit("reply.fallback", msg=inc.msg_id)
+            if card_ok:
+                await self._repair(inc, final)
             return
         while rest:
             piece, rest = cards.fit_answer(rest, cfg.max_card_chars)

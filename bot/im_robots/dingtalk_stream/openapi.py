@@ -26,6 +26,10 @@ log = logging.getLogger("bot.openapi")
 TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does
 
 
+class Skipped(BotError):
+    """A best-effort call was not made because the app is at its rate limit."""
+
+
 class OpenApiCallError(BotError):
     def __init__(self, route: str, status: int, code: str, message: str) -> None:
         self.route, self.status, self.code, self.message = route, status, code, message
@@ -129,13 +133,26 @@ class OpenApiClient:
         except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, {"code": "network", "message": type(exc).__name__}
 
-    async def call(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``."""
+    async def call(self, method: str, path: str, body: dict[str, Any], *,
+                   best_effort: bool = False, max_wait: float = 0.5) -> Any:
+        """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``.
+
+        ``best_effort`` calls (streaming updates) are made once, and only if a rate-limit slot
+        comes within ``max_wait`` seconds; otherwise ``Skipped`` is raised at once.
+        """
         route = f"{method} {path}"
         last: OpenApiCallError | None = None
         refreshed = False
-        for attempt in range(1, self.attempts + 1):
-            await self.limiter.acquire(route)
+        attempts = 1 if best_effort else self.attempts
+        for attempt in range(1, attempts + 1):
+            if best_effort:
+                wait = self.limiter.try_reserve(route, max_wait)
+                if wait is None:
+                    raise Skipped(f"{route}: the app is at its rate limit")
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            else:
+                await self.limiter.acquire(route)
             token = await self.token()
             status, data = await self._raw(method, path, body,
                                            {"x-acs-dingtalk-access-token": token})
@@ -150,8 +167,8 @@ class OpenApiClient:
                 self.forget_token()
                 self.on_event("token.refresh", {"route": route})
                 continue
-            if not last.retriable:
-                raise last
+            if not last.retriable or attempt == attempts:
+                raise last  # no backoff after the last attempt: fail over at once
             delay = self.backoff(attempt, qps_limited="QpsLimit" in code)
             self.on_event("api.retry", {"route": route, "status": status, "code": code,
                                         "attempt": attempt, "backoff": round(delay, 3)})
@@ -183,10 +200,12 @@ class OpenApiClient:
             body["singleChatReceiver"] = json.dumps({"userId": user_id})
         await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
 
-    async def update_card(self, card_biz_id: str, card_data: dict[str, Any]) -> None:
+    async def update_card(self, card_biz_id: str, card_data: dict[str, Any], *,
+                          best_effort: bool = False) -> None:
         await self.call("PUT", "/v1.0/im/robots/interactiveCards",
                         {"cardBizId": card_biz_id,
-                         "cardData": json.dumps(card_data, ensure_ascii=False)})
+                         "cardData": json.dumps(card_data, ensure_ascii=False)},
+                        best_effort=best_effort)
 
     async def webhook(self, url: str, body: dict[str, Any]) -> None:
         """Reply through a session webhook; errcode != 0 raises (130101 is retried)."""
@@ -197,7 +216,8 @@ class OpenApiClient:
                 return
             err = OpenApiCallError("POST sessionWebhook", status, str(errcode),
                                    str(data.get("errmsg") if isinstance(data, dict) else data))
-            if errcode == 300001 or (status != 200 and status < 500 and status != 0):
+            if errcode == 300001 or (status != 200 and status < 500 and status != 0) \
+                    or attempt == self.attempts:
                 raise err
             delay = 60.0 if errcode == 130101 else self.backoff(attempt, qps_limited=False)
             self.on_event("webhook.retry", {"errcode": errcode, "status": status,
