@@ -8,7 +8,7 @@ import platform
 import resource
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -24,7 +24,7 @@ def machine() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                    f"{platform.release()}",
         "python": sys.version.split()[0],

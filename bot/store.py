@@ -109,6 +109,8 @@ class Store:
             conn.execute("PRAGMA busy_timeout=5000")
             if not in_memory:
                 conn.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: durable across crashes of the robot, no fsync per write.
+                conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
                 conn.executescript(

@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--locale", default="en", choices=["en", "zh"])
     scen = sub.add_parser("scenario", help="scenario files")
     scen_sub = scen.add_subparsers(dest="action", required=True)
-    run = scen_sub.add_parser("run", help="run one scenario file and print its report")
-    run.add_argument("file")
+    run = scen_sub.add_parser("run", help="run scenario files and print their reports")
+    run.add_argument("files", nargs="+", metavar="FILE")
     return parser
 
 
@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
             return run_demo(locale=args.locale)
         if args.command == "scenario":
-            from .scenarios.cli import run_file
-            return run_file(args.file)
+            from .scenarios.cli import run_files
+            return run_files(args.files)
     except FakedingError as exc:
         print(f"fakeding: {exc}", file=sys.stderr)
         return 2

@@ -6,13 +6,16 @@ import time
 from pathlib import Path
 
 from .render import render
-from .runner import run_scenario
+from .runner import run_scenarios
 
 
-def run_file(path: str) -> int:
+def run_files(paths: list[str]) -> int:
+    """Run each file and print its report; exit 1 if any expectation failed."""
     started = time.perf_counter()
-    result = run_scenario(Path(path))
-    print(render(result), end="")
+    results = run_scenarios([Path(p) for p in paths])
+    for result in results:
+        print(render(result), end="\n")
     wall = time.perf_counter() - started
-    print(f"\n(virtual {result.end:.3f} s in {wall:.3f} s of wall time)")
-    return 1 if result.failed else 0
+    virtual = sum(r.duration for r in results)
+    print(f"({len(results)} scenario(s): {virtual:.3f} virtual s in {wall:.3f} s of wall time)")
+    return 1 if any(r.failed for r in results) else 0

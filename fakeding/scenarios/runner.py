@@ -22,12 +22,6 @@ from ..settings import Settings
 from .harness import Harness, open_harness, run_virtual
 from .schema import ScenarioFile, load_scenario
 
-CAMEL = {"clientId": "client_id", "maxUpdates": "max_updates",
-         "updateInterval": "update_interval", "updateBatch": "update_batch",
-         "agentTimeout": "agent_timeout", "maxQuestionChars": "max_question_chars",
-         "maxCardChars": "max_card_chars", "memoryTtl": "memory_ttl",
-         "memoryTurns": "memory_turns", "retryAttempts": "retry_attempts",
-         "streamIdleTimeout": "stream_idle_timeout"}
 
 
 @dataclass
@@ -48,6 +42,11 @@ class ScenarioResult:
     end: float
     conversations: dict[str, str] = field(default_factory=dict)  # cid -> scenario name
     direct: dict[str, str] = field(default_factory=dict)  # staffId -> their 1:1 cid
+
+    @property
+    def duration(self) -> float:
+        """Virtual seconds from the start to the last recorded event."""
+        return max((r.t for r in self.records), default=0.0)
 
     @property
     def failed(self) -> list[Expectation]:
@@ -124,7 +123,7 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
 async def _play(s: ScenarioFile) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
-    robot = {CAMEL.get(k, k): v for k, v in (data.get("robot") or {}).items()}
+    robot = dict(data.get("robot") or {})
     robot.setdefault("agent", "scripted")
     agent = None
     if robot["agent"] == "scripted":
@@ -225,6 +224,15 @@ def check_expectations(expect: dict[str, int], r: ScenarioResult) -> list[Expect
     return out
 
 
-def run_scenario(path: Path | ScenarioFile) -> ScenarioResult:
+def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True) -> ScenarioResult:
+    """Run one scenario; ``freeze=False`` when the caller already froze the wall clock."""
     scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path))
-    return run_virtual(lambda: _play(scenario))
+    return run_virtual(lambda: _play(scenario), freeze=freeze)
+
+
+def run_scenarios(paths: Sequence[Path]) -> list[ScenarioResult]:
+    """Several scenarios under one frozen wall clock (entering freezegun once is the cost)."""
+    from .harness import frozen_wall_clock
+
+    with frozen_wall_clock():
+        return [run_scenario(p, freeze=False) for p in paths]

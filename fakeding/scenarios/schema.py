@@ -135,8 +135,8 @@ def load_scenario(path: Path) -> ScenarioFile:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc})") from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.SafeLoader("").construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -53,7 +53,7 @@ class RobotConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
-_KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
+KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
          "locale": "locale", "endpoint": "endpoint", "store": "store",
          "maxUpdates": "max_updates", "updateInterval": "update_interval",
          "updateBatch": "update_batch", "qps": "qps", "agentTimeout": "agent_timeout",
@@ -91,12 +91,12 @@ def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None,
         raise ConfigError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a JSON object")
-    unknown = sorted(set(raw) - set(_KEYS))
+    unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; "
-                          f"expected some of {', '.join(sorted(_KEYS))}")
+                          f"expected some of {', '.join(sorted(KEYS))}")
     values = substitute(raw, env, path)
-    kwargs: dict[str, Any] = {_KEYS[k]: v for k, v in values.items()}
+    kwargs: dict[str, Any] = {KEYS[k]: v for k, v in values.items()}
     if "endpoint" not in kwargs and env.get("DINGTALK_OPENAPI_ENDPOINT"):
         kwargs["endpoint"] = env["DINGTALK_OPENAPI_ENDPOINT"]
     kwargs.update(overrides)

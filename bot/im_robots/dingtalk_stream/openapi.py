@@ -74,6 +74,7 @@ class OpenApiClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock: asyncio.Lock | None = None
+        self.requests = 0  # HTTP requests made (benchmarks compare it with a ceiling)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -123,6 +124,7 @@ class OpenApiClient:
     async def _raw(self, method: str, path: str, body: Any,
                    headers: dict[str, str]) -> tuple[int, Any]:
         url = path if path.startswith("http") else self.endpoint + path
+        self.requests += 1
         try:
             async with self.session.request(method, url, json=body, headers=headers) as resp:
                 text = await resp.text()
