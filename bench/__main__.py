@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-from typing import Any
 
 from . import concurrency, memory, suite, throughput, virtual_speed
 from .common import machine

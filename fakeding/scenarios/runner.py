@@ -23,7 +23,6 @@ from .harness import Harness, open_harness, run_virtual
 from .schema import ScenarioFile, load_scenario
 
 
-
 @dataclass
 class Expectation:
     name: str
