@@ -116,6 +116,28 @@ def pieces(answer: str, words_per_chunk: int) -> list[str]:
     return ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
 
 
+def unwrap(markdown: str) -> str:
+    """Join hard-wrapped lines of a paragraph, as a markdown renderer would: DingTalk cards
+    render a single newline as a line break, which would cut sentences in the middle. Blank
+    lines, list items, headings, quotes, tables and code blocks keep their line breaks."""
+    out: list[str] = []
+    in_fence = False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            out.append(line)
+            continue
+        starts_block = in_fence or not line.strip() or re.match(r"\s*([-*+>|#]|\d+[.)])\s", line)
+        previous = out[-1] if out else ""
+        joinable = previous.strip() and not _FENCE.match(previous) and not re.match(
+            r"\s*(#|\|)", previous)
+        if out and not starts_block and joinable and not in_fence:
+            out[-1] = previous.rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def parse_faq(path: Path) -> list[FaqEntry]:
     """The entries of a markdown FAQ file; ConfigError says what is wrong and where."""
     try:
@@ -139,7 +161,7 @@ def parse_faq(path: Path) -> list[FaqEntry]:
         if current is None:
             return
         question, line = current
-        answer = "\n".join(body).strip()
+        answer = unwrap("\n".join(body)).strip()
         if not answer:
             raise ConfigError(
                 f"FAQ entry {question!r} at line {line} of {path} has no answer: expected "
