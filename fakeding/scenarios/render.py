@@ -6,6 +6,7 @@ Volatile ids become stable references in order of appearance (``card#1``, ``msg#
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,8 +60,12 @@ def render(result: ScenarioResult) -> str:
         state = "final" if is_final(card) else "NOT FINAL"
         out.append(f"### {refs('card', card.id)} · {conv} · {updates} update(s) · {state}")
         out += [f"    {line}" for line in card_lines(card.current)]
-    out += ["", "## Timeline"]
-    out += timeline_lines(result, refs)
+    if (s.get("report") or {}).get("timeline") == "summary":
+        out += ["", "## Timeline (summary: calls per second of virtual time)"]
+        out += summary_lines(result)
+    else:
+        out += ["", "## Timeline"]
+        out += timeline_lines(result, refs)
     if result.expectations:
         out += ["", "## Expectations"]
         for x in result.expectations:
@@ -101,6 +106,25 @@ def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
         flush()
         lines.append(f"+{rec.t:.3f}s {line}")
     flush()
+    return lines
+
+
+def summary_lines(result: ScenarioResult) -> list[str]:
+    """One line per virtual second with traffic: pushes, acks, card calls by outcome."""
+    buckets: dict[int, Counter[str]] = defaultdict(Counter)
+    for rec in result.records:
+        second = int(rec.t)
+        if rec.kind in ("push", "redeliver", "ack", "card.send", "card.update", "webhook",
+                        "violation", "fault"):
+            buckets[second][rec.kind] += 1
+        elif rec.kind == "api" and rec.fields["status"] != 200:
+            buckets[second][f"api {rec.fields['status']}"] += 1
+        elif rec.kind in ("bot.card.final", "bot.card.stream.skipped", "bot.api.retry"):
+            buckets[second][rec.kind.removeprefix("bot.")] += 1
+    lines = []
+    for second in sorted(buckets):
+        counts = buckets[second]
+        lines.append(f"+{second}s " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return lines
 
 

@@ -80,6 +80,9 @@ SCHEMA: dict[str, Any] = {
                       {"required": ["wait"]}],
         }},
         "settle": _NUM,
+        "report": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"timeline": {"enum": ["full", "summary"]}}},
         "expect": {
             "type": "object", "additionalProperties": False,
             "properties": {
