@@ -115,6 +115,18 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def background_task(self, json_message: dict[str, Any]) -> None:
+        """The SDK's, with a clearer word when the ack cannot be written: the socket closed
+        under it, and the platform will redeliver the message (deduplicated on arrival)."""
+        try:
+            if await self.route_message(json_message) == self.TAG_DISCONNECT and self.websocket:
+                await self.websocket.close()
+        except websockets.exceptions.ConnectionClosed:
+            message_id = (json_message.get("headers") or {}).get("messageId")
+            log.warning("ack for %s not sent: the connection closed; the platform redelivers",
+                        message_id)
+            self.on_event("stream.ack_lost", {"messageId": message_id})
+
     async def route_message(self, json_message: dict[str, Any]) -> str:
         """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
         headers = json_message.get("headers") or {}
