@@ -9,7 +9,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,9 @@ class RobotConfig:
         return self.endpoint.rstrip("/") == LIVE_ENDPOINT
 
     def store_path(self) -> Path:
-        path = Path(self.store)
-        return path if path.is_absolute() else self.base_dir / path
+        """A relative ``store`` is relative to the working directory, never to the instance
+        folder (which may sit inside the installed, read-only package)."""
+        return Path(self.store).expanduser().absolute()
 
 
 KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
@@ -107,31 +108,41 @@ def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None,
     return validate(RobotConfig(**kwargs), path)
 
 
+_NAMES = {field: key for key, field in KEYS.items()}  # field -> the key written in config.json
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
-    types = {f.name: f.type for f in fields(cfg)}
+    """Check every value; errors name the file and the key as written in config.json."""
+    def fail(name: str, expected: str, value: Any) -> ConfigError:
+        shown = "***" if name == "client_secret" else repr(value)
+        return ConfigError(f"{where}: {_NAMES.get(name, name)} must be {expected}, "
+                           f"found {shown} ({type(value).__name__})")
+
     for name in ("client_id", "client_secret", "locale", "endpoint", "store"):
         if not isinstance(getattr(cfg, name), str):
-            raise ConfigError(f"{where}: {name} must be a string, found "
-                              f"{type(getattr(cfg, name)).__name__}")
+            raise fail(name, "a string", getattr(cfg, name))
     for name in ("max_updates", "update_batch", "max_question_chars", "max_card_chars",
                  "memory_turns", "retry_attempts"):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{where}: {name} must be an integer >= 1, found {value!r}")
+            raise fail(name, "an integer >= 1", value)
     for name in ("update_interval", "qps", "agent_timeout", "memory_ttl"):
         value = getattr(cfg, name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(f"{where}: {name} must be a number > 0, found {value!r}")
+        if not _number(value) or value <= 0:
+            raise fail(name, "a number > 0", value)
+    idle = cfg.stream_idle_timeout
+    if idle is not None and (not _number(idle) or idle <= 0):
+        raise fail("stream_idle_timeout", "a number of seconds > 0 (or absent)", idle)
     if cfg.locale not in LOCALES:
-        raise ConfigError(f"{where}: locale must be one of {', '.join(LOCALES)}, "
-                          f"found {cfg.locale!r}")
+        raise fail("locale", f"one of {', '.join(LOCALES)}", cfg.locale)
     if not isinstance(cfg.agent, (str, dict)):
-        raise ConfigError(f"{where}: agent must be a name, a dotted path or an object, "
-                          f"found {type(cfg.agent).__name__}")
+        raise fail("agent", "a name, a dotted path or an object", cfg.agent)
     if not cfg.endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: endpoint must start with http:// or https://, "
-                          f"found {cfg.endpoint!r}")
-    del types
+        raise fail("endpoint", "an http:// or https:// URL", cfg.endpoint)
     return cfg
 
 

@@ -109,6 +109,8 @@ class DingTalkStreamRobot(ImRobot):
             await self.api.close()
         if self.store is not None:
             self.store.close()
+        # A later run() builds afresh: a stopped robot can be started again.
+        self.connection, self.api, self.store = None, None, None
 
     # -- ImRobot lifecycle on a background thread ---------------------------------------------
     def start(self) -> None:
