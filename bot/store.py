@@ -59,9 +59,18 @@ CREATE TABLE IF NOT EXISTS answers (
     question TEXT NOT NULL,
     answer TEXT NOT NULL,
     locale TEXT NOT NULL,
+    is_group INTEGER NOT NULL DEFAULT 0,
     at REAL NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    locale: str
+    is_group: bool
 
 
 @dataclass(frozen=True)
@@ -164,22 +173,24 @@ class Store:
             return cursor.rowcount == 1
 
     def remember_answer(self, *, card_id: str, msg_id: str, question: str, answer: str,
-                        locale: str) -> None:
+                        locale: str, is_group: bool = False) -> None:
         """Keep what a card answered, so a feedback click after a restart still knows it."""
         with self._transaction("remember_answer", write=True) as db:
             db.execute(
-                "INSERT OR REPLACE INTO answers (card_id, msg_id, question, answer, locale, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (card_id, msg_id, question, answer, locale, self.clock.time()),
+                "INSERT OR REPLACE INTO answers "
+                "(card_id, msg_id, question, answer, locale, is_group, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (card_id, msg_id, question, answer, locale, int(is_group), self.clock.time()),
             )
 
-    def answer_for(self, card_id: str) -> tuple[str, str, str] | None:
-        """(question, answer, locale) of a card this robot answered, or None."""
+    def answer_for(self, card_id: str) -> Answer | None:
+        """What a card this robot answered said, or None."""
         with self._transaction("answer_for", write=False) as db:
             row = db.execute(
-                "SELECT question, answer, locale FROM answers WHERE card_id = ?", (card_id,)
+                "SELECT question, answer, locale, is_group FROM answers WHERE card_id = ?",
+                (card_id,),
             ).fetchone()
-        return (str(row[0]), str(row[1]), str(row[2])) if row else None
+        return Answer(str(row[0]), str(row[1]), str(row[2]), bool(row[3])) if row else None
 
     def record_feedback(
         self,

@@ -8,7 +8,7 @@ a card the way a person reads it, for tests and snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Mapping
 from typing import Any
 
 from bot.core.i18n import text
@@ -81,21 +81,29 @@ def final_card(
     *,
     notice: str | None = None,
     vote: str | None = None,
+    tally: Mapping[str, int] | None = None,
 ) -> Card:
     """The finished card: answer, optional notice, divider, optional vote line, 4 buttons.
 
     The answer block is left out only when it is blank and a notice explains why. The
-    buttons stay after a vote so the user can change it.
+    buttons stay after a vote so the user can change it. ``vote`` ("You rated") suits a 1:1
+    chat; in a group everyone sees the same card, so ``tally`` shows the counts instead.
     """
     if vote is not None and vote not in RATINGS:
         raise ValueError(f"vote must be one of {', '.join(RATINGS)}, found {vote!r}")
+    unknown = sorted(set(tally or {}) - set(RATINGS))
+    if unknown:
+        raise ValueError(f"tally ratings must be among {', '.join(RATINGS)}, found {unknown}")
     contents: list[dict[str, Any]] = []
     if answer.strip() or not notice:
         contents.append(_markdown("answer", answer))
     if notice:
         contents.append(_markdown("notice", notice))
     contents.append({"type": "divider", "id": "divider"})
-    if vote is not None:
+    if tally:
+        counts = " · ".join(f"{text(locale, r)} {tally[r]}" for r in RATINGS if tally.get(r))
+        contents.append(_markdown("vote", text(locale, "tally", counts=counts)))
+    elif vote is not None:
         contents.append(_markdown("vote", text(locale, "voted", label=text(locale, vote))))
     contents.append(_feedback_row(msg_id, locale))
     return _card(question, locale, contents)

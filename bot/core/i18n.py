@@ -26,6 +26,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "somewhat_helpful": "🙂 Somewhat Helpful",
         "not_helpful": "😅 Not Helpful",
         "voted": "You rated: {label}",
+        "tally": "Feedback so far: {counts}",
         "agent_error": (
             "⚠️ Sorry, the assistant ran into an error. Any partial answer above is kept; "
             "please send your question again in a moment."
@@ -77,6 +78,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "somewhat_helpful": "🙂 帮助不大",
         "not_helpful": "😅 没帮助",
         "voted": "您的评价：{label}",
+        "tally": "目前的反馈：{counts}",
         "agent_error": "⚠️ 抱歉，助手出错了。上方已生成的部分回答会保留，请稍后重新发送您的问题。",
         "agent_timeout": (
             "⚠️ 抱歉，助手超过 {seconds} 秒仍未完成回答。上方已生成的部分回答会保留，"

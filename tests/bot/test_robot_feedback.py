@@ -54,7 +54,7 @@ def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None
         [event] = events(h, "feedback")
         assert event.fields["changed"] is False and event.fields["rating"] == "helpful"
         data = card.current
-        assert markdown(data, "vote") == f"You rated: {LABELS['en'][1]}"
+        assert markdown(data, "vote") == f"Feedback so far: {LABELS['en'][1]} 1"
         assert markdown(data, "answer") == ANSWER
         assert is_final(data), "the buttons stay so the vote can be changed"
         assert len(events(h, "card.vote")) == 1
@@ -70,7 +70,7 @@ def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
         card = only_card(h)
         h.fake.click(card.id, staff_id="alice", button_id="feedback_not_helpful")
         await h.settle()
-        assert markdown(card.current, "vote") == f"您的评价：{LABELS['zh'][3]}"
+        assert markdown(card.current, "vote") == f"目前的反馈：{LABELS['zh'][3]} 1"
 
     play(body, agent=agent(), robot={"locale": "zh"})
 
@@ -89,7 +89,7 @@ def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
         [vote] = h.robot.store.feedback()
         assert (vote.user_id, vote.rating) == ("alice", "not_helpful")
         assert [e.fields["changed"] for e in events(h, "feedback")] == [False, True]
-        assert markdown(card.current, "vote") == f"You rated: {LABELS['en'][3]}"
+        assert markdown(card.current, "vote") == f"Feedback so far: {LABELS['en'][3]} 1"
         assert all(after < 2.0 for after in click_acks(h)) and len(click_acks(h)) == 2
         assert violations(h) == []
 
@@ -125,10 +125,30 @@ def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) ->
             [vote] = robot.store.feedback()
             assert (vote.user_id, vote.rating) == ("alice", "very_helpful")
             assert (vote.question, vote.answer) == (QUESTION, ANSWER)
-            assert markdown(card.current, "vote") == f"You rated: {LABELS['en'][0]}"
+            assert markdown(card.current, "vote") == f"Feedback so far: {LABELS['en'][0]} 1"
             assert markdown(card.current, "answer") == ANSWER
             assert violations(h) == []
         finally:
             await stop_robot(robot, task)
 
     play(body, agent=agent(), store_dir=tmp_path)
+
+
+def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.send_message(QUESTION, conversation_id="cidDirectAlice==",
+                            conversation_type="single", staff_id="alice")
+        h.fake.send_message(QUESTION + " (group)", conversation_id="cidGroupRoom==",
+                            staff_id="bob")
+        await h.settle()
+        direct, group = h.fake.platform.cards.all()
+        h.fake.click(direct.id, staff_id="alice", button_id="feedback_helpful")
+        h.fake.click(group.id, staff_id="bob", button_id="feedback_helpful")
+        h.fake.click(group.id, staff_id="carol", button_id="feedback_not_helpful")
+        await h.settle()
+        assert markdown(direct.current, "vote") == f"You rated: {LABELS['en'][1]}"
+        assert markdown(group.current, "vote") == (
+            f"Feedback so far: {LABELS['en'][1]} 1 · {LABELS['en'][3]} 1")
+        assert violations(h) == []
+
+    play(body, agent=ScriptedAgent([{"chunks": [ANSWER]}, {"chunks": [ANSWER]}]))

@@ -169,7 +169,8 @@ class Responder:
             notice = (notice + "\n\n" if notice else "") + self.t("answer_truncated")
         final = cards.final_card(question, shown, inc.msg_id, cfg.locale, notice=notice)
         self.store.remember_answer(card_id=inc.card_biz_id, msg_id=inc.msg_id,
-                                   question=question, answer=answer, locale=cfg.locale)
+                                   question=question, answer=answer, locale=cfg.locale,
+                                   is_group=inc.is_group)
         delivered = False
         if card_ok:
             try:
@@ -185,6 +186,7 @@ class Responder:
             body = f"**{cards.title_for(question)}**\n\n{answer or ''}"
             if notice:
                 body += f"\n\n{notice}"
+            body += "\n\n" + self.t("card_fallback_notice")
             if await self._webhook_markdown(inc, body, title=cards.title_for(question)):
                 self.emit("reply.fallback", msg=inc.msg_id)
             if card_ok:

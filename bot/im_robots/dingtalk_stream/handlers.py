@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -16,7 +17,7 @@ from dingtalk_stream import AckMessage
 
 from ...core import cards
 from ...core.incoming import parse_incoming, plan_for
-from ...store import Store
+from ...store import Answer, Store
 from .config import RobotConfig
 from .conversation import Responder
 from .openapi import OpenApiCallError
@@ -79,20 +80,24 @@ class FeedbackHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
         rating, msg_id = parsed
         card_id = msg.card_instance_id
         known = self.store.answer_for(card_id)
-        question, answer, locale = known if known else ("", "", self.cfg.locale)
-        changed = self.store.record_feedback(card_id=card_id, msg_id=msg_id, user_id=msg.user_id,
-                                             rating=rating, question=question, answer=answer)
+        changed = self.store.record_feedback(
+            card_id=card_id, msg_id=msg_id, user_id=msg.user_id, rating=rating,
+            question=known.question if known else "", answer=known.answer if known else "")
         self.emit("feedback", card=card_id, user=msg.user_id, rating=rating, changed=changed)
         if known:
-            self.spawn(self._show_vote(card_id, msg_id, question, answer, locale, rating))
+            self.spawn(self._show_vote(card_id, msg_id, known, rating))
         return AckMessage.STATUS_OK, {}
 
-    async def _show_vote(self, card_id: str, msg_id: str, question: str, answer: str,
-                         locale: str, rating: str) -> None:
-        shown, _ = cards.fit_answer(answer, self.cfg.max_card_chars)
+    async def _show_vote(self, card_id: str, msg_id: str, known: Answer, rating: str) -> None:
+        """1:1: "You rated ..."; a group card is shared, so it shows everyone's tally."""
+        shown, _ = cards.fit_answer(known.answer, self.cfg.max_card_chars)
+        if known.is_group:
+            tally = Counter(f.rating for f in self.store.feedback(card_id))
+            card = cards.final_card(known.question, shown, msg_id, known.locale, tally=tally)
+        else:
+            card = cards.final_card(known.question, shown, msg_id, known.locale, vote=rating)
         try:
-            await self.responder.api.update_card(
-                card_id, cards.final_card(question, shown, msg_id, locale, vote=rating))
+            await self.responder.api.update_card(card_id, card)
             self.emit("card.vote", card=card_id, rating=rating)
         except OpenApiCallError as exc:
             log.warning("could not show the vote on card %s: %s", card_id, exc)

@@ -145,7 +145,7 @@ class OpenApiClient:
         route = f"{method} {path}"
         last: OpenApiCallError | None = None
         refreshed = False
-        attempts = 1 if best_effort else self.attempts
+        attempts = 2 if best_effort else self.attempts  # best effort: one refresh, no retry
         for attempt in range(1, attempts + 1):
             if best_effort:
                 wait = self.limiter.try_reserve(route, max_wait)
@@ -169,7 +169,7 @@ class OpenApiClient:
                 self.forget_token()
                 self.on_event("token.refresh", {"route": route})
                 continue
-            if not last.retriable or attempt == attempts:
+            if best_effort or not last.retriable or attempt == attempts:
                 raise last  # no backoff after the last attempt: fail over at once
             delay = self.backoff(attempt, qps_limited="QpsLimit" in code)
             self.on_event("api.retry", {"route": route, "status": status, "code": code,
