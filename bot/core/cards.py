@@ -8,7 +8,7 @@ a card the way a person reads it, for tests and snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.core.i18n import text
