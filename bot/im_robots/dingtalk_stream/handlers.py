@@ -27,15 +27,20 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 Emit = Callable[..., None]
 
 
-class MessageHandler(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
+class _Wired:
+    """What every robot handler is given: config, responder, store, a task spawner, events."""
+
     def __init__(self, *, config: RobotConfig, responder: Responder, store: Store, spawn: Spawn,
                  emit: Emit) -> None:
-        super().__init__()
+        super().__init__()  # the SDK handler's own set-up (next in the MRO)
         self.cfg = config
         self.responder = responder
         self.store = store
         self.spawn = spawn
         self.emit = emit
+
+
+class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
@@ -56,18 +61,9 @@ class MessageHandler(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
         return AckMessage.STATUS_OK, "OK"
 
 
-class FeedbackHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[misc]
     """A feedback click: stored at once (a second click changes the vote), the card shows the
     choice through a normal update afterwards, as DingTalk asks (no update inside the callback)."""
-
-    def __init__(self, *, config: RobotConfig, responder: Responder, store: Store, spawn: Spawn,
-                 emit: Emit) -> None:
-        super().__init__()
-        self.cfg = config
-        self.responder = responder
-        self.store = store
-        self.spawn = spawn
-        self.emit = emit
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
         data = callback.data if isinstance(callback.data, dict) else {}
