@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import concurrency, memory, suite, throughput, virtual_speed
+from . import concurrency, memory, soak, suite, throughput, virtual_speed
 from .common import machine
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
             out.append(line)
 
+    import logging
+
+    logging.basicConfig(level=logging.CRITICAL)  # injected faults make the robot log errors
     lib = virtual_speed.library()
     batch = virtual_speed.library_batch()
     long = virtual_speed.ten_minute_conversation()
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
          f"{lib['speedup']:.0f}x | {verdict(lib['speedup'] >= 500)} |",
          f"| scenario library, freezegun entered once (`fakeding scenario run scenarios/*.yaml`)"
          f" | {batch['virtual_s']:.0f} | {batch['wall_s']:.2f} | {batch['speedup']:.0f}x | "
-         f"{verdict(batch['speedup'] >= 500)} |", "")
+         f"{verdict(batch['speedup'] >= 500)} |", "", LIBRARY_NOTE, "")
 
     tp = throughput.run(300 if not args.quick else 100)
     emit("## 2. End-to-end throughput, real time (goal: at least 50% of the ceiling)", "",
@@ -59,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
          f"processes, same libraries, same concurrency (one bare websocket round trip plus "
          f"{round(tp['requests_per_message']) + 1} bare HTTP requests per message): "
          f"{tp['ceiling_per_second']:.0f}/s. **Share of ceiling: "
-         f"{100 * tp['share_of_ceiling']:.0f}%** ({verdict(tp['share_of_ceiling'] >= 0.5)}).",
-         "")
+         f"{100 * tp['share_of_ceiling']:.0f}%** ({verdict(tp['share_of_ceiling'] >= 0.5)}); "
+         f"medians of {tp['rounds']} alternating rounds, single rounds ranged "
+         f"{100 * tp['share_range'][0]:.0f}-{100 * tp['share_range'][1]:.0f}%.", "",
+         THROUGHPUT_NOTE, "")
 
     sizes = (1, 10, 100) if args.quick else (1, 10, 100, 500)
     rounds = concurrency.run(sizes, real_sizes=(1, 10) if args.quick else (1, 10, 100, 500))
@@ -89,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
          "SQLite store is on disk.", "")
 
     if not args.quick:
+        sk = soak.run()
+        ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
+        emit("## 6. Soak (`python3 dev.py soak`, real time)", "",
+             "2,000 messages from 200 users (20 groups and 1:1 chats) over 150 s with seeded "
+             "random faults. Goal: zero lost, zero duplicated, zero unfinished "
+             f"({verdict(ok)}).", "", "| figure | value |", "|---|---|",
+             *[f"| {k.replace('_', ' ')} | {v if not isinstance(v, float) else round(v, 1)} |"
+               for k, v in sk.items()], "")
         st = suite.run()
         emit("## 5. The test suite", "",
              f"`python3 dev.py test`: {st['seconds']:.0f} s wall (exit {st['exit']}; "
@@ -100,6 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwrote {DOC}")
     return 0
 
+
+LIBRARY_NOTE = (
+    "Why the library misses 500x while a long conversation far exceeds it: every scenario "
+    "starts a fresh fake (HTTP and websocket servers on new ports), connects a fresh robot "
+    "(gateway, token, websocket, a new SQLite file) and, under pytest, enters freezegun, which "
+    "scans every loaded module (about 70 ms here). That is a fixed ~35 ms of real work per "
+    "file (plus freezegun), and most library scenarios cover only 2-40 virtual seconds. Time "
+    "that passes inside a run costs next to nothing (the 10-minute row).")
+
+THROUGHPUT_NOTE = (
+    "Where the time goes: each message costs the fake (one process, one core) a control-API "
+    "call, a Stream push and ack, and 4 OpenAPI calls whose handlers parse and validate the "
+    "card JSON and record the call; the ceiling's bare requests skip all of that. The robot "
+    "side spends its time in aiohttp's client and the SDK's frame handling. The share moves "
+    "by +-10 points between runs on this 2-core machine, so a reading near 50% is not a "
+    "stable pass.")
 
 CONCURRENCY_NOTE = (
     "With the platform's limits on, DingTalk allows 20 calls per second per app per API, and "

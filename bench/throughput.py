@@ -84,21 +84,33 @@ async def ceiling(http: int, echo: int, n: int, requests_per_message: int) -> fl
         return time.perf_counter() - started
 
 
-def run(n: int = 300, store_dir: str = "/tmp") -> dict[str, Any]:
+def run(n: int = 300, rounds: int = 5) -> dict[str, Any]:
+    """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared)."""
+    import statistics
+    import tempfile
+
     proc = subprocess.Popen([sys.executable, "-m", "bench.server"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
+    actual_s: list[float] = []
+    ceiling_s: list[float] = []
+    per_message = 0.0
     try:
         assert proc.stdout is not None
         ports = json.loads(proc.stdout.readline())
-        import tempfile
-        with tempfile.TemporaryDirectory(dir=store_dir) as tmp:
-            got = asyncio.run(actual(ports["http"], n, f"{tmp}/robot.sqlite3"))
-        per_message = round(got["requests_per_message"])
-        ceil = asyncio.run(ceiling(ports["http"], ports["echo"], n, per_message))
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(rounds):
+                got = asyncio.run(actual(ports["http"], n, f"{tmp}/robot{i}.sqlite3"))
+                actual_s.append(got["seconds"])
+                per_message = got["requests_per_message"]
+                ceiling_s.append(asyncio.run(ceiling(ports["http"], ports["echo"], n,
+                                                     round(per_message))))
     finally:
         if proc.stdin:
             proc.stdin.close()
         proc.wait(10)
-    return {"messages": n, "seconds": got["seconds"], "per_second": n / got["seconds"],
-            "requests_per_message": got["requests_per_message"], "ceiling_seconds": ceil,
-            "ceiling_per_second": n / ceil, "share_of_ceiling": ceil / got["seconds"]}
+    seconds, ceil = statistics.median(actual_s), statistics.median(ceiling_s)
+    shares = sorted(c / a for a, c in zip(actual_s, ceiling_s, strict=True))
+    return {"messages": n, "rounds": rounds, "seconds": seconds, "per_second": n / seconds,
+            "requests_per_message": per_message, "ceiling_seconds": ceil,
+            "ceiling_per_second": n / ceil, "share_of_ceiling": ceil / seconds,
+            "share_range": (shares[0], shares[-1])}

@@ -574,7 +574,10 @@ class CardStore:
         extra: dict[str, Any] = {"by_key": by_key, "process_query_key": pqk}
         if private:
             extra["private_data"] = private
-        card.versions.append(CardVersion(t, copy.deepcopy(data), "update", extra))
+        # ``data`` is a fresh dict (parsed or merged); versions are never mutated afterwards,
+        # so no deep copy is needed on this hot path.
+        card.versions.append(CardVersion(t, data if new_data is not None else dict(data),
+                                         "update", extra))
         card.callback_type = self._interactive_callback_type(card)
         return card, {"processQueryKey": pqk}
 

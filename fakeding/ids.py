@@ -21,7 +21,7 @@ class IdFactory:
         self.__init__(seed)  # type: ignore[misc]
 
     def _hex(self, n: int) -> str:
-        return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
+        return format(self._rng.getrandbits(4 * n), f"0{n}x")
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))

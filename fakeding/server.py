@@ -63,9 +63,11 @@ class FakeDing:
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None) -> None:
         self.clock.bind(asyncio.get_running_loop())
-        app = web.Application(middlewares=[self._not_found_middleware])
+        app = web.Application()
         self.openapi.add_routes(app)
         add_control_routes(app, self)
+        # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
+        app.router.add_route("*", "/{tail:.*}", self._unmatched)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site: web.BaseSite
@@ -116,17 +118,15 @@ class FakeDing:
     def ws_endpoint(self) -> str:
         return f"ws://{self.settings.host}:{self.stream.port}/connect"
 
-    @web.middleware
-    async def _not_found_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-            return response
-        except web.HTTPNotFound:
-            if request.path.startswith("/_fakeding/"):
-                raise
-            return await self.openapi.not_found(request)
-        except web.HTTPMethodNotAllowed:
-            return await self.openapi.not_found(request)
+    async def _unmatched(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/_fakeding/"):
+            known = sorted({str(r.resource.canonical) for r in request.app.router.routes()
+                            if r.resource is not None
+                            and str(r.resource.canonical).startswith("/_fakeding/")})
+            return web.json_response({"error": f"no control route {request.method} "
+                                               f"{request.path}; known: {', '.join(known)}",
+                                      "field": "path"}, status=404)
+        return await self.openapi.not_found(request)
 
     async def _ping_loop(self, interval: float) -> None:
         while True:
