@@ -318,3 +318,17 @@ def test_slow_card_callback_answer_is_a_violation(make_fakeding: Any) -> None:
     (violation,) = fake.violations
     assert "answered after" in violation.fields["reason"]
     fake.reset()  # the violation was the point of this test
+
+
+def test_api_fault_can_delay_a_call_which_then_succeeds(fakeding: ThreadedFakeDing) -> None:
+    fakeding.fault({"kind": "api", "route": "POST /v1.0/im/v1.0/robot/interactiveCards/send",
+                    "delay": 0.3})
+    with SdkRobot().on_messages(RecordingHandler(_send_card)):
+        fakeding.wait_for("connect")
+        fakeding.send_message("q")
+        sent = fakeding.wait_for("card.send")[0]
+    fired = [r for r in fakeding.timeline(["fault"]) if r.get("fired")]
+    assert fired and fired[0]["delay"] == 0.3
+    api = [r for r in fakeding.timeline(["api"]) if "interactiveCards/send" in r["route"]][0]
+    assert api["status"] == 200
+    assert sent["t"] - fired[0]["t"] >= 0.3  # the card landed only after the injected delay
