@@ -96,14 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         sk = soak.run()
         ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
-        emit("## 6. Soak (`python3 dev.py soak`, real time)", "",
+        emit("## 5. Soak (`python3 dev.py soak`, real time)", "",
              "2,000 messages from 200 users (20 groups and 1:1 chats) over 150 s with seeded "
              "random faults. Goal: zero lost, zero duplicated, zero unfinished "
              f"({verdict(ok)}).", "", "| figure | value |", "|---|---|",
              *[f"| {k.replace('_', ' ')} | {v if not isinstance(v, float) else round(v, 1)} |"
                for k, v in sk.items()], "")
         st = suite.run()
-        emit("## 5. The test suite", "",
+        emit("## 6. The test suite", "",
              f"`python3 dev.py test`: {st['seconds']:.0f} s wall (exit {st['exit']}; "
              f"`{st['summary']}`).", "")
 

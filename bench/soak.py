@@ -114,7 +114,7 @@ async def soak(*, messages: int, users: int, duration: float, seed: int,
             "reconnects": sum(1 for r in records if r.kind == "connect") - 1,
             "violations": len(fake.violations),
             "faults": plan,
-            "virtual_s": h.now,
+            "elapsed_s": h.now,  # on the run's clock: virtual or real
         }
 
 
