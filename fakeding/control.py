@@ -106,9 +106,18 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
                                 button_id=_str(body, "buttonId", "") or "", params=params)
         return {"messageId": message_id or None}  # null while queued, as for /messages
 
-    async def timeline(request: web.Request) -> Any:
-        kinds = request.query.getall("kind", [])
-        return fake.timeline(kinds or None)
+    async def timeline(request: web.Request) -> web.StreamResponse:
+        """The recording as JSON, or as JSON lines with ``?format=jsonl`` (a file to keep)."""
+        kinds = set(request.query.getall("kind", []))
+        fmt = request.query.get("format", "json")
+        if fmt == "jsonl":
+            rows = [r for r in fake.platform.recorder if not kinds or r.kind in kinds]
+            return web.Response(text=fake.platform.recorder.to_json_lines(rows),
+                                content_type="application/x-ndjson")
+        if fmt != "json":
+            return _ok({"error": f"format: expected json or jsonl, found {fmt!r}",
+                        "field": "format"}, 400)
+        return _ok(fake.timeline(kinds or None))
 
     async def conversation(request: web.Request) -> Any:
         return fake.transcript(request.match_info["cid"])
@@ -134,7 +143,7 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
     r.add_post("/_fakeding/messages", _guard(messages))
     r.add_get("/_fakeding/cards", _guard(cards))
     r.add_post("/_fakeding/cards/{card_id}/click", _guard(click))
-    r.add_get("/_fakeding/timeline", _guard(timeline))
+    r.add_get("/_fakeding/timeline", timeline)
     r.add_get("/_fakeding/conversations/{cid}", _guard(conversation))
     r.add_post("/_fakeding/faults", _guard(faults))
     r.add_post("/_fakeding/reset", _guard(reset))

@@ -17,9 +17,6 @@ class IdFactory:
         self._rng = random.Random(seed)
         self._counter = 0
 
-    def reseed(self, seed: int) -> None:
-        self.__init__(seed)  # type: ignore[misc]
-
     def _hex(self, n: int) -> str:
         return format(self._rng.getrandbits(4 * n), f"0{n}x")
 

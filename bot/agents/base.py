@@ -35,14 +35,6 @@ def chunk(content: str) -> Chunk:
     return {"data": {"content": content}}
 
 
-def chunk_text(item: Chunk) -> str:
-    """The text piece inside a chunk built by ``chunk``."""
-    content = item.get("data", {}).get("content")
-    if not isinstance(content, str):
-        raise ValueError(f"expected a chunk like {{'data': {{'content': str}}}}, found {item!r}")
-    return content
-
-
 class Agent(Protocol):
     """Answers one question, streaming pieces through ``on_chunk``."""
 

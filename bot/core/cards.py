@@ -109,11 +109,6 @@ def final_card(
     return _card(question, locale, contents)
 
 
-def notice_card(question: str, notice: str, locale: str) -> Card:
-    """A card that only tells the user something (no buttons), e.g. "please type a question"."""
-    return _card(question, locale, [_markdown("notice", notice)])
-
-
 def fit_answer(answer: str, limit: int) -> tuple[str, str]:
     """Split ``answer`` so the shown part has at most ``limit`` characters.
 

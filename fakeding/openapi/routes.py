@@ -24,7 +24,6 @@ Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | N
 MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
             "sampleActionCard2", "sampleActionCard3", "sampleActionCard4", "sampleActionCard5",
             "sampleActionCard6", "sampleAudio", "sampleFile", "sampleVideo")
-JSON_CT = "application/json;charset=utf-8"
 
 
 class OpenApi:

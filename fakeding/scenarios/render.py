@@ -7,7 +7,6 @@ Volatile ids become stable references in order of appearance (``card#1``, ``msg#
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from ..recorder import Record
@@ -52,15 +51,22 @@ def render(result: ScenarioResult) -> str:
         else:
             text = _clip(e.text, 160)
         out.append(f"+{e.t:.3f}s [{conv}] {who}: {text}")
+    summary = (s.get("report") or {}).get("timeline") == "summary"
     out += ["", "## Cards"]
-    for card in result.cards:
-        updates = sum(1 for v in card.versions if v.source == "update")
+    counts = [sum(1 for v in c.versions if v.source == "update") for c in result.cards]
+    if summary and counts:
+        # Which of many simultaneous answers had a streaming update skipped under the rate
+        # limit depends on scheduling order; the totals and the per-second timeline do not.
+        out.append(f"{len(counts)} cards; updates per card: min {min(counts)}, "
+                   f"max {max(counts)}, total {sum(counts)}")
+    for card, updates in zip(result.cards, counts, strict=True):
         cid = card.conversation_id or result.direct.get(card.single_user or "", "")
         conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
         state = "final" if is_final(card) else "NOT FINAL"
-        out.append(f"### {refs('card', card.id)} · {conv} · {updates} update(s) · {state}")
+        count = "" if summary else f" · {updates} update(s)"
+        out.append(f"### {refs('card', card.id)} · {conv}{count} · {state}")
         out += [f"    {line}" for line in card_lines(card.current)]
-    if (s.get("report") or {}).get("timeline") == "summary":
+    if summary:
         out += ["", "## Timeline (summary: calls per second of virtual time)"]
         out += summary_lines(result)
     else:
@@ -230,7 +236,3 @@ def _card_state(data: Any) -> str:
 def _clip(text: str, n: int) -> str:
     one = " ".join(text.split())
     return one if len(one) <= n else one[: n - 1] + "…"
-
-
-def lines_of(records: Iterable[Record]) -> list[str]:
-    return [str(r) for r in records]

@@ -13,7 +13,6 @@ from bot.core.cards import (
     feedback_from_params,
     final_card,
     fit_answer,
-    notice_card,
     render_text,
     streaming_card,
     thinking_card,
@@ -39,7 +38,7 @@ def all_cards() -> list[dict[str, Any]]:
         final_card("How?", "Answer", "m1", "en"),
         final_card("How?", "Answer", "m1", "zh", notice="Oops", vote="helpful"),
         final_card("How?", "", "m1", "en", notice="Oops"),
-        notice_card("", "Please type", "en"),
+        final_card("How?", "Answer", "m1", "en", tally={"helpful": 2, "not_helpful": 1}),
     ]
 
 
@@ -117,10 +116,13 @@ def test_streaming_card_shows_thinking_until_text_arrives() -> None:
     assert render_text(streaming_card("Q", "Hello wor", "en")) == "Q\nHello wor"
 
 
-def test_notice_card_has_no_buttons_and_a_fallback_title() -> None:
-    card = notice_card("   ", "Please type your question.", "zh")
-    assert render_text(card) == "您的问题\nPlease type your question."
-    assert all(e["type"] != "action" for e in card["contents"])
+def test_a_blank_question_gets_a_fallback_title() -> None:
+    assert render_text(thinking_card("   ", "zh")).splitlines()[0] == "您的问题"
+
+
+def test_a_tally_counts_each_rating_in_button_order() -> None:
+    card = final_card("Q", "A", "m1", "en", tally={"not_helpful": 1, "helpful": 2})
+    assert "Feedback so far: 😊 Helpful 2 · 😅 Not Helpful 1" in render_text(card)
 
 
 def test_title_is_one_line_and_cut_with_an_ellipsis() -> None:

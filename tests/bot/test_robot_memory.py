@@ -94,3 +94,17 @@ def test_a_failed_answer_is_not_remembered() -> None:
 
     play(body, agent=agent)
     assert agent.histories == [[], []]
+
+
+def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.send_message("first question", staff_id="alice")
+        await h.settle()
+        assert h.robot.store is not None
+        assert len(h.robot.store.history("alice", ttl=10_000)) == 2
+        await h.sleep_until(3700.0)  # past memoryTtl (1800 s) and the hourly prune
+        pruned = [r for r in h.fake.platform.recorder.records if r.kind == "bot.store.pruned"]
+        assert pruned and pruned[0].fields["rows"] >= 2
+        assert h.robot.store.history("alice", ttl=10_000) == []
+
+    play(body, agent=ScriptedAgent([{"chunks": ["an answer"]}]))

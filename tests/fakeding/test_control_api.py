@@ -444,3 +444,20 @@ def test_reset_with_a_bad_seed_is_400_field_seed(fakeding: ThreadedFakeDing, see
 
 def test_reset_bad_json_body(fakeding: ThreadedFakeDing) -> None:
     _bad(_post(fakeding, "reset", raw=b"{seed}"), "body")
+
+
+def test_timeline_as_json_lines_is_a_file_to_keep(fakeding: Any) -> None:
+    import json as _json
+
+    import requests as _requests
+
+    fakeding.send_message("hello", conversation_id="cidJsonl")
+    base = fakeding.http_url + "/_fakeding/timeline"
+    resp = _requests.get(base, params={"format": "jsonl", "kind": "message"}, timeout=5)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("application/x-ndjson")
+    rows = [_json.loads(line) for line in resp.text.splitlines()]
+    assert [r["kind"] for r in rows] == ["message"]
+    assert rows[0]["conversation"] == "cidJsonl"
+    bad = _requests.get(base, params={"format": "xml"}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["field"] == "format"

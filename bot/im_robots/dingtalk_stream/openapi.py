@@ -13,7 +13,6 @@ import json
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -39,14 +38,6 @@ class OpenApiCallError(BotError):
     def retriable(self) -> bool:
         return (self.status >= 500 or self.status == 429 or "QpsLimit" in self.code
                 or self.status == 0)
-
-
-@dataclass
-class CallEvent:
-    route: str
-    status: int
-    attempt: int
-    code: str = ""
 
 
 class OpenApiClient:

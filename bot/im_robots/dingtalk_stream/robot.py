@@ -93,7 +93,19 @@ class DingTalkStreamRobot(ImRobot):
         """Connect and serve until cancelled or ``aclose``d."""
         conn = self.connection or self.build()
         log.info("robot %s connecting to %s", self.cfg.client_id, self.cfg.endpoint)
-        await conn.start()
+        pruner = asyncio.ensure_future(self._prune_forever())
+        try:
+            await conn.start()
+        finally:
+            pruner.cancel()
+
+    async def _prune_forever(self, every: float = 3600.0) -> None:
+        """Expired dedup keys and memory leave the SQLite file hourly, so it stays small."""
+        while self.store is not None:
+            removed = self.store.prune(memory_ttl=self.cfg.memory_ttl)
+            if removed:
+                self.emit("store.pruned", rows=removed)
+            await asyncio.sleep(every)
 
     async def aclose(self, grace: float = 2.5) -> None:
         """Stop taking messages, give answers in flight ``grace`` seconds, then finish them."""
