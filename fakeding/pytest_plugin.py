@@ -25,17 +25,19 @@ from .settings import Settings
 from .threaded import ThreadedFakeDing
 
 _SOCK: socket.socket | None = None
+_PREVIOUS: str | None = None
 ENV = "DINGTALK_OPENAPI_ENDPOINT"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _SOCK
+    global _SOCK, _PREVIOUS
     config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     _SOCK = sock
     endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    _PREVIOUS = os.environ.get(ENV)  # restored at the end of the session
     os.environ[ENV] = endpoint
     sdk = __import__("sys").modules.get("dingtalk_stream.utils")
     if sdk is not None and getattr(sdk, ENV, None) != endpoint:
@@ -85,6 +87,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _SOCK is not None:
         _SOCK.close()
         _SOCK = None
+        if _PREVIOUS is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = _PREVIOUS
 
 
 def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Collector | None:
