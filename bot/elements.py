@@ -41,16 +41,23 @@ class Element:
             ) from None
 
 
+def read_json_object(path: Path, missing: str) -> dict[str, Any]:
+    """A JSON object from ``path``; ``missing`` is the error text when the file is absent."""
+    if not path.is_file():
+        raise ConfigError(missing)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
+
+
 def load_element(path: Path) -> Element:
     manifest_path = path / "e.json"
-    if not manifest_path.is_file():
-        raise ConfigError(f"{path} is not an element: expected a file {manifest_path}")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{manifest_path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ConfigError(f"{manifest_path}: expected a JSON object")
+    manifest = read_json_object(
+        manifest_path, f"{path} is not an element: expected a file {manifest_path}")
     missing = [k for k in REQUIRED if k not in manifest]
     if missing:
         raise ConfigError(f"{manifest_path}: missing field(s) {', '.join(missing)}; "

@@ -5,7 +5,6 @@ file, never a silent empty string.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.i18n import LOCALES
+from ...elements import read_json_object
 from ...errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -84,14 +84,7 @@ def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None,
                 **overrides: Any) -> RobotConfig:
     env = dict(os.environ) if env is None else dict(env)
     path = instance_dir / "config.json"
-    if not path.is_file():
-        raise ConfigError(f"{instance_dir}: expected a config.json beside e.json")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
+    raw = read_json_object(path, f"{instance_dir}: expected a config.json beside e.json")
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; "
