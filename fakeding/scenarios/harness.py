@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import looptime
 from freezegun import freeze_time
@@ -39,10 +41,49 @@ def frozen_wall_clock(epoch: float = EPOCH) -> contextlib.AbstractContextManager
     return freeze_time(datetime.fromtimestamp(epoch, tz=UTC), real_asyncio=True)
 
 
+class _FifoTimerHandle(asyncio.TimerHandle):
+    """A timer that, among timers due at the same instant, runs in the order it was made.
+
+    asyncio orders its timer heap by due time only, so equal-time timers (common when time is
+    virtual) run in an order that depends on the heap's history: an unrelated timer added
+    anywhere could reshuffle them. A sequence number makes the order depend on causes only.
+    """
+
+    __slots__ = ("_seq",)
+    _seq: int
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, asyncio.TimerHandle):
+            return NotImplemented
+        if self.when() != other.when():
+            return self.when() < other.when()
+        return self._seq < getattr(other, "_seq", 0)
+
+
+def _fifo_timers(loop: asyncio.AbstractEventLoop) -> None:
+    counter = itertools.count()
+    base = cast(Any, loop)
+
+    def call_at(when: float, callback: Callable[..., object], *args: Any,
+                context: Any = None) -> asyncio.TimerHandle:
+        base._check_closed()
+        timer = _FifoTimerHandle(when, callback, args, loop, context)
+        timer._seq = next(counter)
+        handle = cast(Any, timer)  # asyncio's private fields, set as BaseEventLoop.call_at does
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        heapq.heappush(base._scheduled, timer)
+        handle._scheduled = True
+        return timer
+
+    base.call_at = call_at
+
+
 def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
                 end: float = 7200.0, freeze: bool = True) -> T:
     """Run ``main`` on a fresh virtual-time loop starting at 0; give up at ``end`` virtual s."""
     loop = looptime.new_event_loop(start=0.0, end=end, noop_cycles=10)
+    _fifo_timers(loop)
     try:
         with frozen_wall_clock(epoch) if freeze else contextlib.nullcontext():
             asyncio.set_event_loop(loop)

@@ -107,3 +107,23 @@ def test_order_of_runs_does_not_change_reports(tmp_path: Path) -> None:
     random.Random(3).shuffle(shuffled)
     second = {f.name: render(run_scenario(f)) for f in reversed(shuffled)}
     assert first == second
+
+
+def test_unrelated_timers_do_not_reorder_a_crowded_scenario() -> None:
+    """Equal-time timers run in creation order, so adding timers elsewhere changes nothing."""
+    import asyncio
+
+    from fakeding.scenarios import runner
+    from fakeding.scenarios.harness import run_virtual
+
+    library = Path(__file__).resolve().parents[2] / "scenarios"
+    scenario = load_scenario(library / "thirty_conversations_qps.yaml")
+    plain = render(runner.run_scenario(scenario))
+
+    async def with_noise() -> runner.ScenarioResult:
+        loop = asyncio.get_running_loop()
+        for i in range(50):
+            loop.call_later(1000.0 + i, lambda: None)
+        return await runner._play(scenario)
+
+    assert render(run_virtual(with_noise)) == plain
