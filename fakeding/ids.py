@@ -1,7 +1,17 @@
-"""Seeded generation of every id the fake hands out.
+"""Seeded generation of every id the fake hands out, unique across resets and restarts.
 
-Tickets, tokens, message ids, msgIds, conversation ids, request ids and session keys all come
-from one ``random.Random`` so that a seed reproduces a whole run byte for byte.
+Tickets, tokens, message ids, msgIds, request ids, card ids and session keys come from one
+``random.Random`` whose seed mixes three things:
+
+- ``seed``: the run's seed (``Settings.seed``, ``--seed``, ``reset(seed=...)``);
+- ``incarnation``: a name for this process's fake, chosen by whoever builds it. ``FakeDing``
+  draws a random one unless told otherwise, so a restarted ``fakeding serve`` never hands out
+  the ids of the previous one; the scenario harness passes a fixed one, so its runs repeat;
+- ``generation``: how many times the fake was reset, so a reset never repeats an id either.
+
+A robot that deduplicates on ``msgId`` in a store that outlives the fake therefore never sees
+an old id again. Choices that shape behaviour (which connection gets a push) come from a
+second generator seeded by ``seed`` alone, so a seeded run behaves the same after any reset.
 """
 
 from __future__ import annotations
@@ -9,13 +19,29 @@ from __future__ import annotations
 import base64
 import random
 import uuid
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class IdFactory:
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, incarnation: str = "") -> None:
+        self.incarnation = incarnation
+        self.generation = -1
+        self._counter = 0  # frame messageIds count on across resets
+        self.renew(seed)
+
+    def renew(self, seed: int) -> None:
+        """Start a new generation: fresh ids, and choices replayed from ``seed``."""
         self.seed = seed
-        self._rng = random.Random(seed)
-        self._counter = 0
+        self.generation += 1
+        self._rng = random.Random(f"fakeding:{seed}:{self.incarnation}:{self.generation}")
+        self._choices = random.Random(seed)
+
+    def choice(self, items: Sequence[T]) -> T:
+        """A seeded choice among ``items`` (same seed, same choices, whatever the generation)."""
+        return items[self._choices.randrange(len(items))] if len(items) > 1 else items[0]
 
     def _hex(self, n: int) -> str:
         return format(self._rng.getrandbits(4 * n), f"0{n}x")
@@ -53,3 +79,8 @@ class IdFactory:
 
     def code(self, prefix: str) -> str:
         return f"{prefix}{self._hex(24)}"
+
+
+def stable_ids(name: str) -> IdFactory:
+    """Ids derived from ``name`` alone (an app's appId and robot user id survive everything)."""
+    return IdFactory(sum(name.encode()) * 7919 + len(name), incarnation="app")

@@ -14,7 +14,7 @@ from typing import Any
 from .cards import CardStore
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
-from .ids import IdFactory
+from .ids import IdFactory, stable_ids
 from .limits import WindowLimiter
 from .messages import Conversation, Sender
 from .recorder import Recorder
@@ -76,16 +76,18 @@ class TranscriptEntry:
 
 
 class Platform:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, incarnation: str = "") -> None:
         self.settings = settings
         self.apps: dict[str, App] = {}
-        self.reset()
+        self.ids = IdFactory(settings.seed, incarnation=incarnation)
+        self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def reset(self, seed: int | None = None) -> None:
+    def reset(self, seed: int | None = None, *, first: bool = False) -> None:
         """Forget everything that happened; registered apps stay (their subscriptions do not)."""
         s = self.settings
-        self.ids = IdFactory(s.seed if seed is None else seed)
+        if not first:
+            self.ids.renew(s.seed if seed is None else seed)
         self.recorder = Recorder(s.recorder_limit)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
@@ -130,7 +132,7 @@ class Platform:
                 f"an app needs a non-empty clientId and clientSecret, found {client_id!r}/***"
             )
         # Ids derive from the clientId, not the run's seed, so they survive a reset.
-        digest = IdFactory(sum(client_id.encode()) * 7919 + len(client_id))
+        digest = stable_ids(client_id)
         app = App(
             client_id=client_id,
             client_secret=client_secret,

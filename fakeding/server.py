@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,10 +47,12 @@ class FakeDing:
         *,
         clock: LoopClock | None = None,
         apps: Iterable[tuple[str, str]] | None = None,
+        incarnation: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock or LoopClock()
-        self.platform = Platform(self.settings)
+        # A fresh name per fake unless given: a restarted fake never repeats an id (see ids.py).
+        self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
         self.stream = StreamServer(self)
         self.openapi = OpenApi(self)
         self.files: dict[str, tuple[str, bytes]] = {}

@@ -153,7 +153,7 @@ async def open_harness(
     from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
     settings = (settings or Settings()).replace(seed=seed)
-    fake = FakeDing(settings, clock=LoopClock(epoch))
+    fake = FakeDing(settings, clock=LoopClock(epoch), incarnation="scenario")
     await fake.start()
     tmp = None
     if store_dir is None:

@@ -246,7 +246,7 @@ class StreamServer:
         if not live:
             return None
         live.sort(key=lambda c: c.opened_t)
-        return live[self.fake.platform.ids._rng.randrange(len(live))] if len(live) > 1 else live[0]
+        return self.fake.platform.ids.choice(live)
 
     def _attempt(self, d: Delivery, *, redelivery: bool) -> None:
         conn = self._route(d.client_id, d.type, d.topic)

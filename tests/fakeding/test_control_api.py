@@ -418,20 +418,13 @@ def test_reset_clears_the_recording_and_cards(fakeding: ThreadedFakeDing) -> Non
     assert _get(fakeding, "conversations/cidG1").json() == []
 
 
-def test_reset_with_a_seed_reproduces_ids(fakeding: ThreadedFakeDing) -> None:
-    assert _post(fakeding, "reset", {"seed": 7}).status_code == 200
-    first = _msg_id(fakeding)
-    _post(fakeding, "reset", {"seed": 7})
-    assert _msg_id(fakeding) == first
-    _post(fakeding, "reset", {"seed": 8})
-    assert _msg_id(fakeding) != first
-
-
-def test_reset_without_a_seed_uses_the_settings_seed(fakeding: ThreadedFakeDing) -> None:
-    _post(fakeding, "reset", {"seed": fakeding.settings.seed})
-    expected = _msg_id(fakeding)
-    _post(fakeding, "reset", {})
-    assert _msg_id(fakeding) == expected
+def test_reset_never_repeats_an_id_even_with_the_same_seed(fakeding: ThreadedFakeDing) -> None:
+    seen = set()
+    for seed in (7, 7, 7, None, 8):
+        assert _post(fakeding, "reset", {} if seed is None else {"seed": seed}).status_code == 200
+        ids = {_msg_id(fakeding) for _ in range(3)}
+        assert len(ids) == 3 and not ids & seen
+        seen |= ids
 
 
 @pytest.mark.parametrize("seed", ["7", 1.5, True, [7]])
