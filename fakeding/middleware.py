@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -21,8 +22,8 @@ log = logging.getLogger("fakeding")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def internal_errors(platform: Platform, clock: Clock) -> Callable[[web.Request, Handler],
-                                                                   Awaitable[web.StreamResponse]]:
+def internal_errors(platform: Platform, clock: Clock) -> Any:
+    """An aiohttp middleware bound to the platform's recorder and the clock."""
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
