@@ -65,6 +65,7 @@ def _start() -> ThreadedFakeDing:
     return server  # type: ignore[no-any-return]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     server: ThreadedFakeDing | None = _state.pop("server", None)
     patch: EndpointPatch | None = _state.pop("patch", None)
