@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import jsonsafe
 from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
 
@@ -38,9 +39,9 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ControlError("body", f"expected JSON, found unparsable text ({exc})") from None
+        body = jsonsafe.loads(raw)
+    except jsonsafe.BadJson as exc:
+        raise ControlError("body", f"expected a JSON object: {exc}") from None
     if not isinstance(body, dict):
         raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
     return body

@@ -95,7 +95,7 @@ class Platform:
         s = self.settings
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
-        self.recorder = Recorder(s.recorder_limit)
+        self.recorder = Recorder(s.recorder_limit, is_secret=self.is_secret)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
         if first or sessions:
@@ -111,6 +111,11 @@ class Platform:
         self.files: dict[str, tuple[str, bytes]] = {}  # downloadCode -> (file name, bytes)
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
+
+    def is_secret(self, value: str) -> bool:
+        """Whether ``value`` is an app secret, an issued token or a ticket (never recorded)."""
+        return (value in self.tokens or value in self.tickets or value in self.used_tickets
+                or any(value == app.client_secret for app in self.apps.values()))
 
     def trim(self, t: float) -> None:
         """Apply ``history_limit``: forget the oldest cards, transcript lines and sessions."""

@@ -10,11 +10,12 @@ Record kinds: ``connect``, ``disconnect``, ``push``, ``ack``, ``api``, ``card.se
 
 from __future__ import annotations
 
-import json
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from .jsonsafe import clean, dumps
 
 _ARROWS = {"push": ">", "redeliver": ">", "ack": "<", "api": "<", "webhook": "<", "connect": "<"}
 
@@ -27,26 +28,32 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": round(self.t, 6), "kind": self.kind, **self.fields}
+        return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, **self.fields}
 
     def __str__(self) -> str:
         arrow = _ARROWS.get(self.kind, "=")
-        body = json.dumps(self.fields, ensure_ascii=False, sort_keys=True, default=str)
+        body = dumps(dict(sorted(self.fields.items())))
         return f"{arrow} +{self.t:.3f}s {self.kind} {body}"
 
 
 class Recorder:
-    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept)."""
+    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept).
 
-    def __init__(self, limit: int | None = None) -> None:
+    Fields are stored as ``jsonsafe.clean`` makes them: standard JSON, clipped, secrets masked
+    (by key, and by value through ``is_secret``), so reading the log can never fail.
+    """
+
+    def __init__(self, limit: int | None = None,
+                 is_secret: Callable[[str], bool] | None = None) -> None:
         self.limit = limit
+        self.is_secret = is_secret
         self._records: deque[Record] = deque(maxlen=limit)
         self._violations: list[Record] = []
         self._seq = 0
 
     def add(self, t: float, kind: str, **fields: Any) -> Record:
         self._seq += 1
-        rec = Record(self._seq, t, kind, fields)
+        rec = Record(self._seq, t, kind, clean(fields, self.is_secret))
         self._records.append(rec)
         if kind == "violation":
             self._violations.append(rec)
@@ -65,6 +72,16 @@ class Recorder:
         """How many records were ever added, including any dropped by ``limit``."""
         return self._seq
 
+    def since(self, seq: int) -> list[Record]:
+        """Records added after the one numbered ``seq``; costs what it returns, not the log."""
+        newer: list[Record] = []
+        for rec in reversed(self._records):
+            if rec.seq <= seq:
+                break
+            newer.append(rec)
+        newer.reverse()
+        return newer
+
     def of_kind(self, *kinds: str) -> list[Record]:
         return [r for r in self._records if r.kind in kinds]
 
@@ -76,4 +93,4 @@ class Recorder:
 
     def to_json_lines(self, records: Iterable[Record] | None = None) -> str:
         rows = records if records is not None else self._records
-        return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)
+        return "".join(dumps(r.to_dict()) + "\n" for r in rows)

@@ -118,9 +118,9 @@ def test_group_message_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> 
     assert body["messageId"] is None and body["delivered"] is True
     assert body["msgId"].startswith("msg")
     (message,) = fakeding.timeline(["message"])
-    assert message == {"t": message["t"], "kind": "message", "client": DEFAULT_CLIENT_ID,
-                       "conversation": "cidG1", "sender": "alice", "msgtype": "text",
-                       "msgId": body["msgId"], "atBot": True, "delivered": True}
+    assert message == {"seq": message["seq"], "t": message["t"], "kind": "message",
+                       "client": DEFAULT_CLIENT_ID, "conversation": "cidG1", "sender": "alice",
+                       "msgtype": "text", "msgId": body["msgId"], "atBot": True, "delivered": True}
     (queued,) = fakeding.timeline(["queued"])
     assert queued["topic"] == BOT_TOPIC and queued["client"] == DEFAULT_CLIENT_ID
     assert fakeding.timeline(["push"]) == []
@@ -197,7 +197,7 @@ def test_message_with_explicit_content(fakeding: ThreadedFakeDing) -> None:
 
 def test_message_bad_json_body_is_400_field_body(fakeding: ThreadedFakeDing) -> None:
     error = _bad(_post(fakeding, "messages", raw=b"{conversation"), "body")
-    assert "unparsable" in error
+    assert "is not JSON" in error
 
 
 def test_message_body_must_be_an_object(fakeding: ThreadedFakeDing) -> None:

@@ -81,11 +81,11 @@ def test_iteration_is_safe_while_adding() -> None:
     assert len(rec) == 2
 
 
-def test_to_dict_puts_t_and_kind_first_and_rounds_t() -> None:
+def test_to_dict_puts_seq_t_and_kind_first_and_rounds_t() -> None:
     r = Recorder().add(1.23456789, "ack", messageId="m1", code=200)
     d = r.to_dict()
-    assert d == {"t": 1.234568, "kind": "ack", "messageId": "m1", "code": 200}
-    assert list(d) == ["t", "kind", "messageId", "code"]
+    assert d == {"seq": 1, "t": 1.234568, "kind": "ack", "messageId": "m1", "code": 200}
+    assert list(d) == ["seq", "t", "kind", "messageId", "code"]
 
 
 def test_to_json_lines_is_one_object_per_line() -> None:
@@ -96,8 +96,8 @@ def test_to_json_lines_is_one_object_per_line() -> None:
     assert out.endswith("\n")
     lines = out.splitlines()
     assert [json.loads(line) for line in lines] == [
-        {"t": 0.1, "kind": "push", "topic": "/v1.0/im/bot/messages/get", "text": "你好"},
-        {"t": 0.2, "kind": "ack", "code": 200}]
+        {"seq": 1, "t": 0.1, "kind": "push", "topic": "/v1.0/im/bot/messages/get", "text": "你好"},
+        {"seq": 2, "t": 0.2, "kind": "ack", "code": 200}]
     assert "你好" in lines[0]  # kept readable, not \u-escaped
 
 
@@ -105,7 +105,7 @@ def test_to_json_lines_of_chosen_records_and_of_nothing() -> None:
     rec = Recorder()
     rec.add(0, "push", n=1)
     rec.add(0, "ack", n=2)
-    assert rec.to_json_lines(rec.of_kind("ack")) == '{"t": 0, "kind": "ack", "n": 2}\n'
+    assert rec.to_json_lines(rec.of_kind("ack")) == '{"seq": 2, "t": 0, "kind": "ack", "n": 2}\n'
     assert Recorder().to_json_lines() == ""
 
 
@@ -121,6 +121,6 @@ def test_str_shows_time_in_ms_and_sorted_fields() -> None:
     assert str(r) == '> +12.346s push {"messageId": "m1", "n": 2, "topic": "t"}'
 
 
-def test_str_renders_unserialisable_values_with_str() -> None:
-    r = Record(1, 0.0, "violation", {"reason": "x", "frame": b"\x00"})
+def test_unserialisable_values_are_recorded_as_their_str() -> None:
+    r = Recorder().add(0.0, "violation", reason="x", frame=b"\x00")
     assert str(r) == '= +0.000s violation {"frame": "b\'\\\\x00\'", "reason": "x"}'
