@@ -1,0 +1,16 @@
+"""Fixtures of the fake's own tests. Nothing here may import ``dingtalk_stream``: an initial
+conftest loads before the plugin points the SDK at the fake."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakeding.cards import CardStore
+from fakeding.ids import IdFactory
+from fakeding.settings import Settings
+
+
+@pytest.fixture
+def store() -> CardStore:
+    """A fresh card store with default settings and seed 0."""
+    return CardStore(Settings(), IdFactory(0))
