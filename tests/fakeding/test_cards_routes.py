@@ -14,7 +14,6 @@ from aiohttp import web
 from fakeding import DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
 from fakeding.cards import CARD_ROUTES, CardRoute
 from fakeding.exceptions import OpenApiError
-from fakeding.openapi.routes import OpenApi
 from fakeding.platform import Platform
 from fakeding.settings import ALL_SCOPES, Settings
 from tests.fakeding.card_helpers import (
@@ -72,7 +71,7 @@ def test_the_table_is_keyed_by_its_routes() -> None:
 
 def test_the_http_app_registers_exactly_the_card_routes() -> None:
     app = web.Application()
-    OpenApi(FakeDing()).add_routes(app)
+    FakeDing().openapi.add_routes(app)
     registered = {(route.method, route.resource.canonical) for route in app.router.routes()
                   if route.resource is not None}
     card_like = {(m, p) for m, p in registered if "/card" in p or "interactiveCards" in p}
