@@ -9,6 +9,7 @@ Start one with ``fakeding serve``, in tests with the ``fakeding`` pytest fixture
 
 from __future__ import annotations
 
+from .api import SentMessage
 from .exceptions import (
     ConfigError,
     ControlError,
@@ -17,7 +18,7 @@ from .exceptions import (
     ProtocolViolation,
     UnmetExpectation,
 )
-from .server import FakeDing, SentMessage
+from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .threaded import ThreadedFakeDing
 

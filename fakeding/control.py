@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
-
-if TYPE_CHECKING:
-    from .server import FakeDing
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -57,7 +55,7 @@ def _str(obj: dict[str, Any], key: str, where: str, *, required: bool = True) ->
     return value
 
 
-def add_control_routes(app: web.Application, fake: FakeDing) -> None:
+def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     async def health(_: web.Request) -> Any:
         return {"status": "ok"}
 
@@ -111,8 +109,8 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
         kinds = set(request.query.getall("kind", []))
         fmt = request.query.get("format", "json")
         if fmt == "jsonl":
-            rows = [r for r in fake.platform.recorder if not kinds or r.kind in kinds]
-            return web.Response(text=fake.platform.recorder.to_json_lines(rows),
+            rows = [r for r in fake.recorder if not kinds or r.kind in kinds]
+            return web.Response(text=fake.recorder.to_json_lines(rows),
                                 content_type="application/x-ndjson")
         if fmt != "json":
             return _ok({"error": f"format: expected json or jsonl, found {fmt!r}",
@@ -132,7 +130,10 @@ def add_control_routes(app: web.Application, fake: FakeDing) -> None:
         seed = body.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ControlError("seed", f"expected an integer, found {seed!r}")
-        fake.reset(seed)
+        sessions = body.get("sessions", False)
+        if not isinstance(sessions, bool):
+            raise ControlError("sessions", f"expected true or false, found {sessions!r}")
+        fake.reset(seed, sessions=sessions)
         return {"status": "reset"}
 
     async def violations(_: web.Request) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cards import CARD_ROUTES, CardStore
+from .cards import CARD_ROUTES, Card, CardStore
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
 from .ids import IdFactory, stable_ids
@@ -72,29 +72,38 @@ class Platform:
     def __init__(self, settings: Settings, *, incarnation: str = "") -> None:
         self.settings = settings
         self.apps: dict[str, App] = {}
+        # Where the platform's servers listen; set by whoever binds them (``FakeDing.start``).
+        self.http_url = ""
+        self.ws_endpoint = ""
         self.ids = IdFactory(settings.seed, incarnation=incarnation)
         self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def reset(self, seed: int | None = None, *, first: bool = False) -> None:
-        """Forget everything that happened; registered apps stay (their subscriptions do not)."""
+    def reset(self, seed: int | None = None, *, sessions: bool = False,
+              first: bool = False) -> None:
+        """Forget what happened: records, cards, transcripts, conversations, webhook sessions,
+        files, faults and rate windows. Registered apps stay; so do issued tokens, unused
+        tickets and each app's subscriptions, so a connected robot keeps working, unless
+        ``sessions`` is true: then tokens, tickets and subscriptions go too."""
         s = self.settings
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
         self.recorder = Recorder(s.recorder_limit)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
-        self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
-        self.used_tickets: set[str] = set()
-        self.tokens: dict[str, tuple[str, float]] = {}
+        if first or sessions:
+            self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
+            self.used_tickets: set[str] = set()
+            self.tokens: dict[str, tuple[str, float]] = {}
+            for app in self.apps.values():
+                app.subscriptions = []
         self.sessions: dict[str, Session] = {}
         self.conversations: dict[str, Conversation] = {}
         self.direct: dict[tuple[str, str], str] = {}  # (clientId, staffId) -> 1:1 conversation
         self.transcript: list[TranscriptEntry] = []
+        self.files: dict[str, tuple[str, bytes]] = {}  # downloadCode -> (file name, bytes)
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
-        for app in self.apps.values():
-            app.subscriptions = []
 
     def trim(self, t: float) -> None:
         """Apply ``history_limit``: forget the oldest cards, transcript lines and sessions."""
@@ -275,6 +284,19 @@ class Platform:
              ref: str | None = None) -> None:
         self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref))
 
+    def note_card(self, t: float, card: Card, source: str) -> None:
+        """Record a card version (``source``: send/create/update/deliver/stream/callback) and,
+        for a card that reached a conversation, its line in the transcript."""
+        kind = "card.send" if source in ("send", "create") else "card.update"
+        self.recorder.add(t, kind, card=card.id, version=len(card.versions), via=source,
+                          conversation=card.conversation_id, user=card.single_user,
+                          flowStatus=card.flow_status)
+        if source in ("send", "create"):
+            self.trim(t)
+        if source in ("send", "deliver"):
+            conv = self.conversation_of(card.client_id, card.conversation_id, card.single_user)
+            self.note(t, conv, "bot", "card", card_title(card), ref=card.id)
+
     def webhook(self, t: float, key: str | None, body: Any) -> tuple[Session | None, dict[str, Any]]:
         """A session-webhook reply; the answer mimics the platform (HTTP 200 with errcode)."""
         session = self.sessions.get(key or "")
@@ -304,3 +326,14 @@ def webhook_text(msgtype: str, part: dict[str, Any]) -> str:
     if msgtype in ("markdown", "actionCard"):
         return str(part.get("text", ""))
     return str(part.get("title") or part.get("text") or "")
+
+
+def card_title(card: Card) -> str:
+    """How a card shows in a transcript: its header title, else its first text."""
+    data = card.current
+    header = data.get("header") if isinstance(data, dict) else None
+    if isinstance(header, dict):
+        title = header.get("title")
+        if isinstance(title, dict):
+            return str(title.get("text", ""))
+    return str(data.get("title") or data.get("markdown") or card.template_id)[:80]

@@ -1,76 +1,99 @@
-"""pytest plugin (entry point ``pytest11``): a running fake DingTalk for every test.
+"""pytest plugin (entry point ``pytest11``): a fake DingTalk for the tests that ask for one.
 
-- ``fakeding``: the session's fake, reset before each test; at teardown the test fails if any
-  protocol violation was recorded. ``@pytest.mark.fakeding(qps_limit=None, ...)`` changes
-  settings for one test.
-- ``make_fakeding(**settings)``: the same fake with custom settings for this test.
-- ``fakeding_server``: the session-scoped ``ThreadedFakeDing`` itself.
+Nothing happens in a session that does not use it: no port is bound, no environment variable
+changes and no file is collected until a test asks for a fixture or the project's configuration
+asks for it.
 
-The fake's HTTP port is reserved at configure time and exported as
-``DINGTALK_OPENAPI_ENDPOINT`` *before* test modules are imported, because the official SDK
-reads that variable once, at import.
+- ``fakeding``: the session's fake, reset before each test (connections and tokens survive, so
+  one robot process can serve many tests); at teardown the test fails if any protocol
+  violation was recorded. ``@pytest.mark.fakeding(qps_limit=None, ...)`` changes settings for
+  one test; ``make_fakeding(**settings)`` does the same from inside it.
+- ``fakeding_server``: the session-scoped ``ThreadedFakeDing`` itself, started on first use.
+  Starting it points the official Python SDK at it (``sdk_endpoint.point_sdk_at``).
+
+ini options: ``fakeding_scenarios`` (folders or files whose ``*.yaml`` are scenario tests;
+none by default) and ``fakeding_early`` (start the fake and export
+``DINGTALK_OPENAPI_ENDPOINT`` before test modules are imported, for code that copies the
+endpoint at import time).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .sdk_endpoint import EndpointPatch, point_sdk_at
 from .settings import Settings
 from .threaded import ThreadedFakeDing
 
-_SOCK: socket.socket | None = None
-_PREVIOUS: str | None = None
-ENV = "DINGTALK_OPENAPI_ENDPOINT"
+_state: dict[str, Any] = {}  # "server" and "patch" while the session's fake runs
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("fakeding_scenarios", type="paths", default=[],
+                  help="folders or files whose *.yaml/*.yml are fakeding scenario tests")
+    parser.addini("fakeding_early", type="bool", default=False,
+                  help="start the fake and set DINGTALK_OPENAPI_ENDPOINT before collection")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    global _SOCK, _PREVIOUS
     config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    _SOCK = sock
-    endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    _PREVIOUS = os.environ.get(ENV)  # restored at the end of the session
-    os.environ[ENV] = endpoint
-    sdk = __import__("sys").modules.get("dingtalk_stream.utils")
-    if sdk is not None and getattr(sdk, ENV, None) != endpoint:
-        warnings.warn(f"dingtalk_stream was imported before the fakeding plugin set {ENV}; "
-                      "SDK calls will not reach the fake", stacklevel=1)
+    _quiet_looptime(config)
+    if config.getini("fakeding_early"):
+        _start()
+
+
+def _quiet_looptime(config: pytest.Config) -> None:
+    """looptime (our scenario extra) ships a plugin that only patches pytest-asyncio's loops and
+    crashes every fixture when pytest-asyncio is absent; without it, the plugin has nothing to
+    do, so it is switched off."""
+    pm = config.pluginmanager
+    if not pm.has_plugin("asyncio") and pm.has_plugin("looptime_plugin"):
+        pm.unregister(name="looptime_plugin")
+
+
+def _start() -> ThreadedFakeDing:
+    server = _state.get("server")
+    if server is None:
+        server = ThreadedFakeDing().start()
+        _state["server"] = server
+        _state["patch"] = point_sdk_at(server.http_url)
+    return server  # type: ignore[no-any-return]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server: ThreadedFakeDing | None = _state.pop("server", None)
+    patch: EndpointPatch | None = _state.pop("patch", None)
+    if patch is not None:
+        patch.undo()
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def fakeding_server() -> Iterator[ThreadedFakeDing]:
-    assert _SOCK is not None, "the fakeding plugin was not configured"
-    server = ThreadedFakeDing(sock=_SOCK).start()
-    yield server
-    server.stop()
-
-
-def _apply(server: ThreadedFakeDing, changes: dict[str, Any]) -> Settings:
-    before = server.settings
-    if changes:
-        server.configure(**changes)
-    return before
+def fakeding_server() -> ThreadedFakeDing:
+    return _start()
 
 
 @pytest.fixture
 def fakeding(fakeding_server: ThreadedFakeDing, request: pytest.FixtureRequest
              ) -> Iterator[ThreadedFakeDing]:
     marker = request.node.get_closest_marker("fakeding")
-    before = _apply(fakeding_server, dict(marker.kwargs) if marker else {})
+    before: Settings = fakeding_server.settings
+    if marker and marker.kwargs:
+        fakeding_server.configure(**marker.kwargs)
     fakeding_server.reset()
     yield fakeding_server
     try:
         fakeding_server.check()
     finally:
-        fakeding_server.configure(**vars(before))
+        if fakeding_server.settings != before:
+            fakeding_server.configure(**vars(before))
         fakeding_server.reset()
 
 
@@ -82,22 +105,14 @@ def make_fakeding(fakeding: ThreadedFakeDing) -> Callable[..., ThreadedFakeDing]
     return make
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    global _SOCK
-    if _SOCK is not None:
-        _SOCK.close()
-        _SOCK = None
-        if _PREVIOUS is None:
-            os.environ.pop(ENV, None)
-        else:
-            os.environ[ENV] = _PREVIOUS
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``*.yaml`` under the ``fakeding_scenarios`` paths as scenario tests."""
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    roots: list[Path] = parent.config.getini("fakeding_scenarios")
+    if not any(file_path == root or root in file_path.parents for root in roots):
+        return None
+    from .scenarios.collect import ScenarioFileCollector
 
-
-def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Collector | None:
-    """Collect ``scenarios/*.yaml`` files as tests (see ``fakeding.scenarios.collect``)."""
-    from .scenarios.collect import ScenarioFileCollector, is_scenario_file
-
-    if is_scenario_file(file_path):
-        collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
-        return collector
-    return None
+    collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
+    return collector

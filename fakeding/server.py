@@ -8,36 +8,27 @@ HTTP, websockets for Stream). Every public method is meant to run on the fake's 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from . import messages
+from . import users
+from .api import SentMessage
 from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
-from .exceptions import ControlError, UnmetExpectation
+from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
-from .messages import Sender
+from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
-from .recorder import Record
+from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
 from .stream.server import StreamServer
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    msg_id: str
-    message_id: str | None  # frame messageId of the first push (None while queued or not pushed)
-    conversation_id: str
-    delivered: bool
 
 
 class FakeDing:
@@ -54,19 +45,17 @@ class FakeDing:
         # A fresh name per fake unless given: a restarted fake never repeats an id (see ids.py).
         self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
         self.stream = StreamServer(self)
-        self.openapi = OpenApi(self)
-        self.files: dict[str, tuple[str, bytes]] = {}
+        self.openapi = OpenApi(self.platform, self.clock)
         self.http_port = 0
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
-        self._base_apps = dict(self.platform.apps)
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None) -> None:
         self.clock.bind(asyncio.get_running_loop())
-        app = web.Application()
+        app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
         # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
@@ -83,6 +72,8 @@ class FakeDing:
         assert server is not None and server.sockets  # type: ignore[attr-defined]
         self.http_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         await self.stream.start(self.settings.host, ws_port)
+        self.platform.http_url = self.http_url
+        self.platform.ws_endpoint = self.ws_endpoint
         self._restart_pinger()
 
     def _restart_pinger(self) -> None:
@@ -144,12 +135,17 @@ class FakeDing:
                                      scopes=set(scopes) if scopes is not None else None,
                                      robot_code=robot_code)
 
-    def reset(self, seed: int | None = None) -> None:
-        """Back to a fresh platform: connections closed, recording, cards and faults cleared."""
+    def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
+        """Forget what happened (records, cards, transcripts, faults, queued and un-acked
+        deliveries); apps, live connections, their subscriptions and issued tokens stay, so a
+        connected robot serves the next test too. ``sessions=True`` also closes every
+        connection and forgets tokens and tickets."""
         self.stream.reset()
-        self.platform.apps = dict(self._base_apps)  # apps added by a test go away
-        self.platform.reset(seed)
-        self.files.clear()
+        self.platform.reset(seed, sessions=sessions)
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.platform.recorder
 
     @property
     def now(self) -> float:
@@ -174,113 +170,30 @@ class FakeDing:
         client_id: str | None = None,
     ) -> SentMessage:
         """A user writes in a conversation; the robot gets it as the platform would deliver it."""
-        if conversation_type not in ("group", "single"):
-            raise ControlError("conversation.type",
-                               f"expected 'group' or 'single', found {conversation_type!r}")
-        if msgtype not in messages.MSG_TYPES:
-            raise ControlError("msgtype", f"expected one of {', '.join(messages.MSG_TYPES)}, "
-                                          f"found {msgtype!r}")
-        if msgtype == "text" and not isinstance(text, str):
-            raise ControlError("text", f"a text message needs a string, found {text!r}")
-        if not staff_id:
-            raise ControlError("sender.staffId", "must be a non-empty string")
-        app = self.platform.app(client_id)
-        p = self.platform
-        t = self.now
-        conv = p.conversation(conversation_id, conversation_type, title)
-        sender = Sender(staff_id, nick)
-        session = p.new_session(t, app.client_id, conv, sender)
-        if conv.type == "single":
-            p.direct[(app.client_id, staff_id)] = conv.id
-        if msgtype != "text" and content is None:
-            code = p.ids.code("dl")
-            self.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())
-            content = messages.default_content(msgtype, code, text)
-        msg_id = p.ids.msg_id()
-        data = messages.robot_message(
-            msg_id=msg_id, conversation=conv, sender=sender,
-            sender_id="$:LWCP_v1:$" + staff_id, robot_code=app.robot_code,
-            corp_id=self.settings.corp_id, chatbot_user_id=app.chatbot_user_id,
-            create_at_ms=self.clock.time_ms(),
-            webhook_url=f"{self.http_url}/robot/sendBySession?session={session.key}",
-            webhook_expires_ms=int(round((self.clock.time() + self.settings.webhook_ttl) * 1000)),
-            msgtype=msgtype, text=text, content=content, at_bot=at_bot,
-        )
-        shown = text if msgtype == "text" else f"[{msgtype}] {text or ''}".strip()
-        p.note(t, conv.id, f"user:{staff_id}", msgtype, shown or "", ref=msg_id)
-        deliver = conv.type == "single" or at_bot or self.settings.extra.get(
-            "deliver_group_messages_without_at", False)
-        self.record("message", client=app.client_id, conversation=conv.id, sender=staff_id,
-                    msgtype=msgtype, msgId=msg_id, atBot=at_bot, delivered=bool(deliver))
-        if not deliver:
-            return SentMessage(msg_id, None, conv.id, False)
-        d = self.stream.push(app.client_id, protocol.TOPIC_BOT_MESSAGE, data, key=msg_id)
-        return SentMessage(msg_id, d.message_ids[0] if d.message_ids else None, conv.id, True)
+        m = users.write_message(
+            self.platform, self.now, now_ms=self.clock.time_ms(), text=text,
+            conversation_id=conversation_id, conversation_type=conversation_type, title=title,
+            staff_id=staff_id, nick=nick, msgtype=msgtype, content=content, at_bot=at_bot,
+            client_id=client_id)
+        if not m.deliver:
+            return SentMessage(m.msg_id, None, m.conversation_id, False)
+        d = self.stream.push(m.app.client_id, protocol.TOPIC_BOT_MESSAGE, m.data, key=m.msg_id)
+        return SentMessage(m.msg_id, d.message_ids[0] if d.message_ids else None,
+                           m.conversation_id, True)
 
     def click(self, card_id: str, *, staff_id: str, button_id: str,
               params: dict[str, Any] | None = None) -> str:
         """A user clicks a card button; the robot gets the card callback over Stream."""
-        try:
-            card = self.platform.cards.get(card_id)
-        except KeyError as exc:
-            raise ControlError("cardBizId", str(exc.args[0]) if exc.args else str(exc)) from None
-        if card.kind == "interactive":
-            buttons = {b.id: b for b in card.buttons()}
-            if button_id not in buttons:
-                raise ControlError("buttonId", f"card {card_id} has request buttons "
-                                               f"{sorted(buttons) or 'none'}, found {button_id!r}")
-            value = buttons[button_id].value
-            if isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    value = {"value": value}
-            label = buttons[button_id].label
-        else:
-            value, label = {}, button_id
-        if params:
-            value = {**(value if isinstance(value, dict) else {}), **params}
-        content = json.dumps({"cardPrivateData": {"actionIds": [button_id], "params": value}},
-                             ensure_ascii=False)
-        data = {"extension": "{}", "corpId": self.settings.corp_id, "spaceType": "im",
-                "userIdType": 1, "type": "actionCallback", "userId": staff_id,
-                "content": content, "spaceId": card.conversation_id or card.single_user or "",
-                "outTrackId": card.id, "value": content}
-        t = self.now
-        conv_id = self.platform.conversation_of(card.client_id, card.conversation_id,
-                                                card.single_user)
-        self.platform.note(t, conv_id, f"user:{staff_id}", "click", label, ref=card.id)
-        self.record("click", client=card.client_id, card=card.id, user=staff_id, button=button_id)
+        c = users.click_button(self.platform, self.now, card_id, staff_id=staff_id,
+                               button_id=button_id, params=params)
 
         def on_ack(ack: protocol.Ack, after: float) -> None:
-            if after > self.settings.card_callback_timeout:
-                self.record("violation", card=card.id,
-                            reason=f"card callback answered after {after:.3f} s, the platform "
-                                   f"waits {self.settings.card_callback_timeout:g} s")
-                return
             response = ack.data.get("response") if isinstance(ack.data, dict) else None
-            changed = self.platform.cards.apply_callback_response(self.now, card.id, staff_id,
-                                                                  response)
-            if changed is not None:
-                self.note_card(self.now, changed, "callback")
+            users.answer_click(self.platform, self.now, c, response, after)
 
-        d = self.stream.push(card.client_id, protocol.TOPIC_CARD_CALLBACK, data,
-                             key=f"click:{card.id}:{staff_id}:{len(self.platform.recorder)}",
+        d = self.stream.push(c.card.client_id, protocol.TOPIC_CARD_CALLBACK, c.data, key=c.key,
                              on_ack=on_ack)
         return d.message_ids[0] if d.message_ids else ""
-
-    def note_card(self, t: float, card: Card, source: str) -> None:
-        kind = "card.send" if source in ("send", "create") else "card.update"
-        version = len(card.versions)
-        self.platform.recorder.add(t, kind, card=card.id, version=version, via=source,
-                                   conversation=card.conversation_id, user=card.single_user,
-                                   flowStatus=card.flow_status)
-        if source in ("send", "create"):
-            self.platform.trim(t)
-        if source in ("send", "deliver"):
-            conv = self.platform.conversation_of(card.client_id, card.conversation_id,
-                                                 card.single_user)
-            self.platform.note(t, conv, "bot", "card", _card_title(card), ref=card.id)
 
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:
@@ -360,12 +273,3 @@ def card_summary(card: Card) -> dict[str, Any]:
             "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
                          for v in card.versions]}
 
-
-def _card_title(card: Card) -> str:
-    data = card.current
-    header = data.get("header") if isinstance(data, dict) else None
-    if isinstance(header, dict):
-        title = header.get("title")
-        if isinstance(title, dict):
-            return str(title.get("text", ""))
-    return str(data.get("title") or data.get("markdown") or card.template_id)[:80]

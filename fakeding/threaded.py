@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from .api import SentMessage
 from .cards import Card
 from .exceptions import UnmetExpectation
 from .faults import Fault
 from .recorder import Record
-from .server import FakeDing, SentMessage
+from .server import FakeDing
 from .settings import Settings
 
 T = TypeVar("T")
@@ -103,8 +104,9 @@ class ThreadedFakeDing:
     def fault(self, spec: dict[str, Any]) -> Fault:
         return self.call(self.fake.fault, spec)
 
-    def reset(self, seed: int | None = None) -> None:
-        self.call(self.fake.reset, seed)
+    def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
+        """Forget what happened; connected robots and their tokens stay unless ``sessions``."""
+        self.call(self.fake.reset, seed, sessions=sessions)
 
     def add_app(self, client_id: str, client_secret: str, **kwargs: Any) -> Any:
         return self.call(self.fake.add_app, client_id, client_secret, **kwargs)

@@ -8,17 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from ..cards import CARD_ROUTES, Card, CardRoute
+from ..clock import Clock
 from ..exceptions import OpenApiError
-from ..platform import App
+from ..platform import App, Platform
 from .redact import redact
-
-if TYPE_CHECKING:
-    from ..server import FakeDing
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
 MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
@@ -27,15 +25,14 @@ MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sam
 
 
 class OpenApi:
-    def __init__(self, fake: FakeDing) -> None:
-        self.fake = fake
+    """The platform's HTTP face; it knows the platform core and the clock, nothing else."""
 
-    @property
-    def platform(self) -> Any:
-        return self.fake.platform
+    def __init__(self, platform: Platform, clock: Clock) -> None:
+        self.platform = platform
+        self.clock = clock
 
     def now(self) -> float:
-        return self.fake.clock.monotonic()
+        return self.clock.monotonic()
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -105,7 +102,7 @@ class OpenApi:
                 return self._json(exc.status, out, rid)
             self._record_api(t, method, path, client, 200, body, response)
             if card is not None and source is not None:
-                self.fake.note_card(t, card, source)
+                self.platform.note_card(t, card, source)
             return self._json(200, response, rid)
 
         return handle
@@ -135,7 +132,7 @@ class OpenApi:
             out = exc.body(rid)
             self._record_api(t, "POST", path, _client(body), exc.status, body, out)
             return self._json(exc.status, out, rid)
-        out = {"endpoint": self.fake.ws_endpoint, "ticket": ticket}
+        out = {"endpoint": self.platform.ws_endpoint, "ticket": ticket}
         self._record_api(t, "POST", path, body["clientId"], 200, body, out)
         return self._json(200, out, rid)
 
@@ -189,7 +186,7 @@ class OpenApi:
 
     async def file_content(self, request: web.Request) -> web.Response:
         code = request.match_info["code"]
-        entry = self.fake.files.get(code)
+        entry = self.platform.files.get(code)
         if entry is None:
             return web.Response(status=404, text="unknown or expired download url")
         name, data = entry
@@ -232,9 +229,9 @@ class OpenApi:
         users = body.get("userIds")
         if not isinstance(users, list) or not users:
             raise OpenApiError(400, "invalidParameter.userIds.empty", "userIds must not be empty")
-        if len(users) > self.fake.settings.batch_send_max_users:
+        if len(users) > self.platform.settings.batch_send_max_users:
             raise OpenApiError(400, "invalidParameter.userIds.overMax",
-                               f"at most {self.fake.settings.batch_send_max_users} userIds, "
+                               f"at most {self.platform.settings.batch_send_max_users} userIds, "
                                f"found {len(users)}")
         for user in users:
             conv = self.platform.conversation_of(app.client_id, None, user)
@@ -258,13 +255,13 @@ class OpenApi:
     def _file_download(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
         body = _obj(body)
         code = body.get("downloadCode")
-        if not isinstance(code, str) or code not in self.fake.files:
+        if not isinstance(code, str) or code not in self.platform.files:
             raise OpenApiError(400, "invalidParameter.downloadCode.invalid",
                                f"unknown downloadCode {code!r}")
         if body.get("robotCode") != app.robot_code:
             raise OpenApiError(400, "invalidParameter.robotCode.invalid",
                                f"robotCode must be {app.robot_code!r}")
-        return {"downloadUrl": f"{self.fake.http_url}/_files/{code}"}, None, None
+        return {"downloadUrl": f"{self.platform.http_url}/_files/{code}"}, None, None
 
 
 def _obj(body: Any) -> dict[str, Any]:

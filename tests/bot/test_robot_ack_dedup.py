@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,9 @@ def test_ack_comes_at_the_push_time_and_before_the_thinking_card_for_a_60_s_agen
     play(body, agent=agent)
 
 
-def test_a_frame_pushed_twice_is_answered_once() -> None:
+def test_a_frame_pushed_twice_is_answered_once(caplog: pytest.LogCaptureFixture) -> None:
     agent = ScriptedAgent([{"chunks": ["Once."]}, {"chunks": ["Twice!"]}])
+    caplog.set_level(logging.INFO, logger="bot.handlers")
 
     async def body(h: Harness) -> None:
         h.fake.fault({"kind": "frame", "action": "duplicate"})
@@ -57,6 +59,9 @@ def test_a_frame_pushed_twice_is_answered_once() -> None:
         assert len(cards(h)) == 1
         assert [r.fields["msg"] for r in events(h, "card.thinking")] == [sent.msg_id]
         assert [r.fields["msg"] for r in events(h, "dedup.skip")] == [sent.msg_id]
+        [skipped] = [r for r in caplog.records if "skipped message" in r.getMessage()]
+        assert skipped.levelno == logging.INFO and sent.msg_id in skipped.getMessage()
+        assert "already answered or being answered" in skipped.getMessage()
         assert len(events(h, "message")) == 1
         assert agent.calls == [("Hello?", "alice")]
         assert len(records(h, "ack")) == 2, "both copies of the frame are acked"

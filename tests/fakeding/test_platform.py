@@ -185,13 +185,29 @@ def test_missing_or_unknown_ticket_is_invalid(ticket: str | None, message: str) 
     assert (err.status, err.code, err.message) == (401, "ticketInvalid", message)
 
 
-def test_reset_forgets_tickets_and_subscriptions_but_keeps_apps() -> None:
+def test_reset_keeps_apps_sessions_and_tokens_but_forgets_what_happened() -> None:
     p = _platform()
     ticket = p.open_connection(0.0, _gateway_body())
     p.consume_ticket(0.0, p.open_connection(0.0, _gateway_body()))
+    token, _ = p.issue_token(0.0, CID, SECRET)
+    p.note(0.0, "cidG", "user:alice", "text", "hi")
     p.reset()
+    assert p.apps[CID].subscriptions == _gateway_body()["subscriptions"]
+    assert p.consume_ticket(1.0, ticket)[0].client_id == CID  # an unused ticket still works
+    assert p.authenticate(1.0, token).client_id == CID
+    assert p.transcript == [] and len(p.recorder) == 0
+    assert p.app(CID).client_secret == SECRET
+
+
+def test_reset_with_sessions_forgets_tickets_tokens_and_subscriptions() -> None:
+    p = _platform()
+    ticket = p.open_connection(0.0, _gateway_body())
+    p.consume_ticket(0.0, p.open_connection(0.0, _gateway_body()))
+    token, _ = p.issue_token(0.0, CID, SECRET)
+    p.reset(sessions=True)
     assert p.apps[CID].subscriptions == []
     assert _error(p.consume_ticket, 0.0, ticket).code == "ticketInvalid"
+    assert _error(p.authenticate, 0.0, token).code == "InvalidAuthentication"
     assert p.app(CID).client_secret == SECRET
 
 

@@ -49,6 +49,8 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
             log.warning("robot message without msgId ignored")
             return AckMessage.STATUS_OK, "OK"
         if not self.store.claim(inc.dedup_key):
+            log.info("skipped message %s from %s: already answered or being answered "
+                     "(duplicate msgId, e.g. a redelivery)", inc.msg_id, inc.sender_staff_id)
             self.emit("dedup.skip", msg=inc.msg_id)
             return AckMessage.STATUS_OK, "OK"
         plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)

@@ -1,0 +1,57 @@
+"""``FakeDingAPI``: the one surface every way in uses — the control API, ``ThreadedFakeDing``,
+the pytest fixtures and the scenario runner all call these methods, so they cannot drift.
+
+``FakeDing`` (``fakeding.server``) implements it on its own event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .faults import Fault
+from .recorder import Record, Recorder
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    msg_id: str
+    message_id: str | None  # frame messageId of the first push (None while queued or not pushed)
+    conversation_id: str
+    delivered: bool
+
+
+class FakeDingAPI(Protocol):
+    @property
+    def recorder(self) -> Recorder:
+        """Every record of the run, in order (for JSON lines and live views)."""
+
+    def send_message(self, text: str | None = None, *, conversation_id: str = ...,
+                     conversation_type: str = ..., title: str | None = ..., staff_id: str = ...,
+                     nick: str | None = ..., msgtype: str = ..., content: dict[str, Any] | None = ...,
+                     at_bot: bool = ..., client_id: str | None = ...) -> SentMessage:
+        """A user writes in a conversation."""
+
+    def click(self, card_id: str, *, staff_id: str, button_id: str,
+              params: dict[str, Any] | None = None) -> str:
+        """A user clicks a card button; returns the callback frame's messageId ('' if queued)."""
+
+    def fault(self, spec: dict[str, Any]) -> Fault:
+        """Inject a fault now or later."""
+
+    def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
+        """Forget what happened; ``sessions`` also drops connections and tokens."""
+
+    def timeline(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The records as dicts, optionally only some kinds."""
+
+    def cards(self) -> list[dict[str, Any]]:
+        """Every card with its versions."""
+
+    def transcript(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        """What was said, in order."""
+
+    @property
+    def violations(self) -> list[Record]:
+        """Protocol violations recorded so far."""

@@ -1,0 +1,139 @@
+"""What users do, as pure functions of the platform: writing a message, clicking a card button.
+
+Each intent checks its input (``ControlError`` naming the field), records what the user did
+and returns what the Stream engine must deliver; the composition root (``FakeDing``) pushes
+it. Nothing here touches a socket or reads a clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import messages
+from .cards import Card
+from .exceptions import ControlError
+from .messages import Sender
+from .platform import App, Platform
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    app: App
+    msg_id: str
+    conversation_id: str
+    data: dict[str, Any]  # the robot-message callback payload
+    deliver: bool  # False: recorded only (a group message that does not @ the robot)
+
+
+@dataclass(frozen=True)
+class Click:
+    card: Card
+    staff_id: str
+    data: dict[str, Any]  # the card-callback payload
+    key: str  # what identifies this click in deliveries and reports
+
+
+def write_message(
+    p: Platform,
+    t: float,
+    *,
+    now_ms: int,
+    text: str | None,
+    conversation_id: str,
+    conversation_type: str,
+    title: str | None,
+    staff_id: str,
+    nick: str | None,
+    msgtype: str,
+    content: dict[str, Any] | None,
+    at_bot: bool,
+    client_id: str | None,
+) -> UserMessage:
+    """A user writes in a conversation; returns the payload the robot must get."""
+    if conversation_type not in ("group", "single"):
+        raise ControlError("conversation.type",
+                           f"expected 'group' or 'single', found {conversation_type!r}")
+    if msgtype not in messages.MSG_TYPES:
+        raise ControlError("msgtype", f"expected one of {', '.join(messages.MSG_TYPES)}, "
+                                      f"found {msgtype!r}")
+    if msgtype == "text" and not isinstance(text, str):
+        raise ControlError("text", f"a text message needs a string, found {text!r}")
+    if not staff_id:
+        raise ControlError("sender.staffId", "must be a non-empty string")
+    app = p.app(client_id)
+    conv = p.conversation(conversation_id, conversation_type, title)
+    sender = Sender(staff_id, nick)
+    session = p.new_session(t, app.client_id, conv, sender)
+    if conv.type == "single":
+        p.direct[(app.client_id, staff_id)] = conv.id
+    if msgtype != "text" and content is None:
+        code = p.ids.code("dl")
+        p.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())
+        content = messages.default_content(msgtype, code, text)
+    msg_id = p.ids.msg_id()
+    data = messages.robot_message(
+        msg_id=msg_id, conversation=conv, sender=sender,
+        sender_id="$:LWCP_v1:$" + staff_id, robot_code=app.robot_code,
+        corp_id=p.settings.corp_id, chatbot_user_id=app.chatbot_user_id,
+        create_at_ms=now_ms,
+        webhook_url=f"{p.http_url}/robot/sendBySession?session={session.key}",
+        webhook_expires_ms=now_ms + int(round(p.settings.webhook_ttl * 1000)),
+        msgtype=msgtype, text=text, content=content, at_bot=at_bot,
+    )
+    shown = text if msgtype == "text" else f"[{msgtype}] {text or ''}".strip()
+    p.note(t, conv.id, f"user:{staff_id}", msgtype, shown or "", ref=msg_id)
+    deliver = conv.type == "single" or at_bot or bool(p.settings.extra.get(
+        "deliver_group_messages_without_at", False))
+    p.recorder.add(t, "message", client=app.client_id, conversation=conv.id, sender=staff_id,
+                   msgtype=msgtype, msgId=msg_id, atBot=at_bot, delivered=deliver)
+    return UserMessage(app, msg_id, conv.id, data, deliver)
+
+
+def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_id: str,
+                 params: dict[str, Any] | None = None) -> Click:
+    """A user clicks a card button; returns the card-callback payload for the robot."""
+    try:
+        card = p.cards.get(card_id)
+    except KeyError as exc:
+        raise ControlError("cardBizId", str(exc.args[0]) if exc.args else str(exc)) from None
+    if card.kind == "interactive":
+        buttons = {b.id: b for b in card.buttons()}
+        if button_id not in buttons:
+            raise ControlError("buttonId", f"card {card_id} has request buttons "
+                                           f"{sorted(buttons) or 'none'}, found {button_id!r}")
+        value = buttons[button_id].value
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = {"value": value}
+        label = buttons[button_id].label
+    else:
+        value, label = {}, button_id
+    if params:
+        value = {**(value if isinstance(value, dict) else {}), **params}
+    content = json.dumps({"cardPrivateData": {"actionIds": [button_id], "params": value}},
+                         ensure_ascii=False)
+    data = {"extension": "{}", "corpId": p.settings.corp_id, "spaceType": "im",
+            "userIdType": 1, "type": "actionCallback", "userId": staff_id,
+            "content": content, "spaceId": card.conversation_id or card.single_user or "",
+            "outTrackId": card.id, "value": content}
+    conv_id = p.conversation_of(card.client_id, card.conversation_id, card.single_user)
+    p.note(t, conv_id, f"user:{staff_id}", "click", label, ref=card.id)
+    p.recorder.add(t, "click", client=card.client_id, card=card.id, user=staff_id,
+                   button=button_id)
+    return Click(card, staff_id, data, key=f"click:{card.id}:{staff_id}:{p.recorder.total}")
+
+
+def answer_click(p: Platform, t: float, click: Click, response: Any, after: float) -> None:
+    """The robot answered a card callback ``after`` seconds; apply its card changes in time."""
+    if after > p.settings.card_callback_timeout:
+        p.recorder.add(t, "violation", card=click.card.id,
+                       reason=f"card callback answered after {after:.3f} s, the platform "
+                              f"waits {p.settings.card_callback_timeout:g} s")
+        return
+    changed = p.cards.apply_callback_response(t, click.card.id, click.staff_id, response)
+    if changed is not None:
+        p.note_card(t, changed, "callback")

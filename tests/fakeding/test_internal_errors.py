@@ -1,0 +1,50 @@
+"""A failure inside the fake is answered in the caller's shape, recorded, and fails check()."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import requests
+
+from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing, UnmetExpectation
+
+
+def _boom(*_: Any, **__: Any) -> Any:
+    raise RuntimeError("injected failure")
+
+
+def test_a_platform_route_that_fails_answers_dingtalks_shape_and_fails_check(
+        fakeding: ThreadedFakeDing, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(fakeding.fake.platform, "issue_token", _boom)
+    with caplog.at_level(logging.ERROR, logger="fakeding"):
+        r = requests.post(f"{fakeding.http_url}/v1.0/oauth2/accessToken", timeout=5,
+                          json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET})
+    assert r.status_code == 500
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert body["code"] == "fakeding.InternalError"
+    assert "RuntimeError: injected failure" in body["message"] and body["requestid"]
+    assert "injected failure" in caplog.text  # the traceback is logged, not printed
+    [violation] = fakeding.violations
+    assert "POST /v1.0/oauth2/accessToken" in violation.fields["reason"]
+    with pytest.raises(UnmetExpectation, match="fakeding failed on POST /v1.0/oauth2/accessToken"):
+        fakeding.check()
+    monkeypatch.undo()
+    fakeding.reset()  # the violation was the point of this test
+    r = requests.post(f"{fakeding.http_url}/v1.0/oauth2/accessToken", timeout=5,
+                      json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET})
+    assert r.status_code == 200  # nothing stays broken
+
+
+def test_a_control_route_that_fails_answers_error_and_field(
+        fakeding: ThreadedFakeDing, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fakeding.fake, "cards", _boom)
+    r = requests.get(f"{fakeding.http_url}/_fakeding/cards", timeout=5)
+    assert r.status_code == 500
+    assert r.json() == {"error": "fakeding failed on GET /_fakeding/cards: RuntimeError: "
+                                 "injected failure", "field": None}
+    assert len(fakeding.violations) == 1
+    fakeding.reset()

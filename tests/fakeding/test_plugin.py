@@ -1,0 +1,86 @@
+"""The pytest plugin in projects that are not ours (pytester runs a fresh pytest in a subprocess).
+
+It must not touch a session that does not ask for the fake, must collect scenarios only from
+the folders the project names, and must make the README's example work as pasted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+README_EXAMPLE = '''
+import threading, asyncio
+import dingtalk_stream
+from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
+
+def test_my_robot_answers(fakeding):
+    client = dingtalk_stream.DingTalkStreamClient(
+        dingtalk_stream.Credential("fakeding-client", "fakeding-secret"))
+
+    class Echo(ChatbotHandler):
+        async def process(self, callback):
+            msg = ChatbotMessage.from_dict(callback.data)
+            self.reply_text("you said " + msg.text.content.strip(), msg)
+            return AckMessage.STATUS_OK, "OK"
+
+    client.register_callback_handler(ChatbotMessage.TOPIC, Echo())
+    threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True).start()
+    fakeding.wait_for("connect")
+    fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")
+    fakeding.wait_for("webhook")
+    assert fakeding.transcript("cidG")[-1]["text"] == "you said hi"
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.delenv("DINGTALK_OPENAPI_ENDPOINT", raising=False)
+    return pytester
+
+
+def test_a_session_that_never_asks_is_left_alone(project: pytest.Pytester) -> None:
+    project.makepyfile(test_plain='''
+        import os, threading
+        def test_nothing_changed():
+            assert "DINGTALK_OPENAPI_ENDPOINT" not in os.environ
+            assert "fakeding" not in [t.name for t in threading.enumerate()]
+    ''')
+    (project.path / "scenarios").mkdir()
+    (project.path / "scenarios" / "data.yaml").write_text("not: [a scenario\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_readme_example_runs_as_pasted(project: pytest.Pytester) -> None:
+    project.makepyfile(test_readme=README_EXAMPLE)
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_endpoint_is_restored_after_the_session(project: pytest.Pytester) -> None:
+    project.makepyfile(test_env='''
+        import os
+        def test_uses_the_fake(fakeding):
+            assert os.environ["DINGTALK_OPENAPI_ENDPOINT"] == fakeding.http_url
+    ''', conftest='''
+        import os
+        def pytest_unconfigure(config):
+            print("after:", os.environ.get("DINGTALK_OPENAPI_ENDPOINT"))
+    ''')
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["after: None"])
+
+
+def test_scenarios_are_collected_only_from_named_folders(project: pytest.Pytester) -> None:
+    for folder in ("my_scenarios", "scenarios"):
+        (project.path / folder).mkdir()
+        (project.path / folder / "hello.yaml").write_text(
+            "name: hello\nusers: {alice: {}}\nconversations: {g: {type: group}}\n"
+            "steps:\n  - {at: 0, say: {user: alice, in: g, text: hi}}\n")
+    project.makeini("[pytest]\nfakeding_scenarios = my_scenarios\n")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["my_scenarios/hello.yaml::hello"])
+    assert "scenarios/hello.yaml" not in result.stdout.str().replace("my_scenarios/", "")
