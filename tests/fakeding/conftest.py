@@ -1,5 +1,4 @@
-"""Fixtures of the fake's own tests. Nothing here may import ``dingtalk_stream``: an initial
-conftest loads before the plugin points the SDK at the fake."""
+"""Fixtures of the fake's own tests (the card core alone: no SDK, no server)."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ def test_ids_are_seeded() -> None:
 
 
 def test_the_sdk_talks_to_this_fake(fakeding: ThreadedFakeDing) -> None:
-    # the SDK reads its endpoint once, at import; the plugin set it before any test module loaded
+    # the plugin points the SDK's OpenAPI endpoint at the running fake
     assert fakeding.http_url == dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT
     assert sdk_client().get_access_token()
     [call] = fakeding.timeline(["api"])
