@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import jsonsafe
-from ..cards import Card
+from ..cards import CARD_ROUTES, Card, CardRoute
 from ..clock import Clock
 from ..exceptions import OpenApiError
 from ..platform import App, Platform
@@ -41,14 +41,9 @@ class OpenApi:
         r.add_get("/gettoken", self.legacy_token)
         r.add_post("/robot/sendBySession", self.session_webhook)
         r.add_get("/_files/{code}", self.file_content)
-        api = [
-            ("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", self._card_send),
-            ("PUT", "/v1.0/im/robots/interactiveCards", self._card_update),
-            ("POST", "/v1.0/card/instances", self._instance_create),
-            ("PUT", "/v1.0/card/instances", self._instance_update),
-            ("POST", "/v1.0/card/instances/deliver", self._instance_deliver),
-            ("POST", "/v1.0/card/instances/createAndDeliver", self._instance_create_deliver),
-            ("PUT", "/v1.0/card/streaming", self._instance_stream),
+        api: list[tuple[str, str, Handler]] = [
+            (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
+        api += [
             ("POST", "/v1.0/robot/oToMessages/batchSend", self._batch_send),
             ("POST", "/v1.0/robot/groupMessages/send", self._group_send),
             ("POST", "/v1.0/robot/messageFiles/download", self._file_download),
@@ -205,34 +200,12 @@ class OpenApi:
         return web.Response(body=data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     # -- OpenAPI endpoints (pure functions of app, body, t) -------------------------------------
-    def _card_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.send_interactive(t, app.client_id, _obj(body))
-        return out, card, "send"
+    def _card_route(self, route: CardRoute) -> Handler:
+        def handle(app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
+            card, out = self.platform.cards.call(route, t, app.client_id, _obj(body))
+            return out, card, route.source
 
-    def _card_update(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.update_interactive(t, app.client_id, _obj(body))
-        return out, card, "update"
-
-    def _instance_create(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.create_instance(t, app.client_id, _obj(body))
-        return out, card, "create"
-
-    def _instance_update(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.update_instance(t, app.client_id, _obj(body))
-        return out, card, "update"
-
-    def _instance_deliver(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.deliver(t, app.client_id, _obj(body))
-        return out, card, "deliver"
-
-    def _instance_create_deliver(self, app: App, body: Any,
-                                 t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.create_and_deliver(t, app.client_id, _obj(body))
-        return out, card, "send"
-
-    def _instance_stream(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-        card, out = self.platform.cards.stream(t, app.client_id, _obj(body))
-        return out, card, "stream"
+        return handle
 
     def _check_msg(self, app: App, body: dict[str, Any]) -> str:
         if body.get("robotCode") != app.robot_code:

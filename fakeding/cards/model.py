@@ -1,0 +1,156 @@
+"""What a card is: its versions, its request buttons, and the state that ``flowStatus`` drives.
+
+Ordinary and instance cards share one id space (the platform builds ordinary cards on card
+instances), so one ``Card`` type serves both; ``kind`` says which API owns it.
+
+``flowStatus`` drives the state: "3" finished, "5" failed, "1"/"2"/"4" open again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ids import IdFactory
+from ..settings import Settings
+
+STANDARD_CARD = "StandardCard"
+OPEN_SPACE_PREFIX = "dtv1.card//"
+SPACE_TYPES = ("IM_GROUP", "IM_SINGLE", "IM_ROBOT", "ONE_BOX")
+CONVERSATION_SPACES = ("IM_GROUP", "IM_SINGLE", "ONE_BOX")
+CARD_BIZ_ID_MAX_CHARS = 100
+CARD_PARAM_KEY_MAX_BYTES = 100
+PRIVATE_DATA_USER_MAX_BYTES = 100
+AT_USER_LIST_MAX = 30
+AT_ALL = "@ALL"
+FLOW_FINISHED = "3"
+FLOW_FAILED = "5"
+FLOW_INPUTTING = "2"
+
+@dataclass
+class CardVersion:
+    """One accepted change: the card's data right after it, and what caused it."""
+
+    t: float
+    card_data: dict[str, Any]
+    source: str  # "send" | "update" | "create" | "deliver" | "stream" | "callback"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Button:
+    """A request button of an ordinary card: clicking it makes the platform call back."""
+
+    id: str
+    label: str
+    value: Any
+
+
+@dataclass
+class Card:
+    id: str
+    kind: str  # "interactive" | "instance"
+    client_id: str
+    robot_code: str | None
+    template_id: str
+    conversation_id: str | None
+    single_user: str | None
+    at_users: list[str]
+    callback_type: str | None
+    versions: list[CardVersion]
+    private_data: dict[str, dict[str, Any]]
+    flow_status: str | None
+    delivered: bool
+    finalized: bool
+    failed: bool
+    callback_route_key: str | None = None
+    callback_url: str | None = None
+    spaces: list[tuple[str, str]] = field(default_factory=list)
+    recipients: list[str] | None = None
+    user_id_type: int = 1
+    stream_guids: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def current(self) -> dict[str, Any]:
+        return self.versions[-1].card_data
+
+    @property
+    def created_at(self) -> float:
+        return self.versions[0].t
+
+    def buttons(self) -> list[Button]:
+        if self.kind != "interactive":
+            return []
+        contents = self.current.get("contents")
+        if not isinstance(contents, list):
+            return []
+        found: list[Button] = []
+        for block in contents:
+            if not isinstance(block, dict):
+                continue
+            candidates: list[Any] = []
+            if block.get("type") == "action" and isinstance(block.get("actions"), list):
+                candidates.extend(block["actions"])
+            if isinstance(block.get("extra"), dict):  # a section's side button
+                candidates.append(block["extra"])
+            for item in candidates:
+                button = _request_button(item)
+                if button is not None:
+                    found.append(button)
+        return found
+
+
+def _request_button(item: Any) -> Button | None:
+    if not isinstance(item, dict):
+        return None
+    if item.get("type") != "button" or item.get("actionType") != "request":
+        return None
+    label = item.get("label")
+    text = label.get("text", "") if isinstance(label, dict) else label
+    value = item.get("value", {})
+    return Button(id=str(item.get("id", "")), label="" if text is None else str(text), value=value)
+
+
+@dataclass
+class Deck:
+    """Every card in creation order, with what the rules read: settings and the id source."""
+
+    settings: Settings
+    ids: IdFactory
+    cards: dict[str, Card] = field(default_factory=dict)
+
+    def get(self, card_id: str) -> Card:
+        card = self.cards.get(card_id)
+        if card is None:
+            known = list(self.cards)
+            listing = ", ".join(known[:10]) + (
+                f" (and {len(known) - 10} more)" if len(known) > 10 else ""
+            )
+            raise KeyError(
+                f"no card {card_id!r}: expected a cardBizId or outTrackId the bot has used, "
+                f"found {len(known)} card(s)" + (f": {listing}" if known else "")
+            )
+        return card
+
+
+def merge(current: dict[str, Any], new: dict[str, Any], by_key: bool) -> dict[str, Any]:
+    return {**current, **new} if by_key else dict(new)
+
+
+def apply_private(card: Card, private: dict[str, dict[str, Any]], by_key: bool) -> None:
+    """Private data is kept per user: an update replaces (or merges) only the users it names."""
+    for user, values in private.items():
+        card.private_data[user] = merge(card.private_data.get(user, {}), values, by_key)
+
+
+def sync_flow(card: Card, data: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Follow ``flowStatus``: "3" finished, "5" failed, anything else open again."""
+    status = data.get("flowStatus")
+    if status is None:
+        return
+    card.flow_status = status
+    was_closed = card.finalized or card.failed
+    card.finalized = status == FLOW_FINISHED
+    card.failed = status == FLOW_FAILED
+    if was_closed and not (card.finalized or card.failed):
+        extra["reopened"] = True
