@@ -29,8 +29,16 @@ _PREVIOUS: str | None = None
 ENV = "DINGTALK_OPENAPI_ENDPOINT"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("fakeding_robot", "robot adapter for scenarios that name none (entry point "
+                  "name of group fakeding.robots, or module:attr)", default="")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _SOCK, _PREVIOUS
+    from .scenarios.robots import set_configured_default
+
+    set_configured_default(str(config.getini("fakeding_robot")))
     config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -84,6 +92,9 @@ def make_fakeding(fakeding: ThreadedFakeDing) -> Callable[..., ThreadedFakeDing]
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _SOCK
+    from .scenarios.robots import set_configured_default
+
+    set_configured_default(None)
     if _SOCK is not None:
         _SOCK.close()
         _SOCK = None
