@@ -153,21 +153,23 @@ HOW = (f"name one with `robot: NAME` or `robot: {{adapter: NAME}}`, set {ENV}=NA
        f"pytest ini option {INI}; NAME is an entry point of group {GROUP} or a module:attr path")
 
 
-def pick_default(env: str | None, configured: str | None, names: Sequence[str]) -> str:
-    """The adapter used when a scenario names none (pure: every input is passed in)."""
+def pick_default(env: str | None, configured: str | None, names: Sequence[str]
+                 ) -> tuple[str, str]:
+    """The adapter used when a scenario names none, and what chose it (pure: every input is
+    passed in)."""
     if env:
-        return env
+        return env, f"${ENV}"
     if configured:
-        return configured
+        return configured, f"the ini option {INI}"
     if len(names) == 1:
-        return names[0]
+        return names[0], "the only installed adapter"
     if not names:
         raise RobotAdapterError(f"no robot adapter is installed; {HOW}")
     raise RobotAdapterError(f"several robot adapters are installed ({', '.join(names)}) and "
                             f"none is chosen; {HOW}")
 
 
-def default_adapter_name() -> str:
+def default_adapter() -> tuple[str, str]:
     return pick_default(os.environ.get(ENV), _configured, installed())
 
 
@@ -226,7 +228,13 @@ def choose(spec: object, default: str | RobotAdapter | None = None
         return _named(name, ("robot", "adapter")), options
     if default is not None and not isinstance(default, str):
         return default, options
-    return _named(default or default_adapter_name(), ("robot",)), options
+    if default:
+        return _named(default, ("robot",)), options
+    name, source = default_adapter()
+    try:
+        return _named(name, ("robot",)), options
+    except RobotAdapterError as exc:
+        raise RobotAdapterError(f"{exc} (the default, set by {source})") from None
 
 
 def _named(name: str, field: tuple[str, ...]) -> RobotAdapter:

@@ -175,11 +175,15 @@ def _validate(s: ScenarioFile, schema: dict[str, Any], value: Any, at: tuple[Any
     errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.path)))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        message = best.message
-        if best.validator == "additionalProperties" and isinstance(best.schema, dict):
-            allowed = sorted(best.schema.get("properties") or {})
-            message += f"; expected some of: {', '.join(allowed) or 'none'}"
-        raise s.error((*at, *best.path), message)
+        where, message = (*at, *best.path), best.message
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            allowed = sorted((best.schema or {}).get("properties") or {})
+            extra = [k for k in best.instance if k not in allowed]
+            if extra:  # point at the key itself: its line, its name
+                where = (*where, extra[0])
+                message = (f"unknown key {extra[0]!r}; expected some of: "
+                           f"{', '.join(allowed) or 'none'}")
+        raise s.error(where, message)
 
 
 def _check_references(s: ScenarioFile) -> None:
