@@ -58,7 +58,7 @@ def main(args: list[str]) -> int:
     cmd, rest = args[0], args[1:]
     ensure_env()
     if cmd == "demo":
-        return run("-m", "fakeding.cli", "demo", *rest)
+        return run("-m", "bot", "demo", *rest)
     if cmd == "test":
         return run("-m", "pytest", "-n", "2", "-q", *rest)
     if cmd == "lint":

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fakeding.scenarios.harness import open_harness, run_virtual
+from bot.scenario_adapter import open_harness, run_virtual
 from fakeding.settings import Settings
 
 from .common import PacedAgent, percentile

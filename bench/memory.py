@@ -10,7 +10,7 @@ import gc
 import time
 from typing import Any
 
-from fakeding.scenarios.harness import open_harness, run_virtual
+from bot.scenario_adapter import open_harness, run_virtual
 from fakeding.settings import Settings
 
 from .common import PacedAgent, rss_mib

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from fakeding.scenarios.harness import open_harness, run_virtual
+from bot.scenario_adapter import open_harness, run_virtual
 from fakeding.settings import Settings
 
 USER_ERRORS = ("bot.card.final.failed", "bot.reply.lost", "bot.card.thinking.failed")
@@ -93,7 +93,7 @@ async def soak(*, messages: int, users: int, duration: float, seed: int,
         await h.settle(step=0.5, limit=600)
         records = fake.platform.recorder.records
         cards = fake.platform.cards.all()
-        from fakeding.scenarios.runner import is_final
+        from bot.testing.report import is_final
 
         sent = {r.fields["msgId"] for r in records if r.kind == "message"}
         answered = Counter(r.fields["msg"] for r in records

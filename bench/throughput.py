@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from bot.im_robots.dingtalk_stream.config import RobotConfig
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-from fakeding.scenarios.harness import DEMO_INSTANCE
+from bot.scenario_adapter import DEMO_INSTANCE
 
 from .common import PacedAgent
 

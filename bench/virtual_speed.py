@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fakeding.scenarios.harness import open_harness, run_virtual
+from bot.scenario_adapter import adapter, open_harness, run_virtual
 from fakeding.scenarios.runner import run_scenario, run_scenarios
 
 from .common import PacedAgent
@@ -21,10 +21,10 @@ def library() -> dict[str, float]:
     """Each file as pytest runs it (freezegun entered per file)."""
     virtual = wall = 0.0
     files = sorted(LIBRARY.glob("*.yaml"))
-    run_scenario(files[0])  # warm imports
+    run_scenario(files[0], robot=adapter)  # warm imports
     for path in files:
         started = time.perf_counter()
-        result = run_scenario(path)
+        result = run_scenario(path, robot=adapter)
         wall += time.perf_counter() - started
         virtual += result.duration
     return {"files": len(files), "virtual_s": virtual, "wall_s": wall, "speedup": virtual / wall}
@@ -34,7 +34,7 @@ def library_batch() -> dict[str, float]:
     """All files under one frozen wall clock, as ``fakeding scenario run`` does."""
     files = sorted(LIBRARY.glob("*.yaml"))
     started = time.perf_counter()
-    results = run_scenarios(files)
+    results = run_scenarios(files, robot=adapter)
     wall = time.perf_counter() - started
     virtual = sum(r.duration for r in results)
     return {"files": len(files), "virtual_s": virtual, "wall_s": wall, "speedup": virtual / wall}

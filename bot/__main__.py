@@ -1,7 +1,8 @@
 """``python -m bot run [INSTANCE_DIR]``: run a robot instance until Ctrl-C.
+``python -m bot demo``: a fake DingTalk and this robot in one process, a short chat, printed.
 
-Against a fake when ``DINGTALK_OPENAPI_ENDPOINT`` points at one, against real DingTalk
-otherwise (live mode refuses missing or placeholder credentials and says which).
+``run`` works against a fake when ``DINGTALK_OPENAPI_ENDPOINT`` points at one, against real
+DingTalk otherwise (live mode refuses missing or placeholder credentials and says which).
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("instance", nargs="?", type=Path, default=DEFAULT_INSTANCE,
                      help="instance folder with e.json and config.json (default: dingTalkDemo)")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    demo = sub.add_parser("demo", help="a fake DingTalk and this robot: chat, print what happened")
+    demo.add_argument("--locale", default="en", choices=["en", "zh"])
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(locale=args.locale)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -1,4 +1,4 @@
-"""``fakeding`` command line: ``serve`` a fake platform, run the ``demo``, run a ``scenario``."""
+"""``fakeding`` command line: ``serve`` a fake platform, run a ``scenario``."""
 
 from __future__ import annotations
 
@@ -33,11 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
-    demo = sub.add_parser("demo", help="fake + robot: chat with the robot and print what happened")
-    demo.add_argument("--locale", default="en", choices=["en", "zh"])
+    sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
     scen = sub.add_parser("scenario", help="scenario files")
     scen_sub = scen.add_subparsers(dest="action", required=True)
     run = scen_sub.add_parser("run", help="run scenario files and print their reports")
+    run.add_argument("--robot", metavar="NAME",
+                     help="robot adapter for files without `robot: {adapter: ...}` (an entry "
+                          "point name of group fakeding.robots, or module:attr); default: "
+                          "$FAKEDING_ROBOT, else the only installed adapter")
     run.add_argument("files", nargs="+", metavar="FILE")
     return parser
 
@@ -81,11 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(args))
             return 0
         if args.command == "demo":
-            from .demo import run_demo
-            return run_demo(locale=args.locale)
+            print("fakeding: the demo runs the reference robot; run it with "
+                  "`python -m bot demo [--locale en|zh]`", file=sys.stderr)
+            return 2
         if args.command == "scenario":
             from .scenarios.cli import run_files
-            return run_files(args.files)
+            return run_files(args.files, robot=args.robot)
     except FakedingError as exc:
         print(f"fakeding: {exc}", file=sys.stderr)
         return 2

@@ -35,6 +35,8 @@ _state: dict[str, Any] = {}  # "server" and "patch" while the session's fake run
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fakeding_scenarios", type="paths", default=[],
                   help="folders or files whose *.yaml/*.yml are fakeding scenario tests")
+    parser.addini("fakeding_robot", "robot adapter for scenarios that name none (entry point "
+                  "name of group fakeding.robots, or module:attr)", default="")
     parser.addini("fakeding_early", type="bool", default=False,
                   help="start the fake and set DINGTALK_OPENAPI_ENDPOINT before collection")
 
@@ -113,6 +115,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not any(file_path == root or root in file_path.parents for root in roots):
         return None
     from .scenarios.collect import ScenarioFileCollector
+    from .scenarios.robots import set_configured_default
+
+    set_configured_default(str(parent.config.getini("fakeding_robot")))
 
     collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
     return collector

@@ -1,6 +1,7 @@
-"""Scenarios: conversations as YAML files, run through the real robot and the fake platform in
+"""Scenarios: conversations as YAML files, run through a robot and the fake platform in
 virtual time, reported as a readable document that syrupy snapshots.
 
-``harness`` runs fake + robot + agent on one virtual-time loop; ``schema`` validates files;
-``runner`` plays the steps; ``render`` writes the report; ``snapshot`` is the syrupy extension.
+``robots`` is how a robot plugs in (an adapter, found by name); ``harness`` runs fake + robot
+on one virtual-time loop; ``schema`` validates files; ``runner`` plays the steps; ``render``
+writes the report; ``snapshot`` is the syrupy extension.
 """

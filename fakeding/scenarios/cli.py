@@ -1,4 +1,4 @@
-"""``fakeding scenario run FILE``: run one scenario and print its report."""
+"""``fakeding scenario run [--robot NAME] FILE...``: run scenarios and print their reports."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from .render import render
 from .runner import run_scenarios
 
 
-def run_files(paths: list[str]) -> int:
-    """Run each file and print its report; exit 1 if any expectation failed."""
+def run_files(paths: list[str], robot: str | None = None) -> int:
+    """Run each file and print its report; exit 1 if any expectation failed. ``robot`` is the
+    adapter for files that name none."""
     started = time.perf_counter()
-    results = run_scenarios([Path(p) for p in paths])
+    results = run_scenarios([Path(p) for p in paths], robot=robot)
     for result in results:
         print(render(result), end="\n")
     wall = time.perf_counter() - started

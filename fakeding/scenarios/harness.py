@@ -1,4 +1,4 @@
-"""Fake platform, real robot and agent on one event loop whose time is virtual.
+"""Fake platform and a robot (through its adapter) on one event loop whose time is virtual.
 
 looptime fast-forwards the loop's clock whenever nothing is ready to run, so a 60-second
 streamed answer takes milliseconds; the fake and the robot read that same clock, so every
@@ -14,8 +14,8 @@ import contextlib
 import heapq
 import itertools
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -25,11 +25,11 @@ from freezegun import freeze_time
 
 from ..clock import LoopClock
 from ..server import FakeDing
-from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from ..settings import Settings
+from .robots import RobotAdapter, RobotContext, RobotSession
 
 T = TypeVar("T")
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: every scenario's wall clock starts here
-DEMO_INSTANCE = Path(__file__).resolve().parents[2] / "bot" / "elements" / "imRobots.dingTalkDemo"
 
 
 def frozen_wall_clock(epoch: float = EPOCH) -> contextlib.AbstractContextManager[Any]:
@@ -99,12 +99,24 @@ def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
         loop.close()
 
 
+def stream_busy(fake: FakeDing) -> bool:
+    """True while the platform holds queued messages or awaits an ack.
+
+    The one place the harness looks inside the Stream server (to be replaced by the server's
+    own ``in_flight()``)."""
+    stream = fake.stream
+    if stream.waiting:
+        return True
+    return any(not d.acked and d.type != "SYSTEM" and d.timer is not None
+               for d in stream.deliveries.values())
+
+
 @dataclass
 class Harness:
+    """A running fake and one robot session on the current (virtual-time) loop."""
+
     fake: FakeDing
-    robot: Any  # bot.im_robots.dingtalk_stream.robot.DingTalkStreamRobot
-    robot_task: asyncio.Task[None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    session: RobotSession
 
     @property
     def now(self) -> float:
@@ -116,76 +128,64 @@ class Harness:
 
     def busy(self) -> bool:
         """True while the robot still works on something or the platform awaits an ack."""
-        if any(not task.done() for task in self.robot.tasks):
-            return True
-        stream = self.fake.stream
-        if stream.waiting:
-            return True
-        return any(not d.acked and d.type != "SYSTEM" and d.timer is not None
-                   for d in stream.deliveries.values())
+        return self.session.busy() or stream_busy(self.fake)
 
     async def settle(self, *, limit: float = 900.0, step: float = 0.25) -> float:
         """Wait (virtually) until nothing is in flight; return when that happened."""
         deadline = self.now + limit
         while self.busy() and self.now < deadline:
-            tasks = [t for t in self.robot.tasks if not t.done()]
-            if tasks:  # jump straight to the robot's next completion instead of polling
-                await asyncio.wait(tasks, timeout=max(0.0, deadline - self.now))
+            pending = [f for f in self.session.pending() if not f.done()]
+            if pending:  # jump straight to the robot's next completion instead of polling
+                await asyncio.wait(pending, timeout=max(0.0, deadline - self.now))
                 await asyncio.sleep(0)
             else:
                 await asyncio.sleep(step)
         return self.now
 
 
+H = TypeVar("H", bound=Harness)
+
+
+@contextlib.asynccontextmanager
+async def running_fake(settings: Settings | None = None, *, seed: int = 0,
+                       epoch: float | None = EPOCH) -> AsyncIterator[FakeDing]:
+    """A started fake on the current loop, reading the loop's (virtual) clock."""
+    fake = FakeDing((settings or Settings()).replace(seed=seed), clock=LoopClock(epoch),
+                    incarnation="scenario")
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@contextlib.asynccontextmanager
+async def attached(harness: H, *, connect: bool = True) -> AsyncIterator[H]:
+    """Start the harness's robot session (unless ``connect`` is False); always close it."""
+    try:
+        if connect:
+            await harness.session.start()
+        yield harness
+    finally:
+        await harness.session.aclose()
+
+
 @contextlib.asynccontextmanager
 async def open_harness(
+    adapter: RobotAdapter,
     *,
     settings: Settings | None = None,
-    robot: dict[str, Any] | None = None,
-    agent: Any = None,
-    store_dir: Path | None = None,
+    options: Mapping[str, Any] | None = None,
+    steps: Sequence[tuple[int, Mapping[str, Any]]] = (),
+    folder: Path | None = None,
     seed: int = 0,
     epoch: float | None = EPOCH,
     connect: bool = True,
 ) -> AsyncIterator[Harness]:
-    """A running fake and a connected robot on the current (virtual-time) loop."""
-    from bot.im_robots.dingtalk_stream.config import KEYS, RobotConfig, validate
-    from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-
-    settings = (settings or Settings()).replace(seed=seed)
-    fake = FakeDing(settings, clock=LoopClock(epoch), incarnation="scenario")
-    await fake.start()
-    tmp = None
-    if store_dir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="fakeding-scenario-")
-        store_dir = Path(tmp.name)
-    recorder = fake.platform
-
-    def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
-        recorder.recorder.add(t, "bot." + kind, **fields)
-
-    values: dict[str, Any] = {"client_id": DEFAULT_CLIENT_ID,
-                              "client_secret": DEFAULT_CLIENT_SECRET,
-                              "endpoint": fake.http_url, "store": str(store_dir / "robot.sqlite3"),
-                              "base_dir": DEMO_INSTANCE, "agent": "faq"}
-    values.update({KEYS.get(k, k): v for k, v in (robot or {}).items()})  # camelCase too
-    cfg = validate(RobotConfig(**values), DEMO_INSTANCE / "config.json")
-    bot = DingTalkStreamRobot(cfg, clock=fake.clock, agent=agent, observer=observe, seed=seed)
-    harness = Harness(fake, bot)
-    try:
-        if connect:
-            harness.robot_task = asyncio.ensure_future(bot.run())
-            while not fake.stream.live_connections():  # no virtual time passes while I/O runs
-                if harness.robot_task.done():
-                    harness.robot_task.result()
-                await asyncio.sleep(0)
-        yield harness
-    finally:
-        if harness.robot_task is not None:
-            harness.robot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await harness.robot_task
-        await bot.aclose()
-        await fake.stop()
-        if tmp is not None:
-            tmp.cleanup()
+    """A running fake and the adapter's robot, connected, on the current loop."""
+    async with running_fake(settings, seed=seed, epoch=epoch) as fake:
+        with tempfile.TemporaryDirectory(prefix="fakeding-scenario-") as tmp:
+            ctx = RobotContext(options=dict(options or {}), seed=seed, steps=steps,
+                               folder=folder, tmp=Path(tmp))
+            async with attached(Harness(fake, adapter.open(fake, ctx)), connect=connect) as h:
+                yield h

@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from ..recorder import Record
-from ..render import card_lines, element_ids, markdown_chars
-from .runner import ScenarioResult, is_final
+from ..render import card_lines
+from .robots import Foldable, RobotAdapter
+from .runner import ScenarioResult
 
 HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
 
@@ -62,7 +63,7 @@ def render(result: ScenarioResult) -> str:
     for card, updates in zip(result.cards, counts, strict=True):
         cid = card.conversation_id or result.direct.get(card.single_user or "", "")
         conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
-        state = "final" if is_final(card) else "NOT FINAL"
+        state = "final" if result.robot.is_final(card) else "NOT FINAL"
         count = "" if summary else f" · {updates} update(s)"
         out.append(f"### {refs('card', card.id)} · {conv}{count} · {state}")
         out += [f"    {line}" for line in card_lines(card.current)]
@@ -83,31 +84,28 @@ def render(result: ScenarioResult) -> str:
 
 def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
     cards = {c.id: c for c in result.cards}
+    robot = result.robot
     lines: list[str] = []
-    # consecutive "no update" decisions of one message: (msg ref, reason, count, first t, last t)
-    held: tuple[str, str, int, float, float] | None = None
+    held: tuple[str, int, float, float] | None = None  # a Foldable run: line, count, first, last
 
     def flush() -> None:
         nonlocal held
         if held:
-            msg, reason, count, first, last = held
-            what = "wait" if reason == "wait" else "no update (cap of updates reached)"
+            line, count, first, last = held
             span = f" x{count} (until +{last:.3f}s)" if count > 1 else ""
-            lines.append(f"+{first:.3f}s throttle {msg} {what}{span}")
+            lines.append(f"+{first:.3f}s {line}{span}")
             held = None
 
     for rec in result.records:
-        if rec.kind == "bot.throttle" and not rec.fields.get("update"):
-            msg = refs("msg", rec.fields.get("msg"))
-            reason = str(rec.fields.get("reason"))
-            if held and held[0] == msg and held[1] == reason:
-                held = (msg, reason, held[2] + 1, held[3], rec.t)
-                continue
-            flush()
-            held = (msg, reason, 1, rec.t, rec.t)
-            continue
-        line = describe(rec, refs, cards, result.conversations)
+        line = describe(rec, refs, cards, result.conversations, robot)
         if line is None:
+            continue
+        if isinstance(line, Foldable):
+            if held and held[0] == line:
+                held = (line, held[1] + 1, held[2], rec.t)
+            else:
+                flush()
+                held = (line, 1, rec.t, rec.t)
             continue
         flush()
         lines.append(f"+{rec.t:.3f}s {line}")
@@ -125,8 +123,8 @@ def summary_lines(result: ScenarioResult) -> list[str]:
             buckets[second][rec.kind] += 1
         elif rec.kind == "api" and rec.fields["status"] != 200:
             buckets[second][f"api {rec.fields['status']}"] += 1
-        elif rec.kind in ("bot.card.final", "bot.card.stream.skipped", "bot.api.retry"):
-            buckets[second][rec.kind.removeprefix("bot.")] += 1
+        elif rec.kind in result.robot.summary_kinds:
+            buckets[second][result.robot.summary_kinds[rec.kind]] += 1
     lines = []
     for second in sorted(buckets):
         counts = buckets[second]
@@ -135,9 +133,12 @@ def summary_lines(result: ScenarioResult) -> list[str]:
 
 
 def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one case per kind
-             convs: dict[str, str]) -> str | None:
+             convs: dict[str, str], robot: RobotAdapter) -> str | None:
+    """One timeline line for a record (None hides it); the robot's own kinds go to its adapter."""
     f = rec.fields
     k = rec.kind
+    if robot.record_prefix and k.startswith(robot.record_prefix):
+        return robot.describe(rec, refs)
     if k == "connect":
         return f"connect {refs('conn', f['connection'])}"
     if k == "disconnect":
@@ -168,7 +169,7 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         if card is None:
             return f"{k} {refs('card', f['card'])} v{f['version']}"
         data = card.versions[f["version"] - 1].card_data
-        return f"{k} {refs('card', f['card'])} v{f['version']} {_card_state(data)}"
+        return f"{k} {refs('card', f['card'])} v{f['version']} {robot.card_state(data)}"
     if k == "api":
         route = f["route"]
         if f["status"] == 200 and (route.endswith(HIDDEN_API) or "oauth2" in route
@@ -190,27 +191,7 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         return f"fault {f.get('fault')} {details}".rstrip()
     if k == "violation":
         return f"VIOLATION {f.get('reason')}"
-    if k.startswith("bot."):
-        return _bot_event(k[4:], f, refs)
     return f"{k} {f}"
-
-
-def _bot_event(kind: str, f: dict[str, Any], refs: Refs) -> str | None:
-    msg = refs("msg", f["msg"]) if "msg" in f else ""
-    if kind == "throttle":
-        return f"throttle {msg} {f['reason']} → update ({f['chars']} chars)"
-    if kind in ("stream.connected", "card.thinking", "message"):
-        return None if kind != "message" else f"robot got {msg} → {f['plan']}"
-    if kind == "card.final":
-        return None
-    fields = " ".join(f"{a}={_short(b, refs)}" for a, b in sorted(f.items()) if a != "msg")
-    return f"robot {kind} {msg} {fields}".replace("  ", " ").rstrip()
-
-
-def _short(value: Any, refs: Refs) -> str:
-    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
-        return refs("card", value)
-    return str(value)
 
 
 def _payload_ref(f: dict[str, Any], refs: Refs) -> str:
@@ -218,19 +199,6 @@ def _payload_ref(f: dict[str, Any], refs: Refs) -> str:
     if key.startswith("click:"):
         return f"click({refs('card', key.split(':')[1])})"
     return refs("msg", key)
-
-
-def _card_state(data: Any) -> str:
-    ids = element_ids(data)
-    if "thinking" in ids:
-        return "thinking"
-    chars = markdown_chars(data, "answer")
-    parts = ["final" if "feedback" in ids else "streaming", f"answer={chars} chars"]
-    if "notice" in ids:
-        parts.append("notice")
-    if "vote" in ids:
-        parts.append("vote")
-    return " ".join(parts)
 
 
 def _clip(text: str, n: int) -> str:

@@ -1,15 +1,14 @@
 """Play a scenario file in virtual time and collect what happened.
 
 Each step waits until its ``at`` (virtual seconds), then acts as a user (``say``, ``click``) or
-as the network (``fault``). The robot answers with a scripted agent built from the steps'
-``answer`` blocks (or the FAQ agent when ``robot.agent`` is ``faq``). After the last step the
-run waits until nothing is in flight, then checks the optional expectations.
+as the network (``fault``). The robot under test comes from the scenario's adapter (see
+``robots``), which also reads the steps' ``answer`` blocks. After the last step the run waits
+until nothing is in flight, then checks the platform's expectations and the adapter's.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..platform import TranscriptEntry
 from ..recorder import Record
 from ..settings import Settings
 from .harness import Harness, open_harness, run_virtual
+from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
 
 
@@ -48,40 +48,12 @@ class ScenarioResult:
         return max((r.t for r in self.records), default=0.0)
 
     @property
+    def robot(self) -> RobotAdapter:
+        return self.scenario.robot
+
+    @property
     def failed(self) -> list[Expectation]:
         return [e for e in self.expectations if not e.ok]
-
-
-class ScenarioAgent:
-    """Answers each question with the next ``answer`` block written for that exact question."""
-
-    name = "scenario"
-
-    def __init__(self, answers: dict[str, deque[dict[str, Any]]]) -> None:
-        self.answers = answers
-
-    async def answer(self, question: str, *, chat_id: str, history: Sequence[Any],
-                     on_chunk: Any) -> str:
-        from bot.agents.scripted import ScriptedAgent
-
-        queue = self.answers.get(question)
-        turn = queue.popleft() if queue else {"chunks": [f"(no scripted answer for: "
-                                                           f"{question[:60]})"]}
-        result: str = await ScriptedAgent([turn]).answer(
-            question, chat_id=chat_id, history=history, on_chunk=on_chunk)
-        return result
-
-
-def _turn(answer: dict[str, Any]) -> dict[str, Any]:
-    turn = {k: v for k, v in answer.items() if k in ("chunks", "delay", "delays", "error", "hang")}
-    if "text" in answer:
-        words = re.findall(r"\S+\s*", answer["text"] * int(answer.get("repeat", 1)))
-        n = int(answer.get("words_per_chunk", 3))
-        turn["chunks"] = ["".join(words[i:i + n]) for i in range(0, len(words), n)]
-    elif "repeat" in answer:
-        turn["chunks"] = list(answer.get("chunks", [])) * int(answer["repeat"])
-    turn.setdefault("chunks", [])
-    return turn
 
 
 def expand_steps(steps: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -122,22 +94,11 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
 async def _play(s: ScenarioFile) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
-    robot = dict(data.get("robot") or {})
-    robot.setdefault("agent", "scripted")
-    agent = None
-    if robot["agent"] == "scripted":
-        answers: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
-        for _, step in steps:
-            if "say" in step and "answer" in step:
-                text = step["say"].get("text", "") * int(step["say"].get("text_repeat", 1))
-                answers[text.strip()].append(_turn(step["answer"]))
-        agent = ScenarioAgent(answers)
-        robot["agent"] = "faq"  # the config needs a valid name; the scripted agent is injected
     settings = Settings().replace(**(data.get("platform") or {}))
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
-    async with open_harness(settings=settings, robot=robot, agent=agent,
-                            seed=int(data.get("seed", 0))) as h:
+    async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
+                            folder=s.path.parent, seed=int(data.get("seed", 0))) as h:
         for index, step in steps:
             await h.sleep_until(step["at"])
             _act(h, s, index, step, users, convs)
@@ -191,30 +152,18 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
         fake.fault(dict(step["fault"]))
 
 
-def is_final(card: Card) -> bool:
-    contents = card.current.get("contents") if isinstance(card.current, dict) else None
-    return any(isinstance(c, dict) and c.get("id") == "feedback" for c in contents or [])
-
-
 def check_expectations(expect: dict[str, int], r: ScenarioResult) -> list[Expectation]:
-    bot = [rec for rec in r.records if rec.kind.startswith("bot.")]
+    """The platform's counts and the adapter's; ``max_updates_per_card`` is an upper bound."""
     per_card = [sum(1 for v in c.versions if v.source == "update") for c in r.cards]
-    msgs: dict[str, int] = defaultdict(int)
-    for rec in bot:
-        if rec.kind == "bot.card.thinking":
-            msgs[rec.fields["msg"]] += 1
     found = {
         "cards": len(r.cards),
         "max_updates_per_card": max(per_card, default=0),
         "violations": sum(1 for rec in r.records if rec.kind == "violation"),
         "webhook_replies": sum(1 for rec in r.records
                                if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
-        "platform_errors_to_users": sum(1 for rec in bot if rec.kind in (
-            "bot.card.final.failed", "bot.reply.lost", "bot.card.thinking.failed")),
-        "answers_per_message": max(msgs.values(), default=0),
-        "unfinished_cards": sum(1 for c in r.cards if not is_final(c)),
-        "feedback": sum(1 for rec in bot if rec.kind == "bot.feedback"),
     }
+    if set(expect) - set(found):
+        found = {**r.robot.expectations(r), **found}
     out = []
     for name, expected in expect.items():
         value = found[name]
@@ -223,15 +172,18 @@ def check_expectations(expect: dict[str, int], r: ScenarioResult) -> list[Expect
     return out
 
 
-def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True) -> ScenarioResult:
-    """Run one scenario; ``freeze=False`` when the caller already froze the wall clock."""
-    scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path))
+def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True,
+                 robot: str | RobotAdapter | None = None) -> ScenarioResult:
+    """Run one scenario; ``freeze=False`` when the caller already froze the wall clock;
+    ``robot`` is the adapter for a file that names none (see ``robots.choose``)."""
+    scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path), robot=robot)
     return run_virtual(lambda: _play(scenario), freeze=freeze)
 
 
-def run_scenarios(paths: Sequence[Path]) -> list[ScenarioResult]:
+def run_scenarios(paths: Sequence[Path], *, robot: str | RobotAdapter | None = None
+                  ) -> list[ScenarioResult]:
     """Several scenarios under one frozen wall clock (entering freezegun once is the cost)."""
     from .harness import frozen_wall_clock
 
     with frozen_wall_clock():
-        return [run_scenario(p, freeze=False) for p in paths]
+        return [run_scenario(p, freeze=False, robot=robot) for p in paths]

@@ -6,7 +6,8 @@ so a mistake is found at load time, not halfway through a run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import jsonschema
 import yaml
 
 from ..exceptions import ConfigError
+from .robots import RobotAdapter, RobotAdapterError, choose
 
 
 class ScenarioError(ConfigError):
@@ -21,19 +23,6 @@ class ScenarioError(ConfigError):
 
 
 _NUM = {"type": "number", "minimum": 0}
-_ANSWER = {
-    "type": "object", "additionalProperties": False,
-    "properties": {
-        "chunks": {"type": "array", "items": {"type": "string"}},
-        "text": {"type": "string"},
-        "words_per_chunk": {"type": "integer", "minimum": 1},
-        "repeat": {"type": "integer", "minimum": 1},
-        "delay": _NUM,
-        "delays": {"type": "array", "items": _NUM},
-        "error": {"type": "string"},
-        "hang": {"type": "boolean"},
-    },
-}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -42,7 +31,7 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "seed": {"type": "integer"},
-        "robot": {"type": "object"},
+        "robot": {"type": ["string", "object"]},  # the adapter's options: validated apart
         "platform": {"type": "object"},
         "users": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False,
@@ -67,7 +56,7 @@ SCHEMA: dict[str, Any] = {
                                              "file"]},
                         "atBot": {"type": "boolean"},
                     }},
-                "answer": _ANSWER,
+                "answer": {"type": "object"},  # the adapter's answer_schema replaces this
                 "click": {
                     "type": "object", "additionalProperties": False,
                     "required": ["user", "card", "button"],
@@ -90,11 +79,7 @@ SCHEMA: dict[str, Any] = {
                 "max_updates_per_card": {"type": "integer", "minimum": 1},
                 "violations": {"type": "integer", "minimum": 0},
                 "webhook_replies": {"type": "integer", "minimum": 0},
-                "platform_errors_to_users": {"type": "integer", "minimum": 0},
-                "answers_per_message": {"type": "integer", "minimum": 0},
-                "unfinished_cards": {"type": "integer", "minimum": 0},
-                "feedback": {"type": "integer", "minimum": 0},
-            }},
+            }},  # + the adapter's expectation_schema
     },
 }
 # "wait: N" is a step that only advances time (``at`` says until when).
@@ -106,6 +91,14 @@ class ScenarioFile:
     path: Path
     data: dict[str, Any]
     lines: dict[tuple[Any, ...], int]
+    adapter: RobotAdapter | None = None  # set by load_scenario
+    options: dict[str, Any] = field(default_factory=dict)  # ``robot:`` without ``adapter``
+
+    @property
+    def robot(self) -> RobotAdapter:
+        if self.adapter is None:
+            raise ScenarioError(f"{self.path}: loaded without a robot adapter")
+        return self.adapter
 
     @property
     def name(self) -> str:
@@ -132,7 +125,21 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             _lines(item, (*path, i), out)
 
 
-def load_scenario(path: Path) -> ScenarioFile:
+def schema_for(adapter: RobotAdapter | None) -> dict[str, Any]:
+    """The file's schema with the adapter's ``answer:`` and ``expect:`` parts filled in."""
+    schema = copy.deepcopy(SCHEMA)
+    if adapter is None:  # the adapter is unknown: check the rest, then report that
+        schema["properties"]["expect"]["additionalProperties"] = True
+        return schema
+    if adapter.answer_schema is not None:
+        schema["properties"]["steps"]["items"]["properties"]["answer"] = adapter.answer_schema
+    expect = schema["properties"]["expect"]["properties"]
+    expect.update({k: v for k, v in adapter.expectation_schema.items() if k not in expect})
+    return schema
+
+
+def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> ScenarioFile:
+    """Read and validate a scenario; ``robot`` is the adapter for a file that names none."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -150,13 +157,33 @@ def load_scenario(path: Path) -> ScenarioFile:
     scenario = ScenarioFile(path, data if isinstance(data, dict) else {}, lines)
     if not isinstance(data, dict):
         raise scenario.error((), "expected a mapping with name and steps")
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise scenario.error(tuple(best.path), best.message)
+    unknown: RobotAdapterError | None = None
+    try:
+        scenario.adapter, scenario.options = choose(data.get("robot"), robot)
+    except RobotAdapterError as exc:
+        unknown = exc
+    _validate(scenario, schema_for(scenario.adapter), data, ())
+    if unknown is not None:
+        raise scenario.error(unknown.field, str(unknown))
+    _validate(scenario, scenario.robot.options_schema, scenario.options, ("robot",))
     _check_references(scenario)
     return scenario
+
+
+def _validate(s: ScenarioFile, schema: dict[str, Any], value: Any, at: tuple[Any, ...]) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        where, message = (*at, *best.path), best.message
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            allowed = sorted((best.schema or {}).get("properties") or {})
+            extra = [k for k in best.instance if k not in allowed]
+            if extra:  # point at the key itself: its line, its name
+                where = (*where, extra[0])
+                message = (f"unknown key {extra[0]!r}; expected some of: "
+                           f"{', '.join(allowed) or 'none'}")
+        raise s.error(where, message)
 
 
 def _check_references(s: ScenarioFile) -> None:
@@ -176,6 +203,9 @@ def _check_references(s: ScenarioFile) -> None:
                 raise s.error(("steps", i, "say"), "a text message needs 'text'")
         elif "answer" in step:
             raise s.error(("steps", i, "answer"), "'answer' belongs to a 'say' step")
+        if "answer" in step and s.robot.answer_schema is None:
+            raise s.error(("steps", i, "answer"), f"robot adapter {s.robot.name!r} takes no "
+                          "scripted answers; remove 'answer' or choose another robot")
         click = step.get("click")
         if click is not None and click["user"] not in users:
             raise s.error(("steps", i, "click", "user"), f"unknown user {click['user']!r}")

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.scenario_adapter import EPOCH, BotHarness, open_harness, run_virtual
 from fakeding.cards import Card
 from fakeding.recorder import Record
-from fakeding.scenarios.harness import EPOCH, Harness, open_harness, run_virtual
 from fakeding.settings import Settings
 
 T = TypeVar("T")
@@ -45,7 +45,7 @@ def agent_timeout_notice(seconds: str) -> str:
 
 
 def play(
-    body: Callable[[Harness], Awaitable[T]],
+    body: Callable[[BotHarness], Awaitable[T]],
     *,
     settings: Settings | None = None,
     robot: dict[str, Any] | None = None,
@@ -63,30 +63,30 @@ def play(
     return run_virtual(main)
 
 
-def records(h: Harness, *kinds: str) -> list[Record]:
+def records(h: BotHarness, *kinds: str) -> list[Record]:
     wanted = set(kinds)
     return [r for r in h.fake.platform.recorder.records if not wanted or r.kind in wanted]
 
 
-def events(h: Harness, name: str) -> list[Record]:
+def events(h: BotHarness, name: str) -> list[Record]:
     """The robot's own ``bot.<name>`` events."""
     return records(h, "bot." + name)
 
 
-def api_calls(h: Harness, route: str, *, status: int | None = None) -> list[Record]:
+def api_calls(h: BotHarness, route: str, *, status: int | None = None) -> list[Record]:
     return [r for r in records(h, "api") if r.fields.get("route") == route
             and (status is None or r.fields.get("status") == status)]
 
 
-def violations(h: Harness) -> list[str]:
+def violations(h: BotHarness) -> list[str]:
     return [str(r) for r in records(h, "violation")]
 
 
-def cards(h: Harness) -> list[Card]:
+def cards(h: BotHarness) -> list[Card]:
     return h.fake.platform.cards.all()
 
 
-def only_card(h: Harness) -> Card:
+def only_card(h: BotHarness) -> Card:
     found = cards(h)
     assert len(found) == 1, f"expected exactly one card, found {len(found)}"
     return found[0]
@@ -120,7 +120,7 @@ def streaming_texts(card: Card) -> list[str]:
     return [str(markdown(d, "answer")) for d in updates(card) if not is_final(d)]
 
 
-def webhook_texts(h: Harness, conversation_id: str) -> list[str]:
+def webhook_texts(h: BotHarness, conversation_id: str) -> list[str]:
     """Markdown bodies the robot sent through the session webhook into a conversation."""
     return [e["text"] for e in h.fake.transcript(conversation_id)
             if e["who"] == "bot" and e["kind"] == "webhook:markdown"]
@@ -137,7 +137,7 @@ def card_data_of(request: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-async def restart_robot(h: Harness, agent: Any) -> tuple[Any, asyncio.Task[None]]:
+async def restart_robot(h: BotHarness, agent: Any) -> tuple[Any, asyncio.Task[None]]:
     """Stop the harness's robot and start a new one with its configuration (so its SQLite
     file); the new robot's events are recorded as ``bot.*`` with ``robot="restarted"``."""
     from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot

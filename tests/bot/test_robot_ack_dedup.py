@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.settings import Settings
 from fakeding.stream import protocol
 from tests.bot.robot_kit import (
@@ -27,7 +27,7 @@ from tests.bot.robot_kit import (
 def test_ack_comes_at_the_push_time_and_before_the_thinking_card_for_a_60_s_agent() -> None:
     agent = ScriptedAgent([{"chunks": ["It took a minute."], "delay": 60.0}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(3.0)
         sent = h.fake.send_message("Why so slow?", staff_id="alice")
         await h.settle()
@@ -52,7 +52,7 @@ def test_a_frame_pushed_twice_is_answered_once(caplog: pytest.LogCaptureFixture)
     agent = ScriptedAgent([{"chunks": ["Once."]}, {"chunks": ["Twice!"]}])
     caplog.set_level(logging.INFO, logger="bot.handlers")
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "frame", "action": "duplicate"})
         sent = h.fake.send_message("Hello?", staff_id="alice")
         await h.settle()
@@ -75,7 +75,7 @@ def test_a_redelivery_racing_a_late_original_is_answered_once(new_message_id: bo
     agent = ScriptedAgent([{"chunks": ["Once."]}, {"chunks": ["Twice!"]}])
     settings = Settings(redelivery_delay=2.0, redelivery_new_message_id=new_message_id)
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "frame", "action": "delay", "delay": 5.0})
         sent = h.fake.send_message("Hello?", staff_id="alice")
         await h.sleep_until(6.0)  # the delayed original frame lands at t=5
@@ -97,7 +97,7 @@ def test_dedup_survives_a_restart_with_the_same_sqlite_file(tmp_path: Path) -> N
     first_agent = ScriptedAgent([{"chunks": ["First answer."]}])
     second_agent = ScriptedAgent([{"chunks": ["Second answer."]}, {"chunks": ["Again!"]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         sent = h.fake.send_message("First question?", staff_id="alice")
         await h.settle()
         assert len(cards(h)) == 1

@@ -7,14 +7,14 @@ from typing import Any
 
 from bot.agents.base import OnChunk, Turn, chunk
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from tests.bot.robot_kit import events, markdown, only_card, play, streaming_texts, updates
 
 
 def test_group_question_reaches_the_agent_stripped_with_the_sender_as_chat_id() -> None:
     agent = ScriptedAgent([{"chunks": ["Sure."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         # The platform strips the @mention and leaves a leading space; the user added more.
         h.fake.send_message("   How do I reset my password?  \n", conversation_id="cidG",
                             staff_id="alice", nick="Alice")
@@ -28,7 +28,7 @@ def test_group_question_reaches_the_agent_stripped_with_the_sender_as_chat_id() 
 def test_one_to_one_question_uses_the_staff_id_as_chat_id() -> None:
     agent = ScriptedAgent([{"chunks": ["Sure."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("\tWhat plans do you offer?", conversation_id="cidBob",
                             conversation_type="single", staff_id="bob")
         await h.settle()
@@ -40,7 +40,7 @@ def test_one_to_one_question_uses_the_staff_id_as_chat_id() -> None:
 def test_chunks_streamed_through_the_callback_show_up_while_the_agent_still_runs() -> None:
     agent = ScriptedAgent([{"chunks": ["One. ", "Two. ", "Three. ", "Four."], "delay": 1.0}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("Count for me", staff_id="alice")
         await h.sleep_until(2.5)
         assert events(h, "card.final") == [], "the agent is still streaming at t=2.5"
@@ -69,7 +69,7 @@ class CallbackProbe:
 def test_the_streaming_callback_accepts_sdk_style_chunks() -> None:
     probe = CallbackProbe()
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("probe", staff_id="alice")
         await h.settle()
         assert markdown(only_card(h).current, "answer") == "ab"

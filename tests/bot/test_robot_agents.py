@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from fakeding.scenarios.harness import DEMO_INSTANCE, Harness, open_harness, run_virtual
+from bot.scenario_adapter import DEMO_INSTANCE, BotHarness, open_harness, run_virtual
 from tests.bot.openai_fake import FakeOpenAI
 from tests.bot.robot_kit import (
     events,
@@ -36,7 +36,7 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def final_answers(h: Harness) -> list[str]:
+def final_answers(h: BotHarness) -> list[str]:
     return [str(markdown(c.current, "answer")) for c in h.fake.platform.cards.all()
             if is_final(c.current)]
 
@@ -44,7 +44,7 @@ def final_answers(h: Harness) -> list[str]:
 def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
     question = "How do I reset my password?"
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(question, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -57,7 +57,7 @@ def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
 
 
 def test_faq_agent_answers_a_reworded_question_with_the_right_entry() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("i forgot my password, how can i reset it", staff_id="alice")
         await h.settle()
         assert [words(a) for a in final_answers(h)] == [faq_answer("How do I reset my password?")]
@@ -66,7 +66,7 @@ def test_faq_agent_answers_a_reworded_question_with_the_right_entry() -> None:
 
 
 def test_faq_agent_answers_an_unrelated_question_with_the_no_match_text() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("What is the weather like on Mars tomorrow?", staff_id="alice")
         await h.settle()
         [answer] = final_answers(h)
@@ -134,7 +134,7 @@ def test_scripted_agent_from_the_robot_config() -> None:
     agent = {"name": "scripted", "turns": [{"chunks": ["From ", "the ", "config."],
                                             "delay": 1.0}]}
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("Anything?", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -145,7 +145,7 @@ def test_scripted_agent_from_the_robot_config() -> None:
 
 
 def test_custom_dotted_path_agent_answers_and_remembers() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("How do I reset my password?", staff_id="alice")
         await h.settle()
         h.fake.send_message("Thanks", staff_id="alice")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.settings import Settings
 from tests.bot.robot_kit import (
     cards,
@@ -32,7 +32,7 @@ NOTICES = {
 }
 
 
-def assert_healthy(h: Harness) -> None:
+def assert_healthy(h: BotHarness) -> None:
     assert violations(h) == []
     assert events(h, "agent.crash") == [] and events(h, "reply.lost") == []
     assert h.robot_task is not None and not h.robot_task.done(), "the robot is still running"
@@ -42,7 +42,7 @@ def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Send one message; return the webhook texts and the notice keys, checking no card."""
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: Harness) -> tuple[list[str], list[str]]:
+    async def body(h: BotHarness) -> tuple[list[str], list[str]]:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         assert cards(h) == [], "a notice, not a card"
@@ -105,7 +105,7 @@ def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], quest
                                                      ) -> None:
     agent = ScriptedAgent([{"chunks": ["Use the sign-in page."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         data = only_card(h).current
@@ -120,7 +120,7 @@ def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], quest
 def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice",
                                    at_bot=False)
         await h.settle()
@@ -136,7 +136,7 @@ def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored(
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
     settings = Settings(extra={"deliver_group_messages_without_at": True})
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice",
                                    at_bot=False)
         await h.settle()
@@ -153,7 +153,7 @@ def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored(
 def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
     agent = ScriptedAgent([{"chunks": ["Here you go."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         fake = h.fake
         fake.send_message("", conversation_id="cidG", staff_id="alice")
         fake.send_message("y" * 10_000, conversation_id="cidG", staff_id="alice")
@@ -170,7 +170,7 @@ def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
 
 
 def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         for n in range(25):
             h.fake.send_message(msgtype="picture", conversation_id="cidG", staff_id=f"u{n}")
         await h.settle()
@@ -187,7 +187,7 @@ def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
 def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
     agent = ScriptedAgent([{"chunks": ["Long indeed."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("q" * 4000, conversation_id="cidG", staff_id="alice")
         h.fake.send_message("q" * 4001, conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -201,7 +201,7 @@ def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
 
 
 def test_notices_follow_the_robot_locale() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("  ", conversation_id="cidG", staff_id="alice")
         h.fake.send_message(msgtype="video", conversation_id="cidG", staff_id="alice")
         await h.settle()

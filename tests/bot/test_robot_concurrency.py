@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.settings import Settings
 from tests.bot.robot_kit import cards, events, is_final, play, violations
 
@@ -17,7 +17,7 @@ def final_times(settings: Settings | None = None, robot: dict[str, object] | Non
     """Start ``conversations`` 10-second answers at t=0; return when each card went final."""
     agent = ScriptedAgent([dict(TEN_SECONDS) for _ in range(conversations)])
 
-    async def body(h: Harness) -> list[float]:
+    async def body(h: BotHarness) -> list[float]:
         for n in range(conversations):
             h.fake.send_message(f"Question {n}?", conversation_id=f"cid{n}", staff_id=f"u{n}")
         await h.settle()

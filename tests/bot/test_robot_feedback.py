@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.stream import protocol
 from tests.bot.robot_kit import (
     LABELS,
@@ -29,13 +29,13 @@ def agent() -> ScriptedAgent:
     return ScriptedAgent([{"chunks": ["Within 14 days ", "on yearly plans."]}])
 
 
-def click_acks(h: Harness) -> list[float]:
+def click_acks(h: BotHarness) -> list[float]:
     return [r.fields["after"] for r in records(h, "ack")
             if r.fields["topic"] == protocol.TOPIC_CARD_CALLBACK]
 
 
 def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         sent = h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -64,7 +64,7 @@ def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None
 
 
 def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -76,7 +76,7 @@ def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
 
 
 def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -97,7 +97,7 @@ def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
 
 
 def test_two_users_voting_on_one_card_make_two_rows() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -114,7 +114,7 @@ def test_two_users_voting_on_one_card_make_two_rows() -> None:
 
 
 def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -135,7 +135,7 @@ def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) ->
 
 
 def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, conversation_id="cidDirectAlice==",
                             conversation_type="single", staff_id="alice")
         h.fake.send_message(QUESTION + " (group)", conversation_id="cidGroupRoom==",

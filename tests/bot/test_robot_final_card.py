@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from tests.bot.robot_kit import LABELS, RATINGS, events, only_card, play, violations
 
 QUESTION = "Can I get a refund?"
@@ -33,7 +33,7 @@ def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) ->
     agent = ScriptedAgent([{"chunks": ["Yes, within **14 days** on yearly plans.\n\n",
                                        "Write to billing@acme.example."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         sent = h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -63,7 +63,7 @@ def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) ->
 def test_every_card_gets_its_own_message_id_in_the_buttons() -> None:
     agent = ScriptedAgent([{"chunks": ["A."]}, {"chunks": ["B."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         first = h.fake.send_message("First?", conversation_id="cidA", staff_id="alice")
         second = h.fake.send_message("Second?", conversation_id="cidB", staff_id="bob")
         await h.settle()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from tests.bot.robot_kit import (
     AGENT_ERROR,
     SEND_ROUTE,
@@ -25,7 +25,7 @@ QUESTION = "How do I export my data?"
 def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500,
                       "code": "unknownError"})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
@@ -47,7 +47,7 @@ def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
 def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -> None:
     agent = ScriptedAgent([{"chunks": ["Go to ", "Settings → Data → Export."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500,
                       "code": "unknownError", "count": 20})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
@@ -68,7 +68,7 @@ def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -
 def test_an_agent_error_ends_in_a_final_card_keeping_the_partial_answer() -> None:
     agent = ScriptedAgent([{"chunks": ["Go to ", "Settings "], "error": "model crashed"}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -95,7 +95,7 @@ class Broken:
 
 
 def test_an_agent_bug_also_ends_in_a_final_card_with_the_error_notice() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -109,7 +109,7 @@ def test_an_agent_bug_also_ends_in_a_final_card_with_the_error_notice() -> None:
 def test_an_agent_hanging_past_agent_timeout_gets_a_final_card_at_the_timeout() -> None:
     agent = ScriptedAgent([{"chunks": ["Partial "], "delay": 1.0, "hang": True}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         [timeout] = events(h, "agent.timeout")
@@ -128,7 +128,7 @@ def test_an_agent_hanging_past_agent_timeout_gets_a_final_card_at_the_timeout() 
 def test_when_the_thinking_card_cannot_be_sent_the_answer_comes_by_webhook() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "api", "route": SEND_ROUTE, "status": 500,
                       "code": "unknownError", "count": 20})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
@@ -148,7 +148,7 @@ def test_an_answer_too_long_for_the_card_continues_as_a_message() -> None:
     answer = "\n\n".join(p.strip() for p in paragraphs)
     agent = ScriptedAgent([{"chunks": [answer]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -166,7 +166,7 @@ def test_an_answer_too_long_for_the_card_continues_as_a_message() -> None:
 def test_a_token_expiring_before_the_final_update_is_refreshed_and_the_card_ends_final() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."], "delay": 5.0}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.sleep_until(2.0)
         h.fake.fault({"kind": "expire_token"})
@@ -187,7 +187,7 @@ def test_a_token_expiring_before_the_final_update_is_refreshed_and_the_card_ends
 def test_an_empty_answer_ends_in_a_final_card_that_says_so() -> None:
     agent = ScriptedAgent([{"chunks": ["  "]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current

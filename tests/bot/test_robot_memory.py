@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.agents.base import Turn
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from tests.bot.robot_kit import events, play
 
 PLANS = "What plans do you offer?"
@@ -17,7 +17,7 @@ def two_questions(*, gap: float, second_user: str = "alice",
     agent = ScriptedAgent([{"chunks": ["Free, ", "Team and Business."], "match": "plans"},
                            {"chunks": ["Team is $8 per user."], "match": "teams"}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(PLANS, conversation_id="cidA", staff_id="alice")
         await h.settle()
         assert len(events(h, "card.final")) == 1
@@ -46,7 +46,7 @@ def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
     agent = ScriptedAgent([{"chunks": [PLANS_ANSWER]}, {"chunks": ["Team is $8."]},
                            {"chunks": ["Sure."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(PLANS, conversation_id="cidGroup", staff_id="alice")
         await h.settle()
         h.fake.send_message("Is there a free trial?", conversation_id="cidBob",
@@ -74,7 +74,7 @@ def test_memory_is_still_there_just_before_memory_ttl() -> None:
 def test_memory_keeps_only_the_last_memory_turns() -> None:
     agent = ScriptedAgent([{"chunks": [f"Answer {n}."]} for n in range(1, 5)])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         for n in range(1, 5):
             h.fake.send_message(f"Question {n}?", conversation_id="cidA", staff_id="alice")
             await h.settle()
@@ -86,7 +86,7 @@ def test_memory_keeps_only_the_last_memory_turns() -> None:
 def test_a_failed_answer_is_not_remembered() -> None:
     agent = ScriptedAgent([{"chunks": ["Half"], "error": "boom"}, {"chunks": ["Fine."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(PLANS, conversation_id="cidA", staff_id="alice")
         await h.settle()
         h.fake.send_message(TEAMS, conversation_id="cidA", staff_id="alice")
@@ -97,7 +97,7 @@ def test_a_failed_answer_is_not_remembered() -> None:
 
 
 def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("first question", staff_id="alice")
         await h.settle()
         assert h.robot.store is not None

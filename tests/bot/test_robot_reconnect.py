@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.settings import Settings
 from tests.bot.robot_kit import cards, events, is_final, only_card, play, records, violations
 
@@ -15,7 +15,7 @@ def answer_agent(n: int = 2) -> ScriptedAgent:
 
 
 def test_a_system_disconnect_makes_the_robot_reconnect_at_once() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(5.0)
         h.fake.fault({"kind": "disconnect"})
         await h.sleep_until(6.0)
@@ -36,7 +36,7 @@ def test_a_system_disconnect_makes_the_robot_reconnect_at_once() -> None:
 
 
 def test_a_dropped_connection_comes_back_after_a_jittered_backoff_and_gets_the_queue() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(5.0)
         h.fake.fault({"kind": "drop_connection"})
         sent = h.fake.send_message("Anyone?", staff_id="alice")
@@ -63,7 +63,7 @@ def test_a_dropped_connection_comes_back_after_a_jittered_backoff_and_gets_the_q
 def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
     gateway = "/v1.0/gateway/connections/open"
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(5.0)
         # The fake only fails authenticated OpenAPI calls, so break the credentials instead.
         secret = h.fake.platform.apps["fakeding-client"].client_secret
@@ -87,7 +87,7 @@ def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
 def test_a_zombie_connection_is_replaced_by_the_idle_watchdog() -> None:
     settings = Settings(system_ping_interval=10.0)
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(12.0)
         h.fake.fault({"kind": "zombie"})
         sent = h.fake.send_message("Hello?", staff_id="alice")  # swallowed by the zombie
@@ -111,7 +111,7 @@ def test_a_zombie_connection_is_replaced_by_the_idle_watchdog() -> None:
 def test_a_healthy_connection_with_platform_pings_is_not_replaced() -> None:
     settings = Settings(system_ping_interval=10.0)
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         await h.sleep_until(125.0)
         assert len(records(h, "connect")) == 1
         assert events(h, "stream.idle") == []
@@ -125,7 +125,7 @@ def test_a_healthy_connection_with_platform_pings_is_not_replaced() -> None:
 def test_an_answer_streaming_through_a_system_disconnect_still_ends_final() -> None:
     chunks = ["one ", "two ", "three ", "four ", "five "]
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("Count to five", staff_id="alice")
         await h.sleep_until(2.5)
         h.fake.fault({"kind": "disconnect"})

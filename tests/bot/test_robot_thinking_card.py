@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from fakeding.settings import DEFAULT_CLIENT_ID
 from tests.bot.robot_kit import (
     SEND_ROUTE,
@@ -29,7 +29,7 @@ def slow_agent() -> ScriptedAgent:
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
 def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, conversation_id="cidSupport", title="Support",
                             staff_id="alice", nick="Alice")
         await h.sleep_until(1.0)
@@ -52,7 +52,7 @@ def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) 
 
 
 def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, conversation_id="cidSupport", title="Support",
                             staff_id="alice", nick="Alice")
         await h.sleep_until(1.0)
@@ -72,7 +72,7 @@ def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() 
 
 
 def test_one_to_one_thinking_card_goes_to_the_single_chat_receiver() -> None:
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message(QUESTION, conversation_id="cidBob", conversation_type="single",
                             staff_id="bob", nick="Bob")
         await h.sleep_until(1.0)

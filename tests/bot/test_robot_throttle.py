@@ -10,7 +10,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.config import load_config
-from fakeding.scenarios.harness import Harness
+from bot.scenario_adapter import BotHarness
 from tests.bot.robot_kit import (
     QPS_CODE,
     UPDATE_ROUTE,
@@ -37,7 +37,7 @@ def answer_card(turn: dict[str, object], robot: dict[str, object] | None = None
     """Play one answer; return update reasons, streaming texts, update times, final text."""
     agent = ScriptedAgent([turn])
 
-    async def body(h: Harness) -> tuple[list[str], list[str], list[float], str]:
+    async def body(h: BotHarness) -> tuple[list[str], list[str], list[float], str]:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -73,7 +73,7 @@ def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_
     whole = "".join(chunks)
     agent = ScriptedAgent([{"chunks": chunks, "delay": 0.01}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -120,7 +120,7 @@ def test_throttle_numbers_come_from_the_config_file(
 def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
     agent = ScriptedAgent([{"chunks": pieces(10), "delay": 0.2} for _ in range(50)])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         for n in range(50):
             h.fake.send_message(f"Question {n}", conversation_id=f"cid{n}", staff_id=f"u{n}")
         await h.settle()
@@ -146,7 +146,7 @@ def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
 def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
     agent = ScriptedAgent([{"chunks": ["All good."]}])
 
-    async def body(h: Harness) -> None:
+    async def body(h: BotHarness) -> None:
         h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 403, "code": QPS_CODE,
                       "message": "调用该接口超过了限流阈值"})
         h.fake.send_message("Anything?", staff_id="alice")

@@ -1,4 +1,4 @@
-"""``fakeding demo``: the fake platform and the real robot (FAQ agent) in one process.
+"""``python -m bot demo``: the fake platform and this robot (FAQ agent) in one process.
 
 Users ask in a group and in a 1:1 chat, one clicks a feedback button; then the transcript and
 every card's update timeline are printed. Real time, loopback only, about five seconds.
@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .render import card_lines
-from .scenarios.harness import open_harness
-from .scenarios.render import Refs, _card_state
+from fakeding.render import card_lines
+from fakeding.scenarios.render import Refs
+from fakeding.server import FakeDing
+
+from .testing.report import card_state
+from .testing.session import open_harness
 
 QUESTIONS = {
     "en": [("alice", "Alice", "cidSupportGroup==", "group", "How do I reset my password?"),
@@ -42,10 +45,7 @@ async def _demo(locale: str) -> None:
         report(h.fake)
 
 
-def report(fake: object) -> None:
-    from .server import FakeDing
-
-    assert isinstance(fake, FakeDing)
+def report(fake: FakeDing) -> None:
     refs = Refs()
     print("== Transcript ==")
     for e in fake.platform.transcript:
@@ -56,7 +56,7 @@ def report(fake: object) -> None:
     for card in fake.platform.cards.all():
         print(f"\n== {refs('card', card.id)}: update timeline ==")
         for i, v in enumerate(card.versions, 1):
-            print(f"+{v.t:6.3f}s v{i} {v.source:<8} {_card_state(v.card_data)}")
+            print(f"+{v.t:6.3f}s v{i} {v.source:<8} {card_state(v.card_data)}")
         print("final state:")
         for line in card_lines(card.current):
             print(f"    {line}")
