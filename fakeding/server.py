@@ -1,7 +1,7 @@
 """``FakeDing``: the whole fake platform in one event loop, and its Python API.
 
 It wires the pure cores (``Platform``, ``CardStore``, ``Recorder``) to the I/O edges (aiohttp for
-HTTP, websockets for Stream). Every public method is meant to run on the fake's own loop;
+HTTP and for the Stream websocket). Every public method is meant to run on the fake's own loop;
 ``ThreadedFakeDing`` (``fakeding.threaded``) offers the same API from any thread.
 """
 
@@ -29,7 +29,7 @@ from .platform import App, Platform
 from .recorder import Record
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
-from .stream.server import StreamServer
+from .stream.ws import StreamServer
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class FakeDing:
         self.clock = clock or LoopClock()
         # A fresh name per fake unless given: a restarted fake never repeats an id (see ids.py).
         self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
-        self.stream = StreamServer(self)
+        self.stream = StreamServer(self.platform, self.clock)
         self.openapi = OpenApi(self)
         self.files: dict[str, tuple[str, bytes]] = {}
         self.http_port = 0
@@ -145,7 +145,7 @@ class FakeDing:
                                      robot_code=robot_code)
 
     def reset(self, seed: int | None = None) -> None:
-        """Back to a fresh platform: connections closed, recording, cards and faults cleared."""
+        """Back to a fresh platform: recording, cards and faults cleared; live connections stay."""
         self.stream.reset()
         self.platform.apps = dict(self._base_apps)  # apps added by a test go away
         self.platform.reset(seed)

@@ -118,11 +118,7 @@ class Harness:
         """True while the robot still works on something or the platform awaits an ack."""
         if any(not task.done() for task in self.robot.tasks):
             return True
-        stream = self.fake.stream
-        if stream.waiting:
-            return True
-        return any(not d.acked and d.type != "SYSTEM" and d.timer is not None
-                   for d in stream.deliveries.values())
+        return self.fake.stream.in_flight()
 
     async def settle(self, *, limit: float = 900.0, step: float = 0.25) -> float:
         """Wait (virtually) until nothing is in flight; return when that happened."""
