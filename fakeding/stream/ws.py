@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from functools import partial
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSMsgType, web
 
 from ..clock import LoopClock
 from ..exceptions import OpenApiError
@@ -161,13 +161,16 @@ class StreamServer:
                     self._pump()
                     continue
                 if msg.type is WSMsgType.CLOSE:
-                    code = msg.data or 1005  # 1005: a close frame without a code
+                    code = int(msg.data) or 1005  # 1005: a close frame without a code
                     await peer.finish_close(code, msg.extra or "")
-                break  # closed, or an error (a frame over 1 MiB) that aiohttp answered itself
+                if msg.type is WSMsgType.ERROR and isinstance(msg.data, WebSocketError):
+                    code = msg.data.code  # e.g. 1009 for a frame over 1 MiB; aiohttp closed it
+                break
         finally:
             self._sockets.pop(conn.id, None)
-            self.engine.closed(self.clock.monotonic(), conn.id,
-                               code if code is not None else ws.close_code)
+            if code is None and ws.close_code is not None:
+                code = int(ws.close_code)
+            self.engine.closed(self.clock.monotonic(), conn.id, code)
             self._pump()
         return ws
 
@@ -249,7 +252,7 @@ class _Peer:
 
     def _write_close(self, code: int, reason: str) -> None:
         self.close_sent = True
-        payload = b"" if code == 1005 else code.to_bytes(2, "big") + reason.encode()[:123]
+        payload = b"" if code == 1005 else code.to_bytes(2, "big") + _clip_utf8(reason, 123)
         self.transport.write(bytes([0x88, len(payload)]) + payload)  # FIN + close, unmasked
 
 
@@ -279,3 +282,8 @@ class _LossWatch(asyncio.Protocol):
         finally:
             if not self.lost.done():
                 self.lost.set_result(None)
+
+
+def _clip_utf8(text: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``text`` in UTF-8, never cutting a character in two."""
+    return text.encode()[:limit].decode(errors="ignore").encode()
