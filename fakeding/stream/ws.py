@@ -216,7 +216,7 @@ class _Peer:
     """One websocket's transport, and its closing handshake done the way RFC 6455 asks.
 
     aiohttp drops the TCP connection as soon as the close frames are exchanged; here, like
-    the ``websockets`` library, the server echoes the close frame, half-closes and waits for
+    the reference Python websocket server, it echoes the close frame, half-closes and waits for
     the client to close its side (``lost``), so a connection counts as closed only once the
     client is done with it.
     """
