@@ -1,7 +1,7 @@
 """``FakeDing``: the whole fake platform in one event loop, and its Python API.
 
 It wires the pure cores (``Platform``, ``CardStore``, ``Recorder``) to the I/O edges (aiohttp for
-HTTP, websockets for Stream). Every public method is meant to run on the fake's own loop;
+HTTP and for the Stream websocket). Every public method is meant to run on the fake's own loop;
 ``ThreadedFakeDing`` (``fakeding.threaded``) offers the same API from any thread.
 """
 
@@ -28,7 +28,7 @@ from .platform import App, Platform
 from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
-from .stream.server import StreamServer
+from .stream.ws import StreamServer
 
 
 class FakeDing:
@@ -44,7 +44,7 @@ class FakeDing:
         self.clock = clock or LoopClock()
         # A fresh name per fake unless given: a restarted fake never repeats an id (see ids.py).
         self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
-        self.stream = StreamServer(self)
+        self.stream = StreamServer(self.platform, self.clock)
         self.openapi = OpenApi(self.platform, self.clock)
         self.http_port = 0
         self._runner: web.AppRunner | None = None
@@ -140,7 +140,7 @@ class FakeDing:
         deliveries); apps, live connections, their subscriptions and issued tokens stay, so a
         connected robot serves the next test too. ``sessions=True`` also closes every
         connection and forgets tokens and tickets."""
-        self.stream.reset()
+        self.stream.reset(sessions=sessions)
         self.platform.reset(seed, sessions=sessions)
 
     @property

@@ -99,18 +99,6 @@ def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
         loop.close()
 
 
-def stream_busy(fake: FakeDing) -> bool:
-    """True while the platform holds queued messages or awaits an ack.
-
-    The one place the harness looks inside the Stream server (to be replaced by the server's
-    own ``in_flight()``)."""
-    stream = fake.stream
-    if stream.waiting:
-        return True
-    return any(not d.acked and d.type != "SYSTEM" and d.timer is not None
-               for d in stream.deliveries.values())
-
-
 @dataclass
 class Harness:
     """A running fake and one robot session on the current (virtual-time) loop."""
@@ -128,7 +116,7 @@ class Harness:
 
     def busy(self) -> bool:
         """True while the robot still works on something or the platform awaits an ack."""
-        return self.session.busy() or stream_busy(self.fake)
+        return self.session.busy() or self.fake.stream.in_flight()
 
     async def settle(self, *, limit: float = 900.0, step: float = 0.25) -> float:
         """Wait (virtually) until nothing is in flight; return when that happened."""

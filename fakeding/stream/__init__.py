@@ -1,1 +1,2 @@
-"""The Stream side of the platform: frames (pure, ``protocol``) and the websocket pump (``server``)."""
+"""The Stream side of the platform: frames (``protocol``), delivery rules (``engine``, sans-I/O)
+and the aiohttp websocket pump (``ws``)."""
