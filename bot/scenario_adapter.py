@@ -22,7 +22,7 @@ from .testing.session import DEMO_INSTANCE, OPTIONS_SCHEMA, BotHarness, BotSessi
 if TYPE_CHECKING:
     from fakeding.cards import Card
     from fakeding.recorder import Record
-    from fakeding.scenarios.runner import ScenarioResult
+    from fakeding.scenarios.robots import RunFacts
     from fakeding.server import FakeDing
 
 __all__ = ["DEMO_INSTANCE", "EPOCH", "BotAdapter", "BotHarness", "BotSession", "ScenarioAgent",
@@ -49,7 +49,7 @@ class BotAdapter:
                             seed=ctx.seed)
         return BotSession(fake, robot)
 
-    def expectations(self, result: ScenarioResult) -> dict[str, int]:
+    def expectations(self, result: RunFacts) -> dict[str, int]:
         return report.expectations(result)
 
     def describe(self, record: Record, refs: Refs) -> str | None:

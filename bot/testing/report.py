@@ -17,7 +17,7 @@ from fakeding.scenarios.robots import Foldable
 if TYPE_CHECKING:
     from fakeding.cards import Card
     from fakeding.recorder import Record
-    from fakeding.scenarios.runner import ScenarioResult
+    from fakeding.scenarios.robots import RunFacts
 
 PREFIX = "bot."
 SUMMARY_KINDS = {"bot.card.final": "card.final", "bot.card.stream.skipped": "card.stream.skipped",
@@ -74,7 +74,7 @@ def _short(value: Any, refs: Refs) -> str:
     return str(value)
 
 
-def expectations(result: ScenarioResult) -> dict[str, int]:
+def expectations(result: RunFacts) -> dict[str, int]:
     bot = [rec for rec in result.records if rec.kind.startswith(PREFIX)]
     thinking: dict[str, int] = defaultdict(int)
     for rec in bot:

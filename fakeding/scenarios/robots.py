@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from ..cards import Card
     from ..recorder import Record
     from ..server import FakeDing
-    from .runner import ScenarioResult
 
 GROUP = "fakeding.robots"
 ENV = "FAKEDING_ROBOT"
@@ -49,6 +48,13 @@ class Foldable(str):
     """
 
     __slots__ = ()
+
+
+class RunFacts(Protocol):
+    """What a finished run shows an adapter's ``expectations`` (``ScenarioResult`` is one)."""
+
+    records: list[Record]
+    cards: list[Card]
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class RobotAdapter(Protocol):
     def open(self, fake: FakeDing, ctx: RobotContext) -> RobotSession:
         """Build the robot against ``fake`` (not started yet)."""
 
-    def expectations(self, result: ScenarioResult) -> dict[str, int]:
+    def expectations(self, result: RunFacts) -> dict[str, int]:
         """The value found for each key of ``expectation_schema``."""
 
     def describe(self, record: Record, refs: Refs) -> str | None:
