@@ -95,7 +95,8 @@ class Platform:
         s = self.settings
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
-        self.recorder = Recorder(s.recorder_limit)
+        # Listeners (live views) follow the platform across resets.
+        self.recorder = Recorder(s.recorder_limit, getattr(self, "recorder", Recorder()).listeners)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
         if first or sessions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +35,19 @@ class Record:
         return f"{arrow} +{self.t:.3f}s {self.kind} {body}"
 
 
-class Recorder:
-    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept)."""
+Listener = Callable[[Record], None]
 
-    def __init__(self, limit: int | None = None) -> None:
+
+class Recorder:
+    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept).
+
+    ``listeners`` are called with each new record, in order, right after it is stored (live
+    views follow the run this way); they must be cheap and must not raise.
+    """
+
+    def __init__(self, limit: int | None = None, listeners: list[Listener] | None = None) -> None:
         self.limit = limit
+        self.listeners: list[Listener] = listeners if listeners is not None else []
         self._records: deque[Record] = deque(maxlen=limit)
         self._violations: list[Record] = []
         self._seq = 0
@@ -50,6 +58,8 @@ class Recorder:
         self._records.append(rec)
         if kind == "violation":
             self._violations.append(rec)
+        for listener in self.listeners:
+            listener(rec)
         return rec
 
     @property

@@ -22,6 +22,7 @@ from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
+from .live import add_live_routes
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
@@ -58,6 +59,7 @@ class FakeDing:
         app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
+        add_live_routes(app, self)  # the emulator page at /, live events, settings, export
         # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
         app.router.add_route("*", "/{tail:.*}", self._unmatched)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
