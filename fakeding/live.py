@@ -89,8 +89,9 @@ class Feed:
         return out
 
     # -- event shapes ---------------------------------------------------------------------------
-    def line(self, record: Record) -> str:
-        """The record in the words of a scenario report (``card#1``, ``msg#2``, ...)."""
+    def line(self, record: Record) -> str | None:
+        """The record in the words of a scenario report (``card#1``, ``msg#2``, ...); None for
+        what reports leave out (token and gateway calls, pings, ...)."""
         from .scenarios.render import Refs, describe
 
         if self._refs is None:
@@ -101,11 +102,15 @@ class Feed:
             text = describe(record, self._refs, cards, {})
         except (KeyError, IndexError, TypeError, ValueError):
             text = f"{record.kind} {json.dumps(record.fields, default=str, ensure_ascii=False)}"
-        return f"{record.kind}" if text is None else text
+        return text
 
     def record_event(self, record: Record, *, with_card: bool = False) -> Event:
         event: Event = {"type": "record", "seq": record.seq, "t": round(record.t, 6),
-                        "kind": record.kind, "fields": record.fields, "line": self.line(record)}
+                        "kind": record.kind, "fields": record.fields}
+        line = self.line(record)
+        event["line"] = record.kind if line is None else line
+        if line is None:
+            event["quiet"] = True
         if with_card and record.kind in ("card.send", "card.update"):
             try:
                 card = self.fake.platform.cards.get(record.fields["card"])
@@ -220,6 +225,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             raise web.HTTPNotFound(text=f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}")
         return _web_file(name)
 
+    async def no_icon(_: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
     async def events(request: web.Request) -> web.StreamResponse:
         """Server-sent events: a ``snapshot`` of the run so far, then every change as it comes."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
@@ -291,6 +299,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     r = app.router
     r.add_get("/", page)
     r.add_get("/_fakeding/web/{name}", static)
+    r.add_get("/favicon.ico", no_icon)  # browsers ask for it; not a robot's mistake to record
     r.add_get("/_fakeding/events", events)
     r.add_route("GET", "/_fakeding/settings", settings)
     r.add_route("POST", "/_fakeding/settings", settings)
@@ -327,6 +336,8 @@ class Console:
                 self.out.write("-- reset --\n")
             elif e["type"] == "record":
                 self.count(e)
+                if e.get("quiet"):
+                    continue
                 line = f"+{e['t']:.3f}s {e['line']}"
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"

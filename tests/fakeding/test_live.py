@@ -66,6 +66,7 @@ def test_page_is_served_at_the_root_with_its_files(fakeding: ThreadedFakeDing) -
         assert "http://" not in offline and "https://" not in offline  # no CDN: works offline
     missing = requests.get(fakeding.http_url + "/_fakeding/web/nope.js", timeout=10)
     assert missing.status_code == 404 and "app.js" in missing.text
+    assert requests.get(fakeding.http_url + "/favicon.ico", timeout=10).status_code == 204
     assert fakeding.timeline() == []  # the page's traffic is not recorded
 
 
@@ -234,6 +235,8 @@ def test_console_prints_one_line_per_event_and_a_summary() -> None:
     console = Console(out, color=True)
     console([{"type": "record", "kind": "message", "t": 0.5, "fields": {}, "line": "user a → x"},
              {"type": "say", "who": "bot"},
+             {"type": "record", "kind": "api", "t": 0.9, "fields": {"status": 200}, "line": "api",
+              "quiet": True},
              {"type": "record", "kind": "api", "t": 1.0, "fields": {"status": 403}, "line": "api"},
              {"type": "record", "kind": "violation", "t": 2.0, "fields": {}, "line": "VIOLATION y"},
              {"type": "reset"}])
