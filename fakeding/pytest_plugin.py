@@ -95,8 +95,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Any, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect ``scenarios/*.yaml`` files as tests (see ``fakeding.scenarios.collect``)."""
-    if file_path.suffix not in (".yaml", ".yml"):  # the scenario engine is an extra: import it
-        return None                                 # only for files it could collect
+    if file_path.suffix not in (".yaml", ".yml") or file_path.parent.name != "scenarios":
+        return None  # the scenario engine is an extra: imported only for the files it collects
     from .scenarios.collect import ScenarioFileCollector, is_scenario_file
 
     if is_scenario_file(file_path):
