@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ._extras import MissingExtra
 from .exceptions import ConfigError, FakedingError
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scenario":
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
-    except FakedingError as exc:
+    except (FakedingError, MissingExtra) as exc:
         print(f"fakeding: {exc}", file=sys.stderr)
         return 2
     return 2
