@@ -72,6 +72,6 @@ def robot_env(fake: ThreadedFakeDing, *, secret: str = DEFAULT_CLIENT_SECRET) ->
 
 def start_robot(folder: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``python -m bot run FOLDER`` with its output in ``log`` (read it on failure)."""
-    out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "bot", "run", str(folder)], env=env,
-                            cwd=folder.parent, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "bot", "run", str(folder)], env=env,
+                                cwd=folder.parent, stdout=out, stderr=subprocess.STDOUT)

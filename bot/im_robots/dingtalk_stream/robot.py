@@ -91,7 +91,8 @@ class DingTalkStreamRobot(ImRobot):
         self.responder = responder
         spawn = spawner(self.tasks)
         conn = StreamConnection(self.api, rng=rng, idle_timeout=cfg.stream_idle_timeout,
-                                on_event=self._on_event)
+                                on_event=self._on_event, auth_attempts=cfg.auth_attempts,
+                                monotonic=self.clock.monotonic)
         conn.register_callback_handler(
             dingtalk_stream.ChatbotMessage.TOPIC,
             MessageHandler(config=cfg, responder=responder, storage=self.storage, spawn=spawn,
