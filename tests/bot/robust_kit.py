@@ -54,7 +54,7 @@ def acked(fake: Any, message_ids: list[str | None]) -> bool:
 def instance(tmp_path: Path, *, agent: dict[str, Any] | str = "faq", **config: Any) -> Path:
     """An instance folder (e.json and faq from the demo) with its own config.json."""
     folder = tmp_path / "instance"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name in ("e.json", "faq.md"):
         (folder / name).write_text((DEMO / name).read_text(encoding="utf-8"), encoding="utf-8")
     values = {"clientId": "{{DINGTALK_CLIENT_ID}}", "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",

@@ -214,5 +214,10 @@ class DingTalkStreamRobot(ImRobot):
 def open_storage(cfg: RobotConfig, clock: Clock) -> Storage:
     """SQLite for a file path (or ``sqlite://``), Redis for ``redis://``."""
     if cfg.store_scheme == "redis":
-        raise ConfigError(f"store {cfg.store!r}: Redis is not supported yet; use a file path")
+        try:
+            from ...redis_store import RedisStorage
+        except ImportError:
+            raise ConfigError(f"store {cfg.store!r} needs the redis client library; "
+                              "pip install redis") from None
+        return RedisStorage(cfg.store, clock, memory_ttl=cfg.memory_ttl)
     return SqliteStorage(cfg.store_path(), clock)
