@@ -62,6 +62,10 @@ class CardStore:
     def settings(self) -> Settings:
         return self._deck.settings
 
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self._deck.settings = settings
+
     @property
     def ids(self) -> IdFactory:
         return self._deck.ids
