@@ -90,3 +90,30 @@ def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFake
     else:
         assert "400" not in op["responses"]
     fakeding.reset()  # the example click and message wait for a robot that is not there
+
+
+def test_patched_settings_take_effect_now_and_keep_the_run(fakeding: ThreadedFakeDing) -> None:
+    base = fakeding.http_url + "/_fakeding/settings"
+    token = sdk_client().get_access_token()
+    changed = requests.patch(base, json={"qps_limit": 1}, timeout=5).json()
+    assert changed["qps_limit"] == 1 and requests.get(base, timeout=5).json() == changed
+    assert fakeding.timeline(["api"]), "the token call before the change is still recorded"
+    route = fakeding.http_url + "/v1.0/robot/groupMessages/send"
+    body = {"robotCode": "fakeding-client", "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": "hi"}), "openConversationId": "cidQps"}
+    headers = {"x-acs-dingtalk-access-token": token}
+    first = requests.post(route, json=body, headers=headers, timeout=5)
+    second = requests.post(route, json=body, headers=headers, timeout=5)
+    assert first.status_code == 200
+    assert second.status_code == 403
+    assert second.json()["code"] == "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
+
+
+def test_settings_errors_name_the_setting(fakeding: ThreadedFakeDing) -> None:
+    base = fakeding.http_url + "/_fakeding/settings"
+    for body, field, word in [({"host": "0.0.0.0"}, "host", "no such setting"),
+                              ({"token_ttl": None}, "token_ttl", "cannot be switched off"),
+                              ({"max_redeliveries": 1.5}, "max_redeliveries", "whole number")]:
+        answer = requests.patch(base, json=body, timeout=5)
+        assert answer.status_code == 400 and answer.json()["field"] == field
+        assert word in answer.json()["error"]
