@@ -61,8 +61,8 @@ class FakeDingAPI(Protocol):
     def settings(self) -> Settings:
         """The settings in force."""
 
-    def change_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change settings by name now; answers every setting."""
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings by name now (JSON values, checked); answers every setting."""
 
     def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
                 robot_code: str | None = None, callback_url: str | None = None) -> Any:

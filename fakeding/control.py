@@ -145,7 +145,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
 
     async def settings(request: web.Request) -> Any:
         if request.method == "PATCH":
-            return fake.change_settings(await _json(request))
+            return fake.update_settings(await _json(request))
         return control_settings.view(fake.settings)
 
     async def apps(request: web.Request) -> Any:

@@ -70,6 +70,7 @@ class ControlRoute:
     example: S | None = None  # a request body that answers 200
     bad: S | None = None  # a request body that answers 400 (then documented)
     params: dict[str, str] = field(default_factory=dict)  # path parameter -> example value
+    media: str = "application/json"  # of the 200 answer; the schema is of its parsed content
     query: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (description, example)
 
 
@@ -128,6 +129,23 @@ ROUTES: tuple[ControlRoute, ...] = (
                  example={"clientId": "example-app", "clientSecret": "example-secret",
                           "scopes": ["Card.Instance.Write"]},
                  bad={"clientId": "example-app"}),
+    ControlRoute("POST", "/_fakeding/settings",
+                 "the emulator page's settings form: changes a few settings, answers those",
+                 {"type": "object"}, body={"type": "object"},
+                 example={"redelivery_delay": 5}, bad={"qps_limit": "many"}),
+    ControlRoute("GET", "/_fakeding/connections", "live Stream connections",
+                 arr(obj(("id", "client", "state", "opened"), id=STR, client=STR, state=STR,
+                         opened=NUM))),
+    ControlRoute("GET", "/_fakeding/events",
+                 "server-sent events: a snapshot of the run, then every change (the schema is "
+                 "of each event's data)", obj(("type",), type=STR),
+                 media="text/event-stream"),
+    ControlRoute("GET", "/_fakeding/scenario", "the session so far as a scenario file",
+                 obj(("name", "steps"), name=STR, steps={"type": "array"}),
+                 query={"name": ("the scenario's name", "example session")},
+                 media="application/yaml"),
+    ControlRoute("GET", "/_fakeding/web/{name}", "the emulator page's files", STR,
+                 params={"name": "app.css"}, media="text/css"),
     ControlRoute("GET", "/_fakeding/openapi.json", "this document", obj(("openapi", "paths"),
                                                                        openapi=STR,
                                                                        paths=ANY_OBJ)),
@@ -140,8 +158,7 @@ def document() -> S:
     for route in ROUTES:
         op: S = {"summary": route.summary,
                  "responses": {"200": {"description": "done",
-                                       "content": {"application/json": {"schema":
-                                                                        route.response}}}}}
+                                       "content": {route.media: {"schema": route.response}}}}}
         parameters = [{"name": n, "in": "path", "required": True, "schema": STR, "example": v}
                       for n, v in route.params.items()]
         parameters += [{"name": n, "in": "query", "required": False, "schema": STR,

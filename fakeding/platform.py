@@ -102,7 +102,9 @@ class Platform:
         s = self.settings
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
-        self.recorder = Recorder(s.recorder_limit, is_secret=self.is_secret)
+        # Listeners (live views) follow the platform across resets.
+        self.recorder = Recorder(s.recorder_limit, getattr(self, "recorder", Recorder()).listeners,
+                                 is_secret=self.is_secret)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
         if first or sessions:
@@ -122,10 +124,9 @@ class Platform:
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
 
     def use_settings(self, settings: Settings) -> None:
-        """Change rules and limits now, keeping what happened so far (rate windows restart
-        when their limit changes; ``recorder_limit`` applies from the next reset)."""
+        """New rules from now on; what happened stays (rate windows restart if their limit moved)."""
         old, self.settings = self.settings, settings
-        self.cards.settings = settings
+        self.cards.use_settings(settings)
         if settings.qps_limit != old.qps_limit:
             self.qps = WindowLimiter(settings.qps_limit, 1.0)
         if settings.webhook_per_minute != old.webhook_per_minute:

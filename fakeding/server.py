@@ -23,6 +23,7 @@ from .control import add_control_routes
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
+from .live import add_live_routes
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
@@ -60,6 +61,7 @@ class FakeDing:
         app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
+        add_live_routes(app, self)  # the emulator page at /, live events, settings, export
         # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
         app.router.add_route("*", "/{tail:.*}", self._unmatched)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -85,6 +87,13 @@ class FakeDing:
         if self.settings.system_ping_interval:
             self._pinger = asyncio.ensure_future(self._ping_loop(self.settings.system_ping_interval))
 
+    def change_settings(self, **changes: Any) -> None:
+        """Change rules and limits now, keeping everything that happened (``configure`` resets)."""
+        self.settings = self.settings.replace(**changes)
+        self.platform.use_settings(self.settings)
+        if "system_ping_interval" in changes:
+            self._restart_pinger()
+
     def apply_settings(self, settings: Settings) -> None:
         """Swap settings (rules, limits, timers) and start from a fresh platform state."""
         self.settings = settings
@@ -92,16 +101,11 @@ class FakeDing:
         self.reset()
         self._restart_pinger()
 
-    def change_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change settings by name now, keeping what happened (``apply_settings`` resets);
-        answers every setting."""
-        settings = self.settings.replace(**control_settings.check_changes(changes))
-        pinger = settings.system_ping_interval != self.settings.system_ping_interval
-        self.settings = settings
-        self.platform.use_settings(settings)
-        if pinger:
-            self._restart_pinger()
-        return control_settings.view(settings)
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """``change_settings`` from JSON: every value checked (``ControlError`` naming the
+        setting); answers every setting."""
+        self.change_settings(**control_settings.check_changes(changes))
+        return control_settings.view(self.settings)
 
     def apps(self) -> list[dict[str, Any]]:
         return [app.describe() for app in self.platform.apps.values()]

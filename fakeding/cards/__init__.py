@@ -62,8 +62,8 @@ class CardStore:
     def settings(self) -> Settings:
         return self._deck.settings
 
-    @settings.setter
-    def settings(self, settings: Settings) -> None:
+    def use_settings(self, settings: Settings) -> None:
+        """Rules (sizes, limits) from now on; the cards stay."""
         self._deck.settings = settings
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
+import yaml
 
 from fakeding import ThreadedFakeDing
 from fakeding.control_spec import ROUTES, document
@@ -30,8 +31,8 @@ def test_the_served_document_is_openapi_3_and_matches_the_table(fakeding: Thread
         for method, op in ops.items():
             assert op["summary"], (method, path)
             for answer in op["responses"].values():
-                jsonschema.Draft202012Validator.check_schema(
-                    answer["content"]["application/json"]["schema"])
+                (media,) = answer["content"].values()
+                jsonschema.Draft202012Validator.check_schema(media["schema"])
 
 
 def test_every_control_route_of_the_server_is_documented(fakeding: ThreadedFakeDing) -> None:
@@ -61,6 +62,20 @@ def _make_example_card(fake: ThreadedFakeDing) -> None:
     assert answer.status_code == 200, answer.text
 
 
+def _content(answer: requests.Response, media: str) -> Any:
+    """The answer's content as the document describes it (the first event of a stream)."""
+    if media == "text/event-stream":
+        for line in answer.iter_lines(decode_unicode=True):
+            if line.startswith("data: "):
+                return json.loads(line[len("data: "):])
+        raise AssertionError("the event stream ended without an event")
+    if media == "application/yaml":
+        return yaml.safe_load(answer.text)
+    if media == "application/json":
+        return answer.json()
+    return answer.text
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFakeDing,
                                                           route: Any) -> None:
@@ -76,11 +91,13 @@ def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFake
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
     if "schema" in body and "example" in body:
         jsonschema.validate(body["example"], body["schema"])
+    ((media, documented),) = op["responses"]["200"]["content"].items()
     answer = requests.request(route.method, fakeding.http_url + path, params=query,
-                              json=body.get("example"), timeout=5)
-    assert answer.status_code == 200, answer.text
-    jsonschema.validate(answer.json(), op["responses"]["200"]["content"]["application/json"]
-                        ["schema"])
+                              json=body.get("example"), timeout=5, stream=True)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith(media)
+    jsonschema.validate(_content(answer, media), documented["schema"])
+    answer.close()
     if "x-bad-example" in op:
         refused = requests.request(route.method, fakeding.http_url + path, params=query,
                                    json=op["x-bad-example"], timeout=5)
