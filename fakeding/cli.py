@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--url", required=True, help="the fake's OpenAPI URL (printed by serve)")
     env.add_argument("--ca-dir", type=Path, default=None,
                      help="the CA that signed an https fake (default ~/.fakeding/ca)")
+    serve.add_argument("-v", "--verbose", action="store_true",
+                       help="print every event as it happens, and a summary on exit")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
     scen = sub.add_parser("scenario", help="scenario files")
     scen_sub = scen.add_subparsers(dest="action", required=True)
@@ -124,11 +126,20 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"other languages: fakeding env --lang node|go|java --url {fake.http_url}"
           + (f" --ca-dir {tls_mode.ca.directory}" if tls_mode else ""))
     print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
+    print(f"emulator: {fake.http_url}/")
     print("Ctrl-C stops it.", flush=True)
+    console = None
+    if args.verbose:
+        from .live import Console, feed_of
+
+        console = Console()
+        feed_of(fake).add_sink(console)
     await stop.wait()
     if tls_mode is not None:
         await tls_mode.stop()
     await fake.stop()
+    if console is not None:
+        print(console.summary(), flush=True)
 
 
 def _env(args: argparse.Namespace) -> int:
