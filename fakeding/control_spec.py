@@ -100,7 +100,9 @@ ROUTES: tuple[ControlRoute, ...] = (
         params={"card_id": "card-example"}),
     ControlRoute("GET", "/_fakeding/timeline", "the recording, in order (JSON, or JSON lines)",
                  arr(RECORD), query={"kind": ("only these record kinds (repeatable)", "api"),
-                                     "format": ("json (default) or jsonl", "json")}),
+                                     "format": ("json (default) or jsonl", "json"),
+                                     "since": ("only records after this seq (pollers keep the "
+                                               "last seq they saw)", "0")}),
     ControlRoute("GET", "/_fakeding/conversations/{cid}", "a conversation's transcript",
                  arr(LINE), params={"cid": "cidExample"}),
     ControlRoute(

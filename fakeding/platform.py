@@ -109,7 +109,7 @@ class Platform:
         self.faults = FaultPlan()
         if first or sessions:
             self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
-            self.used_tickets: set[str] = set()
+            self.used_tickets: dict[str, float] = {}  # ticket -> when it would have expired
             self.tokens: dict[str, tuple[str, float]] = {}
             for app in self.apps.values():
                 app.subscriptions = []
@@ -150,8 +150,6 @@ class Platform:
                 del self.sessions[key]
             while len(self.sessions) > limit:
                 del self.sessions[next(iter(self.sessions))]
-        if len(self.used_tickets) > limit:
-            self.used_tickets.clear()  # tickets are random UUIDs; reuse after this is not a risk
 
     def add_app(
         self,
@@ -223,8 +221,22 @@ class Platform:
         if app is None or app.client_secret != body["clientSecret"]:
             raise OpenApiError(401, "authFailed", "鉴权失败 (clientId or clientSecret is wrong)")
         ticket = self.ids.ticket()
+        self._drop_expired_tickets(t)
         self.tickets[ticket] = (app.client_id, t + self.settings.ticket_ttl, list(subs))
         return ticket
+
+    def _drop_expired_tickets(self, t: float) -> None:
+        """Unused and used tickets past their life are forgotten (oldest first, so each call
+        costs what it drops): a flood of gateway calls cannot grow memory without bound. A
+        forgotten ticket is simply unknown, which is what an expired one is too."""
+        for table in (self.tickets, self.used_tickets):
+            while table:
+                first = next(iter(table))
+                entry = table[first]
+                expires_at = entry[1] if isinstance(entry, tuple) else entry
+                if expires_at >= t - self.settings.ticket_ttl:  # a grace period for late use
+                    break
+                del table[first]
 
     def consume_ticket(self, t: float, ticket: str | None) -> tuple[App, list[dict[str, str]]]:
         if not ticket:
@@ -236,7 +248,7 @@ class Platform:
         if entry is None:
             raise OpenApiError(401, "ticketInvalid", "unknown ticket")
         client_id, expires_at, subs = entry
-        self.used_tickets.add(ticket)
+        self.used_tickets[ticket] = expires_at
         if t > expires_at:
             raise OpenApiError(401, "ticketExpired",
                                f"ticket expired {t - expires_at:.1f} s ago (tickets live "

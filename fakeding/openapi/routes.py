@@ -251,6 +251,10 @@ class OpenApi:
         users = body.get("userIds")
         if not isinstance(users, list) or not users:
             raise OpenApiError(400, "invalidParameter.userIds.empty", "userIds must not be empty")
+        wrong = [u for u in users if not isinstance(u, str) or not u]
+        if wrong:
+            raise OpenApiError(400, "invalidParameter.userIds.invalid",
+                               f"userIds must be non-empty strings (staff ids), found {wrong[0]!r}")
         if len(users) > self.platform.settings.batch_send_max_users:
             raise OpenApiError(400, "invalidParameter.userIds.overMax",
                                f"at most {self.platform.settings.batch_send_max_users} userIds, "
