@@ -120,3 +120,33 @@ def test_a_users_memory_follows_them_to_the_other_replica(
         follow_up
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
+
+
+def test_stopped_while_the_store_holds_the_claims_every_acked_question_gets_a_final_card(
+        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
+        processes: list[subprocess.Popen[bytes]]) -> None:  # noqa: F811
+    import redis
+
+    robot = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url,
+                                 shutdownDeadline=2), replica_env(fakeding), tmp_path / "a.log")
+    processes.append(robot)
+    fakeding.wait_for("connect", timeout=30)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.execute_command("CLIENT", "PAUSE", 8000, "WRITE")  # claims wait 8 s
+        users = ["ann", "ben", "cal"]
+        for user in users:
+            ask(fakeding, f"Question of {user}?", user)
+        fakeding.wait_for("ack", count=3, timeout=10)  # acked: the platform will not redeliver
+        robot.send_signal(signal.SIGTERM)
+        assert robot.wait(30) == 0
+    finally:
+        client.execute_command("CLIENT", "UNPAUSE")
+        client.close()
+    assert final_users(fakeding) == set(users), "no acked question is dropped at shutdown"
+    for user in users:
+        [card] = cards_by_user(fakeding)[user]
+        notice = [e for e in card["versions"][-1]["cardData"]["contents"] if e["id"] == "notice"]
+        assert notice and "send your question again" in notice[0]["text"], card
+    log = (tmp_path / "a.log").read_text()
+    assert log.count("acked but not yet claimed at shutdown") == 3, log
