@@ -8,6 +8,7 @@ HTTP and for the Stream websocket). Every public method is meant to run on the f
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import socket
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
+from .messages import Sender
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
@@ -194,6 +196,49 @@ class FakeDing:
         d = self.stream.push(c.card.client_id, protocol.TOPIC_CARD_CALLBACK, c.data, key=c.key,
                              on_ack=on_ack)
         return d.message_ids[0] if d.message_ids else ""
+
+    def push(self, topic: str, data: dict[str, Any], *, type_: str = "CALLBACK",
+             client_id: str | None = None, headers: dict[str, str] | None = None,
+             key: str | None = None) -> str:
+        """Any frame the platform may push (``type_`` CALLBACK or EVENT) to the app's robot;
+        returns the frame's messageId ('' while queued)."""
+        if type_ not in ("CALLBACK", "EVENT"):
+            raise ValueError(f"type_ must be CALLBACK or EVENT, found {type_!r}")
+        app = self.platform.app(client_id)
+        key = key or f"{type_.lower()}:{self.platform.ids.uuid()}"
+        d = self.stream.push(app.client_id, topic, data, key=key, type_=type_, headers=headers)
+        return d.message_ids[0] if d.message_ids else ""
+
+    def push_event(self, event_type: str, data: dict[str, Any], *, client_id: str | None = None,
+                   corp_id: str = "dingfakecorp0001") -> str:
+        """An EVENT frame with the real event headers (topic ``*``); an ack with status LATER or
+        code != 200 is redelivered, not a violation."""
+        app = self.platform.app(client_id)
+        event_id = self.platform.ids.uuid().replace("-", "")
+        headers = {"eventType": event_type, "eventId": event_id, "eventCorpId": corp_id,
+                   "eventBornTime": str(self.clock.time_ms()), "eventUnifiedAppId": app.app_id}
+        return self.push("*", data, type_="EVENT", client_id=app.client_id, headers=headers,
+                         key=f"event:{event_id}")
+
+    def graph_request(self, text: str, *, conversation_id: str = "cidGroup001",
+                      conversation_type: str = "group", staff_id: str = "user001",
+                      nick: str | None = None, uri: str = "/v1/actions/ask",
+                      client_id: str | None = None) -> str:
+        """A user asks the AI assistant: a graph request on ``/v1.0/graph/api/invoke`` whose
+        body carries the text and a session webhook the robot answers on."""
+        app = self.platform.app(client_id)
+        conv = self.platform.conversation(conversation_id, conversation_type, None)
+        session = self.platform.new_session(self.now, app.client_id, conv,
+                                            Sender(staff_id, nick))
+        body = {"input": text, "conversationId": conv.id, "senderStaffId": staff_id,
+                "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession"
+                                  f"?session={session.key}"}
+        self.platform.note(self.now, conv.id, f"user:{staff_id}", "graph", text)
+        data = {"requestLine": {"method": "POST", "uri": uri},
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body, ensure_ascii=False)}
+        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id,
+                         key=f"graph:{self.platform.ids.uuid()}")
 
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:
