@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import socket
 from collections.abc import Callable, Iterable
@@ -51,6 +52,7 @@ class FakeDing:
         self.http_port = 0
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self.expected_violations: list[str] = []  # patterns, until the next reset
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
 
@@ -144,6 +146,7 @@ class FakeDing:
         connection and forgets tokens and tickets."""
         self.stream.reset(sessions=sessions)
         self.platform.reset(seed, sessions=sessions)
+        self.expected_violations = []
 
     @property
     def recorder(self) -> Recorder:
@@ -291,13 +294,26 @@ class FakeDing:
     def violations(self) -> list[Record]:
         return self.platform.recorder.violations
 
+    def expect_violation(self, pattern: str) -> None:
+        """A violation whose reason matches ``pattern`` (a regex) is expected until the next
+        reset: ``check()`` then requires it and ignores it."""
+        re.compile(pattern)
+        self.expected_violations.append(pattern)
+
     def check(self) -> None:
-        """Raise ``UnmetExpectation`` listing every recorded protocol violation."""
-        found = self.violations
+        """Raise ``UnmetExpectation`` listing every unexpected protocol violation (and every
+        expected one that did not happen)."""
+        expected = self.expected_violations
+        found = [r for r in self.violations
+                 if not any(re.search(p, str(r.fields.get("reason", ""))) for p in expected)]
+        missing = [p for p in expected
+                   if not any(re.search(p, str(r.fields.get("reason", ""))) for r in self.violations)]
         if found:
             lines = "\n".join(f"  {r}" for r in found)
             raise UnmetExpectation(
                 f"expected no protocol violations, found {len(found)}:\n{lines}")
+        if missing:
+            raise UnmetExpectation(f"expected violations matching {missing}, found none")
 
     async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
                          what: str = "condition") -> Any:

@@ -143,6 +143,10 @@ class ThreadedFakeDing:
     def check(self) -> None:
         self.call(self.fake.check)
 
+    def expect_violation(self, pattern: str) -> None:
+        """This test expects a violation matching ``pattern``; teardown requires it."""
+        self.call(self.fake.expect_violation, pattern)
+
     def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
                    what: str = "condition") -> Any:
         """Poll ``predicate`` (run on the fake's loop) until truthy, or raise after ``timeout``."""

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from ..server import FakeDing
     from .robots import RunFacts
 
-log = logging.getLogger("fakeding.robot")
+log = logging.getLogger("fakeding.robot")  # the SDK client's log: quiet unless configured
+log.addHandler(logging.NullHandler())
 CONNECT_WALL_SECONDS = 20.0
 QUIET = 1.0  # virtual seconds without robot work before the run calls the robot idle
 FIELD = ("robot", "handler")
