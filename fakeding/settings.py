@@ -38,6 +38,7 @@ class Settings:
     system_ping_interval: float | None = None
     disconnect_close_after: float = 10.0
     card_callback_timeout: float = 2.0
+    http_callback_timeout: float = 5.0  # HTTP-mode robots (modelling choice: undocumented)
     # OpenAPI
     token_ttl: float = 7200.0
     qps_limit: int | None = 20
@@ -48,6 +49,7 @@ class Settings:
     interactive_card_max_bytes: int | None = 15_000
     stream_content_max_bytes: int | None = 3072
     batch_send_max_users: int = 20
+    media_max_bytes: int | None = 20 * 1024 * 1024  # legacy /media/upload
     # Retention (None keeps everything, as tests want; long runs set limits)
     recorder_limit: int | None = None
     history_limit: int | None = None  # cards, transcript lines, sessions, acked deliveries

@@ -24,6 +24,7 @@ from ..cards import CARD_ROUTES, Card, CardRoute
 from ..clock import Clock
 from ..exceptions import OpenApiError
 from ..platform import App, Platform
+from . import media, robot_settings
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
 MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
@@ -119,6 +120,7 @@ class OpenApi:
             ("POST", "/v1.0/robot/groupMessages/send", self._group_send),
             ("POST", "/v1.0/robot/messageFiles/download", self._file_download),
         ]
+        api += [(method, path, self._bound(fn)) for method, path, fn in robot_settings.ROUTES]
         for method, path, fn in api:
             self.table[(method, path)] = self._endpoint(method, path, fn)
 
@@ -139,6 +141,7 @@ class OpenApi:
         for (method, path), core in self.table.items():
             r.add_route(method, path, self._aiohttp(core))
         r.add_get(FILES + "{code}", self._aiohttp(instant(self.file_content)))
+        r.add_post(media.PATH, self.media_upload)  # multipart: served over HTTP only
 
     def _aiohttp(self, core: Core) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
@@ -147,6 +150,11 @@ class OpenApi:
         return handle
 
     # -- plumbing -------------------------------------------------------------------------------
+    def _bound(self, fn: Callable[[Platform, App, Any, float], Any]) -> Handler:
+        def handler(app: App, body: Any, t: float) -> Any:
+            return fn(self.platform, app, body, t)
+        return handler
+
     def _json(self, status: int, body: Any, request_id: str) -> HttpReply:
         return HttpReply(status, json.dumps(body, ensure_ascii=False).encode(),
                          {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
@@ -285,6 +293,12 @@ class OpenApi:
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
 
+    async def media_upload(self, request: web.Request) -> web.Response:
+        t = self.now()
+        client, seen, out = await media.upload(self.platform, t, request)
+        self._record_api(t, "POST", media.PATH, client, 200, seen, out)
+        return to_aiohttp(self._json(200, out, self.platform.ids.request_id()))
+
     def file_content(self, req: HttpRequest) -> HttpReply:
         entry = self.platform.files.get(req.path[len(FILES):])
         if entry is None:
@@ -322,7 +336,8 @@ class OpenApi:
         if not isinstance(parsed, dict):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON object")
-        return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or "")
+        shown = media.check_message_media(self.platform, app, key, parsed)
+        return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or shown)
 
     def _batch_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
         body = _obj(body)

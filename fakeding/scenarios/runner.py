@@ -175,7 +175,7 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
                            nick=(_pattern_get(users, graph["user"]) or {}).get("nick"))
     elif "settings" in step:
         try:  # changed mid-scenario: new rules from now on, nothing forgotten
-            fake.platform.settings = fake.settings = fake.settings.replace(**step["settings"])
+            fake.change_settings(**step["settings"])
         except ConfigError as exc:
             raise s.error(("steps", index, "settings"), str(exc)) from None
 
