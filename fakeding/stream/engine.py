@@ -28,6 +28,9 @@ from . import protocol
 OnAck = Callable[[protocol.Ack, float], None]
 
 
+BEFORE_RESET_KEPT = 10_000  # un-acked deliveries a reset remembers, so their late acks are benign
+
+
 class ConnState(Enum):
     LIVE = "live"  # gets pushes
     DRAINING = "draining"  # told to disconnect; gets nothing new, closed after a grace period
@@ -89,6 +92,7 @@ class StreamEngine:
         self.deliveries: dict[tuple[str, str], Delivery] = {}  # (clientId, messageId) -> delivery
         self.waiting: list[Delivery] = []
         self._acked: deque[tuple[str, str]] = deque()  # for history_limit
+        self._before_reset: deque[tuple[str, str]] = deque()  # un-acked when the last reset came
         self._delivery_timers: dict[Timer, None] = {}  # forgotten by reset, unlike close timers
         self._send: list[tuple[str, str]] = []
         self._close: list[tuple[str, int, str]] = []
@@ -239,6 +243,11 @@ class StreamEngine:
             self._cancel_timer(timer)
         for d in [*self.deliveries.values(), *self.waiting]:
             d.timer = None
+        # A robot that stays connected may still ack what it got before the reset: those acks
+        # belong to the previous run, not to a protocol mistake (ids never repeat, so no mix-up).
+        self._before_reset.extend(key for key, d in self.deliveries.items() if not d.acked)
+        while len(self._before_reset) > BEFORE_RESET_KEPT:
+            self._before_reset.popleft()
         self.deliveries.clear()
         self.waiting.clear()
         self._acked.clear()
@@ -265,6 +274,8 @@ class StreamEngine:
                          frame=_clip(text))
             return
         delivery = self.deliveries.get((client, ack.message_id))
+        if delivery is None and (client, ack.message_id) in self._before_reset:
+            return  # a late ack of a delivery the last reset forgot: not this run's business
         if delivery is None:
             self._record(t, "violation", client=client, connection=conn.id,
                          reason=f"ack for unknown messageId {ack.message_id!r}", code=ack.code)
