@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,17 @@ def test_a_wrong_secret_ends_the_process_with_exit_2_and_one_clear_line(
     assert "Traceback" not in output
     refused = [line for line in output.splitlines() if " ERROR bot.stream: " in line]
     assert refused and "check the clientId and clientSecret" in refused[0]
+
+
+def test_sigterm_while_the_robot_is_still_starting_is_a_clean_stop(
+        fakeding: ThreadedFakeDing, tmp_path: Path,
+        processes: list[subprocess.Popen[bytes]]) -> None:
+    log = tmp_path / "robot.log"
+    robot = start_robot(instance(tmp_path), robot_env(fakeding), log)
+    processes.append(robot)
+    deadline = time.monotonic() + 30
+    while "robot " not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)  # main() has begun; the backend (SDK, agent) is still being imported
+    robot.send_signal(signal.SIGTERM)
+    assert robot.wait(30) == 0, log.read_text()
+    assert "robot stopped" in log.read_text()
