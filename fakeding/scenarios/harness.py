@@ -170,14 +170,24 @@ def scratch_dir() -> str | None:
 
 @contextlib.asynccontextmanager
 async def running_fake(settings: Settings | None = None, *, seed: int = 0,
-                       epoch: float | None = EPOCH) -> AsyncIterator[FakeDing]:
-    """A started fake on the current loop, reading the loop's (virtual) clock."""
+                       epoch: float | None = EPOCH, tls: bool = False) -> AsyncIterator[FakeDing]:
+    """A started fake on the current loop, reading the loop's (virtual) clock; ``tls``: in TLS
+    mode with its CONNECT proxy (``fakeding serve --tls --proxy-port 0``), for SDKs that
+    hard-code https://api.dingtalk.com (``fake.tls`` tells how to reach it)."""
     fake = FakeDing((settings or Settings()).replace(seed=seed), clock=LoopClock(epoch),
                     incarnation="scenario")
-    await fake.start()
+    mode = None
+    if tls:
+        from ..tls.mode import start_tls
+
+        mode = await start_tls(fake, proxy_port=0)
+    else:
+        await fake.start()
     try:
         yield fake
     finally:
+        if mode is not None:
+            await mode.stop()
         await fake.stop()
 
 
@@ -204,8 +214,11 @@ async def open_harness(
     epoch: float | None = EPOCH,
     connect: bool = True,
 ) -> AsyncIterator[Harness]:
-    """A running fake and the adapter's robot, connected, on the current loop."""
-    async with running_fake(settings, seed=seed, epoch=epoch) as fake:
+    """A running fake and the adapter's robot, connected, on the current loop (in TLS mode
+    when the adapter's optional ``tls(options)`` says so)."""
+    wants_tls = getattr(adapter, "tls", None)
+    tls = bool(wants_tls(dict(options or {}))) if callable(wants_tls) else False
+    async with running_fake(settings, seed=seed, epoch=epoch, tls=tls) as fake:
         with tempfile.TemporaryDirectory(prefix="fakeding-scenario-", dir=scratch_dir()) as tmp:
             ctx = RobotContext(options=dict(options or {}), seed=seed, steps=steps,
                                folder=folder, tmp=Path(tmp))
