@@ -52,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--locale", default="en", choices=["en", "zh"])
     demo.add_argument("--card-mode", default="interactive", choices=["interactive", "ai"],
                       help="robot interactive cards (default) or one AI card per answer")
+    demo.add_argument("--exit", action="store_true",
+                      help="end after the scripted chat instead of serving until Ctrl-C")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run_demo
 
-        return run_demo(locale=args.locale, card_mode=args.card_mode)
+        return run_demo(locale=args.locale, stay=not args.exit, card_mode=args.card_mode)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -1,7 +1,9 @@
 """``python -m bot demo``: the fake platform and this robot (FAQ agent) in one process.
 
 Users ask in a group and in a 1:1 chat, one clicks a feedback button; then the transcript and
-every card's update timeline are printed. Real time, loopback only, about five seconds.
+every card's update timeline are printed. Real time, loopback only, about five seconds. Then
+the fake and the robot keep serving, so you can chat with the robot in the emulator page at the
+printed address, until Ctrl-C; ``--exit`` ends the demo after the script (tests, CI).
 ``--card-mode ai`` answers with AI cards (card instances) and shows each user's private vote.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from fakeding.describe import Refs
 from fakeding.render import card_lines
@@ -28,7 +31,7 @@ QUESTIONS = {
 }
 
 
-async def _demo(locale: str, card_mode: str) -> None:
+async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None:
     robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale, "cardMode": card_mode}
     async with open_harness(robot=robot, epoch=None) as h:
         fake = h.fake
@@ -49,6 +52,19 @@ async def _demo(locale: str, card_mode: str) -> None:
         await h.settle(step=0.05)
         await asyncio.sleep(0.2)
         report(h.fake)
+        if stay:
+            await _serve_until_stopped(fake)
+
+
+async def _serve_until_stopped(fake: FakeDing) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"\nchat with the robot in your browser: {fake.http_url}/")
+    print("(the fake and the robot keep serving; Ctrl-C stops them)", flush=True)
+    await stop.wait()
+    print("stopped.")
 
 
 def report(fake: FakeDing) -> None:
@@ -74,8 +90,8 @@ def report(fake: FakeDing) -> None:
     print(f"protocol violations: {len(fake.violations)}")
 
 
-def run_demo(locale: str = "en", card_mode: str = "interactive") -> int:
+def run_demo(locale: str = "en", *, stay: bool = False, card_mode: str = "interactive") -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    asyncio.run(_demo(locale, card_mode))
+    asyncio.run(_demo(locale, stay, card_mode))
     return 0

@@ -80,8 +80,8 @@ def test_sigkill_mid_stream_then_a_restart_finishes_the_same_ai_card_once(
 def test_python_m_bot_demo_runs_in_ai_card_mode() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--card-mode", "ai"], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--card-mode", "ai", "--exit"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "v1 create   thinking" in out and "stream   final content=" in out
