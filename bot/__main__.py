@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .elements import ELEMENTS_DIR, lineage
+from .elements import ELEMENTS_DIR, backend, lineage
 from .errors import BotError
 
 DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
@@ -22,7 +22,7 @@ DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 
 async def _run(instance: Path) -> None:
     chain = lineage(instance)
-    robot_class = chain[0].entry()
+    robot_class = backend(chain)  # the instance's class, or its Type's for "."
     robot = robot_class.from_instance(instance)
     endpoint = robot.cfg.endpoint
     mode = "live DingTalk" if robot.cfg.is_live else "the platform at"
