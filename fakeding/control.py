@@ -146,6 +146,23 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         fake.reset(seed, sessions=sessions)
         return {"status": "reset"}
 
+    async def push(request: web.Request) -> Any:
+        """``{"eventType", "data"}`` pushes an EVENT with its headers; ``{"topic", "data",
+        "type"}`` any CALLBACK or EVENT frame."""
+        body = await _json(request)
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise ControlError("data", f"expected an object, found {data!r}")
+        client_id = _str(body, "clientId", "", required=False)
+        if "eventType" in body:
+            event_type = _str(body, "eventType", "") or ""
+            return {"messageId": fake.push_event(event_type, data, client_id=client_id) or None}
+        topic = _str(body, "topic", "") or ""
+        type_ = _str(body, "type", "", required=False) or "CALLBACK"
+        if type_ not in ("CALLBACK", "EVENT"):
+            raise ControlError("type", f"expected CALLBACK or EVENT, found {type_!r}")
+        return {"messageId": fake.push(topic, data, type_=type_, client_id=client_id) or None}
+
     async def violations(_: web.Request) -> Any:
         return [r.to_dict() for r in fake.violations]
 
@@ -180,3 +197,4 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_get("/_fakeding/apps", _guard(apps))
     r.add_post("/_fakeding/apps", _guard(apps))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
+    r.add_post("/_fakeding/push", _guard(push))

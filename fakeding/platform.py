@@ -355,6 +355,8 @@ class Platform:
             return session, {"errcode": 300001, "errmsg": "session 不存在 (expired or unknown)"}
         if not isinstance(body, dict):
             return session, {"errcode": 40035, "errmsg": "缺少参数 json (body must be an object)"}
+        if "msgtype" not in body and "contentType" in body:
+            return session, self._graph_reply(t, session, body)
         msgtype = body.get("msgtype")
         if msgtype not in WEBHOOK_MSGTYPES:
             return session, {"errcode": 40035,
@@ -369,6 +371,25 @@ class Platform:
         text = webhook_text(msgtype, part)
         self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
         return session, {"errcode": 0, "errmsg": "ok"}
+
+
+    def _graph_reply(self, t: float, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+        """An AI-assistant (graph) reply: ``{"contentType": "ai_card", "content": {...}}``."""
+        kind, content = body.get("contentType"), body.get("content")
+        if kind not in GRAPH_CONTENT_TYPES or not isinstance(content, dict):
+            return {"errcode": 40035,
+                    "errmsg": f"不合法的参数 contentType: expected one of "
+                              f"{', '.join(GRAPH_CONTENT_TYPES)} with a content object, "
+                              f"found {kind!r}"}
+        if not self.webhook_limit.allow((session.client_id,), t):
+            return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+        data = content.get("cardData")
+        text = data.get("content") if isinstance(data, dict) else content.get("content")
+        self.note(t, session.conversation.id, "bot", f"webhook:{kind}", str(text or ""))
+        return {"errcode": 0, "errmsg": "ok"}
+
+
+GRAPH_CONTENT_TYPES = ("ai_card", "markdown", "text")
 
 
 def webhook_text(msgtype: str, part: dict[str, Any]) -> str:

@@ -81,6 +81,8 @@ class Delivery:
     timer: Timer | None = None  # the pending redelivery
     on_ack: OnAck | None = None
     redeliver: bool = True
+    headers: dict[str, str] = field(default_factory=dict)  # an EVENT's event* headers
+    later: int = 0  # acks that asked for a redelivery (an EVENT answered LATER or code != 200)
 
 
 class StreamEngine:
@@ -182,10 +184,11 @@ class StreamEngine:
         type_: str = "CALLBACK",
         on_ack: OnAck | None = None,
         redeliver: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
         d = Delivery(key=key, client_id=client_id, type=type_, topic=topic, data=data,
-                     on_ack=on_ack, redeliver=redeliver)
+                     on_ack=on_ack, redeliver=redeliver, headers=dict(headers or {}))
         self._attempt(t, ms, d, redelivery=False)
         return d
 
@@ -278,13 +281,17 @@ class StreamEngine:
                          reason=f"ack for unknown messageId {ack.message_id!r}", code=ack.code)
             return
         late = t - delivery.last_push_t
+        later = {"later": True} if delivery.type == "EVENT" and wants_later(ack) else {}
         self._record(t, "ack", client=client, connection=conn.id, topic=delivery.topic,
                      messageId=ack.message_id, key=delivery.key, code=ack.code,
-                     after=round(late, 6))
+                     after=round(late, 6), **later)
         if delivery.type == "SYSTEM":
             self._check_system_ack(t, conn, delivery, ack)
             delivery.acked = True
             self._forget_old((client, ack.message_id))
+            return
+        if delivery.type == "EVENT" and wants_later(ack):
+            delivery.later += 1  # "try again later": the armed redelivery stays, no violation
             return
         if ack.code != 200:
             self._record(t, "violation", client=client, topic=delivery.topic,
@@ -347,6 +354,7 @@ class StreamEngine:
             type=d.type, topic=d.topic, message_id=message_id, time_ms=ms, data=d.data,
             app_id=conn.app.app_id if d.type != "SYSTEM" else None,
             connection_id=conn.id if d.type != "SYSTEM" else None,
+            extra_headers=d.headers,
         )
         fault = p.faults.on_frame(d.client_id, d.topic) if d.type != "SYSTEM" else None
         fields: dict[str, Any] = {"client": d.client_id, "connection": conn.id, "type": d.type,
@@ -389,6 +397,11 @@ class StreamEngine:
             if d.acked:
                 return
             if d.attempts > self.platform.settings.max_redeliveries:
+                if d.later:
+                    self._record(t, "gave_up", client=d.client_id, topic=d.topic, key=d.key,
+                                 reason=f"event still answered LATER after {d.attempts} "
+                                        "deliveries")
+                    return
                 self._record(t, "violation", client=d.client_id, topic=d.topic, key=d.key,
                              reason=f"message never acked after {d.attempts} deliveries")
                 return
@@ -435,6 +448,12 @@ class StreamEngine:
 
     def _record(self, t: float, kind: str, **fields: Any) -> None:
         self.platform.recorder.add(t, kind, **fields)
+
+
+def wants_later(ack: protocol.Ack) -> bool:
+    """An EVENT ack asking for redelivery: code != 200 or ``data.status == "LATER"``."""
+    status = ack.data.get("status") if isinstance(ack.data, dict) else None
+    return ack.code != 200 or status == "LATER"
 
 
 def _clip(text: str | bytes, n: int = 200) -> str:

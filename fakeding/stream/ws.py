@@ -102,10 +102,12 @@ class StreamServer:
         type_: str = "CALLBACK",
         on_ack: OnAck | None = None,
         redeliver: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
         d = self.engine.push(self.clock.monotonic(), self.clock.time_ms(), client_id, topic, data,
-                             key=key, type_=type_, on_ack=on_ack, redeliver=redeliver)
+                             key=key, type_=type_, on_ack=on_ack, redeliver=redeliver,
+                             headers=headers)
         self._pump()
         return d
 
