@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .elements import ELEMENTS_DIR, lineage
+from .elements import ELEMENTS_DIR, backend, lineage
 from .errors import BotError
 
 DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
@@ -30,7 +30,7 @@ def _remember(signum: int, _frame: object) -> None:
 async def _run(instance: Path) -> None:
     chain = lineage(instance)
     print(f"robot {chain[0].name} ({' → '.join(e.name for e in chain)})", flush=True)
-    robot_class = chain[0].entry()  # imports the backend: the SDK, the agent's libraries
+    robot_class = backend(chain)  # the instance's class, or its Type's for "."; imports the SDK
     robot = robot_class.from_instance(instance)
     endpoint = robot.cfg.endpoint
     mode = "live DingTalk" if robot.cfg.is_live else "the platform at"

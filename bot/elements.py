@@ -1,14 +1,17 @@
 """Elements: the three-layer layout (Meta → Type → instance), each a folder with ``e.json``.
 
 An instance names its Type in ``type``; the Type names the Meta; the Meta's ``type`` is empty.
-``backendBundleEntry`` ("module:attr") is the Python class that runs the element. A new IM
-platform is a new Type folder under the same Meta, with its own backend package.
+``backendBundleEntry`` ("module:attr") is the Python class that runs the element; ``"."``, as
+instances written after the JitAi tutorial say it, means "my Type's backend" (``backend``
+walks up the chain). A new IM platform is a new Type folder under the same Meta, with its own
+backend package. Every e.json problem is one line naming the file and the field.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,9 @@ from typing import Any
 from .errors import ConfigError
 
 ELEMENTS_DIR = Path(__file__).resolve().parent / "elements"
-REQUIRED = ("title", "description", "type", "backendBundleEntry")
+REQUIRED = ("title", "type", "backendBundleEntry")  # "description" is optional, as in JitAi
+INHERIT = "."  # backendBundleEntry: the Type's backend
+_ENTRY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,16 @@ class Element:
     def type(self) -> str:
         return str(self.manifest["type"])
 
+    @property
+    def inherits(self) -> bool:
+        return bool(self.manifest["backendBundleEntry"] == INHERIT)
+
     def entry(self) -> Any:
-        """Import the class named by ``backendBundleEntry``."""
+        """Import the class named by ``backendBundleEntry`` (see ``backend`` for ".")."""
         target = str(self.manifest["backendBundleEntry"])
+        if target == INHERIT:
+            raise ConfigError(f"{self.path / 'e.json'}: backendBundleEntry '.' names no class "
+                              "itself; it takes its Type's (bot.elements.backend)")
         module_name, _, attr = target.partition(":")
         try:
             return getattr(importlib.import_module(module_name), attr)
@@ -47,8 +59,12 @@ def read_json_object(path: Path, missing: str) -> dict[str, Any]:
         raise ConfigError(missing)
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: expected a JSON object, found {type(value).__name__}")
     return value
@@ -62,7 +78,29 @@ def load_element(path: Path) -> Element:
     if missing:
         raise ConfigError(f"{manifest_path}: missing field(s) {', '.join(missing)}; "
                           f"an e.json needs {', '.join(REQUIRED)}")
+    check_fields(manifest, manifest_path)
     return Element(path.name, path, manifest)
+
+
+def check_fields(manifest: dict[str, Any], where: Path) -> None:
+    """The fields the loader reads, each checked; the error names the file and the field."""
+    def fail(name: str, expected: str) -> ConfigError:
+        value = manifest[name]
+        return ConfigError(f"{where}: field {name} must be {expected}, found {value!r} "
+                           f"({type(value).__name__})")
+
+    if not isinstance(manifest["title"], str) or not manifest["title"].strip():
+        raise fail("title", "a non-empty string")
+    if "description" in manifest and not isinstance(manifest["description"], str):
+        raise fail("description", "a string")
+    kind = manifest["type"]
+    if not isinstance(kind, str) or (kind and not re.fullmatch(r"[\w.]+", kind)):
+        raise fail("type", "the name of a Type element (e.g. imRobots.dingTalkStreamType), "
+                           "or empty for a Meta")
+    entry = manifest["backendBundleEntry"]
+    if not isinstance(entry, str) or (entry != INHERIT and not _ENTRY.match(entry)):
+        raise fail("backendBundleEntry", "'module.path:ClassName', or '.' for the Type's "
+                                         "backend")
 
 
 def lineage(instance_dir: Path, search: Path = ELEMENTS_DIR) -> list[Element]:
@@ -84,3 +122,22 @@ def lineage(instance_dir: Path, search: Path = ELEMENTS_DIR) -> list[Element]:
         raise ConfigError(f"{instance_dir}: expected instance → Type → Meta, found "
                           f"{' → '.join(e.name for e in chain)}")
     return chain
+
+
+def backend(chain: list[Element]) -> Any:
+    """The class that runs the instance ``chain[0]``: its own ``backendBundleEntry``, or with
+    ``"."`` the first one up its chain (the Type decides); it must be a subclass of the Meta's
+    class when the Meta names one."""
+    owner = next((e for e in chain if not e.inherits), None)
+    if owner is None or owner is chain[-1] and len(chain) > 1:
+        raise ConfigError(f"{chain[0].path / 'e.json'}: backendBundleEntry is '.', but no Type "
+                          f"up the chain ({' → '.join(e.name for e in chain)}) names a class")
+    found = owner.entry()
+    meta = chain[-1]
+    base = None if meta.inherits or meta is owner else meta.entry()
+    if isinstance(base, type) and not (isinstance(found, type) and issubclass(found, base)):
+        raise ConfigError(f"{owner.path / 'e.json'}: backendBundleEntry "
+                          f"{owner.manifest['backendBundleEntry']!r} must name a subclass of "
+                          f"{base.__module__}.{base.__qualname__} (the Meta's class), found "
+                          f"{found!r}")
+    return found

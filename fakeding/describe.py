@@ -102,6 +102,11 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
             return f"fault fired: {f['route']} → {f['status']} {f['code']}{delay}"
         details = " ".join(f"{a}={b}" for a, b in sorted(f.items()) if a != "fault")
         return f"fault {f.get('fault')} {details}".rstrip()
+    if k == "callback":  # an HTTP callback; the URL (a free port) stays out of the report
+        what = refs("msg", f["msgId"]) if "msgId" in f else refs("card", f.get("card", ""))
+        if f.get("status") is None:
+            return f"callback {what} → {f.get('target')} no answer"
+        return f"callback {what} → {f.get('target')} HTTP {f['status']} after={f['after']:.3f}s"
     if k == "violation":
         return f"VIOLATION {f.get('reason')}"
     return f"{k} {f}"

@@ -36,6 +36,10 @@ class HttpCallbacks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def pending(self) -> list[asyncio.Task[None]]:
+        """Callbacks still being posted (a harness waits for them like for acks)."""
+        return [task for task in self._tasks if not task.done()]
+
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             # trust_env=False: a callback to loopback must never go through a proxy variable.

@@ -37,6 +37,7 @@ OPTION_TYPES: dict[str, dict[str, Any]] = {
     "updateInterval": _SECONDS, "qps": _SECONDS, "agentTimeout": _SECONDS, "memoryTtl": _SECONDS,
     "streamIdleTimeout": {"anyOf": [_SECONDS, {"type": "null"}]},
     "cardMode": {"enum": list(CARD_MODES)}, "aiCardTemplateId": _STRING,
+    "mode": {"enum": ["stream", "http"]},
 }
 OPTIONS_SCHEMA: dict[str, Any] = {  # a scenario's robot: mapping, keys as in config.json
     "type": "object", "additionalProperties": False,
@@ -59,7 +60,8 @@ def build_robot(fake: FakeDing, options: Mapping[str, Any], *, agent: Agent | No
     values: dict[str, Any] = {"client_id": DEFAULT_CLIENT_ID,
                               "client_secret": DEFAULT_CLIENT_SECRET,
                               "endpoint": fake.http_url, "store": str(store),
-                              "base_dir": DEMO_INSTANCE, "agent": "faq"}
+                              "base_dir": DEMO_INSTANCE, "agent": "faq",
+                              "http_port": 0}  # mode "http": any free port
     values.update({KEYS.get(k, k): v for k, v in options.items()})
     cfg = validate(RobotConfig(**values), DEMO_INSTANCE / "config.json")
     return DingTalkStreamRobot(cfg, clock=fake.clock, agent=agent, observer=observe, seed=seed)
@@ -75,16 +77,28 @@ class BotSession:
 
     async def start(self) -> None:
         self.task = asyncio.ensure_future(self.robot.run())
-        while not self.fake.stream.live_connections():  # no virtual time passes while I/O runs
+        while not self._up():  # no virtual time passes while I/O runs
             if self.task.done():
                 self.task.result()
             await asyncio.sleep(0)
+        if self.robot.cfg.mode == "http":  # the app's messages are POSTed to the robot
+            url = getattr(self.robot.connection, "url", None)
+            self.fake.add_app(self.robot.cfg.client_id, self.robot.cfg.client_secret,
+                              callback_url=url)
+
+    def _up(self) -> bool:
+        if self.robot.cfg.mode == "http":
+            conn = self.robot.connection
+            return conn is not None and conn.connected.is_set()
+        return bool(self.fake.stream.live_connections())
 
     def busy(self) -> bool:
-        return any(not task.done() for task in self.robot.tasks)
+        return bool(self.pending())
 
     def pending(self) -> list[asyncio.Future[Any]]:
-        return [task for task in self.robot.tasks if not task.done()]
+        """The robot's work and, in HTTP mode, the platform's POSTs to it."""
+        posts: list[asyncio.Future[Any]] = list(self.fake.http_callbacks.pending())
+        return [task for task in self.robot.tasks if not task.done()] + posts
 
     async def aclose(self) -> None:
         if self.task is not None:

@@ -124,3 +124,50 @@ def test_the_default_instance_keeps_its_data_out_of_the_installed_package(
     cfg = load_config(DEMO, env={"DINGTALK_CLIENT_ID": "a", "DINGTALK_CLIENT_SECRET": "b"})
     store = cfg.store_path().resolve()
     assert not store.is_relative_to(PACKAGE.resolve()), f"store would be written at {store}"
+
+
+def test_a_tutorial_instance_with_backend_dot_runs_and_answers(
+        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
+    """An instance written as the JitAi tutorial writes it (``backendBundleEntry: "."``): the
+    Type's backend runs it, no ``TypeError`` about relative imports."""
+    from tests.bot.test_elements import tutorial_instance
+
+    instance = tutorial_instance(tmp_path / "imRobots.dingTalkDemo")
+    env = clean_env(DINGTALK_OPENAPI_ENDPOINT=fakeding.http_url,
+                    DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
+                    DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", str(instance)], env=env,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        fakeding.wait_for("connect", timeout=30)
+        fakeding.send_message(QUESTION, conversation_id="cidTutorial", staff_id="alice")
+
+        def final_answer() -> str | None:
+            for card in fakeding.fake.platform.cards.all():
+                contents = card.current.get("contents", [])
+                if any(e.get("id") == "feedback" for e in contents):
+                    return str(contents[0]["text"])
+            return None
+
+        answer = fakeding.wait_until(final_answer, timeout=30, what="a final card")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert words(answer) == faq_answer(QUESTION)
+    assert process.returncode == 0, err
+    assert "imRobots.dingTalkDemo → imRobots.dingTalkStreamType → imRobots.Meta" in out
+
+
+def test_an_unusable_e_json_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "e.json").write_text('{"title": "x", "type": "imRobots.dingTalkStreamType", '
+                                   '"backendBundleEntry": "./inner.py"}', encoding="utf-8")
+    done = run_cli([str(folder)], clean_env(), tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"bot: {folder / 'e.json'}: field backendBundleEntry must be")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.elements import ELEMENTS_DIR, REQUIRED, lineage, load_element
+from bot.elements import ELEMENTS_DIR, REQUIRED, backend, lineage, load_element
 from bot.errors import ConfigError
 from bot.im_robots.dingtalk_stream.config import load_config
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
@@ -40,7 +40,8 @@ def test_the_bundled_demo_resolves_to_its_type_and_the_meta() -> None:
 
 def test_entry_classes_load_and_the_robot_is_an_im_robot() -> None:
     demo, type_, meta = lineage(DEMO)
-    assert demo.entry() is DingTalkStreamRobot
+    assert demo.manifest["backendBundleEntry"] == "."  # as the JitAi tutorial writes it
+    assert backend([demo, type_, meta]) is DingTalkStreamRobot
     assert type_.entry() is DingTalkStreamRobot
     assert meta.entry() is ImRobot
     assert issubclass(DingTalkStreamRobot, ImRobot)
@@ -77,8 +78,9 @@ def test_missing_e_json_fields_are_named_with_the_file(tmp_path: Path) -> None:
         load_element(folder)
     message = str(caught.value)
     assert str(folder / "e.json") in message
-    for field in ("description", "type", "backendBundleEntry"):
+    for field in ("type", "backendBundleEntry"):
         assert field in message.split("; ")[0], f"{field} should be named as missing"
+    assert "description" not in message.split("; ")[0], "description is optional"
 
 
 @pytest.mark.parametrize("text", ["{", "[]"], ids=["broken", "not-an-object"])
@@ -134,3 +136,65 @@ def test_an_entry_that_cannot_be_loaded_is_named(tmp_path: Path, entry: str) -> 
     with pytest.raises(ConfigError) as caught:
         load_element(mine).entry()
     assert entry in str(caught.value) and str(mine / "e.json") in str(caught.value)
+
+
+# -- instances as the tutorial writes them ----------------------------------------------------
+def tutorial_instance(folder: Path) -> Path:
+    """``imRobots.dingTalkDemo`` the JitAi way: title, Type, backendBundleEntry "."."""
+    element(folder, title="钉钉客服机器人", type=TYPE, backendBundleEntry=".")
+    (folder / "config.json").write_text(json.dumps({
+        "clientId": "{{DINGTALK_CLIENT_ID}}", "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
+        "agent": {"name": "faq", "faq": str(DEMO / "faq.md")}}), encoding="utf-8")
+    return folder
+
+
+def test_a_tutorial_instance_takes_its_types_backend(tmp_path: Path) -> None:
+    mine = tutorial_instance(tmp_path / "imRobots.dingTalkDemo")
+    chain = lineage(mine)
+    assert [e.name for e in chain] == ["imRobots.dingTalkDemo", TYPE, META]
+    assert backend(chain) is DingTalkStreamRobot
+    with pytest.raises(ConfigError, match=r"backendBundleEntry '\.' names no class itself"):
+        chain[0].entry()
+
+
+def test_a_dot_all_the_way_up_is_one_line_naming_the_instance(tmp_path: Path) -> None:
+    element(tmp_path / "myType", **manifest(type_=META, backendBundleEntry="."))
+    mine = element(tmp_path / "myRobot", **manifest(type_="myType", backendBundleEntry="."))
+    with pytest.raises(ConfigError) as caught:
+        backend(lineage(mine))
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{mine / 'e.json'}: backendBundleEntry")
+    assert "no Type up the chain" in message
+
+
+def test_a_backend_that_is_not_an_im_robot_is_refused(tmp_path: Path) -> None:
+    mine = element(tmp_path / "myRobot", **manifest(backendBundleEntry="bot.clock:SystemClock"))
+    with pytest.raises(ConfigError, match=r"must name a subclass of bot.im_robots.meta.ImRobot"):
+        backend(lineage(mine))
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("backendBundleEntry", "./inner.py", "'module.path:ClassName', or '.'"),
+    ("backendBundleEntry", "bot.im_robots.meta", "'module.path:ClassName', or '.'"),
+    ("backendBundleEntry", 3, "'module.path:ClassName', or '.'"),
+    ("type", ["imRobots"], "the name of a Type element"),
+    ("type", "imRobots/dingTalk", "the name of a Type element"),
+    ("title", "", "a non-empty string"),
+    ("title", None, "a non-empty string"),
+    ("description", 42, "a string"),
+])
+def test_every_field_the_loader_cannot_use_is_one_line_naming_file_and_field(
+        tmp_path: Path, field: str, value: Any, expected: str) -> None:
+    mine = element(tmp_path / "myRobot", **{**manifest(), field: value})
+    with pytest.raises(ConfigError) as caught:
+        lineage(mine)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{mine / 'e.json'}: field {field} must be {expected}"), message
+
+
+def test_an_e_json_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "e.json").write_bytes(b'{"title": "\xff"}')
+    with pytest.raises(ConfigError, match=r"e.json: not UTF-8 text") as caught:
+        load_element(tmp_path)
+    assert "\n" not in str(caught.value)

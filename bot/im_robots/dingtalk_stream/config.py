@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,12 @@ class RobotConfig:
     # "interactive": robot interactive cards; "ai": one AI card instance per answer (streaming)
     card_mode: str = "interactive"
     ai_card_template_id: str = AI_CARD_TEMPLATE
+    # deployment (bot/im_robots/dingtalk_stream/http_mode.py, bot/metrics.py)
+    mode: str = "stream"  # "http": the platform POSTs messages to us (serverless)
+    listen_host: str = "127.0.0.1"
+    http_port: int = 8080  # 0: any free port
+    http_path: str = "/"
+    metrics_port: int | None = None  # /healthz and /metrics when set (0: any free port)
     base_dir: Path = Path(".")
 
     @property
@@ -77,7 +83,8 @@ KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agen
          "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout",
          "shutdownDeadline": "shutdown_deadline", "ownerLease": "owner_lease",
          "authAttempts": "auth_attempts", "cardMode": "card_mode",
-         "aiCardTemplateId": "ai_card_template_id"}
+         "aiCardTemplateId": "ai_card_template_id", "mode": "mode", "listenHost": "listen_host",
+         "httpPort": "http_port", "httpPath": "http_path", "metricsPort": "metrics_port"}
 CARD_MODES = ("interactive", "ai")
 
 
@@ -158,6 +165,7 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
         raise fail("card_mode", f"one of {', '.join(map(repr, CARD_MODES))}", cfg.card_mode)
     if not cfg.ai_card_template_id.strip():
         raise fail("ai_card_template_id", "a card template id", cfg.ai_card_template_id)
+    check_deployment(cfg, fail)
     if cfg.locale not in LOCALES:
         raise fail("locale", f"one of {', '.join(LOCALES)}", cfg.locale)
     if not isinstance(cfg.agent, (str, dict)):
@@ -165,6 +173,25 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
     if not cfg.endpoint.startswith(("http://", "https://")):
         raise fail("endpoint", "an http:// or https:// URL", cfg.endpoint)
     return cfg
+
+
+MODES = ("stream", "http")
+
+
+def check_deployment(cfg: RobotConfig, fail: Callable[[str, str, Any], ConfigError]) -> None:
+    """``mode``, the listening address and the ports."""
+    if cfg.mode not in MODES:
+        raise fail("mode", f"one of {', '.join(map(repr, MODES))}", cfg.mode)
+    if not isinstance(cfg.listen_host, str) or not cfg.listen_host:
+        raise fail("listen_host", "a host name or address to listen on", cfg.listen_host)
+    if not isinstance(cfg.http_path, str) or not cfg.http_path.startswith("/"):
+        raise fail("http_path", "a URL path starting with /", cfg.http_path)
+    for name in ("http_port", "metrics_port"):
+        value = getattr(cfg, name)
+        if value is None and name == "metrics_port":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+            raise fail(name, "a port number 0..65535 (0: any free port)", value)
 
 
 def check_live_credentials(cfg: RobotConfig) -> None:

@@ -62,6 +62,7 @@ class OpenApiClient:
         self.attempts = attempts
         self.rng = rng or random.Random(0)
         self.on_event = on_event or (lambda kind, fields: None)
+        self.on_error: Callable[[str, int, str], None] = lambda route, status, code: None
         self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._token_expires = 0.0
@@ -163,6 +164,7 @@ class OpenApiClient:
                 return data
             code, message = _error_of(data)
             last = OpenApiCallError(route, status, code, message)
+            self.on_error(route, status, code)
             if code == "InvalidAuthentication" and not refreshed:
                 refreshed = True
                 self.forget_token()
@@ -217,6 +219,7 @@ class OpenApiClient:
                 return
             err = OpenApiCallError("POST sessionWebhook", status, str(errcode),
                                    str(data.get("errmsg") if isinstance(data, dict) else data))
+            self.on_error("POST sessionWebhook", status, str(errcode))
             if errcode == 300001 or (status != 200 and status < 500 and status != 0) \
                     or attempt == self.attempts:
                 raise err

@@ -18,7 +18,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dingtalk_stream
 
@@ -38,8 +38,21 @@ from .handlers import FeedbackHandler, LoggingEventHandler, MessageHandler, spaw
 from .manager import ClientManager
 from .openapi import OpenApiClient
 
+if TYPE_CHECKING:
+    from ...metrics import Exporter, Metrics
+
 log = logging.getLogger("bot.robot")
 Observer = Callable[[float, str, dict[str, Any]], None]
+
+
+class Connection(Protocol):
+    """What brings messages in: ``start`` serves until ``stop``; ``connected`` while up."""
+
+    connected: asyncio.Event
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class DingTalkStreamRobot(ImRobot):
@@ -52,13 +65,20 @@ class DingTalkStreamRobot(ImRobot):
         self.observer = observer
         self.seed = seed
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.connection: StreamConnection | None = None
+        self.connection: Connection | None = None
         self.api: OpenApiClient | None = None
         self.store: Store | None = None  # the SQLite file itself (None with Redis)
         self.storage: Storage | None = None
         self.responder: Responder | None = None
         self.owner = new_owner()
         self.recoveries = 0
+        self.rng = random.Random(seed)
+        self.metrics: Metrics | None = None
+        self.exporter: Exporter | None = None
+        if config.metrics_port is not None:  # prometheus_client is imported only when asked
+            from ...metrics import Metrics
+
+            self.metrics = Metrics()
         self.manager = ClientManager(self.run, self.aclose, name=f"robot-{config.client_id}")
 
     @classmethod
@@ -70,39 +90,60 @@ class DingTalkStreamRobot(ImRobot):
 
     def emit(self, kind: str, **fields: Any) -> None:
         log.debug("%s %s", kind, fields)
+        if self.metrics is not None:
+            self.metrics.observe(self.clock.monotonic(), kind, fields)
         if self.observer is not None:
             self.observer(self.clock.monotonic(), kind, fields)
 
     def _on_event(self, kind: str, fields: dict[str, Any]) -> None:
         self.emit(kind, **fields)
 
-    def build(self) -> StreamConnection:
+    def build_core(self) -> Responder:
+        """Store, agent, OpenAPI client and responder: all a message needs, in either mode."""
         cfg = self.cfg
         if cfg.is_live:
             check_live_credentials(cfg)
-        rng = random.Random(self.seed)
+        self.rng = random.Random(self.seed)
         self.storage = open_storage(cfg, self.clock)
         self.store = self.storage.fast if isinstance(self.storage, SqliteStorage) else None
         agent = self._agent or build_agent(cfg.agent, base_dir=cfg.base_dir, locale=cfg.locale)
         self.api = OpenApiClient(endpoint=cfg.endpoint, client_id=cfg.client_id,
                                  client_secret=cfg.client_secret, clock=self.clock, qps=cfg.qps,
-                                 attempts=cfg.retry_attempts, rng=rng, on_event=self._on_event)
+                                 attempts=cfg.retry_attempts, rng=self.rng,
+                                 on_event=self._on_event)
+        if self.metrics is not None:
+            self.api.on_error = self.metrics.api_error
         ai = cfg.card_mode == "ai"
-        responder = (AiCardResponder if ai else Responder)(
+        self.responder = (AiCardResponder if ai else Responder)(
             config=cfg, api=self.api, agent=agent, storage=self.storage, clock=self.clock,
             emit=self.emit)
-        self.responder = responder
+        return self.responder
+
+    def message_handler(self) -> MessageHandler:
+        assert self.responder is not None and self.storage is not None
+        return MessageHandler(config=self.cfg, responder=self.responder, storage=self.storage,
+                              spawn=spawner(self.tasks), emit=self.emit, owner=self.owner)
+
+    def build(self) -> Connection:
+        """The core and what brings messages in: the Stream websocket, or in ``mode: "http"``
+        an HTTP server the platform POSTs to."""
+        cfg = self.cfg
+        responder = self.build_core()
+        if cfg.mode == "http":
+            from .http_mode import HttpServer
+
+            self.connection = HttpServer(self)
+            return self.connection
+        assert self.api is not None and self.storage is not None
         spawn = spawner(self.tasks)
-        conn = StreamConnection(self.api, rng=rng, idle_timeout=cfg.stream_idle_timeout,
+        conn = StreamConnection(self.api, rng=self.rng, idle_timeout=cfg.stream_idle_timeout,
                                 on_event=self._on_event, auth_attempts=cfg.auth_attempts,
                                 monotonic=self.clock.monotonic)
-        conn.register_callback_handler(
-            dingtalk_stream.ChatbotMessage.TOPIC,
-            MessageHandler(config=cfg, responder=responder, storage=self.storage, spawn=spawn,
-                           emit=self.emit, owner=self.owner))
+        conn.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC,
+                                       self.message_handler())
         conn.register_callback_handler(
             dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-            (AiFeedbackHandler if ai else FeedbackHandler)(
+            (AiFeedbackHandler if cfg.card_mode == "ai" else FeedbackHandler)(
                 config=cfg, responder=responder, storage=self.storage, spawn=spawn,
                 emit=self.emit, owner=self.owner))
         conn.register_all_event_handler(LoggingEventHandler())
@@ -114,6 +155,11 @@ class DingTalkStreamRobot(ImRobot):
         conn = self.connection or self.build()
         log.info("robot %s connecting to %s", self.cfg.client_id, self.cfg.endpoint)
         keeper = asyncio.ensure_future(self._keep())
+        if self.metrics is not None and self.exporter is None:
+            from ...metrics import Exporter
+
+            self.exporter = Exporter(self)
+            await self.exporter.start()
         try:
             await conn.start()
         finally:
@@ -194,6 +240,9 @@ class DingTalkStreamRobot(ImRobot):
                               "next start finishes them", len(stuck))
         if self.api is not None:
             await self.api.close()
+        if self.exporter is not None:
+            await self.exporter.stop()
+            self.exporter = None
         if self.storage is not None:
             try:
                 await self.storage.beat(self.owner, 0.0)  # what is left is free to take
