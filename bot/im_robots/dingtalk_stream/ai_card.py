@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from itertools import count
 from typing import Any
 
@@ -98,11 +99,14 @@ class AiCardResponder(Responder):
                 "key": ai_cards.CONTENT_KEY, "content": content, "isFull": True,
                 "isFinalize": flags.get("finalize", False), "isError": flags.get("error", False)}
 
-    async def _stream_update(self, inc: Incoming, question: str, so_far: str) -> None:
+    async def _stream_update(self, inc: Incoming, question: str, so_far: str, *,
+                             max_wait: float = 0.5,
+                             on_send: Callable[[], None] | None = None) -> None:
         shown, _ = self._fit(so_far)
         if not shown.strip():
             return  # the platform refuses empty streaming content; the card keeps thinking
-        await self.api.call("PUT", STREAM_ROUTE, self._stream_body(inc, shown), best_effort=True)
+        await self.api.call("PUT", STREAM_ROUTE, self._stream_body(inc, shown), best_effort=True,
+                            max_wait=max_wait, on_send=on_send)
 
     def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
                     failed: bool) -> dict[str, Any]:

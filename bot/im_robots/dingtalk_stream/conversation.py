@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ...agents.base import Agent, Turn
@@ -33,6 +33,7 @@ log = logging.getLogger("bot.conversation")
 Emit = Callable[..., None]
 REPAIR_ATTEMPTS = 10  # after a webhook fallback: retry finishing the card every 30 s for 5 min
 REPAIR_INTERVAL = 30.0
+INLINE_WAIT = 0.12  # a streaming update waits this long for a slot in line; longer, apart
 
 
 class Responder:
@@ -112,6 +113,7 @@ class Responder:
         throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
                             interval=cfg.update_interval, batch=cfg.update_batch)
         parts: list[str] = []
+        stream = _Stream()
 
         async def on_chunk(chunk: dict[str, Any]) -> None:
             data = chunk.get("data") if isinstance(chunk, dict) else None
@@ -123,13 +125,24 @@ class Responder:
             decision = throttle.on_chunk(self.clock.monotonic())
             self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
                       update=decision.update, chars=sum(map(len, parts)))
-            if decision.update and await thinking:
-                try:
-                    await self._stream_update(inc, question, "".join(parts))
-                except Skipped:
-                    self.emit("card.stream.skipped", msg=inc.msg_id, reason="rate limit")
-                except OpenApiCallError as exc:
-                    self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
+            if not decision.update:
+                return
+            if stream.busy:
+                self.emit("card.stream.skipped", msg=inc.msg_id, reason="busy")
+                return
+            if not await thinking:
+                return
+            try:  # a slot free (almost) now: update as the chunk arrives
+                await self._stream_update(inc, question, "".join(parts), max_wait=INLINE_WAIT)
+                return
+            except Skipped:
+                pass
+            except OpenApiCallError as exc:
+                self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
+                return
+            # no slot free: wait for one in the background, so that the agent never waits for
+            # it and the final update can take the slot first
+            stream.start(self._stream_soon(inc, question, "".join(parts), thinking, stream))
 
         try:
             history = await self.storage.history(inc.sender_staff_id, ttl=cfg.memory_ttl,
@@ -147,6 +160,7 @@ class Responder:
                                   on_chunk=on_chunk),
                 timeout=cfg.agent_timeout)
             self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
+            await stream.stop()  # (inside: a cancel meanwhile still ends in a final card)
         except TimeoutError:
             failed = True
             notice = self.t("agent_timeout", seconds=f"{cfg.agent_timeout:g}")
@@ -154,6 +168,7 @@ class Responder:
             self.emit("agent.timeout", msg=inc.msg_id, after=cfg.agent_timeout)
         except asyncio.CancelledError:
             answer = "".join(parts)
+            await asyncio.shield(stream.stop())
             await asyncio.shield(self._finish(inc, question, answer, self.t("interrupted"),
                                               await asyncio.shield(thinking), failed=True))
             raise
@@ -165,10 +180,26 @@ class Responder:
             self.emit(kind, msg=inc.msg_id, error=type(exc).__name__)
         if not answer.strip() and notice is None:
             notice = self.t("empty_answer")
+        await stream.stop()
         await self._finish(inc, question, answer, notice, await thinking, failed=failed)
         if notice is None:
             self.storage.append_turns_soon(inc.sender_staff_id, [Turn("user", question),
                                                                  Turn("assistant", answer)])
+
+    async def _stream_soon(self, inc: Incoming, question: str, so_far: str,
+                           thinking: asyncio.Future[bool], stream: _Stream) -> None:
+        """One streaming update, once the thinking card is out (shielded: cancelling the
+        update must not cancel the card)."""
+        if not await asyncio.shield(thinking):
+            return
+        try:
+            # it may wait long: a final update takes the slot first, and cancels it when done
+            await self._stream_update(inc, question, so_far, on_send=stream.sending,
+                                      max_wait=max(0.5, self.cfg.update_interval))
+        except Skipped:
+            self.emit("card.stream.skipped", msg=inc.msg_id, reason="rate limit")
+        except OpenApiCallError as exc:
+            self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
 
     async def _repair(self, inc: Incoming, final: dict[str, Any]) -> None:
         """The user has the answer by message; keep trying, slowly, to take the card off
@@ -251,11 +282,14 @@ class Responder:
             conversation_id=inc.conversation_id if inc.is_group else None,
             user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
 
-    async def _stream_update(self, inc: Incoming, question: str, so_far: str) -> None:
+    async def _stream_update(self, inc: Incoming, question: str, so_far: str, *,
+                             max_wait: float = 0.5,
+                             on_send: Callable[[], None] | None = None) -> None:
         shown, _ = cards.fit_answer(so_far, self.cfg.max_card_chars)
         await self.api.update_card(inc.card_biz_id,
                                    cards.streaming_card(question, shown, self.cfg.locale),
-                                   best_effort=True)
+                                   best_effort=True, max_wait=max_wait,
+                                   on_send=on_send)
 
     def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
                     failed: bool) -> dict[str, Any]:
@@ -263,3 +297,32 @@ class Responder:
 
     async def _update_final(self, inc: Incoming, final: dict[str, Any]) -> None:
         await self.api.update_card(inc.card_biz_id, final)
+
+
+class _Stream:
+    """The one streaming update of an answer in flight, if any. Before the final update it is
+    cancelled while still waiting for a rate-limit slot (the final takes the slot), or awaited
+    once its request is out, so that it never lands after the final."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Future[None] | None = None
+        self._sent = False
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def start(self, update: Coroutine[Any, Any, None]) -> None:
+        self._sent = False
+        self.task = asyncio.ensure_future(update)
+
+    def sending(self) -> None:
+        self._sent = True
+
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is None or task.done():
+            return
+        if not self._sent:
+            task.cancel()
+        await asyncio.wait([task])

@@ -134,11 +134,14 @@ class OpenApiClient:
             return 0, {"code": "network", "message": type(exc).__name__}
 
     async def call(self, method: str, path: str, body: dict[str, Any], *,
-                   best_effort: bool = False, max_wait: float = 0.5) -> Any:
+                   best_effort: bool = False, max_wait: float = 0.5,
+                   on_send: Callable[[], None] | None = None) -> Any:
         """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``.
 
         ``best_effort`` calls (streaming updates) are made once, and only if a rate-limit slot
-        comes within ``max_wait`` seconds; otherwise ``Skipped`` is raised at once.
+        no other call needs frees within ``max_wait`` seconds; otherwise ``Skipped`` is raised.
+        ``on_send`` is called right before the request goes out (until then, cancelling the
+        call sends nothing).
         """
         route = f"{method} {path}"
         last: OpenApiCallError | None = None
@@ -148,14 +151,13 @@ class OpenApiClient:
             if best_effort:
                 if self.draining:
                     raise Skipped(f"{route}: shutting down, final cards go first")
-                wait = self.limiter.try_reserve(route, max_wait)
-                if wait is None:
+                if await self.limiter.acquire_best_effort(route, max_wait) is None:
                     raise Skipped(f"{route}: the app is at its rate limit")
-                if wait > 0:
-                    await asyncio.sleep(wait)
             else:
                 await self.limiter.acquire(route)
             token = await self.token()
+            if on_send is not None:
+                on_send()
             status, data = await self._raw(method, path, body,
                                            {"x-acs-dingtalk-access-token": token})
             if status == 200:
@@ -204,11 +206,12 @@ class OpenApiClient:
         await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
 
     async def update_card(self, card_biz_id: str, card_data: dict[str, Any], *,
-                          best_effort: bool = False) -> None:
+                          best_effort: bool = False, max_wait: float = 0.5,
+                          on_send: Callable[[], None] | None = None) -> None:
         await self.call("PUT", "/v1.0/im/robots/interactiveCards",
                         {"cardBizId": card_biz_id,
                          "cardData": json.dumps(card_data, ensure_ascii=False)},
-                        best_effort=best_effort)
+                        best_effort=best_effort, max_wait=max_wait, on_send=on_send)
 
     async def webhook(self, url: str, body: dict[str, Any]) -> None:
         """Reply through a session webhook; errcode != 0 raises (130101 is retried)."""
