@@ -17,8 +17,7 @@ from typing import Any
 from ..cards import Card
 from ..platform import TranscriptEntry
 from ..recorder import Record
-from ..settings import Settings
-from .harness import Harness, open_harness, run_virtual
+from .harness import Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
 
@@ -94,7 +93,7 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
 async def _play(s: ScenarioFile) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
-    settings = Settings().replace(**(data.get("platform") or {}))
+    settings = scenario_settings(**(data.get("platform") or {}))
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
