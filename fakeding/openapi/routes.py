@@ -195,7 +195,10 @@ class OpenApi:
         code = request.match_info["code"]
         entry = self.platform.files.get(code)
         if entry is None:
-            return web.Response(status=404, text="unknown or expired download url")
+            rid = self.platform.ids.request_id()
+            return self._json(404, {"code": "InvalidAction.NotFound",
+                                    "message": "unknown or expired download url",
+                                    "requestid": rid}, rid)
         name, data = entry
         return web.Response(body=data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -16,17 +16,20 @@ that goes silent is given up and its un-acked messages go to another connection 
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .. import jsonsafe
 from ..exceptions import OpenApiError, ProtocolViolation
 from ..platform import App, Platform
 from . import protocol
 
 OnAck = Callable[[protocol.Ack, float], None]
+_WORDS = re.compile(r"[A-Za-z0-9_.\-]{8,}")  # what a secret, token or ticket looks like in text
 
 
 class ConnState(Enum):
@@ -286,7 +289,11 @@ class StreamEngine:
             self._cancel_timer(timer)
         for d in [*self.deliveries.values(), *self.waiting]:
             d.timer = None
+        # A SYSTEM frame to a connection that stays (a ping in flight) may still be acked.
+        kept = {} if sessions else {k: d for k, d in self.deliveries.items()
+                                    if d.type == "SYSTEM" and d.connection in self.connections}
         self.deliveries.clear()
+        self.deliveries.update(kept)
         self.waiting.clear()
         self._acked.clear()
         if sessions:
@@ -518,7 +525,14 @@ class StreamEngine:
         self._delivery_timers.pop(timer, None)
 
     def _record(self, t: float, kind: str, **fields: Any) -> None:
+        if kind == "violation":  # its texts quote what the client sent, which may hold secrets
+            fields = {k: self._scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
         self.platform.recorder.add(t, kind, **fields)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with every app secret, token or ticket inside it masked."""
+        is_secret = self.platform.is_secret
+        return _WORDS.sub(lambda m: jsonsafe.mask(m[0]) if is_secret(m[0]) else m[0], text)
 
 
 def _clip(text: str | bytes, n: int = 200) -> str:

@@ -153,7 +153,8 @@ class StreamServer:
         ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False, autoping=False,
                                    autoclose=False, timeout=CLOSE_TIMEOUT)
         if not ws.can_prepare(request).ok:
-            return web.Response(status=426, text="expected a websocket handshake (Upgrade: websocket)")
+            return self._reject(426, "InvalidAction.Upgrade",
+                                "expected a websocket handshake (Upgrade: websocket)")
         await ws.prepare(request)
         assert request.transport is not None
         peer = _Peer(ws, request.transport)

@@ -270,3 +270,13 @@ def _ended(sock: socket.socket) -> bool:
     except OSError:
         pass  # the RST of an aborted connection
     return True
+
+
+def test_a_ping_in_flight_across_a_reset_may_still_be_acked() -> None:
+    w = World()
+    conn = w.connect(0.0)
+    w.engine.ping(1.0, ms(1.0), conn)
+    [(_, frame)] = w.sent()
+    w.engine.reset()
+    w.ack(1.5, conn, frame["headers"]["messageId"], data=json.loads(frame["data"]))
+    assert w.reasons() == [] and w.engine.deliveries == {}
