@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from fakeding.describe import Refs
 from fakeding.render import card_lines
-from fakeding.scenarios.render import Refs
 from fakeding.server import FakeDing
 
 from .testing.report import card_state

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
+    serve.add_argument("-v", "--verbose", action="store_true",
+                       help="print every event as it happens, and a summary on exit")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
     scen = sub.add_parser("scenario", help="scenario files")
     scen_sub = scen.add_subparsers(dest="action", required=True)
@@ -72,9 +74,18 @@ async def _serve(args: argparse.Namespace) -> None:
     print("point a robot at it (before the SDK is imported):")
     print(f"  export DINGTALK_OPENAPI_ENDPOINT={fake.http_url}")
     print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
+    print(f"emulator: {fake.http_url}/")
     print("Ctrl-C stops it.", flush=True)
+    console = None
+    if args.verbose:
+        from .live import Console, feed_of
+
+        console = Console()
+        feed_of(fake).add_sink(console)
     await stop.wait()
     await fake.stop()
+    if console is not None:
+        print(console.summary(), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

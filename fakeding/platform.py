@@ -88,7 +88,9 @@ class Platform:
         s = self.settings
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
-        self.recorder = Recorder(s.recorder_limit, is_secret=self.is_secret)
+        # Listeners (live views) follow the platform across resets.
+        self.recorder = Recorder(s.recorder_limit, getattr(self, "recorder", Recorder()).listeners,
+                                 is_secret=self.is_secret)
         self.cards = CardStore(s, self.ids)
         self.faults = FaultPlan()
         if first or sessions:
@@ -104,6 +106,15 @@ class Platform:
         self.files: dict[str, tuple[str, bytes]] = {}  # downloadCode -> (file name, bytes)
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
+
+    def use_settings(self, settings: Settings) -> None:
+        """New rules from now on; what happened stays (rate windows restart if their limit moved)."""
+        old, self.settings = self.settings, settings
+        self.cards.use_settings(settings)
+        if settings.qps_limit != old.qps_limit:
+            self.qps = WindowLimiter(settings.qps_limit, 1.0)
+        if settings.webhook_per_minute != old.webhook_per_minute:
+            self.webhook_limit = WindowLimiter(settings.webhook_per_minute, 60.0)
 
     def is_secret(self, value: str) -> bool:
         """Whether ``value`` is an app secret, an issued token or a ticket (never recorded)."""

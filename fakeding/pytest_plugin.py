@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from .scenarios.robots import set_configured_default
 from .sdk_endpoint import EndpointPatch, point_sdk_at
 from .settings import Settings
 from .threaded import ThreadedFakeDing
@@ -45,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
     _quiet_looptime(config)
+    set_configured_default(str(config.getini("fakeding_robot")))
     if config.getini("fakeding_early"):
         _start()
 
@@ -69,6 +71,7 @@ def _start() -> ThreadedFakeDing:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    set_configured_default(None)
     server: ThreadedFakeDing | None = _state.pop("server", None)
     patch: EndpointPatch | None = _state.pop("patch", None)
     if patch is not None:
@@ -115,9 +118,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not any(file_path == root or root in file_path.parents for root in roots):
         return None
     from .scenarios.collect import ScenarioFileCollector
-    from .scenarios.robots import set_configured_default
-
-    set_configured_default(str(parent.config.getini("fakeding_robot")))
 
     collector: pytest.Collector = ScenarioFileCollector.from_parent(parent, path=file_path)
     return collector

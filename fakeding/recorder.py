@@ -36,16 +36,22 @@ class Record:
         return f"{arrow} +{self.t:.3f}s {self.kind} {body}"
 
 
+Listener = Callable[[Record], None]
+
+
 class Recorder:
     """Append-only log of records; ``limit`` keeps only the newest N (violations always kept).
 
     Fields are stored as ``jsonsafe.clean`` makes them: standard JSON, clipped, secrets masked
     (by key, and by value through ``is_secret``), so reading the log can never fail.
+    ``listeners`` are called with each new record, in order, right after it is stored (live
+    views follow the run this way); they must be cheap and must not raise.
     """
 
-    def __init__(self, limit: int | None = None,
+    def __init__(self, limit: int | None = None, listeners: list[Listener] | None = None,
                  is_secret: Callable[[str], bool] | None = None) -> None:
         self.limit = limit
+        self.listeners: list[Listener] = listeners if listeners is not None else []
         self.is_secret = is_secret
         self._records: deque[Record] = deque(maxlen=limit)
         self._violations: list[Record] = []
@@ -57,6 +63,8 @@ class Recorder:
         self._records.append(rec)
         if kind == "violation":
             self._violations.append(rec)
+        for listener in self.listeners:
+            listener(rec)
         return rec
 
     @property

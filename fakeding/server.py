@@ -22,6 +22,7 @@ from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
+from .live import add_live_routes
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
@@ -58,6 +59,7 @@ class FakeDing:
         app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
+        add_live_routes(app, self)  # the emulator page at /, live events, settings, export
         # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
         app.router.add_route("*", "/{tail:.*}", self._unmatched)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -82,6 +84,13 @@ class FakeDing:
             self._pinger = None
         if self.settings.system_ping_interval:
             self._pinger = asyncio.ensure_future(self._ping_loop(self.settings.system_ping_interval))
+
+    def change_settings(self, **changes: Any) -> None:
+        """Change rules and limits now, keeping everything that happened (``configure`` resets)."""
+        self.settings = self.settings.replace(**changes)
+        self.platform.use_settings(self.settings)
+        if "system_ping_interval" in changes:
+            self._restart_pinger()
 
     def apply_settings(self, settings: Settings) -> None:
         """Swap settings (rules, limits, timers) and start from a fresh platform state."""

@@ -62,6 +62,10 @@ class CardStore:
     def settings(self) -> Settings:
         return self._deck.settings
 
+    def use_settings(self, settings: Settings) -> None:
+        """Rules (sizes, limits) from now on; the cards stay."""
+        self._deck.settings = settings
+
     @property
     def ids(self) -> IdFactory:
         return self._deck.ids

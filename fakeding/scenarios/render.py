@@ -7,28 +7,11 @@ Volatile ids become stable references in order of appearance (``card#1``, ``msg#
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
 
-from ..recorder import Record
+from ..describe import Refs, describe
 from ..render import card_lines
-from .robots import Foldable, RobotAdapter
+from .robots import Foldable
 from .runner import ScenarioResult
-
-HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
-
-
-class Refs:
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[str, str]] = {}
-
-    def __call__(self, prefix: str, value: Any) -> str:
-        if value is None:
-            return "-"
-        table = self.tables.setdefault(prefix, {})
-        key = str(value)
-        if key not in table:
-            table[key] = f"{prefix}#{len(table) + 1}"
-        return table[key]
 
 
 def render(result: ScenarioResult) -> str:
@@ -130,75 +113,6 @@ def summary_lines(result: ScenarioResult) -> list[str]:
         counts = buckets[second]
         lines.append(f"+{second}s " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return lines
-
-
-def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one case per kind
-             convs: dict[str, str], robot: RobotAdapter) -> str | None:
-    """One timeline line for a record (None hides it); the robot's own kinds go to its adapter."""
-    f = rec.fields
-    k = rec.kind
-    if robot.record_prefix and k.startswith(robot.record_prefix):
-        return robot.describe(rec, refs)
-    if k == "connect":
-        return f"connect {refs('conn', f['connection'])}"
-    if k == "disconnect":
-        extra = f" ({f['fault']})" if f.get("fault") else ""
-        return f"disconnect {refs('conn', f['connection'])} code={f.get('code')}{extra}"
-    if k in ("push", "redeliver"):
-        if f.get("type") == "SYSTEM":
-            return f"{k} SYSTEM {f['topic']} → {refs('conn', f['connection'])}"
-        what = _payload_ref(f, refs)
-        extra = "".join(f" [{v}]" for v in (f.get("swallowed"), f.get("fault")) if v)
-        return f"{k} {what} attempt={f['attempt']} → {refs('conn', f['connection'])}{extra}"
-    if k == "queued":
-        return f"queued {_payload_ref(f, refs)} (no live connection)"
-    if k == "ack":
-        if f.get("topic") == "ping":
-            return None
-        if str(f.get("key", "")).startswith(("disconnect:", "ping:")):
-            return f"ack SYSTEM {f['topic']} code={f['code']}"
-        return f"ack {_payload_ref(f, refs)} code={f['code']} after={f['after']:.3f}s"
-    if k == "message":
-        conv = convs.get(f["conversation"], f["conversation"])
-        delivered = "" if f.get("delivered") else " (not delivered: no @robot in a group)"
-        return f"user {f['sender']} → [{conv}] {refs('msg', f['msgId'])} {f['msgtype']}{delivered}"
-    if k == "click":
-        return f"click {refs('card', f['card'])} by {f['user']} on {f['button']}"
-    if k in ("card.send", "card.update"):
-        card = cards.get(f["card"])
-        if card is None:
-            return f"{k} {refs('card', f['card'])} v{f['version']}"
-        data = card.versions[f["version"] - 1].card_data
-        return f"{k} {refs('card', f['card'])} v{f['version']} {robot.card_state(data)}"
-    if k == "api":
-        route = f["route"]
-        if f["status"] == 200 and (route.endswith(HIDDEN_API) or "oauth2" in route
-                                   or "gateway" in route):
-            return None
-        code = f"{f['status']}"
-        resp = f.get("response")
-        if isinstance(resp, dict) and resp.get("code"):
-            code += f" {resp['code']}"
-        return f"api {route} → {code}"
-    if k == "webhook":
-        conv = convs.get(f.get("conversation") or "", f.get("conversation"))
-        return f"webhook [{conv}] {f.get('msgtype')} errcode={f['errcode']}"
-    if k == "fault":
-        if f.get("fired"):
-            delay = f" after {f['delay']:g}s" if f.get("delay") else ""
-            return f"fault fired: {f['route']} → {f['status']} {f['code']}{delay}"
-        details = " ".join(f"{a}={b}" for a, b in sorted(f.items()) if a != "fault")
-        return f"fault {f.get('fault')} {details}".rstrip()
-    if k == "violation":
-        return f"VIOLATION {f.get('reason')}"
-    return f"{k} {f}"
-
-
-def _payload_ref(f: dict[str, Any], refs: Refs) -> str:
-    key = str(f.get("key", ""))
-    if key.startswith("click:"):
-        return f"click({refs('card', key.split(':')[1])})"
-    return refs("msg", key)
 
 
 def _clip(text: str, n: int) -> str:

@@ -1,0 +1,369 @@
+"""The live view of a running fake: the timeline as server-sent events, the emulator page, and
+the control routes the page needs (settings at run time, connections, "Save as scenario").
+
+Why: a robot developer wants to watch the robot work as it happens. The recorder calls ``Feed``
+for each record (a list append, nothing more); the feed turns the batch into events on the next
+loop turn and hands them to every follower: the page's ``EventSource`` at
+``/_fakeding/events``, or the ``fakeding serve -v`` console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, Protocol, TextIO
+
+from aiohttp import web
+
+from .describe import Refs, describe
+from .exceptions import ConfigError, ControlError
+from .export import SETTING_KEYS, session_scenario, to_yaml
+from .platform import Platform
+from .recorder import Record, Recorder
+from .settings import Settings
+from .stream.ws import StreamServer
+
+
+class FakeDing(Protocol):
+    """What the live view needs of the fake (``fakeding.server.FakeDing`` is one)."""
+
+    platform: Platform
+    stream: StreamServer
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def recorder(self) -> Recorder: ...
+
+    def change_settings(self, **changes: Any) -> None: ...
+
+Event = dict[str, Any]
+Sink = Callable[[list[Event]], None]
+NULLABLE = {"qps_limit", "redelivery_delay", "webhook_per_minute", "card_param_value_max_bytes",
+            "interactive_card_max_bytes", "stream_content_max_bytes"}
+WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
+QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
+
+
+class Feed:
+    """Follows one fake's recorder (across resets) and fans events out to sinks."""
+
+    def __init__(self, fake: FakeDing) -> None:
+        self.fake = fake
+        self.sinks: list[Sink] = []
+        self._pending: list[Record] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._recorder = fake.recorder
+        self._transcript = fake.platform.transcript
+        self._said = len(self._transcript)
+        self._refs: Any = None
+        fake.recorder.listeners.append(self._on_record)
+
+    # The listener: called by the recorder for every record, so it only queues.
+    def _on_record(self, record: Record) -> None:
+        if not self.sinks or self._loop is None:
+            return
+        self._pending.append(record)
+        if len(self._pending) == 1:
+            self._loop.call_soon_threadsafe(self._flush)
+
+    def add_sink(self, sink: Sink) -> Callable[[], None]:
+        """Follow from now on; returns the function that stops following."""
+        self._loop = asyncio.get_running_loop()
+        if not self.sinks:  # nothing was followed until now: start from here
+            p = self.fake.platform
+            self._recorder, self._transcript, self._said = p.recorder, p.transcript, len(p.transcript)
+        self.sinks.append(sink)
+        return lambda: self.sinks.remove(sink) if sink in self.sinks else None
+
+    def _flush(self) -> None:
+        records, self._pending = self._pending, []
+        events: list[Event] = []
+        p = self.fake.platform
+        if p.recorder is not self._recorder or p.transcript is not self._transcript:
+            self._recorder, self._transcript, self._said, self._refs = p.recorder, p.transcript, 0, None
+            events.append({"type": "reset"})
+        for record in records:
+            events.append(self.record_event(record, with_card=True))
+        events.extend(self._new_sayings())
+        for sink in list(self.sinks):
+            sink(events)
+
+    def _new_sayings(self) -> list[Event]:
+        transcript = self.fake.platform.transcript
+        self._said = min(self._said, len(transcript))
+        out = [self.say_event(e) for e in transcript[self._said:]]
+        self._said = len(transcript)
+        return out
+
+    # -- event shapes ---------------------------------------------------------------------------
+    def line(self, record: Record) -> str | None:
+        """The record in the words of a scenario report (``card#1``, ``msg#2``, ...); None for
+        what reports leave out (token and gateway calls, pings, ...)."""
+        if self._refs is None:
+            self._refs = Refs()
+        cards = {c.id: c for c in self.fake.platform.cards.all()} if record.kind.startswith(
+            "card.") else {}
+        try:
+            text = describe(record, self._refs, cards, {})
+        except (KeyError, IndexError, TypeError, ValueError):
+            text = f"{record.kind} {json.dumps(record.fields, default=str, ensure_ascii=False)}"
+        return text
+
+    def record_event(self, record: Record, *, with_card: bool = False) -> Event:
+        event: Event = {"type": "record", "seq": record.seq, "t": round(record.t, 6),
+                        "kind": record.kind, "fields": record.fields}
+        line = self.line(record)
+        event["line"] = record.kind if line is None else line
+        if line is None:
+            event["quiet"] = True
+        if with_card and record.kind in ("card.send", "card.update"):
+            try:
+                card = self.fake.platform.cards.get(record.fields["card"])
+                version = card.versions[record.fields["version"] - 1]
+            except (KeyError, IndexError):
+                return event
+            event["card"] = dict(card_meta(card), version=record.fields["version"],
+                                 t=round(version.t, 6), via=version.source,
+                                 cardData=version.card_data)
+        return event
+
+    def say_event(self, entry: Any) -> Event:
+        conv = self.fake.platform.conversations.get(entry.conversation_id)
+        return {"type": "say", **entry.to_dict(), "conversation": entry.conversation_id,
+                "conversationType": conv.type if conv else "single",
+                "title": conv.title if conv else None}
+
+    def snapshot(self) -> Event:
+        p = self.fake.platform
+        self._refs = None  # refs numbered from the start of the run, as the lines will be
+        records = [self.record_event(r) for r in p.recorder]
+        # While others follow, records not yet flushed come again as events (followers skip
+        # seqs they have) and transcript lines after ``_said`` come only as events.
+        following = bool(self.sinks) and p.transcript is self._transcript
+        said = self._said if following else len(p.transcript)
+        return {"type": "snapshot", "records": records,
+                "transcript": [self.say_event(e) for e in p.transcript[:said]],
+                "cards": [dict(card_meta(c), versions=[
+                    {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}
+                    for v in c.versions]) for c in p.cards.all()],
+                "connections": connections(self.fake), "settings": current_settings(self.fake)}
+
+
+def card_meta(card: Any) -> dict[str, Any]:
+    return {"id": card.id, "cardKind": card.kind, "conversation": card.conversation_id,
+            "user": card.single_user, "client": card.client_id, "flowStatus": card.flow_status,
+            "template": card.template_id}
+
+
+def connections(fake: FakeDing) -> list[dict[str, Any]]:
+    return [{"id": c.id, "client": c.app.client_id, "state": c.state.value,
+             "opened": round(c.opened_t, 6)} for c in fake.stream.connections.values()]
+
+
+def current_settings(fake: FakeDing) -> dict[str, Any]:
+    return {k: getattr(fake.settings, k) for k in SETTING_KEYS}
+
+
+def change_settings(fake: FakeDing, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change rules and limits now, keeping what happened so far (``apply_settings`` resets)."""
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in SETTING_KEYS:
+            raise ControlError(key, f"expected one of {', '.join(SETTING_KEYS)}, found {key!r}")
+        default = getattr(Settings(), key)
+        if value is None and key in NULLABLE:
+            clean[key] = None
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ControlError(key, f"expected true or false, found {value!r}")
+            clean[key] = value
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            want = "a number >= 0" + (" or null" if key in NULLABLE else "")
+            raise ControlError(key, f"expected {want}, found {value!r}")
+        else:
+            clean[key] = int(value) if isinstance(default, int) and value == int(value) else value
+    fake.change_settings(**clean)
+    return current_settings(fake)
+
+
+def export_scenario(fake: FakeDing, name: str = "emulator session") -> dict[str, Any]:
+    p = fake.platform
+    defaults = Settings()
+    changed = {k: getattr(fake.settings, k) for k in SETTING_KEYS
+               if getattr(fake.settings, k) != getattr(defaults, k)}
+    nicks: dict[str, str | None] = {}
+    for session in p.sessions.values():
+        nicks[session.sender.staff_id] = session.sender.nick
+    direct = {staff: cid for (_, staff), cid in p.direct.items()}
+    return session_scenario(p.recorder, p.transcript, p.cards.all(), p.conversations, nicks,
+                            direct, name=name, settings=changed)
+
+
+_FEEDS: weakref.WeakKeyDictionary[Any, Feed] = weakref.WeakKeyDictionary()
+
+
+def feed_of(fake: FakeDing) -> Feed:
+    """The feed of a started fake (``serve -v`` follows it)."""
+    return _FEEDS[fake]
+
+
+def add_live_routes(app: web.Application, fake: FakeDing) -> None:
+    """The page at ``/``, its files, and the live control routes (before the catch-all)."""
+    feed = Feed(fake)
+    _FEEDS[fake] = feed
+    followers: set[asyncio.Queue[str | None]] = set()
+
+    async def page(_: web.Request) -> web.StreamResponse:
+        return _web_file("index.html")
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in WEB_FILES:
+            raise web.HTTPNotFound(text=f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}")
+        return _web_file(name)
+
+    async def no_icon(_: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        """Server-sent events: a ``snapshot`` of the run so far, then every change as it comes."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+
+        def sink(batch: list[Event]) -> None:
+            text = "".join(f"data: {_dumps(e)}\n\n" for e in batch)
+            try:
+                queue.put_nowait(text)
+            except asyncio.QueueFull:
+                stop()
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        snapshot = feed.snapshot()  # then follow, with no await between: nothing falls between
+        stop = feed.add_sink(sink)
+        followers.add(queue)
+        try:
+            await response.write(f"retry: 500\ndata: {_dumps(snapshot)}\n\n".encode())
+            while True:
+                try:
+                    text = await asyncio.wait_for(queue.get(), 15.0)
+                except TimeoutError:
+                    text = ": keep-alive\n\n"
+                if text is None:
+                    break
+                await response.write(text.encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            stop()
+            followers.discard(queue)
+        return response
+
+    async def on_shutdown(_: web.Application) -> None:
+        for queue in list(followers):  # let open streams end so the server stops promptly
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+
+    async def settings(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            return _json(current_settings(fake))
+        try:
+            body = json.loads(await request.read() or b"{}")
+            if not isinstance(body, dict):
+                raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
+            return _json(change_settings(fake, body))
+        except ValueError as exc:
+            return _json({"error": f"expected JSON, found unparsable text ({exc})",
+                          "field": "body"}, 400)
+        except ControlError as exc:
+            return _json({"error": str(exc), "field": exc.field}, 400)
+        except ConfigError as exc:
+            return _json({"error": str(exc), "field": "settings"}, 400)
+
+    async def conns(_: web.Request) -> web.StreamResponse:
+        return _json(connections(fake))
+
+    async def scenario(request: web.Request) -> web.StreamResponse:
+        name = request.query.get("name") or "emulator session"
+        text = to_yaml(export_scenario(fake, name))
+        return web.Response(text=text, content_type="application/yaml", headers={
+            "Content-Disposition": 'attachment; filename="emulator-session.yaml"'})
+
+    app.on_shutdown.append(on_shutdown)
+    r = app.router
+    r.add_get("/", page)
+    r.add_get("/_fakeding/web/{name}", static)
+    r.add_get("/favicon.ico", no_icon)  # browsers ask for it; not a robot's mistake to record
+    r.add_get("/_fakeding/events", events)
+    r.add_route("GET", "/_fakeding/settings", settings)
+    r.add_route("POST", "/_fakeding/settings", settings)
+    r.add_get("/_fakeding/connections", conns)
+    r.add_get("/_fakeding/scenario", scenario)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _web_file(name: str) -> web.Response:
+    data = resources.files("fakeding").joinpath("web", name).read_bytes()
+    return web.Response(body=data, content_type=WEB_FILES[name], charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+# -- the console: ``fakeding serve -v`` ------------------------------------------------------
+class Console:
+    """One line per record as it happens; violations stand out; a summary at the end."""
+
+    def __init__(self, out: TextIO = sys.stdout, color: bool | None = None) -> None:
+        self.out = out
+        self.color = out.isatty() if color is None else color
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, events: list[Event]) -> None:
+        for e in events:
+            if e["type"] == "reset":
+                self.out.write("-- reset --\n")
+            elif e["type"] == "record":
+                self.count(e)
+                if e.get("quiet"):
+                    continue
+                line = f"+{e['t']:.3f}s {e['line']}"
+                if e["kind"] == "violation":
+                    line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
+                self.out.write(line + "\n")
+            elif e["type"] == "say" and e["who"] == "bot":
+                self.counts["answers"] += 1
+        self.out.flush()
+
+    def count(self, e: Event) -> None:
+        kind, f = e["kind"], e["fields"]
+        if kind == "message":
+            self.counts["messages"] += 1
+        elif kind == "card.send":
+            self.counts["cards"] += 1
+        elif kind == "card.update":
+            self.counts["updates"] += 1
+        elif kind == "api" and f.get("status") != 200:
+            self.counts["API errors"] += 1
+        elif kind == "violation":
+            self.counts["violations"] += 1
+
+    def summary(self) -> str:
+        names = ("messages", "answers", "cards", "updates", "API errors", "violations")
+        return "summary: " + ", ".join(f"{self.counts[n]} {n}" for n in names)

@@ -1,0 +1,265 @@
+"""The emulator page in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+The robot is ours, on the fake, in real time (as the demo runs it): type a question, watch the
+thinking card, the streamed versions and the final card arrive without a reload, vote, inject a
+fault, save the session as a scenario and replay it with ``fakeding scenario run``. A second test
+measures how fast an update reaches the page with 200 conversations and 5,000 events loaded.
+Chromium missing is a failure that names the command that fixes it, never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bot.scenario_adapter import open_harness
+from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
+from fakeding.server import FakeDing
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("FAKEDING_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+QUESTION = "How do I reset my password?"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `apt-get install -y chromium`",
+                    pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is missing: run `pip install playwright` (a dev dependency; "
+                    "it drives the system Chromium, no browser download)", pytrace=False)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class LiveRobot:
+    """The fake and our robot (FAQ agent) on a loop of their own, in real time."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.fake: FakeDing | None = None
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": "en"}
+            async with open_harness(robot=robot, epoch=None) as h:
+                self.fake, self._loop, self._stop = h.fake, asyncio.get_running_loop(), asyncio.Event()
+                self.ready.set()
+                await self._stop.wait()
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported by the fixture
+            self.error = exc
+            self.ready.set()
+
+    def start(self) -> LiveRobot:
+        self.thread.start()
+        assert self.ready.wait(30) and self.error is None, self.error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(30)
+
+    @property
+    def url(self) -> str:
+        assert self.fake is not None
+        return self.fake.http_url
+
+
+@pytest.fixture(scope="module")
+def live_robot() -> Iterator[LiveRobot]:
+    robot = LiveRobot().start()
+    yield robot
+    robot.stop()
+
+
+WATCH_CARDS = """() => {
+  window.__states = [];
+  window.__noReload = 'still here';
+  const grab = () => document.querySelectorAll('#messages .card').forEach((c) => {
+    const s = {v: c.dataset.version, text: c.textContent,
+               buttons: c.querySelectorAll('.card-btn').length, final: c.dataset.final};
+    const last = window.__states[window.__states.length - 1];
+    if (!last || last.v !== s.v || last.text !== s.text) window.__states.push(s);
+  });
+  new MutationObserver(grab).observe(document.querySelector('#messages'), {childList: true, subtree: true});
+}"""
+
+
+def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
+                                            tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_robot.url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.wait_for_selector("#connections li[data-connection]", state="attached")
+    assert page.inner_text("#chat-title") == "fakeding group"  # preselected, no set-up
+    page.evaluate(WATCH_CARDS)
+
+    # A question: Enter sends it as an @robot message from the preselected user.
+    page.fill("#composer-text", QUESTION)
+    page.press("#composer-text", "Enter")
+    page.wait_for_selector("#messages .msg.mine >> text=" + QUESTION)
+    final = page.wait_for_selector("#messages .card[data-final=true]", timeout=15_000)
+    states: list[dict[str, Any]] = page.evaluate("window.__states")
+    assert states[0]["text"].find("[Thinking]") >= 0 and states[0]["v"] == "1"
+    streaming = [s for s in states if s["buttons"] == 0 and "[Thinking]" not in s["text"]]
+    assert streaming, states  # partial answers were shown before the final card
+    assert final.eval_on_selector_all(".card-btn", "bs => bs.map(b => b.textContent)") == [
+        "😄 Very Helpful", "😊 Helpful", "🙂 Somewhat Helpful", "😅 Not Helpful"]
+    assert page.evaluate("window.__noReload") == "still here"
+
+    # The version history: step back to v1 (thinking), see its time, and return to the latest.
+    versions = int(final.get_attribute("data-version") or 0)
+    assert versions >= 3
+    for _ in range(versions - 1):
+        page.click("#messages .card .prev")
+    card = page.wait_for_selector("#messages .card[data-version='1']")
+    assert "[Thinking]" in card.inner_text() and "+0.000s" in card.inner_text()
+    assert len(card.query_selector_all(".card-chart line.tick")) == versions
+    page.click("#messages .card .latest")
+    page.wait_for_selector(f"#messages .card[data-version='{versions}']")
+
+    # A vote: the callback on the timeline, the robot's answer on the card.
+    page.click("#messages .card .card-btn[data-button-id=feedback_helpful]")
+    page.wait_for_selector("#timeline .ev[data-kind=click]")
+    page.wait_for_selector("#messages .card >> text=Feedback so far: 😊 Helpful 1")
+    page.wait_for_selector("#timeline .ev[data-kind=ack]")
+    page.select_option("#timeline-filter", "click")
+    page.wait_for_function("[...document.querySelectorAll('#timeline .ev')]"
+                           ".every(e => e.dataset.kind === 'click')")
+    assert len(page.query_selector_all("#timeline .ev")) == 1
+    page.select_option("#timeline-filter", "")
+    shot = tmp_path / "emulator.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("FAKEDING_UPDATE_SCREENSHOT"):
+        shutil.copy(shot, ROOT / "docs" / "emulator.png")
+
+    # A picture from the fake's samples, in Chinese.
+    page.click("#lang")
+    assert page.inner_text("#send") == "发送"
+    page.click("#send-picture")
+    page.wait_for_selector("#messages .msg.mine[data-kind=picture]")
+    page.click("#lang")
+    assert page.inner_text("#send") == "Send"
+
+    # Settings and a fault, each at a click.
+    page.click("#tabs button[data-tab=settings]")
+    page.fill("#settings-form input[name=redelivery_delay]", "45")
+    page.click("#settings-apply")
+    page.wait_for_selector("#settings-result >> text=applied")
+    assert live_robot.fake is not None and live_robot.fake.settings.redelivery_delay == 45
+    page.click("#tabs button[data-tab=faults]")
+    page.click("button[data-fault=disconnect]")
+    page.wait_for_selector("#fault-result >> text=armed")
+    page.wait_for_selector("#timeline .ev[data-kind=fault]", state="attached")
+    page.click("#tabs button[data-tab=connections]")
+    page.wait_for_selector("#timeline .ev[data-kind=disconnect]", state="attached")
+    page.wait_for_function("document.querySelectorAll('#timeline .ev[data-kind=connect]').length >= 2")
+    page.wait_for_selector("#connections .state-live")  # the robot came back
+
+    # Save as scenario, and replay it.
+    page.click("#save-scenario")
+    page.wait_for_selector("#scenario-dialog[open]")
+    text = page.inner_text("#scenario-yaml")
+    page.click("#scenario-close")
+    assert "redelivery_delay: 45" in text and "kind: disconnect" in text
+    path = tmp_path / "emulator-session.yaml"
+    path.write_text(text, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = subprocess.run([sys.executable, "-m", "fakeding.cli", "scenario", "run", str(path)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"alice: {QUESTION}" not in run.stdout  # the default user is user001
+    assert f"user001: {QUESTION}" in run.stdout
+    assert "user001: clicked «😊 Helpful» on card#1" in run.stdout
+    assert "user001: [picture]" in run.stdout
+    assert "Feedback so far: 😊 Helpful 1" in run.stdout
+    assert errors == []
+    page.close()
+
+
+# -- responsiveness -------------------------------------------------------------------------------
+
+WATCH_UPDATES = """() => {
+  window.__seen = {};
+  new MutationObserver(() => {
+    const card = document.querySelector('#messages .card[data-card-id=perf-card]');
+    if (!card) return;
+    const m = card.textContent.match(/upd-(\\d+)-end/);
+    if (m && !(m[1] in window.__seen)) window.__seen[m[1]] = performance.timeOrigin + performance.now();
+  }).observe(document.querySelector('#messages'), {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def _card(text: str) -> str:
+    return json.dumps({"header": {"title": {"type": "text", "text": "perf"}},
+                       "contents": [{"type": "markdown", "id": "answer", "text": text}]})
+
+
+@pytest.mark.fakeding(qps_limit=None)
+def test_updates_reach_the_page_fast_with_200_conversations_and_5000_events(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    for n in range(5000):  # 200 groups, 25 messages each, none @robot: 5,000 timeline events
+        fakeding.send_message(f"message {n}", conversation_id=f"cidGroup{n % 200 + 1:03d}",
+                              title=f"group {n % 200 + 1}", staff_id=f"user{n % 50:03d}",
+                              at_bot=False)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#timeline-count >> text=5000 events")
+    assert len(page.query_selector_all("#conversations li")) == 200
+    page.evaluate(WATCH_UPDATES)
+    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
+        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    headers = {"x-acs-dingtalk-access-token": token}
+    r = requests.post(fakeding.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send", json={
+        "cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID, "cardBizId": "perf-card",
+        "cardData": _card("upd-start"), "openConversationId": "cidGroup001"},
+        headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    page.wait_for_selector("#messages .card[data-card-id=perf-card]")
+    latencies = []
+    with requests.Session() as http:
+        for i in range(200):
+            sent = time.time() * 1000
+            r = http.put(fakeding.http_url + "/v1.0/im/robots/interactiveCards", headers=headers,
+                         json={"cardBizId": "perf-card", "cardData": _card(f"answer upd-{i}-end")},
+                         timeout=10)
+            assert r.status_code == 200, r.text
+            page.wait_for_function(f"window.__seen['{i}'] !== undefined")
+            latencies.append(page.evaluate(f"window.__seen['{i}']") - sent)
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(f"\nemulator update → page, 200 conversations, {len(fakeding.timeline())} events: "
+          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (n={len(latencies)})")
+    assert page.inner_text("#messages .card[data-card-id=perf-card] .version-label").startswith(
+        "version 201/201")
+    page.close()

@@ -1,0 +1,276 @@
+"""The live view's server side: recorder listeners, the SSE stream, run-time settings, the page's
+files, "Save as scenario" (replayed by the scenario runner) and ``fakeding serve -v``."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from bot.scenario_adapter import open_harness, run_virtual
+from fakeding import ThreadedFakeDing
+from fakeding.export import session_scenario, to_yaml
+from fakeding.live import Console, export_scenario
+from fakeding.platform import Platform
+from fakeding.recorder import Record, Recorder
+from fakeding.scenarios.runner import run_scenario
+from fakeding.scenarios.schema import load_scenario
+from fakeding.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _message(fake: ThreadedFakeDing, text: str, **kw: Any) -> requests.Response:
+    body = {"conversation": {"id": "cidLive1", "type": "group", "title": "Live"},
+            "sender": {"staffId": "alice", "nick": "Alice"}, "text": text, **kw}
+    r = requests.post(fake.http_url + "/_fakeding/messages", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+    return r
+
+
+# -- the recorder hook ----------------------------------------------------------------------------
+
+def test_recorder_listeners_see_each_record_in_order_and_follow_resets() -> None:
+    seen: list[Record] = []
+    p = Platform(Settings())
+    p.recorder.listeners.append(seen.append)
+    a = p.recorder.add(1.0, "message", n=1)
+    b = p.recorder.add(2.0, "violation", reason="x")
+    assert seen == [a, b]
+    p.reset()
+    c = p.recorder.add(0.5, "connect", connection="c1")
+    assert seen == [a, b, c] and c.seq == 1  # a fresh recorder, the same listeners
+    assert Recorder().listeners == []
+
+
+# -- the page and its files -----------------------------------------------------------------------
+
+def test_page_is_served_at_the_root_with_its_files(fakeding: ThreadedFakeDing) -> None:
+    r = requests.get(fakeding.http_url + "/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert '<script src="/_fakeding/web/app.js">' in r.text
+    for name, kind in (("app.js", "text/javascript"), ("app.css", "text/css")):
+        f = requests.get(f"{fakeding.http_url}/_fakeding/web/{name}", timeout=10)
+        assert f.status_code == 200 and f.headers["Content-Type"].startswith(kind)
+        offline = f.text.replace('"http://www.w3.org/2000/svg"', "")  # a name, not a fetch
+        assert "http://" not in offline and "https://" not in offline  # no CDN: works offline
+    missing = requests.get(fakeding.http_url + "/_fakeding/web/nope.js", timeout=10)
+    assert missing.status_code == 404 and "app.js" in missing.text
+    assert requests.get(fakeding.http_url + "/favicon.ico", timeout=10).status_code == 204
+    assert fakeding.timeline() == []  # the page's traffic is not recorded
+
+
+# -- server-sent events ---------------------------------------------------------------------------
+
+def _follow(url: str, found: list[dict[str, Any]], ready: threading.Event,
+            until: Any) -> threading.Thread:
+    def run() -> None:
+        with requests.get(url, stream=True, timeout=10) as r:
+            assert r.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+            for line in r.iter_lines(decode_unicode=True):
+                if line.startswith("data: "):
+                    found.append(json.loads(line[6:]))
+                    ready.set()
+                    if until(found):
+                        return
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_events_start_with_a_snapshot_then_follow_the_recorder(fakeding: ThreadedFakeDing) -> None:
+    _message(fakeding, "before", atBot=False)
+    found: list[dict[str, Any]] = []
+    ready = threading.Event()
+    thread = _follow(fakeding.http_url + "/_fakeding/events", found, ready,
+                     lambda evs: any(e["type"] == "say" and e["text"] == "after" for e in evs))
+    assert ready.wait(10)
+    snap = found[0]
+    assert snap["type"] == "snapshot"
+    assert [r["kind"] for r in snap["records"]] == ["message"]
+    assert snap["transcript"][0]["text"] == "before"
+    assert snap["settings"]["qps_limit"] == 20
+    _message(fakeding, "after", atBot=False)
+    thread.join(10)
+    assert not thread.is_alive()
+    live = found[1:]
+    record = next(e for e in live if e["type"] == "record")
+    assert record["kind"] == "message" and record["fields"]["sender"] == "alice"
+    assert record["seq"] == 2 and record["line"].startswith("user alice → [cidLive1] msg#2 text")
+    say = next(e for e in live if e["type"] == "say")
+    assert say == {"type": "say", "t": say["t"], "who": "user:alice", "kind": "text",
+                   "text": "after", "ref": record["fields"]["msgId"],
+                   "conversation": "cidLive1", "conversationType": "group", "title": "Live"}
+
+
+def test_card_events_carry_the_version_shown(fakeding: ThreadedFakeDing) -> None:
+    from tests.fakeding.test_control_api import CARD_DATA, _send_card
+
+    found: list[dict[str, Any]] = []
+    ready = threading.Event()
+    thread = _follow(fakeding.http_url + "/_fakeding/events", found, ready,
+                     lambda evs: any(e.get("kind") == "card.send" for e in evs))
+    assert ready.wait(10)
+    _send_card(fakeding, "card-live", "cidLive1")
+    thread.join(10)
+    event = next(e for e in found if e.get("kind") == "card.send")
+    assert event["card"]["id"] == "card-live" and event["card"]["version"] == 1
+    assert event["card"]["cardData"] == CARD_DATA and event["card"]["cardKind"] == "interactive"
+
+
+def test_a_reset_is_announced_to_followers(fakeding: ThreadedFakeDing) -> None:
+    found: list[dict[str, Any]] = []
+    ready = threading.Event()
+    thread = _follow(fakeding.http_url + "/_fakeding/events", found, ready,
+                     lambda evs: any(e.get("type") == "record" for e in evs))
+    assert ready.wait(10)
+    fakeding.reset()
+    _message(fakeding, "fresh", atBot=False)
+    thread.join(10)
+    assert [e["type"] for e in found[1:3]] == ["reset", "record"]
+    assert found[2]["seq"] == 1
+
+
+# -- settings at run time -------------------------------------------------------------------------
+
+def test_settings_change_at_run_time_and_keep_the_run(fakeding: ThreadedFakeDing) -> None:
+    _message(fakeding, "kept", atBot=False)
+    url = fakeding.http_url + "/_fakeding/settings"
+    assert requests.get(url, timeout=10).json()["redelivery_delay"] == 60.0
+    r = requests.post(url, json={"qps_limit": None, "redelivery_delay": 5,
+                                 "redelivery_new_message_id": True}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["qps_limit"] is None and r.json()["redelivery_delay"] == 5
+    assert fakeding.settings.redelivery_delay == 5 and fakeding.settings.qps_limit is None
+    assert len(fakeding.timeline()) == 1  # nothing was reset
+    for body, field, words in (({"qps_limit": "many"}, "qps_limit", "a number >= 0 or null"),
+                               ({"max_redeliveries": None}, "max_redeliveries", "a number >= 0"),
+                               ({"redelivery_new_message_id": 1}, "redelivery_new_message_id",
+                                "true or false"),
+                               ({"host": "0.0.0.0"}, "host", "expected one of qps_limit")):
+        bad = requests.post(url, json=body, timeout=10)
+        assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
+        assert words in bad.json()["error"]
+    bad = requests.post(url, data=b"[1]", timeout=10)
+    assert bad.status_code == 400 and bad.json()["field"] == "body"
+
+
+def test_connections_list_the_live_ones(fakeding: ThreadedFakeDing) -> None:
+    assert requests.get(fakeding.http_url + "/_fakeding/connections", timeout=10).json() == []
+
+
+# -- save as scenario -----------------------------------------------------------------------------
+
+async def _session(tmp: Path) -> str:
+    """A session by hand, in virtual time: a question, its answer, a vote, a fault."""
+    robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": "en"}
+    async with open_harness(robot=robot) as h:
+        fake = h.fake
+        fake.send_message("How do I reset my password?", conversation_id="cidSupport==",
+                          title="Acme support", staff_id="alice", nick="Alice")
+        await h.settle()
+        await asyncio.sleep(3)
+        fake.click(fake.platform.cards.all()[0].id, staff_id="alice",
+                   button_id="feedback_helpful")
+        await h.settle()
+        fake.send_message("Can I get a refund?", conversation_id="cidBob", conversation_type="single",
+                          staff_id="bob", nick="Bob")
+        await h.settle()
+        fake.fault({"kind": "disconnect"})
+        await asyncio.sleep(15)
+        await h.settle()
+        return to_yaml(export_scenario(fake, "by hand"))
+
+
+def test_exported_session_replays_as_a_scenario(tmp_path: Path) -> None:
+    text = run_virtual(lambda: _session(tmp_path))
+    path = tmp_path / "session.yaml"
+    path.write_text(text, encoding="utf-8")
+    data = yaml.safe_load(text)
+    assert data["users"] == {"alice": {"nick": "Alice"}, "bob": {"nick": "Bob"}}
+    assert data["conversations"] == {"Support": {"type": "group", "title": "Acme support"},
+                                     "Bob": {"type": "single"}}
+    kinds = [next(k for k in ("say", "click", "fault") if k in s) for s in data["steps"]]
+    assert kinds == ["say", "click", "say", "fault"]
+    assert data["steps"][1]["click"] == {"user": "alice", "card": 1, "button": "feedback_helpful"}
+    assert len(data["steps"][0]["answer"]["chunks"]) > 1  # streamed, as seen
+    assert data["expect"] == {"cards": 2, "violations": 0}
+    load_scenario(path)  # valid against the schema
+    result = run_scenario(path)
+    assert not result.failed, result.expectations
+    said = [(e.who, e.text) for e in result.transcript if e.kind != "card"]
+    assert said == [("user:alice", "How do I reset my password?"),
+                    ("user:alice", "😊 Helpful"), ("user:bob", "Can I get a refund?")]
+    answer = "".join(data["steps"][0]["answer"]["chunks"])
+    final = result.cards[0].current["contents"][0]["text"]
+    assert final == answer
+    assert any(r.kind == "bot.feedback" for r in result.records)
+
+
+def test_export_keeps_changed_settings_and_non_text_messages() -> None:
+    p = Platform(Settings())
+    p.recorder.add(1.0, "message", conversation="cidG", sender="u", msgtype="picture",
+                   msgId="m1", atBot=False, delivered=False)
+    s = session_scenario(p.recorder, [], [], {}, {}, {}, settings={"qps_limit": None})
+    assert s["platform"] == {"qps_limit": None}
+    assert s["steps"] == [{"at": 0.0, "say": {"user": "u", "in": "G", "msgtype": "picture",
+                                              "atBot": False}}]
+    assert s["conversations"] == {"G": {"type": "group", "title": "cidG"}}
+
+
+# -- the console ----------------------------------------------------------------------------------
+
+def test_console_prints_one_line_per_event_and_a_summary() -> None:
+    out = io.StringIO()
+    console = Console(out, color=True)
+    console([{"type": "record", "kind": "message", "t": 0.5, "fields": {}, "line": "user a → x"},
+             {"type": "say", "who": "bot"},
+             {"type": "record", "kind": "api", "t": 0.9, "fields": {"status": 200}, "line": "api",
+              "quiet": True},
+             {"type": "record", "kind": "api", "t": 1.0, "fields": {"status": 403}, "line": "api"},
+             {"type": "record", "kind": "violation", "t": 2.0, "fields": {}, "line": "VIOLATION y"},
+             {"type": "reset"}])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "+0.500s user a → x"
+    assert lines[2] == "\x1b[1;31m!! +2.000s VIOLATION y\x1b[0m" and lines[3] == "-- reset --"
+    assert console.summary() == ("summary: 1 messages, 1 answers, 0 cards, 0 updates, "
+                                 "1 API errors, 1 violations")
+
+
+def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve", "-v"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = first.split("serving on ")[1].split()[0]
+        while "Ctrl-C" not in proc.stdout.readline():
+            pass
+        requests.post(url + "/_fakeding/messages", timeout=10, json={
+            "conversation": {"id": "cidV", "type": "group"}, "sender": {"staffId": "zoe"},
+            "text": "hi", "atBot": False})
+        line = proc.stdout.readline()
+        assert line.startswith("+") and "user zoe → [cidV] msg#1 text (not delivered" in line
+        requests.get(url + "/v1.0/nothing/here", timeout=10)  # a violation
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert any(x.startswith("!! +") and "VIOLATION" in x for x in lines), lines
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert rest.strip().endswith("summary: 1 messages, 0 answers, 0 cards, 0 updates, "
+                                     "1 API errors, 1 violations")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
