@@ -29,11 +29,15 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 from fakeding.cards import CARD_ROUTES
 from fakeding.control import add_control_routes
+from fakeding.live import add_live_routes
 from tests.fakeding.sdk import RecordingHandler, SdkRobot
 
 GATEWAY = "/v1.0/gateway/connections/open"
 SUBS = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
 LEGACY = ("/gettoken", "/robot/sendBySession")  # DingTalk's older APIs answer errcode/errmsg
+# The emulator's page, icon and event stream are for browsers (HTML, an endless stream), and its
+# scenario export is YAML by design.
+NOT_JSON = ("/", "/favicon.ico", "/_fakeding/events", "/_fakeding/scenario")
 DEEP = 100_000  # "[" * DEEP is a 200 KB body nested far beyond any parser's patience
 
 
@@ -52,10 +56,13 @@ def _routes(fake: ThreadedFakeDing) -> list[Route]:
     app = web.Application()
     fake.fake.openapi.add_routes(app)
     add_control_routes(app, fake.fake)
+    add_live_routes(app, fake.fake)
     found = []
     for r in app.router.routes():
         if r.method == "HEAD" or r.resource is None:
             continue  # aiohttp's automatic HEAD twin of each GET
+        if r.resource.canonical in NOT_JSON:
+            continue
         path = re.sub(r"\{[^}]+\}", "fuzz", r.resource.canonical)
         found.append(Route(r.method, path))
     assert {(m, p) for m, p in CARD_ROUTES} <= {(r.method, r.path) for r in found}
