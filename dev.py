@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One entry point for newcomers and CI: ``python3 dev.py demo`` and ``python3 dev.py test``.
 
-It needs only Python 3.11+. On first use it creates ``.venv`` beside this file and installs the
-project with its dev extras; it reinstalls only when ``pyproject.toml`` changes.
+It needs only Python 3.11+. On first use it creates ``.venv`` beside this file and installs both
+distributions of this repository editable: the kit with its dev extras (``-e .[dev]``) and the
+robot (``-e ./bot``); it reinstalls only when either ``pyproject.toml`` changes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".installed-pyproject-sha256"
+PYPROJECTS = (ROOT / "pyproject.toml", ROOT / "bot" / "pyproject.toml")
 
 USAGE = """usage: python3 dev.py COMMAND [ARGS...]
 
@@ -35,15 +37,18 @@ commands:
 def ensure_env() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"dev.py needs Python 3.11 or newer, found {sys.version.split()[0]}")
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for pyproject in PYPROJECTS:
+        digest.update(pyproject.read_bytes())
+    want = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text() == want and PY.exists():
         return
     if not PY.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing the project and its dev tools into .venv ...", flush=True)
+    print("installing the kit, the robot and the dev tools into .venv ...", flush=True)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]", "-e", str(ROOT / "bot")], check=True)
     STAMP.write_text(want)
 
 
@@ -57,7 +62,7 @@ def main(args: list[str]) -> int:
         return 0
     cmd, rest = args[0], args[1:]
     ensure_env()
-    if cmd == "demo":
+    if cmd == "demo":  # the demo runs the robot, so it lives in the robot's package
         return run("-m", "bot", "demo", *rest)
     if cmd == "test":
         return run("-m", "pytest", "-n", "2", "-q", *rest)

@@ -6,7 +6,8 @@
     ├── ConfigError          bad settings, files or plug-in paths; fix the configuration
     ├── AgentError           the answering agent failed; the user gets an error notice
     │   └── AgentTimeout     the agent took too long or went silent
-    └── StoreError           the local SQLite store could not be opened or used
+    └── StoreError           the store could not be opened or used
+        └── StoreBusy        the SQLite file is locked by another connection (retry later)
 """
 
 from __future__ import annotations
@@ -30,3 +31,7 @@ class AgentTimeout(AgentError):
 
 class StoreError(BotError):
     """The SQLite store could not be opened, migrated or written."""
+
+
+class StoreBusy(StoreError):
+    """The SQLite file is locked by another connection; the call may succeed later."""

@@ -1,10 +1,15 @@
 """The robot's memory on disk: message dedup, feedback votes and conversation turns.
 
-It uses stdlib ``sqlite3`` synchronously on purpose: every call is a sub-millisecond local
-query, and keeping it on the event-loop thread (no executor) keeps virtual-time tests
-deterministic. The connection is shared across threads (``check_same_thread=False``) and
-guarded by a lock. The file uses WAL mode; the schema version lives in
-``PRAGMA user_version``. All timestamps come from the injected ``Clock``.
+This is the synchronous core (stdlib ``sqlite3``); the robot reaches it through
+``bot.storage.SqliteStorage``, which keeps it off the event loop whenever it would wait. A
+``busy_timeout`` of 0 makes a locked database fail at once with ``StoreBusy`` instead of
+blocking. The connection is shared across threads (``check_same_thread=False``) and guarded by
+a lock. The file uses WAL mode; the schema version lives in ``PRAGMA user_version``. All
+timestamps come from the injected ``Clock``.
+
+Progress records (table ``progress``) follow each robot message: claimed → carded (thinking
+card sent) → answered (answer kept) → finalized, each with its owner, a robot process whose
+lease lives in ``owners``; a message whose owner died is taken over by another robot.
 
 A row is live while ``at >= now - ttl``: a dedup claim older than its ttl can be claimed
 again, and memory older than its ttl is no longer returned.
@@ -12,6 +17,9 @@ again, and memory older than its ttl is no longer returned.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,9 +31,9 @@ from typing import Any
 
 from bot.agents.base import ROLES, Turn
 from bot.clock import Clock
-from bot.errors import StoreError
+from bot.errors import StoreBusy, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEDUP_TTL = 86400.0
 MEMORY_TTL = 1800.0
 MEMORY_TURNS = 20
@@ -62,7 +70,51 @@ CREATE TABLE IF NOT EXISTS answers (
     is_group INTEGER NOT NULL DEFAULT 0,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS progress (
+    key TEXT PRIMARY KEY,
+    msg_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    card_id TEXT NOT NULL DEFAULT '',
+    answer TEXT NOT NULL DEFAULT '',
+    notice TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL DEFAULT '{}',
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS owners (
+    owner TEXT PRIMARY KEY,
+    lease_until REAL NOT NULL
+);
 """
+STATES = ("claimed", "carded", "answered", "finalized")
+
+
+_PROGRESS = ("SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at "
+             "FROM progress")
+
+
+def owner_alive(owner: str, lease_until: float | None, now: float, *, me: str = "") -> bool:
+    """An owner lives while its lease runs, and on this host only while its process does
+    (so a robot restarted after a crash takes its messages back at once)."""
+    if owner == me:
+        return True
+    if lease_until is None or lease_until < now:
+        return False
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
+
+
+def new_owner() -> str:
+    """``host:pid:random``: unique per robot process, readable in logs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +123,30 @@ class Answer:
     answer: str
     locale: str
     is_group: bool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one robot message got, and which robot process owns it."""
+
+    key: str
+    msg_id: str
+    state: str
+    owner: str
+    card_id: str = ""
+    answer: str = ""
+    notice: str = ""
+    payload: str = "{}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a message: ``new``, ``taken`` (over from a dead owner, with its
+    progress) or ``skip`` (with why)."""
+
+    outcome: str
+    reason: str = ""
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +165,10 @@ class Feedback:
 class Store:
     """SQLite-backed dedup, feedback and memory (see the module docstring)."""
 
-    def __init__(self, path: str | Path, clock: Clock) -> None:
+    def __init__(self, path: str | Path, clock: Clock, *, busy_timeout: float = 5.0) -> None:
         self.path = str(path)
         self.clock = clock
+        self.busy_timeout = busy_timeout
         self._lock = threading.Lock()
         in_memory = self.path == ":memory:"
         try:
@@ -115,7 +192,7 @@ class Store:
     def _setup(self, in_memory: bool) -> None:
         conn = self._connection()
         try:
-            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             if not in_memory:
                 conn.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: durable across crashes of the robot, no fsync per write.
@@ -136,6 +213,12 @@ class Store:
                 f"this robot's {SCHEMA_VERSION}; upgrade the robot or use another file"
             )
 
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a call waits for another connection's lock (0: raise StoreBusy at once)."""
+        with self._lock:
+            self._connection().execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+            self.busy_timeout = seconds
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError(f"the store at {self.path} is closed; open a new Store to use it")
@@ -155,6 +238,11 @@ class Store:
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreBusy(f"store {operation} at {self.path}: the database is locked "
+                                    "by another connection") from None
+                raise StoreError(f"store {operation} failed at {self.path} ({exc})") from None
             except sqlite3.Error as exc:
                 raise StoreError(
                     f"store {operation} failed at {self.path} ({type(exc).__name__}: {exc})"
@@ -217,6 +305,16 @@ class Store:
             )
             return existed is not None
 
+    def vote(self, *, card_id: str, msg_id: str, user_id: str,
+             rating: str) -> tuple[Answer | None, bool]:
+        """A feedback click: what the card answered (if this robot knows it) and whether the
+        click replaced an earlier vote of that user."""
+        known = self.answer_for(card_id)
+        changed = self.record_feedback(card_id=card_id, msg_id=msg_id, user_id=user_id,
+                                       rating=rating, question=known.question if known else "",
+                                       answer=known.answer if known else "")
+        return known, changed
+
     def feedback(self, card_id: str | None = None) -> list[Feedback]:
         """All votes (or one card's), oldest first."""
         query = "SELECT card_id, msg_id, user_id, rating, question, answer, at FROM feedback"
@@ -258,7 +356,75 @@ class Store:
         with self._transaction("prune", write=True) as db:
             dedup = db.execute("DELETE FROM dedup WHERE at < ?", (now - dedup_ttl,)).rowcount
             memory = db.execute("DELETE FROM memory WHERE at < ?", (now - memory_ttl,)).rowcount
-        return dedup + memory
+            done = db.execute("DELETE FROM progress WHERE state = 'finalized' AND at < ?",
+                              (now - dedup_ttl,)).rowcount
+            db.execute("DELETE FROM owners WHERE lease_until < ?", (now - dedup_ttl,))
+        return dedup + memory + done
+
+    # -- progress records and owners ----------------------------------------------------------
+    def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
+                      ttl: float = DEDUP_TTL) -> Claim:
+        """Claim a robot message for ``owner``. A message seen before is skipped only when it
+        was answered or its owner is alive; a dead owner's message is taken over."""
+        now = self.clock.time()
+        with self._transaction("claim_message", write=True) as db:
+            row = db.execute(_PROGRESS + " WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[-1] >= now - ttl:
+                found = Progress(*row[:-1])
+                if found.state in ("answered", "finalized"):
+                    return Claim("skip", f"already {found.state}", found)
+                lease = db.execute("SELECT lease_until FROM owners WHERE owner = ?",
+                                   (found.owner,)).fetchone()
+                if owner_alive(found.owner, lease[0] if lease else None, now, me=owner):
+                    who = "this robot" if found.owner == owner else f"live owner {found.owner}"
+                    return Claim("skip", f"{found.state}, being answered by {who}", found)
+                db.execute("UPDATE progress SET owner = ?, at = ? WHERE key = ?",
+                           (owner, now, key))
+                return Claim("taken", f"{found.state}, owner {found.owner} is gone", found)
+            db.execute("INSERT OR REPLACE INTO progress (key, msg_id, state, owner, payload, at)"
+                       " VALUES (?, ?, 'claimed', ?, ?, ?)", (key, msg_id, owner, payload, now))
+            return Claim("new")
+
+    def set_progress(self, key: str, state: str, *, card_id: str | None = None,
+                     answer: str | None = None, notice: str | None = None) -> None:
+        """Move a message on to ``state`` (one of ``STATES``), keeping what recovery needs."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, found {state!r}")
+        sets, args = ["state = ?", "at = ?"], [state, self.clock.time()]
+        for column, value in (("card_id", card_id), ("answer", answer), ("notice", notice)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(value)
+        with self._transaction("set_progress", write=True) as db:
+            db.execute(f"UPDATE progress SET {', '.join(sets)} WHERE key = ?", (*args, key))
+
+    def progress(self, key: str) -> Progress | None:
+        with self._transaction("progress", write=False) as db:
+            row = db.execute(_PROGRESS + " WHERE key = ?", (key,)).fetchone()
+        return Progress(*row[:-1]) if row else None
+
+    def beat(self, owner: str, lease: float) -> None:
+        """``owner`` is alive for ``lease`` more seconds (0 gives its messages up at once)."""
+        with self._transaction("beat", write=True) as db:
+            db.execute("INSERT OR REPLACE INTO owners (owner, lease_until) VALUES (?, ?)",
+                       (owner, self.clock.time() + lease))
+
+    def orphans(self, me: str) -> list[Progress]:
+        """Unfinished messages whose owner is gone (to be taken over with ``take_over``)."""
+        now = self.clock.time()
+        with self._transaction("orphans", write=False) as db:
+            rows = db.execute(
+                "SELECT p.key, p.msg_id, p.state, p.owner, p.card_id, p.answer, p.notice, "
+                "p.payload, o.lease_until FROM progress p LEFT JOIN owners o "
+                "ON o.owner = p.owner WHERE p.state != 'finalized' AND p.owner != ? "
+                "ORDER BY p.at", (me,)).fetchall()
+        return [Progress(*r[:-1]) for r in rows if not owner_alive(r[3], r[-1], now, me=me)]
+
+    def take_over(self, key: str, *, old: str, new: str) -> bool:
+        """Make ``new`` the owner if ``old`` still is; False if another robot was first."""
+        with self._transaction("take_over", write=True) as db:
+            return db.execute("UPDATE progress SET owner = ?, at = ? WHERE key = ? AND owner = ?",
+                              (new, self.clock.time(), key, old)).rowcount == 1
 
     def close(self) -> None:
         """Close the database; further calls raise StoreError. Closing twice is fine."""

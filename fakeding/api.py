@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from .faults import Fault
 from .recorder import Record, Recorder
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,17 @@ class FakeDingAPI(Protocol):
     @property
     def violations(self) -> list[Record]:
         """Protocol violations recorded so far."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force."""
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings by name now (JSON values, checked); answers every setting."""
+
+    def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
+                robot_code: str | None = None, callback_url: str | None = None) -> Any:
+        """Register an app (HTTP mode with ``callback_url``)."""
+
+    def apps(self) -> list[dict[str, Any]]:
+        """Every registered app as the control API shows it."""

@@ -7,8 +7,12 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from .exceptions import ConfigError, FakedingError
+from . import control_settings
+from ._extras import MissingExtra
+from .exceptions import ConfigError, ControlError, FakedingError
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 
@@ -33,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
+    serve.add_argument("--config", type=Path, metavar="FILE",
+                       help="settings (and [[apps]]) from a .toml or .json file; the keys are "
+                            "those of GET /_fakeding/settings")
+    serve.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="one setting (repeatable, after --config); VALUE is JSON when it "
+                            "parses: --set redelivery_delay=2 --set qps_limit=null")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="print every event as it happens, and a summary on exit")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
@@ -47,15 +57,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
+def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, Any]]]:
+    """The settings and app registrations of ``serve``: flags, then ``--config``, then
+    ``--set`` (later wins); errors name the key and where it came from."""
     settings = Settings(host=args.host, seed=args.seed)
     if args.no_limits:
         settings = settings.replace(qps_limit=None, webhook_per_minute=None,
                                     card_param_value_max_bytes=None,
                                     interactive_card_max_bytes=None,
                                     stream_content_max_bytes=None)
-    apps = args.app or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]
+    apps = [{"client_id": c, "client_secret": s} for c, s in args.app or []]
+    try:
+        if args.config is not None:
+            data = dict(control_settings.load_config(args.config))
+            listed = data.pop("apps", [])
+            if not isinstance(listed, list):
+                raise ControlError("apps", f"expected a list of apps, found {listed!r}")
+            apps += [control_settings.check_app(a, f"apps[{i}].") for i, a in enumerate(listed)]
+            settings = settings.replace(**control_settings.check_changes(data, allow_fixed=True))
+        changes = dict(control_settings.parse_assignment(a) for a in args.set)
+        settings = settings.replace(**control_settings.check_changes(changes, allow_fixed=True))
+    except ControlError as exc:
+        where = f"--config {args.config}" if args.config is not None else "--set"
+        raise ConfigError(f"{where}: {exc}") from None
+    if not apps:
+        apps = [{"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}]
+    return settings, apps
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings, specs = serve_settings(args)
+    apps = [(s["client_id"], s["client_secret"]) for s in specs]
     fake = FakeDing(settings, apps=apps)
+    for spec in specs:  # again, with scopes, robot codes and callback URLs
+        fake.add_app(**spec)
     try:
         await fake.start(port=args.port, ws_port=args.ws_port)
     except OSError as exc:  # a busy or forbidden port: say so, no traceback
@@ -101,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scenario":
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
-    except FakedingError as exc:
+    except (FakedingError, MissingExtra) as exc:
         print(f"fakeding: {exc}", file=sys.stderr)
         return 2
     return 2

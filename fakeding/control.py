@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import jsonsafe
+from . import control_settings, control_spec, jsonsafe
 from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
 
@@ -30,7 +30,10 @@ def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
         except ControlError as exc:
             return _ok({"error": str(exc), "field": exc.field}, 400)
         except ConfigError as exc:
-            return _ok({"error": f"clientId: {exc}", "field": "clientId"}, 400)
+            text = str(exc)
+            field = text.partition(":")[0] if text.startswith("callbackUrl:") else "clientId"
+            return _ok({"error": text if field != "clientId" else f"clientId: {exc}",
+                        "field": field}, 400)
     return handle
 
 
@@ -140,6 +143,22 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     async def violations(_: web.Request) -> Any:
         return [r.to_dict() for r in fake.violations]
 
+    async def settings(request: web.Request) -> Any:
+        if request.method == "PATCH":
+            return fake.update_settings(await _json(request))
+        return control_settings.view(fake.settings)
+
+    async def apps(request: web.Request) -> Any:
+        if request.method == "POST":
+            spec = control_settings.check_app(await _json(request))
+            client_id = spec["client_id"]
+            fake.add_app(**spec)
+            return next(a for a in fake.apps() if a["clientId"] == client_id)
+        return fake.apps()
+
+    async def openapi(_: web.Request) -> Any:
+        return control_spec.document()
+
     r = app.router
     r.add_get("/_fakeding/health", _guard(health))
     r.add_post("/_fakeding/messages", _guard(messages))
@@ -150,3 +169,8 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_post("/_fakeding/faults", _guard(faults))
     r.add_post("/_fakeding/reset", _guard(reset))
     r.add_get("/_fakeding/violations", _guard(violations))
+    r.add_get("/_fakeding/settings", _guard(settings))
+    r.add_patch("/_fakeding/settings", _guard(settings))
+    r.add_get("/_fakeding/apps", _guard(apps))
+    r.add_post("/_fakeding/apps", _guard(apps))
+    r.add_get("/_fakeding/openapi.json", _guard(openapi))

@@ -309,7 +309,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     r.add_get("/_fakeding/web/{name}", static)
     r.add_get("/favicon.ico", no_icon)  # browsers ask for it; not a robot's mistake to record
     r.add_get("/_fakeding/events", events)
-    r.add_route("GET", "/_fakeding/settings", settings)
+    # GET (every setting) and PATCH are the control API's; POST answers the page's subset
     r.add_route("POST", "/_fakeding/settings", settings)
     r.add_get("/_fakeding/connections", conns)
     r.add_get("/_fakeding/scenario", scenario)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .callbacks import loopback_url
 from .cards import CARD_ROUTES, Card, CardStore
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
@@ -40,6 +41,19 @@ class App:
     chatbot_user_id: str
     scopes: frozenset[str] = ALL_SCOPES
     subscriptions: list[dict[str, str]] = field(default_factory=list)
+    # HTTP mode: robot messages are POSTed here instead of pushed over Stream (loopback only).
+    callback_url: str | None = None
+    # Set through the inner off-duty-prompt API: the card shown while the robot is offline.
+    off_duty_prompt: dict[str, Any] | None = None
+    # callbackRouteKey -> (apiSecret, callbackUrl) for cards created with callbackType HTTP.
+    card_callbacks: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The app as the control API shows it (never its secret)."""
+        return {"clientId": self.client_id, "appId": self.app_id, "robotCode": self.robot_code,
+                "scopes": sorted(self.scopes), "callbackUrl": self.callback_url,
+                "offDutyPrompt": self.off_duty_prompt,
+                "cardCallbackRoutes": {k: url for k, (_, url) in self.card_callbacks.items()}}
 
 
 @dataclass
@@ -104,6 +118,8 @@ class Platform:
         self.direct: dict[tuple[str, str], str] = {}  # (clientId, staffId) -> 1:1 conversation
         self.transcript: list[TranscriptEntry] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # downloadCode -> (file name, bytes)
+        # media_id -> (clientId, type, file name, bytes), from the legacy /media/upload
+        self.media: dict[str, tuple[str, str, str, bytes]] = {}
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
 
@@ -144,11 +160,14 @@ class Platform:
         *,
         scopes: frozenset[str] | set[str] | None = None,
         robot_code: str | None = None,
+        callback_url: str | None = None,
     ) -> App:
         if not client_id or not client_secret:
             raise ConfigError(
                 f"an app needs a non-empty clientId and clientSecret, found {client_id!r}/***"
             )
+        if callback_url is not None:
+            callback_url = loopback_url(callback_url, "callbackUrl")
         # Ids derive from the clientId, not the run's seed, so they survive a reset.
         digest = stable_ids(client_id)
         app = App(
@@ -158,7 +177,11 @@ class Platform:
             robot_code=robot_code or client_id,
             chatbot_user_id="$:LWCP_v1:$" + digest.token()[:24],
             scopes=frozenset(scopes) if scopes is not None else ALL_SCOPES,
+            callback_url=callback_url,
         )
+        previous = self.apps.get(client_id)
+        if previous is not None:  # re-registering keeps what the app set through the APIs
+            app.off_duty_prompt, app.card_callbacks = previous.off_duty_prompt, previous.card_callbacks
         self.apps[client_id] = app
         return app
 

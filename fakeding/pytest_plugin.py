@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .scenarios.robots import set_configured_default
+from ._extras import MissingExtra
 from .sdk_endpoint import EndpointPatch, point_sdk_at
 from .settings import Settings
 from .threaded import ThreadedFakeDing
@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
     _quiet_looptime(config)
-    set_configured_default(str(config.getini("fakeding_robot")))
+    _configure_robot(str(config.getini("fakeding_robot")) or None)
     if config.getini("fakeding_early"):
         _start()
 
@@ -60,6 +60,15 @@ def _quiet_looptime(config: pytest.Config) -> None:
         pm.unregister(name="looptime_plugin")
 
 
+def _configure_robot(name: str | None) -> None:
+    """The scenario engine's default robot (ini ``fakeding_robot``), if the engine is installed."""
+    try:
+        from .scenarios.robots import set_configured_default
+    except MissingExtra:
+        return  # no scenario extra, no scenarios to run
+    set_configured_default(name)
+
+
 def _start() -> ThreadedFakeDing:
     server = _state.get("server")
     if server is None:
@@ -71,7 +80,7 @@ def _start() -> ThreadedFakeDing:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    set_configured_default(None)
+    _configure_robot(None)
     server: ThreadedFakeDing | None = _state.pop("server", None)
     patch: EndpointPatch | None = _state.pop("patch", None)
     if patch is not None:

@@ -15,13 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
-from . import users
+from . import control_settings, users
 from .api import SentMessage
 from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
+from .http_callbacks import HttpCallbacks
 from .live import add_live_routes
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
@@ -47,6 +48,7 @@ class FakeDing:
         self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
         self.stream = StreamServer(self.platform, self.clock)
         self.openapi = OpenApi(self.platform, self.clock)
+        self.http_callbacks = HttpCallbacks(self.platform, self.clock)
         self.http_port = 0
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
@@ -99,10 +101,25 @@ class FakeDing:
         self.reset()
         self._restart_pinger()
 
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """``change_settings`` from JSON: every value checked (``ControlError`` naming the
+        setting); answers every setting."""
+        self.change_settings(**control_settings.check_changes(changes))
+        return control_settings.view(self.settings)
+
+    def apps(self) -> list[dict[str, Any]]:
+        return [app.describe() for app in self.platform.apps.values()]
+
+    @property
+    def web_app(self) -> web.Application | None:
+        """The aiohttp application serving HTTP (None before ``start``)."""
+        return self._runner.app if self._runner is not None else None
+
     async def stop(self) -> None:
         if self._pinger:
             self._pinger.cancel()
         await self.stream.stop()
+        await self.http_callbacks.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -139,10 +156,11 @@ class FakeDing:
 
     # -- configuration -------------------------------------------------------------------------
     def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
-                robot_code: str | None = None) -> App:
+                robot_code: str | None = None, callback_url: str | None = None) -> App:
+        """Register an app; with ``callback_url`` its robot messages are POSTed (HTTP mode)."""
         return self.platform.add_app(client_id, client_secret,
                                      scopes=set(scopes) if scopes is not None else None,
-                                     robot_code=robot_code)
+                                     robot_code=robot_code, callback_url=callback_url)
 
     def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
         """Forget what happened (records, cards, transcripts, faults, queued and un-acked
@@ -186,6 +204,9 @@ class FakeDing:
             client_id=client_id)
         if not m.deliver:
             return SentMessage(m.msg_id, None, m.conversation_id, False)
+        if m.app.callback_url is not None:  # HTTP mode: POSTed, not pushed
+            self.http_callbacks.robot_message(m)
+            return SentMessage(m.msg_id, None, m.conversation_id, True)
         d = self.stream.push(m.app.client_id, protocol.TOPIC_BOT_MESSAGE, m.data, key=m.msg_id)
         return SentMessage(m.msg_id, d.message_ids[0] if d.message_ids else None,
                            m.conversation_id, True)
@@ -195,6 +216,9 @@ class FakeDing:
         """A user clicks a card button; the robot gets the card callback over Stream."""
         c = users.click_button(self.platform, self.now, card_id, staff_id=staff_id,
                                button_id=button_id, params=params)
+        if c.card.callback_type == "HTTP":  # POSTed to the card's registered callback route
+            self.http_callbacks.card_click(c)
+            return ""
 
         def on_ack(ack: protocol.Ack, after: float) -> None:
             response = ack.data.get("response") if isinstance(ack.data, dict) else None
@@ -279,6 +303,7 @@ class FakeDing:
 def card_summary(card: Card) -> dict[str, Any]:
     return {"cardBizId": card.id, "kind": card.kind, "conversationId": card.conversation_id,
             "user": card.single_user, "clientId": card.client_id,
+            "callbackType": card.callback_type, "privateData": card.private_data,
             "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
                          for v in card.versions]}
 

@@ -41,6 +41,7 @@ class Settings:
     stream_send_buffer_bytes: int | None = 4 << 20  # a client that lets more pile up is cut off
     disconnect_close_after: float = 10.0
     card_callback_timeout: float = 2.0
+    http_callback_timeout: float = 5.0  # HTTP-mode robots (modelling choice: undocumented)
     # OpenAPI
     token_ttl: float = 7200.0
     qps_limit: int | None = 20
@@ -51,6 +52,7 @@ class Settings:
     interactive_card_max_bytes: int | None = 15_000
     stream_content_max_bytes: int | None = 3072
     batch_send_max_users: int = 20
+    media_max_bytes: int | None = 20 * 1024 * 1024  # legacy /media/upload
     # Retention (None keeps everything, as tests want; long runs set limits)
     recorder_limit: int | None = None
     history_limit: int | None = None  # cards, transcript lines, sessions, acked deliveries

@@ -115,6 +115,13 @@ class ThreadedFakeDing:
         """Change settings for this test (the fixture restores them)."""
         self.call(lambda: self.fake.apply_settings(self.fake.settings.replace(**changes)))
 
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings by name now, keeping what happened (``configure`` resets)."""
+        return self.call(self.fake.update_settings, changes)
+
+    def apps(self) -> list[dict[str, Any]]:
+        return self.call(self.fake.apps)
+
     def timeline(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
         return self.call(self.fake.timeline, list(kinds) if kinds else None)
 

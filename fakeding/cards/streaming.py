@@ -26,6 +26,7 @@ from .checks import (
     object_body,
     optional_object,
     param_map,
+    private_data_maps,
     required_text,
     shorten,
 )
@@ -133,8 +134,9 @@ def apply_callback_response(
 ) -> Card | None:
     """Apply the ``response`` of a card-callback ack; None when it changes nothing.
 
-    ``None``, ``"OK"`` and other non-objects are no update. A malformed update raises
-    ``ProtocolViolation`` and changes nothing.
+    ``userPrivateData`` is the clicking user's; ``privateData`` (``{userId: {cardParamMap}}``)
+    names its users, as the update API's does. ``None``, ``"OK"`` and other non-objects are no
+    update. A malformed update raises ``ProtocolViolation`` and changes nothing.
     """
     if not isinstance(response, dict):
         return None
@@ -151,6 +153,7 @@ def apply_callback_response(
             "userPrivateData.cardParamMap",
             limit,
         )
+        named, named_coerced = private_data_maps(response.get("privateData"), "privateData", limit)
         options = optional_object(
             response.get("cardUpdateOptions"), "cardUpdateOptions", "param.invalid"
         )
@@ -161,7 +164,10 @@ def apply_callback_response(
     except OpenApiError as exc:
         raise ProtocolViolation(f"{where}: {exc.message}") from None
     params, coerced = checked if checked is not None else ({}, [])
-    if not params and not private:
+    if private:
+        named = {**named, user_id: {**named.get(user_id, {}), **private}}
+    private_coerced += named_coerced
+    if not params and not named:
         return None
     if card.kind != "instance" and params:
         raise ProtocolViolation(
@@ -172,9 +178,9 @@ def apply_callback_response(
 
     data = merge(card.current, params, by_key) if params else copy.deepcopy(card.current)
     extra: dict[str, Any] = {"user_id": user_id, "by_key": by_key}
-    if private:
-        apply_private(card, {user_id: private}, private_by_key)
-        extra["private_data"] = private
+    if named:
+        apply_private(card, named, private_by_key)
+        extra["private_data"] = named
         extra["private_by_key"] = private_by_key
     if coerced or private_coerced:
         extra["coerced"] = coerced + private_coerced

@@ -17,6 +17,7 @@ from ..cards import CARD_ROUTES, Card, CardRoute
 from ..clock import Clock
 from ..exceptions import OpenApiError
 from ..platform import App, Platform
+from . import media, robot_settings
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
 MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
@@ -41,6 +42,7 @@ class OpenApi:
         r.add_get("/gettoken", self.legacy_token)
         r.add_post("/robot/sendBySession", self.session_webhook)
         r.add_get("/_files/{code}", self.file_content)
+        r.add_post(media.PATH, self.media_upload)
         api: list[tuple[str, str, Handler]] = [
             (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
         api += [
@@ -48,10 +50,16 @@ class OpenApi:
             ("POST", "/v1.0/robot/groupMessages/send", self._group_send),
             ("POST", "/v1.0/robot/messageFiles/download", self._file_download),
         ]
+        api += [(method, path, self._bound(fn)) for method, path, fn in robot_settings.ROUTES]
         for method, path, fn in api:
             r.add_route(method, path, self._endpoint(method, path, fn))
 
     # -- plumbing -------------------------------------------------------------------------------
+    def _bound(self, fn: Callable[[Platform, App, Any, float], Any]) -> Handler:
+        def handler(app: App, body: Any, t: float) -> Any:
+            return fn(self.platform, app, body, t)
+        return handler
+
     def _json(self, status: int, body: Any, request_id: str) -> web.Response:
         return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
                             content_type="application/json", charset="utf-8",
@@ -191,6 +199,12 @@ class OpenApi:
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
 
+    async def media_upload(self, request: web.Request) -> web.Response:
+        t = self.now()
+        client, seen, out = await media.upload(self.platform, t, request)
+        self._record_api(t, "POST", media.PATH, client, 200, seen, out)
+        return self._json(200, out, self.platform.ids.request_id())
+
     async def file_content(self, request: web.Request) -> web.Response:
         code = request.match_info["code"]
         entry = self.platform.files.get(code)
@@ -231,7 +245,8 @@ class OpenApi:
         if not isinstance(parsed, dict):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON object")
-        return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or "")
+        shown = media.check_message_media(self.platform, app, key, parsed)
+        return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or shown)
 
     def _batch_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
         body = _obj(body)

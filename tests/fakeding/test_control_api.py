@@ -247,7 +247,7 @@ def test_cards_lists_a_card_sent_through_the_openapi(fakeding: ThreadedFakeDing)
     (card,) = r.json()
     assert {k: v for k, v in card.items() if k != "versions"} == {
         "cardBizId": "card-1", "kind": "interactive", "conversationId": "cidG1", "user": None,
-        "clientId": DEFAULT_CLIENT_ID}
+        "clientId": DEFAULT_CLIENT_ID, "callbackType": "STREAM", "privateData": {}}
     (version,) = card["versions"]
     assert version["cardData"] == CARD_DATA and version["via"] == "send"
 

@@ -42,16 +42,26 @@ class RobotConfig:
     memory_turns: int = 10
     retry_attempts: int = 5
     stream_idle_timeout: float | None = None
+    shutdown_deadline: float = 3.0
+    owner_lease: float = 20.0
+    auth_attempts: int = 5
     base_dir: Path = Path(".")
 
     @property
     def is_live(self) -> bool:
         return self.endpoint.rstrip("/") == LIVE_ENDPOINT
 
+    @property
+    def store_scheme(self) -> str:
+        """``redis`` for ``redis://`` (or ``rediss://``) URLs, ``sqlite`` for a file path."""
+        return "redis" if self.store.startswith(("redis://", "rediss://")) else "sqlite"
+
     def store_path(self) -> Path:
         """A relative ``store`` is relative to the working directory, never to the instance
         folder (which may sit inside the installed, read-only package)."""
-        return Path(self.store).expanduser().absolute()
+        path = self.store.removeprefix("sqlite://") if self.store.startswith("sqlite://") \
+            else self.store
+        return Path(path).expanduser().absolute()
 
 
 KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
@@ -60,7 +70,9 @@ KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agen
          "updateBatch": "update_batch", "qps": "qps", "agentTimeout": "agent_timeout",
          "maxQuestionChars": "max_question_chars", "maxCardChars": "max_card_chars",
          "memoryTtl": "memory_ttl", "memoryTurns": "memory_turns",
-         "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout"}
+         "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout",
+         "shutdownDeadline": "shutdown_deadline", "ownerLease": "owner_lease",
+         "authAttempts": "auth_attempts"}
 
 
 def substitute(value: Any, env: Mapping[str, str], where: Path) -> Any:
@@ -119,17 +131,22 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
         if not isinstance(getattr(cfg, name), str):
             raise fail(name, "a string", getattr(cfg, name))
     for name in ("max_updates", "update_batch", "max_question_chars", "max_card_chars",
-                 "memory_turns", "retry_attempts"):
+                 "memory_turns", "retry_attempts", "auth_attempts"):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise fail(name, "an integer >= 1", value)
-    for name in ("update_interval", "qps", "agent_timeout", "memory_ttl"):
+    for name in ("update_interval", "qps", "agent_timeout", "memory_ttl", "shutdown_deadline",
+                 "owner_lease"):
         value = getattr(cfg, name)
         if not _number(value) or value <= 0:
             raise fail(name, "a number > 0", value)
     idle = cfg.stream_idle_timeout
     if idle is not None and (not _number(idle) or idle <= 0):
         raise fail("stream_idle_timeout", "a number of seconds > 0 (or absent)", idle)
+    scheme = cfg.store.partition("://")[0] if "://" in cfg.store else ""
+    if scheme and scheme not in ("redis", "rediss", "sqlite"):
+        raise fail("store", "a file path for SQLite, sqlite:///path or redis://host:port/db "
+                   "(supported schemes: sqlite, redis, rediss)", cfg.store)
     if cfg.locale not in LOCALES:
         raise fail("locale", f"one of {', '.join(LOCALES)}", cfg.locale)
     if not isinstance(cfg.agent, (str, dict)):

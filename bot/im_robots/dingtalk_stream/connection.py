@@ -5,6 +5,12 @@ acks; we keep all of that and replace ``start``, whose blocking ``requests`` gat
 freeze the event loop and whose fixed 3-10 s sleeps are no backoff. Here: an async gateway
 call, exponential backoff with jitter after failures, an immediate reconnect after a SYSTEM
 disconnect, and an optional idle watchdog that replaces a connection that went silent.
+
+Permanent-looking failures are loud: a refused clientId/secret and an unreachable endpoint
+are logged at WARNING/ERROR with what to check (at most once a minute per kind); credentials
+refused ``auth_attempts`` times in a row before any connection succeeded raise
+``CredentialsRefused`` (the CLI exits 2). Once connected, a refusal (a secret being rotated)
+is logged as an error and retried with backoff.
 """
 
 from __future__ import annotations
@@ -21,9 +27,23 @@ import dingtalk_stream
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from ...errors import ConfigError
 from .openapi import OpenApiCallError, OpenApiClient
 
 log = logging.getLogger("bot.stream")
+LOUD_EVERY = 60.0  # seconds between two loud lines of one kind
+
+
+class CredentialsRefused(ConfigError):
+    """The platform refused the clientId/clientSecret again and again."""
+
+
+def is_auth_refusal(exc: BaseException) -> bool:
+    """401/403 (not a QPS limit) or an auth-ish code: retrying will not help."""
+    if not isinstance(exc, OpenApiCallError) or "QpsLimit" in exc.code:
+        return False
+    code = exc.code.lower()
+    return exc.status in (401, 403) or "auth" in code or "invalidclient" in code
 
 
 class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
@@ -35,6 +55,8 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         idle_timeout: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         max_backoff: float = 30.0,
+        auth_attempts: int = 5,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(dingtalk_stream.Credential(api.client_id, "(held by OpenApiClient)"),
                          logger=log)
@@ -43,6 +65,9 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         self.idle_timeout = idle_timeout
         self.on_event = on_event or (lambda kind, fields: None)
         self.max_backoff = max_backoff
+        self.auth_attempts = auth_attempts
+        self.monotonic = monotonic or (lambda: asyncio.get_running_loop().time())
+        self._loud_at: dict[str, float] = {}
         self.connected = asyncio.Event()
         self.connections = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -58,7 +83,7 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
 
     async def start(self) -> None:  # noqa: C901 - one loop, each branch a documented case
         self.pre_start()
-        failures = 0
+        failures = refusals = 0
         while not self._stopping:
             try:
                 conn = await self.api.open_connection(self.subscriptions())
@@ -84,11 +109,41 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
                 self.connected.clear()
                 failures += 1
                 self.on_event("stream.error", {"error": _describe(exc), "failures": failures})
+                refusals = refusals + 1 if is_auth_refusal(exc) else 0
+                self._complain(exc, refusals)
             if self._stopping:
                 break
             delay = self.backoff(failures)
             self.on_event("stream.backoff", {"delay": round(delay, 3), "failures": failures})
             await asyncio.sleep(delay)
+
+    def _complain(self, exc: BaseException, refusals: int) -> None:
+        """Say loudly what to check; give up on credentials refused ``auth_attempts`` times."""
+        endpoint = self.api.endpoint
+        if refusals >= self.auth_attempts and not self.connections:
+            raise CredentialsRefused(
+                f"{endpoint} refused clientId={self.api.client_id} and its clientSecret "
+                f"{refusals} times in a row ({_describe(exc)}); check DINGTALK_CLIENT_ID and "
+                "DINGTALK_CLIENT_SECRET (or clientId/clientSecret in config.json)")
+        if refusals:
+            kind, level = "auth", logging.ERROR
+            tries = ("retrying with backoff" if self.connections else
+                     f"try {refusals} of {self.auth_attempts} before giving up")
+            text = (f"{endpoint} refused the credentials of clientId={self.api.client_id} "
+                    f"({_describe(exc)}; {tries}); check the clientId and clientSecret")
+        elif isinstance(exc, OpenApiCallError) and exc.status != 0:
+            kind, level = f"http{exc.status}", logging.WARNING
+            text = f"the gateway at {endpoint} answered {_describe(exc)}; retrying with backoff"
+        else:
+            kind, level = "unreachable", logging.WARNING
+            text = (f"cannot reach {endpoint} ({_describe(exc)}); check the endpoint URL "
+                    "(DINGTALK_OPENAPI_ENDPOINT or endpoint in config.json) and the network; "
+                    "retrying with backoff")
+        now = self.monotonic()
+        early = refusals and not self.connections  # each of the few tries before giving up
+        if early or now - self._loud_at.get(kind, -LOUD_EVERY) >= LOUD_EVERY:
+            self._loud_at[kind] = now
+            log.log(level, text)
 
     async def _pump(self, ws: ClientConnection) -> str:
         """Read frames until the socket closes; return why it ended."""

@@ -4,6 +4,10 @@ The guarantees live here: the card never stays on "thinking" (agent errors, time
 cancellation end in a final card that says what happened and keeps the partial answer); the
 final update is retried, and if the card still cannot be updated the answer reaches the user
 through the session webhook; answers too long for one card continue as messages.
+
+Each step is recorded as the message's progress (carded, answered, finalized) without waiting
+for the store, so a robot restarted after a crash can finish what this one left (``serve``
+with the stored progress).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from ...core import cards
 from ...core.i18n import text
 from ...core.incoming import Incoming, Plan
 from ...core.throttle import Throttle
-from ...errors import AgentError
-from ...store import Store
+from ...errors import AgentError, StoreError
+from ...storage import Storage
+from ...store import Progress
 from .config import RobotConfig
 from .openapi import OpenApiCallError, OpenApiClient, Skipped
 
@@ -31,23 +36,42 @@ REPAIR_INTERVAL = 30.0
 
 
 class Responder:
-    def __init__(self, *, config: RobotConfig, api: OpenApiClient, agent: Agent, store: Store,
-                 clock: Clock, emit: Emit) -> None:
+    def __init__(self, *, config: RobotConfig, api: OpenApiClient, agent: Agent,
+                 storage: Storage, clock: Clock, emit: Emit) -> None:
         self.cfg = config
         self.api = api
         self.agent = agent
-        self.store = store
+        self.storage = storage
         self.clock = clock
         self.emit = emit
 
     def t(self, key: str, **fmt: Any) -> str:
         return text(self.cfg.locale, key, **fmt)
 
+    def _progress(self, inc: Incoming, state: str, **fields: str) -> None:
+        self.storage.set_progress_soon(inc.dedup_key, state, **fields)
+
+    async def serve(self, inc: Incoming, plan: Plan, prior: Progress | None = None) -> None:
+        """Carry out ``plan``; with ``prior`` progress (a message taken over from a robot that
+        died) reuse its card, or finish it with the answer already kept."""
+        if plan.action == "answer":
+            if prior is not None and prior.state == "answered":
+                await self._finish(inc, plan.question, prior.answer, prior.notice or None,
+                                   bool(prior.card_id))
+            else:
+                await self.answer(inc, plan.question,
+                                  card_sent=prior is not None and bool(prior.card_id))
+        elif plan.action == "notice":
+            await self.notice(inc, plan)
+        else:
+            self._progress(inc, "finalized")
+
     # -- notices ---------------------------------------------------------------------------------
     async def notice(self, inc: Incoming, plan: Plan) -> None:
         body = self.t(plan.notice_key, **dict(plan.notice_args))
         self.emit("reply.notice", msg=inc.msg_id, notice=plan.notice_key)
         await self._webhook_markdown(inc, body, title=self.t("title_notice"))
+        self._progress(inc, "finalized")
 
     async def _webhook_markdown(self, inc: Incoming, body: str, *, title: str) -> bool:
         if not inc.webhook:
@@ -66,11 +90,16 @@ class Responder:
             return False
 
     # -- answers ---------------------------------------------------------------------------------
-    async def answer(self, inc: Incoming, question: str) -> None:
+    async def answer(self, inc: Incoming, question: str, *, card_sent: bool = False) -> None:
         cfg = self.cfg
         card_id = inc.card_biz_id
         # The thinking card goes out while the agent already works: neither waits for the other.
-        thinking = asyncio.ensure_future(self._send_thinking(inc, question))
+        thinking: asyncio.Future[bool]
+        if card_sent:  # taken over: the card is out already, answer into it again
+            thinking = asyncio.get_running_loop().create_future()
+            thinking.set_result(True)
+        else:
+            thinking = asyncio.ensure_future(self._send_thinking(inc, question))
         throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
                             interval=cfg.update_interval, batch=cfg.update_batch)
         parts: list[str] = []
@@ -96,8 +125,13 @@ class Responder:
                 except OpenApiCallError as exc:
                     self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
 
-        history = self.store.history(inc.sender_staff_id, ttl=cfg.memory_ttl,
-                                     max_turns=cfg.memory_turns)
+        try:
+            history = await self.storage.history(inc.sender_staff_id, ttl=cfg.memory_ttl,
+                                                 max_turns=cfg.memory_turns)
+        except StoreError as exc:
+            log.error("memory of %s unavailable (%s); answering without it",
+                      inc.sender_staff_id, exc)
+            history = []
         notice: str | None = None
         answer = ""
         try:
@@ -125,8 +159,8 @@ class Responder:
             notice = self.t("empty_answer")
         await self._finish(inc, question, answer, notice, await thinking)
         if notice is None:
-            self.store.append_turns(inc.sender_staff_id, [Turn("user", question),
-                                                          Turn("assistant", answer)])
+            self.storage.append_turns_soon(inc.sender_staff_id, [Turn("user", question),
+                                                                 Turn("assistant", answer)])
 
     async def _repair(self, inc: Incoming, final: dict[str, Any]) -> None:
         """The user has the answer by message; keep trying, slowly, to take the card off
@@ -139,6 +173,7 @@ class Responder:
                 self.emit("card.repair.failed", msg=inc.msg_id, attempt=attempt, error=exc.code)
                 continue
             self.emit("card.repaired", msg=inc.msg_id, attempt=attempt)
+            self._progress(inc, "finalized")
             return
         log.error("card %s could not be finished after %d repair attempts", inc.card_biz_id,
                   REPAIR_ATTEMPTS)
@@ -159,6 +194,7 @@ class Responder:
             self.emit("card.thinking.failed", msg=inc.msg_id, error=exc.code)
             return False
         self.emit("card.thinking", msg=inc.msg_id, card=inc.card_biz_id)
+        self._progress(inc, "carded", card_id=inc.card_biz_id)
         return True
 
     async def _finish(self, inc: Incoming, question: str, answer: str, notice: str | None,
@@ -168,9 +204,10 @@ class Responder:
         if rest:
             notice = (notice + "\n\n" if notice else "") + self.t("answer_truncated")
         final = cards.final_card(question, shown, inc.msg_id, cfg.locale, notice=notice)
-        self.store.remember_answer(card_id=inc.card_biz_id, msg_id=inc.msg_id,
-                                   question=question, answer=answer, locale=cfg.locale,
-                                   is_group=inc.is_group)
+        self.storage.remember_answer_soon(card_id=inc.card_biz_id, msg_id=inc.msg_id,
+                                          question=question, answer=answer, locale=cfg.locale,
+                                          is_group=inc.is_group)
+        self._progress(inc, "answered", answer=answer, notice=notice or "")
         delivered = False
         if card_ok:
             try:
@@ -191,7 +228,10 @@ class Responder:
                 self.emit("reply.fallback", msg=inc.msg_id)
             if card_ok:
                 await self._repair(inc, final)
+            else:
+                self._progress(inc, "finalized")
             return
+        self._progress(inc, "finalized")
         while rest:
             piece, rest = cards.fit_answer(rest, cfg.max_card_chars)
             await self._webhook_markdown(inc, piece, title=cards.title_for(question))

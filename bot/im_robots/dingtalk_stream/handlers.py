@@ -1,12 +1,14 @@
 """The SDK handlers the robot registers: robot messages, card button clicks, everything else.
 
 Each acks at once and hands the work to a background task: the platform redelivers messages
-acked late, and card callbacks must be answered within 2 s.
+acked late, and card callbacks must be answered within 2 s. Acks never wait for storage: a
+message is claimed on the spot when the store can answer without waiting, else after the ack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -16,8 +18,10 @@ import dingtalk_stream
 from dingtalk_stream import AckMessage
 
 from ...core import cards
-from ...core.incoming import parse_incoming, plan_for
-from ...store import Answer, Store
+from ...core.incoming import Incoming, parse_incoming, plan_for
+from ...errors import StoreError
+from ...storage import Storage
+from ...store import Answer, Claim
 from .config import RobotConfig
 from .conversation import Responder
 from .openapi import OpenApiCallError
@@ -30,12 +34,13 @@ Emit = Callable[..., None]
 class _Wired:
     """What every robot handler is given: config, responder, store, a task spawner, events."""
 
-    def __init__(self, *, config: RobotConfig, responder: Responder, store: Store, spawn: Spawn,
-                 emit: Emit) -> None:
+    def __init__(self, *, config: RobotConfig, responder: Responder, storage: Storage,
+                 spawn: Spawn, emit: Emit, owner: str = "") -> None:
         super().__init__()  # the SDK handler's own set-up (next in the MRO)
         self.cfg = config
         self.responder = responder
-        self.store = store
+        self.storage = storage
+        self.owner = owner
         self.spawn = spawn
         self.emit = emit
 
@@ -48,19 +53,42 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         if not inc.msg_id:
             log.warning("robot message without msgId ignored")
             return AckMessage.STATUS_OK, "OK"
-        if not self.store.claim(inc.dedup_key):
-            log.info("skipped message %s from %s: already answered or being answered "
-                     "(duplicate msgId, e.g. a redelivery)", inc.msg_id, inc.sender_staff_id)
+        payload = json.dumps(data, ensure_ascii=False)
+        claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
+                                               owner=self.owner, payload=payload)
+        if claim is None:
+            log.info("message %s acked; the store is busy, so it is claimed after the ack",
+                     inc.msg_id)
+            self.spawn(self._claim_later(inc, payload))
+        else:
+            self.handle(inc, claim)
+        return AckMessage.STATUS_OK, "OK"
+
+    async def _claim_later(self, inc: Incoming, payload: str) -> None:
+        try:
+            claim = await self.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
+                                                     owner=self.owner, payload=payload)
+        except StoreError as exc:  # answering twice beats never answering
+            log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id,
+                      exc)
+            claim = Claim("new")
+        self.handle(inc, claim)
+
+    def handle(self, inc: Incoming, claim: Claim) -> None:
+        if claim.outcome == "skip":
+            log.info("skipped message %s from %s: already answered or being answered (%s; "
+                     "a duplicate msgId, e.g. a redelivery)",
+                     inc.msg_id, inc.sender_staff_id, claim.reason)
             self.emit("dedup.skip", msg=inc.msg_id)
-            return AckMessage.STATUS_OK, "OK"
+            return
         plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
+        if claim.outcome == "taken":
+            log.info("recovery: message %s redelivered and taken over (%s)", inc.msg_id,
+                     claim.reason)
+            self.emit("recovery", msg=inc.msg_id, via="redelivery", reason=claim.reason)
         self.emit("message", msg=inc.msg_id, plan=plan.action, msgtype=inc.msgtype,
                   group=inc.is_group)
-        if plan.action == "answer":
-            self.spawn(self.responder.answer(inc, plan.question))
-        elif plan.action == "notice":
-            self.spawn(self.responder.notice(inc, plan))
-        return AckMessage.STATUS_OK, "OK"
+        self.spawn(self.responder.serve(inc, plan, claim.progress))
 
 
 class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[misc]
@@ -77,20 +105,30 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
             return AckMessage.STATUS_OK, {}
         rating, msg_id = parsed
         card_id = msg.card_instance_id
-        known = self.store.answer_for(card_id)
-        changed = self.store.record_feedback(
-            card_id=card_id, msg_id=msg_id, user_id=msg.user_id, rating=rating,
-            question=known.question if known else "", answer=known.answer if known else "")
-        self.emit("feedback", card=card_id, user=msg.user_id, rating=rating, changed=changed)
+        done = self.storage.vote_now(card_id=card_id, msg_id=msg_id, user_id=msg.user_id,
+                                     rating=rating)
+        if done is None:  # the store is busy: record the vote after the ack
+            self.spawn(self._vote_later(card_id, msg_id, msg.user_id, rating))
+        else:
+            self._voted(card_id, msg_id, msg.user_id, rating, *done)
+        return AckMessage.STATUS_OK, {}
+
+    async def _vote_later(self, card_id: str, msg_id: str, user_id: str, rating: str) -> None:
+        known, changed = await self.storage.vote(card_id=card_id, msg_id=msg_id,
+                                                 user_id=user_id, rating=rating)
+        self._voted(card_id, msg_id, user_id, rating, known, changed)
+
+    def _voted(self, card_id: str, msg_id: str, user_id: str, rating: str,
+               known: Answer | None, changed: bool) -> None:
+        self.emit("feedback", card=card_id, user=user_id, rating=rating, changed=changed)
         if known:
             self.spawn(self._show_vote(card_id, msg_id, known, rating))
-        return AckMessage.STATUS_OK, {}
 
     async def _show_vote(self, card_id: str, msg_id: str, known: Answer, rating: str) -> None:
         """1:1: "You rated ..."; a group card is shared, so it shows everyone's tally."""
         shown, _ = cards.fit_answer(known.answer, self.cfg.max_card_chars)
         if known.is_group:
-            tally = Counter(f.rating for f in self.store.feedback(card_id))
+            tally = Counter(f.rating for f in await self.storage.feedback(card_id))
             card = cards.final_card(known.question, shown, msg_id, known.locale, tally=tally)
         else:
             card = cards.final_card(known.question, shown, msg_id, known.locale, vote=rating)

@@ -65,6 +65,7 @@ class OpenApiClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock: asyncio.Lock | None = None
+        self.draining = False  # shutting down: best-effort calls are skipped, finals go first
         self.requests = 0  # HTTP requests made (benchmarks compare it with a ceiling)
 
     async def close(self) -> None:
@@ -139,6 +140,8 @@ class OpenApiClient:
         attempts = 2 if best_effort else self.attempts  # best effort: one refresh, no retry
         for attempt in range(1, attempts + 1):
             if best_effort:
+                if self.draining:
+                    raise Skipped(f"{route}: shutting down, final cards go first")
                 wait = self.limiter.try_reserve(route, max_wait)
                 if wait is None:
                     raise Skipped(f"{route}: the app is at its rate limit")

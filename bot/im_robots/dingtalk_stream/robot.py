@@ -3,11 +3,17 @@ client, Stream connection and handlers.
 
 ``run()`` is the robot on the caller's event loop (scenarios run it beside the fake in virtual
 time); ``start()``/``stop()`` run it on a background thread through ``ClientManager``.
+
+While it runs, the robot renews its owner lease in the store and takes over, every third of a
+lease, the unfinished messages of robots that died (itself before a crash, or a replica):
+each is logged and counted as a ``recovery`` event. ``aclose`` drains: no new work, answers in
+flight get until ``shutdownDeadline``, then end in a final card with a notice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -19,7 +25,10 @@ import dingtalk_stream
 from ...agents import build_agent
 from ...agents.base import Agent
 from ...clock import Clock, LoopClock
-from ...store import Store
+from ...core.incoming import parse_incoming, plan_for
+from ...errors import ConfigError, StoreError
+from ...storage import SqliteStorage, Storage
+from ...store import Progress, Store, new_owner
 from ..meta import ImRobot
 from .config import RobotConfig, check_live_credentials, load_config
 from .connection import StreamConnection
@@ -44,7 +53,11 @@ class DingTalkStreamRobot(ImRobot):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.connection: StreamConnection | None = None
         self.api: OpenApiClient | None = None
-        self.store: Store | None = None
+        self.store: Store | None = None  # the SQLite file itself (None with Redis)
+        self.storage: Storage | None = None
+        self.responder: Responder | None = None
+        self.owner = new_owner()
+        self.recoveries = 0
         self.manager = ClientManager(self.run, self.aclose, name=f"robot-{config.client_id}")
 
     @classmethod
@@ -67,24 +80,27 @@ class DingTalkStreamRobot(ImRobot):
         if cfg.is_live:
             check_live_credentials(cfg)
         rng = random.Random(self.seed)
-        self.store = Store(cfg.store_path(), self.clock)
+        self.storage = open_storage(cfg, self.clock)
+        self.store = self.storage.fast if isinstance(self.storage, SqliteStorage) else None
         agent = self._agent or build_agent(cfg.agent, base_dir=cfg.base_dir, locale=cfg.locale)
         self.api = OpenApiClient(endpoint=cfg.endpoint, client_id=cfg.client_id,
                                  client_secret=cfg.client_secret, clock=self.clock, qps=cfg.qps,
                                  attempts=cfg.retry_attempts, rng=rng, on_event=self._on_event)
-        responder = Responder(config=cfg, api=self.api, agent=agent, store=self.store,
+        responder = Responder(config=cfg, api=self.api, agent=agent, storage=self.storage,
                               clock=self.clock, emit=self.emit)
+        self.responder = responder
         spawn = spawner(self.tasks)
         conn = StreamConnection(self.api, rng=rng, idle_timeout=cfg.stream_idle_timeout,
-                                on_event=self._on_event)
+                                on_event=self._on_event, auth_attempts=cfg.auth_attempts,
+                                monotonic=self.clock.monotonic)
         conn.register_callback_handler(
             dingtalk_stream.ChatbotMessage.TOPIC,
-            MessageHandler(config=cfg, responder=responder, store=self.store, spawn=spawn,
-                           emit=self.emit))
+            MessageHandler(config=cfg, responder=responder, storage=self.storage, spawn=spawn,
+                           emit=self.emit, owner=self.owner))
         conn.register_callback_handler(
             dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-            FeedbackHandler(config=cfg, responder=responder, store=self.store, spawn=spawn,
-                            emit=self.emit))
+            FeedbackHandler(config=cfg, responder=responder, storage=self.storage,
+                            spawn=spawn, emit=self.emit, owner=self.owner))
         conn.register_all_event_handler(LoggingEventHandler())
         self.connection = conn
         return conn
@@ -93,36 +109,95 @@ class DingTalkStreamRobot(ImRobot):
         """Connect and serve until cancelled or ``aclose``d."""
         conn = self.connection or self.build()
         log.info("robot %s connecting to %s", self.cfg.client_id, self.cfg.endpoint)
-        pruner = asyncio.ensure_future(self._prune_forever())
+        keeper = asyncio.ensure_future(self._keep())
         try:
             await conn.start()
         finally:
-            pruner.cancel()
+            keeper.cancel()
 
-    async def _prune_forever(self, every: float = 3600.0) -> None:
-        """Expired dedup keys and memory leave the SQLite file hourly, so it stays small."""
-        while self.store is not None:
-            removed = self.store.prune(memory_ttl=self.cfg.memory_ttl)
-            if removed:
-                self.emit("store.pruned", rows=removed)
-            await asyncio.sleep(every)
+    async def _keep(self, prune_every: float = 3600.0) -> None:
+        """Renew the owner lease, take over orphaned messages, prune hourly."""
+        next_prune = 0.0
+        while self.storage is not None:
+            try:
+                await self.storage.beat(self.owner, self.cfg.owner_lease)
+                await self.recover()
+                if self.clock.monotonic() >= next_prune:
+                    next_prune = self.clock.monotonic() + prune_every
+                    removed = await self.storage.prune(memory_ttl=self.cfg.memory_ttl)
+                    if removed:
+                        self.emit("store.pruned", rows=removed)
+            except StoreError as exc:
+                log.warning("store upkeep failed (%s); trying again in %.0f s", exc,
+                            self.cfg.owner_lease / 3)
+            await asyncio.sleep(self.cfg.owner_lease / 3)
 
-    async def aclose(self, grace: float = 2.5) -> None:
-        """Stop taking messages, give answers in flight ``grace`` seconds, then finish them."""
+    async def recover(self) -> int:
+        """Finish the messages of robots that died mid-answer; how many were taken over."""
+        storage, responder = self.storage, self.responder
+        if storage is None or responder is None:
+            return 0
+        taken = 0
+        for found in await storage.orphans(self.owner):
+            if not await storage.take_over(found.key, old=found.owner, new=self.owner):
+                continue  # another robot was first
+            taken += 1
+            self._resume(found)
+        return taken
+
+    def _resume(self, found: Progress) -> None:
+        self.recoveries += 1
+        try:
+            data = json.loads(found.payload)
+        except ValueError:
+            data = {}
+        inc = parse_incoming(data if isinstance(data, dict) else {})
+        plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
+        action = {"claimed": "answer again", "carded": "answer again into the same card",
+                  "answered": "finish the card with the kept answer"}.get(found.state, "finish")
+        log.info("recovery: message %s left %s by %s; %s", found.msg_id, found.state,
+                 found.owner, action)
+        self.emit("recovery", msg=found.msg_id, state=found.state, via="orphan",
+                  owner=found.owner)
+        assert self.responder is not None
+        spawner(self.tasks)(self.responder.serve(inc, plan, found))
+
+    async def aclose(self, deadline: float | None = None) -> None:
+        """Drain: take no new messages, give answers in flight until ``deadline`` seconds
+        (default ``shutdownDeadline``), keeping the end of it for their final cards (paced by
+        the QPS budget, streaming updates skipped so finals go first); what is still
+        answering then ends in a final card with a notice."""
+        deadline = self.cfg.shutdown_deadline if deadline is None else deadline
+        started = self.clock.monotonic()
         if self.connection is not None:
             await self.connection.stop()
         if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=grace)
+            if self.api is not None:
+                self.api.draining = True
+            finals = len(self.tasks) / self.cfg.qps + 1.0  # time the final cards need
+            _, pending = await asyncio.wait(set(self.tasks),
+                                            timeout=max(0.0, deadline - finals))
+            if pending:
+                log.warning("shutting down: %d answer(s) still running are ended with a "
+                            "notice", len(pending))
             for task in pending:
                 task.cancel()  # the responder turns a cancel into a final "interrupted" card
+            left = max(finals, deadline - (self.clock.monotonic() - started))
             if pending:
-                await asyncio.wait(pending, timeout=1.0)
+                _, stuck = await asyncio.wait(pending, timeout=left)
+                if stuck:
+                    log.error("shutting down: %d card(s) could not be finished in time; the "
+                              "next start finishes them", len(stuck))
         if self.api is not None:
             await self.api.close()
-        if self.store is not None:
-            self.store.close()
+        if self.storage is not None:
+            try:
+                await self.storage.beat(self.owner, 0.0)  # what is left is free to take
+            except StoreError as exc:
+                log.warning("could not release the owner lease: %s", exc)
+            await self.storage.aclose()
         # A later run() builds afresh: a stopped robot can be started again.
-        self.connection, self.api, self.store = None, None, None
+        self.connection, self.api, self.store, self.storage = None, None, None, None
 
     # -- ImRobot lifecycle on a background thread ---------------------------------------------
     def start(self) -> None:
@@ -134,3 +209,15 @@ class DingTalkStreamRobot(ImRobot):
     @property
     def is_running(self) -> bool:
         return self.manager.is_running
+
+
+def open_storage(cfg: RobotConfig, clock: Clock) -> Storage:
+    """SQLite for a file path (or ``sqlite://``), Redis for ``redis://``."""
+    if cfg.store_scheme == "redis":
+        try:
+            from ...redis_store import RedisStorage
+        except ImportError:
+            raise ConfigError(f"store {cfg.store!r} needs the redis client library; "
+                              "pip install redis") from None
+        return RedisStorage(cfg.store, clock, memory_ttl=cfg.memory_ttl)
+    return SqliteStorage(cfg.store_path(), clock)

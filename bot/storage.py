@@ -1,0 +1,264 @@
+"""The robot's store as the event loop sees it: every call is async and never blocks the loop.
+
+``Storage`` is the interface the robot uses (``SqliteStorage`` here, ``RedisStorage`` in
+``bot.redis_store``). ``SqliteStorage`` first tries a call on the loop thread against a
+connection whose busy timeout is 0: an unlocked local SQLite call takes microseconds, and
+staying on the loop keeps virtual-time tests deterministic. When the file is locked (another
+process, a backup, a sqlite3 shell) the call moves to one worker thread with its own
+connection, where it waits with a bounded busy timeout and is retried a bounded number of
+times; writes queued there keep their order, and later writes queue behind them. Only the work
+that needs the answer waits; ``soon`` writes (progress, memory, answers) are fire-and-forget
+and flushed on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .agents.base import Turn
+from .clock import Clock
+from .errors import StoreBusy, StoreError
+from .store import DEDUP_TTL, MEMORY_TTL, MEMORY_TURNS, Answer, Claim, Feedback, Progress, Store
+
+log = logging.getLogger("bot.storage")
+BUSY_TIMEOUT = 1.0  # seconds one worker attempt waits for the SQLite lock
+BUSY_ATTEMPTS = 30  # so a call gives up after about 30 s of a locked file
+
+
+class Storage:
+    """What the robot keeps: progress and dedup, memory, answers and feedback (all async)."""
+
+    name = "store"
+
+    def claim_message_now(self, key: str, *, msg_id: str, owner: str,
+                          payload: str) -> Claim | None:
+        """The claim at once if it can be had without waiting, else None (then ``await
+        claim_message``): lets a handler ack without waiting for storage."""
+        return None
+
+    async def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
+                            ttl: float = DEDUP_TTL) -> Claim:
+        raise NotImplementedError
+
+    def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
+                          answer: str | None = None, notice: str | None = None) -> None:
+        raise NotImplementedError
+
+    async def progress(self, key: str) -> Progress | None:
+        raise NotImplementedError
+
+    async def beat(self, owner: str, lease: float) -> None:
+        raise NotImplementedError
+
+    async def orphans(self, me: str) -> list[Progress]:
+        raise NotImplementedError
+
+    async def take_over(self, key: str, *, old: str, new: str) -> bool:
+        raise NotImplementedError
+
+    async def history(self, chat_id: str, *, ttl: float = MEMORY_TTL,
+                      max_turns: int = MEMORY_TURNS) -> list[Turn]:
+        raise NotImplementedError
+
+    def append_turns_soon(self, chat_id: str, turns: Sequence[Turn]) -> None:
+        raise NotImplementedError
+
+    def remember_answer_soon(self, *, card_id: str, msg_id: str, question: str, answer: str,
+                             locale: str, is_group: bool = False) -> None:
+        raise NotImplementedError
+
+    async def answer_for(self, card_id: str) -> Answer | None:
+        raise NotImplementedError
+
+    def vote_now(self, *, card_id: str, msg_id: str, user_id: str,
+                 rating: str) -> tuple[Answer | None, bool] | None:
+        """``vote`` at once if it needs no waiting, else None (then ``await vote``)."""
+        return None
+
+    async def vote(self, *, card_id: str, msg_id: str, user_id: str,
+                   rating: str) -> tuple[Answer | None, bool]:
+        """Record a feedback click; what the card answered and whether the vote changed."""
+        raise NotImplementedError
+
+    async def record_feedback(self, *, card_id: str, msg_id: str, user_id: str, rating: str,
+                              question: str, answer: str) -> bool:
+        raise NotImplementedError
+
+    async def feedback(self, card_id: str | None = None) -> list[Feedback]:
+        raise NotImplementedError
+
+    async def prune(self, *, memory_ttl: float = MEMORY_TTL) -> int:
+        raise NotImplementedError
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        raise NotImplementedError
+
+
+class SqliteStorage(Storage):
+    def __init__(self, path: str | Path, clock: Clock, *, busy_timeout: float = BUSY_TIMEOUT,
+                 attempts: int = BUSY_ATTEMPTS) -> None:
+        self.name = str(path)
+        self.fast = Store(path, clock)
+        self.fast.set_busy_timeout(0.0)
+        self.attempts = attempts
+        self.slow = self.fast if self.name == ":memory:" else \
+            Store(path, clock, busy_timeout=busy_timeout)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._queued_writes = 0
+        self._pending: set[asyncio.Future[Any]] = set()
+        self.waits = 0  # calls that had to leave the loop because the file was locked
+
+    # -- the two paths --------------------------------------------------------------------------
+    def _now(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *, write: bool) -> Any:
+        """Run on the loop thread if nothing is queued ahead (writes) and the file is free;
+        raise StoreBusy otherwise."""
+        if write and self._queued_writes:
+            raise StoreBusy("writes are queued ahead")
+        return getattr(self.fast, name)(*args, **kw)
+
+    def _queue(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *,
+               write: bool) -> asyncio.Future[Any]:
+        self.waits += 1
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._retrying, name, args, kw)
+        if write:
+            self._queued_writes += 1
+
+            def unqueue(_: asyncio.Future[Any]) -> None:
+                self._queued_writes -= 1
+            future.add_done_callback(unqueue)
+        return future
+
+    def _retrying(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """On the worker thread: wait for the lock, a bounded number of times."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return getattr(self.slow, name)(*args, **kw)
+            except StoreBusy:
+                if attempt == 1 or attempt % 10 == 0:
+                    log.warning("store %s at %s waits: the SQLite file is locked by another "
+                                "connection (attempt %d of %d); check for another process, "
+                                "a backup or an open sqlite3 shell holding it", name,
+                                self.name, attempt, self.attempts)
+        raise StoreError(f"store {name} at {self.name} gave up: the SQLite file stayed locked "
+                         f"for {self.attempts} attempts of {self.slow.busy_timeout:g} s; find "
+                         "what holds it (another process, a backup, a sqlite3 shell)")
+
+    async def _call(self, name: str, *args: Any, write: bool, **kw: Any) -> Any:
+        try:
+            return self._now(name, args, kw, write=write)
+        except StoreBusy:
+            return await self._queue(name, args, kw, write=write)
+
+    def _soon(self, name: str, *args: Any, **kw: Any) -> None:
+        try:
+            self._now(name, args, kw, write=True)
+            return
+        except StoreBusy:
+            pass
+        future = self._queue(name, args, kw, write=True)
+        self._pending.add(future)
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._pending.discard(f)
+            if not f.cancelled() and f.exception() is not None:
+                log.error("store %s lost: %s", name, f.exception())
+        future.add_done_callback(done)
+
+    # -- the interface ----------------------------------------------------------------------
+    def claim_message_now(self, key: str, *, msg_id: str, owner: str,
+                          payload: str) -> Claim | None:
+        try:
+            claim: Claim = self._now("claim_message", (key,),
+                                     {"msg_id": msg_id, "owner": owner, "payload": payload},
+                                     write=True)
+        except StoreBusy:
+            return None
+        return claim
+
+    async def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
+                            ttl: float = DEDUP_TTL) -> Claim:
+        claim: Claim = await self._call("claim_message", key, msg_id=msg_id, owner=owner,
+                                        payload=payload, ttl=ttl, write=True)
+        return claim
+
+    def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
+                          answer: str | None = None, notice: str | None = None) -> None:
+        self._soon("set_progress", key, state, card_id=card_id, answer=answer, notice=notice)
+
+    async def progress(self, key: str) -> Progress | None:
+        found: Progress | None = await self._call("progress", key, write=False)
+        return found
+
+    async def beat(self, owner: str, lease: float) -> None:
+        await self._call("beat", owner, lease, write=True)
+
+    async def orphans(self, me: str) -> list[Progress]:
+        found: list[Progress] = await self._call("orphans", me, write=False)
+        return found
+
+    async def take_over(self, key: str, *, old: str, new: str) -> bool:
+        return bool(await self._call("take_over", key, old=old, new=new, write=True))
+
+    async def history(self, chat_id: str, *, ttl: float = MEMORY_TTL,
+                      max_turns: int = MEMORY_TURNS) -> list[Turn]:
+        turns: list[Turn] = await self._call("history", chat_id, ttl=ttl, max_turns=max_turns,
+                                             write=False)
+        return turns
+
+    def append_turns_soon(self, chat_id: str, turns: Sequence[Turn]) -> None:
+        self._soon("append_turns", chat_id, list(turns))
+
+    def remember_answer_soon(self, *, card_id: str, msg_id: str, question: str, answer: str,
+                             locale: str, is_group: bool = False) -> None:
+        self._soon("remember_answer", card_id=card_id, msg_id=msg_id, question=question,
+                   answer=answer, locale=locale, is_group=is_group)
+
+    async def answer_for(self, card_id: str) -> Answer | None:
+        found: Answer | None = await self._call("answer_for", card_id, write=False)
+        return found
+
+    def vote_now(self, *, card_id: str, msg_id: str, user_id: str,
+                 rating: str) -> tuple[Answer | None, bool] | None:
+        try:
+            found: tuple[Answer | None, bool] = self._now(
+                "vote", (), {"card_id": card_id, "msg_id": msg_id, "user_id": user_id,
+                             "rating": rating}, write=True)
+        except StoreBusy:
+            return None
+        return found
+
+    async def vote(self, *, card_id: str, msg_id: str, user_id: str,
+                   rating: str) -> tuple[Answer | None, bool]:
+        found: tuple[Answer | None, bool] = await self._call(
+            "vote", card_id=card_id, msg_id=msg_id, user_id=user_id, rating=rating, write=True)
+        return found
+
+    async def record_feedback(self, *, card_id: str, msg_id: str, user_id: str, rating: str,
+                              question: str, answer: str) -> bool:
+        return bool(await self._call("record_feedback", card_id=card_id, msg_id=msg_id,
+                                     user_id=user_id, rating=rating, question=question,
+                                     answer=answer, write=True))
+
+    async def feedback(self, card_id: str | None = None) -> list[Feedback]:
+        found: list[Feedback] = await self._call("feedback", card_id, write=False)
+        return found
+
+    async def prune(self, *, memory_ttl: float = MEMORY_TTL) -> int:
+        return int(await self._call("prune", memory_ttl=memory_ttl, write=True))
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Flush queued writes (up to ``timeout`` s), then close both connections."""
+        if self._pending:
+            _, left = await asyncio.wait(set(self._pending), timeout=timeout)
+            if left:
+                log.error("%d store write(s) still waiting for the lock at close; lost",
+                          len(left))
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.fast.close()
+        self.slow.close()

@@ -1,0 +1,183 @@
+"""The control API described as an OpenAPI 3.1 document, built from one table (``ROUTES``).
+
+Why: a robot written in Node, Go or Java drives the fake only through ``/_fakeding/``; the
+document (served at ``/_fakeding/openapi.json``) tells it every route and shape, and a test
+checks the running server against it both ways. Each route carries an ``example`` request
+that must answer 200 and, where it has one, a ``bad`` request that must answer 400.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .control_settings import knobs
+
+S = dict[str, Any]
+
+
+def obj(required: tuple[str, ...] = (), **props: S) -> S:
+    return {"type": "object", "required": list(required), "properties": props}
+
+
+def arr(items: S) -> S:
+    return {"type": "array", "items": items}
+
+
+STR: S = {"type": "string"}
+BOOL: S = {"type": "boolean"}
+NUM: S = {"type": "number"}
+ANY_OBJ: S = {"type": "object"}
+NULLABLE_STR: S = {"type": ["string", "null"]}
+ERROR = obj(("error", "field"), error=STR, field=STR)
+RECORD = obj(("seq", "t", "kind"), seq={"type": "integer"}, t=NUM, kind=STR)
+CARD = obj(("cardBizId", "kind", "conversationId", "user", "clientId", "callbackType",
+            "privateData", "versions"),
+           cardBizId=STR, kind={"enum": ["interactive", "instance"]},
+           conversationId=NULLABLE_STR, user=NULLABLE_STR, clientId=STR,
+           callbackType={"enum": ["STREAM", "HTTP", None]},
+           privateData={"type": "object", "additionalProperties": ANY_OBJ},
+           versions=arr(obj(("t", "cardData", "via"), t=NUM, cardData=ANY_OBJ, via=STR)))
+LINE = obj(("t", "who", "kind", "text", "conversation"), t=NUM, who=STR, kind=STR, text=STR,
+           ref=STR, conversation=STR)
+APP = obj(("clientId", "appId", "robotCode", "scopes", "callbackUrl", "offDutyPrompt",
+           "cardCallbackRoutes"),
+          clientId=STR, appId=STR, robotCode=STR, scopes=arr(STR), callbackUrl=NULLABLE_STR,
+          offDutyPrompt={"type": ["object", "null"]},
+          cardCallbackRoutes={"type": "object", "additionalProperties": STR})
+APP_IN = obj(("clientId", "clientSecret"), clientId=STR, clientSecret=STR, scopes=arr(STR),
+             robotCode=STR, callbackUrl={"type": "string", "description": "loopback only; the "
+                                         "app's robot messages are POSTed here (HTTP mode)"})
+
+
+def settings_schema(*, partial: bool) -> S:
+    table = knobs()
+    schema = {"type": "object", "properties": {k.name: k.schema() for k in table.values()
+                                               if not partial or k.name != "host"},
+              "additionalProperties": False}
+    if not partial:
+        schema["required"] = list(table)
+    return schema
+
+
+@dataclass(frozen=True)
+class ControlRoute:
+    method: str
+    path: str
+    summary: str
+    response: S
+    body: S | None = None
+    example: S | None = None  # a request body that answers 200
+    bad: S | None = None  # a request body that answers 400 (then documented)
+    params: dict[str, str] = field(default_factory=dict)  # path parameter -> example value
+    media: str = "application/json"  # of the 200 answer; the schema is of its parsed content
+    query: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (description, example)
+
+
+ROUTES: tuple[ControlRoute, ...] = (
+    ControlRoute("GET", "/_fakeding/health", "is the fake up", obj(("status",), status=STR)),
+    ControlRoute(
+        "POST", "/_fakeding/messages", "a user writes in a conversation",
+        obj(("msgId", "messageId", "delivered"), msgId=STR, messageId=NULLABLE_STR,
+            delivered=BOOL),
+        body=obj(("conversation", "sender"),
+                 conversation=obj(("id", "type"), id=STR, type={"enum": ["group", "single"]},
+                                  title=STR),
+                 sender=obj(("staffId",), staffId=STR, nick=STR), text=STR, atBot=BOOL,
+                 msgtype={"enum": ["text", "picture", "richText", "audio", "video", "file"]},
+                 content=ANY_OBJ, clientId=STR),
+        example={"conversation": {"id": "cidExample", "type": "group", "title": "Support"},
+                 "sender": {"staffId": "alice", "nick": "Alice"}, "text": "hello",
+                 "atBot": False},
+        bad={"conversation": {"id": "cidExample", "type": "channel"},
+             "sender": {"staffId": "alice"}, "text": "hi"}),
+    ControlRoute("GET", "/_fakeding/cards", "every card with its versions", arr(CARD)),
+    ControlRoute(
+        "POST", "/_fakeding/cards/{card_id}/click", "a user clicks a card button",
+        obj(("messageId",), messageId=NULLABLE_STR),
+        body=obj(("staffId", "buttonId"), staffId=STR, buttonId=STR, params=ANY_OBJ),
+        example={"staffId": "alice", "buttonId": "yes"}, bad={"staffId": "alice"},
+        params={"card_id": "card-example"}),
+    ControlRoute("GET", "/_fakeding/timeline", "the recording, in order (JSON, or JSON lines)",
+                 arr(RECORD), query={"kind": ("only these record kinds (repeatable)", "api"),
+                                     "format": ("json (default) or jsonl", "json")}),
+    ControlRoute("GET", "/_fakeding/conversations/{cid}", "a conversation's transcript",
+                 arr(LINE), params={"cid": "cidExample"}),
+    ControlRoute(
+        "POST", "/_fakeding/faults", "inject a fault now or later (see README: Faults)",
+        obj(("armed",), armed=ANY_OBJ),
+        body=obj(("kind",), kind={"enum": ["drop_connection", "disconnect", "zombie", "frame",
+                                           "api", "expire_token"]}, at=NUM),
+        example={"kind": "api", "route": "POST /v1.0/card/instances", "status": 500,
+                 "code": "system.busy", "nth": 1000},
+        bad={"kind": "earthquake"}),
+    ControlRoute("POST", "/_fakeding/reset", "forget what happened (apps stay)",
+                 obj(("status",), status={"const": "reset"}),
+                 body=obj((), seed={"type": "integer"}, sessions=BOOL), example={"seed": 7},
+                 bad={"seed": "seven"}),
+    ControlRoute("GET", "/_fakeding/violations", "protocol violations so far", arr(RECORD)),
+    ControlRoute("GET", "/_fakeding/settings", "every setting and its value",
+                 settings_schema(partial=False)),
+    ControlRoute("PATCH", "/_fakeding/settings",
+                 "change settings now, keeping what happened; answers every setting",
+                 settings_schema(partial=False), body=settings_schema(partial=True),
+                 example={"redelivery_delay": 2, "qps_limit": None},
+                 bad={"redelivery_delay": "soon"}),
+    ControlRoute("GET", "/_fakeding/apps", "registered apps (never their secrets)", arr(APP)),
+    ControlRoute("POST", "/_fakeding/apps",
+                 "register an app (again: replaces scopes and callback URL)", APP, body=APP_IN,
+                 example={"clientId": "example-app", "clientSecret": "example-secret",
+                          "scopes": ["Card.Instance.Write"]},
+                 bad={"clientId": "example-app"}),
+    ControlRoute("POST", "/_fakeding/settings",
+                 "the emulator page's settings form: changes a few settings, answers those",
+                 {"type": "object"}, body={"type": "object"},
+                 example={"redelivery_delay": 5}, bad={"qps_limit": "many"}),
+    ControlRoute("GET", "/_fakeding/connections", "live Stream connections",
+                 arr(obj(("id", "client", "state", "opened"), id=STR, client=STR, state=STR,
+                         opened=NUM))),
+    ControlRoute("GET", "/_fakeding/events",
+                 "server-sent events: a snapshot of the run, then every change (the schema is "
+                 "of each event's data)", obj(("type",), type=STR),
+                 media="text/event-stream"),
+    ControlRoute("GET", "/_fakeding/scenario", "the session so far as a scenario file",
+                 obj(("name", "steps"), name=STR, steps={"type": "array"}),
+                 query={"name": ("the scenario's name", "example session")},
+                 media="application/yaml"),
+    ControlRoute("GET", "/_fakeding/web/{name}", "the emulator page's files", STR,
+                 params={"name": "app.css"}, media="text/css"),
+    ControlRoute("GET", "/_fakeding/openapi.json", "this document", obj(("openapi", "paths"),
+                                                                       openapi=STR,
+                                                                       paths=ANY_OBJ)),
+)
+
+
+def document() -> S:
+    """The OpenAPI 3.1 document of the control API."""
+    paths: S = {}
+    for route in ROUTES:
+        op: S = {"summary": route.summary,
+                 "responses": {"200": {"description": "done",
+                                       "content": {route.media: {"schema": route.response}}}}}
+        parameters = [{"name": n, "in": "path", "required": True, "schema": STR, "example": v}
+                      for n, v in route.params.items()]
+        parameters += [{"name": n, "in": "query", "required": False, "schema": STR,
+                        "description": d, "example": v} for n, (d, v) in route.query.items()]
+        if parameters:
+            op["parameters"] = parameters
+        if route.body is not None:
+            media: S = {"schema": route.body}
+            if route.example is not None:
+                media["example"] = route.example
+            op["requestBody"] = {"required": False, "content": {"application/json": media}}
+        if route.bad is not None:
+            op["responses"]["400"] = {
+                "description": "bad input; `field` names it",
+                "content": {"application/json": {"schema": ERROR}}}
+            op["x-bad-example"] = route.bad
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {"openapi": "3.1.0",
+            "info": {"title": "fakeding control API", "version": "1",
+                     "description": "Drive the fake DingTalk from any language. JSON in and "
+                                    "out; bad input answers 400 {error, field}. Never recorded."},
+            "paths": paths}

@@ -1,0 +1,133 @@
+"""The parity ledger: every OpenAPI route and Stream topic the official SDKs use, and how far
+the fake serves it. ``python -m fakeding.parity`` writes ``docs/PARITY.md`` from ``ROWS``;
+``--check`` exits 1 when the file is stale. A test holds the table against the running server
+(every route it serves has a row marked implemented, and every such row a route) and against
+the topics the Stream engine pushes.
+
+Facts about the SDKs come from the protocol reference (Python 0.24.3, Node 2.1.5, Go v0.9.1,
+Java 1.3.13); "tested through" names the clients this repository's tests drive it with.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PY, NODE, GO, JAVA, TEA = "Python", "Node", "Go", "Java", "robots (OpenAPI SDK)"
+SDK_PY, HTTP, RAW_WS = "Python SDK", "HTTP (requests)", "raw websocket"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "PARITY.md"
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # "route" | "topic"
+    what: str  # "POST /v1.0/..." or "CALLBACK /v1.0/..."
+    host: str  # api | oapi | handed out | stream
+    used_by: tuple[str, ...]
+    implemented: bool
+    tested: tuple[str, ...]
+    differences: str = ""
+
+    @property
+    def method_path(self) -> tuple[str, str]:
+        method, _, path = self.what.partition(" ")
+        return method, path
+
+
+ROWS: tuple[Row, ...] = (
+    Row("route", "POST /v1.0/gateway/connections/open", "api", (PY, NODE, GO, JAVA), True,
+        (SDK_PY, HTTP), "the advertised endpoint is ws:// unless TLS mode says otherwise"),
+    Row("route", "POST /v1.0/oauth2/accessToken", "api", (PY, TEA), True, (SDK_PY, HTTP)),
+    Row("route", "GET /gettoken", "oapi", (NODE,), True, (HTTP,),
+        "errors are errcode 40089 on HTTP 200, as observed"),
+    Row("route", "POST /media/upload", "oapi", (PY,), True, (HTTP,),
+        "the SDK hard-codes https://oapi.dingtalk.com, so it needs TLS mode; the test sends the "
+        "SDK's exact multipart request; one size limit (media_max_bytes) for every type; "
+        "error errcodes partly a modelling choice"),
+    Row("route", "POST /robot/sendBySession", "handed out", (PY, NODE, GO, JAVA), True,
+        (SDK_PY, HTTP), "msgtypes of the custom-robot webhook; 20/min per robot (errcode 130101)"),
+    Row("route", "POST /v1.0/im/v1.0/robot/interactiveCards/send", "api", (PY, TEA), True,
+        (SDK_PY, HTTP)),
+    Row("route", "PUT /v1.0/im/robots/interactiveCards", "api", (PY, TEA), True, (SDK_PY, HTTP)),
+    Row("route", "POST /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP),
+        "templates are not checked (any cardTemplateId exists)"),
+    Row("route", "PUT /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP)),
+    Row("route", "POST /v1.0/card/instances/deliver", "api", (PY, TEA), True, (SDK_PY, HTTP)),
+    Row("route", "POST /v1.0/card/instances/createAndDeliver", "api", (PY, TEA), True,
+        (SDK_PY, HTTP)),
+    Row("route", "PUT /v1.0/card/streaming", "api", (PY, TEA), True, (SDK_PY, HTTP)),
+    Row("route", "POST /v1.0/robot/oToMessages/batchSend", "api", (TEA,), True, (HTTP,),
+        "media ids in msgParam must come from /media/upload"),
+    Row("route", "POST /v1.0/robot/groupMessages/send", "api", (TEA,), True, (HTTP,)),
+    Row("route", "POST /v1.0/robot/messageFiles/download", "api", (PY, TEA), True, (SDK_PY,)),
+    Row("route", "GET /_files/{code}", "handed out", (PY,), True, (SDK_PY,),
+        "the downloadUrl the fake hands out; no expiry"),
+    Row("route", "POST /v1.0/innerApi/robot/stream/away/template/update", "api", (PY,), True,
+        (SDK_PY,), "undocumented inner API: the answer {success, result} is a modelling choice; "
+                   "the prompt is kept, never shown to users"),
+    Row("route", "POST /v1.0/card/callbacks/register", "api", (TEA,), True, (HTTP,),
+        "callback URLs must be loopback; without apiSecret one is generated"),
+    Row("topic", "CALLBACK /v1.0/im/bot/messages/get", "stream", (PY, NODE, GO, JAVA), True,
+        (SDK_PY, RAW_WS), "an app with a callback URL gets these POSTed instead (HTTP mode)"),
+    Row("topic", "CALLBACK /v1.0/card/instances/callback", "stream", (PY, NODE, GO, JAVA), True,
+        (SDK_PY, RAW_WS), "cards with callbackType HTTP are POSTed to their registered route"),
+    Row("topic", "CALLBACK /v1.0/graph/api/invoke", "stream", (PY, NODE, GO, JAVA), False, (),
+        "AI-assistant (graph) requests are not pushed yet"),
+    Row("topic", "EVENT *", "stream", (PY, NODE, GO, JAVA), False, (),
+        "events are not pushed yet (no event headers, no retry-later)"),
+    Row("topic", "SYSTEM ping", "stream", (PY, NODE, GO, JAVA), True, (SDK_PY, RAW_WS),
+        "off unless system_ping_interval is set"),
+    Row("topic", "SYSTEM disconnect", "stream", (PY, NODE, GO, JAVA), True, (SDK_PY, RAW_WS),
+        "sent by the disconnect fault; the socket closes disconnect_close_after s later"),
+)
+
+
+def render(rows: Sequence[Row] = ROWS) -> str:
+    lines = [
+        "# Parity ledger",
+        "",
+        "Generated by `python -m fakeding.parity` from `fakeding/parity.py`; do not edit by "
+        "hand (a test fails when this file is stale).",
+        "",
+        "Every OpenAPI route and Stream topic the official DingTalk SDKs (Python 0.24.3, Node "
+        "2.1.5, Go v0.9.1, Java 1.3.13) or robots' generated OpenAPI clients use. *Tested "
+        "through* names the clients this repository's tests drive the fake with.",
+        "",
+    ]
+    for kind, title in (("route", "OpenAPI routes"), ("topic", "Stream topics")):
+        lines += [f"## {title}", "",
+                  "| | host | used by | implemented | tested through | known differences |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            if r.kind == kind:
+                lines.append(f"| `{r.what}` | {r.host} | {', '.join(r.used_by)} | "
+                             f"{'yes' if r.implemented else 'no'} | "
+                             f"{', '.join(r.tested) or '—'} | {r.differences or '—'} |")
+        lines.append("")
+    done = sum(r.implemented for r in rows)
+    lines.append(f"{done} of {len(rows)} implemented.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    text = render()
+    if args == ["--check"]:
+        current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        if current != text:
+            print(f"{DOC} is stale; run: python -m fakeding.parity", file=sys.stderr)
+            return 1
+        return 0
+    if args:
+        print("usage: python -m fakeding.parity [--check]", file=sys.stderr)
+        return 2
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``store: "redis://..."``: replicas of one robot share the work through a real
+``redis-server``: every question answered once by one of them, memory in Redis, and a dead
+replica's card finished by the other once its lease expires."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.im_robots.dingtalk_stream.config import RobotConfig, validate
+from fakeding import ThreadedFakeDing
+
+from .robust_kit import DEMO, answer_text, ask, cards_by_user, final_users, instance, robot_env, start_robot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server on a free loopback port, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed; run: apt-get install -y redis-server")
+    try:
+        import redis
+    except ImportError:
+        pytest.fail("the redis client library is missing; run: pip install redis")
+    port = free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not answer on 127.0.0.1:{port}")
+        client.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def turns(count: int, chunks: int, delay: float) -> dict[str, object]:
+    turn = {"chunks": [f"part {i}. " for i in range(chunks)], "delay": delay}
+    return {"name": "scripted", "turns": [turn] * count}
+
+
+def test_an_unsupported_store_url_names_the_supported_schemes() -> None:
+    cfg = RobotConfig(client_id="a", client_secret="b", store="mongodb://db/robot")
+    with pytest.raises(ConfigError) as error:
+        validate(cfg, DEMO / "config.json")
+    assert "mongodb://db/robot" in str(error.value)
+    assert "sqlite, redis, rediss" in str(error.value)
+
+
+def test_two_replicas_answer_each_of_30_questions_once_and_share_memory(
+        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
+        processes: list[subprocess.Popen[bytes]]) -> None:
+    import redis
+
+    env = robot_env(fakeding)
+    for name in ("a", "b"):
+        folder = instance(tmp_path / name, agent=turns(40, 3, 0.2), store=redis_url)
+        processes.append(start_robot(folder, env, tmp_path / f"{name}.log"))
+    fakeding.wait_for("connect", count=2, timeout=30)
+    fakeding.fault({"kind": "frame", "action": "duplicate", "count": 5})
+    users = [f"r{i:02d}" for i in range(30)]
+    for user in users:
+        ask(fakeding, f"Question of {user}?", user)
+    fakeding.wait_until(lambda: final_users(fakeding.fake) == set(users), timeout=60,
+                        what="30 final cards")
+    time.sleep(1.0)  # a duplicate answered late would show up as a second card
+    by_user = cards_by_user(fakeding)
+    assert {u: len(c) for u, c in by_user.items()} == dict.fromkeys(users, 1)
+    sends = [r for r in fakeding.timeline(["api"])
+             if r["route"].endswith("/interactiveCards/send") and r["status"] == 200]
+    assert len(sends) == 30, "one thinking card per question: nobody answered twice"
+    connections = {r["connection"] for r in fakeding.timeline(["ack"])}
+    assert len(connections) == 2, "both replicas got and acked messages"
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    assert [p.wait(30) for p in processes] == [0, 0]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        assert client.llen("bot:memory:r07") == 2, "memory lives in Redis, for every replica"
+        assert 0 < client.ttl("bot:memory:r07") <= 1800
+        assert client.scard("bot:unfinished") == 0
+        states = {client.hget(k, "state") for k in client.scan_iter("bot:progress:*")}
+        assert states == {"finalized"}
+    finally:
+        client.close()
+
+
+def test_a_replica_killed_mid_answer_has_its_card_finished_by_the_other(
+        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
+        processes: list[subprocess.Popen[bytes]]) -> None:
+    env = robot_env(fakeding)
+    first = start_robot(instance(tmp_path / "a", agent=turns(2, 8, 0.5), store=redis_url,
+                                 ownerLease=3), env, tmp_path / "a.log")
+    processes.append(first)
+    fakeding.wait_for("connect", timeout=30)
+    ask(fakeding, "Who finishes this?", "zoe")
+    fakeding.wait_until(lambda: len(cards_by_user(fakeding.fake).get("zoe", [{"versions": []}])
+                                    [0]["versions"]) >= 2, timeout=30, what="zoe's card streaming")
+    second = start_robot(instance(tmp_path / "b", agent=turns(2, 8, 0.1), store=redis_url,
+                                  ownerLease=3), env, tmp_path / "b.log")
+    processes.append(second)
+    fakeding.wait_for("connect", count=2, timeout=30)
+    first.kill()
+    first.wait(10)
+    fakeding.wait_until(lambda: final_users(fakeding.fake) == {"zoe"}, timeout=60,
+                        what="zoe's card finished by the other replica")
+    [card] = cards_by_user(fakeding)["zoe"]
+    assert answer_text(card["versions"][-1]["cardData"]).split() == \
+        " ".join(f"part {i}." for i in range(8)).split()
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(30) == 0
+    log = (tmp_path / "b.log").read_text()
+    assert "recovery: message" in log, log
