@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,6 +53,33 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+# Programs some tests drive, from Debian's packages: (command, package, the tests that need it).
+SYSTEM = [
+    ("chromium", "chromium", "the emulator's browser tests (tests/fakeding/test_emulator_browser.py)"),
+    ("redis-server", "redis-server", "the robot's Redis replica tests (tests/bot/test_robot_redis.py)"),
+    ("java", "default-jdk-headless", "the Java client test (tests/tls/test_java_client.py)"),
+]
+
+
+def ensure_system() -> None:
+    """Install the Debian packages the tests drive when root; otherwise say what will fail."""
+    missing = [(cmd, pkg, why) for cmd, pkg, why in SYSTEM if shutil.which(cmd) is None]
+    if not missing:
+        return
+    packages = [pkg for _, pkg, _ in missing]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {', '.join(packages)} with apt-get ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=False, env=env)
+        missing = [m for m in missing if shutil.which(m[0]) is None]
+    for cmd, _, why in missing:
+        print(f"dev.py: {cmd} is missing, so {why} will fail", file=sys.stderr)
+    if missing:
+        print(f"dev.py: fix with: sudo apt-get install -y {' '.join(m[1] for m in missing)}",
+              file=sys.stderr, flush=True)
+
+
 def run(*argv: str) -> int:
     return subprocess.call([str(PY), *argv], cwd=ROOT)
 
@@ -65,6 +93,7 @@ def main(args: list[str]) -> int:
     if cmd == "demo":  # the demo runs the robot, so it lives in the robot's package
         return run("-m", "bot", "demo", *rest)
     if cmd == "test":
+        ensure_system()
         return run("-m", "pytest", "-n", "2", "-q", *rest)
     if cmd == "lint":
         return run("-m", "ruff", "check", "fakeding", "bot", "tests", "bench") or run(

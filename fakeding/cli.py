@@ -1,11 +1,16 @@
-"""``fakeding`` command line: ``serve`` a fake platform, run a ``scenario``."""
+"""``fakeding`` command line: ``serve`` a fake platform, print a language's ``env``, run a ``scenario``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
+import ssl
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,16 @@ def _app(value: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(
             f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}")
     return client_id, secret
+
+
+def _stream_endpoint(value: str) -> str:
+    """A ws:// or wss:// URL with a host; Java needs an explicit port and the path /connect."""
+    url = urllib.parse.urlsplit(value.replace("{port}", "1"))
+    if url.scheme not in ("ws", "wss") or not url.hostname:
+        raise argparse.ArgumentTypeError(
+            f"expected ws://HOST:PORT/connect or wss://HOST:PORT/connect ({{port}}: the Stream "
+            f"port), found {value!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="one setting (repeatable, after --config); VALUE is JSON when it "
                             "parses: --set redelivery_delay=2 --set qps_limit=null")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve the OpenAPI over HTTPS and Stream over WSS with a local CA")
+    serve.add_argument("--ca-dir", type=Path, default=None,
+                       help="the CA's folder, made on first use and reused (default ~/.fakeding/ca)")
+    serve.add_argument("--proxy-port", type=int, default=None,
+                       help="with --tls: a CONNECT proxy on 127.0.0.1 for HTTPS_PROXY (0: a free port)")
+    serve.add_argument("--stream-endpoint", type=_stream_endpoint, default=None, metavar="URL",
+                       help="the Stream endpoint the gateway advertises; {port} is the Stream port "
+                            "(Java: wss://wss-open-connection.dingtalk.com:{port}/connect)")
+    env = sub.add_parser("env", help="print what a language's SDK must set to reach a running fake")
+    env.add_argument("--lang", required=True, choices=["python", "node", "go", "java"])
+    env.add_argument("--url", required=True, help="the fake's OpenAPI URL (printed by serve)")
+    env.add_argument("--ca-dir", type=Path, default=None,
+                     help="the CA that signed an https fake (default ~/.fakeding/ca)")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="print every event as it happens, and a summary on exit")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
@@ -88,15 +117,26 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
 async def _serve(args: argparse.Namespace) -> None:
     settings, specs = serve_settings(args)
     apps = [(s["client_id"], s["client_secret"]) for s in specs]
+    if args.proxy_port is not None and not args.tls:
+        raise ConfigError("--proxy-port needs --tls (the proxy only tunnels TLS to the fake)")
     fake = FakeDing(settings, apps=apps)
     for spec in specs:  # again, with scopes, robot codes and callback URLs
         fake.add_app(**spec)
+    tls_mode = None
     try:
-        await fake.start(port=args.port, ws_port=args.ws_port)
+        if args.tls:
+            try:
+                from .tls.mode import start_tls
+            except ImportError as exc:
+                raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})") from None
+            tls_mode = await start_tls(fake, ca_dir=args.ca_dir, port=args.port, ws_port=args.ws_port,
+                                       proxy_port=args.proxy_port, stream_endpoint=args.stream_endpoint)
+        else:
+            await fake.start(port=args.port, ws_port=args.ws_port, stream_endpoint=args.stream_endpoint)
     except OSError as exc:  # a busy or forbidden port: say so, no traceback
         await fake.stop()
         raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
-                          f"{args.ws_port}): {exc.strerror or exc}") from None
+                          f"{args.ws_port}, --proxy-port {args.proxy_port}): {exc.strerror or exc}") from None
     # Handlers go in before the first line is printed: a supervisor that stops the fake as soon
     # as it has read the endpoint must get a clean exit, not a death by the default SIGTERM.
     stop = asyncio.Event()
@@ -106,8 +146,18 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
     for client_id, secret in apps:
         print(f"  app clientId={client_id} clientSecret={secret}")
-    print("point a robot at it (before the SDK is imported):")
-    print(f"  export DINGTALK_OPENAPI_ENDPOINT={fake.http_url}")
+    if tls_mode is not None:
+        print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
+        if tls_mode.proxy is not None:
+            print(f"  proxy: http://127.0.0.1:{tls_mode.proxy.port} (DingTalk hosts only)")
+    from .tls.env import Facts, language_env, shell_lines
+    print("point a Python robot at it (before the SDK is imported):")
+    facts = Facts(fake.http_url, fake.ws_endpoint, fake.tls)
+    for line in shell_lines(language_env("python", facts)).splitlines():
+        if line.startswith("export"):
+            print(f"  {line}")
+    print(f"other languages: fakeding env --lang node|go|java --url {fake.http_url}"
+          + (f" --ca-dir {tls_mode.ca.directory}" if tls_mode else ""))
     print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
     print(f"emulator: {fake.http_url}/")
     print("Ctrl-C stops it.", flush=True)
@@ -118,9 +168,33 @@ async def _serve(args: argparse.Namespace) -> None:
         console = Console()
         feed_of(fake).add_sink(console)
     await stop.wait()
+    if tls_mode is not None:
+        await tls_mode.stop()
     await fake.stop()
     if console is not None:
         print(console.summary(), flush=True)
+
+
+def _env(args: argparse.Namespace) -> int:
+    """Ask a running fake what ``--lang`` must set and print it as shell lines."""
+    url = f"{args.url.rstrip('/')}/_fakeding/env?lang={args.lang}"
+    context = None
+    if url.startswith("https://"):
+        ca = (args.ca_dir or Path.home() / ".fakeding" / "ca").expanduser() / "ca.pem"
+        if not ca.exists():
+            raise ConfigError(f"{url} is https: expected the fake's CA at {ca}; pass --ca-dir")
+        context = ssl.create_default_context(cafile=str(ca))
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as resp:
+            answer: dict[str, Any] = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        raise ConfigError(f"{url}: {exc.code} {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConfigError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
+    from .tls.env import shell_lines
+    sys.stdout.write(shell_lines(answer))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(_serve(args))
             return 0
+        if args.command == "env":
+            return _env(args)
         if args.command == "demo":
             print("fakeding: the demo runs the reference robot; run it with "
                   "`python -m bot demo [--locale en|zh]`", file=sys.stderr)

@@ -146,6 +146,10 @@ ROUTES: tuple[ControlRoute, ...] = (
                  media="application/yaml"),
     ControlRoute("GET", "/_fakeding/web/{name}", "the emulator page's files", STR,
                  params={"name": "app.css"}, media="text/css"),
+    ControlRoute("GET", "/_fakeding/env", "what a language's official SDK must set to reach "
+                 "this fake (node, go and java need serve --tls)",
+                 obj(("lang", "env"), lang=STR, env=ANY_OBJ),
+                 query={"lang": ("python, node, go or java", "python")}),
     ControlRoute("GET", "/_fakeding/openapi.json", "this document", obj(("openapi", "paths"),
                                                                        openapi=STR,
                                                                        paths=ANY_OBJ)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,6 +32,8 @@ from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
 from .stream.ws import StreamServer
+from .tls.env import Facts, Tls
+from .tls.route import add_env_route
 
 
 class FakeDing:
@@ -50,17 +53,26 @@ class FakeDing:
         self.openapi = OpenApi(self.platform, self.clock)
         self.http_callbacks = HttpCallbacks(self.platform, self.clock)
         self.http_port = 0
+        self.tls: Tls | None = None  # set by TLS mode (``fakeding.tls.serve``) for /_fakeding/env
+        self._scheme = "http"
+        self._stream_endpoint: str | None = None
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None) -> None:
+    async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None,
+                    ssl_context: ssl.SSLContext | None = None, stream_endpoint: str | None = None) -> None:
+        """Listen; ``ssl_context`` serves HTTPS and WSS, ``stream_endpoint`` is what the gateway
+        advertises instead of this host's ``ws(s)://HOST:PORT/connect`` (``{port}``: the Stream port)."""
         self.clock.bind(asyncio.get_running_loop())
+        self._scheme = "https" if ssl_context else "http"
+        self._stream_endpoint = stream_endpoint
         app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
+        add_env_route(app, lambda: Facts(self.http_url, self.ws_endpoint, self.tls))
         add_live_routes(app, self)  # the emulator page at /, live events, settings, export
         # Last: anything no route matched gets DingTalk's 404 and a recorded violation.
         app.router.add_route("*", "/{tail:.*}", self._unmatched)
@@ -68,14 +80,14 @@ class FakeDing:
         await self._runner.setup()
         site: web.BaseSite
         if sock is not None:
-            site = web.SockSite(self._runner, sock)
+            site = web.SockSite(self._runner, sock, ssl_context=ssl_context)
         else:
-            site = web.TCPSite(self._runner, self.settings.host, port)
+            site = web.TCPSite(self._runner, self.settings.host, port, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
         self.http_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        await self.stream.start(self.settings.host, ws_port)
+        await self.stream.start(self.settings.host, ws_port, ssl_context=ssl_context)
         self.platform.http_url = self.http_url
         self.platform.ws_endpoint = self.ws_endpoint
         self._restart_pinger()
@@ -132,11 +144,14 @@ class FakeDing:
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.settings.host}:{self.http_port}"
+        return f"{self._scheme}://{self.settings.host}:{self.http_port}"
 
     @property
     def ws_endpoint(self) -> str:
-        return f"ws://{self.settings.host}:{self.stream.port}/connect"
+        if self._stream_endpoint:
+            return self._stream_endpoint.replace("{port}", str(self.stream.port))
+        scheme = "wss" if self._scheme == "https" else "ws"
+        return f"{scheme}://{self.settings.host}:{self.stream.port}/connect"
 
     async def _unmatched(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_fakeding/"):

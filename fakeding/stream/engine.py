@@ -32,6 +32,9 @@ OnAck = Callable[[protocol.Ack, float], None]
 _WORDS = re.compile(r"[A-Za-z0-9_.\-]{8,}")  # what a secret, token or ticket looks like in text
 
 
+BEFORE_RESET_KEPT = 10_000  # un-acked deliveries a reset remembers, so their late acks are benign
+
+
 class ConnState(Enum):
     LIVE = "live"  # gets pushes
     DRAINING = "draining"  # told to disconnect; gets nothing new, closed after a grace period
@@ -95,6 +98,7 @@ class StreamEngine:
         self.deliveries: dict[tuple[str, str], Delivery] = {}  # (clientId, messageId) -> delivery
         self.waiting: list[Delivery] = []
         self._acked: deque[tuple[str, str]] = deque()  # for history_limit
+        self._before_reset: deque[tuple[str, str]] = deque()  # un-acked when the last reset came
         self._delivery_timers: dict[Timer, None] = {}  # forgotten by reset, unlike close timers
         self._send: list[tuple[str, str]] = []
         self._close: list[tuple[str, int, str]] = []
@@ -292,6 +296,11 @@ class StreamEngine:
         # A SYSTEM frame to a connection that stays (a ping in flight) may still be acked.
         kept = {} if sessions else {k: d for k, d in self.deliveries.items()
                                     if d.type == "SYSTEM" and d.connection in self.connections}
+        # A robot that stays connected may still ack what it got before the reset: those acks
+        # belong to the previous run, not to a protocol mistake (ids never repeat, so no mix-up).
+        self._before_reset.extend(key for key, d in self.deliveries.items() if not d.acked)
+        while len(self._before_reset) > BEFORE_RESET_KEPT:
+            self._before_reset.popleft()
         self.deliveries.clear()
         self.deliveries.update(kept)
         self.waiting.clear()
@@ -319,6 +328,8 @@ class StreamEngine:
                          frame=_clip(text))
             return
         delivery = self.deliveries.get((client, ack.message_id))
+        if delivery is None and (client, ack.message_id) in self._before_reset:
+            return  # a late ack of a delivery the last reset forgot: not this run's business
         if delivery is None:
             self._record(t, "violation", client=client, connection=conn.id,
                          reason=f"ack for unknown messageId {ack.message_id!r}", code=ack.code)

@@ -397,3 +397,14 @@ def test_reset_with_sessions_closes_every_connection_unrecorded() -> None:
     assert w.records("disconnect") == []
     d = w.push(2.0)
     assert w.engine.waiting == [d]
+
+
+def test_a_late_ack_of_a_delivery_from_before_a_reset_is_no_violation() -> None:
+    w = World()
+    conn = w.connect()
+    d = w.push(0.0)
+    w.engine.reset()  # the connection stays; the delivery is forgotten
+    w.ack(1.0, conn, d.message_ids[0])
+    assert w.reasons() == [] and w.records("ack") == []
+    w.ack(1.0, conn, "never-pushed")  # an id the fake never handed out is still a violation
+    assert w.reasons() == ["ack for unknown messageId 'never-pushed'"]

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import random
+import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,9 +77,13 @@ class OpenApiClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            # HTTPS_PROXY/NO_PROXY are honoured as every other HTTP client does (the CA comes from
+            # SSL_CERT_FILE through the default SSL context). Only when a proxy is set: trust_env
+            # also reads ~/.netrc on an executor thread per request, a real-time hop.
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=10),
                 connector=aiohttp.TCPConnector(limit=100),
+                trust_env=bool(urllib.request.getproxies()),
             )
         return self._session
 
