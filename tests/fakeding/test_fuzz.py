@@ -30,6 +30,8 @@ from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 from fakeding.cards import CARD_ROUTES
 from fakeding.control import add_control_routes
 from fakeding.live import add_live_routes
+from fakeding.tls.env import Facts
+from fakeding.tls.route import add_env_route
 from tests.fakeding.sdk import RecordingHandler, SdkRobot
 
 GATEWAY = "/v1.0/gateway/connections/open"
@@ -57,6 +59,7 @@ def _routes(fake: ThreadedFakeDing) -> list[Route]:
     fake.fake.openapi.add_routes(app)
     add_control_routes(app, fake.fake)
     add_live_routes(app, fake.fake)
+    add_env_route(app, lambda: Facts(fake.http_url, fake.fake.ws_endpoint, fake.fake.tls))
     found = []
     for r in app.router.routes():
         if r.method == "HEAD" or r.resource is None:
