@@ -325,6 +325,7 @@ def test_every_frame_kind_is_answered_by_a_violation_and_the_connection_stays_up
     assert not any("fakeding failed" in r for r in reasons), reasons
     assert [r["code"] for r in fake.timeline(["disconnect"])] == [1000]
     _assert_no_secret_in_fake(fake, secrets)
+    fake.configure(system_ping_interval=None)
     fake.reset()
 
 
@@ -379,7 +380,7 @@ def _still_works(fake: ThreadedFakeDing) -> None:
     with SdkRobot().on_messages(handler):
         fake.wait_for("connect")
         sent = fake.send_message("after the fuzz")
-        fake.wait_for("ack", timeout=15)
+        fake.wait_for("ack", timeout=15, where=lambda r: r.get("key") == sent.msg_id)
     assert [m["msgId"] for m in handler.raw] == [sent.msg_id]
     fake.reset()
 
