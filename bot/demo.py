@@ -1,13 +1,16 @@
 """``python -m bot demo``: the fake platform and this robot (FAQ agent) in one process.
 
 Users ask in a group and in a 1:1 chat, one clicks a feedback button; then the transcript and
-every card's update timeline are printed. Real time, loopback only, about five seconds.
+every card's update timeline are printed. Real time, loopback only, about five seconds. Then
+the fake and the robot keep serving, so you can chat with the robot in the emulator page at the
+printed address, until Ctrl-C; ``--exit`` ends the demo after the script (tests, CI).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from fakeding.describe import Refs
 from fakeding.render import card_lines
@@ -26,7 +29,7 @@ QUESTIONS = {
 }
 
 
-async def _demo(locale: str) -> None:
+async def _demo(locale: str, stay: bool) -> None:
     robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale}
     async with open_harness(robot=robot, epoch=None) as h:
         fake = h.fake
@@ -43,6 +46,19 @@ async def _demo(locale: str) -> None:
         await h.settle(step=0.05)
         await asyncio.sleep(0.2)
         report(h.fake)
+        if stay:
+            await _serve_until_stopped(fake)
+
+
+async def _serve_until_stopped(fake: FakeDing) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"\nchat with the robot in your browser: {fake.http_url}/")
+    print("(the fake and the robot keep serving; Ctrl-C stops them)", flush=True)
+    await stop.wait()
+    print("stopped.")
 
 
 def report(fake: FakeDing) -> None:
@@ -65,8 +81,8 @@ def report(fake: FakeDing) -> None:
     print(f"protocol violations: {len(fake.violations)}")
 
 
-def run_demo(locale: str = "en") -> int:
+def run_demo(locale: str = "en", *, stay: bool = False) -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    asyncio.run(_demo(locale))
+    asyncio.run(_demo(locale, stay))
     return 0

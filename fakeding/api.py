@@ -38,6 +38,15 @@ class FakeDingAPI(Protocol):
               params: dict[str, Any] | None = None) -> str:
         """A user clicks a card button; returns the callback frame's messageId ('' if queued)."""
 
+    def push(self, topic: str, data: dict[str, Any], *, type_: str = ...,
+             client_id: str | None = ..., headers: dict[str, str] | None = ...,
+             key: str | None = ...) -> str:
+        """Any CALLBACK or EVENT frame; returns its messageId ('' while queued)."""
+
+    def push_event(self, event_type: str, data: dict[str, Any], *, client_id: str | None = ...,
+                   corp_id: str = ...) -> str:
+        """An EVENT with the real event headers (topic ``*``)."""
+
     def fault(self, spec: dict[str, Any]) -> Fault:
         """Inject a fault now or later."""
 

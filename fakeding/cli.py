@@ -40,6 +40,17 @@ def _stream_endpoint(value: str) -> str:
     return value
 
 
+# A fake left running must not grow without bound: ``serve`` retains this much by default.
+SERVE_RECORDER_LIMIT = 100_000
+SERVE_HISTORY_LIMIT = 10_000
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakeding", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--app", type=_app, action="append", metavar="CLIENT_ID:CLIENT_SECRET",
                        help="register an app (repeatable); default fakeding-client:fakeding-secret")
     serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
+    serve.add_argument("--recorder-limit", type=_count, default=SERVE_RECORDER_LIMIT, metavar="N",
+                       help=f"keep the newest N records (violations always kept; default "
+                            f"{SERVE_RECORDER_LIMIT}; 0 keeps everything)")
+    serve.add_argument("--history-limit", type=_count, default=SERVE_HISTORY_LIMIT, metavar="N",
+                       help=f"keep the newest N cards, transcript lines, sessions and acked "
+                            f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
     serve.add_argument("--config", type=Path, metavar="FILE",
@@ -89,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, Any]]]:
     """The settings and app registrations of ``serve``: flags, then ``--config``, then
     ``--set`` (later wins); errors name the key and where it came from."""
-    settings = Settings(host=args.host, seed=args.seed)
+    settings = Settings(host=args.host, seed=args.seed,
+                        recorder_limit=args.recorder_limit or None,
+                        history_limit=args.history_limit or None)
     if args.no_limits:
         settings = settings.replace(qps_limit=None, webhook_per_minute=None,
                                     card_param_value_max_bytes=None,

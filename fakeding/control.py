@@ -109,17 +109,23 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         return {"messageId": message_id or None}  # null while queued, as for /messages
 
     async def timeline(request: web.Request) -> web.StreamResponse:
-        """The recording as JSON, or as JSON lines with ``?format=jsonl`` (a file to keep)."""
+        """The recording as JSON, or as JSON lines with ``?format=jsonl`` (a file to keep);
+        ``since=SEQ`` returns only records after that one, at the cost of what it returns."""
         kinds = set(request.query.getall("kind", []))
         fmt = request.query.get("format", "json")
+        since = request.query.get("since")
+        if since is not None and not since.isdigit():
+            return _ok({"error": f"since: expected a record's seq (an integer >= 0), found "
+                                 f"{since[:40]!r}", "field": "since"}, 400)
+        if fmt not in ("json", "jsonl"):
+            return _ok({"error": f"format: expected json or jsonl, found {fmt[:40]!r}",
+                        "field": "format"}, 400)
+        records = fake.recorder.since(int(since)) if since is not None else fake.recorder.records
+        rows = [r for r in records if not kinds or r.kind in kinds]
         if fmt == "jsonl":
-            rows = [r for r in fake.recorder if not kinds or r.kind in kinds]
             return web.Response(text=fake.recorder.to_json_lines(rows),
                                 content_type="application/x-ndjson")
-        if fmt != "json":
-            return _ok({"error": f"format: expected json or jsonl, found {fmt!r}",
-                        "field": "format"}, 400)
-        return _ok(fake.timeline(kinds or None))
+        return _ok([r.to_dict() for r in rows])
 
     async def conversation(request: web.Request) -> Any:
         return fake.transcript(request.match_info["cid"])
@@ -139,6 +145,23 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             raise ControlError("sessions", f"expected true or false, found {sessions!r}")
         fake.reset(seed, sessions=sessions)
         return {"status": "reset"}
+
+    async def push(request: web.Request) -> Any:
+        """``{"eventType", "data"}`` pushes an EVENT with its headers; ``{"topic", "data",
+        "type"}`` any CALLBACK or EVENT frame."""
+        body = await _json(request)
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise ControlError("data", f"expected an object, found {data!r}")
+        client_id = _str(body, "clientId", "", required=False)
+        if "eventType" in body:
+            event_type = _str(body, "eventType", "") or ""
+            return {"messageId": fake.push_event(event_type, data, client_id=client_id) or None}
+        topic = _str(body, "topic", "") or ""
+        type_ = _str(body, "type", "", required=False) or "CALLBACK"
+        if type_ not in ("CALLBACK", "EVENT"):
+            raise ControlError("type", f"expected CALLBACK or EVENT, found {type_!r}")
+        return {"messageId": fake.push(topic, data, type_=type_, client_id=client_id) or None}
 
     async def violations(_: web.Request) -> Any:
         return [r.to_dict() for r in fake.violations]
@@ -174,3 +197,4 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_get("/_fakeding/apps", _guard(apps))
     r.add_post("/_fakeding/apps", _guard(apps))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
+    r.add_post("/_fakeding/push", _guard(push))

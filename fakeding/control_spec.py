@@ -100,7 +100,9 @@ ROUTES: tuple[ControlRoute, ...] = (
         params={"card_id": "card-example"}),
     ControlRoute("GET", "/_fakeding/timeline", "the recording, in order (JSON, or JSON lines)",
                  arr(RECORD), query={"kind": ("only these record kinds (repeatable)", "api"),
-                                     "format": ("json (default) or jsonl", "json")}),
+                                     "format": ("json (default) or jsonl", "json"),
+                                     "since": ("only records after this seq (pollers keep the "
+                                               "last seq they saw)", "0")}),
     ControlRoute("GET", "/_fakeding/conversations/{cid}", "a conversation's transcript",
                  arr(LINE), params={"cid": "cidExample"}),
     ControlRoute(
@@ -116,6 +118,15 @@ ROUTES: tuple[ControlRoute, ...] = (
                  body=obj((), seed={"type": "integer"}, sessions=BOOL), example={"seed": 7},
                  bad={"seed": "seven"}),
     ControlRoute("GET", "/_fakeding/violations", "protocol violations so far", arr(RECORD)),
+    ControlRoute(
+        "POST", "/_fakeding/push",
+        "push an EVENT with its event headers ({eventType, data}) or any frame ({topic, data, "
+        "type}); an EVENT acked LATER or with code != 200 is redelivered",
+        obj(("messageId",), messageId=NULLABLE_STR),
+        body=obj((), eventType=STR, topic=STR, type={"enum": ["CALLBACK", "EVENT"]},
+                 data=ANY_OBJ, clientId=STR),
+        example={"eventType": "user_add_org", "data": {"userId": ["alice"]}},
+        bad={"eventType": "user_add_org", "data": "not an object"}),
     ControlRoute("GET", "/_fakeding/settings", "every setting and its value",
                  settings_schema(partial=False)),
     ControlRoute("PATCH", "/_fakeding/settings",

@@ -41,8 +41,10 @@ class Refs:
 
 
 def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one case per kind
-             convs: dict[str, str], robot: RobotVoice | None = None) -> str | None:
-    """One timeline line for a record (None hides it); the robot's own kinds go to its adapter."""
+             convs: dict[str, str], robot: RobotVoice | None = None,
+             times: str = "exact") -> str | None:
+    """One timeline line for a record (None hides it); the robot's own kinds go to its adapter.
+    ``times`` other than ``exact`` leaves measured durations (an ack's delay) out."""
     f = rec.fields
     k = rec.kind
     if robot is not None and robot.record_prefix and k.startswith(robot.record_prefix):
@@ -65,7 +67,9 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
             return None
         if str(f.get("key", "")).startswith(("disconnect:", "ping:")):
             return f"ack SYSTEM {f['topic']} code={f['code']}"
-        return f"ack {_payload_ref(f, refs)} code={f['code']} after={f['after']:.3f}s"
+        later = " LATER" if f.get("later") else ""
+        after = f" after={f['after']:.3f}s" if times == "exact" else ""
+        return f"ack {_payload_ref(f, refs)} code={f['code']}{later}{after}"
     if k == "message":
         conv = convs.get(f["conversation"], f["conversation"])
         delivered = "" if f.get("delivered") else " (not delivered: no @robot in a group)"

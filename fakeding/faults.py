@@ -14,6 +14,7 @@ armed: ``nth: 1`` is the next matching frame or call. Kinds:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,8 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
     for name in ("delay", "at"):
         if name in spec:
             value = spec[name]
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                    or not math.isfinite(value) or value < 0):
                 raise ControlError(name, f"expected a number of seconds >= 0, found {value!r}")
             setattr(f, name, float(value))
     if kind == "frame":

@@ -73,10 +73,12 @@ ROWS: tuple[Row, ...] = (
         (SDK_PY, RAW_WS), "an app with a callback URL gets these POSTed instead (HTTP mode)"),
     Row("topic", "CALLBACK /v1.0/card/instances/callback", "stream", (PY, NODE, GO, JAVA), True,
         (SDK_PY, RAW_WS), "cards with callbackType HTTP are POSTed to their registered route"),
-    Row("topic", "CALLBACK /v1.0/graph/api/invoke", "stream", (PY, NODE, GO, JAVA), False, (),
-        "AI-assistant (graph) requests are not pushed yet"),
-    Row("topic", "EVENT *", "stream", (PY, NODE, GO, JAVA), False, (),
-        "events are not pushed yet (no event headers, no retry-later)"),
+    Row("topic", "CALLBACK /v1.0/graph/api/invoke", "stream", (PY, NODE, GO, JAVA), True,
+        (SDK_PY,), "the request body carries the text and a session webhook, which accepts "
+                   "{contentType: ai_card, content}"),
+    Row("topic", "EVENT *", "stream", (PY, NODE, GO, JAVA), True, (SDK_PY,),
+        "event headers eventType/eventId/eventCorpId/eventBornTime/eventUnifiedAppId; an ack "
+        "with status LATER or code != 200 is redelivered, not a violation"),
     Row("topic", "SYSTEM ping", "stream", (PY, NODE, GO, JAVA), True, (SDK_PY, RAW_WS),
         "off unless system_ping_interval is set"),
     Row("topic", "SYSTEM disconnect", "stream", (PY, NODE, GO, JAVA), True, (SDK_PY, RAW_WS),

@@ -109,7 +109,7 @@ class Platform:
         self.faults = FaultPlan()
         if first or sessions:
             self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
-            self.used_tickets: set[str] = set()
+            self.used_tickets: dict[str, float] = {}  # ticket -> when it would have expired
             self.tokens: dict[str, tuple[str, float]] = {}
             for app in self.apps.values():
                 app.subscriptions = []
@@ -150,8 +150,6 @@ class Platform:
                 del self.sessions[key]
             while len(self.sessions) > limit:
                 del self.sessions[next(iter(self.sessions))]
-        if len(self.used_tickets) > limit:
-            self.used_tickets.clear()  # tickets are random UUIDs; reuse after this is not a risk
 
     def add_app(
         self,
@@ -223,8 +221,22 @@ class Platform:
         if app is None or app.client_secret != body["clientSecret"]:
             raise OpenApiError(401, "authFailed", "鉴权失败 (clientId or clientSecret is wrong)")
         ticket = self.ids.ticket()
+        self._drop_expired_tickets(t)
         self.tickets[ticket] = (app.client_id, t + self.settings.ticket_ttl, list(subs))
         return ticket
+
+    def _drop_expired_tickets(self, t: float) -> None:
+        """Unused and used tickets past their life are forgotten (oldest first, so each call
+        costs what it drops): a flood of gateway calls cannot grow memory without bound. A
+        forgotten ticket is simply unknown, which is what an expired one is too."""
+        for table in (self.tickets, self.used_tickets):
+            while table:
+                first = next(iter(table))
+                entry = table[first]
+                expires_at = entry[1] if isinstance(entry, tuple) else entry
+                if expires_at >= t - self.settings.ticket_ttl:  # a grace period for late use
+                    break
+                del table[first]
 
     def consume_ticket(self, t: float, ticket: str | None) -> tuple[App, list[dict[str, str]]]:
         if not ticket:
@@ -236,7 +248,7 @@ class Platform:
         if entry is None:
             raise OpenApiError(401, "ticketInvalid", "unknown ticket")
         client_id, expires_at, subs = entry
-        self.used_tickets.add(ticket)
+        self.used_tickets[ticket] = expires_at
         if t > expires_at:
             raise OpenApiError(401, "ticketExpired",
                                f"ticket expired {t - expires_at:.1f} s ago (tickets live "
@@ -343,6 +355,8 @@ class Platform:
             return session, {"errcode": 300001, "errmsg": "session 不存在 (expired or unknown)"}
         if not isinstance(body, dict):
             return session, {"errcode": 40035, "errmsg": "缺少参数 json (body must be an object)"}
+        if "msgtype" not in body and "contentType" in body:
+            return session, self._graph_reply(t, session, body)
         msgtype = body.get("msgtype")
         if msgtype not in WEBHOOK_MSGTYPES:
             return session, {"errcode": 40035,
@@ -357,6 +371,25 @@ class Platform:
         text = webhook_text(msgtype, part)
         self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
         return session, {"errcode": 0, "errmsg": "ok"}
+
+
+    def _graph_reply(self, t: float, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+        """An AI-assistant (graph) reply: ``{"contentType": "ai_card", "content": {...}}``."""
+        kind, content = body.get("contentType"), body.get("content")
+        if kind not in GRAPH_CONTENT_TYPES or not isinstance(content, dict):
+            return {"errcode": 40035,
+                    "errmsg": f"不合法的参数 contentType: expected one of "
+                              f"{', '.join(GRAPH_CONTENT_TYPES)} with a content object, "
+                              f"found {kind!r}"}
+        if not self.webhook_limit.allow((session.client_id,), t):
+            return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+        data = content.get("cardData")
+        text = data.get("content") if isinstance(data, dict) else content.get("content")
+        self.note(t, session.conversation.id, "bot", f"webhook:{kind}", str(text or ""))
+        return {"errcode": 0, "errmsg": "ok"}
+
+
+GRAPH_CONTENT_TYPES = ("ai_card", "markdown", "text")
 
 
 def webhook_text(msgtype: str, part: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ asks for it.
   one robot process can serve many tests); at teardown the test fails if any protocol
   violation was recorded. ``@pytest.mark.fakeding(qps_limit=None, ...)`` changes settings for
   one test; ``make_fakeding(**settings)`` does the same from inside it.
+- ``fakeding_robot_command``: start a robot process (any language) against the fake for the test.
 - ``fakeding_server``: the session-scoped ``ThreadedFakeDing`` itself, started on first use.
   Starting it points the official Python SDK at it (``sdk_endpoint.point_sdk_at``).
 
@@ -117,6 +118,24 @@ def make_fakeding(fakeding: ThreadedFakeDing) -> Callable[..., ThreadedFakeDing]
         fakeding.configure(**settings)
         return fakeding
     return make
+
+
+@pytest.fixture
+def fakeding_robot_command(fakeding: ThreadedFakeDing) -> Iterator[Callable[..., Any]]:
+    """``fakeding_robot_command(["node", "bot.mjs"], cwd=..., env=...)`` starts a robot process
+    pointed at the fake, waits until it connects and stops it after the test."""
+    from .testing.process import RobotProcess
+
+    started: list[RobotProcess] = []
+
+    def start(argv: list[str], **kwargs: Any) -> RobotProcess:
+        robot = RobotProcess(fakeding, argv, **kwargs)
+        started.append(robot)
+        return robot.start()
+
+    yield start
+    for robot in started:
+        robot.stop()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -8,6 +8,8 @@ HTTP and for the Stream websocket). Every public method is meant to run on the f
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import secrets
 import socket
 import ssl
@@ -25,6 +27,7 @@ from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
 from .live import add_live_routes
+from .messages import Sender
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .platform import App, Platform
@@ -58,6 +61,7 @@ class FakeDing:
         self._stream_endpoint: str | None = None
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self.expected_violations: list[str] = []  # patterns, until the next reset
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
 
@@ -184,6 +188,7 @@ class FakeDing:
         connection and forgets tokens and tickets."""
         self.stream.reset(sessions=sessions)
         self.platform.reset(seed, sessions=sessions)
+        self.expected_violations = []
 
     @property
     def recorder(self) -> Recorder:
@@ -243,6 +248,49 @@ class FakeDing:
                              on_ack=on_ack)
         return d.message_ids[0] if d.message_ids else ""
 
+    def push(self, topic: str, data: dict[str, Any], *, type_: str = "CALLBACK",
+             client_id: str | None = None, headers: dict[str, str] | None = None,
+             key: str | None = None) -> str:
+        """Any frame the platform may push (``type_`` CALLBACK or EVENT) to the app's robot;
+        returns the frame's messageId ('' while queued)."""
+        if type_ not in ("CALLBACK", "EVENT"):
+            raise ValueError(f"type_ must be CALLBACK or EVENT, found {type_!r}")
+        app = self.platform.app(client_id)
+        key = key or f"{type_.lower()}:{self.platform.ids.uuid()}"
+        d = self.stream.push(app.client_id, topic, data, key=key, type_=type_, headers=headers)
+        return d.message_ids[0] if d.message_ids else ""
+
+    def push_event(self, event_type: str, data: dict[str, Any], *, client_id: str | None = None,
+                   corp_id: str = "dingfakecorp0001") -> str:
+        """An EVENT frame with the real event headers (topic ``*``); an ack with status LATER or
+        code != 200 is redelivered, not a violation."""
+        app = self.platform.app(client_id)
+        event_id = self.platform.ids.uuid().replace("-", "")
+        headers = {"eventType": event_type, "eventId": event_id, "eventCorpId": corp_id,
+                   "eventBornTime": str(self.clock.time_ms()), "eventUnifiedAppId": app.app_id}
+        return self.push("*", data, type_="EVENT", client_id=app.client_id, headers=headers,
+                         key=f"event:{event_id}")
+
+    def graph_request(self, text: str, *, conversation_id: str = "cidGroup001",
+                      conversation_type: str = "group", staff_id: str = "user001",
+                      nick: str | None = None, uri: str = "/v1/actions/ask",
+                      client_id: str | None = None) -> str:
+        """A user asks the AI assistant: a graph request on ``/v1.0/graph/api/invoke`` whose
+        body carries the text and a session webhook the robot answers on."""
+        app = self.platform.app(client_id)
+        conv = self.platform.conversation(conversation_id, conversation_type, None)
+        session = self.platform.new_session(self.now, app.client_id, conv,
+                                            Sender(staff_id, nick))
+        body = {"input": text, "conversationId": conv.id, "senderStaffId": staff_id,
+                "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession"
+                                  f"?session={session.key}"}
+        self.platform.note(self.now, conv.id, f"user:{staff_id}", "graph", text)
+        data = {"requestLine": {"method": "POST", "uri": uri},
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body, ensure_ascii=False)}
+        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id,
+                         key=f"graph:{self.platform.ids.uuid()}")
+
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:
         """Inject a fault now, or ``at`` seconds from now (see ``fakeding.faults``)."""
@@ -294,13 +342,26 @@ class FakeDing:
     def violations(self) -> list[Record]:
         return self.platform.recorder.violations
 
+    def expect_violation(self, pattern: str) -> None:
+        """A violation whose reason matches ``pattern`` (a regex) is expected until the next
+        reset: ``check()`` then requires it and ignores it."""
+        re.compile(pattern)
+        self.expected_violations.append(pattern)
+
     def check(self) -> None:
-        """Raise ``UnmetExpectation`` listing every recorded protocol violation."""
-        found = self.violations
+        """Raise ``UnmetExpectation`` listing every unexpected protocol violation (and every
+        expected one that did not happen)."""
+        expected = self.expected_violations
+        found = [r for r in self.violations
+                 if not any(re.search(p, str(r.fields.get("reason", ""))) for p in expected)]
+        missing = [p for p in expected
+                   if not any(re.search(p, str(r.fields.get("reason", ""))) for r in self.violations)]
         if found:
             lines = "\n".join(f"  {r}" for r in found)
             raise UnmetExpectation(
                 f"expected no protocol violations, found {len(found)}:\n{lines}")
+        if missing:
+            raise UnmetExpectation(f"expected violations matching {missing}, found none")
 
     async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
                          what: str = "condition") -> Any:

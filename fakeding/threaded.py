@@ -101,6 +101,15 @@ class ThreadedFakeDing:
         return self.call(self.fake.click, card_id, staff_id=staff_id, button_id=button_id,
                          params=params)
 
+    def push(self, topic: str, data: dict[str, Any], **kwargs: Any) -> str:
+        return self.call(self.fake.push, topic, data, **kwargs)
+
+    def push_event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> str:
+        return self.call(self.fake.push_event, event_type, data, **kwargs)
+
+    def graph_request(self, text: str, **kwargs: Any) -> str:
+        return self.call(self.fake.graph_request, text, **kwargs)
+
     def fault(self, spec: dict[str, Any]) -> Fault:
         return self.call(self.fake.fault, spec)
 
@@ -140,6 +149,10 @@ class ThreadedFakeDing:
 
     def check(self) -> None:
         self.call(self.fake.check)
+
+    def expect_violation(self, pattern: str) -> None:
+        """This test expects a violation matching ``pattern``; teardown requires it."""
+        self.call(self.fake.expect_violation, pattern)
 
     def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
                    what: str = "condition") -> Any:

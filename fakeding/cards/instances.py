@@ -76,7 +76,7 @@ def deliver(
     """``POST /v1.0/card/instances/deliver``."""
     body = object_body(body, "param.empty")
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
-    card = _instance(deck, out_track_id, "param.cardNotExist")
+    card = _instance(deck, out_track_id, "param.cardNotExist", client_id)
     delivery = _parse_delivery(body, client_id)
     results = _deliver(deck, t, card, delivery)
     return card, {"success": True, "result": results}
@@ -100,7 +100,7 @@ def update(
     """``PUT /v1.0/card/instances``: full overwrite unless ``cardUpdateOptions`` say by key."""
     body = object_body(body, "param.empty")
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
-    card = _instance(deck, out_track_id, "param.cardNotExist")
+    card = _instance(deck, out_track_id, "param.cardNotExist", client_id)
     limit = deck.settings.card_param_value_max_bytes
     checked = instance_card_data(body.get("cardData"), "cardData", limit)
     params, coerced = checked if checked is not None else ({}, [])
@@ -129,13 +129,13 @@ def update(
     return card, {"success": True, "result": True}
 
 
-def _instance(deck: Deck, out_track_id: str, code: str) -> Card:
-    card = deck.cards.get(out_track_id)
+def _instance(deck: Deck, out_track_id: str, code: str, client_id: str) -> Card:
+    card = deck.owned(out_track_id, client_id)
     if card is None or card.kind != "instance":
         found = (
             "an ordinary interactive card (update it with PUT /v1.0/im/robots/interactiveCards)"
             if card
-            else "no such card"
+            else deck.whose(out_track_id)
         )
         raise bad(
             code,

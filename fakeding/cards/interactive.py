@@ -68,6 +68,9 @@ def send(
     private = _interactive_private(body)
     callback_url = optional_text(body, "callbackUrl", "param.error")
     existing = deck.cards.get(biz_id)
+    if existing is not None and existing.client_id != client_id:
+        raise bad("invalid.bizId", f"cardBizId {shorten(biz_id)}: expected an id of your own, "
+                                   f"found {deck.whose(biz_id)}")
     if existing is not None and existing.kind != "interactive":
         raise bad(
             "invalid.bizId",
@@ -127,9 +130,10 @@ def update(
     """``PUT /v1.0/im/robots/interactiveCards``."""
     body = object_body(body, "param.error")
     biz_id = required_text(body, "cardBizId", "param.error")
-    card = deck.cards.get(biz_id)
+    card = deck.owned(biz_id, client_id)
     if card is None or card.kind != "interactive":
-        found = "a card instance (update it with PUT /v1.0/card/instances)" if card else "none"
+        found = ("a card instance (update it with PUT /v1.0/card/instances)" if card
+                 else deck.whose(biz_id))
         raise bad(
             "cardInstance.notExist",
             f"cardBizId {shorten(biz_id)}: expected a card sent with "

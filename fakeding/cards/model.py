@@ -119,6 +119,16 @@ class Deck:
     ids: IdFactory
     cards: dict[str, Card] = field(default_factory=dict)
 
+    def owned(self, card_id: str, client_id: str) -> Card | None:
+        """The card if the app ``client_id`` made it: another app's card is as good as absent."""
+        card = self.cards.get(card_id)
+        return card if card is not None and card.client_id == client_id else None
+
+    def whose(self, card_id: str) -> str:
+        """How an error names a card the caller cannot see."""
+        return "a card of another app (cards belong to the app whose token made them)" \
+            if card_id in self.cards else "no such card"
+
     def get(self, card_id: str) -> Card:
         card = self.cards.get(card_id)
         if card is None:

@@ -54,9 +54,9 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
             "card is not exist: expected an outTrackId, "
             f"found {describe(body.get('outTrackId', MISSING))}",
         )
-    card = deck.cards.get(out_track_id)
+    card = deck.owned(out_track_id, client_id)
     if card is None or card.kind != "instance":
-        found = "an ordinary interactive card" if card else "no such card"
+        found = "an ordinary interactive card" if card else deck.whose(out_track_id)
         raise bad(
             "param.stream.outTrackId",
             f"card is not exist: expected the outTrackId of a created card instance, "

@@ -1,13 +1,20 @@
-"""aiohttp handlers for every platform HTTP route. Each handler only shuttles JSON: parse,
-ask ``Platform``/``CardStore``, answer; ``_call`` applies the cross-cutting rules in the
-platform's order (token, scope, QPS, injected faults) and records the call.
+"""Every platform HTTP route, served by a transport-free core: ``OpenApi.serve`` takes an
+``HttpRequest`` and produces an ``HttpReply``. aiohttp is one edge (``add_routes``); the
+in-process requests transport (``fakeding.inprocess``) is another, so a robot's blocking
+``requests`` call on the fake's own loop is answered by the same rules: ``_endpoint`` applies
+the cross-cutting ones in the platform's order (token, scope, QPS, injected faults) and
+records the call.
+
+A core is a generator: it yields the seconds an injected delay fault holds the call and returns
+the reply; each edge waits its own way (``await asyncio.sleep`` or advancing virtual time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +30,75 @@ Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | N
 MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
             "sampleActionCard2", "sampleActionCard3", "sampleActionCard4", "sampleActionCard5",
             "sampleActionCard6", "sampleAudio", "sampleFile", "sampleVideo")
+FILES = "/_files/"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One call as any transport received it; ``headers`` keys are lower case."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = "application/json"
+
+
+Served = Generator[float, None, HttpReply]  # yields delays (seconds), returns the reply
+Core = Callable[[HttpRequest], Served]
+
+
+def instant(fn: Callable[[HttpRequest], HttpReply]) -> Core:
+    """A core that never waits."""
+    def core(req: HttpRequest) -> Served:
+        yield from ()
+        return fn(req)
+
+    return core
+
+
+def run_sync(served: Served, wait: Callable[[float], None]) -> HttpReply:
+    """Drive a core to its reply, waiting out delays with ``wait`` (a blocking edge)."""
+    try:
+        delay = next(served)
+        while True:
+            wait(delay)
+            delay = served.send(None)
+    except StopIteration as stop:
+        reply: HttpReply = stop.value
+        return reply
+
+
+async def run_async(served: Served) -> HttpReply:
+    """Drive a core to its reply on the running loop."""
+    try:
+        delay = next(served)
+        while True:
+            await asyncio.sleep(delay)
+            delay = served.send(None)
+    except StopIteration as stop:
+        reply: HttpReply = stop.value
+        return reply
+
+
+def to_aiohttp(reply: HttpReply) -> web.Response:
+    if reply.content_type is None:
+        return web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
+    return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type,
+                        charset="utf-8", headers=dict(reply.headers))
+
+
+async def from_aiohttp(request: web.Request) -> HttpRequest:
+    return HttpRequest(request.method, request.path, dict(request.query),
+                       {k.lower(): v for k, v in request.headers.items()}, await request.read())
 
 
 class OpenApi:
@@ -31,18 +107,12 @@ class OpenApi:
     def __init__(self, platform: Platform, clock: Clock) -> None:
         self.platform = platform
         self.clock = clock
-
-    def now(self) -> float:
-        return self.clock.monotonic()
-
-    def add_routes(self, app: web.Application) -> None:
-        r = app.router
-        r.add_post("/v1.0/gateway/connections/open", self.open_connection)
-        r.add_post("/v1.0/oauth2/accessToken", self.access_token)
-        r.add_get("/gettoken", self.legacy_token)
-        r.add_post("/robot/sendBySession", self.session_webhook)
-        r.add_get("/_files/{code}", self.file_content)
-        r.add_post(media.PATH, self.media_upload)
+        self.table: dict[tuple[str, str], Core] = {
+            ("POST", "/v1.0/gateway/connections/open"): instant(self.open_connection),
+            ("POST", "/v1.0/oauth2/accessToken"): instant(self.access_token),
+            ("GET", "/gettoken"): instant(self.legacy_token),
+            ("POST", "/robot/sendBySession"): instant(self.session_webhook),
+        }
         api: list[tuple[str, str, Handler]] = [
             (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
         api += [
@@ -52,7 +122,32 @@ class OpenApi:
         ]
         api += [(method, path, self._bound(fn)) for method, path, fn in robot_settings.ROUTES]
         for method, path, fn in api:
-            r.add_route(method, path, self._endpoint(method, path, fn))
+            self.table[(method, path)] = self._endpoint(method, path, fn)
+
+    def now(self) -> float:
+        return self.clock.monotonic()
+
+    def serve(self, req: HttpRequest) -> Served:
+        """Any platform call, whatever carried it; unknown routes get DingTalk's 404."""
+        core = self.table.get((req.method, req.path))
+        if core is not None:
+            return core(req)
+        if req.method == "GET" and req.path.startswith(FILES):
+            return instant(self.file_content)(req)
+        return instant(self.not_found_core)(req)
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        for (method, path), core in self.table.items():
+            r.add_route(method, path, self._aiohttp(core))
+        r.add_get(FILES + "{code}", self._aiohttp(instant(self.file_content)))
+        r.add_post(media.PATH, self.media_upload)  # multipart: served over HTTP only
+
+    def _aiohttp(self, core: Core) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handle(request: web.Request) -> web.Response:
+            return to_aiohttp(await run_async(core(await from_aiohttp(request))))
+
+        return handle
 
     # -- plumbing -------------------------------------------------------------------------------
     def _bound(self, fn: Callable[[Platform, App, Any, float], Any]) -> Handler:
@@ -60,41 +155,38 @@ class OpenApi:
             return fn(self.platform, app, body, t)
         return handler
 
-    def _json(self, status: int, body: Any, request_id: str) -> web.Response:
-        return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
-                            content_type="application/json", charset="utf-8",
-                            headers={"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
+    def _json(self, status: int, body: Any, request_id: str) -> HttpReply:
+        return HttpReply(status, json.dumps(body, ensure_ascii=False).encode(),
+                         {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
 
-    async def _body(self, request: web.Request) -> Any:
-        raw = await request.read()
-        if not raw:
+    def _body(self, req: HttpRequest) -> Any:
+        if not req.body:
             raise OpenApiError(400, "MissingBody", "body is mandatory for this action")
         try:
-            return jsonsafe.loads(raw)
+            return jsonsafe.loads(req.body)
         except jsonsafe.BadJson as exc:
-            self._refused(request, str(exc))
+            self._refused(req, str(exc))
             raise OpenApiError(400, "InvalidBody", f"{exc} (send a JSON object, "
                                                    "Content-Type: application/json)") from None
 
-    def _refused(self, request: web.Request, problem: str) -> None:
+    def _refused(self, req: HttpRequest, problem: str) -> None:
         """Input no DingTalk API would accept is a robot bug: recorded as a violation."""
         self.platform.recorder.add(self.now(), "violation",
-                                   reason=f"{request.method} {request.path}: {problem}")
+                                   reason=f"{req.method} {req.path}: {problem}")
 
     def _record_api(self, t: float, method: str, path: str, client: str | None, status: int,
                     body: Any, response: Any) -> None:
         self.platform.recorder.add(t, "api", route=f"{method} {path}", client=client,
                                    status=status, request=body, response=response)
 
-    def _endpoint(self, method: str, path: str, fn: Handler) -> Callable[[web.Request],
-                                                                     Awaitable[web.Response]]:
-        async def handle(request: web.Request) -> web.Response:
+    def _endpoint(self, method: str, path: str, fn: Handler) -> Core:
+        def handle(req: HttpRequest) -> Served:
             t = self.now()
             rid = self.platform.ids.request_id()
             client: str | None = None
             body: Any = None
             try:
-                app = self.platform.authenticate(t, request.headers.get("x-acs-dingtalk-access-token"))
+                app = self.platform.authenticate(t, req.headers.get("x-acs-dingtalk-access-token"))
                 client = app.client_id
                 self.platform.check_scope(app, path)
                 self.platform.check_qps(t, app, method, path)
@@ -104,11 +196,11 @@ class OpenApi:
                                                route=f"{method} {path}", status=fault.status,
                                                code=fault.code, delay=fault.delay)
                     if fault.delay:
-                        await asyncio.sleep(fault.delay)
+                        yield fault.delay
                         t = self.now()
                     if fault.status >= 400:
                         raise OpenApiError(fault.status, fault.code, fault.message)
-                body = await self._body(request)
+                body = self._body(req)
                 response, card, source = fn(app, body, t)
             except OpenApiError as exc:
                 out = exc.body(rid)
@@ -122,25 +214,28 @@ class OpenApi:
         return handle
 
     async def not_found(self, request: web.Request) -> web.Response:
+        return to_aiohttp(self.not_found_core(await from_aiohttp(request)))
+
+    def not_found_core(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
         body = {"code": "InvalidAction.NotFound",
                 "message": f"Specified api is not found, please check your url and method. "
-                           f"({request.method} {request.path})",
+                           f"({req.method} {req.path})",
                 "requestid": rid}
-        self._record_api(t, request.method, request.path, None, 404, None, body)
+        self._record_api(t, req.method, req.path, None, 404, None, body)
         self.platform.recorder.add(t, "violation",
-                                   reason=f"unknown route {request.method} {request.path}")
+                                   reason=f"unknown route {req.method} {req.path}")
         return self._json(404, body, rid)
 
     # -- gateway and tokens -------------------------------------------------------------------
-    async def open_connection(self, request: web.Request) -> web.Response:
+    def open_connection(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
         path = "/v1.0/gateway/connections/open"
         body: Any = None
         try:
-            body = await self._body(request)
+            body = self._body(req)
             ticket = self.platform.open_connection(t, body)
         except OpenApiError as exc:
             out = exc.body(rid)
@@ -150,12 +245,12 @@ class OpenApi:
         self._record_api(t, "POST", path, body["clientId"], 200, body, out)
         return self._json(200, out, rid)
 
-    async def access_token(self, request: web.Request) -> web.Response:
+    def access_token(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
         body: Any = None
         try:
-            body = await self._body(request)
+            body = self._body(req)
             if not isinstance(body, dict):
                 raise OpenApiError(400, "invalidParameter", "body must be a JSON object")
             token, ttl = self.platform.issue_token(t, body.get("appKey"), body.get("appSecret"))
@@ -168,10 +263,10 @@ class OpenApi:
         self._record_api(t, "POST", "/v1.0/oauth2/accessToken", body["appKey"], 200, body, out)
         return self._json(200, out, rid)
 
-    async def legacy_token(self, request: web.Request) -> web.Response:
+    def legacy_token(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
-        key, secret = request.query.get("appkey"), request.query.get("appsecret")
+        key, secret = req.query.get("appkey"), req.query.get("appsecret")
         try:
             token, ttl = self.platform.issue_token(t, key, secret)
             out: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "access_token": token,
@@ -182,20 +277,19 @@ class OpenApi:
         return self._json(200, out, rid)
 
     # -- session webhook and files ------------------------------------------------------------
-    async def session_webhook(self, request: web.Request) -> web.Response:
+    def session_webhook(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
-        raw = await request.read()
         body: Any = None
         try:
-            body = jsonsafe.loads(raw) if raw else None
+            body = jsonsafe.loads(req.body) if req.body else None
         except jsonsafe.BadJson as exc:
-            self._refused(request, str(exc))
-        session, out = self.platform.webhook(t, request.query.get("session"), body)
+            self._refused(req, str(exc))
+        session, out = self.platform.webhook(t, req.query.get("session"), body)
         self.platform.recorder.add(
             t, "webhook", client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
-            msgtype=body.get("msgtype") if isinstance(body, dict) else None,
+            msgtype=_webhook_kind(body),
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
 
@@ -203,18 +297,18 @@ class OpenApi:
         t = self.now()
         client, seen, out = await media.upload(self.platform, t, request)
         self._record_api(t, "POST", media.PATH, client, 200, seen, out)
-        return self._json(200, out, self.platform.ids.request_id())
+        return to_aiohttp(self._json(200, out, self.platform.ids.request_id()))
 
-    async def file_content(self, request: web.Request) -> web.Response:
-        code = request.match_info["code"]
-        entry = self.platform.files.get(code)
+    def file_content(self, req: HttpRequest) -> HttpReply:
+        entry = self.platform.files.get(req.path[len(FILES):])
         if entry is None:
             rid = self.platform.ids.request_id()
             return self._json(404, {"code": "InvalidAction.NotFound",
                                     "message": "unknown or expired download url",
                                     "requestid": rid}, rid)
         name, data = entry
-        return web.Response(body=data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return HttpReply(200, data, {"Content-Disposition": f'attachment; filename="{name}"'},
+                         content_type=None)
 
     # -- OpenAPI endpoints (pure functions of app, body, t) -------------------------------------
     def _card_route(self, route: CardRoute) -> Handler:
@@ -254,6 +348,10 @@ class OpenApi:
         users = body.get("userIds")
         if not isinstance(users, list) or not users:
             raise OpenApiError(400, "invalidParameter.userIds.empty", "userIds must not be empty")
+        wrong = [u for u in users if not isinstance(u, str) or not u]
+        if wrong:
+            raise OpenApiError(400, "invalidParameter.userIds.invalid",
+                               f"userIds must be non-empty strings (staff ids), found {wrong[0]!r}")
         if len(users) > self.platform.settings.batch_send_max_users:
             raise OpenApiError(400, "invalidParameter.userIds.overMax",
                                f"at most {self.platform.settings.batch_send_max_users} userIds, "
@@ -297,3 +395,10 @@ def _obj(body: Any) -> dict[str, Any]:
 
 def _client(body: Any, key: str = "clientId") -> str | None:
     return body.get(key) if isinstance(body, dict) and isinstance(body.get(key), str) else None
+
+
+def _webhook_kind(body: Any) -> Any:
+    """``msgtype``, or a graph reply's ``contentType`` (``ai_card``, ``markdown``...)."""
+    if not isinstance(body, dict):
+        return None
+    return body.get("msgtype") or body.get("contentType")

@@ -10,12 +10,27 @@ from collections import Counter, defaultdict
 
 from ..describe import Refs, describe
 from ..render import card_lines
+from . import generic
 from .robots import Foldable
-from .runner import ScenarioResult
+from .runner import UPPER_BOUNDS, ScenarioResult, is_real_time
+
+
+def stamp(t: float, times: str) -> str:
+    """``+1.250s `` (exact), ``+1s `` (coarse: whole seconds) or nothing (none)."""
+    if times == "none":
+        return ""
+    return f"+{round(t)}s " if times == "coarse" else f"+{t:.3f}s "
+
+
+def times_of(result: ScenarioResult) -> str:
+    """The scenario's ``report.times``; a real-time robot's default leaves times out."""
+    default = "none" if is_real_time(result.robot) else "exact"
+    return str((result.scenario.data.get("report") or {}).get("times", default))
 
 
 def render(result: ScenarioResult) -> str:
     refs = Refs()
+    times = times_of(result)
     for card in result.cards:
         refs("card", card.id)
     s = result.scenario.data
@@ -34,10 +49,12 @@ def render(result: ScenarioResult) -> str:
             text = f"(blank: {len(e.text)} whitespace chars)"
         else:
             text = _clip(e.text, 160)
-        out.append(f"+{e.t:.3f}s [{conv}] {who}: {text}")
+        out.append(f"{stamp(e.t, times)}[{conv}] {who}: {text}")
     summary = (s.get("report") or {}).get("timeline") == "summary"
     out += ["", "## Cards"]
-    counts = [sum(1 for v in c.versions if v.source == "update") for c in result.cards]
+    counts = [sum(1 for v in c.versions if v.source in ("update", "stream"))
+              for c in result.cards]
+    final_when = s.get("final_when")
     if summary and counts:
         # Which of many simultaneous answers had a streaming update skipped under the rate
         # limit depends on scheduling order; the totals and the per-second timeline do not.
@@ -46,7 +63,11 @@ def render(result: ScenarioResult) -> str:
     for card, updates in zip(result.cards, counts, strict=True):
         cid = card.conversation_id or result.direct.get(card.single_user or "", "")
         conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
-        state = "final" if result.robot.is_final(card) else "NOT FINAL"
+        if final_when is None:
+            state = "final" if result.robot.is_final(card) else "NOT FINAL"
+        else:
+            reason = generic.unfinished_reason(card, final_when)
+            state = "final" if reason is None else f"NOT FINAL ({reason})"
         count = "" if summary else f" · {updates} update(s)"
         out.append(f"### {refs('card', card.id)} · {conv}{count} · {state}")
         out += [f"    {line}" for line in card_lines(card.current)]
@@ -55,17 +76,20 @@ def render(result: ScenarioResult) -> str:
         out += summary_lines(result)
     else:
         out += ["", "## Timeline"]
-        out += timeline_lines(result, refs)
+        out += timeline_lines(result, refs, times)
     if result.expectations:
         out += ["", "## Expectations"]
         for x in result.expectations:
             mark = "ok" if x.ok else "FAILED"
-            rel = "at most " if x.name == "max_updates_per_card" else ""
-            out.append(f"- {x.name}: expected {rel}{x.expected}, found {x.found} ({mark})")
+            rel = "at most " if x.name in UPPER_BOUNDS else ""
+            if x.ok and x.name == "max_ack_latency":  # a measured latency: varies run to run
+                out.append(f"- {x.name}: expected at most {x.expected} ({mark})")
+            else:
+                out.append(f"- {x.name}: expected {rel}{x.expected}, found {x.found} ({mark})")
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
-def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
+def timeline_lines(result: ScenarioResult, refs: Refs, times: str = "exact") -> list[str]:
     cards = {c.id: c for c in result.cards}
     robot = result.robot
     lines: list[str] = []
@@ -75,12 +99,13 @@ def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
         nonlocal held
         if held:
             line, count, first, last = held
-            span = f" x{count} (until +{last:.3f}s)" if count > 1 else ""
-            lines.append(f"+{first:.3f}s {line}{span}")
+            until = f" (until {stamp(last, times).strip()})" if times != "none" else ""
+            span = f" x{count}{until}" if count > 1 else ""
+            lines.append(f"{stamp(first, times)}{line}{span}")
             held = None
 
     for rec in result.records:
-        line = describe(rec, refs, cards, result.conversations, robot)
+        line = describe(rec, refs, cards, result.conversations, robot, times)
         if line is None:
             continue
         if isinstance(line, Foldable):
@@ -91,7 +116,7 @@ def timeline_lines(result: ScenarioResult, refs: Refs) -> list[str]:
                 held = (line, 1, rec.t, rec.t)
             continue
         flush()
-        lines.append(f"+{rec.t:.3f}s {line}")
+        lines.append(f"{stamp(rec.t, times)}{line}")
     flush()
     return lines
 

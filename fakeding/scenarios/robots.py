@@ -142,6 +142,10 @@ class RobotAdapterError(ConfigError):
 # -- registry ----------------------------------------------------------------------------------
 
 _configured: str | None = None  # the pytest ini option, set by the plugin
+BUILT_IN = {  # a robot: key that names a built-in adapter (loaded by path: no import circle)
+    "handler": "fakeding.scenarios.sdk_robot:HandlerAdapter",
+    "command": "fakeding.scenarios.command_robot:CommandAdapter",
+}
 
 
 def set_configured_default(name: str | None) -> None:
@@ -226,6 +230,9 @@ def choose(spec: object, default: str | RobotAdapter | None = None
         raise RobotAdapterError(f"expected an adapter name or a mapping, found "
                                 f"{type(spec).__name__}")
     options = {k: v for k, v in spec.items() if k != "adapter"}
+    for key, path in BUILT_IN.items():  # robot: {handler: ...} / {command: ...}
+        if key in spec and "adapter" not in spec:
+            return load_adapter(path), options
     if "adapter" in spec:
         name = spec["adapter"]
         if not isinstance(name, str) or not name:

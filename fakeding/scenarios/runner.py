@@ -3,11 +3,14 @@
 Each step waits until its ``at`` (virtual seconds), then acts as a user (``say``, ``click``) or
 as the network (``fault``). The robot under test comes from the scenario's adapter (see
 ``robots``), which also reads the steps' ``answer`` blocks. After the last step the run waits
-until nothing is in flight, then checks the platform's expectations and the adapter's.
+until nothing is in flight, then checks the platform's expectations and the adapter's. A robot
+process runs in real time, whose pace varies: there each later step first waits until the
+robot is idle, so the order of what happens stays the same from run to run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cards import Card
+from ..exceptions import ConfigError
 from ..platform import TranscriptEntry
 from ..recorder import Record
-from .harness import Harness, open_harness, run_virtual, scenario_settings
+from . import generic
+from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
 
@@ -25,8 +30,8 @@ from .schema import ScenarioFile, load_scenario
 @dataclass
 class Expectation:
     name: str
-    expected: int
-    found: int
+    expected: Any
+    found: Any
     ok: bool
 
 
@@ -90,15 +95,20 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
     return None
 
 
-async def _play(s: ScenarioFile) -> ScenarioResult:
+async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
     settings = scenario_settings(**(data.get("platform") or {}))
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
-                            folder=s.path.parent, seed=int(data.get("seed", 0))) as h:
+                            folder=s.path.parent, seed=int(data.get("seed", 0)),
+                            epoch=epoch) as h:
+        real_time, previous = is_real_time(s.robot), 0.0
         for index, step in steps:
+            if real_time and step["at"] > previous:  # a process's pace varies: keep the order
+                await h.settle(limit=float(data.get("settle", 900)))
+            previous = step["at"]
             await h.sleep_until(step["at"])
             _act(h, s, index, step, users, convs)
         await h.settle(limit=float(data.get("settle", 900)))
@@ -141,33 +151,101 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
     elif "click" in step:
         click = step["click"]
         cards = fake.platform.cards.all()
-        if click["card"] > len(cards):
+        ref = click["card"]
+        n = ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
+        if n > len(cards):
             raise s.error(("steps", index, "click", "card"),
-                          f"card #{click['card']} does not exist at t={step['at']:g}s; "
+                          f"card #{n} does not exist at t={step['at']:g}s; "
                           f"{len(cards)} card(s) so far")
-        fake.click(cards[click["card"] - 1].id, staff_id=click["user"],
-                   button_id=click["button"])
+        card = cards[n - 1]
+        fake.click(card.id, staff_id=click["user"],
+                   button_id=_button(s, index, card, click["button"]), params=click.get("params"))
     elif "fault" in step:
         fake.fault(dict(step["fault"]))
+    elif "event" in step:
+        event = step["event"]
+        fake.push_event(event["type"], dict(event.get("data") or {}),
+                        **({"corp_id": event["corp"]} if "corp" in event else {}))
+    elif "graph" in step:
+        graph = step["graph"]
+        conv = _pattern_get(convs, graph["in"]) or {"type": "group"}
+        fake.graph_request(graph["text"], conversation_id=conversation_id(graph["in"]),
+                           conversation_type=conv["type"], staff_id=graph["user"],
+                           nick=(_pattern_get(users, graph["user"]) or {}).get("nick"))
+    elif "settings" in step:
+        try:  # changed mid-scenario: new rules from now on, nothing forgotten
+            fake.change_settings(**step["settings"])
+        except ConfigError as exc:
+            raise s.error(("steps", index, "settings"), str(exc)) from None
 
 
-def check_expectations(expect: dict[str, int], r: ScenarioResult) -> list[Expectation]:
-    """The platform's counts and the adapter's; ``max_updates_per_card`` is an upper bound."""
-    per_card = [sum(1 for v in c.versions if v.source == "update") for c in r.cards]
-    found = {
+def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
+    """A request button named by id, label or value (instance cards take any id)."""
+    if card.kind != "interactive":
+        return button
+    buttons = card.buttons()
+    for b in buttons:
+        if button in (b.id, b.label) or (isinstance(b.value, str) and button == b.value):
+            return b.id
+    raise s.error(("steps", index, "click", "button"),
+                  f"the card has no button {button!r}; its buttons (id / label): "
+                  f"{', '.join(f'{b.id} / {b.label}' for b in buttons) or 'none'}")
+
+
+UPPER_BOUNDS = ("max_updates_per_card", "max_answers_per_message", "max_ack_latency")
+
+
+def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expectation]:
+    """The platform's facts (robot-agnostic) and the adapter's; ``max_*`` are upper bounds."""
+    per_card = [sum(1 for v in c.versions if v.source in ("update", "stream")) for c in r.cards]
+    final_when = r.scenario.data.get("final_when")
+    violations = [str(rec.fields.get("reason", "")) for rec in r.records
+                  if rec.kind == "violation"]
+    found: dict[str, Any] = {
         "cards": len(r.cards),
         "max_updates_per_card": max(per_card, default=0),
-        "violations": sum(1 for rec in r.records if rec.kind == "violation"),
+        "violations": len(violations),
         "webhook_replies": sum(1 for rec in r.records
                                if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
+        "unfinished_cards": sum(1 for c in r.cards
+                                if generic.unfinished_reason(c, final_when) is not None),
+        "answers": sum(generic.answers(r.records).values()),
+        "max_answers_per_message": max(generic.answers(r.records).values(), default=0),
+        "api_errors": sum(generic.api_errors(r.records).values()),
+        "max_ack_latency": generic.max_ack_latency(r.records),
     }
     if set(expect) - set(found):
         found = {**r.robot.expectations(r), **found}
     out = []
     for name, expected in expect.items():
-        value = found[name]
-        ok = value <= expected if name == "max_updates_per_card" else value == expected
-        out.append(Expectation(name, expected, value, ok))
+        if name == "violations" and isinstance(expected, list):
+            out += _expected_violations(expected, violations)
+        elif name == "api_errors" and isinstance(expected, dict):
+            errors = generic.api_errors(r.records)
+            for code, count in expected.items():
+                value = sum(n for key, n in errors.items() if code in key)
+                out.append(Expectation(f"api_errors[{code}]", count, value, value == count))
+            unexpected = sum(n for key, n in errors.items()
+                             if not any(code in key for code in expected))
+            out.append(Expectation("api_errors[other]", 0, unexpected, unexpected == 0))
+        else:
+            value = found[name]
+            ok = value <= expected if name in UPPER_BOUNDS else value == expected
+            out.append(Expectation(name, expected, value, ok))
+    return out
+
+
+def _expected_violations(expected: list[dict[str, Any]], found: list[str]) -> list[Expectation]:
+    """Each listed ``reason`` (a substring) matches ``count`` (default: at least one) recorded
+    violations, and no recorded violation is left unlisted."""
+    out = []
+    for item in expected:
+        n = sum(1 for reason in found if item["reason"] in reason)
+        want = item.get("count")
+        ok = n == want if want is not None else n >= 1
+        out.append(Expectation(f"violations[{item['reason']}]", want or "1 or more", n, ok))
+    other = [reason for reason in found if not any(i["reason"] in reason for i in expected)]
+    out.append(Expectation("violations[other]", 0, len(other), not other))
     return out
 
 
@@ -176,7 +254,13 @@ def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True,
     """Run one scenario; ``freeze=False`` when the caller already froze the wall clock;
     ``robot`` is the adapter for a file that names none (see ``robots.choose``)."""
     scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path), robot=robot)
+    if is_real_time(scenario.robot):  # a robot process: real time, the real wall clock
+        return asyncio.run(_play(scenario, epoch=None))
     return run_virtual(lambda: _play(scenario), freeze=freeze)
+
+
+def is_real_time(robot: RobotAdapter) -> bool:
+    return bool(getattr(robot, "real_time", False))
 
 
 def run_scenarios(paths: Sequence[Path], *, robot: str | RobotAdapter | None = None

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from ..exceptions import ConfigError
+from ..settings import Settings
 from .robots import RobotAdapter, RobotAdapterError, choose
 
 
@@ -61,24 +62,54 @@ SCHEMA: dict[str, Any] = {
                     "type": "object", "additionalProperties": False,
                     "required": ["user", "card", "button"],
                     "properties": {"user": {"type": "string"},
-                                   "card": {"type": "integer", "minimum": 1},
-                                   "button": {"type": "string"}}},
+                                   "card": {"oneOf": [{"type": "integer", "minimum": 1},
+                                                      {"type": "string",
+                                                       "pattern": "^card#[1-9][0-9]*$"}]},
+                                   "button": {"type": "string"},
+                                   "params": {"type": "object"}}},
                 "fault": {"type": "object", "required": ["kind"]},
+                "event": {
+                    "type": "object", "additionalProperties": False, "required": ["type"],
+                    "properties": {"type": {"type": "string", "minLength": 1},
+                                   "data": {"type": "object"},
+                                   "corp": {"type": "string", "minLength": 1}}},
+                "graph": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["user", "in", "text"],
+                    "properties": {"user": {"type": "string"}, "in": {"type": "string"},
+                                   "text": {"type": "string"}}},
+                "settings": {"type": "object", "minProperties": 1},
             },
             "oneOf": [{"required": ["say"]}, {"required": ["click"]}, {"required": ["fault"]},
-                      {"required": ["wait"]}],
+                      {"required": ["wait"]}, {"required": ["event"]}, {"required": ["graph"]},
+                      {"required": ["settings"]}],
         }},
         "settle": _NUM,
+        "final_when": {"type": "string", "minLength": 1},  # regex: a card's text when finished
         "report": {
             "type": "object", "additionalProperties": False,
-            "properties": {"timeline": {"enum": ["full", "summary"]}}},
+            "properties": {"timeline": {"enum": ["full", "summary"]},
+                           "times": {"enum": ["exact", "coarse", "none"]}}},
         "expect": {
             "type": "object", "additionalProperties": False,
             "properties": {
                 "cards": {"type": "integer", "minimum": 0},
                 "max_updates_per_card": {"type": "integer", "minimum": 1},
-                "violations": {"type": "integer", "minimum": 0},
+                "violations": {"oneOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False, "required": ["reason"],
+                        "properties": {"reason": {"type": "string", "minLength": 1},
+                                       "count": {"type": "integer", "minimum": 1}}}}]},
                 "webhook_replies": {"type": "integer", "minimum": 0},
+                "unfinished_cards": {"type": "integer", "minimum": 0},
+                "answers": {"type": "integer", "minimum": 0},
+                "max_answers_per_message": {"type": "integer", "minimum": 0},
+                "api_errors": {"oneOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "object", "additionalProperties": {"type": "integer",
+                                                                "minimum": 0}}]},
+                "max_ack_latency": _NUM,
             }},  # + the adapter's expectation_schema
     },
 }
@@ -166,6 +197,12 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
     if unknown is not None:
         raise scenario.error(unknown.field, str(unknown))
     _validate(scenario, scenario.robot.options_schema, scenario.options, ("robot",))
+    check = getattr(scenario.robot, "check", None)
+    if check is not None:  # an adapter that can tell now whether its robot will load
+        try:
+            check(scenario.options, path.parent)
+        except RobotAdapterError as exc:
+            raise scenario.error(exc.field, str(exc)) from None
     _check_references(scenario)
     return scenario
 
@@ -206,6 +243,15 @@ def _check_references(s: ScenarioFile) -> None:
         if "answer" in step and s.robot.answer_schema is None:
             raise s.error(("steps", i, "answer"), f"robot adapter {s.robot.name!r} takes no "
                           "scripted answers; remove 'answer' or choose another robot")
+        if "settings" in step:
+            try:
+                Settings().replace(**step["settings"])
+            except ConfigError as exc:
+                raise s.error(("steps", i, "settings"), str(exc)) from None
+        graph = step.get("graph")
+        if graph is not None and graph["user"] not in users:
+            raise s.error(("steps", i, "graph", "user"), f"unknown user {graph['user']!r}; "
+                          f"declared: {sorted(users) or 'none'}")
         click = step.get("click")
         if click is not None and click["user"] not in users:
             raise s.error(("steps", i, "click", "user"), f"unknown user {click['user']!r}")

@@ -89,6 +89,8 @@ class Delivery:
     on_ack: OnAck | None = None
     redeliver: bool = True
     connection: str | None = None  # where the last attempt went
+    headers: dict[str, str] = field(default_factory=dict)  # an EVENT's event* headers
+    later: int = 0  # acks that asked for a redelivery (an EVENT answered LATER or code != 200)
 
 
 class StreamEngine:
@@ -235,10 +237,11 @@ class StreamEngine:
         type_: str = "CALLBACK",
         on_ack: OnAck | None = None,
         redeliver: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
         d = Delivery(key=key, client_id=client_id, type=type_, topic=topic, data=data,
-                     on_ack=on_ack, redeliver=redeliver)
+                     on_ack=on_ack, redeliver=redeliver, headers=dict(headers or {}))
         self._attempt(t, ms, d, redelivery=False)
         return d
 
@@ -335,9 +338,10 @@ class StreamEngine:
                          reason=f"ack for unknown messageId {ack.message_id!r}", code=ack.code)
             return
         late = t - delivery.last_push_t
+        later = {"later": True} if delivery.type == "EVENT" and wants_later(ack) else {}
         self._record(t, "ack", client=client, connection=conn.id, topic=delivery.topic,
                      messageId=ack.message_id, key=delivery.key, code=ack.code,
-                     after=round(late, 6))
+                     after=round(late, 6), **later)
         if delivery.type == "SYSTEM":
             self._check_system_ack(t, conn, delivery, ack)
             delivery.acked = True
@@ -345,6 +349,9 @@ class StreamEngine:
                 self.deliveries.pop((client, ack.message_id), None)
             else:
                 self._forget_old((client, ack.message_id))
+            return
+        if delivery.type == "EVENT" and wants_later(ack):
+            delivery.later += 1  # "try again later": the armed redelivery stays, no violation
             return
         if ack.code != 200:
             self._record(t, "violation", client=client, topic=delivery.topic,
@@ -408,6 +415,7 @@ class StreamEngine:
             type=d.type, topic=d.topic, message_id=message_id, time_ms=ms, data=d.data,
             app_id=conn.app.app_id if d.type != "SYSTEM" else None,
             connection_id=conn.id if d.type != "SYSTEM" else None,
+            extra_headers=d.headers,
         )
         fault = p.faults.on_frame(d.client_id, d.topic) if d.type != "SYSTEM" else None
         fields: dict[str, Any] = {"client": d.client_id, "connection": conn.id, "type": d.type,
@@ -450,6 +458,11 @@ class StreamEngine:
             if d.acked:
                 return
             if d.attempts > self.platform.settings.max_redeliveries:
+                if d.later:
+                    self._record(t, "gave_up", client=d.client_id, topic=d.topic, key=d.key,
+                                 reason=f"event still answered LATER after {d.attempts} "
+                                        "deliveries")
+                    return
                 self._record(t, "violation", client=d.client_id, topic=d.topic, key=d.key,
                              reason=f"message never acked after {d.attempts} deliveries")
                 return
@@ -544,6 +557,12 @@ class StreamEngine:
         """``text`` with every app secret, token or ticket inside it masked."""
         is_secret = self.platform.is_secret
         return _WORDS.sub(lambda m: jsonsafe.mask(m[0]) if is_secret(m[0]) else m[0], text)
+
+
+def wants_later(ack: protocol.Ack) -> bool:
+    """An EVENT ack asking for redelivery: code != 200 or ``data.status == "LATER"``."""
+    status = ack.data.get("status") if isinstance(ack.data, dict) else None
+    return ack.code != 200 or status == "LATER"
 
 
 def _clip(text: str | bytes, n: int = 200) -> str:

@@ -16,6 +16,7 @@ from ..exceptions import ProtocolViolation
 
 TOPIC_BOT_MESSAGE = "/v1.0/im/bot/messages/get"
 TOPIC_CARD_CALLBACK = "/v1.0/card/instances/callback"
+TOPIC_GRAPH = "/v1.0/graph/api/invoke"
 FRAME_TYPES = ("SYSTEM", "EVENT", "CALLBACK")
 
 
@@ -28,8 +29,10 @@ def frame(
     data: dict[str, Any],
     app_id: str | None = None,
     connection_id: str | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A server-to-client frame; ``data`` is serialised to a JSON string as the platform does."""
+    """A server-to-client frame; ``data`` is serialised to a JSON string as the platform does;
+    ``extra_headers`` (string values) carry an EVENT's ``eventType``, ``eventId``..."""
     if type not in FRAME_TYPES:
         raise ValueError(f"frame type must be one of {FRAME_TYPES}, found {type!r}")
     headers = {"contentType": "application/json", "messageId": message_id,
@@ -38,6 +41,7 @@ def frame(
         headers["appId"] = app_id
     if connection_id is not None:
         headers["connectionId"] = connection_id
+    headers.update(extra_headers or {})
     return {
         "specVersion": "1.0",
         "type": type,

@@ -109,10 +109,12 @@ class StreamServer:
         type_: str = "CALLBACK",
         on_ack: OnAck | None = None,
         redeliver: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
         d = self.engine.push(self.clock.monotonic(), self.clock.time_ms(), client_id, topic, data,
-                             key=key, type_=type_, on_ack=on_ack, redeliver=redeliver)
+                             key=key, type_=type_, on_ack=on_ack, redeliver=redeliver,
+                             headers=headers)
         self._pump()
         return d
 
@@ -171,7 +173,7 @@ class StreamServer:
                     self._receive(conn.id, msg.data)
                     continue
                 if msg.type is WSMsgType.PING:
-                    self._spawn(_pong(ws, msg.data))  # even a zombie answers pings
+                    await _pong(ws, msg.data)  # even a zombie answers pings
                     continue
                 if msg.type is WSMsgType.PONG:
                     continue

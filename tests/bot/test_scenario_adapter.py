@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from bot.scenario_adapter import BotAdapter, adapter
 from fakeding.cli import main as fakeding_main
@@ -92,10 +95,46 @@ def test_the_kit_cli_points_at_the_robots_demo(capsys: pytest.CaptureFixture[str
 
 def test_python_m_bot_demo_chats_and_prints_the_timeline() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--exit"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "alice: How do I reset my password?" in out and "== card#3: update timeline ==" in out
     assert "feedback recorded: [('alice', 'helpful')]" in out
     assert "protocol violations: 0" in out
+    assert "chat with the robot" not in out  # --exit: no serving afterwards
+
+
+def test_the_demo_keeps_serving_the_emulator_until_interrupted() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen([sys.executable, "-m", "bot", "demo"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _chat_then_interrupt(proc)
+
+
+def _chat_then_interrupt(proc: subprocess.Popen[str]) -> None:
+    try:
+        assert proc.stdout is not None
+        url = None
+        for line in proc.stdout:  # the script runs first, then the address is printed
+            if line.startswith("chat with the robot in your browser: "):
+                url = line.split(": ", 1)[1].strip()
+                break
+        assert url is not None, proc.stderr.read() if proc.stderr else ""
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        sent = requests.post(url + "_fakeding/messages", timeout=10, json={
+            "conversation": {"id": "cidSupportGroup==", "type": "group"},
+            "sender": {"staffId": "dave"}, "text": "How do I reset my password?"})
+        assert sent.status_code == 200 and sent.json()["delivered"] is True
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the robot still answers: a fourth card appears
+            if len(requests.get(url + "_fakeding/cards", timeout=10).json()) >= 4:
+                break
+            time.sleep(0.2)
+        assert len(requests.get(url + "_fakeding/cards", timeout=10).json()) >= 4
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -140,3 +140,21 @@ def test_serve_on_a_busy_port_exits_2_without_a_traceback(option: str) -> None:
     assert f"{option} {port}" in result.stderr and "address already in use" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_serve_retains_a_bounded_history_by_default() -> None:
+    from fakeding.cli import build_parser, serve_settings
+
+    settings, _ = serve_settings(build_parser().parse_args(["serve"]))
+    assert (settings.recorder_limit, settings.history_limit) == (100_000, 10_000)
+    settings, _ = serve_settings(build_parser().parse_args(
+        ["serve", "--recorder-limit", "0", "--history-limit", "50"]))
+    assert (settings.recorder_limit, settings.history_limit) == (None, 50)
+
+
+def test_serve_refuses_a_negative_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    from fakeding.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--recorder-limit", "-5"])
+    assert "expected a whole number >= 0, found '-5'" in capsys.readouterr().err

@@ -454,3 +454,19 @@ def test_timeline_as_json_lines_is_a_file_to_keep(fakeding: Any) -> None:
     assert rows[0]["conversation"] == "cidJsonl"
     bad = _requests.get(base, params={"format": "xml"}, timeout=5)
     assert bad.status_code == 400 and bad.json()["field"] == "format"
+
+
+def test_timeline_since_returns_only_what_is_new(fakeding: ThreadedFakeDing) -> None:
+    _post(fakeding, "messages", _message())
+    everything = _get(fakeding, "timeline").json()
+    last = everything[-1]["seq"]
+    assert [r["seq"] for r in everything] == list(range(everything[0]["seq"], last + 1))
+    assert _get(fakeding, f"timeline?since={last}").json() == []
+    _post(fakeding, "messages", _message())
+    newer = _get(fakeding, f"timeline?since={last}").json()
+    assert newer and all(r["seq"] > last for r in newer)
+    assert newer == _get(fakeding, "timeline").json()[len(everything):]
+    assert _get(fakeding, f"timeline?since={last}&kind=message").json() == [
+        r for r in newer if r["kind"] == "message"]
+    error = _bad(_get(fakeding, "timeline?since=-1"), "since")
+    assert "integer" in error

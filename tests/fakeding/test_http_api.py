@@ -502,3 +502,45 @@ def test_a_non_200_ack_is_a_violation(fakeding: ThreadedFakeDing) -> None:
     (v,) = fakeding.violations
     assert v.fields["reason"] == f"ack code 500 for {BOT_TOPIC}, expected 200"
     fakeding.reset()
+
+
+def _token_of(fake: ThreadedFakeDing, key: str, secret: str) -> str:
+    r = requests.post(fake.http_url + "/v1.0/oauth2/accessToken",
+                      json={"appKey": key, "appSecret": secret}, timeout=10)
+    assert r.status_code == 200, r.text
+    return str(r.json()["accessToken"])
+
+
+def test_one_app_cannot_touch_another_apps_cards(fakeding: ThreadedFakeDing) -> None:
+    fakeding.add_app("other-app", "other-secret-123")
+    mine, theirs = _token(fakeding), _token_of(fakeding, "other-app", "other-secret-123")
+    card = {"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
+            "cardBizId": "biz-owned", "openConversationId": "cidG",
+            "cardData": json.dumps({"contents": [{"type": "markdown", "text": "v1", "id": "m"}]})}
+    assert _api(fakeding, "POST", "/v1.0/im/v1.0/robot/interactiveCards/send", card,
+                mine).status_code == 200
+    update = {"cardBizId": "biz-owned", "cardData": card["cardData"]}
+    body = _assert_error(_api(fakeding, "PUT", "/v1.0/im/robots/interactiveCards", update, theirs),
+                         400, "cardInstance.notExist")
+    assert "a card of another app" in body["message"]
+    instance = {"cardTemplateId": "tpl.schema", "outTrackId": "track-owned",
+                "cardData": {"cardParamMap": {"content": "hi"}}}
+    assert _api(fakeding, "POST", "/v1.0/card/instances", instance, mine).status_code == 200
+    stream = {"outTrackId": "track-owned", "guid": "g1", "key": "content", "content": "x",
+              "isFull": True}
+    body = _assert_error(_api(fakeding, "PUT", "/v1.0/card/streaming", stream, theirs),
+                         400, "param.stream.outTrackId")
+    assert "a card of another app" in body["message"]
+    body = _assert_error(_api(fakeding, "PUT", "/v1.0/card/instances",
+                              {"outTrackId": "track-owned",
+                               "cardData": {"cardParamMap": {"content": "x"}}}, theirs),
+                         400, "param.cardNotExist")
+    assert [v["versions"][-1]["cardData"] for v in fakeding.cards()
+            if v["cardBizId"] == "track-owned"] == [{"content": "hi"}]  # untouched
+
+
+def test_batch_send_user_ids_must_be_strings(fakeding: ThreadedFakeDing) -> None:
+    body = {"robotCode": DEFAULT_CLIENT_ID, "userIds": ["alice", 42], "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": "hi"})}
+    r = _api(fakeding, "POST", "/v1.0/robot/oToMessages/batchSend", body, _token(fakeding))
+    assert "found 42" in _assert_error(r, 400, "invalidParameter.userIds.invalid")["message"]

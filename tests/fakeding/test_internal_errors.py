@@ -48,3 +48,22 @@ def test_a_control_route_that_fails_answers_error_and_field(
                                  "injected failure", "field": None}
     assert len(fakeding.violations) == 1
     fakeding.reset()
+
+
+def test_a_body_over_the_size_limit_is_answered_in_shape_and_recorded(
+        fakeding: ThreadedFakeDing) -> None:
+    big = b'{"x": "' + b"a" * (2 << 20) + b'"}'
+    token = requests.post(f"{fakeding.http_url}/v1.0/oauth2/accessToken", timeout=5, json={
+        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    r = requests.post(f"{fakeding.http_url}/v1.0/card/instances", data=big, timeout=10,
+                      headers={"Content-Type": "application/json",
+                               "x-acs-dingtalk-access-token": token})
+    assert r.status_code == 413 and r.json()["code"] == "InvalidRequest"
+    assert "bodies are limited to" in r.json()["message"]
+    [v] = fakeding.violations
+    assert v.fields["reason"].startswith("POST /v1.0/card/instances: 413")
+    r = requests.post(f"{fakeding.http_url}/_fakeding/messages", data=big, timeout=10)
+    assert r.status_code == 413 and r.json()["field"] == "body"
+    fakeding.reset()
+    assert requests.get(f"{fakeding.http_url}/_fakeding/health", timeout=5).json() == {
+        "status": "ok"}

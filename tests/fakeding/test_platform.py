@@ -478,3 +478,15 @@ def test_conversation_is_reused_and_updated_when_its_title_changes() -> None:
     renamed = p.conversation("cid1", "group", "New")
     assert renamed == Conversation("cid1", "group", "New")
     assert p.conversations["cid1"] is renamed
+
+
+def test_tickets_past_their_life_are_forgotten_so_a_flood_stays_bounded() -> None:
+    p = _platform(ticket_ttl=90.0)
+    for i in range(1000):
+        p.open_connection(float(i) / 100, _gateway_body())  # unused, all within 10 s
+    used = p.open_connection(10.0, _gateway_body())
+    p.consume_ticket(10.0, used)
+    assert len(p.tickets) == 1000 and len(p.used_tickets) == 1
+    p.open_connection(400.0, _gateway_body())  # long after: everything older is dropped
+    assert len(p.tickets) == 1 and p.used_tickets == {}
+    assert _error(p.consume_ticket, 400.0, used).code == "ticketInvalid"

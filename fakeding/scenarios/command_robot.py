@@ -1,0 +1,163 @@
+"""``robot: {command: [...], cwd?, env?}``: any robot process, in any language, in real time.
+
+The runner starts the command with the fake's endpoint and credentials in its environment
+(``DINGTALK_OPENAPI_ENDPOINT``, ``DINGTALK_CLIENT_ID``, ``DINGTALK_CLIENT_SECRET``, plus
+``FAKEDING_URL`` and ``FAKEDING_STREAM``), waits (bounded) until it connects, plays the steps in
+real time and stops it. A robot that exits early or never connects fails the run with its
+last output lines. Real time is not reproducible to the millisecond, so such scenarios report
+times coarsened or not at all (``report: {times: ...}``; default ``none``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from . import generic
+from .robots import Refs, RobotAdapterError, RobotContext
+
+if TYPE_CHECKING:
+    from ..cards import Card
+    from ..recorder import Record
+    from ..server import FakeDing
+    from .robots import RunFacts
+
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["command"],
+    "properties": {
+        "command": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        "cwd": {"type": "string"},
+        "env": {"type": "object", "additionalProperties": {"type": "string"}},
+        "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "quiet": {"type": "number", "exclusiveMinimum": 0},
+        "clientId": {"type": "string"}, "clientSecret": {"type": "string"},
+    },
+}
+LAST_LINES = 20
+
+
+def robot_environment(fake: FakeDing, client_id: str, client_secret: str,
+                      extra: Mapping[str, str]) -> dict[str, str]:
+    """What a robot process is started with: this process's environment, the fake's
+    endpoint and credentials, then the scenario's ``env``."""
+    env = dict(os.environ)
+    env.update({"DINGTALK_OPENAPI_ENDPOINT": fake.http_url, "DINGTALK_CLIENT_ID": client_id,
+                "DINGTALK_CLIENT_SECRET": client_secret, "FAKEDING_URL": fake.http_url,
+                "FAKEDING_STREAM": fake.ws_endpoint, "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+class CommandSession:
+    """One robot process attached to the fake for one run."""
+
+    def __init__(self, fake: FakeDing, argv: list[str], cwd: Path, env: dict[str, str],
+                 client_id: str, connect_timeout: float, quiet: float) -> None:
+        self.fake = fake
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.client_id = client_id
+        self.connect_timeout = connect_timeout
+        self.quiet = quiet
+        self.lines: deque[str] = deque(maxlen=LAST_LINES)
+        self.proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    def output(self) -> str:
+        return "\n".join(f"    {line}" for line in self.lines) or "    (no output)"
+
+    async def start(self) -> None:
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.argv, cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        except OSError as exc:
+            raise RobotAdapterError(f"cannot start {self.argv[0]!r} ({exc}); check the command "
+                                    f"and cwd ({self.cwd})", ("robot", "command")) from None
+        self._reader = asyncio.ensure_future(self._read())
+        loop = asyncio.get_running_loop()  # real time (freezegun may pin time.monotonic)
+        deadline = loop.time() + self.connect_timeout
+        while not self.fake.stream.live_connections(self.client_id):
+            if self.proc.returncode is not None:
+                await asyncio.wait([self._reader], timeout=1.0)
+                raise RobotAdapterError(
+                    f"the robot exited with code {self.proc.returncode} before connecting; its "
+                    f"last output:\n{self.output()}", ("robot", "command"))
+            if loop.time() > deadline:
+                raise RobotAdapterError(
+                    f"the robot did not connect within {self.connect_timeout:g} s (raise "
+                    f"robot.connect_timeout if it starts slowly); its last output:\n"
+                    f"{self.output()}", ("robot", "command"))
+            await asyncio.sleep(0.05)
+
+    def busy(self) -> bool:
+        """Busy until nothing was recorded for ``quiet`` seconds (the process is opaque)."""
+        records = self.fake.platform.recorder.records
+        last = records[-1].t if records else 0.0
+        return self.fake.now - last < self.quiet
+
+    def pending(self) -> list[asyncio.Future[Any]]:
+        return []
+
+    async def aclose(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 5.0)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 1.0)
+
+
+class CommandAdapter:
+    """The scenario engine's view of a robot process."""
+
+    name = "command"
+    real_time = True
+    options_schema: dict[str, Any] = OPTIONS_SCHEMA
+    answer_schema: dict[str, Any] | None = None
+    expectation_schema: Mapping[str, dict[str, Any]] = {}
+    record_prefix = "robot."
+    summary_kinds: Mapping[str, str] = {}
+
+    def open(self, fake: FakeDing, ctx: RobotContext) -> CommandSession:
+        o = ctx.options
+        folder = ctx.folder or Path.cwd()
+        client_id = str(o.get("clientId", DEFAULT_CLIENT_ID))
+        env = robot_environment(fake, client_id, str(o.get("clientSecret", DEFAULT_CLIENT_SECRET)),
+                                o.get("env") or {})
+        argv = [str(a) for a in o["command"]]
+        if argv[0] in ("python", "python3"):  # the interpreter running fakeding (and its venv)
+            argv[0] = sys.executable
+        return CommandSession(fake, argv,
+                              (folder / str(o.get("cwd", "."))).resolve(), env, client_id,
+                              float(o.get("connect_timeout", 20.0)), float(o.get("quiet", 1.0)))
+
+    def expectations(self, result: RunFacts) -> dict[str, int]:
+        return {}
+
+    def describe(self, record: Record, refs: Refs) -> str | None:
+        return f"{record.kind} {record.fields}"
+
+    def card_state(self, card_data: Any) -> str:
+        return generic.card_state(card_data)
+
+    def is_final(self, card: Card) -> bool:
+        return generic.unfinished_reason(card) is None

@@ -1,0 +1,109 @@
+"""What the report and ``expect:`` say about any robot, without knowing it (pure).
+
+A card is *unfinished* when an AI card (a card instance that was streamed or carries a
+``flowStatus``) was never finalized or ended failed, or when an interactive card's last version
+is still its first, or, if the scenario gives ``final_when`` (a regular expression), when the
+card's text does not match it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict, deque
+from typing import Any
+
+from ..cards import Card
+from ..recorder import Record
+from ..render import card_lines
+
+
+def card_text(card: Card) -> str:
+    return "\n".join(card_lines(card.current))
+
+
+def is_ai_card(card: Card) -> bool:
+    return card.kind == "instance" and (card.flow_status is not None or
+                                        any(v.source == "stream" for v in card.versions))
+
+
+def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
+    """Why ``card`` counts as unfinished, or None when it is finished."""
+    if card.failed:
+        return "failed"
+    if final_when is not None:
+        return None if re.search(final_when, card_text(card)) else "does not match final_when"
+    if is_ai_card(card):
+        return None if card.finalized else "never finalized"
+    if card.kind == "interactive" and len(card.versions) == 1:
+        return "never updated"
+    return None
+
+
+def card_state(card_data: Any) -> str:
+    """A card version in a few words: its size and, for AI cards, its flow status."""
+    if not isinstance(card_data, dict):
+        return repr(card_data)[:40]
+    status = {"1": "processing", "2": "inputting", "3": "finished", "5": "failed"}.get(
+        str(card_data.get("flowStatus")), "")
+    text = "\n".join(card_lines(card_data))
+    return f"{status} {len(text)} chars".strip()
+
+
+def answers(records: list[Record]) -> dict[str, int]:
+    """Answers per delivered message (msgId → count). Each card sent or webhook reply accepted
+    answers the oldest message of its conversation still waiting for one (a redelivered message
+    waits again), else the conversation's latest message (a duplicate answer)."""
+    waiting: dict[str, deque[str]] = defaultdict(deque)
+    latest: dict[str, str] = {}
+    where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
+    counts: dict[str, int] = {}
+    shown: set[str] = set()  # cards already counted
+    for rec in records:
+        f = rec.fields
+        if rec.kind == "message" and f.get("delivered"):
+            conv, msg = str(f["conversation"]), str(f["msgId"])
+            where[msg] = where[f"user:{f['sender']}"] = conv
+            waiting[conv].append(msg)
+            latest[conv] = msg
+            counts[msg] = 0
+        elif rec.kind == "redeliver" and str(f.get("key")) in where:
+            msg = str(f["key"])
+            waiting[where[msg]].append(msg)
+        elif _is_answer(rec, shown):
+            conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
+            answered = waiting[conv].popleft() if waiting[conv] else latest.get(conv)
+            if answered is not None:
+                counts[answered] += 1
+    return counts
+
+
+def _is_answer(rec: Record, shown: set[str]) -> bool:
+    """A webhook reply accepted, or the first record placing a card in a conversation (an
+    instance card is created first and placed when delivered)."""
+    f = rec.fields
+    if rec.kind == "webhook":
+        return f.get("errcode") == 0
+    if rec.kind in ("card.send", "card.update") and (f.get("conversation") or f.get("user")):
+        card = str(f.get("card"))
+        if card not in shown:
+            shown.add(card)
+            return True
+    return False
+
+
+def api_errors(records: list[Record]) -> Counter[str]:
+    """Failed OpenAPI calls by ``"STATUS CODE"`` (``403 Forbidden.AccessDenied.Qps...``)."""
+    out: Counter[str] = Counter()
+    for rec in records:
+        if rec.kind == "api" and rec.fields.get("status") != 200:
+            resp = rec.fields.get("response")
+            code = resp.get("code") if isinstance(resp, dict) else None
+            out[f"{rec.fields['status']} {code}".strip()] += 1
+    return out
+
+
+def max_ack_latency(records: list[Record]) -> float:
+    return max((float(r.fields.get("after", 0.0)) for r in records
+                if r.kind == "ack" and r.fields.get("topic") != "ping"
+                and not str(r.fields.get("key", "")).startswith(("ping:", "disconnect:"))),
+               default=0.0)

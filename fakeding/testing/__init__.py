@@ -1,0 +1,1 @@
+"""Helpers to test any robot against the fake from pytest (installed with the kit)."""

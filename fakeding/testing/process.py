@@ -1,0 +1,76 @@
+"""A robot process for the duration of a test: started with the fake's endpoint and
+credentials in its environment, awaited until it connects (bounded), stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..exceptions import UnmetExpectation
+from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from ..threaded import ThreadedFakeDing
+
+
+class RobotProcess:
+    def __init__(self, fake: ThreadedFakeDing, argv: Sequence[str], *, cwd: str | Path | None = None,
+                 env: Mapping[str, str] | None = None, client_id: str = DEFAULT_CLIENT_ID,
+                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0) -> None:
+        self.fake = fake
+        self.argv = [sys.executable if a in ("python", "python3") and i == 0 else str(a)
+                     for i, a in enumerate(argv)]
+        self.cwd = cwd
+        self.env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": fake.http_url,
+                    "DINGTALK_CLIENT_ID": client_id, "DINGTALK_CLIENT_SECRET": client_secret,
+                    "FAKEDING_URL": fake.http_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.client_id = client_id
+        self.connect_timeout = connect_timeout
+        self.lines: deque[str] = deque(maxlen=20)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def output(self) -> str:
+        return "\n".join(f"    {line}" for line in self.lines) or "    (no output)"
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    def start(self) -> RobotProcess:
+        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        threading.Thread(target=self._read, daemon=True, name="robot-output").start()
+        deadline = time.monotonic() + self.connect_timeout
+        while not self.fake.call(lambda: self.fake.fake.stream.live_connections(self.client_id)):
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                self.stop()
+                raise UnmetExpectation(f"the robot {self.argv} exited with code "
+                                       f"{self.proc.returncode} before connecting; its last "
+                                       f"output:\n{self.output()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise UnmetExpectation(f"the robot {self.argv} did not connect within "
+                                       f"{self.connect_timeout:g} s; its last output:\n"
+                                       f"{self.output()}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
