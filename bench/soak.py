@@ -6,7 +6,9 @@ of messages), late acks that trigger redelivery, OpenAPI 403/500 answers (5 %), 
 and one zombie connection. It reports messages sent, answers delivered, duplicates, lost
 answers, unfinished cards and platform errors that reached a user. Goal: zero lost, zero
 duplicated, zero unfinished. ``--virtual`` runs the same in virtual time; the test suite runs
-a short version that way. Loopback only; it stops by itself.
+a short version that way. ``--processes`` runs robot processes instead, with process faults
+(SIGTERM, SIGKILL, restarts, a store lock, a second replica): see ``bench/soak_processes.py``.
+Loopback only; it stops by itself.
 """
 
 from __future__ import annotations
@@ -133,19 +135,35 @@ def run(*, messages: int = 2000, users: int = 200, duration: float = 150.0, seed
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py soak", description=__doc__)
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--duration", type=float, default=150.0, help="seconds of sending")
+    parser.add_argument("--messages", type=int, help="default 2000 (400 with --processes)")
+    parser.add_argument("--users", type=int, help="default 200 (60 with --processes)")
+    parser.add_argument("--duration", type=float,
+                        help="seconds of sending (default 150; 60 with --processes)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--virtual", action="store_true", help="run in virtual time")
+    parser.add_argument("--processes", action="store_true",
+                        help="robot processes against fakeding serve, with SIGTERM, SIGKILL, "
+                        "restarts, a store lock and a second replica (see bench/soak_processes)")
+    parser.add_argument("--store", choices=["redis", "sqlite"], default="redis",
+                        help="with --processes: two replicas on Redis, or one robot on SQLite")
     args = parser.parse_args(argv)
     import logging
     logging.basicConfig(level=logging.ERROR)
-    result = run(messages=args.messages, users=args.users, duration=args.duration,
-                 seed=args.seed, virtual=args.virtual)
+    if args.processes:
+        from bench.soak_processes import run_processes
+
+        result = run_processes(messages=args.messages or 400, users=args.users or 60,
+                               duration=args.duration or 60.0, seed=args.seed,
+                               store=args.store, say=lambda line: print(f"  .. {line}"))
+        ok = result["sigterm_exit_codes"] == [0] * result["sigterms"]
+    else:
+        result = run(messages=args.messages or 2000, users=args.users or 200,
+                     duration=args.duration or 150.0, seed=args.seed, virtual=args.virtual)
+        ok = True
     for key, value in result.items():
         print(f"{key:26s} {value}")
-    ok = result["lost"] == 0 and result["duplicates"] == 0 and result["unfinished_cards"] == 0
+    ok = ok and result["lost"] == 0 and result["duplicates"] == 0 \
+        and result["unfinished_cards"] == 0
     print("soak:", "PASSED (zero lost, duplicated, unfinished)" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -18,20 +18,29 @@ from .elements import ELEMENTS_DIR, lineage
 from .errors import BotError
 
 DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
+_stop_before_loop: list[int] = []  # signals that came while the robot was still being built
+
+
+def _remember(signum: int, _frame: object) -> None:
+    """SIGTERM during start-up (imports, config, opening the store) is a request to stop, not
+    a kill: it is kept and honoured as soon as the robot's loop can drain."""
+    _stop_before_loop.append(signum)
 
 
 async def _run(instance: Path) -> None:
     chain = lineage(instance)
-    robot_class = chain[0].entry()
+    print(f"robot {chain[0].name} ({' → '.join(e.name for e in chain)})", flush=True)
+    robot_class = chain[0].entry()  # imports the backend: the SDK, the agent's libraries
     robot = robot_class.from_instance(instance)
     endpoint = robot.cfg.endpoint
     mode = "live DingTalk" if robot.cfg.is_live else "the platform at"
-    print(f"robot {chain[0].name} ({' → '.join(e.name for e in chain)})")
     print(f"connecting to {mode} {endpoint} as clientId={robot.cfg.client_id}", flush=True)
     loop = asyncio.get_running_loop()
     main = asyncio.ensure_future(robot.run())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, main.cancel)
+    if _stop_before_loop:
+        main.cancel()
     try:
         await main
     except asyncio.CancelledError:
@@ -53,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--exit", action="store_true",
                       help="end after the scripted chat instead of serving until Ctrl-C")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _remember)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -15,6 +15,7 @@ can poison a later read of the timeline.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -87,6 +88,7 @@ def text(value: str, limit: int = MAX_CHARS) -> str:
     return _clip(value, limit)
 
 
+@functools.lru_cache(maxsize=4096)  # field names repeat in every record
 def secret_key(key: str) -> bool:
     """Whether a field name means a secret, in any spelling (``ClientSecret``, ``client_secret``)."""
     k = key.lower().replace("_", "").replace("-", "")

@@ -119,10 +119,12 @@ class Feed:
         return text
 
     def record_event(self, record: Record, *, with_card: bool = False) -> Event:
+        """One record for followers; what reports leave out is marked ``quiet`` (the page
+        shows it dimmed, with enough words to say what it was)."""
         event: Event = {"type": "record", "seq": record.seq, "t": round(record.t, 6),
                         "kind": record.kind, "fields": record.fields}
         line = self.line(record)
-        event["line"] = record.kind if line is None else line
+        event["line"] = _quiet_line(record) if line is None else line
         if line is None:
             event["quiet"] = True
         if with_card and record.kind in ("card.send", "card.update"):
@@ -162,6 +164,15 @@ def card_meta(card: Any) -> dict[str, Any]:
     return {"id": card.id, "cardKind": card.kind, "conversation": card.conversation_id,
             "user": card.single_user, "client": card.client_id, "flowStatus": card.flow_status,
             "template": card.template_id}
+
+
+def _quiet_line(record: Record) -> str:
+    f = record.fields
+    if record.kind == "api":
+        return f"api {f.get('route')} → {f.get('status')}"
+    if record.kind in ("push", "ack") and f.get("topic"):
+        return f"{record.kind} {f.get('type', 'SYSTEM')} {f.get('topic')}"
+    return record.kind
 
 
 def connections(fake: FakeDing) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ endpoint at import time).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def _start() -> ThreadedFakeDing:
 @pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     _configure_robot(None)
+    harness = sys.modules.get("fakeding.scenarios.harness")
+    if harness is not None:
+        harness.release_wall_clock()
     server: ThreadedFakeDing | None = _state.pop("server", None)
     patch: EndpointPatch | None = _state.pop("patch", None)
     if patch is not None:
@@ -136,6 +140,23 @@ def fakeding_robot_command(fakeding: ThreadedFakeDing) -> Iterator[Callable[...,
     yield start
     for robot in started:
         robot.stop()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Scenario items in a row share one patched wall clock (see ``hold_wall_clock``)."""
+    collect = sys.modules.get("fakeding.scenarios.collect")
+    if collect is not None and collect.is_virtual(item):
+        from .scenarios.harness import hold_wall_clock
+
+        hold_wall_clock()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    collect = sys.modules.get("fakeding.scenarios.collect")
+    if collect is not None and collect.is_virtual(item) and not collect.is_virtual(nextitem):
+        from .scenarios.harness import release_wall_clock
+
+        release_wall_clock()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

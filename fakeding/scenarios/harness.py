@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,29 @@ def frozen_wall_clock(epoch: float = EPOCH) -> contextlib.AbstractContextManager
     batches of scenarios enter it once (``run_virtual(..., freeze=False)`` inside).
     """
     return freeze_time(datetime.fromtimestamp(epoch, tz=UTC), real_asyncio=True)
+
+
+_held: list[Any] = []  # the freezegun context held across a run of scenarios
+# Test runners time tests between scenarios: their clocks stay real (freezegun leaves them be).
+_RUNNERS = ["_pytest", "pytest", "pluggy", "xdist", "execnet"]
+
+
+def hold_wall_clock() -> None:
+    """Patch the wall clock once for scenarios run back to back (pytest items in a row).
+
+    While held, each scenario's own ``frozen_wall_clock`` is a cheap push onto freezegun's
+    stack instead of a scan of every module; between scenarios the clock ticks from the real
+    time at which it was held. ``release_wall_clock`` undoes it before other code runs.
+    """
+    if not _held:
+        held = freeze_time(datetime.now(UTC), tick=True, real_asyncio=True, ignore=_RUNNERS)
+        held.start()
+        _held.append(held)
+
+
+def release_wall_clock() -> None:
+    while _held:
+        _held.pop().stop()
 
 
 class _FifoTimerHandle(asyncio.TimerHandle):
@@ -140,18 +164,38 @@ class Harness:
 
 
 H = TypeVar("H", bound=Harness)
+_SHM = Path("/dev/shm")
+
+
+def scratch_dir() -> str | None:
+    """Where a scenario's robot keeps its files: memory-backed when the system has it.
+
+    A robot's SQLite file syncs to disk when it closes; on a disk that costs tens of
+    milliseconds per scenario, more than the rest of a short scenario. ``None``: the default.
+    """
+    return str(_SHM) if _SHM.is_dir() and os.access(_SHM, os.W_OK | os.X_OK) else None
 
 
 @contextlib.asynccontextmanager
 async def running_fake(settings: Settings | None = None, *, seed: int = 0,
-                       epoch: float | None = EPOCH) -> AsyncIterator[FakeDing]:
-    """A started fake on the current loop, reading the loop's (virtual) clock."""
+                       epoch: float | None = EPOCH, tls: bool = False) -> AsyncIterator[FakeDing]:
+    """A started fake on the current loop, reading the loop's (virtual) clock; ``tls``: in TLS
+    mode with its CONNECT proxy (``fakeding serve --tls --proxy-port 0``), for SDKs that
+    hard-code https://api.dingtalk.com (``fake.tls`` tells how to reach it)."""
     fake = FakeDing((settings or scenario_settings()).replace(seed=seed), clock=LoopClock(epoch),
                     incarnation="scenario")
-    await fake.start()
+    mode = None
+    if tls:
+        from ..tls.mode import start_tls
+
+        mode = await start_tls(fake, proxy_port=0)
+    else:
+        await fake.start()
     try:
         yield fake
     finally:
+        if mode is not None:
+            await mode.stop()
         await fake.stop()
 
 
@@ -178,9 +222,12 @@ async def open_harness(
     epoch: float | None = EPOCH,
     connect: bool = True,
 ) -> AsyncIterator[Harness]:
-    """A running fake and the adapter's robot, connected, on the current loop."""
-    async with running_fake(settings, seed=seed, epoch=epoch) as fake:
-        with tempfile.TemporaryDirectory(prefix="fakeding-scenario-") as tmp:
+    """A running fake and the adapter's robot, connected, on the current loop (in TLS mode
+    when the adapter's optional ``tls(options)`` says so)."""
+    wants_tls = getattr(adapter, "tls", None)
+    tls = bool(wants_tls(dict(options or {}))) if callable(wants_tls) else False
+    async with running_fake(settings, seed=seed, epoch=epoch, tls=tls) as fake:
+        with tempfile.TemporaryDirectory(prefix="fakeding-scenario-", dir=scratch_dir()) as tmp:
             ctx = RobotContext(options=dict(options or {}), seed=seed, steps=steps,
                                folder=folder, tmp=Path(tmp))
             async with attached(Harness(fake, adapter.open(fake, ctx)), connect=connect) as h:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -154,9 +155,23 @@ def set_configured_default(name: str | None) -> None:
     _configured = name or None
 
 
+_registered_cache: dict[tuple[str, ...], tuple[EntryPoint, ...]] = {}
+
+
+def registered() -> tuple[EntryPoint, ...]:
+    """The entry points of group ``fakeding.robots``, read once per ``sys.path`` (reading every
+    installed distribution's metadata costs milliseconds, and each scenario file asks)."""
+    key = tuple(sys.path)
+    found = _registered_cache.get(key)
+    if found is None:
+        _registered_cache.clear()
+        found = _registered_cache[key] = tuple(entry_points(group=GROUP))
+    return found
+
+
 def installed() -> list[str]:
     """Names of the adapters registered in the entry point group ``fakeding.robots``."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return sorted({ep.name for ep in registered()})
 
 
 HOW = (f"name one with `robot: NAME` or `robot: {{adapter: NAME}}`, set {ENV}=NAME, or the "
@@ -193,7 +208,7 @@ def load_adapter(name: str) -> RobotAdapter:
             raise RobotAdapterError(f"robot adapter {name!r} cannot be loaded ({exc}); "
                                     "expected module:attr naming an adapter") from None
     else:
-        found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+        found = [ep for ep in registered() if ep.name == name]
         if not found:
             raise RobotAdapterError(
                 f"unknown robot adapter {name!r}; installed: {', '.join(installed()) or 'none'} "

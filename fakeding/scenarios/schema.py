@@ -169,6 +169,10 @@ def schema_for(adapter: RobotAdapter | None) -> dict[str, Any]:
     return schema
 
 
+# libyaml's parser when PyYAML has it (about ten times faster; same nodes, marks and values).
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> ScenarioFile:
     """Read and validate a scenario; ``robot`` is the adapter for a file that names none."""
     try:
@@ -176,8 +180,8 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.SafeLoader("").construct_document(node) if node is not None else None
+        node = yaml.compose(text, Loader=_LOADER)
+        data = _LOADER("").construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

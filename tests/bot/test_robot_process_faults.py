@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 def test_sigterm_with_40_answers_streaming_exits_0_with_every_card_final(
         fakeding: ThreadedFakeDing, tmp_path: Path,
         processes: list[subprocess.Popen[bytes]]) -> None:
-    folder = instance(tmp_path, agent=slow_turns(40, 40, 0.5), shutdownDeadline=3)
+    # 20-second answers, cut by the deadline; the deadline leaves room for a loaded CI machine
+    folder = instance(tmp_path, agent=slow_turns(40, 40, 0.5), shutdownDeadline=8)
     log = tmp_path / "robot.log"
     robot = start_robot(folder, robot_env(fakeding), log)
     processes.append(robot)
@@ -120,3 +122,17 @@ def test_a_wrong_secret_ends_the_process_with_exit_2_and_one_clear_line(
     assert "Traceback" not in output
     refused = [line for line in output.splitlines() if " ERROR bot.stream: " in line]
     assert refused and "check the clientId and clientSecret" in refused[0]
+
+
+def test_sigterm_while_the_robot_is_still_starting_is_a_clean_stop(
+        fakeding: ThreadedFakeDing, tmp_path: Path,
+        processes: list[subprocess.Popen[bytes]]) -> None:
+    log = tmp_path / "robot.log"
+    robot = start_robot(instance(tmp_path), robot_env(fakeding), log)
+    processes.append(robot)
+    deadline = time.monotonic() + 30
+    while "robot " not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)  # main() has begun; the backend (SDK, agent) is still being imported
+    robot.send_signal(signal.SIGTERM)
+    assert robot.wait(30) == 0, log.read_text()
+    assert "robot stopped" in log.read_text()

@@ -66,6 +66,16 @@ class Responder:
         else:
             self._progress(inc, "finalized")
 
+    async def interrupted(self, inc: Incoming, plan: Plan) -> None:
+        """A message that was acked but never started (the robot stops): its card goes out
+        final at once, with the "ask again" notice; a notice plan is sent as it is."""
+        if plan.action != "answer":
+            await self.serve(inc, plan)
+            return
+        self.emit("card.interrupted", msg=inc.msg_id)
+        await self._finish(inc, plan.question, "", self.t("interrupted"),
+                           await self._send_thinking(inc, plan.question))
+
     # -- notices ---------------------------------------------------------------------------------
     async def notice(self, inc: Incoming, plan: Plan) -> None:
         body = self.t(plan.notice_key, **dict(plan.notice_args))

@@ -72,6 +72,14 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
             log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id,
                       exc)
             claim = Claim("new")
+        except asyncio.CancelledError:
+            # Shutting down while the store still holds the claim: the message is acked, so
+            # no one else gets it and no progress names it; end it here, with a notice.
+            log.warning("message %s acked but not yet claimed at shutdown; it ends in a card "
+                        "with a notice", inc.msg_id)
+            plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
+            await asyncio.shield(self.responder.interrupted(inc, plan))
+            raise
         self.handle(inc, claim)
 
     def handle(self, inc: Incoming, claim: Claim) -> None:
