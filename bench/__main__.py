@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import concurrency, memory, soak, suite, throughput, virtual_speed
+from . import concurrency, fake_memory, memory, soak, suite, throughput, virtual_speed
 from .common import machine
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
          f"{verdict(mem['growth_second_half_mib'] <= max(8.0, mem['growth_first_half_mib']))}"
          f": bounded). Settings: `recorder_limit=5000`, `history_limit=2000`; the robot's "
          "SQLite store is on disk.", "")
+
+    fm = fake_memory.run(10_000, 2_000) if args.quick else fake_memory.run()
+    emit("## 4b. Memory of `fakeding serve` left running (default settings)", "",
+         *fake_memory.report(fm), "")
 
     if not args.quick:
         sk = soak.run()
