@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     demo = sub.add_parser("demo", help="a fake DingTalk and this robot: chat, print what happened")
     demo.add_argument("--locale", default="en", choices=["en", "zh"])
+    demo.add_argument("--card-mode", default="interactive", choices=["interactive", "ai"],
+                      help="robot interactive cards (default) or one AI card per answer")
     demo.add_argument("--exit", action="store_true",
                       help="end after the scripted chat instead of serving until Ctrl-C")
     args = parser.parse_args(argv)
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import run_demo
 
-        return run_demo(locale=args.locale, stay=not args.exit)
+        return run_demo(locale=args.locale, stay=not args.exit, card_mode=args.card_mode)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

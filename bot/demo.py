@@ -4,6 +4,7 @@ Users ask in a group and in a 1:1 chat, one clicks a feedback button; then the t
 every card's update timeline are printed. Real time, loopback only, about five seconds. Then
 the fake and the robot keep serving, so you can chat with the robot in the emulator page at the
 printed address, until Ctrl-C; ``--exit`` ends the demo after the script (tests, CI).
+``--card-mode ai`` answers with AI cards (card instances) and shows each user's private vote.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fakeding.describe import Refs
 from fakeding.render import card_lines
 from fakeding.server import FakeDing
 
+from .core.ai_cards import click_params
 from .testing.report import card_state
 from .testing.session import open_harness
 
@@ -29,8 +31,8 @@ QUESTIONS = {
 }
 
 
-async def _demo(locale: str, stay: bool) -> None:
-    robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale}
+async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None:
+    robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale, "cardMode": card_mode}
     async with open_harness(robot=robot, epoch=None) as h:
         fake = h.fake
         print(f"fake DingTalk on {fake.http_url}; robot connected over Stream "
@@ -42,7 +44,11 @@ async def _demo(locale: str, stay: bool) -> None:
             await asyncio.sleep(0.3)
         await h.settle(step=0.05)
         first = fake.platform.cards.all()[0]
-        fake.click(first.id, staff_id="alice", button_id="feedback_helpful")
+        # an AI card's template button sends its callback params; an interactive card's button
+        # carries them itself
+        params = click_params("helpful", str(first.current.get("msgId"))) \
+            if first.kind == "instance" else None
+        fake.click(first.id, staff_id="alice", button_id="feedback_helpful", params=params)
         await h.settle(step=0.05)
         await asyncio.sleep(0.2)
         report(h.fake)
@@ -76,13 +82,16 @@ def report(fake: FakeDing) -> None:
         print("final state:")
         for line in card_lines(card.current):
             print(f"    {line}")
+        for user, private in sorted(card.private_data.items()):
+            print(f"    (seen by {user} only) " + "; ".join(f"{k}: {v}" for k, v in
+                                                          sorted(private.items())))
     feedback = [r for r in fake.platform.recorder.records if r.kind == "bot.feedback"]
     print(f"\nfeedback recorded: {[(r.fields['user'], r.fields['rating']) for r in feedback]}")
     print(f"protocol violations: {len(fake.violations)}")
 
 
-def run_demo(locale: str = "en", *, stay: bool = False) -> int:
+def run_demo(locale: str = "en", *, stay: bool = False, card_mode: str = "interactive") -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    asyncio.run(_demo(locale, stay))
+    asyncio.run(_demo(locale, stay, card_mode))
     return 0

@@ -42,10 +42,10 @@ ROWS: tuple[Row, ...] = (
     Row("route", "POST /v1.0/oauth2/accessToken", "api", (PY, TEA), True, (SDK_PY, HTTP)),
     Row("route", "GET /gettoken", "oapi", (NODE,), True, (HTTP,),
         "errors are errcode 40089 on HTTP 200, as observed"),
-    Row("route", "POST /media/upload", "oapi", (PY,), True, (HTTP,),
-        "the SDK hard-codes https://oapi.dingtalk.com, so it needs TLS mode; the test sends the "
-        "SDK's exact multipart request; one size limit (media_max_bytes) for every type; "
-        "error errcodes partly a modelling choice"),
+    Row("route", "POST /media/upload", "oapi", (PY,), True, (SDK_PY, HTTP),
+        "the SDK hard-codes https://oapi.dingtalk.com, so it needs TLS mode (tested through "
+        "the proxy with extract_image_from_incoming_message); one size limit (media_max_bytes) "
+        "for every type; error errcodes partly a modelling choice"),
     Row("route", "POST /robot/sendBySession", "handed out", (PY, NODE, GO, JAVA), True,
         (SDK_PY, HTTP), "msgtypes of the custom-robot webhook; 20/min per robot (errcode 130101)"),
     Row("route", "POST /v1.0/im/v1.0/robot/interactiveCards/send", "api", (PY, TEA), True,

@@ -2,7 +2,9 @@
 
 The robot records its decisions as ``bot.<kind>`` (see ``session.observer``); its cards are
 StandardCards whose element ids say the stage: ``thinking``, then ``answer`` while streaming,
-then ``feedback`` buttons once final (``notice`` and ``vote`` when present).
+then ``feedback`` buttons once final (``notice`` and ``vote`` when present). In AI-card mode
+(``cardMode: "ai"``) a card is an instance whose ``flowStatus`` and ``content`` say the stage
+(variables in ``bot.core.ai_cards``).
 """
 
 from __future__ import annotations
@@ -30,13 +32,21 @@ PLATFORM_ERRORS = ("bot.card.final.failed", "bot.reply.lost", "bot.card.thinking
 Refs = Callable[[str, Any], str]
 
 
+_AI_STATES = {"1": "streaming", "2": "streaming", "3": "final", "4": "streaming", "5": "failed"}
+
+
 def is_final(card: Card) -> bool:
-    """Final once the feedback buttons are on the card."""
+    """Final once the feedback buttons are on the card; an AI card once closed (finished or
+    failed: either way it is no longer streaming)."""
+    if card.kind == "instance":
+        return card.finalized or card.failed
     contents = card.current.get("contents") if isinstance(card.current, dict) else None
     return any(isinstance(c, dict) and c.get("id") == "feedback" for c in contents or [])
 
 
 def card_state(data: Any) -> str:
+    if isinstance(data, dict) and "flowStatus" in data and "contents" not in data:
+        return _ai_card_state(data)
     ids = element_ids(data)
     if "thinking" in ids:
         return "thinking"
@@ -46,6 +56,17 @@ def card_state(data: Any) -> str:
         parts.append("notice")
     if "vote" in ids:
         parts.append("vote")
+    return " ".join(parts)
+
+
+def _ai_card_state(data: dict[str, Any]) -> str:
+    status = str(data.get("flowStatus"))
+    chars = len(str(data.get("content") or ""))
+    if status == "1" and not chars:
+        return "thinking"
+    parts = [_AI_STATES.get(status, f"flowStatus={status}"), f"content={chars} chars"]
+    if data.get("tally"):
+        parts.append("tally")
     return " ".join(parts)
 
 
@@ -62,7 +83,7 @@ def describe(record: Record, refs: Refs) -> str | None:
         return f"throttle {msg} {f['reason']} → update ({f['chars']} chars)"
     if kind == "message":
         return f"robot got {msg} → {f['plan']}"
-    if kind in ("stream.connected", "card.thinking", "card.final"):
+    if kind in ("stream.connected", "card.thinking", "card.final", "card.closed"):
         return None
     fields = " ".join(f"{a}={_short(b, refs)}" for a, b in sorted(f.items()) if a != "msg")
     return f"robot {kind} {msg} {fields}".replace("  ", " ").rstrip()

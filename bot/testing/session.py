@@ -20,7 +20,7 @@ from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from ..agents.base import Agent
 from ..core.i18n import LOCALES
 from ..elements import ELEMENTS_DIR
-from ..im_robots.dingtalk_stream.config import KEYS, RobotConfig, validate
+from ..im_robots.dingtalk_stream.config import CARD_MODES, KEYS, RobotConfig, validate
 from ..im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
 DEMO_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
@@ -36,6 +36,7 @@ OPTION_TYPES: dict[str, dict[str, Any]] = {
     "maxCardChars": _COUNT, "memoryTurns": _COUNT, "retryAttempts": _COUNT,
     "updateInterval": _SECONDS, "qps": _SECONDS, "agentTimeout": _SECONDS, "memoryTtl": _SECONDS,
     "streamIdleTimeout": {"anyOf": [_SECONDS, {"type": "null"}]},
+    "cardMode": {"enum": list(CARD_MODES)}, "aiCardTemplateId": _STRING,
 }
 OPTIONS_SCHEMA: dict[str, Any] = {  # a scenario's robot: mapping, keys as in config.json
     "type": "object", "additionalProperties": False,

@@ -17,6 +17,7 @@ from fakeding.scenarios.render import render
 from fakeding.scenarios.runner import run_scenario
 from fakeding.scenarios.schema import ScenarioError, load_scenario
 from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.node_install import npm_ci
 
 BYO = Path(__file__).resolve().parents[2] / "scenarios" / "byo"
 
@@ -139,6 +140,8 @@ def test_a_graph_reply_to_the_session_webhook_is_accepted() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in BYO.glob("*.yaml")))
 def test_the_byo_library_renders_identically_twice(name: str) -> None:
+    if name.startswith("node_"):
+        npm_ci(BYO / "robots")
     first = render(run_scenario(BYO / f"{name}.yaml"))
     second = render(run_scenario(BYO / f"{name}.yaml"))
     assert first == second

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...core.ai_cards import AI_CARD_TEMPLATE
 from ...core.i18n import LOCALES
 from ...elements import read_json_object
 from ...errors import ConfigError
@@ -45,6 +46,9 @@ class RobotConfig:
     shutdown_deadline: float = 3.0
     owner_lease: float = 20.0
     auth_attempts: int = 5
+    # "interactive": robot interactive cards; "ai": one AI card instance per answer (streaming)
+    card_mode: str = "interactive"
+    ai_card_template_id: str = AI_CARD_TEMPLATE
     base_dir: Path = Path(".")
 
     @property
@@ -72,7 +76,9 @@ KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agen
          "memoryTtl": "memory_ttl", "memoryTurns": "memory_turns",
          "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout",
          "shutdownDeadline": "shutdown_deadline", "ownerLease": "owner_lease",
-         "authAttempts": "auth_attempts"}
+         "authAttempts": "auth_attempts", "cardMode": "card_mode",
+         "aiCardTemplateId": "ai_card_template_id"}
+CARD_MODES = ("interactive", "ai")
 
 
 def substitute(value: Any, env: Mapping[str, str], where: Path) -> Any:
@@ -127,7 +133,8 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
         return ConfigError(f"{where}: {_NAMES.get(name, name)} must be {expected}, "
                            f"found {shown} ({type(value).__name__})")
 
-    for name in ("client_id", "client_secret", "locale", "endpoint", "store"):
+    for name in ("client_id", "client_secret", "locale", "endpoint", "store",
+                 "ai_card_template_id"):
         if not isinstance(getattr(cfg, name), str):
             raise fail(name, "a string", getattr(cfg, name))
     for name in ("max_updates", "update_batch", "max_question_chars", "max_card_chars",
@@ -147,6 +154,10 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
     if scheme and scheme not in ("redis", "rediss", "sqlite"):
         raise fail("store", "a file path for SQLite, sqlite:///path or redis://host:port/db "
                    "(supported schemes: sqlite, redis, rediss)", cfg.store)
+    if cfg.card_mode not in CARD_MODES:
+        raise fail("card_mode", f"one of {', '.join(map(repr, CARD_MODES))}", cfg.card_mode)
+    if not cfg.ai_card_template_id.strip():
+        raise fail("ai_card_template_id", "a card template id", cfg.ai_card_template_id)
     if cfg.locale not in LOCALES:
         raise fail("locale", f"one of {', '.join(LOCALES)}", cfg.locale)
     if not isinstance(cfg.agent, (str, dict)):

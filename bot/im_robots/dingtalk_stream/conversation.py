@@ -102,7 +102,6 @@ class Responder:
     # -- answers ---------------------------------------------------------------------------------
     async def answer(self, inc: Incoming, question: str, *, card_sent: bool = False) -> None:
         cfg = self.cfg
-        card_id = inc.card_biz_id
         # The thinking card goes out while the agent already works: neither waits for the other.
         thinking: asyncio.Future[bool]
         if card_sent:  # taken over: the card is out already, answer into it again
@@ -125,11 +124,8 @@ class Responder:
             self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
                       update=decision.update, chars=sum(map(len, parts)))
             if decision.update and await thinking:
-                shown, _ = cards.fit_answer("".join(parts), cfg.max_card_chars)
                 try:
-                    await self.api.update_card(
-                        card_id, cards.streaming_card(question, shown, cfg.locale),
-                        best_effort=True)
+                    await self._stream_update(inc, question, "".join(parts))
                 except Skipped:
                     self.emit("card.stream.skipped", msg=inc.msg_id, reason="rate limit")
                 except OpenApiCallError as exc:
@@ -144,6 +140,7 @@ class Responder:
             history = []
         notice: str | None = None
         answer = ""
+        failed = False  # an AI card then ends in its failed state
         try:
             answer = await asyncio.wait_for(
                 self.agent.answer(question, chat_id=inc.sender_staff_id, history=history,
@@ -151,23 +148,24 @@ class Responder:
                 timeout=cfg.agent_timeout)
             self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
         except TimeoutError:
+            failed = True
             notice = self.t("agent_timeout", seconds=f"{cfg.agent_timeout:g}")
             answer = "".join(parts)
             self.emit("agent.timeout", msg=inc.msg_id, after=cfg.agent_timeout)
         except asyncio.CancelledError:
             answer = "".join(parts)
             await asyncio.shield(self._finish(inc, question, answer, self.t("interrupted"),
-                                              await asyncio.shield(thinking)))
+                                              await asyncio.shield(thinking), failed=True))
             raise
         except Exception as exc:  # any agent failure ends in a final card, never a crash
-            notice = self.t("agent_error")
+            notice, failed = self.t("agent_error"), True
             answer = "".join(parts)
             kind = "agent.error" if isinstance(exc, AgentError) else "agent.crash"
             log.warning("agent failed on %s: %s", inc.msg_id, exc)
             self.emit(kind, msg=inc.msg_id, error=type(exc).__name__)
         if not answer.strip() and notice is None:
             notice = self.t("empty_answer")
-        await self._finish(inc, question, answer, notice, await thinking)
+        await self._finish(inc, question, answer, notice, await thinking, failed=failed)
         if notice is None:
             self.storage.append_turns_soon(inc.sender_staff_id, [Turn("user", question),
                                                                  Turn("assistant", answer)])
@@ -178,7 +176,7 @@ class Responder:
         for attempt in range(1, REPAIR_ATTEMPTS + 1):
             await asyncio.sleep(REPAIR_INTERVAL)
             try:
-                await self.api.update_card(inc.card_biz_id, final)
+                await self._update_final(inc, final)
             except OpenApiCallError as exc:
                 self.emit("card.repair.failed", msg=inc.msg_id, attempt=attempt, error=exc.code)
                 continue
@@ -193,11 +191,7 @@ class Responder:
         """Send the thinking card; False (and a webhook answer later) if it cannot be sent."""
         at = [(inc.sender_staff_id, inc.sender_nick)] if inc.sender_staff_id else []
         try:
-            await self.api.send_card(
-                card_biz_id=inc.card_biz_id,
-                card_data=cards.thinking_card(question, self.cfg.locale),
-                conversation_id=inc.conversation_id if inc.is_group else None,
-                user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
+            await self._create_card(inc, question, at)
         except OpenApiCallError as exc:
             log.error("thinking card for %s failed: %s; the answer will go by webhook",
                       inc.msg_id, exc)
@@ -208,12 +202,12 @@ class Responder:
         return True
 
     async def _finish(self, inc: Incoming, question: str, answer: str, notice: str | None,
-                      card_ok: bool) -> None:
+                      card_ok: bool, *, failed: bool = False) -> None:
         cfg = self.cfg
-        shown, rest = cards.fit_answer(answer, cfg.max_card_chars)
+        shown, rest = self._fit(answer)
         if rest:
             notice = (notice + "\n\n" if notice else "") + self.t("answer_truncated")
-        final = cards.final_card(question, shown, inc.msg_id, cfg.locale, notice=notice)
+        final = self._final_card(inc, question, shown, notice, failed)
         self.storage.remember_answer_soon(card_id=inc.card_biz_id, msg_id=inc.msg_id,
                                           question=question, answer=answer, locale=cfg.locale,
                                           is_group=inc.is_group)
@@ -221,7 +215,7 @@ class Responder:
         delivered = False
         if card_ok:
             try:
-                await self.api.update_card(inc.card_biz_id, final)
+                await self._update_final(inc, final)
                 delivered = True
                 self.emit("card.final", msg=inc.msg_id, chars=len(shown),
                           notice=notice is not None)
@@ -245,3 +239,27 @@ class Responder:
         while rest:
             piece, rest = cards.fit_answer(rest, cfg.max_card_chars)
             await self._webhook_markdown(inc, piece, title=cards.title_for(question))
+
+    # -- the card surface: interactive cards here, AI cards in ``ai_card`` ----------------------
+    def _fit(self, answer: str) -> tuple[str, str]:
+        return cards.fit_answer(answer, self.cfg.max_card_chars)
+
+    async def _create_card(self, inc: Incoming, question: str,
+                           at: list[tuple[str, str]]) -> None:
+        await self.api.send_card(
+            card_biz_id=inc.card_biz_id, card_data=cards.thinking_card(question, self.cfg.locale),
+            conversation_id=inc.conversation_id if inc.is_group else None,
+            user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
+
+    async def _stream_update(self, inc: Incoming, question: str, so_far: str) -> None:
+        shown, _ = cards.fit_answer(so_far, self.cfg.max_card_chars)
+        await self.api.update_card(inc.card_biz_id,
+                                   cards.streaming_card(question, shown, self.cfg.locale),
+                                   best_effort=True)
+
+    def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
+                    failed: bool) -> dict[str, Any]:
+        return cards.final_card(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
+
+    async def _update_final(self, inc: Incoming, final: dict[str, Any]) -> None:
+        await self.api.update_card(inc.card_biz_id, final)

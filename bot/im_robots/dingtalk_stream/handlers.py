@@ -106,10 +106,9 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
         data = callback.data if isinstance(callback.data, dict) else {}
         msg = dingtalk_stream.CardCallbackMessage.from_dict(data)
-        params = (msg.content or {}).get("cardPrivateData", {}).get("params", {})
-        parsed = cards.feedback_from_params(params if isinstance(params, dict) else {})
+        parsed = self.parse(msg)
         if parsed is None:
-            log.info("card callback that is not feedback ignored: %r", params)
+            log.info("card callback that is not feedback ignored: %r", msg.content)
             return AckMessage.STATUS_OK, {}
         rating, msg_id = parsed
         card_id = msg.card_instance_id
@@ -119,6 +118,15 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
             self.spawn(self._vote_later(card_id, msg_id, msg.user_id, rating))
         else:
             self._voted(card_id, msg_id, msg.user_id, rating, *done)
+        return self.ack_for(rating)
+
+    def parse(self, msg: dingtalk_stream.CardCallbackMessage) -> tuple[str, str] | None:
+        """``(rating, msgId)`` of a feedback click, else None."""
+        params = (msg.content or {}).get("cardPrivateData", {}).get("params", {})
+        return cards.feedback_from_params(params if isinstance(params, dict) else {})
+
+    def ack_for(self, rating: str) -> tuple[int, Any]:
+        """The ack of a feedback click: an interactive card changes only by a later update."""
         return AckMessage.STATUS_OK, {}
 
     async def _vote_later(self, card_id: str, msg_id: str, user_id: str, rating: str) -> None:

@@ -30,6 +30,7 @@ from ...errors import ConfigError, StoreError
 from ...storage import SqliteStorage, Storage
 from ...store import Progress, Store, new_owner
 from ..meta import ImRobot
+from .ai_card import AiCardResponder, AiFeedbackHandler
 from .config import RobotConfig, check_live_credentials, load_config
 from .connection import StreamConnection
 from .conversation import Responder
@@ -86,8 +87,10 @@ class DingTalkStreamRobot(ImRobot):
         self.api = OpenApiClient(endpoint=cfg.endpoint, client_id=cfg.client_id,
                                  client_secret=cfg.client_secret, clock=self.clock, qps=cfg.qps,
                                  attempts=cfg.retry_attempts, rng=rng, on_event=self._on_event)
-        responder = Responder(config=cfg, api=self.api, agent=agent, storage=self.storage,
-                              clock=self.clock, emit=self.emit)
+        ai = cfg.card_mode == "ai"
+        responder = (AiCardResponder if ai else Responder)(
+            config=cfg, api=self.api, agent=agent, storage=self.storage, clock=self.clock,
+            emit=self.emit)
         self.responder = responder
         spawn = spawner(self.tasks)
         conn = StreamConnection(self.api, rng=rng, idle_timeout=cfg.stream_idle_timeout,
@@ -99,8 +102,9 @@ class DingTalkStreamRobot(ImRobot):
                            emit=self.emit, owner=self.owner))
         conn.register_callback_handler(
             dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-            FeedbackHandler(config=cfg, responder=responder, storage=self.storage,
-                            spawn=spawn, emit=self.emit, owner=self.owner))
+            (AiFeedbackHandler if ai else FeedbackHandler)(
+                config=cfg, responder=responder, storage=self.storage, spawn=spawn,
+                emit=self.emit, owner=self.owner))
         conn.register_all_event_handler(LoggingEventHandler())
         self.connection = conn
         return conn
