@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import concurrency, memory, soak, suite, throughput, virtual_speed
+from . import concurrency, fake_memory, memory, soak, suite, throughput, virtual_speed
 from .common import machine
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
          f": bounded). Settings: `recorder_limit=5000`, `history_limit=2000`; the robot's "
          "SQLite store is on disk.", "")
 
+    fm = fake_memory.run(10_000, 2_000) if args.quick else fake_memory.run()
+    emit("## 4b. Memory of `fakeding serve` left running (default settings)", "",
+         *fake_memory.report(fm), "")
+
     if not args.quick:
         sk = soak.run()
         ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
@@ -115,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_write and not args.quick:
         DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text("\n".join(out) + "\n", encoding="utf-8")
+        kept = carried_over(DOC, out)
+        DOC.write_text("\n".join(out + kept) + "\n", encoding="utf-8")
         print(f"\nwrote {DOC}")
     return 0
 
@@ -150,6 +155,22 @@ CONCURRENCY_NOTE = (
     "updates while the app is at its limit so that final cards are not queued behind them, and "
     "starts the agent while the thinking card is still being sent. With the limits off, the "
     "robot's own concurrency is shown: the makespan stays at the single-conversation time.")
+
+
+def carried_over(doc: Path, written: list[str]) -> list[str]:
+    """Sections of the old document this run does not measure (their own commands wrote them:
+    the process soak, the emulator's browser measurement), kept as they were."""
+    if not doc.exists():
+        return []
+    ours = {line for line in written if line.startswith("## ")}
+    kept: list[str] = []
+    keep = False
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = line not in ours
+        if keep:
+            kept.append(line)
+    return kept
 
 
 if __name__ == "__main__":

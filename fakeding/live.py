@@ -21,6 +21,7 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
+from . import jsonsafe
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
@@ -238,7 +239,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def static(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in WEB_FILES:
-            raise web.HTTPNotFound(text=f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}")
+            raise web.HTTPNotFound(text=json.dumps({
+                "error": f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}",
+                "field": "name"}), content_type="application/json")
         return _web_file(name)
 
     async def no_icon(_: web.Request) -> web.StreamResponse:
@@ -290,7 +293,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         if request.method == "GET":
             return _json(current_settings(fake))
         try:
-            body = json.loads(await request.read() or b"{}")
+            body = jsonsafe.loads(await request.read() or b"{}")  # BadJson is a ValueError
             if not isinstance(body, dict):
                 raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
             return _json(change_settings(fake, body))

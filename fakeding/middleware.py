@@ -71,9 +71,12 @@ def _refused(platform: Platform, clock: Clock, request: web.Request,
     if request.path.startswith("/_fakeding/"):
         field = "body" if exc.status == 413 else "path"
         body: dict[str, object] = {"error": f"{route}: {problem}", "field": field}
+    elif request.path == "/robot/sendBySession":  # session webhooks answer in errcode form
+        body = {"errcode": 40035, "errmsg": f"不合法的参数 ({route}: {problem})"}
     else:
         body = {"code": "InvalidRequest", "message": f"{route}: {problem}",
                 "requestid": platform.ids.request_id()}
+    if not request.path.startswith("/_fakeding/"):
         platform.recorder.add(t, "api", route=route, client=None, status=exc.status,
                               request=None, response=body)
         platform.recorder.add(t, "violation", reason=f"{route}: {problem}")

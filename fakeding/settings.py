@@ -35,7 +35,10 @@ class Settings:
     redelivery_delay: float | None = 60.0
     max_redeliveries: int = 1
     redelivery_new_message_id: bool = False
-    system_ping_interval: float | None = None
+    system_ping_interval: float | None = 30.0  # SYSTEM ping frames to every connection
+    ws_ping_interval: float | None = 30.0  # websocket pings to every connection...
+    ws_ping_timeout: float = 20.0  # ...which is dead when nothing came back within this
+    stream_send_buffer_bytes: int | None = 4 << 20  # a client that lets more pile up is cut off
     disconnect_close_after: float = 10.0
     card_callback_timeout: float = 2.0
     http_callback_timeout: float = 5.0  # HTTP-mode robots (modelling choice: undocumented)

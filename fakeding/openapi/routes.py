@@ -302,7 +302,10 @@ class OpenApi:
     def file_content(self, req: HttpRequest) -> HttpReply:
         entry = self.platform.files.get(req.path[len(FILES):])
         if entry is None:
-            return HttpReply(404, b"unknown or expired download url", content_type="text/plain")
+            rid = self.platform.ids.request_id()
+            return self._json(404, {"code": "InvalidAction.NotFound",
+                                    "message": "unknown or expired download url",
+                                    "requestid": rid}, rid)
         name, data = entry
         return HttpReply(200, data, {"Content-Disposition": f'attachment; filename="{name}"'},
                          content_type=None)

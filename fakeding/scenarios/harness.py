@@ -31,6 +31,14 @@ from .robots import RobotAdapter, RobotContext, RobotSession
 
 T = TypeVar("T")
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: every scenario's wall clock starts here
+# Scenarios ping only when their ``platform:`` asks: pings every 30 s (the platform's default)
+# would add pushes and acks to every long scenario's report without telling anything new.
+SCENARIO_DEFAULTS: dict[str, Any] = {"system_ping_interval": None, "ws_ping_interval": None}
+
+
+def scenario_settings(**changes: Any) -> Settings:
+    """``Settings`` for a virtual-time run: the platform's defaults, without pings."""
+    return Settings().replace(**{**SCENARIO_DEFAULTS, **changes})
 
 
 def frozen_wall_clock(epoch: float = EPOCH) -> contextlib.AbstractContextManager[Any]:
@@ -174,7 +182,7 @@ async def running_fake(settings: Settings | None = None, *, seed: int = 0,
     """A started fake on the current loop, reading the loop's (virtual) clock; ``tls``: in TLS
     mode with its CONNECT proxy (``fakeding serve --tls --proxy-port 0``), for SDKs that
     hard-code https://api.dingtalk.com (``fake.tls`` tells how to reach it)."""
-    fake = FakeDing((settings or Settings()).replace(seed=seed), clock=LoopClock(epoch),
+    fake = FakeDing((settings or scenario_settings()).replace(seed=seed), clock=LoopClock(epoch),
                     incarnation="scenario")
     mode = None
     if tls:

@@ -21,9 +21,8 @@ from ..cards import Card
 from ..exceptions import ConfigError
 from ..platform import TranscriptEntry
 from ..recorder import Record
-from ..settings import Settings
 from . import generic
-from .harness import EPOCH, Harness, open_harness, run_virtual
+from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
 
@@ -99,7 +98,7 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
 async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
-    settings = Settings().replace(**(data.get("platform") or {}))
+    settings = scenario_settings(**(data.get("platform") or {}))
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,

@@ -8,24 +8,28 @@ reads a clock, owns no socket and needs no event loop, so every rule is testable
 
 It owns the connections of every app, the deliveries keyed by ``(clientId, messageId)``, the queue
 of pushes waiting for a subscribed connection, ack correlation and its violations, redelivery,
-SYSTEM ping/disconnect frames and ``history_limit`` forgetting. Everything observable goes to
-the platform's recorder.
+SYSTEM ping/disconnect frames, liveness (websocket pings that must be answered: a connection
+that goes silent is given up and its un-acked messages go to another connection of the app) and
+``history_limit`` forgetting. Everything observable goes to the platform's recorder.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .. import jsonsafe
 from ..exceptions import OpenApiError, ProtocolViolation
 from ..platform import App, Platform
 from . import protocol
 
 OnAck = Callable[[protocol.Ack, float], None]
+_WORDS = re.compile(r"[A-Za-z0-9_.\-]{8,}")  # what a secret, token or ticket looks like in text
 
 
 BEFORE_RESET_KEPT = 10_000  # un-acked deliveries a reset remembers, so their late acks are benign
@@ -45,6 +49,9 @@ class Connection:
     topics: set[tuple[str, str]]
     opened_t: float
     state: ConnState = ConnState.LIVE
+    heard: int = 0  # frames of any kind (pongs too) received so far: liveness compares counts
+    keepalive: Timer | None = field(default=None, repr=False)  # the next websocket ping
+    liveness: Timer | None = field(default=None, repr=False)  # the pending answer check
 
     def subscribed(self, type_: str, topic: str) -> bool:
         return (type_, topic) in self.topics or type_ == "SYSTEM"
@@ -81,6 +88,7 @@ class Delivery:
     timer: Timer | None = None  # the pending redelivery
     on_ack: OnAck | None = None
     redeliver: bool = True
+    connection: str | None = None  # where the last attempt went
     headers: dict[str, str] = field(default_factory=dict)  # an EVENT's event* headers
     later: int = 0  # acks that asked for a redelivery (an EVENT answered LATER or code != 200)
 
@@ -97,6 +105,7 @@ class StreamEngine:
         self._send: list[tuple[str, str]] = []
         self._close: list[tuple[str, int, str]] = []
         self._abort: list[str] = []
+        self._ws_pings: list[str] = []
         self._arm: list[Timer] = []
         self._cancel: list[Timer] = []
 
@@ -114,6 +123,11 @@ class StreamEngine:
     def aborts_to_do(self) -> list[str]:
         """Connection ids whose transport must be cut with no close frame (the client sees 1006)."""
         out, self._abort = self._abort, []
+        return out
+
+    def pings_to_send(self) -> list[str]:
+        """Connection ids to send a websocket ping to (their answer must come back in time)."""
+        out, self._ws_pings = self._ws_pings, []
         return out
 
     def timers_to_arm(self) -> list[Timer]:
@@ -142,6 +156,7 @@ class StreamEngine:
         self.connections[conn.id] = conn
         self._record(t, "connect", client=app.client_id, connection=conn.id,
                      subscriptions=sorted(f"{a} {b}" for a, b in conn.topics))
+        self._arm_keepalive(t, conn)
         self._flush_waiting(t, ms, app.client_id)
         return conn
 
@@ -151,9 +166,47 @@ class StreamEngine:
         if conn is None:
             return  # already forgotten: dropped or reset
         was = conn.state
-        conn.state = ConnState.CLOSED
+        self._forget_connection(conn)
         self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
                      was=was.value, code=code)
+
+    def heard(self, connection_id: str) -> None:
+        """Something (a frame, a websocket ping or pong) came from the client: it is alive."""
+        conn = self.connections.get(connection_id)
+        if conn is not None:
+            conn.heard += 1
+
+    def lost(self, t: float, ms: int, conn: Connection, reason: str) -> None:
+        """Give up on a connection the platform cannot reach any more.
+
+        The transport is cut (no close frame could get through), the loss is recorded with its
+        reason, and every message still waiting for an ack on it goes to another live connection
+        of the app at once (or waits for the next one), as a redelivery.
+        """
+        if self.connections.pop(conn.id, None) is None:
+            return
+        was = conn.state
+        self._forget_connection(conn)
+        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
+                     was=was.value, code=1006, reason=reason)
+        self._abort.append(conn.id)
+        stranded = {id(d): d for d in self.deliveries.values()
+                    if d.connection == conn.id and not d.acked and d.type != "SYSTEM"}
+        for d in stranded.values():
+            if d.timer is not None:
+                self._cancel_timer(d.timer)
+                d.timer = None
+            self._attempt(t, ms, d, redelivery=True)
+
+    def overflow(self, t: float, ms: int, connection_id: str, waiting: int, limit: int) -> None:
+        """The client has not read ``waiting`` bytes (more than ``limit``): cut it off."""
+        conn = self.connections.get(connection_id)
+        if conn is None:
+            return
+        reason = (f"the client does not read: {waiting} bytes wait to be sent on {conn.id}, "
+                  f"expected at most {limit} (stream_send_buffer_bytes)")
+        self._record(t, "violation", client=conn.app.client_id, connection=conn.id, reason=reason)
+        self.lost(t, ms, conn, "send buffer full: the client does not read")
 
     def receive(self, t: float, connection_id: str, text: str | bytes) -> None:
         """One frame from the client: an ack, or a recorded violation."""
@@ -223,7 +276,7 @@ class StreamEngine:
 
     def drop(self, t: float, conn: Connection) -> None:
         """Cut the TCP connection with no close frame, like a network failure."""
-        conn.state = ConnState.CLOSED
+        self._forget_connection(conn)
         self.connections.pop(conn.id, None)
         self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id, was="live",
                      code=1006, fault="dropped")
@@ -243,17 +296,21 @@ class StreamEngine:
             self._cancel_timer(timer)
         for d in [*self.deliveries.values(), *self.waiting]:
             d.timer = None
+        # A SYSTEM frame to a connection that stays (a ping in flight) may still be acked.
+        kept = {} if sessions else {k: d for k, d in self.deliveries.items()
+                                    if d.type == "SYSTEM" and d.connection in self.connections}
         # A robot that stays connected may still ack what it got before the reset: those acks
         # belong to the previous run, not to a protocol mistake (ids never repeat, so no mix-up).
         self._before_reset.extend(key for key, d in self.deliveries.items() if not d.acked)
         while len(self._before_reset) > BEFORE_RESET_KEPT:
             self._before_reset.popleft()
         self.deliveries.clear()
+        self.deliveries.update(kept)
         self.waiting.clear()
         self._acked.clear()
         if sessions:
             for conn in list(self.connections.values()):
-                conn.state = ConnState.CLOSED
+                self._forget_connection(conn)
                 self._close.append((conn.id, 1001, "fakeding reset"))
             self.connections.clear()
 
@@ -288,7 +345,10 @@ class StreamEngine:
         if delivery.type == "SYSTEM":
             self._check_system_ack(t, conn, delivery, ack)
             delivery.acked = True
-            self._forget_old((client, ack.message_id))
+            if delivery.topic == "ping":  # one ack per ping: nothing left to correlate
+                self.deliveries.pop((client, ack.message_id), None)
+            else:
+                self._forget_old((client, ack.message_id))
             return
         if delivery.type == "EVENT" and wants_later(ack):
             delivery.later += 1  # "try again later": the armed redelivery stays, no violation
@@ -349,6 +409,7 @@ class StreamEngine:
         message_id = d.message_ids[-1]
         d.attempts += 1
         d.last_push_t = t
+        d.connection = conn.id
         self.deliveries[(d.client_id, message_id)] = d
         f = protocol.frame(
             type=d.type, topic=d.topic, message_id=message_id, time_ms=ms, data=d.data,
@@ -423,6 +484,7 @@ class StreamEngine:
         d.message_ids.append(message_id)
         d.attempts = 1
         d.last_push_t = t
+        d.connection = conn.id
         self.deliveries[(d.client_id, message_id)] = d
         f = protocol.frame(type="SYSTEM", topic=d.topic, message_id=message_id, time_ms=ms,
                            data=d.data)
@@ -430,6 +492,46 @@ class StreamEngine:
                      topic=d.topic, messageId=message_id, key=d.key, attempt=1)
         if conn.state is not ConnState.ZOMBIE:
             self._send_to(conn, json.dumps(f, ensure_ascii=False))
+
+    # -- liveness -------------------------------------------------------------------------------
+    def _arm_keepalive(self, t: float, conn: Connection) -> None:
+        """Every ``ws_ping_interval`` a websocket ping; silence for ``ws_ping_timeout`` is death.
+
+        A zombie (a fault of the platform's side) is left alone: it is still routed to.
+        """
+        settings = self.platform.settings
+        interval, timeout = settings.ws_ping_interval, settings.ws_ping_timeout
+        if not interval:
+            return
+
+        def ping(t: float, ms: int) -> None:
+            conn.keepalive = None
+            if conn.state is ConnState.CLOSED:
+                return
+            if conn.state is not ConnState.ZOMBIE and conn.liveness is None:
+                self._ws_pings.append(conn.id)
+                heard = conn.heard
+
+                def check(t: float, ms: int) -> None:
+                    conn.liveness = None
+                    if conn.state is not ConnState.CLOSED and conn.heard == heard:
+                        self.lost(t, ms, conn, f"no answer to a websocket ping within {timeout:g} s")
+
+                conn.liveness = self._timer(t, timeout, "liveness", check)
+            conn.keepalive = self._timer(t, interval, "keepalive", ping)
+
+        conn.keepalive = self._timer(t, interval, "keepalive", ping)
+
+    def _forget_connection(self, conn: Connection) -> None:
+        """The connection is gone: stop its timers and drop SYSTEM frames no one will ack."""
+        conn.state = ConnState.CLOSED
+        for timer in (conn.keepalive, conn.liveness):
+            if timer is not None:
+                self._cancel_timer(timer)
+        conn.keepalive = conn.liveness = None
+        for key in [k for k, d in self.deliveries.items()
+                    if d.type == "SYSTEM" and d.connection == conn.id]:
+            del self.deliveries[key]
 
     # -- helpers --------------------------------------------------------------------------------
     def _timer(self, t: float, delay: float, what: str, action: Callable[[float, int], None],
@@ -447,7 +549,14 @@ class StreamEngine:
         self._delivery_timers.pop(timer, None)
 
     def _record(self, t: float, kind: str, **fields: Any) -> None:
+        if kind == "violation":  # its texts quote what the client sent, which may hold secrets
+            fields = {k: self._scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
         self.platform.recorder.add(t, kind, **fields)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with every app secret, token or ticket inside it masked."""
+        is_secret = self.platform.is_secret
+        return _WORDS.sub(lambda m: jsonsafe.mask(m[0]) if is_secret(m[0]) else m[0], text)
 
 
 def wants_later(ack: protocol.Ack) -> bool:

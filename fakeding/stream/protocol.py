@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .. import jsonsafe
 from ..exceptions import ProtocolViolation
 
 TOPIC_BOT_MESSAGE = "/v1.0/im/bot/messages/get"
@@ -59,12 +60,16 @@ class Ack:
 
 
 def parse_ack(text: str | bytes) -> Ack:
-    """Validate one client frame; raise ``ProtocolViolation`` saying what is wrong."""
+    """Validate one client frame; raise ``ProtocolViolation`` saying what is wrong.
+
+    Parsed strictly (``fakeding.jsonsafe``): no nesting beyond its limit, no lone surrogates,
+    no NaN, so no frame can break the pump or poison what is recorded.
+    """
     if isinstance(text, bytes):
         raise ProtocolViolation("expected a text frame holding one JSON object, found a binary frame")
     try:
-        obj = json.loads(text)
-    except ValueError as exc:
+        obj = jsonsafe.loads(text, what="frame")
+    except jsonsafe.BadJson as exc:
         raise ProtocolViolation(f"expected a JSON object, found unparsable text: {exc}") from None
     if not isinstance(obj, dict):
         raise ProtocolViolation(f"expected a JSON object, found {type(obj).__name__}")
@@ -90,7 +95,7 @@ def parse_ack(text: str | bytes) -> Ack:
     data: Any = raw_data
     if raw_data:
         try:
-            data = json.loads(raw_data)
-        except ValueError:
+            data = jsonsafe.loads(raw_data, what="ack data")
+        except jsonsafe.BadJson:
             data = raw_data
     return Ack(code=code, message_id=message_id, message=message or "", data=data, raw=obj)

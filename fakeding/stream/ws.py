@@ -4,6 +4,11 @@ The pump owns the listening socket, the websocket connections and the timers; ev
 engine. After each input (a handshake, a client frame, a closed socket, a due timer, a call of
 the kit) it drains the engine's outputs onto the sockets and the clock, in the order the engine
 produced them. Time comes from the fake's clock, so virtual time applies.
+
+It also owns two I/O facts the engine rules on: what came in (every frame, ping and pong counts
+as a sign of life, ``StreamEngine.heard``) and how much waits to be written to a socket (a
+client that lets more than ``stream_send_buffer_bytes`` pile up is cut off,
+``StreamEngine.overflow``), so a client that never reads costs bounded memory.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import ssl
 from collections.abc import Coroutine
 from functools import partial
@@ -23,6 +29,7 @@ from ..exceptions import OpenApiError
 from ..platform import Platform
 from .engine import Connection, Delivery, OnAck, StreamEngine, Timer
 
+log = logging.getLogger("fakeding")
 MAX_FRAME = 1 << 20  # the Python SDK accepts at most 1 MiB
 CLOSE_TIMEOUT = 10.0  # how long a close waits for the client's close frame
 
@@ -145,10 +152,12 @@ class StreamServer:
         except OpenApiError as exc:
             return self._reject(401, exc.code, exc.message)
         # autoclose=False: the closing handshake is ours (``_Peer``), done as RFC 6455 says.
-        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False, autoping=True,
+        # autoping=False: pings and pongs come to the loop below, where they count as life.
+        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False, autoping=False,
                                    autoclose=False, timeout=CLOSE_TIMEOUT)
         if not ws.can_prepare(request).ok:
-            return web.Response(status=426, text="expected a websocket handshake (Upgrade: websocket)")
+            return self._reject(426, "InvalidAction.Upgrade",
+                                "expected a websocket handshake (Upgrade: websocket)")
         await ws.prepare(request)
         assert request.transport is not None
         peer = _Peer(ws, request.transport)
@@ -159,9 +168,14 @@ class StreamServer:
         try:
             while True:
                 msg = await ws.receive()
+                self.engine.heard(conn.id)
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    self.engine.receive(self.clock.monotonic(), conn.id, msg.data)
-                    self._pump()
+                    self._receive(conn.id, msg.data)
+                    continue
+                if msg.type is WSMsgType.PING:
+                    await _pong(ws, msg.data)  # even a zombie answers pings
+                    continue
+                if msg.type is WSMsgType.PONG:
                     continue
                 if msg.type is WSMsgType.CLOSE:
                     code = int(msg.data) or 1005  # 1005: a close frame without a code
@@ -177,13 +191,38 @@ class StreamServer:
             self._pump()
         return ws
 
+    def _receive(self, conn_id: str, data: str | bytes) -> None:
+        """One client frame into the engine; a failure of the fake is recorded, never fatal."""
+        try:
+            self.engine.receive(self.clock.monotonic(), conn_id, data)
+        except Exception as exc:  # a fake bug: the connection stays up, check() fails
+            problem = f"{type(exc).__name__}: {exc}"[:500]
+            log.error("fakeding failed on a Stream frame (a fakeding bug; please report it)",
+                      exc_info=True)
+            self.platform.recorder.add(self.clock.monotonic(), "violation", connection=conn_id,
+                                       reason=f"fakeding failed on a Stream frame: {problem} "
+                                              f"(a fakeding bug, not the robot's)")
+        self._pump()
+
     # -- draining the engine --------------------------------------------------------------------
     def _pump(self) -> None:
         e = self.engine
+        limit = self.platform.settings.stream_send_buffer_bytes
+        overflowed = False
         for conn_id, text in e.data_to_send():
             peer = self._sockets.get(conn_id)
-            if peer is not None and not peer.close_sent:
-                self._spawn(_send(peer.ws, text))
+            if peer is None or peer.close_sent or peer.cut:
+                continue
+            waiting = peer.unsent + peer.transport.get_write_buffer_size() + len(text)
+            if limit is not None and waiting > limit:
+                peer.cut = overflowed = True
+                e.overflow(self.clock.monotonic(), self.clock.time_ms(), conn_id, waiting, limit)
+                continue
+            self._spawn(peer.send(text))
+        for conn_id in e.pings_to_send():
+            peer = self._sockets.get(conn_id)
+            if peer is not None and not peer.close_sent and not peer.cut:
+                self._spawn(_ping(peer.ws))
         for conn_id, code, reason in e.closes_to_do():
             peer = self._sockets.get(conn_id)
             if peer is not None:
@@ -198,6 +237,8 @@ class StreamServer:
             handle = self._handles.pop(timer, None)
             if handle is not None:
                 handle.cancel()
+        if overflowed:
+            self._pump()  # what the cut-off set going (the abort, redeliveries elsewhere)
 
     def _fire(self, timer: Timer) -> None:
         self._handles.pop(timer, None)
@@ -210,9 +251,14 @@ class StreamServer:
         task.add_done_callback(self._tasks.discard)
 
 
-async def _send(ws: web.WebSocketResponse, text: str) -> None:
+async def _ping(ws: web.WebSocketResponse) -> None:
     with contextlib.suppress(ConnectionError):
-        await ws.send_str(text)
+        await ws.ping(b"fakeding")
+
+
+async def _pong(ws: web.WebSocketResponse, payload: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        await ws.pong(payload)  # the same payload: Java matches it to its ping
 
 
 class _Peer:
@@ -229,7 +275,21 @@ class _Peer:
         self.transport = transport
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.close_sent = False
+        self.cut = False  # given up for not reading: nothing more is written
+        self.unsent = 0  # characters handed to sends that have not finished yet
         transport.set_protocol(_LossWatch(transport.get_protocol(), self.lost))
+
+    def send(self, text: str) -> Coroutine[Any, Any, None]:
+        """Count ``text`` as waiting now; the returned coroutine writes it."""
+        self.unsent += len(text)
+        return self._send(text)
+
+    async def _send(self, text: str) -> None:
+        try:
+            with contextlib.suppress(ConnectionError):
+                await self.ws.send_str(text)
+        finally:
+            self.unsent -= len(text)
 
     def start_close(self, code: int, reason: str, clock: LoopClock) -> None:
         """Send a close frame; the client's echo ends the receive loop (or the timeout aborts)."""

@@ -30,7 +30,9 @@ class World:
     """A platform with one app and an engine over it, plus readers of the engine's outputs."""
 
     def __init__(self, **settings: Any) -> None:
-        self.platform = Platform(Settings(**settings), incarnation="test")
+        # Liveness (websocket pings) is off unless a test asks: its timers are its own tests'.
+        self.platform = Platform(Settings(**{"ws_ping_interval": None, **settings}),
+                                 incarnation="test")
         self.app: App = self.platform.add_app("app", "secret")
         self.engine = StreamEngine(self.platform)
 

@@ -1,95 +1,20 @@
 """The kit installed as a robot's project would install it: a wheel built from this checkout,
 fresh venvs, dependencies from the package index, and a fresh project that runs pytest.
 
-Slow (venvs, pip): ``-m 'not packaging'`` deselects it locally; CI runs it. pip's cache is the
-user's own (``~/.cache/pip``), shared by every venv here, so reruns download nothing.
+Slow (venvs, pip): ``-m 'not packaging'`` deselects it locally; CI runs it. Helpers in
+``venvs.py``, the ``kit_wheel`` fixture in ``conftest.py``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import venv
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from .venvs import BIN, ROOT, build_wheel, copy_tree, kit, make_project, make_venv, ok, pip, run, run_pytest
+
 pytestmark = pytest.mark.packaging
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = "Scripts" if os.name == "nt" else "bin"
-# what the outer test session sets and a user's shell would not: the checkout on PYTHONPATH
-# (it would make `bot` importable), our plugin's endpoint, pytest and venv state
-SCRUB = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DINGTALK_OPENAPI_ENDPOINT", "PYTEST_ADDOPTS",
-         "PYTEST_PLUGINS", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",
-         "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
-ENV = {k: v for k, v in os.environ.items() if k not in SCRUB} | {
-    "NO_PROXY": "127.0.0.1,localhost", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-
-
-def _run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-def _ok(argv: list[str], cwd: Path) -> str:
-    done = _run(argv, cwd)
-    assert done.returncode == 0, (f"{' '.join(argv)} exited {done.returncode}\n"
-                                  f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
-
-
-def _pip(python: Path, *args: str) -> str:
-    """This interpreter's pip acting on ``python``'s venv (created without pip: faster)."""
-    return _ok([sys.executable, "-m", "pip", "--python", str(python), *args], python.parent)
-
-
-def _copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", "build", "*.egg-info", ".mypy_cache", ".ruff_cache"))
-
-
-def _wheel(src: Path, out: Path) -> Path:
-    _ok([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)], src)
-    (wheel,) = out.glob("*.whl")
-    return wheel
-
-
-@pytest.fixture(scope="session")
-def kit_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The kit's wheel, built from a copy of the checkout (its build leaves nothing behind)."""
-    src = tmp_path_factory.mktemp("kit-src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    _copy_tree(ROOT / "fakeding", src / "fakeding")
-    return _wheel(src, tmp_path_factory.mktemp("kit-dist"))
-
-
-def _venv(where: Path, *requirements: str) -> Path:
-    venv.EnvBuilder(with_pip=False).create(where)
-    python = where / BIN / "python"
-    _pip(python, "install", "-q", *requirements)
-    return python
-
-
-def _kit(wheel: Path, extras: str = "") -> str:
-    return f"fakeding{f'[{extras}]' if extras else ''} @ {wheel.as_uri()}"
-
-
-def _project(where: Path, files: dict[str, str]) -> Path:
-    where.mkdir()
-    for name, text in files.items():
-        (where / name).write_text(text)
-    return where
-
-
-def _pytest(python: Path, project: Path) -> str:
-    out = _ok([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
-    assert " passed" in out and "failed" not in out and "error" not in out, out
-    return out
 
 
 def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
@@ -101,21 +26,21 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
 
 
 def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) -> None:
-    python = _venv(tmp_path / "venv", _kit(kit_wheel, "scenarios,sdk"))
+    python = make_venv(tmp_path / "venv", kit(kit_wheel, "scenarios,sdk"))
     probe = ("import importlib.util as u; "
              "print([m for m in ('fakeding', 'bot', 'numpy', 'bm25s') if u.find_spec(m)])")
-    assert _ok([str(python), "-c", probe], tmp_path).strip() == "['fakeding']"
-    listed = {line.split()[0].lower() for line in _pip(python, "list").splitlines()[2:]}
+    assert ok([str(python), "-c", probe], tmp_path).strip() == "['fakeding']"
+    listed = {line.split()[0].lower() for line in pip(python, "list").splitlines()[2:]}
     assert "fakeding" in listed and "aiohttp" in listed
     assert not listed & {"bm25s", "numpy", "fakeding-bot"}, sorted(listed)
 
 
 def test_kit_alone_names_the_extra_a_scenario_needs(kit_wheel: Path, tmp_path: Path) -> None:
-    python = _venv(tmp_path / "venv", _kit(kit_wheel))
-    done = _run([str(python), "-c", "import fakeding.scenarios"], tmp_path)
+    python = make_venv(tmp_path / "venv", kit(kit_wheel))
+    done = run([str(python), "-c", "import fakeding.scenarios"], tmp_path)
     assert done.returncode == 1
     assert "pip install 'fakeding[scenarios]'" in done.stderr, done.stderr
-    cli = _run([str(tmp_path / "venv" / BIN / "fakeding"), "scenario", "run", "x.yaml"], tmp_path)
+    cli = run([str(tmp_path / "venv" / BIN / "fakeding"), "scenario", "run", "x.yaml"], tmp_path)
     assert cli.returncode == 2, (cli.stdout, cli.stderr)
     assert "needs PyYAML" in cli.stderr and "fakeding[scenarios]" in cli.stderr, cli.stderr
     assert "Traceback" not in cli.stderr
@@ -128,10 +53,10 @@ def test_fresh_project_passes_with_the_kit(kit_wheel: Path, tmp_path: Path, extr
                                            asyncio_plugin: bool) -> None:
     """Installing the kit must not break a project's tests: the plugin loads for every test, and
     the ``scenarios`` extra brings looptime, whose own plugin crashes without pytest-asyncio."""
-    requirements = [_kit(kit_wheel, extras), "pytest"]
-    python = _venv(tmp_path / "venv", *requirements, *(["pytest-asyncio"] if asyncio_plugin else []))
-    project = _project(tmp_path / "project", {"test_x.py": "def test_nothing():\n    pass\n"})
-    assert "1 passed" in _pytest(python, project)
+    requirements = [kit(kit_wheel, extras), "pytest"]
+    python = make_venv(tmp_path / "venv", *requirements, *(["pytest-asyncio"] if asyncio_plugin else []))
+    project = make_project(tmp_path / "project", {"test_x.py": "def test_nothing():\n    pass\n"})
+    assert "1 passed" in run_pytest(python, project)
 
 
 ECHO_TEST = '''
@@ -162,21 +87,21 @@ def test_my_robot_answers(fakeding):
 
 
 def _echo_robot_passes(python: Path, tmp_path: Path) -> None:
-    project = _project(tmp_path / "project", {"test_echo.py": ECHO_TEST})
-    assert "1 passed" in _pytest(python, project)
+    project = make_project(tmp_path / "project", {"test_echo.py": ECHO_TEST})
+    assert "1 passed" in run_pytest(python, project)
 
 
 def test_sdk_echo_robot_in_a_fresh_project(kit_wheel: Path, tmp_path: Path) -> None:
     """The README's pytest example, as a robot's own project would run it."""
-    python = _venv(tmp_path / "venv", _kit(kit_wheel, "sdk"), "pytest")
+    python = make_venv(tmp_path / "venv", kit(kit_wheel, "sdk"), "pytest")
     _echo_robot_passes(python, tmp_path)
 
 
 def test_sdk_echo_robot_with_websockets_11(kit_wheel: Path, tmp_path: Path) -> None:
     """Robots that pin ``websockets>11.0.2,<12`` (dify-on-dingtalk, n8n-on-dingtalk-bot) still
     install the kit and test against it: the fake must not need a newer websockets."""
-    python = _venv(tmp_path / "venv", _kit(kit_wheel, "sdk"), "pytest", "websockets>11.0.2,<12")
-    version = _ok([str(python), "-c", "import websockets; print(websockets.__version__)"], tmp_path)
+    python = make_venv(tmp_path / "venv", kit(kit_wheel, "sdk"), "pytest", "websockets>11.0.2,<12")
+    version = ok([str(python), "-c", "import websockets; print(websockets.__version__)"], tmp_path)
     assert version.startswith("11."), version
     _echo_robot_passes(python, tmp_path)
 
@@ -184,11 +109,11 @@ def test_sdk_echo_robot_with_websockets_11(kit_wheel: Path, tmp_path: Path) -> N
 def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
     """bot/pyproject.toml lists its packages by hand (the folder is the package): none missed."""
     src = tmp_path / "bot"
-    _copy_tree(ROOT / "bot", src)
+    copy_tree(ROOT / "bot", src)
     tree = {f"bot/{p.relative_to(src).as_posix()}" for p in src.rglob("*")
             if p.is_file() and p.suffix in (".py", ".json", ".md")}
     assert "bot/elements/imRobots.dingTalkDemo/faq.md" in tree
-    wheel = zipfile.ZipFile(_wheel(src, tmp_path / "dist"))
+    wheel = zipfile.ZipFile(build_wheel(src, tmp_path / "dist"))
     names = set(wheel.namelist())
     assert tree - names == set(), sorted(tree - names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
