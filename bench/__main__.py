@@ -136,25 +136,23 @@ LIBRARY_NOTE = (
     "nothing (the 10-minute row).")
 
 THROUGHPUT_NOTE = (
-    "Where the time goes (measured with /proc CPU times over 300 messages): the robot's process "
-    "is the bottleneck, at about 1.05 CPU-seconds against 0.45 for the ceiling's client and 0.8 "
-    'for the fake. Per message the robot does, besides the 4 HTTP requests the ceiling also '
-    "makes: the SDK's frame parsing and ack, 11 SQLite statements (dedup claim, memory read and "
-    'write, the answer kept for feedback), building and serialising 4 card JSON documents, and '
-    '10 agent chunk callbacks through the throttle. The share moved between 40% and 70% across '
-    'single rounds and runs on this 2-core machine; the medians of the last runs were 42-49%, '
-    'so the goal is missed by roughly 1 to 8 points.')
+    "Where the time goes: the robot's process is the bottleneck (it parses the SDK's frames, "
+    "acks, claims the message in SQLite, builds card JSON and feeds the agent's chunks through "
+    "the throttle, besides the 4 HTTP requests the ceiling also makes). A CPU profile per "
+    "message is not part of this run; the last one (an earlier session, before the Stream pump "
+    "moved to aiohttp) put the robot at about 1.05 CPU-seconds per 300 messages. The store "
+    "round trips per message were not batched yet (issue 14, item 5).")
 
 CONCURRENCY_NOTE = (
     "With the platform's limits on, DingTalk allows 20 calls per second per app per API, and "
     "every conversation needs at least a thinking card (send API) and a final card (update "
-    "API). 100 conversations that all finish at t=10 s therefore need 100 final updates, which "
-    "take at least 100/20 = 5 s: a makespan of 15 s (ratio 1.5) is the floor set by the "
-    "platform, not by the robot; at 500 the floor is 10 + 500/20 = 35 s (ratio 3.5). The robot "
-    "paces itself at 18 QPS so that no call is refused (the 403 column), skips streaming "
-    "updates while the app is at its limit so that final cards are not queued behind them, and "
-    "starts the agent while the thinking card is still being sent. With the limits off, the "
-    "robot's own concurrency is shown: the makespan stays at the single-conversation time.")
+    "API). N conversations that all finish at t=10 s therefore need N final updates, which take "
+    "at least N/20 s: the floor of the makespan is 10 + N/20 s (ratio 1.5 at 100, 3.5 at 500), "
+    "set by the platform, not by the robot. The robot paces itself at 18 QPS so that no call is "
+    "refused, gives final updates and thinking cards the next free slot before any streaming "
+    "update (streaming updates are best effort and never hold a future slot), and starts the "
+    "agent while the thinking card is still being sent. With the limits off, the makespan stays "
+    "at the single-conversation time.")
 
 
 def carried_over(doc: Path, written: list[str]) -> list[str]:
