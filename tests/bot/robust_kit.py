@@ -75,3 +75,9 @@ def start_robot(folder: Path, env: dict[str, str], log: Path) -> subprocess.Pope
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "bot", "run", str(folder)], env=env,
                                 cwd=folder.parent, stdout=out, stderr=subprocess.STDOUT)
+
+
+def scripted_turns(count: int, chunks: int, delay: float) -> dict[str, object]:
+    """A scripted agent config: ``count`` answers of ``chunks`` pieces ``delay`` s apart."""
+    turn = {"chunks": [f"part {i}. " for i in range(chunks)], "delay": delay}
+    return {"name": "scripted", "turns": [turn] * count}

@@ -7,11 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from fakeding import ThreadedFakeDing
 
@@ -24,16 +21,6 @@ def kim_cards(fake: Any) -> list[dict[str, Any]]:
 
 def flow(card: dict[str, Any]) -> str:
     return str(card["versions"][-1]["cardData"].get("flowStatus"))
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def test_sigkill_mid_stream_then_a_restart_finishes_the_same_ai_card_once(

@@ -7,10 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from fakeding import ThreadedFakeDing
 
@@ -22,32 +19,18 @@ from .robust_kit import (
     instance,
     is_final,
     robot_env,
+    scripted_turns,
     start_robot,
 )
 
 INTERRUPTED = "The assistant was restarted while answering"
 
 
-def slow_turns(count: int, chunks: int, delay: float) -> dict[str, object]:
-    turn = {"chunks": [f"part {i}. " for i in range(chunks)], "delay": delay}
-    return {"name": "scripted", "turns": [turn] * count}
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
 def test_sigterm_with_40_answers_streaming_exits_0_with_every_card_final(
         fakeding: ThreadedFakeDing, tmp_path: Path,
         processes: list[subprocess.Popen[bytes]]) -> None:
     # 20-second answers, cut by the deadline; the deadline leaves room for a loaded CI machine
-    folder = instance(tmp_path, agent=slow_turns(40, 40, 0.5), shutdownDeadline=8)
+    folder = instance(tmp_path, agent=scripted_turns(40, 40, 0.5), shutdownDeadline=8)
     log = tmp_path / "robot.log"
     robot = start_robot(folder, robot_env(fakeding), log)
     processes.append(robot)
@@ -77,7 +60,7 @@ def test_sigterm_with_40_answers_streaming_exits_0_with_every_card_final(
 def test_sigkill_mid_answer_then_a_restart_finishes_that_card_once(
         fakeding: ThreadedFakeDing, tmp_path: Path,
         processes: list[subprocess.Popen[bytes]]) -> None:
-    folder = instance(tmp_path, agent=slow_turns(2, 6, 0.5))
+    folder = instance(tmp_path, agent=scripted_turns(2, 6, 0.5))
     log = tmp_path / "robot.log"
     env = robot_env(fakeding)
     first = start_robot(folder, env, log)

@@ -18,7 +18,17 @@ from bot.errors import ConfigError
 from bot.im_robots.dingtalk_stream.config import RobotConfig, validate
 from fakeding import ThreadedFakeDing
 
-from .robust_kit import DEMO, answer_text, ask, cards_by_user, final_users, instance, robot_env, start_robot
+from .robust_kit import (
+    DEMO,
+    answer_text,
+    ask,
+    cards_by_user,
+    final_users,
+    instance,
+    robot_env,
+    scripted_turns,
+    start_robot,
+)
 
 
 def free_port() -> int:
@@ -58,21 +68,6 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
-def turns(count: int, chunks: int, delay: float) -> dict[str, object]:
-    turn = {"chunks": [f"part {i}. " for i in range(chunks)], "delay": delay}
-    return {"name": "scripted", "turns": [turn] * count}
-
-
 def test_an_unsupported_store_url_names_the_supported_schemes() -> None:
     cfg = RobotConfig(client_id="a", client_secret="b", store="mongodb://db/robot")
     with pytest.raises(ConfigError) as error:
@@ -88,7 +83,7 @@ def test_two_replicas_answer_each_of_30_questions_once_and_share_memory(
 
     env = robot_env(fakeding)
     for name in ("a", "b"):
-        folder = instance(tmp_path / name, agent=turns(40, 3, 0.2), store=redis_url)
+        folder = instance(tmp_path / name, agent=scripted_turns(40, 3, 0.2), store=redis_url)
         processes.append(start_robot(folder, env, tmp_path / f"{name}.log"))
     fakeding.wait_for("connect", count=2, timeout=30)
     fakeding.fault({"kind": "frame", "action": "duplicate", "count": 5})
@@ -123,14 +118,14 @@ def test_a_replica_killed_mid_answer_has_its_card_finished_by_the_other(
         fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
         processes: list[subprocess.Popen[bytes]]) -> None:
     env = robot_env(fakeding)
-    first = start_robot(instance(tmp_path / "a", agent=turns(2, 8, 0.5), store=redis_url,
+    first = start_robot(instance(tmp_path / "a", agent=scripted_turns(2, 8, 0.5), store=redis_url,
                                  ownerLease=3), env, tmp_path / "a.log")
     processes.append(first)
     fakeding.wait_for("connect", timeout=30)
     ask(fakeding, "Who finishes this?", "zoe")
     fakeding.wait_until(lambda: len(cards_by_user(fakeding.fake).get("zoe", [{"versions": []}])
                                     [0]["versions"]) >= 2, timeout=30, what="zoe's card streaming")
-    second = start_robot(instance(tmp_path / "b", agent=turns(2, 8, 0.1), store=redis_url,
+    second = start_robot(instance(tmp_path / "b", agent=scripted_turns(2, 8, 0.1), store=redis_url,
                                   ownerLease=3), env, tmp_path / "b.log")
     processes.append(second)
     fakeding.wait_for("connect", count=2, timeout=30)

@@ -16,7 +16,7 @@ from pathlib import Path
 from fakeding import ThreadedFakeDing
 
 from .robust_kit import answer_text, ask, cards_by_user, final_users, instance, robot_env, start_robot
-from .test_robot_redis import processes, redis_url  # noqa: F401  (fixtures)
+from .test_robot_redis import redis_url  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT = "tests.bot.replica_agent:echo_replica"
@@ -36,7 +36,7 @@ def final_text(fakeding: ThreadedFakeDing, user: str) -> str:
 
 def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivered_frames(
         fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:  # noqa: F811
+        processes: list[subprocess.Popen[bytes]]) -> None:
     fakeding.configure(redelivery_delay=1.0, max_redeliveries=5)
     env = replica_env(fakeding)
     for name in ("a", "b"):
@@ -93,7 +93,7 @@ def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivere
 
 def test_a_users_memory_follows_them_to_the_other_replica(
         fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:  # noqa: F811
+        processes: list[subprocess.Popen[bytes]]) -> None:
     env = replica_env(fakeding)
     first = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url), env,
                         tmp_path / "a.log")
@@ -124,7 +124,7 @@ def test_a_users_memory_follows_them_to_the_other_replica(
 
 def test_stopped_while_the_store_holds_the_claims_every_acked_question_gets_a_final_card(
         fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:  # noqa: F811
+        processes: list[subprocess.Popen[bytes]]) -> None:
     import redis
 
     robot = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url,
