@@ -89,7 +89,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     server: ThreadedFakeDing | None = _state.pop("server", None)
     patch: EndpointPatch | None = _state.pop("patch", None)
     if patch is not None:
-        patch.undo()
+        patch.undo(sdk=False)  # the variable comes back; a stray SDK thread stays on loopback
     if server is not None:
         server.stop()
 

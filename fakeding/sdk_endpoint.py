@@ -24,9 +24,13 @@ class EndpointPatch:
     previous_env: str | None
     rebound: list[tuple[Any, str, Any]] = field(default_factory=list)  # (owner, attr, old value)
 
-    def undo(self) -> None:
-        for owner, attr, old in reversed(self.rebound):
-            setattr(owner, attr, old)
+    def undo(self, *, sdk: bool = True) -> None:
+        """Put the variable back; with ``sdk`` the SDK's constants too. A test session passes
+        ``sdk=False``: an SDK client a test left running on a daemon thread then keeps failing
+        against the stopped fake on loopback instead of reaching the real DingTalk."""
+        if sdk:
+            for owner, attr, old in reversed(self.rebound):
+                setattr(owner, attr, old)
         self.rebound.clear()
         if self.previous_env is None:
             os.environ.pop(ENV, None)

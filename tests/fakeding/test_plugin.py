@@ -62,16 +62,21 @@ def test_the_readme_example_runs_as_pasted(project: pytest.Pytester) -> None:
 def test_the_endpoint_is_restored_after_the_session(project: pytest.Pytester) -> None:
     project.makepyfile(test_env='''
         import os
+        import dingtalk_stream
         def test_uses_the_fake(fakeding):
             assert os.environ["DINGTALK_OPENAPI_ENDPOINT"] == fakeding.http_url
     ''', conftest='''
         import os
         def pytest_unconfigure(config):
+            import dingtalk_stream.utils
             print("after:", os.environ.get("DINGTALK_OPENAPI_ENDPOINT"))
+            print("sdk:", dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT)
     ''')
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["after: None"])
+    # the variable comes back; an SDK client left running stays pointed at loopback, never
+    # at the real DingTalk
+    result.stdout.fnmatch_lines(["after: None", "sdk: http://127.0.0.1:*"])
 
 
 def test_scenarios_are_collected_only_from_named_folders(project: pytest.Pytester) -> None:
