@@ -54,24 +54,7 @@ def test_the_cli_connects_answers_from_the_faq_and_exits_0_on_sigterm(
     assert store.is_relative_to(tmp_path), f"the robot would write its store at {store}"
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        fakeding.wait_for("connect", timeout=30)
-        fakeding.send_message(QUESTION, conversation_id="cidCli", staff_id="alice")
-
-        def final_answer() -> str | None:  # runs on the fake's own loop
-            for card in fakeding.fake.platform.cards.all():
-                contents = card.current.get("contents", [])
-                if any(e.get("id") == "feedback" for e in contents):
-                    return str(contents[0]["text"])
-            return None
-
-        answer = fakeding.wait_until(final_answer, timeout=30, what="a final card")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    answer, out, err = ask_then_stop(fakeding, process, "cidCli")
     assert words(answer) == faq_answer(QUESTION)
     assert process.returncode == 0, err
     assert "robot stopped" in out
@@ -139,24 +122,7 @@ def test_a_tutorial_instance_with_backend_dot_runs_and_answers(
     process = subprocess.Popen([sys.executable, "-m", "bot", "run", str(instance)], env=env,
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    try:
-        fakeding.wait_for("connect", timeout=30)
-        fakeding.send_message(QUESTION, conversation_id="cidTutorial", staff_id="alice")
-
-        def final_answer() -> str | None:
-            for card in fakeding.fake.platform.cards.all():
-                contents = card.current.get("contents", [])
-                if any(e.get("id") == "feedback" for e in contents):
-                    return str(contents[0]["text"])
-            return None
-
-        answer = fakeding.wait_until(final_answer, timeout=30, what="a final card")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    answer, out, err = ask_then_stop(fakeding, process, "cidTutorial")
     assert words(answer) == faq_answer(QUESTION)
     assert process.returncode == 0, err
     assert "imRobots.dingTalkDemo → imRobots.dingTalkStreamType → imRobots.Meta" in out
@@ -171,3 +137,27 @@ def test_an_unusable_e_json_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> 
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"bot: {folder / 'e.json'}: field backendBundleEntry must be")
+
+
+def ask_then_stop(fakeding: ThreadedFakeDing, process: subprocess.Popen[str],
+                  conversation: str) -> tuple[str, str, str]:
+    """Ask the robot process QUESTION, wait for its final card, SIGTERM it: (answer, out, err)."""
+    try:
+        fakeding.wait_for("connect", timeout=30)
+        fakeding.send_message(QUESTION, conversation_id=conversation, staff_id="alice")
+
+        def final_answer() -> str | None:  # runs on the fake's own loop
+            for card in fakeding.fake.platform.cards.all():
+                contents = card.current.get("contents", [])
+                if any(e.get("id") == "feedback" for e in contents):
+                    return str(contents[0]["text"])
+            return None
+
+        answer: str = fakeding.wait_until(final_answer, timeout=30, what="a final card")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return answer, out, err
