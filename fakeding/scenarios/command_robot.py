@@ -29,13 +29,10 @@ from typing import TYPE_CHECKING, Any
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from ..tls.env import LANGS, Facts, language_env
 from . import generic
-from .robots import Refs, RobotAdapterError, RobotContext
+from .robots import RobotAdapterError, RobotContext
 
 if TYPE_CHECKING:
-    from ..cards import Card
-    from ..recorder import Record
     from ..server import FakeDing
-    from .robots import RunFacts
 
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["command"],
@@ -168,7 +165,7 @@ class CommandSession:
                 await asyncio.wait_for(self._reader, 1.0)
 
 
-class CommandAdapter:
+class CommandAdapter(generic.GenericVoice):
     """The scenario engine's view of a robot process."""
 
     name = "command"
@@ -197,14 +194,3 @@ class CommandAdapter:
             return bool(options["tls"])
         return program_name(str(options["command"][0])) == "node"
 
-    def expectations(self, result: RunFacts) -> dict[str, int]:
-        return {}
-
-    def describe(self, record: Record, refs: Refs) -> str | None:
-        return f"{record.kind} {record.fields}"
-
-    def card_state(self, card_data: Any) -> str:
-        return generic.card_state(card_data)
-
-    def is_final(self, card: Card) -> bool:
-        return generic.unfinished_reason(card) is None

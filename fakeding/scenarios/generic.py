@@ -107,3 +107,22 @@ def max_ack_latency(records: list[Record]) -> float:
                 if r.kind == "ack" and r.fields.get("topic") != "ping"
                 and not str(r.fields.get("key", "")).startswith(("ping:", "disconnect:"))),
                default=0.0)
+
+
+class GenericVoice:
+    """How the kit's own adapters (handler and command robots) read a robot it knows nothing
+    about: no expectations of their own, any card judged by ``unfinished_reason``."""
+
+    record_prefix = "robot."
+
+    def expectations(self, result: Any) -> dict[str, int]:
+        return {}
+
+    def describe(self, record: Record, refs: Any) -> str | None:
+        return f"{record.kind} {record.fields}"
+
+    def card_state(self, card_data: Any) -> str:
+        return card_state(card_data)
+
+    def is_final(self, card: Card) -> bool:
+        return unfinished_reason(card) is None

@@ -24,13 +24,10 @@ from ..sdk_endpoint import point_sdk_at
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from . import generic
 from .blocking import advance, loop_time_for_blocking_code
-from .robots import Refs, RobotAdapterError, RobotContext
+from .robots import RobotAdapterError, RobotContext
 
 if TYPE_CHECKING:
-    from ..cards import Card
-    from ..recorder import Record
     from ..server import FakeDing
-    from .robots import RunFacts
 
 log = logging.getLogger("fakeding.robot")  # the SDK client's log: quiet unless configured
 log.addHandler(logging.NullHandler())
@@ -224,7 +221,7 @@ class SdkSession:
             self._stack.close()
 
 
-class HandlerAdapter:
+class HandlerAdapter(generic.GenericVoice):
     """The scenario engine's view of any official-SDK handler."""
 
     name = "handler"
@@ -246,17 +243,6 @@ class HandlerAdapter:
         return SdkSession(fake, handlers, str(ctx.options.get("clientId", DEFAULT_CLIENT_ID)),
                           str(ctx.options.get("clientSecret", DEFAULT_CLIENT_SECRET)), EPOCH)
 
-    def expectations(self, result: RunFacts) -> dict[str, int]:
-        return {}
-
-    def describe(self, record: Record, refs: Refs) -> str | None:
-        return f"{record.kind} {record.fields}"
-
-    def card_state(self, card_data: Any) -> str:
-        return generic.card_state(card_data)
-
-    def is_final(self, card: Card) -> bool:
-        return generic.unfinished_reason(card) is None
 
 
 def _paths(options: Mapping[str, Any], folder: Path) -> list[Path]:
