@@ -4,9 +4,7 @@ replica's card finished by the other once its lease expires."""
 
 from __future__ import annotations
 
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.soak_processes import redis_process
 from bot.errors import ConfigError
 from bot.im_robots.dingtalk_stream.config import RobotConfig, validate
 from fakeding import ThreadedFakeDing
@@ -31,41 +30,22 @@ from .robust_kit import (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A private redis-server on a free loopback port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed; run: apt-get install -y redis-server")
+    """A private redis-server on a free loopback port, without persistence (the soak's own)."""
     try:
-        import redis
+        import redis  # noqa: F401
     except ImportError:
         pytest.fail("the redis client library is missing; run: pip install redis")
-    port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = redis_process(tmp_path)
     try:
-        client = redis.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"redis-server did not answer on 127.0.0.1:{port}")
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
+        url = server.__enter__()
+    except RuntimeError as exc:  # not installed, or never answered: says which command fixes it
+        pytest.fail(str(exc))
+    try:
+        yield url
     finally:
-        server.terminate()
-        server.wait(10)
+        server.__exit__(None, None, None)
 
 
 def test_an_unsupported_store_url_names_the_supported_schemes() -> None:
