@@ -6,7 +6,8 @@ finalized, for recovery), ``owner:<owner>`` (exists while that robot's lease run
 ``memory:<chat>`` (a list of turns, expiring ``memoryTtl`` after the last one),
 ``answer:<card>`` and ``feedback:<card>`` (a hash of votes by user). Claims and take-overs are
 Lua scripts, so two replicas never both win a message. ``soon`` writes go through one queue in
-order and are flushed on close.
+order: whatever queued while the previous batch was on its way goes in the next pipeline (one
+MULTI/EXEC round trip for many messages' steps); the queue is flushed on close.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from .agents.base import ROLES, Turn
@@ -73,7 +75,8 @@ class RedisStorage(Storage):
                              "redis://host:port/db") from None
         self._claim = self.redis.register_script(_CLAIM)
         self._take = self.redis.register_script(_TAKE)
-        self._tail: asyncio.Future[None] | None = None
+        self._queue: list[tuple[str, Callable[[Pipeline], None]]] = []
+        self._writer: asyncio.Future[None] | None = None
         self._pending: set[asyncio.Future[None]] = set()
 
     async def _do(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
@@ -83,22 +86,26 @@ class RedisStorage(Storage):
             raise StoreError(f"store {what} at {self.name} failed ({type(exc).__name__}: "
                              f"{exc}); check that Redis runs there") from None
 
-    def _soon(self, what: str, call: Callable[[], Awaitable[Any]]) -> None:
-        """Queue a write behind the previous one (so a message's steps keep their order)."""
-        before = self._tail
+    def _soon(self, what: str, add: Callable[[Pipeline], None]) -> None:
+        """Queue a write (``add`` puts its commands on a pipeline) behind the earlier ones."""
+        self._queue.append((what, add))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_queued())
+            self._pending.add(self._writer)
+            self._writer.add_done_callback(self._pending.discard)
 
-        async def run() -> None:
-            if before is not None:
-                await asyncio.wait([before])
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
             try:
-                await self._do(what, call)
-            except StoreError as exc:
-                log.error("store %s lost: %s", what, exc)
-
-        task = asyncio.ensure_future(run())
-        self._tail = task
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    for _, add in batch:
+                        add(pipe)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                lost = ", ".join(sorted({what for what, _ in batch}))
+                log.error("store %s lost (%d write(s)): %s; check that Redis runs at %s",
+                          lost, len(batch), exc, self.name)
 
     # -- progress ---------------------------------------------------------------------------
     async def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
@@ -117,12 +124,10 @@ class RedisStorage(Storage):
         fields: dict[Any, Any] = {"state": state, **{k: v for k, v in given if v is not None}}
         pkey = P + "progress:" + key
 
-        async def write() -> None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(pkey, mapping=fields)
-                if state == "finalized":
-                    pipe.srem(P + "unfinished", pkey)
-                await pipe.execute()
+        def write(pipe: Pipeline) -> None:
+            pipe.hset(pkey, mapping=fields)
+            if state == "finalized":
+                pipe.srem(P + "unfinished", pkey)
         self._soon("set_progress", write)
 
     async def progress(self, key: str) -> Progress | None:
@@ -176,12 +181,10 @@ class RedisStorage(Storage):
                 for t in turns]
         name = P + "memory:" + chat_id
 
-        async def write() -> None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(name, *rows)
-                pipe.ltrim(name, -200, -1)
-                pipe.expire(name, max(1, int(self.memory_ttl)))
-                await pipe.execute()
+        def write(pipe: Pipeline) -> None:
+            pipe.rpush(name, *rows)
+            pipe.ltrim(name, -200, -1)
+            pipe.expire(name, max(1, int(self.memory_ttl)))
         self._soon("append_turns", write)
 
     # -- answers and feedback ----------------------------------------------------------------
@@ -191,11 +194,9 @@ class RedisStorage(Storage):
                   "is_group": int(is_group)}
         name = P + "answer:" + card_id
 
-        async def write() -> None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(name, mapping=fields)
-                pipe.expire(name, ANSWER_TTL)
-                await pipe.execute()
+        def write(pipe: Pipeline) -> None:
+            pipe.hset(name, mapping=fields)
+            pipe.expire(name, ANSWER_TTL)
         self._soon("remember_answer", write)
 
     async def answer_for(self, card_id: str) -> Answer | None:

@@ -7,8 +7,10 @@ staying on the loop keeps virtual-time tests deterministic. When the file is loc
 process, a backup, a sqlite3 shell) the call moves to one worker thread with its own
 connection, where it waits with a bounded busy timeout and is retried a bounded number of
 times; writes queued there keep their order, and later writes queue behind them. Only the work
-that needs the answer waits; ``soon`` writes (progress, memory, answers) are fire-and-forget
-and flushed on close.
+that needs the answer waits; ``soon`` writes (progress, memory, answers) are fire-and-forget:
+they wait in memory until the end of the loop's current step, or until the next call that goes
+to the file, and then go in one transaction with it (one commit for many messages' steps
+instead of one each). They are flushed on close.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .agents.base import Turn
 from .clock import Clock
 from .errors import StoreBusy, StoreError
-from .store import DEDUP_TTL, MEMORY_TTL, MEMORY_TURNS, Answer, Claim, Feedback, Progress, Store
+from .store import (
+    DEDUP_TTL,
+    MEMORY_TTL,
+    MEMORY_TURNS,
+    STATES,
+    Answer,
+    Call,
+    Claim,
+    Feedback,
+    Progress,
+    Store,
+)
 
 log = logging.getLogger("bot.storage")
 BUSY_TIMEOUT = 1.0  # seconds one worker attempt waits for the SQLite lock
@@ -111,15 +125,79 @@ class SqliteStorage(Storage):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._queued_writes = 0
         self._pending: set[asyncio.Future[Any]] = set()
+        self._batch: list[Call] = []  # ``soon`` writes not in the file yet, in order
+        self._flush_at: asyncio.Handle | None = None
         self.waits = 0  # calls that had to leave the loop because the file was locked
+        self.commits = 0  # transactions the loop thread ran (benchmarks count them)
 
     # -- the two paths --------------------------------------------------------------------------
     def _now(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *, write: bool) -> Any:
-        """Run on the loop thread if nothing is queued ahead (writes) and the file is free;
-        raise StoreBusy otherwise."""
-        if write and self._queued_writes:
-            raise StoreBusy("writes are queued ahead")
-        return getattr(self.fast, name)(*args, **kw)
+        """Run on the loop thread, together with the waiting ``soon`` writes, if nothing is
+        queued ahead (writes) and the file is free; raise StoreBusy otherwise (the waiting
+        writes are then queued first, so the order holds)."""
+        if self._queued_writes:
+            self._queue_batch()
+            if write:
+                raise StoreBusy("writes are queued ahead")
+        batch, self._batch = self._batch, []
+        if not batch:
+            self.commits += 1
+            return getattr(self.fast, name)(*args, **kw)
+        try:
+            self.commits += 1
+            return self.fast.batch(batch, (name, args, kw))
+        except StoreBusy:
+            self._batch = batch + self._batch
+            self._queue_batch()
+            raise
+        except Exception:
+            # one bad call must not take the others with it: each alone, then this one
+            self._run_each(batch)
+            self.commits += 1
+            return getattr(self.fast, name)(*args, **kw)
+
+    def _run_each(self, batch: list[Call]) -> None:
+        for i, (name, args, kw) in enumerate(batch):
+            try:
+                self.commits += 1
+                getattr(self.fast, name)(*args, **kw)
+            except StoreBusy:
+                self._batch = batch[i:] + self._batch
+                self._queue_batch()
+                return
+            except Exception as exc:
+                log.error("store %s lost: %s", name, exc)
+
+    def _flush(self) -> None:
+        """Write the waiting ``soon`` writes in one transaction (end of the loop's step)."""
+        self._flush_at = None
+        if not self._batch:
+            return
+        if self._queued_writes:
+            self._queue_batch()
+            return
+        batch, self._batch = self._batch, []
+        try:
+            self.commits += 1
+            self.fast.batch(batch)
+        except StoreBusy:
+            self._batch = batch + self._batch
+            self._queue_batch()
+        except Exception:
+            self._run_each(batch)
+
+    def _queue_batch(self) -> None:
+        """Hand the waiting ``soon`` writes, in order, to the worker thread."""
+        batch, self._batch = self._batch, []
+        for name, args, kw in batch:
+            future = self._queue(name, args, kw, write=True)
+            self._pending.add(future)
+            future.add_done_callback(partial(self._written, name))
+
+    def _written(self, name: str, f: asyncio.Future[Any]) -> None:
+        self._pending.discard(f)
+        if not f.cancelled() and f.exception() is not None:
+            log.error("store %s lost: %s", name, f.exception())
 
     def _queue(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *,
                write: bool) -> asyncio.Future[Any]:
@@ -156,19 +234,14 @@ class SqliteStorage(Storage):
             return await self._queue(name, args, kw, write=write)
 
     def _soon(self, name: str, *args: Any, **kw: Any) -> None:
-        try:
-            self._now(name, args, kw, write=True)
-            return
-        except StoreBusy:
-            pass
-        future = self._queue(name, args, kw, write=True)
-        self._pending.add(future)
-
-        def done(f: asyncio.Future[Any]) -> None:
-            self._pending.discard(f)
-            if not f.cancelled() and f.exception() is not None:
-                log.error("store %s lost: %s", name, f.exception())
-        future.add_done_callback(done)
+        self._batch.append((name, args, kw))
+        if self._flush_at is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous caller): write at once
+                self._flush()
+                return
+            self._flush_at = loop.call_soon(self._flush)
 
     # -- the interface ----------------------------------------------------------------------
     def claim_message_now(self, key: str, *, msg_id: str, owner: str,
@@ -189,6 +262,8 @@ class SqliteStorage(Storage):
 
     def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
                           answer: str | None = None, notice: str | None = None) -> None:
+        if state not in STATES:  # refused here, not later inside another message's batch
+            raise ValueError(f"state must be one of {', '.join(STATES)}, found {state!r}")
         self._soon("set_progress", key, state, card_id=card_id, answer=answer, notice=notice)
 
     async def progress(self, key: str) -> Progress | None:
@@ -254,6 +329,9 @@ class SqliteStorage(Storage):
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Flush queued writes (up to ``timeout`` s), then close both connections."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+        self._flush()
         if self._pending:
             _, left = await asyncio.wait(set(self._pending), timeout=timeout)
             if left:

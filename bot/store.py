@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS owners (
 );
 """
 STATES = ("claimed", "carded", "answered", "finalized")
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]  # a Store method's name and arguments
 
 
 _PROGRESS = ("SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at "
@@ -169,7 +170,8 @@ class Store:
         self.path = str(path)
         self.clock = clock
         self.busy_timeout = busy_timeout
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the calls of a ``batch``
+        self._in_batch = False
         in_memory = self.path == ":memory:"
         try:
             if not in_memory:
@@ -227,11 +229,18 @@ class Store:
     @contextmanager
     def _transaction(self, operation: str, *, write: bool) -> Iterator[sqlite3.Connection]:
         """One locked transaction (taking the write lock up front when ``write``); sqlite
-        errors become StoreError."""
+        errors become StoreError. Inside ``batch`` it joins the batch's transaction. Reads are
+        single statements, atomic on their own: no BEGIN/COMMIT for them."""
         with self._lock:
             conn = self._connection()
+            if self._in_batch:
+                yield conn
+                return
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                if not write:
+                    yield conn
+                    return
+                conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
                 except BaseException:
@@ -247,6 +256,20 @@ class Store:
                 raise StoreError(
                     f"store {operation} failed at {self.path} ({type(exc).__name__}: {exc})"
                 ) from None
+
+    def batch(self, calls: Sequence[Call], last: Call | None = None) -> Any:
+        """Run ``calls`` (then ``last``, whose result is returned) as one transaction: one
+        commit for many writes. Any failure rolls all of them back."""
+        with self._transaction("batch", write=True):
+            self._in_batch = True
+            try:
+                for name, args, kw in calls:
+                    getattr(self, name)(*args, **kw)
+                if last is not None:
+                    return getattr(self, last[0])(*last[1], **last[2])
+                return None
+            finally:
+                self._in_batch = False
 
     def claim(self, key: str, *, ttl: float = DEDUP_TTL) -> bool:
         """True the first time ``key`` is seen (or once its last claim is older than
@@ -368,6 +391,10 @@ class Store:
         was answered or its owner is alive; a dead owner's message is taken over."""
         now = self.clock.time()
         with self._transaction("claim_message", write=True) as db:
+            if db.execute("INSERT INTO progress (key, msg_id, state, owner, payload, at) "
+                          "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                          (key, msg_id, owner, payload, now)).rowcount == 1:
+                return Claim("new")  # the usual case, in one statement
             row = db.execute(_PROGRESS + " WHERE key = ?", (key,)).fetchone()
             if row is not None and row[-1] >= now - ttl:
                 found = Progress(*row[:-1])

@@ -120,3 +120,35 @@ def test_a_replica_killed_mid_answer_has_its_card_finished_by_the_other(
     assert second.wait(30) == 0
     log = (tmp_path / "b.log").read_text()
     assert "recovery: message" in log, log
+
+
+def test_soon_writes_of_many_messages_share_one_round_trip(redis_url: str) -> None:
+    """30 messages' steps queued in one step of the loop go to Redis in one MULTI/EXEC, in
+    order (the later state wins), and nothing is lost."""
+    import asyncio
+
+    import redis
+
+    from bot.clock import LoopClock
+    from bot.redis_store import RedisStorage
+
+    async def main() -> None:
+        storage = RedisStorage(redis_url, LoopClock(epoch=1_700_000_000))
+        for i in range(30):
+            await storage.claim_message(f"app:m{i}", msg_id=f"m{i}", owner="me", payload="{}")
+        for i in range(30):
+            storage.set_progress_soon(f"app:m{i}", "carded", card_id=f"card{i}")
+            storage.set_progress_soon(f"app:m{i}", "finalized")
+            storage.remember_answer_soon(card_id=f"card{i}", msg_id=f"m{i}", question="q",
+                                         answer=f"answer {i}", locale="en")
+        await storage.aclose()
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.config_resetstat()
+    asyncio.run(main())
+    states = [client.hget(f"bot:progress:app:m{i}", "state") for i in range(30)]
+    execs = int(client.info("commandstats").get("cmdstat_exec", {}).get("calls", 0))
+    assert states == ["finalized"] * 30
+    assert client.hget("bot:answer:card29", "answer") == "answer 29"
+    assert client.scard("bot:unfinished") == 0
+    assert execs == 1, f"expected the 90 writes in 1 MULTI/EXEC, found {execs}"

@@ -113,6 +113,7 @@ class Responder:
         throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
                             interval=cfg.update_interval, batch=cfg.update_batch)
         parts: list[str] = []
+        chars = 0
         stream = _Stream()
 
         async def on_chunk(chunk: dict[str, Any]) -> None:
@@ -121,10 +122,12 @@ class Responder:
             if not isinstance(piece, str):
                 log.warning("agent chunk without data.content ignored: %r", chunk)
                 return
+            nonlocal chars
             parts.append(piece)
+            chars += len(piece)
             decision = throttle.on_chunk(self.clock.monotonic())
             self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
-                      update=decision.update, chars=sum(map(len, parts)))
+                      update=decision.update, chars=chars)
             if not decision.update:
                 return
             if stream.busy:

@@ -123,13 +123,19 @@ class OpenApiClient:
                    headers: dict[str, str]) -> tuple[int, Any]:
         url = path if path.startswith("http") else self.endpoint + path
         self.requests += 1
+        # encoded here, once (what ``json=`` would do, minus a payload object per request)
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
         try:
-            async with self.session.request(method, url, json=body, headers=headers) as resp:
-                text = await resp.text()
+            async with self.session.request(method, url, data=data, headers=headers) as resp:
+                raw = await resp.read()
                 try:
-                    return resp.status, json.loads(text) if text else None
+                    return resp.status, json.loads(raw) if raw else None
                 except ValueError:
-                    return resp.status, {"code": "notJson", "message": text[:200]}
+                    return resp.status, {"code": "notJson",
+                                         "message": raw.decode("utf-8", "replace")[:200]}
         except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, {"code": "network", "message": type(exc).__name__}
 

@@ -89,11 +89,15 @@ class DingTalkStreamRobot(ImRobot):
         return cls(load_config(instance_dir, env=env, **overrides), **kwargs)
 
     def emit(self, kind: str, **fields: Any) -> None:
-        log.debug("%s %s", kind, fields)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s", kind, fields)
+        if self.metrics is None and self.observer is None:
+            return
+        now = self.clock.monotonic()
         if self.metrics is not None:
-            self.metrics.observe(self.clock.monotonic(), kind, fields)
+            self.metrics.observe(now, kind, fields)
         if self.observer is not None:
-            self.observer(self.clock.monotonic(), kind, fields)
+            self.observer(now, kind, fields)
 
     def _on_event(self, kind: str, fields: dict[str, Any]) -> None:
         self.emit(kind, **fields)
