@@ -32,7 +32,7 @@ from dingtalk_stream import AckMessage
 from ...core import ai_cards
 from ...core.incoming import Incoming, Plan
 from ...store import Answer, Progress
-from .conversation import Responder
+from .conversation import Final, Responder
 from .handlers import FeedbackHandler
 from .openapi import OpenApiCallError
 
@@ -109,12 +109,12 @@ class AiCardResponder(Responder):
                             max_wait=max_wait, on_send=on_send)
 
     def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
-                    failed: bool) -> dict[str, Any]:
+                    failed: bool) -> Final:
         # one guid for the closing call and its retries: a retry after a lost answer is a no-op
         content = ai_cards.final_content(shown, notice)
         return self._stream_body(inc, content, finalize=not failed, error=failed)
 
-    async def _update_final(self, inc: Incoming, final: dict[str, Any]) -> None:
+    async def _update_final(self, inc: Incoming, final: Final) -> None:
         try:
             await self.api.call("PUT", STREAM_ROUTE, final)
         except OpenApiCallError as exc:

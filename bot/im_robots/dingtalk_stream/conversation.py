@@ -19,7 +19,7 @@ from typing import Any
 
 from ...agents.base import Agent, Turn
 from ...clock import Clock
-from ...core import cards
+from ...core import card_json, cards
 from ...core.i18n import text
 from ...core.incoming import Incoming, Plan
 from ...core.throttle import Throttle
@@ -33,6 +33,9 @@ log = logging.getLogger("bot.conversation")
 Emit = Callable[..., None]
 REPAIR_ATTEMPTS = 10  # after a webhook fallback: retry finishing the card every 30 s for 5 min
 REPAIR_INTERVAL = 30.0
+# what a final update sends, made once and kept for its retries and repairs: the card's JSON
+# text (interactive cards) or the closing call's body (AI cards)
+Final = Any
 INLINE_WAIT = 0.12  # a streaming update waits this long for a slot in line; longer, apart
 
 
@@ -204,7 +207,7 @@ class Responder:
         except OpenApiCallError as exc:
             self.emit("card.stream.failed", msg=inc.msg_id, error=exc.code)
 
-    async def _repair(self, inc: Incoming, final: dict[str, Any]) -> None:
+    async def _repair(self, inc: Incoming, final: Final) -> None:
         """The user has the answer by message; keep trying, slowly, to take the card off
         "thinking" so that it never stays there."""
         for attempt in range(1, REPAIR_ATTEMPTS + 1):
@@ -281,7 +284,7 @@ class Responder:
     async def _create_card(self, inc: Incoming, question: str,
                            at: list[tuple[str, str]]) -> None:
         await self.api.send_card(
-            card_biz_id=inc.card_biz_id, card_data=cards.thinking_card(question, self.cfg.locale),
+            card_biz_id=inc.card_biz_id, card_data=card_json.thinking(question, self.cfg.locale),
             conversation_id=inc.conversation_id if inc.is_group else None,
             user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
 
@@ -290,15 +293,15 @@ class Responder:
                              on_send: Callable[[], None] | None = None) -> None:
         shown, _ = cards.fit_answer(so_far, self.cfg.max_card_chars)
         await self.api.update_card(inc.card_biz_id,
-                                   cards.streaming_card(question, shown, self.cfg.locale),
+                                   card_json.streaming(question, shown, self.cfg.locale),
                                    best_effort=True, max_wait=max_wait,
                                    on_send=on_send)
 
     def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
-                    failed: bool) -> dict[str, Any]:
-        return cards.final_card(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
+                    failed: bool) -> Final:
+        return card_json.final(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
 
-    async def _update_final(self, inc: Incoming, final: dict[str, Any]) -> None:
+    async def _update_final(self, inc: Incoming, final: Final) -> None:
         await self.api.update_card(inc.card_biz_id, final)
 
 

@@ -193,13 +193,13 @@ class OpenApiClient:
         return float(min(base * 2 ** (attempt - 1), 8.0) * (1 + 0.2 * self.rng.random()))
 
     # -- robot APIs ---------------------------------------------------------------------------------
-    async def send_card(self, *, card_biz_id: str, card_data: dict[str, Any],
+    async def send_card(self, *, card_biz_id: str, card_data: dict[str, Any] | str,
                         conversation_id: str | None, user_id: str | None,
                         at_users: Sequence[tuple[str, str]] = ()) -> None:
         body: dict[str, Any] = {
             "cardTemplateId": "StandardCard", "robotCode": self.client_id,
             "cardBizId": card_biz_id,
-            "cardData": json.dumps(card_data, ensure_ascii=False),
+            "cardData": _card_text(card_data),
             "sendOptions": {"atAll": False},
         }
         if at_users:
@@ -211,12 +211,11 @@ class OpenApiClient:
             body["singleChatReceiver"] = json.dumps({"userId": user_id})
         await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
 
-    async def update_card(self, card_biz_id: str, card_data: dict[str, Any], *,
+    async def update_card(self, card_biz_id: str, card_data: dict[str, Any] | str, *,
                           best_effort: bool = False, max_wait: float = 0.5,
                           on_send: Callable[[], None] | None = None) -> None:
         await self.call("PUT", "/v1.0/im/robots/interactiveCards",
-                        {"cardBizId": card_biz_id,
-                         "cardData": json.dumps(card_data, ensure_ascii=False)},
+                        {"cardBizId": card_biz_id, "cardData": _card_text(card_data)},
                         best_effort=best_effort, max_wait=max_wait, on_send=on_send)
 
     async def webhook(self, url: str, body: dict[str, Any]) -> None:
@@ -237,6 +236,12 @@ class OpenApiClient:
                                             "attempt": attempt, "backoff": round(delay, 3)})
             await asyncio.sleep(delay)
         raise err
+
+
+def _card_text(card_data: dict[str, Any] | str) -> str:
+    """``cardData`` is JSON text; a card already rendered as text (``bot.core.card_json``)
+    goes as it is."""
+    return card_data if isinstance(card_data, str) else json.dumps(card_data, ensure_ascii=False)
 
 
 def _error_of(data: Any) -> tuple[str, str]:
