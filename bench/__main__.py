@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
          f"limits on, real time", "",
          f"Each conversation a {paced[0].answer_s:g}-second answer (10 chunks, "
          f"{paced[0].answer_s / 10:g} s apart), all sent at once, with the platform's limits on "
-         f"(as DingTalk runs): here the floor is most of the makespan. Goal: makespan / floor "
-         f"at most {report.FLOOR_GOAL:g}.", "",
+         f"(as DingTalk runs). Goal: makespan / floor at most {report.FLOOR_GOAL:g}.", "",
          *report.paced_table(paced, paced_fls), "",
          report.concurrency_note(rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS), "")
 

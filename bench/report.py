@@ -182,7 +182,8 @@ def throughput_note(tp: Mapping[str, Any]) -> str:
         parts.append(f"Before and after, the same round with the robot in a process of its "
                      f"own: the baseline ({tp['baseline']}, the robot before issue 14's "
                      f"hot-path work) used {c['before']:.2f} ms per message, this tree's "
-                     f"{c['after']:.2f} ms: {ratio:.2f} times, {change} CPU per message.")
+                     f"{c['after']:.2f} ms (both with the users' sends): {ratio:.2f} times, "
+                     f"{change} CPU per message.")
     else:
         reason = why.get("before") or why.get("after") or "no figures"
         parts.append(f"Before: not measured ({reason}).")

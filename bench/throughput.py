@@ -269,7 +269,8 @@ def run(n: int = 300, rounds: int = 5, before: bool = True) -> dict[str, Any]:
                 busy["robot"].append(got["cpu_s"] / got["seconds"])
                 busy["fake"].append(None if got["fake_cpu_s"] is None
                                     else got["fake_cpu_s"] / got["seconds"])
-                for name, robot in list(robots.items()):
+                order = list(robots.items())  # alternate who goes first: no order bias
+                for name, robot in order if i % 2 == 0 else order[::-1]:
                     try:
                         cpu[name].append(robot.round(http, n, f"{tmp}/{name}{i}.sqlite3",
                                                      pid)["cpu_s"])
