@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -57,7 +58,7 @@ async def _drive(base: str, requests: int, tickets: int, deadline: float,
         async with http.post("/v1.0/oauth2/accessToken", json={
                 "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}) as r:
             token = (await r.json())["accessToken"]
-        mix = itertools.cycle([
+        mix: Iterator[tuple[str, str, object]] = itertools.cycle([
             ("POST", "/v1.0/oauth2/accessToken",
              {"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}),
             ("POST", "/v1.0/robot/groupMessages/send",
@@ -72,6 +73,7 @@ async def _drive(base: str, requests: int, tickets: int, deadline: float,
         async def worker(kind: str, total: int) -> None:
             while done[kind] < total and time.monotonic() < deadline:
                 done[kind] += 1
+                body: object
                 if kind == "tickets":
                     method, path, body = "POST", GATEWAY, {
                         "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,

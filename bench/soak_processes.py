@@ -202,7 +202,8 @@ def lock_store(kind: str, target: str) -> None:
 
         client = redis.Redis.from_url(target)
         try:
-            client.execute_command("CLIENT", "PAUSE", int(seconds * 1000), "WRITE")
+            client.execute_command(  # type: ignore[no-untyped-call]
+                "CLIENT", "PAUSE", int(seconds * 1000), "WRITE")
         finally:
             client.close()
         return

@@ -1,20 +1,36 @@
-"""End-to-end throughput in real time, as a share of a ceiling measured in the same run.
+"""End-to-end throughput in real time, as a share of a ceiling measured in the same run, and the
+CPU each process spends per message, for this tree's robot and for a baseline commit's.
 
 Actual: N user messages through fakeding (one process) → Stream → the robot with the real SDK
 frame handling (this process) → thinking card, streaming, final card → back to the fake.
 Ceiling: for each message, the same number of bare HTTP requests (the send, plus the robot's
 OpenAPI calls per message) and one bare websocket round trip, between the same two processes
 with the same libraries (aiohttp, websockets), at the same concurrency.
+CPU: this process's CPU time around each round (``time.process_time``, all threads) and the
+fake's (``/proc/<pid>/stat``; not measured where there is no /proc). "Before" and "after": the
+same actual round in a process of its own whose ``import bot`` finds either the robot of
+:data:`BASELINE` (extracted with ``git archive``) or this tree's.
+
+``python -m bench.throughput`` is that process: it prints where ``bot`` was imported from, then
+runs one actual round per JSON line read from stdin and prints its figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import logging
+import os
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import aiohttp
 from websockets.asyncio.client import connect
@@ -25,8 +41,30 @@ from bot.scenario_adapter import DEMO_INSTANCE
 
 from .common import PacedAgent
 
+ROOT = Path(__file__).resolve().parents[1]
 
-async def actual(http: int, n: int, store: str) -> dict[str, Any]:
+# The robot "before": main as it was when issue 14's hot-path work (item 5: fewer store round
+# trips per message, card JSON built once) began; every later robot is compared with it.
+BASELINE = "3b0d017"
+
+
+def proc_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used so far; None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # the command name may hold spaces
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    except (OSError, IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_delta(pid: int | None, before: float | None) -> float | None:
+    after = proc_cpu(pid) if pid is not None else None
+    return None if after is None or before is None else after - before
+
+
+async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> dict[str, Any]:
     done = asyncio.Event()
     finals: list[float] = []
 
@@ -51,19 +89,41 @@ async def actual(http: int, n: int, store: str) -> dict[str, Any]:
             async with session.post(url, json=body) as resp:
                 resp.raise_for_status()
 
+        fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
+        cpu_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(send(i) for i in range(n)))
         await asyncio.wait_for(done.wait(), 120)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_before
+        fake_cpu = cpu_delta(fake_pid, fake_before)
     assert robot.api is not None
     requests = robot.api.requests
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await robot.aclose()
-    return {"seconds": elapsed, "requests_per_message": requests / n}
+    return {"seconds": elapsed, "requests_per_message": requests / n, "cpu_s": cpu,
+            "fake_cpu_s": fake_cpu}
 
 
-async def ceiling(http: int, echo: int, n: int, requests_per_message: int) -> float:
+async def sends(http: int, n: int) -> float:
+    """CPU seconds this process spends on ``n`` concurrent control-API POSTs alone: the share
+    of the robot process's CPU that stands for the users, not for the robot."""
+    url = f"http://127.0.0.1:{http}/_fakeding/violations"
+    async with aiohttp.ClientSession() as session:
+        async def one(i: int) -> None:
+            body = {"conversation": {"id": f"cidT{i % 50}==", "type": "group"},
+                    "sender": {"staffId": f"u{i}"}, "text": f"throughput question {i}"}
+            async with session.post(url, json=body) as resp:
+                await resp.read()
+
+        cpu_before = time.process_time()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return time.process_time() - cpu_before
+
+
+async def ceiling(http: int, echo: int, n: int, requests_per_message: int,
+                  fake_pid: int | None = None) -> dict[str, Any]:
     url = f"http://127.0.0.1:{http}/_fakeding/health"
     async with aiohttp.ClientSession() as session, connect(f"ws://127.0.0.1:{echo}",
                                                          compression=None) as ws:
@@ -79,38 +139,176 @@ async def ceiling(http: int, echo: int, n: int, requests_per_message: int) -> fl
                 async with session.get(url) as resp:
                     await resp.read()
 
+        fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
+        cpu_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
-        return time.perf_counter() - started
+        return {"seconds": time.perf_counter() - started,
+                "cpu_s": time.process_time() - cpu_before,
+                "fake_cpu_s": cpu_delta(fake_pid, fake_before)}
 
 
-def run(n: int = 300, rounds: int = 5) -> dict[str, Any]:
-    """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared)."""
-    import statistics
-    import tempfile
+class RobotProcessError(RuntimeError):
+    """The robot process could not run a round (its stderr's last lines say why)."""
 
+
+class RobotProcess:
+    """``python -m bench.throughput`` with ``root`` first on its path, so that ``import bot``
+    finds the robot under ``root``; checked from the process's own answer."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        # closed by close(): the process outlives this call
+        self.stderr: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(self.root),
+                                                                         str(ROOT)]))}
+        # -P: the working directory is not put first on the path (it could hold another bot/)
+        self.proc = subprocess.Popen([sys.executable, "-P", "-m", "bench.throughput"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True)
+        found = Path(self._answer()["bot"]).resolve()
+        if not found.is_relative_to(self.root):
+            self.close()
+            raise RobotProcessError(f"import bot found {found}, expected under {self.root}")
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stderr.seek(0)
+            tail = " / ".join(self.stderr.read().strip().splitlines()[-2:])
+            raise RobotProcessError(f"the robot process ended: {tail or 'no output'}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def round(self, http: int, n: int, store: str, fake_pid: int | None) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"http": http, "n": n, "store": store,
+                                          "fake_pid": fake_pid}) + "\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.stderr.close()
+
+
+def extract_baseline(dest: Path, commit: str = BASELINE, repo: Path = ROOT) -> str | None:
+    """Put ``bot/`` of ``commit`` under ``dest``; None when done, else why it could not be."""
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, "bot"],
+                             capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"git could not run ({exc})"
+    if out.returncode != 0:
+        why = out.stderr.decode(errors="replace").strip().splitlines()
+        return f"git archive {commit} failed ({why[-1] if why else f'exit {out.returncode}'})"
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return None
+
+
+def median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known and len(known) == len(values) else None
+
+
+def per_message_ms(values: list[float | None], n: int) -> float | None:
+    m = median_or_none(values)
+    return None if m is None else 1000 * m / n
+
+
+def run(n: int = 300, rounds: int = 5, before: bool = True) -> dict[str, Any]:
+    """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared).
+    With ``before``, each round also runs the actual round in a process of this tree's robot
+    and in one of :data:`BASELINE`'s, for the CPU per message before and after."""
     proc = subprocess.Popen([sys.executable, "-m", "bench.server"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     actual_s: list[float] = []
     ceiling_s: list[float] = []
+    cpu: dict[str, list[float | None]] = {k: [] for k in (
+        "robot", "fake", "sends", "ceiling", "ceiling_fake", "after", "before")}
+    busy: dict[str, list[float | None]] = {"robot": [], "fake": []}
     per_message = 0.0
+    why_not: dict[str, str] = {}
     try:
         assert proc.stdout is not None
         ports = json.loads(proc.stdout.readline())
-        with tempfile.TemporaryDirectory() as tmp:
+        http, pid = ports["http"], proc.pid
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+            robots: dict[str, RobotProcess] = {}
+            if before:
+                reason = extract_baseline(Path(tmp) / "baseline")
+                for name, root in (("after", ROOT), ("before", Path(tmp) / "baseline")):
+                    if name == "before" and reason:
+                        why_not[name] = reason
+                        continue
+                    try:
+                        robots[name] = RobotProcess(root)
+                    except RobotProcessError as exc:
+                        why_not[name] = str(exc)
+                        continue
+                    stack.callback(robots[name].close)
+            else:
+                why_not["before"] = why_not["after"] = "skipped in this run (--quick)"
             for i in range(rounds):
-                got = asyncio.run(actual(ports["http"], n, f"{tmp}/robot{i}.sqlite3"))
+                got = asyncio.run(actual(http, n, f"{tmp}/robot{i}.sqlite3", pid))
                 actual_s.append(got["seconds"])
                 per_message = got["requests_per_message"]
-                ceiling_s.append(asyncio.run(ceiling(ports["http"], ports["echo"], n,
-                                                     round(per_message))))
+                cpu["robot"].append(got["cpu_s"])
+                cpu["fake"].append(got["fake_cpu_s"])
+                busy["robot"].append(got["cpu_s"] / got["seconds"])
+                busy["fake"].append(None if got["fake_cpu_s"] is None
+                                    else got["fake_cpu_s"] / got["seconds"])
+                order = list(robots.items())  # alternate who goes first: no order bias
+                for name, robot in order if i % 2 == 0 else order[::-1]:
+                    try:
+                        cpu[name].append(robot.round(http, n, f"{tmp}/{name}{i}.sqlite3",
+                                                     pid)["cpu_s"])
+                    except (RobotProcessError, OSError, ValueError) as exc:
+                        why_not[name] = f"round {i + 1} failed ({exc})"
+                        del robots[name]
+                cpu["sends"].append(asyncio.run(sends(http, n)))
+                ceil = asyncio.run(ceiling(http, ports["echo"], n, round(per_message), pid))
+                ceiling_s.append(ceil["seconds"])
+                cpu["ceiling"].append(ceil["cpu_s"])
+                cpu["ceiling_fake"].append(ceil["fake_cpu_s"])
     finally:
         if proc.stdin:
             proc.stdin.close()
         proc.wait(10)
-    seconds, ceil = statistics.median(actual_s), statistics.median(ceiling_s)
+        if proc.stdout:
+            proc.stdout.close()
+    seconds, ceil_s = statistics.median(actual_s), statistics.median(ceiling_s)
     shares = sorted(c / a for a, c in zip(actual_s, ceiling_s, strict=True))
+    ms = {k: (None if k in why_not else per_message_ms(v, n)) for k, v in cpu.items()}
     return {"messages": n, "rounds": rounds, "seconds": seconds, "per_second": n / seconds,
-            "requests_per_message": per_message, "ceiling_seconds": ceil,
-            "ceiling_per_second": n / ceil, "share_of_ceiling": ceil / seconds,
-            "share_range": (shares[0], shares[-1])}
+            "requests_per_message": per_message, "ceiling_seconds": ceil_s,
+            "ceiling_per_second": n / ceil_s, "share_of_ceiling": ceil_s / seconds,
+            "share_range": (shares[0], shares[-1]), "cpu_ms": ms,
+            "busy": {k: median_or_none(v) for k, v in busy.items()},
+            "baseline": BASELINE, "not_measured": why_not}
+
+
+def _serve_rounds() -> None:
+    import bot
+
+    logging.basicConfig(level=logging.CRITICAL)
+    print(json.dumps({"bot": bot.__file__}), flush=True)
+    for line in sys.stdin:
+        ask = json.loads(line)
+        got = asyncio.run(actual(ask["http"], ask["n"], ask["store"], ask["fake_pid"]))
+        print(json.dumps(got), flush=True)
+
+
+if __name__ == "__main__":
+    _serve_rounds()

@@ -29,7 +29,8 @@ def library_files() -> tuple[list[Path], list[Path]]:
     """The scenario library (``scenarios/`` and ``scenarios/byo/``): files whose robot runs in
     virtual time, and files whose robot is a process (real time, timed apart)."""
     files = sorted(LIBRARY.glob("*.yaml")) + sorted((LIBRARY / "byo").glob("*.yaml"))
-    virtual, real = [], []
+    virtual: list[Path] = []
+    real: list[Path] = []
     for path in files:
         (real if is_real_time(load_scenario(path, robot=adapter).robot) else virtual).append(path)
     return virtual, real

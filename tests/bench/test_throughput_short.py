@@ -1,0 +1,66 @@
+"""The throughput bench's CPU figures and its before/after robot processes, at a tiny size,
+and one real round of short answers against the platform's floor."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import concurrency, throughput
+
+HAS_PROC = Path(f"/proc/{os.getpid()}/stat").exists()
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="no /proc on this system")
+def test_proc_cpu_reads_the_same_cpu_time_the_process_sees_itself() -> None:
+    sum(i * i for i in range(300_000))  # some CPU to read
+    mine, seen = throughput.proc_cpu(os.getpid()), time.process_time()
+    assert mine is not None and mine > 0
+    assert abs(mine - seen) < 0.1  # clock ticks are 10 ms; not a timing, two readings of one
+
+
+def test_proc_cpu_of_a_process_that_is_gone_is_none() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert throughput.proc_cpu(gone.pid) is None
+
+
+def test_extract_baseline_says_why_when_there_is_no_such_commit(tmp_path: Path) -> None:
+    why = throughput.extract_baseline(tmp_path / "out", commit="0" * 40)
+    assert why is not None and why.startswith(f"git archive {'0' * 40} failed")
+    assert not (tmp_path / "out" / "bot").exists()
+
+
+def test_a_robot_process_refuses_a_root_where_import_bot_finds_another_robot(
+        tmp_path: Path) -> None:
+    with pytest.raises(throughput.RobotProcessError, match=f"expected under {tmp_path}"):
+        throughput.RobotProcess(tmp_path)  # no bot/ there: the installed robot answers
+
+
+def test_a_tiny_throughput_run_reports_cpu_per_message_before_and_after() -> None:
+    tp = throughput.run(n=5, rounds=1)
+    cpu, why = tp["cpu_ms"], tp["not_measured"]
+    assert tp["messages"] == 5 and tp["requests_per_message"] >= 2
+    assert cpu["robot"] > 0 and cpu["sends"] > 0 and cpu["ceiling"] > 0
+    if HAS_PROC:
+        assert cpu["fake"] is not None and cpu["ceiling_fake"] is not None
+    assert cpu["after"] is not None and cpu["after"] > 0, why
+    if "before" in why:  # only a tree without the baseline commit may skip it
+        assert why["before"].startswith(f"git archive {throughput.BASELINE} failed"), why
+    else:
+        assert cpu["before"] is not None and cpu["before"] > 0
+
+
+def test_short_answers_at_the_platform_s_limits_finish_near_the_floor() -> None:
+    rounds = concurrency.paced((3,), answer_s=1.2)
+    [r] = rounds
+    [fl] = concurrency.floors(rounds, concurrency.platform_rate())
+    assert fl == pytest.approx(1.2 + 3 / 20)
+    assert r.answer_s == 1.2 and r.limits and r.clock == "real"
+    assert r.unfinished == 0 and r.user_errors == 0
+    assert r.makespan / fl > 0.9  # nothing can end much before the last answer's chunks
