@@ -160,8 +160,12 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
             key, secret = entry
             if secret and v not in (None, ""):
                 out[key] = mask(v)
-            elif (v is None or type(v) in (int, bool)  # inline: no call per plain value
-                  or (type(v) is str and len(v) < 8 and v.isascii())):
+            elif type(v) is str:  # inline, as at the top: no call per string value
+                if is_secret is not None and len(v) >= 8 and is_secret(v):
+                    out[key] = mask(v)
+                else:
+                    out[key] = v if len(v) <= MAX_CHARS and v.isascii() else text(v)
+            elif v is None or type(v) in (int, bool):
                 out[key] = v
             else:
                 out[key] = clean(v, is_secret, _depth + 1)
