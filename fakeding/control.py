@@ -19,8 +19,11 @@ from .exceptions import ConfigError, ControlError
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
+
+
 def _ok(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(body, status=status, dumps=_ENCODER.encode)
 
 
 def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:

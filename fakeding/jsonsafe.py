@@ -26,6 +26,9 @@ MAX_DEPTH = 32  # objects and arrays nested deeper than this are refused (and cu
 MAX_CHARS = 2000  # a recorded string longer than this keeps its head and says how much was cut
 INVALID_UNICODE = " [invalid unicode replaced]"
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# How JSON text spells a surrogate: "\\ud83d" (``_escaped_surrogate`` checks that the backslash
+# is not itself escaped). A plain literal search, fast even in text full of escaped quotes.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SECRET_WORDS = ("secret", "token", "ticket", "password", "apikey", "signature", "sign")
 
 
@@ -37,6 +40,9 @@ def _no_constant(name: str) -> Any:
     raise BadJson(f"{name} is not standard JSON; send a number or a string")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once, not per call
+
+
 def loads(raw: bytes | str, *, what: str = "body") -> Any:
     """Parse ``raw`` strictly (see the module docstring); raise ``BadJson`` naming the problem."""
     if isinstance(raw, bytes):
@@ -44,18 +50,57 @@ def loads(raw: bytes | str, *, what: str = "body") -> Any:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadJson(f"{what} is not UTF-8 (byte {exc.start}: {exc.reason})") from None
+        raw_surrogates = False  # strict UTF-8 decoding refuses encoded surrogates
     else:
         text = raw
+        raw_surrogates = not text.isascii() and _SURROGATES.search(text) is not None
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        if text.startswith("\ufeff"):  # what json.loads says about a BOM, word for word
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
     except BadJson:
         raise
     except ValueError as exc:
         raise BadJson(f"{what} is not JSON ({exc})") from None
-    _check(value, what)
+    if raw_surrogates or _escaped_surrogate(text):
+        _check(value, what)  # the full walk: it names where the surrogate is
+    elif _too_deep(value):
+        raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def _escaped_surrogate(text: str) -> bool:
+    """Whether JSON ``text`` escapes a UTF-16 surrogate (``\\udc00``) anywhere, strings and
+    keys alike. An escape's backslash follows an even run of backslashes (escaped ones)."""
+    for match in _ESCAPED_SURROGATE.finditer(text):
+        before = match.start()
+        while before and text[before - 1] == "\\":
+            before -= 1
+        if (match.start() - before) % 2 == 0:
+            return True
+    return False
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether any object or array sits at depth ``MAX_DEPTH`` or deeper (the root is 0).
+
+    Level by level over containers only: the cheap half of ``_check`` for text that cannot
+    hold a surrogate."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        if depth >= MAX_DEPTH:
+            return True
+        below: list[Any] = []
+        for item in level:
+            for v in item.values() if type(item) is dict else item:
+                if type(v) in (dict, list):
+                    below.append(v)
+        level = below
+        depth += 1
+    return False
 
 
 def _check(value: Any, what: str) -> None:
@@ -101,6 +146,32 @@ def mask(value: Any) -> str:
 
 def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: int = 0) -> Any:
     """A recordable copy of ``value`` (see the module docstring)."""
+    kind = type(value)
+    if kind is str:  # the common case first: a short ASCII string is already safe
+        if is_secret is not None and len(value) >= 8 and is_secret(value):
+            return mask(value)
+        return value if len(value) <= MAX_CHARS and value.isascii() else text(value)
+    if kind is dict and _depth < MAX_DEPTH:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            entry = _KEYS.get(k) if type(k) is str else None
+            if entry is None:
+                entry = _key(k)
+            key, secret = entry
+            if secret and v not in (None, ""):
+                out[key] = mask(v)
+            elif type(v) is str:  # inline, as at the top: no call per string value
+                if is_secret is not None and len(v) >= 8 and is_secret(v):
+                    out[key] = mask(v)
+                else:
+                    out[key] = v if len(v) <= MAX_CHARS and v.isascii() else text(v)
+            elif v is None or type(v) in (int, bool):
+                out[key] = v
+            else:
+                out[key] = clean(v, is_secret, _depth + 1)
+        return out
+    if kind is list and _depth < MAX_DEPTH:
+        return [clean(v, is_secret, _depth + 1) for v in value]
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
@@ -112,10 +183,10 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
     if _depth >= MAX_DEPTH:
         return f"…(nested deeper than {MAX_DEPTH} levels)"
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        out = {}
         for k, v in value.items():
-            key = text(k if isinstance(k, str) else str(k), 200)
-            out[key] = mask(v) if secret_key(key) and v not in (None, "") else clean(
+            key, secret = _key(k)
+            out[key] = mask(v) if secret and v not in (None, "") else clean(
                 v, is_secret, _depth + 1)
         return out
     if isinstance(value, (list, tuple)):
@@ -123,6 +194,25 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
     return text(str(value))
 
 
+# Field names repeat in every record: each str name's recorded form and whether it means a
+# secret, worked out once. Bounded, so names made of input cannot grow it without limit.
+_KEYS: dict[str, tuple[str, bool]] = {}
+_KEYS_MAX = 4096
+
+
+def _key(k: Any) -> tuple[str, bool]:
+    key = text(k if isinstance(k, str) else str(k), 200)
+    entry = (key, secret_key(key))
+    if type(k) is str:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[k] = entry
+    return entry
+
+
 def dumps(value: Any) -> str:
     """Standard JSON text (what the control API and the JSON-lines timeline serve)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # built once, not per call

@@ -134,8 +134,13 @@ class Platform:
 
     def is_secret(self, value: str) -> bool:
         """Whether ``value`` is an app secret, an issued token or a ticket (never recorded)."""
-        return (value in self.tokens or value in self.tickets or value in self.used_tickets
-                or any(value == app.client_secret for app in self.apps.values()))
+        if value in self.tokens or value in self.tickets or value in self.used_tickets:
+            return True
+        # Read each call, never cached: a test may set ``app.client_secret`` directly.
+        for app in self.apps.values():  # noqa: SIM110 (a plain loop: no generator per string)
+            if value == app.client_secret:
+                return True
+        return False
 
     def trim(self, t: float) -> None:
         """Apply ``history_limit``: forget the oldest cards, transcript lines and sessions."""

@@ -31,6 +31,7 @@ MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sam
             "sampleActionCard2", "sampleActionCard3", "sampleActionCard4", "sampleActionCard5",
             "sampleActionCard6", "sampleAudio", "sampleFile", "sampleVideo")
 FILES = "/_files/"
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class OpenApi:
         return handler
 
     def _json(self, status: int, body: Any, request_id: str) -> HttpReply:
-        return HttpReply(status, json.dumps(body, ensure_ascii=False).encode(),
+        return HttpReply(status, _ENCODER.encode(body).encode(),
                          {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
 
     def _body(self, req: HttpRequest) -> Any:

@@ -30,6 +30,7 @@ from . import protocol
 
 OnAck = Callable[[protocol.Ack, float], None]
 _WORDS = re.compile(r"[A-Za-z0-9_.\-]{8,}")  # what a secret, token or ticket looks like in text
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
 
 
 BEFORE_RESET_KEPT = 10_000  # un-acked deliveries a reset remembers, so their late acks are benign
@@ -430,7 +431,7 @@ class StreamEngine:
             self._arm_redelivery(t, d)
         if conn.state is ConnState.ZOMBIE:
             return
-        text = json.dumps(f, ensure_ascii=False)
+        text = _ENCODER.encode(f)
         if fault is None:
             self._send_to(conn, text)
         elif fault.action == "drop":
@@ -491,7 +492,7 @@ class StreamEngine:
         self._record(t, "push", client=d.client_id, connection=conn.id, type="SYSTEM",
                      topic=d.topic, messageId=message_id, key=d.key, attempt=1)
         if conn.state is not ConnState.ZOMBIE:
-            self._send_to(conn, json.dumps(f, ensure_ascii=False))
+            self._send_to(conn, _ENCODER.encode(f))
 
     # -- liveness -------------------------------------------------------------------------------
     def _arm_keepalive(self, t: float, conn: Connection) -> None:
