@@ -23,6 +23,12 @@ class Decision:
     reason: str
 
 
+WAIT = Decision(update=False, reason="wait")
+CAP = Decision(update=False, reason="cap")
+_UPDATE = {"interval": Decision(update=True, reason="interval"),
+           "batch": Decision(update=True, reason="batch")}
+
+
 class Throttle:
     """Card-update throttle for one streaming answer; feed it each chunk's arrival time."""
 
@@ -52,10 +58,10 @@ class Throttle:
         elif self.pending >= self.batch:
             reason = "batch"
         else:
-            return Decision(update=False, reason="wait")
+            return WAIT  # decisions are immutable: the same few serve every chunk
         if self.streaming_updates >= self.max_updates - 1:
-            return Decision(update=False, reason="cap")
+            return CAP
         self.pending = 0
         self.last_update = now
         self.streaming_updates += 1
-        return Decision(update=True, reason=reason)
+        return _UPDATE[reason]

@@ -161,10 +161,9 @@ class Responder:
         answer = ""
         failed = False  # an AI card then ends in its failed state
         try:
-            answer = await asyncio.wait_for(
-                self.agent.answer(question, chat_id=inc.sender_staff_id, history=history,
-                                  on_chunk=on_chunk),
-                timeout=cfg.agent_timeout)
+            async with asyncio.timeout(cfg.agent_timeout):  # (no task of its own, unlike wait_for)
+                answer = await self.agent.answer(question, chat_id=inc.sender_staff_id,
+                                                 history=history, on_chunk=on_chunk)
             self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
             await stream.stop()  # (inside: a cancel meanwhile still ends in a final card)
         except TimeoutError:

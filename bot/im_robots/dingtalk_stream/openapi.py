@@ -100,6 +100,8 @@ class OpenApiClient:
         return data
 
     async def token(self) -> str:
+        if self._token and self.clock.monotonic() < self._token_expires:
+            return self._token  # the usual case: no lock to take
         if self._token_lock is None:
             self._token_lock = asyncio.Lock()
         async with self._token_lock:
