@@ -70,7 +70,12 @@ class LoopClock:
         return self._loop
 
     def monotonic(self) -> float:
-        loop = self._current_loop()
+        try:  # the usual case, read many times per message: the loop it knows is running
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = self._current_loop()
+        if loop is not self._loop:
+            loop = self._current_loop()
         value = self._offset + (loop.time() - self._origin)
         self._last = max(self._last, value)
         return self._last
