@@ -1,9 +1,10 @@
 """What the report and ``expect:`` say about any robot, without knowing it (pure).
 
-A card is *unfinished* when an AI card (a card instance that was streamed or carries a
-``flowStatus``) was never finalized or ended failed, or when an interactive card's last version
-is still its first, or, if the scenario gives ``final_when`` (a regular expression), when the
-card's text does not match it.
+A card is *unfinished* when it was left open: an AI card (a card instance that was streamed or
+carries a ``flowStatus``) neither finalized nor failed, an interactive card whose last version is
+still its first, or, if the scenario gives ``final_when`` (a regular expression), a card whose
+text does not match it. A card that ended in the failed state is not unfinished (its user sees
+that it ended, and why); it is counted apart, as *failed*.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ def is_ai_card(card: Card) -> bool:
 
 
 def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
-    """Why ``card`` counts as unfinished, or None when it is finished."""
+    """Why ``card`` counts as unfinished, or None when it ended (finished or failed)."""
     if card.failed:
-        return "failed"
+        return None
     if final_when is not None:
         return None if re.search(final_when, card_text(card)) else "does not match final_when"
     if is_ai_card(card):

@@ -209,6 +209,7 @@ def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expect
                                if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
         "unfinished_cards": sum(1 for c in r.cards
                                 if generic.unfinished_reason(c, final_when) is not None),
+        "failed_cards": sum(1 for c in r.cards if c.failed),
         "answers": sum(generic.answers(r.records).values()),
         "max_answers_per_message": max(generic.answers(r.records).values(), default=0),
         "api_errors": sum(generic.api_errors(r.records).values()),

@@ -103,6 +103,7 @@ SCHEMA: dict[str, Any] = {
                                        "count": {"type": "integer", "minimum": 1}}}}]},
                 "webhook_replies": {"type": "integer", "minimum": 0},
                 "unfinished_cards": {"type": "integer", "minimum": 0},
+                "failed_cards": {"type": "integer", "minimum": 0},
                 "answers": {"type": "integer", "minimum": 0},
                 "max_answers_per_message": {"type": "integer", "minimum": 0},
                 "api_errors": {"oneOf": [
