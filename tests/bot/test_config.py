@@ -196,3 +196,12 @@ def test_the_robot_refuses_to_start_live_with_placeholders(tmp_path: Path) -> No
 def test_the_secret_is_not_in_the_config_repr(tmp_path: Path) -> None:
     cfg = load_config(instance(tmp_path, base()), env=ENV)
     assert SECRET not in repr(cfg) and "ding-app-42" in repr(cfg)
+
+
+def test_a_store_in_memory_is_not_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for store in (":memory:", "sqlite://:memory:"):
+        cfg = RobotConfig(client_id="a", client_secret="b", store=store)
+        assert str(cfg.store_path()) == ":memory:"
+    assert RobotConfig(client_id="a", client_secret="b", store="data/r.sqlite3").store_path() \
+        == tmp_path / "data" / "r.sqlite3"

@@ -71,6 +71,8 @@ class RobotConfig:
         folder (which may sit inside the installed, read-only package)."""
         path = self.store.removeprefix("sqlite://") if self.store.startswith("sqlite://") \
             else self.store
+        if path == ":memory:":  # SQLite's own name for a store kept in memory, not a file
+            return Path(path)
         return Path(path).expanduser().absolute()
 
 
