@@ -36,7 +36,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One call as any transport received it; ``headers`` keys are lower case."""
+    """One call as any transport received it; look ``headers`` up by lower-case name (the
+    aiohttp edge hands over its case-insensitive mapping as is, not a lower-cased copy)."""
 
     method: str
     path: str
@@ -92,14 +93,16 @@ async def run_async(served: Served) -> HttpReply:
 
 def to_aiohttp(reply: HttpReply) -> web.Response:
     if reply.content_type is None:
-        return web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type,
-                        charset="utf-8", headers=dict(reply.headers))
+                        charset="utf-8", headers=reply.headers)
 
 
 async def from_aiohttp(request: web.Request) -> HttpRequest:
-    return HttpRequest(request.method, request.path, dict(request.query),
-                       {k.lower(): v for k, v in request.headers.items()}, await request.read())
+    """The request as the core reads it; aiohttp's query and header mappings are read-only
+    views already (headers case-insensitive), so they are handed over, not copied."""
+    return HttpRequest(request.method, request.path, request.query, request.headers,
+                       await request.read())
 
 
 class OpenApi:
