@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import base64
 import random
-import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+# What ``uuid.UUID(int=..., version=4)`` does to the bits: the RFC 4122 variant (10) and
+# version (0100) fields are cleared, then set.
+_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 
 class IdFactory:
@@ -47,7 +50,11 @@ class IdFactory:
         return format(self._rng.getrandbits(4 * n), f"0{n}x")
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        """``str(uuid.UUID(int=bits, version=4))`` for 128 seeded bits, formatted directly:
+        every request id is one, and the ``UUID`` object is built and thrown away otherwise."""
+        n = (self._rng.getrandbits(128) & _UUID_KEEP) | _UUID_V4
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def ticket(self) -> str:
         return self.uuid()

@@ -49,7 +49,8 @@ def shorten(text: str, limit: int = 40) -> str:
 
 
 def nbytes(text: str) -> int:
-    return len(text.encode("utf-8"))
+    """UTF-8 size; ASCII text (most card JSON) is counted without encoding a copy."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def object_body(body: Any, code: str) -> dict[str, Any]:

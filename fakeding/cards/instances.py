@@ -204,7 +204,6 @@ def _create(deck: Deck, t: float, client_id: str, create: _InstanceCreate) -> Ca
         conversation_id=None,
         single_user=None,
         at_users=list(create.at_users),
-        callback_type=create.callback_type,
         versions=[],
         private_data=create.private,
         flow_status=None,
@@ -214,6 +213,7 @@ def _create(deck: Deck, t: float, client_id: str, create: _InstanceCreate) -> Ca
         callback_route_key=create.callback_route_key,
         user_id_type=create.user_id_type,
     )
+    card.callback_type = create.callback_type
     data = dict(create.params)
     sync_flow(card, data, extra)
     card.versions.append(CardVersion(t, data, "create", extra))

@@ -93,7 +93,6 @@ def send(
             conversation_id=conversation_id,
             single_user=single_user,
             at_users=at_users,
-            callback_type=None,
             versions=[CardVersion(t, card_data, "send", extra)],
             private_data=private,
             flow_status=None,
@@ -120,7 +119,7 @@ def send(
         card.spaces.append(("IM_GROUP", conversation_id))
     elif single_user:
         card.spaces.append(("IM_ROBOT", single_user))
-    card.callback_type = _interactive_callback_type(card)
+    card.follow_buttons(card.versions[-1])
     return card, {"processQueryKey": pqk}
 
 
@@ -162,7 +161,7 @@ def update(
     # so no deep copy is needed on this hot path.
     card.versions.append(CardVersion(t, data if new_data is not None else dict(data),
                                      "update", extra))
-    card.callback_type = _interactive_callback_type(card)
+    card.follow_buttons(card.versions[-1])
     return card, {"processQueryKey": pqk}
 
 
@@ -262,8 +261,3 @@ def _interactive_private(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
             private[user] = values
     return private
 
-
-def _interactive_callback_type(card: Card) -> str | None:
-    if card.callback_url:
-        return "HTTP"
-    return "STREAM" if card.buttons() else None

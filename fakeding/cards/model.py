@@ -56,7 +56,6 @@ class Card:
     conversation_id: str | None
     single_user: str | None
     at_users: list[str]
-    callback_type: str | None
     versions: list[CardVersion]
     private_data: dict[str, dict[str, Any]]
     flow_status: str | None
@@ -69,6 +68,10 @@ class Card:
     recipients: list[str] | None = None
     user_id_type: int = 1
     stream_guids: set[str] = field(default_factory=set, repr=False)
+    # behind ``callback_type`` (set it through the property)
+    _callback_type: str | None = field(default=None, init=False, repr=False, compare=False)
+    _buttons_basis: CardVersion | None = field(default=None, init=False, repr=False,
+                                               compare=False)
 
     @property
     def current(self) -> dict[str, Any]:
@@ -78,26 +81,57 @@ class Card:
     def created_at(self) -> float:
         return self.versions[0].t
 
+    @property
+    def callback_type(self) -> str | None:
+        """How the platform hands a click to the robot: "STREAM", "HTTP" or None (no clicks).
+
+        An ordinary card's value is decided by its last send or update (``follow_buttons``);
+        finding its request buttons walks the whole card, so that walk waits for the first
+        read, and a streaming card updated many times between clicks walks nothing."""
+        basis = self._buttons_basis
+        if basis is not None:
+            self._buttons_basis = None
+            self._callback_type = "STREAM" if request_buttons(basis.card_data) else None
+        return self._callback_type
+
+    @callback_type.setter
+    def callback_type(self, value: str | None) -> None:
+        self._callback_type = value
+        self._buttons_basis = None
+
+    def follow_buttons(self, version: CardVersion) -> None:
+        """Set ``callback_type`` as an ordinary card's send or update decides it: "HTTP" with a
+        ``callback_url``, else "STREAM" if ``version`` (never changed afterwards) has a request
+        button, else None; the button walk happens on the first read of ``callback_type``."""
+        if self.callback_url:
+            self.callback_type = "HTTP"
+        else:
+            self._buttons_basis = version
+
     def buttons(self) -> list[Button]:
-        if self.kind != "interactive":
-            return []
-        contents = self.current.get("contents")
-        if not isinstance(contents, list):
-            return []
-        found: list[Button] = []
-        for block in contents:
-            if not isinstance(block, dict):
-                continue
-            candidates: list[Any] = []
-            if block.get("type") == "action" and isinstance(block.get("actions"), list):
-                candidates.extend(block["actions"])
-            if isinstance(block.get("extra"), dict):  # a section's side button
-                candidates.append(block["extra"])
-            for item in candidates:
-                button = _request_button(item)
-                if button is not None:
-                    found.append(button)
-        return found
+        return request_buttons(self.current) if self.kind == "interactive" else []
+
+
+def request_buttons(card_data: dict[str, Any]) -> list[Button]:
+    """The request buttons of an ordinary card's data: action blocks' buttons and sections'
+    side buttons."""
+    contents = card_data.get("contents")
+    if not isinstance(contents, list):
+        return []
+    found: list[Button] = []
+    for block in contents:
+        if not isinstance(block, dict):
+            continue
+        candidates: list[Any] = []
+        if block.get("type") == "action" and isinstance(block.get("actions"), list):
+            candidates.extend(block["actions"])
+        if isinstance(block.get("extra"), dict):  # a section's side button
+            candidates.append(block["extra"])
+        for item in candidates:
+            button = _request_button(item)
+            if button is not None:
+                found.append(button)
+    return found
 
 
 def _request_button(item: Any) -> Button | None:

@@ -36,7 +36,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One call as any transport received it; ``headers`` keys are lower case."""
+    """One call as any transport received it; look ``headers`` up by lower-case name (the
+    aiohttp edge hands over its case-insensitive mapping as is, not a lower-cased copy)."""
 
     method: str
     path: str
@@ -92,14 +93,16 @@ async def run_async(served: Served) -> HttpReply:
 
 def to_aiohttp(reply: HttpReply) -> web.Response:
     if reply.content_type is None:
-        return web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type,
-                        charset="utf-8", headers=dict(reply.headers))
+                        charset="utf-8", headers=reply.headers)
 
 
 async def from_aiohttp(request: web.Request) -> HttpRequest:
-    return HttpRequest(request.method, request.path, dict(request.query),
-                       {k.lower(): v for k, v in request.headers.items()}, await request.read())
+    """The request as the core reads it; aiohttp's query and header mappings are read-only
+    views already (headers case-insensitive), so they are handed over, not copied."""
+    return HttpRequest(request.method, request.path, request.query, request.headers,
+                       await request.read())
 
 
 class OpenApi:
@@ -181,21 +184,24 @@ class OpenApi:
                                    status=status, request=body, response=response)
 
     def _endpoint(self, method: str, path: str, fn: Handler) -> Core:
+        route = f"{method} {path}"  # as recorded, made once per route
+
         def handle(req: HttpRequest) -> Served:
+            platform = self.platform
             t = self.now()
-            rid = self.platform.ids.request_id()
+            rid = platform.ids.request_id()
             client: str | None = None
             body: Any = None
             try:
-                app = self.platform.authenticate(t, req.headers.get("x-acs-dingtalk-access-token"))
+                app = platform.authenticate(t, req.headers.get("x-acs-dingtalk-access-token"))
                 client = app.client_id
-                self.platform.check_scope(app, path)
-                self.platform.check_qps(t, app, method, path)
-                fault = self.platform.faults.on_call(client, method, path)
+                platform.check_scope(app, path)
+                platform.check_qps(t, app, method, path)
+                fault = platform.faults.on_call(client, method, path)
                 if fault is not None:
-                    self.platform.recorder.add(t, "fault", fault="api", fired=True,
-                                               route=f"{method} {path}", status=fault.status,
-                                               code=fault.code, delay=fault.delay)
+                    platform.recorder.add(t, "fault", fault="api", fired=True, route=route,
+                                          status=fault.status, code=fault.code,
+                                          delay=fault.delay)
                     if fault.delay:
                         yield fault.delay
                         t = self.now()
@@ -205,11 +211,13 @@ class OpenApi:
                 response, card, source = fn(app, body, t)
             except OpenApiError as exc:
                 out = exc.body(rid)
-                self._record_api(t, method, path, client, exc.status, body, out)
+                platform.recorder.add(t, "api", route=route, client=client, status=exc.status,
+                                      request=body, response=out)
                 return self._json(exc.status, out, rid)
-            self._record_api(t, method, path, client, 200, body, response)
+            platform.recorder.add(t, "api", route=route, client=client, status=200,
+                                  request=body, response=response)
             if card is not None and source is not None:
-                self.platform.note_card(t, card, source)
+                platform.note_card(t, card, source)
             return self._json(200, response, rid)
 
         return handle

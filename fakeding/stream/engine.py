@@ -394,6 +394,8 @@ class StreamEngine:
                 and c.subscribed(type_, topic)]
         if not live:
             return None
+        if len(live) == 1:  # the usual robot: one connection, no order to put it in
+            return live[0]
         live.sort(key=lambda c: c.opened_t)
         return self.platform.ids.choice(live)
 

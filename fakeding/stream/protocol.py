@@ -18,6 +18,8 @@ TOPIC_BOT_MESSAGE = "/v1.0/im/bot/messages/get"
 TOPIC_CARD_CALLBACK = "/v1.0/card/instances/callback"
 TOPIC_GRAPH = "/v1.0/graph/api/invoke"
 FRAME_TYPES = ("SYSTEM", "EVENT", "CALLBACK")
+# what json.dumps(ensure_ascii=False, separators=(",", ":")) builds per call, built once
+_DATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def frame(
@@ -46,7 +48,7 @@ def frame(
         "specVersion": "1.0",
         "type": type,
         "headers": dict(sorted(headers.items())),
-        "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "data": _DATA_ENCODER.encode(data),
     }
 
 

@@ -415,3 +415,72 @@ def test_update_adding_a_request_button_turns_on_callbacks(store: CardStore) -> 
     body = {"cardBizId": "biz-1", "cardData": json.dumps(INTERACTIVE_CARD_JSON_SAMPLE_1)}
     store.update_interactive(1.0, CLIENT, body)
     assert card.callback_type == "STREAM"
+
+
+# ---------------------------------------------------------------------------------------------
+# callback type: decided by the last send or update, the button walk done on first read
+
+def _with_button(text: str) -> str:
+    return json.dumps({"contents": [
+        {"type": "markdown", "text": text},
+        {"type": "action", "actions": [{"type": "button", "id": "ok", "label": "OK",
+                                        "actionType": "request", "value": {"v": 1}}]},
+    ]})
+
+
+def _without_button(text: str) -> str:
+    return json.dumps({"contents": [{"type": "markdown", "text": text}]})
+
+
+def test_callback_type_read_after_several_updates_follows_the_last(store: CardStore) -> None:
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_without_button("a")))
+    for i, data in enumerate([_with_button("b"), _without_button("c"), _with_button("d")]):
+        store.update_interactive(1.0 + i, CLIENT, {"cardBizId": card.id, "cardData": data})
+    assert card.callback_type == "STREAM"  # first read: the last update has a request button
+    assert card.callback_type == "STREAM"  # and every later read sees the same value
+
+
+def test_an_update_that_removes_or_adds_buttons_changes_the_callback_type(
+    store: CardStore,
+) -> None:
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_with_button("a")))
+    assert card.callback_type == "STREAM"
+    store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _without_button("b")})
+    assert card.callback_type is None
+    store.update_interactive(2.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("c")})
+    assert card.callback_type == "STREAM"
+    assert [b.id for b in card.buttons()] == ["ok"]
+
+
+def test_an_update_of_private_data_only_keeps_the_callback_type(store: CardStore) -> None:
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_with_button("a")))
+    store.update_interactive(1.0, CLIENT, {
+        "cardBizId": card.id, "userIdPrivateDataMap": json.dumps({STAFF: {"seen": "1"}})})
+    assert card.callback_type == "STREAM"
+
+
+def test_a_callback_url_card_stays_http_whatever_its_buttons(store: CardStore) -> None:
+    card, _ = store.send_interactive(
+        0.0, CLIENT, send_body(cardData=_without_button("a"), callbackUrl="https://bot/cb"))
+    store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
+    assert card.callback_type == "HTTP"
+
+
+def test_callback_type_is_decided_at_the_update_not_at_the_read(store: CardStore) -> None:
+    """Data that changes after the update (a callback's version, a test's own edit) does not
+    change the value a later first read finds: it is the update's decision."""
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_with_button("a")))
+    store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
+    card.versions.append(copy.deepcopy(card.versions[-1]))
+    card.versions[-1].card_data = {"contents": []}
+    assert card.callback_type == "STREAM"
+    card.callback_type = None  # a direct set wins over a pending decision
+    assert card.callback_type is None
+
+
+def test_a_resend_of_the_same_card_decides_the_callback_type_again(store: CardStore) -> None:
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_without_button("a")))
+    assert card.callback_type is None
+    store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
+    again, _ = store.send_interactive(2.0, CLIENT, send_body(cardBizId=card.id))
+    assert again is card and card.callback_type == "STREAM"  # the kept data has the button

@@ -544,3 +544,17 @@ def test_batch_send_user_ids_must_be_strings(fakeding: ThreadedFakeDing) -> None
             "msgParam": json.dumps({"content": "hi"})}
     r = _api(fakeding, "POST", "/v1.0/robot/oToMessages/batchSend", body, _token(fakeding))
     assert "found 42" in _assert_error(r, 400, "invalidParameter.userIds.invalid")["message"]
+
+
+@pytest.mark.parametrize("name", ["x-acs-dingtalk-access-token", "X-Acs-Dingtalk-Access-Token",
+                                  "X-ACS-DINGTALK-ACCESS-TOKEN"])
+def test_the_token_header_is_read_in_any_case(fakeding: ThreadedFakeDing, name: str) -> None:
+    """HTTP header names are case-insensitive: the aiohttp edge hands the core its
+    case-insensitive headers, and a token in any spelling authenticates."""
+    body = {"robotCode": DEFAULT_CLIENT_ID, "userIds": ["alice"], "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": "hi"})}
+    r = requests.post(fakeding.http_url + "/v1.0/robot/oToMessages/batchSend", json=body,
+                      headers={name: _token(fakeding)}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"processQueryKey", "invalidStaffIdList", "flowControlledStaffIdList"}
+    assert UUID_UPPER.match(r.headers["x-acs-request-id"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+
 from fakeding import Settings, ThreadedFakeDing
 from fakeding.ids import IdFactory
 
@@ -33,3 +36,24 @@ def test_seeded_choices_replay_after_a_reset() -> None:
     first = [ids.choice("abcdef") for _ in range(10)]
     ids.renew(3)
     assert [ids.choice("abcdef") for _ in range(10)] == first
+
+
+def test_uuids_are_the_standard_version_4_text_of_the_seeded_bits() -> None:
+    """``IdFactory.uuid`` formats the bits itself: the text must be what ``uuid.UUID`` makes."""
+    ids = IdFactory(5, incarnation="check")
+    twin = random.Random("fakeding:5:check:0")  # the same seed mix as ``IdFactory.renew``
+    for _ in range(2000):
+        assert ids.uuid() == str(uuid.UUID(int=twin.getrandbits(128), version=4))
+    edges = IdFactory(0)
+    for bits in (0, (1 << 128) - 1):
+        edges._rng = _Fixed(bits)  # noqa: SLF001
+        assert edges.uuid() == str(uuid.UUID(int=bits, version=4))
+
+
+class _Fixed(random.Random):
+    def __init__(self, bits: int) -> None:
+        super().__init__(0)
+        self.bits = bits
+
+    def getrandbits(self, k: int) -> int:
+        return self.bits & ((1 << k) - 1)
