@@ -174,6 +174,11 @@ def throughput_note(tp: Mapping[str, Any]) -> str:
         parts.append(f"For the same requests bare, the ceiling's client used "
                      f"{c['ceiling']:.2f} ms per message: the robot with the SDK adds "
                      f"{c['robot'] - c['ceiling']:.2f} ms.")
+    parts.append("Each process runs with the garbage-collector settings its entry point makes "
+                 "(`python -m bot run`, `fakeding serve`: start-up frozen, the youngest "
+                 "generation collected every 20,000 allocations); the ceiling's client runs "
+                 "under the robot process's, the baseline robot under Python's defaults, as its "
+                 "own entry point left them.")
     why = tp["not_measured"]
     if c["before"] is not None and c["after"] is not None:
         ratio = c["after"] / c["before"]

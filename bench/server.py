@@ -13,6 +13,7 @@ import sys
 
 from websockets.asyncio.server import ServerConnection, serve
 
+from fakeding.process import tune_gc
 from fakeding.server import FakeDing
 from fakeding.settings import Settings
 
@@ -27,6 +28,7 @@ async def main() -> None:
                         history_limit=5_000)
     fake = FakeDing(settings)
     await fake.start()
+    tune_gc()  # as `fakeding serve` does once started
     async with serve(echo, "127.0.0.1", 0, compression=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(json.dumps({"http": fake.http_port, "echo": port}), flush=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import json
 import logging
@@ -29,6 +30,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -227,7 +229,7 @@ def per_message_ms(values: list[float | None], n: int) -> float | None:
     return None if m is None else 1000 * m / n
 
 
-def run(n: int = 300, rounds: int = 5, before: bool = True) -> dict[str, Any]:
+def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared).
     With ``before``, each round also runs the actual round in a process of this tree's robot
     and in one of :data:`BASELINE`'s, for the CPU per message before and after."""
@@ -244,7 +246,8 @@ def run(n: int = 300, rounds: int = 5, before: bool = True) -> dict[str, Any]:
         assert proc.stdout is not None
         ports = json.loads(proc.stdout.readline())
         http, pid = ports["http"], proc.pid
-        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack, \
+                robot_process_gc():
             robots: dict[str, RobotProcess] = {}
             if before:
                 reason = extract_baseline(Path(tmp) / "baseline")
@@ -299,10 +302,31 @@ def run(n: int = 300, rounds: int = 5, before: bool = True) -> dict[str, Any]:
             "baseline": BASELINE, "not_measured": why_not}
 
 
+@contextlib.contextmanager
+def robot_process_gc() -> Iterator[None]:
+    """This process stands for the robot's: it runs under the garbage-collector settings that
+    ``python -m bot run`` makes (the ceiling's rounds too); the old ones come back after."""
+    from bot.runtime import tune_gc
+
+    old = gc.get_threshold()
+    tune_gc()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*old)
+
+
 def _serve_rounds() -> None:
     import bot
 
     logging.basicConfig(level=logging.CRITICAL)
+    try:  # what `python -m bot run` does once started (a baseline robot may not have it)
+        from bot.runtime import tune_gc
+    except ImportError:
+        pass
+    else:
+        tune_gc()
     print(json.dumps({"bot": bot.__file__}), flush=True)
     for line in sys.stdin:
         ask = json.loads(line)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .elements import ELEMENTS_DIR, backend, lineage
 from .errors import BotError
+from .runtime import tune_gc
 
 DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 _stop_before_loop: list[int] = []  # signals that came while the robot was still being built
@@ -32,6 +33,7 @@ async def _run(instance: Path) -> None:
     print(f"robot {chain[0].name} ({' → '.join(e.name for e in chain)})", flush=True)
     robot_class = backend(chain)  # the instance's class, or its Type's for "."; imports the SDK
     robot = robot_class.from_instance(instance)
+    tune_gc()  # start-up is done: a long-running process from here on
     endpoint = robot.cfg.endpoint
     mode = "live DingTalk" if robot.cfg.is_live else "the platform at"
     print(f"connecting to {mode} {endpoint} as clientId={robot.cfg.client_id}", flush=True)

@@ -18,6 +18,7 @@ from typing import Any
 from . import control_settings
 from ._extras import MissingExtra
 from .exceptions import ConfigError, ControlError, FakedingError
+from .process import tune_gc
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 
@@ -156,6 +157,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await fake.stop()
         raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
                           f"{args.ws_port}, --proxy-port {args.proxy_port}): {exc.strerror or exc}") from None
+    tune_gc()  # started: a long-running server from here on
     # Handlers go in before the first line is printed: a supervisor that stops the fake as soon
     # as it has read the endpoint must get a clean exit, not a death by the default SIGTERM.
     stop = asyncio.Event()
