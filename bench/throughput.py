@@ -66,6 +66,12 @@ def cpu_delta(pid: int | None, before: float | None) -> float | None:
     return None if after is None or before is None else after - before
 
 
+def user_message(i: int) -> dict[str, Any]:
+    """The control-API body of user message ``i`` (50 groups, a user each message)."""
+    return {"conversation": {"id": f"cidT{i % 50}==", "type": "group"},
+            "sender": {"staffId": f"u{i}"}, "text": f"throughput question {i}"}
+
+
 async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> dict[str, Any]:
     done = asyncio.Event()
     finals: list[float] = []
@@ -86,9 +92,7 @@ async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> 
     url = f"http://127.0.0.1:{http}/_fakeding/messages"
     async with aiohttp.ClientSession() as session:
         async def send(i: int) -> None:
-            body = {"conversation": {"id": f"cidT{i % 50}==", "type": "group"},
-                    "sender": {"staffId": f"u{i}"}, "text": f"throughput question {i}"}
-            async with session.post(url, json=body) as resp:
+            async with session.post(url, json=user_message(i)) as resp:
                 resp.raise_for_status()
 
         fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
@@ -114,9 +118,7 @@ async def sends(http: int, n: int) -> float:
     url = f"http://127.0.0.1:{http}/_fakeding/violations"
     async with aiohttp.ClientSession() as session:
         async def one(i: int) -> None:
-            body = {"conversation": {"id": f"cidT{i % 50}==", "type": "group"},
-                    "sender": {"staffId": f"u{i}"}, "text": f"throughput question {i}"}
-            async with session.post(url, json=body) as resp:
+            async with session.post(url, json=user_message(i)) as resp:
                 await resp.read()
 
         cpu_before = time.process_time()
