@@ -1,5 +1,5 @@
 """Delivering over HTTP what Stream would push: robot messages of apps in HTTP mode and clicks
-on cards created with ``callbackType: HTTP``.
+on cards created with ``callbackType: HTTP`` or sent with a ``callbackUrl``.
 
 The I/O edge over ``fakeding.callbacks`` (signing and judging answers). Each delivery runs as
 a task on the fake's loop and records a ``callback`` record; what the platform would not accept
@@ -16,9 +16,18 @@ from typing import Any
 import aiohttp
 
 from . import users
-from .callbacks import Answer, card_headers, judge, post_json, robot_headers, session_key
+from .callbacks import (
+    Answer,
+    card_headers,
+    judge,
+    loopback_url,
+    post_json,
+    robot_headers,
+    session_key,
+)
+from .cards import Card
 from .clock import Clock
-from .exceptions import ProtocolViolation
+from .exceptions import ConfigError, ProtocolViolation
 from .platform import Platform
 
 
@@ -108,25 +117,42 @@ class HttpCallbacks:
 
     # -- card clicks --------------------------------------------------------------------------------
     def card_click(self, c: users.Click) -> None:
-        """POST a click on a ``callbackType: HTTP`` card to its registered callback route."""
+        """POST a click on an HTTP-callback card: to an ordinary card's own ``callbackUrl``
+        (reference D.2), or to the route its ``callbackRouteKey`` registered (D.4, D.13)."""
         self._spawn(self._card_click(c))
 
-    async def _card_click(self, c: users.Click) -> None:
-        card = c.card
+    def _target(self, card: Card) -> tuple[str | None, str] | None:
+        """``(apiSecret or None, url)`` a click on ``card`` goes to; None (a violation
+        recorded) when there is none. An ordinary card's URL is signed with the apiSecret of
+        a route registered for that URL, else sent unsigned (the headers are optional)."""
         app = self.platform.apps.get(card.client_id)
+        routes = app.card_callbacks if app is not None else {}
+        if card.callback_url:
+            try:
+                url = loopback_url(card.callback_url, "callbackUrl")
+            except ConfigError as exc:
+                self._violation(f"card {card.id}: {exc}; the click went nowhere", card=card.id)
+                return None
+            return next((s for s, u in routes.values() if u == url), None), url
         key = card.callback_route_key or ""
-        route = app.card_callbacks.get(key) if app is not None else None
-        if route is None:
-            known = sorted(app.card_callbacks) if app is not None else []
+        if key not in routes:
             self._violation(
                 f"card {card.id} has callbackType HTTP and callbackRouteKey {key!r}, but its app "
                 f"registered no such route with POST /v1.0/card/callbacks/register "
-                f"(registered: {', '.join(known) or 'none'}); the click went nowhere",
+                f"(registered: {', '.join(sorted(routes)) or 'none'}); the click went nowhere",
                 card=card.id)
+            return None
+        return routes[key]
+
+    async def _card_click(self, c: users.Click) -> None:
+        card = c.card
+        target = self._target(card)
+        if target is None:
             return
-        api_secret, url = route
+        api_secret, url = target
         timeout = self.platform.settings.card_callback_timeout
-        headers = card_headers(round(self.clock.time() * 1000), api_secret)
+        headers = {} if api_secret is None else \
+            card_headers(round(self.clock.time() * 1000), api_secret)
         result = await self._post(url, headers, c.data, timeout, "the card callback route",
                                   target="card", client=card.client_id, card=card.id)
         if result is None:

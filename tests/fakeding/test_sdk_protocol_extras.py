@@ -14,6 +14,7 @@ from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
 from dingtalk_stream.card_replier import CardReplier
 
 from fakeding import ThreadedFakeDing
+from fakeding.settings import DEFAULT_CLIENT_ID
 from tests.fakeding.card_helpers import chatbot_handler, sdk_client
 from tests.fakeding.http_target import HttpTarget, Seen
 from tests.fakeding.sdk import CardCallbackRecorder, RecordingHandler, SdkRobot
@@ -201,3 +202,46 @@ def test_http_card_without_a_registered_route_is_a_violation(fakeding: ThreadedF
 def test_card_callback_route_must_be_loopback(fakeding: ThreadedFakeDing) -> None:
     refused = _register(fakeding, "http://example.com/cb", "far", "s")
     assert refused.status_code == 400 and "example.com" in refused.json()["message"]
+
+
+def _send_card_with_callback_url(fake: ThreadedFakeDing, url: str) -> str:
+    token = sdk_client().get_access_token()
+    button = {"type": "button", "label": {"type": "text", "text": "Like"}, "id": "like",
+              "actionType": "request", "value": {"vote": "like"}}
+    card = {"config": {"autoLayout": True}, "contents": [{"type": "action", "actions": [button]}]}
+    sent = requests.post(fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+                         headers={"x-acs-dingtalk-access-token": token},
+                         json={"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
+                               "cardBizId": "card-with-url", "openConversationId": "cidUrl",
+                               "cardData": json.dumps(card), "callbackUrl": url}, timeout=5)
+    assert sent.status_code == 200, sent.text
+    return "card-with-url"
+
+
+def test_a_click_on_an_ordinary_card_goes_to_its_callback_url_signed_by_its_route(
+        fakeding: ThreadedFakeDing) -> None:
+    """Reference D.2: an ordinary card's clicks go to the card's ``callbackUrl`` (no route key);
+    a route registered for that URL gives the apiSecret that signs them."""
+    with HttpTarget(lambda seen: (200, {}, 0.0)) as target:
+        url = target.url + "/card"
+        assert _register(fakeding, url, "votes", "s3cret").status_code == 200
+        card_id = _send_card_with_callback_url(fakeding, url)
+        fakeding.click(card_id, staff_id="dave", button_id="like")
+        fakeding.wait_for("callback")
+    (seen,) = target.seen
+    assert seen.path == "/callback/card" and seen.body["outTrackId"] == card_id
+    stamp = seen.headers["x-ddpaas-signature-timestamp"]
+    assert seen.headers["x-ddpaas-signature"] == _card_signature(stamp, "s3cret")
+    assert json.loads(seen.body["content"])["cardPrivateData"]["params"] == {"vote": "like"}
+    assert fakeding.timeline(["violation"]) == []
+
+
+def test_a_click_on_an_ordinary_card_without_a_route_goes_unsigned(
+        fakeding: ThreadedFakeDing) -> None:
+    with HttpTarget(lambda seen: (200, {}, 0.0)) as target:
+        card_id = _send_card_with_callback_url(fakeding, target.url)
+        fakeding.click(card_id, staff_id="dave", button_id="like")
+        fakeding.wait_for("callback")
+    (seen,) = target.seen
+    assert "x-ddpaas-signature" not in seen.headers and seen.body["userId"] == "dave"
+    assert fakeding.timeline(["violation"]) == []
