@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from .recorder import Record
 
 HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
+# set-up calls, like the token and the gateway (HTTP mode registers its card callback route)
+SETUP_API = ("oauth2", "gateway", "/card/callbacks/register")
 
 
 class RobotVoice(Protocol):
@@ -85,8 +87,8 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         return f"{k} {refs('card', f['card'])} v{f['version']} {state}".rstrip()
     if k == "api":
         route = f["route"]
-        if f["status"] == 200 and (route.endswith(HIDDEN_API) or "oauth2" in route
-                                   or "gateway" in route):
+        if f["status"] == 200 and (route.endswith(HIDDEN_API)
+                                   or any(part in route for part in SETUP_API)):
             return None
         code = f"{f['status']}"
         resp = f.get("response")

@@ -37,7 +37,7 @@ OPTION_TYPES: dict[str, dict[str, Any]] = {
     "updateInterval": _SECONDS, "qps": _SECONDS, "agentTimeout": _SECONDS, "memoryTtl": _SECONDS,
     "streamIdleTimeout": {"anyOf": [_SECONDS, {"type": "null"}]},
     "cardMode": {"enum": list(CARD_MODES)}, "aiCardTemplateId": _STRING,
-    "mode": {"enum": ["stream", "http"]},
+    "mode": {"enum": ["stream", "http"]}, "cardCallbackUrl": _STRING,
 }
 OPTIONS_SCHEMA: dict[str, Any] = {  # a scenario's robot: mapping, keys as in config.json
     "type": "object", "additionalProperties": False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.http_mode import AsgiApp, check_signature, expected_sign
 from bot.scenario_adapter import BotHarness, run_virtual
 from bot.testing.session import build_robot
-from fakeding.callbacks import robot_sign
+from fakeding.callbacks import card_sign, robot_sign
 from fakeding.scenarios.harness import running_fake
 from fakeding.server import FakeDing
 from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -301,3 +302,97 @@ def test_mode_is_checked_by_config() -> None:
         validate(RobotConfig("id", "secret", mode="lambda"), Path("config.json"))
     with pytest.raises(ConfigError, match=r"httpPort must be a port number"):
         validate(RobotConfig("id", "secret", http_port=70000), Path("config.json"))
+
+
+# -- feedback clicks over HTTP (no Stream connection, so no Stream card callbacks) ---------------
+def _clicks_answered(h: BotHarness) -> list[Any]:
+    return [r for r in records(h, "callback") if r.fields.get("target") == "card"]
+
+
+@pytest.mark.parametrize(("conversation", "shown"), [
+    ("group", "Feedback so far: 😊 Helpful 1"), ("single", "You rated: 😊 Helpful")])
+def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversation: str,
+                                                                      shown: str) -> None:
+    async def body(h: BotHarness) -> None:
+        sent = h.fake.send_message("Can I get a refund?", conversation_type=conversation,
+                                   conversation_id="cidVotes", staff_id="alice")
+        await h.settle()
+        card = only_card(h)
+        assert card.callback_type == "HTTP" and card.callback_url is not None
+        assert card.callback_url.endswith("/card")
+        h.fake.click(card.id, staff_id="alice", button_id="feedback_helpful")
+        await h.settle()
+        (click,) = _clicks_answered(h)
+        assert click.fields["status"] == 200
+        assert h.robot.store is not None
+        (vote,) = h.robot.store.feedback()
+        assert (vote.user_id, vote.rating, vote.card_id, vote.msg_id) == (
+            "alice", "helpful", card.id, sent.msg_id)
+        assert markdown(card.current, "vote") == shown
+        assert is_final(card.current) and len(events(h, "card.vote")) == 1
+        assert records(h, "push") == [] and violations(h) == []
+
+    http_play(body, ScriptedAgent([{"chunks": ["Within 14 days."]}]))
+
+
+def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_follows() -> None:
+    async def body(h: BotHarness) -> None:
+        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidAiVotes",
+                                   staff_id="alice")
+        await h.settle()
+        card = only_card(h)
+        assert (card.callback_type, card.callback_route_key) == ("HTTP", "bot-feedback")
+        for user, rating in (("alice", "helpful"), ("bob", "not_helpful")):
+            h.fake.click(card.id, staff_id=user, button_id=f"feedback_{rating}",
+                         params={"action": "feedback", "rating": rating,
+                                 "msgId": card.current["msgId"]})
+        await h.settle()
+        assert [c.fields["status"] for c in _clicks_answered(h)] == [200, 200]
+        assert card.private_data["alice"]["vote"] == "You rated: 😊 Helpful"
+        assert card.private_data["bob"]["vote"] == "You rated: 😅 Not Helpful"
+        assert card.current["tally"] == "Feedback so far: 😊 Helpful 1 · 😅 Not Helpful 1"
+        assert h.robot.store is not None
+        assert {(v.user_id, v.rating, v.msg_id) for v in h.robot.store.feedback()} == {
+            ("alice", "helpful", sent.msg_id), ("bob", "not_helpful", sent.msg_id)}
+        assert records(h, "push") == [] and violations(h) == []
+
+    http_play(body, ScriptedAgent([{"chunks": ["Within 14 days."]}]), cardMode="ai")
+
+
+@pytest.mark.parametrize("kind", ["missing", "bad"])
+def test_a_card_callback_with_a_bad_signature_is_refused_and_records_nothing(kind: str) -> None:
+    async def body(h: BotHarness) -> None:
+        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidForged")
+        await h.settle()
+        card = only_card(h)
+        assert card.callback_url is not None
+        ts = str(int(h.fake.clock.time() * 1000))
+        headers = {} if kind == "missing" else {
+            "x-ddpaas-signature-timestamp": ts,
+            "x-ddpaas-signature": card_sign(ts, "not-the-api-secret")}
+        content = json.dumps({"cardPrivateData": {"actionIds": ["feedback_helpful"], "params": {
+            "action": "feedback", "rating": "helpful", "msgId": sent.msg_id}}})
+        status, answer = await _post(card.callback_url, headers, {
+            "type": "actionCallback", "outTrackId": card.id, "corpId": "corp",
+            "userId": "mallory", "content": content})
+        assert status == 401, answer
+        word = "missing" if kind == "missing" else "does not match"
+        assert "x-ddpaas-signature" in answer["error"] and word in answer["error"], answer
+        await h.settle()
+        assert h.robot.store is not None and h.robot.store.feedback() == []
+        assert events(h, "feedback") == [] and markdown(card.current, "vote") is None
+        (good,) = h.fake.platform.apps[DEFAULT_CLIENT_ID].card_callbacks.values()
+        assert good[1] == card.callback_url, "the registered route is the card's URL"
+
+    http_play(body, ScriptedAgent([{"chunks": ["ok"]}]))
+
+
+def test_card_callback_url_is_checked_by_config() -> None:
+    from bot.errors import ConfigError
+    from bot.im_robots.dingtalk_stream.config import RobotConfig, validate
+
+    with pytest.raises(ConfigError, match=r"cardCallbackUrl must be an http:// or https:// URL"):
+        validate(RobotConfig("id", "secret", card_callback_url="ftp://x/card"),
+                 Path("config.json"))
+    assert RobotConfig("id", "s", http_path="/dt/").card_path == "/dt/card"
+    assert RobotConfig("id", "s").card_path == "/card"

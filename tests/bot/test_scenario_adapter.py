@@ -61,7 +61,7 @@ def test_an_unknown_robot_option_is_a_load_error_naming_the_line(tmp_path: Path)
         load_scenario(path)
     assert str(err.value).startswith(
         f"{path}:4: robot.maxUpdate: unknown key 'maxUpdate'; expected some of: agent, "
-        "agentTimeout, aiCardTemplateId, authAttempts, cardMode, clientId")
+        "agentTimeout, aiCardTemplateId, authAttempts, cardCallbackUrl, cardMode, clientId")
 
 
 @pytest.mark.parametrize(("robot", "problem"), [

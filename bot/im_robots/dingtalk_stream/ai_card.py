@@ -3,7 +3,8 @@
 The same conversation as interactive mode (``Responder``: throttle, retries, webhook fallback,
 repair, progress records and recovery) on another card surface:
 
-* thinking: ``POST /v1.0/card/instances/createAndDeliver`` with ``callbackType: STREAM`` into
+* thinking: ``POST /v1.0/card/instances/createAndDeliver`` with ``callbackType: STREAM`` (in
+  ``mode: "http"``: ``HTTP`` and the route key ``http_mode`` registered) into
   the group (``IM_GROUP``) or the 1:1 robot chat (``IM_ROBOT``), ``flowStatus`` "1". A create
   that finds its ``outTrackId`` taken (a retry after a lost answer, or a robot finishing what a
   dead one started) counts as sent: the id is derived from the message, so the card is ours.
@@ -27,14 +28,13 @@ from itertools import count
 from typing import Any
 
 import dingtalk_stream
-from dingtalk_stream import AckMessage
 
 from ...core import ai_cards
 from ...core.incoming import Incoming, Plan
 from ...store import Answer, Progress
 from .conversation import Final, Responder
 from .handlers import FeedbackHandler
-from .openapi import OpenApiCallError
+from .openapi import CARD_ROUTE_KEY, OpenApiCallError
 
 log = logging.getLogger("bot.ai_card")
 CREATE_ROUTE = "/v1.0/card/instances/createAndDeliver"
@@ -79,6 +79,8 @@ class AiCardResponder(Responder):
             "imGroupOpenSpaceModel": {"supportForward": True},
             "imRobotOpenSpaceModel": {"supportForward": True}, "userIdType": 1,
         }
+        if self.api.card_callback_url is not None:  # mode "http": clicks come over HTTP
+            body.update(callbackType="HTTP", callbackRouteKey=CARD_ROUTE_KEY)
         if inc.is_group:
             body["openSpaceId"] = f"dtv1.card//IM_GROUP.{inc.conversation_id}"
             body["imGroupOpenDeliverModel"] = {"robotCode": cfg.client_id,
@@ -143,8 +145,8 @@ class AiFeedbackHandler(FeedbackHandler):
     def parse(self, msg: dingtalk_stream.CardCallbackMessage) -> tuple[str, str] | None:
         return ai_cards.feedback_of((msg.content or {}).get("cardPrivateData"))
 
-    def ack_for(self, rating: str) -> tuple[int, Any]:
-        return AckMessage.STATUS_OK, ai_cards.vote_response(rating, self.cfg.locale)
+    def answer_for(self, rating: str) -> Any:
+        return ai_cards.vote_response(rating, self.cfg.locale)
 
     async def _show_vote(self, card_id: str, msg_id: str, known: Answer, rating: str) -> None:
         self.emit("card.vote", card=card_id, rating=rating, private=True)

@@ -54,12 +54,19 @@ class RobotConfig:
     listen_host: str = "127.0.0.1"
     http_port: int = 8080  # 0: any free port
     http_path: str = "/"
+    # mode "http": the URL the platform POSTs card clicks to (None: this robot's own address)
+    card_callback_url: str | None = None
     metrics_port: int | None = None  # /healthz and /metrics when set (0: any free port)
     base_dir: Path = Path(".")
 
     @property
     def is_live(self) -> bool:
         return self.endpoint.rstrip("/") == LIVE_ENDPOINT
+
+    @property
+    def card_path(self) -> str:
+        """The path card clicks are served on in ``mode: "http"``: ``httpPath`` + ``card``."""
+        return self.http_path.rstrip("/") + "/card"
 
     @property
     def store_scheme(self) -> str:
@@ -86,7 +93,8 @@ KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agen
          "shutdownDeadline": "shutdown_deadline", "ownerLease": "owner_lease",
          "authAttempts": "auth_attempts", "cardMode": "card_mode",
          "aiCardTemplateId": "ai_card_template_id", "mode": "mode", "listenHost": "listen_host",
-         "httpPort": "http_port", "httpPath": "http_path", "metricsPort": "metrics_port"}
+         "httpPort": "http_port", "httpPath": "http_path", "cardCallbackUrl": "card_callback_url",
+         "metricsPort": "metrics_port"}
 CARD_MODES = ("interactive", "ai")
 
 
@@ -188,6 +196,11 @@ def check_deployment(cfg: RobotConfig, fail: Callable[[str, str, Any], ConfigErr
         raise fail("listen_host", "a host name or address to listen on", cfg.listen_host)
     if not isinstance(cfg.http_path, str) or not cfg.http_path.startswith("/"):
         raise fail("http_path", "a URL path starting with /", cfg.http_path)
+    url = cfg.card_callback_url
+    if url is not None and (not isinstance(url, str)
+                            or not url.startswith(("http://", "https://"))):
+        raise fail("card_callback_url", "an http:// or https:// URL the platform can reach "
+                   "(or absent: this robot's own address)", url)
     for name in ("http_port", "metrics_port"):
         value = getattr(cfg, name)
         if value is None and name == "metrics_port":

@@ -105,29 +105,34 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
         data = callback.data if isinstance(callback.data, dict) else {}
+        return AckMessage.STATUS_OK, self.click(data)
+
+    def click(self, data: dict[str, Any]) -> Any:
+        """Record a click's vote; the answer the platform gets. One path for the Stream ack
+        and the HTTP card callback (``http_mode``)."""
         msg = dingtalk_stream.CardCallbackMessage.from_dict(data)
         parsed = self.parse(msg)
         if parsed is None:
             log.info("card callback that is not feedback ignored: %r", msg.content)
-            return AckMessage.STATUS_OK, {}
+            return {}
         rating, msg_id = parsed
         card_id = msg.card_instance_id
         done = self.storage.vote_now(card_id=card_id, msg_id=msg_id, user_id=msg.user_id,
                                      rating=rating)
-        if done is None:  # the store is busy: record the vote after the ack
+        if done is None:  # the store is busy: record the vote after the answer
             self.spawn(self._vote_later(card_id, msg_id, msg.user_id, rating))
         else:
             self._voted(card_id, msg_id, msg.user_id, rating, *done)
-        return self.ack_for(rating)
+        return self.answer_for(rating)
 
     def parse(self, msg: dingtalk_stream.CardCallbackMessage) -> tuple[str, str] | None:
         """``(rating, msgId)`` of a feedback click, else None."""
         params = (msg.content or {}).get("cardPrivateData", {}).get("params", {})
         return cards.feedback_from_params(params if isinstance(params, dict) else {})
 
-    def ack_for(self, rating: str) -> tuple[int, Any]:
-        """The ack of a feedback click: an interactive card changes only by a later update."""
-        return AckMessage.STATUS_OK, {}
+    def answer_for(self, rating: str) -> Any:
+        """The answer to a feedback click: an interactive card changes only by a later update."""
+        return {}
 
     async def _vote_later(self, card_id: str, msg_id: str, user_id: str, rating: str) -> None:
         known, changed = await self.storage.vote(card_id=card_id, msg_id=msg_id,

@@ -7,6 +7,15 @@ must come within the platform's time limit, so the handler only checks, claims t
 the store and answers ``{}`` ("no reply now"); the cards and webhook replies follow from
 background work, whose every step is a progress record in the store.
 
+Card clicks (the feedback buttons) come over HTTP too: a robot without a Stream connection gets
+no Stream card callbacks. At start-up the robot registers ``cardCallbackUrl`` (default: its own
+address + ``<httpPath>card``) with ``POST /v1.0/card/callbacks/register`` (apiSecret: the app
+secret); its cards then carry ``callbackUrl`` (interactive) or ``callbackType: HTTP`` and the
+route key (AI cards). A click is signed with headers ``x-ddpaas-signature-timestamp`` (ms) and
+``x-ddpaas-signature`` = Base64(HMAC-SHA256(key=apiSecret, msg=timestamp)); it is checked like
+a message, recorded by the same ``FeedbackHandler.click`` as a Stream click and answered at
+once (an AI card's "You rated ..." for the clicking user is in the answer).
+
 Three ways to host it, sharing ``CallbackEndpoint``:
 
 * ``python -m bot run`` with ``mode: "http"``: ``HttpServer`` listens on
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -38,14 +48,16 @@ from aiohttp import web
 from ...core.incoming import parse_incoming
 from ...errors import StoreError
 from ...store import Claim
+from .openapi import OpenApiCallError
 
 if TYPE_CHECKING:
-    from .handlers import MessageHandler
+    from .handlers import FeedbackHandler, MessageHandler
     from .robot import DingTalkStreamRobot
 
 log = logging.getLogger("bot.http")
 MAX_SKEW = 3600.0  # seconds a timestamp may be off our clock
 MAX_BODY = 1 << 20
+CARD_TIMESTAMP, CARD_SIGN = "x-ddpaas-signature-timestamp", "x-ddpaas-signature"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -58,22 +70,40 @@ def expected_sign(timestamp: str, app_secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+def card_sign(timestamp: str, api_secret: str) -> str:
+    digest = hmac.new(api_secret.encode(), timestamp.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
 def check_signature(headers: Mapping[str, str], app_secret: str, now: float, *,
                     max_skew: float = MAX_SKEW) -> tuple[int, str] | None:
     """None if the request is the platform's; else the HTTP status and why (pure)."""
-    timestamp, sign = headers.get("timestamp"), headers.get("sign")
+    return _check(headers, "timestamp", "sign", expected_sign, app_secret, now, max_skew)
+
+
+def check_card_signature(headers: Mapping[str, str], api_secret: str, now: float, *,
+                         max_skew: float = MAX_SKEW) -> tuple[int, str] | None:
+    """The same for a card click, signed with the registered apiSecret (pure)."""
+    return _check(headers, CARD_TIMESTAMP, CARD_SIGN, card_sign, api_secret, now, max_skew)
+
+
+def _check(headers: Mapping[str, str], ts_name: str, sign_name: str,
+           signer: Callable[[str, str], str], secret: str, now: float,
+           max_skew: float) -> tuple[int, str] | None:
+    timestamp, sign = headers.get(ts_name), headers.get(sign_name)
     if not timestamp or not sign:
-        missing = " and ".join(n for n, v in (("timestamp", timestamp), ("sign", sign))
+        missing = " and ".join(n for n, v in ((ts_name, timestamp), (sign_name, sign))
                                if not v)
         return 401, f"header {missing} missing: expected the platform's signed request"
     if not timestamp.isdigit():
-        return 401, f"header timestamp must be milliseconds since the epoch, found {timestamp!r}"
-    if not hmac.compare_digest(sign.encode(), expected_sign(timestamp, app_secret).encode()):
-        return 401, "header sign does not match timestamp and this app's secret"
+        return 401, f"header {ts_name} must be milliseconds since the epoch, found {timestamp!r}"
+    if not hmac.compare_digest(sign.encode(), signer(timestamp, secret).encode()):
+        return 401, f"header {sign_name} does not match {ts_name} and this app's secret"
     skew = int(timestamp) / 1000 - now
     if abs(skew) > max_skew:
-        return 403, (f"header timestamp is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'}"
-                     f" this robot's clock, more than the {max_skew:g} s allowed (a replay?)")
+        return 403, (f"header {ts_name} is {abs(skew):.0f} s "
+                     f"{'ahead of' if skew > 0 else 'behind'} this robot's clock, more than the "
+                     f"{max_skew:g} s allowed (a replay?)")
     return None
 
 
@@ -96,6 +126,8 @@ class CallbackEndpoint:
         self.robot = robot
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handler: MessageHandler | None = None
+        self._feedback: FeedbackHandler | None = None
+        self._card_url: str | None = None  # registered for card clicks
 
     def ready(self) -> None:
         """Build the robot's core once per event loop (a serverless runtime may run each
@@ -105,21 +137,30 @@ class CallbackEndpoint:
             self.robot.build_core()
             self._loop = loop
             self._handler = self.robot.message_handler()
+            self._feedback = self.robot.feedback_handler()
+            assert self.robot.api is not None
+            self.robot.api.card_callback_url = self._card_url  # a new client, same registration
+
+    async def register(self, url: str) -> None:
+        """Have the platform POST card clicks to ``url``; a failure is logged, not fatal (the
+        robot still answers messages; cards then carry no HTTP callback)."""
+        self.ready()
+        assert self.robot.api is not None
+        try:
+            await self.robot.api.register_card_callback(url)
+            self._card_url = url
+            log.info("HTTP mode: card clicks go to %s", url)
+        except OpenApiCallError as exc:
+            log.error("could not register %s for card clicks (%s); votes are not received",
+                      url, exc)
 
     async def accept(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
         self.ready()
         robot = self.robot
         refused = check_signature(headers, robot.cfg.client_secret, robot.clock.time())
-        if refused is not None:
-            log.warning("HTTP callback refused (%d): %s", *refused)
-            return Outcome(refused[0], {"error": refused[1]})
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            return Outcome(400, {"error": f"body is not JSON ({exc})"})
-        if not isinstance(data, dict):
-            return Outcome(400, {"error": f"body must be a JSON object, found "
-                                          f"{type(data).__name__}"})
+        data = _signed_object(refused, raw, "HTTP callback")
+        if isinstance(data, Outcome):
+            return data
         inc = parse_incoming(data)
         if not inc.msg_id:
             return Outcome(400, {"error": "body has no msgId: expected a robot message"})
@@ -140,6 +181,23 @@ class CallbackEndpoint:
         self._handler.handle(inc, claim)  # spawns the answer (synchronously: no interleaving)
         return Outcome(200, {}, robot.tasks - before)
 
+    async def click(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
+        """A card click: checked, recorded, answered (the card shows the vote afterwards)."""
+        self.ready()
+        robot = self.robot
+        refused = check_card_signature(headers, robot.cfg.client_secret, robot.clock.time())
+        data = _signed_object(refused, raw, "card callback")
+        if isinstance(data, Outcome):
+            return data
+        before = set(robot.tasks)
+        assert self._feedback is not None
+        try:
+            answer = self._feedback.click(data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            return Outcome(400, {"error": f"body is not a card callback ({exc}): expected "
+                                          "content holding JSON text"})
+        return Outcome(200, answer if isinstance(answer, dict) else {}, robot.tasks - before)
+
     async def upkeep(self) -> set[asyncio.Task[Any]]:
         """Renew this robot's lease and take over orphans; the work it started."""
         self.ready()
@@ -154,35 +212,58 @@ class CallbackEndpoint:
         return robot.tasks - before
 
 
+def _signed_object(refused: tuple[int, str] | None, raw: bytes,
+                   what: str) -> dict[str, Any] | Outcome:
+    """The body of a signed request, or the refusal to answer (pure)."""
+    if refused is not None:
+        log.warning("%s refused (%d): %s", what, *refused)
+        return Outcome(refused[0], {"error": refused[1]})
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return Outcome(400, {"error": f"body is not JSON ({exc})"})
+    if not isinstance(data, dict):
+        return Outcome(400, {"error": f"body must be a JSON object, found "
+                                      f"{type(data).__name__}"})
+    return data
+
+
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-async def _aiohttp_handler(endpoint: CallbackEndpoint, request: web.Request) -> web.Response:
+Accept = Callable[[Mapping[str, str], bytes], Awaitable[Outcome]]
+
+
+async def _aiohttp_handler(accept: Accept, request: web.Request) -> web.Response:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         return web.json_response({"error": f"body larger than {MAX_BODY} bytes"}, status=413)
-    outcome = await endpoint.accept(_lower(dict(request.headers)), raw)
+    outcome = await accept(_lower(dict(request.headers)), raw)
     return web.Response(status=outcome.status, body=outcome.encoded(),
                         content_type="application/json")
 
 
-def routes(app: web.Application, endpoint: CallbackEndpoint, path: str) -> None:
-    async def handle(request: web.Request) -> web.Response:
-        return await _aiohttp_handler(endpoint, request)
-    app.router.add_post(path, handle)
+def routes(app: web.Application, endpoint: CallbackEndpoint, path: str,
+           card_path: str) -> None:
+    """Messages at ``path``, card clicks at ``card_path``."""
+    for where, accept in ((path, endpoint.accept), (card_path, endpoint.click)):
+        app.router.add_post(where, functools.partial(_aiohttp_handler, accept))
 
 
 def make_app(robot: DingTalkStreamRobot) -> web.Application:
-    """An aiohttp application answering the platform's POSTs at ``httpPath``; it starts the
-    robot's upkeep (lease, orphans, pruning) with the app and drains the robot on cleanup."""
+    """An aiohttp application answering the platform's POSTs at ``httpPath`` (card clicks at
+    ``<httpPath>card``, registered as ``cardCallbackUrl`` when set); it starts the robot's
+    upkeep (lease, orphans, pruning) with the app and drains the robot on cleanup."""
     app = web.Application()
     endpoint = CallbackEndpoint(robot)
-    routes(app, endpoint, robot.cfg.http_path)
+    routes(app, endpoint, robot.cfg.http_path, robot.cfg.card_path)
     keeper: list[asyncio.Task[None]] = []
 
     async def startup(_: web.Application) -> None:
         endpoint.ready()
+        if robot.cfg.card_callback_url is not None:
+            await endpoint.register(robot.cfg.card_callback_url)
         keeper.append(asyncio.ensure_future(robot._keep()))
 
     async def cleanup(_: web.Application) -> None:
@@ -210,7 +291,7 @@ class HttpServer:
         self._stopped = asyncio.Event()
         self.endpoint.ready()
         app = web.Application()
-        routes(app, self.endpoint, cfg.http_path)
+        routes(app, self.endpoint, cfg.http_path, cfg.card_path)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         try:
@@ -218,6 +299,8 @@ class HttpServer:
             port = self._runner.addresses[0][1]
             host = "127.0.0.1" if cfg.listen_host in ("0.0.0.0", "::") else cfg.listen_host
             self.url = f"http://{host}:{port}{cfg.http_path}"
+            await self.endpoint.register(cfg.card_callback_url
+                                         or f"http://{host}:{port}{cfg.card_path}")
             self.connected.set()
             log.info("HTTP mode: register %s as the app's message callback URL", self.url)
             await self._stopped.wait()
@@ -248,16 +331,18 @@ class AsgiApp:
             return
         if scope["type"] != "http":
             raise ValueError(f"AsgiApp serves http and lifespan scopes, found {scope['type']!r}")
+        cfg = self.robot.cfg
         path, method = scope.get("path", "/"), scope.get("method", "GET")
-        if path != self.robot.cfg.http_path or method != "POST":
-            outcome = Outcome(404 if path != self.robot.cfg.http_path else 405,
-                              {"error": f"expected POST {self.robot.cfg.http_path}, found "
-                                        f"{method} {path}"})
+        accept = {cfg.http_path: self.endpoint.accept, cfg.card_path: self.endpoint.click}
+        if path not in accept or method != "POST":
+            outcome = Outcome(404 if path not in accept else 405,
+                              {"error": f"expected POST {cfg.http_path} (or {cfg.card_path}), "
+                                        f"found {method} {path}"})
         else:
             raw = await _read_body(receive)
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope.get("headers", [])}
-            outcome = await self.endpoint.accept(headers, raw) if raw is not None else \
+            outcome = await accept[path](headers, raw) if raw is not None else \
                 Outcome(413, {"error": f"body larger than {MAX_BODY} bytes"})
         await send({"type": "http.response.start", "status": outcome.status,
                     "headers": [(b"content-type", b"application/json")]})
@@ -274,6 +359,8 @@ class AsgiApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.endpoint.ready()
+                if self.robot.cfg.card_callback_url is not None:
+                    await self.endpoint.register(self.robot.cfg.card_callback_url)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.robot.aclose()

@@ -24,6 +24,7 @@ from ...errors import BotError
 
 log = logging.getLogger("bot.openapi")
 TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does
+CARD_ROUTE_KEY = "bot-feedback"  # the callbackRouteKey of this robot's HTTP card callbacks
 
 
 class Skipped(BotError):
@@ -69,6 +70,8 @@ class OpenApiClient:
         self._token_lock: asyncio.Lock | None = None
         self.draining = False  # shutting down: best-effort calls are skipped, finals go first
         self.requests = 0  # HTTP requests made (benchmarks compare it with a ceiling)
+        # mode "http": where card clicks go, once registered (cards carry it; None: Stream)
+        self.card_callback_url: str | None = None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -207,6 +210,8 @@ class OpenApiClient:
         if at_users:
             body["sendOptions"]["atUserListJson"] = json.dumps(
                 [{"nickName": nick, "userId": uid} for uid, nick in at_users], ensure_ascii=False)
+        if self.card_callback_url is not None:
+            body["callbackUrl"] = self.card_callback_url
         if conversation_id is not None:
             body["openConversationId"] = conversation_id
         else:
@@ -219,6 +224,14 @@ class OpenApiClient:
         await self.call("PUT", "/v1.0/im/robots/interactiveCards",
                         {"cardBizId": card_biz_id, "cardData": _card_text(card_data)},
                         best_effort=best_effort, max_wait=max_wait, on_send=on_send)
+
+    async def register_card_callback(self, url: str) -> None:
+        """Have card clicks POSTed to ``url`` (``mode: "http"``), signed with the app secret;
+        cards sent afterwards carry it."""
+        await self.call("POST", "/v1.0/card/callbacks/register",
+                        {"apiSecret": self._secret, "callbackUrl": url,
+                         "callbackRouteKey": CARD_ROUTE_KEY, "forceUpdate": True})
+        self.card_callback_url = url
 
     async def webhook(self, url: str, body: dict[str, Any]) -> None:
         """Reply through a session webhook; errcode != 0 raises (130101 is retried)."""

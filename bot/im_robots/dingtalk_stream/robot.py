@@ -128,28 +128,31 @@ class DingTalkStreamRobot(ImRobot):
         return MessageHandler(config=self.cfg, responder=self.responder, storage=self.storage,
                               spawn=spawner(self.tasks), emit=self.emit, owner=self.owner)
 
+    def feedback_handler(self) -> FeedbackHandler:
+        """Card clicks, from the Stream connection or (``mode: "http"``) an HTTP route."""
+        assert self.responder is not None and self.storage is not None
+        kind = AiFeedbackHandler if self.cfg.card_mode == "ai" else FeedbackHandler
+        return kind(config=self.cfg, responder=self.responder, storage=self.storage,
+                    spawn=spawner(self.tasks), emit=self.emit, owner=self.owner)
+
     def build(self) -> Connection:
         """The core and what brings messages in: the Stream websocket, or in ``mode: "http"``
         an HTTP server the platform POSTs to."""
         cfg = self.cfg
-        responder = self.build_core()
+        self.build_core()
         if cfg.mode == "http":
             from .http_mode import HttpServer
 
             self.connection = HttpServer(self)
             return self.connection
-        assert self.api is not None and self.storage is not None
-        spawn = spawner(self.tasks)
+        assert self.api is not None
         conn = StreamConnection(self.api, rng=self.rng, idle_timeout=cfg.stream_idle_timeout,
                                 on_event=self._on_event, auth_attempts=cfg.auth_attempts,
                                 monotonic=self.clock.monotonic)
         conn.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC,
                                        self.message_handler())
-        conn.register_callback_handler(
-            dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-            (AiFeedbackHandler if cfg.card_mode == "ai" else FeedbackHandler)(
-                config=cfg, responder=responder, storage=self.storage, spawn=spawn,
-                emit=self.emit, owner=self.owner))
+        conn.register_callback_handler(dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
+                                       self.feedback_handler())
         conn.register_all_event_handler(LoggingEventHandler())
         self.connection = conn
         return conn
