@@ -152,3 +152,38 @@ def test_soon_writes_of_many_messages_share_one_round_trip(redis_url: str) -> No
     assert client.hget("bot:answer:card29", "answer") == "answer 29"
     assert client.scard("bot:unfinished") == 0
     assert execs == 1, f"expected the 90 writes in 1 MULTI/EXEC, found {execs}"
+
+
+@pytest.mark.parametrize(("pause_ms", "claimed"), [(300, 1), (2500, 0)])
+def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
+        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
+        processes: list[subprocess.Popen[bytes]], pause_ms: int, claimed: int) -> None:
+    """So a robot killed right after an ack leaves a progress record another robot finishes.
+    Redis holds writes back: for 300 ms the ack waits for the claim (it would otherwise go
+    first); for 2.5 s, longer than an ack may wait, the ack goes first and the claim follows,
+    and the question is still answered."""
+    import redis
+
+    from fakeding.recorder import Record
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    claimed_at_ack: list[int] = []
+
+    def on_record(rec: Record) -> None:
+        if rec.kind == "ack" and rec.fields.get("topic") == "/v1.0/im/bot/messages/get":
+            claimed_at_ack.append(len(list(client.scan_iter("bot:progress:*"))))
+
+    env = robot_env(fakeding)
+    processes.append(start_robot(instance(tmp_path / "a", store=redis_url), env,
+                                 tmp_path / "a.log"))
+    fakeding.wait_for("connect", timeout=30)
+    fakeding.fake.platform.recorder.listeners.append(on_record)
+    try:
+        client.client_pause(pause_ms, all=False)  # writes wait, reads go on
+        ask(fakeding, "How does billing work?", "kim")
+        fakeding.wait_until(lambda: final_users(fakeding.fake) == {"kim"}, timeout=30,
+                            what="kim's final card")
+    finally:
+        fakeding.fake.platform.recorder.listeners.remove(on_record)
+        client.close()
+    assert claimed_at_ack == [claimed], (claimed_at_ack, (tmp_path / "a.log").read_text())

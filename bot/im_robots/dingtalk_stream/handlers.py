@@ -1,8 +1,11 @@
 """The SDK handlers the robot registers: robot messages, card button clicks, everything else.
 
-Each acks at once and hands the work to a background task: the platform redelivers messages
-acked late, and card callbacks must be answered within 2 s. Acks never wait for storage: a
-message is claimed on the spot when the store can answer without waiting, else after the ack.
+Each acks quickly and hands the work to a background task: the platform redelivers messages
+acked late, and card callbacks must be answered within 2 s. A message is claimed before its ack
+whenever the store answers in time (at once for SQLite; one round trip for Redis), so a robot
+killed right after an ack leaves a progress record that another robot finishes; a store that
+does not answer within ``CLAIM_BEFORE_ACK`` (a locked file, a stalled Redis) gets the claim
+after the ack instead of holding the ack back.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .conversation import Responder
 from .openapi import OpenApiCallError
 
 log = logging.getLogger("bot.handlers")
+CLAIM_BEFORE_ACK = 1.0  # seconds an ack waits for a claim that needs the store's answer
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 Emit = Callable[..., None]
 
@@ -57,21 +61,33 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
                                                owner=self.owner, payload=payload)
         if claim is None:
-            log.info("message %s acked; the store is busy, so it is claimed after the ack",
-                     inc.msg_id)
-            self.spawn(self._claim_later(inc, payload))
-        else:
-            self.handle(inc, claim)
+            claiming = asyncio.ensure_future(self._claim(inc, payload))
+            try:
+                await asyncio.wait([claiming], timeout=CLAIM_BEFORE_ACK)
+            except asyncio.CancelledError:  # stopping before the ack: the platform redelivers
+                claiming.cancel()
+                raise
+            if not claiming.done():
+                log.info("message %s acked; the store did not answer within %g s, so it is "
+                         "claimed after the ack", inc.msg_id, CLAIM_BEFORE_ACK)
+                self.spawn(self._handle_when_claimed(inc, claiming))
+                return AckMessage.STATUS_OK, "OK"
+            claim = claiming.result()
+        self.handle(inc, claim)
         return AckMessage.STATUS_OK, "OK"
 
-    async def _claim_later(self, inc: Incoming, payload: str) -> None:
+    async def _claim(self, inc: Incoming, payload: str) -> Claim:
         try:
-            claim = await self.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
-                                                     owner=self.owner, payload=payload)
+            return await self.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
+                                                    owner=self.owner, payload=payload)
         except StoreError as exc:  # answering twice beats never answering
             log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id,
                       exc)
-            claim = Claim("new")
+            return Claim("new")
+
+    async def _handle_when_claimed(self, inc: Incoming, claiming: asyncio.Future[Claim]) -> None:
+        try:
+            claim = await asyncio.shield(claiming)
         except asyncio.CancelledError:
             # Shutting down while the store still holds the claim: the message is acked, so
             # no one else gets it and no progress names it; end it here, with a notice.
