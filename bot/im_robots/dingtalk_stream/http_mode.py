@@ -154,11 +154,17 @@ class CallbackEndpoint:
             log.error("could not register %s for card clicks (%s); votes are not received",
                       url, exc)
 
-    async def accept(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
+    def _signed(self, check: Check, headers: Mapping[str, str], raw: bytes,
+                what: str) -> dict[str, Any] | Outcome:
+        """The body of a request ``check`` accepts (signed with this app's secret), or the
+        refusal to answer."""
         self.ready()
+        refused = check(headers, self.robot.cfg.client_secret, self.robot.clock.time())
+        return _signed_object(refused, raw, what)
+
+    async def accept(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
         robot = self.robot
-        refused = check_signature(headers, robot.cfg.client_secret, robot.clock.time())
-        data = _signed_object(refused, raw, "HTTP callback")
+        data = self._signed(check_signature, headers, raw, "HTTP callback")
         if isinstance(data, Outcome):
             return data
         inc = parse_incoming(data)
@@ -183,10 +189,8 @@ class CallbackEndpoint:
 
     async def click(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
         """A card click: checked, recorded, answered (the card shows the vote afterwards)."""
-        self.ready()
         robot = self.robot
-        refused = check_card_signature(headers, robot.cfg.client_secret, robot.clock.time())
-        data = _signed_object(refused, raw, "card callback")
+        data = self._signed(check_card_signature, headers, raw, "card callback")
         if isinstance(data, Outcome):
             return data
         before = set(robot.tasks)
@@ -226,6 +230,9 @@ def _signed_object(refused: tuple[int, str] | None, raw: bytes,
         return Outcome(400, {"error": f"body must be a JSON object, found "
                                       f"{type(data).__name__}"})
     return data
+
+
+Check = Callable[[Mapping[str, str], str, float], "tuple[int, str] | None"]
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
