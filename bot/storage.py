@@ -16,6 +16,7 @@ instead of one each). They are flushed on close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -128,7 +129,7 @@ class SqliteStorage(Storage):
         self._batch: list[Call] = []  # ``soon`` writes not in the file yet, in order
         self._flush_at: asyncio.Handle | None = None
         self.waits = 0  # calls that had to leave the loop because the file was locked
-        self.commits = 0  # transactions the loop thread ran (benchmarks count them)
+        self.commits = 0  # transactions the loop thread ran (tests count them)
 
     # -- the two paths --------------------------------------------------------------------------
     def _now(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *, write: bool) -> Any:
@@ -139,34 +140,7 @@ class SqliteStorage(Storage):
             self._queue_batch()
             if write:
                 raise StoreBusy("writes are queued ahead")
-        batch, self._batch = self._batch, []
-        if not batch:
-            self.commits += 1
-            return getattr(self.fast, name)(*args, **kw)
-        try:
-            self.commits += 1
-            return self.fast.batch(batch, (name, args, kw))
-        except StoreBusy:
-            self._batch = batch + self._batch
-            self._queue_batch()
-            raise
-        except Exception:
-            # one bad call must not take the others with it: each alone, then this one
-            self._run_each(batch)
-            self.commits += 1
-            return getattr(self.fast, name)(*args, **kw)
-
-    def _run_each(self, batch: list[Call]) -> None:
-        for i, (name, args, kw) in enumerate(batch):
-            try:
-                self.commits += 1
-                getattr(self.fast, name)(*args, **kw)
-            except StoreBusy:
-                self._batch = batch[i:] + self._batch
-                self._queue_batch()
-                return
-            except Exception as exc:
-                log.error("store %s lost: %s", name, exc)
+        return self._with_batch((name, args, kw))
 
     def _flush(self) -> None:
         """Write the waiting ``soon`` writes in one transaction (end of the loop's step)."""
@@ -176,15 +150,40 @@ class SqliteStorage(Storage):
         if self._queued_writes:
             self._queue_batch()
             return
+        with contextlib.suppress(StoreBusy):  # (the writes are queued for the worker then)
+            self._with_batch(None)
+
+    def _with_batch(self, last: Call | None) -> Any:
+        """The waiting ``soon`` writes, then ``last`` (whose result is returned), as one
+        transaction on the loop thread. StoreBusy hands the writes to the worker thread, in
+        order, and is raised; a failing write is retried alone, so it loses only itself."""
         batch, self._batch = self._batch, []
+        self.commits += 1
+        if not batch:  # ``last`` alone, in a transaction of its own kind (a read takes no lock)
+            assert last is not None
+            return getattr(self.fast, last[0])(*last[1], **last[2])
         try:
-            self.commits += 1
-            self.fast.batch(batch)
+            return self.fast.batch(batch, last)
         except StoreBusy:
             self._batch = batch + self._batch
             self._queue_batch()
+            raise
         except Exception:
-            self._run_each(batch)
+            pass  # one bad write must not take the others with it: each alone, then ``last``
+        for i, (name, args, kw) in enumerate(batch):
+            try:
+                self.commits += 1
+                getattr(self.fast, name)(*args, **kw)
+            except StoreBusy:
+                self._batch = batch[i:] + self._batch
+                self._queue_batch()
+                raise
+            except Exception as exc:
+                log.error("store %s lost: %s", name, exc)
+        if last is None:
+            return None
+        self.commits += 1
+        return getattr(self.fast, last[0])(*last[1], **last[2])
 
     def _queue_batch(self) -> None:
         """Hand the waiting ``soon`` writes, in order, to the worker thread."""

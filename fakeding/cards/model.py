@@ -68,10 +68,8 @@ class Card:
     recipients: list[str] | None = None
     user_id_type: int = 1
     stream_guids: set[str] = field(default_factory=set, repr=False)
-    # behind ``callback_type`` (set it through the property)
-    _callback_type: str | None = field(default=None, init=False, repr=False, compare=False)
-    _buttons_basis: CardVersion | None = field(default=None, init=False, repr=False,
-                                               compare=False)
+    # how the platform hands a click to the robot: "STREAM", "HTTP" or None (no clicks)
+    callback_type: str | None = field(default=None, init=False)
 
     @property
     def current(self) -> dict[str, Any]:
@@ -81,32 +79,13 @@ class Card:
     def created_at(self) -> float:
         return self.versions[0].t
 
-    @property
-    def callback_type(self) -> str | None:
-        """How the platform hands a click to the robot: "STREAM", "HTTP" or None (no clicks).
-
-        An ordinary card's value is decided by its last send or update (``follow_buttons``);
-        finding its request buttons walks the whole card, so that walk waits for the first
-        read, and a streaming card updated many times between clicks walks nothing."""
-        basis = self._buttons_basis
-        if basis is not None:
-            self._buttons_basis = None
-            self._callback_type = "STREAM" if request_buttons(basis.card_data) else None
-        return self._callback_type
-
-    @callback_type.setter
-    def callback_type(self, value: str | None) -> None:
-        self._callback_type = value
-        self._buttons_basis = None
-
     def follow_buttons(self, version: CardVersion) -> None:
         """Set ``callback_type`` as an ordinary card's send or update decides it: "HTTP" with a
-        ``callback_url``, else "STREAM" if ``version`` (never changed afterwards) has a request
-        button, else None; the button walk happens on the first read of ``callback_type``."""
+        ``callback_url``, else "STREAM" if ``version`` has a request button, else None."""
         if self.callback_url:
             self.callback_type = "HTTP"
         else:
-            self._buttons_basis = version
+            self.callback_type = "STREAM" if request_buttons(version.card_data) else None
 
     def buttons(self) -> list[Button]:
         return request_buttons(self.current) if self.kind == "interactive" else []

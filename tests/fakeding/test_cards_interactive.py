@@ -468,13 +468,13 @@ def test_a_callback_url_card_stays_http_whatever_its_buttons(store: CardStore) -
 
 def test_callback_type_is_decided_at_the_update_not_at_the_read(store: CardStore) -> None:
     """Data that changes after the update (a callback's version, a test's own edit) does not
-    change the value a later first read finds: it is the update's decision."""
+    change the value: it is the update's decision."""
     card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_with_button("a")))
     store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
     card.versions.append(copy.deepcopy(card.versions[-1]))
     card.versions[-1].card_data = {"contents": []}
     assert card.callback_type == "STREAM"
-    card.callback_type = None  # a direct set wins over a pending decision
+    card.callback_type = None  # a direct set wins
     assert card.callback_type is None
 
 
