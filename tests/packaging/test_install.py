@@ -23,6 +23,7 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
     assert tops == {"fakeding"}, tops
     assert "fakeding/py.typed" in names
     assert "fakeding/scenarios/harness.py" in names  # subpackages are in
+    assert any(n.endswith("LICENSE") and ".dist-info/" in n for n in names), "no LICENSE in the wheel"
 
 
 def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) -> None:
@@ -159,8 +160,9 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
     src = tmp_path / "bot"
     copy_tree(ROOT / "bot", src)
     tree = {f"bot/{p.relative_to(src).as_posix()}" for p in src.rglob("*")
-            if p.is_file() and p.suffix in (".py", ".json", ".md")}
+            if p.is_file() and p.suffix in (".py", ".json", ".md", ".typed")}
     assert "bot/elements/imRobots.dingTalkDemo/faq.md" in tree
+    assert "bot/py.typed" in tree  # the robot's types reach its users' mypy
     wheel = zipfile.ZipFile(build_wheel(src, tmp_path / "dist"))
     names = set(wheel.namelist())
     assert tree - names == set(), sorted(tree - names)
