@@ -28,6 +28,7 @@ USAGE = """usage: python3 dev.py COMMAND [ARGS...]
 commands:
   demo        start the fake DingTalk and the robot, chat with it, print what happened
   test        run the whole test suite (extra args go to pytest)
+  test --fast only the hermetic tiers (pure and virtual time), in seconds; no system packages
   lint        ruff and mypy
   bench       run the benchmarks and write docs/BENCHMARKS.md
   soak        run the bounded soak test
@@ -93,6 +94,9 @@ def main(args: list[str]) -> int:
     if cmd == "demo":  # the demo runs the robot, so it lives in the robot's package
         return run("-m", "bot", "demo", *rest)
     if cmd == "test":
+        if "--fast" in rest:  # the tiers of tests/tiers.py that need nothing but Python
+            rest = [a for a in rest if a != "--fast"]
+            return run("-m", "pytest", "-n", "2", "-q", "-m", "pure or virtual", *rest)
         ensure_system()
         return run("-m", "pytest", "-n", "2", "-q", *rest)
     if cmd == "lint":
