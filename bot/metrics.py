@@ -62,6 +62,9 @@ class Metrics:
                                        registry=r)
         self.dedup_skips = Counter("dingbot_dedup_skips", "Messages skipped as duplicates "
                                    "(redeliveries)", registry=r)
+        self.store_unwritable = Counter("dingbot_store_unwritable", "Messages the store could "
+                                        "not claim because it cannot write (disk full, "
+                                        "read-only), held unacked", registry=r)
         self.recoveries = Counter("dingbot_recoveries", "Messages taken over from a robot that "
                                   "died or answered late", ["via"], registry=r)
         self.agent_failures = Counter("dingbot_agent_failures", "Agent errors and timeouts",
@@ -92,6 +95,8 @@ class Metrics:
             self.retries.labels(api=RETRIES[kind]).inc()
         elif kind == "dedup.skip":
             self.dedup_skips.inc()
+        elif kind == "store.unwritable":
+            self.store_unwritable.inc()
         elif kind == "recovery":
             self.recoveries.labels(via=str(fields.get("via", ""))).inc()
         elif kind in ("agent.error", "agent.crash", "agent.timeout"):

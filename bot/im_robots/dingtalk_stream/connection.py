@@ -27,7 +27,7 @@ import dingtalk_stream
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from ...errors import ConfigError
+from ...errors import BotError, ConfigError
 from .openapi import OpenApiCallError, OpenApiClient
 
 log = logging.getLogger("bot.stream")
@@ -181,6 +181,14 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
             log.warning("ack for %s not sent: the connection closed; the platform redelivers",
                         message_id)
             self.on_event("stream.ack_lost", {"messageId": message_id})
+        except BotError as exc:  # said by the handler already; no ack, so it comes again
+            message_id = (json_message.get("headers") or {}).get("messageId")
+            log.warning("frame %s not acked (%s); the platform delivers it again", message_id,
+                        exc)
+        except Exception:  # a bug: its traceback, never "Task exception was never retrieved"
+            message_id = (json_message.get("headers") or {}).get("messageId")
+            log.exception("frame %s not acked: handling it failed; the platform delivers it "
+                          "again", message_id)
 
     async def route_message(self, json_message: dict[str, Any]) -> str:
         """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
