@@ -1,0 +1,74 @@
+"""Issue 23's robot findings outside HTTP mode: a card callback whose ``content`` is not JSON
+is acked, not a crash; SIGTERM while another process holds the SQLite store locked ends within
+``shutdownDeadline`` and says what was left."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.agents.scripted import ScriptedAgent
+from bot.scenario_adapter import BotHarness
+from fakeding import ThreadedFakeDing
+from fakeding.stream.protocol import TOPIC_CARD_CALLBACK
+from tests.bot.robot_kit import only_card, play, records, violations
+
+from .robust_kit import ask, instance, is_final, robot_env, start_robot
+
+
+@pytest.mark.parametrize("content", ["not json {", "", 42, {"cardPrivateData": "x"}])
+def test_a_card_callback_whose_content_is_not_json_text_is_acked_and_logged(
+        content: object, caplog: pytest.LogCaptureFixture) -> None:
+    async def body(h: BotHarness) -> None:
+        h.fake.send_message("Can I get a refund?", conversation_id="cidOdd", staff_id="alice")
+        await h.settle()
+        card = only_card(h)
+        frame = h.fake.push(TOPIC_CARD_CALLBACK, {
+            "type": "actionCallback", "outTrackId": card.id, "corpId": "corp",
+            "userId": "alice", "content": content})
+        await asyncio.sleep(1.0)
+        acks = [r for r in records(h, "ack") if r.fields["messageId"] == frame]
+        assert [a.fields["code"] for a in acks] == [200], records(h, "ack")
+        assert h.robot.store is not None and h.robot.store.feedback() == []
+        assert is_final(card.current) and violations(h) == []
+        assert h.robot_task is not None and not h.robot_task.done()
+
+    with caplog.at_level(logging.INFO):
+        play(body, agent=ScriptedAgent([{"chunks": ["Within 14 days."]}]))
+    said = [r.getMessage() for r in caplog.records if "acked and ignored" in r.getMessage()]
+    assert said and "content is not JSON" in said[0], [r.getMessage() for r in caplog.records]
+    assert not any("never retrieved" in r.getMessage() or r.exc_info for r in caplog.records)
+
+
+def test_sigterm_while_another_process_holds_the_store_locked_honours_the_deadline(
+        fakeding: ThreadedFakeDing, tmp_path: Path,
+        processes: list[subprocess.Popen[bytes]]) -> None:
+    folder = instance(tmp_path, shutdownDeadline=3)
+    log = tmp_path / "robot.log"
+    robot = start_robot(folder, robot_env(fakeding), log)
+    processes.append(robot)
+    fakeding.wait_for("connect", timeout=30)
+    ask(fakeding, "How do I reset my password?", "kim")
+    fakeding.wait_until(lambda: any(is_final(c["versions"][-1]["cardData"])
+                                    for c in fakeding.fake.cards()), timeout=30,
+                        what="kim's card final")
+    holder = sqlite3.connect(tmp_path / "robot.sqlite3", timeout=10)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # a backup or a sqlite3 shell holding the file
+        robot.send_signal(signal.SIGTERM)
+        # 3 s deadline; the rest is room for a loaded machine (it took 19-30 s before)
+        code = robot.wait(15)
+    finally:
+        holder.rollback()
+        holder.close()
+    output = log.read_text()
+    assert code == 0, output
+    assert "deadline of 3 s passed while the store at" in output, output
+    assert "delivered again by the platform" in output
+    assert "Traceback" not in output
