@@ -161,3 +161,26 @@ def test_the_unwritable_store_is_counted_in_the_metrics() -> None:
     metrics = Metrics()
     metrics.observe(1.0, "store.unwritable", {"msg": "m1"})
     assert metrics.registry.get_sample_value("dingbot_store_unwritable_total") == 1.0
+
+
+def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
+        small_disk: SmallDisk) -> None:
+    from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url, signed
+
+    async def body(h: BotHarness) -> None:
+        small_disk.fill()
+        headers, data = signed(h), encoded(message(h, "msgFull", "Where are invoices?"))
+        refused = await raw_post(robot_url(h), headers, data)
+        assert refused.status == 503 and refused.content_type == "application/json", refused
+        error = refused.json()["error"]
+        assert "msgFull not taken" in error and str(small_disk.path) in error, error
+        assert "ENOSPC" in error
+        small_disk.free()
+        retried = await raw_post(robot_url(h), headers, data)  # the very same request again
+        assert retried.status == 200, retried
+        await h.settle()
+        (card,) = h.fake.platform.cards.all()
+        assert is_final(card.current) and markdown(card.current, "answer") == "Under Billing."
+
+    play(body, agent=ScriptedAgent([{"chunks": ["Under Billing."]}]), robot={"mode": "http"},
+         store_dir=small_disk.path)

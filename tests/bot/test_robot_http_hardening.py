@@ -58,7 +58,7 @@ async def raw_post(url: str, headers: dict[str, str], body: bytes, *, pieces: in
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
         await writer.drain()
         if length is None:
-            size = -(-len(body) // pieces)
+            size = max(1, -(-len(body) // pieces))
             for start in range(0, len(body), size):
                 await asyncio.sleep(pause)
                 writer.write(body[start:start + size])

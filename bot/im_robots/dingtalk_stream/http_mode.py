@@ -160,6 +160,15 @@ class ReplayGuard:
         keys.add(key)
         return None
 
+    def forget(self, sign: str, key: str) -> None:
+        """``key`` was not taken after all (the store could not write): the platform's retry
+        of that very request must pass."""
+        seen = self._seen.get(sign)
+        if seen is not None:
+            seen[1].discard(key)
+            if not seen[1]:
+                del self._seen[sign]
+
 
 def webhook_refusal(url: str, endpoint: str) -> str | None:
     """None if the robot may POST its answer to ``url`` (a ``sessionWebhook``): https on
@@ -254,7 +263,8 @@ class CallbackEndpoint:
         inc = parse_incoming(data)
         if not inc.msg_id:
             return Outcome(400, {"error": "body has no msgId: expected a robot message"})
-        replayed = self._replayed("message", headers["sign"], f"msgId {inc.msg_id}")
+        replay_key = f"msgId {inc.msg_id}"
+        replayed = self._replayed("message", headers["sign"], replay_key)
         if replayed is not None:
             return replayed
         if inc.webhook is not None:
@@ -278,6 +288,7 @@ class CallbackEndpoint:
                               inc.msg_id, exc)
                     claim = Claim("new")
         except StoreUnwritable as exc:  # unanswered: the platform may deliver it again
+            self._replays["message"].forget(headers["sign"], replay_key)
             robot.store_unwritable(inc.msg_id, exc)
             return Outcome(503, {"error": f"message {inc.msg_id} not taken: {exc}"})
         before = set(robot.tasks)
