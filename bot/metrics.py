@@ -142,6 +142,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+IDLE_TIMEOUT = 60.0  # seconds a scrape connection may sit without a whole request head
+
+
 class Exporter:
     """``/metrics`` and ``/healthz`` on ``listenHost:metricsPort``; ``url`` once listening."""
 
@@ -173,7 +176,9 @@ class Exporter:
     async def start(self) -> None:
         cfg = self.robot.cfg
         assert cfg.metrics_port is not None
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # (as HTTP mode's server: a request head that never ends is closed, not held)
+        self._runner = web.AppRunner(self.app(), access_log=None,
+                                     keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.listen_host, cfg.metrics_port)
         await site.start()

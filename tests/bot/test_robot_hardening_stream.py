@@ -72,3 +72,25 @@ def test_sigterm_while_another_process_holds_the_store_locked_honours_the_deadli
     assert "deadline of 3 s passed while the store at" in output, output
     assert "delivered again by the platform" in output
     assert "Traceback" not in output
+
+
+def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
+    from urllib.parse import urlsplit
+
+    from bot.metrics import IDLE_TIMEOUT
+
+    async def body(h: BotHarness) -> None:
+        assert h.robot.exporter is not None and h.robot.exporter.url is not None
+        where = urlsplit(h.robot.exporter.url)
+        reader, writer = await asyncio.open_connection(where.hostname, where.port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        await writer.drain()
+        start = asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout(IDLE_TIMEOUT + 30):
+                assert await reader.read() == b""
+        finally:
+            writer.close()
+        assert asyncio.get_running_loop().time() - start <= IDLE_TIMEOUT + 1  # (virtual s)
+
+    play(body, agent=ScriptedAgent([]), robot={"metricsPort": 0})
