@@ -152,8 +152,8 @@ class ReplayGuard:
             return None
         first, keys = seen
         if key in keys:
-            return (f"replay: this signature already came with {key} {now - first:.0f} s ago; "
-                    "the platform signs each delivery afresh")
+            return (f"replay: this signature already came with {key[:100]} "
+                    f"{now - first:.0f} s ago; expected a request signed afresh")
         if now - first > self.reuse:
             return (f"replay: this signature was first used {now - first:.0f} s ago, for "
                     f"another request; a signature is reused only within {self.reuse:g} s")
@@ -188,7 +188,7 @@ def webhook_refusal(url: str, endpoint: str) -> str | None:
             return None
     return (f"sessionWebhook {url[:200]!r} is not on DingTalk's hosts (https://"
             f"{', https://'.join(DINGTALK_HOSTS)}) nor this robot's endpoint {endpoint}: "
-            "expected the platform's https://oapi.dingtalk.com/robot/sendBySession?session=... ")
+            "expected the platform's https://oapi.dingtalk.com/robot/sendBySession?session=...")
 
 
 @dataclass
@@ -278,19 +278,16 @@ class CallbackEndpoint:
             claim = robot.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
                                                     owner=robot.owner, payload=payload)
             if claim is None:
-                try:
-                    claim = await robot.storage.claim_message(
-                        inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
-                except StoreUnwritable:
-                    raise
-                except StoreError as exc:  # answering twice beats never answering
-                    log.error("could not claim message %s (%s); answering it unclaimed",
-                              inc.msg_id, exc)
-                    claim = Claim("new")
-        except StoreUnwritable as exc:  # unanswered: the platform may deliver it again
+                claim = await robot.storage.claim_message(
+                    inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
+        except StoreUnwritable as exc:  # not taken: the platform may deliver it again
             self._replays["message"].forget(headers["sign"], replay_key)
             robot.store_unwritable(inc.msg_id, exc)
-            return Outcome(503, {"error": f"message {inc.msg_id} not taken: {exc}"})
+            return Outcome(503, {"error": f"message {inc.msg_id[:100]} not taken: {exc}"})
+        except StoreError as exc:  # answering twice beats never answering
+            log.error("could not claim message %s (%s); answering it unclaimed",
+                      inc.msg_id[:100], exc)
+            claim = Claim("new")
         before = set(robot.tasks)
         assert self._handler is not None
         self._handler.handle(inc, claim)  # spawns the answer (synchronously: no interleaving)
