@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import dingtalk_stream
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
@@ -94,3 +95,27 @@ def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
         assert asyncio.get_running_loop().time() - start <= IDLE_TIMEOUT + 1  # (virtual s)
 
     play(body, agent=ScriptedAgent([]), robot={"metricsPort": 0})
+
+
+@pytest.mark.parametrize("text", ['"hi \\ud83d"', "[" * 70 + "]" * 70])
+def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_crash(
+        text: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The fake cannot send such a frame (it refuses to encode one), the real platform can: the
+    frame goes through the SDK's own parsing into the robot's registered handler."""
+    async def body(h: BotHarness) -> None:
+        data = ('{"msgId": "msgOdd", "msgtype": "text", "conversationType": "1", '
+                '"conversationId": "cidOdd", "senderStaffId": "u1", "robotCode": "r", '
+                '"text": {"content": ' + text + "}}")
+        frame = dingtalk_stream.CallbackMessage.from_dict({
+            "specVersion": "1.0", "type": "CALLBACK", "data": data,
+            "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC, "messageId": "f1"}})
+        handler = h.robot.message_handler()
+        assert await handler.process(frame) == (200, "OK")
+        await h.settle()
+        assert h.fake.platform.cards.all() == []
+        assert h.robot.store is not None and h.robot.store.progress("r:msgOdd") is None
+
+    with caplog.at_level(logging.INFO):
+        play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]))
+    said = [r.getMessage() for r in caplog.records if "acked and not answered" in r.getMessage()]
+    assert said and "robot message" in said[0], [r.getMessage() for r in caplog.records]

@@ -24,7 +24,7 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage
 
-from ...core import cards
+from ...core import cards, strict_json
 from ...core.incoming import Incoming, parse_incoming, plan_for
 from ...errors import StoreError, StoreUnwritable
 from ...storage import Storage
@@ -59,6 +59,13 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
+        try:  # (the SDK's json.loads lets lone surrogates and any depth through)
+            strict_json.check(data, what="robot message")
+        except strict_json.JsonRefused as exc:  # acked: the same frame again is no better
+            log.warning("robot message %s acked and not answered: %s",
+                        str(data.get("msgId", "?"))[:100], exc)
+            self.emit("message.refused", msg=str(data.get("msgId", ""))[:100])
+            return AckMessage.STATUS_OK, "OK"
         inc = parse_incoming(data)
         if not inc.msg_id:
             log.warning("robot message without msgId ignored")
@@ -172,6 +179,7 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
         data = callback.data if isinstance(callback.data, dict) else {}
         try:
+            strict_json.check(data, what="card callback")
             return AckMessage.STATUS_OK, self.click(data)
         except (ValueError, TypeError, AttributeError) as exc:  # acked: a resend is no better
             content = data.get("content")
