@@ -15,6 +15,7 @@ import dingtalk_stream
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
+from bot.im_robots.dingtalk_stream.connection import StreamConnection
 from bot.scenario_adapter import BotHarness
 from fakeding import ThreadedFakeDing
 from fakeding.stream.protocol import TOPIC_CARD_CALLBACK
@@ -119,3 +120,27 @@ def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_c
         play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]))
     said = [r.getMessage() for r in caplog.records if "acked and not answered" in r.getMessage()]
     assert said and "robot message" in said[0], [r.getMessage() for r in caplog.records]
+
+
+def test_a_frame_nested_deeper_than_json_parses_is_acked_on_the_live_connection(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def body(h: BotHarness) -> None:
+        deep = '{"msgId": "m", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+        frame = {"specVersion": "1.0", "type": "CALLBACK", "data": deep,
+                 "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC,
+                             "messageId": "frameDeep1", "contentType": "application/json"}}
+        connection = h.robot.connection
+        assert isinstance(connection, StreamConnection)
+        async with asyncio.timeout(30):  # (the fake sees the socket before the robot does)
+            await connection.connected.wait()
+        await connection.background_task(frame)
+        await asyncio.sleep(1.0)
+        # the fake never pushed that frame, so the ack it got is one it does not know
+        assert any("ack for unknown messageId 'frameDeep1'" in v for v in violations(h))
+        assert h.fake.platform.cards.all() == []
+
+    with caplog.at_level(logging.INFO):
+        play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]))
+    said = [r.getMessage() for r in caplog.records if "nested too deeply" in r.getMessage()]
+    assert said and "frameDeep1" in said[0]
+    assert not any(r.exc_info for r in caplog.records)

@@ -203,13 +203,22 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         if json_message.get("type") == "CALLBACK" and topic not in self.callback_handler_map:
             log.warning("callback on unhandled topic %s acked and ignored", topic)
             self.on_event("stream.unknown_topic", {"topic": topic})
-            ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
-                                            "contentType": "application/json"},
-                   "message": "OK", "data": json.dumps({"response": None})}
-            await self.websocket.send(json.dumps(ack))
+            await self._ack_ok(headers)
             return ""
-        result: str = await super().route_message(json_message)
+        try:
+            result: str = await super().route_message(json_message)
+        except RecursionError:  # data nested deeper than json parses: no resend parses either
+            log.warning("frame %s on %s acked and ignored: its data is nested too deeply to "
+                        "parse", str(headers.get("messageId", "?"))[:100], topic)
+            await self._ack_ok(headers)
+            return ""
         return result
+
+    async def _ack_ok(self, headers: dict[str, Any]) -> None:
+        ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
+                                        "contentType": "application/json"},
+               "message": "OK", "data": json.dumps({"response": None})}
+        await self.websocket.send(json.dumps(ack))
 
     async def stop(self) -> None:
         self._stopping = True
