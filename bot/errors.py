@@ -7,7 +7,8 @@
     ├── AgentError           the answering agent failed; the user gets an error notice
     │   └── AgentTimeout     the agent took too long or went silent
     └── StoreError           the store could not be opened or used
-        └── StoreBusy        the SQLite file is locked by another connection (retry later)
+        ├── StoreBusy        the SQLite file is locked by another connection (retry later)
+        └── StoreUnwritable  the disk is full or the file read-only (retry once fixed)
 """
 
 from __future__ import annotations
@@ -35,3 +36,8 @@ class StoreError(BotError):
 
 class StoreBusy(StoreError):
     """The SQLite file is locked by another connection; the call may succeed later."""
+
+
+class StoreUnwritable(StoreError):
+    """The store cannot write (disk full, read-only file or folder, I/O error); the call may
+    succeed once space or permissions return."""

@@ -62,6 +62,9 @@ class Metrics:
                                        registry=r)
         self.dedup_skips = Counter("dingbot_dedup_skips", "Messages skipped as duplicates "
                                    "(redeliveries)", registry=r)
+        self.store_unwritable = Counter("dingbot_store_unwritable", "Messages the store could "
+                                        "not claim because it cannot write (disk full, "
+                                        "read-only), held unacked", registry=r)
         self.recoveries = Counter("dingbot_recoveries", "Messages taken over from a robot that "
                                   "died or answered late", ["via"], registry=r)
         self.agent_failures = Counter("dingbot_agent_failures", "Agent errors and timeouts",
@@ -92,6 +95,8 @@ class Metrics:
             self.retries.labels(api=RETRIES[kind]).inc()
         elif kind == "dedup.skip":
             self.dedup_skips.inc()
+        elif kind == "store.unwritable":
+            self.store_unwritable.inc()
         elif kind == "recovery":
             self.recoveries.labels(via=str(fields.get("via", ""))).inc()
         elif kind in ("agent.error", "agent.crash", "agent.timeout"):
@@ -137,6 +142,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+IDLE_TIMEOUT = 60.0  # seconds a scrape connection may sit without a whole request head
+
+
 class Exporter:
     """``/metrics`` and ``/healthz`` on ``listenHost:metricsPort``; ``url`` once listening."""
 
@@ -168,7 +176,9 @@ class Exporter:
     async def start(self) -> None:
         cfg = self.robot.cfg
         assert cfg.metrics_port is not None
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # (as HTTP mode's server: a request head that never ends is closed, not held)
+        self._runner = web.AppRunner(self.app(), access_log=None,
+                                     keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.listen_host, cfg.metrics_port)
         await site.start()

@@ -128,6 +128,7 @@ class SqliteStorage(Storage):
         self._pending: set[asyncio.Future[Any]] = set()
         self._batch: list[Call] = []  # ``soon`` writes not in the file yet, in order
         self._flush_at: asyncio.Handle | None = None
+        self._closing = False  # set by aclose: the worker stops waiting for the lock
         self.waits = 0  # calls that had to leave the loop because the file was locked
         self.commits = 0  # transactions the loop thread ran (tests count them)
 
@@ -214,6 +215,9 @@ class SqliteStorage(Storage):
     def _retrying(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         """On the worker thread: wait for the lock, a bounded number of times."""
         for attempt in range(1, self.attempts + 1):
+            if self._closing:
+                raise StoreError(f"store {name} at {self.name} not done: the robot is stopping "
+                                 "and the SQLite file is still locked by another connection")
             try:
                 return getattr(self.slow, name)(*args, **kw)
             except StoreBusy:
@@ -334,8 +338,10 @@ class SqliteStorage(Storage):
         if self._pending:
             _, left = await asyncio.wait(set(self._pending), timeout=timeout)
             if left:
-                log.error("%d store write(s) still waiting for the lock at close; lost",
-                          len(left))
+                log.error("%d store write(s) still waiting for the lock on %s at close are not "
+                          "saved (progress of messages in flight: another robot takes those "
+                          "over after this one's lease)", len(left), self.name)
+        self._closing = True  # the worker gives up at its next attempt: the process can exit
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.fast.close()
         self.slow.close()

@@ -23,7 +23,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.agents.base import ROLES, Turn
 from bot.clock import Clock
-from bot.errors import StoreBusy, StoreError
+from bot.errors import StoreBusy, StoreError, StoreUnwritable
 
 SCHEMA_VERSION = 3
 DEDUP_TTL = 86400.0
@@ -88,6 +88,38 @@ CREATE TABLE IF NOT EXISTS owners (
 """
 STATES = ("claimed", "carded", "answered", "finalized")
 Call = tuple[str, tuple[Any, ...], dict[str, Any]]  # a Store method's name and arguments
+
+
+# SQLite's result codes for a store that cannot write, and the OS error behind each
+_UNWRITABLE = {
+    "SQLITE_FULL": "errno ENOSPC, no space left on device",
+    "SQLITE_READONLY": "errno EROFS or EACCES, the file or its folder is read-only",
+    "SQLITE_IOERR": "errno EIO (or ENOSPC), a disk I/O error",
+    "SQLITE_CANTOPEN": "errno EACCES or ENOENT, the file cannot be opened",
+}
+_UNWRITABLE_TEXT = {"database or disk is full": "SQLITE_FULL",
+                    "attempt to write a readonly database": "SQLITE_READONLY",
+                    "disk I/O error": "SQLITE_IOERR",
+                    "unable to open database file": "SQLITE_CANTOPEN"}
+
+
+def _unwritable(exc: sqlite3.Error) -> str | None:
+    """What keeps SQLite from writing (its code and the OS errno behind it), or None."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    for code, why in _UNWRITABLE.items():
+        if name.startswith(code):
+            return f"{name}, {why}"
+    for text, code in _UNWRITABLE_TEXT.items():
+        if text in str(exc):
+            return f"{code}, {_UNWRITABLE[code]}"
+    return None
+
+
+def _abandon(conn: sqlite3.Connection) -> None:
+    """Roll back what a failed statement left open, so the next call starts clean."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):  # (nothing more to undo)
+            conn.execute("ROLLBACK")
 
 
 _PROGRESS = ("SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at "
@@ -244,15 +276,24 @@ class Store:
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # (SQLite itself rolls back on a full disk)
+                        conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
+                _abandon(conn)  # a COMMIT refused (disk full) leaves the transaction open
                 if "locked" in str(exc) or "busy" in str(exc):
                     raise StoreBusy(f"store {operation} at {self.path}: the database is locked "
                                     "by another connection") from None
+                unwritable = _unwritable(exc)
+                if unwritable is not None:
+                    raise StoreUnwritable(
+                        f"store {operation} cannot write {self.path}: {unwritable} "
+                        f"(sqlite: {exc}); free space on its disk or fix its permissions, "
+                        "the robot retries") from None
                 raise StoreError(f"store {operation} failed at {self.path} ({exc})") from None
             except sqlite3.Error as exc:
+                _abandon(conn)
                 raise StoreError(
                     f"store {operation} failed at {self.path} ({type(exc).__name__}: {exc})"
                 ) from None

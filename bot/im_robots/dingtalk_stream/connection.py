@@ -27,7 +27,7 @@ import dingtalk_stream
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from ...errors import ConfigError
+from ...errors import BotError, ConfigError
 from .openapi import OpenApiCallError, OpenApiClient
 
 log = logging.getLogger("bot.stream")
@@ -181,6 +181,14 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
             log.warning("ack for %s not sent: the connection closed; the platform redelivers",
                         message_id)
             self.on_event("stream.ack_lost", {"messageId": message_id})
+        except BotError as exc:  # said by the handler already; no ack, so it comes again
+            message_id = (json_message.get("headers") or {}).get("messageId")
+            log.warning("frame %s not acked (%s); the platform delivers it again", message_id,
+                        exc)
+        except Exception:  # a bug: its traceback, never "Task exception was never retrieved"
+            message_id = (json_message.get("headers") or {}).get("messageId")
+            log.exception("frame %s not acked: handling it failed; the platform delivers it "
+                          "again", message_id)
 
     async def route_message(self, json_message: dict[str, Any]) -> str:
         """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
@@ -195,13 +203,22 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         if json_message.get("type") == "CALLBACK" and topic not in self.callback_handler_map:
             log.warning("callback on unhandled topic %s acked and ignored", topic)
             self.on_event("stream.unknown_topic", {"topic": topic})
-            ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
-                                            "contentType": "application/json"},
-                   "message": "OK", "data": json.dumps({"response": None})}
-            await self.websocket.send(json.dumps(ack))
+            await self._ack_ok(headers)
             return ""
-        result: str = await super().route_message(json_message)
+        try:
+            result: str = await super().route_message(json_message)
+        except RecursionError:  # data nested deeper than json parses: no resend parses either
+            log.warning("frame %s on %s acked and ignored: its data is nested too deeply to "
+                        "parse", str(headers.get("messageId", "?"))[:100], topic)
+            await self._ack_ok(headers)
+            return ""
         return result
+
+    async def _ack_ok(self, headers: dict[str, Any]) -> None:
+        ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
+                                        "contentType": "application/json"},
+               "message": "OK", "data": json.dumps({"response": None})}
+        await self.websocket.send(json.dumps(ack))
 
     async def stop(self) -> None:
         self._stopping = True

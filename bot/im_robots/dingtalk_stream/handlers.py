@@ -6,6 +6,10 @@ whenever the store answers in time (at once for SQLite; one round trip for Redis
 killed right after an ack leaves a progress record that another robot finishes; a store that
 does not answer within ``CLAIM_BEFORE_ACK`` (a locked file, a stalled Redis) gets the claim
 after the ack instead of holding the ack back.
+
+A store that cannot write (disk full, read-only) is the exception: a message it cannot claim
+is held unacked, its claim retried with backoff, and answered (and acked) once the store
+writes again; the platform meanwhile delivers it again, and that copy waits the same way.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage
 
-from ...core import cards
+from ...core import cards, strict_json
 from ...core.incoming import Incoming, parse_incoming, plan_for
-from ...errors import StoreError
+from ...errors import StoreError, StoreUnwritable
 from ...storage import Storage
 from ...store import Answer, Claim
 from .config import RobotConfig
@@ -31,6 +35,8 @@ from .openapi import OpenApiCallError
 
 log = logging.getLogger("bot.handlers")
 CLAIM_BEFORE_ACK = 1.0  # seconds an ack waits for a claim that needs the store's answer
+HOLD_FOR = 3600.0  # seconds a message is held unacked while the store cannot write
+HOLD_BACKOFF = (1.0, 30.0)  # first and longest wait between claims of a held message
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 Emit = Callable[..., None]
 
@@ -53,13 +59,23 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
+        try:  # (the SDK's json.loads lets lone surrogates and any depth through)
+            strict_json.check(data, what="robot message")
+        except strict_json.JsonRefused as exc:  # acked: the same frame again is no better
+            log.warning("robot message %s acked and not answered: %s",
+                        str(data.get("msgId", "?"))[:100], exc)
+            self.emit("message.refused", msg=str(data.get("msgId", ""))[:100])
+            return AckMessage.STATUS_OK, "OK"
         inc = parse_incoming(data)
         if not inc.msg_id:
             log.warning("robot message without msgId ignored")
             return AckMessage.STATUS_OK, "OK"
         payload = json.dumps(data, ensure_ascii=False)
-        claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
-                                               owner=self.owner, payload=payload)
+        try:
+            claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
+                                                   owner=self.owner, payload=payload)
+        except StoreUnwritable as exc:
+            claim = await self._claim_when_writable(inc, payload, exc)
         if claim is None:
             claiming = asyncio.ensure_future(self._claim(inc, payload))
             try:
@@ -72,14 +88,52 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
                          "claimed after the ack", inc.msg_id, CLAIM_BEFORE_ACK)
                 self.spawn(self._handle_when_claimed(inc, claiming))
                 return AckMessage.STATUS_OK, "OK"
-            claim = claiming.result()
+            try:
+                claim = claiming.result()
+            except StoreUnwritable as exc:
+                claim = await self._claim_when_writable(inc, payload, exc)
         self.handle(inc, claim)
         return AckMessage.STATUS_OK, "OK"
+
+    async def _claim_when_writable(self, inc: Incoming, payload: str,
+                                   exc: StoreUnwritable) -> Claim:
+        """Hold an unclaimable message unacked, claiming it again with backoff until the store
+        writes; StoreUnwritable (still no ack) after ``HOLD_FOR`` seconds."""
+        say_unwritable(self.emit, inc.msg_id, exc)
+        delay, waited, tries = HOLD_BACKOFF[0], 0.0, 1
+        while waited < HOLD_FOR:
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, HOLD_BACKOFF[1])
+            tries += 1
+            try:
+                claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
+                                                       owner=self.owner, payload=payload)
+                if claim is None:
+                    claim = await self.storage.claim_message(
+                        inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload)
+            except StoreUnwritable as again:
+                if tries % 10 == 0:
+                    log.error("message %s still held unacked after %.0f s: %s", inc.msg_id,
+                              waited, again)
+                continue
+            except StoreError as other:  # a busy or failing store: as before the ack
+                log.error("could not claim message %s (%s); answering it unclaimed",
+                          inc.msg_id, other)
+                claim = Claim("new")
+            log.warning("message %s claimed after the store could write again (held %.0f s, "
+                        "%d tries); answering it", inc.msg_id, waited, tries)
+            self.emit("store.writable", msg=inc.msg_id, after=waited)
+            return claim
+        raise StoreUnwritable(f"message {inc.msg_id} held {HOLD_FOR:g} s while the store could "
+                              "not write; left unacked")
 
     async def _claim(self, inc: Incoming, payload: str) -> Claim:
         try:
             return await self.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
                                                     owner=self.owner, payload=payload)
+        except StoreUnwritable:
+            raise
         except StoreError as exc:  # answering twice beats never answering
             log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id,
                       exc)
@@ -88,6 +142,9 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
     async def _handle_when_claimed(self, inc: Incoming, claiming: asyncio.Future[Claim]) -> None:
         try:
             claim = await asyncio.shield(claiming)
+        except StoreUnwritable as exc:  # acked already: answering it beats dropping it
+            log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id, exc)
+            claim = Claim("new")
         except asyncio.CancelledError:
             # Shutting down while the store still holds the claim: the message is acked, so
             # no one else gets it and no progress names it; end it here, with a notice.
@@ -121,7 +178,17 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
 
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
         data = callback.data if isinstance(callback.data, dict) else {}
-        return AckMessage.STATUS_OK, self.click(data)
+        try:
+            strict_json.check(data, what="card callback")
+            return AckMessage.STATUS_OK, self.click(data)
+        except (ValueError, TypeError, AttributeError) as exc:  # acked: a resend is no better
+            content = data.get("content")
+            log.warning("card callback on card %s acked and ignored: its content is not JSON "
+                        "text holding cardPrivateData (%s: %s; found %s of %d chars)",
+                        str(data.get("outTrackId", "?"))[:80], type(exc).__name__,
+                        str(exc)[:200], type(content).__name__, len(str(content)))
+            self.emit("callback.bad", card=str(data.get("outTrackId", ""))[:80])
+            return AckMessage.STATUS_OK, {}
 
     def click(self, data: dict[str, Any]) -> Any:
         """Record a click's vote; the answer the platform gets. One path for the Stream ack
@@ -182,6 +249,13 @@ class LoggingEventHandler(dingtalk_stream.EventHandler):  # type: ignore[misc]
     async def process(self, event: dingtalk_stream.EventMessage) -> tuple[int, str]:
         log.info("event %s acked and ignored", event.headers.event_type)
         return AckMessage.STATUS_OK, "OK"
+
+
+def say_unwritable(emit: Emit, msg_id: str, exc: StoreUnwritable) -> None:
+    """The loud line (store path, SQLite code, errno) and the ``store.unwritable`` event."""
+    log.error("message %s not taken and not acked, so the platform delivers it again: %s",
+              msg_id, exc)
+    emit("store.unwritable", msg=msg_id)
 
 
 def spawner(tasks: set[asyncio.Task[Any]]) -> Spawn:

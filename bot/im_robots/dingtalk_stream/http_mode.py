@@ -2,7 +2,13 @@
 
 DingTalk signs each POST with headers ``timestamp`` (ms) and ``sign`` = Base64(HMAC-SHA256(
 key=appSecret, msg=timestamp + "\\n" + appSecret)); a missing or wrong sign is refused with
-401, a timestamp more than an hour off our clock with 403 (a replayed request). The answer
+401, a timestamp more than an hour off the wall clock (read afresh for every request) with 403.
+The sign covers the timestamp only, so a captured one would carry any body for that hour: a
+signature seen before is refused as a replay (409) unless it comes again within seconds for
+another message (two messages signed in the same millisecond share it). A ``sessionWebhook``
+must be on DingTalk's hosts or the configured endpoint, or the robot would POST its answer
+wherever a body says. Bodies are read whole, up to ``MAX_BODY`` bytes (413 beyond), and parsed
+strictly (``bot.core.strict_json``); every refusal is a JSON error. The answer
 must come within the platform's time limit, so the handler only checks, claims the message in
 the store and answers ``{}`` ("no reply now"); the cards and webhook replies follow from
 background work, whose every step is a progress record in the store.
@@ -38,15 +44,18 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ...core import strict_json
 from ...core.incoming import parse_incoming
-from ...errors import StoreError
+from ...errors import StoreError, StoreUnwritable
 from ...store import Claim
 from .openapi import OpenApiCallError
 
@@ -57,6 +66,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.http")
 MAX_SKEW = 3600.0  # seconds a timestamp may be off our clock
 MAX_BODY = 1 << 20
+MAX_TIMESTAMP_DIGITS = 15  # milliseconds until the year 33658
+BODY_TIMEOUT = 30.0  # seconds a request's body may take to arrive whole
+IDLE_TIMEOUT = 60.0  # seconds a connection may sit without a whole request head (or idle)
+REUSE_WINDOW = 10.0  # seconds a signature may come again, for other messages of its millisecond
+REPLAY_MEMORY = 50_000  # signatures remembered at most (real traffic only: forging needs the secret)
+# Where DingTalk's session webhooks live (reference: sessionWebhook, hosts of the platform)
+DINGTALK_HOSTS = ("oapi.dingtalk.com", "api.dingtalk.com", "api.dingtalk.io")
 CARD_TIMESTAMP, CARD_SIGN = "x-ddpaas-signature-timestamp", "x-ddpaas-signature"
 
 Scope = MutableMapping[str, Any]
@@ -95,8 +111,11 @@ def _check(headers: Mapping[str, str], ts_name: str, sign_name: str,
         missing = " and ".join(n for n, v in ((ts_name, timestamp), (sign_name, sign))
                                if not v)
         return 401, f"header {missing} missing: expected the platform's signed request"
-    if not timestamp.isdigit():
-        return 401, f"header {ts_name} must be milliseconds since the epoch, found {timestamp!r}"
+    if not (timestamp.isascii() and timestamp.isdigit()
+            and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+        return 401, (f"header {ts_name} must be milliseconds since the epoch (at most "
+                     f"{MAX_TIMESTAMP_DIGITS} digits 0-9), found {timestamp[:40]!r}"
+                     f"{'...' if len(timestamp) > 40 else ''}")
     if not hmac.compare_digest(sign.encode(), signer(timestamp, secret).encode()):
         return 401, f"header {sign_name} does not match {ts_name} and this app's secret"
     skew = int(timestamp) / 1000 - now
@@ -105,6 +124,71 @@ def _check(headers: Mapping[str, str], ts_name: str, sign_name: str,
                      f"{'ahead of' if skew > 0 else 'behind'} this robot's clock, more than the "
                      f"{max_skew:g} s allowed (a replay?)")
     return None
+
+
+class ReplayGuard:
+    """Signatures seen within the signature window (in memory, per process).
+
+    The platform signs only the timestamp, so messages signed in the same millisecond share a
+    signature: a seen signature passes again for another message id within ``reuse`` seconds
+    of its first sight, never for the same id, never later."""
+
+    def __init__(self, *, keep: float = 2 * MAX_SKEW, reuse: float = REUSE_WINDOW,
+                 limit: int = REPLAY_MEMORY) -> None:
+        self.keep, self.reuse, self.limit = keep, reuse, limit
+        self._seen: OrderedDict[str, tuple[float, set[str]]] = OrderedDict()
+
+    def refusal(self, sign: str, key: str, now: float) -> str | None:
+        """None (and ``sign`` remembered with ``key``), or why it is a replay. ``now`` is
+        monotonic seconds."""
+        while self._seen:
+            oldest, (first, _) = next(iter(self._seen.items()))
+            if now - first <= self.keep and len(self._seen) < self.limit:
+                break
+            del self._seen[oldest]
+        seen = self._seen.get(sign)
+        if seen is None:
+            self._seen[sign] = (now, {key})
+            return None
+        first, keys = seen
+        if key in keys:
+            return (f"replay: this signature already came with {key[:100]} "
+                    f"{now - first:.0f} s ago; expected a request signed afresh")
+        if now - first > self.reuse:
+            return (f"replay: this signature was first used {now - first:.0f} s ago, for "
+                    f"another request; a signature is reused only within {self.reuse:g} s")
+        keys.add(key)
+        return None
+
+    def forget(self, sign: str, key: str) -> None:
+        """``key`` was not taken after all (the store could not write): the platform's retry
+        of that very request must pass."""
+        seen = self._seen.get(sign)
+        if seen is not None:
+            seen[1].discard(key)
+            if not seen[1]:
+                del self._seen[sign]
+
+
+def webhook_refusal(url: str, endpoint: str) -> str | None:
+    """None if the robot may POST its answer to ``url`` (a ``sessionWebhook``): https on
+    DingTalk's hosts, or the configured endpoint's own scheme, host and port (pure)."""
+    try:
+        where = urlsplit(url)
+        home = urlsplit(endpoint)
+        port, home_port = where.port, home.port
+    except ValueError:
+        where = None
+    if where is not None and not where.username and not where.password:
+        if where.scheme == "https" and where.hostname in DINGTALK_HOSTS and port in (None, 443):
+            return None
+        defaults = {"http": 80, "https": 443}
+        if (where.scheme, where.hostname, port or defaults.get(where.scheme)) == (
+                home.scheme, home.hostname, home_port or defaults.get(home.scheme)):
+            return None
+    return (f"sessionWebhook {url[:200]!r} is not on DingTalk's hosts (https://"
+            f"{', https://'.join(DINGTALK_HOSTS)}) nor this robot's endpoint {endpoint}: "
+            "expected the platform's https://oapi.dingtalk.com/robot/sendBySession?session=...")
 
 
 @dataclass
@@ -128,6 +212,7 @@ class CallbackEndpoint:
         self._handler: MessageHandler | None = None
         self._feedback: FeedbackHandler | None = None
         self._card_url: str | None = None  # registered for card clicks
+        self._replays = {"message": ReplayGuard(), "click": ReplayGuard()}
 
     def ready(self) -> None:
         """Build the robot's core once per event loop (a serverless runtime may run each
@@ -157,10 +242,18 @@ class CallbackEndpoint:
     def _signed(self, check: Check, headers: Mapping[str, str], raw: bytes,
                 what: str) -> dict[str, Any] | Outcome:
         """The body of a request ``check`` accepts (signed with this app's secret), or the
-        refusal to answer."""
+        refusal to answer. The clock is the wall clock as it is now (a clock corrected since
+        start-up counts at once)."""
         self.ready()
-        refused = check(headers, self.robot.cfg.client_secret, self.robot.clock.time())
+        refused = check(headers, self.robot.cfg.client_secret, self.robot.wall())
         return _signed_object(refused, raw, what)
+
+    def _replayed(self, route: str, sign: str, key: str) -> Outcome | None:
+        why = self._replays[route].refusal(sign, key, self.robot.clock.monotonic())
+        if why is None:
+            return None
+        log.warning("%s refused (409): %s", route, why)
+        return Outcome(409, {"error": why})
 
     async def accept(self, headers: Mapping[str, str], raw: bytes) -> Outcome:
         robot = self.robot
@@ -170,18 +263,31 @@ class CallbackEndpoint:
         inc = parse_incoming(data)
         if not inc.msg_id:
             return Outcome(400, {"error": "body has no msgId: expected a robot message"})
+        replay_key = f"msgId {inc.msg_id}"
+        replayed = self._replayed("message", headers["sign"], replay_key)
+        if replayed is not None:
+            return replayed
+        if inc.webhook is not None:
+            bad = webhook_refusal(inc.webhook, robot.cfg.endpoint)
+            if bad is not None:
+                log.warning("HTTP callback refused (400): %s", bad)
+                return Outcome(400, {"error": bad})
         assert robot.storage is not None
         payload = json.dumps(data, ensure_ascii=False)
-        claim = robot.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
-                                                owner=robot.owner, payload=payload)
-        if claim is None:
-            try:
-                claim = await robot.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
-                                                          owner=robot.owner, payload=payload)
-            except StoreError as exc:  # answering twice beats never answering
-                log.error("could not claim message %s (%s); answering it unclaimed",
-                          inc.msg_id, exc)
-                claim = Claim("new")
+        try:
+            claim = robot.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
+                                                    owner=robot.owner, payload=payload)
+            if claim is None:
+                claim = await robot.storage.claim_message(
+                    inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
+        except StoreUnwritable as exc:  # not taken: the platform may deliver it again
+            self._replays["message"].forget(headers["sign"], replay_key)
+            robot.store_unwritable(inc.msg_id, exc)
+            return Outcome(503, {"error": f"message {inc.msg_id[:100]} not taken: {exc}"})
+        except StoreError as exc:  # answering twice beats never answering
+            log.error("could not claim message %s (%s); answering it unclaimed",
+                      inc.msg_id[:100], exc)
+            claim = Claim("new")
         before = set(robot.tasks)
         assert self._handler is not None
         self._handler.handle(inc, claim)  # spawns the answer (synchronously: no interleaving)
@@ -193,6 +299,11 @@ class CallbackEndpoint:
         data = self._signed(check_card_signature, headers, raw, "card callback")
         if isinstance(data, Outcome):
             return data
+        if CARD_SIGN in headers:  # (unsigned clicks: a card sent with a bare callbackUrl)
+            body = hashlib.sha256(raw).hexdigest()[:16]
+            replayed = self._replayed("click", headers[CARD_SIGN], f"body {body}")
+            if replayed is not None:
+                return replayed
         before = set(robot.tasks)
         assert self._feedback is not None
         try:
@@ -223,9 +334,9 @@ def _signed_object(refused: tuple[int, str] | None, raw: bytes,
         log.warning("%s refused (%d): %s", what, *refused)
         return Outcome(refused[0], {"error": refused[1]})
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        return Outcome(400, {"error": f"body is not JSON ({exc})"})
+        data = strict_json.loads(raw)
+    except strict_json.JsonRefused as exc:
+        return Outcome(400, {"error": str(exc)})
     if not isinstance(data, dict):
         return Outcome(400, {"error": f"body must be a JSON object, found "
                                       f"{type(data).__name__}"})
@@ -243,12 +354,37 @@ Accept = Callable[[Mapping[str, str], bytes], Awaitable[Outcome]]
 
 
 async def _aiohttp_handler(accept: Accept, request: web.Request) -> web.Response:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        return web.json_response({"error": f"body larger than {MAX_BODY} bytes"}, status=413)
-    outcome = await accept(_lower(dict(request.headers)), raw)
+    raw = await read_whole(request)
+    outcome = raw if isinstance(raw, Outcome) else \
+        await accept(_lower(dict(request.headers)), raw)
     return web.Response(status=outcome.status, body=outcome.encoded(),
                         content_type="application/json")
+
+
+def _too_large(size: int | str) -> Outcome:
+    return Outcome(413, {"error": f"body larger than {MAX_BODY} bytes ({size}): expected one "
+                                  "robot message or card callback"})
+
+
+async def read_whole(request: web.Request) -> bytes | Outcome:
+    """The whole body, however many TCP segments it came in (``content.read(n)`` returns only
+    what has arrived so far), up to ``MAX_BODY`` bytes within ``BODY_TIMEOUT`` seconds."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        return _too_large(f"Content-Length {length}")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            while chunk := await request.content.read(MAX_BODY + 1 - size):
+                size += len(chunk)
+                if size > MAX_BODY:
+                    return _too_large("more arrived")
+                chunks.append(chunk)
+    except TimeoutError:
+        return Outcome(408, {"error": f"body not complete after {BODY_TIMEOUT:g} s "
+                                      f"({size} bytes arrived): send the whole body"})
+    return b"".join(chunks)
 
 
 def routes(app: web.Application, endpoint: CallbackEndpoint, path: str,
@@ -299,7 +435,9 @@ class HttpServer:
         self.endpoint.ready()
         app = web.Application()
         routes(app, self.endpoint, cfg.http_path, cfg.card_path)
-        self._runner = web.AppRunner(app, access_log=None)
+        # keepalive_timeout also closes a connection whose request head never ends (aiohttp
+        # arms it when the connection opens), so no client can hold one forever
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, cfg.listen_host, cfg.http_port).start()
@@ -350,7 +488,7 @@ class AsgiApp:
             headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope.get("headers", [])}
             outcome = await accept[path](headers, raw) if raw is not None else \
-                Outcome(413, {"error": f"body larger than {MAX_BODY} bytes"})
+                _too_large("more arrived")
         await send({"type": "http.response.start", "status": outcome.status,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": outcome.encoded()})

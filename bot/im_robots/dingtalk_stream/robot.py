@@ -24,9 +24,9 @@ import dingtalk_stream
 
 from ...agents import build_agent
 from ...agents.base import Agent
-from ...clock import Clock, LoopClock
+from ...clock import Clock, LoopClock, SystemClock
 from ...core.incoming import parse_incoming, plan_for
-from ...errors import ConfigError, StoreError
+from ...errors import ConfigError, StoreError, StoreUnwritable
 from ...storage import SqliteStorage, Storage
 from ...store import Progress, Store, new_owner
 from ..meta import ImRobot
@@ -34,7 +34,13 @@ from .ai_card import AiCardResponder, AiFeedbackHandler
 from .config import RobotConfig, check_live_credentials, load_config
 from .connection import StreamConnection
 from .conversation import Responder
-from .handlers import FeedbackHandler, LoggingEventHandler, MessageHandler, spawner
+from .handlers import (
+    FeedbackHandler,
+    LoggingEventHandler,
+    MessageHandler,
+    say_unwritable,
+    spawner,
+)
 from .manager import ClientManager
 from .openapi import OpenApiClient
 
@@ -61,6 +67,11 @@ class DingTalkStreamRobot(ImRobot):
                  seed: int = 0) -> None:
         self.cfg = config
         self.clock = clock or LoopClock()
+        # The wall clock as it is at each reading, for the platform's signed timestamps: the
+        # default LoopClock keeps the offset it read at start (right for lease and TTL spans,
+        # wrong once the system clock is corrected). A given clock is the test's (virtual) one.
+        self.wall: Callable[[], float] = self.clock.time if clock is not None else \
+            SystemClock().time
         self._agent = agent
         self.observer = observer
         self.seed = seed
@@ -98,6 +109,10 @@ class DingTalkStreamRobot(ImRobot):
             self.metrics.observe(now, kind, fields)
         if self.observer is not None:
             self.observer(now, kind, fields)
+
+    def store_unwritable(self, msg_id: str, exc: StoreUnwritable) -> None:
+        """Say loudly that a message could not be taken because the store cannot write."""
+        say_unwritable(self.emit, msg_id, exc)
 
     def _on_event(self, kind: str, fields: dict[str, Any]) -> None:
         self.emit(kind, **fields)
@@ -251,11 +266,18 @@ class DingTalkStreamRobot(ImRobot):
             await self.exporter.stop()
             self.exporter = None
         if self.storage is not None:
-            try:
-                await self.storage.beat(self.owner, 0.0)  # what is left is free to take
+            left = max(0.0, deadline - (self.clock.monotonic() - started))
+            try:  # what is left is free to take at once
+                await asyncio.wait_for(self.storage.beat(self.owner, 0.0), left)
+            except TimeoutError:
+                log.error("shutting down: the deadline of %g s passed while the store at %s "
+                          "stayed busy; this robot's lease is not released, so another robot "
+                          "takes over its unfinished messages when the lease runs out (at "
+                          "most %g s); messages not acked are delivered again by the platform",
+                          deadline, self.storage.name, self.cfg.owner_lease)
             except StoreError as exc:
                 log.warning("could not release the owner lease: %s", exc)
-            await self.storage.aclose()
+            await self.storage.aclose(max(0.0, deadline - (self.clock.monotonic() - started)))
         # A later run() builds afresh: a stopped robot can be started again.
         self.connection, self.api, self.store, self.storage = None, None, None, None
 
