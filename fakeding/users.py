@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import messages
+from . import jsonsafe, messages
 from .cards import Card
 from .exceptions import ControlError
 from .messages import Sender
@@ -105,10 +105,10 @@ def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_i
                                            f"{sorted(buttons) or 'none'}, found {button_id!r}")
         value = buttons[button_id].value
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = {"value": value}
+            try:  # a lone surrogate in it would poison the callback's JSON text
+                value = jsonsafe.loads(value, what="the button's value")
+            except jsonsafe.BadJson:
+                value = {"value": jsonsafe.text(value, len(value))}
         label = buttons[button_id].label
     else:
         value, label = {}, button_id

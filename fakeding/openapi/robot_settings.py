@@ -8,13 +8,14 @@ API's ``GET /_fakeding/apps``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from .. import jsonsafe
 from ..callbacks import loopback_url
 from ..cards import Card
 from ..exceptions import ConfigError, OpenApiError
+from ..jsonsafe import echo
 from ..platform import App, Platform
 
 OFF_DUTY_PATH = "/v1.0/innerApi/robot/stream/away/template/update"
@@ -40,13 +41,14 @@ def off_duty_prompt(platform: Platform, app: App, body: Any, t: float) -> Result
         raise OpenApiError(400, "param.error",
                            f"cardTemplateId: expected 'StandardCard', found {template!r}")
     raw = body.get("cardData")
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        data = None
+    try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
+        data = jsonsafe.loads(raw, what="cardData") if isinstance(raw, str) else None
+    except jsonsafe.BadJson as exc:
+        raise OpenApiError(400, "param.isNotJson",
+                           f"{exc}; expected a JSON object as a string") from None
     if not isinstance(data, dict):
         raise OpenApiError(400, "param.isNotJson",
-                           f"cardData: expected a JSON object as a string, found {raw!r:.80}")
+                           f"cardData: expected a JSON object as a string, found {echo(raw, 80)}")
     app.off_duty_prompt = data
     return {"success": True, "result": True}, None, None
 

@@ -340,11 +340,11 @@ class OpenApi:
         if not isinstance(param, str):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON string")
-        try:
-            parsed = json.loads(param)
-        except ValueError:
+        try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
+            parsed = jsonsafe.loads(param, what="msgParam")
+        except jsonsafe.BadJson as exc:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               "msgParam must be JSON") from None
+                               f"{exc}; msgParam must be a JSON object as text") from None
         if not isinstance(parsed, dict):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON object")
