@@ -30,18 +30,18 @@ LOOPBACK_NAMES = ("localhost",)
 def loopback_url(url: Any, field: str) -> str:
     """``url`` if it is an http(s) URL on this machine; ``ConfigError`` naming ``field`` else."""
     if not isinstance(url, str) or not url:
-        raise ConfigError(f"{field}: expected an http:// URL on 127.0.0.1, found {url!r}")
+        raise ConfigError(f"{field}: expected an http:// URL on 127.0.0.1, found {jsonsafe.echo(url)}")
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"{field}: expected an http:// or https:// URL, found {url!r}")
+        raise ConfigError(f"{field}: expected an http:// or https:// URL, found {jsonsafe.echo(url)}")
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host in LOOPBACK_NAMES
     if not loopback:
         raise ConfigError(f"{field}: the fake calls back only to loopback (127.0.0.1, ::1, "
-                          f"localhost), found host {host!r} in {url!r}")
+                          f"localhost), found host {jsonsafe.echo(host)} in {jsonsafe.echo(url)}")
     return url
 
 

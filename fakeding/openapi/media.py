@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from ..exceptions import OpenApiError
+from ..jsonsafe import echo
 from ..platform import App, Platform
 
 PATH = "/media/upload"
@@ -50,7 +51,7 @@ async def upload(platform: Platform, t: float,
     if kind not in MEDIA_TYPES:
         return app.client_id, seen, _error(
             40004, f"不合法的媒体文件类型 (type: expected one of {', '.join(MEDIA_TYPES)}, "
-                   f"found {kind!r})")
+                   f"found {echo(kind)})")
     if not name:
         return app.client_id, seen, _error(
             41001, "缺少media参数 (send the file as multipart/form-data field 'media')")
@@ -78,6 +79,6 @@ def check_message_media(platform: Platform, app: App, msg_key: str, param: dict[
         if entry is None or entry[0] != app.client_id:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                f"msgParam.{name}: expected a media_id this app uploaded with "
-                               f"POST /media/upload, found {value!r}")
+                               f"POST /media/upload, found {echo(value)}")
         shown.append(f"[{entry[1]} {entry[2]}]")
     return " ".join(shown)

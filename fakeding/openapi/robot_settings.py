@@ -34,12 +34,12 @@ def off_duty_prompt(platform: Platform, app: App, body: Any, t: float) -> Result
     body = _obj(body)
     if body.get("robotCode") != app.robot_code:
         raise OpenApiError(400, "invalidParameter.robotCode.invalid",
-                           f"robotCode must be this app's {app.robot_code!r}, "
-                           f"found {body.get('robotCode')!r}")
+                           f"robotCode: expected this app's robotCode {app.robot_code!r}, "
+                           f"found {echo(body.get('robotCode'))}")
     template = body.get("cardTemplateId")
     if template != "StandardCard":
         raise OpenApiError(400, "param.error",
-                           f"cardTemplateId: expected 'StandardCard', found {template!r}")
+                           f"cardTemplateId: expected 'StandardCard', found {echo(template)}")
     raw = body.get("cardData")
     try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
         data = jsonsafe.loads(raw, what="cardData") if isinstance(raw, str) else None
@@ -58,20 +58,20 @@ def register_card_callback(platform: Platform, app: App, body: Any, t: float) ->
     key = body.get("callbackRouteKey")
     if not isinstance(key, str) or not key:
         raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey: expected a non-empty string, found {key!r}")
+                           f"callbackRouteKey: expected a non-empty string, found {echo(key)}")
     try:
         url = loopback_url(body.get("callbackUrl"), "callbackUrl")
     except ConfigError as exc:
         raise OpenApiError(400, "param.invalid", str(exc)) from None
     secret = body.get("apiSecret")
     if secret is not None and not isinstance(secret, str):
-        raise OpenApiError(400, "param.invalid", f"apiSecret: expected a string, found {secret!r}")
+        raise OpenApiError(400, "param.invalid", f"apiSecret: expected a string, found {echo(secret)}")
     force = body.get("forceUpdate", False)
     if not isinstance(force, bool):
-        raise OpenApiError(400, "param.invalid", f"forceUpdate: expected true or false, found {force!r}")
+        raise OpenApiError(400, "param.invalid", f"forceUpdate: expected true or false, found {echo(force)}")
     if key in app.card_callbacks and not force:
         raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey {key!r} is already registered; send forceUpdate: "
+                           f"callbackRouteKey {echo(key)} is already registered; send forceUpdate: "
                            "true to replace it")
     secret = secret or platform.ids.token()
     app.card_callbacks[key] = (secret, url)
