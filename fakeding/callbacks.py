@@ -30,18 +30,18 @@ LOOPBACK_NAMES = ("localhost",)
 def loopback_url(url: Any, field: str) -> str:
     """``url`` if it is an http(s) URL on this machine; ``ConfigError`` naming ``field`` else."""
     if not isinstance(url, str) or not url:
-        raise ConfigError(f"{field}: expected an http:// URL on 127.0.0.1, found {url!r}")
+        raise ConfigError(f"{field}: expected an http:// URL on 127.0.0.1, found {jsonsafe.echo(url)}")
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"{field}: expected an http:// or https:// URL, found {url!r}")
+        raise ConfigError(f"{field}: expected an http:// or https:// URL, found {jsonsafe.echo(url)}")
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host in LOOPBACK_NAMES
     if not loopback:
         raise ConfigError(f"{field}: the fake calls back only to loopback (127.0.0.1, ::1, "
-                          f"localhost), found host {host!r} in {url!r}")
+                          f"localhost), found host {jsonsafe.echo(host)} in {jsonsafe.echo(url)}")
     return url
 
 
@@ -98,12 +98,51 @@ def judge(status: int, raw: bytes, *, what: str) -> Answer:
     return Answer(body if body else None)
 
 
+ANSWER_MAX_BYTES = 1 << 20  # a callback answer is read to this much, in chunks, never whole
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a callback target answered, as far as the platform reads it."""
+
+    status: int
+    body: bytes  # at most ``ANSWER_MAX_BYTES``
+    location: str | None = None  # a redirect's target: recorded, never followed
+    oversized: str | None = None  # why the body was not read to its end, if it was not
+
+
+def redirect_problem(response: Response, *, what: str) -> str | None:
+    """A 3xx is the robot's answer (the platform never follows one): why it is wrong."""
+    if not 300 <= response.status < 400:
+        return None
+    where = f" to {response.location}" if response.location else ""
+    return (f"{what} answered HTTP {response.status} (a redirect{where}); the platform does not "
+            "follow redirects and re-sends nothing: answer 2xx at the registered URL")
+
+
 async def post_json(session: aiohttp.ClientSession, url: str, headers: dict[str, str],
-                    body: dict[str, Any], timeout: float) -> tuple[int, bytes]:
-    """POST ``body`` as JSON; raises ``TimeoutError`` after ``timeout`` s and
-    ``aiohttp.ClientError`` when the target cannot be reached."""
+                    body: dict[str, Any], timeout: float,
+                    max_bytes: int = ANSWER_MAX_BYTES) -> Response:
+    """POST ``body`` as JSON, following no redirect, reading at most ``max_bytes`` of the
+    answer; raises ``TimeoutError`` after ``timeout`` s and ``aiohttp.ClientError`` when the
+    target cannot be reached."""
     data = json.dumps(body, ensure_ascii=False).encode()
     async with session.post(url, data=data, timeout=aiohttp.ClientTimeout(total=timeout),
+                            allow_redirects=False,
                             headers={"Content-Type": "application/json; charset=utf-8",
                                      **headers}) as response:
-        return response.status, await response.read()
+        location = response.headers.get("Location")
+        declared = response.content_length
+        if declared is not None and declared > max_bytes:
+            return Response(response.status, b"", location,
+                            f"a body of {declared} bytes (Content-Length), over the "
+                            f"{max_bytes} bytes the platform reads")
+        got = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            if len(got) + len(chunk) > max_bytes:
+                return Response(response.status, bytes(got), location,
+                                f"a body of more than {max_bytes} bytes (the platform stopped "
+                                f"reading at {len(got) + len(chunk)})")
+            got += chunk
+        return Response(response.status, bytes(got), location)

@@ -23,7 +23,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=_ENCODER.encode)
+    return web.json_response(body, status=status, dumps=jsonsafe.dumps_readable)  # whatever is stored
 
 
 def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:

@@ -10,11 +10,11 @@ field is a new knob everywhere at once.
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from . import jsonsafe
 from .exceptions import ControlError
 from .settings import Settings
 
@@ -107,9 +107,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     name, sep, raw = text.partition("=")
     if not sep or not name:
         raise ControlError("--set", f"expected KEY=VALUE, found {text!r}")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
+    try:  # strict: ``x=NaN`` stays the text "NaN", which the setting's check then names
+        value: Any = jsonsafe.loads(raw, what=name)
+    except jsonsafe.BadJson:
         value = raw
     return name.strip(), value
 
@@ -124,7 +124,7 @@ def load_config(path: Path) -> dict[str, Any]:
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text.decode())
         elif path.suffix == ".json":
-            data = json.loads(text)
+            data = jsonsafe.loads(text, what=str(path))
         else:
             raise ControlError("--config", f"expected a .toml or .json file, found {path.name!r}")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -3,8 +3,10 @@ on cards created with ``callbackType: HTTP`` or sent with a ``callbackUrl``.
 
 The I/O edge over ``fakeding.callbacks`` (signing and judging answers). Each delivery runs as
 a task on the fake's loop and records a ``callback`` record; what the platform would not accept
-(a non-2xx answer, a body that is not JSON, no answer in time, a refused reply) is a
-``violation``, because the robot never learns about it on the real platform either.
+(a non-2xx answer, a redirect, a body that is not JSON or over ``ANSWER_MAX_BYTES``, no answer
+in time, a refused reply) is a ``violation``, because the robot never learns about it on the
+real platform either. A redirect is never followed: its ``Location`` is recorded instead, so a
+signed body never goes anywhere but the registered loopback URL.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .callbacks import (
     judge,
     loopback_url,
     post_json,
+    redirect_problem,
     robot_headers,
     session_key,
 )
@@ -71,7 +74,7 @@ class HttpCallbacks:
         """POST and judge; records the ``callback`` and any violation. None: no answer."""
         start = self.clock.monotonic()
         try:
-            status, raw = await post_json(self._client(), url, headers, body, timeout)
+            response = await post_json(self._client(), url, headers, body, timeout)
         except TimeoutError:
             self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None,
                                        **fields)
@@ -83,9 +86,18 @@ class HttpCallbacks:
             self._violation(f"{what} at {url} could not be reached: {exc}", **fields)
             return None
         after = self.clock.monotonic() - start
-        self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=status,
-                                   after=round(after, 6), **fields)
-        answer = judge(status, raw, what=what)
+        extra = {"location": response.location} if response.location is not None else {}
+        self.platform.recorder.add(self.clock.monotonic(), "callback", url=url,
+                                   status=response.status, after=round(after, 6), **extra,
+                                   **fields)
+        problem = redirect_problem(response, what=what)
+        if response.oversized is not None and problem is None:
+            problem = f"{what} answered {response.oversized}; answer an empty body or a " \
+                      "small JSON object"
+        if problem is not None:
+            self._violation(problem, **fields)
+            return Answer(None, problem), after
+        answer = judge(response.status, response.body, what=what)
         if answer.problem is not None:
             self._violation(answer.problem, **fields)
         return answer, after

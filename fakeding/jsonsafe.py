@@ -6,11 +6,16 @@ not JSON, ``NaN``/``Infinity``, lone UTF-16 surrogates (``"\\ud83d"``: valid JSO
 valid Unicode, so no other program could answer or store it) and nesting deeper than
 ``MAX_DEPTH``.
 
+JSON carried inside a string field (``cardData``, ``msgParam``...) is parsed by the same
+``loads`` with ``what`` naming the field, so it meets the same rules as the body around it.
+
 Everything the recorder keeps goes through ``clean``: standard JSON only (invalid Unicode
 replaced with U+FFFD and marked, non-finite numbers and foreign types turned into text), each
 string clipped to ``MAX_CHARS``, nesting cut at ``MAX_DEPTH``, and secrets masked by key and
 by value (``is_secret``: the platform's app secrets, issued tokens and tickets). So no input
-can poison a later read of the timeline.
+can poison a later read of the timeline. What the read routes serve goes through
+``dumps_readable``: whatever was stored (by any path, in any version) still encodes as JSON.
+Values echoed in error messages go through ``echo``, so a huge value comes back as its head.
 """
 
 from __future__ import annotations
@@ -60,8 +65,8 @@ def loads(raw: bytes | str, *, what: str = "body") -> Any:
         value = _DECODER.decode(text)
     except RecursionError:
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
-    except BadJson:
-        raise
+    except BadJson as exc:  # NaN or Infinity: say where
+        raise BadJson(f"{what}: {exc}") from None
     except ValueError as exc:
         raise BadJson(f"{what} is not JSON ({exc})") from None
     if raw_surrogates or _escaped_surrogate(text):
@@ -216,3 +221,55 @@ def dumps(value: Any) -> str:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # built once, not per call
+
+
+# -- what read routes serve and errors echo -------------------------------------------------
+ECHO_CHARS = 200  # an echoed value keeps this much of its head
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
+_STRICT_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str,
+                                   separators=(",", ":"))
+
+
+def echo(value: Any, limit: int = ECHO_CHARS) -> str:
+    """``repr(value)`` for an error message, at most about ``limit`` chars: a long value keeps
+    its head and says how big it was (``'abc…' (900000 bytes)``)."""
+    if isinstance(value, str) and len(value) > limit:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        return f"{text(value[:limit], limit)!r}… ({size} bytes)"
+    shown = repr(value)
+    if len(shown) > limit:
+        return f"{text(shown[:limit], limit)}… ({len(shown)} chars)"
+    return text(shown, limit) if not shown.isascii() else shown
+
+
+def readable(value: Any, _depth: int = 0) -> Any:
+    """A copy of ``value`` that any JSON reader accepts: lone surrogates replaced (U+FFFD),
+    non-finite numbers and foreign types as text, nesting cut at ``MAX_DEPTH``. Unlike
+    ``clean`` nothing is clipped or masked: it is for serving data as stored."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value) if not value.isascii() else value
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (dict, list, tuple)) and _depth >= MAX_DEPTH:
+        return f"…(nested deeper than {MAX_DEPTH} levels)"
+    if isinstance(value, dict):
+        return {readable(k if isinstance(k, str) else str(k)): readable(v, _depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [readable(v, _depth + 1) for v in value]
+    return readable(str(value))
+
+
+def dumps_readable(value: Any, *, compact: bool = False) -> str:
+    """JSON text of ``value`` that encodes as UTF-8 and parses anywhere, whatever it holds
+    (see ``readable``); the common case costs one encode and one scan."""
+    encoder = _STRICT_COMPACT if compact else _STRICT
+    try:
+        out = encoder.encode(value)
+    except (ValueError, RecursionError):  # NaN/Infinity, or nested past the encoder's limit
+        return encoder.encode(readable(value))
+    if not out.isascii() and _SURROGATES.search(out):
+        return encoder.encode(readable(value))
+    return out

@@ -327,7 +327,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    return jsonsafe.dumps_readable(obj, compact=True)  # whatever was stored, never a 500
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

@@ -16,6 +16,7 @@ from .cards import CARD_ROUTES, Card, CardStore
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
 from .ids import IdFactory, stable_ids
+from .jsonsafe import echo
 from .limits import WindowLimiter
 from .messages import Conversation, Sender
 from .recorder import Recorder
@@ -167,7 +168,7 @@ class Platform:
     ) -> App:
         if not client_id or not client_secret:
             raise ConfigError(
-                f"an app needs a non-empty clientId and clientSecret, found {client_id!r}/***"
+                f"an app needs a non-empty clientId and clientSecret, found {echo(client_id)}/***"
             )
         if callback_url is not None:
             callback_url = loopback_url(callback_url, "callbackUrl")
@@ -217,11 +218,11 @@ class Platform:
                 raise OpenApiError(
                     400, "invalidParameter",
                     f"subscriptions[{i}] must be {{type: EVENT|CALLBACK|SYSTEM, topic: string}}, "
-                    f"found {sub!r}")
+                    f"found {echo(sub)}")
             if sub["type"] == "EVENT" and sub["topic"] != "*":
                 raise OpenApiError(400, "invalidParameter",
                                    f"subscriptions[{i}]: EVENT topic must be '*', "
-                                   f"found {sub['topic']!r}")
+                                   f"found {echo(sub['topic'])}")
         app = self.apps.get(body["clientId"])
         if app is None or app.client_secret != body["clientSecret"]:
             raise OpenApiError(401, "authFailed", "鉴权失败 (clientId or clientSecret is wrong)")
@@ -366,7 +367,7 @@ class Platform:
         if msgtype not in WEBHOOK_MSGTYPES:
             return session, {"errcode": 40035,
                              "errmsg": f"不合法的参数 msgtype: expected one of "
-                                       f"{', '.join(WEBHOOK_MSGTYPES)}, found {msgtype!r}"}
+                                       f"{', '.join(WEBHOOK_MSGTYPES)}, found {echo(msgtype)}"}
         part = body.get(msgtype)
         if not isinstance(part, dict):
             return session, {"errcode": 40035, "errmsg": f"缺少参数 {msgtype}"}
@@ -385,7 +386,7 @@ class Platform:
             return {"errcode": 40035,
                     "errmsg": f"不合法的参数 contentType: expected one of "
                               f"{', '.join(GRAPH_CONTENT_TYPES)} with a content object, "
-                              f"found {kind!r}"}
+                              f"found {echo(kind)}"}
         if not self.webhook_limit.allow((session.client_id,), t):
             return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
         data = content.get("cardData")

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import messages
+from . import jsonsafe, messages
 from .cards import Card
 from .exceptions import ControlError
 from .messages import Sender
@@ -54,12 +54,12 @@ def write_message(
     """A user writes in a conversation; returns the payload the robot must get."""
     if conversation_type not in ("group", "single"):
         raise ControlError("conversation.type",
-                           f"expected 'group' or 'single', found {conversation_type!r}")
+                           f"expected 'group' or 'single', found {jsonsafe.echo(conversation_type)}")
     if msgtype not in messages.MSG_TYPES:
         raise ControlError("msgtype", f"expected one of {', '.join(messages.MSG_TYPES)}, "
-                                      f"found {msgtype!r}")
+                                      f"found {jsonsafe.echo(msgtype)}")
     if msgtype == "text" and not isinstance(text, str):
-        raise ControlError("text", f"a text message needs a string, found {text!r}")
+        raise ControlError("text", f"a text message needs a string, found {jsonsafe.echo(text)}")
     if not staff_id:
         raise ControlError("sender.staffId", "must be a non-empty string")
     app = p.app(client_id)
@@ -102,13 +102,13 @@ def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_i
         buttons = {b.id: b for b in card.buttons()}
         if button_id not in buttons:
             raise ControlError("buttonId", f"card {card_id} has request buttons "
-                                           f"{sorted(buttons) or 'none'}, found {button_id!r}")
+                                           f"{sorted(buttons) or 'none'}, found {jsonsafe.echo(button_id)}")
         value = buttons[button_id].value
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = {"value": value}
+            try:  # a lone surrogate in it would poison the callback's JSON text
+                value = jsonsafe.loads(value, what="the button's value")
+            except jsonsafe.BadJson:
+                value = {"value": jsonsafe.text(value, len(value))}
         label = buttons[button_id].label
     else:
         value, label = {}, button_id

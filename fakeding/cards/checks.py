@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import jsonsafe
 from ..exceptions import OpenApiError
 from .model import (
     CARD_PARAM_KEY_MAX_BYTES,
@@ -103,12 +104,10 @@ def json_text(value: Any, name: str, expect: type[Any]) -> Any:
             "param.isNotJson",
             f"{name}: expected a string holding JSON {want} (json.dumps it), found {describe(value)}",
         )
-    try:
-        parsed = json.loads(value)
-    except ValueError as exc:
-        raise bad(
-            "param.isNotJson", f"{name}: expected JSON text, found invalid JSON ({exc})"
-        ) from None
+    try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
+        parsed = jsonsafe.loads(value, what=name)
+    except jsonsafe.BadJson as exc:
+        raise bad("param.isNotJson", f"{exc}; expected JSON text of {want}") from None
     if not isinstance(parsed, expect):
         raise bad(
             "param.isNotJson", f"{name}: expected JSON text of {want}, found {describe(parsed)}"

@@ -14,9 +14,12 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from ..exceptions import OpenApiError
+from ..jsonsafe import echo
 from ..platform import App, Platform
 
 PATH = "/media/upload"
+FIELD_MAX_BYTES = 4096  # a form field (``type``) longer than this is cut
+CHUNK = 64 * 1024
 MEDIA_TYPES = ("image", "voice", "video", "file")
 # Which msgParam fields of a robot message name an uploaded media id.
 MEDIA_FIELDS = {"sampleImageMsg": ("photoURL",), "sampleAudio": ("mediaId",),
@@ -36,25 +39,35 @@ async def upload(platform: Platform, t: float,
         return None, {}, _error(40014, "不合法的access_token")
     form: dict[str, Any] = {}
     name, data = "", b""
+    limit = platform.settings.media_max_bytes
+    cap = request.app._client_max_size if limit is None else limit  # noqa: SLF001
+    over = False
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        async for part in reader:
+        reader = await request.multipart()  # parts are not bounded by client_max_size: read
+        async for part in reader:           # each to its cap, in chunks
             if not isinstance(part, BodyPartReader):  # a nested multipart: not a field
                 continue
             if part.name == "media":
-                name, data = part.filename or "media", await part.read(decode=False)
+                name = part.filename or "media"
+                data, over = await _read_capped(part, cap)
+                if over:
+                    break
             elif part.name:
-                form[part.name] = await part.text()
+                raw, long = await _read_capped(part, FIELD_MAX_BYTES)
+                form[part.name] = raw.decode("utf-8", "replace") + ("…" if long else "")
     kind = request.query.get("type") or form.get("type")
     seen = {"type": kind, "filename": name or None, "bytes": len(data)}
+    if over:
+        return app.client_id, dict(seen, truncated=True), _error(
+            40006, f"不合法的文件大小 (expected 1 to {cap} bytes, found more than {cap}; the "
+                   "platform stopped reading there)")
     if kind not in MEDIA_TYPES:
         return app.client_id, seen, _error(
             40004, f"不合法的媒体文件类型 (type: expected one of {', '.join(MEDIA_TYPES)}, "
-                   f"found {kind!r})")
+                   f"found {echo(kind)})")
     if not name:
         return app.client_id, seen, _error(
             41001, "缺少media参数 (send the file as multipart/form-data field 'media')")
-    limit = platform.settings.media_max_bytes
     if not data or (limit is not None and len(data) > limit):
         return app.client_id, seen, _error(
             40006, f"不合法的文件大小 (expected 1 to {limit} bytes, found {len(data)})")
@@ -62,6 +75,16 @@ async def upload(platform: Platform, t: float,
     platform.media[media_id] = (app.client_id, kind, name, data)
     return app.client_id, seen, {"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": kind,
                                  "created_at": round(t * 1000)}
+
+
+async def _read_capped(part: BodyPartReader, cap: int) -> tuple[bytes, bool]:
+    """A part's bytes up to ``cap``; True when there was more (the rest is left unread)."""
+    got = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        if len(got) + len(chunk) > cap:
+            return bytes(got), True
+        got += chunk
+    return bytes(got), False
 
 
 def check_message_media(platform: Platform, app: App, msg_key: str, param: dict[str, Any]) -> str:
@@ -78,6 +101,6 @@ def check_message_media(platform: Platform, app: App, msg_key: str, param: dict[
         if entry is None or entry[0] != app.client_id:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                f"msgParam.{name}: expected a media_id this app uploaded with "
-                               f"POST /media/upload, found {value!r}")
+                               f"POST /media/upload, found {echo(value)}")
         shown.append(f"[{entry[1]} {entry[2]}]")
     return " ".join(shown)

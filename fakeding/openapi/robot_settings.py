@@ -8,13 +8,14 @@ API's ``GET /_fakeding/apps``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from .. import jsonsafe
 from ..callbacks import loopback_url
 from ..cards import Card
 from ..exceptions import ConfigError, OpenApiError
+from ..jsonsafe import echo
 from ..platform import App, Platform
 
 OFF_DUTY_PATH = "/v1.0/innerApi/robot/stream/away/template/update"
@@ -33,20 +34,21 @@ def off_duty_prompt(platform: Platform, app: App, body: Any, t: float) -> Result
     body = _obj(body)
     if body.get("robotCode") != app.robot_code:
         raise OpenApiError(400, "invalidParameter.robotCode.invalid",
-                           f"robotCode must be this app's {app.robot_code!r}, "
-                           f"found {body.get('robotCode')!r}")
+                           f"robotCode: expected this app's robotCode {app.robot_code!r}, "
+                           f"found {echo(body.get('robotCode'))}")
     template = body.get("cardTemplateId")
     if template != "StandardCard":
         raise OpenApiError(400, "param.error",
-                           f"cardTemplateId: expected 'StandardCard', found {template!r}")
+                           f"cardTemplateId: expected 'StandardCard', found {echo(template)}")
     raw = body.get("cardData")
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        data = None
+    try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
+        data = jsonsafe.loads(raw, what="cardData") if isinstance(raw, str) else None
+    except jsonsafe.BadJson as exc:
+        raise OpenApiError(400, "param.isNotJson",
+                           f"{exc}; expected a JSON object as a string") from None
     if not isinstance(data, dict):
         raise OpenApiError(400, "param.isNotJson",
-                           f"cardData: expected a JSON object as a string, found {raw!r:.80}")
+                           f"cardData: expected a JSON object as a string, found {echo(raw, 80)}")
     app.off_duty_prompt = data
     return {"success": True, "result": True}, None, None
 
@@ -56,20 +58,20 @@ def register_card_callback(platform: Platform, app: App, body: Any, t: float) ->
     key = body.get("callbackRouteKey")
     if not isinstance(key, str) or not key:
         raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey: expected a non-empty string, found {key!r}")
+                           f"callbackRouteKey: expected a non-empty string, found {echo(key)}")
     try:
         url = loopback_url(body.get("callbackUrl"), "callbackUrl")
     except ConfigError as exc:
         raise OpenApiError(400, "param.invalid", str(exc)) from None
     secret = body.get("apiSecret")
     if secret is not None and not isinstance(secret, str):
-        raise OpenApiError(400, "param.invalid", f"apiSecret: expected a string, found {secret!r}")
+        raise OpenApiError(400, "param.invalid", f"apiSecret: expected a string, found {echo(secret)}")
     force = body.get("forceUpdate", False)
     if not isinstance(force, bool):
-        raise OpenApiError(400, "param.invalid", f"forceUpdate: expected true or false, found {force!r}")
+        raise OpenApiError(400, "param.invalid", f"forceUpdate: expected true or false, found {echo(force)}")
     if key in app.card_callbacks and not force:
         raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey {key!r} is already registered; send forceUpdate: "
+                           f"callbackRouteKey {echo(key)} is already registered; send forceUpdate: "
                            "true to replace it")
     secret = secret or platform.ids.token()
     app.card_callbacks[key] = (secret, url)

@@ -23,6 +23,7 @@ from .. import jsonsafe
 from ..cards import CARD_ROUTES, Card, CardRoute
 from ..clock import Clock
 from ..exceptions import OpenApiError
+from ..jsonsafe import echo
 from ..platform import App, Platform
 from . import media, robot_settings
 
@@ -322,29 +323,49 @@ class OpenApi:
     # -- OpenAPI endpoints (pure functions of app, body, t) -------------------------------------
     def _card_route(self, route: CardRoute) -> Handler:
         def handle(app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
-            card, out = self.platform.cards.call(route, t, app.client_id, _obj(body))
+            body = _obj(body)
+            self._own_robot_codes(app, body)
+            card, out = self.platform.cards.call(route, t, app.client_id, body)
             return out, card, route.source
 
         return handle
 
+    def _own_robot_codes(self, app: App, body: dict[str, Any]) -> None:
+        """A card names a robot (``robotCode``, or in a deliver model): when it names one, it
+        must be the calling app's; the card core checks the rest."""
+        for where, holder in (("", body), ("imGroupOpenDeliverModel.",
+                                           body.get("imGroupOpenDeliverModel")),
+                              ("imRobotOpenDeliverModel.", body.get("imRobotOpenDeliverModel"))):
+            code = holder.get("robotCode") if isinstance(holder, dict) else None
+            if isinstance(code, str) and code and code != app.robot_code:
+                raise self._foreign_robot(app, code, f"{where}robotCode")
+
+    def _foreign_robot(self, app: App, code: Any, field: str = "robotCode") -> OpenApiError:
+        """The error for a robotCode that is not the calling app's, naming both apps."""
+        owner = next((a.client_id for a in self.platform.apps.values()
+                      if a.robot_code == code and a is not app), None)
+        whose = f"app {owner!r}'s robot" if owner else "no robot of this app"
+        return OpenApiError(400, "invalidParameter.robotCode.invalid",
+                            f"{field}: expected this app's robotCode {app.robot_code!r} (the "
+                            f"access token is app {app.client_id!r}'s), found {echo(code)}, "
+                            f"which is {whose}")
+
     def _check_msg(self, app: App, body: dict[str, Any]) -> str:
         if body.get("robotCode") != app.robot_code:
-            raise OpenApiError(400, "invalidParameter.robotCode.invalid",
-                               f"robotCode must be this app's {app.robot_code!r}, "
-                               f"found {body.get('robotCode')!r}")
+            raise self._foreign_robot(app, body.get("robotCode"))
         key = body.get("msgKey")
         if key not in MSG_KEYS:
             raise OpenApiError(400, "invalidParameter.msgKey.invalid",
-                               f"msgKey must be one of {', '.join(MSG_KEYS)}, found {key!r}")
+                               f"msgKey must be one of {', '.join(MSG_KEYS)}, found {echo(key)}")
         param = body.get("msgParam")
         if not isinstance(param, str):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON string")
-        try:
-            parsed = json.loads(param)
-        except ValueError:
+        try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
+            parsed = jsonsafe.loads(param, what="msgParam")
+        except jsonsafe.BadJson as exc:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               "msgParam must be JSON") from None
+                               f"{exc}; msgParam must be a JSON object as text") from None
         if not isinstance(parsed, dict):
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam must be a JSON object")
@@ -360,7 +381,7 @@ class OpenApi:
         wrong = [u for u in users if not isinstance(u, str) or not u]
         if wrong:
             raise OpenApiError(400, "invalidParameter.userIds.invalid",
-                               f"userIds must be non-empty strings (staff ids), found {wrong[0]!r}")
+                               f"userIds must be non-empty strings (staff ids), found {echo(wrong[0])}")
         if len(users) > self.platform.settings.batch_send_max_users:
             raise OpenApiError(400, "invalidParameter.userIds.overMax",
                                f"at most {self.platform.settings.batch_send_max_users} userIds, "
@@ -389,10 +410,9 @@ class OpenApi:
         code = body.get("downloadCode")
         if not isinstance(code, str) or code not in self.platform.files:
             raise OpenApiError(400, "invalidParameter.downloadCode.invalid",
-                               f"unknown downloadCode {code!r}")
+                               f"unknown downloadCode {echo(code)}")
         if body.get("robotCode") != app.robot_code:
-            raise OpenApiError(400, "invalidParameter.robotCode.invalid",
-                               f"robotCode must be {app.robot_code!r}")
+            raise self._foreign_robot(app, body.get("robotCode"))
         return {"downloadUrl": f"{self.platform.http_url}/_files/{code}"}, None, None
 
 

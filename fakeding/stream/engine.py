@@ -336,7 +336,7 @@ class StreamEngine:
             return  # a late ack of a delivery the last reset forgot: not this run's business
         if delivery is None:
             self._record(t, "violation", client=client, connection=conn.id,
-                         reason=f"ack for unknown messageId {ack.message_id!r}", code=ack.code)
+                         reason=f"ack for unknown messageId {jsonsafe.echo(ack.message_id)}", code=ack.code)
             return
         late = t - delivery.last_push_t
         later = {"later": True} if delivery.type == "EVENT" and wants_later(ack) else {}
@@ -376,7 +376,7 @@ class StreamEngine:
         echoed = ack.data.get("opaque") if isinstance(ack.data, dict) else None
         if echoed != opaque:
             self._record(t, "violation", client=conn.app.client_id,
-                         reason=f"ping ack must echo opaque {opaque!r}, found {echoed!r}")
+                         reason=f"ping ack must echo opaque {opaque!r}, found {jsonsafe.echo(echoed)}")
 
     def _forget_old(self, key: tuple[str, str]) -> None:
         limit = self.platform.settings.history_limit

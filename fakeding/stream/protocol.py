@@ -36,7 +36,7 @@ def frame(
     """A server-to-client frame; ``data`` is serialised to a JSON string as the platform does;
     ``extra_headers`` (string values) carry an EVENT's ``eventType``, ``eventId``..."""
     if type not in FRAME_TYPES:
-        raise ValueError(f"frame type must be one of {FRAME_TYPES}, found {type!r}")
+        raise ValueError(f"frame type must be one of {FRAME_TYPES}, found {jsonsafe.echo(type)}")
     headers = {"contentType": "application/json", "messageId": message_id,
                "time": str(time_ms), "topic": topic}
     if app_id is not None:
@@ -77,16 +77,17 @@ def parse_ack(text: str | bytes) -> Ack:
         raise ProtocolViolation(f"expected a JSON object, found {type(obj).__name__}")
     code = obj.get("code")
     if not isinstance(code, int) or isinstance(code, bool):
-        raise ProtocolViolation(f"ack 'code' must be an integer, found {code!r}")
+        raise ProtocolViolation(f"ack 'code' must be an integer, found {jsonsafe.echo(code)}")
     headers = obj.get("headers")
     if not isinstance(headers, dict):
-        raise ProtocolViolation(f"ack 'headers' must be an object, found {headers!r}")
+        raise ProtocolViolation(f"ack 'headers' must be an object, found {jsonsafe.echo(headers)}")
     message_id = headers.get("messageId")
     if not isinstance(message_id, str) or not message_id:
-        raise ProtocolViolation(f"ack 'headers.messageId' must be a non-empty string, found {message_id!r}")
+        raise ProtocolViolation("ack 'headers.messageId' must be a non-empty string, "
+                                f"found {jsonsafe.echo(message_id)}")
     message = obj.get("message", "")
     if message is not None and not isinstance(message, str):
-        raise ProtocolViolation(f"ack 'message' must be a string, found {message!r}")
+        raise ProtocolViolation(f"ack 'message' must be a string, found {jsonsafe.echo(message)}")
     raw_data = obj.get("data", "")
     if raw_data is None:
         raw_data = ""

@@ -74,7 +74,8 @@ def language_env(lang: str, facts: Facts) -> dict[str, Any]:
         notes.append("SSL_CERT_FILE covers websockets and aiohttp (with trust_env=True for the proxy)")
     elif lang == "node":
         env["NODE_EXTRA_CA_CERTS"] = tls.ca_cert
-        notes.append("axios tunnels https through HTTPS_PROXY; the ws package ignores it and dials "
+        notes.append("axios sends https through HTTPS_PROXY (1.7+ tunnels, older versions send "
+                     "absolute-form requests: both served); the ws package ignores it and dials "
                      "the Stream endpoint directly")
     elif lang == "go":
         env["SSL_CERT_FILE"] = tls.bundle

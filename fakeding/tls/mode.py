@@ -30,7 +30,8 @@ async def start_tls(fake: FakeDing, *, ca_dir: Path | str | None = None, port: i
                      stream_endpoint=stream_endpoint)
     proxy = None
     if proxy_port is not None:
-        proxy = ConnectProxy(Targets(fake.settings.host, fake.http_port, fake.stream.port))
+        proxy = ConnectProxy(Targets(fake.settings.host, fake.http_port, fake.stream.port),
+                             upstream_ssl=ca.client_context())
         try:
             await proxy.start("127.0.0.1", proxy_port)
         except OSError:

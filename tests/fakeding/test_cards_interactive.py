@@ -160,7 +160,7 @@ def test_card_biz_id_at_most_100_chars(store: CardStore) -> None:
     ("card_data", "found"),
     [
         (INTERACTIVE_CARD_JSON_SAMPLE_1, "object"),  # a dict, not JSON text
-        ("{not json", "invalid JSON"),
+        ("{not json", "is not JSON"),
         ("[1, 2]", "array"),
         ('"text"', "string"),
     ],

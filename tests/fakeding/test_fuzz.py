@@ -242,6 +242,99 @@ def test_odd_paths_and_queries_answer_in_shape(fuzzed: tuple[ThreadedFakeDing, S
     assert problems == []
 
 
+# -- JSON carried in string fields ---------------------------------------------------------------
+CARD_SEND = "/v1.0/im/v1.0/robot/interactiveCards/send"
+CARD_UPDATE = "/v1.0/im/robots/interactiveCards"
+OFF_DUTY = "/v1.0/innerApi/robot/stream/away/template/update"
+GOOD_CARD = json.dumps({"contents": [{"type": "markdown", "text": "fuzz"}]})
+
+
+def _card_body(**changes: Any) -> dict[str, Any]:
+    body = {"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID, "cardBizId": "fz",
+            "openConversationId": "fuzz", "cardData": GOOD_CARD}
+    return {k: v for k, v in {**body, **changes}.items() if v is not None}
+
+
+def _msg_body(**changes: Any) -> dict[str, Any]:
+    return {"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "fuzz", "userIds": ["fuzz"],
+            "msgKey": "sampleText", "msgParam": '{"content": "x"}', **changes}
+
+
+# Every field the platform parses out of a string, as (route, body holding the value there).
+JSON_TEXT_FIELDS: dict[str, tuple[str, str, Any]] = {
+    "send cardData": ("POST", CARD_SEND, lambda v: _card_body(cardData=v)),
+    "send singleChatReceiver": ("POST", CARD_SEND, lambda v: _card_body(
+        openConversationId=None, singleChatReceiver=v, cardBizId="fz-single")),
+    "send userIdPrivateDataMap": ("POST", CARD_SEND, lambda v: _card_body(
+        userIdPrivateDataMap=v, cardBizId="fz-private")),
+    "send atUserListJson": ("POST", CARD_SEND, lambda v: _card_body(
+        sendOptions={"atUserListJson": v}, cardBizId="fz-at")),
+    "send receiverListJson": ("POST", CARD_SEND, lambda v: _card_body(
+        sendOptions={"receiverListJson": v}, cardBizId="fz-receivers")),
+    "send cardPropertyJson": ("POST", CARD_SEND, lambda v: _card_body(
+        sendOptions={"cardPropertyJson": v}, cardBizId="fz-property")),
+    "update cardData": ("PUT", CARD_UPDATE, lambda v: {"cardBizId": "fz", "cardData": v}),
+    "update unionIdPrivateDataMap": ("PUT", CARD_UPDATE, lambda v: {
+        "cardBizId": "fz", "unionIdPrivateDataMap": v}),
+    "group msgParam": ("POST", "/v1.0/robot/groupMessages/send", lambda v: _msg_body(msgParam=v)),
+    "batch msgParam": ("POST", "/v1.0/robot/oToMessages/batchSend",
+                       lambda v: _msg_body(msgParam=v)),
+    "off-duty cardData": ("POST", OFF_DUTY, lambda v: {
+        "robotCode": DEFAULT_CLIENT_ID, "cardTemplateId": "StandardCard", "cardData": v}),
+}
+JSON_TEXT_VALUES: dict[str, Any] = {
+    "lone-high": '{"t": "\\ud83d"}', "lone-low": '["\\udfff"]', "in-a-key": '{"\\ud800": 1}',
+    "cut-emoji": '{"t": "ok \\ud83d", "u": "\\ude04"}',
+    "deep-array": "[" * 5000 + "]" * 5000, "deep-object": '{"a":' * 3000 + "1" + "}" * 3000,
+    "nan": '{"n": NaN}', "infinity": '[-Infinity]', "not-json": "{oops",
+    "bom": "\ufeff{}", "empty": "", "huge": json.dumps({"t": "x" * 900_000}),
+    "wrong-json-type": "[1, 2]", "null-json": "null", "number": 12, "list": ["{}"],
+    "object": {"t": 1}, "true": True, "valid-emoji": '{"t": "\\ud83d\\ude04", "userId": "u"}',
+    "brackets-in-text": json.dumps({"t": "[[[{{{" * 50, "userId": "u"}),
+}
+
+
+def _read_routes_answer(fake: ThreadedFakeDing) -> list[str]:
+    """What is wrong with the read routes and the emulator's snapshot (nothing, we hope)."""
+    problems = []
+    for what in ("/cards", "/apps", "/conversations/fuzz", "/timeline", "/violations"):
+        r = requests.get(f"{fake.http_url}/_fakeding{what}", timeout=30)
+        try:
+            _strict_json(r.content.decode("utf-8"))
+        except ValueError as exc:
+            problems.append(f"{what}: {exc}")
+        if r.status_code != 200:
+            problems.append(f"{what} → {r.status_code} {r.text[:200]!r}")
+    with requests.get(f"{fake.http_url}/_fakeding/events", stream=True, timeout=30) as r:
+        line = next(x for x in r.iter_lines() if x.startswith(b"data: "))
+        if _strict_json(line[6:].decode("utf-8"))["type"] != "snapshot":
+            problems.append("the event stream did not start with a snapshot")
+    return problems
+
+
+@pytest.mark.parametrize("value", sorted(JSON_TEXT_VALUES))
+def test_every_json_text_field_answers_in_shape_and_poisons_nothing(
+        fuzzed: tuple[ThreadedFakeDing, Secrets], value: str) -> None:
+    fake, secrets = fuzzed
+    problems, answers = [], []
+    headers = {"x-acs-dingtalk-access-token": secrets.token}
+    with requests.Session() as s:
+        assert s.post(fake.http_url + CARD_SEND, json=_card_body(), headers=headers,
+                      timeout=30).status_code == 200
+        for field, (method, path, body) in sorted(JSON_TEXT_FIELDS.items()):
+            r = s.request(method, fake.http_url + path, json=body(JSON_TEXT_VALUES[value]),
+                          headers=headers, timeout=30)
+            answers.append(r.text)
+            problem = _shape_problem(Route(method, path), method, r)
+            if problem:
+                problems.append(f"{field}: {problem}")
+            elif r.status_code >= 400 and len(r.content) > 4000:
+                problems.append(f"{field}: a {len(r.content)}-byte error echoes the value")
+    assert problems == []
+    assert _read_routes_answer(fake) == []
+    _assert_answers_clean(secrets, answers)
+
+
 # -- the Stream socket ---------------------------------------------------------------------------
 
 def _ticket(fake: ThreadedFakeDing) -> tuple[str, str]:
@@ -371,9 +464,10 @@ def _assert_no_secret(fake: ThreadedFakeDing, secrets: Secrets, caplog: pytest.L
 
 def _still_works(fake: ThreadedFakeDing) -> None:
     """After any input: the timeline and cards read, and a message makes its round trip."""
-    for what in ("/timeline", "/cards", "/violations"):
+    for what in ("/timeline", "/cards", "/violations", "/apps"):
         r = requests.get(f"{fake.http_url}/_fakeding{what}", timeout=30)
         assert r.status_code == 200 and isinstance(_strict_json(r.text), list), (what, r.text[:200])
+    assert _read_routes_answer(fake) == []
     fake.reset()
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):

@@ -40,8 +40,8 @@ def _reference_loads(raw: bytes | str, what: str = "body") -> Any:
         value = json.loads(text, parse_constant=jsonsafe._no_constant)
     except RecursionError:
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
-    except BadJson:
-        raise
+    except BadJson as exc:
+        raise BadJson(f"{what}: {exc}") from None
     except ValueError as exc:
         raise BadJson(f"{what} is not JSON ({exc})") from None
     jsonsafe._check(value, what)
