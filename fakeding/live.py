@@ -263,7 +263,10 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                                "Cache-Control": "no-cache"})
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionError:  # the tab closed before the stream began: nothing to send
+            return response
         snapshot = feed.snapshot()  # then follow, with no await between: nothing falls between
         stop = feed.add_sink(sink)
         followers.add(queue)
@@ -277,8 +280,8 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 if text is None:
                     break
                 await response.write(text.encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the follower left (aiohttp says "Connection lost" mid-write): not a fake failure
         finally:
             stop()
             followers.discard(queue)

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -18,9 +20,9 @@ import requests
 import yaml
 
 from bot.scenario_adapter import open_harness, run_virtual
-from fakeding import ThreadedFakeDing
+from fakeding import FakeDing, ThreadedFakeDing
 from fakeding.export import session_scenario, to_yaml
-from fakeding.live import Console, export_scenario
+from fakeding.live import Console, export_scenario, feed_of
 from fakeding.platform import Platform
 from fakeding.recorder import Record, Recorder
 from fakeding.scenarios.runner import run_scenario
@@ -111,6 +113,34 @@ def test_events_start_with_a_snapshot_then_follow_the_recorder(fakeding: Threade
     assert say == {"type": "say", "t": say["t"], "who": "user:alice", "kind": "text",
                    "text": "after", "ref": record["fields"]["msgId"],
                    "conversation": "cidLive1", "conversationType": "group", "title": "Live"}
+
+
+def test_a_tab_closed_during_its_first_snapshot_is_not_a_fake_failure() -> None:
+    """A follower that leaves while its (large) snapshot is being written is a client going
+    away, not a fake bug: no violation, so the pytest fixture's check() stays green."""
+    async def run() -> list[Record]:
+        fake = FakeDing()
+        await fake.start()
+        try:
+            for i in range(20_000):  # a snapshot of several MB: the write waits on the socket
+                fake.record("note", text="x" * 200, n=i)
+            feed = feed_of(fake)
+            for _ in range(3):
+                reader, writer = await asyncio.open_connection("127.0.0.1", fake.http_port)
+                writer.write(f"GET /_fakeding/events HTTP/1.1\r\nHost: 127.0.0.1:"
+                             f"{fake.http_port}\r\n\r\n".encode())
+                await writer.drain()
+                assert (await reader.read(1000)).startswith(b"HTTP/1.1 200")
+                await fake.wait_until(lambda: feed.sinks, what="the stream to follow")
+                sock = writer.get_extra_info("socket")  # close with a reset, as a killed tab may
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.close()
+                await fake.wait_until(lambda: not feed.sinks, what="the stream handler to end")
+            return list(fake.violations)
+        finally:
+            await fake.stop()
+
+    assert asyncio.run(run()) == []
 
 
 def test_card_events_carry_the_version_shown(fakeding: ThreadedFakeDing) -> None:
