@@ -21,6 +21,7 @@ from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from .terminal import printable
 
 
 def _app(value: str) -> tuple[str, str]:
@@ -166,7 +167,7 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
     for client_id, secret in apps:
-        print(f"  app clientId={client_id} clientSecret={secret}")
+        print(printable(f"  app clientId={client_id} clientSecret={secret}"))
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:
@@ -234,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:
-        print(f"fakeding: {exc}", file=sys.stderr)
+        print(f"fakeding: {printable(str(exc))}", file=sys.stderr)  # it may quote the input
         return 2
     return 2
 

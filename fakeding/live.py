@@ -29,6 +29,7 @@ from .platform import Platform
 from .recorder import Record, Recorder
 from .settings import Settings
 from .stream.ws import StreamServer
+from .terminal import printable
 
 
 class FakeDing(Protocol):
@@ -360,7 +361,7 @@ class Console:
                 self.count(e)
                 if e.get("quiet"):
                     continue
-                line = f"+{e['t']:.3f}s {e['line']}"
+                line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
                 self.out.write(line + "\n")

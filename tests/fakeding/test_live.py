@@ -28,6 +28,7 @@ from fakeding.recorder import Record, Recorder
 from fakeding.scenarios.runner import run_scenario
 from fakeding.scenarios.schema import load_scenario
 from fakeding.settings import Settings
+from fakeding.terminal import printable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -275,6 +276,26 @@ def test_console_prints_one_line_per_event_and_a_summary() -> None:
     assert lines[2] == "\x1b[1;31m!! +2.000s VIOLATION y\x1b[0m" and lines[3] == "-- reset --"
     assert console.summary() == ("summary: 1 messages, 1 answers, 0 cards, 0 updates, "
                                  "1 API errors, 1 violations")
+
+
+def test_console_neutralises_terminal_escapes_from_robot_and_user_data(
+        fakeding: ThreadedFakeDing) -> None:
+    """A staff id (user data) and a robot's request path carrying ESC/CSI/BEL/C1/bidi controls
+    are printed as visible escapes: ``serve -v`` never lets them drive the terminal."""
+    nasty = "z\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eoe"
+    _message(fakeding, "hi", atBot=False, sender={"staffId": nasty})
+    fakeding.expect_violation("unknown route")
+    requests.get(fakeding.http_url + "/v1.0/%1b[2Jgone%07", timeout=10)  # a violation
+    feed = feed_of(fakeding.fake)
+    events = [feed.record_event(r) for r in fakeding.fake.recorder.records]
+    out = io.StringIO()
+    Console(out, color=True)(events)
+    text = out.getvalue()
+    ours = text.replace("\x1b[1;31m", "").replace("\x1b[0m", "")  # the console's own colour
+    assert not [ch for ch in ours if ch != "\n" and not ch.isprintable()], ours
+    assert "user z\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202eoe → [cidLive1]" in text
+    assert "/v1.0/\\x1b[2Jgone\\x07" in text
+    assert printable("中文 😊 tab\there") == "中文 😊 tab\there"  # the rest is untouched
 
 
 def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
