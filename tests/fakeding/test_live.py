@@ -192,7 +192,7 @@ def test_settings_change_at_run_time_and_keep_the_run(fakeding: ThreadedFakeDing
         bad = requests.post(url, json=body, timeout=10)
         assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
         assert words in bad.json()["error"]
-    bad = requests.post(url, data=b"[1]", timeout=10)
+    bad = requests.post(url, data=b"[1]", timeout=10, headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.json()["field"] == "body"
 
 
