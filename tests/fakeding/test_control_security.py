@@ -219,3 +219,45 @@ def test_a_huge_origin_is_not_echoed_whole() -> None:
     refusal = check("POST", "/_fakeding/reset", {"Host": "127.0.0.1:1", "Origin": "x" * 100_000},
                     scheme="http", bound="127.0.0.1", port=1, token=None, has_body=False)
     assert refusal is not None and refusal.field == "Origin" and len(refusal.error) < 500
+
+
+# -- every route, as the app has them (a route added later is covered too) ---------------------
+
+def _guarded_routes(fake: ThreadedFakeDing) -> list[tuple[str, str]]:
+    app = fake.fake.web_app
+    assert app is not None
+    out = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter", "")
+        if route.method in ("HEAD", "*") or not (path == "/" or path.startswith("/_fakeding/")):
+            continue
+        out.append((route.method, path.replace("{card_id}", "c1").replace("{cid}", "cidX")
+                    .replace("{name}", "app.js")))
+    return sorted(set(out))
+
+
+def test_every_control_route_refuses_foreign_origins_rebinding_hosts_and_plain_text(
+        fakeding: ThreadedFakeDing) -> None:
+    fakeding.send_message("kept", conversation_id="cidKeep", at_bot=False)
+    before = (fakeding.timeline(), fakeding.settings, fakeding.apps())
+    routes = _guarded_routes(fakeding)
+    assert ("POST", "/_fakeding/messages") in routes and ("GET", "/_fakeding/events") in routes
+    assert len(routes) >= 20, routes
+    body = json.dumps({"text": "x"}).encode()
+    for method, path in routes:
+        write = method in ("POST", "PATCH", "PUT", "DELETE")
+        navigation = method == "GET" and path in ("/", "/favicon.ico")
+        attempts: list[tuple[dict[str, str], str]] = [
+            ({"Host": f"rebind.attacker.example:{fakeding.fake.http_port}"}, "Host")]
+        if not navigation:
+            attempts += [({"Origin": EVIL, "Content-Type": "application/json"}, "Origin"),
+                         ({"Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"},
+                          "Sec-Fetch-Site")]
+        if write:
+            attempts.append(({"Content-Type": "text/plain"}, "Content-Type"))
+        for headers, field in attempts:
+            status, answer = _raw(fakeding, method, path, body if write else None, headers)
+            assert status in (403, 415), (method, path, headers, status)
+            assert answer["field"] == field and answer["error"].startswith(f"{field}: expected")
+    assert (fakeding.timeline(), fakeding.settings, fakeding.apps()) == before
