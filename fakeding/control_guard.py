@@ -139,7 +139,8 @@ def check(method: str, path: str, headers: Mapping[str, str], *, scheme: str, bo
         if (ctype is not None or has_body) and mime != "application/json":
             return Refusal(415, "Content-Type", f"Content-Type: expected application/json, "
                                                 f"found {_short(ctype or '(none)')}; send the "
-                                                f"body as JSON with that header")
+                                                f"body as JSON with that header (curl: --json "
+                                                f"BODY, or -H 'Content-Type: application/json')")
     if token is not None and path not in OPEN_PATHS and not path.startswith("/_fakeding/web/"):
         return _check_token(headers, token)
     return None
