@@ -22,6 +22,7 @@ from typing import Any, Protocol, TextIO
 from aiohttp import web
 
 from . import jsonsafe
+from .control import clipped
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
@@ -302,12 +303,12 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
             return _json(change_settings(fake, body))
         except ValueError as exc:
-            return _json({"error": f"expected JSON, found unparsable text ({exc})",
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
                           "field": "body"}, 400)
         except ControlError as exc:
-            return _json({"error": str(exc), "field": exc.field}, 400)
+            return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
-            return _json({"error": str(exc), "field": "settings"}, 400)
+            return _json({"error": clipped(str(exc)), "field": "settings"}, 400)
 
     async def conns(_: web.Request) -> web.StreamResponse:
         return _json(connections(fake))

@@ -261,3 +261,23 @@ def test_every_control_route_refuses_foreign_origins_rebinding_hosts_and_plain_t
             assert status in (403, 415), (method, path, headers, status)
             assert answer["field"] == field and answer["error"].startswith(f"{field}: expected")
     assert (fakeding.timeline(), fakeding.settings, fakeding.apps()) == before
+
+
+# -- errors never echo a huge value whole ----------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("POST", "/_fakeding/messages", {"conversation": "x" * 900_000}, "conversation"),
+    ("POST", "/_fakeding/settings", {"qps_limit": "y" * 900_000}, "qps_limit"),
+    ("PATCH", "/_fakeding/settings", {"qps_limit": "y" * 900_000}, "qps_limit"),
+    ("POST", "/_fakeding/faults", {"kind": "z" * 900_000}, "kind"),
+    ("POST", "/_fakeding/apps", {"clientId": "a", "clientSecret": ["q" * 900_000]},
+     "clientSecret"),
+    ("POST", "/_fakeding/reset", {"seed": "s" * 900_000}, "seed")])
+def test_a_900_kb_value_is_not_echoed_in_a_control_error(
+        fakeding: ThreadedFakeDing, method: str, path: str, body: dict[str, Any],
+        field: str) -> None:
+    r = requests.request(method, fakeding.http_url + path, json=body, timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == field
+    error = r.json()["error"]
+    assert len(error) <= 1100 and "characters cut" in error, len(error)
+    assert error.startswith(f"{field}: expected"), error[:200]
