@@ -218,11 +218,14 @@ def control_banner(url: str, token: str | None, *, made: bool,
     # A token made here must be shown to be usable; one the user chose stays out of the log.
     shown, why = ((token, f"made for this run; choose one with --control-token or ${TOKEN_ENV}")
                   if made else ("TOKEN", "TOKEN: the one you gave"))
+    page = url
+    if host in ("0.0.0.0", "::", ""):  # every address: browsers refuse 0.0.0.0, name loopback
+        page = f"{url.partition('://')[0]}://127.0.0.1:{url.rpartition(':')[2]}"
     lines = [f"control API: {url}/_fakeding/... is token-protected (it serves beyond loopback "
              f"or was given a token): send 'Authorization: Bearer {shown}' ({why})",
-             f"emulator: {url}/?token={shown}"]
-    if host in ("0.0.0.0", "::", ""):
-        lines.append(f"  (from elsewhere, use this machine's address in place of {host!r})")
+             f"emulator: {page}/?token={shown}"]
+    if page != url:
+        lines.append("  (from elsewhere, use this machine's address in place of 127.0.0.1)")
     return lines
 
 

@@ -221,5 +221,7 @@ def test_the_banner_of_a_fake_beyond_loopback_shows_the_token_it_made() -> None:
                         "serves beyond loopback or was given a token): send 'Authorization: "
                         "Bearer made-token' (made for this run; choose one with "
                         "--control-token or $FAKEDING_CONTROL_TOKEN)")
-    assert lines[1:] == ["emulator: http://0.0.0.0:8080/?token=made-token",
-                         "  (from elsewhere, use this machine's address in place of '0.0.0.0')"]
+    assert lines[1:] == ["emulator: http://127.0.0.1:8080/?token=made-token",
+                         "  (from elsewhere, use this machine's address in place of 127.0.0.1)"]
+    assert control_banner("https://:::8443", "t", made=True, host="::")[1] == (
+        "emulator: https://127.0.0.1:8443/?token=t")
