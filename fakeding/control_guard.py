@@ -155,7 +155,9 @@ def _check_token(headers: Mapping[str, str], token: str) -> Refusal | None:
         return Refusal(401, "Authorization", f"Authorization: expected this fake's control "
                                              f"token (it serves beyond loopback), found none; "
                                              f"{how}")
-    if not hmac.compare_digest(sent.encode(), token.encode()):
+    # Header bytes that are not UTF-8 arrive as surrogates: compare bytes, never raise.
+    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"),
+                               token.encode("utf-8", "surrogateescape")):
         return Refusal(401, "Authorization", f"Authorization: the control token sent does not "
                                              f"match this fake's; {how}")
     return None

@@ -5,6 +5,7 @@ a DNS-rebinding page and a stranger on the network would send them."""
 from __future__ import annotations
 
 import http.client
+import socket
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -281,3 +282,25 @@ def test_a_900_kb_value_is_not_echoed_in_a_control_error(
     error = r.json()["error"]
     assert len(error) <= 1100 and "characters cut" in error, len(error)
     assert error.startswith(f"{field}: expected"), error[:200]
+
+
+def test_header_bytes_that_are_not_utf8_are_refused_in_words(
+        guarded_fake: ThreadedFakeDing) -> None:
+    """A token, Origin, Host or type header of raw bytes is a 4xx naming it, never a 500."""
+    port = guarded_fake.fake.http_port
+    base = b"Host: 127.0.0.1:%d\r\nContent-Type: application/json\r\n" % port
+    cases = [(base + b"Authorization: Bearer \xff\xfe\r\n", 401, "Authorization"),
+             (base + b"X-Fakeding-Token: \xed\xa0\xbd\r\n", 401, "Authorization"),
+             (base + b"Origin: http://\xff\r\n", 403, "Origin"),
+             (b"Host: \xff:%d\r\n" % port, 403, "Host"),
+             (b"Host: 127.0.0.1:%d\r\nContent-Type: \xff\r\n" % port, 415, "Content-Type")]
+    for head, status, field in cases:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /_fakeding/reset HTTP/1.1\r\n" + head
+                         + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+        head_line, _, body = raw.partition(b"\r\n\r\n")
+        assert head_line.startswith(b"HTTP/1.1 %d" % status), raw[:200]
+        assert json.loads(body)["field"] == field
