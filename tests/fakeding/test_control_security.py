@@ -5,8 +5,8 @@ a DNS-rebinding page and a stranger on the network would send them."""
 from __future__ import annotations
 
 import http.client
-import socket
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
