@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import ssl
 import sys
@@ -21,6 +22,7 @@ from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from .terminal import printable
 
 
 def _app(value: str) -> tuple[str, str]:
@@ -41,6 +43,7 @@ def _stream_endpoint(value: str) -> str:
     return value
 
 
+TOKEN_ENV = "FAKEDING_CONTROL_TOKEN"
 # A fake left running must not grow without bound: ``serve`` retains this much by default.
 SERVE_RECORDER_LIMIT = 100_000
 SERVE_HISTORY_LIMIT = 10_000
@@ -82,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the CA's folder, made on first use and reused (default ~/.fakeding/ca)")
     serve.add_argument("--proxy-port", type=int, default=None,
                        help="with --tls: a CONNECT proxy on 127.0.0.1 for HTTPS_PROXY (0: a free port)")
+    serve.add_argument("--control-token", default=os.environ.get(TOKEN_ENV) or None,
+                       metavar="TOKEN",
+                       help=f"the token the control API and the emulator want (sent as "
+                            f"'Authorization: Bearer TOKEN'; the page takes it as /?token=); "
+                            f"default ${TOKEN_ENV}; with a --host beyond loopback one is made "
+                            f"and printed when none is given")
     serve.add_argument("--stream-endpoint", type=_stream_endpoint, default=None, metavar="URL",
                        help="the Stream endpoint the gateway advertises; {port} is the Stream port "
                             "(Java: wss://wss-open-connection.dingtalk.com:{port}/connect)")
@@ -90,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--url", required=True, help="the fake's OpenAPI URL (printed by serve)")
     env.add_argument("--ca-dir", type=Path, default=None,
                      help="the CA that signed an https fake (default ~/.fakeding/ca)")
+    env.add_argument("--control-token", default=os.environ.get(TOKEN_ENV) or None,
+                     metavar="TOKEN", help=f"the fake's control token, if it has one "
+                                           f"(default ${TOKEN_ENV})")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="print every event as it happens, and a summary on exit")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
@@ -139,7 +151,7 @@ async def _serve(args: argparse.Namespace) -> None:
     apps = [(s["client_id"], s["client_secret"]) for s in specs]
     if args.proxy_port is not None and not args.tls:
         raise ConfigError("--proxy-port needs --tls (the proxy only tunnels TLS to the fake)")
-    fake = FakeDing(settings, apps=apps)
+    fake = FakeDing(settings, apps=apps, control_token=args.control_token)
     for spec in specs:  # again, with scopes, robot codes and callback URLs
         fake.add_app(**spec)
     tls_mode = None
@@ -166,7 +178,7 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
     for client_id, secret in apps:
-        print(f"  app clientId={client_id} clientSecret={secret}")
+        print(printable(f"  app clientId={client_id} clientSecret={secret}"))
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:
@@ -179,8 +191,9 @@ async def _serve(args: argparse.Namespace) -> None:
             print(f"  {line}")
     print(f"other languages: fakeding env --lang node|go|java --url {fake.http_url}"
           + (f" --ca-dir {tls_mode.ca.directory}" if tls_mode else ""))
-    print(f"control API: {fake.http_url}/_fakeding/health, /_fakeding/messages, ...")
-    print(f"emulator: {fake.http_url}/")
+    for line in control_banner(fake.http_url, fake.control_token,
+                               made=args.control_token is None, host=settings.host):
+        print(printable(line))
     print("Ctrl-C stops it.", flush=True)
     console = None
     if args.verbose:
@@ -196,6 +209,26 @@ async def _serve(args: argparse.Namespace) -> None:
         print(console.summary(), flush=True)
 
 
+def control_banner(url: str, token: str | None, *, made: bool,
+                   host: str = "127.0.0.1") -> list[str]:
+    """How to reach the control API and the emulator; with a token, how to send it."""
+    if token is None:
+        return [f"control API: {url}/_fakeding/health, /_fakeding/messages, ...",
+                f"emulator: {url}/"]
+    # A token made here must be shown to be usable; one the user chose stays out of the log.
+    shown, why = ((token, f"made for this run; choose one with --control-token or ${TOKEN_ENV}")
+                  if made else ("TOKEN", "TOKEN: the one you gave"))
+    page = url
+    if host in ("0.0.0.0", "::", ""):  # every address: browsers refuse 0.0.0.0, name loopback
+        page = f"{url.partition('://')[0]}://127.0.0.1:{url.rpartition(':')[2]}"
+    lines = [f"control API: {url}/_fakeding/... is token-protected (it serves beyond loopback "
+             f"or was given a token): send 'Authorization: Bearer {shown}' ({why})",
+             f"emulator: {page}/?token={shown}"]
+    if page != url:
+        lines.append("  (from elsewhere, use this machine's address in place of 127.0.0.1)")
+    return lines
+
+
 def _env(args: argparse.Namespace) -> int:
     """Ask a running fake what ``--lang`` must set and print it as shell lines."""
     url = f"{args.url.rstrip('/')}/_fakeding/env?lang={args.lang}"
@@ -205,8 +238,10 @@ def _env(args: argparse.Namespace) -> int:
         if not ca.exists():
             raise ConfigError(f"{url} is https: expected the fake's CA at {ca}; pass --ca-dir")
         context = ssl.create_default_context(cafile=str(ca))
+    headers = {"Authorization": f"Bearer {args.control_token}"} if args.control_token else {}
     try:
-        with urllib.request.urlopen(url, timeout=10, context=context) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10,
+                                    context=context) as resp:
             answer: dict[str, Any] = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
@@ -234,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:
-        print(f"fakeding: {exc}", file=sys.stderr)
+        print(f"fakeding: {printable(str(exc))}", file=sys.stderr)  # it may quote the input
         return 2
     return 2
 

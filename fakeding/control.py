@@ -26,16 +26,28 @@ def _ok(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=jsonsafe.dumps_readable)  # whatever is stored
 
 
+ERROR_MAX_CHARS = 1000
+
+
+def clipped(text: str) -> str:
+    """An error that quotes a huge value keeps its start (field, expectation) and its end
+    (what to do), not the 900 KB in between."""
+    if len(text) <= ERROR_MAX_CHARS:
+        return text
+    cut = len(text) - ERROR_MAX_CHARS + 200
+    return f"{text[:600]}... ({cut} characters cut) ...{text[-200:]}"
+
+
 def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             return _ok(await fn(request))
         except ControlError as exc:
-            return _ok({"error": str(exc), "field": exc.field}, 400)
+            return _ok({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
             text = str(exc)
             field = text.partition(":")[0] if text.startswith("callbackUrl:") else "clientId"
-            return _ok({"error": text if field != "clientId" else f"clientId: {exc}",
+            return _ok({"error": clipped(text if field != "clientId" else f"clientId: {exc}"),
                         "field": field}, 400)
     return handle
 

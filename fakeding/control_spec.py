@@ -50,6 +50,15 @@ APP_IN = obj(("clientId", "clientSecret"), clientId=STR, clientSecret=STR, scope
                                          "app's robot messages are POSTed here (HTTP mode)"})
 
 
+GUARD_RESPONSES: S = {
+    "401": {"description": "this fake wants its control token (Authorization: Bearer TOKEN)",
+            "content": {"application/json": {"schema": ERROR}}},
+    "403": {"description": "a foreign Origin or Sec-Fetch-Site, or a Host the fake does not "
+                           "serve (`field` names the header)",
+            "content": {"application/json": {"schema": ERROR}}},
+}
+
+
 def settings_schema(*, partial: bool) -> S:
     table = knobs()
     schema = {"type": "object", "properties": {k.name: k.schema() for k in table.values()
@@ -185,6 +194,10 @@ def document() -> S:
             if route.example is not None:
                 media["example"] = route.example
             op["requestBody"] = {"required": False, "content": {"application/json": media}}
+        op["responses"].update(GUARD_RESPONSES)
+        if route.method in ("POST", "PATCH"):
+            op["responses"]["415"] = {"description": "a body that is not application/json",
+                                      "content": {"application/json": {"schema": ERROR}}}
         if route.bad is not None:
             op["responses"]["400"] = {
                 "description": "bad input; `field` names it",
@@ -194,5 +207,15 @@ def document() -> S:
     return {"openapi": "3.1.0",
             "info": {"title": "fakeding control API", "version": "1",
                      "description": "Drive the fake DingTalk from any language. JSON in and "
-                                    "out; bad input answers 400 {error, field}. Never recorded."},
+                                    "out; bad input answers 400 {error, field}. Never recorded. "
+                                    "Only from the emulator's own origin or a non-browser "
+                                    "client, under a Host the fake serves, writes as "
+                                    "application/json; a fake serving beyond loopback also "
+                                    "wants its control token as a bearer token."},
+            "components": {"securitySchemes": {"controlToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "needed only when the fake has a control token (a --host "
+                               "beyond loopback, or --control-token); X-Fakeding-Token works "
+                               "too"}}},
+            "security": [{}, {"controlToken": []}],
             "paths": paths}

@@ -22,6 +22,10 @@ from .exceptions import ControlError
 
 KINDS = ("drop_connection", "disconnect", "zombie", "frame", "api", "expire_token")
 FRAME_ACTIONS = ("drop", "delay", "duplicate")
+# Bounds: far beyond any test's need, so a typo (or 1e308) is refused instead of arming a
+# timer that never fires or a counter that never ends.
+MAX_SECONDS = {"delay": 3600.0, "at": 86_400.0}  # an hour's delay; armed up to a day ahead
+MAX_TIMES = 1_000_000  # nth and count
 
 
 @dataclass
@@ -67,15 +71,18 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
     for name in ("nth", "count"):
         if name in spec:
             value = spec[name]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ControlError(name, f"expected an integer >= 1, found {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_TIMES:
+                raise ControlError(name, f"expected an integer from 1 to {MAX_TIMES}, found "
+                                         f"{_short(value)}")
             setattr(f, name, value)
     for name in ("delay", "at"):
         if name in spec:
             value = spec[name]
+            limit = MAX_SECONDS[name]
             if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                    or not math.isfinite(value) or value < 0):
-                raise ControlError(name, f"expected a number of seconds >= 0, found {value!r}")
+                    or not math.isfinite(value) or not 0 <= value <= limit):
+                raise ControlError(name, f"expected a number of seconds from 0 to {limit:g}, "
+                                         f"found {_short(value)}")
             setattr(f, name, float(value))
     if kind == "frame":
         action = spec.get("action")
@@ -100,6 +107,12 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
         if "status" not in spec and "delay" in spec:
             f.status = 200  # a pure delay: the call then proceeds normally
     return f
+
+
+def _short(value: Any) -> str:
+    """The offending value as written, cut short: an error never echoes a huge input."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}... ({len(text)} characters)"
 
 
 def route_matches(fault_route: str, method: str, path: str) -> bool:

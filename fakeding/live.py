@@ -22,6 +22,7 @@ from typing import Any, Protocol, TextIO
 from aiohttp import web
 
 from . import jsonsafe
+from .control import clipped
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
@@ -29,6 +30,7 @@ from .platform import Platform
 from .recorder import Record, Recorder
 from .settings import Settings
 from .stream.ws import StreamServer
+from .terminal import printable
 
 
 class FakeDing(Protocol):
@@ -263,7 +265,10 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                                "Cache-Control": "no-cache"})
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionError:  # the tab closed before the stream began: nothing to send
+            return response
         snapshot = feed.snapshot()  # then follow, with no await between: nothing falls between
         stop = feed.add_sink(sink)
         followers.add(queue)
@@ -277,8 +282,8 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 if text is None:
                     break
                 await response.write(text.encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the follower left (aiohttp says "Connection lost" mid-write): not a fake failure
         finally:
             stop()
             followers.discard(queue)
@@ -298,12 +303,12 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
             return _json(change_settings(fake, body))
         except ValueError as exc:
-            return _json({"error": f"expected JSON, found unparsable text ({exc})",
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
                           "field": "body"}, 400)
         except ControlError as exc:
-            return _json({"error": str(exc), "field": exc.field}, 400)
+            return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
-            return _json({"error": str(exc), "field": "settings"}, 400)
+            return _json({"error": clipped(str(exc)), "field": "settings"}, 400)
 
     async def conns(_: web.Request) -> web.StreamResponse:
         return _json(connections(fake))
@@ -357,7 +362,7 @@ class Console:
                 self.count(e)
                 if e.get("quiet"):
                     continue
-                line = f"+{e['t']:.3f}s {e['line']}"
+                line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
                 self.out.write(line + "\n")

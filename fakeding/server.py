@@ -23,6 +23,7 @@ from .api import SentMessage
 from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
+from .control_guard import guard, is_loopback
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
@@ -47,8 +48,13 @@ class FakeDing:
         clock: LoopClock | None = None,
         apps: Iterable[tuple[str, str]] | None = None,
         incarnation: str | None = None,
+        control_token: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        # Required beyond loopback: one is made when none is given (see control_guard).
+        if control_token is None and not is_loopback(self.settings.host):
+            control_token = secrets.token_urlsafe(24)
+        self.control_token = control_token
         self.clock = clock or LoopClock()
         # A fresh name per fake unless given: a restarted fake never repeats an id (see ids.py).
         self.platform = Platform(self.settings, incarnation=incarnation or secrets.token_hex(8))
@@ -73,7 +79,7 @@ class FakeDing:
         self.clock.bind(asyncio.get_running_loop())
         self._scheme = "https" if ssl_context else "http"
         self._stream_endpoint = stream_endpoint
-        app = web.Application(middlewares=[internal_errors(self.platform, self.clock)])
+        app = web.Application(middlewares=[guard(self), internal_errors(self.platform, self.clock)])
         self.openapi.add_routes(app)
         add_control_routes(app, self)
         add_env_route(app, lambda: Facts(self.http_url, self.ws_endpoint, self.tls))

@@ -27,8 +27,9 @@ T = TypeVar("T")
 class ThreadedFakeDing:
     def __init__(self, settings: Settings | None = None, *, port: int = 0,
                  sock: socket.socket | None = None,
-                 apps: Iterable[tuple[str, str]] | None = None) -> None:
-        self.fake = FakeDing(settings, apps=apps)
+                 apps: Iterable[tuple[str, str]] | None = None,
+                 control_token: str | None = None) -> None:
+        self.fake = FakeDing(settings, apps=apps, control_token=control_token)
         self._port = port
         self._sock = sock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,6 +85,11 @@ class ThreadedFakeDing:
     @property
     def http_url(self) -> str:
         return self.fake.http_url
+
+    @property
+    def control_token(self) -> str | None:
+        """What control requests send (``Authorization: Bearer``); None: none needed."""
+        return self.fake.control_token
 
     @property
     def endpoint(self) -> str:

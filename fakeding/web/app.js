@@ -1,4 +1,6 @@
 // fakeding emulator: a DingTalk chat in the browser, fed live by /_fakeding/events (SSE).
+// A token-protected fake (beyond loopback) is opened as /?token=…: the page keeps the token
+// for this tab only, takes it out of the address bar, and sends it as a header on every call.
 // No build step, no dependencies: the state below is rebuilt from the fake's snapshot and
 // then follows its events; the DOM is updated per event (cards) or per frame (timeline).
 "use strict";
@@ -20,7 +22,7 @@ const I18N = {
     paused: "paused, {n} new", events: "{n} events", noConnections: "no connections",
     groupName: "Group name?", singleWith: "1:1 chat with which user (staffId)?",
     flow1: "processing", flow2: "typing", flow3: "finished", flow4: "executing", flow5: "failed",
-    latest: "latest",
+    latest: "latest", denied: "refused",
   },
   zh: {
     subtitle: "钉钉模拟器", connecting: "连接中…", live: "实时", lost: "重新连接中…",
@@ -38,7 +40,7 @@ const I18N = {
     paused: "已暂停，新增 {n} 条", events: "{n} 条事件", noConnections: "没有连接",
     groupName: "群名称？", singleWith: "与哪个用户单聊（staffId）？",
     flow1: "处理中", flow2: "输入中", flow3: "已完成", flow4: "执行中", flow5: "失败",
-    latest: "最新",
+    latest: "最新", denied: "被拒绝",
   },
 };
 
@@ -62,7 +64,7 @@ const S = {
   cards: new Map(),      // id -> {meta, versions: [{t, via, cardData}], shown: index|null}
   cardNodes: new Map(),  // id -> card element in the chat
   records: [], lastSeq: 0, current: "cidGroup001", user: "user001",
-  paused: false, pending: 0, dirtyTimeline: false, es: null,
+  paused: false, pending: 0, dirtyTimeline: false, stream: null,
 };
 const t = (key, vars = {}) => (I18N[S.lang][key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
 
@@ -130,15 +132,62 @@ function onEvents(batch) {
   }
 }
 
-function connect() {
-  if (S.es) S.es.close();
-  const es = new EventSource("/_fakeding/events");
-  S.es = es;
-  es.onopen = () => setLive("live");
-  es.onerror = () => setLive("lost");
-  es.onmessage = (m) => onEvents([JSON.parse(m.data)]);
+// ---- the control token ------------------------------------------------------------------------
+const TOKEN = (() => {
+  const url = new URL(location.href);
+  const given = url.searchParams.get("token");
+  if (given === null) return sessionStorage.getItem("fakeding-token") || "";
+  sessionStorage.setItem("fakeding-token", given);  // this tab only; gone when it closes
+  url.searchParams.delete("token");  // out of the address bar, history and any Referer
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+  return given;
+})();
+function api(path, init = {}) {
+  const headers = Object.assign({}, init.headers || {});
+  if (TOKEN) headers.Authorization = `Bearer ${TOKEN}`;
+  return fetch(path, Object.assign({}, init, { headers, credentials: "omit" }));
 }
-function setLive(state) { const n = $("#live-state"); n.dataset.state = state; n.textContent = t(state); }
+
+// ---- the live stream: server-sent events read with fetch (EventSource cannot send a header)
+function connect() {
+  if (S.stream) S.stream.abort();
+  const ctl = new AbortController();
+  S.stream = ctl;
+  follow(ctl).then((refused) => {
+    if (S.stream !== ctl) return;  // replaced by a newer stream (a reset)
+    if (refused) { setLive("denied", refused); return; }  // retrying cannot help
+    setLive("lost");
+    setTimeout(() => { if (S.stream === ctl) connect(); }, 500);
+  });
+}
+async function follow(ctl) {
+  let r;
+  try { r = await api("/_fakeding/events", { signal: ctl.signal }); } catch (_) { return null; }
+  if (r.status >= 400 && r.status < 500) return (await r.json().catch(() => ({}))).error || `${r.status}`;
+  if (!r.ok || !r.body) return null;
+  setLive("live");
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || S.stream !== ctl) return null;
+      buf += value;
+      let end;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const data = buf.slice(0, end).split("\n").filter((l) => l.startsWith("data: "))
+          .map((l) => l.slice(6)).join("\n");
+        buf = buf.slice(end + 2);
+        if (data) onEvents([JSON.parse(data)]);
+        if (S.stream !== ctl) return null;
+      }
+    }
+  } catch (_) { return null; }
+}
+function setLive(state, why) {
+  const n = $("#live-state"); n.dataset.state = state; n.textContent = t(state);
+  n.title = why || "";
+}
 
 // ---- markdown, as the DingTalk client shows a card's markdown block -------------------------
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
@@ -324,7 +373,7 @@ function appendItem(e, scroll = true) {
 
 // ---- actions -----------------------------------------------------------------------------------
 async function post(path, body) {
-  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const r = await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.error || `${r.status}`);
   return data;
@@ -389,7 +438,7 @@ function updateCount() {
 }
 
 async function refreshConnections() {
-  try { renderConnections(await (await fetch("/_fakeding/connections")).json()); } catch (_) { /* next event retries */ }
+  try { renderConnections(await (await api("/_fakeding/connections")).json()); } catch (_) { /* next event retries */ }
 }
 function renderConnections(list) {
   const ul = $("#connections");
@@ -420,7 +469,7 @@ async function applySettings() {
 }
 
 async function saveScenario() {
-  const text = await (await fetch("/_fakeding/scenario")).text();
+  const text = await (await api("/_fakeding/scenario")).text();
   $("#scenario-yaml").textContent = text;
   $("#scenario-download").href = URL.createObjectURL(new Blob([text], { type: "application/yaml" }));
   $("#scenario-dialog").showModal();
@@ -431,7 +480,7 @@ function applyLang() {
   for (const n of document.querySelectorAll("[data-i18n]")) n.textContent = t(n.dataset.i18n);
   for (const n of document.querySelectorAll("[data-i18n-placeholder]")) n.placeholder = t(n.dataset.i18nPlaceholder);
   $("#lang").textContent = S.lang === "zh" ? "English" : "中文";
-  setLive($("#live-state").dataset.state);
+  setLive($("#live-state").dataset.state, $("#live-state").title);
   renderUsers(); renderChat(); updateCount();
 }
 

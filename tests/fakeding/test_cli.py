@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
@@ -23,18 +24,30 @@ GATEWAY = "/v1.0/gateway/connections/open"
 
 
 class Serving:
-    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str) -> None:
+    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str,
+                 more: queue.Queue[str | None] | None = None) -> None:
         self.proc = proc
         self.lines = lines
         self.url = url
+        self._more = more
+
+    def read_until(self, text: str) -> list[str]:
+        """The lines printed after the endpoint line, up to the first containing ``text``."""
+        assert self._more is not None
+        out: list[str] = []
+        while not out or text not in out[-1]:
+            line = self._more.get(timeout=20)
+            assert line is not None, f"fakeding serve exited before printing {text!r}: {out}"
+            out.append(line)
+        return out
 
 
 @contextmanager
-def serve(*args: str) -> Iterator[Serving]:
+def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Serving]:
     """Start ``fakeding serve`` and yield once it printed its endpoint line."""
     cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", *args]
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc:
+                          text=True, env=env) as proc:
         assert proc.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
 
@@ -58,7 +71,7 @@ def serve(*args: str) -> Iterator[Serving]:
                 match = EXPORT.match(line)
                 if match:
                     url = match.group(1)
-            yield Serving(proc, seen, url)
+            yield Serving(proc, seen, url, lines)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -158,3 +171,57 @@ def test_serve_refuses_a_negative_limit(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--recorder-limit", "-5"])
     assert "expected a whole number >= 0, found '-5'" in capsys.readouterr().err
+
+
+# -- the control token ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_serve_with_a_control_token_guards_the_control_api_and_says_how(how: str) -> None:
+    token = "cli-t0ken-for-tests"
+    args, env = ((["--control-token", token], None) if how == "flag"
+                 else ([], dict(os.environ, FAKEDING_CONTROL_TOKEN=token)))
+    with serve(*args, env=env) as fake:
+        banner = fake.read_until("Ctrl-C")
+        assert any(line.startswith(f"control API: {fake.url}/_fakeding/... is token-protected")
+                   and "'Authorization: Bearer TOKEN'" in line for line in banner), banner
+        assert f"emulator: {fake.url}/?token=TOKEN" in banner
+        assert token not in "\n".join(fake.lines + banner)  # a token the user chose stays unprinted
+        r = requests.get(fake.url + "/_fakeding/timeline", timeout=10)
+        assert r.status_code == 401 and r.json()["field"] == "Authorization"
+        r = requests.get(fake.url + "/_fakeding/timeline", timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        assert _gateway(fake.url, "fakeding-client", "fakeding-secret").status_code == 200
+        env_cmd = [sys.executable, "-m", "fakeding.cli", "env", "--lang", "python", "--url", fake.url]
+        plain = dict(os.environ)
+        plain.pop("FAKEDING_CONTROL_TOKEN", None)
+        refused = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, timeout=30,
+                                 env=plain)
+        assert refused.returncode == 2 and "401" in refused.stderr
+        assert "expected this fake's control token" in refused.stderr
+        ok = subprocess.run([*env_cmd, "--control-token", token], cwd=ROOT, capture_output=True,
+                            text=True, timeout=30, env=plain)
+        assert ok.returncode == 0 and "DINGTALK_OPENAPI_ENDPOINT" in ok.stdout, ok.stderr
+        assert _stop(fake.proc, signal.SIGTERM) == 0
+
+
+def test_serve_on_loopback_needs_no_token_and_says_so() -> None:
+    with serve() as fake:
+        banner = fake.read_until("Ctrl-C")
+        assert f"emulator: {fake.url}/" in banner and not any("token" in x for x in banner)
+        assert requests.get(fake.url + "/_fakeding/timeline", timeout=10).status_code == 200
+        assert _stop(fake.proc, signal.SIGTERM) == 0
+
+
+def test_the_banner_of_a_fake_beyond_loopback_shows_the_token_it_made() -> None:
+    from fakeding.cli import control_banner
+
+    lines = control_banner("http://0.0.0.0:8080", "made-token", made=True, host="0.0.0.0")
+    assert lines[0] == ("control API: http://0.0.0.0:8080/_fakeding/... is token-protected (it "
+                        "serves beyond loopback or was given a token): send 'Authorization: "
+                        "Bearer made-token' (made for this run; choose one with "
+                        "--control-token or $FAKEDING_CONTROL_TOKEN)")
+    assert lines[1:] == ["emulator: http://127.0.0.1:8080/?token=made-token",
+                         "  (from elsewhere, use this machine's address in place of 127.0.0.1)"]
+    assert control_banner("https://:::8443", "t", made=True, host="::")[1] == (
+        "emulator: https://127.0.0.1:8443/?token=t")

@@ -263,3 +263,39 @@ def test_updates_reach_the_page_fast_with_200_conversations_and_5000_events(
     assert page.inner_text("#messages .card[data-card-id=perf-card] .version-label").startswith(
         "version 201/201")
     page.close()
+
+
+def test_the_page_opened_with_its_token_drives_a_token_protected_fake(browser: Any) -> None:
+    """A fake beyond loopback wants its control token: the page opened as /?token=… follows the
+    run and writes with it, drops it from the address bar, and without it says it was refused."""
+    token = "browser-t0ken"
+    with ThreadedFakeDing(control_token=token) as fake:
+        fake.send_message("before the page", conversation_id="cidGroup001", at_bot=False)
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        try:
+            bare = context.new_page()
+            bare.goto(fake.http_url + "/")
+            bare.wait_for_selector("#live-state[data-state=denied]")
+            assert "expected this fake's control token" in (
+                bare.get_attribute("#live-state", "title") or "")
+            bare.close()
+
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{fake.http_url}/?token={token}")
+            page.wait_for_selector("#live-state[data-state=live]")
+            assert page.url == fake.http_url + "/"  # out of the address bar and history
+            page.wait_for_selector("#messages >> text=before the page")
+            page.fill("#composer-text", "typed on a guarded fake")
+            page.press("#composer-text", "Enter")
+            page.wait_for_selector("#messages .msg.mine >> text=typed on a guarded fake")
+            assert [e["text"] for e in fake.transcript()] == ["before the page",
+                                                              "typed on a guarded fake"]
+            page.reload()  # the tab keeps it (sessionStorage), the URL still does not show it
+            page.wait_for_selector("#live-state[data-state=live]")
+            page.wait_for_selector("#messages >> text=typed on a guarded fake")
+            assert errors == []
+            fake.check()
+        finally:
+            context.close()

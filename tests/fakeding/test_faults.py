@@ -111,7 +111,7 @@ def test_parse_fault_rejects_a_bad_frame_action(action: Any) -> None:
 def test_parse_fault_rejects_a_bad_nth_or_count(name: str, value: Any) -> None:
     err = _field({"kind": "frame", "action": "drop", name: value})
     assert err.field == name
-    assert err.problem == f"expected an integer >= 1, found {value!r}"
+    assert err.problem == f"expected an integer from 1 to 1000000, found {value!r}"
 
 
 @pytest.mark.parametrize("name", ["delay", "at"])
@@ -119,7 +119,30 @@ def test_parse_fault_rejects_a_bad_nth_or_count(name: str, value: Any) -> None:
 def test_parse_fault_rejects_a_bad_delay_or_at(name: str, value: Any) -> None:
     err = _field({"kind": "api", "route": STREAM, name: value})
     assert err.field == name
-    assert err.problem == f"expected a number of seconds >= 0, found {value!r}"
+    limit = {"delay": 3600, "at": 86400}[name]
+    assert err.problem == f"expected a number of seconds from 0 to {limit}, found {value!r}"
+
+
+@pytest.mark.parametrize(("name", "value", "limit"), [
+    ("delay", 1e308, "3600"), ("delay", 3600.5, "3600"), ("at", 86_401, "86400"),
+    ("at", 1e308, "86400")])
+def test_parse_fault_bounds_delays_and_times(name: str, value: float, limit: str) -> None:
+    """A 1e308 s delay used to be armed (a timer that never fires); now the error names the
+    field, the limit and the value."""
+    err = _field({"kind": "frame", "action": "delay", name: value})
+    assert err.field == name
+    assert err.problem == f"expected a number of seconds from 0 to {limit}, found {value!r}"
+    assert parse_fault({"kind": "frame", "action": "delay", name: float(limit)})
+
+
+@pytest.mark.parametrize("name", ["nth", "count"])
+def test_parse_fault_bounds_counts(name: str) -> None:
+    err = _field({"kind": "frame", "action": "drop", name: 10**400})
+    assert err.field == name
+    assert err.problem.startswith("expected an integer from 1 to 1000000, found 1000000000")
+    assert err.problem.endswith("... (401 characters)")  # a huge value is not echoed whole
+    assert getattr(parse_fault({"kind": "frame", "action": "drop", name: 1_000_000}), name) \
+        == 1_000_000
 
 
 @pytest.mark.parametrize("route", [None, "", "streaming", 42])

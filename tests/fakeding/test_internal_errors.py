@@ -62,7 +62,8 @@ def test_a_body_over_the_size_limit_is_answered_in_shape_and_recorded(
     assert "bodies are limited to" in r.json()["message"]
     [v] = fakeding.violations
     assert v.fields["reason"].startswith("POST /v1.0/card/instances: 413")
-    r = requests.post(f"{fakeding.http_url}/_fakeding/messages", data=big, timeout=10)
+    r = requests.post(f"{fakeding.http_url}/_fakeding/messages", data=big, timeout=10,
+                      headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["field"] == "body"
     fakeding.reset()
     assert requests.get(f"{fakeding.http_url}/_fakeding/health", timeout=5).json() == {

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -18,14 +20,15 @@ import requests
 import yaml
 
 from bot.scenario_adapter import open_harness, run_virtual
-from fakeding import ThreadedFakeDing
+from fakeding import FakeDing, ThreadedFakeDing
 from fakeding.export import session_scenario, to_yaml
-from fakeding.live import Console, export_scenario
+from fakeding.live import Console, export_scenario, feed_of
 from fakeding.platform import Platform
 from fakeding.recorder import Record, Recorder
 from fakeding.scenarios.runner import run_scenario
 from fakeding.scenarios.schema import load_scenario
 from fakeding.settings import Settings
+from fakeding.terminal import printable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +116,34 @@ def test_events_start_with_a_snapshot_then_follow_the_recorder(fakeding: Threade
                    "conversation": "cidLive1", "conversationType": "group", "title": "Live"}
 
 
+def test_a_tab_closed_during_its_first_snapshot_is_not_a_fake_failure() -> None:
+    """A follower that leaves while its (large) snapshot is being written is a client going
+    away, not a fake bug: no violation, so the pytest fixture's check() stays green."""
+    async def run() -> list[Record]:
+        fake = FakeDing()
+        await fake.start()
+        try:
+            for i in range(20_000):  # a snapshot of several MB: the write waits on the socket
+                fake.record("note", text="x" * 200, n=i)
+            feed = feed_of(fake)
+            for _ in range(3):
+                reader, writer = await asyncio.open_connection("127.0.0.1", fake.http_port)
+                writer.write(f"GET /_fakeding/events HTTP/1.1\r\nHost: 127.0.0.1:"
+                             f"{fake.http_port}\r\n\r\n".encode())
+                await writer.drain()
+                assert (await reader.read(1000)).startswith(b"HTTP/1.1 200")
+                await fake.wait_until(lambda: feed.sinks, what="the stream to follow")
+                sock = writer.get_extra_info("socket")  # close with a reset, as a killed tab may
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.close()
+                await fake.wait_until(lambda: not feed.sinks, what="the stream handler to end")
+            return list(fake.violations)
+        finally:
+            await fake.stop()
+
+    assert asyncio.run(run()) == []
+
+
 def test_card_events_carry_the_version_shown(fakeding: ThreadedFakeDing) -> None:
     from tests.fakeding.test_control_api import CARD_DATA, _send_card
 
@@ -161,7 +192,7 @@ def test_settings_change_at_run_time_and_keep_the_run(fakeding: ThreadedFakeDing
         bad = requests.post(url, json=body, timeout=10)
         assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
         assert words in bad.json()["error"]
-    bad = requests.post(url, data=b"[1]", timeout=10)
+    bad = requests.post(url, data=b"[1]", timeout=10, headers={"Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.json()["field"] == "body"
 
 
@@ -245,6 +276,26 @@ def test_console_prints_one_line_per_event_and_a_summary() -> None:
     assert lines[2] == "\x1b[1;31m!! +2.000s VIOLATION y\x1b[0m" and lines[3] == "-- reset --"
     assert console.summary() == ("summary: 1 messages, 1 answers, 0 cards, 0 updates, "
                                  "1 API errors, 1 violations")
+
+
+def test_console_neutralises_terminal_escapes_from_robot_and_user_data(
+        fakeding: ThreadedFakeDing) -> None:
+    """A staff id (user data) and a robot's request path carrying ESC/CSI/BEL/C1/bidi controls
+    are printed as visible escapes: ``serve -v`` never lets them drive the terminal."""
+    nasty = "z\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eoe"
+    _message(fakeding, "hi", atBot=False, sender={"staffId": nasty})
+    fakeding.expect_violation("unknown route")
+    requests.get(fakeding.http_url + "/v1.0/%1b[2Jgone%07", timeout=10)  # a violation
+    feed = feed_of(fakeding.fake)
+    events = [feed.record_event(r) for r in fakeding.fake.recorder.records]
+    out = io.StringIO()
+    Console(out, color=True)(events)
+    text = out.getvalue()
+    ours = text.replace("\x1b[1;31m", "").replace("\x1b[0m", "")  # the console's own colour
+    assert not [ch for ch in ours if ch != "\n" and not ch.isprintable()], ours
+    assert "user z\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202eoe → [cidLive1]" in text
+    assert "/v1.0/\\x1b[2Jgone\\x07" in text
+    assert printable("中文 😊 tab\there") == "中文 😊 tab\there"  # the rest is untouched
 
 
 def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
