@@ -182,6 +182,11 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             return next(a for a in fake.apps() if a["clientId"] == client_id)
         return fake.apps()
 
+    async def custom_robots(request: web.Request) -> Any:
+        if request.method == "POST":
+            return fake.add_custom_robot(await _json(request))
+        return fake.custom_robots()
+
     async def openapi(_: web.Request) -> Any:
         return control_spec.document()
 
@@ -199,5 +204,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_patch("/_fakeding/settings", _guard(settings))
     r.add_get("/_fakeding/apps", _guard(apps))
     r.add_post("/_fakeding/apps", _guard(apps))
+    r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
+    r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
     r.add_post("/_fakeding/push", _guard(push))

@@ -39,12 +39,20 @@ CARD = obj(("cardBizId", "kind", "conversationId", "user", "clientId", "callback
            privateData={"type": "object", "additionalProperties": ANY_OBJ},
            versions=arr(obj(("t", "cardData", "via"), t=NUM, cardData=ANY_OBJ, via=STR)))
 LINE = obj(("t", "who", "kind", "text", "conversation"), t=NUM, who=STR, kind=STR, text=STR,
-           ref=STR, conversation=STR)
+           ref=STR, conversation=STR, data=ANY_OBJ)
 APP = obj(("clientId", "appId", "robotCode", "scopes", "callbackUrl", "offDutyPrompt",
            "cardCallbackRoutes"),
           clientId=STR, appId=STR, robotCode=STR, scopes=arr(STR), callbackUrl=NULLABLE_STR,
           offDutyPrompt={"type": ["object", "null"]},
           cardCallbackRoutes={"type": "object", "additionalProperties": STR})
+CUSTOM_ROBOT = obj(("accessToken", "conversationId", "name", "signed", "keywords", "ipAllowlist"),
+                   accessToken={"type": "string", "description": "its first characters only"},
+                   conversationId=STR, name=STR, signed=BOOL, keywords=arr(STR),
+                   ipAllowlist=arr(STR))
+CUSTOM_ROBOT_IN = obj(("accessToken", "conversationId"), accessToken=STR, conversationId=STR,
+                      secret={"type": "string", "description": "signature security: the SEC… "
+                              "value; sends then need timestamp and sign"},
+                      keywords=arr(STR), ipAllowlist=arr(STR), name=STR)
 APP_IN = obj(("clientId", "clientSecret"), clientId=STR, clientSecret=STR, scopes=arr(STR),
              robotCode=STR, callbackUrl={"type": "string", "description": "loopback only; the "
                                          "app's robot messages are POSTed here (HTTP mode)"})
@@ -140,6 +148,15 @@ ROUTES: tuple[ControlRoute, ...] = (
                  example={"clientId": "example-app", "clientSecret": "example-secret",
                           "scopes": ["Card.Instance.Write"]},
                  bad={"clientId": "example-app"}),
+    ControlRoute("GET", "/_fakeding/custom-robots",
+                 "custom group robots (never their secrets)", arr(CUSTOM_ROBOT)),
+    ControlRoute("POST", "/_fakeding/custom-robots",
+                 "add a custom group robot to a group: tools then POST to /robot/send?"
+                 "access_token=… (again: replaces its settings)", CUSTOM_ROBOT,
+                 body=CUSTOM_ROBOT_IN,
+                 example={"accessToken": "example-token", "conversationId": "cidAlerts",
+                          "keywords": ["alert"]},
+                 bad={"accessToken": "example-token"}),
     ControlRoute("POST", "/_fakeding/settings",
                  "the emulator page's settings form: changes a few settings, answers those",
                  {"type": "object"}, body={"type": "object"},

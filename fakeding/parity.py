@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PY, NODE, GO, JAVA, TEA = "Python", "Node", "Go", "Java", "robots (OpenAPI SDK)"
+TOOLS = "alerting and CI tools (custom group robot)"
 SDK_PY, HTTP, RAW_WS = "Python SDK", "HTTP (requests)", "raw websocket"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "PARITY.md"
 
@@ -48,6 +49,12 @@ ROWS: tuple[Row, ...] = (
         "for every type; error errcodes partly a modelling choice"),
     Row("route", "POST /robot/sendBySession", "handed out", (PY, NODE, GO, JAVA), True,
         (SDK_PY, HTTP), "msgtypes of the custom-robot webhook; 20/min per robot (errcode 130101)"),
+    Row("route", "POST /robot/send", "oapi", (TOOLS,), True, (HTTP,),
+        "the custom group robot: keywords, signature (one-hour window) and IP allowlist; "
+        "errcodes as users quote them: 300001 token is not exist, 310000 sign not match / "
+        "invalid timestamp / keywords not in content / ip not in whitelist, 130101 over 20 a "
+        "minute (then blocked 10 min), 40035 bad body; which part of a message keywords are "
+        "looked for in, and the check order, are modelling choices"),
     Row("route", "POST /v1.0/im/v1.0/robot/interactiveCards/send", "api", (PY, TEA), True,
         (SDK_PY, HTTP)),
     Row("route", "PUT /v1.0/im/robots/interactiveCards", "api", (PY, TEA), True, (SDK_PY, HTTP)),

@@ -23,6 +23,7 @@ from .api import SentMessage
 from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
+from .custom_robots import CustomRobot
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
@@ -180,6 +181,14 @@ class FakeDing:
         return self.platform.add_app(client_id, client_secret,
                                      scopes=set(scopes) if scopes is not None else None,
                                      robot_code=robot_code, callback_url=callback_url)
+
+    def add_custom_robot(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A custom group robot that tools post to at ``/robot/send?access_token=…``; bad
+        specs raise ``ControlError`` naming the field."""
+        return self.platform.add_custom_robot(CustomRobot.from_json(spec)).to_json()
+
+    def custom_robots(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.platform.custom_robots.robots.values()]
 
     def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
         """Forget what happened (records, cards, transcripts, faults, queued and un-acked

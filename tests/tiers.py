@@ -78,6 +78,8 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_cli_config.py": "process",
     "tests/fakeding/test_command_tls.py": "external",
     "tests/fakeding/test_control_api.py": "realtime",
+    "tests/fakeding/test_custom_robots_http.py": "realtime",
+    "tests/fakeding/test_custom_robots_rules.py": "pure",
     "tests/fakeding/test_control_openapi.py": "realtime",
     "tests/fakeding/test_emulator_browser.py": "external",
     "tests/fakeding/test_faults.py": "realtime",
@@ -109,6 +111,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_tiers.py": "pure",
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
+    "tests/tls/test_custom_robot_tls.py": "process",
     "tests/tls/test_java_client.py": "external",
     "tests/tls/test_live_rehearsal.py": "process",
     "tests/tls/test_node_sdk.py": "external",
