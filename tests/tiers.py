@@ -84,6 +84,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_emulator_browser.py": "external",
     "tests/fakeding/test_faults.py": "realtime",
     "tests/fakeding/test_fuzz.py": "realtime",
+    "tests/fakeding/test_generated_clients.py": "realtime",
     "tests/fakeding/test_http_api.py": "realtime",
     "tests/fakeding/test_http_mode.py": "realtime",
     "tests/fakeding/test_ids_unique.py": "realtime",
