@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .control_settings import knobs
+from .faults import KINDS
 
 S = dict[str, Any]
 
@@ -116,8 +117,7 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute(
         "POST", "/_fakeding/faults", "inject a fault now or later (see README: Faults)",
         obj(("armed",), armed=ANY_OBJ),
-        body=obj(("kind",), kind={"enum": ["drop_connection", "disconnect", "zombie", "frame",
-                                           "api", "expire_token"]}, at=NUM),
+        body=obj(("kind",), kind={"enum": list(KINDS)}, at=NUM, seconds=NUM),
         example={"kind": "api", "route": "POST /v1.0/card/instances", "status": 500,
                  "code": "system.busy", "nth": 1000},
         bad={"kind": "earthquake"}),

@@ -322,6 +322,15 @@ class FakeDing:
         if f.kind == "expire_token":
             self.platform.expire_tokens(self.now, f.client_id)
             return
+        if f.kind == "refuse_ticket":
+            self.platform.faults.arm(f)
+            return
+        if f.kind == "stale_channel":
+            self.stream.engine.stale_next[f.client_id] = f.seconds
+            return
+        if f.kind == "clock_jump":
+            self.stream.sleep(f.seconds, f.client_id)
+            return
         conns = self.stream.live_connections(f.client_id)
         for conn in conns:
             if f.kind == "drop_connection":
