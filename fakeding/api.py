@@ -86,3 +86,6 @@ class FakeDingAPI(Protocol):
 
     def custom_robots(self) -> list[dict[str, Any]]:
         """Every custom group robot, masked (no secret, a token prefix)."""
+
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far (``fakeding.doctor``), errors first."""

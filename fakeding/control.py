@@ -187,6 +187,9 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             return fake.add_custom_robot(await _json(request))
         return fake.custom_robots()
 
+    async def doctor(_: web.Request) -> Any:
+        return {"findings": fake.doctor()}
+
     async def openapi(_: web.Request) -> Any:
         return control_spec.document()
 
@@ -205,6 +208,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_get("/_fakeding/apps", _guard(apps))
     r.add_post("/_fakeding/apps", _guard(apps))
     r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
+    r.add_get("/_fakeding/doctor", _guard(doctor))
     r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
     r.add_post("/_fakeding/push", _guard(push))

@@ -157,6 +157,12 @@ ROUTES: tuple[ControlRoute, ...] = (
                  example={"accessToken": "example-token", "conversationId": "cidAlerts",
                           "keywords": ["alert"]},
                  bad={"accessToken": "example-token"}),
+    ControlRoute("GET", "/_fakeding/doctor",
+                 "likely misconfigurations so far, in DingTalk's words, errors first",
+                 obj(("findings",), findings=arr(obj(
+                     ("code", "severity", "title", "detail", "fix", "evidence"), code=STR,
+                     severity={"enum": ["error", "warning", "info"]}, title=STR, detail=STR,
+                     fix=STR, evidence=arr(STR))))),
     ControlRoute("POST", "/_fakeding/settings",
                  "the emulator page's settings form: changes a few settings, answers those",
                  {"type": "object"}, body={"type": "object"},

@@ -24,6 +24,7 @@ from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
 from .custom_robots import CustomRobot
+from .doctor import diagnose
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
@@ -189,6 +190,11 @@ class FakeDing:
 
     def custom_robots(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self.platform.custom_robots.robots.values()]
+
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
+        found = diagnose(self.platform, self.stream.connections.values(), self.now)
+        return [f.to_dict() for f in found]
 
     def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
         """Forget what happened (records, cards, transcripts, faults, queued and un-acked

@@ -128,6 +128,10 @@ class ThreadedFakeDing:
     def custom_robots(self) -> list[dict[str, Any]]:
         return self.call(self.fake.custom_robots)
 
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far, in DingTalk's words, errors first."""
+        return self.call(self.fake.doctor)
+
     def configure(self, **changes: Any) -> None:
         """Change settings for this test (the fixture restores them)."""
         self.call(lambda: self.fake.apply_settings(self.fake.settings.replace(**changes)))

@@ -82,6 +82,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_custom_robots_http.py": "realtime",
     "tests/fakeding/test_custom_robots_rules.py": "pure",
     "tests/fakeding/test_control_openapi.py": "realtime",
+    "tests/fakeding/test_doctor.py": "realtime",
     "tests/fakeding/test_emulator_browser.py": "external",
     "tests/fakeding/test_faults.py": "realtime",
     "tests/fakeding/test_fuzz.py": "realtime",
