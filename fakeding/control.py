@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control_settings, control_spec, jsonsafe
+from . import contracts, control_settings, control_spec, jsonsafe
 from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
 
@@ -193,6 +193,12 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     async def openapi(_: web.Request) -> Any:
         return control_spec.document()
 
+    async def dingtalk_openapi(_: web.Request) -> Any:
+        return contracts.document()
+
+    async def stream_asyncapi(_: web.Request) -> Any:
+        return contracts.asyncapi()
+
     r = app.router
     r.add_get("/_fakeding/health", _guard(health))
     r.add_post("/_fakeding/messages", _guard(messages))
@@ -211,4 +217,6 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_get("/_fakeding/doctor", _guard(doctor))
     r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
+    r.add_get("/_fakeding/dingtalk-openapi.json", _guard(dingtalk_openapi))
+    r.add_get("/_fakeding/asyncapi.json", _guard(stream_asyncapi))
     r.add_post("/_fakeding/push", _guard(push))

@@ -78,6 +78,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_cli_config.py": "process",
     "tests/fakeding/test_command_tls.py": "external",
     "tests/fakeding/test_connection_hygiene.py": "realtime",
+    "tests/fakeding/test_contracts.py": "realtime",
     "tests/fakeding/test_control_api.py": "realtime",
     "tests/fakeding/test_custom_robots_http.py": "realtime",
     "tests/fakeding/test_custom_robots_rules.py": "pure",
