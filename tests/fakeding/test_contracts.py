@@ -181,4 +181,4 @@ def test_frames_a_raw_client_reads_match_the_asyncapi_document(make_fakeding: An
         V(frame_schema(frame["type"])).validate(frame)
         channel = by_topic[next(iter(topics_in([frame])))]
         V(channel.data).validate(json.loads(frame["data"]))
-    assert [v for v in fake.violations] == []
+    assert list(fake.violations) == []

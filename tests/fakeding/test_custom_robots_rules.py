@@ -18,7 +18,7 @@ SECRET = "SECexample0123456789"
 
 def docs_sign(secret: str, timestamp: int) -> str:
     """The sender's recipe from DingTalk's docs: HmacSHA256 of "timestamp\\nsecret", base64."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode("utf-8"),
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(),
                    digestmod=hashlib.sha256).digest()
     return base64.b64encode(mac).decode()
 
