@@ -79,3 +79,13 @@ class FakeDingAPI(Protocol):
 
     def apps(self) -> list[dict[str, Any]]:
         """Every registered app as the control API shows it."""
+
+    def add_custom_robot(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A custom group robot (``{accessToken, conversationId, secret?, keywords?,
+        ipAllowlist?, name?}``) that tools post to at ``/robot/send``; answers it, masked."""
+
+    def custom_robots(self) -> list[dict[str, Any]]:
+        """Every custom group robot, masked (no secret, a token prefix)."""
+
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far (``fakeding.doctor``), errors first."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import control_settings
 from ._extras import MissingExtra
+from .custom_robots import CustomRobot
 from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
 from .server import FakeDing
@@ -132,6 +133,7 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
         if args.config is not None:
             data = dict(control_settings.load_config(args.config))
             listed = data.pop("apps", [])
+            data.pop("custom_robots", None)  # read by config_custom_robots
             if not isinstance(listed, list):
                 raise ControlError("apps", f"expected a list of apps, found {listed!r}")
             apps += [control_settings.check_app(a, f"apps[{i}].") for i, a in enumerate(listed)]
@@ -146,14 +148,38 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
     return settings, apps
 
 
+def config_custom_robots(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The ``[[custom_robots]]`` of ``--config``, checked: errors name the entry and field."""
+    if args.config is None:
+        return []
+    listed = control_settings.load_config(args.config).get("custom_robots", [])
+    try:
+        if not isinstance(listed, list):
+            raise ControlError("custom_robots", f"expected a list of robots, found {listed!r}")
+        for i, spec in enumerate(listed):
+            if not isinstance(spec, dict):
+                raise ControlError(f"custom_robots[{i}]", "expected a table {accessToken, "
+                                   f"conversationId, ...}}, found {spec!r}")
+            try:
+                CustomRobot.from_json(spec)
+            except ControlError as exc:
+                raise ControlError(f"custom_robots[{i}].{exc.field}", exc.problem) from None
+    except ControlError as exc:
+        raise ConfigError(f"--config {args.config}: {exc}") from None
+    return listed
+
+
 async def _serve(args: argparse.Namespace) -> None:
     settings, specs = serve_settings(args)
+    robots = config_custom_robots(args)
     apps = [(s["client_id"], s["client_secret"]) for s in specs]
     if args.proxy_port is not None and not args.tls:
         raise ConfigError("--proxy-port needs --tls (the proxy only tunnels TLS to the fake)")
     fake = FakeDing(settings, apps=apps, control_token=args.control_token)
     for spec in specs:  # again, with scopes, robot codes and callback URLs
         fake.add_app(**spec)
+    for robot in robots:
+        fake.add_custom_robot(robot)
     tls_mode = None
     try:
         if args.tls:
@@ -179,6 +205,10 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"fakeding is serving on {fake.http_url} (stream: {fake.ws_endpoint})")
     for client_id, secret in apps:
         print(printable(f"  app clientId={client_id} clientSecret={secret}"))
+    for robot in fake.custom_robots():
+        print(printable(f"  custom robot {robot['name']!r} in {robot['conversationId']} (token "
+                        f"{robot['accessToken']}): POST {fake.http_url}/robot/send?"
+                        "access_token=<token>"))
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:

@@ -62,3 +62,9 @@ class LoopClock:
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
         return self.loop.call_later(delay, callback)
+
+    def jump(self, seconds: float) -> None:
+        """Read ``seconds`` later from now on, as after a machine's sleep (timers armed on the
+        loop keep their loop times: whoever armed them re-arms what came due)."""
+        self.loop  # noqa: B018 (bind first: the jump is relative to a bound loop)
+        self._origin -= seconds

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control_settings, control_spec, jsonsafe
+from . import contracts, control_settings, control_spec, jsonsafe
 from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
 
@@ -194,8 +194,22 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             return next(a for a in fake.apps() if a["clientId"] == client_id)
         return fake.apps()
 
+    async def custom_robots(request: web.Request) -> Any:
+        if request.method == "POST":
+            return fake.add_custom_robot(await _json(request))
+        return fake.custom_robots()
+
+    async def doctor(_: web.Request) -> Any:
+        return {"findings": fake.doctor()}
+
     async def openapi(_: web.Request) -> Any:
         return control_spec.document()
+
+    async def dingtalk_openapi(_: web.Request) -> Any:
+        return contracts.document()
+
+    async def stream_asyncapi(_: web.Request) -> Any:
+        return contracts.asyncapi()
 
     r = app.router
     r.add_get("/_fakeding/health", _guard(health))
@@ -211,5 +225,10 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_patch("/_fakeding/settings", _guard(settings))
     r.add_get("/_fakeding/apps", _guard(apps))
     r.add_post("/_fakeding/apps", _guard(apps))
+    r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
+    r.add_get("/_fakeding/doctor", _guard(doctor))
+    r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
+    r.add_get("/_fakeding/dingtalk-openapi.json", _guard(dingtalk_openapi))
+    r.add_get("/_fakeding/asyncapi.json", _guard(stream_asyncapi))
     r.add_post("/_fakeding/push", _guard(push))

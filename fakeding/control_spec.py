@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .control_settings import knobs
+from .faults import KINDS
 
 S = dict[str, Any]
 
@@ -39,12 +40,20 @@ CARD = obj(("cardBizId", "kind", "conversationId", "user", "clientId", "callback
            privateData={"type": "object", "additionalProperties": ANY_OBJ},
            versions=arr(obj(("t", "cardData", "via"), t=NUM, cardData=ANY_OBJ, via=STR)))
 LINE = obj(("t", "who", "kind", "text", "conversation"), t=NUM, who=STR, kind=STR, text=STR,
-           ref=STR, conversation=STR)
+           ref=STR, conversation=STR, data=ANY_OBJ)
 APP = obj(("clientId", "appId", "robotCode", "scopes", "callbackUrl", "offDutyPrompt",
            "cardCallbackRoutes"),
           clientId=STR, appId=STR, robotCode=STR, scopes=arr(STR), callbackUrl=NULLABLE_STR,
           offDutyPrompt={"type": ["object", "null"]},
           cardCallbackRoutes={"type": "object", "additionalProperties": STR})
+CUSTOM_ROBOT = obj(("accessToken", "conversationId", "name", "signed", "keywords", "ipAllowlist"),
+                   accessToken={"type": "string", "description": "its first characters only"},
+                   conversationId=STR, name=STR, signed=BOOL, keywords=arr(STR),
+                   ipAllowlist=arr(STR))
+CUSTOM_ROBOT_IN = obj(("accessToken", "conversationId"), accessToken=STR, conversationId=STR,
+                      secret={"type": "string", "description": "signature security: the SEC… "
+                              "value; sends then need timestamp and sign"},
+                      keywords=arr(STR), ipAllowlist=arr(STR), name=STR)
 APP_IN = obj(("clientId", "clientSecret"), clientId=STR, clientSecret=STR, scopes=arr(STR),
              robotCode=STR, callbackUrl={"type": "string", "description": "loopback only; the "
                                          "app's robot messages are POSTed here (HTTP mode)"})
@@ -117,8 +126,7 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute(
         "POST", "/_fakeding/faults", "inject a fault now or later (see README: Faults)",
         obj(("armed",), armed=ANY_OBJ),
-        body=obj(("kind",), kind={"enum": ["drop_connection", "disconnect", "zombie", "frame",
-                                           "api", "expire_token"]}, at=NUM),
+        body=obj(("kind",), kind={"enum": list(KINDS)}, at=NUM, seconds=NUM),
         example={"kind": "api", "route": "POST /v1.0/card/instances", "status": 500,
                  "code": "system.busy", "nth": 1000},
         bad={"kind": "earthquake"}),
@@ -149,6 +157,21 @@ ROUTES: tuple[ControlRoute, ...] = (
                  example={"clientId": "example-app", "clientSecret": "example-secret",
                           "scopes": ["Card.Instance.Write"]},
                  bad={"clientId": "example-app"}),
+    ControlRoute("GET", "/_fakeding/custom-robots",
+                 "custom group robots (never their secrets)", arr(CUSTOM_ROBOT)),
+    ControlRoute("POST", "/_fakeding/custom-robots",
+                 "add a custom group robot to a group: tools then POST to /robot/send?"
+                 "access_token=… (again: replaces its settings)", CUSTOM_ROBOT,
+                 body=CUSTOM_ROBOT_IN,
+                 example={"accessToken": "example-token", "conversationId": "cidAlerts",
+                          "keywords": ["alert"]},
+                 bad={"accessToken": "example-token"}),
+    ControlRoute("GET", "/_fakeding/doctor",
+                 "likely misconfigurations so far, in DingTalk's words, errors first",
+                 obj(("findings",), findings=arr(obj(
+                     ("code", "severity", "title", "detail", "fix", "evidence"), code=STR,
+                     severity={"enum": ["error", "warning", "info"]}, title=STR, detail=STR,
+                     fix=STR, evidence=arr(STR))))),
     ControlRoute("POST", "/_fakeding/settings",
                  "the emulator page's settings form: changes a few settings, answers those",
                  {"type": "object"}, body={"type": "object"},
@@ -170,6 +193,12 @@ ROUTES: tuple[ControlRoute, ...] = (
                  "this fake (node, go and java need serve --tls)",
                  obj(("lang", "env"), lang=STR, env=ANY_OBJ),
                  query={"lang": ("python, node, go or java", "python")}),
+    ControlRoute("GET", "/_fakeding/dingtalk-openapi.json",
+                 "the OpenAPI document of the DingTalk routes this fake serves",
+                 obj(("openapi", "paths"), openapi=STR, paths=ANY_OBJ)),
+    ControlRoute("GET", "/_fakeding/asyncapi.json",
+                 "the AsyncAPI document of the Stream protocol as this fake speaks it",
+                 obj(("asyncapi", "channels"), asyncapi=STR, channels=ANY_OBJ)),
     ControlRoute("GET", "/_fakeding/openapi.json", "this document", obj(("openapi", "paths"),
                                                                        openapi=STR,
                                                                        paths=ANY_OBJ)),

@@ -10,6 +10,14 @@ armed: ``nth: 1`` is the next matching frame or call. Kinds:
 - ``api``: fail (``status``, ``code``, ``message``) or delay (``delay`` s) the ``nth`` call of
   ``route`` ("PUT /v1.0/card/streaming" or just the path), ``count`` calls in a row.
 - ``expire_token``: every token of the app stops working at once.
+- ``stale_channel``: the next connection of the app that closes stays routed to for ``seconds``
+  (what the platform pushes there is lost until redelivered): "messages go to the old
+  connection after a reconnect".
+- ``refuse_ticket``: the next ``count`` websocket handshakes are refused as an invalid ticket
+  (the robot must open a new connection through the gateway).
+- ``clock_jump``: sleep/wake: no socket events, then the platform's clock is ``seconds`` later:
+  every live connection of the app is gone without a close frame, tokens, tickets and session
+  webhooks that expired meanwhile are expired, and timers due meanwhile fire at once.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from typing import Any
 
 from .exceptions import ControlError
 
-KINDS = ("drop_connection", "disconnect", "zombie", "frame", "api", "expire_token")
+KINDS = ("drop_connection", "disconnect", "zombie", "frame", "api", "expire_token",
+         "stale_channel", "refuse_ticket", "clock_jump")
+SECONDS_MAX = 7 * 86_400.0  # a stale channel or a sleep longer than a week tests nothing more
 FRAME_ACTIONS = ("drop", "delay", "duplicate")
 # Bounds: far beyond any test's need, so a typo (or 1e308) is refused instead of arming a
 # timer that never fires or a counter that never ends.
@@ -42,6 +52,7 @@ class Fault:
     code: str = "system.busy"
     message: str = "fault injected by fakeding"
     at: float | None = None
+    seconds: float = 0.0  # stale_channel, clock_jump
     seen: int = 0
     fired: int = 0
     spec: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +73,7 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
     if kind not in KINDS:
         raise ControlError("kind", f"expected one of {', '.join(KINDS)}, found {kind!r}")
     known = {"kind", "client_id", "clientId", "nth", "count", "action", "delay", "route",
-             "topic", "status", "code", "message", "at"}
+             "topic", "status", "code", "message", "at", "seconds"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ControlError(unknown[0], f"unknown field; expected some of {', '.join(sorted(known))}")
@@ -84,6 +95,13 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
                 raise ControlError(name, f"expected a number of seconds from 0 to {limit:g}, "
                                          f"found {_short(value)}")
             setattr(f, name, float(value))
+    if kind in ("stale_channel", "clock_jump"):
+        value = spec.get("seconds")
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not math.isfinite(value) or not 0 < value <= SECONDS_MAX):
+            raise ControlError("seconds", f"expected seconds > 0 and at most {SECONDS_MAX:g} "
+                                          f"for {kind}, found {value!r}")
+        f.seconds = float(value)
     if kind == "frame":
         action = spec.get("action")
         if action not in FRAME_ACTIONS:
@@ -138,6 +156,9 @@ class FaultPlan:
     def on_call(self, client_id: str | None, method: str, path: str) -> Fault | None:
         return self._match("api", client_id,
                            lambda f: f.route is not None and route_matches(f.route, method, path))
+
+    def on_handshake(self, client_id: str) -> Fault | None:
+        return self._match("refuse_ticket", client_id, lambda f: True)
 
     def _match(self, kind: str, client_id: str | None, pred: Any) -> Fault | None:
         for f in self.armed:

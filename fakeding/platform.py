@@ -13,6 +13,7 @@ from typing import Any
 
 from .callbacks import loopback_url
 from .cards import CARD_ROUTES, Card, CardStore
+from .custom_robots import CustomRobot, CustomRobots, Post
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
 from .ids import IdFactory, stable_ids
@@ -71,15 +72,18 @@ class TranscriptEntry:
     t: float
     conversation_id: str
     who: str  # "user:<staffId>" | "bot"
-    kind: str  # text | picture | ... | markdown | card | webhook:<msgtype>
+    kind: str  # text | picture | ... | markdown | card | webhook:<msgtype> | custom:<msgtype>
     text: str
     ref: str | None = None  # msgId for user messages, card id for cards
+    data: dict[str, Any] | None = None  # custom robots: the message part and its @ list
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"t": round(self.t, 6), "who": self.who, "kind": self.kind,
                              "text": self.text}
         if self.ref is not None:
             d["ref"] = self.ref
+        if self.data is not None:
+            d["data"] = self.data
         return d
 
 
@@ -91,6 +95,8 @@ class Platform:
         self.http_url = ""
         self.ws_endpoint = ""
         self.ids = IdFactory(settings.seed, incarnation=incarnation)
+        # Custom group robots are configuration, like apps: they outlive resets.
+        self.custom_robots = CustomRobots(settings.webhook_per_minute)
         self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -123,6 +129,7 @@ class Platform:
         self.media: dict[str, tuple[str, str, str, bytes]] = {}
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
+        self.custom_robots.use_limit(s.webhook_per_minute)
 
     def use_settings(self, settings: Settings) -> None:
         """New rules from now on; what happened stays (rate windows restart if their limit moved)."""
@@ -132,10 +139,13 @@ class Platform:
             self.qps = WindowLimiter(settings.qps_limit, 1.0)
         if settings.webhook_per_minute != old.webhook_per_minute:
             self.webhook_limit = WindowLimiter(settings.webhook_per_minute, 60.0)
+            self.custom_robots.use_limit(settings.webhook_per_minute)
 
     def is_secret(self, value: str) -> bool:
         """Whether ``value`` is an app secret, an issued token or a ticket (never recorded)."""
         if value in self.tokens or value in self.tickets or value in self.used_tickets:
+            return True
+        if value in self.custom_robots.secrets:
             return True
         # Read each call, never cached: a test may set ``app.client_secret`` directly.
         for app in self.apps.values():  # noqa: SIM110 (a plain loop: no generator per string)
@@ -338,8 +348,24 @@ class Platform:
         return self.direct.get((client_id, user or ""), f"single:{user}")
 
     def note(self, t: float, conversation_id: str, who: str, kind: str, text: str,
-             ref: str | None = None) -> None:
-        self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref))
+             ref: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref, data))
+
+    def add_custom_robot(self, robot: CustomRobot) -> CustomRobot:
+        """A group owner adds a custom robot to a group."""
+        return self.custom_robots.add(robot)
+
+    def custom_robot_send(self, t: float, wall_ms: int, query: dict[str, str], remote: str,
+                          body: Any) -> Post:
+        """``POST /robot/send``: judged by the robot's security settings; what passes lands
+        in its group's transcript as ``custom:<msgtype>``."""
+        post = self.custom_robots.post(t, wall_ms, query, remote, body)
+        if post.errcode == 0 and post.robot is not None and post.msgtype is not None:
+            if post.robot.conversation_id not in self.conversations:
+                self.conversation(post.robot.conversation_id, "2", None)
+            self.note(t, post.robot.conversation_id, "bot", f"custom:{post.msgtype}", post.text,
+                      data={"robot": post.robot.name, **post.data})
+        return post
 
     def note_card(self, t: float, card: Card, source: str) -> None:
         """Record a card version (``source``: send/create/update/deliver/stream/callback) and,

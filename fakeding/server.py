@@ -24,6 +24,8 @@ from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
 from .control_guard import guard, is_loopback
+from .custom_robots import CustomRobot
+from .doctor import diagnose
 from .exceptions import UnmetExpectation
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
@@ -187,6 +189,19 @@ class FakeDing:
                                      scopes=set(scopes) if scopes is not None else None,
                                      robot_code=robot_code, callback_url=callback_url)
 
+    def add_custom_robot(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A custom group robot that tools post to at ``/robot/send?access_token=…``; bad
+        specs raise ``ControlError`` naming the field."""
+        return self.platform.add_custom_robot(CustomRobot.from_json(spec)).to_json()
+
+    def custom_robots(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.platform.custom_robots.robots.values()]
+
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
+        found = diagnose(self.platform, self.stream.connections.values(), self.now)
+        return [f.to_dict() for f in found]
+
     def reset(self, seed: int | None = None, *, sessions: bool = False) -> None:
         """Forget what happened (records, cards, transcripts, faults, queued and un-acked
         deliveries); apps, live connections, their subscriptions and issued tokens stay, so a
@@ -318,6 +333,15 @@ class FakeDing:
             return
         if f.kind == "expire_token":
             self.platform.expire_tokens(self.now, f.client_id)
+            return
+        if f.kind == "refuse_ticket":
+            self.platform.faults.arm(f)
+            return
+        if f.kind == "stale_channel":
+            self.stream.engine.stale_next[f.client_id] = f.seconds
+            return
+        if f.kind == "clock_jump":
+            self.stream.sleep(f.seconds, f.client_id)
             return
         conns = self.stream.live_connections(f.client_id)
         for conn in conns:

@@ -40,6 +40,9 @@ class Settings:
     ws_ping_timeout: float = 20.0  # ...which is dead when nothing came back within this
     stream_send_buffer_bytes: int | None = 4 << 20  # a client that lets more pile up is cut off
     disconnect_close_after: float = 10.0
+    # More live connections than this for one app is a leak (a reconnect that never closed the
+    # old socket); a violation names them. DingTalk's own limit is undocumented: modelling choice.
+    max_connections_per_app: int | None = 10
     card_callback_timeout: float = 2.0
     http_callback_timeout: float = 5.0  # HTTP-mode robots (modelling choice: undocumented)
     # OpenAPI

@@ -126,6 +126,18 @@ class ThreadedFakeDing:
     def add_app(self, client_id: str, client_secret: str, **kwargs: Any) -> Any:
         return self.call(self.fake.add_app, client_id, client_secret, **kwargs)
 
+    def add_custom_robot(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A custom group robot (``{accessToken, conversationId, secret?, keywords?,
+        ipAllowlist?, name?}``); tools post to ``{http_url}/robot/send?access_token=…``."""
+        return self.call(self.fake.add_custom_robot, spec)
+
+    def custom_robots(self) -> list[dict[str, Any]]:
+        return self.call(self.fake.custom_robots)
+
+    def doctor(self) -> list[dict[str, Any]]:
+        """Likely misconfigurations so far, in DingTalk's words, errors first."""
+        return self.call(self.fake.doctor)
+
     def configure(self, **changes: Any) -> None:
         """Change settings for this test (the fixture restores them)."""
         self.call(lambda: self.fake.apply_settings(self.fake.settings.replace(**changes)))

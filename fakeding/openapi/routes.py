@@ -45,6 +45,7 @@ class HttpRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    remote: str = "127.0.0.1"  # the caller's address (custom robots' IP allowlists read it)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ async def from_aiohttp(request: web.Request) -> HttpRequest:
     """The request as the core reads it; aiohttp's query and header mappings are read-only
     views already (headers case-insensitive), so they are handed over, not copied."""
     return HttpRequest(request.method, request.path, request.query, request.headers,
-                       await request.read())
+                       await request.read(), request.remote or "127.0.0.1")
 
 
 class OpenApi:
@@ -117,6 +118,7 @@ class OpenApi:
             ("POST", "/v1.0/oauth2/accessToken"): instant(self.access_token),
             ("GET", "/gettoken"): instant(self.legacy_token),
             ("POST", "/robot/sendBySession"): instant(self.session_webhook),
+            ("POST", "/robot/send"): instant(self.custom_robot_send),
         }
         api: list[tuple[str, str, Handler]] = [
             (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
@@ -302,6 +304,29 @@ class OpenApi:
             msgtype=_webhook_kind(body),
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
+
+    def custom_robot_send(self, req: HttpRequest) -> HttpReply:
+        """A custom group robot's message (``/robot/send?access_token=…``): HTTP 200 with an
+        errcode, as the platform answers; a refusal is the sender's bug, so also a violation."""
+        t = self.now()
+        rid = self.platform.ids.request_id()
+        body: Any = None
+        if req.body:
+            try:
+                body = jsonsafe.loads(req.body)
+            except jsonsafe.BadJson as exc:
+                self._refused(req, str(exc))
+        post = self.platform.custom_robot_send(t, int(self.clock.time() * 1000),
+                                               dict(req.query), req.remote, body)
+        robot = post.robot
+        self.platform.recorder.add(
+            t, "custom_robot", robot=robot.name if robot else None,
+            conversation=robot.conversation_id if robot else None, msgtype=post.msgtype,
+            errcode=post.errcode, errmsg=post.errmsg, request=body)
+        if post.errcode != 0:
+            self.platform.recorder.add(t, "violation", reason=f"POST /robot/send refused: "
+                                       f"errcode {post.errcode} {post.errmsg}")
+        return self._json(200, post.answer, rid)
 
     async def media_upload(self, request: web.Request) -> web.Response:
         t = self.now()

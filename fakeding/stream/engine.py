@@ -51,6 +51,7 @@ class Connection:
     opened_t: float
     state: ConnState = ConnState.LIVE
     heard: int = 0  # frames of any kind (pongs too) received so far: liveness compares counts
+    stale_until: float | None = None  # a closed connection the platform still routes to
     keepalive: Timer | None = field(default=None, repr=False)  # the next websocket ping
     liveness: Timer | None = field(default=None, repr=False)  # the pending answer check
 
@@ -109,6 +110,9 @@ class StreamEngine:
         self._ws_pings: list[str] = []
         self._arm: list[Timer] = []
         self._cancel: list[Timer] = []
+        # client id -> seconds the next closed connection stays routed to (the stale_channel fault)
+        self.stale_next: dict[str | None, float] = {}
+        self.stale: dict[str, Connection] = {}  # connection id -> closed but still routed to
 
     # -- outputs --------------------------------------------------------------------------
     def data_to_send(self) -> list[tuple[str, str]]:
@@ -142,13 +146,22 @@ class StreamEngine:
 
     # -- inputs: connections ----------------------------------------------------------------
     def accept_ticket(self, t: float, ticket: str | None) -> tuple[App, list[dict[str, str]]]:
-        """Check a handshake's ticket; a refusal is recorded and raised as ``OpenApiError``."""
+        """Check a handshake's ticket; a refusal is recorded and raised as ``OpenApiError``.
+
+        A ``refuse_ticket`` fault refuses a valid one as the platform refuses a bad one (a
+        gateway failure the robot must retry with a new ticket): recorded as the fault, not as
+        the robot's violation."""
         try:
-            return self.platform.consume_ticket(t, ticket)
+            app, subscriptions = self.platform.consume_ticket(t, ticket)
         except OpenApiError as exc:
             self._record(t, "violation", reason=f"websocket handshake rejected: {exc.message}",
                          ticket=ticket)
             raise
+        fault = self.platform.faults.on_handshake(app.client_id)
+        if fault is not None:
+            self._record(t, "fault", fault="refuse_ticket", fired=True, client=app.client_id)
+            raise OpenApiError(401, "ticketInvalid", "unknown ticket (refuse_ticket fault)")
+        return app, subscriptions
 
     def connect(self, t: float, ms: int, app: App, subscriptions: list[dict[str, str]]) -> Connection:
         """A websocket is open: route to it from now on and flush what waited for it."""
@@ -157,6 +170,7 @@ class StreamEngine:
         self.connections[conn.id] = conn
         self._record(t, "connect", client=app.client_id, connection=conn.id,
                      subscriptions=sorted(f"{a} {b}" for a, b in conn.topics))
+        self._check_connection_count(t, app)
         self._arm_keepalive(t, conn)
         self._flush_waiting(t, ms, app.client_id)
         return conn
@@ -170,6 +184,7 @@ class StreamEngine:
         self._forget_connection(conn)
         self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
                      was=was.value, code=code)
+        self._maybe_stale(t, conn)
 
     def heard(self, connection_id: str) -> None:
         """Something (a frame, a websocket ping or pong) came from the client: it is alive."""
@@ -191,6 +206,7 @@ class StreamEngine:
         self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
                      was=was.value, code=1006, reason=reason)
         self._abort.append(conn.id)
+        self._maybe_stale(t, conn)
         stranded = {id(d): d for d in self.deliveries.values()
                     if d.connection == conn.id and not d.acked and d.type != "SYSTEM"}
         for d in stranded.values():
@@ -282,6 +298,7 @@ class StreamEngine:
         self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id, was="live",
                      code=1006, fault="dropped")
         self._abort.append(conn.id)
+        self._maybe_stale(t, conn)
 
     def zombie(self, conn: Connection) -> None:
         conn.state = ConnState.ZOMBIE
@@ -309,6 +326,8 @@ class StreamEngine:
         self.deliveries.update(kept)
         self.waiting.clear()
         self._acked.clear()
+        self.stale.clear()
+        self.stale_next.clear()
         if sessions:
             for conn in list(self.connections.values()):
                 self._forget_connection(conn)
@@ -387,7 +406,12 @@ class StreamEngine:
             self.deliveries.pop(self._acked.popleft(), None)
 
     # -- delivery -------------------------------------------------------------------------------
-    def _route(self, client_id: str, type_: str, topic: str) -> Connection | None:
+    def _route(self, client_id: str, type_: str, topic: str, t: float | None = None
+               ) -> Connection | None:
+        if self.stale and t is not None:
+            stale = self._stale_route(client_id, type_, topic, t)
+            if stale is not None:
+                return stale
         live = [c for c in self.connections.values()
                 if c.app.client_id == client_id
                 and c.state in (ConnState.LIVE, ConnState.ZOMBIE)
@@ -400,7 +424,7 @@ class StreamEngine:
         return self.platform.ids.choice(live)
 
     def _attempt(self, t: float, ms: int, d: Delivery, *, redelivery: bool) -> None:
-        conn = self._route(d.client_id, d.type, d.topic)
+        conn = self._route(d.client_id, d.type, d.topic, t)
         if conn is None:
             self.waiting.append(d)
             self._record(t, "queued", client=d.client_id, topic=d.topic, key=d.key,
@@ -426,12 +450,14 @@ class StreamEngine:
                                   "attempt": d.attempts}
         if conn.state is ConnState.ZOMBIE:
             fields["swallowed"] = "zombie connection"
+        elif conn.stale_until is not None:
+            fields["swallowed"] = "stale channel: the connection is closed"
         if fault is not None:
             fields["fault"] = f"{fault.action} (nth={fault.nth})"
         self._record(t, "redeliver" if redelivery else "push", **fields)
         if d.type != "SYSTEM" and d.redeliver:
             self._arm_redelivery(t, d)
-        if conn.state is ConnState.ZOMBIE:
+        if conn.state is ConnState.ZOMBIE or conn.stale_until is not None:
             return
         text = _ENCODER.encode(f)
         if fault is None:
@@ -495,6 +521,41 @@ class StreamEngine:
                      topic=d.topic, messageId=message_id, key=d.key, attempt=1)
         if conn.state is not ConnState.ZOMBIE:
             self._send_to(conn, _ENCODER.encode(f))
+
+    # -- connection hygiene ---------------------------------------------------------------------
+    def _check_connection_count(self, t: float, app: App) -> None:
+        """More live connections than ``max_connections_per_app``: the robot leaks sockets."""
+        limit = self.platform.settings.max_connections_per_app
+        live = self.live_connections(app.client_id)
+        if limit is None or len(live) <= limit:
+            return
+        held = ", ".join(f"{c.id} (open {t - c.opened_t:.0f} s)" for c in live)
+        self._record(t, "violation", client=app.client_id,
+                     connections=[c.id for c in live],
+                     reason=f"app {app.client_id} holds {len(live)} live Stream connections, "
+                            f"expected at most {limit} (max_connections_per_app): {held}. A "
+                            f"robot that reconnects must close its previous socket first")
+
+    def _maybe_stale(self, t: float, conn: Connection) -> None:
+        """Armed by a ``stale_channel`` fault: the platform keeps routing to this closed
+        connection for a while, so what it pushes there is lost until redelivered."""
+        seconds = self.stale_next.pop(conn.app.client_id, None)
+        if seconds is None:
+            seconds = self.stale_next.pop(None, None)
+        if seconds is None:
+            return
+        conn.stale_until = t + seconds
+        self.stale[conn.id] = conn
+        self._record(t, "fault", fault="stale_channel", fired=True, client=conn.app.client_id,
+                     connection=conn.id, seconds=seconds)
+
+    def _stale_route(self, client_id: str, type_: str, topic: str, t: float) -> Connection | None:
+        for conn_id, conn in list(self.stale.items()):
+            if conn.stale_until is None or t >= conn.stale_until:
+                del self.stale[conn_id]
+            elif conn.app.client_id == client_id and (type_, topic) in conn.topics:
+                return conn
+        return None
 
     # -- liveness -------------------------------------------------------------------------------
     def _arm_keepalive(self, t: float, conn: Connection) -> None:

@@ -134,6 +134,20 @@ class StreamServer:
     def zombie(self, conn: Connection) -> None:
         self.engine.zombie(conn)
 
+    def sleep(self, seconds: float, client_id: str | None = None) -> None:
+        """Sleep/wake (the ``clock_jump`` fault): nothing on any socket, then the clock reads
+        ``seconds`` later; the app's connections are gone without a close frame and every
+        timer that came due meanwhile fires now, in order."""
+        self.clock.jump(seconds)
+        t, ms = self.clock.monotonic(), self.clock.time_ms()
+        for conn in self.engine.live_connections(client_id):
+            self.engine.lost(t, ms, conn, f"no socket events for {seconds:g} s (sleep/wake)")
+        for timer, handle in sorted(self._handles.items(), key=lambda item: item[0].at):
+            handle.cancel()
+            self._handles[timer] = self.clock.call_later(max(0.0, timer.at - t),
+                                                         partial(self._fire, timer))
+        self._pump()
+
     # -- handshake and connection loop ---------------------------------------------------------
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         return self._reject(404, "InvalidAction.NotFound",
