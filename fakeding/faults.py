@@ -100,7 +100,7 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
         if (not isinstance(value, (int, float)) or isinstance(value, bool)
                 or not math.isfinite(value) or not 0 < value <= SECONDS_MAX):
             raise ControlError("seconds", f"expected seconds > 0 and at most {SECONDS_MAX:g} "
-                                          f"for {kind}, found {value!r}")
+                                          f"for {kind}, found {_short(value)}")
         f.seconds = float(value)
     if kind == "frame":
         action = spec.get("action")
