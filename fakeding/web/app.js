@@ -361,6 +361,9 @@ function appendItem(e, scroll = true) {
     const card = renderCard(e.ref);
     S.cardNodes.set(e.ref, card);
     node = el("div", { class: "msg bot" }, el("div", { class: "who", text: "robot" }), card);
+  } else if (e.kind.startsWith("custom:") && e.data) {
+    node = el("div", { class: "msg bot custom", "data-kind": e.kind },
+      el("div", { class: "who", text: e.data.robot || "custom robot" }), renderCustom(e.kind.slice(7), e.data));
   } else {
     const mine = e.who.startsWith("user:");
     const who = mine ? S.users.get(e.who.slice(5)) || e.who.slice(5) : "robot";
@@ -369,6 +372,41 @@ function appendItem(e, scroll = true) {
   }
   box.append(node);
   if (scroll) box.scrollTop = box.scrollHeight;
+}
+
+// A custom group robot's message as the group sees it: each msgtype's layout, its links and
+// buttons (opened in a new tab when they are http(s); anything else is shown, not linked), and
+// the @ chips of its `at`.
+const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
+function link(text, url, cls) {
+  const href = safeUrl(url);
+  return href ? el("a", { class: cls, href, target: "_blank", rel: "noopener noreferrer", text })
+    : el("span", { class: cls, text, title: String(url || "") });
+}
+function renderCustom(msgtype, data) {
+  const part = data[msgtype] || {};
+  const box = el("div", { class: `bubble custom-${msgtype}` });
+  const str = (v) => (typeof v === "string" ? v : "");
+  if (msgtype === "text") box.append(el("div", { text: str(part.content) }));
+  else if (msgtype === "markdown") box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+  else if (msgtype === "link") {
+    box.append(link(str(part.title), part.messageUrl, "custom-title"), el("div", { text: str(part.text) }));
+    if (safeUrl(part.picUrl)) box.append(el("img", { src: part.picUrl, alt: "", class: "custom-pic" }));
+  } else if (msgtype === "actionCard") {
+    box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+    const buttons = Array.isArray(part.btns) ? part.btns.map((b) => [str(b && b.title), b && b.actionURL])
+      : part.singleTitle ? [[str(part.singleTitle), part.singleURL]] : [];
+    const row = el("div", { class: `custom-buttons${part.btnOrientation === "1" ? " across" : ""}` });
+    for (const [title, url] of buttons) row.append(link(title, url, "card-btn"));
+    box.append(row);
+  } else if (msgtype === "feedCard") {
+    const links = Array.isArray(part.links) ? part.links : [];
+    box.append(el("ul", { class: "custom-feed" }, ...links.map((l) => el("li", {}, link(str(l && l.title), l && l.messageURL, "")))));
+  }
+  const at = data.at || {};
+  const chips = [...(at.isAtAll ? ["@all"] : []), ...(at.atUserIds || []).map((u) => `@${u}`), ...(at.atMobiles || []).map((m) => `@${m}`)];
+  if (chips.length) box.append(el("div", { class: "custom-at" }, ...chips.map((c) => el("span", { class: "chip", text: c }))));
+  return box;
 }
 
 // ---- actions -----------------------------------------------------------------------------------

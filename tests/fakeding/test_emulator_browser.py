@@ -299,3 +299,43 @@ def test_the_page_opened_with_its_token_drives_a_token_protected_fake(browser: A
             fake.check()
         finally:
             context.close()
+
+
+def test_a_custom_robots_messages_are_drawn_with_buttons_feeds_and_at_chips(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    fakeding.add_custom_robot({"accessToken": "browser-alerts-token",
+                               "conversationId": "cidGroup001", "name": "Alertmanager"})
+    send = f"{fakeding.http_url}/robot/send?access_token=browser-alerts-token"
+    bodies = [
+        {"msgtype": "text", "text": {"content": "disk 91% on db-1"},
+         "at": {"atUserIds": ["alice"], "isAtAll": True}},
+        {"msgtype": "actionCard", "actionCard": {
+            "title": "Release 1.2?", "text": "**approve** the deploy", "btnOrientation": "1",
+            "btns": [{"title": "Approve", "actionURL": "https://ci.example.invalid/ok"},
+                     {"title": "Reject", "actionURL": "javascript:alert(1)"}]}},
+        {"msgtype": "feedCard", "feedCard": {"links": [
+            {"title": "incident 1", "messageURL": "https://status.example.invalid/1",
+             "picURL": ""}]}},
+    ]
+    for body in bodies:
+        assert requests.post(send, json=body, timeout=10).json()["errcode"] == 0
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.click("#conversations li[data-conversation=cidGroup001]")
+    text = page.wait_for_selector("#messages .msg.custom[data-kind='custom:text']")
+    assert text.inner_text().splitlines()[0] == "Alertmanager"
+    assert text.eval_on_selector_all(".chip", "cs => cs.map(c => c.textContent)") == [
+        "@all", "@alice"]
+    card = page.wait_for_selector("#messages .msg.custom[data-kind='custom:actionCard']")
+    buttons = card.eval_on_selector_all(".card-btn", "bs => bs.map(b => [b.tagName, "
+                                        "b.textContent, b.getAttribute('href')])")
+    assert buttons == [["A", "Approve", "https://ci.example.invalid/ok"],
+                       ["SPAN", "Reject", None]]  # a javascript: URL is never a link
+    assert card.query_selector(".card-md b") is not None  # its text is markdown
+    feed = page.wait_for_selector("#messages .msg.custom[data-kind='custom:feedCard']")
+    assert feed.eval_on_selector_all("li a", "as => as.map(a => a.textContent)") == ["incident 1"]
+    assert errors == []
+    page.close()
