@@ -229,7 +229,7 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.verbose:
         from .live import Console, feed_of
 
-        console = Console()
+        console = Console(doctor=fake.doctor)
         feed_of(fake).add_sink(console)
     await stop.wait()
     if tls_mode is not None:

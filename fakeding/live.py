@@ -349,10 +349,14 @@ def _web_file(name: str) -> web.Response:
 class Console:
     """One line per record as it happens; violations stand out; a summary at the end."""
 
-    def __init__(self, out: TextIO = sys.stdout, color: bool | None = None) -> None:
+    def __init__(self, out: TextIO = sys.stdout, color: bool | None = None,
+                 doctor: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         self.out = out
         self.color = out.isatty() if color is None else color
         self.counts: Counter[str] = Counter()
+        self.doctor = doctor  # asked when an app first connects, and for the summary
+        self.connected: set[str] = set()
+        self.told: set[tuple[str, str]] = set()  # (code, title) already printed
 
     def __call__(self, events: list[Event]) -> None:
         for e in events:
@@ -366,6 +370,10 @@ class Console:
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
                 self.out.write(line + "\n")
+                client = e["fields"].get("client")
+                if e["kind"] == "connect" and client not in self.connected:
+                    self.connected.add(str(client))
+                    self.diagnose(first_connect=True)
             elif e["type"] == "say" and e["who"] == "bot":
                 self.counts["answers"] += 1
         self.out.flush()
@@ -383,6 +391,21 @@ class Console:
         elif kind == "violation":
             self.counts["violations"] += 1
 
+    def diagnose(self, *, first_connect: bool = False) -> None:
+        """The doctor's findings not printed yet (on a first connect: the errors only, such
+        as a robot subscribed without the robot topic), as ``doctor:`` lines."""
+        if self.doctor is None:
+            return
+        for f in self.doctor():
+            key = (str(f["code"]), str(f["title"]))
+            if key in self.told or (first_connect and f["severity"] != "error"):
+                continue
+            self.told.add(key)
+            line = printable(f"doctor: [{f['severity']}] {f['code']}: {f['title']}. {f['fix']}")
+            self.out.write((f"\x1b[33m{line}\x1b[0m" if self.color else line) + "\n")
+        self.out.flush()
+
     def summary(self) -> str:
+        self.diagnose()
         names = ("messages", "answers", "cards", "updates", "API errors", "violations")
         return "summary: " + ", ".join(f"{self.counts[n]} {n}" for n in names)

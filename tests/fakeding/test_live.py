@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import websockets
 import yaml
 
 from bot.scenario_adapter import open_harness, run_virtual
-from fakeding import FakeDing, ThreadedFakeDing
+from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
 from fakeding.export import session_scenario, to_yaml
 from fakeding.live import Console, export_scenario, feed_of
 from fakeding.platform import Platform
@@ -325,3 +326,33 @@ def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_console_says_what_the_doctor_finds_when_a_robot_first_connects(
+        fakeding: ThreadedFakeDing) -> None:
+    """``serve -v``: a robot subscribed only to events hears, at its first connect, that it will
+    never receive robot messages; the summary adds the rest of the doctor's findings."""
+    out = io.StringIO()
+    console = Console(out, color=False, doctor=fakeding.fake.doctor)
+    stop = fakeding.call(lambda: feed_of(fakeding.fake).add_sink(console))
+    try:
+        opened = requests.post(fakeding.http_url + "/v1.0/gateway/connections/open", timeout=10,
+                               json={"clientId": DEFAULT_CLIENT_ID,
+                                     "clientSecret": DEFAULT_CLIENT_SECRET,
+                                     "subscriptions": [{"type": "EVENT", "topic": "*"}]}).json()
+
+        async def robot() -> None:
+            async with websockets.connect(f"{opened['endpoint']}?ticket={opened['ticket']}"):
+                await asyncio.to_thread(fakeding.wait_for, "connect")
+                fakeding.send_message("anyone?", at_bot=False)
+
+        asyncio.run(robot())
+        fakeding.wait_until(lambda: "no-robot-topic" in out.getvalue(), what="the doctor line")
+        doctor = [line for line in out.getvalue().splitlines() if line.startswith("doctor:")]
+        assert doctor[0].startswith("doctor: [error] no-robot-topic: app fakeding-client is "
+                                    "connected but will never receive robot messages")
+        assert len(doctor) == 1  # at a connect only errors; the rest waits for the summary
+        fakeding.call(console.summary)
+        assert "doctor: [info] group-without-at" in out.getvalue()
+    finally:
+        fakeding.call(stop)
