@@ -87,5 +87,8 @@ class FakeDingAPI(Protocol):
     def custom_robots(self) -> list[dict[str, Any]]:
         """Every custom group robot, masked (no secret, a token prefix)."""
 
+    def join_group(self, conversation_id: str, client_id: str) -> list[str]:
+        """Add an app's robot to a group; answers the group's robots."""
+
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far (``fakeding.doctor``), errors first."""

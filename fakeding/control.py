@@ -199,6 +199,13 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             return fake.add_custom_robot(await _json(request))
         return fake.custom_robots()
 
+    async def groups(request: web.Request) -> Any:
+        body = await _json(request)
+        cid = _str(body, "conversationId", "")
+        client_id = _str(body, "clientId", "")
+        assert cid is not None and client_id is not None
+        return {"conversationId": cid, "robots": fake.join_group(cid, client_id)}
+
     async def doctor(_: web.Request) -> Any:
         return {"findings": fake.doctor()}
 
@@ -227,6 +234,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_post("/_fakeding/apps", _guard(apps))
     r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/doctor", _guard(doctor))
+    r.add_post("/_fakeding/groups", _guard(groups))
     r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))
     r.add_get("/_fakeding/dingtalk-openapi.json", _guard(dingtalk_openapi))

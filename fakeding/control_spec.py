@@ -166,6 +166,13 @@ ROUTES: tuple[ControlRoute, ...] = (
                  example={"accessToken": "example-token", "conversationId": "cidAlerts",
                           "keywords": ["alert"]},
                  bad={"accessToken": "example-token"}),
+    ControlRoute("POST", "/_fakeding/groups",
+                 "add an app's robot to a group: a robot posts only to groups it is in (one "
+                 "is in a group once a user's message there was for it)",
+                 obj(("conversationId", "robots"), conversationId=STR, robots=arr(STR)),
+                 body=obj(("conversationId", "clientId"), conversationId=STR, clientId=STR),
+                 example={"conversationId": "cidExample", "clientId": "fakeding-client"},
+                 bad={"conversationId": "cidExample"}),
     ControlRoute("GET", "/_fakeding/doctor",
                  "likely misconfigurations so far, in DingTalk's words, errors first",
                  obj(("findings",), findings=arr(obj(

@@ -42,10 +42,13 @@ class OpenApiError(FakedingError):
     is filled in by the HTTP layer.
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, violation: bool = False) -> None:
         self.status = status
         self.code = code
         self.message = message
+        # a refusal that is also the robot's bug (another app's card or robot, a group the
+        # robot is not in): recorded as a violation too, so ``check()`` fails on it
+        self.violation = violation
         super().__init__(f"HTTP {status} {code}: {message}")
 
     def body(self, request_id: str) -> dict[str, Any]:

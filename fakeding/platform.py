@@ -123,6 +123,10 @@ class Platform:
         self.sessions: dict[str, Session] = {}
         self.conversations: dict[str, Conversation] = {}
         self.direct: dict[tuple[str, str], str] = {}  # (clientId, staffId) -> 1:1 conversation
+        # group -> apps whose robot a user's message there was for (it is in that group), and
+        # apps whose robot was added to it; groups, like conversations, are forgotten by resets
+        self.members: dict[str, set[str]] = {}
+        self.joined: dict[str, set[str]] = {}
         self.transcript: list[TranscriptEntry] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # downloadCode -> (file name, bytes)
         # media_id -> (clientId, type, file name, bytes), from the legacy /media/upload
@@ -350,6 +354,28 @@ class Platform:
     def note(self, t: float, conversation_id: str, who: str, kind: str, text: str,
              ref: str | None = None, data: dict[str, Any] | None = None) -> None:
         self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref, data))
+
+    def join_group(self, conversation_id: str, client_id: str) -> None:
+        """A group admin adds the app's robot to a group (until the next reset)."""
+        self.app(client_id)
+        self.joined.setdefault(conversation_id, set()).add(client_id)
+
+    def robots_in(self, conversation_id: str) -> set[str]:
+        return self.members.get(conversation_id, set()) | self.joined.get(conversation_id, set())
+
+    def check_member(self, client_id: str, conversation_id: str, field: str) -> None:
+        """A robot posts only to groups it is in: a group the fake knows the robots of, and
+        this app's robot not among them, is refused as DingTalk refuses it (and is the robot's
+        bug: it mixed up groups or apps)."""
+        robots = self.robots_in(conversation_id)
+        if not robots or client_id in robots:
+            return
+        raise OpenApiError(
+            400, "invalidParameter.robotCode.notExsit",
+            f"机器人不存在,请检查机器人是否在群内: {field} {conversation_id!r} is a group with the "
+            f"robots of {sorted(robots)}, not app {client_id!r}'s; post with the token of a robot "
+            f"in that group, or add this one (join_group / POST /_fakeding/groups)",
+            violation=True)
 
     def add_custom_robot(self, robot: CustomRobot) -> CustomRobot:
         """A group owner adds a custom robot to a group."""

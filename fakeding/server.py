@@ -197,6 +197,11 @@ class FakeDing:
     def custom_robots(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self.platform.custom_robots.robots.values()]
 
+    def join_group(self, conversation_id: str, client_id: str) -> list[str]:
+        """Add the app's robot to a group (it may then post there); answers the group's robots."""
+        self.platform.join_group(conversation_id, client_id)
+        return sorted(self.platform.robots_in(conversation_id))
+
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
         found = diagnose(self.platform, self.stream.connections.values(), self.now)

@@ -134,6 +134,10 @@ class ThreadedFakeDing:
     def custom_robots(self) -> list[dict[str, Any]]:
         return self.call(self.fake.custom_robots)
 
+    def join_group(self, conversation_id: str, client_id: str) -> list[str]:
+        """Add the app's robot to a group: a robot posts only to groups it is in."""
+        return self.call(self.fake.join_group, conversation_id, client_id)
+
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, in DingTalk's words, errors first."""
         return self.call(self.fake.doctor)

@@ -68,6 +68,8 @@ def write_message(
     session = p.new_session(t, app.client_id, conv, sender)
     if conv.type == "single":
         p.direct[(app.client_id, staff_id)] = conv.id
+    else:  # a message for this app's robot in a group: the robot is in that group
+        p.members.setdefault(conv.id, set()).add(app.client_id)
     if msgtype != "text" and content is None:
         code = p.ids.code("dl")
         p.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())

@@ -120,6 +120,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_sdk_example_styles.py": "realtime",
     "tests/fakeding/test_sdk_faults.py": "realtime",
     "tests/fakeding/test_sdk_protocol_extras.py": "realtime",
+    "tests/fakeding/test_several_robots.py": "realtime",
     "tests/fakeding/test_stream_engine.py": "pure",
     "tests/fakeding/test_stream_liveness.py": "realtime",
     "tests/fakeding/test_stream_ws.py": "realtime",

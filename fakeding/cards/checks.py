@@ -22,8 +22,8 @@ MISSING = object()
 """Stands for a field that is absent, so messages can tell it from ``null``."""
 
 
-def bad(code: str, message: str, status: int = 400) -> OpenApiError:
-    return OpenApiError(status, code, message)
+def bad(code: str, message: str, status: int = 400, *, violation: bool = False) -> OpenApiError:
+    return OpenApiError(status, code, message, violation=violation)
 
 
 def describe(value: Any) -> str:

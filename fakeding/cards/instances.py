@@ -141,6 +141,7 @@ def _instance(deck: Deck, out_track_id: str, code: str, client_id: str) -> Card:
             code,
             f"outTrackId {shorten(out_track_id)}: expected a card created with "
             f"/v1.0/card/instances, found {found}",
+            violation=deck.foreign(out_track_id, client_id),
         )
     return card
 
@@ -236,8 +237,9 @@ def _parse_delivery(body: dict[str, Any], client_id: str) -> _Delivery:
             found = describe(group) if not isinstance(group, dict) else f"robotCode {describe(code)}"
             raise bad(
                 "param.openDeliverModelEmpty",
-                'imGroupOpenDeliverModel: expected {"robotCode": ...} for an IM_GROUP space, '
-                f"found {found}",
+                'imGroupOpenDeliverModel: expected {"robotCode": ...} for an IM_GROUP space '
+                f"(it decides which robot speaks in the group), found {found}",
+                violation=True,
             )
         robot_code = code
     if "IM_ROBOT" in types:

@@ -137,6 +137,7 @@ def update(
             "cardInstance.notExist",
             f"cardBizId {shorten(biz_id)}: expected a card sent with "
             f"/v1.0/im/v1.0/robot/interactiveCards/send, found {found}",
+            violation=deck.foreign(biz_id, client_id),
         )
     raw = body.get("cardData")
     new_data = None if raw is None else _interactive_data(deck, raw, "cardData")

@@ -139,8 +139,16 @@ class Deck:
 
     def whose(self, card_id: str) -> str:
         """How an error names a card the caller cannot see."""
-        return "a card of another app (cards belong to the app whose token made them)" \
-            if card_id in self.cards else "no such card"
+        card = self.cards.get(card_id)
+        if card is None:
+            return "no such card"
+        return (f"a card of app {card.client_id!r} (cards belong to the app whose token made "
+                "them: update it with that app's token)")
+
+    def foreign(self, card_id: str, client_id: str) -> bool:
+        """Another app made this card: touching it is a robot mixing up identities."""
+        card = self.cards.get(card_id)
+        return card is not None and card.client_id != client_id
 
     def get(self, card_id: str) -> Card:
         card = self.cards.get(card_id)

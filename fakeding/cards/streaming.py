@@ -61,6 +61,7 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
             "param.stream.outTrackId",
             f"card is not exist: expected the outTrackId of a created card instance, "
             f"found {found} for {shorten(out_track_id)}",
+            violation=deck.foreign(out_track_id, client_id),
         )
     guid = required_text(body, "guid", "param.stream.guidEmpty")
     if guid in card.stream_guids:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from .. import jsonsafe
 from ..cards import CARD_ROUTES, Card, CardRoute
+from ..cards.model import OPEN_SPACE_PREFIX
 from ..clock import Clock
 from ..exceptions import OpenApiError
 from ..jsonsafe import echo
@@ -216,6 +217,9 @@ class OpenApi:
                 out = exc.body(rid)
                 platform.recorder.add(t, "api", route=route, client=client, status=exc.status,
                                       request=body, response=out)
+                if exc.violation:
+                    platform.recorder.add(t, "violation", client=client,
+                                          reason=f"{route}: {exc.message}")
                 return self._json(exc.status, out, rid)
             platform.recorder.add(t, "api", route=route, client=client, status=200,
                                   request=body, response=response)
@@ -350,6 +354,7 @@ class OpenApi:
         def handle(app: App, body: Any, t: float) -> tuple[dict[str, Any], Card | None, str]:
             body = _obj(body)
             self._own_robot_codes(app, body)
+            self._in_groups(app, body)
             card, out = self.platform.cards.call(route, t, app.client_id, body)
             return out, card, route.source
 
@@ -365,15 +370,30 @@ class OpenApi:
             if isinstance(code, str) and code and code != app.robot_code:
                 raise self._foreign_robot(app, code, f"{where}robotCode")
 
+    def _in_groups(self, app: App, body: dict[str, Any]) -> None:
+        """Every group a card goes to must have this app's robot in it."""
+        cid = body.get("openConversationId")
+        if isinstance(cid, str) and cid:
+            self.platform.check_member(app.client_id, cid, "openConversationId")
+        space = body.get("openSpaceId")
+        if isinstance(space, str) and space.startswith(OPEN_SPACE_PREFIX):
+            for part in space[len(OPEN_SPACE_PREFIX):].split(";"):
+                kind, _, space_id = part.partition(".")
+                if kind.upper() == "IM_GROUP" and space_id:
+                    self.platform.check_member(app.client_id, space_id, "openSpaceId")
+
     def _foreign_robot(self, app: App, code: Any, field: str = "robotCode") -> OpenApiError:
         """The error for a robotCode that is not the calling app's, naming both apps."""
         owner = next((a.client_id for a in self.platform.apps.values()
                       if a.robot_code == code and a is not app), None)
         whose = f"app {owner!r}'s robot" if owner else "no robot of this app"
-        return OpenApiError(400, "invalidParameter.robotCode.invalid",
+        # DingTalk's code when the token's app does not own the robot named ("This app's appkey
+        # does not match the bot's robotCode"); an unknown code is just invalid
+        code_name = "invalidParameter.robotCode.auth" if owner else "invalidParameter.robotCode.invalid"
+        return OpenApiError(400, code_name,
                             f"{field}: expected this app's robotCode {app.robot_code!r} (the "
                             f"access token is app {app.client_id!r}'s), found {echo(code)}, "
-                            f"which is {whose}")
+                            f"which is {whose}", violation=owner is not None)
 
     def _check_msg(self, app: App, body: dict[str, Any]) -> str:
         if body.get("robotCode") != app.robot_code:
@@ -424,6 +444,7 @@ class OpenApi:
         if not isinstance(cid, str) or not cid:
             raise OpenApiError(400, "invalid.openConversationId",
                                "openConversationId is required")
+        self.platform.check_member(app.client_id, cid, "openConversationId")
         if len(body["msgParam"].encode()) > 15_000:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam is larger than 15000 bytes")

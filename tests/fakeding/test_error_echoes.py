@@ -98,12 +98,15 @@ def test_another_apps_robot_code_is_refused_naming_both(fakeding: ThreadedFakeDi
         assert r.status_code == 400, (path, r.text)
         answer = r.json()
         assert set(answer) == {"code", "message", "requestid"}
-        assert answer["code"] == "invalidParameter.robotCode.invalid", answer
+        assert answer["code"] == "invalidParameter.robotCode.auth", answer
         message = answer["message"]
         assert message.startswith(field + ":"), message
         assert DEFAULT_CLIENT_ID in message and "'other-app'" in message, message
         assert "other-robot" in message, message
     assert fakeding.cards() == []
+    reasons = [str(v.fields["reason"]) for v in fakeding.violations]
+    assert len(reasons) == 3 and all("which is app 'other-app'" in r for r in reasons), reasons
+    fakeding.expect_violation("which is app 'other-app'")  # mixing identities is the robot's bug
     # the app's own robotCode still works, and the other app may use its own
     assert _call(fakeding, "/v1.0/im/v1.0/robot/interactiveCards/send",
                  dict(card, robotCode=DEFAULT_CLIENT_ID), token).status_code == 200

@@ -522,7 +522,7 @@ def test_one_app_cannot_touch_another_apps_cards(fakeding: ThreadedFakeDing) -> 
     update = {"cardBizId": "biz-owned", "cardData": card["cardData"]}
     body = _assert_error(_api(fakeding, "PUT", "/v1.0/im/robots/interactiveCards", update, theirs),
                          400, "cardInstance.notExist")
-    assert "a card of another app" in body["message"]
+    assert "a card of app 'fakeding-client'" in body["message"]
     instance = {"cardTemplateId": "tpl.schema", "outTrackId": "track-owned",
                 "cardData": {"cardParamMap": {"content": "hi"}}}
     assert _api(fakeding, "POST", "/v1.0/card/instances", instance, mine).status_code == 200
@@ -530,13 +530,17 @@ def test_one_app_cannot_touch_another_apps_cards(fakeding: ThreadedFakeDing) -> 
               "isFull": True}
     body = _assert_error(_api(fakeding, "PUT", "/v1.0/card/streaming", stream, theirs),
                          400, "param.stream.outTrackId")
-    assert "a card of another app" in body["message"]
+    assert "a card of app 'fakeding-client'" in body["message"]
     body = _assert_error(_api(fakeding, "PUT", "/v1.0/card/instances",
                               {"outTrackId": "track-owned",
                                "cardData": {"cardParamMap": {"content": "x"}}}, theirs),
                          400, "param.cardNotExist")
     assert [v["versions"][-1]["cardData"] for v in fakeding.cards()
             if v["cardBizId"] == "track-owned"] == [{"content": "hi"}]  # untouched
+    # each attempt is a robot mixing up identities: a violation naming the card's own app
+    reasons = [str(v.fields["reason"]) for v in fakeding.violations]
+    assert len(reasons) == 3 and all("a card of app 'fakeding-client'" in r for r in reasons)
+    fakeding.expect_violation("a card of app 'fakeding-client'")
 
 
 def test_batch_send_user_ids_must_be_strings(fakeding: ThreadedFakeDing) -> None:
