@@ -91,6 +91,7 @@ function onSnapshot(snap) {
   for (const e of snap.transcript) addSay(e, false);
   for (const r of snap.records) addRecord(r, false);
   renderConvList(); renderUsers(); renderChat(); renderConnections(snap.connections);
+  refreshApps();
   renderSettings(snap.settings); S.dirtyTimeline = true; scheduleTimeline();
 }
 
@@ -424,6 +425,8 @@ async function sendMessage(msgtype, text) {
     sender: { staffId: S.user, nick: S.users.get(S.user) || S.user },
     msgtype, atBot: c.type !== "group" || $("#at-robot").checked,
   };
+  const robot = $("#robot-picker");
+  if (!robot.hidden && robot.value) body.clientId = robot.value;
   if (text != null) body.text = text;
   $("#composer-error").textContent = "";
   try { await post("/_fakeding/messages", body); } catch (err) { $("#composer-error").textContent = err.message; }
@@ -477,6 +480,19 @@ function updateCount() {
 
 async function refreshConnections() {
   try { renderConnections(await (await api("/_fakeding/connections")).json()); } catch (_) { /* next event retries */ }
+  refreshApps();
+}
+// With several apps registered, the composer picks which robot a message is for (@mentions).
+async function refreshApps() {
+  let apps;
+  try { apps = await (await api("/_fakeding/apps")).json(); } catch (_) { return; }
+  const pick = $("#robot-picker");
+  const ids = apps.map((a) => a.clientId);
+  if (ids.join() === [...pick.options].map((o) => o.value).join()) return;
+  const chosen = ids.includes(pick.value) ? pick.value : ids[0];
+  pick.replaceChildren(...ids.map((id) => el("option", { value: id, text: `@${id}` })));
+  pick.value = chosen || "";
+  pick.hidden = ids.length < 2;
 }
 function renderConnections(list) {
   const ul = $("#connections");

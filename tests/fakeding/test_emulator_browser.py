@@ -339,3 +339,20 @@ def test_a_custom_robots_messages_are_drawn_with_buttons_feeds_and_at_chips(
     assert feed.eval_on_selector_all("li a", "as => as.map(a => a.textContent)") == ["incident 1"]
     assert errors == []
     page.close()
+
+
+def test_the_composer_picks_which_robot_a_message_is_for(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    fakeding.add_app("second-robot", "second-secret")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    picker = page.wait_for_selector("#robot-picker:not([hidden])")
+    options = picker.eval_on_selector_all("option", "os => os.map(o => o.value)")
+    assert DEFAULT_CLIENT_ID in options and "second-robot" in options
+    page.select_option("#robot-picker", "second-robot")
+    page.fill("#composer-text", "for the second robot")
+    page.press("#composer-text", "Enter")
+    (message,) = fakeding.wait_for("message")
+    assert message["client"] == "second-robot"
+    page.close()
