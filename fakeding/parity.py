@@ -19,6 +19,7 @@ PY, NODE, GO, JAVA, TEA = "Python", "Node", "Go", "Java", "robots (OpenAPI SDK)"
 TOOLS = "alerting and CI tools (custom group robot)"
 SDK_PY, HTTP, RAW_WS = "Python SDK", "HTTP (requests)", "raw websocket"
 GEN_PY = "alibabacloud-dingtalk (generated client)"
+GEN_NODE = "@alicloud/dingtalk (generated client, Node)"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "PARITY.md"
 
 
@@ -41,7 +42,7 @@ class Row:
 ROWS: tuple[Row, ...] = (
     Row("route", "POST /v1.0/gateway/connections/open", "api", (PY, NODE, GO, JAVA), True,
         (SDK_PY, HTTP), "the advertised endpoint is ws:// unless TLS mode says otherwise"),
-    Row("route", "POST /v1.0/oauth2/accessToken", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
+    Row("route", "POST /v1.0/oauth2/accessToken", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
     Row("route", "GET /gettoken", "oapi", (NODE,), True, (HTTP,),
         "errors are errcode 40089 on HTTP 200, as observed"),
     Row("route", "POST /media/upload", "oapi", (PY,), True, (SDK_PY, HTTP),
@@ -57,18 +58,19 @@ ROWS: tuple[Row, ...] = (
         "minute (then blocked 10 min), 40035 bad body; which part of a message keywords are "
         "looked for in, and the check order, are modelling choices"),
     Row("route", "POST /v1.0/im/v1.0/robot/interactiveCards/send", "api", (PY, TEA), True,
-        (SDK_PY, HTTP, GEN_PY)),
-    Row("route", "PUT /v1.0/im/robots/interactiveCards", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
+        (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
+    Row("route", "PUT /v1.0/im/robots/interactiveCards", "api", (PY, TEA), True,
+        (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
     Row("route", "POST /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY),
         "templates are not checked (any cardTemplateId exists)"),
-    Row("route", "PUT /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
+    Row("route", "PUT /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
     Row("route", "POST /v1.0/card/instances/deliver", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
     Row("route", "POST /v1.0/card/instances/createAndDeliver", "api", (PY, TEA), True,
-        (SDK_PY, HTTP, GEN_PY)),
-    Row("route", "PUT /v1.0/card/streaming", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
-    Row("route", "POST /v1.0/robot/oToMessages/batchSend", "api", (TEA,), True, (HTTP, GEN_PY),
+        (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
+    Row("route", "PUT /v1.0/card/streaming", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
+    Row("route", "POST /v1.0/robot/oToMessages/batchSend", "api", (TEA,), True, (HTTP, GEN_PY, GEN_NODE),
         "media ids in msgParam must come from /media/upload"),
-    Row("route", "POST /v1.0/robot/groupMessages/send", "api", (TEA,), True, (HTTP, GEN_PY)),
+    Row("route", "POST /v1.0/robot/groupMessages/send", "api", (TEA,), True, (HTTP, GEN_PY, GEN_NODE)),
     Row("route", "POST /v1.0/robot/messageFiles/download", "api", (PY, TEA), True, (SDK_PY, GEN_PY)),
     Row("route", "GET /_files/{code}", "handed out", (PY,), True, (SDK_PY,),
         "the downloadUrl the fake hands out; no expiry"),

@@ -128,6 +128,7 @@ TABLE: dict[str, str] = {
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
     "tests/tls/test_custom_robot_tls.py": "process",
+    "tests/tls/test_generated_client_node.py": "external",
     "tests/tls/test_java_client.py": "external",
     "tests/tls/test_live_rehearsal.py": "process",
     "tests/tls/test_node_sdk.py": "external",
