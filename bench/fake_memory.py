@@ -36,7 +36,7 @@ def rss_mib(pid: int) -> float:
 
 
 def _start_serve() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve"],
+    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve", "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     first = proc.stdout.readline()

@@ -77,7 +77,7 @@ def free_port() -> int:
 def fake_process(workdir: Path) -> Iterator[Control]:
     """``fakeding serve`` with a short redelivery delay, keeping the whole recording; its
     output goes to ``fake.log``."""
-    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--no-limits",
+    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--no-limits",
            "--set", f"redelivery_delay={REDELIVERY_DELAY}", "--set", "max_redeliveries=20"]
     log = workdir / "fake.log"
     with log.open("wb") as out:

@@ -9,6 +9,7 @@ Start one with ``fakeding serve``, in tests with the ``fakeding`` pytest fixture
 
 from __future__ import annotations
 
+from ._version import __version__
 from .api import SentMessage
 from .exceptions import (
     ConfigError,
@@ -35,4 +36,5 @@ __all__ = [
     "Settings",
     "ThreadedFakeDing",
     "UnmetExpectation",
+    "__version__",
 ]

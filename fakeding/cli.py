@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import signal
@@ -18,12 +19,41 @@ from typing import Any
 
 from . import control_settings
 from ._extras import MissingExtra
+from ._version import __version__
 from .custom_robots import CustomRobot
 from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .terminal import printable
+
+DEFAULT_PORT = 8089  # the emulator's address stays the same from one run to the next
+DESCRIPTION = """\
+A local fake DingTalk that unmodified Stream-mode robots connect to: serve one, point a
+language's SDK at it, run YAML scenarios against a robot."""
+EPILOG = """\
+examples:
+  fakeding serve                      the fake on http://127.0.0.1:8089, the emulator at /
+  fakeding serve --tls --proxy-port 0 as https://api.dingtalk.com, for Node, Go and Java SDKs
+  fakeding env --lang node --url https://127.0.0.1:8089
+  fakeding scenario run scenarios/*.yaml --robot bot
+run `fakeding COMMAND --help` for a command's options."""
+SERVE_EPILOG = """\
+examples:
+  fakeding serve -v                              print each event as it happens
+  fakeding serve --port 0                        any free port (printed in the banner)
+  fakeding serve --app my-id:my-secret --set redelivery_delay=5
+  fakeding serve --config fakeding.toml          settings, [[apps]] and [[custom_robots]]
+  fakeding serve --tls --proxy-port 0            then: fakeding env --lang node --url ...
+  fakeding serve --open                          and open the emulator in a browser"""
+ENV_EPILOG = """\
+examples:
+  eval "$(fakeding env --lang python --url http://127.0.0.1:8089)"
+  fakeding env --lang java --url https://127.0.0.1:8089 --ca-dir ~/.fakeding/ca"""
+SCENARIO_EPILOG = """\
+examples:
+  fakeding scenario run scenarios/single_chat.yaml --robot bot
+  fakeding scenario run my_robot.yaml     (a file naming its robot: handler, command or adapter)"""
 
 
 def _app(value: str) -> tuple[str, str]:
@@ -57,11 +87,17 @@ def _count(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fakeding", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run a fake DingTalk until interrupted")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="fakeding", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=raw)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run a fake DingTalk until interrupted",
+                           description="Run a fake DingTalk until interrupted (Ctrl-C or SIGTERM).",
+                           epilog=SERVE_EPILOG, formatter_class=raw)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help=f"HTTP port (default {DEFAULT_PORT}; 0: a free one)")
     serve.add_argument("--ws-port", type=int, default=0, help="Stream port (default: a free one)")
     serve.add_argument("--app", type=_app, action="append", metavar="CLIENT_ID:CLIENT_SECRET",
                        help="register an app (repeatable); default fakeding-client:fakeding-secret")
@@ -95,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stream-endpoint", type=_stream_endpoint, default=None, metavar="URL",
                        help="the Stream endpoint the gateway advertises; {port} is the Stream port "
                             "(Java: wss://wss-open-connection.dingtalk.com:{port}/connect)")
-    env = sub.add_parser("env", help="print what a language's SDK must set to reach a running fake")
+    env = sub.add_parser("env", help="print what a language's SDK must set to reach a running fake",
+                         description="Print the environment a language's official SDK needs "
+                                     "to reach a running fake.", epilog=ENV_EPILOG,
+                         formatter_class=raw)
     env.add_argument("--lang", required=True, choices=["python", "node", "go", "java"])
     env.add_argument("--url", required=True, help="the fake's OpenAPI URL (printed by serve)")
     env.add_argument("--ca-dir", type=Path, default=None,
@@ -104,11 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="TOKEN", help=f"the fake's control token, if it has one "
                                            f"(default ${TOKEN_ENV})")
     serve.add_argument("-v", "--verbose", action="store_true",
-                       help="print every event as it happens, and a summary on exit")
+                       help="print every event as it happens (what users say and what cards "
+                            "show), and a summary on exit")
+    serve.add_argument("--open", action="store_true",
+                       help="open the emulator page in the default browser once serving")
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
-    scen = sub.add_parser("scenario", help="scenario files")
+    scen = sub.add_parser("scenario", help="scenario files", epilog=SCENARIO_EPILOG,
+                          formatter_class=raw)
     scen_sub = scen.add_subparsers(dest="action", required=True)
-    run = scen_sub.add_parser("run", help="run scenario files and print their reports")
+    run = scen_sub.add_parser("run", help="run scenario files and print their reports",
+                              epilog=SCENARIO_EPILOG, formatter_class=raw)
     run.add_argument("--robot", metavar="NAME",
                      help="robot adapter for files without `robot: {adapter: ...}` (an entry "
                           "point name of group fakeding.robots, or module:attr); default: "
@@ -193,6 +237,10 @@ async def _serve(args: argparse.Namespace) -> None:
             await fake.start(port=args.port, ws_port=args.ws_port, stream_endpoint=args.stream_endpoint)
     except OSError as exc:  # a busy or forbidden port: say so, no traceback
         await fake.stop()
+        if exc.errno == errno.EADDRINUSE and args.port == DEFAULT_PORT:
+            raise ConfigError(
+                f"port {DEFAULT_PORT} on {args.host} is taken (another `fakeding serve`?): stop "
+                f"that one, or pick another port with --port N (--port 0: any free one)") from None
         raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
                           f"{args.ws_port}, --proxy-port {args.proxy_port}): {exc.strerror or exc}") from None
     tune_gc()  # started: a long-running server from here on
@@ -225,6 +273,13 @@ async def _serve(args: argparse.Namespace) -> None:
                                made=args.control_token is None, host=settings.host):
         print(printable(line))
     print("Ctrl-C stops it.", flush=True)
+    if args.open:
+        import webbrowser
+
+        page = f"{fake.http_url}/" + (f"?token={fake.control_token}" if fake.control_token else "")
+        if not await asyncio.to_thread(webbrowser.open, page):
+            print(f"fakeding: no browser could be opened; open {fake.http_url}/ yourself",
+                  file=sys.stderr, flush=True)
     console = None
     if args.verbose:
         from .live import Console, feed_of
@@ -284,7 +339,11 @@ def _env(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `fakeding`: what it does and how to start
+        parser.print_help()
+        return 0
     try:
         if args.command == "serve":
             asyncio.run(_serve(args))

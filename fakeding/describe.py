@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .recorder import Record
+from .render import card_lines
+
+EXCERPT = 80  # characters of a card or a message a console line shows
 
 HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
 # set-up calls, like the token and the gateway (HTTP mode registers its card callback route)
@@ -83,7 +86,8 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         if card is None:
             return f"{k} {refs('card', f['card'])} v{f['version']}"
         data = card.versions[f["version"] - 1].card_data
-        state = robot.card_state(data) if robot is not None else ""
+        state = robot.card_state(data) if robot is not None else _excerpt(" / ".join(
+            card_lines(data)))
         return f"{k} {refs('card', f['card'])} v{f['version']} {state}".rstrip()
     if k == "api":
         route = f["route"]
@@ -121,3 +125,7 @@ def _payload_ref(f: dict[str, Any], refs: Refs) -> str:
     return refs("msg", key)
 
 
+def _excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` on one line, cut to ``limit`` characters: what a card shows, at a glance."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else f"{flat[:limit - 1]}…"

@@ -369,13 +369,21 @@ class Console:
                 line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
+                elif self.color and e["kind"] == "api" and e["fields"].get("status", 200) >= 400:
+                    line = f"\x1b[33m{line}\x1b[0m"  # a refused call: yellow
                 self.out.write(line + "\n")
                 client = e["fields"].get("client")
                 if e["kind"] == "connect" and client not in self.connected:
                     self.connected.add(str(client))
                     self.diagnose(first_connect=True)
-            elif e["type"] == "say" and e["who"] == "bot":
-                self.counts["answers"] += 1
+            elif e["type"] == "say":
+                if e["who"] == "bot":
+                    self.counts["answers"] += 1
+                who = str(e["who"]).removeprefix("user:") if e["who"] != "bot" else "robot"
+                text = " ".join(str(e.get("text", "")).split())
+                text = text if len(text) <= 100 else f"{text[:99]}…"
+                where = e.get("conversation", "?")
+                self.out.write(printable(f"         {who} in [{where}]: {text}") + "\n")
         self.out.flush()
 
     def count(self, e: Event) -> None:

@@ -125,6 +125,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_stream_liveness.py": "realtime",
     "tests/fakeding/test_stream_ws.py": "realtime",
     "tests/fakeding/test_tiers.py": "pure",
+    "tests/fakeding/test_version.py": "pure",
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
     "tests/tls/test_custom_robot_tls.py": "process",

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,7 +147,7 @@ def test_serve_on_a_busy_port_exits_2_without_a_traceback(option: str) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        cmd = [sys.executable, "-m", "fakeding.cli", "serve", option, str(port)]
+        cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", option, str(port)]
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.startswith("fakeding: cannot listen on 127.0.0.1")
@@ -225,3 +226,54 @@ def test_the_banner_of_a_fake_beyond_loopback_shows_the_token_it_made() -> None:
                          "  (from elsewhere, use this machine's address in place of 127.0.0.1)"]
     assert control_banner("https://:::8443", "t", made=True, host="::")[1] == (
         "emulator: https://127.0.0.1:8443/?token=t")
+
+
+def test_bare_fakeding_prints_help_and_version_says_which() -> None:
+    from fakeding import __version__
+
+    bare = subprocess.run([sys.executable, "-m", "fakeding.cli"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert bare.returncode == 0 and bare.stderr == ""
+    assert bare.stdout.startswith("usage: fakeding") and "examples:" in bare.stdout
+    assert "``" not in bare.stdout  # no reStructuredText markup in what people read
+    version = subprocess.run([sys.executable, "-m", "fakeding.cli", "--version"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=30)
+    assert version.stdout.strip() == f"fakeding {__version__}"
+    for command in ("serve", "env", "scenario"):
+        helped = subprocess.run([sys.executable, "-m", "fakeding.cli", command, "--help"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert helped.returncode == 0 and "examples:" in helped.stdout, command
+
+
+def test_the_default_port_is_8089_and_a_taken_one_says_what_to_do() -> None:
+    from fakeding.cli import DEFAULT_PORT, build_parser
+
+    assert DEFAULT_PORT == 8089 and build_parser().parse_args(["serve"]).port == 8089
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            busy.bind(("127.0.0.1", DEFAULT_PORT))
+            busy.listen()
+        except OSError:
+            pass  # something else holds 8089 already: the same situation for `serve`
+        result = subprocess.run([sys.executable, "-m", "fakeding.cli", "serve"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "port 8089 on 127.0.0.1 is taken" in result.stderr
+    assert "--port 0" in result.stderr
+
+
+def test_serve_open_opens_the_emulator_in_the_browser(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(f"#!{sys.executable}\nimport sys, pathlib\n"
+                       f"pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    browser.chmod(0o755)
+    env = dict(os.environ, BROWSER=f"{browser} %s")
+    with serve("--open", env=env) as fake:
+        deadline = time.monotonic() + 20
+        while not opened.exists():
+            assert time.monotonic() < deadline, "serve --open never ran the browser"
+            time.sleep(0.05)
+        assert opened.read_text() == fake.url + "/"
+        assert _stop(fake.proc, signal.SIGTERM) == 0

@@ -266,7 +266,8 @@ def test_console_prints_one_line_per_event_and_a_summary() -> None:
     out = io.StringIO()
     console = Console(out, color=True)
     console([{"type": "record", "kind": "message", "t": 0.5, "fields": {}, "line": "user a → x"},
-             {"type": "say", "who": "bot"},
+             {"type": "say", "who": "bot", "text": "an answer\nover two lines",
+              "conversation": "cidX"},
              {"type": "record", "kind": "api", "t": 0.9, "fields": {"status": 200}, "line": "api",
               "quiet": True},
              {"type": "record", "kind": "api", "t": 1.0, "fields": {"status": 403}, "line": "api"},
@@ -274,7 +275,9 @@ def test_console_prints_one_line_per_event_and_a_summary() -> None:
              {"type": "reset"}])
     lines = out.getvalue().splitlines()
     assert lines[0] == "+0.500s user a → x"
-    assert lines[2] == "\x1b[1;31m!! +2.000s VIOLATION y\x1b[0m" and lines[3] == "-- reset --"
+    assert lines[1].strip() == "robot in [cidX]: an answer over two lines"  # what was said
+    assert lines[2] == "\x1b[33m+1.000s api\x1b[0m"  # a refused call stands out
+    assert lines[3] == "\x1b[1;31m!! +2.000s VIOLATION y\x1b[0m" and lines[4] == "-- reset --"
     assert console.summary() == ("summary: 1 messages, 1 answers, 0 cards, 0 updates, "
                                  "1 API errors, 1 violations")
 
@@ -292,7 +295,8 @@ def test_console_neutralises_terminal_escapes_from_robot_and_user_data(
     out = io.StringIO()
     Console(out, color=True)(events)
     text = out.getvalue()
-    ours = text.replace("\x1b[1;31m", "").replace("\x1b[0m", "")  # the console's own colour
+    ours = text.replace("\x1b[1;31m", "").replace("\x1b[33m", "").replace("\x1b[0m", "")
+    # (the console's own colours: violations red, refused calls yellow)
     assert not [ch for ch in ours if ch != "\n" and not ch.isprintable()], ours
     assert "user z\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202eoe → [cidLive1]" in text
     assert "/v1.0/\\x1b[2Jgone\\x07" in text
@@ -301,7 +305,8 @@ def test_console_neutralises_terminal_escapes_from_robot_and_user_data(
 
 def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve", "-v"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "-v"],
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -315,6 +320,8 @@ def test_serve_verbose_prints_events_as_they_happen_and_a_summary() -> None:
         line = proc.stdout.readline()
         assert line.startswith("+") and "user zoe → [cidV] msg#1 text (not delivered" in line
         requests.get(url + "/v1.0/nothing/here", timeout=10)  # a violation
+        said = proc.stdout.readline()
+        assert said.strip() == "zoe in [cidV]: hi", said  # what was said, not only that it was
         lines = [proc.stdout.readline() for _ in range(2)]
         assert any(x.startswith("!! +") and "VIOLATION" in x for x in lines), lines
         proc.send_signal(signal.SIGINT)

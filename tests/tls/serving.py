@@ -105,7 +105,8 @@ class TlsFake:
 
 @contextmanager
 def serve_tls(ca_dir: Path, *args: str) -> Iterator[TlsFake]:
-    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--tls", "--ca-dir", str(ca_dir), *args]
+    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--tls", "--ca-dir", str(ca_dir),
+           "--port", "0", *args]
     with subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
         try:
