@@ -60,6 +60,14 @@ class Storage:
                             ttl: float = DEDUP_TTL) -> Claim:
         raise NotImplementedError
 
+    async def claim_message_soon(self, key: str, *, msg_id: str, owner: str,
+                                 payload: str) -> Claim:
+        """The claim at once when it can be had without waiting, else awaited."""
+        claim = self.claim_message_now(key, msg_id=msg_id, owner=owner, payload=payload)
+        if claim is None:
+            claim = await self.claim_message(key, msg_id=msg_id, owner=owner, payload=payload)
+        return claim
+
     def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
                           answer: str | None = None, notice: str | None = None) -> None:
         raise NotImplementedError

@@ -107,11 +107,8 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
             delay = min(delay * 2, HOLD_BACKOFF[1])
             tries += 1
             try:
-                claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
-                                                       owner=self.owner, payload=payload)
-                if claim is None:
-                    claim = await self.storage.claim_message(
-                        inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload)
+                claim = await self.storage.claim_message_soon(
+                    inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload)
             except StoreUnwritable as again:
                 if tries % 10 == 0:
                     log.error("message %s still held unacked after %.0f s: %s", inc.msg_id,

@@ -275,11 +275,8 @@ class CallbackEndpoint:
         assert robot.storage is not None
         payload = json.dumps(data, ensure_ascii=False)
         try:
-            claim = robot.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
-                                                    owner=robot.owner, payload=payload)
-            if claim is None:
-                claim = await robot.storage.claim_message(
-                    inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
+            claim = await robot.storage.claim_message_soon(
+                inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
         except StoreUnwritable as exc:  # not taken: the platform may deliver it again
             self._replays["message"].forget(headers["sign"], replay_key)
             robot.store_unwritable(inc.msg_id, exc)
