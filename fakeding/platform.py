@@ -25,6 +25,7 @@ from .settings import ALL_SCOPES, Settings
 
 SUBSCRIPTION_TYPES = ("EVENT", "CALLBACK", "SYSTEM")
 WEBHOOK_MSGTYPES = ("text", "markdown", "actionCard", "link", "feedCard")
+STREAMING_PATH = "/v1.0/card/streaming"
 
 # Which permission scope each OpenAPI route needs: the card routes' own come from CARD_ROUTES.
 MESSAGE_SCOPE_ROUTES = {
@@ -134,6 +135,7 @@ class Platform:
         self.qps = WindowLimiter(s.qps_limit, 1.0)
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
         self.custom_robots.use_limit(s.webhook_per_minute)
+        self.metered = 0  # metered calls since the last reset (a run is a month's start)
 
     def use_settings(self, settings: Settings) -> None:
         """New rules from now on; what happened stays (rate windows restart if their limit moved)."""
@@ -322,6 +324,24 @@ class Platform:
             raise OpenApiError(500, "unknownError", f"未知错误 (the app lacks scope {scope})")
         raise OpenApiError(403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
                            f"没有调用该接口的权限 (the app lacks scope {scope})")
+
+    def meter(self, app: App, method: str, path: str) -> None:
+        """Count one metered call against the organisation's monthly quota; past it, refuse as
+        DingTalk does (a refused call is not counted)."""
+        quota = self.settings.monthly_quota
+        if quota is not None and self.metered >= quota:
+            raise OpenApiError(
+                403, "Forbidden.AccessDenied.ApiCountLimitForOrg",
+                f"组织的接口调用次数已超出上限 (this organisation's {quota} metered calls a month "
+                f"are used up, refused {method} {path} by app {app.client_id}): raise "
+                f"monthly_quota, or make fewer calls per answer")
+        self.metered += 1
+        if path == STREAMING_PATH and not self.settings.ai_card_streaming:
+            raise OpenApiError(
+                403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+                "AI卡片流式更新权限 is not enabled for this organisation (ai_card_streaming is "
+                "off): enable the paid AI-card streaming permission, or update cards with "
+                "PUT /v1.0/card/instances")
 
     def check_qps(self, t: float, app: App, method: str, path: str) -> None:
         if not self.qps.allow((app.client_id, method, path), t):

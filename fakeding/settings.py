@@ -55,6 +55,11 @@ class Settings:
     interactive_card_max_bytes: int | None = 15_000
     stream_content_max_bytes: int | None = 3072
     batch_send_max_users: int = 20
+    # Metered OpenAPI calls the organisation may make in a month (the standard edition's is
+    # 10,000; tokens, the gateway and session-webhook replies are not metered). None: no quota.
+    monthly_quota: int | None = None
+    # The paid "AI card streaming" permission: without it PUT /v1.0/card/streaming is refused.
+    ai_card_streaming: bool = True
     media_max_bytes: int | None = 20 * 1024 * 1024  # legacy /media/upload
     # Retention (None keeps everything, as tests want; long runs set limits)
     recorder_limit: int | None = None

@@ -111,6 +111,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_platform.py": "pure",
     "tests/fakeding/test_plugin.py": "process",
     "tests/fakeding/test_protocol.py": "pure",
+    "tests/fakeding/test_quota.py": "realtime",
     "tests/fakeding/test_recorder.py": "pure",
     "tests/fakeding/test_reset_keeps_robots.py": "realtime",
     "tests/fakeding/test_robot_adapters.py": "virtual",

@@ -201,6 +201,7 @@ class OpenApi:
                 client = app.client_id
                 platform.check_scope(app, path)
                 platform.check_qps(t, app, method, path)
+                platform.meter(app, method, path)
                 fault = platform.faults.on_call(client, method, path)
                 if fault is not None:
                     platform.recorder.add(t, "fault", fault="api", fired=True, route=route,
