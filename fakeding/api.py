@@ -90,5 +90,8 @@ class FakeDingAPI(Protocol):
     def join_group(self, conversation_id: str, client_id: str) -> list[str]:
         """Add an app's robot to a group; answers the group's robots."""
 
+    def cross_talk(self) -> list[dict[str, Any]]:
+        """Answers delivered to the wrong conversation or person so far (``fakeding.oracles``)."""
+
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far (``fakeding.doctor``), errors first."""

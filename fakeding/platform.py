@@ -66,6 +66,7 @@ class Session:
     conversation: Conversation
     sender: Sender
     expires_at: float
+    msg_id: str | None = None  # the message whose session webhook this is
 
 
 @dataclass

@@ -33,6 +33,7 @@ from .live import add_live_routes
 from .messages import Sender
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
+from .oracles import cross_talk
 from .platform import App, Platform
 from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
@@ -201,6 +202,11 @@ class FakeDing:
         """Add the app's robot to a group (it may then post there); answers the group's robots."""
         self.platform.join_group(conversation_id, client_id)
         return sorted(self.platform.robots_in(conversation_id))
+
+    def cross_talk(self) -> list[dict[str, Any]]:
+        """Answers delivered to the wrong conversation or person so far (``fakeding.oracles``)."""
+        p = self.platform
+        return [c.to_dict() for c in cross_talk(p.recorder.records, p.transcript, p.cards.all())]
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""

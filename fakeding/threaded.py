@@ -138,6 +138,10 @@ class ThreadedFakeDing:
         """Add the app's robot to a group: a robot posts only to groups it is in."""
         return self.call(self.fake.join_group, conversation_id, client_id)
 
+    def cross_talk(self) -> list[dict[str, Any]]:
+        """Answers delivered to the wrong conversation or person so far (empty: none)."""
+        return self.call(self.fake.cross_talk)
+
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, in DingTalk's words, errors first."""
         return self.call(self.fake.doctor)

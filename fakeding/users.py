@@ -75,6 +75,7 @@ def write_message(
         p.files[code] = (f"{msgtype}.bin", f"fakeding {msgtype} {code}".encode())
         content = messages.default_content(msgtype, code, text)
     msg_id = p.ids.msg_id()
+    session.msg_id = msg_id
     data = messages.robot_message(
         msg_id=msg_id, conversation=conv, sender=sender,
         sender_id="$:LWCP_v1:$" + staff_id, robot_code=app.robot_code,

@@ -87,6 +87,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_connection_hygiene.py": "realtime",
     "tests/fakeding/test_contracts.py": "realtime",
     "tests/fakeding/test_control_api.py": "realtime",
+    "tests/fakeding/test_cross_talk.py": "realtime",
     "tests/fakeding/test_custom_robots_http.py": "realtime",
     "tests/fakeding/test_custom_robots_rules.py": "pure",
     "tests/fakeding/test_control_openapi.py": "realtime",

@@ -306,6 +306,7 @@ class OpenApi:
         self.platform.recorder.add(
             t, "webhook", client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
+            msgId=session.msg_id if session else None,
             msgtype=_webhook_kind(body),
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
