@@ -139,6 +139,7 @@ TABLE: dict[str, str] = {
     "tests/tls/test_proxy_clients.py": "external",
     "tests/tls/test_serve_tls.py": "external",
     "tests/packaging": "external",
+    "tests/test_docs.py": "process",
     # scenario files (collected by the kit's plugin): virtual time, except robots run by command
     "scenarios/byo/node_robot_by_command.yaml": "external",
     "scenarios/byo/python_robot_by_command.yaml": "process",
