@@ -23,7 +23,7 @@ from .api import SentMessage
 from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
-from .exceptions import UnmetExpectation
+from .exceptions import UnmetExpectation, WaitTimeout
 from .faults import Fault, parse_fault
 from .http_callbacks import HttpCallbacks
 from .live import add_live_routes
@@ -37,6 +37,7 @@ from .stream import protocol
 from .stream.ws import StreamServer
 from .tls.env import Facts, Tls
 from .tls.route import add_env_route
+from .waiting import describe_predicate
 
 
 class FakeDing:
@@ -364,15 +365,16 @@ class FakeDing:
             raise UnmetExpectation(f"expected violations matching {missing}, found none")
 
     async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
-                         what: str = "condition") -> Any:
-        """Poll ``predicate`` on the loop until it returns something truthy."""
+                         what: str | None = None) -> Any:
+        """Poll ``predicate`` on the loop until it returns something truthy (the loop serves
+        between polls); after ``timeout`` raise ``WaitTimeout`` naming what was awaited."""
         deadline = self.now + timeout
         while True:
             value = predicate()
             if value:
                 return value
             if self.now >= deadline:
-                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+                raise WaitTimeout(what or describe_predicate(predicate), value, timeout)
             await asyncio.sleep(0.01)
 
 

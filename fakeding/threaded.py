@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 from .api import SentMessage
 from .cards import Card
-from .exceptions import UnmetExpectation
+from .exceptions import WaitTimeout
 from .faults import Fault
 from .recorder import Record
 from .server import FakeDing
 from .settings import Settings
+from .waiting import describe_predicate
 
 T = TypeVar("T")
 
@@ -72,8 +73,14 @@ class ThreadedFakeDing:
         self.stop()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the fake's loop and return its result (exceptions re-raised here)."""
+        """Run ``fn`` on the fake's loop and return its result (exceptions re-raised here).
+
+        Called from the fake's own loop (a ``wait_until`` predicate calling ``cards()``), ``fn``
+        runs at once: waiting for the loop from inside it would block the fake for good.
+        """
         assert self._loop is not None, "ThreadedFakeDing is not started"
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
 
         async def run() -> T:
             return fn(*args, **kwargs)
@@ -155,15 +162,17 @@ class ThreadedFakeDing:
         self.call(self.fake.expect_violation, pattern)
 
     def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
-                   what: str = "condition") -> Any:
-        """Poll ``predicate`` (run on the fake's loop) until truthy, or raise after ``timeout``."""
+                   what: str | None = None) -> Any:
+        """Poll ``predicate`` (run on the fake's loop, one short call at a time, so the fake
+        keeps serving between polls) until truthy; after ``timeout`` raise ``WaitTimeout``
+        naming what was awaited (``what``, else the predicate's source) and its last value."""
         deadline = time.monotonic() + timeout
         while True:
             value = self.call(predicate)
             if value:
                 return value
             if time.monotonic() >= deadline:
-                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+                raise WaitTimeout(what or describe_predicate(predicate), value, timeout)
             time.sleep(0.01)
 
     def wait_for(self, kind: str, *, count: int = 1, timeout: float = 10.0,
