@@ -76,6 +76,9 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         conv = convs.get(f["conversation"], f["conversation"])
         delivered = "" if f.get("delivered") else " (not delivered: no @robot in a group)"
         return f"user {f['sender']} → [{conv}] {refs('msg', f['msgId'])} {f['msgtype']}{delivered}"
+    if k == "graph":
+        conv = convs.get(f["conversation"], f["conversation"])
+        return f"user {f['sender']} → [{conv}] {refs('msg', f['key'])} graph request"
     if k == "click":
         return f"click {refs('card', f['card'])} by {f['user']} on {f['button']}"
     if k in ("card.send", "card.update"):

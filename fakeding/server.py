@@ -289,8 +289,11 @@ class FakeDing:
         data = {"requestLine": {"method": "POST", "uri": uri},
                 "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body, ensure_ascii=False)}
-        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id,
-                         key=f"graph:{self.platform.ids.uuid()}")
+        key = f"graph:{self.platform.ids.uuid()}"
+        # what a reply on its session webhook answers (``answers`` in a scenario report)
+        self.platform.recorder.add(self.now, "graph", client=app.client_id,
+                                   conversation=conv.id, sender=staff_id, key=key)
+        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id, key=key)
 
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:

@@ -1,7 +1,8 @@
 """What the report and ``expect:`` say about any robot, without knowing it (pure).
 
 A card is *unfinished* when it was left open: an AI card (a card instance that was streamed or
-carries a ``flowStatus``) neither finalized nor failed, an interactive card whose last version is
+carries a ``flowStatus``) neither finalized nor failed, or finalized without ever receiving
+content (its user sees an empty answer marked done), an interactive card whose last version is
 still its first, or, if the scenario gives ``final_when`` (a regular expression), a card whose
 text does not match it. A card that ended in the failed state is not unfinished (its user sees
 that it ended, and why); it is counted apart, as *failed*.
@@ -27,6 +28,18 @@ def is_ai_card(card: Card) -> bool:
                                         any(v.source == "stream" for v in card.versions))
 
 
+NOT_CONTENT = ("flowStatus", "config")  # an AI card's state and layout, not its answer
+
+
+def has_content(card: Card) -> bool:
+    """Whether an AI card shows its user something: a streamed key that is not blank, or, for a
+    card never streamed, any parameter besides its state and layout."""
+    current = card.current
+    streamed = {str(v.extra.get("key")) for v in card.versions if v.source == "stream"}
+    keys = streamed or {k for k in current if k not in NOT_CONTENT}
+    return any(str(current.get(k) or "").strip() for k in keys)
+
+
 def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
     """Why ``card`` counts as unfinished, or None when it ended (finished or failed)."""
     if card.failed:
@@ -34,7 +47,9 @@ def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
     if final_when is not None:
         return None if re.search(final_when, card_text(card)) else "does not match final_when"
     if is_ai_card(card):
-        return None if card.finalized else "never finalized"
+        if not card.finalized:
+            return "never finalized"
+        return None if has_content(card) else "finalized without content"
     if card.kind == "interactive" and len(card.versions) == 1:
         return "never updated"
     return None
@@ -51,9 +66,10 @@ def card_state(card_data: Any) -> str:
 
 
 def answers(records: list[Record]) -> dict[str, int]:
-    """Answers per delivered message (msgId → count). Each card sent or webhook reply accepted
-    answers the oldest message of its conversation still waiting for one (a redelivered message
-    waits again), else the conversation's latest message (a duplicate answer)."""
+    """Answers per delivered message or graph request (msgId or key → count). Each card sent
+    or webhook reply accepted (a graph reply is one, on the request's session webhook) answers
+    the oldest message of its conversation still waiting for one (a redelivered message waits
+    again), else the conversation's latest message (a duplicate answer)."""
     waiting: dict[str, deque[str]] = defaultdict(deque)
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
@@ -61,8 +77,8 @@ def answers(records: list[Record]) -> dict[str, int]:
     shown: set[str] = set()  # cards already counted
     for rec in records:
         f = rec.fields
-        if rec.kind == "message" and f.get("delivered"):
-            conv, msg = str(f["conversation"]), str(f["msgId"])
+        if rec.kind == "graph" or (rec.kind == "message" and f.get("delivered")):
+            conv, msg = str(f["conversation"]), str(f.get("msgId") or f["key"])
             where[msg] = where[f"user:{f['sender']}"] = conv
             waiting[conv].append(msg)
             latest[conv] = msg
