@@ -85,6 +85,7 @@ SCHEMA: dict[str, Any] = {
                       {"required": ["settings"]}],
         }},
         "settle": _NUM,
+        "snapshot": {"type": "boolean"},  # false: assert only ``expect:`` (reports that vary)
         "final_when": {"type": "string", "minLength": 1},  # regex: a card's text when finished
         "report": {
             "type": "object", "additionalProperties": False,
