@@ -24,7 +24,7 @@ from .cards import Card
 from .clock import LoopClock
 from .control import add_control_routes
 from .exceptions import UnmetExpectation, WaitTimeout
-from .faults import Fault, parse_fault
+from .faults import Fault, check_route, parse_fault
 from .http_callbacks import HttpCallbacks
 from .live import add_live_routes
 from .messages import Sender
@@ -299,6 +299,8 @@ class FakeDing:
     def fault(self, spec: dict[str, Any]) -> Fault:
         """Inject a fault now, or ``at`` seconds from now (see ``fakeding.faults``)."""
         f = parse_fault(spec)
+        if f.route is not None:
+            check_route(f.route, self.openapi.routes())
         if f.client_id is not None:
             self.platform.app(f.client_id)  # a clear error for an unknown app
         if f.at:

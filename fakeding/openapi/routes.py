@@ -117,6 +117,8 @@ class OpenApi:
             ("GET", "/gettoken"): instant(self.legacy_token),
             ("POST", "/robot/sendBySession"): instant(self.session_webhook),
         }
+        for key, core in self.table.items():  # api faults reach these too
+            self.table[key] = self._faultable(*key, core)
         api: list[tuple[str, str, Handler]] = [
             (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
         api += [
@@ -130,6 +132,32 @@ class OpenApi:
 
     def now(self) -> float:
         return self.clock.monotonic()
+
+    def routes(self) -> list[str]:
+        """``METHOD /path`` of every route an ``api`` fault can target."""
+        return sorted(f"{method} {path}" for method, path in self.table)
+
+    def _faultable(self, method: str, path: str, core: Core) -> Core:
+        """A token, gateway or session-webhook route that an armed ``api`` fault can delay or
+        fail (before the route reads its body, as a platform outage would)."""
+        def handle(req: HttpRequest) -> Served:
+            platform = self.platform
+            fault = platform.faults.on_call(None, method, path)
+            if fault is not None:
+                t = self.now()
+                platform.recorder.add(t, "fault", fault="api", fired=True,
+                                      route=f"{method} {path}", status=fault.status,
+                                      code=fault.code, delay=fault.delay)
+                if fault.delay:
+                    yield fault.delay
+                if fault.status >= 400:
+                    rid = platform.ids.request_id()
+                    out = OpenApiError(fault.status, fault.code, fault.message).body(rid)
+                    self._record_api(self.now(), method, path, None, fault.status, None, out)
+                    return self._json(fault.status, out, rid)
+            return (yield from core(req))
+
+        return handle
 
     def serve(self, req: HttpRequest) -> Served:
         """Any platform call, whatever carried it; unknown routes get DingTalk's 404."""

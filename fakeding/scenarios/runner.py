@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cards import Card
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, ControlError
 from ..platform import TranscriptEntry
 from ..recorder import Record
 from . import generic
@@ -161,7 +161,10 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
         fake.click(card.id, staff_id=click["user"],
                    button_id=_button(s, index, card, click["button"]), params=click.get("params"))
     elif "fault" in step:
-        fake.fault(dict(step["fault"]))
+        try:
+            fake.fault(dict(step["fault"]))
+        except ControlError as exc:  # e.g. a route that matches nothing: named, not a traceback
+            raise s.error(("steps", index, "fault", exc.field), exc.problem) from None
     elif "event" in step:
         event = step["event"]
         fake.push_event(event["type"], dict(event.get("data") or {}),
