@@ -8,6 +8,7 @@ carrying the real platform's status and code.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,12 @@ class Session:
     conversation: Conversation
     sender: Sender
     expires_at: float
+
+
+def session_tag(key: str | None) -> str | None:
+    """A session webhook's key as records name it: enough to match a reply to its message,
+    useless for posting (the key itself works as a credential)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
 
 
 @dataclass

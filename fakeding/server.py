@@ -30,7 +30,7 @@ from .live import add_live_routes
 from .messages import Sender
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
-from .platform import App, Platform
+from .platform import App, Platform, session_tag
 from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
@@ -278,21 +278,21 @@ class FakeDing:
                       client_id: str | None = None) -> str:
         """A user asks the AI assistant: a graph request on ``/v1.0/graph/api/invoke`` whose
         body carries the text and a session webhook the robot answers on."""
+        t = self.now
         app = self.platform.app(client_id)
         conv = self.platform.conversation(conversation_id, conversation_type, None)
-        session = self.platform.new_session(self.now, app.client_id, conv,
-                                            Sender(staff_id, nick))
+        session = self.platform.new_session(t, app.client_id, conv, Sender(staff_id, nick))
         body = {"input": text, "conversationId": conv.id, "senderStaffId": staff_id,
                 "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession"
                                   f"?session={session.key}"}
-        self.platform.note(self.now, conv.id, f"user:{staff_id}", "graph", text)
+        self.platform.note(t, conv.id, f"user:{staff_id}", "graph", text)
         data = {"requestLine": {"method": "POST", "uri": uri},
                 "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body, ensure_ascii=False)}
         key = f"graph:{self.platform.ids.uuid()}"
         # what a reply on its session webhook answers (``answers`` in a scenario report)
-        self.platform.recorder.add(self.now, "graph", client=app.client_id,
-                                   conversation=conv.id, sender=staff_id, key=key)
+        self.platform.recorder.add(t, "graph", client=app.client_id, conversation=conv.id,
+                                   sender=staff_id, key=key, session=session_tag(session.key))
         return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id, key=key)
 
     # -- faults ---------------------------------------------------------------------------------

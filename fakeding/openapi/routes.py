@@ -23,7 +23,7 @@ from .. import jsonsafe
 from ..cards import CARD_ROUTES, Card, CardRoute
 from ..clock import Clock
 from ..exceptions import OpenApiError
-from ..platform import App, Platform
+from ..platform import App, Platform, session_tag
 from . import media, robot_settings
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
@@ -326,7 +326,7 @@ class OpenApi:
         self.platform.recorder.add(
             t, "webhook", client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
-            msgtype=_webhook_kind(body),
+            msgtype=_webhook_kind(body), session=session_tag(req.query.get("session")),
             errcode=out["errcode"], request=body)
         return self._json(200, out, rid)
 

@@ -66,13 +66,15 @@ def card_state(card_data: Any) -> str:
 
 
 def answers(records: list[Record]) -> dict[str, int]:
-    """Answers per delivered message or graph request (msgId or key → count). Each card sent
-    or webhook reply accepted (a graph reply is one, on the request's session webhook) answers
-    the oldest message of its conversation still waiting for one (a redelivered message waits
-    again), else the conversation's latest message (a duplicate answer)."""
+    """Answers per delivered message or graph request (msgId or key → count). A webhook reply
+    accepted answers the message whose session webhook it used (a graph reply is one); a card
+    placed in a conversation answers the oldest message of its conversation still waiting for
+    one (a redelivered message waits again), else the conversation's latest message (a
+    duplicate answer)."""
     waiting: dict[str, deque[str]] = defaultdict(deque)
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
+    sessions: dict[str, str] = {}  # a message's session webhook (its tag) -> msgId
     counts: dict[str, int] = {}
     shown: set[str] = set()  # cards already counted
     for rec in records:
@@ -83,12 +85,19 @@ def answers(records: list[Record]) -> dict[str, int]:
             waiting[conv].append(msg)
             latest[conv] = msg
             counts[msg] = 0
+            if f.get("session"):
+                sessions[str(f["session"])] = msg
         elif rec.kind == "redeliver" and str(f.get("key")) in where:
             msg = str(f["key"])
             waiting[where[msg]].append(msg)
         elif _is_answer(rec, shown):
             conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
-            answered = waiting[conv].popleft() if waiting[conv] else latest.get(conv)
+            answered = sessions.get(str(f.get("session")))
+            if answered is not None:  # a webhook reply names its message
+                if answered in waiting[conv]:
+                    waiting[conv].remove(answered)
+            else:
+                answered = waiting[conv].popleft() if waiting[conv] else latest.get(conv)
             if answered is not None:
                 counts[answered] += 1
     return counts

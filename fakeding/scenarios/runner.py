@@ -4,8 +4,9 @@ Each step waits until its ``at`` (virtual seconds), then acts as a user (``say``
 as the network (``fault``). The robot under test comes from the scenario's adapter (see
 ``robots``), which also reads the steps' ``answer`` blocks. After the last step the run waits
 until nothing is in flight, then checks the platform's expectations and the adapter's. A robot
-process runs in real time, whose pace varies: there each later step first waits until the
-robot is idle, so the order of what happens stays the same from run to run.
+process runs in real time: steps are still sent at their times, whatever the robot is doing
+(concurrency stays visible), and the report lists what happened by cause (``causal``), so it
+does not depend on the robot's pace.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..cards import Card
 from ..exceptions import ConfigError, ControlError
 from ..platform import TranscriptEntry
 from ..recorder import Record
-from . import generic
+from . import causal, generic
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
@@ -104,11 +105,7 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
                             folder=s.path.parent, seed=int(data.get("seed", 0)),
                             epoch=epoch) as h:
-        real_time, previous = is_real_time(s.robot), 0.0
-        for index, step in steps:
-            if real_time and step["at"] > previous:  # a process's pace varies: keep the order
-                await h.settle(limit=float(data.get("settle", 900)))
-            previous = step["at"]
+        for index, step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step["at"])
             _act(h, s, index, step, users, convs)
         await h.settle(limit=float(data.get("settle", 900)))
@@ -120,6 +117,10 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
             conversations=cid_names,
             direct={staff: cid for (_, staff), cid in fake.platform.direct.items()})
         result.expectations = check_expectations(data.get("expect") or {}, result)
+        if is_real_time(s.robot):  # counted as it happened, reported in a stable order
+            result.transcript = causal.order_transcript(result.transcript, result.records)
+            result.records = causal.order_records(result.records)
+            result.cards = causal.order_cards(result.cards, result.records)
         return result
 
 
