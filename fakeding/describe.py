@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from .recorder import Record
 
 HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
-# set-up calls, like the token and the gateway (HTTP mode registers its card callback route)
-SETUP_API = ("oauth2", "gateway", "/card/callbacks/register")
+# set-up calls, like the token and the gateway (HTTP mode registers its card callback route);
+# how often a robot asks for a token depends on its cache and its pace, not on its answers
+SETUP_API = ("oauth2", "gateway", "/card/callbacks/register", "GET /gettoken")
 
 
 class RobotVoice(Protocol):

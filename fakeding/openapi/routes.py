@@ -327,7 +327,7 @@ class OpenApi:
             t, "webhook", client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
             msgtype=_webhook_kind(body), session=session_tag(req.query.get("session")),
-            errcode=out["errcode"], request=body)
+            errcode=out["errcode"], errmsg=out.get("errmsg"), request=body)
         return self._json(200, out, rid)
 
     async def media_upload(self, request: web.Request) -> web.Response:

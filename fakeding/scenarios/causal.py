@@ -7,9 +7,10 @@ cause's records in the order they happened. Attribution follows what the records
 
 - a user's message, graph request, click or event push, and an injected fault, is a cause;
 - a push, redelivery, ack or violation names its delivery's key, hence its cause;
-- a webhook reply names its message's session (a second reply on it, e.g. to a click, is
-  treated as a card is); a card placed in a conversation answers the oldest message (or click)
-  of its conversation still waiting for one, else the latest (as ``generic.answers`` counts);
+- a webhook reply names its message's session (a second reply on it, e.g. to a click, counts
+  as one naming none); a card placed in a conversation, or a reply naming no session, answers
+  the oldest message (or click) of its conversation not yet answered that way, else the latest
+  (cards and replies wait apart, as ``generic.answers`` counts them);
 - a card's later versions, and card API calls naming it, belong to the card's cause;
 - anything else (a reconnect, a token refresh) stays with the record before it.
 """
@@ -59,7 +60,7 @@ def record_causes(records: list[Record]) -> list[int]:
     conv_of_key: dict[str, str] = {}
     cards: dict[str, int] = {}
     user_conv: dict[str, str] = {}
-    answers = _Answers()
+    answers = {"card": _Answers(), "webhook": _Answers()}  # they wait apart (generic.answers)
     steps = 0
     last_click = SETUP
     current = SETUP
@@ -82,17 +83,20 @@ def record_causes(records: list[Record]) -> list[int]:
             if f.get("session"):
                 sessions[str(f["session"])] = cause
             if rec.kind == "graph" or f.get("delivered"):
-                answers.asked(conv, cause)
+                for queue in answers.values():
+                    queue.asked(conv, cause)
         elif rec.kind == "click":
             cause = last_click = new_cause()
             if str(f.get("card")) in card_conv:  # a reply may answer the click
-                answers.asked(card_conv[str(f.get("card"))], cause)
+                for queue in answers.values():
+                    queue.asked(card_conv[str(f.get("card"))], cause)
         elif rec.kind == "fault" and not f.get("fired"):
             cause = new_cause()
         elif key and key in by_key:
             cause = by_key[key]
             if rec.kind == "redeliver" and key in conv_of_key:
-                answers.asked(conv_of_key[key], cause)  # waits for an answer again
+                for queue in answers.values():  # waits for an answer again
+                    queue.asked(conv_of_key[key], cause)
         elif key and rec.kind in ("push", "queued"):
             cause = last_click if key.startswith("click:") else new_cause()  # click or event
             by_key[key] = cause
@@ -101,16 +105,16 @@ def record_causes(records: list[Record]) -> list[int]:
             if cause is not None and cause in replied and f.get("errcode") == 0:
                 cause = None  # a later reply on an answered message's session: a click's?
             if cause is not None and f.get("errcode") == 0:
-                answers.answered_by(str(f.get("conversation")), cause)
+                answers["webhook"].answered_by(str(f.get("conversation")), cause)
                 replied.add(cause)
             elif cause is None and f.get("errcode") == 0:
-                cause = answers.answered(str(f.get("conversation")))
+                cause = answers["webhook"].answered(str(f.get("conversation")))
         elif rec.kind in ("card.send", "card.update"):
             card = str(f.get("card"))
             cause = cards.get(card)
             where = f.get("conversation") or user_conv.get(str(f.get("user")))
             if cause is None and where:
-                cause = answers.answered(str(where))
+                cause = answers["card"].answered(str(where))
             cards.setdefault(card, current if cause is None else cause)
             if where:
                 card_conv.setdefault(card, str(where))

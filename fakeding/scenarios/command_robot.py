@@ -49,6 +49,16 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 LAST_LINES = 20
 
 
+def masked(text: str, fake: FakeDing) -> str:
+    """``text`` without the app secrets, tokens and tickets the fake knows (a robot may print
+    them, as the Python SDK logs its connection ticket)."""
+    secrets = [app.client_secret for app in fake.platform.apps.values()]
+    secrets += [*fake.platform.tokens, *fake.platform.tickets, *fake.platform.used_tickets]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 class CommandSession:
     """One robot process attached to the fake for one run."""
 
@@ -64,6 +74,8 @@ class CommandSession:
         self.lines: deque[str] = deque(maxlen=LAST_LINES)
         self.proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -97,6 +109,22 @@ class CommandSession:
                     f"robot.connect_timeout if it starts slowly); its last output:\n"
                     f"{self.output()}", ("robot", "command"))
             await asyncio.sleep(0.05)
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        """A robot that ends on its own with a failure code mid-run is a problem the report
+        shows (``robot.exit``, with its last output lines, secrets masked)."""
+        assert self.proc is not None and self._reader is not None
+        code = await self.proc.wait()
+        if self._closing or code == 0:
+            return
+        await asyncio.wait([self._reader], timeout=1.0)
+        self.fake.platform.recorder.add(self.fake.now, "robot.exit", code=code,
+                                        output=masked("\n".join(self.lines), self.fake))
+
+    def ended(self) -> bool:
+        """The process ended on its own (its exit, if a failure, is recorded)."""
+        return self._watcher is not None and self._watcher.done()
 
     def busy(self) -> bool:
         """Busy until nothing was recorded for ``quiet`` seconds (the process is opaque)."""
@@ -110,6 +138,7 @@ class CommandSession:
     async def aclose(self) -> None:
         """Stop the robot's whole process group (a robot started through ``sh -c`` or a
         launcher leaves no children): SIGTERM, then SIGKILL to what is left after 5 s."""
+        self._closing = True
         proc = self.proc
         if proc is not None:
             signal_group(proc.pid, signal.SIGTERM)
@@ -121,6 +150,9 @@ class CommandSession:
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._reader, 1.0)
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watcher, 1.0)
 
 
 class CommandAdapter(generic.GenericVoice):

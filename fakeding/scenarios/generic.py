@@ -17,6 +17,7 @@ from typing import Any
 from ..cards import Card
 from ..recorder import Record
 from ..render import card_lines
+from .problems import ROBOT_KINDS, robot_problem
 
 
 def card_text(card: Card) -> str:
@@ -67,11 +68,14 @@ def card_state(card_data: Any) -> str:
 
 def answers(records: list[Record]) -> dict[str, int]:
     """Answers per delivered message or graph request (msgId or key → count). A webhook reply
-    accepted answers the message whose session webhook it used (a graph reply is one); a card
-    placed in a conversation answers the oldest message of its conversation still waiting for
-    one (a redelivered message waits again), else the conversation's latest message (a
-    duplicate answer)."""
-    waiting: dict[str, deque[str]] = defaultdict(deque)
+    accepted answers the message whose session webhook it used (a graph reply is one); any
+    other answer (a card placed in a conversation, a webhook reply naming no known session)
+    answers the oldest message of its conversation not yet answered that way (a redelivered
+    message waits again), else the conversation's latest message (a duplicate answer). Cards
+    and webhook replies wait apart, so a robot that replies and then sends a card answers
+    each message once each way whatever its pace."""
+    waiting: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque),
+                                                 "webhook": defaultdict(deque)}
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
     sessions: dict[str, str] = {}  # a message's session webhook (its tag) -> msgId
@@ -82,22 +86,25 @@ def answers(records: list[Record]) -> dict[str, int]:
         if rec.kind == "graph" or (rec.kind == "message" and f.get("delivered")):
             conv, msg = str(f["conversation"]), str(f.get("msgId") or f["key"])
             where[msg] = where[f"user:{f['sender']}"] = conv
-            waiting[conv].append(msg)
+            for queues in waiting.values():
+                queues[conv].append(msg)
             latest[conv] = msg
             counts[msg] = 0
             if f.get("session"):
                 sessions[str(f["session"])] = msg
         elif rec.kind == "redeliver" and str(f.get("key")) in where:
             msg = str(f["key"])
-            waiting[where[msg]].append(msg)
+            for queues in waiting.values():
+                queues[where[msg]].append(msg)
         elif _is_answer(rec, shown):
             conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
+            queue = waiting["webhook" if rec.kind == "webhook" else "card"][conv]
             answered = sessions.get(str(f.get("session")))
             if answered is not None:  # a webhook reply names its message
-                if answered in waiting[conv]:
-                    waiting[conv].remove(answered)
+                if answered in queue:
+                    queue.remove(answered)
             else:
-                answered = waiting[conv].popleft() if waiting[conv] else latest.get(conv)
+                answered = queue.popleft() if queue else latest.get(conv)
             if answered is not None:
                 counts[answered] += 1
     return counts
@@ -145,6 +152,8 @@ class GenericVoice:
         return {}
 
     def describe(self, record: Record, refs: Any) -> str | None:
+        if record.kind in ROBOT_KINDS:
+            return robot_problem(record)
         return f"{record.kind} {record.fields}"
 
     def card_state(self, card_data: Any) -> str:

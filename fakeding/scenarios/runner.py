@@ -105,10 +105,13 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
                             folder=s.path.parent, seed=int(data.get("seed", 0)),
                             epoch=epoch) as h:
+        real_time = is_real_time(s.robot)
         for index, step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step["at"])
+            if real_time and "click" in step:  # a click needs its card: the one wait kept
+                await _card_made(h, _card_number(step["click"]["card"]), CARD_WAIT)
             _act(h, s, index, step, users, convs)
-        await h.settle(limit=float(data.get("settle", 900)))
+        await _settle(h, float(data.get("settle", 900)))
         fake = h.fake
         cid_names = {conversation_id(name): name for name in _names(steps, convs)}
         result = ScenarioResult(
@@ -122,6 +125,33 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
             result.records = causal.order_records(result.records)
             result.cards = causal.order_cards(result.cards, result.records)
         return result
+
+
+async def _settle(h: Harness, limit: float) -> None:
+    """Wait until nothing is in flight; for a robot process, or until it ended (what it left
+    in flight would wait for good: its exit is in the report)."""
+    ended = getattr(h.session, "ended", None)
+    if ended is None:
+        await h.settle(limit=limit)
+        return
+    deadline = h.now + limit
+    while h.busy() and not ended() and h.now < deadline:
+        await asyncio.sleep(0.05)
+
+
+CARD_WAIT = 30.0  # real seconds a click step waits for its card from a robot process
+
+
+def _card_number(ref: int | str) -> int:
+    return ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
+
+
+async def _card_made(h: Harness, n: int, limit: float) -> None:
+    """Wait (real time, bounded) until the robot made its ``n``-th card; a click step then
+    finds it, or names what is missing."""
+    deadline = h.now + limit
+    while len(h.fake.platform.cards) < n and h.now < deadline:
+        await asyncio.sleep(0.02)
 
 
 def _names(steps: list[tuple[int, dict[str, Any]]], convs: dict[str, Any]) -> list[str]:
@@ -152,8 +182,7 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
     elif "click" in step:
         click = step["click"]
         cards = fake.platform.cards.all()
-        ref = click["card"]
-        n = ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
+        n = _card_number(click["card"])
         if n > len(cards):
             raise s.error(("steps", index, "click", "card"),
                           f"card #{n} does not exist at t={step['at']:g}s; "
