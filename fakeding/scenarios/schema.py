@@ -33,6 +33,7 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "seed": {"type": "integer"},
+        "snapshot": {"type": "boolean"},  # false: assert only ``expect:`` (reports that vary)
         "robot": {"type": ["string", "object"]},  # the adapter's options: validated apart
         "platform": {"type": "object"},
         "users": {"type": "object", "additionalProperties": {
@@ -86,7 +87,6 @@ SCHEMA: dict[str, Any] = {
                       {"required": ["settings"]}],
         }},
         "settle": _NUM,
-        "snapshot": {"type": "boolean"},  # false: assert only ``expect:`` (reports that vary)
         "final_when": {"type": "string", "minLength": 1},  # regex: a card's text when finished
         "report": {
             "type": "object", "additionalProperties": False,
