@@ -15,8 +15,9 @@ from .render import card_lines
 EXCERPT = 80  # characters of a card or a message a console line shows
 
 HIDDEN_API = ("/v1.0/im/v1.0/robot/interactiveCards/send", "/v1.0/im/robots/interactiveCards")
-# set-up calls, like the token and the gateway (HTTP mode registers its card callback route)
-SETUP_API = ("oauth2", "gateway", "/card/callbacks/register")
+# set-up calls, like the token and the gateway (HTTP mode registers its card callback route);
+# how often a robot asks for a token depends on its cache and its pace, not on its answers
+SETUP_API = ("oauth2", "gateway", "/card/callbacks/register", "GET /gettoken")
 
 
 class RobotVoice(Protocol):
@@ -79,6 +80,9 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         conv = convs.get(f["conversation"], f["conversation"])
         delivered = "" if f.get("delivered") else " (not delivered: no @robot in a group)"
         return f"user {f['sender']} → [{conv}] {refs('msg', f['msgId'])} {f['msgtype']}{delivered}"
+    if k == "graph":
+        conv = convs.get(f["conversation"], f["conversation"])
+        return f"user {f['sender']} → [{conv}] {refs('msg', f['key'])} graph request"
     if k == "click":
         return f"click {refs('card', f['card'])} by {f['user']} on {f['button']}"
     if k in ("card.send", "card.update"):

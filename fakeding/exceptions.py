@@ -8,7 +8,9 @@ Hierarchy::
     ├── OpenApiError                  an OpenAPI call the platform would reject (status, code, message)
     ├── ProtocolViolation             a client broke the Stream protocol (bad ack, unknown messageId ...)
     └── UnmetExpectation              a test asked for a condition that never came true, or violations
-                                      were recorded during the test (raised by ``check()``)
+        │                             were recorded during the test (raised by ``check()``)
+        └── WaitTimeout               ``wait_until`` gave up: what it awaited, the last value, the
+                                      timeout (also a ``TimeoutError``)
 
 Messages say what was expected and what was found, and where it helps, what to do next.
 """
@@ -61,3 +63,19 @@ class ProtocolViolation(FakedingError):
 
 class UnmetExpectation(FakedingError, AssertionError):
     """A waited-for condition did not come true in time, or violations were recorded."""
+
+
+class WaitTimeout(UnmetExpectation, TimeoutError):
+    """``wait_until`` gave up: says what it waited for, what the predicate last returned and
+    for how long (a ``TimeoutError`` too, for code that catches those)."""
+
+    def __init__(self, what: str, last: Any, timeout: float) -> None:
+        self.what = what
+        self.last = last
+        self.timeout = timeout
+        shown = repr(last)
+        if len(shown) > 200:
+            shown = shown[:199] + "…"
+        super().__init__(f"waited {timeout:g} s for {what}; it never came true (the last value "
+                         f"was {shown}); raise timeout= if it is only slow, or check that what "
+                         f"makes it true happened")

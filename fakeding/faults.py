@@ -8,7 +8,8 @@ armed: ``nth: 1`` is the next matching frame or call. Kinds:
 - ``zombie``: keep the connection open and answering pings, deliver nothing on it.
 - ``frame``: ``action`` drop | delay | duplicate the ``nth`` pushed business frame (``delay`` s).
 - ``api``: fail (``status``, ``code``, ``message``) or delay (``delay`` s) the ``nth`` call of
-  ``route`` ("PUT /v1.0/card/streaming" or just the path), ``count`` calls in a row.
+  ``route`` ("PUT /v1.0/card/streaming" or just the path), ``count`` calls in a row; the token,
+  gateway and session-webhook routes too. A route that matches none is refused by name.
 - ``expire_token``: every token of the app stops working at once.
 - ``stale_channel``: the next connection of the app that closes stays routed to for ``seconds``
   (what the platform pushes there is lost until redelivered): "messages go to the old
@@ -138,6 +139,15 @@ def route_matches(fault_route: str, method: str, path: str) -> bool:
         m, _, p = fault_route.partition(" ")
         return m.upper() == method.upper() and p == path
     return fault_route == path
+
+
+def check_route(route: str, routes: list[str]) -> None:
+    """Refuse an ``api`` fault whose route matches none of ``routes`` (``METHOD /path``): it
+    would never fire, and a test relying on it would pass for the wrong reason."""
+    if any(route_matches(route, *known.split(" ", 1)) for known in routes):
+        return
+    raise ControlError("route", f"no route matches {route!r}; expected one of: "
+                                f"{', '.join(routes)} (or just the path)")
 
 
 class FaultPlan:

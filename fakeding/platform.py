@@ -8,6 +8,7 @@ carrying the real platform's status and code.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,12 @@ class Session:
     sender: Sender
     expires_at: float
     msg_id: str | None = None  # the message whose session webhook this is
+
+
+def session_tag(key: str | None) -> str | None:
+    """A session webhook's key as records name it: enough to match a reply to its message,
+    useless for posting (the key itself works as a credential)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
 
 
 @dataclass

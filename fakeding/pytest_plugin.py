@@ -13,7 +13,8 @@ asks for it.
   Starting it points the official Python SDK at it (``sdk_endpoint.point_sdk_at``).
 
 ini options: ``fakeding_scenarios`` (folders or files whose ``*.yaml`` are scenario tests;
-none by default) and ``fakeding_early`` (start the fake and export
+none by default), ``fakeding_snapshots`` (false: scenario tests check expectations only, for
+files that do not say ``snapshot:``) and ``fakeding_early`` (start the fake and export
 ``DINGTALK_OPENAPI_ENDPOINT`` before test modules are imported, for code that copies the
 endpoint at import time).
 """
@@ -40,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="folders or files whose *.yaml/*.yml are fakeding scenario tests")
     parser.addini("fakeding_robot", "robot adapter for scenarios that name none (entry point "
                   "name of group fakeding.robots, or module:attr)", default="")
+    parser.addini("fakeding_snapshots", type="bool", default=True,
+                  help="compare each scenario's report with its snapshot (a file's "
+                       "'snapshot: false' overrides); false: check expectations only")
     parser.addini("fakeding_early", type="bool", default=False,
                   help="start the fake and set DINGTALK_OPENAPI_ENDPOINT before collection")
 

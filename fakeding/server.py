@@ -26,21 +26,22 @@ from .control import add_control_routes
 from .control_guard import guard, is_loopback
 from .custom_robots import CustomRobot
 from .doctor import diagnose
-from .exceptions import UnmetExpectation
-from .faults import Fault, parse_fault
+from .exceptions import UnmetExpectation, WaitTimeout
+from .faults import Fault, check_route, parse_fault
 from .http_callbacks import HttpCallbacks
 from .live import add_live_routes
 from .messages import Sender
 from .middleware import internal_errors
 from .openapi.routes import OpenApi
 from .oracles import cross_talk
-from .platform import App, Platform
+from .platform import App, Platform, session_tag
 from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
 from .stream.ws import StreamServer
 from .tls.env import Facts, Tls
 from .tls.route import add_env_route
+from .waiting import describe_predicate
 
 
 class FakeDing:
@@ -309,24 +310,29 @@ class FakeDing:
                       client_id: str | None = None) -> str:
         """A user asks the AI assistant: a graph request on ``/v1.0/graph/api/invoke`` whose
         body carries the text and a session webhook the robot answers on."""
+        t = self.now
         app = self.platform.app(client_id)
         conv = self.platform.conversation(conversation_id, conversation_type, None)
-        session = self.platform.new_session(self.now, app.client_id, conv,
-                                            Sender(staff_id, nick))
+        session = self.platform.new_session(t, app.client_id, conv, Sender(staff_id, nick))
         body = {"input": text, "conversationId": conv.id, "senderStaffId": staff_id,
                 "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession"
                                   f"?session={session.key}"}
-        self.platform.note(self.now, conv.id, f"user:{staff_id}", "graph", text)
+        self.platform.note(t, conv.id, f"user:{staff_id}", "graph", text)
         data = {"requestLine": {"method": "POST", "uri": uri},
                 "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body, ensure_ascii=False)}
-        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id,
-                         key=f"graph:{self.platform.ids.uuid()}")
+        key = f"graph:{self.platform.ids.uuid()}"
+        # what a reply on its session webhook answers (``answers`` in a scenario report)
+        self.platform.recorder.add(t, "graph", client=app.client_id, conversation=conv.id,
+                                   sender=staff_id, key=key, session=session_tag(session.key))
+        return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id, key=key)
 
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:
         """Inject a fault now, or ``at`` seconds from now (see ``fakeding.faults``)."""
         f = parse_fault(spec)
+        if f.route is not None:
+            check_route(f.route, self.openapi.routes())
         if f.client_id is not None:
             self.platform.app(f.client_id)  # a clear error for an unknown app
         if f.at:
@@ -405,15 +411,16 @@ class FakeDing:
             raise UnmetExpectation(f"expected violations matching {missing}, found none")
 
     async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
-                         what: str = "condition") -> Any:
-        """Poll ``predicate`` on the loop until it returns something truthy."""
+                         what: str | None = None) -> Any:
+        """Poll ``predicate`` on the loop until it returns something truthy (the loop serves
+        between polls); after ``timeout`` raise ``WaitTimeout`` naming what was awaited."""
         deadline = self.now + timeout
         while True:
             value = predicate()
             if value:
                 return value
             if self.now >= deadline:
-                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+                raise WaitTimeout(what or describe_predicate(predicate), value, timeout)
             await asyncio.sleep(0.01)
 
 

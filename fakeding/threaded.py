@@ -11,15 +11,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .api import SentMessage
 from .cards import Card
-from .exceptions import UnmetExpectation
+from .exceptions import WaitTimeout
 from .faults import Fault
 from .recorder import Record
 from .server import FakeDing
 from .settings import Settings
+from .waiting import describe_predicate
+
+if TYPE_CHECKING:
+    from .tls.front import TlsSide
 
 T = TypeVar("T")
 
@@ -34,6 +38,7 @@ class ThreadedFakeDing:
         self._sock = sock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._tls_side: TlsSide | None = None
 
     def start(self) -> ThreadedFakeDing:
         ready = threading.Event()
@@ -61,6 +66,9 @@ class ThreadedFakeDing:
         return self
 
     def stop(self) -> None:
+        side, self._tls_side = self._tls_side, None
+        if side is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(side.stop(), self._loop).result(timeout=10)
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
@@ -73,13 +81,32 @@ class ThreadedFakeDing:
         self.stop()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the fake's loop and return its result (exceptions re-raised here)."""
+        """Run ``fn`` on the fake's loop and return its result (exceptions re-raised here).
+
+        Called from the fake's own loop (a ``wait_until`` predicate calling ``cards()``), ``fn``
+        runs at once: waiting for the loop from inside it would block the fake for good.
+        """
         assert self._loop is not None, "ThreadedFakeDing is not started"
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
 
         async def run() -> T:
             return fn(*args, **kwargs)
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def tls_side(self) -> TlsSide:
+        """TLS fronts and a CONNECT proxy beside this plain fake (started on first use, kept
+        until ``stop``): what a robot whose SDK speaks only https to DingTalk hosts needs."""
+        assert self._loop is not None, "ThreadedFakeDing is not started"
+        if self._tls_side is None:
+            from .tls.front import start_tls_side
+
+            fake = self.fake
+            self._tls_side = asyncio.run_coroutine_threadsafe(
+                start_tls_side(fake.settings.host, fake.http_port, fake.stream.port),
+                self._loop).result(timeout=30)
+        return self._tls_side
 
     # -- the FakeDing API, from any thread ----------------------------------------------------
     @property
@@ -181,15 +208,17 @@ class ThreadedFakeDing:
         self.call(self.fake.expect_violation, pattern)
 
     def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
-                   what: str = "condition") -> Any:
-        """Poll ``predicate`` (run on the fake's loop) until truthy, or raise after ``timeout``."""
+                   what: str | None = None) -> Any:
+        """Poll ``predicate`` (run on the fake's loop, one short call at a time, so the fake
+        keeps serving between polls) until truthy; after ``timeout`` raise ``WaitTimeout``
+        naming what was awaited (``what``, else the predicate's source) and its last value."""
         deadline = time.monotonic() + timeout
         while True:
             value = self.call(predicate)
             if value:
                 return value
             if time.monotonic() >= deadline:
-                raise UnmetExpectation(f"waited {timeout:g} s for {what}; it never came true")
+                raise WaitTimeout(what or describe_predicate(predicate), value, timeout)
             time.sleep(0.01)
 
     def wait_for(self, kind: str, *, count: int = 1, timeout: float = 10.0,

@@ -15,7 +15,7 @@ from . import jsonsafe, messages
 from .cards import Card
 from .exceptions import ControlError
 from .messages import Sender
-from .platform import App, Platform
+from .platform import App, Platform, session_tag
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def write_message(
     deliver = conv.type == "single" or at_bot or bool(p.settings.extra.get(
         "deliver_group_messages_without_at", False))
     p.recorder.add(t, "message", client=app.client_id, conversation=conv.id, sender=staff_id,
-                   msgtype=msgtype, msgId=msg_id, atBot=at_bot, delivered=deliver)
+                   msgtype=msgtype, msgId=msg_id, atBot=at_bot, delivered=deliver,
+                   session=session_tag(session.key))  # what its webhook replies name (answers by cause)
     return UserMessage(app, msg_id, conv.id, data, deliver)
 
 

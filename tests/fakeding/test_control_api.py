@@ -120,7 +120,9 @@ def test_group_message_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> 
     (message,) = fakeding.timeline(["message"])
     assert message == {"seq": message["seq"], "t": message["t"], "kind": "message",
                        "client": DEFAULT_CLIENT_ID, "conversation": "cidG1", "sender": "alice",
-                       "msgtype": "text", "msgId": body["msgId"], "atBot": True, "delivered": True}
+                       "msgtype": "text", "msgId": body["msgId"], "atBot": True, "delivered": True,
+                       "session": message["session"]}
+    assert len(message["session"]) == 12  # a digest of the session webhook's key, never the key
     (queued,) = fakeding.timeline(["queued"])
     assert queued["topic"] == BOT_TOPIC and queued["client"] == DEFAULT_CLIENT_ID
     assert fakeding.timeline(["push"]) == []
