@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "point name of group fakeding.robots, or module:attr); default: "
                           "$FAKEDING_ROBOT, else the only installed adapter")
     run.add_argument("files", nargs="+", metavar="FILE")
+    from .relay import command as record_command
+    record_command.add_parser(sub, _app)
     return parser
 
 
@@ -295,6 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("fakeding: the demo runs the reference robot; run it with "
                   "`python -m bot demo [--locale en|zh]`", file=sys.stderr)
             return 2
+        if args.command == "record":
+            from .relay import command as record_command
+            from .relay.edge import RelayError
+            try:
+                return record_command.run(args)
+            except RelayError as exc:
+                print(f"fakeding record: {printable(str(exc))}", file=sys.stderr)
+                return exc.exit_code
         if args.command == "scenario":
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)

@@ -1,0 +1,99 @@
+"""``fakeding record``: serve as DingTalk to a robot, relay to the real one, save a scenario."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import ConfigError
+from ..terminal import printable
+from .edge import DINGTALK, Relay, cassette_path
+
+
+def add_parser(sub: Any, app_type: Callable[[str], tuple[str, str]]) -> None:
+    record = sub.add_parser(
+        "record", help="relay a robot to DingTalk (or any upstream) and save the session as a "
+                       "scenario and a cassette when interrupted")
+    record.add_argument("--upstream", default=DINGTALK, metavar="URL",
+                        help=f"the platform to relay to (default {DINGTALK}; a fake's URL works)")
+    record.add_argument("--app", type=app_type, required=True, metavar="CLIENT_ID:CLIENT_SECRET",
+                        help="the robot's app; the secret is never written")
+    record.add_argument("--out", type=Path, required=True, metavar="FILE.yaml",
+                        help="the scenario to write (the cassette goes next to it, "
+                             "FILE.cassette.json)")
+    record.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    record.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    record.add_argument("--ws-port", type=int, default=0, help="Stream port (default: a free one)")
+    record.add_argument("--tls", action="store_true",
+                        help="serve HTTPS and WSS with the local CA (for robots other than Python)")
+    record.add_argument("--ca-dir", type=Path, default=None,
+                        help="with --tls: the CA's folder (default ~/.fakeding/ca)")
+    record.add_argument("--upstream-ca", type=Path, default=None, metavar="PEM",
+                        help="a CA bundle to trust for an https upstream (e.g. a fake's ca.pem)")
+    record.add_argument("--keep-names", action="store_true",
+                        help="keep people's and groups' names (ids and tokens are still replaced)")
+    record.add_argument("--name", default=None, help="the scenario's name")
+
+
+def run(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.suffix not in (".yaml", ".yml"):
+        raise ConfigError(f"--out: expected a FILE.yaml, found {str(out)!r}")
+    return asyncio.run(_record(args))
+
+
+async def _record(args: argparse.Namespace) -> int:
+    client_id, secret = args.app
+    upstream_ssl = None
+    if args.upstream_ca is not None:
+        if not args.upstream_ca.is_file():
+            raise ConfigError(f"--upstream-ca: expected a PEM file, found no file at "
+                              f"{args.upstream_ca}")
+        upstream_ssl = ssl.create_default_context(cafile=str(args.upstream_ca))
+    relay = Relay(args.upstream, client_id, secret, host=args.host, upstream_ssl=upstream_ssl)
+    server_ssl = None
+    if args.tls:
+        try:
+            from ..tls.ca import ensure_ca
+        except ImportError as exc:
+            raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})"
+                              ) from None
+        server_ssl = ensure_ca(args.ca_dir).server_context()
+    await relay.open_session()
+    try:
+        await relay.check_upstream()
+        await relay.start(port=args.port, ws_port=args.ws_port, server_ssl=server_ssl)
+    except OSError as exc:
+        await relay.stop()
+        raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
+                          f"{args.ws_port}): {exc.strerror or exc}") from None
+    except BaseException:
+        await relay.stop()
+        raise
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"fakeding is serving on {relay.http_url} (stream: {relay.ws_endpoint})")
+    print(printable(f"  recording app clientId={client_id}, relayed to {relay.upstream}"))
+    print(f"  on Ctrl-C or SIGTERM: {out_line(args.out)}")
+    print("point a Python robot at it (before the SDK is imported):")
+    print(f"  export DINGTALK_OPENAPI_ENDPOINT={relay.http_url}")
+    print("Ctrl-C stops it and writes the files.", flush=True)
+    await stop.wait()
+    await relay.stop()
+    scenario, tape = relay.write(args.out, keep_names=args.keep_names, name=args.name)
+    pushes = sum(1 for e in relay.entries if e["kind"] == "push")
+    calls = sum(1 for e in relay.entries if e["kind"] == "http")
+    print(f"wrote {scenario} and {tape} ({pushes} frames pushed, {calls} OpenAPI calls)",
+          flush=True)
+    return 0
+
+
+def out_line(out: Path) -> str:
+    return f"writes {out} and {cassette_path(out)}"
