@@ -21,6 +21,7 @@ from ._extras import MissingExtra
 from .custom_robots import CustomRobot
 from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
+from .profiles import with_profile
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .terminal import printable
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
+    serve.add_argument("--profile", metavar="NAME|FILE",
+                       help="platform profile: documented (default), observed, or a .toml file "
+                            "(as `fakeding probe` writes); before --config and --set")
     serve.add_argument("--config", type=Path, metavar="FILE",
                        help="settings (and [[apps]]) from a .toml or .json file; the keys are "
                             "those of GET /_fakeding/settings")
@@ -132,6 +136,8 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
                                     stream_content_max_bytes=None)
     apps = [{"client_id": c, "client_secret": s} for c, s in args.app or []]
     try:
+        if args.profile is not None:
+            settings = settings.replace(**with_profile({"profile": args.profile}))
         if args.config is not None:
             data = dict(control_settings.load_config(args.config))
             listed = data.pop("apps", [])

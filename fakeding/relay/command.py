@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import ConfigError
+from ..profiles import PROFILES, load_profile
 from ..terminal import printable
 from .edge import DINGTALK, Relay, cassette_path
 
@@ -38,6 +39,9 @@ def add_parser(sub: Any, app_type: Callable[[str], tuple[str, str]]) -> None:
     record.add_argument("--keep-names", action="store_true",
                         help="keep people's and groups' names (ids and tokens are still replaced)")
     record.add_argument("--name", default=None, help="the scenario's name")
+    record.add_argument("--profile", metavar="NAME|FILE", default=None,
+                        help="the platform profile the upstream behaves as (documented, "
+                             "observed, or a .toml file); the scenario replays under it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace) -> int:
     client_id, secret = args.app
+    profile = args.profile
+    if profile is not None:
+        load_profile(profile)  # a bad name or file is an error now, not at the end
+        if profile not in PROFILES:
+            profile = str(Path(profile).expanduser().resolve())
     upstream_ssl = None
     if args.upstream_ca is not None:
         if not args.upstream_ca.is_file():
@@ -87,7 +96,8 @@ async def _record(args: argparse.Namespace) -> int:
     print("Ctrl-C stops it and writes the files.", flush=True)
     await stop.wait()
     await relay.stop()
-    scenario, tape = relay.write(args.out, keep_names=args.keep_names, name=args.name)
+    scenario, tape = relay.write(args.out, keep_names=args.keep_names, name=args.name,
+                                 profile=profile)
     pushes = sum(1 for e in relay.entries if e["kind"] == "push")
     calls = sum(1 for e in relay.entries if e["kind"] == "http")
     print(f"wrote {scenario} and {tape} ({pushes} frames pushed, {calls} OpenAPI calls)",

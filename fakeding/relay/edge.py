@@ -273,13 +273,13 @@ class Relay:
 
     # -- output ------------------------------------------------------------------------------
 
-    def write(self, out: Path, *, keep_names: bool = False, name: str | None = None
-              ) -> tuple[Path, Path]:
+    def write(self, out: Path, *, keep_names: bool = False, name: str | None = None,
+              profile: str | None = None) -> tuple[Path, Path]:
         """The scenario at ``out`` and the cassette next to it (``X.cassette.json``), both
         redacted; a secret that would still show is a ``RelayError`` and nothing is written."""
         return write_recording(self.entries, out, upstream=self.upstream,
                                client_id=self.client_id, client_secret=self.client_secret,
-                               keep_names=keep_names, name=name)
+                               keep_names=keep_names, name=name, profile=profile)
 
 
 def cassette_path(out: Path) -> Path:
@@ -287,8 +287,8 @@ def cassette_path(out: Path) -> Path:
 
 
 def write_recording(entries: list[dict[str, Any]], out: Path, *, upstream: str, client_id: str,
-                    client_secret: str, keep_names: bool = False,
-                    name: str | None = None) -> tuple[Path, Path]:
+                    client_secret: str, keep_names: bool = False, name: str | None = None,
+                    profile: str | None = None) -> tuple[Path, Path]:
     from ..export import to_yaml
 
     redactor = Redactor(keep_names=keep_names)
@@ -297,6 +297,9 @@ def write_recording(entries: list[dict[str, Any]], out: Path, *, upstream: str, 
     redactor.walk(entries)
     scenario = scenario_from_cassette(entries, name=name or f"recorded {out.stem}",
                                       key_of=redactor.placeholder)
+    if profile is not None:  # the platform it was recorded against, for the replay
+        scenario = {**{k: scenario.pop(k) for k in ("name", "description")},
+                    "platform": {"profile": profile}, **scenario}
     scenario_text = redactor.apply(to_yaml(scenario))
     cassette = {"upstream": upstream, "app": client_id, "entries": entries}
     cassette_text = redactor.apply(json.dumps(cassette, ensure_ascii=False, indent=1)) + "\n"

@@ -123,3 +123,14 @@ def test_a_frame_whose_data_is_not_an_object_is_skipped(bad: str) -> None:
     entry = push(1.0, ROBOT_TOPIC, {}, "m1")
     entry["frame"]["data"] = bad
     assert scenario_from_cassette([entry])["steps"] == [{"at": 0, "wait": True}]
+
+
+def test_record_profile_goes_into_the_scenario_for_the_replay(tmp_path: Path) -> None:
+    import yaml
+
+    out = tmp_path / "s.yaml"
+    write_recording(CASSETTE, out, upstream="u", client_id="dingk1", client_secret="x1",
+                    profile="observed")
+    data = yaml.safe_load(out.read_text())
+    assert list(data)[:3] == ["name", "description", "platform"]
+    assert data["platform"] == {"profile": "observed"}
