@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("files", nargs="+", metavar="FILE")
     from .relay import command as record_command
     record_command.add_parser(sub, _app)
+    from .probe import command as probe_command
+    probe_command.add_parser(sub, _app)
     return parser
 
 
@@ -311,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RelayError as exc:
                 print(f"fakeding record: {printable(str(exc))}", file=sys.stderr)
                 return exc.exit_code
+        if args.command == "probe":
+            from .probe import command as probe_command
+            return probe_command.run(args)
         if args.command == "scenario":
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)

@@ -112,6 +112,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_plugin.py": "process",
     "tests/fakeding/test_protocol.py": "pure",
     "tests/fakeding/test_recorder.py": "pure",
+    "tests/fakeding/test_probe.py": "process",
     "tests/fakeding/test_profiles.py": "process",
     "tests/fakeding/test_record.py": "process",
     "tests/fakeding/test_relay_pure.py": "pure",
