@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "point name of group fakeding.robots, or module:attr); default: "
                           "$FAKEDING_ROBOT, else the only installed adapter")
     run.add_argument("files", nargs="+", metavar="FILE")
+    diff = scen_sub.add_parser("diff", help="run one scenario against two robots or builds and "
+                                             "print what differs (exit 1 on a difference)")
+    diff.add_argument("--robot", action="append", default=[], required=True,
+                      metavar="NAME|{handler: ...}",
+                      help="twice: robot A, then B (an adapter name or a YAML mapping as in "
+                           "`robot:`); fields that differ between two runs of A are ignored")
+    diff.add_argument("file", metavar="FILE")
     from .relay import command as record_command
     record_command.add_parser(sub, _app)
     from .probe import command as probe_command
@@ -317,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .probe import command as probe_command
             return probe_command.run(args)
         if args.command == "scenario":
+            if args.action == "diff":
+                from .scenario_diff import diff_files
+                report, code = diff_files(Path(args.file), args.robot)
+                print(report, end="")
+                return code
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:
