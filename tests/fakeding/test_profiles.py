@@ -161,3 +161,8 @@ def test_the_fixture_marker_takes_a_profile(fakeding: ThreadedFakeDing) -> None:
     assert fakeding.settings.redelivery_delay == 16.0
     assert fakeding.settings.second_connection == "kick"
     assert fakeding.settings.qps_limit == 3
+
+
+def test_the_recording_guide_names_every_disputed_setting() -> None:
+    guide = (ROOT / "docs" / "RECORDING.md").read_text(encoding="utf-8")
+    assert all(f"| `{setting}` |" in guide for setting in DISPUTED)
