@@ -115,6 +115,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_probe.py": "process",
     "tests/fakeding/test_profiles.py": "process",
     "tests/fakeding/test_record.py": "process",
+    "tests/fakeding/test_record_node.py": "external",
     "tests/fakeding/test_relay_pure.py": "pure",
     "tests/fakeding/test_scenario_diff.py": "process",
     "tests/fakeding/test_reset_keeps_robots.py": "realtime",

@@ -34,6 +34,9 @@ def add_parser(sub: Any, app_type: Callable[[str], tuple[str, str]]) -> None:
                         help="serve HTTPS and WSS with the local CA (for robots other than Python)")
     record.add_argument("--ca-dir", type=Path, default=None,
                         help="with --tls: the CA's folder (default ~/.fakeding/ca)")
+    record.add_argument("--proxy-port", type=int, default=None,
+                        help="with --tls: a CONNECT proxy on 127.0.0.1 for HTTPS_PROXY (0: a "
+                             "free port), for SDKs that hard-code api.dingtalk.com (Node)")
     record.add_argument("--upstream-ca", type=Path, default=None, metavar="PEM",
                         help="a CA bundle to trust for an https upstream (e.g. a fake's ca.pem)")
     record.add_argument("--keep-names", action="store_true",
@@ -65,18 +68,28 @@ async def _record(args: argparse.Namespace) -> int:
                               f"{args.upstream_ca}")
         upstream_ssl = ssl.create_default_context(cafile=str(args.upstream_ca))
     relay = Relay(args.upstream, client_id, secret, host=args.host, upstream_ssl=upstream_ssl)
-    server_ssl = None
+    if args.proxy_port is not None and not args.tls:
+        raise ConfigError("--proxy-port needs --tls (the proxy only tunnels TLS to the relay)")
+    ca: Any = None
+    proxy: Any = None
     if args.tls:
         try:
             from ..tls.ca import ensure_ca
         except ImportError as exc:
             raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})"
                               ) from None
-        server_ssl = ensure_ca(args.ca_dir).server_context()
+        ca = ensure_ca(args.ca_dir)
     await relay.open_session()
     try:
         await relay.check_upstream()
-        await relay.start(port=args.port, ws_port=args.ws_port, server_ssl=server_ssl)
+        await relay.start(port=args.port, ws_port=args.ws_port,
+                          server_ssl=ca.server_context() if ca is not None else None)
+        if args.proxy_port is not None:
+            from ..tls.proxy import ConnectProxy, Targets
+
+            proxy = ConnectProxy(Targets(relay.host, relay.http_port, relay.ws_port),
+                                 upstream_ssl=ca.client_context())
+            await proxy.start("127.0.0.1", args.proxy_port)
     except OSError as exc:
         await relay.stop()
         raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
@@ -91,10 +104,12 @@ async def _record(args: argparse.Namespace) -> int:
     print(f"fakeding is serving on {relay.http_url} (stream: {relay.ws_endpoint})")
     print(printable(f"  recording app clientId={client_id}, relayed to {relay.upstream}"))
     print(f"  on Ctrl-C or SIGTERM: {out_line(args.out)}")
-    print("point a Python robot at it (before the SDK is imported):")
-    print(f"  export DINGTALK_OPENAPI_ENDPOINT={relay.http_url}")
+    for line in robot_lines(relay, ca, proxy):
+        print(line)
     print("Ctrl-C stops it and writes the files.", flush=True)
     await stop.wait()
+    if proxy is not None:
+        await proxy.stop()
     await relay.stop()
     scenario, tape = relay.write(args.out, keep_names=args.keep_names, name=args.name,
                                  profile=profile)
@@ -107,3 +122,23 @@ async def _record(args: argparse.Namespace) -> int:
 
 def out_line(out: Path) -> str:
     return f"writes {out} and {cassette_path(out)}"
+
+
+def robot_lines(relay: Relay, ca: Any, proxy: Any) -> list[str]:
+    """How to point a robot at the relay: Python's variable, or TLS mode's for others."""
+    if ca is None:
+        return ["point a Python robot at it (before the SDK is imported):",
+                f"  export DINGTALK_OPENAPI_ENDPOINT={relay.http_url}"]
+    from ..tls.env import Facts, Tls, language_env, shell_lines
+
+    tls = Tls(ca_cert=str(ca.ca_cert), bundle=str(ca.bundle), truststore=str(ca.truststore),
+              proxy_url=f"http://127.0.0.1:{proxy.port}" if proxy is not None else None)
+    lines = [f"  CA: {ca.ca_cert}"]
+    if proxy is not None:
+        lines.append(f"  proxy: http://127.0.0.1:{proxy.port} (DingTalk hosts only)")
+    facts = Facts(relay.http_url, relay.ws_endpoint, tls)
+    for lang in ("python", "node"):
+        lines.append(f"point a {lang.title()} robot at it:")
+        lines += [f"  {line}" for line in shell_lines(language_env(lang, facts)).splitlines()
+                  if line.startswith("export")]
+    return lines

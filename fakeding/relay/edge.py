@@ -64,6 +64,7 @@ class Relay:
         self.upstream_ssl = upstream_ssl
         self.entries: list[dict[str, Any]] = []
         self.http_url = self.ws_endpoint = ""
+        self.http_port = self.ws_port = 0
         self._tickets: dict[str, tuple[str, str]] = {}  # local ticket -> (endpoint, ticket)
         self._hooks: dict[str, str] = {}  # original webhook URL -> local number
         self._hook_urls: dict[str, str] = {}  # local number -> original webhook URL
@@ -127,8 +128,10 @@ class Relay:
             await site.start()
             bound = runner.addresses[0][1]
             if app is http:
+                self.http_port = bound
                 self.http_url = f"{scheme}://{self._shown_host()}:{bound}"
             else:
+                self.ws_port = bound
                 self.ws_endpoint = f"{'wss' if server_ssl else 'ws'}://{self._shown_host()}:{bound}/connect"
 
     def _shown_host(self) -> str:
