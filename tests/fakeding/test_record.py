@@ -26,6 +26,8 @@ from fakeding.threaded import ThreadedFakeDing
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+# The robot's own folder: the handler adapter re-imports every module under its path.
+ROBOT_DIR = HERE / "record_robot"
 APP, SECRET = "dingrelayapp01", "relay-secret-Zq81xW"
 
 
@@ -90,7 +92,7 @@ def test_a_recorded_session_relays_unchanged_and_replays_with_the_same_answers(
             url = banner[0].split("serving on ", 1)[1].split(" ", 1)[0]
             assert banner[0].startswith("fakeding is serving on http://127.0.0.1:")
             assert not any(SECRET in line for line in banner)
-            robot = RobotProcess(upstream, [sys.executable, str(HERE / "relay_robot.py")],
+            robot = RobotProcess(upstream, [sys.executable, str(ROBOT_DIR / "relay_robot.py")],
                                  env={"DINGTALK_OPENAPI_ENDPOINT": url}, client_id=APP,
                                  client_secret=SECRET)
             robot.start()
@@ -142,7 +144,7 @@ def test_a_recorded_session_relays_unchanged_and_replays_with_the_same_answers(
     assert hooks[0]["request"]["text"]["content"] == "echo: what is two and two"
 
     # replayed against the same robot: the same answers, every expectation met
-    scenario["robot"] = {"handler": "relay_robot:Echo", "path": [str(HERE)]}
+    scenario["robot"] = {"handler": "relay_robot:Echo", "path": [str(ROBOT_DIR)]}
     out.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     result = run_scenario(out)
     assert not result.failed, result.expectations
