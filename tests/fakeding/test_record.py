@@ -4,6 +4,7 @@ against the same robot with the same answers, and neither file holds a secret or
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import signal
@@ -174,3 +175,30 @@ def test_a_relay_failure_is_a_clear_message_and_exit_code(tmp_path: Path) -> Non
     assert unreachable.returncode == 3, unreachable.stderr
     assert "cannot reach the upstream http://127.0.0.1:9" in unreachable.stderr
     assert not out.exists()
+
+
+def test_dingtalks_errors_pass_unchanged_and_a_lost_upstream_is_a_502() -> None:
+    from fakeding.relay.edge import Relay
+
+    async def main() -> tuple[int, dict[str, object], int, dict[str, object]]:
+        upstream = ThreadedFakeDing(apps=[(APP, SECRET)]).start()
+        relay = Relay(upstream.http_url, APP, SECRET)
+        await relay.open_session()
+        await relay.start()
+        try:
+            async with relay.session.post(relay.http_url + "/v1.0/gateway/connections/open",
+                                          json={"clientId": APP, "clientSecret": "wrong",
+                                                "subscriptions": []}) as resp:
+                refused = resp.status, await resp.json(content_type=None)
+            upstream.stop()
+            async with relay.session.post(relay.http_url + "/v1.0/oauth2/accessToken",
+                                          json={"appKey": APP, "appSecret": SECRET}) as resp:
+                lost = resp.status, await resp.json(content_type=None)
+        finally:
+            await relay.stop()
+        return (*refused, *lost)
+
+    status, body, lost_status, lost = asyncio.run(main())
+    assert (status, body["code"]) == (401, "authFailed")  # DingTalk's own answer
+    assert lost_status == 502 and lost["code"] == "relay.upstreamUnreachable"
+    assert "cannot reach http://127.0.0.1:" in str(lost["message"])
