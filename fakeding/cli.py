@@ -1,4 +1,5 @@
-"""``fakeding`` command line: ``serve`` a fake platform, print a language's ``env``, run a ``scenario``."""
+"""``fakeding`` command line: ``serve`` a fake platform, print a language's ``env``, run or ``diff`` a
+``scenario``, ``record`` a robot's session with DingTalk, ``probe`` a platform into a profile."""
 
 from __future__ import annotations
 
