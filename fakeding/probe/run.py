@@ -193,6 +193,28 @@ class Probe:
                          f"after {delay:.1f} s")
         else:
             self.f.note(f"an un-acked message was not redelivered within {self.o.wait:g} s")
+        if isinstance(hook, str) and "webhook_ttl" in self.f.settings:
+            await self._webhook_expiry(hook, t0, float(self.f.settings["webhook_ttl"]))
+
+    async def _webhook_expiry(self, hook: str, t0: float, ttl: float) -> None:
+        """When the claimed lifetime ends within ``wait``: one reply just after it, which a
+        platform keeping its word refuses."""
+        due = t0 + ttl + 1.0
+        if due - t0 > self.o.wait:
+            self.f.note(f"the webhook's claimed lifetime ({ttl:g} s) is longer than --wait: "
+                        "read from the message, not confirmed by a refused reply")
+            return
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        status, body = await self._call("POST", hook, json={
+            "msgtype": "text", "text": {"content": "fakeding probe: after the webhook's expiry"}})
+        errcode = body.get("errcode") if isinstance(body, dict) else None
+        setting = "webhook_ttl"
+        if status == 200 and errcode in (0, None):
+            self.f.note(f"a reply 1 s after the webhook's claimed expiry was still accepted: "
+                        f"it lives longer than {ttl:g} s")
+        else:
+            self.f.sources[setting] += (f"; confirmed: a reply 1 s after it was refused "
+                                        f"(HTTP {status}, errcode {errcode})")
 
     async def second_connection(self, first: Listener) -> None:
         second, refused = await self.connect()

@@ -59,6 +59,21 @@ def test_probe_sees_a_refused_second_connection_and_another_lifetime() -> None:
     assert found.calls <= 25  # bounded: 2 token, 2 gateway, 1 message, 1 reply, 5 + 10 bursts
 
 
+def test_probe_confirms_a_short_webhook_lifetime_by_a_refused_reply() -> None:
+    settings = Settings(webhook_ttl=2.0, redelivery_delay=1.0, system_ping_interval=0.5,
+                        qps_limit=None)
+    with ThreadedFakeDing(settings) as fake:
+        options = Options(fake.http_url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, wait=15,
+                          max_qps=5, message_via=fake.http_url, settle=0.5)
+        found = asyncio.run(probe(options))
+        replies = fake.call(lambda: [e.text for e in fake.fake.platform.transcript
+                                     if e.who == "bot"])
+    assert found.settings["webhook_ttl"] == 2
+    assert "confirmed: a reply 1 s after it was refused (HTTP 200, errcode 300001)" in \
+        found.sources["webhook_ttl"]
+    assert replies == ["fakeding probe: message received"]  # the late one never reached anyone
+
+
 def test_probe_with_refused_credentials_is_a_clear_error(tmp_path: Path) -> None:
     with ThreadedFakeDing() as fake:
         run = subprocess.run(
