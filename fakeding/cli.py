@@ -1,4 +1,5 @@
-"""``fakeding`` command line: ``serve`` a fake platform, print a language's ``env``, run a ``scenario``."""
+"""``fakeding`` command line: ``serve`` a fake platform, print a language's ``env``, run or ``diff`` a
+``scenario``, ``record`` a robot's session with DingTalk, ``probe`` a platform into a profile."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ._version import __version__
 from .custom_robots import CustomRobot
 from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
+from .profiles import with_profile
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .terminal import printable
@@ -110,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)")
     serve.add_argument("--no-limits", action="store_true",
                        help="switch off QPS, webhook and size limits")
+    serve.add_argument("--profile", metavar="NAME|FILE",
+                       help="platform profile: documented (default), observed, or a .toml file "
+                            "(as `fakeding probe` writes); before --config and --set")
     serve.add_argument("--config", type=Path, metavar="FILE",
                        help="settings (and [[apps]]) from a .toml or .json file; the keys are "
                             "those of GET /_fakeding/settings")
@@ -158,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
                           "point name of group fakeding.robots, or module:attr); default: "
                           "$FAKEDING_ROBOT, else the only installed adapter")
     run.add_argument("files", nargs="+", metavar="FILE")
+    diff = scen_sub.add_parser("diff", help="run one scenario against two robots or builds and "
+                                             "print what differs (exit 1 on a difference)")
+    diff.add_argument("--robot", action="append", default=[], required=True,
+                      metavar="NAME|{handler: ...}",
+                      help="twice: robot A, then B (an adapter name or a YAML mapping as in "
+                           "`robot:`); fields that differ between two runs of A are ignored")
+    diff.add_argument("file", metavar="FILE")
+    from .relay import command as record_command
+    record_command.add_parser(sub, _app)
+    from .probe import command as probe_command
+    probe_command.add_parser(sub, _app)
     return parser
 
 
@@ -174,6 +190,8 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
                                     stream_content_max_bytes=None)
     apps = [{"client_id": c, "client_secret": s} for c, s in args.app or []]
     try:
+        if args.profile is not None:
+            settings = settings.replace(**with_profile({"profile": args.profile}))
         if args.config is not None:
             data = dict(control_settings.load_config(args.config))
             listed = data.pop("apps", [])
@@ -354,7 +372,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("fakeding: the demo runs the reference robot; run it with "
                   "`python -m bot demo [--locale en|zh]`", file=sys.stderr)
             return 2
+        if args.command == "record":
+            from .relay import command as record_command
+            from .relay.edge import RelayError
+            try:
+                return record_command.run(args)
+            except RelayError as exc:
+                print(f"fakeding record: {printable(str(exc))}", file=sys.stderr)
+                return exc.exit_code
+        if args.command == "probe":
+            from .probe import command as probe_command
+            return probe_command.run(args)
         if args.command == "scenario":
+            if args.action == "diff":
+                from .scenario_diff import diff_files
+                report, code = diff_files(Path(args.file), args.robot)
+                print(report, end="")
+                return code
             from .scenarios.cli import run_files
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:

@@ -19,6 +19,7 @@ from .exceptions import ControlError
 from .settings import Settings
 
 FIXED = ("host",)  # bound when the servers start: a flag of `serve`, not a run-time knob
+CHOICES: dict[str, tuple[str, ...]] = {"second_connection": ("balance", "kick", "refuse")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +76,11 @@ def check_value(knob: Knob, value: Any) -> Any:
                                           f"found {value!r}")
         return int(value) if knob.kind == "integer" else float(value)
     if knob.kind == "string":
-        if isinstance(value, str):
+        choices = CHOICES.get(knob.name)
+        if isinstance(value, str) and (choices is None or value in choices):
             return value
+        if choices is not None:
+            raise ControlError(knob.name, f"expected one of {', '.join(choices)}, found {value!r}")
         raise ControlError(knob.name, f"expected a string, found {value!r}")
     if isinstance(value, dict):
         return value

@@ -118,6 +118,8 @@ def render(rows: Sequence[Row] = ROWS) -> str:
                              f"{'yes' if r.implemented else 'no'} | "
                              f"{', '.join(r.tested) or '—'} | {r.differences or '—'} |")
         lines.append("")
+    from .profiles import parity_lines
+    lines += parity_lines()
     done = sum(r.implemented for r in rows)
     lines.append(f"{done} of {len(rows)} implemented.")
     return "\n".join(lines) + "\n"

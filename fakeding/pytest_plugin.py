@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from ._extras import MissingExtra
+from .profiles import with_profile
 from .sdk_endpoint import EndpointPatch, point_sdk_at
 from .settings import Settings
 from .threaded import ThreadedFakeDing
@@ -50,7 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test")
+    config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test "
+                            "(profile=NAME|FILE picks a platform profile first)")
     _quiet_looptime(config)
     _configure_robot(str(config.getini("fakeding_robot")) or None)
     if config.getini("fakeding_early"):
@@ -108,8 +110,8 @@ def fakeding(fakeding_server: ThreadedFakeDing, request: pytest.FixtureRequest
              ) -> Iterator[ThreadedFakeDing]:
     marker = request.node.get_closest_marker("fakeding")
     before: Settings = fakeding_server.settings
-    if marker and marker.kwargs:
-        fakeding_server.configure(**marker.kwargs)
+    if marker and marker.kwargs:  # profile="observed" or a .toml file: its settings first
+        fakeding_server.configure(**with_profile(marker.kwargs))
     fakeding_server.reset()
     yield fakeding_server
     try:

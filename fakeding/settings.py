@@ -43,6 +43,9 @@ class Settings:
     # More live connections than this for one app is a leak (a reconnect that never closed the
     # old socket); a violation names them. DingTalk's own limit is undocumented: modelling choice.
     max_connections_per_app: int | None = 10
+    # What a second Stream connection of one app does: "balance" (each push to one of them, as
+    # the FAQ says), "kick" (the newer one replaces the older), "refuse". See fakeding.profiles.
+    second_connection: str = "balance"
     card_callback_timeout: float = 2.0
     http_callback_timeout: float = 5.0  # HTTP-mode robots (modelling choice: undocumented)
     # OpenAPI

@@ -21,6 +21,7 @@ from typing import Any
 from ..cards import Card
 from ..exceptions import ConfigError, ControlError
 from ..platform import TranscriptEntry
+from ..profiles import with_profile
 from ..recorder import Record
 from . import causal, generic
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
@@ -99,7 +100,11 @@ def _pattern_get(table: dict[str, Any], name: str) -> Any:
 async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     data = s.data
     steps = expand_steps(data["steps"])
-    settings = scenario_settings(**(data.get("platform") or {}))
+    try:  # platform: {profile: NAME|FILE, ...settings}: the profile's settings, then the rest
+        platform = with_profile(dict(data.get("platform") or {}), base=s.path.parent)
+    except ConfigError as exc:
+        raise s.error(("platform", "profile"), str(exc)) from None
+    settings = scenario_settings(**platform)
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,

@@ -157,6 +157,12 @@ class StreamEngine:
             self._record(t, "violation", reason=f"websocket handshake rejected: {exc.message}",
                          ticket=ticket)
             raise
+        if self.platform.settings.second_connection == "refuse" and self.live_connections(
+                app.client_id):
+            self._record(t, "refused", client=app.client_id,
+                         reason="a second connection (second_connection=refuse)")
+            raise OpenApiError(403, "Forbidden.ConnectionExists", "this app already has a "
+                               "Stream connection (second_connection=refuse)")
         fault = self.platform.faults.on_handshake(app.client_id)
         if fault is not None:
             self._record(t, "fault", fault="refuse_ticket", fired=True, client=app.client_id)
@@ -170,6 +176,10 @@ class StreamEngine:
         self.connections[conn.id] = conn
         self._record(t, "connect", client=app.client_id, connection=conn.id,
                      subscriptions=sorted(f"{a} {b}" for a, b in conn.topics))
+        if self.platform.settings.second_connection == "kick":
+            for older in self.live_connections(app.client_id):
+                if older is not conn and older.state is ConnState.LIVE:
+                    self.disconnect(t, ms, older, reason="a newer connection replaced this one")
         self._check_connection_count(t, app)
         self._arm_keepalive(t, conn)
         self._flush_waiting(t, ms, app.client_id)

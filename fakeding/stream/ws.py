@@ -163,8 +163,8 @@ class StreamServer:
         try:
             app, subs = self.engine.accept_ticket(self.clock.monotonic(),
                                                   request.query.get("ticket") or None)
-        except OpenApiError as exc:
-            return self._reject(401, exc.code, exc.message)
+        except OpenApiError as exc:  # a bad ticket: 401; a refused second connection: 403
+            return self._reject(exc.status if exc.status == 403 else 401, exc.code, exc.message)
         # autoclose=False: the closing handshake is ours (``_Peer``), done as RFC 6455 says.
         # autoping=False: pings and pongs come to the loop below, where they count as life.
         ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False, autoping=False,

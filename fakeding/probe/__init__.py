@@ -1,0 +1,1 @@
+"""``fakeding probe``: measure a platform from a robot's side and write a profile."""
