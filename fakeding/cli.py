@@ -165,11 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("files", nargs="+", metavar="FILE")
     diff = scen_sub.add_parser("diff", help="run one scenario against two robots or builds and "
                                              "print what differs (exit 1 on a difference)")
-    diff.add_argument("--robot", action="append", default=[], required=True,
+    diff.add_argument("--robot", action="append", default=[],
                       metavar="NAME|{handler: ...}",
                       help="twice: robot A, then B (an adapter name or a YAML mapping as in "
                            "`robot:`); fields that differ between two runs of A are ignored")
-    diff.add_argument("file", metavar="FILE")
+    diff.add_argument("--snapshots", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"),
+                      help="instead of running: compare two folders of scenario reports "
+                           "(two builds' __snapshots__), section by section")
+    diff.add_argument("file", metavar="FILE", nargs="?")
     from .relay import command as record_command
     record_command.add_parser(sub, _app)
     from .probe import command as probe_command
@@ -385,8 +388,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return probe_command.run(args)
         if args.command == "scenario":
             if args.action == "diff":
-                from .scenario_diff import diff_files
-                report, code = diff_files(Path(args.file), args.robot)
+                from .scenario_diff import diff_files, diff_snapshot_sets
+                if args.snapshots is not None:
+                    report, code = diff_snapshot_sets(*args.snapshots)
+                elif args.file is None:
+                    raise ConfigError("scenario diff: expected FILE with --robot A --robot B, "
+                                      "or --snapshots DIR_A DIR_B")
+                else:
+                    report, code = diff_files(Path(args.file), args.robot)
                 print(report, end="")
                 return code
             from .scenarios.cli import run_files

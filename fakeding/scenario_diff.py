@@ -10,6 +10,7 @@ difference. The runs go through the scenario runner's public API; the comparison
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -153,3 +154,50 @@ def diff_files(path: Path, robots: list[str]) -> tuple[str, int]:
     b = run_once(path, specs[1], 3)
     diffs, noise = compare(a, a_again, b)
     return render(path, (robots[0], robots[1]), diffs, noise), 1 if diffs else 0
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """A report's ``## `` sections by title (the part before the first one is "head")."""
+    out: dict[str, list[str]] = {"head": []}
+    current = "head"
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            out[current] = []
+        else:
+            out[current].append(line)
+    return out
+
+
+def diff_snapshot_sets(a: Path, b: Path) -> tuple[str, int]:
+    """Two folders of scenario reports (``__snapshots__`` of two builds, or two CI runs'
+    artifacts): per scenario and per section (Transcript, Cards, Timeline, Expectations...),
+    what differs, as a unified diff; reports are deterministic, so there is no noise to drop.
+    The report and the exit code (1 on a difference)."""
+    for folder in (a, b):
+        if not folder.is_dir():
+            raise ConfigError(f"scenario diff --snapshots: {folder} is not a folder of "
+                              "reports (a __snapshots__ folder)")
+    reports = {p.relative_to(a).as_posix(): p for p in sorted(a.rglob("*.md"))}
+    others = {p.relative_to(b).as_posix(): p for p in sorted(b.rglob("*.md"))}
+    if not reports and not others:
+        raise ConfigError(f"scenario diff --snapshots: no .md reports in {a} or {b}")
+    lines = [f"scenario diff --snapshots A = {a}, B = {b}"]
+    changed = 0
+    for name in sorted(set(reports) | set(others)):
+        if name not in others or name not in reports:
+            where = "B" if name not in others else "A"
+            lines.append(f"{name}: only in {'A' if where == 'B' else 'B'}")
+            changed += 1
+            continue
+        left = _sections(reports[name].read_text(encoding="utf-8"))
+        right = _sections(others[name].read_text(encoding="utf-8"))
+        for section in dict.fromkeys([*left, *right]):
+            old, new = left.get(section, []), right.get(section, [])
+            if old != new:
+                changed += 1
+                lines.append(f"{name} · {section}:")
+                lines += [f"  {d}" for d in difflib.unified_diff(old, new, "A", "B", n=1,
+                                                                 lineterm="")][2:]
+    lines.append(f"{changed} difference(s)" if changed else "no difference")
+    return "\n".join(lines) + "\n", 1 if changed else 0

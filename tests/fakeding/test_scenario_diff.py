@@ -94,3 +94,28 @@ def test_bad_robot_arguments_are_named(builds: Path) -> None:
         diff_files(builds, [robot("build1")])
     with pytest.raises(ConfigError, match="not a YAML mapping"):
         robot_spec("{handler: [")
+
+
+def test_two_snapshot_sets_are_compared_section_by_section(tmp_path: Path) -> None:
+    """CI keeps each build's reports; ``--snapshots`` says what changed between two sets."""
+    import shutil
+
+    source = Path(__file__).resolve().parents[2] / "scenarios" / "__snapshots__"
+    a, b = tmp_path / "a", tmp_path / "b"
+    for name in ("agent_error_mid_stream", "single_chat"):
+        shutil.copytree(source / name, a / name)
+        shutil.copytree(source / name, b / name)
+    run = [sys.executable, "-m", "fakeding.cli", "scenario", "diff", "--snapshots", str(a),
+           str(b)]
+    same = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert (same.returncode, same.stdout.splitlines()[-1]) == (0, "no difference"), same.stderr
+    report = b / "agent_error_mid_stream" / "agent_error_mid_stream.md"
+    text = report.read_text(encoding="utf-8")
+    report.write_text(text.replace("4 update(s)", "5 update(s)"), encoding="utf-8")
+    changed = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert changed.returncode == 1, changed.stdout + changed.stderr
+    out = changed.stdout
+    assert "agent_error_mid_stream/agent_error_mid_stream.md · Cards:" in out
+    assert "-### card#1 · support · 4 update(s) · final" in out
+    assert "+### card#1 · support · 5 update(s) · final" in out
+    assert "single_chat" not in out and out.splitlines()[-1] == "1 difference(s)"
