@@ -119,6 +119,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_record.py": "process",
     "tests/fakeding/test_record_node.py": "external",
     "tests/fakeding/test_relay_pure.py": "pure",
+    "tests/fakeding/test_scenario_costs.py": "virtual",
     "tests/fakeding/test_scenario_diff.py": "process",
     "tests/fakeding/test_reset_keeps_robots.py": "realtime",
     "tests/fakeding/test_robot_adapters.py": "virtual",

@@ -161,3 +161,25 @@ class GenericVoice:
 
     def is_final(self, card: Card) -> bool:
         return unfinished_reason(card) is None
+
+
+# Calls DingTalk does not count against the monthly quota: getting tokens, opening Stream
+# connections, replying through a message's session webhook, custom group robots.
+UNMETERED = ("POST /v1.0/oauth2/accessToken", "GET /gettoken",
+             "POST /v1.0/gateway/connections/open")
+
+
+def metered_calls(records: list[Record]) -> int:
+    """OpenAPI calls the organisation's monthly quota counts (a call it refused is not)."""
+    n = 0
+    for rec in records:
+        if rec.kind != "api" or rec.fields.get("route") in UNMETERED:
+            continue
+        response = rec.fields.get("response")
+        if isinstance(response, dict) and response.get("code") == QUOTA_CODE:
+            continue
+        n += 1
+    return n
+
+
+QUOTA_CODE = "Forbidden.AccessDenied.ApiCountLimitForOrg"

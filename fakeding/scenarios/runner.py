@@ -20,6 +20,7 @@ from typing import Any
 
 from ..cards import Card
 from ..exceptions import ConfigError, ControlError
+from ..oracles import cross_talk
 from ..platform import TranscriptEntry
 from ..profiles import with_profile
 from ..recorder import Record
@@ -230,7 +231,8 @@ def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
                   f"{', '.join(f'{b.id} / {b.label}' for b in buttons) or 'none'}")
 
 
-UPPER_BOUNDS = ("max_updates_per_card", "max_answers_per_message", "max_ack_latency")
+UPPER_BOUNDS = ("max_updates_per_card", "max_answers_per_message", "max_ack_latency",
+                "metered_calls", "api_calls_per_answer")
 
 
 def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expectation]:
@@ -252,7 +254,12 @@ def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expect
         "max_answers_per_message": max(generic.answers(r.records).values(), default=0),
         "api_errors": sum(generic.api_errors(r.records).values()),
         "max_ack_latency": generic.max_ack_latency(r.records),
+        "metered_calls": generic.metered_calls(r.records),
+        "cross_talk": len(cross_talk(r.records, r.transcript, r.cards)),
     }
+    answers = found["answers"]
+    found["api_calls_per_answer"] = (round(found["metered_calls"] / answers, 2) if answers
+                                     else float(found["metered_calls"]))
     if set(expect) - set(found):
         found = {**r.robot.expectations(r), **found}
     out = []

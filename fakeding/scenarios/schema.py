@@ -113,6 +113,9 @@ SCHEMA: dict[str, Any] = {
                     {"type": "object", "additionalProperties": {"type": "integer",
                                                                 "minimum": 0}}]},
                 "max_ack_latency": _NUM,
+                "metered_calls": {"type": "integer", "minimum": 0},
+                "api_calls_per_answer": _NUM,
+                "cross_talk": {"type": "integer", "minimum": 0},
             }},  # + the adapter's expectation_schema
     },
 }
