@@ -173,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instead of running: compare two folders of scenario reports "
                            "(two builds' __snapshots__), section by section")
     diff.add_argument("file", metavar="FILE", nargs="?")
+    load = sub.add_parser(
+        "load", help="run a load plan against a robot; exit 1 when a threshold fails",
+        description="Run many users against a robot (a plan: the scenario's robot: and a load: "
+                    "section) and judge it by oracles for any robot.",
+        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html "
+               "load.html", formatter_class=raw)
+    load.add_argument("plan", type=Path, metavar="PLAN.yaml")
+    load.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
+    load.add_argument("--html", type=Path, metavar="PATH",
+                      help="write a self-contained report page with plots")
     from .relay import command as record_command
     record_command.add_parser(sub, _app)
     from .probe import command as probe_command
@@ -383,6 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RelayError as exc:
                 print(f"fakeding record: {printable(str(exc))}", file=sys.stderr)
                 return exc.exit_code
+        if args.command == "load":
+            from .load import run_plan
+            text, code = run_plan(args.plan, json_path=args.json, html_path=args.html)
+            print(text, end="")
+            return code
         if args.command == "probe":
             from .probe import command as probe_command
             return probe_command.run(args)

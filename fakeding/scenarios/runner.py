@@ -302,7 +302,16 @@ def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True,
     scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path), robot=robot)
     if is_real_time(scenario.robot):  # a robot process: real time, the real wall clock
         return asyncio.run(_play(scenario, epoch=None))
-    return run_virtual(lambda: _play(scenario), freeze=freeze)
+    return run_virtual(lambda: _play(scenario), freeze=freeze, end=virtual_end(scenario))
+
+
+def virtual_end(scenario: ScenarioFile) -> float:
+    """Where a virtual run gives up: two hours, or past the last step and its settling (a
+    load plan's business day runs eight hours)."""
+    steps = scenario.data.get("steps") or []
+    last = max((float(s.get("at", 0)) + float(s.get("every", 0)) * (int(s.get("repeat", 1)) - 1)
+                for s in steps), default=0.0)
+    return max(7200.0, last + float(scenario.data.get("settle", 900)) + 600.0)
 
 
 def is_real_time(robot: RobotAdapter) -> bool:

@@ -1,0 +1,92 @@
+"""``fakeding load``: a correct SDK robot passes a plan; one that crosses answers fails naming
+cross-talk; one that serialises users fails the fairness threshold; the monthly quota refuses
+the first call over it and the report projects the month. Handler robots run in virtual time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from fakeding.load.command import run
+from fakeding.load.plan import load_plan
+
+ROBOTS = Path(__file__).resolve().parent / "load_robots"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def plan(tmp_path: Path, robot: str, load: str, thresholds: str = "", extra: str = "") -> Path:
+    path = tmp_path / f"{robot.lower()}.yaml"
+    path.write_text(f"""
+name: {robot.lower()}
+robot: {{handler: "robots:{robot}", path: ["{ROBOTS}"]}}
+load: {load}
+thresholds: {{{thresholds}}}
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+DAY = "{users: 20, duration: 600, rate: 0.05, groups: 0.5, turns: [1, 2], think: [5, 20], seed: 3}"
+
+
+def test_a_correct_robot_passes_a_plan(tmp_path: Path) -> None:
+    verdict = run(load_plan(plan(tmp_path, "Correct", DAY, "p95_first_answer: 5")))
+    f = verdict.figures
+    assert verdict.ok, verdict.failed
+    assert f["questions"] > 20 and f["answers"] == f["questions"]
+    assert f["lost"] == f["doubled"] == f["cross_talk"] == f["out_of_order"] == 0
+    assert f["p95_first_answer"] is not None and f["p95_first_answer"] < 5
+
+
+def test_a_robot_that_crosses_answers_fails_naming_cross_talk(tmp_path: Path) -> None:
+    burst = "{users: 12, duration: 60, burst: {count: 12, within: 2}, groups: 0, seed: 5}"
+    verdict = run(load_plan(plan(tmp_path, "Crossing", burst)))
+    assert not verdict.ok
+    assert "cross_talk" in verdict.failed and "lost" in verdict.failed
+    assert "answers crossed between conversations" in verdict.failed["cross_talk"]
+
+
+def test_a_robot_that_serialises_users_fails_fairness(tmp_path: Path) -> None:
+    mixed = ("{users: 10, duration: 120, burst: {count: 10, within: 5}, long_share: 0.5, "
+             "long_words: 200, groups: 0, seed: 2}")
+    fair = run(load_plan(plan(tmp_path, "Correct", mixed, "p95_first_answer_short: 3")))
+    assert fair.ok, fair.failed
+    serial = run(load_plan(plan(tmp_path, "Serial", mixed, "p95_first_answer_short: 3")))
+    assert "p95_first_answer_short" in serial.failed
+    assert serial.figures["p95_first_answer_short"] > 3
+
+
+def test_the_quota_refuses_the_call_over_it_and_the_month_is_projected(tmp_path: Path) -> None:
+    path = plan(tmp_path, "Metered", "{users: 5, duration: 300, rate: 0.05, groups: 1, seed: 1}",
+                "rate_403: 0, monthly_calls: 100000", "platform: {monthly_quota: 5}")
+    out = tmp_path / "load.json"
+    page = tmp_path / "load.html"
+    done = subprocess.run([sys.executable, "-m", "fakeding.cli", "load", str(path), "--json",
+                           str(out), "--html", str(page)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    figures = json.loads(out.read_text())["figures"]
+    assert figures["metered_calls"] == 5 and figures["rate_403"] > 0
+    assert "FAILED rate_403" in done.stdout
+    assert "of the quota of 5 calls" in done.stdout  # the month's projection against it
+    assert "<svg" in page.read_text() and "rate_403" in page.read_text()
+
+
+def test_a_bad_plan_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("robot: bot\nload: {users: 3}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "fakeding.cli", "load", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "load: expected users and duration" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_our_robot_passes_its_business_day_plan() -> None:
+    """The soak as a plan: 50 users over eight virtual hours, in virtual time."""
+    verdict = run(load_plan(ROOT / "bench" / "plans" / "business_day.yaml"))
+    assert verdict.ok, verdict.failed
+    f = verdict.figures
+    assert f["questions"] > 1000 and f["answers"] == f["questions"]
+    assert f["monthly_calls"] > 10_000  # the standard edition's quota would not last a month
