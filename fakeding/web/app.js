@@ -44,6 +44,28 @@ const I18N = {
   },
 };
 
+// The workbench's words (issue 24): kept apart from the table above so both grow without clashes.
+Object.assign(I18N.en, {
+  skip: "Skip to the composer", shortcuts: "Shortcuts", panes: "Panes",
+  keySlash: "type a message (focus the composer)", keyUp: "in an empty composer: recall the last message",
+  keyAlt: "timeline, faults, settings, connections", keyArrows: "on the tabs: the previous or next pane",
+  keyHelp: "this help", live: "page: live", noRobot: "no robot connected",
+  robotsUp: "robot {list}", since: "since +{t}s",
+  queued: "Queued: no robot is connected to receive it. Start one, and it gets the message:",
+  prevVersion: "previous version", nextVersion: "next version", latestVersion: "latest version",
+  said: "{who} said: {text}", robotName: "robot",
+});
+Object.assign(I18N.zh, {
+  skip: "跳到输入框", shortcuts: "快捷键", panes: "面板",
+  keySlash: "输入消息（聚焦输入框）", keyUp: "输入框为空时：取回上一条消息",
+  keyAlt: "时间线、故障、设置、连接", keyArrows: "在标签上：上一个或下一个面板",
+  keyHelp: "本帮助", live: "页面：实时", noRobot: "没有机器人连接",
+  robotsUp: "机器人 {list}", since: "自 +{t}s",
+  queued: "已排队：没有机器人连接来接收它。启动一个，它就会收到这条消息：",
+  prevVersion: "上一版本", nextVersion: "下一版本", latestVersion: "最新版本",
+  said: "{who} 说：{text}", robotName: "机器人",
+});
+
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...kids) => {
   const node = document.createElement(tag);
@@ -90,6 +112,7 @@ function onSnapshot(snap) {
   for (const c of snap.cards) S.cards.set(c.id, { meta: c, versions: c.versions, shown: null });
   for (const e of snap.transcript) addSay(e, false);
   for (const r of snap.records) addRecord(r, false);
+  openMostRecent(snap);
   renderConvList(); renderUsers(); renderChat(); renderConnections(snap.connections);
   refreshApps();
   renderSettings(snap.settings); S.dirtyTimeline = true; scheduleTimeline();
@@ -104,6 +127,7 @@ function addSay(e, live = true) {
   }
   if (live) {
     if (c.id === S.current) appendItem(e); else renderConvList();
+    announce(e);
   }
 }
 
@@ -297,9 +321,9 @@ function renderCard(id) {
   const t0 = card.versions[0] ? card.versions[0].t : v.t;
   const hist = el("div", { class: "card-history" },
     el("div", { class: "row" },
-      el("button", { type: "button", class: "prev", text: "‹", onclick: () => step(id, -1) }),
+      el("button", { type: "button", class: "prev", text: "‹", "aria-label": t("prevVersion"), onclick: () => step(id, -1) }),
       el("span", { class: "version-label", text: `${t("version")} ${index + 1}/${card.versions.length} · +${(v.t - t0).toFixed(3)}s · ${v.via}` }),
-      el("button", { type: "button", class: "next", text: "›", onclick: () => step(id, 1) }),
+      el("button", { type: "button", class: "next", text: "›", "aria-label": t("nextVersion"), onclick: () => step(id, 1) }),
       card.shown == null ? null : el("button", { type: "button", class: "latest", text: t("latest"), onclick: () => { card.shown = null; updateCardNode(id); } })),
     chart(card, index));
   node.append(hist);
@@ -328,16 +352,21 @@ function renderConvList() {
   const ul = $("#conversations");
   ul.replaceChildren(...[...S.convs.values()].map((c) => el("li", {
     class: c.id === S.current ? "active" : "", "data-conversation": c.id, title: c.id,
-    onclick: () => { S.current = c.id; renderConvList(); renderChat(); },
-  }, el("span", { text: `${c.type === "group" ? "#" : "@"} ${c.title}` }), el("span", { class: "badge", text: String(c.items.length || "") }))));
+  }, el("button", {
+    type: "button", "aria-current": String(c.id === S.current),
+    onclick: () => { S.current = c.id; renderConvList(); renderChat(); closeDrawers(); },
+  }, el("span", { text: `${c.type === "group" ? "#" : "@"} ${c.title}` }), el("span", { class: "badge", text: String(c.items.length || "") })))));
+  keepFocus(ul, "data-conversation");
 }
 
 function renderUsers() {
   const ul = $("#users");
   ul.replaceChildren(...[...S.users.entries()].map(([id, nick]) => el("li", {
     class: id === S.user ? "active" : "", "data-user": id,
-    onclick: () => { S.user = id; renderUsers(); },
-  }, el("span", { text: nick === id ? id : `${nick} (${id})` }))));
+  }, el("button", {
+    type: "button", "aria-pressed": String(id === S.user), onclick: () => { S.user = id; renderUsers(); },
+  }, el("span", { text: nick === id ? id : `${nick} (${id})` })))));
+  keepFocus(ul, "data-user");
   $("#as-user").textContent = `${t("you")} ${S.users.get(S.user) || S.user}`;
 }
 
@@ -429,7 +458,8 @@ async function sendMessage(msgtype, text) {
   if (!robot.hidden && robot.value) body.clientId = robot.value;
   if (text != null) body.text = text;
   $("#composer-error").textContent = "";
-  try { await post("/_fakeding/messages", body); } catch (err) { $("#composer-error").textContent = err.message; }
+  $("#composer-note").replaceChildren();
+  try { sayQueued(await post("/_fakeding/messages", body), body.clientId); } catch (err) { $("#composer-error").textContent = err.message; }
 }
 
 async function clickButton(cardId, buttonId) {
@@ -495,6 +525,7 @@ async function refreshApps() {
   pick.hidden = ids.length < 2;
 }
 function renderConnections(list) {
+  S.conns = list; renderRobots(list);
   const ul = $("#connections");
   if (!list.length) { ul.replaceChildren(el("li", { class: "muted", text: t("noConnections") })); return; }
   ul.replaceChildren(...list.map((c) => el("li", { "data-connection": c.id },
@@ -535,7 +566,144 @@ function applyLang() {
   for (const n of document.querySelectorAll("[data-i18n-placeholder]")) n.placeholder = t(n.dataset.i18nPlaceholder);
   $("#lang").textContent = S.lang === "zh" ? "English" : "中文";
   setLive($("#live-state").dataset.state, $("#live-state").title);
-  renderUsers(); renderChat(); updateCount();
+  renderUsers(); renderChat(); updateCount(); renderRobots(S.conns || []);
+}
+
+// ---- the workbench: focus, tabs, shortcuts, drawers, what is going on (issue 24) ----------------
+function keepFocus(ul, attr) {
+  // A list redrawn under the keyboard keeps focus on the same row.
+  const was = document.activeElement && document.activeElement.closest && document.activeElement.closest(`li[${attr}]`);
+  if (!was || was.isConnected) return;
+  const same = ul.querySelector(`li[${attr}="${CSS.escape(was.getAttribute(attr))}"] > button`);
+  if (same) same.focus();
+}
+
+function openMostRecent(snap) {
+  // The page opens on the conversation something last happened in (once; later snapshots keep
+  // the reader where they are).
+  if (S.opened) return;
+  S.opened = true;
+  const last = snap.transcript[snap.transcript.length - 1];
+  if (last && S.convs.has(last.conversation)) S.current = last.conversation;
+}
+
+function announce(e) {
+  // The live region says who said what in a few words; cards are announced once, when they come.
+  if (e.kind === "card" && S.announced && S.announced.has(e.ref)) return;
+  if (e.kind === "card") { S.announced = S.announced || new Set(); S.announced.add(e.ref); }
+  const who = e.who.startsWith("user:") ? S.users.get(e.who.slice(5)) || e.who.slice(5) : t("robotName");
+  const text = String(e.text || e.kind || "").replace(/\s+/g, " ").slice(0, 140);
+  $("#announcer").textContent = t("said", { who, text });
+}
+
+const TABS = ["timeline", "faults", "settings", "connections"];
+function selectTab(name, focus = false) {
+  for (const b of document.querySelectorAll("#tabs [role=tab]")) {
+    const on = b.dataset.tab === name;
+    b.classList.toggle("active", on);
+    b.setAttribute("aria-selected", String(on));
+    b.tabIndex = on ? 0 : -1;
+    if (on && focus) b.focus();
+  }
+  for (const p of document.querySelectorAll(".pane")) p.classList.toggle("active", p.id === `pane-${name}`);
+}
+function wireTabs() {
+  const tabs = $("#tabs");
+  for (const b of tabs.querySelectorAll("[role=tab]")) b.onclick = () => selectTab(b.dataset.tab);
+  tabs.addEventListener("keydown", (ev) => {
+    const at = TABS.indexOf(document.activeElement && document.activeElement.dataset.tab);
+    if (at < 0) return;
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: TABS.length - 1 }[ev.key];
+    if (to == null) return;
+    ev.preventDefault();
+    selectTab(TABS[(to + TABS.length) % TABS.length], true);
+  });
+}
+
+function typing(target) {
+  return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+function onShortcut(ev) {
+  if (ev.altKey && !ev.ctrlKey && !ev.metaKey && /^Digit[1-4]$/.test(ev.code)) {
+    ev.preventDefault();
+    const name = TABS[Number(ev.code.slice(5)) - 1];
+    openDrawer("panes", true);
+    selectTab(name, true);
+    return;
+  }
+  if (ev.key === "Escape") { closeDrawers(); return; }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+  if (ev.key === "/") { ev.preventDefault(); $("#composer-text").focus(); } else if (ev.key === "?") { ev.preventDefault(); $("#help-dialog").showModal(); }
+}
+function recallLast(ev) {
+  // ↑ in an empty composer brings back the last message typed in it.
+  if (ev.key !== "ArrowUp" || ev.target.value !== "" || !S.lastTyped) return;
+  ev.preventDefault();
+  ev.target.value = S.lastTyped;
+}
+
+function openDrawer(which, on) {
+  const pane = $(`#${which}`);
+  const button = $(`#toggle-${which}`);
+  if (getComputedStyle(button).display === "none") return;  // wide screens: no drawers
+  const open = on == null ? !pane.classList.contains("open") : on;
+  if (open) { closeDrawers(); pane.style.top = `${$("#topbar").getBoundingClientRect().bottom}px`; }
+  pane.classList.toggle("open", open);
+  button.setAttribute("aria-expanded", String(open));
+  if (open && !pane.contains(document.activeElement)) {
+    const first = pane.querySelector("[aria-selected=true], [aria-current=true], button, input, select");
+    if (first) first.focus();
+  }
+}
+function closeDrawers() {
+  for (const which of ["sidebar", "panes"]) {
+    $(`#${which}`).classList.remove("open");
+    $(`#toggle-${which}`).setAttribute("aria-expanded", "false");
+  }
+}
+
+function renderRobots(list) {
+  // Which robots are connected, over which SDK, since when: apart from the page's own link.
+  const live = list.filter((c) => c.state === "live");
+  const node = $("#robots");
+  S.robotsLive = live.length;
+  node.dataset.state = live.length ? "live" : "none";
+  if (!live.length) { node.textContent = t("noRobot"); node.title = ""; return; }
+  const seen = new Map();
+  for (const c of live) if (!seen.has(c.client)) seen.set(c.client, Object.assign({ ua: sdkOf(c.client) }, c));
+  node.textContent = t("robotsUp", { list: [...seen.values()].map((c) => `${c.client}${c.ua ? ` · ${c.ua}` : ""} · ${t("since", { t: c.opened.toFixed(1) })}`).join(", ") });
+  node.title = live.map((c) => `${c.id} ${c.client} ${c.ua || ""}`).join("\n");
+}
+
+function sdkOf(client) {
+  // The SDK a robot named itself with (the gateway call's `ua`), when the timeline has it.
+  for (let i = S.records.length - 1; i >= 0; i -= 1) {
+    const f = S.records[i].fields;
+    if (S.records[i].kind === "api" && f.client === client && String(f.route).endsWith("/gateway/connections/open")) {
+      return f.request && typeof f.request.ua === "string" ? f.request.ua.slice(0, 60) : "";
+    }
+  }
+  return "";
+}
+
+function sayQueued(answer, clientId) {
+  // Nobody connected: say the message waits, and how to start a robot that will receive it.
+  if (answer.delivered !== false && answer.messageId) return;
+  const client = clientId || ($("#robot-picker").options[0] || {}).value || "fakeding-client";
+  const cmd = `DINGTALK_OPENAPI_ENDPOINT=${location.origin} DINGTALK_CLIENT_ID=${client} DINGTALK_CLIENT_SECRET=… python -m bot run`;
+  $("#composer-note").replaceChildren(el("span", { text: `${t("queued")} ` }), el("code", { text: cmd }));
+}
+
+function wireWorkbench() {
+  document.addEventListener("keydown", onShortcut);
+  $("#composer-text").addEventListener("keydown", recallLast);
+  $("#composer").addEventListener("submit", () => { const v = $("#composer-text").value; if (v.trim()) S.lastTyped = v; }, true);
+  $("#help").onclick = () => $("#help-dialog").showModal();
+  $("#help-close").onclick = () => $("#help-dialog").close();
+  $("#toggle-sidebar").onclick = () => openDrawer("sidebar");
+  $("#toggle-panes").onclick = () => openDrawer("panes");
+  $("#chat").addEventListener("pointerdown", closeDrawers);
+  renderRobots([]);
 }
 
 // ---- wiring ------------------------------------------------------------------------------------------
@@ -564,12 +732,7 @@ function wire() {
     const id = name.replace(/\s+/g, "_");
     S.users.set(id, name); S.user = id; $("#new-user").value = ""; renderUsers();
   };
-  for (const b of document.querySelectorAll("#tabs button")) {
-    b.onclick = () => {
-      for (const x of document.querySelectorAll("#tabs button")) x.classList.toggle("active", x === b);
-      for (const p of document.querySelectorAll(".pane")) p.classList.toggle("active", p.id === `pane-${b.dataset.tab}`);
-    };
-  }
+  wireTabs();
   for (const b of document.querySelectorAll("[data-fault]")) {
     b.onclick = () => fault(b.dataset.action ? { kind: b.dataset.fault, action: b.dataset.action } : { kind: b.dataset.fault });
   }
@@ -588,5 +751,6 @@ function wire() {
 
 resetState();
 wire();
+wireWorkbench();
 applyLang();
 connect();

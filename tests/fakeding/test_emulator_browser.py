@@ -235,6 +235,7 @@ def test_updates_reach_the_page_fast_with_200_conversations_and_5000_events(
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#timeline-count >> text=5000 events")
     assert len(page.query_selector_all("#conversations li")) == 200
+    page.click("#conversations li[data-conversation=cidGroup001]")  # it opened on the latest
     page.evaluate(WATCH_UPDATES)
     token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
         "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
