@@ -186,6 +186,20 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute("GET", "/_fakeding/connections", "live Stream connections",
                  arr(obj(("id", "client", "state", "opened"), id=STR, client=STR, state=STR,
                          opened=NUM))),
+    ControlRoute("GET", "/_fakeding/records",
+                 "older timeline events than the live snapshot carries (it has the latest "
+                 "500), in its words, oldest first", arr(RECORD),
+                 query={"before": ("only records before this seq (the first one the page has)",
+                                   "100"),
+                        "limit": ("how many, the latest of them (default 500, at most 5000)",
+                                  "50")}),
+    ControlRoute("GET", "/_fakeding/frames",
+                 "the frames pushed for one message (key: its msgId), headers and data, one "
+                 "per delivery attempt, as the robot received them; kept until history_limit "
+                 "acked deliveries later",
+                 arr(obj(("client", "attempt", "acked", "frame", "data"), client=STR,
+                         attempt={"type": "integer"}, acked=BOOL, frame=ANY_OBJ, data=ANY_OBJ)),
+                 query={"key": ("the message's msgId", "msgExample")}),
     ControlRoute("GET", "/_fakeding/events",
                  "server-sent events: a snapshot of the run, then every change (the schema is "
                  "of each event's data)", obj(("type",), type=STR),

@@ -26,6 +26,7 @@ from .control import clipped
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
+from .inspector import frames_for
 from .platform import Platform
 from .recorder import Record, Recorder
 from .settings import Settings
@@ -53,6 +54,8 @@ NULLABLE = {"qps_limit", "redelivery_delay", "webhook_per_minute", "card_param_v
             "interactive_card_max_bytes", "stream_content_max_bytes"}
 WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
+SNAPSHOT_RECORDS = 500  # the first snapshot's latest records; older ones come from /records
+PAGE_MAX = 5_000  # the most records one /_fakeding/records page answers
 
 
 class Feed:
@@ -150,16 +153,30 @@ class Feed:
         p = self.fake.platform
         self._refs = None  # refs numbered from the start of the run, as the lines will be
         records = [self.record_event(r) for r in p.recorder]
+        older = max(0, len(records) - SNAPSHOT_RECORDS)  # paged on demand: /_fakeding/records
+        records = records[older:]
         # While others follow, records not yet flushed come again as events (followers skip
         # seqs they have) and transcript lines after ``_said`` come only as events.
         following = bool(self.sinks) and p.transcript is self._transcript
         said = self._said if following else len(p.transcript)
-        return {"type": "snapshot", "records": records,
+        return {"type": "snapshot", "records": records, "older": older,
                 "transcript": [self.say_event(e) for e in p.transcript[:said]],
                 "cards": [dict(card_meta(c), versions=[
                     {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}
                     for v in c.versions]) for c in p.cards.all()],
                 "connections": connections(self.fake), "settings": current_settings(self.fake)}
+
+
+    def older(self, before: int, limit: int) -> list[Event]:
+        """The ``limit`` records before seq ``before``, worded as the live lines are (refs
+        numbered from the start of the run, without disturbing the followers' numbering)."""
+        kept, self._refs = self._refs, None
+        try:
+            events = [self.record_event(r) for r in self.fake.platform.recorder]
+        finally:
+            self._refs = kept
+        events = [e for e in events if e["seq"] < before]
+        return events[max(0, len(events) - limit):]
 
 
 def card_meta(card: Any) -> dict[str, Any]:
@@ -313,6 +330,23 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def conns(_: web.Request) -> web.StreamResponse:
         return _json(connections(fake))
 
+    async def older(request: web.Request) -> web.StreamResponse:
+        try:
+            before = _count(request, "before", 2**62)
+            limit = min(_count(request, "limit", SNAPSHOT_RECORDS), PAGE_MAX)
+        except ControlError as exc:
+            return _json({"error": str(exc), "field": exc.field}, 400)
+        return _json(feed.older(before, limit))
+
+    async def frames(request: web.Request) -> web.StreamResponse:
+        key = request.query.get("key", "")
+        if not key:
+            return _json({"error": "key: expected the msgId of a message (the delivery key of "
+                                   "its push records), found nothing; add ?key=…",
+                          "field": "key"}, 400)
+        app_ids = {c: a.app_id for c, a in fake.platform.apps.items()}
+        return _json(frames_for(fake.stream.engine, app_ids, key))
+
     async def scenario(request: web.Request) -> web.StreamResponse:
         name = request.query.get("name") or "emulator session"
         text = to_yaml(export_scenario(fake, name))
@@ -328,7 +362,18 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     # GET (every setting) and PATCH are the control API's; POST answers the page's subset
     r.add_route("POST", "/_fakeding/settings", settings)
     r.add_get("/_fakeding/connections", conns)
+    r.add_get("/_fakeding/records", older)
+    r.add_get("/_fakeding/frames", frames)
     r.add_get("/_fakeding/scenario", scenario)
+
+
+def _count(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise ControlError(name, f"expected a whole number >= 0, found {raw[:40]!r}")
+    return int(raw)
 
 
 def _dumps(obj: Any) -> str:

@@ -109,6 +109,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_kit_imports.py": "process",
     "tests/fakeding/test_limits.py": "pure",
     "tests/fakeding/test_live.py": "process",
+    "tests/fakeding/test_live_paging.py": "realtime",
     "tests/fakeding/test_node_connection_leak.py": "external",
     "tests/fakeding/test_parity.py": "realtime",
     "tests/fakeding/test_platform.py": "pure",
