@@ -121,6 +121,8 @@ class Feed:
             text = describe(record, self._refs, cards, {})
         except (KeyError, IndexError, TypeError, ValueError):
             text = f"{record.kind} {json.dumps(record.fields, default=str, ensure_ascii=False)}"
+        if text == f"{record.kind} {record.fields}":  # describe's last resort: a Python repr
+            text = readable(record, self._refs)
         return text
 
     def record_event(self, record: Record, *, with_card: bool = False) -> Event:
@@ -177,6 +179,25 @@ class Feed:
             self._refs = kept
         events = [e for e in events if e["seq"] < before]
         return events[max(0, len(events) - limit):]
+
+
+REF_FIELDS = {"msg": "msg", "msgId": "msg", "card": "card", "connection": "conn"}
+
+
+def readable(record: Record, refs: Refs) -> str:
+    """A record describe has no words for (the robot's ``bot.*``), as ``kind key=value ...``:
+    ids as the refs the other lines use (msg#1, card#2), values as JSON, long ones clipped."""
+    parts = [record.kind]
+    for key, value in record.fields.items():
+        if key in REF_FIELDS and isinstance(value, str):
+            shown = refs(REF_FIELDS[key], value)
+        elif isinstance(value, str):
+            shown = value if len(value) <= 60 else f"{value[:59]}…"
+        else:
+            shown = json.dumps(value, default=str, ensure_ascii=False)
+            shown = shown if len(shown) <= 60 else f"{shown[:59]}…"
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
 
 
 def card_meta(card: Any) -> dict[str, Any]:

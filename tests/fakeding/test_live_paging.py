@@ -75,3 +75,11 @@ def test_the_frames_a_message_was_pushed_as_are_shown_with_headers_and_data(
                         timeout=10).json() == []
     missing = requests.get(fakeding.http_url + "/_fakeding/frames", timeout=10)
     assert missing.status_code == 400 and missing.json()["field"] == "key"
+
+
+def test_the_robots_own_records_read_as_words_not_python_reprs(fakeding: ThreadedFakeDing) -> None:
+    sent = fakeding.send_message("hi", conversation_id="cidWords", at_bot=False)
+    fakeding.call(fakeding.fake.record, "bot.message", msg=sent.msg_id, plan="answer",
+                  group=True, note="x" * 80)
+    lines = [r["line"] for r in _snapshot(fakeding.http_url)["records"]]
+    assert lines[-1] == f"bot.message msg=msg#1 plan=answer group=true note={'x' * 59}…"
