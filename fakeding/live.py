@@ -162,6 +162,7 @@ class Feed:
         following = bool(self.sinks) and p.transcript is self._transcript
         said = self._said if following else len(p.transcript)
         return {"type": "snapshot", "records": records, "older": older,
+                "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
                 "transcript": [self.say_event(e) for e in p.transcript[:said]],
                 "cards": [dict(card_meta(c), versions=[
                     {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}

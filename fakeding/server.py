@@ -70,6 +70,7 @@ class FakeDing:
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
         self.expected_violations: list[str] = []  # patterns, until the next reset
+        self.reset_t = 0.0  # when the last reset was (clock time): the emulator shows times from it
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
 
@@ -215,6 +216,7 @@ class FakeDing:
         self.stream.reset(sessions=sessions)
         self.platform.reset(seed, sessions=sessions)
         self.expected_violations = []
+        self.reset_t = self.now  # the emulator shows times from here
 
     @property
     def recorder(self) -> Recorder:

@@ -54,6 +54,13 @@ Object.assign(I18N.en, {
   queued: "Queued: no robot is connected to receive it. Start one, and it gets the message:",
   prevVersion: "previous version", nextVersion: "next version", latestVersion: "latest version",
   said: "{who} said: {text}", robotName: "robot",
+  search: "search text, ids, fields", allConvs: "all conversations", allUsers: "all users",
+  allCards: "all cards", errorsOnly: "errors only", exportJson: "Export JSON",
+  older: "Load {n} older", inspector: "Inspector", copyStep: "Copy as scenario step",
+  inspect: "Inspect", copied: "copied", iMessage: "The message", iFrames: "Frames pushed",
+  iDelivery: "Delivery attempts and acks", iApi: "OpenAPI calls the robot made for it",
+  iCards: "Card versions it produced", iViolations: "Violations and warnings", iStep: "As a scenario step",
+  none: "none", request: "request", response: "response", headers: "headers", data: "data",
 });
 Object.assign(I18N.zh, {
   skip: "跳到输入框", shortcuts: "快捷键", panes: "面板",
@@ -64,6 +71,12 @@ Object.assign(I18N.zh, {
   queued: "已排队：没有机器人连接来接收它。启动一个，它就会收到这条消息：",
   prevVersion: "上一版本", nextVersion: "下一版本", latestVersion: "最新版本",
   said: "{who} 说：{text}", robotName: "机器人",
+  search: "搜索文本、ID、字段", allConvs: "全部会话", allUsers: "全部用户", allCards: "全部卡片",
+  errorsOnly: "只看错误", exportJson: "导出 JSON", older: "加载更早的 {n} 条", inspector: "检查器",
+  copyStep: "复制为场景步骤", inspect: "检查", copied: "已复制", iMessage: "消息", iFrames: "推送的帧",
+  iDelivery: "投递与确认", iApi: "机器人为它调用的 OpenAPI", iCards: "它产生的卡片版本",
+  iViolations: "违规与警告", iStep: "场景步骤", none: "无", request: "请求", response: "响应",
+  headers: "头", data: "数据",
 });
 
 const $ = (sel) => document.querySelector(sel);
@@ -109,13 +122,14 @@ function resetState() {
 
 function onSnapshot(snap) {
   resetState();
+  S.older = snap.older || 0; S.since = snap.since || 0; S.msgs = new Map();
   for (const c of snap.cards) S.cards.set(c.id, { meta: c, versions: c.versions, shown: null });
   for (const e of snap.transcript) addSay(e, false);
   for (const r of snap.records) addRecord(r, false);
   openMostRecent(snap);
   renderConvList(); renderUsers(); renderChat(); renderConnections(snap.connections);
   refreshApps();
-  renderSettings(snap.settings); S.dirtyTimeline = true; scheduleTimeline();
+  renderSettings(snap.settings); S.dirtyTimeline = true; scheduleTimeline(); refreshFindOptions();
 }
 
 function addSay(e, live = true) {
@@ -135,6 +149,7 @@ function addRecord(r, live = true) {
   if (r.seq <= S.lastSeq) return;  // already in the snapshot
   S.lastSeq = r.seq;
   S.records.push(r);
+  noteMessage(r);
   if (r.card) {
     let card = S.cards.get(r.card.id);
     if (!card) { card = { meta: r.card, versions: [], shown: null }; S.cards.set(r.card.id, card); }
@@ -401,6 +416,7 @@ function appendItem(e, scroll = true) {
     node = el("div", { class: `msg ${mine ? "mine" : "bot"}`, "data-kind": e.kind }, el("div", { class: "who", text: who }), body);
   }
   box.append(node);
+  markInspectable(node, e);
   if (scroll) box.scrollTop = box.scrollHeight;
 }
 
@@ -490,22 +506,22 @@ function renderTimeline() {
   S.dirtyTimeline = false;
   const f = $("#timeline-filter").value;
   const rows = [];
+  const find = findFilter();
   for (let i = S.records.length - 1; i >= 0 && rows.length < TIMELINE_ROWS; i -= 1) {
     const r = S.records[i];
-    if (matches(r, f)) rows.push(r);
+    if (matches(r, f) && find(r)) rows.push(r);
   }
   rows.reverse();
   const box = $("#timeline");
   const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 30;
-  box.replaceChildren(...rows.map((r) => el("div", {
-    class: `ev ${r.kind.replace(/\./g, "-")} ${r.kind === "violation" ? "violation" : ""} ${r.kind === "fault" ? "fault" : ""} ${r.kind === "click" ? "click" : ""}`,
-    "data-kind": r.kind, "data-seq": r.seq, title: JSON.stringify(r.fields),
-  }, el("span", { class: "t", text: `+${r.t.toFixed(3)}s` }), el("span", { text: r.kind === "violation" ? `⚠ ${r.line}` : r.line }))));
+  box.replaceChildren(...rows.map(timelineRow));
   if (atEnd) box.scrollTop = box.scrollHeight;
   updateCount();
 }
 function updateCount() {
-  $("#timeline-count").textContent = S.paused ? t("paused", { n: S.pending }) : t("events", { n: S.records.length });
+  $("#timeline-count").textContent = S.paused ? t("paused", { n: S.pending }) : t("events", { n: S.records.length + (S.older || 0) });
+  const older = $("#timeline-older");
+  older.hidden = !S.older; older.textContent = t("older", { n: Math.min(S.older || 0, 500) });
 }
 
 async function refreshConnections() {
@@ -706,6 +722,222 @@ function wireWorkbench() {
   renderRobots([]);
 }
 
+// ---- find anything: the timeline's search, filters, rows that expand, export (issue 24) ------
+function recordFacts(r) {
+  // The conversation, user, card and message a record is about, whatever its kind names them.
+  const f = r.fields || {}, req = f.request && typeof f.request === "object" ? f.request : {};
+  const msg = f.msgId || f.key || f.msg || null;
+  const card = f.card || req.cardBizId || req.outTrackId || null;
+  const cardMeta = card && S.cards.get(card) ? S.cards.get(card).meta : {};
+  const said = msg && S.msgs ? S.msgs.get(msg) : null;
+  return {
+    msg, card,
+    conv: f.conversation || req.openConversationId || cardMeta.conversation || (said && said.conversation) || null,
+    user: f.sender || f.user || f.staffId || (said && said.sender) || null,
+  };
+}
+function isError(r) {
+  const f = r.fields || {};
+  return r.kind === "violation" || (r.kind === "api" && Number(f.status) >= 400)
+    || (r.kind === "ack" && f.code != null && Number(f.code) !== 200) || /error|fail/.test(r.kind);
+}
+function findFilter() {
+  const text = $("#timeline-search").value.trim().toLowerCase();
+  const conv = $("#timeline-conv").value, user = $("#timeline-user").value, card = $("#timeline-card").value;
+  const errors = $("#timeline-errors").checked;
+  if (!text && !conv && !user && !card && !errors) return () => true;
+  return (r) => {
+    if (errors && !isError(r)) return false;
+    if (conv || user || card) {
+      const facts = recordFacts(r);
+      if ((conv && facts.conv !== conv) || (user && facts.user !== user) || (card && facts.card !== card)) return false;
+    }
+    return !text || `${r.kind} ${r.line} ${JSON.stringify(r.fields)}`.toLowerCase().includes(text);
+  };
+}
+function stamp(r) { return `+${(r.t - (S.since || 0)).toFixed(3)}s`; }
+function timelineRow(r) {
+  // A row shows its line whole when opened, with every field and a way into the inspector.
+  const err = isError(r);
+  const row = el("details", {
+    class: `ev ${r.kind.replace(/\./g, "-")} ${r.kind === "violation" ? "violation" : ""} ${r.kind === "fault" ? "fault" : ""} ${r.kind === "click" ? "click" : ""} ${err ? "err" : ""} ${r.quiet ? "quiet" : ""}`,
+    "data-kind": r.kind, "data-seq": r.seq,
+  }, el("summary", {}, el("span", { class: "t", text: stamp(r) }), el("span", { text: r.kind === "violation" ? `⚠ ${r.line}` : r.line })));
+  row.addEventListener("toggle", () => {
+    if (!row.open || row.querySelector("pre")) return;
+    row.append(el("pre", { class: "fields", text: JSON.stringify(masked(r.fields), null, 2) }),
+      el("button", { type: "button", class: "inspect", text: t("inspect"), onclick: () => inspectRecord(r) }));
+  });
+  return row;
+}
+function refreshFindOptions() {
+  // The filter choices follow what the run has: conversations, users, cards.
+  const fill = (sel, values, label) => {
+    const node = $(sel), keep = node.value;
+    const want = ["", ...values];
+    if (want.join("\n") === [...node.options].map((o) => o.value).join("\n")) return;
+    node.replaceChildren(el("option", { value: "", text: t(label) }), ...values.map((v) => el("option", { value: v, text: v.length > 24 ? `${v.slice(0, 10)}…${v.slice(-8)}` : v })));
+    node.value = want.includes(keep) ? keep : "";
+  };
+  fill("#timeline-conv", [...S.convs.keys()], "allConvs");
+  fill("#timeline-user", [...S.users.keys()], "allUsers");
+  fill("#timeline-card", [...S.cards.keys()], "allCards");
+}
+function exportTimeline() {
+  const find = findFilter(), f = $("#timeline-filter").value;
+  const rows = S.records.filter((r) => matches(r, f) && find(r)).map((r) => ({ seq: r.seq, t: r.t, kind: r.kind, line: r.line, fields: r.fields }));
+  const a = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(rows, null, 2)], { type: "application/json" })), download: "fakeding-timeline.json" });
+  document.body.append(a); a.click(); a.remove();
+}
+async function loadOlder() {
+  const first = S.records.length ? S.records[0].seq : S.lastSeq + 1;
+  let page;
+  try { page = await (await api(`/_fakeding/records?before=${first}&limit=500`)).json(); } catch (_) { return; }
+  if (!Array.isArray(page)) return;
+  S.records.unshift(...page);
+  page.forEach(noteMessage);
+  S.older = Math.max(0, (S.older || 0) - page.length);
+  if (!page.length) S.older = 0;
+  S.dirtyTimeline = true; scheduleTimeline();
+}
+function noteMessage(r) {
+  // msgId -> the message record, so other records (push, ack, bot.*) find their conversation.
+  if (r.kind !== "message" || !r.fields.msgId) return;
+  S.msgs = S.msgs || new Map();
+  S.msgs.set(r.fields.msgId, Object.assign({ seq: r.seq, t: r.t }, r.fields));
+}
+
+// ---- the inspector: what happened to one message, in order (issue 24) -----------------------
+const SECRET_KEY = /secret|token|password|sign$/i;
+function masked(v, key = "") {
+  if (typeof v === "string") return SECRET_KEY.test(key) && v && !v.includes("***") ? `${v.slice(0, 4)}…***` : v;
+  if (Array.isArray(v)) return v.map((x) => masked(x, key));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x, k)]));
+  return v;
+}
+function json(v) {
+  if (typeof v === "string") { try { v = JSON.parse(v); } catch (_) { return v; } }
+  return JSON.stringify(masked(v), null, 2);
+}
+function relatedTo(msgId) {
+  // Everything recorded about one message: its delivery, the cards it produced (the robot's own
+  // bot.* records name them; otherwise the cards sent to its conversation until the next
+  // message there), the OpenAPI calls about those cards or the message, and violations.
+  const msg = S.msgs && S.msgs.get(msgId);
+  const cards = new Set();
+  for (const r of S.records) if (r.fields && r.fields.msg === msgId && r.fields.card) cards.add(r.fields.card);
+  if (msg && !cards.size) {
+    const next = S.records.find((r) => r.seq > msg.seq && r.kind === "message" && r.fields.conversation === msg.conversation);
+    for (const r of S.records) {
+      if (r.seq > msg.seq && (!next || r.seq < next.seq) && r.kind === "card.send" && r.fields.conversation === msg.conversation) cards.add(r.fields.card);
+    }
+  }
+  const mentions = (r) => {
+    const text = JSON.stringify(r.fields);
+    return text.includes(msgId) || [...cards].some((c) => text.includes(c));
+  };
+  const out = { msg, cards, delivery: [], api: [], violations: [] };
+  let lastApi = null;
+  for (const r of S.records) {
+    if (["push", "redeliver", "queued", "ack"].includes(r.kind) && r.fields.key === msgId) out.delivery.push(r);
+    else if ((r.kind === "api" || r.kind === "webhook") && mentions(r)) { out.api.push(r); lastApi = r; } else if (r.kind === "violation" && (mentions(r) || (lastApi && r.seq === lastApi.seq + 1))) out.violations.push(r);
+    else if (r.kind.startsWith("bot.") && r.fields.msg === msgId && /error|fail|warn/.test(r.kind)) out.violations.push(r);
+  }
+  return out;
+}
+function section(title, ...kids) {
+  return el("section", { class: "inspector-part" }, el("h3", { text: title }), ...(kids.length ? kids : [el("p", { class: "muted", text: t("none") })]));
+}
+function recordLine(r) { return el("div", { class: `ev-line ${isError(r) ? "err" : ""}`, "data-kind": r.kind }, el("span", { class: "t", text: `${stamp(r)} ` }), r.line); }
+function stepFor(msg) {
+  const said = (S.convs.get(msg.conversation) || { items: [] }).items.find((e) => e.ref === msg.msgId);
+  const lines = ["- say:", `    user: ${msg.sender}`, `    in: ${msg.conversation}  # a conversation of the scenario`];
+  if (msg.msgtype === "text") lines.push(`    text: ${JSON.stringify(said ? said.text : "")}`);
+  else lines.push(`    msgtype: ${msg.msgtype}`);
+  if (msg.atBot === false) lines.push("    atBot: false");
+  return lines.join("\n");
+}
+async function inspectMessage(msgId) {
+  const rel = relatedTo(msgId);
+  const body = $("#inspector-body");
+  const dialog = $("#inspector");
+  dialog.dataset.msg = msgId;
+  body.replaceChildren(el("p", { class: "muted", text: "…" }));
+  if (!dialog.open) dialog.show();
+  let frames = [];
+  try { frames = await (await api(`/_fakeding/frames?key=${encodeURIComponent(msgId)}`)).json(); } catch (_) { /* shown as none */ }
+  const msg = rel.msg;
+  const parts = [];
+  parts.push(section(t("iMessage"), ...(msg ? [el("pre", { class: "fields", text: json(msg) })] : [])));
+  parts.push(section(t("iFrames"), ...(Array.isArray(frames) ? frames : []).map((f) => el("details", { class: "frame", open: "" },
+    el("summary", { text: `#${f.attempt} ${f.frame.headers.messageId} → ${f.frame.headers.connectionId || ""} ${f.acked ? "✓" : ""}` }),
+    el("div", { class: "muted", text: t("headers") }), el("pre", { class: "frame-headers", text: json(f.frame.headers) }),
+    el("div", { class: "muted", text: t("data") }), el("pre", { class: "frame-data", text: json(f.data) })))));
+  parts.push(section(t("iDelivery"), ...rel.delivery.map(recordLine)));
+  parts.push(section(t("iApi"), ...rel.api.map((r) => el("details", { class: `api-call ${isError(r) ? "err" : ""}`, "data-route": r.fields.route || r.kind },
+    el("summary", { text: `${stamp(r)} ${r.fields.route || r.kind} → ${r.fields.status ?? ""}` }),
+    el("div", { class: "muted", text: t("request") }), el("pre", { class: "api-request", text: json(r.fields.request) }),
+    el("div", { class: "muted", text: t("response") }), el("pre", { class: "api-response", text: json(r.fields.response) })))));
+  const versions = [];
+  for (const id of rel.cards) {
+    const card = S.cards.get(id);
+    if (!card) continue;
+    card.versions.forEach((v, i) => { if (v) versions.push(el("details", { class: "card-version", "data-card-id": id }, el("summary", { text: `${id.length > 20 ? `${id.slice(0, 8)}…` : id} v${i + 1} · ${stamp(v)} · ${v.via}` }), el("pre", { text: json(v.cardData) }))); });
+  }
+  parts.push(section(t("iCards"), ...versions));
+  parts.push(section(t("iViolations"), ...rel.violations.map(recordLine)));
+  if (msg) parts.push(section(t("iStep"), el("pre", { id: "inspector-step", text: stepFor(msg) })));
+  if (dialog.dataset.msg === msgId) body.replaceChildren(...parts);
+}
+function inspectRecord(r) {
+  const facts = recordFacts(r);
+  let msg = facts.msg && S.msgs && S.msgs.has(facts.msg) ? facts.msg : null;
+  if (!msg && facts.card) msg = messageOfCard(facts.card);
+  if (msg) { inspectMessage(msg); return; }
+  const dialog = $("#inspector");
+  dialog.dataset.msg = "";
+  $("#inspector-body").replaceChildren(section(r.kind, recordLine(r), el("pre", { class: "fields", text: json(r.fields) })));
+  if (!dialog.open) dialog.show();
+}
+function messageOfCard(cardId) {
+  for (const r of S.records) if (r.fields && r.fields.card === cardId && r.fields.msg) return r.fields.msg;
+  const sent = S.records.find((r) => r.kind === "card.send" && r.fields.card === cardId);
+  if (!sent || !S.msgs) return null;
+  let best = null;
+  for (const m of S.msgs.values()) if (m.seq < sent.seq && m.conversation === sent.fields.conversation) best = m.msgId;
+  return best;
+}
+function markInspectable(node, e) {
+  // A message or a card in the chat opens the inspector (click, or Enter when focused).
+  const msg = e.kind === "card" ? null : e.ref;
+  if (!msg && !(e.kind === "card" && e.ref)) return;
+  node.tabIndex = 0;
+  node.classList.add("inspectable");
+  node.setAttribute("aria-description", t("inspect"));
+  const open = () => (msg ? inspectMessage(msg) : inspectRecord({ kind: "card", fields: { card: e.ref }, line: "", t: 0 }));
+  node.addEventListener("click", (ev) => { if (!ev.target.closest("button, a, input, select")) open(); });
+  node.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && ev.target === node) open(); });
+}
+async function copyStep() {
+  const step = $("#inspector-step");
+  if (!step) return;
+  try { await navigator.clipboard.writeText(step.textContent); } catch (_) { /* shown below anyway */ }
+  $("#inspector-copy").textContent = t("copied");
+  setTimeout(() => { $("#inspector-copy").textContent = t("copyStep"); }, 1500);
+}
+function wireFind() {
+  for (const id of ["#timeline-search", "#timeline-conv", "#timeline-user", "#timeline-card", "#timeline-errors"]) {
+    $(id).addEventListener(id === "#timeline-search" ? "input" : "change", () => { S.dirtyTimeline = true; scheduleTimeline(); });
+  }
+  $("#timeline-conv").addEventListener("focus", refreshFindOptions);
+  $("#timeline-user").addEventListener("focus", refreshFindOptions);
+  $("#timeline-card").addEventListener("focus", refreshFindOptions);
+  $("#timeline-export").onclick = exportTimeline;
+  $("#timeline-older").onclick = loadOlder;
+  $("#inspector-close").onclick = () => $("#inspector").close();
+  $("#inspector-copy").onclick = copyStep;
+}
+
 // ---- wiring ------------------------------------------------------------------------------------------
 function wire() {
   $("#composer").addEventListener("submit", (ev) => {
@@ -752,5 +984,6 @@ function wire() {
 resetState();
 wire();
 wireWorkbench();
+wireFind();
 applyLang();
 connect();
