@@ -200,6 +200,20 @@ ROUTES: tuple[ControlRoute, ...] = (
                  arr(obj(("client", "attempt", "acked", "frame", "data"), client=STR,
                          attempt={"type": "integer"}, acked=BOOL, frame=ANY_OBJ, data=ANY_OBJ)),
                  query={"key": ("the message's msgId", "msgExample")}),
+    ControlRoute("GET", "/_fakeding/settings/knobs",
+                 "every setting for a form: its type, whether null switches it off, its "
+                 "default and what it does", arr(obj(
+                     ("name", "kind", "nullable", "default", "help", "fixed"), name=STR,
+                     kind=STR, nullable=BOOL, default={}, help=STR, fixed=BOOL))),
+    ControlRoute("GET", "/_fakeding/faults",
+                 "faults still to come: waiting for their time (at) or armed and not used up",
+                 arr(obj(("id", "state", "spec"), id={"type": "integer"},
+                         state={"enum": ["waiting", "armed"]}, spec=ANY_OBJ))),
+    ControlRoute("POST", "/_fakeding/faults/disarm",
+                 "take back a fault that has not fired (yet, or not all its count)",
+                 obj(("disarmed", "armed"), disarmed=BOOL, armed={"type": "array"}),
+                 body=obj(("id",), id={"type": "integer"}), example={"id": 1},
+                 bad={"id": "one"}),
     ControlRoute("GET", "/_fakeding/events",
                  "server-sent events: a snapshot of the run, then every change (the schema is "
                  "of each event's data)", obj(("type",), type=STR),

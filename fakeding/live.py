@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import jsonsafe
 from .control import clipped
+from .control_settings import knobs
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
@@ -360,6 +361,26 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             return _json({"error": str(exc), "field": exc.field}, 400)
         return _json(feed.older(before, limit))
 
+    async def knob_table(_: web.Request) -> web.StreamResponse:
+        return _json([k.view() for k in knobs().values()])
+
+    async def armed(_: web.Request) -> web.StreamResponse:
+        return _json(fake.platform.faults.listing())
+
+    async def disarm(request: web.Request) -> web.StreamResponse:
+        try:
+            body = jsonsafe.loads(await request.read() or b"{}")
+        except ValueError as exc:
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
+                          "field": "body"}, 400)
+        ident = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            return _json({"error": f"id: expected the number of an armed fault (GET "
+                                   f"/_fakeding/faults lists them), found {ident!r}",
+                          "field": "id"}, 400)
+        done = fake.platform.faults.disarm(ident)
+        return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
+
     async def frames(request: web.Request) -> web.StreamResponse:
         key = request.query.get("key", "")
         if not key:
@@ -386,6 +407,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     r.add_get("/_fakeding/connections", conns)
     r.add_get("/_fakeding/records", older)
     r.add_get("/_fakeding/frames", frames)
+    r.add_get("/_fakeding/settings/knobs", knob_table)
+    r.add_get("/_fakeding/faults", armed)
+    r.add_post("/_fakeding/faults/disarm", disarm)
     r.add_get("/_fakeding/scenario", scenario)
 
 

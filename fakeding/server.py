@@ -327,12 +327,17 @@ class FakeDing:
             self.platform.app(f.client_id)  # a clear error for an unknown app
         if f.at:
             at, f.at = f.at, None
+            self.platform.faults.later.append(self.platform.faults.number(f))
             self.clock.call_later(at, lambda: self._apply_fault(f))
         else:
             self._apply_fault(f)
         return f
 
     def _apply_fault(self, f: Fault) -> None:
+        if f in self.platform.faults.later:
+            self.platform.faults.later.remove(f)
+        if f.disarmed:  # taken back (the emulator's disarm) before its time came
+            return
         self.record("fault", fault=f.kind,
                     **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
         if f.kind in ("frame", "api"):

@@ -61,6 +61,8 @@ Object.assign(I18N.en, {
   iDelivery: "Delivery attempts and acks", iApi: "OpenAPI calls the robot made for it",
   iCards: "Card versions it produced", iViolations: "Violations and warnings", iStep: "As a scenario step",
   none: "none", request: "request", response: "response", headers: "headers", data: "data",
+  default: "default", faultAt: "in seconds (empty: now)", faultDelay: "delay each by (s; with status 200: only delay)",
+  armedList: "Armed and waiting", disarm: "Disarm", waiting: "waiting", fired: "fired {n}",
 });
 Object.assign(I18N.zh, {
   skip: "跳到输入框", shortcuts: "快捷键", panes: "面板",
@@ -77,6 +79,8 @@ Object.assign(I18N.zh, {
   iDelivery: "投递与确认", iApi: "机器人为它调用的 OpenAPI", iCards: "它产生的卡片版本",
   iViolations: "违规与警告", iStep: "场景步骤", none: "无", request: "请求", response: "响应",
   headers: "头", data: "数据",
+  default: "默认", faultAt: "几秒后（空：立即）", faultDelay: "每次延迟（秒；状态码 200 时只延迟）",
+  armedList: "已注入与等待中", disarm: "撤销", waiting: "等待中", fired: "已触发 {n}",
 });
 
 const $ = (sel) => document.querySelector(sel);
@@ -159,6 +163,7 @@ function addRecord(r, live = true) {
   }
   if (!live) return;
   if (r.kind === "connect" || r.kind === "disconnect" || (r.kind === "fault" && !r.fields.fired)) refreshConnections();
+  if (r.kind === "fault") refreshArmed();
   if (S.paused) { S.pending += 1; updateCount(); return; }
   S.dirtyTimeline = true; scheduleTimeline();
 }
@@ -484,7 +489,10 @@ async function clickButton(cardId, buttonId) {
 }
 
 async function fault(spec) {
+  const at = $("#fault-at").value;
+  if (at !== "" && Number(at) > 0) spec.at = Number(at);
   try { const r = await post("/_fakeding/faults", spec); $("#fault-result").textContent = `${t("armed")}: ${JSON.stringify(r.armed)}`; } catch (err) { $("#fault-result").textContent = err.message; }
+  refreshArmed();
 }
 
 // ---- side panes ----------------------------------------------------------------------------------
@@ -548,25 +556,53 @@ function renderConnections(list) {
     el("b", { class: `state-${c.state}`, text: c.state }), ` ${c.client} · ${c.id} · +${c.opened.toFixed(3)}s`)));
 }
 
-const NULLABLE = ["qps_limit", "redelivery_delay", "webhook_per_minute", "card_param_value_max_bytes", "interactive_card_max_bytes", "stream_content_max_bytes"];
-function renderSettings(settings) {
+function renderSettings() {
+  // Every setting, typed, with what it does and its default: from the table the control API
+  // checks against (/_fakeding/settings/knobs), with the values now (GET /_fakeding/settings).
+  loadSettings().catch((err) => { $("#settings-result").textContent = err.message; });
+}
+async function loadSettings() {
+  if (!S.knobs) S.knobs = await (await api("/_fakeding/settings/knobs")).json();
+  S.settingValues = await (await api("/_fakeding/settings")).json();
+  drawSettings();
+}
+function knobInput(k, v) {
+  const id = `set-${k.name}`, help = `help-${k.name}`;
+  const common = { id, name: k.name, "data-kind": k.kind, "aria-describedby": help };
+  if (k.kind === "boolean") { const box = el("input", { type: "checkbox", ...common }); box.checked = !!v; return box; }
+  if (k.kind === "number" || k.kind === "integer") {
+    return el("input", { type: "number", min: "0", step: k.kind === "integer" ? "1" : "any", value: v == null ? "" : String(v), placeholder: k.nullable ? t("off") : "", ...common });
+  }
+  if (k.kind === "object") return el("textarea", { rows: "2", ...common, text: JSON.stringify(v ?? {}) });
+  return el("input", { type: "text", value: v == null ? "" : String(v), ...common });
+}
+function drawSettings() {
   const form = $("#settings-form");
-  form.replaceChildren(...Object.entries(settings).map(([k, v]) => {
-    const input = typeof v === "boolean"
-      ? el("input", { type: "checkbox", name: k, "data-kind": "bool" })
-      : el("input", { type: "number", name: k, step: "any", min: "0", value: v == null ? "" : String(v), placeholder: t("off") });
-    if (typeof v === "boolean") input.checked = v;
-    return el("label", {}, el("span", { text: k }), input);
-  }));
+  form.replaceChildren(...S.knobs.filter((k) => !k.fixed).map((k) => el("div", { class: "knob", "data-setting": k.name },
+    el("label", { for: `set-${k.name}`, text: k.name }), knobInput(k, S.settingValues[k.name]),
+    el("small", { id: `help-${k.name}`, class: "muted", text: `${k.help} · ${t("default")}: ${k.default == null ? t("off") : JSON.stringify(k.default)}` }))));
+}
+function settingOf(input) {
+  const kind = input.dataset.kind;
+  if (kind === "boolean") return input.checked;
+  if (kind === "object") return JSON.parse(input.value || "{}");
+  if (kind === "string") return input.value;
+  return input.value === "" ? null : Number(input.value);
 }
 async function applySettings() {
   const changes = {};
-  for (const input of $("#settings-form").querySelectorAll("input")) {
-    if (input.dataset.kind === "bool") changes[input.name] = input.checked;
-    else if (input.value === "") { if (NULLABLE.includes(input.name)) changes[input.name] = null; }
-    else changes[input.name] = Number(input.value);
-  }
-  try { renderSettings(await post("/_fakeding/settings", changes)); $("#settings-result").textContent = t("applied"); } catch (err) { $("#settings-result").textContent = err.message; }
+  try {
+    for (const input of $("#settings-form").querySelectorAll("[data-kind]")) {
+      let value;
+      try { value = settingOf(input); } catch (err) { throw new Error(`${input.name}: expected JSON, found ${input.value}`); }
+      if (JSON.stringify(value) !== JSON.stringify(S.settingValues[input.name])) changes[input.name] = value;
+    }
+    const r = await api("/_fakeding/settings", { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes) });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error || `${r.status}`);
+    S.settingValues = data; drawSettings();
+    $("#settings-result").textContent = `${t("applied")}${Object.keys(changes).length ? `: ${Object.keys(changes).join(", ")}` : ""}`;
+  } catch (err) { $("#settings-result").textContent = err.message; }
 }
 
 async function saveScenario() {
@@ -622,6 +658,7 @@ function selectTab(name, focus = false) {
     if (on && focus) b.focus();
   }
   for (const p of document.querySelectorAll(".pane")) p.classList.toggle("active", p.id === `pane-${name}`);
+  if (name === "faults") refreshArmed();
 }
 function wireTabs() {
   const tabs = $("#tabs");
@@ -925,6 +962,21 @@ async function copyStep() {
   $("#inspector-copy").textContent = t("copied");
   setTimeout(() => { $("#inspector-copy").textContent = t("copyStep"); }, 1500);
 }
+async function refreshArmed() {
+  // The faults still to come, each with a way to take it back.
+  let list;
+  try { list = await (await api("/_fakeding/faults")).json(); } catch (_) { return; }
+  if (!Array.isArray(list)) return;
+  $("#faults-armed").replaceChildren(...(list.length ? list.map((f) => el("li", { "data-fault-id": f.id, "data-state": f.state },
+    el("span", { text: `#${f.id} ${f.state === "waiting" ? t("waiting") : t("armed")} · ${Object.entries(f.spec).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}${f.fired ? ` · ${t("fired", { n: f.fired })}` : ""} ` }),
+    el("button", { type: "button", class: "disarm", "aria-label": `${t("disarm")} #${f.id}`, text: t("disarm"), onclick: () => disarmFault(f.id) })))
+    : [el("li", { class: "muted", text: t("none") })]));
+}
+async function disarmFault(id) {
+  try { await post("/_fakeding/faults/disarm", { id }); } catch (err) { $("#fault-result").textContent = err.message; }
+  refreshArmed();
+}
+
 function wireFind() {
   for (const id of ["#timeline-search", "#timeline-conv", "#timeline-user", "#timeline-card", "#timeline-errors"]) {
     $(id).addEventListener(id === "#timeline-search" ? "input" : "change", () => { S.dirtyTimeline = true; scheduleTimeline(); });
@@ -968,7 +1020,7 @@ function wire() {
   for (const b of document.querySelectorAll("[data-fault]")) {
     b.onclick = () => fault(b.dataset.action ? { kind: b.dataset.fault, action: b.dataset.action } : { kind: b.dataset.fault });
   }
-  $("#fault-api").onclick = () => fault({ kind: "api", route: $("#fault-route").value, status: Number($("#fault-status").value), count: Number($("#fault-count").value) || 1 });
+  $("#fault-api").onclick = () => fault({ kind: "api", route: $("#fault-route").value, status: Number($("#fault-status").value), count: Number($("#fault-count").value) || 1, ...(Number($("#fault-delay").value) > 0 ? { delay: Number($("#fault-delay").value) } : {}) });
   $("#timeline-filter").onchange = () => { S.dirtyTimeline = true; scheduleTimeline(); };
   $("#timeline-pause").onchange = (ev) => {
     S.paused = ev.target.checked;
