@@ -214,6 +214,14 @@ ROUTES: tuple[ControlRoute, ...] = (
                  obj(("disarmed", "armed"), disarmed=BOOL, armed={"type": "array"}),
                  body=obj(("id",), id={"type": "integer"}), example={"id": 1},
                  bad={"id": "one"}),
+    ControlRoute("POST", "/_fakeding/files",
+                 "keep a file a user sends (the emulator's picture and file upload): the "
+                 "answer's downloadCode goes in a message's content, and the robot downloads "
+                 "the bytes through /v1.0/robot/messageFiles/download",
+                 obj(("downloadCode",), downloadCode=STR),
+                 body=obj(("name", "base64"), name=STR, base64=STR),
+                 example={"name": "hello.txt", "base64": "aGVsbG8="},
+                 bad={"name": "hello.txt", "base64": "not base64!"}),
     ControlRoute("GET", "/_fakeding/events",
                  "server-sent events: a snapshot of the run, then every change (the schema is "
                  "of each event's data)", obj(("type",), type=STR),

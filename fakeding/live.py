@@ -10,6 +10,8 @@ loop turn and hands them to every follower: the page's ``EventSource`` at
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import sys
@@ -381,6 +383,19 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         done = fake.platform.faults.disarm(ident)
         return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
 
+    async def upload(request: web.Request) -> web.StreamResponse:
+        """A file the page's user picked: kept as the platform keeps message files, so the
+        robot downloads it through /v1.0/robot/messageFiles/download with the code."""
+        try:
+            body = jsonsafe.loads(await request.read() or b"{}")
+            code = store_upload(fake.platform, body)
+        except ValueError as exc:
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
+                          "field": "body"}, 400)
+        except ControlError as exc:
+            return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
+        return _json({"downloadCode": code})
+
     async def frames(request: web.Request) -> web.StreamResponse:
         key = request.query.get("key", "")
         if not key:
@@ -408,9 +423,35 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     r.add_get("/_fakeding/records", older)
     r.add_get("/_fakeding/frames", frames)
     r.add_get("/_fakeding/settings/knobs", knob_table)
+    r.add_post("/_fakeding/files", upload)
     r.add_get("/_fakeding/faults", armed)
     r.add_post("/_fakeding/faults/disarm", disarm)
     r.add_get("/_fakeding/scenario", scenario)
+
+
+def store_upload(platform: Platform, body: Any) -> str:
+    """``{"name", "base64"}`` kept under a new download code; errors name the field."""
+    if not isinstance(body, dict):
+        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise ControlError("name", f"expected the file's name (1-255 characters), found "
+                                   f"{jsonsafe.echo(name)}")
+    raw = body.get("base64")
+    try:
+        if not isinstance(raw, str):
+            raise ValueError("not a string")
+        data = base64.b64decode(raw, validate=True)
+    except (ValueError, binascii.Error):
+        raise ControlError("base64", "expected the file's bytes as base64 text, found "
+                                     f"{jsonsafe.echo(raw)}") from None
+    limit = platform.settings.media_max_bytes
+    if limit is not None and len(data) > limit:
+        raise ControlError("base64", f"expected at most {limit} bytes (media_max_bytes), found "
+                                     f"{len(data)}")
+    code = platform.ids.code("dl")
+    platform.files[code] = (name.strip(), data)
+    return code
 
 
 def _count(request: web.Request, name: str, default: int) -> int:

@@ -61,6 +61,8 @@ Object.assign(I18N.en, {
   iDelivery: "Delivery attempts and acks", iApi: "OpenAPI calls the robot made for it",
   iCards: "Card versions it produced", iViolations: "Violations and warnings", iStep: "As a scenario step",
   none: "none", request: "request", response: "response", headers: "headers", data: "data",
+  attach: "Upload…", sendEvent: "Send an event", eventType: "event", eventData: "data (JSON)",
+  sendEventBtn: "Push event", pushed: "pushed",
   default: "default", faultAt: "in seconds (empty: now)", faultDelay: "delay each by (s; with status 200: only delay)",
   armedList: "Armed and waiting", disarm: "Disarm", waiting: "waiting", fired: "fired {n}",
 });
@@ -79,6 +81,8 @@ Object.assign(I18N.zh, {
   iDelivery: "投递与确认", iApi: "机器人为它调用的 OpenAPI", iCards: "它产生的卡片版本",
   iViolations: "违规与警告", iStep: "场景步骤", none: "无", request: "请求", response: "响应",
   headers: "头", data: "数据",
+  attach: "上传…", sendEvent: "发送事件", eventType: "事件", eventData: "数据 (JSON)",
+  sendEventBtn: "推送事件", pushed: "已推送",
   default: "默认", faultAt: "几秒后（空：立即）", faultDelay: "每次延迟（秒；状态码 200 时只延迟）",
   armedList: "已注入与等待中", disarm: "撤销", waiting: "等待中", fired: "已触发 {n}",
 });
@@ -422,6 +426,7 @@ function appendItem(e, scroll = true) {
   }
   box.append(node);
   markInspectable(node, e);
+  drawUpload(node, e);
   if (scroll) box.scrollTop = box.scrollHeight;
 }
 
@@ -468,7 +473,7 @@ async function post(path, body) {
   return data;
 }
 
-async function sendMessage(msgtype, text) {
+async function sendMessage(msgtype, text, content) {
   const c = S.convs.get(S.current);
   const body = {
     conversation: { id: c.id, type: c.type, ...(c.type === "group" ? { title: c.title } : {}) },
@@ -478,6 +483,7 @@ async function sendMessage(msgtype, text) {
   const robot = $("#robot-picker");
   if (!robot.hidden && robot.value) body.clientId = robot.value;
   if (text != null) body.text = text;
+  if (content) body.content = content;
   $("#composer-error").textContent = "";
   $("#composer-note").replaceChildren();
   try { sayQueued(await post("/_fakeding/messages", body), body.clientId); } catch (err) { $("#composer-error").textContent = err.message; }
@@ -977,6 +983,36 @@ async function disarmFault(id) {
   refreshArmed();
 }
 
+async function attachFile(file) {
+  // A real picture or file: its bytes kept by the fake under a download code, which the
+  // message carries, so the robot downloads exactly what was picked.
+  $("#composer-error").textContent = "";
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  let code;
+  try { code = (await post("/_fakeding/files", { name: file.name, base64: btoa(bin) })).downloadCode; } catch (err) { $("#composer-error").textContent = err.message; return; }
+  const picture = file.type.startsWith("image/");
+  S.uploads = S.uploads || new Map();
+  S.uploads.set(code, URL.createObjectURL(file));
+  S.lastUpload = { code, picture };
+  await sendMessage(picture ? "picture" : "file", picture ? null : file.name,
+    picture ? { pictureDownloadCode: code, downloadCode: code } : { downloadCode: code, fileName: file.name, spaceId: "space001", fileId: code.slice(0, 12) });
+}
+function drawUpload(node, e) {
+  // The page's own uploads are drawn: a picture as itself, a file with its name.
+  if (!S.lastUpload || !e.who.startsWith("user:") || !["picture", "file"].includes(e.kind) || node.querySelector("img")) return;
+  const { code, picture } = S.lastUpload;
+  S.lastUpload = null;
+  node.dataset.download = code;
+  if (picture) node.querySelector(".bubble").replaceChildren(el("img", { src: S.uploads.get(code), alt: "picture sent", class: "sent-pic" }));
+}
+async function pushEvent() {
+  let data;
+  try { data = JSON.parse($("#event-data").value || "{}"); } catch (err) { $("#event-result").textContent = `data: expected JSON, found ${$("#event-data").value.slice(0, 40)}`; return; }
+  try { const r = await post("/_fakeding/push", { eventType: $("#event-type").value, data }); $("#event-result").textContent = `${t("pushed")}: ${r.messageId || "queued"}`; } catch (err) { $("#event-result").textContent = err.message; }
+}
+
 function wireFind() {
   for (const id of ["#timeline-search", "#timeline-conv", "#timeline-user", "#timeline-card", "#timeline-errors"]) {
     $(id).addEventListener(id === "#timeline-search" ? "input" : "change", () => { S.dirtyTimeline = true; scheduleTimeline(); });
@@ -985,6 +1021,9 @@ function wireFind() {
   $("#timeline-user").addEventListener("focus", refreshFindOptions);
   $("#timeline-card").addEventListener("focus", refreshFindOptions);
   $("#timeline-export").onclick = exportTimeline;
+  $("#attach").onclick = () => $("#attach-input").click();
+  $("#attach-input").onchange = (ev) => { const f = ev.target.files[0]; ev.target.value = ""; if (f) attachFile(f); };
+  $("#event-send").onclick = pushEvent;
   $("#timeline-older").onclick = loadOlder;
   $("#inspector-close").onclick = () => $("#inspector").close();
   $("#inspector-copy").onclick = copyStep;

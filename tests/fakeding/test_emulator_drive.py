@@ -1,6 +1,7 @@
 """Driving the fake from the emulator page (issue 24, item 5), in a real Chromium: every
 setting typed, with its help and default, from the table the control API checks against, and
-faults with their options, the list of those still to come, and disarming one."""
+faults with their options, the list of those still to come, and disarming one; a real picture
+uploaded (the robot downloads the very bytes); member events pushed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
-from fakeding import ThreadedFakeDing
+from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 from fakeding.control_settings import FIXED, knobs
 from tests.fakeding.emulator_page import DESKTOP, PHONE, chromium
 
@@ -96,4 +98,57 @@ def test_faults_with_their_options_are_listed_and_disarmed(
         page.wait_for_selector(f"#faults-armed li[data-state={state}]", state="detached")
     page.wait_for_selector("#faults-armed li >> text=none")
     assert fakeding.fake.platform.faults.listing() == []
+    page.close()
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_a_real_picture_is_sent_drawn_and_downloadable_by_the_robot(
+        browser: Any, fakeding: ThreadedFakeDing, tmp_path: Any) -> None:
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    page = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.set_input_files("#attach-input", str(picture))
+    sent = page.wait_for_selector("#messages .msg.mine[data-kind=picture] img.sent-pic")
+    assert sent.evaluate("i => i.complete && i.naturalWidth") == 1  # drawn from the real bytes
+    code = page.get_attribute("#messages .msg.mine[data-kind=picture]", "data-download")
+    (waiting,) = fakeding.fake.stream.engine.waiting  # no robot yet: queued, with the code
+    assert waiting.data["msgtype"] == "picture"
+    assert waiting.data["content"]["downloadCode"] == code
+
+    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
+        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    url = requests.post(fakeding.http_url + "/v1.0/robot/messageFiles/download", timeout=10,
+                        json={"downloadCode": code, "robotCode": DEFAULT_CLIENT_ID},
+                        headers={"x-acs-dingtalk-access-token": token}).json()["downloadUrl"]
+    assert requests.get(url, timeout=10).content == PNG  # the robot gets exactly what was picked
+
+    bad = requests.post(fakeding.http_url + "/_fakeding/files", timeout=10,
+                        json={"name": "x.bin", "base64": "not base64!"})
+    assert bad.status_code == 400 and bad.json()["field"] == "base64"
+    assert errors == []
+    page.close()
+
+
+def test_member_events_are_pushed_from_the_page(browser: Any, fakeding: ThreadedFakeDing) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    _open(page, DESKTOP, "connections")
+    page.select_option("#event-type", "chat_remove_member")
+    page.fill("#event-data", '{"ChatId": "cidGroup001", "UserId": ["bob"]}')
+    page.click("#event-send")
+    page.wait_for_selector("#event-result >> text=pushed")
+    (event,) = fakeding.fake.stream.engine.waiting  # no robot yet: queued for it
+    assert event.type == "EVENT" and event.headers["eventType"] == "chat_remove_member"
+    assert event.data == {"ChatId": "cidGroup001", "UserId": ["bob"]}
+    page.fill("#event-data", "{oops")
+    page.click("#event-send")
+    page.wait_for_selector("#event-result >> text=data: expected JSON, found {oops")
     page.close()
