@@ -98,6 +98,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_emulator_find.py": "external",
     "tests/fakeding/test_emulator_inspector.py": "external",
     "tests/fakeding/test_emulator_screens.py": "external",
+    "tests/fakeding/test_emulator_screenshots.py": "external",
     "tests/fakeding/test_emulator_status.py": "external",
     "tests/fakeding/test_error_echoes.py": "realtime",
     "tests/fakeding/test_faults.py": "realtime",
