@@ -61,7 +61,7 @@ Object.assign(I18N.en, {
   iDelivery: "Delivery attempts and acks", iApi: "OpenAPI calls the robot made for it",
   iCards: "Card versions it produced", iViolations: "Violations and warnings", iStep: "As a scenario step",
   none: "none", request: "request", response: "response", headers: "headers", data: "data",
-  attach: "Upload…", sendEvent: "Send an event", eventType: "event", eventData: "data (JSON)",
+  restart: "Restart", attach: "Upload…", sendEvent: "Send an event", eventType: "event", eventData: "data (JSON)",
   sendEventBtn: "Push event", pushed: "pushed",
   default: "default", faultAt: "in seconds (empty: now)", faultDelay: "delay each by (s; with status 200: only delay)",
   armedList: "Armed and waiting", disarm: "Disarm", waiting: "waiting", fired: "fired {n}",
@@ -81,7 +81,7 @@ Object.assign(I18N.zh, {
   iDelivery: "投递与确认", iApi: "机器人为它调用的 OpenAPI", iCards: "它产生的卡片版本",
   iViolations: "违规与警告", iStep: "场景步骤", none: "无", request: "请求", response: "响应",
   headers: "头", data: "数据",
-  attach: "上传…", sendEvent: "发送事件", eventType: "事件", eventData: "数据 (JSON)",
+  restart: "重新开始", attach: "上传…", sendEvent: "发送事件", eventType: "事件", eventData: "数据 (JSON)",
   sendEventBtn: "推送事件", pushed: "已推送",
   default: "默认", faultAt: "几秒后（空：立即）", faultDelay: "每次延迟（秒；状态码 200 时只延迟）",
   armedList: "已注入与等待中", disarm: "撤销", waiting: "等待中", fired: "已触发 {n}",
@@ -415,6 +415,8 @@ function appendItem(e, scroll = true) {
     const card = renderCard(e.ref);
     S.cardNodes.set(e.ref, card);
     node = el("div", { class: "msg bot" }, el("div", { class: "who", text: "robot" }), card);
+  } else if (robotDrawing(e)) {
+    node = el("div", { class: "msg bot custom", "data-kind": e.kind }, el("div", { class: "who", text: "robot" }), robotDrawing(e));
   } else if (e.kind.startsWith("custom:") && e.data) {
     node = el("div", { class: "msg bot custom", "data-kind": e.kind },
       el("div", { class: "who", text: e.data.robot || "custom robot" }), renderCustom(e.kind.slice(7), e.data));
@@ -983,6 +985,54 @@ async function disarmFault(id) {
   refreshArmed();
 }
 
+// The robot's own messages drawn as the client shows them: a session-webhook reply or a
+// robot-sent message (msgKey + msgParam) is found on the timeline by its time, then laid out as
+// the custom robots' messages are (link, actionCard, feedCard, image).
+const SAMPLE_SHAPES = {
+  sampleImageMsg: (m) => ["image", { image: { picURL: m.photoURL } }],
+  sampleLink: (m) => ["link", { link: { title: m.title, text: m.text, picUrl: m.picUrl, messageUrl: m.messageUrl } }],
+  sampleActionCard: (m) => ["actionCard", { actionCard: { title: m.title, text: m.text, singleTitle: m.singleTitle, singleURL: m.singleURL } }],
+  sampleMarkdown: (m) => ["markdown", { markdown: { title: m.title, text: m.text } }],
+};
+for (let n = 2; n <= 6; n += 1) {
+  SAMPLE_SHAPES[`sampleActionCard${n}`] = (m) => ["actionCard", { actionCard: { title: m.title, text: m.text,
+    btns: [1, 2, 3, 4, 5, 6].filter((i) => m[`actionTitle${i}`]).map((i) => ({ title: m[`actionTitle${i}`], actionURL: m[`actionURL${i}`] })) } }];
+}
+function robotDrawing(e) {
+  if (e.who !== "bot" || !/^(webhook|robot):/.test(e.kind)) return null;
+  if (e.drawn !== undefined) return e.drawn ? e.drawn.cloneNode(true) : null;
+  e.drawn = null;
+  for (let i = S.records.length - 1; i >= 0 && S.records[i].t >= e.t - 0.001; i -= 1) {
+    const r = S.records[i], req = r.fields && r.fields.request;
+    if (!req || typeof req !== "object" || Math.abs(r.t - e.t) > 0.001) continue;
+    let shape = null;
+    if (e.kind.startsWith("webhook:") && r.kind === "webhook" && req.msgtype === e.kind.slice(8)) shape = [req.msgtype, req];
+    else if (e.kind.startsWith("robot:") && r.kind === "api" && req.msgKey === e.kind.slice(6) && SAMPLE_SHAPES[req.msgKey]) {
+      try { shape = SAMPLE_SHAPES[req.msgKey](JSON.parse(req.msgParam)); } catch (_) { shape = null; }
+    }
+    if (!shape || shape[0] === "text") break;
+    if (shape[0] === "image") {
+      const url = safeUrl(shape[1].image.picURL);
+      e.drawn = el("div", { class: "bubble custom-image" }, url ? el("img", { src: url, alt: "picture from the robot", class: "custom-pic" }) : el("span", { text: e.text }));
+    } else e.drawn = renderCustom(shape[0], shape[1]);
+    break;
+  }
+  return e.drawn ? e.drawn.cloneNode(true) : null;
+}
+
+function restartConversation() {
+  // A fresh conversation with the same title and kind: the robot meets it with no memory.
+  const c = S.convs.get(S.current);
+  if (!c) return;
+  const base = c.id.replace(/R\d+$/, "");
+  let n = 2;
+  while (S.convs.has(`${base}R${n}`)) n += 1;
+  const id = `${base}R${n}`;
+  ensureConv(id, c.type, c.title);
+  S.current = id; renderConvList(); renderChat();
+  $("#composer-text").focus();
+}
+
 async function attachFile(file) {
   // A real picture or file: its bytes kept by the fake under a download code, which the
   // message carries, so the robot downloads exactly what was picked.
@@ -1024,6 +1074,7 @@ function wireFind() {
   $("#attach").onclick = () => $("#attach-input").click();
   $("#attach-input").onchange = (ev) => { const f = ev.target.files[0]; ev.target.value = ""; if (f) attachFile(f); };
   $("#event-send").onclick = pushEvent;
+  $("#restart-conv").onclick = restartConversation;
   $("#timeline-older").onclick = loadOlder;
   $("#inspector-close").onclick = () => $("#inspector").close();
   $("#inspector-copy").onclick = copyStep;

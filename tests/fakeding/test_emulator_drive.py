@@ -5,6 +5,7 @@ uploaded (the robot downloads the very bytes); member events pushed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,4 +152,44 @@ def test_member_events_are_pushed_from_the_page(browser: Any, fakeding: Threaded
     page.fill("#event-data", "{oops")
     page.click("#event-send")
     page.wait_for_selector("#event-result >> text=data: expected JSON, found {oops")
+    page.close()
+
+
+def test_the_robots_link_and_image_messages_are_drawn_and_a_conversation_restarts(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    fakeding.send_message("hello", conversation_id="cidGroup001", title="fakeding group")
+    (waiting,) = fakeding.fake.stream.engine.waiting
+    hook = waiting.data["sessionWebhook"]
+    link = {"msgtype": "link", "link": {"title": "Release notes", "text": "what changed",
+                                        "messageUrl": "https://docs.example.invalid/notes",
+                                        "picUrl": ""}}
+    assert requests.post(hook, json=link, timeout=10).json()["errcode"] == 0
+    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
+        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    picture = f"{fakeding.http_url}/_files/none.png"  # loopback: nothing leaves the machine
+    sent = requests.post(fakeding.http_url + "/v1.0/robot/groupMessages/send", timeout=10,
+                         headers={"x-acs-dingtalk-access-token": token},
+                         json={"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "cidGroup001",
+                               "msgKey": "sampleImageMsg",
+                               "msgParam": json.dumps({"photoURL": picture})})
+    assert sent.status_code == 200, sent.text
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    drawn = page.wait_for_selector("#messages .msg.custom[data-kind='webhook:link'] a.custom-title")
+    assert drawn.inner_text() == "Release notes"
+    assert drawn.get_attribute("href") == "https://docs.example.invalid/notes"
+    image = page.wait_for_selector(
+        "#messages .msg.custom[data-kind='robot:sampleImageMsg'] img.custom-pic")
+    assert image.get_attribute("src") == picture
+
+    page.click("#restart-conv")
+    page.wait_for_selector("#conversations li[data-conversation=cidGroup001R2] "
+                           "button[aria-current=true]")
+    assert page.inner_text("#chat-title") == "fakeding group"
+    assert page.query_selector_all("#messages .msg") == []  # a fresh start
+    page.fill("#composer-text", "from the top")
+    page.press("#composer-text", "Enter")
+    page.wait_for_selector("#messages .msg.mine >> text=from the top")
+    assert fakeding.transcript("cidGroup001R2")[0]["text"] == "from the top"
     page.close()
