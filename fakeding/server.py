@@ -243,13 +243,15 @@ class FakeDing:
         content: dict[str, Any] | None = None,
         at_bot: bool = True,
         client_id: str | None = None,
+        at_users: tuple[str, ...] = (),
     ) -> SentMessage:
-        """A user writes in a conversation; the robot gets it as the platform would deliver it."""
+        """A user writes in a conversation; the robot gets it as the platform would deliver it.
+        ``at_users``: staff ids the user @mentioned besides the robot (groups only)."""
         m = users.write_message(
             self.platform, self.now, now_ms=self.clock.time_ms(), text=text,
             conversation_id=conversation_id, conversation_type=conversation_type, title=title,
             staff_id=staff_id, nick=nick, msgtype=msgtype, content=content, at_bot=at_bot,
-            client_id=client_id)
+            client_id=client_id, at_users=tuple(at_users))
         if not m.deliver:
             return SentMessage(m.msg_id, None, m.conversation_id, False)
         if m.app.callback_url is not None:  # HTTP mode: POSTed, not pushed

@@ -374,23 +374,26 @@ function updateCardNode(id) {
 // ---- chat ------------------------------------------------------------------------------------
 function renderConvList() {
   const ul = $("#conversations");
+  const focused = focusedRow("data-conversation");
   ul.replaceChildren(...[...S.convs.values()].map((c) => el("li", {
     class: c.id === S.current ? "active" : "", "data-conversation": c.id, title: c.id,
   }, el("button", {
     type: "button", "aria-current": String(c.id === S.current),
     onclick: () => { S.current = c.id; renderConvList(); renderChat(); closeDrawers(); },
   }, el("span", { text: `${c.type === "group" ? "#" : "@"} ${c.title}` }), el("span", { class: "badge", text: String(c.items.length || "") })))));
-  keepFocus(ul, "data-conversation");
+  keepFocus(ul, "data-conversation", focused);
 }
 
 function renderUsers() {
   const ul = $("#users");
+  const focused = focusedRow("data-user");
   ul.replaceChildren(...[...S.users.entries()].map(([id, nick]) => el("li", {
     class: id === S.user ? "active" : "", "data-user": id,
   }, el("button", {
     type: "button", "aria-pressed": String(id === S.user), onclick: () => { S.user = id; renderUsers(); },
   }, el("span", { text: nick === id ? id : `${nick} (${id})` })))));
-  keepFocus(ul, "data-user");
+  keepFocus(ul, "data-user", focused);
+  fillAtUsers();
   $("#as-user").textContent = `${t("you")} ${S.users.get(S.user) || S.user}`;
 }
 
@@ -486,6 +489,8 @@ async function sendMessage(msgtype, text, content) {
   if (!robot.hidden && robot.value) body.clientId = robot.value;
   if (text != null) body.text = text;
   if (content) body.content = content;
+  const mentioned = mentionsIn(text);
+  if (mentioned.length && c.type === "group") body.atUsers = mentioned;
   $("#composer-error").textContent = "";
   $("#composer-note").replaceChildren();
   try { sayQueued(await post("/_fakeding/messages", body), body.clientId); } catch (err) { $("#composer-error").textContent = err.message; }
@@ -630,11 +635,14 @@ function applyLang() {
 }
 
 // ---- the workbench: focus, tabs, shortcuts, drawers, what is going on (issue 24) ----------------
-function keepFocus(ul, attr) {
+function focusedRow(attr) {
+  const row = document.activeElement && document.activeElement.closest && document.activeElement.closest(`li[${attr}]`);
+  return row ? row.getAttribute(attr) : null;
+}
+function keepFocus(ul, attr, key) {
   // A list redrawn under the keyboard keeps focus on the same row.
-  const was = document.activeElement && document.activeElement.closest && document.activeElement.closest(`li[${attr}]`);
-  if (!was || was.isConnected) return;
-  const same = ul.querySelector(`li[${attr}="${CSS.escape(was.getAttribute(attr))}"] > button`);
+  if (key == null || focusedRow(attr) === key) return;
+  const same = ul.querySelector(`li[${attr}="${CSS.escape(key)}"] > button`);
   if (same) same.focus();
 }
 
@@ -1020,6 +1028,30 @@ function robotDrawing(e) {
   return e.drawn ? e.drawn.cloneNode(true) : null;
 }
 
+// @ a user: the picker writes "@nick " into the message; those still in the text when it is
+// sent go with it as atUsers (the robot sees them as the client reports them).
+function fillAtUsers() {
+  const pick = $("#at-user");
+  const others = [...S.users.entries()].filter(([id]) => id !== S.user);
+  pick.replaceChildren(el("option", { value: "", text: "@…" }), ...others.map(([id, nick]) => el("option", { value: id, text: `@${nick === id ? id : `${nick} (${id})`}` })));
+}
+function mentionsIn(text) {
+  if (!text || !S.mentions) return [];
+  const out = [...S.mentions.entries()].filter(([, nick]) => text.includes(`@${nick}`)).map(([id]) => id);
+  S.mentions.clear();
+  return out;
+}
+function mentionUser(id) {
+  if (!id) return;
+  const nick = S.users.get(id) || id;
+  S.mentions = S.mentions || new Map();
+  S.mentions.set(id, nick);
+  const input = $("#composer-text");
+  input.value = `${input.value}${input.value && !input.value.endsWith(" ") ? " " : ""}@${nick} `;
+  $("#at-user").value = "";
+  input.focus();
+}
+
 function restartConversation() {
   // A fresh conversation with the same title and kind: the robot meets it with no memory.
   const c = S.convs.get(S.current);
@@ -1075,6 +1107,7 @@ function wireFind() {
   $("#attach-input").onchange = (ev) => { const f = ev.target.files[0]; ev.target.value = ""; if (f) attachFile(f); };
   $("#event-send").onclick = pushEvent;
   $("#restart-conv").onclick = restartConversation;
+  $("#at-user").onchange = (ev) => mentionUser(ev.target.value);
   $("#timeline-older").onclick = loadOlder;
   $("#inspector-close").onclick = () => $("#inspector").close();
   $("#inspector-copy").onclick = copyStep;

@@ -120,6 +120,12 @@ def test_conversations_and_users_are_chosen_by_keyboard_with_a_visible_focus(
                            "'fakeding group'")
     assert page.get_attribute("#conversations li[data-conversation=cidGroup001] button",
                               "aria-current") == "true"
+    # A message elsewhere redraws the list: the keyboard user keeps their place.
+    page.focus("#conversations li[data-conversation=cidGroup001] button")
+    fakeding.send_message("news elsewhere", conversation_id="cidGroup002", at_bot=False)
+    page.wait_for_selector("#conversations li[data-conversation=cidGroup002] .badge >> text=2")
+    assert page.evaluate("document.activeElement.closest('li').dataset.conversation") == (
+        "cidGroup001")
     page.focus("#users li[data-user=bob] button")
     page.keyboard.press("Space")
     page.wait_for_selector("#users li[data-user=bob] button[aria-pressed=true]")

@@ -193,3 +193,29 @@ def test_the_robots_link_and_image_messages_are_drawn_and_a_conversation_restart
     page.wait_for_selector("#messages .msg.mine >> text=from the top")
     assert fakeding.transcript("cidGroup001R2")[0]["text"] == "from the top"
     page.close()
+
+
+def test_a_user_is_mentioned_with_at_and_the_robot_gets_at_users(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    fakeding.send_message("hi all", conversation_id="cidGroup001", staff_id="bob", nick="Bob",
+                          at_bot=False)
+    page = browser.new_page(viewport=PHONE)
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.wait_for_selector("#at-user option[value=bob]", state="attached")
+    page.select_option("#at-user", "bob")
+    assert page.input_value("#composer-text") == "@bob "
+    page.keyboard.type("please look")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#messages .msg.mine >> text=@bob please look")
+    data = fakeding.fake.stream.engine.waiting[-1].data
+    assert data["text"]["content"] == " @bob please look"
+    assert data["isInAtList"] is True
+    assert data["atUsers"][1:] == [{"dingtalkId": "$:LWCP_v1:$bob", "staffId": "bob"}]
+    page.close()
+    bad = requests.post(fakeding.http_url + "/_fakeding/messages", timeout=10, json={
+        "conversation": {"id": "cidGroup001", "type": "group"}, "sender": {"staffId": "a"},
+        "text": "x", "atUsers": "bob"})
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "atUsers: expected a list of staff ids, found 'bob'",
+                          "field": "atUsers"}
