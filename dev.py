@@ -59,12 +59,21 @@ SYSTEM = [
     ("chromium", "chromium", "the emulator's browser tests (tests/fakeding/test_emulator_browser.py)"),
     ("redis-server", "redis-server", "the robot's Redis replica tests (tests/bot/test_robot_redis.py)"),
     ("java", "default-jdk-headless", "the Java client test (tests/tls/test_java_client.py)"),
+    # fonts: a path instead of a command; the emulator's screenshots show Chinese and emoji
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "fonts-noto-cjk",
+     "the Chinese in the emulator's screenshots (docs/emulator.png)"),
+    ("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "fonts-noto-color-emoji",
+     "the emoji in the emulator's screenshots (docs/emulator.png)"),
 ]
+
+
+def _present(cmd: str) -> bool:
+    return Path(cmd).exists() if cmd.startswith("/") else shutil.which(cmd) is not None
 
 
 def ensure_system() -> None:
     """Install the Debian packages the tests drive when root; otherwise say what will fail."""
-    missing = [(cmd, pkg, why) for cmd, pkg, why in SYSTEM if shutil.which(cmd) is None]
+    missing = [(cmd, pkg, why) for cmd, pkg, why in SYSTEM if not _present(cmd)]
     if not missing:
         return
     packages = [pkg for _, pkg, _ in missing]
@@ -73,7 +82,7 @@ def ensure_system() -> None:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=False, env=env)
-        missing = [m for m in missing if shutil.which(m[0]) is None]
+        missing = [m for m in missing if not _present(m[0])]
     for cmd, _, why in missing:
         print(f"dev.py: {cmd} is missing, so {why} will fail", file=sys.stderr)
     if missing:

@@ -31,7 +31,8 @@ class FakeDingAPI(Protocol):
     def send_message(self, text: str | None = None, *, conversation_id: str = ...,
                      conversation_type: str = ..., title: str | None = ..., staff_id: str = ...,
                      nick: str | None = ..., msgtype: str = ..., content: dict[str, Any] | None = ...,
-                     at_bot: bool = ..., client_id: str | None = ...) -> SentMessage:
+                     at_bot: bool = ..., client_id: str | None = ...,
+                     at_users: tuple[str, ...] = ...) -> SentMessage:
         """A user writes in a conversation."""
 
     def click(self, card_id: str, *, staff_id: str, button_id: str,

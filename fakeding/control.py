@@ -98,6 +98,9 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         content = body.get("content")
         if content is not None and not isinstance(content, dict):
             raise ControlError("content", f"expected an object, found {content!r}")
+        at_users = body.get("atUsers", [])
+        if not isinstance(at_users, list) or not all(isinstance(u, str) and u for u in at_users):
+            raise ControlError("atUsers", f"expected a list of staff ids, found {at_users!r}")
         sent = fake.send_message(
             text,
             conversation_id=_str(conv, "id", "conversation.") or "",
@@ -106,7 +109,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             staff_id=_str(sender, "staffId", "sender.") or "",
             nick=_str(sender, "nick", "sender.", required=False),
             msgtype=msgtype, content=content, at_bot=at_bot,
-            client_id=_str(body, "clientId", "", required=False),
+            client_id=_str(body, "clientId", "", required=False), at_users=tuple(at_users),
         )
         return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
 

@@ -22,12 +22,56 @@ FIXED = ("host",)  # bound when the servers start: a flag of `serve`, not a run-
 CHOICES: dict[str, tuple[str, ...]] = {"second_connection": ("balance", "kick", "refuse")}
 
 
+# What each setting does, in a line: the emulator's settings form shows it.
+HELP = {
+    "host": "where the servers bind (serve --host; not changeable at run time)",
+    "seed": "seed of every generated id (reset may pass another)",
+    "corp_id": "the organisation's corpId in payloads",
+    "ticket_ttl": "seconds a Stream ticket stays valid",
+    "redelivery_delay": "seconds before an un-acked callback is pushed again; null: never",
+    "max_redeliveries": "how many times it is pushed again",
+    "redelivery_new_message_id": "a redelivery carries a new headers.messageId",
+    "system_ping_interval": "seconds between SYSTEM pings; null: none (scenarios default to none)",
+    "ws_ping_interval": "seconds between websocket pings to each connection; null: none "
+                        "(scenarios default to none)",
+    "ws_ping_timeout": "a connection that answers nothing this long after a websocket ping is "
+                       "cut, its un-acked messages redelivered elsewhere",
+    "stream_send_buffer_bytes": "bytes that may wait to be sent to one connection; a client "
+                                "that lets more pile up is cut off with a violation; null: no "
+                                "limit",
+    "disconnect_close_after": "seconds from a SYSTEM disconnect to the socket's close",
+    "max_connections_per_app": "live Stream connections an app may hold before a violation "
+                               "names them (a leaked socket per reconnect); null: no limit",
+    "card_callback_timeout": "seconds a card callback may take (Stream or HTTP)",
+    "http_callback_timeout": "seconds an HTTP-mode robot may take to answer a message",
+    "token_ttl": "access-token lifetime",
+    "qps_limit": "calls per second per app per API; null: unlimited",
+    "webhook_ttl": "session-webhook lifetime",
+    "webhook_per_minute": "webhook messages per minute per robot; null: unlimited",
+    "enforce_scopes": "check each app's permission scopes",
+    "card_param_value_max_bytes": "cardParamMap value size; null: unlimited",
+    "interactive_card_max_bytes": "ordinary card cardData size; null: unlimited",
+    "stream_content_max_bytes": "streaming content per call; null: unlimited",
+    "batch_send_max_users": "userIds per batchSend",
+    "media_max_bytes": "legacy /media/upload file size; null: unlimited",
+    "recorder_limit": "keep only the newest N records (applies from the next reset)",
+    "history_limit": "keep only the newest N cards, transcript lines, sessions",
+    "extra": "switches without a field of their own, e.g. deliver_group_messages_without_at",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Knob:
     name: str
     kind: str  # "number" | "integer" | "boolean" | "string" | "object"
     nullable: bool
     default: Any
+    help: str = ""
+
+    def view(self) -> dict[str, Any]:
+        """The knob for the emulator's settings form."""
+        return {"name": self.name, "kind": self.kind, "nullable": self.nullable,
+                "default": self.default, "help": self.help, "fixed": self.name in FIXED}
 
     def schema(self) -> dict[str, Any]:
         base: dict[str, Any] = {"type": self.kind}
@@ -52,7 +96,8 @@ def knobs() -> dict[str, Knob]:
     defaults = Settings()
     for f in dataclasses.fields(Settings):
         kind, nullable = _kind(str(f.type))
-        out[f.name] = Knob(f.name, kind, nullable, getattr(defaults, f.name))
+        out[f.name] = Knob(f.name, kind, nullable, getattr(defaults, f.name),
+                           HELP.get(f.name, ""))
     return out
 
 

@@ -103,7 +103,9 @@ ROUTES: tuple[ControlRoute, ...] = (
                                   title=STR),
                  sender=obj(("staffId",), staffId=STR, nick=STR), text=STR, atBot=BOOL,
                  msgtype={"enum": ["text", "picture", "richText", "audio", "video", "file"]},
-                 content=ANY_OBJ, clientId=STR),
+                 content=ANY_OBJ, clientId=STR,
+                 atUsers={"type": "array", "items": STR,
+                          "description": "staff ids @mentioned besides the robot (groups)"}),
         example={"conversation": {"id": "cidExample", "type": "group", "title": "Support"},
                  "sender": {"staffId": "alice", "nick": "Alice"}, "text": "hello",
                  "atBot": False},
@@ -186,6 +188,42 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute("GET", "/_fakeding/connections", "live Stream connections",
                  arr(obj(("id", "client", "state", "opened"), id=STR, client=STR, state=STR,
                          opened=NUM))),
+    ControlRoute("GET", "/_fakeding/records",
+                 "older timeline events than the live snapshot carries (it has the latest "
+                 "500), in its words, oldest first", arr(RECORD),
+                 query={"before": ("only records before this seq (the first one the page has)",
+                                   "100"),
+                        "limit": ("how many, the latest of them (default 500, at most 5000)",
+                                  "50")}),
+    ControlRoute("GET", "/_fakeding/frames",
+                 "the frames pushed for one message (key: its msgId), headers and data, one "
+                 "per delivery attempt, as the robot received them; kept until history_limit "
+                 "acked deliveries later",
+                 arr(obj(("client", "attempt", "acked", "frame", "data"), client=STR,
+                         attempt={"type": "integer"}, acked=BOOL, frame=ANY_OBJ, data=ANY_OBJ)),
+                 query={"key": ("the message's msgId", "msgExample")}),
+    ControlRoute("GET", "/_fakeding/settings/knobs",
+                 "every setting for a form: its type, whether null switches it off, its "
+                 "default and what it does", arr(obj(
+                     ("name", "kind", "nullable", "default", "help", "fixed"), name=STR,
+                     kind=STR, nullable=BOOL, default={}, help=STR, fixed=BOOL))),
+    ControlRoute("GET", "/_fakeding/faults",
+                 "faults still to come: waiting for their time (at) or armed and not used up",
+                 arr(obj(("id", "state", "spec"), id={"type": "integer"},
+                         state={"enum": ["waiting", "armed"]}, spec=ANY_OBJ))),
+    ControlRoute("POST", "/_fakeding/faults/disarm",
+                 "take back a fault that has not fired (yet, or not all its count)",
+                 obj(("disarmed", "armed"), disarmed=BOOL, armed={"type": "array"}),
+                 body=obj(("id",), id={"type": "integer"}), example={"id": 1},
+                 bad={"id": "one"}),
+    ControlRoute("POST", "/_fakeding/files",
+                 "keep a file a user sends (the emulator's picture and file upload): the "
+                 "answer's downloadCode goes in a message's content, and the robot downloads "
+                 "the bytes through /v1.0/robot/messageFiles/download",
+                 obj(("downloadCode",), downloadCode=STR),
+                 body=obj(("name", "base64"), name=STR, base64=STR),
+                 example={"name": "hello.txt", "base64": "aGVsbG8="},
+                 bad={"name": "hello.txt", "base64": "not base64!"}),
     ControlRoute("GET", "/_fakeding/events",
                  "server-sent events: a snapshot of the run, then every change (the schema is "
                  "of each event's data)", obj(("type",), type=STR),

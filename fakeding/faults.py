@@ -57,6 +57,8 @@ class Fault:
     seen: int = 0
     fired: int = 0
     spec: dict[str, Any] = field(default_factory=dict)
+    ident: int = 0  # numbered by the plan, so the emulator can list and disarm it
+    disarmed: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -155,9 +157,33 @@ class FaultPlan:
 
     def __init__(self) -> None:
         self.armed: list[Fault] = []
+        self.later: list[Fault] = []  # armed with ``at``: applied when their time comes
+        self._next = 0
+
+    def number(self, fault: Fault) -> Fault:
+        if not fault.ident:
+            self._next += 1
+            fault.ident = self._next
+        return fault
 
     def arm(self, fault: Fault) -> None:
-        self.armed.append(fault)
+        self.armed.append(self.number(fault))
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Faults still to come: waiting for their time, or armed and not used up."""
+        out = [{"id": f.ident, "state": "waiting", "spec": f.describe(), "fired": 0}
+               for f in self.later if not f.disarmed]
+        out += [{"id": f.ident, "state": "armed", "spec": f.describe(), "fired": f.fired,
+                 "seen": f.seen} for f in self.armed if not f.exhausted and not f.disarmed]
+        return out
+
+    def disarm(self, ident: int) -> bool:
+        """Take a fault back before it fires (again); False when none has that id."""
+        for f in [*self.later, *self.armed]:
+            if f.ident == ident and not f.disarmed and not f.exhausted:
+                f.disarmed = True
+                return True
+        return False
 
     def on_frame(self, client_id: str, topic: str) -> Fault | None:
         return self._match("frame", client_id,
@@ -172,7 +198,7 @@ class FaultPlan:
 
     def _match(self, kind: str, client_id: str | None, pred: Any) -> Fault | None:
         for f in self.armed:
-            if f.kind != kind or f.exhausted:
+            if f.kind != kind or f.exhausted or f.disarmed:
                 continue
             if f.client_id is not None and client_id is not None and f.client_id != client_id:
                 continue
@@ -186,3 +212,4 @@ class FaultPlan:
 
     def reset(self) -> None:
         self.armed.clear()
+        self.later.clear()

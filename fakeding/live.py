@@ -10,6 +10,8 @@ loop turn and hands them to every follower: the page's ``EventSource`` at
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import sys
@@ -23,9 +25,11 @@ from aiohttp import web
 
 from . import jsonsafe
 from .control import clipped
+from .control_settings import knobs
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
 from .export import SETTING_KEYS, session_scenario, to_yaml
+from .inspector import frames_for
 from .platform import Platform
 from .recorder import Record, Recorder
 from .settings import Settings
@@ -53,6 +57,8 @@ NULLABLE = {"qps_limit", "redelivery_delay", "webhook_per_minute", "card_param_v
             "interactive_card_max_bytes", "stream_content_max_bytes"}
 WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
+SNAPSHOT_RECORDS = 500  # the first snapshot's latest records; older ones come from /records
+PAGE_MAX = 5_000  # the most records one /_fakeding/records page answers
 
 
 class Feed:
@@ -118,6 +124,8 @@ class Feed:
             text = describe(record, self._refs, cards, {})
         except (KeyError, IndexError, TypeError, ValueError):
             text = f"{record.kind} {json.dumps(record.fields, default=str, ensure_ascii=False)}"
+        if text == f"{record.kind} {record.fields}":  # describe's last resort: a Python repr
+            text = readable(record, self._refs)
         return text
 
     def record_event(self, record: Record, *, with_card: bool = False) -> Event:
@@ -150,16 +158,50 @@ class Feed:
         p = self.fake.platform
         self._refs = None  # refs numbered from the start of the run, as the lines will be
         records = [self.record_event(r) for r in p.recorder]
+        older = max(0, len(records) - SNAPSHOT_RECORDS)  # paged on demand: /_fakeding/records
+        records = records[older:]
         # While others follow, records not yet flushed come again as events (followers skip
         # seqs they have) and transcript lines after ``_said`` come only as events.
         following = bool(self.sinks) and p.transcript is self._transcript
         said = self._said if following else len(p.transcript)
-        return {"type": "snapshot", "records": records,
+        return {"type": "snapshot", "records": records, "older": older,
+                "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
                 "transcript": [self.say_event(e) for e in p.transcript[:said]],
                 "cards": [dict(card_meta(c), versions=[
                     {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}
                     for v in c.versions]) for c in p.cards.all()],
                 "connections": connections(self.fake), "settings": current_settings(self.fake)}
+
+
+    def older(self, before: int, limit: int) -> list[Event]:
+        """The ``limit`` records before seq ``before``, worded as the live lines are (refs
+        numbered from the start of the run, without disturbing the followers' numbering)."""
+        kept, self._refs = self._refs, None
+        try:
+            events = [self.record_event(r) for r in self.fake.platform.recorder]
+        finally:
+            self._refs = kept
+        events = [e for e in events if e["seq"] < before]
+        return events[max(0, len(events) - limit):]
+
+
+REF_FIELDS = {"msg": "msg", "msgId": "msg", "card": "card", "connection": "conn"}
+
+
+def readable(record: Record, refs: Refs) -> str:
+    """A record describe has no words for (the robot's ``bot.*``), as ``kind key=value ...``:
+    ids as the refs the other lines use (msg#1, card#2), values as JSON, long ones clipped."""
+    parts = [record.kind]
+    for key, value in record.fields.items():
+        if key in REF_FIELDS and isinstance(value, str):
+            shown = refs(REF_FIELDS[key], value)
+        elif isinstance(value, str):
+            shown = value if len(value) <= 60 else f"{value[:59]}…"
+        else:
+            shown = json.dumps(value, default=str, ensure_ascii=False)
+            shown = shown if len(shown) <= 60 else f"{shown[:59]}…"
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
 
 
 def card_meta(card: Any) -> dict[str, Any]:
@@ -313,6 +355,56 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def conns(_: web.Request) -> web.StreamResponse:
         return _json(connections(fake))
 
+    async def older(request: web.Request) -> web.StreamResponse:
+        try:
+            before = _count(request, "before", 2**62)
+            limit = min(_count(request, "limit", SNAPSHOT_RECORDS), PAGE_MAX)
+        except ControlError as exc:
+            return _json({"error": str(exc), "field": exc.field}, 400)
+        return _json(feed.older(before, limit))
+
+    async def knob_table(_: web.Request) -> web.StreamResponse:
+        return _json([k.view() for k in knobs().values()])
+
+    async def armed(_: web.Request) -> web.StreamResponse:
+        return _json(fake.platform.faults.listing())
+
+    async def disarm(request: web.Request) -> web.StreamResponse:
+        try:
+            body = jsonsafe.loads(await request.read() or b"{}")
+        except ValueError as exc:
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
+                          "field": "body"}, 400)
+        ident = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            return _json({"error": f"id: expected the number of an armed fault (GET "
+                                   f"/_fakeding/faults lists them), found {ident!r}",
+                          "field": "id"}, 400)
+        done = fake.platform.faults.disarm(ident)
+        return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
+
+    async def upload(request: web.Request) -> web.StreamResponse:
+        """A file the page's user picked: kept as the platform keeps message files, so the
+        robot downloads it through /v1.0/robot/messageFiles/download with the code."""
+        try:
+            body = jsonsafe.loads(await request.read() or b"{}")
+            code = store_upload(fake.platform, body)
+        except ValueError as exc:
+            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
+                          "field": "body"}, 400)
+        except ControlError as exc:
+            return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
+        return _json({"downloadCode": code})
+
+    async def frames(request: web.Request) -> web.StreamResponse:
+        key = request.query.get("key", "")
+        if not key:
+            return _json({"error": "key: expected the msgId of a message (the delivery key of "
+                                   "its push records), found nothing; add ?key=…",
+                          "field": "key"}, 400)
+        app_ids = {c: a.app_id for c, a in fake.platform.apps.items()}
+        return _json(frames_for(fake.stream.engine, app_ids, key))
+
     async def scenario(request: web.Request) -> web.StreamResponse:
         name = request.query.get("name") or "emulator session"
         text = to_yaml(export_scenario(fake, name))
@@ -328,7 +420,47 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     # GET (every setting) and PATCH are the control API's; POST answers the page's subset
     r.add_route("POST", "/_fakeding/settings", settings)
     r.add_get("/_fakeding/connections", conns)
+    r.add_get("/_fakeding/records", older)
+    r.add_get("/_fakeding/frames", frames)
+    r.add_get("/_fakeding/settings/knobs", knob_table)
+    r.add_post("/_fakeding/files", upload)
+    r.add_get("/_fakeding/faults", armed)
+    r.add_post("/_fakeding/faults/disarm", disarm)
     r.add_get("/_fakeding/scenario", scenario)
+
+
+def store_upload(platform: Platform, body: Any) -> str:
+    """``{"name", "base64"}`` kept under a new download code; errors name the field."""
+    if not isinstance(body, dict):
+        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise ControlError("name", f"expected the file's name (1-255 characters), found "
+                                   f"{jsonsafe.echo(name)}")
+    raw = body.get("base64")
+    try:
+        if not isinstance(raw, str):
+            raise ValueError("not a string")
+        data = base64.b64decode(raw, validate=True)
+    except (ValueError, binascii.Error):
+        raise ControlError("base64", "expected the file's bytes as base64 text, found "
+                                     f"{jsonsafe.echo(raw)}") from None
+    limit = platform.settings.media_max_bytes
+    if limit is not None and len(data) > limit:
+        raise ControlError("base64", f"expected at most {limit} bytes (media_max_bytes), found "
+                                     f"{len(data)}")
+    code = platform.ids.code("dl")
+    platform.files[code] = (name.strip(), data)
+    return code
+
+
+def _count(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise ControlError(name, f"expected a whole number >= 0, found {raw[:40]!r}")
+    return int(raw)
 
 
 def _dumps(obj: Any) -> str:

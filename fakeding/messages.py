@@ -66,6 +66,7 @@ def robot_message(
     text: str | None,
     content: dict[str, Any] | None,
     at_bot: bool,
+    at_users: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "conversationId": conversation.id,
@@ -88,6 +89,9 @@ def robot_message(
         data["conversationTitle"] = conversation.title or conversation.id
         data["isInAtList"] = at_bot
         data["atUsers"] = [{"dingtalkId": chatbot_user_id}] if at_bot else []
+        # other people @mentioned: their @nick stays in the text, as the client sends it
+        data["atUsers"] += [{"dingtalkId": "$:LWCP_v1:$" + staff, "staffId": staff}
+                            for staff in at_users]
     if msgtype == "text":
         # In groups the platform strips the @mention and leaves a leading space.
         body = text or ""

@@ -72,6 +72,7 @@ class FakeDing:
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
         self.expected_violations: list[str] = []  # patterns, until the next reset
+        self.reset_t = 0.0  # when the last reset was (clock time): the emulator shows times from it
         for client_id, secret in apps or [(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)]:
             self.platform.add_app(client_id, secret)
 
@@ -222,6 +223,7 @@ class FakeDing:
         self.stream.reset(sessions=sessions)
         self.platform.reset(seed, sessions=sessions)
         self.expected_violations = []
+        self.reset_t = self.now  # the emulator shows times from here
 
     @property
     def recorder(self) -> Recorder:
@@ -248,13 +250,15 @@ class FakeDing:
         content: dict[str, Any] | None = None,
         at_bot: bool = True,
         client_id: str | None = None,
+        at_users: tuple[str, ...] = (),
     ) -> SentMessage:
-        """A user writes in a conversation; the robot gets it as the platform would deliver it."""
+        """A user writes in a conversation; the robot gets it as the platform would deliver it.
+        ``at_users``: staff ids the user @mentioned besides the robot (groups only)."""
         m = users.write_message(
             self.platform, self.now, now_ms=self.clock.time_ms(), text=text,
             conversation_id=conversation_id, conversation_type=conversation_type, title=title,
             staff_id=staff_id, nick=nick, msgtype=msgtype, content=content, at_bot=at_bot,
-            client_id=client_id)
+            client_id=client_id, at_users=tuple(at_users))
         if not m.deliver:
             return SentMessage(m.msg_id, None, m.conversation_id, False)
         if m.app.callback_url is not None:  # HTTP mode: POSTed, not pushed
@@ -337,12 +341,17 @@ class FakeDing:
             self.platform.app(f.client_id)  # a clear error for an unknown app
         if f.at:
             at, f.at = f.at, None
+            self.platform.faults.later.append(self.platform.faults.number(f))
             self.clock.call_later(at, lambda: self._apply_fault(f))
         else:
             self._apply_fault(f)
         return f
 
     def _apply_fault(self, f: Fault) -> None:
+        if f in self.platform.faults.later:
+            self.platform.faults.later.remove(f)
+        if f.disarmed:  # taken back (the emulator's disarm) before its time came
+            return
         self.record("fault", fault=f.kind,
                     **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
         if f.kind in ("frame", "api"):

@@ -50,6 +50,7 @@ def write_message(
     content: dict[str, Any] | None,
     at_bot: bool,
     client_id: str | None,
+    at_users: tuple[str, ...] = (),
 ) -> UserMessage:
     """A user writes in a conversation; returns the payload the robot must get."""
     if conversation_type not in ("group", "single"):
@@ -84,6 +85,7 @@ def write_message(
         webhook_url=f"{p.http_url}/robot/sendBySession?session={session.key}",
         webhook_expires_ms=now_ms + int(round(p.settings.webhook_ttl * 1000)),
         msgtype=msgtype, text=text, content=content, at_bot=at_bot,
+        at_users=at_users if conv.type == "group" else (),
     )
     shown = text if msgtype == "text" else f"[{msgtype}] {text or ''}".strip()
     p.note(t, conv.id, f"user:{staff_id}", msgtype, shown or "", ref=msg_id)

@@ -93,6 +93,7 @@ class Delivery:
     connection: str | None = None  # where the last attempt went
     headers: dict[str, str] = field(default_factory=dict)  # an EVENT's event* headers
     later: int = 0  # acks that asked for a redelivery (an EVENT answered LATER or code != 200)
+    pushes: list[tuple[str, int, str]] = field(default_factory=list)  # (messageId, ms, connection)
 
 
 class StreamEngine:
@@ -447,6 +448,7 @@ class StreamEngine:
         d.attempts += 1
         d.last_push_t = t
         d.connection = conn.id
+        d.pushes.append((message_id, ms, conn.id))  # the emulator's inspector shows each frame
         self.deliveries[(d.client_id, message_id)] = d
         f = protocol.frame(
             type=d.type, topic=d.topic, message_id=message_id, time_ms=ms, data=d.data,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -157,10 +156,7 @@ def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
                            ".every(e => e.dataset.kind === 'click')")
     assert len(page.query_selector_all("#timeline .ev")) == 1
     page.select_option("#timeline-filter", "")
-    shot = tmp_path / "emulator.png"
-    page.screenshot(path=str(shot))
-    if os.environ.get("FAKEDING_UPDATE_SCREENSHOT"):
-        shutil.copy(shot, ROOT / "docs" / "emulator.png")
+    page.screenshot(path=str(tmp_path / "emulator.png"))  # the README's: test_emulator_screenshots
 
     # A picture from the fake's samples, in Chinese.
     page.click("#lang")
@@ -235,6 +231,7 @@ def test_updates_reach_the_page_fast_with_200_conversations_and_5000_events(
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#timeline-count >> text=5000 events")
     assert len(page.query_selector_all("#conversations li")) == 200
+    page.click("#conversations li[data-conversation=cidGroup001]")  # it opened on the latest
     page.evaluate(WATCH_UPDATES)
     token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
         "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]

@@ -124,8 +124,9 @@ def test_a_tab_closed_during_its_first_snapshot_is_not_a_fake_failure() -> None:
         fake = FakeDing()
         await fake.start()
         try:
-            for i in range(20_000):  # a snapshot of several MB: the write waits on the socket
-                fake.record("note", text="x" * 200, n=i)
+            parts = {f"part{k}": "x" * 2000 for k in range(8)}  # fields are clipped at ~2 kB
+            for i in range(600):  # a snapshot of several MB (its latest 500 records): the write
+                fake.record("note", n=i, **parts)  # waits on the socket
             feed = feed_of(fake)
             for _ in range(3):
                 reader, writer = await asyncio.open_connection("127.0.0.1", fake.http_port)
