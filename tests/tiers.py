@@ -124,6 +124,8 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_stream_engine.py": "pure",
     "tests/fakeding/test_stream_liveness.py": "realtime",
     "tests/fakeding/test_stream_ws.py": "realtime",
+    "tests/fakeding/test_templates_markdown.py": "pure",
+    "tests/fakeding/test_templates_render.py": "pure",
     "tests/fakeding/test_tiers.py": "pure",
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
