@@ -124,7 +124,9 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_stream_engine.py": "pure",
     "tests/fakeding/test_stream_liveness.py": "realtime",
     "tests/fakeding/test_stream_ws.py": "realtime",
+    "tests/fakeding/test_templates_cli.py": "process",
     "tests/fakeding/test_templates_markdown.py": "pure",
+    "tests/fakeding/test_templates_platform.py": "realtime",
     "tests/fakeding/test_templates_render.py": "pure",
     "tests/fakeding/test_tiers.py": "pure",
     # TLS mode: other languages' clients and the CONNECT proxy
