@@ -128,6 +128,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_templates_markdown.py": "pure",
     "tests/fakeding/test_templates_platform.py": "realtime",
     "tests/fakeding/test_templates_render.py": "pure",
+    "tests/fakeding/test_templates_scenarios.py": "virtual",
     "tests/fakeding/test_tiers.py": "pure",
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
