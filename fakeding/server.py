@@ -42,6 +42,7 @@ from .stream import protocol
 from .stream.ws import StreamServer
 from .templates import Template, parse_export
 from .templates import render as render_template
+from .templates.markdown import to_html
 from .tls.env import Facts, Tls
 from .tls.route import add_env_route
 
@@ -225,15 +226,24 @@ class FakeDing:
 
     def card_view(self, card_id: str, *, user: str | None = None,
                   local: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """What ``user`` sees of a card of a registered template (None for other cards)."""
+        """What ``user`` sees of a card of a registered template (None for other cards):
+        its nodes (markdown also as the client's HTML) and its flow state."""
         card = self.platform.cards.get(card_id)
         template = self.platform.templates.get(card.template_id)
         if template is None:
             return None
         private = card.private_data.get(user or "", {})
-        view = render_template(template, drawn_data(card), private, local, card_id=card.id)
-        return {"templateId": template.id, "nodes": [n.to_dict() for n in view.nodes],
-                "unknown": view.unknown}
+        data = drawn_data(card)
+        view = render_template(template, data, private, local, card_id=card.id)
+        surface = "ai" if template.is_ai else "card"
+        nodes = []
+        for node in view.nodes:
+            out = node.to_dict()
+            if node.kind == "markdown":
+                out["html"] = to_html(node.text, surface)
+            nodes.append(out)
+        return {"templateId": template.id, "nodes": nodes, "unknown": view.unknown,
+                "flowStatus": data.get("flowStatus") if template.is_ai else None}
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""

@@ -115,7 +115,9 @@ def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_i
                 value = {"value": jsonsafe.text(value, len(value))}
         label = buttons[button_id].label
     elif p.templates.get(card.template_id) is not None:
+        # the caller's params are the user's local input; the layout decides what is sent
         value, label = _template_tap(p, card, staff_id, button_id, params)
+        params = None
     else:
         value, label = {}, button_id
     if params:

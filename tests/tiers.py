@@ -93,6 +93,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_control_security.py": "realtime",
     "tests/fakeding/test_doctor.py": "realtime",
     "tests/fakeding/test_emulator_browser.py": "external",
+    "tests/fakeding/test_emulator_templates_browser.py": "external",
     "tests/fakeding/test_error_echoes.py": "realtime",
     "tests/fakeding/test_faults.py": "realtime",
     "tests/fakeding/test_fuzz.py": "realtime",

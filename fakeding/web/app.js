@@ -261,6 +261,65 @@ function renderInstance(card, data) {
   return node;
 }
 
+// ---- template cards: the fake's renderer draws them for the user looking ---------------------
+// Only the latest version is drawn from the template (history shows the data); inputs keep
+// what the user typed in card.local, sent as their local input when a button is tapped.
+function renderTemplate(card) {
+  const node = el("div", { class: "card-inner card-template" });
+  const body = el("div", { class: "card-body" });
+  node.append(body);
+  const local = card.local || (card.local = {});
+  const q = new URLSearchParams({ user: S.user });
+  for (const [k, v] of Object.entries(local)) q.set(`local.${k}`, v);
+  api(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/view?${q}`)
+    .then((r) => r.json())
+    .then((view) => { if (view && !view.error) fillTemplate(card, node, body, view); })
+    .catch((err) => body.append(el("div", { class: "muted", text: String(err) })));
+  return node;
+}
+
+function fillTemplate(card, node, body, view) {
+  const flow = view.flowStatus;
+  if (flow != null) node.prepend(el("span", { class: "card-flow", "data-flow": flow, text: t(`flow${flow}`) }));
+  let row = null;
+  for (const n of view.nodes) {
+    if (n.kind !== "button") row = null;
+    if (n.kind === "text") body.append(el("div", { class: "tpl-text", text: n.text }));
+    else if (n.kind === "markdown") {
+      const md = el("div", { class: "card-md" });
+      md.innerHTML = n.html || "";  // built by the fake's markdown module: escaped, safe
+      if (String(flow) === "2") md.append(el("span", { class: "caret", text: "▍" }));
+      body.append(md);
+    } else if (n.kind === "image") body.append(el("img", { class: "tpl-image", src: /^https?:/.test(n.src || "") ? n.src : "", alt: n.src || "" }));
+    else if (n.kind === "divider") body.append(el("hr"));
+    else if (n.kind === "loading") body.append(el("div", { class: "tpl-loading", text: "…" }));
+    else if (n.kind === "input") {
+      const input = el("input", { type: "text", class: "tpl-input", "data-local": n.local, placeholder: n.text });
+      input.value = card.local[n.local] || "";
+      input.addEventListener("input", () => { card.local[n.local] = input.value; });
+      body.append(input);
+    } else if (n.kind === "button") {
+      if (!row) { row = el("div", { class: "card-actions" }); body.append(row); }
+      const ids = n.payload && n.payload.actionData && n.payload.actionData.cardPrivateData
+        ? n.payload.actionData.cardPrivateData.actionIds || [] : [];
+      if (ids.length) {
+        row.append(el("button", { type: "button", class: "card-btn", "data-button-id": ids[0], text: n.text,
+          onclick: () => clickTemplate(card, ids[0]) }));
+      } else if (n.action === "dtOpenLink" && /^https?:/.test(n.src || "")) {
+        row.append(link(n.text, n.src, "card-btn"));
+      }
+    } else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
+  }
+}
+
+async function clickTemplate(card, buttonId) {
+  $("#composer-error").textContent = "";
+  try {
+    await post(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/click`, { staffId: S.user, buttonId, params: card.local });
+    card.local = {};
+  } catch (err) { $("#composer-error").textContent = err.message; }
+}
+
 function chart(card, index) {
   // The update times of one card: a tick per version on a line from the first to the last.
   const ns = "http://www.w3.org/2000/svg";
@@ -293,7 +352,8 @@ function renderCard(id) {
   const data = v.cardData || {};
   node.dataset.version = String(index + 1);
   node.dataset.final = String(!!(data.contents || []).find((c) => c && c.id === "feedback"));
-  node.append(card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
+  const drawn = card.meta.drawn && card.shown == null;
+  node.append(drawn ? renderTemplate(card) : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
   const t0 = card.versions[0] ? card.versions[0].t : v.t;
   const hist = el("div", { class: "card-history" },
     el("div", { class: "row" },
@@ -336,7 +396,7 @@ function renderUsers() {
   const ul = $("#users");
   ul.replaceChildren(...[...S.users.entries()].map(([id, nick]) => el("li", {
     class: id === S.user ? "active" : "", "data-user": id,
-    onclick: () => { S.user = id; renderUsers(); },
+    onclick: () => { S.user = id; renderUsers(); renderChat(); },  // private data differs per user
   }, el("span", { text: nick === id ? id : `${nick} (${id})` }))));
   $("#as-user").textContent = `${t("you")} ${S.users.get(S.user) || S.user}`;
 }
@@ -562,7 +622,7 @@ function wire() {
   $("#add-user").onclick = () => {
     const name = $("#new-user").value.trim(); if (!name) return;
     const id = name.replace(/\s+/g, "_");
-    S.users.set(id, name); S.user = id; $("#new-user").value = ""; renderUsers();
+    S.users.set(id, name); S.user = id; $("#new-user").value = ""; renderUsers(); renderChat();
   };
   for (const b of document.querySelectorAll("#tabs button")) {
     b.onclick = () => {

@@ -194,3 +194,31 @@ def test_add_template_names_a_missing_file(fakeding: ThreadedFakeDing, tmp_path:
 
     with pytest.raises(TemplateError, match=r"missing\.json.*no readable file"):
         fakeding.add_template("x", tmp_path / "missing.json")
+
+
+def test_serve_v_console_shows_warnings_and_counts_them() -> None:
+    import io
+
+    from fakeding.live import Console
+
+    out = io.StringIO()
+    console = Console(out, color=False)
+    console([{"type": "record", "kind": "warning", "t": 1.0, "fields": {},
+              "line": "WARNING card c: cardParamMap value 'chart' is 1500 bytes"}])
+    assert out.getvalue() == "~ +1.000s WARNING card c: cardParamMap value 'chart' is 1500 bytes\n"
+    assert console.summary().endswith("0 violations, 1 warnings")
+
+
+def test_a_click_sends_what_the_template_button_sends(fakeding: ThreadedFakeDing) -> None:
+    from fakeding.exceptions import ControlError
+
+    fakeding.add_template(FORM, HERE / "question_form.json")
+    create(fakeding, FORM, {"title": "Q", "question": "Which?", "submitted": "false"}, "f1")
+    with pytest.raises(ControlError, match=r"shows user alice the buttons \['submit'\]"):
+        fakeding.click("f1", staff_id="alice", button_id="feedback")
+    fakeding.click("f1", staff_id="alice", button_id="submit", params={"local_answer": "Docs",
+                                                                      "stray": "x"})
+    [click] = fakeding.timeline(["click"])
+    assert click["button"] == "submit"
+    [line] = [e for e in fakeding.transcript() if e["kind"] == "click"]
+    assert line["text"] == "Submit"  # the button's label, as drawn
