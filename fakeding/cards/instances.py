@@ -31,7 +31,16 @@ from .checks import (
     shorten,
     str_list,
 )
-from .model import CONVERSATION_SPACES, Card, CardVersion, Deck, apply_private, merge, sync_flow
+from .model import (
+    CONVERSATION_SPACES,
+    STANDARD_CARD,
+    Card,
+    CardVersion,
+    Deck,
+    apply_private,
+    merge,
+    sync_flow,
+)
 
 
 @dataclass
@@ -149,7 +158,7 @@ def _instance(deck: Deck, out_track_id: str, code: str, client_id: str) -> Card:
 def _parse_create(deck: Deck, body: dict[str, Any]) -> _InstanceCreate:
     template_id = required_text(body, "cardTemplateId", "param.cardTemplateIdEmpty")
     registry = deck.templates
-    if registry.configured and template_id not in registry:
+    if registry.configured and template_id not in registry and template_id != STANDARD_CARD:
         known = registry.ids()
         raise bad(
             "param.templateNotExist",
