@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..settings import Settings
 from ..templates import AI_STATUS_NAMES, Template, render
+from ..templates.markdown import markdown_quirks
 from .checks import nbytes
 from .model import Card, CardVersion, drawn_data
 
@@ -65,6 +66,22 @@ def template_findings(template: Template, card: Card, version: CardVersion) -> l
                 f"only into markdown variables (this template's: {markdown}); stream into one "
                 f"of them or make {key!r} markdown")))
     found += _flow_findings(template, card, version, name)
+    if card.finalized or (card.kind == "instance" and not template.is_ai):
+        found += _markdown_warnings(template, card, name)
+    return found
+
+
+def _markdown_warnings(template: Template, card: Card, name: str) -> list[Finding]:
+    """Markdown that users will see differently from what its author meant (warnings)."""
+    surface = "ai" if template.is_ai else "card"
+    found: list[Finding] = []
+    for key in template.markdown_variables():
+        value = card.current.get(key)
+        if not isinstance(value, str):
+            continue
+        for quirk in markdown_quirks(value, surface):
+            found.append(Finding("warning", f"markdown:{key}:{quirk[:40]}",
+                                 f"{name}: markdown {key!r}: {quirk}"))
     return found
 
 

@@ -222,3 +222,16 @@ def test_a_click_sends_what_the_template_button_sends(fakeding: ThreadedFakeDing
     assert click["button"] == "submit"
     [line] = [e for e in fakeding.transcript() if e["kind"] == "click"]
     assert line["text"] == "Submit"  # the button's label, as drawn
+
+
+def test_markdown_quirks_of_a_finished_card_are_warnings(fakeding: ThreadedFakeDing) -> None:
+    fakeding.add_template(AI, HERE / "ai_answer.json")
+    create(fakeding, AI, {"flowStatus": "1"}, "m1")
+    call(fakeding, "PUT", "/v1.0/card/streaming", {
+        "outTrackId": "m1", "guid": "g1", "key": "content", "isFull": True, "isFinalize": True,
+        "content": "Steps:\nfirst\n| a | b |"})
+    found = reasons(fakeding, "warning")
+    assert any("markdown 'content': a single newline is ignored in AI-card content" in r
+               for r in found)
+    assert any("table without a blank line" in r for r in found)
+    assert reasons(fakeding) == []
