@@ -23,6 +23,7 @@ from .limits import WindowLimiter
 from .messages import Conversation, Sender
 from .recorder import Recorder
 from .settings import ALL_SCOPES, Settings
+from .templates.markdown import markdown_quirks
 from .templates.registry import TemplateRegistry
 
 SUBSCRIPTION_TYPES = ("EVENT", "CALLBACK", "SYSTEM")
@@ -427,6 +428,12 @@ class Platform:
             self.recorder.add(t, finding.kind, card=card.id, template=card.template_id,
                               reason=finding.reason)
 
+    def note_markdown(self, t: float, where: str, text: str) -> None:
+        """A robot's markdown message (``sampleMarkdown``, a webhook's markdown): what users will
+        see differently from what was written is a warning."""
+        for quirk in markdown_quirks(text, "robot"):
+            self.recorder.add(t, "warning", reason=f"{where}: markdown: {quirk}")
+
     def webhook(self, t: float, key: str | None, body: Any) -> tuple[Session | None, dict[str, Any]]:
         """A session-webhook reply; the answer mimics the platform (HTTP 200 with errcode)."""
         session = self.sessions.get(key or "")
@@ -448,6 +455,8 @@ class Platform:
             return session, {"errcode": 130101,
                              "errmsg": "send too fast, exceed 20 times per minute"}
         text = webhook_text(msgtype, part)
+        if msgtype == "markdown":
+            self.note_markdown(t, "session webhook", str(part.get("text", "")))
         self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
         return session, {"errcode": 0, "errmsg": "ok"}
 

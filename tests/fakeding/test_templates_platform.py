@@ -235,3 +235,15 @@ def test_markdown_quirks_of_a_finished_card_are_warnings(fakeding: ThreadedFakeD
                for r in found)
     assert any("table without a blank line" in r for r in found)
     assert reasons(fakeding) == []
+
+
+def test_robot_markdown_quirks_are_warnings(fakeding: ThreadedFakeDing) -> None:
+    text = "Report\n| a | b |\n|---|---|\n<div>hi</div>"
+    answer = call(fakeding, "POST", "/v1.0/robot/oToMessages/batchSend", {
+        "robotCode": "fakeding-client", "userIds": ["alice"], "msgKey": "sampleMarkdown",
+        "msgParam": json.dumps({"title": "r", "text": text})})
+    assert answer.status_code == 200, answer.text
+    found = reasons(fakeding, "warning")
+    assert any(r.startswith("sampleMarkdown: markdown: line 2: a table without a blank line")
+               for r in found), found
+    assert any("<div>" in r for r in found)
