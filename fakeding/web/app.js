@@ -192,29 +192,35 @@ function setLive(state, why) {
 
 // ---- markdown, as the DingTalk client shows a card's markdown block -------------------------
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+// The same rules as fakeding/templates/markdown.py (DingTalk's subset per surface: "ai" ignores
+// a single newline; tables and code fences stay literal), which draws template cards' markdown.
+const SAFE_URL = /^https?:\/\//i;
 function inline(s) {
-  return esc(s).replace(/`([^`]+)`/g, "<code>$1</code>").replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
-    .replace(/\*([^*]+)\*/g, "<i>$1</i>")
-    .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>');
+  return esc(s)
+    .replace(/!\[([^\]]*)\]\(([^)\s]*)\)/g, (m, alt, src) => (SAFE_URL.test(src) ? `<img alt="${alt}" src="${src}">` : `[image ${src}]`))
+    .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, txt, url) => (SAFE_URL.test(url) ? `<a href="${url}" target="_blank" rel="noopener">${txt}</a>` : m))
+    .replace(/\*\*(.+?)\*\*/g, "<b>$1</b>")
+    .replace(/(^|[^*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])/g, "$1<i>$2</i>")
+    .replace(/&lt;font\s+color\s*=\s*(?:&quot;|')?(#?[0-9A-Za-z]+)(?:&quot;|')?\s*&gt;([\s\S]*?)&lt;\/font&gt;/g, '<span style="color:$1">$2</span>')
+    .replace(/&lt;br\s*\/?&gt;/gi, "<br>");
 }
-function markdown(text) {
-  const out = []; let list = null;
-  for (const raw of String(text).split("\n")) {
-    const line = raw.trimEnd();
-    const bullet = line.match(/^\s*(?:[-*]|(\d+)\.)\s+(.*)$/);
-    if (bullet) {
-      const tag = bullet[1] ? "ol" : "ul";
-      if (list !== tag) { if (list) out.push(`</${list}>`); out.push(`<${tag}>`); list = tag; }
-      out.push(`<li>${inline(bullet[2])}</li>`); continue;
-    }
-    if (list) { out.push(`</${list}>`); list = null; }
-    const h = line.match(/^(#{1,6})\s+(.*)$/);
-    if (h) out.push(`<p><b>${inline(h[2])}</b></p>`);
-    else if (line) out.push(`<p>${inline(line)}</p>`);
+function markdown(text, surface = "card") {
+  const blocks = []; let para = []; let fenced = false;
+  const flush = () => { if (para.length) blocks.push(`<p>${para.map(inline).join(surface === "ai" ? " " : "<br>")}</p>`); para = []; };
+  for (const line of String(text).replace(/\r\n/g, "\n").split("\n")) {
+    const fence = /^\s*(```|~~~)/.test(line);
+    if (fence) fenced = !fenced;
+    if (fenced || fence || /^\s*\|.*\|\s*$/.test(line)) { flush(); blocks.push(`<p class="literal">${esc(line)}</p>`); continue; }
+    if (!line.trim()) { flush(); continue; }
+    let m;
+    if ((m = line.match(/^(#{1,6})\s+(.*)$/))) { flush(); blocks.push(`<h${m[1].length}>${inline(m[2])}</h${m[1].length}>`); }
+    else if ((m = line.match(/^\s*(?:[-*+]|\d+\.)\s+(.*)$/))) { flush(); blocks.push(`<li>${inline(m[1])}</li>`); }
+    else if ((m = line.match(/^>\s?(.*)$/))) { flush(); blocks.push(`<blockquote>${inline(m[1])}</blockquote>`); }
+    else para.push(line);
   }
-  if (list) out.push(`</${list}>`);
+  flush();
   const div = el("div", { class: "card-md" });
-  div.innerHTML = out.join("");
+  div.innerHTML = blocks.join("");
   return div;
 }
 
@@ -254,7 +260,7 @@ function renderInstance(card, data) {
   const body = el("div", { class: "card-body" });
   const text = data.content ?? data.markdown ?? data.msgContent;
   if (data.title) node.prepend(el("div", { class: "card-header", text: data.title }));
-  if (text != null) body.append(markdown(text));
+  if (text != null) body.append(markdown(text, "ai"));
   const rest = Object.entries(data).filter(([k]) => !["flowStatus", "content", "markdown", "msgContent", "title"].includes(k));
   if (rest.length) body.append(el("div", { class: "card-params", text: rest.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ") }));
   node.append(body);
@@ -449,12 +455,12 @@ function renderCustom(msgtype, data) {
   const box = el("div", { class: `bubble custom-${msgtype}` });
   const str = (v) => (typeof v === "string" ? v : "");
   if (msgtype === "text") box.append(el("div", { text: str(part.content) }));
-  else if (msgtype === "markdown") box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+  else if (msgtype === "markdown") box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text), "robot"));
   else if (msgtype === "link") {
     box.append(link(str(part.title), part.messageUrl, "custom-title"), el("div", { text: str(part.text) }));
     if (safeUrl(part.picUrl)) box.append(el("img", { src: part.picUrl, alt: "", class: "custom-pic" }));
   } else if (msgtype === "actionCard") {
-    box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+    box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text), "robot"));
     const buttons = Array.isArray(part.btns) ? part.btns.map((b) => [str(b && b.title), b && b.actionURL])
       : part.singleTitle ? [[str(part.singleTitle), part.singleURL]] : [];
     const row = el("div", { class: `custom-buttons${part.btnOrientation === "1" ? " across" : ""}` });

@@ -149,3 +149,44 @@ def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
     page.wait_for_selector("#messages .card >> text=Feedback so far: 😊 Helpful 1")
     assert errors == []
     page.close()
+
+
+def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+    fakeding.add_custom_robot({"accessToken": "md-token", "conversationId": "cidGroup001",
+                               "name": "Reporter"})
+    text = ("# Weekly\n> quoted\n<font color=\"#FF0000\">red</font> and **bold**\n\n"
+            "| a | b |\n![chart](https://example.invalid/c.png) ![m](@lAmedia)")
+    assert requests.post(f"{fakeding.http_url}/robot/send?access_token=md-token", timeout=10,
+                         json={"msgtype": "markdown", "markdown": {"title": "w", "text": text}}
+                         ).json()["errcode"] == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.click("#conversations li[data-conversation=cidGroup001]")
+    md = page.wait_for_selector("#messages .msg.custom[data-kind='custom:markdown'] .card-md")
+    assert md is not None
+    assert md.inner_html() == (
+        '<h1>Weekly</h1><blockquote>quoted</blockquote>'
+        '<p><span style="color:#FF0000">red</span> and <b>bold</b></p>'
+        '<p class="literal">| a | b |</p>'
+        '<p><img alt="chart" src="https://example.invalid/c.png"> [image @lAmedia]</p>')
+    page.close()
+
+
+def test_the_page_and_the_python_module_draw_markdown_alike(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+    from fakeding.templates.markdown import to_html
+
+    samples = ["# T\n> q\n- a\n1. b", "**b** *i* [l](https://x.invalid/a)", "x\ny\n\nz",
+               "```\ncode\n```", "<font color='#00F'>blue</font><br>next", "![i](@m) <div>"]
+    page = browser.new_page()
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    for surface in ("ai", "card", "robot"):
+        for sample in samples:
+            drawn = page.evaluate("([t, s]) => markdown(t, s).innerHTML", [sample, surface])
+            probe = page.evaluate("(h) => { const d = document.createElement('div'); "
+                                  "d.innerHTML = h; return d.innerHTML; }", to_html(sample, surface))
+            assert drawn == probe, (surface, sample)
+    page.close()
