@@ -17,7 +17,7 @@ from fakeding.describe import Refs
 from fakeding.render import card_lines
 from fakeding.server import FakeDing
 
-from .core.ai_cards import click_params
+from .templates import TEMPLATES
 from .testing.report import card_state
 from .testing.session import open_harness
 
@@ -35,6 +35,8 @@ async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None
     robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": locale, "cardMode": card_mode}
     async with open_harness(robot=robot, epoch=None) as h:
         fake = h.fake
+        for template in sorted(TEMPLATES.glob("*.json")):  # our cards, as imported into the app
+            fake.add_template(template.name.removesuffix(".json"), template, keep=True)
         print(f"fake DingTalk on {fake.http_url}; robot connected over Stream "
               f"({fake.ws_endpoint})\n")
         for staff, nick, cid, kind, text in QUESTIONS[locale]:
@@ -44,11 +46,8 @@ async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None
             await asyncio.sleep(0.3)
         await h.settle(step=0.05)
         first = fake.platform.cards.all()[0]
-        # an AI card's template button sends its callback params; an interactive card's button
-        # carries them itself
-        params = click_params("helpful", str(first.current.get("msgId"))) \
-            if first.kind == "instance" else None
-        fake.click(first.id, staff_id="alice", button_id="feedback_helpful", params=params)
+        # the button sends what our template's layout (or the interactive card's JSON) says
+        fake.click(first.id, staff_id="alice", button_id="feedback_helpful")
         await h.settle(step=0.05)
         await asyncio.sleep(0.2)
         report(h.fake)
@@ -80,7 +79,10 @@ def report(fake: FakeDing) -> None:
         for i, v in enumerate(card.versions, 1):
             print(f"+{v.t:6.3f}s v{i} {v.source:<8} {card_state(v.card_data)}")
         print("final state:")
-        for line in card_lines(card.current):
+        view = fake.card_view(card.id) if card.kind == "instance" else None
+        shown = [_node_line(n) for n in view["nodes"]] if view is not None \
+            else card_lines(card.current)
+        for line in shown:
             print(f"    {line}")
         for user, private in sorted(card.private_data.items()):
             print(f"    (seen by {user} only) " + "; ".join(f"{k}: {v}" for k, v in
@@ -88,6 +90,11 @@ def report(fake: FakeDing) -> None:
     feedback = [r for r in fake.platform.recorder.records if r.kind == "bot.feedback"]
     print(f"\nfeedback recorded: {[(r.fields['user'], r.fields['rating']) for r in feedback]}")
     print(f"protocol violations: {len(fake.violations)}")
+
+
+def _node_line(node: dict[str, object]) -> str:
+    kind, text = node["kind"], str(node["text"])
+    return {"button": f"[ {text} ]", "divider": "---", "loading": "…"}.get(str(kind), text)
 
 
 def run_demo(locale: str = "en", *, stay: bool = False, card_mode: str = "interactive") -> int:

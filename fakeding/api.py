@@ -96,3 +96,13 @@ class FakeDingAPI(Protocol):
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far (``fakeding.doctor``), errors first."""
+
+    def register_template(self, template_id: str, export: Any) -> dict[str, Any]:
+        """Register a card-platform export (the decoded JSON) as ``template_id``."""
+
+    def templates(self) -> list[dict[str, Any]]:
+        """Registered card templates."""
+
+    def card_view(self, card_id: str, *, user: str | None = None,
+                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What ``user`` sees of a card of a registered template (None for other cards)."""

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import control_settings
+from . import control_settings, template_files
 from ._extras import MissingExtra
 from ._version import __version__
+from .card_cli import add_card_parser, run_card
 from .custom_robots import CustomRobot
 from .exceptions import ConfigError, ControlError, FakedingError
 from .process import tune_gc
@@ -147,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--control-token", default=os.environ.get(TOKEN_ENV) or None,
                      metavar="TOKEN", help=f"the fake's control token, if it has one "
                                            f"(default ${TOKEN_ENV})")
+    serve.add_argument("--templates", type=Path, metavar="DIR", default=None,
+                       help="load every DIR/<templateId>.json card-platform export: cards of "
+                            "them are drawn and checked, unknown template ids refused")
+    add_card_parser(sub)
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="print every event as it happens (what users say and what cards "
                             "show), and a summary on exit")
@@ -255,6 +260,9 @@ async def _serve(args: argparse.Namespace) -> None:
         fake.add_app(**spec)
     for robot in robots:
         fake.add_custom_robot(robot)
+    loaded = template_files.load_dir(args.templates) if args.templates is not None else []
+    for template in loaded:
+        fake.platform.templates.add(template, keep=True)
     tls_mode = None
     try:
         if args.tls:
@@ -288,6 +296,12 @@ async def _serve(args: argparse.Namespace) -> None:
         print(printable(f"  custom robot {robot['name']!r} in {robot['conversationId']} (token "
                         f"{robot['accessToken']}): POST {fake.http_url}/robot/send?"
                         "access_token=<token>"))
+    if loaded:
+        print(printable(f"  card templates ({len(loaded)}) from {args.templates}: "
+                        + ", ".join(t.id for t in loaded)))
+    else:
+        print("  card templates: none (any cardTemplateId is accepted and cards are not "
+              "drawn; --templates DIR loads card-platform exports)")
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:
@@ -401,6 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "probe":
             from .probe import command as probe_command
             return probe_command.run(args)
+        if args.command == "card":
+            return run_card(args)
         if args.command == "scenario":
             if args.action == "diff":
                 from .scenario_diff import diff_files, diff_snapshot_sets

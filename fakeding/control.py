@@ -15,6 +15,7 @@ from aiohttp import web
 from . import contracts, control_settings, control_spec, jsonsafe
 from .api import FakeDingAPI
 from .exceptions import ConfigError, ControlError
+from .templates import TemplateError
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -209,6 +210,27 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         assert cid is not None and client_id is not None
         return {"conversationId": cid, "robots": fake.join_group(cid, client_id)}
 
+    async def templates(request: web.Request) -> Any:
+        if request.method == "PUT":
+            template_id = request.match_info["templateId"]
+            try:
+                return fake.register_template(template_id, await _json(request))
+            except TemplateError as exc:
+                raise ControlError("body", str(exc)) from None
+        return fake.templates()
+
+    async def card_view(request: web.Request) -> Any:
+        local: dict[str, Any] = {}
+        for key, value in request.query.items():
+            if key.startswith("local."):
+                local[key[len("local."):]] = value
+        try:
+            view = fake.card_view(request.match_info["card_id"],
+                                  user=request.query.get("user"), local=local)
+        except KeyError as exc:
+            raise ControlError("card_id", str(exc.args[0]) if exc.args else str(exc)) from None
+        return view
+
     async def doctor(_: web.Request) -> Any:
         return {"findings": fake.doctor()}
 
@@ -237,6 +259,9 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     r.add_post("/_fakeding/apps", _guard(apps))
     r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/doctor", _guard(doctor))
+    r.add_get("/_fakeding/templates", _guard(templates))
+    r.add_put("/_fakeding/templates/{templateId}", _guard(templates))
+    r.add_get("/_fakeding/cards/{card_id}/view", _guard(card_view))
     r.add_post("/_fakeding/groups", _guard(groups))
     r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
     r.add_get("/_fakeding/openapi.json", _guard(openapi))

@@ -54,6 +54,16 @@ CUSTOM_ROBOT_IN = obj(("accessToken", "conversationId"), accessToken=STR, conver
                       secret={"type": "string", "description": "signature security: the SEC… "
                               "value; sends then need timestamp and sign"},
                       keywords=arr(STR), ipAllowlist=arr(STR), name=STR)
+TEMPLATE = obj(("templateId", "type", "variables", "locals", "aiStatuses"), templateId=STR,
+               type=STR, variables=arr(obj(("name", "type", "private"), name=STR, type=STR,
+                                           private=BOOL)),
+               locals=arr(STR), aiStatuses=arr({"type": "integer"}))
+EXAMPLE_EXPORT: S = {
+    "editorData": '{"variableList": [{"name": "content", "type": "markdown"}], '
+                  '"extension": {"extendType": "AI", "aiStatusList": [1, 2, 3, 5]}}',
+    "widgetInfo": '<LinearLayout><DDRichTextView attributedText="@data{data.cardData.content}">'
+                  '</DDRichTextView></LinearLayout>',
+    "type": "im", "mode": "card"}
 APP_IN = obj(("clientId", "clientSecret"), clientId=STR, clientSecret=STR, scopes=arr(STR),
              robotCode=STR, callbackUrl={"type": "string", "description": "loopback only; the "
                                          "app's robot messages are POSTed here (HTTP mode)"})
@@ -175,6 +185,24 @@ ROUTES: tuple[ControlRoute, ...] = (
                  body=obj(("conversationId", "clientId"), conversationId=STR, clientId=STR),
                  example={"conversationId": "cidExample", "clientId": "fakeding-client"},
                  bad={"conversationId": "cidExample"}),
+    ControlRoute("GET", "/_fakeding/templates",
+                 "registered card templates (see PUT /_fakeding/templates/{templateId})",
+                 arr(TEMPLATE)),
+    ControlRoute("PUT", "/_fakeding/templates/{templateId}",
+                 "register a card template: the body is the card platform's export of it "
+                 "({editorData, widgetInfo, type, mode}); its cards are then drawn and "
+                 "checked, and unknown template ids refused (forgotten by a reset)",
+                 TEMPLATE, body=obj(("editorData", "widgetInfo"), editorData=STR,
+                                    widgetInfo=STR, type=STR, mode=STR),
+                 example=EXAMPLE_EXPORT, bad={"editorData": "{}", "widgetInfo": "<broken"},
+                 params={"templateId": "example-template.schema"}),
+    ControlRoute("GET", "/_fakeding/cards/{card_id}/view",
+                 "what a user sees of a card of a registered template (null for others): "
+                 "texts, markdown, images, inputs and buttons with their callback payloads",
+                 {"type": ["object", "null"]},
+                 params={"card_id": "card-example"},
+                 query={"user": ("whose private data to draw", "alice"),
+                        "local.NAME": ("a local variable's value (an input's text)", "")}),
     ControlRoute("GET", "/_fakeding/doctor",
                  "likely misconfigurations so far, in DingTalk's words, errors first",
                  obj(("findings",), findings=arr(obj(
@@ -269,7 +297,7 @@ def document() -> S:
                 media["example"] = route.example
             op["requestBody"] = {"required": False, "content": {"application/json": media}}
         op["responses"].update(GUARD_RESPONSES)
-        if route.method in ("POST", "PATCH"):
+        if route.method in ("POST", "PATCH", "PUT"):
             op["responses"]["415"] = {"description": "a body that is not application/json",
                                       "content": {"application/json": {"schema": ERROR}}}
         if route.bad is not None:

@@ -119,6 +119,8 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         return f"callback {what} → {f.get('target')} HTTP {f['status']} after={f['after']:.3f}s"
     if k == "violation":
         return f"VIOLATION {f.get('reason')}"
+    if k == "warning":
+        return f"WARNING {f.get('reason')}"
     return f"{k} {f}"
 
 

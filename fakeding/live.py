@@ -143,7 +143,8 @@ class Feed:
                 version = card.versions[record.fields["version"] - 1]
             except (KeyError, IndexError):
                 return event
-            event["card"] = dict(card_meta(card), version=record.fields["version"],
+            event["card"] = dict(card_meta(card, card.template_id in self.fake.platform.templates),
+                                 version=record.fields["version"],
                                  t=round(version.t, 6), via=version.source,
                                  cardData=version.card_data)
         return event
@@ -167,7 +168,7 @@ class Feed:
         return {"type": "snapshot", "records": records, "older": older,
                 "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
                 "transcript": [self.say_event(e) for e in p.transcript[:said]],
-                "cards": [dict(card_meta(c), versions=[
+                "cards": [dict(card_meta(c, c.template_id in p.templates), versions=[
                     {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}
                     for v in c.versions]) for c in p.cards.all()],
                 "connections": connections(self.fake), "settings": current_settings(self.fake)}
@@ -204,10 +205,13 @@ def readable(record: Record, refs: Refs) -> str:
     return " ".join(parts)
 
 
-def card_meta(card: Any) -> dict[str, Any]:
+def card_meta(card: Any, drawn: bool = False) -> dict[str, Any]:
+    """A card as the page knows it; ``drawn``: its template is registered (the page asks
+    ``/_fakeding/cards/{id}/view`` for what each user sees)."""
     return {"id": card.id, "cardKind": card.kind, "conversation": card.conversation_id,
             "user": card.single_user, "client": card.client_id, "flowStatus": card.flow_status,
-            "template": card.template_id}
+            "template": card.template_id,
+            "drawn": drawn}
 
 
 def _quiet_line(record: Record) -> str:
@@ -501,6 +505,8 @@ class Console:
                 line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
                 if e["kind"] == "violation":
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
+                elif e["kind"] == "warning":
+                    line = f"\x1b[33m~ {line}\x1b[0m" if self.color else f"~ {line}"
                 elif self.color and e["kind"] == "api" and e["fields"].get("status", 200) >= 400:
                     line = f"\x1b[33m{line}\x1b[0m"  # a refused call: yellow
                 self.out.write(line + "\n")
@@ -530,6 +536,8 @@ class Console:
             self.counts["API errors"] += 1
         elif kind == "violation":
             self.counts["violations"] += 1
+        elif kind == "warning":
+            self.counts["warnings"] += 1
 
     def diagnose(self, *, first_connect: bool = False) -> None:
         """The doctor's findings not printed yet (on a first connect: the errors only, such
@@ -547,5 +555,8 @@ class Console:
 
     def summary(self) -> str:
         self.diagnose()
-        names = ("messages", "answers", "cards", "updates", "API errors", "violations")
+        names: tuple[str, ...] = ("messages", "answers", "cards", "updates", "API errors",
+                                  "violations")
+        if self.counts["warnings"]:
+            names += ("warnings",)
         return "summary: " + ", ".join(f"{self.counts[n]} {n}" for n in names)

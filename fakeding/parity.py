@@ -39,6 +39,10 @@ class Row:
         return method, path
 
 
+LIMIT_1KB = ("the docs' 1 KB cardParamMap value (create/update docs) vs DingTalk's own AI-card "
+             "example, which sends larger chart values (open-dingtalk/dingtalk-card-examples, "
+             "'AI 卡片同时更新普通变量和流式变量'): a warning, refused only with strict_limits")
+
 ROWS: tuple[Row, ...] = (
     Row("route", "POST /v1.0/gateway/connections/open", "api", (PY, NODE, GO, JAVA), True,
         (SDK_PY, HTTP), "the advertised endpoint is ws:// unless TLS mode says otherwise"),
@@ -62,12 +66,26 @@ ROWS: tuple[Row, ...] = (
     Row("route", "PUT /v1.0/im/robots/interactiveCards", "api", (PY, TEA), True,
         (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
     Row("route", "POST /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY),
-        "templates are not checked (any cardTemplateId exists)"),
-    Row("route", "PUT /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
+        "without registered templates any cardTemplateId exists and keys are not checked; with "
+        "them (serve --templates, PUT /_fakeding/templates/{id}) an unknown id is 400 "
+        "param.templateNotExist (the create-card doc's error list: open.dingtalk.com "
+        "create-card-instances / create-and-deliver-cards), and keys the template does not "
+        "declare are violations, not refusals (the platform answers 200 and the card is "
+        "blank: msgContent-vs-content field reports); " + LIMIT_1KB),
+    Row("route", "PUT /v1.0/card/instances", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE),
+        LIMIT_1KB),
     Row("route", "POST /v1.0/card/instances/deliver", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY)),
     Row("route", "POST /v1.0/card/instances/createAndDeliver", "api", (PY, TEA), True,
-        (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
-    Row("route", "PUT /v1.0/card/streaming", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE)),
+        (SDK_PY, HTTP, GEN_PY, GEN_NODE), "templates and limits as POST /v1.0/card/instances"),
+    Row("route", "PUT /v1.0/card/streaming", "api", (PY, TEA), True, (SDK_PY, HTTP, GEN_PY, GEN_NODE),
+        "with a registered template, a key it does not declare or that is not markdown, and "
+        "finishing/failing where it has no such state, are violations (field reports: "
+        "zfanswer/dify-on-dingtalk#2, chzealot/dingtalk-dify-connector#3); the docs' 3 KB "
+        "total (streaming-update doc) vs longer answers in DingTalk's own examples "
+        "(open-dingtalk/dingtalk-card-examples): a warning; the docs' "
+        "param.stream.contentEmpty vs DingTalk's own example ('AI 卡片同时更新普通变量和流式变量"
+        "/python/index.py' streams content '' to switch the card to inputting): accepted "
+        "with a warning, and the card is drawn inputting; strict_limits refuses both"),
     Row("route", "POST /v1.0/robot/oToMessages/batchSend", "api", (TEA,), True, (HTTP, GEN_PY, GEN_NODE),
         "media ids in msgParam must come from /media/upload"),
     Row("route", "POST /v1.0/robot/groupMessages/send", "api", (TEA,), True, (HTTP, GEN_PY, GEN_NODE)),

@@ -14,6 +14,7 @@ from typing import Any
 
 from .callbacks import loopback_url
 from .cards import CARD_ROUTES, Card, CardStore
+from .cards.template_checks import limit_warnings, new_findings, template_findings
 from .custom_robots import CustomRobot, CustomRobots, Post
 from .exceptions import ConfigError, OpenApiError
 from .faults import FaultPlan
@@ -23,6 +24,8 @@ from .limits import WindowLimiter
 from .messages import Conversation, Sender
 from .recorder import Recorder
 from .settings import ALL_SCOPES, Settings
+from .templates.markdown import markdown_quirks
+from .templates.registry import TemplateRegistry
 
 SUBSCRIPTION_TYPES = ("EVENT", "CALLBACK", "SYSTEM")
 WEBHOOK_MSGTYPES = ("text", "markdown", "actionCard", "link", "feedCard")
@@ -106,6 +109,8 @@ class Platform:
         self.ids = IdFactory(settings.seed, incarnation=incarnation)
         # Custom group robots are configuration, like apps: they outlive resets.
         self.custom_robots = CustomRobots(settings.webhook_per_minute)
+        # Card templates: those loaded at start outlive resets (see TemplateRegistry).
+        self.templates = TemplateRegistry()
         self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -121,7 +126,9 @@ class Platform:
         # Listeners (live views) follow the platform across resets.
         self.recorder = Recorder(s.recorder_limit, getattr(self, "recorder", Recorder()).listeners,
                                  is_secret=self.is_secret)
-        self.cards = CardStore(s, self.ids)
+        if not first:
+            self.templates.reset()
+        self.cards = CardStore(s, self.ids, self.templates)
         self.faults = FaultPlan()
         if first or sessions:
             self.tickets: dict[str, tuple[str, float, list[dict[str, str]]]] = {}
@@ -428,11 +435,32 @@ class Platform:
         self.recorder.add(t, kind, card=card.id, version=len(card.versions), via=source,
                           conversation=card.conversation_id, user=card.single_user,
                           flowStatus=card.flow_status)
+        self._check_card(t, card)
         if source in ("send", "create"):
             self.trim(t)
         if source in ("send", "deliver"):
             conv = self.conversation_of(card.client_id, card.conversation_id, card.single_user)
             self.note(t, conv, "bot", "card", card_title(card), ref=card.id)
+
+    def _check_card(self, t: float, card: Card) -> None:
+        """Record what the newest version breaks: its template (violations) and documented
+        limits (warnings). A card of an unregistered template is checked for limits only."""
+        template = self.templates.get(card.template_id)
+        findings = []
+        for version in card.versions[card.checked:]:
+            findings += limit_warnings(self.settings, card, version)
+            if template is not None:
+                findings += template_findings(template, card, version)
+        card.checked = len(card.versions)
+        for finding in new_findings(card, findings):
+            self.recorder.add(t, finding.kind, card=card.id, template=card.template_id,
+                              reason=finding.reason)
+
+    def note_markdown(self, t: float, where: str, text: str) -> None:
+        """A robot's markdown message (``sampleMarkdown``, a webhook's markdown): what users will
+        see differently from what was written is a warning."""
+        for quirk in markdown_quirks(text, "robot"):
+            self.recorder.add(t, "warning", reason=f"{where}: markdown: {quirk}")
 
     def webhook(self, t: float, key: str | None, body: Any) -> tuple[Session | None, dict[str, Any]]:
         """A session-webhook reply; the answer mimics the platform (HTTP 200 with errcode)."""
@@ -455,6 +483,8 @@ class Platform:
             return session, {"errcode": 130101,
                              "errmsg": "send too fast, exceed 20 times per minute"}
         text = webhook_text(msgtype, part)
+        if msgtype == "markdown":
+            self.note_markdown(t, "session webhook", str(part.get("text", "")))
         self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
         return session, {"errcode": 0, "errmsg": "ok"}
 

@@ -5,7 +5,8 @@ fake started (virtual seconds under a virtual clock). Control-API traffic is nev
 
 Record kinds: ``connect``, ``disconnect``, ``push``, ``ack``, ``api``, ``card.send``,
 ``card.update``, ``card.stream``, ``webhook``, ``fault``, ``violation``, ``redeliver``,
-``message``, ``click``, ``token``.
+``message``, ``click``, ``token``, ``warning`` (a documented limit broken, or a quirk that
+changes what users see: recorded, never refused unless ``strict_limits``).
 """
 
 from __future__ import annotations

@@ -14,13 +14,15 @@ import secrets
 import socket
 import ssl
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from . import control_settings, users
+from . import control_settings, template_files, users
 from .api import SentMessage
 from .cards import Card
+from .cards.model import drawn_data
 from .clock import LoopClock
 from .control import add_control_routes
 from .control_guard import guard, is_loopback
@@ -39,6 +41,9 @@ from .recorder import Record, Recorder
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .stream import protocol
 from .stream.ws import StreamServer
+from .templates import Template, parse_export
+from .templates import render as render_template
+from .templates.markdown import to_html
 from .tls.env import Facts, Tls
 from .tls.route import add_env_route
 from .waiting import describe_predicate
@@ -209,6 +214,44 @@ class FakeDing:
         """Answers delivered to the wrong conversation or person so far (``fakeding.oracles``)."""
         p = self.platform
         return [c.to_dict() for c in cross_talk(p.recorder.records, p.transcript, p.cards.all())]
+
+    # -- card templates -------------------------------------------------------------------------
+    def add_template(self, template_id: str, path: str | Path, *, keep: bool = False) -> dict[str, Any]:
+        """Register the card-platform export at ``path`` as ``template_id``: its cards are drawn
+        and checked, and unknown template ids are refused from then on (``keep``: it survives
+        resets, as ``serve --templates`` loads them). A bad export raises ``TemplateError``."""
+        template = template_files.load_file(template_id, path)
+        return template_summary(self.platform.templates.add(template, keep=keep))
+
+    def register_template(self, template_id: str, export: Any) -> dict[str, Any]:
+        """``PUT /_fakeding/templates/{id}``: the export itself as the body."""
+        template = parse_export(export, template_id=template_id,
+                                source=f"PUT /_fakeding/templates/{template_id}")
+        return template_summary(self.platform.templates.add(template))
+
+    def templates(self) -> list[dict[str, Any]]:
+        return [template_summary(t) for t in self.platform.templates.all()]
+
+    def card_view(self, card_id: str, *, user: str | None = None,
+                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What ``user`` sees of a card of a registered template (None for other cards):
+        its nodes (markdown also as the client's HTML) and its flow state."""
+        card = self.platform.cards.get(card_id)
+        template = self.platform.templates.get(card.template_id)
+        if template is None:
+            return None
+        private = card.private_data.get(user or "", {})
+        data = drawn_data(card)
+        view = render_template(template, data, private, local, card_id=card.id)
+        surface = "ai" if template.is_ai else "card"
+        nodes = []
+        for node in view.nodes:
+            out = node.to_dict()
+            if node.kind == "markdown":
+                out["html"] = to_html(node.text, surface)
+            nodes.append(out)
+        return {"templateId": template.id, "nodes": nodes, "unknown": view.unknown,
+                "flowStatus": data.get("flowStatus") if template.is_ai else None}
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
@@ -440,3 +483,11 @@ def card_summary(card: Card) -> dict[str, Any]:
             "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
                          for v in card.versions]}
 
+
+
+def template_summary(template: Template) -> dict[str, Any]:
+    """How the control API shows a registered template."""
+    return {"templateId": template.id, "type": template.type,
+            "variables": [{"name": v.name, "type": v.type, "private": v.private}
+                          for v in template.variables.values()],
+            "locals": sorted(template.locals), "aiStatuses": list(template.ai_statuses)}

@@ -57,6 +57,9 @@ class Settings:
     card_param_value_max_bytes: int | None = 1024
     interactive_card_max_bytes: int | None = 15_000
     stream_content_max_bytes: int | None = 3072
+    # documented limits DingTalk's own examples break (1 KB value, 3 KB stream, an empty
+    # streaming update) are warnings; True refuses them as the docs say
+    strict_limits: bool = False
     batch_send_max_users: int = 20
     # Metered OpenAPI calls the organisation may make in a month (the standard edition's is
     # 10,000; tokens, the gateway and session-webhook replies are not metered). None: no quota.

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .api import SentMessage
@@ -168,6 +169,19 @@ class ThreadedFakeDing:
     def cross_talk(self) -> list[dict[str, Any]]:
         """Answers delivered to the wrong conversation or person so far (empty: none)."""
         return self.call(self.fake.cross_talk)
+    def add_template(self, template_id: str, path: str | Path, *,
+                     keep: bool = False) -> dict[str, Any]:
+        """Register the card-platform export at ``path`` as ``template_id`` (see
+        ``FakeDing.add_template``)."""
+        return self.call(self.fake.add_template, template_id, path, keep=keep)
+
+    def templates(self) -> list[dict[str, Any]]:
+        return self.call(self.fake.templates)
+
+    def card_view(self, card_id: str, *, user: str | None = None,
+                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """What ``user`` sees of a template card (None when its template is not registered)."""
+        return self.call(self.fake.card_view, card_id, user=user, local=local)
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, in DingTalk's words, errors first."""

@@ -13,9 +13,11 @@ from typing import Any
 
 from . import jsonsafe, messages
 from .cards import Card
+from .cards.model import drawn_data
 from .exceptions import ControlError
 from .messages import Sender
 from .platform import App, Platform, session_tag
+from .templates import render as render_template
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,10 @@ def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_i
             except jsonsafe.BadJson:
                 value = {"value": jsonsafe.text(value, len(value))}
         label = buttons[button_id].label
+    elif p.templates.get(card.template_id) is not None:
+        # the caller's params are the user's local input; the layout decides what is sent
+        value, label = _template_tap(p, card, staff_id, button_id, params)
+        params = None
     else:
         value, label = {}, button_id
     if params:
@@ -131,6 +137,25 @@ def click_button(p: Platform, t: float, card_id: str, *, staff_id: str, button_i
     p.recorder.add(t, "click", client=card.client_id, card=card.id, user=staff_id,
                    button=button_id)
     return Click(card, staff_id, data, key=f"click:{card.id}:{staff_id}:{p.recorder.total}")
+
+
+def _template_tap(p: Platform, card: Card, staff_id: str, button_id: str,
+                  params: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """The params a template card's button sends for this user, as its ``@dtSendOutData``
+    describes them (``params`` given by the caller are the user's local input)."""
+    template = p.templates.get(card.template_id)
+    assert template is not None
+    private = card.private_data.get(staff_id, {})
+    view = render_template(template, drawn_data(card), private, params or {}, card_id=card.id)
+    taps = {tuple((b.callback or {}).get("actionIds") or [])[:1]: b for b in view.buttons()
+            if b.callback is not None}
+    button = taps.get((button_id,))
+    if button is None:
+        shown = sorted(ids[0] for ids in taps if ids)
+        raise ControlError("buttonId", f"card {card.id} (template {template.id}) shows user "
+                                       f"{staff_id} the buttons {shown or 'none'}, found "
+                                       f"{jsonsafe.echo(button_id)}")
+    return dict((button.callback or {}).get("params") or {}), button.text or button_id
 
 
 def answer_click(p: Platform, t: float, click: Click, response: Any, after: float) -> None:

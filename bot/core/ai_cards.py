@@ -1,9 +1,9 @@
 """Card data for AI-card mode (``cardMode: "ai"``): one card instance per answer (pure).
 
 A DingTalk AI card is a card instance whose template binds variables; the robot only sends
-values (all strings, as ``cardParamMap`` requires). The built-in template ``AI_CARD_TEMPLATE``
-(the fake accepts any template id; on DingTalk, build one with these variables and set
-``aiCardTemplateId``) uses:
+values (all strings, as ``cardParamMap`` requires). Our template ``AI_CARD_TEMPLATE`` ships as
+a card-platform export in ``bot/templates/`` (import it into your app's card platform and set
+``aiCardTemplateId`` to the id it gets; README, "AI-card mode") and uses:
 
 ==================== ======= ==============================================================
 variable             scope   meaning

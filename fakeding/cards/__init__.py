@@ -21,6 +21,7 @@ from typing import Any
 
 from ..ids import IdFactory
 from ..settings import Settings
+from ..templates.registry import TemplateRegistry
 from . import instances, interactive, streaming
 from .checks import parse_open_space_id
 from .model import (
@@ -55,8 +56,11 @@ Operation = Callable[[float, str, dict[str, Any]], tuple[Card, dict[str, Any]]]
 class CardStore:
     """Every card of the fake platform, in creation order: the facade the platform holds."""
 
-    def __init__(self, settings: Settings, ids: IdFactory) -> None:
+    def __init__(self, settings: Settings, ids: IdFactory,
+                 templates: TemplateRegistry | None = None) -> None:
         self._deck = Deck(settings, ids)
+        if templates is not None:
+            self._deck.templates = templates
 
     @property
     def settings(self) -> Settings:

@@ -31,7 +31,16 @@ from .checks import (
     shorten,
     str_list,
 )
-from .model import CONVERSATION_SPACES, Card, CardVersion, Deck, apply_private, merge, sync_flow
+from .model import (
+    CONVERSATION_SPACES,
+    STANDARD_CARD,
+    Card,
+    CardVersion,
+    Deck,
+    apply_private,
+    merge,
+    sync_flow,
+)
 
 
 @dataclass
@@ -101,7 +110,7 @@ def update(
     body = object_body(body, "param.empty")
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
     card = _instance(deck, out_track_id, "param.cardNotExist", client_id)
-    limit = deck.settings.card_param_value_max_bytes
+    limit = deck.value_limit()
     checked = instance_card_data(body.get("cardData"), "cardData", limit)
     params, coerced = checked if checked is not None else ({}, [])
     private, private_coerced = private_data_maps(body.get("privateData"), "privateData", limit)
@@ -148,8 +157,19 @@ def _instance(deck: Deck, out_track_id: str, code: str, client_id: str) -> Card:
 
 def _parse_create(deck: Deck, body: dict[str, Any]) -> _InstanceCreate:
     template_id = required_text(body, "cardTemplateId", "param.cardTemplateIdEmpty")
+    registry = deck.templates
+    if registry.configured and template_id not in registry and template_id != STANDARD_CARD:
+        known = registry.ids()
+        raise bad(
+            "param.templateNotExist",
+            f"cardTemplateId {shorten(template_id)}: expected a template registered with the "
+            f"fake, found none by that id (registered: {', '.join(known[:10])}"
+            f"{' ...' if len(known) > 10 else ''}); register its export (serve --templates, "
+            "PUT /_fakeding/templates/{id}) or fix the id",
+            violation=True,
+        )
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
-    limit = deck.settings.card_param_value_max_bytes
+    limit = deck.value_limit()
     checked = instance_card_data(body.get("cardData"), "cardData", limit)
     if checked is None:
         raise bad(

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..ids import IdFactory
 from ..settings import Settings
+from ..templates.registry import TemplateRegistry
 
 STANDARD_CARD = "StandardCard"
 OPEN_SPACE_PREFIX = "dtv1.card//"
@@ -68,6 +69,9 @@ class Card:
     recipients: list[str] | None = None
     user_id_type: int = 1
     stream_guids: set[str] = field(default_factory=set, repr=False)
+    # template findings already reported for this card (each is reported once)
+    reported: set[str] = field(default_factory=set, repr=False)
+    checked: int = field(default=0, repr=False)  # versions already checked
     # how the platform hands a click to the robot: "STREAM", "HTTP" or None (no clicks)
     callback_type: str | None = field(default=None, init=False)
 
@@ -131,6 +135,17 @@ class Deck:
     settings: Settings
     ids: IdFactory
     cards: dict[str, Card] = field(default_factory=dict)
+    templates: TemplateRegistry = field(default_factory=TemplateRegistry)
+
+    def value_limit(self) -> int | None:
+        """The cardParamMap value size refused: the documented 1 KB only with strict_limits
+        (DingTalk's own examples exceed it; otherwise it is a warning)."""
+        s = self.settings
+        return s.card_param_value_max_bytes if s.strict_limits else None
+
+    def stream_limit(self) -> int | None:
+        s = self.settings
+        return s.stream_content_max_bytes if s.strict_limits else None
 
     def owned(self, card_id: str, client_id: str) -> Card | None:
         """The card if the app ``client_id`` made it: another app's card is as good as absent."""
@@ -162,6 +177,16 @@ class Deck:
                 f"found {len(known)} card(s)" + (f": {listing}" if known else "")
             )
         return card
+
+
+def drawn_data(card: Card) -> dict[str, Any]:
+    """The data the client draws: a streaming update to a card still "processing"
+    (flowStatus 1) shows it inputting, as DingTalk's own example relies on (it streams ''
+    to switch to inputting, and the official tutorial never sets flowStatus 2)."""
+    data = card.current
+    if data.get("flowStatus") == "1" and any(v.source == "stream" for v in card.versions):
+        return {**data, "flowStatus": FLOW_INPUTTING}
+    return data
 
 
 def merge(current: dict[str, Any], new: dict[str, Any], by_key: bool) -> dict[str, Any]:

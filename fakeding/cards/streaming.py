@@ -77,8 +77,10 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
     is_finalize = _stream_flag(body, "isFinalize")
     is_error = _stream_flag(body, "isError")
     content = body.get("content", MISSING)
+    empty = False
     if content is MISSING or content is None or content == "":
-        if not (is_finalize or is_error):
+        empty = not (is_finalize or is_error)
+        if empty and deck.settings.strict_limits:
             raise bad(
                 "param.stream.contentEmpty",
                 "content is empty: expected text (empty content is only allowed with "
@@ -87,7 +89,7 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
         content = ""
     elif not isinstance(content, str):
         raise bad("param.invalid", f"content: expected a string, found {describe(content)}")
-    limit = deck.settings.stream_content_max_bytes
+    limit = deck.stream_limit()
     if limit is not None and nbytes(content) > limit:
         raise bad(
             "param.stream.content",
@@ -108,7 +110,9 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
         "is_finalize": is_finalize,
         "is_error": is_error,
     }
-    if content != "" or not (is_finalize or is_error):
+    if empty:
+        extra["empty"] = True  # the "inputting" state DingTalk's own example sends
+    elif content != "" or not (is_finalize or is_error):
         data[key] = content if is_full else data.get(key, "") + content
     if card.finalized and not is_finalize:
         extra["reopened"] = True
@@ -143,7 +147,7 @@ def apply_callback_response(
         return None
     card = deck.get(card_id)
     where = f"card callback response for {card_id!r}"
-    limit = deck.settings.card_param_value_max_bytes
+    limit = deck.value_limit()
     try:
         checked = instance_card_data(response.get("cardData"), "cardData", limit)
         private_raw = optional_object(

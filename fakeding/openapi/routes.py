@@ -461,6 +461,7 @@ class OpenApi:
             raise OpenApiError(400, "invalidParameter.userIds.overMax",
                                f"at most {self.platform.settings.batch_send_max_users} userIds, "
                                f"found {len(users)}")
+        self._markdown(t, body)
         for user in users:
             conv = self.platform.conversation_of(app.client_id, None, user)
             self.platform.note(t, conv, "bot", f"robot:{body['msgKey']}", text)
@@ -478,8 +479,14 @@ class OpenApi:
         if len(body["msgParam"].encode()) > 15_000:
             raise OpenApiError(400, "invalidParameter.msgParam.invalid",
                                "msgParam is larger than 15000 bytes")
+        self._markdown(t, body)
         self.platform.note(t, cid, "bot", f"robot:{body['msgKey']}", text)
         return {"processQueryKey": self.platform.ids.process_query_key()}, None, None
+
+    def _markdown(self, t: float, body: dict[str, Any]) -> None:
+        if body.get("msgKey") == "sampleMarkdown":
+            param = jsonsafe.loads(body["msgParam"], what="msgParam")
+            self.platform.note_markdown(t, "sampleMarkdown", str(param.get("text", "")))
 
     def _file_download(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
         body = _obj(body)

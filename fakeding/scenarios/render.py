@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ..cards import Card
+from ..cards.model import drawn_data
 from ..describe import Refs, describe
 from ..render import card_lines
+from ..templates import Template
+from ..templates import render as render_template
 from . import generic
 from .problems import problem_lines
 from .robots import Foldable
@@ -63,6 +67,9 @@ def render(result: ScenarioResult) -> str:
         # limit depends on scheduling order; the totals and the per-second timeline do not.
         out.append(f"{len(counts)} cards; updates per card: min {min(counts)}, "
                    f"max {max(counts)}, total {sum(counts)}")
+    if not result.templates and any(c.kind == "instance" for c in result.cards):
+        out.append("(no card templates registered: instance cards show their parameters; "
+                   "a scenario's templates: draws them as DingTalk does)")
     for card, updates in zip(result.cards, counts, strict=True):
         cid = card.conversation_id or result.direct.get(card.single_user or "", "")
         conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
@@ -73,7 +80,7 @@ def render(result: ScenarioResult) -> str:
             state = "final" if reason is None else f"NOT FINAL ({reason})"
         count = "" if summary else f" · {updates} update(s)"
         out.append(f"### {refs('card', card.id)} · {conv}{count} · {state}")
-        out += [f"    {line}" for line in card_lines(card.current)]
+        out += [f"    {line}" for line in drawn_lines(card, result.templates)]
     if summary:
         out += ["", "## Timeline (summary: calls per second of virtual time)"]
         out += summary_lines(result)
@@ -94,6 +101,23 @@ def render(result: ScenarioResult) -> str:
             else:
                 out.append(f"- {x.name}: expected {rel}{x.expected}, found {x.found} ({mark})")
     return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def drawn_lines(card: Card, templates: dict[str, Template]) -> list[str]:
+    """A card as users see it: drawn from its template when registered (then once more for
+    each user whose private data changes the view), else its data."""
+    template = templates.get(card.template_id)
+    if template is None:
+        return card_lines(card.current)
+    data = drawn_data(card)
+    public = render_template(template, data, None, None, card_id=card.id).lines()
+    lines = list(public)
+    for user, private in sorted(card.private_data.items()):
+        mine = render_template(template, data, private, None, card_id=card.id).lines()
+        if mine != public:
+            lines.append(f"as {user}:")
+            lines += [f"  {line}" for line in mine]
+    return lines or ["(nothing visible)"]
 
 
 def timeline_lines(result: ScenarioResult, refs: Refs, times: str = "exact") -> list[str]:

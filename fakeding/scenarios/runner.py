@@ -24,6 +24,7 @@ from ..oracles import cross_talk
 from ..platform import TranscriptEntry
 from ..profiles import with_profile
 from ..recorder import Record
+from ..templates import Template
 from . import causal, generic
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
@@ -48,6 +49,7 @@ class ScenarioResult:
     end: float
     conversations: dict[str, str] = field(default_factory=dict)  # cid -> scenario name
     direct: dict[str, str] = field(default_factory=dict)  # staffId -> their 1:1 cid
+    templates: dict[str, Template] = field(default_factory=dict)  # registered card templates
 
     @property
     def duration(self) -> float:
@@ -111,6 +113,8 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
                             folder=s.path.parent, seed=int(data.get("seed", 0)),
                             epoch=epoch) as h:
+        for template in s.templates:
+            h.fake.platform.templates.add(template)
         real_time = is_real_time(s.robot)
         for index, step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step["at"])
@@ -124,7 +128,8 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
             scenario=s, records=fake.platform.recorder.records, cards=fake.platform.cards.all(),
             transcript=list(fake.platform.transcript), expectations=[], end=h.now,
             conversations=cid_names,
-            direct={staff: cid for (_, staff), cid in fake.platform.direct.items()})
+            direct={staff: cid for (_, staff), cid in fake.platform.direct.items()},
+            templates={t.id: t for t in fake.platform.templates.all()})
         result.expectations = check_expectations(data.get("expect") or {}, result)
         if is_real_time(s.robot):  # counted as it happened, reported in a stable order
             result.transcript = causal.order_transcript(result.transcript, result.records)
@@ -245,6 +250,7 @@ def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expect
         "cards": len(r.cards),
         "max_updates_per_card": max(per_card, default=0),
         "violations": len(violations),
+        "warnings": sum(1 for rec in r.records if rec.kind == "warning"),
         "webhook_replies": sum(1 for rec in r.records
                                if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
         "unfinished_cards": sum(1 for c in r.cards

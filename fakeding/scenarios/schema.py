@@ -17,6 +17,8 @@ import yaml
 from ..exceptions import ConfigError, ControlError
 from ..faults import parse_fault
 from ..settings import Settings
+from ..template_files import load_file
+from ..templates import Template, TemplateError
 from .robots import RobotAdapter, RobotAdapterError, choose
 
 
@@ -36,6 +38,9 @@ SCHEMA: dict[str, Any] = {
         "snapshot": {"type": "boolean"},  # false: assert only ``expect:`` (reports that vary)
         "robot": {"type": ["string", "object"]},  # the adapter's options: validated apart
         "platform": {"type": "object"},
+        # card templates: {templateId: path of a card-platform export, relative to this file}
+        "templates": {"type": "object", "additionalProperties": {"type": "string",
+                                                                 "minLength": 1}},
         "users": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {"nick": {"type": "string"}}}},
@@ -97,6 +102,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "cards": {"type": "integer", "minimum": 0},
                 "max_updates_per_card": {"type": "integer", "minimum": 1},
+                "warnings": {"type": "integer", "minimum": 0},
                 "violations": {"oneOf": [
                     {"type": "integer", "minimum": 0},
                     {"type": "array", "items": {
@@ -129,6 +135,7 @@ class ScenarioFile:
     data: dict[str, Any]
     lines: dict[tuple[Any, ...], int]
     adapter: RobotAdapter | None = None  # set by load_scenario
+    templates: list[Template] = field(default_factory=list)  # ``templates:``, loaded up front
     options: dict[str, Any] = field(default_factory=dict)  # ``robot:`` without ``adapter``
 
     @property
@@ -214,6 +221,11 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
         except RobotAdapterError as exc:
             raise scenario.error(exc.field, str(exc)) from None
     _check_references(scenario)
+    for template_id, rel in (data.get("templates") or {}).items():
+        try:
+            scenario.templates.append(load_file(template_id, path.parent / rel))
+        except TemplateError as exc:
+            raise scenario.error(("templates", template_id), str(exc)) from None
     return scenario
 
 

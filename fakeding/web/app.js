@@ -240,29 +240,35 @@ function setLive(state, why) {
 
 // ---- markdown, as the DingTalk client shows a card's markdown block -------------------------
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]); }
+// The same rules as fakeding/templates/markdown.py (DingTalk's subset per surface: "ai" ignores
+// a single newline; tables and code fences stay literal), which draws template cards' markdown.
+const SAFE_URL = /^https?:\/\//i;
 function inline(s) {
-  return esc(s).replace(/`([^`]+)`/g, "<code>$1</code>").replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
-    .replace(/\*([^*]+)\*/g, "<i>$1</i>")
-    .replace(/\[([^\]]+)\]\((https?:[^)\s]+)\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>');
+  return esc(s)
+    .replace(/!\[([^\]]*)\]\(([^)\s]*)\)/g, (m, alt, src) => (SAFE_URL.test(src) ? `<img alt="${alt}" src="${src}">` : `[image ${src}]`))
+    .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, txt, url) => (SAFE_URL.test(url) ? `<a href="${url}" target="_blank" rel="noopener">${txt}</a>` : m))
+    .replace(/\*\*(.+?)\*\*/g, "<b>$1</b>")
+    .replace(/(^|[^*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])/g, "$1<i>$2</i>")
+    .replace(/&lt;font\s+color\s*=\s*(?:&quot;|')?(#?[0-9A-Za-z]+)(?:&quot;|')?\s*&gt;([\s\S]*?)&lt;\/font&gt;/g, '<span style="color:$1">$2</span>')
+    .replace(/&lt;br\s*\/?&gt;/gi, "<br>");
 }
-function markdown(text) {
-  const out = []; let list = null;
-  for (const raw of String(text).split("\n")) {
-    const line = raw.trimEnd();
-    const bullet = line.match(/^\s*(?:[-*]|(\d+)\.)\s+(.*)$/);
-    if (bullet) {
-      const tag = bullet[1] ? "ol" : "ul";
-      if (list !== tag) { if (list) out.push(`</${list}>`); out.push(`<${tag}>`); list = tag; }
-      out.push(`<li>${inline(bullet[2])}</li>`); continue;
-    }
-    if (list) { out.push(`</${list}>`); list = null; }
-    const h = line.match(/^(#{1,6})\s+(.*)$/);
-    if (h) out.push(`<p><b>${inline(h[2])}</b></p>`);
-    else if (line) out.push(`<p>${inline(line)}</p>`);
+function markdown(text, surface = "card") {
+  const blocks = []; let para = []; let fenced = false;
+  const flush = () => { if (para.length) blocks.push(`<p>${para.map(inline).join(surface === "ai" ? " " : "<br>")}</p>`); para = []; };
+  for (const line of String(text).replace(/\r\n/g, "\n").split("\n")) {
+    const fence = /^\s*(```|~~~)/.test(line);
+    if (fence) fenced = !fenced;
+    if (fenced || fence || /^\s*\|.*\|\s*$/.test(line)) { flush(); blocks.push(`<p class="literal">${esc(line)}</p>`); continue; }
+    if (!line.trim()) { flush(); continue; }
+    let m;
+    if ((m = line.match(/^(#{1,6})\s+(.*)$/))) { flush(); blocks.push(`<h${m[1].length}>${inline(m[2])}</h${m[1].length}>`); }
+    else if ((m = line.match(/^\s*(?:[-*+]|\d+\.)\s+(.*)$/))) { flush(); blocks.push(`<li>${inline(m[1])}</li>`); }
+    else if ((m = line.match(/^>\s?(.*)$/))) { flush(); blocks.push(`<blockquote>${inline(m[1])}</blockquote>`); }
+    else para.push(line);
   }
-  if (list) out.push(`</${list}>`);
+  flush();
   const div = el("div", { class: "card-md" });
-  div.innerHTML = out.join("");
+  div.innerHTML = blocks.join("");
   return div;
 }
 
@@ -302,11 +308,70 @@ function renderInstance(card, data) {
   const body = el("div", { class: "card-body" });
   const text = data.content ?? data.markdown ?? data.msgContent;
   if (data.title) node.prepend(el("div", { class: "card-header", text: data.title }));
-  if (text != null) body.append(markdown(text));
+  if (text != null) body.append(markdown(text, "ai"));
   const rest = Object.entries(data).filter(([k]) => !["flowStatus", "content", "markdown", "msgContent", "title"].includes(k));
   if (rest.length) body.append(el("div", { class: "card-params", text: rest.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ") }));
   node.append(body);
   return node;
+}
+
+// ---- template cards: the fake's renderer draws them for the user looking ---------------------
+// Only the latest version is drawn from the template (history shows the data); inputs keep
+// what the user typed in card.local, sent as their local input when a button is tapped.
+function renderTemplate(card) {
+  const node = el("div", { class: "card-inner card-template" });
+  const body = el("div", { class: "card-body" });
+  node.append(body);
+  const local = card.local || (card.local = {});
+  const q = new URLSearchParams({ user: S.user });
+  for (const [k, v] of Object.entries(local)) q.set(`local.${k}`, v);
+  api(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/view?${q}`)
+    .then((r) => r.json())
+    .then((view) => { if (view && !view.error) fillTemplate(card, node, body, view); })
+    .catch((err) => body.append(el("div", { class: "muted", text: String(err) })));
+  return node;
+}
+
+function fillTemplate(card, node, body, view) {
+  const flow = view.flowStatus;
+  if (flow != null) node.prepend(el("span", { class: "card-flow", "data-flow": flow, text: t(`flow${flow}`) }));
+  let row = null;
+  for (const n of view.nodes) {
+    if (n.kind !== "button") row = null;
+    if (n.kind === "text") body.append(el("div", { class: "tpl-text", text: n.text }));
+    else if (n.kind === "markdown") {
+      const md = el("div", { class: "card-md" });
+      md.innerHTML = n.html || "";  // built by the fake's markdown module: escaped, safe
+      if (String(flow) === "2") md.append(el("span", { class: "caret", text: "▍" }));
+      body.append(md);
+    } else if (n.kind === "image") body.append(el("img", { class: "tpl-image", src: /^https?:/.test(n.src || "") ? n.src : "", alt: n.src || "" }));
+    else if (n.kind === "divider") body.append(el("hr"));
+    else if (n.kind === "loading") body.append(el("div", { class: "tpl-loading", text: "…" }));
+    else if (n.kind === "input") {
+      const input = el("input", { type: "text", class: "tpl-input", "data-local": n.local, placeholder: n.text });
+      input.value = card.local[n.local] || "";
+      input.addEventListener("input", () => { card.local[n.local] = input.value; });
+      body.append(input);
+    } else if (n.kind === "button") {
+      if (!row) { row = el("div", { class: "card-actions" }); body.append(row); }
+      const ids = n.payload && n.payload.actionData && n.payload.actionData.cardPrivateData
+        ? n.payload.actionData.cardPrivateData.actionIds || [] : [];
+      if (ids.length) {
+        row.append(el("button", { type: "button", class: "card-btn", "data-button-id": ids[0], text: n.text,
+          onclick: () => clickTemplate(card, ids[0]) }));
+      } else if (n.action === "dtOpenLink" && /^https?:/.test(n.src || "")) {
+        row.append(link(n.text, n.src, "card-btn"));
+      }
+    } else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
+  }
+}
+
+async function clickTemplate(card, buttonId) {
+  $("#composer-error").textContent = "";
+  try {
+    await post(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/click`, { staffId: S.user, buttonId, params: card.local });
+    card.local = {};
+  } catch (err) { $("#composer-error").textContent = err.message; }
 }
 
 function chart(card, index) {
@@ -341,7 +406,8 @@ function renderCard(id) {
   const data = v.cardData || {};
   node.dataset.version = String(index + 1);
   node.dataset.final = String(!!(data.contents || []).find((c) => c && c.id === "feedback"));
-  node.append(card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
+  const drawn = card.meta.drawn && card.shown == null;
+  node.append(drawn ? renderTemplate(card) : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
   const t0 = card.versions[0] ? card.versions[0].t : v.t;
   const hist = el("div", { class: "card-history" },
     el("div", { class: "row" },
@@ -390,7 +456,7 @@ function renderUsers() {
   ul.replaceChildren(...[...S.users.entries()].map(([id, nick]) => el("li", {
     class: id === S.user ? "active" : "", "data-user": id,
   }, el("button", {
-    type: "button", "aria-pressed": String(id === S.user), onclick: () => { S.user = id; renderUsers(); },
+    type: "button", "aria-pressed": String(id === S.user), onclick: () => { S.user = id; renderUsers(); renderChat(); },  // private data differs per user
   }, el("span", { text: nick === id ? id : `${nick} (${id})` })))));
   keepFocus(ul, "data-user", focused);
   fillAtUsers();
@@ -449,12 +515,12 @@ function renderCustom(msgtype, data) {
   const box = el("div", { class: `bubble custom-${msgtype}` });
   const str = (v) => (typeof v === "string" ? v : "");
   if (msgtype === "text") box.append(el("div", { text: str(part.content) }));
-  else if (msgtype === "markdown") box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+  else if (msgtype === "markdown") box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text), "robot"));
   else if (msgtype === "link") {
     box.append(link(str(part.title), part.messageUrl, "custom-title"), el("div", { text: str(part.text) }));
     if (safeUrl(part.picUrl)) box.append(el("img", { src: part.picUrl, alt: "", class: "custom-pic" }));
   } else if (msgtype === "actionCard") {
-    box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text)));
+    box.append(el("div", { class: "custom-title", text: str(part.title) }), markdown(str(part.text), "robot"));
     const buttons = Array.isArray(part.btns) ? part.btns.map((b) => [str(b && b.title), b && b.actionURL])
       : part.singleTitle ? [[str(part.singleTitle), part.singleURL]] : [];
     const row = el("div", { class: `custom-buttons${part.btnOrientation === "1" ? " across" : ""}` });
@@ -1137,7 +1203,7 @@ function wire() {
   $("#add-user").onclick = () => {
     const name = $("#new-user").value.trim(); if (!name) return;
     const id = name.replace(/\s+/g, "_");
-    S.users.set(id, name); S.user = id; $("#new-user").value = ""; renderUsers();
+    S.users.set(id, name); S.user = id; $("#new-user").value = ""; renderUsers(); renderChat();
   };
   wireTabs();
   for (const b of document.querySelectorAll("[data-fault]")) {

@@ -173,7 +173,7 @@ def test_create_key_at_most_100_bytes(store: CardStore) -> None:
 
 
 def test_create_value_limit_from_settings() -> None:
-    store = make_store(card_param_value_max_bytes=10)
+    store = make_store(card_param_value_max_bytes=10, strict_limits=True)
     store.create_instance(0.0, CLIENT, create_body(cardData={"cardParamMap": {"k": "x" * 10}}))
     body = create_body(outTrackId="t2", cardData={"cardParamMap": {"k": "钉" * 4}})  # 12 bytes
     rejects(lambda: store.create_instance(0.0, CLIENT, body), "param.invalid", "10 bytes", "12")

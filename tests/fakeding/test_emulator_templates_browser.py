@@ -1,0 +1,192 @@
+"""Template cards in the emulator page, in a real headless Chromium (Playwright + Debian's
+``chromium``): a card drawn from its card-platform export, typed into and submitted, showing
+the robot's private answer to the clicking user only; and our robot's AI card in AI-card mode
+(its shipped template) voted on from the page."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dingtalk_stream
+import pytest
+import requests
+from dingtalk_stream import AckMessage
+
+from bot.scenario_adapter import open_harness
+from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
+from fakeding.server import FakeDing
+from fakeding.testing.sdk import SdkRobot
+from tests.fakeding.card_helpers import sdk_client
+from tests.fakeding.test_emulator_browser import browser  # noqa: F401 (the fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+FORM = "question-form.schema"
+AI_TEMPLATE = "fakeding.ai-answer.v1.schema"
+
+
+class FormRobot(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Answers a submit with the clicking user's private submitted state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callbacks: list[dict[str, Any]] = []
+
+    async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
+        msg = dingtalk_stream.CardCallbackMessage.from_dict(callback.data)
+        private = msg.content.get("cardPrivateData", {})
+        self.callbacks.append(private)
+        answer = str(private.get("params", {}).get("local_answer", ""))
+        return AckMessage.STATUS_OK, {
+            "userPrivateData": {"cardParamMap": {"submitted": "true", "private_answer": answer}},
+            "cardUpdateOptions": {"updatePrivateDataByKey": True}}
+
+
+def test_a_template_card_is_typed_into_submitted_and_answered_privately(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+    fakeding.add_template(FORM, ROOT / "tests" / "fakeding" / "templates" / "question_form.json")
+    fakeding.join_group("cidGroup001", DEFAULT_CLIENT_ID)
+    robot = FormRobot()
+    with SdkRobot().on_card_callbacks(robot):
+        fakeding.wait_for("connect")
+        token = sdk_client().get_access_token()
+        answer = requests.post(fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
+                               headers={"x-acs-dingtalk-access-token": token}, timeout=5, json={
+            "cardTemplateId": FORM, "outTrackId": "form-1", "callbackType": "STREAM",
+            "cardData": {"cardParamMap": {"title": "Quick question", "question": "**Which** "
+                                          "feature next?", "submitted": "false"}},
+            "openSpaceId": "dtv1.card//IM_GROUP.cidGroup001",
+            "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID}})
+        assert answer.status_code == 200, answer.text
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(fakeding.http_url + "/")
+        page.wait_for_selector("#live-state[data-state=live]")
+        card = page.wait_for_selector("#messages .card[data-card-id=form-1] .card-template")
+        assert card is not None
+        page.wait_for_selector("#messages .card .card-md b >> text=Which")  # markdown drawn
+        page.fill("#messages .card input.tpl-input[data-local=local_answer]", "Dark mode")
+        page.click("#messages .card .card-btn[data-button-id=submit]")
+        page.wait_for_selector("#messages .card >> text=Submitted: Dark mode", timeout=10_000)
+        assert page.query_selector("#messages .card .card-btn[data-button-id=submit]") is None
+        assert robot.callbacks == [{"actionIds": ["submit"],
+                                    "params": {"local_answer": "Dark mode"}}]
+        # another user still sees the question, not Alice's answer
+        page.evaluate("() => { document.querySelector('#new-user').value = 'bob'; }")
+        page.click("#add-user")
+        page.wait_for_selector("#messages .card .card-btn[data-button-id=submit]")
+        assert "Dark mode" not in page.inner_text("#messages .card")
+        assert errors == []
+        page.close()
+
+
+class LiveAiRobot:
+    """The fake with our robot's templates, and our robot in AI-card mode, in real time."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.fake: FakeDing | None = None
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            robot = {"agent": {"name": "faq", "delay": 0.05}, "locale": "en", "cardMode": "ai"}
+            async with open_harness(robot=robot, epoch=None) as h:
+                h.fake.add_template(AI_TEMPLATE, ROOT / "bot" / "templates"
+                                    / f"{AI_TEMPLATE}.json", keep=True)
+                self.fake, self._loop, self._stop = h.fake, asyncio.get_running_loop(), asyncio.Event()
+                self.ready.set()
+                await self._stop.wait()
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported below
+            self.error = exc
+            self.ready.set()
+
+    def __enter__(self) -> LiveAiRobot:
+        self.thread.start()
+        assert self.ready.wait(30) and self.error is None, self.error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(30)
+
+
+@pytest.fixture
+def ai_robot() -> Iterator[LiveAiRobot]:
+    with LiveAiRobot() as robot:
+        yield robot
+
+
+def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
+        browser: Any, ai_robot: LiveAiRobot) -> None:  # noqa: F811
+    assert ai_robot.fake is not None
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(ai_robot.fake.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.wait_for_selector("#connections li[data-connection]", state="attached")
+    page.fill("#composer-text", "How do I reset my password?")
+    page.press("#composer-text", "Enter")
+    page.wait_for_selector("#messages .card .card-flow[data-flow='3']", timeout=15_000)
+    card = page.wait_for_selector("#messages .card .card-template")
+    assert card is not None
+    assert card.eval_on_selector_all(".card-btn", "bs => bs.map(b => b.textContent)") == [
+        "😄 Very Helpful", "😊 Helpful", "🙂 Somewhat Helpful", "😅 Not Helpful"]
+    assert "flowStatus" not in card.inner_text()  # drawn, not a dump of variables
+    page.click("#messages .card .card-btn[data-button-id=feedback_helpful]")
+    page.wait_for_selector("#messages .card >> text=You rated: 😊 Helpful", timeout=10_000)
+    page.wait_for_selector("#messages .card >> text=Feedback so far: 😊 Helpful 1")
+    assert errors == []
+    page.close()
+
+
+def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+    fakeding.add_custom_robot({"accessToken": "md-token", "conversationId": "cidGroup001",
+                               "name": "Reporter"})
+    text = ("# Weekly\n> quoted\n<font color=\"#FF0000\">red</font> and **bold**\n\n"
+            "| a | b |\n![chart](https://example.invalid/c.png) ![m](@lAmedia)")
+    assert requests.post(f"{fakeding.http_url}/robot/send?access_token=md-token", timeout=10,
+                         json={"msgtype": "markdown", "markdown": {"title": "w", "text": text}}
+                         ).json()["errcode"] == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.click("#conversations li[data-conversation=cidGroup001]")
+    md = page.wait_for_selector("#messages .msg.custom[data-kind='custom:markdown'] .card-md")
+    assert md is not None
+    assert md.inner_html() == (
+        '<h1>Weekly</h1><blockquote>quoted</blockquote>'
+        '<p><span style="color:#FF0000">red</span> and <b>bold</b></p>'
+        '<p class="literal">| a | b |</p>'
+        '<p><img alt="chart" src="https://example.invalid/c.png"> [image @lAmedia]</p>')
+    page.close()
+
+
+def test_the_page_and_the_python_module_draw_markdown_alike(
+        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+    from fakeding.templates.markdown import to_html
+
+    samples = ["# T\n> q\n- a\n1. b", "**b** *i* [l](https://x.invalid/a)", "x\ny\n\nz",
+               "```\ncode\n```", "<font color='#00F'>blue</font><br>next", "![i](@m) <div>"]
+    page = browser.new_page()
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    for surface in ("ai", "card", "robot"):
+        for sample in samples:
+            drawn = page.evaluate("([t, s]) => markdown(t, s).innerHTML", [sample, surface])
+            probe = page.evaluate("(h) => { const d = document.createElement('div'); "
+                                  "d.innerHTML = h; return d.innerHTML; }", to_html(sample, surface))
+            assert drawn == probe, (surface, sample)
+    page.close()
