@@ -54,6 +54,7 @@ def diagnose(platform: Platform, connections: Iterable[Connection], now: float) 
         *_webhook_expired(platform, records),
         *_slow_acks(platform, records),
         *_stuck_cards(platform, now),
+        *_unregistered_templates(platform),
         *_refused_calls(records),
     ]
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
@@ -166,6 +167,23 @@ def _stuck_cards(platform: Platform, now: float) -> Iterable[Finding]:
         "/v1.0/card/instances with flowStatus 3 (finished) or 5 (failed) when the answer fails",
         tuple(f"{c.id} (flowStatus {c.flow_status}, last change +{c.versions[-1].t:.1f}s)"
               for c in stuck[:5]))
+
+
+def _unregistered_templates(platform: Platform) -> Iterable[Finding]:
+    """Cards from templates the fake has no export of: what users see there goes unchecked."""
+    used = sorted({c.template_id for c in platform.cards.all()
+                   if c.kind == "instance" and platform.templates.get(c.template_id) is None})
+    if not used or platform.templates.configured:
+        return  # with a registry, an unknown template id is refused (and a violation)
+    yield Finding(
+        "template-unregistered", "info",
+        f"{len(used)} card template(s) in use that the fake has no export of",
+        "the fake cannot tell whether these cards draw anything: a key the template does "
+        "not bind, a missing failed state or a streaming variable that is not markdown all "
+        "leave users a blank card",
+        "export each template from DingTalk's card platform and register it: fakeding serve "
+        "--templates DIR, fakeding.add_template(id, path), or a scenario's templates:",
+        tuple(used[:5]))
 
 
 def _refused_calls(records: Sequence[Record]) -> Iterable[Finding]:

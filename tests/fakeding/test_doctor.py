@@ -128,3 +128,17 @@ def test_a_card_left_on_thinking_and_calls_over_the_qps_limit(make_fakeding: Any
     assert found["card-unfinished"]["evidence"][0].startswith("stuck-1 ")
     assert "isFinalize" in found["card-unfinished"]["fix"]
     assert found["qps-refused"]["evidence"] == ["PUT /v1.0/card/streaming: 2"]
+
+
+def test_cards_from_templates_the_fake_has_no_export_of(fakeding: ThreadedFakeDing) -> None:
+    headers = {"x-acs-dingtalk-access-token": requests.post(
+        fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()[
+        "accessToken"]}
+    created = requests.post(fakeding.http_url + "/v1.0/card/instances", headers=headers,
+                            timeout=10, json={"cardTemplateId": "my-answer.schema",
+                                              "outTrackId": "t-1", "cardData": {
+                                                  "cardParamMap": {"content": ""}}})
+    assert created.status_code == 200
+    found = findings(fakeding)["template-unregistered"]
+    assert found["evidence"] == ["my-answer.schema"] and "--templates" in found["fix"]
