@@ -249,9 +249,10 @@ def test_expectations_of_another_robot_are_unknown_keys(tmp_path: Path) -> None:
     path = scenario(tmp_path, f'"{ECHO}"', "expect: {feedback: 1}\n")
     message = error_of(path)
     assert message == (f"{path}:12: expect.feedback: unknown key 'feedback'; expected some of: "
-                       "answers, api_errors, cards, echoes, failed_cards, max_ack_latency, "
-                       "max_answers_per_message, max_updates_per_card, unfinished_cards, "
-                       "violations, warnings, webhook_replies")
+                       "answers, api_calls_per_answer, api_errors, cards, cross_talk, echoes, "
+                       "failed_cards, max_ack_latency, max_answers_per_message, "
+                       "max_updates_per_card, metered_calls, unfinished_cards, violations, "
+                       "warnings, webhook_replies")
 
 
 def test_other_errors_are_reported_even_when_the_adapter_is_unknown(tmp_path: Path) -> None:
