@@ -70,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _remember)
     if args.command == "demo":
-        from .demo import run_demo
-
+        try:
+            from .demo import run_demo
+        except ImportError as exc:  # the robot installed on its own: the demo needs the kit
+            print(f"bot: the demo runs the robot against a local fake, which needs the kit "
+                  f"({exc.name or exc}): pip install 'fakeding-bot[demo]'", file=sys.stderr)
+            return 2
         return run_demo(locale=args.locale, stay=not args.exit, card_mode=args.card_mode)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

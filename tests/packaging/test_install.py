@@ -169,3 +169,20 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = wheel.read(entry_points).decode()
     assert "[fakeding.robots]" in text and "bot = bot.scenario_adapter:adapter" in text
+
+
+def test_the_robot_alone_says_how_to_get_the_demo_and_with_the_kit_runs_it(
+        kit_wheel: Path, tmp_path: Path) -> None:
+    """``python -m bot demo`` from the robot's own install: without the kit a clear hint (the
+    ``demo`` extra), with it the scripted chat."""
+    src = tmp_path / "bot"
+    copy_tree(ROOT / "bot", src)
+    bot_wheel = build_wheel(src, tmp_path / "dist")
+    python = make_venv(tmp_path / "alone", str(bot_wheel))
+    alone = run([str(python), "-m", "bot", "demo", "--exit"], tmp_path)
+    assert alone.returncode == 2 and "Traceback" not in alone.stderr
+    assert "pip install 'fakeding-bot[demo]'" in alone.stderr, alone.stderr
+    pip(python, "install", "-q", kit(kit_wheel, "scenarios"))
+    demo = run([str(python), "-m", "bot", "demo", "--exit"], tmp_path)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    assert "Feedback" in demo.stdout or "card" in demo.stdout
