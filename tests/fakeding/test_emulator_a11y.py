@@ -8,27 +8,12 @@ says what arrived; the shortcuts work and are listed in a help overlay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from fakeding import ThreadedFakeDing
-from tests.fakeding.emulator_page import DESKTOP, PHONE, axe_script, chromium, serious_violations
-from tests.fakeding.test_emulator_browser import LiveRobot
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def live_robot() -> Iterator[LiveRobot]:
-    robot = LiveRobot().start()
-    yield robot
-    robot.stop()
+from tests.fakeding.emulator_page import DESKTOP, PHONE, LiveRobot, axe_script, serious_violations
 
 
 @pytest.fixture(scope="module")

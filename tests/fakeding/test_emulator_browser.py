@@ -9,93 +9,27 @@ Chromium missing is a failure that names the command that fixes it, never a skip
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from bot.scenario_adapter import open_harness
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.server import FakeDing
+from tests.fakeding.emulator_page import LiveRobot
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("FAKEDING_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "How do I reset my password?"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `apt-get install -y chromium`",
-                    pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: run `pip install playwright` (a dev dependency; "
-                    "it drives the system Chromium, no browser download)", pytrace=False)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
-class LiveRobot:
-    """The fake and our robot (FAQ agent) on a loop of their own, in real time."""
-
-    def __init__(self) -> None:
-        self.ready = threading.Event()
-        self.fake: FakeDing | None = None
-        self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            robot = {"agent": {"name": "faq", "delay": 0.12}, "locale": "en"}
-            async with open_harness(robot=robot, epoch=None) as h:
-                self.fake, self._loop, self._stop = h.fake, asyncio.get_running_loop(), asyncio.Event()
-                self.ready.set()
-                await self._stop.wait()
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # reported by the fixture
-            self.error = exc
-            self.ready.set()
-
-    def start(self) -> LiveRobot:
-        self.thread.start()
-        assert self.ready.wait(30) and self.error is None, self.error
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(30)
-
-    @property
-    def url(self) -> str:
-        assert self.fake is not None
-        return self.fake.http_url
-
-
-@pytest.fixture(scope="module")
-def live_robot() -> Iterator[LiveRobot]:
-    robot = LiveRobot().start()
-    yield robot
-    robot.stop()
 
 
 WATCH_CARDS = """() => {

@@ -6,7 +6,6 @@ uploaded (the robot downloads the very bytes); member events pushed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,7 @@ import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 from fakeding.control_settings import FIXED, knobs
-from tests.fakeding.emulator_page import DESKTOP, PHONE, chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+from tests.fakeding.emulator_page import DESKTOP, PHONE
 
 
 def _open(page: Any, size: dict[str, int], tab: str) -> None:

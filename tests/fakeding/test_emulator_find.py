@@ -5,7 +5,6 @@ field, times from the last reset, export of the filtered view, and older records
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,7 @@ import requests
 
 from fakeding import ThreadedFakeDing
 from fakeding.live import SNAPSHOT_RECORDS
-from tests.fakeding.emulator_page import DESKTOP, PHONE, chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+from tests.fakeding.emulator_page import DESKTOP, PHONE
 
 
 def _kinds(page: Any) -> list[str]:

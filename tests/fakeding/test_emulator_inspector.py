@@ -6,27 +6,12 @@ secrets masked), the card versions, violations, and the message as a scenario st
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from fakeding import DEFAULT_CLIENT_SECRET
-from tests.fakeding.emulator_page import DESKTOP, PHONE, chromium
-from tests.fakeding.test_emulator_browser import LiveRobot
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def live_robot() -> Iterator[LiveRobot]:
-    robot = LiveRobot().start()
-    yield robot
-    robot.stop()
+from tests.fakeding.emulator_page import DESKTOP, PHONE, LiveRobot
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])

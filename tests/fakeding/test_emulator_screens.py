@@ -4,19 +4,12 @@ panes are drawers, on a phone the chat takes the screen and the composer stays o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from fakeding import ThreadedFakeDing
-from tests.fakeding.emulator_page import PHONE, chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+from tests.fakeding.emulator_page import PHONE
 
 
 def _box(page: Any, selector: str) -> dict[str, float]:

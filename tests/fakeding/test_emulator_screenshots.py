@@ -8,34 +8,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakeding.emulator_page import DESKTOP, PHONE, ROOT, chromium
-from tests.fakeding.test_emulator_browser import LiveRobot
+from tests.fakeding.emulator_page import DESKTOP, PHONE, ROOT, LiveRobot
 
 FONTS = {"fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
          "fonts-noto-color-emoji": Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    missing = [pkg for pkg, path in FONTS.items() if not path.exists()]
-    if missing:
-        pytest.fail(f"fonts missing ({', '.join(missing)}): run `apt-get install -y "
-                    f"{' '.join(missing)}` (python3 dev.py test does it as root)", pytrace=False)
-    with chromium() as b:
-        yield b
 
 
-@pytest.fixture(scope="module")
-def live_robot() -> Iterator[LiveRobot]:
-    robot = LiveRobot().start()
-    yield robot
-    robot.stop()
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])

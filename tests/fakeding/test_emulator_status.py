@@ -4,20 +4,10 @@ says it is queued and how to start a robot; the page opens on the most recent co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
-from tests.fakeding.emulator_page import DESKTOP, chromium
-from tests.fakeding.test_emulator_browser import LiveRobot
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+from tests.fakeding.emulator_page import DESKTOP, LiveRobot
 
 
 def test_no_robot_is_said_and_a_message_to_nobody_says_it_is_queued(

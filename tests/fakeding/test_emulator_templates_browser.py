@@ -5,8 +5,6 @@ the robot's private answer to the clicking user only; and our robot's AI card in
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +14,10 @@ import pytest
 import requests
 from dingtalk_stream import AckMessage
 
-from bot.scenario_adapter import open_harness
 from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
-from fakeding.server import FakeDing
 from fakeding.testing.sdk import SdkRobot
 from tests.fakeding.card_helpers import sdk_client
-from tests.fakeding.test_emulator_browser import browser  # noqa: F401 (the fixture)
+from tests.fakeding.emulator_page import LiveRobot
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = "question-form.schema"
@@ -46,7 +42,7 @@ class FormRobot(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
 
 
 def test_a_template_card_is_typed_into_submitted_and_answered_privately(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
     fakeding.add_template(FORM, ROOT / "tests" / "fakeding" / "templates" / "question_form.json")
     fakeding.join_group("cidGroup001", DEFAULT_CLIENT_ID)
     robot = FormRobot()
@@ -84,51 +80,17 @@ def test_a_template_card_is_typed_into_submitted_and_answered_privately(
         page.close()
 
 
-class LiveAiRobot:
-    """The fake with our robot's templates, and our robot in AI-card mode, in real time."""
-
-    def __init__(self) -> None:
-        self.ready = threading.Event()
-        self.fake: FakeDing | None = None
-        self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            robot = {"agent": {"name": "faq", "delay": 0.05}, "locale": "en", "cardMode": "ai"}
-            async with open_harness(robot=robot, epoch=None) as h:
-                h.fake.add_template(AI_TEMPLATE, ROOT / "bot" / "templates"
-                                    / f"{AI_TEMPLATE}.json", keep=True)
-                self.fake, self._loop, self._stop = h.fake, asyncio.get_running_loop(), asyncio.Event()
-                self.ready.set()
-                await self._stop.wait()
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # reported below
-            self.error = exc
-            self.ready.set()
-
-    def __enter__(self) -> LiveAiRobot:
-        self.thread.start()
-        assert self.ready.wait(30) and self.error is None, self.error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(30)
-
-
 @pytest.fixture
-def ai_robot() -> Iterator[LiveAiRobot]:
-    with LiveAiRobot() as robot:
-        yield robot
+def ai_robot() -> Iterator[LiveRobot]:
+    """Our robot in AI-card mode, its cards drawn from the template it ships."""
+    robot = {"agent": {"name": "faq", "delay": 0.05}, "locale": "en", "cardMode": "ai"}
+    template = ROOT / "bot" / "templates" / f"{AI_TEMPLATE}.json"
+    with LiveRobot(robot, templates=((AI_TEMPLATE, template),)) as live:
+        yield live
 
 
 def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
-        browser: Any, ai_robot: LiveAiRobot) -> None:  # noqa: F811
+        browser: Any, ai_robot: LiveRobot) -> None:
     assert ai_robot.fake is not None
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
@@ -152,7 +114,7 @@ def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
 
 
 def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
     fakeding.add_custom_robot({"accessToken": "md-token", "conversationId": "cidGroup001",
                                "name": "Reporter"})
     text = ("# Weekly\n> quoted\n<font color=\"#FF0000\">red</font> and **bold**\n\n"
@@ -175,7 +137,7 @@ def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
 
 
 def test_the_page_and_the_python_module_draw_markdown_alike(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:  # noqa: F811
+        browser: Any, fakeding: ThreadedFakeDing) -> None:
     from fakeding.templates.markdown import to_html
 
     samples = ["# T\n> q\n- a\n1. b", "**b** *i* [l](https://x.invalid/a)", "x\ny\n\nz",
