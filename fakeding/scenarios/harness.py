@@ -137,6 +137,9 @@ class Harness:
                 await asyncio.sleep(0)
             else:
                 await asyncio.sleep(step)
+        settled = getattr(self.session, "settled", None)
+        if callable(settled):  # the session reports what is left (and outside calls) now
+            settled()
         return self.now
 
 

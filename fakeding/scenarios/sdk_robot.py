@@ -323,6 +323,17 @@ class SdkSession:
             out += self.clock.pending_threads(infra=mine)
         return out
 
+    def settled(self) -> None:
+        """Record, once the run has waited for the robot, what is still pending (the cap was
+        reached) and the calls made to hosts outside the run."""
+        left = self.pending_work()
+        if left:
+            self.record("robot.unfinished", pending=left)
+        outside = getattr(self.clock, "outside", None)
+        for call in list(outside.calls.values()) if outside is not None else ():
+            self.record("robot.outside", host=call.host, connections=call.count,
+                        real_seconds=round(call.real_seconds, 3), advice=outside.advice_for(call))
+
     def busy(self) -> bool:
         return bool(self.pending_work())
 
@@ -331,9 +342,6 @@ class SdkSession:
 
     async def aclose(self) -> None:
         try:
-            left = self.pending_work()
-            if left:
-                self.record("robot.unfinished", pending=left)
             await self._stop_robot()
         finally:
             self._stack.close()

@@ -249,6 +249,8 @@ class Coordinator:
             if wait is not None:  # an event loop's pending work is judged by its tasks
                 if not wait.polls and wait.deadline is not None:
                     out.append(f"thread {name} sleeping until t={wait.deadline:.3f}s")
+            elif waits.reading(frame):
+                out.append(f"thread {name} waiting for a reply at {waits.where(frame)}")
             elif not waits.blocked_idle(frame, self.is_outside):
                 out.append(f"thread {name} running at {waits.where(frame)}")
         return out

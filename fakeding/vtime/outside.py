@@ -80,20 +80,12 @@ class OutsideIO:
             host, start = self._open.pop(key)
             self.calls[host].real_seconds += _REAL[0]() - start
 
-    def advice(self) -> list[str]:
-        """One line per outside host: what happened and what to do about it."""
-        out = []
-        for call in self.calls.values():
-            line = (f"outside call: {call.count} connection(s) to {call.host}, "
-                    f"{call.real_seconds:.3f} real s")
-            if call.virtual_cost is None:
-                line += (f"; they cost 0 virtual s: declare `latency: {{\"{call.host}\": "
-                         f"SECONDS}}` in the scenario, or run the robot in real time "
-                         f"(`robot: {{command: [...]}}`)")
-            else:
-                line += f", {call.virtual_cost:g} virtual s each (latency:)"
-            out.append(line)
-        return out
+    def advice_for(self, call: OutsideCall) -> str:
+        """What a call to an outside host cost, and what to do about it."""
+        if call.virtual_cost is not None:
+            return f"{call.virtual_cost:g} virtual s each (latency:)"
+        return (f"cost 0 virtual s: declare `latency: {{\"{call.host}\": SECONDS}}` in the "
+                f"scenario, or run the robot in real time (`robot: {{command: [...]}}`)")
 
 
 def _loopback(ip: str) -> bool:

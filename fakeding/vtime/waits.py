@@ -58,6 +58,18 @@ def _socket_wait_idle(sock: socket.socket, is_outside: IsOutside) -> bool:
     return not is_outside(sock) and not _readable(sock)
 
 
+def reading(frame: FrameType) -> bool:
+    """True when the thread waits for a reply on a socket: a call in flight (for the rule
+    that ends a run, it is still work pending, though the clock may move meanwhile)."""
+    code = frame.f_code
+    name, base = code.co_name, os.path.basename(code.co_filename)
+    if base in ("socket.py", "ssl.py") and name in ("readinto", "recv_into", "read", "recv"):
+        return True
+    line = linecache.getline(code.co_filename, frame.f_lineno)
+    return (".recv" in line or ".read(" in line) and any(
+        _socket_of(v) is not None for v in frame.f_locals.values())
+
+
 def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
     """True when the thread whose innermost frame is ``frame`` is idle (see module doc)."""
     code = frame.f_code
