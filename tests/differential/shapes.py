@@ -7,6 +7,7 @@ delay is shortened to match (``SETTINGS``), so a robot that acks late is redeliv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SETTINGS: dict[str, Any] = {"redelivery_delay": 2.0, "system_ping_interval": None,
@@ -86,6 +87,23 @@ class Robot(dingtalk_stream.ChatbotHandler):
         return AckMessage.STATUS_OK, "OK"
 '''
 
+GRAPH = '''
+import json, dingtalk_stream
+from dingtalk_stream import AckMessage
+from dingtalk_stream.graph import GraphRequest
+
+class Robot(dingtalk_stream.GraphHandler):
+    """The official GraphHandler: answers on the session webhook (through http.client)."""
+    async def process(self, callback):
+        request = GraphRequest.from_dict(callback.data)
+        body = json.loads(request.body)
+        await self.reply_markdown(body["sessionWebhook"], "**answer** to " + body["input"])
+        return AckMessage.STATUS_OK, self.get_success_response({"ok": True}).to_dict()
+'''
+
+CARD_CALLBACK = (Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots"
+                 / "card_callback_bot.py").read_text(encoding="utf-8") + "\nRobot = robot\n"
+
 
 @dataclass
 class Shape:
@@ -112,6 +130,12 @@ SHAPES = [
     Shape("event_handler", EVENTS,
           [{"at": 0.5, "event": {"type": "user_add_org", "data": {"userId": ["alice"]}}}]),
     Shape("slow_llm", SLOW_LLM, [_say(0.5, "alice"), _say(0.6, "bob", "side")], llm=True),
+    Shape("graph_handler", GRAPH,
+          [{"at": 0.5, "graph": {"user": "alice", "in": "team", "text": "what is new?"}}]),
+    Shape("card_callback", CARD_CALLBACK,
+          [_say(0.5, "alice", text="vote"),
+           {"at": 1.5, "click": {"user": "alice", "card": "card#1", "button": "Yes"}},
+           {"at": 1.7, "click": {"user": "bob", "card": "card#1", "button": "No"}}]),
     Shape("two_dozen_users", ASYNC_POOL,
           [_say(0.5, u, f"room{n % 6}") for n, u in enumerate(CROWD)]),
 ]
