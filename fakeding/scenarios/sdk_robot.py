@@ -234,7 +234,9 @@ class SdkSession:
         previous_hook = threading.excepthook
 
         def hook(args: threading.ExceptHookArgs) -> None:
-            if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+            if isinstance(args.exc_value, SystemExit):
+                return  # a thread the run stopped, or one that exited on purpose
+            if args.exc_value is not None:
                 name = args.thread.name if args.thread is not None else "?"
                 self.exception(f"thread {name}", args.exc_value)
             else:
@@ -291,6 +293,11 @@ class SdkSession:
             if ws is not None:
                 with contextlib.suppress(BaseException):
                     loop.run_until_complete(asyncio.wait_for(ws.close(), 1))
+                transport = getattr(ws, "transport", None)
+                if transport is not None and not transport.is_closing():
+                    transport.abort()  # the close handshake did not finish: nothing leaks
+                with contextlib.suppress(BaseException):
+                    loop.run_until_complete(asyncio.sleep(0))
             del main
             asyncio.set_event_loop(None)
             loop.close()
@@ -330,9 +337,11 @@ class SdkSession:
         if left:
             self.record("robot.unfinished", pending=left)
         outside = getattr(self.clock, "outside", None)
-        for call in list(outside.calls.values()) if outside is not None else ():
+        for call in list(outside.calls.values()) if outside is not None else []:
+            assert outside is not None
             self.record("robot.outside", host=call.host, connections=call.count,
                         real_seconds=round(call.real_seconds, 3), advice=outside.advice_for(call))
+        self._stop_threads()
 
     def busy(self) -> bool:
         return bool(self.pending_work())
@@ -361,16 +370,30 @@ class SdkSession:
                     break
                 await asyncio.sleep(0)
                 _real_pause(0.001)
-        left = [t for t in threading.enumerate()
-                if t.ident not in self.infra and t.ident is not None
-                and t is not threading.current_thread() and self.clock.in_run(t.ident)]
-        for t in left:
-            if t.is_alive():
-                _stop_thread(t)
-                self.record("robot.thread_stopped", thread=t.name,
-                            reason="still running when the run ended")
+        self._stop_threads()
 
-
+    def _stop_threads(self) -> None:
+        """Stop the threads the robot left working or sleeping, and report them; threads idle
+        in a wait (a pool worker with no work) are left alone: nothing wakes them."""
+        if self.clock is None:
+            return
+        left = [(ident, what) for ident, what in
+                self.clock.pending(infra=self.infra | {threading.get_ident()})
+                if ident not in self.clock.doomed]
+        threads = {t.ident: t for t in threading.enumerate()}
+        for ident, what in left:
+            asleep = self.clock.sleeping(ident)
+            self.clock.doom(ident)  # a virtual sleep raises SystemExit at once
+            thread = threads.get(ident)
+            if not asleep and thread is not None:
+                _stop_thread(thread)  # elsewhere: SystemExit at its next Python instruction
+            self.record("robot.thread_stopped",
+                        thread=thread.name if thread is not None else str(ident),
+                        reason="still running when the run ended", doing=what)
+        for ident, _ in left:
+            thread = threads.get(ident)
+            if thread is not None:
+                thread.join(timeout=2)
 
 
 def _real_pause(seconds: float) -> None:

@@ -7,9 +7,11 @@ advances, straight to the earliest deadline, only when all of them are idle.
 
 Bytes in flight between two participants over loopback: a thread that sends and then waits has
 already handed its bytes to the kernel, where the peer's next poll sees them. So every entry
-into a wait bumps a global *activity counter*, and a waiting loop must re-confirm (poll with
-timeout 0, after reading the counter) that nothing is ready before time may move; a short real
-quiescence (``GRACE``) with the counter unchanged covers threads judged by their frames.
+into a wait, and every send by a thread that runs no loop (``outside.watching`` patches
+``socket.send``/``sendall``), bumps a global *activity counter*, and a waiting loop must
+re-confirm (poll with timeout 0, after reading the counter) that nothing is ready before time
+may move; a short real quiescence (``GRACE``) with the counter unchanged covers the rest
+(a loop the kit did not make, judged by its frame).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from . import waits
 
 _REAL = (_freezegun.real_perf_counter,)  # in a tuple: freezegun rebinds module-level clocks
 STUCK_REAL = 30.0  # real seconds without a jump while something is busy: the watchdog gives up
-GRACE = 0.002  # real seconds every participant must stay idle, counter unchanged, before a jump
+GRACE = 0.0003  # real seconds all must stay idle, counter unchanged, before a jump (foreign loops)
 TICK = 0.0005  # real seconds between the driver's looks when nothing told it to look
 
 
@@ -63,10 +65,15 @@ class Coordinator:
         self._running = False
         self._woken = -1
         self.held: set[int] = set()  # threads that count as busy whatever they block on
+        self.loop_threads: set[int] = set()  # threads running a virtual loop
+        self.doomed: set[int] = set()  # threads to stop (the run is over for them)
+        self.starting: set[int] = set()  # threads started, not yet running (id of Thread)
 
     # participants -------------------------------------------------------------------------
     def enter(self, deadline: float | None, wake: Callable[[], None] | None = None) -> int:
         """The calling thread starts waiting (busy → idle): bump the counter, return it."""
+        if wake is not None:
+            self.loop_threads.add(threading.get_ident())
         with self.cond:
             self.activity += 1
             polls = wake is not None
@@ -82,6 +89,16 @@ class Coordinator:
             if wait is not None and seen > wait.confirmed:
                 wait.confirmed = seen
                 self.cond.notify_all()
+
+    def touch(self) -> None:
+        """A thread outside the loops sent bytes: every waiting loop must look again before
+        time may move (the bytes are in the peer's socket already)."""
+        me = threading.get_ident()
+        if me in self.loop_threads or me in self.ignored:
+            return  # a loop bumps the counter when it next waits; the driver's wake-ups do not count
+        with self.cond:
+            self.activity += 1
+            self.cond.notify_all()
 
     def hold(self) -> None:
         """The calling thread counts as busy (time stands still) until ``release``."""
@@ -104,17 +121,32 @@ class Coordinator:
         return self._running
 
     def sleep(self, seconds: float) -> None:
-        """A virtual ``time.sleep`` for the calling thread."""
+        """A virtual ``time.sleep`` for the calling thread (``SystemExit`` once stopped)."""
+        me = threading.get_ident()
+        if me in self.doomed:
+            raise SystemExit
         if seconds <= 0:
             return
         deadline = self.now + seconds
         self.enter(deadline)
         try:
             with self.cond:
-                while not self.due(deadline):
+                while not self.due(deadline) and me not in self.doomed:
                     self.cond.wait(0.05)
         finally:
             self.leave()
+        if me in self.doomed:
+            raise SystemExit
+
+    def sleeping(self, ident: int) -> bool:
+        wait = self._waits.get(ident)
+        return wait is not None and not wait.polls
+
+    def doom(self, ident: int) -> None:
+        """Stop a thread at its next virtual sleep (``SystemExit``), waking it if asleep."""
+        with self.cond:
+            self.doomed.add(ident)
+            self.cond.notify_all()
 
     def in_run(self, ident: int | None = None) -> bool:
         return (threading.get_ident() if ident is None else ident) not in self.ignored
@@ -123,7 +155,8 @@ class Coordinator:
     def start(self) -> None:
         """Threads alive now, except the caller, are not part of the run."""
         me = threading.get_ident()
-        self.ignored = {t.ident for t in threading.enumerate() if t.ident and t.ident != me}
+        alive = {t.ident for t in threading.enumerate() if t.ident} | set(sys._current_frames())
+        self.ignored = alive - {me}  # (raw ``_thread`` threads too: execnet's, pytest-xdist's)
         self._running = True
         self._driver = threading.Thread(target=self._drive, name="fakeding-vclock", daemon=True)
         self._driver.start()
@@ -151,7 +184,7 @@ class Coordinator:
         """(all idle and confirmed at the current counter, what is busy: thread names)."""
         frames = sys._current_frames() if frames is None else frames
         names = {t.ident: t.name for t in threading.enumerate()}
-        busy: list[str] = []
+        busy: list[str] = [f"{len(self.starting)} thread(s) starting"] if self.starting else []
         with self.cond:
             activity, now = self.activity, self.now
             current = dict(self._waits)
@@ -235,6 +268,10 @@ class Coordinator:
     def pending_threads(self, infra: Iterable[int] = ()) -> list[str]:
         """Threads of the run (besides ``infra``) that are busy or sleeping: the robot's work
         still in progress, for the end-of-run rule and its message."""
+        return [what for _, what in self.pending(infra)]
+
+    def pending(self, infra: Iterable[int] = ()) -> list[tuple[int, str]]:
+        """(thread id, what it does) for each thread of the run still working or sleeping."""
         skip = set(infra) | self.ignored
         frames = sys._current_frames()
         names = {t.ident: t.name for t in threading.enumerate()}
@@ -248,9 +285,9 @@ class Coordinator:
             name = names.get(ident, str(ident))
             if wait is not None:  # an event loop's pending work is judged by its tasks
                 if not wait.polls and wait.deadline is not None:
-                    out.append(f"thread {name} sleeping until t={wait.deadline:.3f}s")
+                    out.append((ident, f"thread {name} sleeping until t={wait.deadline:.3f}s"))
             elif waits.reading(frame):
-                out.append(f"thread {name} waiting for a reply at {waits.where(frame)}")
+                out.append((ident, f"thread {name} waiting for a reply at {waits.where(frame)}"))
             elif not waits.blocked_idle(frame, self.is_outside):
-                out.append(f"thread {name} running at {waits.where(frame)}")
+                out.append((ident, f"thread {name} running at {waits.where(frame)}"))
         return out

@@ -95,10 +95,13 @@ def _loopback(ip: str) -> bool:
 @contextlib.contextmanager
 def watching(outside: OutsideIO) -> Iterator[None]:
     """Patch ``socket`` while a run lasts: connections noted, resolved names and listening
-    ports of servers started during the run remembered."""
+    ports of servers started during the run remembered, sends from threads that run no loop
+    counted as activity (``Coordinator.touch``)."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_close = socket.socket.close
+    real_send = socket.socket.send
+    real_sendall = socket.socket.sendall
     real_listen = socket.socket.listen
     real_getaddrinfo = socket.getaddrinfo
     clock = outside.coordinator
@@ -117,6 +120,15 @@ def watching(outside: OutsideIO) -> Iterator[None]:
     def connect_ex(self: socket.socket, address: Any) -> int:
         before(self, address)
         return real_connect_ex(self, address)
+
+    def send(self: socket.socket, *args: Any) -> int:
+        sent: int = real_send(self, *args)
+        clock.touch()
+        return sent
+
+    def sendall(self: socket.socket, *args: Any) -> None:
+        real_sendall(self, *args)
+        clock.touch()
 
     def close(self: socket.socket) -> None:
         with lock:
@@ -138,17 +150,16 @@ def watching(outside: OutsideIO) -> Iterator[None]:
                     outside.names.setdefault(ip, host)
         return found
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.socket.close = close  # type: ignore[method-assign]
-    socket.socket.listen = listen  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo
+    patched = {"connect": connect, "connect_ex": connect_ex, "close": close, "listen": listen,
+               "send": send, "sendall": sendall}
+    originals = {name: getattr(socket.socket, name) for name in patched}
+    for name, fn in patched.items():
+        setattr(socket.socket, name, fn)
+    setattr(socket, "getaddrinfo", getaddrinfo)  # noqa: B010  (a module function, patched)
     try:
         yield
     finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
-        socket.socket.close = real_close  # type: ignore[method-assign]
-        socket.socket.listen = real_listen  # type: ignore[method-assign]
-        socket.getaddrinfo = real_getaddrinfo
+        for name, fn in originals.items():
+            setattr(socket.socket, name, fn)
+        setattr(socket, "getaddrinfo", real_getaddrinfo)  # noqa: B010
         outside.finish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ def virtual_time(coordinator: Coordinator, epoch: float,
     real_sleep = time.sleep
 
     def sleep(seconds: float | SupportsIndex) -> None:
+        if threading.get_ident() in coordinator.doomed:
+            raise SystemExit
         if coordinator.running and coordinator.in_run():
             coordinator.sleep(float(seconds))  # type: ignore[arg-type]
         else:
@@ -66,6 +69,29 @@ def virtual_time(coordinator: Coordinator, epoch: float,
     if ignores:  # freezegun answers real time under a thread's own frames: not in a run
         ignored = ignores[-1]
         ignores[-1] = tuple(m for m in ignored if m not in _THREAD_MODULES)
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        """A thread started by one that is not part of the run is not part of it either; one
+        started in the run holds the clock until it runs."""
+        run, inside = self.run, coordinator.in_run()
+
+        def started() -> None:
+            if not inside:
+                coordinator.ignored.add(threading.get_ident())
+            coordinator.starting.discard(id(self))  # from here on, its frames tell
+            run()
+
+        if inside:  # until it runs, a new thread is invisible to the judge: time holds
+            coordinator.starting.add(id(self))
+        self.run = started  # type: ignore[method-assign]
+        try:
+            real_start(self)
+        finally:
+            if not self.is_alive():
+                coordinator.starting.discard(id(self))
+
+    threading.Thread.start = start  # type: ignore[method-assign]
     policy = asyncio.get_event_loop_policy()
     asyncio.set_event_loop_policy(VirtualPolicy(coordinator))
     time.sleep = sleep
@@ -74,6 +100,7 @@ def virtual_time(coordinator: Coordinator, epoch: float,
             yield outside
     finally:
         time.sleep = real_sleep
+        threading.Thread.start = real_start  # type: ignore[method-assign]
         asyncio.set_event_loop_policy(policy)
         if swapped is not None and factories:
             factories[-1] = swapped

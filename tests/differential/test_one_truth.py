@@ -33,9 +33,9 @@ from fakeding.threaded import ThreadedFakeDing
 
 from .shapes import SETTINGS, SHAPES, Shape
 
-ACK_TOLERANCE = 0.5  # real runs add scheduling jitter (tens of ms) and loopback round trips
+ACK_TOLERANCE = 1.0  # real runs add scheduling jitter (up to ~0.9 s seen with 2 busy cores)
 LLM_SECONDS = 1.0
-QUIET_REAL = 1.5  # real seconds with nothing new recorded: the real-time robot is done
+QUIET_REAL = 3.0  # real seconds with nothing new recorded (> any hold of the corpus): robot done
 
 
 def verdicts(records: list[Record], cards: list[Card]) -> dict[str, Any]:
@@ -90,7 +90,8 @@ def write_scenario(shape: Shape, folder: Path, llm_url: str | None) -> Path:
     rooms = sorted({a["in"] for a in acts if a and "in" in a}) or ["team"]
     data: dict[str, Any] = {
         "name": shape.name, "robot": {"handler": f"{shape.name}_robot:Robot", "path": ["."]},
-        "platform": {k: v for k, v in SETTINGS.items() if k == "redelivery_delay"},
+        "platform": {k: v for k, v in SETTINGS.items()
+                     if k in ("redelivery_delay", "webhook_per_minute")},
         "users": {u: {"nick": u.title()} for u in users},
         "conversations": {r: {"type": "group", "title": r} for r in rooms},
         "steps": shape.steps,
