@@ -134,7 +134,7 @@ def call_outside(port: int) -> Any:
             return loop.time()
 
         at = await loop.run_in_executor(None, fetch)
-        clock = getattr(loop, "_vclock")
+        clock: Any = loop._vclock  # type: ignore[attr-defined]
         return at, clock.outside
 
     return main
@@ -263,3 +263,22 @@ def test_a_fresh_robot_import_never_purges_installed_packages(tmp_path: Path) ->
         sys.path.remove(str(tmp_path))
     assert module.X == 1
     assert sys.modules["dingtalk_stream"] is dingtalk_stream
+
+
+def test_after_a_run_the_sdk_points_where_it_did_or_at_refused_loopback(tmp_path: Path) -> None:
+    """A test session's own fake stays the SDK's endpoint after a handler scenario (it was
+    left on the scenario's stopped fake, failing every later SDK test in the session); the
+    real DingTalk is never restored."""
+    import dingtalk_stream.utils as utils
+
+    from fakeding.sdk_endpoint import point_sdk_at
+
+    for before, after in [("http://127.0.0.1:4321", "http://127.0.0.1:4321"),
+                          ("https://api.dingtalk.com", "http://127.0.0.1:9")]:
+        patch = point_sdk_at(before)
+        try:
+            run_scenario(scenario(tmp_path, "Broken", "settle: 1\n"))
+            endpoint = utils.DINGTALK_OPENAPI_ENDPOINT
+            assert endpoint == after
+        finally:
+            patch.undo()
