@@ -408,19 +408,10 @@ def _on(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-DEAD_END = "http://127.0.0.1:9"  # loopback's discard port: refused, never the real DingTalk
-
-
 def _back_to_loopback(patch: Any) -> None:
-    """Give the SDK back the endpoint it had before the run (a test session's own fake), or
-    a refused loopback port if that was the real DingTalk: a robot thread that outlives the
-    run never reaches it."""
+    """Give the SDK back the endpoint it had before the run (a test session's own fake).
+    Robot threads that outlive the run are stopped first (``_stop_threads``)."""
     patch.undo(sdk=True)
-    utils = sys.modules.get("dingtalk_stream.utils")
-    endpoint = str(getattr(utils, "DINGTALK_OPENAPI_ENDPOINT", "")) if utils else ""
-    if utils is not None and not endpoint.startswith(("http://127.", "https://127.",
-                                                      "http://localhost", "http://[::1]")):
-        point_sdk_at(DEAD_END)  # os.environ is put back with the rest after the run
 
 
 def _restore_env(saved: dict[str, str]) -> None:

@@ -29,7 +29,7 @@ from . import waits
 
 _REAL = (_freezegun.real_perf_counter,)  # in a tuple: freezegun rebinds module-level clocks
 STUCK_REAL = 30.0  # real seconds without a jump while something is busy: the watchdog gives up
-GRACE = 0.0003  # real seconds all must stay idle, counter unchanged, before a jump (foreign loops)
+GRACE = 0.002  # real seconds all must stay idle, counter unchanged, before a jump
 TICK = 0.0005  # real seconds between the driver's looks when nothing told it to look
 
 
