@@ -175,7 +175,7 @@ def run_real(path: Path) -> tuple[list[Record], list[Card]]:
         loop.call_soon_threadsafe(loop.stop)
         robot.join(timeout=5)
         td.stop()
-        patch.undo(sdk=False)
+        patch.undo()
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
