@@ -16,6 +16,7 @@ may move; a short real quiescence (``GRACE``) with the counter unchanged covers 
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -31,6 +32,26 @@ _REAL = (_freezegun.real_perf_counter,)  # in a tuple: freezegun rebinds module-
 STUCK_REAL = 30.0  # real seconds without a jump while something is busy: the watchdog gives up
 GRACE = 0.002  # real seconds all must stay idle, counter unchanged, before a jump
 TICK = 0.0005  # real seconds between the driver's looks when nothing told it to look
+
+
+def runnable(native_ids: Iterable[int]) -> set[int]:
+    """The threads (native ids) the kernel has ready to run but that may not have run yet: a
+    thread woken from a wait (data arrived, a condition notified) is in state R before its
+    Python frame leaves the wait, so its frame alone would call it idle. Linux only; elsewhere
+    an empty set (the frame and ``GRACE`` rules alone)."""
+    out = set()
+    for native in native_ids:
+        try:
+            with open(f"/proc/self/task/{native}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields and fields[0] == b"R":
+            out.add(native)
+    return out
+
+
+_PROC = os.path.isdir("/proc/self/task")
 
 
 class VirtualTimeError(Exception):
@@ -183,13 +204,20 @@ class Coordinator:
     def judge(self, frames: dict[int, FrameType] | None = None) -> tuple[bool, list[str]]:
         """(all idle and confirmed at the current counter, what is busy: thread names)."""
         frames = sys._current_frames() if frames is None else frames
-        names = {t.ident: t.name for t in threading.enumerate()}
+        threads = threading.enumerate()
+        names = {t.ident: t.name for t in threads}
         busy: list[str] = [f"{len(self.starting)} thread(s) starting"] if self.starting else []
         with self.cond:
             activity, now = self.activity, self.now
             current = dict(self._waits)
+        natives = {t.ident: t.native_id for t in threads
+                   if t.ident in frames and t.ident not in self.ignored and t.native_id}
+        ready = runnable(n for n in natives.values() if n) if _PROC else set()
         for ident, frame in frames.items():
             if ident in self.ignored:
+                continue
+            if natives.get(ident) in ready:
+                busy.append(f"{names.get(ident, ident)} (runnable)")
                 continue
             wait = current.get(ident)
             if ident in self.held:
