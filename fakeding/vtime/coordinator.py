@@ -217,7 +217,7 @@ class Coordinator:
             if ident in self.ignored:
                 continue
             if natives.get(ident) in ready:
-                busy.append(f"{names.get(ident, ident)} (runnable)")
+                busy.append(f"{names.get(ident, ident)} at {waits.where(frame)} (running)")
                 continue
             wait = current.get(ident)
             if ident in self.held:
