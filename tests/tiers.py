@@ -158,6 +158,8 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_templates_scenarios.py": "virtual",
     "tests/fakeding/test_tiers.py": "pure",
     "tests/fakeding/test_version.py": "pure",
+    "tests/fakeding/test_vtime.py": "virtual",
+    "tests/differential": "realtime",
     # TLS mode: other languages' clients and the CONNECT proxy
     "tests/tls/test_ca_and_env.py": "external",
     "tests/tls/test_custom_robot_tls.py": "process",

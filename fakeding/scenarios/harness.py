@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import looptime
 from freezegun import freeze_time
@@ -27,6 +25,7 @@ from freezegun import freeze_time
 from ..clock import LoopClock
 from ..server import FakeDing
 from ..settings import Settings
+from ..vtime.fifo import fifo_timers
 from .robots import RobotAdapter, RobotContext, RobotSession
 
 T = TypeVar("T")
@@ -73,53 +72,31 @@ def release_wall_clock() -> None:
         _held.pop().stop()
 
 
-class _FifoTimerHandle(asyncio.TimerHandle):
-    """A timer that, among timers due at the same instant, runs in the order it was made.
-
-    asyncio orders its timer heap by due time only, so equal-time timers (common when time is
-    virtual) run in an order that depends on the heap's history: an unrelated timer added
-    anywhere could reshuffle them. A sequence number makes the order depend on causes only.
-    """
-
-    __slots__ = ("_seq",)
-    _seq: int
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, asyncio.TimerHandle):
-            return NotImplemented
-        if self.when() != other.when():
-            return self.when() < other.when()
-        return self._seq < getattr(other, "_seq", 0)
-
-
-def _fifo_timers(loop: asyncio.AbstractEventLoop) -> None:
-    counter = itertools.count()
-    base = cast(Any, loop)
-
-    def call_at(when: float, callback: Callable[..., object], *args: Any,
-                context: Any = None) -> asyncio.TimerHandle:
-        base._check_closed()
-        timer = _FifoTimerHandle(when, callback, args, loop, context)
-        timer._seq = next(counter)
-        handle = cast(Any, timer)  # asyncio's private fields, set as BaseEventLoop.call_at does
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
-        heapq.heappush(base._scheduled, timer)
-        handle._scheduled = True
-        return timer
-
-    base.call_at = call_at
+_fifo_timers = fifo_timers
 
 
 def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
-                end: float = 7200.0, freeze: bool = True) -> T:
-    """Run ``main`` on a fresh virtual-time loop starting at 0; give up at ``end`` virtual s."""
+                end: float = 7200.0, freeze: bool = True, threads: bool = False,
+                latency: Mapping[str, float] | None = None) -> T:
+    """Run ``main`` on a fresh virtual-time loop starting at 0; give up at ``end`` virtual s.
+
+    ``threads``: every thread and loop of the run on one coordinated clock (``fakeding.vtime``:
+    the robot on its own threads, as in production); otherwise one looptime loop (the fast
+    path, for robots whose adapter runs them as coroutines on the fake's loop)."""
+    with frozen_wall_clock(epoch) if freeze else contextlib.nullcontext():
+        if threads:
+            from ..vtime.run import run_threaded
+
+            return run_threaded(main, epoch=epoch, end=end, latency=latency)
+        return _run_looptime(main, end)
+
+
+def _run_looptime(main: Callable[[], Awaitable[T]], end: float) -> T:
     loop = looptime.new_event_loop(start=0.0, end=end, noop_cycles=10)
     _fifo_timers(loop)
     try:
-        with frozen_wall_clock(epoch) if freeze else contextlib.nullcontext():
-            asyncio.set_event_loop(loop)
-            return loop.run_until_complete(main())
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main())
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
@@ -160,6 +137,9 @@ class Harness:
                 await asyncio.sleep(0)
             else:
                 await asyncio.sleep(step)
+        settled = getattr(self.session, "settled", None)
+        if callable(settled):  # the session reports what is left (and outside calls) now
+            settled()
         return self.now
 
 

@@ -308,7 +308,9 @@ def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True,
     scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path), robot=robot)
     if is_real_time(scenario.robot):  # a robot process: real time, the real wall clock
         return asyncio.run(_play(scenario, epoch=None))
-    return run_virtual(lambda: _play(scenario), freeze=freeze, end=virtual_end(scenario))
+    return run_virtual(lambda: _play(scenario), freeze=freeze, end=virtual_end(scenario),
+                       threads=bool(getattr(scenario.robot, "threads", False)),
+                       latency=scenario.data.get("latency"))
 
 
 def virtual_end(scenario: ScenarioFile) -> float:

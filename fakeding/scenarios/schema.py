@@ -93,6 +93,8 @@ SCHEMA: dict[str, Any] = {
         }},
         "settle": _NUM,
         "final_when": {"type": "string", "minLength": 1},  # regex: a card's text when finished
+        # virtual seconds each connection to an outside host costs (handler robots): host → s
+        "latency": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
         "report": {
             "type": "object", "additionalProperties": False,
             "properties": {"timeline": {"enum": ["full", "summary"]},

@@ -18,7 +18,7 @@ import dingtalk_stream
 from dingtalk_stream import AckMessage, AICardReplier, ChatbotMessage
 
 CARD_TEMPLATE = "tutorial-ai-card.schema"
-SECONDS_PER_WORD = 3.0
+SECONDS_PER_WORD = 1.0  # a held loop longer than the websocket keepalive (20 s) would drop the link
 
 
 def llm_stream(question: str) -> Iterator[str]:
