@@ -42,6 +42,8 @@ def verdicts(records: list[Record], cards: list[Card]) -> dict[str, Any]:
     counts = generic.answers(records)
     conv = {str(r.fields["msgId"]): str(r.fields["conversation"]) for r in records
             if r.kind == "message" and r.fields.get("delivered")}
+    conv.update({str(r.fields["key"]): str(r.fields["conversation"]) for r in records
+                 if r.kind == "graph"})  # a graph request is answered like a message
     per_conv: Counter[str] = Counter()
     for msg, n in counts.items():
         per_conv[conv[msg]] += n
