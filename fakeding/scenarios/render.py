@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from ..cards import Card
-from ..cards.model import drawn_data
+from ..cards.model import FLOW_INPUTTING, drawn_data
 from ..describe import Refs, describe
 from ..render import card_lines
 from ..templates import Template
@@ -117,7 +117,25 @@ def drawn_lines(card: Card, templates: dict[str, Template]) -> list[str]:
         if mine != public:
             lines.append(f"as {user}:")
             lines += [f"  {line}" for line in mine]
-    return lines or ["(nothing visible)"]
+    lines = lines or ["(nothing visible)"]
+    if len(card.versions) > 1:  # every version as its users saw it, a line each
+        lines.append("versions:")
+        streamed = False
+        for n, version in enumerate(card.versions, 1):
+            streamed = streamed or version.source == "stream"
+            shown = dict(version.card_data)
+            if shown.get("flowStatus") == "1" and streamed:  # as drawn_data does for the last
+                shown["flowStatus"] = FLOW_INPUTTING
+            drawn = " ".join(" / ".join(
+                render_template(template, shown, None, None, card_id=card.id).lines()).split())
+            lines.append(f"  v{n} ({version.source}) +{version.t:.3f}s, {len(drawn)} chars: "
+                         f"{_tail(drawn) or '(nothing visible)'}")
+    return lines
+
+
+def _tail(text: str, limit: int = 90) -> str:
+    """The end of a version's text: where a streamed answer grows and a tally changes."""
+    return text if len(text) <= limit else f"…{text[1 - limit:]}"
 
 
 def timeline_lines(result: ScenarioResult, refs: Refs, times: str = "exact") -> list[str]:
