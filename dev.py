@@ -29,7 +29,7 @@ commands:
   demo        start the fake DingTalk and the robot, chat with it, print what happened
   test        run the whole test suite (extra args go to pytest)
   test --fast only the hermetic tiers (pure and virtual time), in seconds; no system packages
-  lint        ruff and mypy
+  lint        ruff (lint and format check) and mypy
   bench       run the benchmarks and write docs/BENCHMARKS.md
   soak        run the bounded soak test
   fakeding    run the fakeding CLI (e.g. `python3 dev.py fakeding serve`)
@@ -109,9 +109,9 @@ def main(args: list[str]) -> int:
         ensure_system()
         return run("-m", "pytest", "-n", "2", "-q", *rest)
     if cmd == "lint":
-        return run("-m", "ruff", "check", "fakeding", "bot", "tests", "bench") or run(
-            "-m", "mypy"
-        )
+        paths = ("fakeding", "bot", "tests", "bench")
+        return (run("-m", "ruff", "check", *paths) or run("-m", "ruff", "format", "--check", *paths)
+                or run("-m", "mypy"))
     if cmd == "bench":
         return run("-m", "bench", *rest)
     if cmd == "soak":

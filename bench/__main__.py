@@ -21,12 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     info = machine()
-    out: list[str] = ["# Benchmarks", "",
-                      f"Measured {info['date']} with `python3 dev.py bench"
-                      f"{' --quick' if args.quick else ''}` on {info['machine']}, "
-                      f"Python {info['python']}; {info['packages']}.", "",
-                      "Every figure is a ratio measured within one run (timings on a shared "
-                      "machine are noisy). Goals are from issues #5 and #14.", ""]
+    out: list[str] = [
+        "# Benchmarks",
+        "",
+        f"Measured {info['date']} with `python3 dev.py bench"
+        f"{' --quick' if args.quick else ''}` on {info['machine']}, "
+        f"Python {info['python']}; {info['packages']}.",
+        "",
+        "Every figure is a ratio measured within one run (timings on a shared "
+        "machine are noisy). Goals are from issues #5 and #14.",
+        "",
+    ]
 
     def emit(*lines: str) -> None:
         for line in lines:
@@ -40,90 +45,134 @@ def main(argv: list[str] | None = None) -> int:
     batch = virtual_speed.library_batch()
     procs = virtual_speed.library_processes()
     long = virtual_speed.ten_minute_conversation()
-    emit("## 1. Virtual-time speed-up (goal: at least 500x)", "",
-         "| what | virtual s | wall s | speed-up | goal |", "|---|---|---|---|---|",
-         f"| 10-minute conversation (600 chunks, 1 s apart) | {long['virtual_s']:.0f} | "
-         f"{long['wall_s']:.2f} | {long['speedup']:.0f}x | {verdict(long['speedup'] >= 500)} |",
-         f"| scenario library (`scenarios/`, `scenarios/byo/`), {lib['files']} virtual-time "
-         f"files, one test each as pytest runs them (wall clock held across the run) | "
-         f"{lib['virtual_s']:.0f} | {lib['wall_s']:.2f} | {lib['speedup']:.0f}x | "
-         f"{verdict(lib['speedup'] >= 500)} |",
-         f"| the same files, freezegun entered once (`fakeding scenario run`)"
-         f" | {batch['virtual_s']:.0f} | {batch['wall_s']:.2f} | {batch['speedup']:.0f}x | "
-         f"{verdict(batch['speedup'] >= 500)} |", "",
-         f"Robot processes (`robot: {{command: ...}}`, {procs['files']} file(s)) run in real "
-         f"time by nature and are timed apart: {procs['wall_s']:.1f} s wall "
-         f"({procs['per_file_s']:.1f} s per file, mostly the process starting).", "",
-         library_note(lib), "")
+    emit(
+        "## 1. Virtual-time speed-up (goal: at least 500x)",
+        "",
+        "| what | virtual s | wall s | speed-up | goal |",
+        "|---|---|---|---|---|",
+        f"| 10-minute conversation (600 chunks, 1 s apart) | {long['virtual_s']:.0f} | "
+        f"{long['wall_s']:.2f} | {long['speedup']:.0f}x | {verdict(long['speedup'] >= 500)} |",
+        f"| scenario library (`scenarios/`, `scenarios/byo/`), {lib['files']} virtual-time "
+        f"files, one test each as pytest runs them (wall clock held across the run) | "
+        f"{lib['virtual_s']:.0f} | {lib['wall_s']:.2f} | {lib['speedup']:.0f}x | "
+        f"{verdict(lib['speedup'] >= 500)} |",
+        f"| the same files, freezegun entered once (`fakeding scenario run`)"
+        f" | {batch['virtual_s']:.0f} | {batch['wall_s']:.2f} | {batch['speedup']:.0f}x | "
+        f"{verdict(batch['speedup'] >= 500)} |",
+        "",
+        f"Robot processes (`robot: {{command: ...}}`, {procs['files']} file(s)) run in real "
+        f"time by nature and are timed apart: {procs['wall_s']:.1f} s wall "
+        f"({procs['per_file_s']:.1f} s per file, mostly the process starting).",
+        "",
+        library_note(lib),
+        "",
+    )
 
     tp = throughput.run(300 if not args.quick else 100)
-    emit("## 2. End-to-end throughput, real time (goal: at least 50% of the ceiling)", "",
-         f"{tp['messages']} messages sent at once through fakeding (separate process), the "
-         f"Stream connection, the robot (agent with no delay, 10 chunks), the thinking card, "
-         f"streaming and final updates: **{tp['per_second']:.0f} messages/s** "
-         f"({tp['requests_per_message']:.1f} OpenAPI requests per message). Ceiling, same two "
-         f"processes, same libraries, same concurrency (one bare websocket round trip plus "
-         f"{round(tp['requests_per_message']) + 1} bare HTTP requests per message): "
-         f"{tp['ceiling_per_second']:.0f}/s. **Share of ceiling: "
-         f"{100 * tp['share_of_ceiling']:.0f}%** ({verdict(tp['share_of_ceiling'] >= report.SHARE_GOAL)}); "
-         f"medians of {tp['rounds']} alternating rounds, single rounds ranged "
-         f"{100 * tp['share_range'][0]:.0f}-{100 * tp['share_range'][1]:.0f}%.", "",
-         "CPU per message: this process's CPU time around each round (`time.process_time`) "
-         "and the fake's (`/proc/<pid>/stat`).", "",
-         *report.cpu_table(tp), "",
-         f"Before and after: the same actual round, the robot in a process of its own whose "
-         f"`import bot` finds either this tree's robot or `bot/` of commit {tp['baseline']} "
-         f"(extracted with `git archive`; the last commit before issue 14's hot-path work).",
-         "", *report.before_after_table(tp), "",
-         report.throughput_note(tp), "")
+    emit(
+        "## 2. End-to-end throughput, real time (goal: at least 50% of the ceiling)",
+        "",
+        f"{tp['messages']} messages sent at once through fakeding (separate process), the "
+        f"Stream connection, the robot (agent with no delay, 10 chunks), the thinking card, "
+        f"streaming and final updates: **{tp['per_second']:.0f} messages/s** "
+        f"({tp['requests_per_message']:.1f} OpenAPI requests per message). Ceiling, same two "
+        f"processes, same libraries, same concurrency (one bare websocket round trip plus "
+        f"{round(tp['requests_per_message']) + 1} bare HTTP requests per message): "
+        f"{tp['ceiling_per_second']:.0f}/s. **Share of ceiling: "
+        f"{100 * tp['share_of_ceiling']:.0f}%** ({verdict(tp['share_of_ceiling'] >= report.SHARE_GOAL)}); "
+        f"medians of {tp['rounds']} alternating rounds, single rounds ranged "
+        f"{100 * tp['share_range'][0]:.0f}-{100 * tp['share_range'][1]:.0f}%.",
+        "",
+        "CPU per message: this process's CPU time around each round (`time.process_time`) "
+        "and the fake's (`/proc/<pid>/stat`).",
+        "",
+        *report.cpu_table(tp),
+        "",
+        f"Before and after: the same actual round, the robot in a process of its own whose "
+        f"`import bot` finds either this tree's robot or `bot/` of commit {tp['baseline']} "
+        f"(extracted with `git archive`; the last commit before issue 14's hot-path work).",
+        "",
+        *report.before_after_table(tp),
+        "",
+        report.throughput_note(tp),
+        "",
+    )
 
     sizes = (1, 10, 100) if args.quick else (1, 10, 100, 500)
     rounds = concurrency.run(sizes, real_sizes=(1, 10) if args.quick else (1, 10, 100, 500))
     paced = concurrency.paced((30, 100))
     rate = concurrency.platform_rate()
     fls, paced_fls = concurrency.floors(rounds, rate), concurrency.floors(paced, rate)
-    emit("## 3. Concurrency: simultaneous conversations, each a 10-second answer", "",
-         f"Goals: with the platform's limits off (the robot's own overhead), makespan / single "
-         f"at most {report.SINGLE_GOALS[100]:g} at 100 and {report.SINGLE_GOALS[500]:g} at 500 "
-         f"(issue #5); with the limits on, makespan / floor at most {report.FLOOR_GOAL:g} "
-         f"(issue #14; the floor is explained below the next table); no error reaching a user "
-         f"and nothing unfinished.", "",
-         *report.concurrency_table(rounds, fls), "")
-    emit(f"## 3b. Concurrency near the platform's floor: {paced[0].answer_s:g}-second answers, "
-         f"limits on, real time", "",
-         f"Each conversation a {paced[0].answer_s:g}-second answer (10 chunks, "
-         f"{paced[0].answer_s / 10:g} s apart), all sent at once, with the platform's limits on "
-         f"(as DingTalk runs). Goal: makespan / floor at most {report.FLOOR_GOAL:g}.", "",
-         *report.paced_table(paced, paced_fls), "",
-         report.concurrency_note(rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS), "")
+    emit(
+        "## 3. Concurrency: simultaneous conversations, each a 10-second answer",
+        "",
+        f"Goals: with the platform's limits off (the robot's own overhead), makespan / single "
+        f"at most {report.SINGLE_GOALS[100]:g} at 100 and {report.SINGLE_GOALS[500]:g} at 500 "
+        f"(issue #5); with the limits on, makespan / floor at most {report.FLOOR_GOAL:g} "
+        f"(issue #14; the floor is explained below the next table); no error reaching a user "
+        f"and nothing unfinished.",
+        "",
+        *report.concurrency_table(rounds, fls),
+        "",
+    )
+    emit(
+        f"## 3b. Concurrency near the platform's floor: {paced[0].answer_s:g}-second answers, "
+        f"limits on, real time",
+        "",
+        f"Each conversation a {paced[0].answer_s:g}-second answer (10 chunks, "
+        f"{paced[0].answer_s / 10:g} s apart), all sent at once, with the platform's limits on "
+        f"(as DingTalk runs). Goal: makespan / floor at most {report.FLOOR_GOAL:g}.",
+        "",
+        *report.paced_table(paced, paced_fls),
+        "",
+        report.concurrency_note(rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS),
+        "",
+    )
 
     mem = memory.run(total=2_000 if args.quick else 10_000)
-    emit("## 4. Memory: fake + robot in one process (retention on)", "",
-         "| conversations | RSS MiB |", "|---|---|",
-         *[f"| {n} | {m:.1f} |" for n, m in mem["samples"]], "",
-         f"Growth over the first half: {mem['growth_first_half_mib']:.1f} MiB; over the second "
-         f"half: {mem['growth_second_half_mib']:.1f} MiB ("
-         f"{verdict(mem['growth_second_half_mib'] <= max(8.0, mem['growth_first_half_mib']))}"
-         f": bounded). Settings: `recorder_limit=5000`, `history_limit=2000`; the robot's "
-         "SQLite store is on disk.", "")
+    emit(
+        "## 4. Memory: fake + robot in one process (retention on)",
+        "",
+        "| conversations | RSS MiB |",
+        "|---|---|",
+        *[f"| {n} | {m:.1f} |" for n, m in mem["samples"]],
+        "",
+        f"Growth over the first half: {mem['growth_first_half_mib']:.1f} MiB; over the second "
+        f"half: {mem['growth_second_half_mib']:.1f} MiB ("
+        f"{verdict(mem['growth_second_half_mib'] <= max(8.0, mem['growth_first_half_mib']))}"
+        f": bounded). Settings: `recorder_limit=5000`, `history_limit=2000`; the robot's "
+        "SQLite store is on disk.",
+        "",
+    )
 
     fm = fake_memory.run(10_000, 2_000) if args.quick else fake_memory.run()
-    emit("## 4b. Memory of `fakeding serve` left running (default settings)", "",
-         *fake_memory.report(fm), "")
+    emit("## 4b. Memory of `fakeding serve` left running (default settings)", "", *fake_memory.report(fm), "")
 
     if not args.quick:
         sk = soak.run()
         ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
-        emit("## 5. Soak (`python3 dev.py soak`, real time)", "",
-             "2,000 messages from 200 users (20 groups and 1:1 chats) over 150 s with seeded "
-             "random faults. Goal: zero lost, zero duplicated, zero unfinished "
-             f"({verdict(ok)}).", "", "| figure | value |", "|---|---|",
-             *[f"| {k.replace('_', ' ')} | {v if not isinstance(v, float) else round(v, 1)} |"
-               for k, v in sk.items()], "")
+        emit(
+            "## 5. Soak (`python3 dev.py soak`, real time)",
+            "",
+            "2,000 messages from 200 users (20 groups and 1:1 chats) over 150 s with seeded "
+            "random faults. Goal: zero lost, zero duplicated, zero unfinished "
+            f"({verdict(ok)}).",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            *[
+                f"| {k.replace('_', ' ')} | {v if not isinstance(v, float) else round(v, 1)} |"
+                for k, v in sk.items()
+            ],
+            "",
+        )
         st = suite.run()
-        emit("## 6. The test suite", "",
-             f"`python3 dev.py test`: {st['seconds']:.0f} s wall (exit {st['exit']}; "
-             f"`{st['summary']}`).", "")
+        emit(
+            "## 6. The test suite",
+            "",
+            f"`python3 dev.py test`: {st['seconds']:.0f} s wall (exit {st['exit']}; `{st['summary']}`).",
+            "",
+        )
 
     if not args.no_write and not args.quick:
         DOC.parent.mkdir(exist_ok=True)
@@ -144,7 +193,8 @@ def library_note(lib: dict[str, float]) -> str:
         "folder is memory-backed when /dev/shm exists (no sync to disk when the robot closes "
         "its store), the pytest plugin enters freezegun once for consecutive scenario items "
         "(it scans every loaded module when entered), the YAML parser is libyaml when PyYAML "
-        "has it, and the robot adapters' entry points are read once per sys.path.")
+        "has it, and the robot adapters' entry points are read once per sys.path."
+    )
 
 
 def carried_over(doc: Path, written: list[str]) -> list[str]:

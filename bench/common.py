@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("dingtalk-stream", "websockets", "aiohttp", "looptime", "freezegun", "syrupy",
-            "bm25s")
+PACKAGES = ("dingtalk-stream", "websockets", "aiohttp", "looptime", "freezegun", "syrupy", "bm25s")
 
 
 def machine() -> dict[str, str]:
@@ -25,8 +24,7 @@ def machine() -> dict[str, str]:
             versions[name] = "not installed"
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-                   f"{platform.release()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
         "packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
     }

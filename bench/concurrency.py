@@ -50,8 +50,9 @@ def floor(answer_s: float, size: int, rate: float) -> float:
     a final card update and the update API takes ``rate`` calls per second per app, so
     ``size`` answers that all finish at ``answer_s`` need ``size / rate`` seconds more."""
     if answer_s < 0 or size < 1 or rate <= 0:
-        raise ValueError(f"floor: expected answer_s >= 0, size >= 1, rate > 0; found "
-                         f"{answer_s}, {size}, {rate}")
+        raise ValueError(
+            f"floor: expected answer_s >= 0, size >= 1, rate > 0; found {answer_s}, {size}, {rate}"
+        )
     return answer_s + size / rate
 
 
@@ -66,13 +67,16 @@ def floors(rounds: list[Round], rate: float) -> list[float]:
         elif (r.clock, r.answer_s) in singles:
             out.append(singles[(r.clock, r.answer_s)])
         else:
-            raise ValueError(f"no single-conversation round ({r.clock}, {r.answer_s} s, limits "
-                             f"off) to serve as the floor of {r.size} conversations")
+            raise ValueError(
+                f"no single-conversation round ({r.clock}, {r.answer_s} s, limits "
+                f"off) to serve as the floor of {r.size} conversations"
+            )
     return out
 
 
-async def one_round(size: int, *, limits: bool, answer_s: float = 10.0,
-                    epoch: float | None = None) -> dict[str, Any]:
+async def one_round(
+    size: int, *, limits: bool, answer_s: float = 10.0, epoch: float | None = None
+) -> dict[str, Any]:
     settings = Settings() if limits else Settings(qps_limit=None, webhook_per_minute=None)
     robot = {"qps": ROBOT_QPS if limits else 100_000.0}
     agent = PacedAgent(chunks=10, delay=answer_s / 10)
@@ -84,9 +88,12 @@ async def one_round(size: int, *, limits: bool, answer_s: float = 10.0,
         start = h.now
         for i in range(size):
             group = i % 2 == 0
-            fake.send_message(f"question {i}", conversation_id=f"cidC{i}==",
-                              conversation_type="group" if group else "single",
-                              staff_id=f"user{i}")
+            fake.send_message(
+                f"question {i}",
+                conversation_id=f"cidC{i}==",
+                conversation_type="group" if group else "single",
+                staff_id=f"user{i}",
+            )
         await h.settle(step=0.1, limit=600)
         records = fake.platform.recorder.records
     sent = {r.fields["msgId"]: r.t for r in records if r.kind == "message"}
@@ -109,12 +116,14 @@ def measure(size: int, *, clock: str, limits: bool, answer_s: float = 10.0) -> R
         stats = run_virtual(lambda: one_round(size, limits=limits, answer_s=answer_s), end=3600)
     else:
         stats = asyncio.run(one_round(size, limits=limits, answer_s=answer_s))
-    return Round(size=size, clock=clock, limits=limits, wall=time.perf_counter() - started,
-                 answer_s=answer_s, **stats)
+    return Round(
+        size=size, clock=clock, limits=limits, wall=time.perf_counter() - started, answer_s=answer_s, **stats
+    )
 
 
-def run(sizes: tuple[int, ...] = (1, 10, 100, 500),
-        real_sizes: tuple[int, ...] = (1, 10, 100, 500)) -> list[Round]:
+def run(
+    sizes: tuple[int, ...] = (1, 10, 100, 500), real_sizes: tuple[int, ...] = (1, 10, 100, 500)
+) -> list[Round]:
     rounds = []
     for limits in (True, False):
         for size in sizes:

@@ -36,8 +36,9 @@ def rss_mib(pid: int) -> float:
 
 
 def _start_serve() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "fakeding.cli", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     found = re.search(r"serving on (http://\S+)", first)
@@ -49,25 +50,39 @@ def _start_serve() -> tuple[subprocess.Popen[str], str]:
     return proc, found.group(1)
 
 
-async def _drive(base: str, requests: int, tickets: int, deadline: float,
-                 concurrency: int, after_requests: Any) -> dict[str, Any]:
+async def _drive(
+    base: str, requests: int, tickets: int, deadline: float, concurrency: int, after_requests: Any
+) -> dict[str, Any]:
     """Send the mix, then the tickets; return the counts per status."""
     statuses: dict[int, int] = {}
     done = {"requests": 0, "tickets": 0}
     async with aiohttp.ClientSession(base) as http:
-        async with http.post("/v1.0/oauth2/accessToken", json={
-                "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}) as r:
+        async with http.post(
+            "/v1.0/oauth2/accessToken", json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}
+        ) as r:
             token = (await r.json())["accessToken"]
-        mix: Iterator[tuple[str, str, object]] = itertools.cycle([
-            ("POST", "/v1.0/oauth2/accessToken",
-             {"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}),
-            ("POST", "/v1.0/robot/groupMessages/send",
-             {"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "cidBench",
-              "msgKey": "sampleText", "msgParam": '{"content": "hi"}'}),
-            ("POST", "/v1.0/card/instances", {"outTrackId": "bench", "cardData": {}}),
-            ("GET", "/v1.0/nowhere", None),
-            ("POST", "/v1.0/oauth2/accessToken", {"appKey": "nobody", "appSecret": "wrong"}),
-        ])
+        mix: Iterator[tuple[str, str, object]] = itertools.cycle(
+            [
+                (
+                    "POST",
+                    "/v1.0/oauth2/accessToken",
+                    {"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+                ),
+                (
+                    "POST",
+                    "/v1.0/robot/groupMessages/send",
+                    {
+                        "robotCode": DEFAULT_CLIENT_ID,
+                        "openConversationId": "cidBench",
+                        "msgKey": "sampleText",
+                        "msgParam": '{"content": "hi"}',
+                    },
+                ),
+                ("POST", "/v1.0/card/instances", {"outTrackId": "bench", "cardData": {}}),
+                ("GET", "/v1.0/nowhere", None),
+                ("POST", "/v1.0/oauth2/accessToken", {"appKey": "nobody", "appSecret": "wrong"}),
+            ]
+        )
         headers = {"x-acs-dingtalk-access-token": token}
 
         async def worker(kind: str, total: int) -> None:
@@ -75,9 +90,15 @@ async def _drive(base: str, requests: int, tickets: int, deadline: float,
                 done[kind] += 1
                 body: object
                 if kind == "tickets":
-                    method, path, body = "POST", GATEWAY, {
-                        "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-                        "subscriptions": SUBS}
+                    method, path, body = (
+                        "POST",
+                        GATEWAY,
+                        {
+                            "clientId": DEFAULT_CLIENT_ID,
+                            "clientSecret": DEFAULT_CLIENT_SECRET,
+                            "subscriptions": SUBS,
+                        },
+                    )
                 else:
                     method, path, body = next(mix)
                 async with http.request(method, path, json=body, headers=headers) as r:
@@ -90,17 +111,25 @@ async def _drive(base: str, requests: int, tickets: int, deadline: float,
     return {"done": dict(done), "statuses": dict(sorted(statuses.items()))}
 
 
-def run(requests: int = 100_000, tickets: int = 20_000, time_limit: float = 300.0,
-        concurrency: int = 16) -> dict[str, Any]:
+def run(
+    requests: int = 100_000, tickets: int = 20_000, time_limit: float = 300.0, concurrency: int = 16
+) -> dict[str, Any]:
     proc, base = _start_serve()
     try:
         time.sleep(0.2)
         before = rss_mib(proc.pid)
         samples: dict[str, float] = {}
         started = time.monotonic()
-        result = asyncio.run(_drive(
-            base, requests, tickets, started + time_limit, concurrency,
-            lambda: samples.setdefault("after_requests", rss_mib(proc.pid))))
+        result = asyncio.run(
+            _drive(
+                base,
+                requests,
+                tickets,
+                started + time_limit,
+                concurrency,
+                lambda: samples.setdefault("after_requests", rss_mib(proc.pid)),
+            )
+        )
         after = rss_mib(proc.pid)
         wall = time.monotonic() - started
     finally:
@@ -112,11 +141,16 @@ def run(requests: int = 100_000, tickets: int = 20_000, time_limit: float = 300.
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
-    return {"requests": result["done"]["requests"], "tickets": result["done"]["tickets"],
-            "statuses": result["statuses"], "rss_before_mib": before,
-            "rss_after_requests_mib": samples["after_requests"], "rss_after_tickets_mib": after,
-            "wall_s": wall, "complete": result["done"] == {"requests": requests,
-                                                             "tickets": tickets}}
+    return {
+        "requests": result["done"]["requests"],
+        "tickets": result["done"]["tickets"],
+        "statuses": result["statuses"],
+        "rss_before_mib": before,
+        "rss_after_requests_mib": samples["after_requests"],
+        "rss_after_tickets_mib": after,
+        "wall_s": wall,
+        "complete": result["done"] == {"requests": requests, "tickets": tickets},
+    }
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -124,11 +158,14 @@ def report(r: dict[str, Any]) -> list[str]:
         f"`fakeding serve` with default settings, driven over 127.0.0.1 ({r['wall_s']:.0f} s): "
         f"{r['requests']:,} requests (token, group message, card instance, unknown route, "
         f"refused token; answers {r['statuses']}), then {r['tickets']:,} gateway tickets never "
-        f"used{'' if r['complete'] else ' (stopped early at the time limit)'}.", "",
-        "| when | RSS MiB |", "|---|---|",
+        f"used{'' if r['complete'] else ' (stopped early at the time limit)'}.",
+        "",
+        "| when | RSS MiB |",
+        "|---|---|",
         f"| before | {r['rss_before_mib']:.1f} |",
         f"| after the requests | {r['rss_after_requests_mib']:.1f} |",
-        f"| after the tickets | {r['rss_after_tickets_mib']:.1f} |"]
+        f"| after the tickets | {r['rss_after_tickets_mib']:.1f} |",
+    ]
 
 
 if __name__ == "__main__":

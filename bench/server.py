@@ -24,8 +24,7 @@ async def echo(ws: ServerConnection) -> None:
 
 
 async def main() -> None:
-    settings = Settings(qps_limit=None, webhook_per_minute=None, recorder_limit=20_000,
-                        history_limit=5_000)
+    settings = Settings(qps_limit=None, webhook_per_minute=None, recorder_limit=20_000, history_limit=5_000)
     fake = FakeDing(settings)
     await fake.start()
     tune_gc()  # as `fakeding serve` does once started

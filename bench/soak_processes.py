@@ -43,12 +43,25 @@ LOCK_SECONDS = {"redis": 4.0, "sqlite": 6.0}
 SERVING = re.compile(r"fakeding is serving on (http://127\.0\.0\.1:\d+)")
 # (fraction of the messages sent, action, replica)
 SCHEDULES: dict[str, list[tuple[float, str, str]]] = {
-    "redis": [(0.10, "start", "b"), (0.25, "kill", "a"), (0.30, "start", "a"),
-              (0.45, "lock", ""), (0.60, "term", "b"), (0.65, "start", "b"),
-              (0.80, "kill", "b"), (0.85, "start", "b")],
-    "sqlite": [(0.25, "kill", "a"), (0.30, "start", "a"), (0.45, "lock", ""),
-               (0.60, "term", "a"), (0.65, "start", "a"), (0.80, "kill", "a"),
-               (0.85, "start", "a")],
+    "redis": [
+        (0.10, "start", "b"),
+        (0.25, "kill", "a"),
+        (0.30, "start", "a"),
+        (0.45, "lock", ""),
+        (0.60, "term", "b"),
+        (0.65, "start", "b"),
+        (0.80, "kill", "b"),
+        (0.85, "start", "b"),
+    ],
+    "sqlite": [
+        (0.25, "kill", "a"),
+        (0.30, "start", "a"),
+        (0.45, "lock", ""),
+        (0.60, "term", "a"),
+        (0.65, "start", "a"),
+        (0.80, "kill", "a"),
+        (0.85, "start", "a"),
+    ],
 }
 
 
@@ -60,9 +73,12 @@ class Control:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_fakeding/{path}", data=data,
-                                         method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_fakeding/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
 
@@ -77,8 +93,19 @@ def free_port() -> int:
 def fake_process(workdir: Path) -> Iterator[Control]:
     """``fakeding serve`` with a short redelivery delay, keeping the whole recording; its
     output goes to ``fake.log``."""
-    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--no-limits",
-           "--set", f"redelivery_delay={REDELIVERY_DELAY}", "--set", "max_redeliveries=20"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeding.cli",
+        "serve",
+        "--port",
+        "0",
+        "--no-limits",
+        "--set",
+        f"redelivery_delay={REDELIVERY_DELAY}",
+        "--set",
+        "max_redeliveries=20",
+    ]
     log = workdir / "fake.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT)
@@ -102,9 +129,23 @@ def redis_process(workdir: Path) -> Iterator[str]:
     import redis
 
     port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         client = redis.Redis(port=port)
         for _ in range(200):
@@ -148,8 +189,11 @@ class Robots:
         self.store = store
         self.demo = ELEMENTS_DIR / "imRobots.dingTalkDemo"
         self.env = _env()
-        self.env.update(DINGTALK_OPENAPI_ENDPOINT=endpoint, DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
-                        DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
+        self.env.update(
+            DINGTALK_OPENAPI_ENDPOINT=endpoint,
+            DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
+            DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+        )
         self.live: dict[str, subprocess.Popen[bytes]] = {}
         self.counts: Counter[str] = Counter()
         self.term_exits: list[int] = []
@@ -161,10 +205,15 @@ class Robots:
             folder.mkdir()
             for file in ("e.json", "faq.md"):
                 shutil.copy(self.demo / file, folder / file)
-            config = {"clientId": "{{DINGTALK_CLIENT_ID}}",
-                      "clientSecret": "{{DINGTALK_CLIENT_SECRET}}", "agent": AGENT,
-                      "store": self.store, "ownerLease": OWNER_LEASE,
-                      "streamIdleTimeout": 15.0, "retryAttempts": 6}
+            config = {
+                "clientId": "{{DINGTALK_CLIENT_ID}}",
+                "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
+                "agent": AGENT,
+                "store": self.store,
+                "ownerLease": OWNER_LEASE,
+                "streamIdleTimeout": 15.0,
+                "retryAttempts": 6,
+            }
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
         return folder
 
@@ -172,8 +221,12 @@ class Robots:
         folder = self.folder(name)
         with (self.workdir / f"{name}.log").open("ab") as log:
             self.live[name] = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", str(folder)], env=self.env,
-                cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "bot", "run", str(folder)],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.counts["robot_starts"] += 1
         self.served.add(name)
 
@@ -190,8 +243,9 @@ class Robots:
             self.term(name)
 
     def logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*.log"))
-                       if p.name != "fake.log")
+        return "".join(
+            p.read_text(errors="replace") for p in sorted(self.workdir.glob("*.log")) if p.name != "fake.log"
+        )
 
 
 def lock_store(kind: str, target: str) -> None:
@@ -203,7 +257,8 @@ def lock_store(kind: str, target: str) -> None:
         client = redis.Redis.from_url(target)
         try:
             client.execute_command(  # type: ignore[no-untyped-call]
-                "CLIENT", "PAUSE", int(seconds * 1000), "WRITE")
+                "CLIENT", "PAUSE", int(seconds * 1000), "WRITE"
+            )
         finally:
             client.close()
         return
@@ -249,17 +304,24 @@ def tally(control: Control, sent: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def soak(workdir: Path, *, messages: int, users: int, duration: float, seed: int, store: str,
-         settle_limit: float = 120.0, say: Callable[[str], None] = lambda _: None
-         ) -> dict[str, Any]:
+def soak(
+    workdir: Path,
+    *,
+    messages: int,
+    users: int,
+    duration: float,
+    seed: int,
+    store: str,
+    settle_limit: float = 120.0,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.monotonic()
     with fake_process(workdir) as control, _store(workdir, store) as target:
         robots = Robots(workdir, control.url, target)
         robots.start("a")
         _wait(lambda: len(control.call("GET", "connections")) == 1, 30, "the first robot")
-        schedule = sorted((int(f * messages), action, name)
-                          for f, action, name in SCHEDULES[store])
+        schedule = sorted((int(f * messages), action, name) for f, action, name in SCHEDULES[store])
         frames = Counter[str]()
         sent: dict[str, str] = {}
         gap = duration / messages
@@ -283,8 +345,9 @@ def soak(workdir: Path, *, messages: int, users: int, duration: float, seed: int
                 control.call("POST", "faults", {"kind": "frame", "action": "duplicate"})
                 frames["duplicated_frames"] += 1
             elif roll < 0.08:  # the frame arrives after its redelivery, maybe on the other replica
-                control.call("POST", "faults", {"kind": "frame", "action": "delay",
-                                                "delay": REDELIVERY_DELAY + 1.0})
+                control.call(
+                    "POST", "faults", {"kind": "frame", "action": "delay", "delay": REDELIVERY_DELAY + 1.0}
+                )
                 frames["late_frames"] += 1
             user = rng.randrange(users)
             question = f"question {n} from user {user}"
@@ -292,9 +355,16 @@ def soak(workdir: Path, *, messages: int, users: int, duration: float, seed: int
                 conversation = {"id": f"cidSoakGroup{user % 10}==", "type": "group"}
             else:
                 conversation = {"id": f"cidSoakDirect{user}==", "type": "single"}
-            answer = control.call("POST", "messages", {"conversation": conversation,
-                                                       "sender": {"staffId": f"user{user}"},
-                                                       "text": question, "atBot": True})
+            answer = control.call(
+                "POST",
+                "messages",
+                {
+                    "conversation": conversation,
+                    "sender": {"staffId": f"user{user}"},
+                    "text": question,
+                    "atBot": True,
+                },
+            )
             sent[question] = answer["msgId"]
         sending = time.monotonic() - begin
         say(f"sent {messages} messages in {sending:.1f} s; settling")
@@ -314,8 +384,7 @@ def soak(workdir: Path, *, messages: int, users: int, duration: float, seed: int
             "messages_sent": len(sent),
             **counts,
             "replicas": len(robots.served),
-            **{k: robots.counts[k] for k in ("robot_starts", "sigkills", "sigterms",
-                                             "store_locks")},
+            **{k: robots.counts[k] for k in ("robot_starts", "sigkills", "sigterms", "store_locks")},
             "sigterm_exit_codes": robots.term_exits,
             "recoveries": logs.count("recovery: message"),
             "dedup_skips": logs.count("skipped message"),
@@ -348,15 +417,38 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def run_processes(*, messages: int = 400, users: int = 60, duration: float = 60.0,
-                  seed: int = 1, store: str = "redis", keep: Path | None = None,
-                  settle_limit: float = 120.0,
-                  say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+def run_processes(
+    *,
+    messages: int = 400,
+    users: int = 60,
+    duration: float = 60.0,
+    seed: int = 1,
+    store: str = "redis",
+    keep: Path | None = None,
+    settle_limit: float = 120.0,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
     """Run the process soak in a temporary folder (or ``keep``, to read the logs after)."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-        return soak(keep, messages=messages, users=users, duration=duration, seed=seed,
-                    store=store, settle_limit=settle_limit, say=say)
+        return soak(
+            keep,
+            messages=messages,
+            users=users,
+            duration=duration,
+            seed=seed,
+            store=store,
+            settle_limit=settle_limit,
+            say=say,
+        )
     with tempfile.TemporaryDirectory(prefix="fakeding-soak-") as tmp:
-        return soak(Path(tmp), messages=messages, users=users, duration=duration, seed=seed,
-                    store=store, settle_limit=settle_limit, say=say)
+        return soak(
+            Path(tmp),
+            messages=messages,
+            users=users,
+            duration=duration,
+            seed=seed,
+            store=store,
+            settle_limit=settle_limit,
+            say=say,
+        )

@@ -68,8 +68,11 @@ def cpu_delta(pid: int | None, before: float | None) -> float | None:
 
 def user_message(i: int) -> dict[str, Any]:
     """The control-API body of user message ``i`` (50 groups, a user each message)."""
-    return {"conversation": {"id": f"cidT{i % 50}==", "type": "group"},
-            "sender": {"staffId": f"u{i}"}, "text": f"throughput question {i}"}
+    return {
+        "conversation": {"id": f"cidT{i % 50}==", "type": "group"},
+        "sender": {"staffId": f"u{i}"},
+        "text": f"throughput question {i}",
+    }
 
 
 async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> dict[str, Any]:
@@ -82,15 +85,21 @@ async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> 
             if len(finals) >= n:
                 done.set()
 
-    cfg = RobotConfig(client_id="fakeding-client", client_secret="fakeding-secret",
-                      endpoint=f"http://127.0.0.1:{http}", store=store, base_dir=DEMO_INSTANCE,
-                      qps=1e6)
+    cfg = RobotConfig(
+        client_id="fakeding-client",
+        client_secret="fakeding-secret",
+        endpoint=f"http://127.0.0.1:{http}",
+        store=store,
+        base_dir=DEMO_INSTANCE,
+        qps=1e6,
+    )
     robot = DingTalkStreamRobot(cfg, agent=PacedAgent(chunks=10, delay=0.0), observer=observe)
     task = asyncio.ensure_future(robot.run())
     conn = robot.connection or robot.build()
     await asyncio.wait_for(conn.connected.wait(), 10)
     url = f"http://127.0.0.1:{http}/_fakeding/messages"
     async with aiohttp.ClientSession() as session:
+
         async def send(i: int) -> None:
             async with session.post(url, json=user_message(i)) as resp:
                 resp.raise_for_status()
@@ -108,8 +117,7 @@ async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> 
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await robot.aclose()
-    return {"seconds": elapsed, "requests_per_message": requests / n, "cpu_s": cpu,
-            "fake_cpu_s": fake_cpu}
+    return {"seconds": elapsed, "requests_per_message": requests / n, "cpu_s": cpu, "fake_cpu_s": fake_cpu}
 
 
 async def sends(http: int, n: int) -> float:
@@ -117,6 +125,7 @@ async def sends(http: int, n: int) -> float:
     of the robot process's CPU that stands for the users, not for the robot."""
     url = f"http://127.0.0.1:{http}/_fakeding/violations"
     async with aiohttp.ClientSession() as session:
+
         async def one(i: int) -> None:
             async with session.post(url, json=user_message(i)) as resp:
                 await resp.read()
@@ -126,11 +135,11 @@ async def sends(http: int, n: int) -> float:
         return time.process_time() - cpu_before
 
 
-async def ceiling(http: int, echo: int, n: int, requests_per_message: int,
-                  fake_pid: int | None = None) -> dict[str, Any]:
+async def ceiling(
+    http: int, echo: int, n: int, requests_per_message: int, fake_pid: int | None = None
+) -> dict[str, Any]:
     url = f"http://127.0.0.1:{http}/_fakeding/health"
-    async with aiohttp.ClientSession() as session, connect(f"ws://127.0.0.1:{echo}",
-                                                         compression=None) as ws:
+    async with aiohttp.ClientSession() as session, connect(f"ws://127.0.0.1:{echo}", compression=None) as ws:
         lock = asyncio.Lock()
 
         async def one(i: int) -> None:
@@ -147,9 +156,11 @@ async def ceiling(http: int, echo: int, n: int, requests_per_message: int,
         cpu_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
-        return {"seconds": time.perf_counter() - started,
-                "cpu_s": time.process_time() - cpu_before,
-                "fake_cpu_s": cpu_delta(fake_pid, fake_before)}
+        return {
+            "seconds": time.perf_counter() - started,
+            "cpu_s": time.process_time() - cpu_before,
+            "fake_cpu_s": cpu_delta(fake_pid, fake_before),
+        }
 
 
 class RobotProcessError(RuntimeError):
@@ -164,12 +175,16 @@ class RobotProcess:
         self.root = root.resolve()
         # closed by close(): the process outlives this call
         self.stderr: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(self.root),
-                                                                         str(ROOT)]))}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(self.root), str(ROOT)]))}
         # -P: the working directory is not put first on the path (it could hold another bot/)
-        self.proc = subprocess.Popen([sys.executable, "-P", "-m", "bench.throughput"], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "bench.throughput"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
         found = Path(self._answer()["bot"]).resolve()
         if not found.is_relative_to(self.root):
             self.close()
@@ -187,8 +202,7 @@ class RobotProcess:
 
     def round(self, http: int, n: int, store: str, fake_pid: int | None) -> dict[str, Any]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"http": http, "n": n, "store": store,
-                                          "fake_pid": fake_pid}) + "\n")
+        self.proc.stdin.write(json.dumps({"http": http, "n": n, "store": store, "fake_pid": fake_pid}) + "\n")
         self.proc.stdin.flush()
         return self._answer()
 
@@ -209,8 +223,12 @@ class RobotProcess:
 def extract_baseline(dest: Path, commit: str = BASELINE, repo: Path = ROOT) -> str | None:
     """Put ``bot/`` of ``commit`` under ``dest``; None when done, else why it could not be."""
     try:
-        out = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, "bot"],
-                             capture_output=True, check=False, timeout=60)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "archive", "--format=tar", commit, "bot"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"git could not run ({exc})"
     if out.returncode != 0:
@@ -235,12 +253,14 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared).
     With ``before``, each round also runs the actual round in a process of this tree's robot
     and in one of :data:`BASELINE`'s, for the CPU per message before and after."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.server"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     actual_s: list[float] = []
     ceiling_s: list[float] = []
-    cpu: dict[str, list[float | None]] = {k: [] for k in (
-        "robot", "fake", "sends", "ceiling", "ceiling_fake", "after", "before")}
+    cpu: dict[str, list[float | None]] = {
+        k: [] for k in ("robot", "fake", "sends", "ceiling", "ceiling_fake", "after", "before")
+    }
     busy: dict[str, list[float | None]] = {"robot": [], "fake": []}
     per_message = 0.0
     why_not: dict[str, str] = {}
@@ -248,8 +268,7 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
         assert proc.stdout is not None
         ports = json.loads(proc.stdout.readline())
         http, pid = ports["http"], proc.pid
-        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack, \
-                robot_process_gc():
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack, robot_process_gc():
             robots: dict[str, RobotProcess] = {}
             if before:
                 reason = extract_baseline(Path(tmp) / "baseline")
@@ -272,13 +291,11 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
                 cpu["robot"].append(got["cpu_s"])
                 cpu["fake"].append(got["fake_cpu_s"])
                 busy["robot"].append(got["cpu_s"] / got["seconds"])
-                busy["fake"].append(None if got["fake_cpu_s"] is None
-                                    else got["fake_cpu_s"] / got["seconds"])
+                busy["fake"].append(None if got["fake_cpu_s"] is None else got["fake_cpu_s"] / got["seconds"])
                 order = list(robots.items())  # alternate who goes first: no order bias
                 for name, robot in order if i % 2 == 0 else order[::-1]:
                     try:
-                        cpu[name].append(robot.round(http, n, f"{tmp}/{name}{i}.sqlite3",
-                                                     pid)["cpu_s"])
+                        cpu[name].append(robot.round(http, n, f"{tmp}/{name}{i}.sqlite3", pid)["cpu_s"])
                     except (RobotProcessError, OSError, ValueError) as exc:
                         why_not[name] = f"round {i + 1} failed ({exc})"
                         del robots[name]
@@ -296,12 +313,21 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     seconds, ceil_s = statistics.median(actual_s), statistics.median(ceiling_s)
     shares = sorted(c / a for a, c in zip(actual_s, ceiling_s, strict=True))
     ms = {k: (None if k in why_not else per_message_ms(v, n)) for k, v in cpu.items()}
-    return {"messages": n, "rounds": rounds, "seconds": seconds, "per_second": n / seconds,
-            "requests_per_message": per_message, "ceiling_seconds": ceil_s,
-            "ceiling_per_second": n / ceil_s, "share_of_ceiling": ceil_s / seconds,
-            "share_range": (shares[0], shares[-1]), "cpu_ms": ms,
-            "busy": {k: median_or_none(v) for k, v in busy.items()},
-            "baseline": BASELINE, "not_measured": why_not}
+    return {
+        "messages": n,
+        "rounds": rounds,
+        "seconds": seconds,
+        "per_second": n / seconds,
+        "requests_per_message": per_message,
+        "ceiling_seconds": ceil_s,
+        "ceiling_per_second": n / ceil_s,
+        "share_of_ceiling": ceil_s / seconds,
+        "share_range": (shares[0], shares[-1]),
+        "cpu_ms": ms,
+        "busy": {k: median_or_none(v) for k, v in busy.items()},
+        "baseline": BASELINE,
+        "not_measured": why_not,
+    }
 
 
 @contextlib.contextmanager

@@ -56,15 +56,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a robot instance")
-    run.add_argument("instance", nargs="?", type=Path, default=DEFAULT_INSTANCE,
-                     help="instance folder with e.json and config.json (default: dingTalkDemo)")
+    run.add_argument(
+        "instance",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_INSTANCE,
+        help="instance folder with e.json and config.json (default: dingTalkDemo)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     demo = sub.add_parser("demo", help="a fake DingTalk and this robot: chat, print what happened")
     demo.add_argument("--locale", default="en", choices=["en", "zh"])
-    demo.add_argument("--card-mode", default="interactive", choices=["interactive", "ai"],
-                      help="robot interactive cards (default) or one AI card per answer")
-    demo.add_argument("--exit", action="store_true",
-                      help="end after the scripted chat instead of serving until Ctrl-C")
+    demo.add_argument(
+        "--card-mode",
+        default="interactive",
+        choices=["interactive", "ai"],
+        help="robot interactive cards (default) or one AI card per answer",
+    )
+    demo.add_argument(
+        "--exit", action="store_true", help="end after the scripted chat instead of serving until Ctrl-C"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,12 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .demo import run_demo
         except ImportError as exc:  # the robot installed on its own: the demo needs the kit
-            print(f"bot: the demo runs the robot against a local fake, which needs the kit "
-                  f"({exc.name or exc}): pip install 'fakeding-bot[demo]'", file=sys.stderr)
+            print(
+                f"bot: the demo runs the robot against a local fake, which needs the kit "
+                f"({exc.name or exc}): pip install 'fakeding-bot[demo]'",
+                file=sys.stderr,
+            )
             return 2
         return run_demo(locale=args.locale, stay=not args.exit, card_mode=args.card_mode)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         asyncio.run(_run(args.instance))
     except BotError as exc:

@@ -22,12 +22,16 @@ from .testing.report import card_state
 from .testing.session import open_harness
 
 QUESTIONS = {
-    "en": [("alice", "Alice", "cidSupportGroup==", "group", "How do I reset my password?"),
-           ("bob", "Bob", "cidBobDirect==", "single", "Can I get a refund for my plan?"),
-           ("carol", "Carol", "cidSupportGroup==", "group", "Do you support single sign-on?")],
-    "zh": [("alice", "小李", "cidSupportGroup==", "group", "如何重置密码？"),
-           ("bob", "小王", "cidBobDirect==", "single", "如何申请退款？"),
-           ("carol", "小张", "cidSupportGroup==", "group", "如何联系人工客服？")],
+    "en": [
+        ("alice", "Alice", "cidSupportGroup==", "group", "How do I reset my password?"),
+        ("bob", "Bob", "cidBobDirect==", "single", "Can I get a refund for my plan?"),
+        ("carol", "Carol", "cidSupportGroup==", "group", "Do you support single sign-on?"),
+    ],
+    "zh": [
+        ("alice", "小李", "cidSupportGroup==", "group", "如何重置密码？"),
+        ("bob", "小王", "cidBobDirect==", "single", "如何申请退款？"),
+        ("carol", "小张", "cidSupportGroup==", "group", "如何联系人工客服？"),
+    ],
 }
 
 
@@ -37,12 +41,16 @@ async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None
         fake = h.fake
         for template in sorted(TEMPLATES.glob("*.json")):  # our cards, as imported into the app
             fake.add_template(template.name.removesuffix(".json"), template, keep=True)
-        print(f"fake DingTalk on {fake.http_url}; robot connected over Stream "
-              f"({fake.ws_endpoint})\n")
+        print(f"fake DingTalk on {fake.http_url}; robot connected over Stream ({fake.ws_endpoint})\n")
         for staff, nick, cid, kind, text in QUESTIONS[locale]:
-            fake.send_message(text, conversation_id=cid, conversation_type=kind,
-                              title="Acme support" if kind == "group" else None,
-                              staff_id=staff, nick=nick)
+            fake.send_message(
+                text,
+                conversation_id=cid,
+                conversation_type=kind,
+                title="Acme support" if kind == "group" else None,
+                staff_id=staff,
+                nick=nick,
+            )
             await asyncio.sleep(0.3)
         await h.settle(step=0.05)
         first = fake.platform.cards.all()[0]
@@ -71,8 +79,11 @@ def report(fake: FakeDing) -> None:
     print("== Transcript ==")
     for e in fake.platform.transcript:
         who = e.who.removeprefix("user:")
-        what = f"{refs('card', e.ref)} «{e.text}»" if e.kind == "card" else (
-            f"clicked «{e.text}» on {refs('card', e.ref)}" if e.kind == "click" else e.text)
+        what = (
+            f"{refs('card', e.ref)} «{e.text}»"
+            if e.kind == "card"
+            else (f"clicked «{e.text}» on {refs('card', e.ref)}" if e.kind == "click" else e.text)
+        )
         print(f"+{e.t:6.3f}s [{e.conversation_id}] {who}: {what}")
     for card in fake.platform.cards.all():
         print(f"\n== {refs('card', card.id)}: update timeline ==")
@@ -80,13 +91,11 @@ def report(fake: FakeDing) -> None:
             print(f"+{v.t:6.3f}s v{i} {v.source:<8} {card_state(v.card_data)}")
         print("final state:")
         view = fake.card_view(card.id) if card.kind == "instance" else None
-        shown = [_node_line(n) for n in view["nodes"]] if view is not None \
-            else card_lines(card.current)
+        shown = [_node_line(n) for n in view["nodes"]] if view is not None else card_lines(card.current)
         for line in shown:
             print(f"    {line}")
         for user, private in sorted(card.private_data.items()):
-            print(f"    (seen by {user} only) " + "; ".join(f"{k}: {v}" for k, v in
-                                                          sorted(private.items())))
+            print(f"    (seen by {user} only) " + "; ".join(f"{k}: {v}" for k, v in sorted(private.items())))
     feedback = [r for r in fake.platform.recorder.records if r.kind == "bot.feedback"]
     print(f"\nfeedback recorded: {[(r.fields['user'], r.fields['rating']) for r in feedback]}")
     print(f"protocol violations: {len(fake.violations)}")

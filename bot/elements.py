@@ -42,8 +42,10 @@ class Element:
         """Import the class named by ``backendBundleEntry`` (see ``backend`` for ".")."""
         target = str(self.manifest["backendBundleEntry"])
         if target == INHERIT:
-            raise ConfigError(f"{self.path / 'e.json'}: backendBundleEntry '.' names no class "
-                              "itself; it takes its Type's (bot.elements.backend)")
+            raise ConfigError(
+                f"{self.path / 'e.json'}: backendBundleEntry '.' names no class "
+                "itself; it takes its Type's (bot.elements.backend)"
+            )
         module_name, _, attr = target.partition(":")
         try:
             return getattr(importlib.import_module(module_name), attr)
@@ -72,22 +74,24 @@ def read_json_object(path: Path, missing: str) -> dict[str, Any]:
 
 def load_element(path: Path) -> Element:
     manifest_path = path / "e.json"
-    manifest = read_json_object(
-        manifest_path, f"{path} is not an element: expected a file {manifest_path}")
+    manifest = read_json_object(manifest_path, f"{path} is not an element: expected a file {manifest_path}")
     missing = [k for k in REQUIRED if k not in manifest]
     if missing:
-        raise ConfigError(f"{manifest_path}: missing field(s) {', '.join(missing)}; "
-                          f"an e.json needs {', '.join(REQUIRED)}")
+        raise ConfigError(
+            f"{manifest_path}: missing field(s) {', '.join(missing)}; an e.json needs {', '.join(REQUIRED)}"
+        )
     check_fields(manifest, manifest_path)
     return Element(path.name, path, manifest)
 
 
 def check_fields(manifest: dict[str, Any], where: Path) -> None:
     """The fields the loader reads, each checked; the error names the file and the field."""
+
     def fail(name: str, expected: str) -> ConfigError:
         value = manifest[name]
-        return ConfigError(f"{where}: field {name} must be {expected}, found {value!r} "
-                           f"({type(value).__name__})")
+        return ConfigError(
+            f"{where}: field {name} must be {expected}, found {value!r} ({type(value).__name__})"
+        )
 
     if not isinstance(manifest["title"], str) or not manifest["title"].strip():
         raise fail("title", "a non-empty string")
@@ -95,12 +99,12 @@ def check_fields(manifest: dict[str, Any], where: Path) -> None:
         raise fail("description", "a string")
     kind = manifest["type"]
     if not isinstance(kind, str) or (kind and not re.fullmatch(r"[\w.]+", kind)):
-        raise fail("type", "the name of a Type element (e.g. imRobots.dingTalkStreamType), "
-                           "or empty for a Meta")
+        raise fail(
+            "type", "the name of a Type element (e.g. imRobots.dingTalkStreamType), or empty for a Meta"
+        )
     entry = manifest["backendBundleEntry"]
     if not isinstance(entry, str) or (entry != INHERIT and not _ENTRY.match(entry)):
-        raise fail("backendBundleEntry", "'module.path:ClassName', or '.' for the Type's "
-                                         "backend")
+        raise fail("backendBundleEntry", "'module.path:ClassName', or '.' for the Type's backend")
 
 
 def lineage(instance_dir: Path, search: Path = ELEMENTS_DIR) -> list[Element]:
@@ -114,13 +118,15 @@ def lineage(instance_dir: Path, search: Path = ELEMENTS_DIR) -> list[Element]:
         candidates = [instance_dir.parent / parent, search / parent]
         found = next((p for p in candidates if (p / "e.json").is_file()), None)
         if found is None:
-            raise ConfigError(f"{chain[-1].path / 'e.json'}: type {parent!r} not found in "
-                              f"{instance_dir.parent} or {search}")
+            raise ConfigError(
+                f"{chain[-1].path / 'e.json'}: type {parent!r} not found in {instance_dir.parent} or {search}"
+            )
         chain.append(load_element(found))
         seen.add(parent)
     if len(chain) < 3:
-        raise ConfigError(f"{instance_dir}: expected instance → Type → Meta, found "
-                          f"{' → '.join(e.name for e in chain)}")
+        raise ConfigError(
+            f"{instance_dir}: expected instance → Type → Meta, found {' → '.join(e.name for e in chain)}"
+        )
     return chain
 
 
@@ -130,14 +136,18 @@ def backend(chain: list[Element]) -> Any:
     class when the Meta names one."""
     owner = next((e for e in chain if not e.inherits), None)
     if owner is None or owner is chain[-1] and len(chain) > 1:
-        raise ConfigError(f"{chain[0].path / 'e.json'}: backendBundleEntry is '.', but no Type "
-                          f"up the chain ({' → '.join(e.name for e in chain)}) names a class")
+        raise ConfigError(
+            f"{chain[0].path / 'e.json'}: backendBundleEntry is '.', but no Type "
+            f"up the chain ({' → '.join(e.name for e in chain)}) names a class"
+        )
     found = owner.entry()
     meta = chain[-1]
     base = None if meta.inherits or meta is owner else meta.entry()
     if isinstance(base, type) and not (isinstance(found, type) and issubclass(found, base)):
-        raise ConfigError(f"{owner.path / 'e.json'}: backendBundleEntry "
-                          f"{owner.manifest['backendBundleEntry']!r} must name a subclass of "
-                          f"{base.__module__}.{base.__qualname__} (the Meta's class), found "
-                          f"{found!r}")
+        raise ConfigError(
+            f"{owner.path / 'e.json'}: backendBundleEntry "
+            f"{owner.manifest['backendBundleEntry']!r} must name a subclass of "
+            f"{base.__module__}.{base.__qualname__} (the Meta's class), found "
+            f"{found!r}"
+        )
     return found

@@ -41,38 +41,74 @@ class Metrics:
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self.messages = Counter("dingbot_messages", "Robot messages taken, by plan "
-                                "(answer, notice, ignore)", ["plan"], registry=r)
-        self.answers = Counter("dingbot_answers", "Answers delivered, by way (card, webhook) "
-                               "and whether they carry a notice", ["via", "notice"], registry=r)
-        self.thinking = Histogram("dingbot_time_to_thinking_card_seconds", "Message taken to "
-                                  "thinking card sent", buckets=SECONDS, registry=r)
-        self.final = Histogram("dingbot_time_to_final_card_seconds", "Message taken to final "
-                               "card sent", buckets=SECONDS, registry=r)
-        self.updates = Histogram("dingbot_card_updates", "Card updates per answer, streaming "
-                                 "updates and the final one", buckets=UPDATES, registry=r)
-        self.api_errors = Counter("dingbot_api_errors", "Failed OpenAPI and webhook calls, by "
-                                  "HTTP status and DingTalk code", ["status", "code"], registry=r)
-        self.retries = Counter("dingbot_retries", "Calls retried after a retriable failure",
-                               ["api"], registry=r)
-        self.fallbacks = Counter("dingbot_fallbacks", "Answers sent by session webhook because "
-                                 "the card could not be finished", registry=r)
-        self.skipped_updates = Counter("dingbot_streaming_updates_skipped", "Streaming "
-                                       "updates skipped (rate limit) or failed", ["reason"],
-                                       registry=r)
-        self.dedup_skips = Counter("dingbot_dedup_skips", "Messages skipped as duplicates "
-                                   "(redeliveries)", registry=r)
-        self.store_unwritable = Counter("dingbot_store_unwritable", "Messages the store could "
-                                        "not claim because it cannot write (disk full, "
-                                        "read-only), held unacked", registry=r)
-        self.recoveries = Counter("dingbot_recoveries", "Messages taken over from a robot that "
-                                  "died or answered late", ["via"], registry=r)
-        self.agent_failures = Counter("dingbot_agent_failures", "Agent errors and timeouts",
-                                      ["kind"], registry=r)
-        self.unfinished = Counter("dingbot_cards_unfinished", "Cards left unfinished after "
-                                  "every repair attempt", registry=r)
-        self.in_flight = Gauge("dingbot_answers_in_flight", "Answers started, not yet ended",
-                               registry=r)
+        self.messages = Counter(
+            "dingbot_messages", "Robot messages taken, by plan (answer, notice, ignore)", ["plan"], registry=r
+        )
+        self.answers = Counter(
+            "dingbot_answers",
+            "Answers delivered, by way (card, webhook) and whether they carry a notice",
+            ["via", "notice"],
+            registry=r,
+        )
+        self.thinking = Histogram(
+            "dingbot_time_to_thinking_card_seconds",
+            "Message taken to thinking card sent",
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.final = Histogram(
+            "dingbot_time_to_final_card_seconds",
+            "Message taken to final card sent",
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.updates = Histogram(
+            "dingbot_card_updates",
+            "Card updates per answer, streaming updates and the final one",
+            buckets=UPDATES,
+            registry=r,
+        )
+        self.api_errors = Counter(
+            "dingbot_api_errors",
+            "Failed OpenAPI and webhook calls, by HTTP status and DingTalk code",
+            ["status", "code"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "dingbot_retries", "Calls retried after a retriable failure", ["api"], registry=r
+        )
+        self.fallbacks = Counter(
+            "dingbot_fallbacks",
+            "Answers sent by session webhook because the card could not be finished",
+            registry=r,
+        )
+        self.skipped_updates = Counter(
+            "dingbot_streaming_updates_skipped",
+            "Streaming updates skipped (rate limit) or failed",
+            ["reason"],
+            registry=r,
+        )
+        self.dedup_skips = Counter(
+            "dingbot_dedup_skips", "Messages skipped as duplicates (redeliveries)", registry=r
+        )
+        self.store_unwritable = Counter(
+            "dingbot_store_unwritable",
+            "Messages the store could not claim because it cannot write (disk full, read-only), held unacked",
+            registry=r,
+        )
+        self.recoveries = Counter(
+            "dingbot_recoveries",
+            "Messages taken over from a robot that died or answered late",
+            ["via"],
+            registry=r,
+        )
+        self.agent_failures = Counter(
+            "dingbot_agent_failures", "Agent errors and timeouts", ["kind"], registry=r
+        )
+        self.unfinished = Counter(
+            "dingbot_cards_unfinished", "Cards left unfinished after every repair attempt", registry=r
+        )
+        self.in_flight = Gauge("dingbot_answers_in_flight", "Answers started, not yet ended", registry=r)
         self._started: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     # -- events ---------------------------------------------------------------------------------
@@ -167,18 +203,20 @@ class Exporter:
     async def _health(self, _: web.Request) -> web.Response:
         conn = self.robot.connection
         up = conn is not None and conn.connected.is_set()
-        body = {"status": "ok" if up else "down", "mode": self.robot.cfg.mode,
-                "connected": up, "answersInFlight": len(self.robot.tasks),
-                "recoveries": self.robot.recoveries}
-        return web.Response(status=200 if up else 503, text=json.dumps(body),
-                            content_type="application/json")
+        body = {
+            "status": "ok" if up else "down",
+            "mode": self.robot.cfg.mode,
+            "connected": up,
+            "answersInFlight": len(self.robot.tasks),
+            "recoveries": self.robot.recoveries,
+        }
+        return web.Response(status=200 if up else 503, text=json.dumps(body), content_type="application/json")
 
     async def start(self) -> None:
         cfg = self.robot.cfg
         assert cfg.metrics_port is not None
         # (as HTTP mode's server: a request head that never ends is closed, not held)
-        self._runner = web.AppRunner(self.app(), access_log=None,
-                                     keepalive_timeout=IDLE_TIMEOUT)
+        self._runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=IDLE_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.listen_host, cfg.metrics_port)
         await site.start()

@@ -25,8 +25,17 @@ if TYPE_CHECKING:
     from fakeding.scenarios.robots import RunFacts
     from fakeding.server import FakeDing
 
-__all__ = ["DEMO_INSTANCE", "EPOCH", "BotAdapter", "BotHarness", "BotSession", "ScenarioAgent",
-           "adapter", "open_harness", "run_virtual"]
+__all__ = [
+    "DEMO_INSTANCE",
+    "EPOCH",
+    "BotAdapter",
+    "BotHarness",
+    "BotSession",
+    "ScenarioAgent",
+    "adapter",
+    "open_harness",
+    "run_virtual",
+]
 
 
 class BotAdapter:
@@ -45,8 +54,7 @@ class BotAdapter:
         if options.setdefault("agent", "scripted") == "scripted":
             agent = scenario_agent(ctx.steps)
             options["agent"] = "faq"  # the config needs a valid name; the script is injected
-        robot = build_robot(fake, options, agent=agent, store=ctx.tmp / "robot.sqlite3",
-                            seed=ctx.seed)
+        robot = build_robot(fake, options, agent=agent, store=ctx.tmp / "robot.sqlite3", seed=ctx.seed)
         return BotSession(fake, robot)
 
     def expectations(self, result: RunFacts) -> dict[str, int]:

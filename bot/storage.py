@@ -50,26 +50,32 @@ class Storage:
 
     name = "store"
 
-    def claim_message_now(self, key: str, *, msg_id: str, owner: str,
-                          payload: str) -> Claim | None:
+    def claim_message_now(self, key: str, *, msg_id: str, owner: str, payload: str) -> Claim | None:
         """The claim at once if it can be had without waiting, else None (then ``await
         claim_message``): lets a handler ack without waiting for storage."""
         return None
 
-    async def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
-                            ttl: float = DEDUP_TTL) -> Claim:
+    async def claim_message(
+        self, key: str, *, msg_id: str, owner: str, payload: str, ttl: float = DEDUP_TTL
+    ) -> Claim:
         raise NotImplementedError
 
-    async def claim_message_soon(self, key: str, *, msg_id: str, owner: str,
-                                 payload: str) -> Claim:
+    async def claim_message_soon(self, key: str, *, msg_id: str, owner: str, payload: str) -> Claim:
         """The claim at once when it can be had without waiting, else awaited."""
         claim = self.claim_message_now(key, msg_id=msg_id, owner=owner, payload=payload)
         if claim is None:
             claim = await self.claim_message(key, msg_id=msg_id, owner=owner, payload=payload)
         return claim
 
-    def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
-                          answer: str | None = None, notice: str | None = None) -> None:
+    def set_progress_soon(
+        self,
+        key: str,
+        state: str,
+        *,
+        card_id: str | None = None,
+        answer: str | None = None,
+        notice: str | None = None,
+    ) -> None:
         raise NotImplementedError
 
     async def progress(self, key: str) -> Progress | None:
@@ -84,32 +90,37 @@ class Storage:
     async def take_over(self, key: str, *, old: str, new: str) -> bool:
         raise NotImplementedError
 
-    async def history(self, chat_id: str, *, ttl: float = MEMORY_TTL,
-                      max_turns: int = MEMORY_TURNS) -> list[Turn]:
+    async def history(
+        self, chat_id: str, *, ttl: float = MEMORY_TTL, max_turns: int = MEMORY_TURNS
+    ) -> list[Turn]:
         raise NotImplementedError
 
     def append_turns_soon(self, chat_id: str, turns: Sequence[Turn]) -> None:
         raise NotImplementedError
 
-    def remember_answer_soon(self, *, card_id: str, msg_id: str, question: str, answer: str,
-                             locale: str, is_group: bool = False) -> None:
+    def remember_answer_soon(
+        self, *, card_id: str, msg_id: str, question: str, answer: str, locale: str, is_group: bool = False
+    ) -> None:
         raise NotImplementedError
 
     async def answer_for(self, card_id: str) -> Answer | None:
         raise NotImplementedError
 
-    def vote_now(self, *, card_id: str, msg_id: str, user_id: str,
-                 rating: str) -> tuple[Answer | None, bool] | None:
+    def vote_now(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str
+    ) -> tuple[Answer | None, bool] | None:
         """``vote`` at once if it needs no waiting, else None (then ``await vote``)."""
         return None
 
-    async def vote(self, *, card_id: str, msg_id: str, user_id: str,
-                   rating: str) -> tuple[Answer | None, bool]:
+    async def vote(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str
+    ) -> tuple[Answer | None, bool]:
         """Record a feedback click; what the card answered and whether the vote changed."""
         raise NotImplementedError
 
-    async def record_feedback(self, *, card_id: str, msg_id: str, user_id: str, rating: str,
-                              question: str, answer: str) -> bool:
+    async def record_feedback(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str, question: str, answer: str
+    ) -> bool:
         raise NotImplementedError
 
     async def feedback(self, card_id: str | None = None) -> list[Feedback]:
@@ -123,14 +134,19 @@ class Storage:
 
 
 class SqliteStorage(Storage):
-    def __init__(self, path: str | Path, clock: Clock, *, busy_timeout: float = BUSY_TIMEOUT,
-                 attempts: int = BUSY_ATTEMPTS) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Clock,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT,
+        attempts: int = BUSY_ATTEMPTS,
+    ) -> None:
         self.name = str(path)
         self.fast = Store(path, clock)
         self.fast.set_busy_timeout(0.0)
         self.attempts = attempts
-        self.slow = self.fast if self.name == ":memory:" else \
-            Store(path, clock, busy_timeout=busy_timeout)
+        self.slow = self.fast if self.name == ":memory:" else Store(path, clock, busy_timeout=busy_timeout)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
         self._queued_writes = 0
         self._pending: set[asyncio.Future[Any]] = set()
@@ -207,8 +223,9 @@ class SqliteStorage(Storage):
         if not f.cancelled() and f.exception() is not None:
             log.error("store %s lost: %s", name, f.exception())
 
-    def _queue(self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *,
-               write: bool) -> asyncio.Future[Any]:
+    def _queue(
+        self, name: str, args: tuple[Any, ...], kw: dict[str, Any], *, write: bool
+    ) -> asyncio.Future[Any]:
         self.waits += 1
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._retrying, name, args, kw)
@@ -217,6 +234,7 @@ class SqliteStorage(Storage):
 
             def unqueue(_: asyncio.Future[Any]) -> None:
                 self._queued_writes -= 1
+
             future.add_done_callback(unqueue)
         return future
 
@@ -224,19 +242,28 @@ class SqliteStorage(Storage):
         """On the worker thread: wait for the lock, a bounded number of times."""
         for attempt in range(1, self.attempts + 1):
             if self._closing:
-                raise StoreError(f"store {name} at {self.name} not done: the robot is stopping "
-                                 "and the SQLite file is still locked by another connection")
+                raise StoreError(
+                    f"store {name} at {self.name} not done: the robot is stopping "
+                    "and the SQLite file is still locked by another connection"
+                )
             try:
                 return getattr(self.slow, name)(*args, **kw)
             except StoreBusy:
                 if attempt == 1 or attempt % 10 == 0:
-                    log.warning("store %s at %s waits: the SQLite file is locked by another "
-                                "connection (attempt %d of %d); check for another process, "
-                                "a backup or an open sqlite3 shell holding it", name,
-                                self.name, attempt, self.attempts)
-        raise StoreError(f"store {name} at {self.name} gave up: the SQLite file stayed locked "
-                         f"for {self.attempts} attempts of {self.slow.busy_timeout:g} s; find "
-                         "what holds it (another process, a backup, a sqlite3 shell)")
+                    log.warning(
+                        "store %s at %s waits: the SQLite file is locked by another "
+                        "connection (attempt %d of %d); check for another process, "
+                        "a backup or an open sqlite3 shell holding it",
+                        name,
+                        self.name,
+                        attempt,
+                        self.attempts,
+                    )
+        raise StoreError(
+            f"store {name} at {self.name} gave up: the SQLite file stayed locked "
+            f"for {self.attempts} attempts of {self.slow.busy_timeout:g} s; find "
+            "what holds it (another process, a backup, a sqlite3 shell)"
+        )
 
     async def _call(self, name: str, *args: Any, write: bool, **kw: Any) -> Any:
         try:
@@ -255,24 +282,32 @@ class SqliteStorage(Storage):
             self._flush_at = loop.call_soon(self._flush)
 
     # -- the interface ----------------------------------------------------------------------
-    def claim_message_now(self, key: str, *, msg_id: str, owner: str,
-                          payload: str) -> Claim | None:
+    def claim_message_now(self, key: str, *, msg_id: str, owner: str, payload: str) -> Claim | None:
         try:
-            claim: Claim = self._now("claim_message", (key,),
-                                     {"msg_id": msg_id, "owner": owner, "payload": payload},
-                                     write=True)
+            claim: Claim = self._now(
+                "claim_message", (key,), {"msg_id": msg_id, "owner": owner, "payload": payload}, write=True
+            )
         except StoreBusy:
             return None
         return claim
 
-    async def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
-                            ttl: float = DEDUP_TTL) -> Claim:
-        claim: Claim = await self._call("claim_message", key, msg_id=msg_id, owner=owner,
-                                        payload=payload, ttl=ttl, write=True)
+    async def claim_message(
+        self, key: str, *, msg_id: str, owner: str, payload: str, ttl: float = DEDUP_TTL
+    ) -> Claim:
+        claim: Claim = await self._call(
+            "claim_message", key, msg_id=msg_id, owner=owner, payload=payload, ttl=ttl, write=True
+        )
         return claim
 
-    def set_progress_soon(self, key: str, state: str, *, card_id: str | None = None,
-                          answer: str | None = None, notice: str | None = None) -> None:
+    def set_progress_soon(
+        self,
+        key: str,
+        state: str,
+        *,
+        card_id: str | None = None,
+        answer: str | None = None,
+        notice: str | None = None,
+    ) -> None:
         if state not in STATES:  # refused here, not later inside another message's batch
             raise ValueError(f"state must be one of {', '.join(STATES)}, found {state!r}")
         self._soon("set_progress", key, state, card_id=card_id, answer=answer, notice=notice)
@@ -291,45 +326,69 @@ class SqliteStorage(Storage):
     async def take_over(self, key: str, *, old: str, new: str) -> bool:
         return bool(await self._call("take_over", key, old=old, new=new, write=True))
 
-    async def history(self, chat_id: str, *, ttl: float = MEMORY_TTL,
-                      max_turns: int = MEMORY_TURNS) -> list[Turn]:
-        turns: list[Turn] = await self._call("history", chat_id, ttl=ttl, max_turns=max_turns,
-                                             write=False)
+    async def history(
+        self, chat_id: str, *, ttl: float = MEMORY_TTL, max_turns: int = MEMORY_TURNS
+    ) -> list[Turn]:
+        turns: list[Turn] = await self._call("history", chat_id, ttl=ttl, max_turns=max_turns, write=False)
         return turns
 
     def append_turns_soon(self, chat_id: str, turns: Sequence[Turn]) -> None:
         self._soon("append_turns", chat_id, list(turns))
 
-    def remember_answer_soon(self, *, card_id: str, msg_id: str, question: str, answer: str,
-                             locale: str, is_group: bool = False) -> None:
-        self._soon("remember_answer", card_id=card_id, msg_id=msg_id, question=question,
-                   answer=answer, locale=locale, is_group=is_group)
+    def remember_answer_soon(
+        self, *, card_id: str, msg_id: str, question: str, answer: str, locale: str, is_group: bool = False
+    ) -> None:
+        self._soon(
+            "remember_answer",
+            card_id=card_id,
+            msg_id=msg_id,
+            question=question,
+            answer=answer,
+            locale=locale,
+            is_group=is_group,
+        )
 
     async def answer_for(self, card_id: str) -> Answer | None:
         found: Answer | None = await self._call("answer_for", card_id, write=False)
         return found
 
-    def vote_now(self, *, card_id: str, msg_id: str, user_id: str,
-                 rating: str) -> tuple[Answer | None, bool] | None:
+    def vote_now(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str
+    ) -> tuple[Answer | None, bool] | None:
         try:
             found: tuple[Answer | None, bool] = self._now(
-                "vote", (), {"card_id": card_id, "msg_id": msg_id, "user_id": user_id,
-                             "rating": rating}, write=True)
+                "vote",
+                (),
+                {"card_id": card_id, "msg_id": msg_id, "user_id": user_id, "rating": rating},
+                write=True,
+            )
         except StoreBusy:
             return None
         return found
 
-    async def vote(self, *, card_id: str, msg_id: str, user_id: str,
-                   rating: str) -> tuple[Answer | None, bool]:
+    async def vote(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str
+    ) -> tuple[Answer | None, bool]:
         found: tuple[Answer | None, bool] = await self._call(
-            "vote", card_id=card_id, msg_id=msg_id, user_id=user_id, rating=rating, write=True)
+            "vote", card_id=card_id, msg_id=msg_id, user_id=user_id, rating=rating, write=True
+        )
         return found
 
-    async def record_feedback(self, *, card_id: str, msg_id: str, user_id: str, rating: str,
-                              question: str, answer: str) -> bool:
-        return bool(await self._call("record_feedback", card_id=card_id, msg_id=msg_id,
-                                     user_id=user_id, rating=rating, question=question,
-                                     answer=answer, write=True))
+    async def record_feedback(
+        self, *, card_id: str, msg_id: str, user_id: str, rating: str, question: str, answer: str
+    ) -> bool:
+        return bool(
+            await self._call(
+                "record_feedback",
+                card_id=card_id,
+                msg_id=msg_id,
+                user_id=user_id,
+                rating=rating,
+                question=question,
+                answer=answer,
+                write=True,
+            )
+        )
 
     async def feedback(self, card_id: str | None = None) -> list[Feedback]:
         found: list[Feedback] = await self._call("feedback", card_id, write=False)
@@ -346,9 +405,13 @@ class SqliteStorage(Storage):
         if self._pending:
             _, left = await asyncio.wait(set(self._pending), timeout=timeout)
             if left:
-                log.error("%d store write(s) still waiting for the lock on %s at close are not "
-                          "saved (progress of messages in flight: another robot takes those "
-                          "over after this one's lease)", len(left), self.name)
+                log.error(
+                    "%d store write(s) still waiting for the lock on %s at close are not "
+                    "saved (progress of messages in flight: another robot takes those "
+                    "over after this one's lease)",
+                    len(left),
+                    self.name,
+                )
         self._closing = True  # the worker gives up at its next attempt: the process can exit
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.fast.close()

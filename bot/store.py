@@ -97,10 +97,12 @@ _UNWRITABLE = {
     "SQLITE_IOERR": "errno EIO (or ENOSPC), a disk I/O error",
     "SQLITE_CANTOPEN": "errno EACCES or ENOENT, the file cannot be opened",
 }
-_UNWRITABLE_TEXT = {"database or disk is full": "SQLITE_FULL",
-                    "attempt to write a readonly database": "SQLITE_READONLY",
-                    "disk I/O error": "SQLITE_IOERR",
-                    "unable to open database file": "SQLITE_CANTOPEN"}
+_UNWRITABLE_TEXT = {
+    "database or disk is full": "SQLITE_FULL",
+    "attempt to write a readonly database": "SQLITE_READONLY",
+    "disk I/O error": "SQLITE_IOERR",
+    "unable to open database file": "SQLITE_CANTOPEN",
+}
 
 
 def _unwritable(exc: sqlite3.Error) -> str | None:
@@ -122,8 +124,7 @@ def _abandon(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
-_PROGRESS = ("SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at "
-             "FROM progress")
+_PROGRESS = "SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at FROM progress"
 
 
 def owner_alive(owner: str, lease_until: float | None, now: float, *, me: str = "") -> bool:
@@ -283,14 +284,16 @@ class Store:
             except sqlite3.OperationalError as exc:
                 _abandon(conn)  # a COMMIT refused (disk full) leaves the transaction open
                 if "locked" in str(exc) or "busy" in str(exc):
-                    raise StoreBusy(f"store {operation} at {self.path}: the database is locked "
-                                    "by another connection") from None
+                    raise StoreBusy(
+                        f"store {operation} at {self.path}: the database is locked by another connection"
+                    ) from None
                 unwritable = _unwritable(exc)
                 if unwritable is not None:
                     raise StoreUnwritable(
                         f"store {operation} cannot write {self.path}: {unwritable} "
                         f"(sqlite: {exc}); free space on its disk or fix its permissions, "
-                        "the robot retries") from None
+                        "the robot retries"
+                    ) from None
                 raise StoreError(f"store {operation} failed at {self.path} ({exc})") from None
             except sqlite3.Error as exc:
                 _abandon(conn)
@@ -324,8 +327,9 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def remember_answer(self, *, card_id: str, msg_id: str, question: str, answer: str,
-                        locale: str, is_group: bool = False) -> None:
+    def remember_answer(
+        self, *, card_id: str, msg_id: str, question: str, answer: str, locale: str, is_group: bool = False
+    ) -> None:
         """Keep what a card answered, so a feedback click after a restart still knows it."""
         with self._transaction("remember_answer", write=True) as db:
             db.execute(
@@ -369,14 +373,18 @@ class Store:
             )
             return existed is not None
 
-    def vote(self, *, card_id: str, msg_id: str, user_id: str,
-             rating: str) -> tuple[Answer | None, bool]:
+    def vote(self, *, card_id: str, msg_id: str, user_id: str, rating: str) -> tuple[Answer | None, bool]:
         """A feedback click: what the card answered (if this robot knows it) and whether the
         click replaced an earlier vote of that user."""
         known = self.answer_for(card_id)
-        changed = self.record_feedback(card_id=card_id, msg_id=msg_id, user_id=user_id,
-                                       rating=rating, question=known.question if known else "",
-                                       answer=known.answer if known else "")
+        changed = self.record_feedback(
+            card_id=card_id,
+            msg_id=msg_id,
+            user_id=user_id,
+            rating=rating,
+            question=known.question if known else "",
+            answer=known.answer if known else "",
+        )
         return known, changed
 
     def feedback(self, card_id: str | None = None) -> list[Feedback]:
@@ -390,17 +398,14 @@ class Store:
             rows = db.execute(query + " ORDER BY at, rowid", args).fetchall()
         return [Feedback(*row) for row in rows]
 
-    def history(
-        self, chat_id: str, *, ttl: float = MEMORY_TTL, max_turns: int = MEMORY_TURNS
-    ) -> list[Turn]:
+    def history(self, chat_id: str, *, ttl: float = MEMORY_TTL, max_turns: int = MEMORY_TURNS) -> list[Turn]:
         """The chat's last ``max_turns`` turns not older than ``ttl`` seconds, oldest first."""
         if max_turns < 0:
             raise ValueError(f"max_turns must be >= 0, found {max_turns}")
         since = self.clock.time() - ttl
         with self._transaction("history", write=False) as db:
             rows = db.execute(
-                "SELECT role, content FROM memory WHERE chat_id = ? AND at >= ? "
-                "ORDER BY id DESC LIMIT ?",
+                "SELECT role, content FROM memory WHERE chat_id = ? AND at >= ? ORDER BY id DESC LIMIT ?",
                 (chat_id, since, max_turns),
             ).fetchall()
         return [Turn(role, content) for role, content in reversed(rows) if role in ROLES]
@@ -420,41 +425,58 @@ class Store:
         with self._transaction("prune", write=True) as db:
             dedup = db.execute("DELETE FROM dedup WHERE at < ?", (now - dedup_ttl,)).rowcount
             memory = db.execute("DELETE FROM memory WHERE at < ?", (now - memory_ttl,)).rowcount
-            done = db.execute("DELETE FROM progress WHERE state = 'finalized' AND at < ?",
-                              (now - dedup_ttl,)).rowcount
+            done = db.execute(
+                "DELETE FROM progress WHERE state = 'finalized' AND at < ?", (now - dedup_ttl,)
+            ).rowcount
             db.execute("DELETE FROM owners WHERE lease_until < ?", (now - dedup_ttl,))
         return dedup + memory + done
 
     # -- progress records and owners ----------------------------------------------------------
-    def claim_message(self, key: str, *, msg_id: str, owner: str, payload: str,
-                      ttl: float = DEDUP_TTL) -> Claim:
+    def claim_message(
+        self, key: str, *, msg_id: str, owner: str, payload: str, ttl: float = DEDUP_TTL
+    ) -> Claim:
         """Claim a robot message for ``owner``. A message seen before is skipped only when it
         was answered or its owner is alive; a dead owner's message is taken over."""
         now = self.clock.time()
         with self._transaction("claim_message", write=True) as db:
-            if db.execute("INSERT INTO progress (key, msg_id, state, owner, payload, at) "
-                          "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                          (key, msg_id, owner, payload, now)).rowcount == 1:
+            if (
+                db.execute(
+                    "INSERT INTO progress (key, msg_id, state, owner, payload, at) "
+                    "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                    (key, msg_id, owner, payload, now),
+                ).rowcount
+                == 1
+            ):
                 return Claim("new")  # the usual case, in one statement
             row = db.execute(_PROGRESS + " WHERE key = ?", (key,)).fetchone()
             if row is not None and row[-1] >= now - ttl:
                 found = Progress(*row[:-1])
                 if found.state in ("answered", "finalized"):
                     return Claim("skip", f"already {found.state}", found)
-                lease = db.execute("SELECT lease_until FROM owners WHERE owner = ?",
-                                   (found.owner,)).fetchone()
+                lease = db.execute(
+                    "SELECT lease_until FROM owners WHERE owner = ?", (found.owner,)
+                ).fetchone()
                 if owner_alive(found.owner, lease[0] if lease else None, now, me=owner):
                     who = "this robot" if found.owner == owner else f"live owner {found.owner}"
                     return Claim("skip", f"{found.state}, being answered by {who}", found)
-                db.execute("UPDATE progress SET owner = ?, at = ? WHERE key = ?",
-                           (owner, now, key))
+                db.execute("UPDATE progress SET owner = ?, at = ? WHERE key = ?", (owner, now, key))
                 return Claim("taken", f"{found.state}, owner {found.owner} is gone", found)
-            db.execute("INSERT OR REPLACE INTO progress (key, msg_id, state, owner, payload, at)"
-                       " VALUES (?, ?, 'claimed', ?, ?, ?)", (key, msg_id, owner, payload, now))
+            db.execute(
+                "INSERT OR REPLACE INTO progress (key, msg_id, state, owner, payload, at)"
+                " VALUES (?, ?, 'claimed', ?, ?, ?)",
+                (key, msg_id, owner, payload, now),
+            )
             return Claim("new")
 
-    def set_progress(self, key: str, state: str, *, card_id: str | None = None,
-                     answer: str | None = None, notice: str | None = None) -> None:
+    def set_progress(
+        self,
+        key: str,
+        state: str,
+        *,
+        card_id: str | None = None,
+        answer: str | None = None,
+        notice: str | None = None,
+    ) -> None:
         """Move a message on to ``state`` (one of ``STATES``), keeping what recovery needs."""
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}, found {state!r}")
@@ -474,8 +496,10 @@ class Store:
     def beat(self, owner: str, lease: float) -> None:
         """``owner`` is alive for ``lease`` more seconds (0 gives its messages up at once)."""
         with self._transaction("beat", write=True) as db:
-            db.execute("INSERT OR REPLACE INTO owners (owner, lease_until) VALUES (?, ?)",
-                       (owner, self.clock.time() + lease))
+            db.execute(
+                "INSERT OR REPLACE INTO owners (owner, lease_until) VALUES (?, ?)",
+                (owner, self.clock.time() + lease),
+            )
 
     def orphans(self, me: str) -> list[Progress]:
         """Unfinished messages whose owner is gone (to be taken over with ``take_over``)."""
@@ -485,14 +509,21 @@ class Store:
                 "SELECT p.key, p.msg_id, p.state, p.owner, p.card_id, p.answer, p.notice, "
                 "p.payload, o.lease_until FROM progress p LEFT JOIN owners o "
                 "ON o.owner = p.owner WHERE p.state != 'finalized' AND p.owner != ? "
-                "ORDER BY p.at", (me,)).fetchall()
+                "ORDER BY p.at",
+                (me,),
+            ).fetchall()
         return [Progress(*r[:-1]) for r in rows if not owner_alive(r[3], r[-1], now, me=me)]
 
     def take_over(self, key: str, *, old: str, new: str) -> bool:
         """Make ``new`` the owner if ``old`` still is; False if another robot was first."""
         with self._transaction("take_over", write=True) as db:
-            return db.execute("UPDATE progress SET owner = ?, at = ? WHERE key = ? AND owner = ?",
-                              (new, self.clock.time(), key, old)).rowcount == 1
+            return (
+                db.execute(
+                    "UPDATE progress SET owner = ?, at = ? WHERE key = ? AND owner = ?",
+                    (new, self.clock.time(), key, old),
+                ).rowcount
+                == 1
+            )
 
     def close(self) -> None:
         """Close the database; further calls raise StoreError. Closing twice is fine."""

@@ -11,8 +11,13 @@ import importlib.util
 
 # extra -> (import name, distribution name) of each package it brings
 EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
-    "scenarios": (("yaml", "PyYAML"), ("jsonschema", "jsonschema"), ("looptime", "looptime"),
-                  ("freezegun", "freezegun"), ("syrupy", "syrupy")),
+    "scenarios": (
+        ("yaml", "PyYAML"),
+        ("jsonschema", "jsonschema"),
+        ("looptime", "looptime"),
+        ("freezegun", "freezegun"),
+        ("syrupy", "syrupy"),
+    ),
     "sdk": (("dingtalk_stream", "dingtalk-stream"),),
 }
 
@@ -30,5 +35,8 @@ def require(extra: str, feature: str) -> None:
     """Raise ``MissingExtra`` naming ``pip install 'fakeding[extra]'`` unless all is there."""
     absent = missing(extra)
     if absent:
-        raise MissingExtra(f"{feature} needs {', '.join(absent)}, not installed here; "
-                           f"install them with: pip install 'fakeding[{extra}]'", name=absent[0])
+        raise MissingExtra(
+            f"{feature} needs {', '.join(absent)}, not installed here; "
+            f"install them with: pip install 'fakeding[{extra}]'",
+            name=absent[0],
+        )

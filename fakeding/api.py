@@ -28,24 +28,43 @@ class FakeDingAPI(Protocol):
     def recorder(self) -> Recorder:
         """Every record of the run, in order (for JSON lines and live views)."""
 
-    def send_message(self, text: str | None = None, *, conversation_id: str = ...,
-                     conversation_type: str = ..., title: str | None = ..., staff_id: str = ...,
-                     nick: str | None = ..., msgtype: str = ..., content: dict[str, Any] | None = ...,
-                     at_bot: bool = ..., client_id: str | None = ...,
-                     at_users: tuple[str, ...] = ...) -> SentMessage:
+    def send_message(
+        self,
+        text: str | None = None,
+        *,
+        conversation_id: str = ...,
+        conversation_type: str = ...,
+        title: str | None = ...,
+        staff_id: str = ...,
+        nick: str | None = ...,
+        msgtype: str = ...,
+        content: dict[str, Any] | None = ...,
+        at_bot: bool = ...,
+        client_id: str | None = ...,
+        at_users: tuple[str, ...] = ...,
+    ) -> SentMessage:
         """A user writes in a conversation."""
 
-    def click(self, card_id: str, *, staff_id: str, button_id: str,
-              params: dict[str, Any] | None = None) -> str:
+    def click(
+        self, card_id: str, *, staff_id: str, button_id: str, params: dict[str, Any] | None = None
+    ) -> str:
         """A user clicks a card button; returns the callback frame's messageId ('' if queued)."""
 
-    def push(self, topic: str, data: dict[str, Any], *, type_: str = ...,
-             client_id: str | None = ..., headers: dict[str, str] | None = ...,
-             key: str | None = ...) -> str:
+    def push(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        *,
+        type_: str = ...,
+        client_id: str | None = ...,
+        headers: dict[str, str] | None = ...,
+        key: str | None = ...,
+    ) -> str:
         """Any CALLBACK or EVENT frame; returns its messageId ('' while queued)."""
 
-    def push_event(self, event_type: str, data: dict[str, Any], *, client_id: str | None = ...,
-                   corp_id: str = ...) -> str:
+    def push_event(
+        self, event_type: str, data: dict[str, Any], *, client_id: str | None = ..., corp_id: str = ...
+    ) -> str:
         """An EVENT with the real event headers (topic ``*``)."""
 
     def fault(self, spec: dict[str, Any]) -> Fault:
@@ -74,8 +93,15 @@ class FakeDingAPI(Protocol):
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Change settings by name now (JSON values, checked); answers every setting."""
 
-    def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
-                robot_code: str | None = None, callback_url: str | None = None) -> Any:
+    def add_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        robot_code: str | None = None,
+        callback_url: str | None = None,
+    ) -> Any:
         """Register an app (HTTP mode with ``callback_url``)."""
 
     def apps(self) -> list[dict[str, Any]]:
@@ -103,6 +129,7 @@ class FakeDingAPI(Protocol):
     def templates(self) -> list[dict[str, Any]]:
         """Registered card templates."""
 
-    def card_view(self, card_id: str, *, user: str | None = None,
-                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def card_view(
+        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """What ``user`` sees of a card of a registered template (None for other cards)."""

@@ -40,15 +40,16 @@ def loopback_url(url: Any, field: str) -> str:
     except ValueError:
         loopback = host in LOOPBACK_NAMES
     if not loopback:
-        raise ConfigError(f"{field}: the fake calls back only to loopback (127.0.0.1, ::1, "
-                          f"localhost), found host {jsonsafe.echo(host)} in {jsonsafe.echo(url)}")
+        raise ConfigError(
+            f"{field}: the fake calls back only to loopback (127.0.0.1, ::1, "
+            f"localhost), found host {jsonsafe.echo(host)} in {jsonsafe.echo(url)}"
+        )
     return url
 
 
 def robot_sign(timestamp: str, app_secret: str) -> str:
     """The ``sign`` header of an HTTP-mode robot message."""
-    digest = hmac.new(app_secret.encode(), f"{timestamp}\n{app_secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(app_secret.encode(), f"{timestamp}\n{app_secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -91,8 +92,9 @@ def judge(status: int, raw: bytes, *, what: str) -> Answer:
     try:
         body = jsonsafe.loads(raw)
     except jsonsafe.BadJson as exc:
-        return Answer(None, f"{what} answered a body that is not JSON ({exc}); expected an "
-                            "empty body or a JSON object")
+        return Answer(
+            None, f"{what} answered a body that is not JSON ({exc}); expected an empty body or a JSON object"
+        )
     if not isinstance(body, dict):
         return Answer(None, f"{what} answered {type(body).__name__} JSON, expected an object")
     return Answer(body if body else None)
@@ -117,32 +119,49 @@ def redirect_problem(response: Response, *, what: str) -> str | None:
     if not 300 <= response.status < 400:
         return None
     where = f" to {response.location}" if response.location else ""
-    return (f"{what} answered HTTP {response.status} (a redirect{where}); the platform does not "
-            "follow redirects and re-sends nothing: answer 2xx at the registered URL")
+    return (
+        f"{what} answered HTTP {response.status} (a redirect{where}); the platform does not "
+        "follow redirects and re-sends nothing: answer 2xx at the registered URL"
+    )
 
 
-async def post_json(session: aiohttp.ClientSession, url: str, headers: dict[str, str],
-                    body: dict[str, Any], timeout: float,
-                    max_bytes: int = ANSWER_MAX_BYTES) -> Response:
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    timeout: float,
+    max_bytes: int = ANSWER_MAX_BYTES,
+) -> Response:
     """POST ``body`` as JSON, following no redirect, reading at most ``max_bytes`` of the
     answer; raises ``TimeoutError`` after ``timeout`` s and ``aiohttp.ClientError`` when the
     target cannot be reached."""
     data = json.dumps(body, ensure_ascii=False).encode()
-    async with session.post(url, data=data, timeout=aiohttp.ClientTimeout(total=timeout),
-                            allow_redirects=False,
-                            headers={"Content-Type": "application/json; charset=utf-8",
-                                     **headers}) as response:
+    async with session.post(
+        url,
+        data=data,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        allow_redirects=False,
+        headers={"Content-Type": "application/json; charset=utf-8", **headers},
+    ) as response:
         location = response.headers.get("Location")
         declared = response.content_length
         if declared is not None and declared > max_bytes:
-            return Response(response.status, b"", location,
-                            f"a body of {declared} bytes (Content-Length), over the "
-                            f"{max_bytes} bytes the platform reads")
+            return Response(
+                response.status,
+                b"",
+                location,
+                f"a body of {declared} bytes (Content-Length), over the {max_bytes} bytes the platform reads",
+            )
         got = bytearray()
         async for chunk in response.content.iter_chunked(_CHUNK):
             if len(got) + len(chunk) > max_bytes:
-                return Response(response.status, bytes(got), location,
-                                f"a body of more than {max_bytes} bytes (the platform stopped "
-                                f"reading at {len(got) + len(chunk)})")
+                return Response(
+                    response.status,
+                    bytes(got),
+                    location,
+                    f"a body of more than {max_bytes} bytes (the platform stopped "
+                    f"reading at {len(got) + len(chunk)})",
+                )
             got += chunk
         return Response(response.status, bytes(got), location)

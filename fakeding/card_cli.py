@@ -23,37 +23,50 @@ _DECODED = ("boolean", "number", "object", "loopArray", "chart", "array")
 def add_card_parser(sub: Any) -> None:
     card = sub.add_parser("card", help="draw or check a card template (card platform export)")
     card_sub = card.add_subparsers(dest="card_command", required=True)
-    for name, text in (("render", "print what a user sees of a card"),
-                       ("lint", "check data against a template, and its markdown")):
+    for name, text in (
+        ("render", "print what a user sees of a card"),
+        ("lint", "check data against a template, and its markdown"),
+    ):
         cmd = card_sub.add_parser(name, help=text)
-        cmd.add_argument("template", type=Path, metavar="TEMPLATE.json",
-                         help="the card platform's export of the template")
-        cmd.add_argument("--data", type=Path, metavar="DATA.json", required=name == "render",
-                         help="the card's cardParamMap (or {\"cardParamMap\": {...}})")
-        cmd.add_argument("--private", type=Path, metavar="USER.json",
-                         help="one user's private cardParamMap")
-        cmd.add_argument("--local", type=Path, metavar="LOCAL.json",
-                         help="local variables (what the user typed into inputs)")
+        cmd.add_argument(
+            "template", type=Path, metavar="TEMPLATE.json", help="the card platform's export of the template"
+        )
+        cmd.add_argument(
+            "--data",
+            type=Path,
+            metavar="DATA.json",
+            required=name == "render",
+            help='the card\'s cardParamMap (or {"cardParamMap": {...}})',
+        )
+        cmd.add_argument("--private", type=Path, metavar="USER.json", help="one user's private cardParamMap")
+        cmd.add_argument(
+            "--local",
+            type=Path,
+            metavar="LOCAL.json",
+            help="local variables (what the user typed into inputs)",
+        )
         if name == "lint":
-            cmd.add_argument("--stream-key", metavar="KEY",
-                             help="the key the robot streams into")
-            cmd.add_argument("--strict", action="store_true",
-                             help="warnings fail too (exit 1)")
+            cmd.add_argument("--stream-key", metavar="KEY", help="the key the robot streams into")
+            cmd.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
         else:
             cmd.add_argument("--json", action="store_true", help="the view as JSON")
 
 
 def run_card(args: argparse.Namespace) -> int:
-    template = template_files.load_file(template_files.template_id_of(args.template),
-                                        args.template)
+    template = template_files.load_file(template_files.template_id_of(args.template), args.template)
     data = _param_map(args.data, "--data") if args.data else {}
     private = _param_map(args.private, "--private") if args.private else {}
     local = _json_object(args.local, "--local") if args.local else {}
     view = render(template, data, private, local)
     if args.card_command == "render":
         if args.json:
-            print(json.dumps({"nodes": [n.to_dict() for n in view.nodes],
-                              "unknown": view.unknown}, ensure_ascii=False, indent=1))
+            print(
+                json.dumps(
+                    {"nodes": [n.to_dict() for n in view.nodes], "unknown": view.unknown},
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
         else:
             for line in view.lines():
                 print(line)
@@ -70,8 +83,9 @@ def run_card(args: argparse.Namespace) -> int:
     return 1 if errors or (warnings and args.strict) else 0
 
 
-def lint(template: Template, data: dict[str, Any], private: dict[str, Any], view: View,
-         stream_key: str | None) -> tuple[list[str], list[str]]:
+def lint(
+    template: Template, data: dict[str, Any], private: dict[str, Any], view: View, stream_key: str | None
+) -> tuple[list[str], list[str]]:
     """(errors, warnings) of data, a streaming key and markdown against ``template``."""
     errors: list[str] = []
     warnings: list[str] = []
@@ -80,8 +94,10 @@ def lint(template: Template, data: dict[str, Any], private: dict[str, Any], view
         for key, value in values.items():
             var = template.variable(key)
             if var is None and key != "flowStatus":
-                errors.append(f"{where} key {key!r} is not a variable of template "
-                              f"{template.id} (declared: {declared}); nothing shows it")
+                errors.append(
+                    f"{where} key {key!r} is not a variable of template "
+                    f"{template.id} (declared: {declared}); nothing shows it"
+                )
                 continue
             if var is not None and var.type in _DECODED and isinstance(value, str):
                 problem = _typed(var.type, value)
@@ -94,12 +110,16 @@ def lint(template: Template, data: dict[str, Any], private: dict[str, Any], view
         var = template.variable(stream_key)
         markdown = ", ".join(template.markdown_variables()) or "none"
         if var is None:
-            errors.append(f"streaming key {stream_key!r} is not a variable of template "
-                          f"{template.id} (its markdown variables: {markdown}); the card "
-                          "would stay blank")
+            errors.append(
+                f"streaming key {stream_key!r} is not a variable of template "
+                f"{template.id} (its markdown variables: {markdown}); the card "
+                "would stay blank"
+            )
         elif var.type != "markdown":
-            errors.append(f"streaming key {stream_key!r} is a {var.type} variable; stream "
-                          f"into a markdown one ({markdown})")
+            errors.append(
+                f"streaming key {stream_key!r} is a {var.type} variable; stream "
+                f"into a markdown one ({markdown})"
+            )
     for name in view.unknown:
         warnings.append(f"the template uses {name}, which the fake does not draw")
     return errors, warnings
@@ -127,8 +147,7 @@ def _json_object(path: Path, flag: str) -> dict[str, Any]:
     except ValueError as exc:
         raise ConfigError(f"{flag} {path}: expected JSON, found {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{flag} {path}: expected a JSON object, found "
-                          f"{type(raw).__name__}")
+        raise ConfigError(f"{flag} {path}: expected a JSON object, found {type(raw).__name__}")
     return raw
 
 

@@ -62,8 +62,7 @@ examples:
 def _app(value: str) -> tuple[str, str]:
     client_id, sep, secret = value.partition(":")
     if not sep or not client_id or not secret:
-        raise argparse.ArgumentTypeError(
-            f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}")
+        raise argparse.ArgumentTypeError(f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}")
     return client_id, secret
 
 
@@ -73,7 +72,8 @@ def _stream_endpoint(value: str) -> str:
     if url.scheme not in ("ws", "wss") or not url.hostname:
         raise argparse.ArgumentTypeError(
             f"expected ws://HOST:PORT/connect or wss://HOST:PORT/connect ({{port}}: the Stream "
-            f"port), found {value!r}")
+            f"port), found {value!r}"
+        )
     return value
 
 
@@ -91,106 +91,190 @@ def _count(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="fakeding", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=raw)
+    parser = argparse.ArgumentParser(
+        prog="fakeding", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="run a fake DingTalk until interrupted",
-                           description="Run a fake DingTalk until interrupted (Ctrl-C or SIGTERM).",
-                           epilog=SERVE_EPILOG, formatter_class=raw)
+    serve = sub.add_parser(
+        "serve",
+        help="run a fake DingTalk until interrupted",
+        description="Run a fake DingTalk until interrupted (Ctrl-C or SIGTERM).",
+        epilog=SERVE_EPILOG,
+        formatter_class=raw,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
-                       help=f"HTTP port (default {DEFAULT_PORT}; 0: a free one)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT}; 0: a free one)"
+    )
     serve.add_argument("--ws-port", type=int, default=0, help="Stream port (default: a free one)")
-    serve.add_argument("--app", type=_app, action="append", metavar="CLIENT_ID:CLIENT_SECRET",
-                       help="register an app (repeatable); default fakeding-client:fakeding-secret")
+    serve.add_argument(
+        "--app",
+        type=_app,
+        action="append",
+        metavar="CLIENT_ID:CLIENT_SECRET",
+        help="register an app (repeatable); default fakeding-client:fakeding-secret",
+    )
     serve.add_argument("--seed", type=int, default=0, help="seed for every generated id")
-    serve.add_argument("--recorder-limit", type=_count, default=SERVE_RECORDER_LIMIT, metavar="N",
-                       help=f"keep the newest N records (violations always kept; default "
-                            f"{SERVE_RECORDER_LIMIT}; 0 keeps everything)")
-    serve.add_argument("--history-limit", type=_count, default=SERVE_HISTORY_LIMIT, metavar="N",
-                       help=f"keep the newest N cards, transcript lines, sessions and acked "
-                            f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)")
-    serve.add_argument("--no-limits", action="store_true",
-                       help="switch off QPS, webhook and size limits")
-    serve.add_argument("--profile", metavar="NAME|FILE",
-                       help="platform profile: documented (default), observed, or a .toml file "
-                            "(as `fakeding probe` writes); before --config and --set")
-    serve.add_argument("--config", type=Path, metavar="FILE",
-                       help="settings (and [[apps]]) from a .toml or .json file; the keys are "
-                            "those of GET /_fakeding/settings")
-    serve.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="one setting (repeatable, after --config); VALUE is JSON when it "
-                            "parses: --set redelivery_delay=2 --set qps_limit=null")
-    serve.add_argument("--tls", action="store_true",
-                       help="serve the OpenAPI over HTTPS and Stream over WSS with a local CA")
-    serve.add_argument("--ca-dir", type=Path, default=None,
-                       help="the CA's folder, made on first use and reused (default ~/.fakeding/ca)")
-    serve.add_argument("--proxy-port", type=int, default=None,
-                       help="with --tls: a CONNECT proxy on 127.0.0.1 for HTTPS_PROXY (0: a free port)")
-    serve.add_argument("--control-token", default=os.environ.get(TOKEN_ENV) or None,
-                       metavar="TOKEN",
-                       help=f"the token the control API and the emulator want (sent as "
-                            f"'Authorization: Bearer TOKEN'; the page takes it as /?token=); "
-                            f"default ${TOKEN_ENV}; with a --host beyond loopback one is made "
-                            f"and printed when none is given")
-    serve.add_argument("--stream-endpoint", type=_stream_endpoint, default=None, metavar="URL",
-                       help="the Stream endpoint the gateway advertises; {port} is the Stream port "
-                            "(Java: wss://wss-open-connection.dingtalk.com:{port}/connect)")
-    env = sub.add_parser("env", help="print what a language's SDK must set to reach a running fake",
-                         description="Print the environment a language's official SDK needs "
-                                     "to reach a running fake.", epilog=ENV_EPILOG,
-                         formatter_class=raw)
+    serve.add_argument(
+        "--recorder-limit",
+        type=_count,
+        default=SERVE_RECORDER_LIMIT,
+        metavar="N",
+        help=f"keep the newest N records (violations always kept; default "
+        f"{SERVE_RECORDER_LIMIT}; 0 keeps everything)",
+    )
+    serve.add_argument(
+        "--history-limit",
+        type=_count,
+        default=SERVE_HISTORY_LIMIT,
+        metavar="N",
+        help=f"keep the newest N cards, transcript lines, sessions and acked "
+        f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)",
+    )
+    serve.add_argument("--no-limits", action="store_true", help="switch off QPS, webhook and size limits")
+    serve.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="platform profile: documented (default), observed, or a .toml file "
+        "(as `fakeding probe` writes); before --config and --set",
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings (and [[apps]]) from a .toml or .json file; the keys are "
+        "those of GET /_fakeding/settings",
+    )
+    serve.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one setting (repeatable, after --config); VALUE is JSON when it "
+        "parses: --set redelivery_delay=2 --set qps_limit=null",
+    )
+    serve.add_argument(
+        "--tls", action="store_true", help="serve the OpenAPI over HTTPS and Stream over WSS with a local CA"
+    )
+    serve.add_argument(
+        "--ca-dir",
+        type=Path,
+        default=None,
+        help="the CA's folder, made on first use and reused (default ~/.fakeding/ca)",
+    )
+    serve.add_argument(
+        "--proxy-port",
+        type=int,
+        default=None,
+        help="with --tls: a CONNECT proxy on 127.0.0.1 for HTTPS_PROXY (0: a free port)",
+    )
+    serve.add_argument(
+        "--control-token",
+        default=os.environ.get(TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help=f"the token the control API and the emulator want (sent as "
+        f"'Authorization: Bearer TOKEN'; the page takes it as /?token=); "
+        f"default ${TOKEN_ENV}; with a --host beyond loopback one is made "
+        f"and printed when none is given",
+    )
+    serve.add_argument(
+        "--stream-endpoint",
+        type=_stream_endpoint,
+        default=None,
+        metavar="URL",
+        help="the Stream endpoint the gateway advertises; {port} is the Stream port "
+        "(Java: wss://wss-open-connection.dingtalk.com:{port}/connect)",
+    )
+    env = sub.add_parser(
+        "env",
+        help="print what a language's SDK must set to reach a running fake",
+        description="Print the environment a language's official SDK needs to reach a running fake.",
+        epilog=ENV_EPILOG,
+        formatter_class=raw,
+    )
     env.add_argument("--lang", required=True, choices=["python", "node", "go", "java"])
     env.add_argument("--url", required=True, help="the fake's OpenAPI URL (printed by serve)")
-    env.add_argument("--ca-dir", type=Path, default=None,
-                     help="the CA that signed an https fake (default ~/.fakeding/ca)")
-    env.add_argument("--control-token", default=os.environ.get(TOKEN_ENV) or None,
-                     metavar="TOKEN", help=f"the fake's control token, if it has one "
-                                           f"(default ${TOKEN_ENV})")
-    serve.add_argument("--templates", type=Path, metavar="DIR", default=None,
-                       help="load every DIR/<templateId>.json card-platform export: cards of "
-                            "them are drawn and checked, unknown template ids refused")
+    env.add_argument(
+        "--ca-dir", type=Path, default=None, help="the CA that signed an https fake (default ~/.fakeding/ca)"
+    )
+    env.add_argument(
+        "--control-token",
+        default=os.environ.get(TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help=f"the fake's control token, if it has one (default ${TOKEN_ENV})",
+    )
+    serve.add_argument(
+        "--templates",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="load every DIR/<templateId>.json card-platform export: cards of "
+        "them are drawn and checked, unknown template ids refused",
+    )
     add_card_parser(sub)
-    serve.add_argument("-v", "--verbose", action="store_true",
-                       help="print every event as it happens (what users say and what cards "
-                            "show), and a summary on exit")
-    serve.add_argument("--open", action="store_true",
-                       help="open the emulator page in the default browser once serving")
+    serve.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print every event as it happens (what users say and what cards show), and a summary on exit",
+    )
+    serve.add_argument(
+        "--open", action="store_true", help="open the emulator page in the default browser once serving"
+    )
     sub.add_parser("demo", help="moved: the demo runs our robot, so it is `python -m bot demo`")
-    scen = sub.add_parser("scenario", help="scenario files", epilog=SCENARIO_EPILOG,
-                          formatter_class=raw)
+    scen = sub.add_parser("scenario", help="scenario files", epilog=SCENARIO_EPILOG, formatter_class=raw)
     scen_sub = scen.add_subparsers(dest="action", required=True)
-    run = scen_sub.add_parser("run", help="run scenario files and print their reports",
-                              epilog=SCENARIO_EPILOG, formatter_class=raw)
-    run.add_argument("--robot", metavar="NAME",
-                     help="robot adapter for files without `robot: {adapter: ...}` (an entry "
-                          "point name of group fakeding.robots, or module:attr); default: "
-                          "$FAKEDING_ROBOT, else the only installed adapter")
+    run = scen_sub.add_parser(
+        "run", help="run scenario files and print their reports", epilog=SCENARIO_EPILOG, formatter_class=raw
+    )
+    run.add_argument(
+        "--robot",
+        metavar="NAME",
+        help="robot adapter for files without `robot: {adapter: ...}` (an entry "
+        "point name of group fakeding.robots, or module:attr); default: "
+        "$FAKEDING_ROBOT, else the only installed adapter",
+    )
     run.add_argument("files", nargs="+", metavar="FILE")
-    diff = scen_sub.add_parser("diff", help="run one scenario against two robots or builds and "
-                                             "print what differs (exit 1 on a difference)")
-    diff.add_argument("--robot", action="append", default=[],
-                      metavar="NAME|{handler: ...}",
-                      help="twice: robot A, then B (an adapter name or a YAML mapping as in "
-                           "`robot:`); fields that differ between two runs of A are ignored")
-    diff.add_argument("--snapshots", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"),
-                      help="instead of running: compare two folders of scenario reports "
-                           "(two builds' __snapshots__), section by section")
+    diff = scen_sub.add_parser(
+        "diff",
+        help="run one scenario against two robots or builds and print what differs (exit 1 on a difference)",
+    )
+    diff.add_argument(
+        "--robot",
+        action="append",
+        default=[],
+        metavar="NAME|{handler: ...}",
+        help="twice: robot A, then B (an adapter name or a YAML mapping as in "
+        "`robot:`); fields that differ between two runs of A are ignored",
+    )
+    diff.add_argument(
+        "--snapshots",
+        nargs=2,
+        type=Path,
+        metavar=("DIR_A", "DIR_B"),
+        help="instead of running: compare two folders of scenario reports "
+        "(two builds' __snapshots__), section by section",
+    )
     diff.add_argument("file", metavar="FILE", nargs="?")
     load = sub.add_parser(
-        "load", help="run a load plan against a robot; exit 1 when a threshold fails",
+        "load",
+        help="run a load plan against a robot; exit 1 when a threshold fails",
         description="Run many users against a robot (a plan: the scenario's robot: and a load: "
-                    "section) and judge it by oracles for any robot.",
-        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html "
-               "load.html", formatter_class=raw)
+        "section) and judge it by oracles for any robot.",
+        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html",
+        formatter_class=raw,
+    )
     load.add_argument("plan", type=Path, metavar="PLAN.yaml")
     load.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
-    load.add_argument("--html", type=Path, metavar="PATH",
-                      help="write a self-contained report page with plots")
+    load.add_argument(
+        "--html", type=Path, metavar="PATH", help="write a self-contained report page with plots"
+    )
     from .relay import command as record_command
+
     record_command.add_parser(sub, _app)
     from .probe import command as probe_command
+
     probe_command.add_parser(sub, _app)
     return parser
 
@@ -198,14 +282,20 @@ def build_parser() -> argparse.ArgumentParser:
 def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, Any]]]:
     """The settings and app registrations of ``serve``: flags, then ``--config``, then
     ``--set`` (later wins); errors name the key and where it came from."""
-    settings = Settings(host=args.host, seed=args.seed,
-                        recorder_limit=args.recorder_limit or None,
-                        history_limit=args.history_limit or None)
+    settings = Settings(
+        host=args.host,
+        seed=args.seed,
+        recorder_limit=args.recorder_limit or None,
+        history_limit=args.history_limit or None,
+    )
     if args.no_limits:
-        settings = settings.replace(qps_limit=None, webhook_per_minute=None,
-                                    card_param_value_max_bytes=None,
-                                    interactive_card_max_bytes=None,
-                                    stream_content_max_bytes=None)
+        settings = settings.replace(
+            qps_limit=None,
+            webhook_per_minute=None,
+            card_param_value_max_bytes=None,
+            interactive_card_max_bytes=None,
+            stream_content_max_bytes=None,
+        )
     apps = [{"client_id": c, "client_secret": s} for c, s in args.app or []]
     try:
         if args.profile is not None:
@@ -238,8 +328,10 @@ def config_custom_robots(args: argparse.Namespace) -> list[dict[str, Any]]:
             raise ControlError("custom_robots", f"expected a list of robots, found {listed!r}")
         for i, spec in enumerate(listed):
             if not isinstance(spec, dict):
-                raise ControlError(f"custom_robots[{i}]", "expected a table {accessToken, "
-                                   f"conversationId, ...}}, found {spec!r}")
+                raise ControlError(
+                    f"custom_robots[{i}]",
+                    f"expected a table {{accessToken, conversationId, ...}}, found {spec!r}",
+                )
             try:
                 CustomRobot.from_json(spec)
             except ControlError as exc:
@@ -270,8 +362,14 @@ async def _serve(args: argparse.Namespace) -> None:
                 from .tls.mode import start_tls
             except ImportError as exc:
                 raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})") from None
-            tls_mode = await start_tls(fake, ca_dir=args.ca_dir, port=args.port, ws_port=args.ws_port,
-                                       proxy_port=args.proxy_port, stream_endpoint=args.stream_endpoint)
+            tls_mode = await start_tls(
+                fake,
+                ca_dir=args.ca_dir,
+                port=args.port,
+                ws_port=args.ws_port,
+                proxy_port=args.proxy_port,
+                stream_endpoint=args.stream_endpoint,
+            )
         else:
             await fake.start(port=args.port, ws_port=args.ws_port, stream_endpoint=args.stream_endpoint)
     except OSError as exc:  # a busy or forbidden port: say so, no traceback
@@ -279,9 +377,12 @@ async def _serve(args: argparse.Namespace) -> None:
         if exc.errno == errno.EADDRINUSE and args.port == DEFAULT_PORT:
             raise ConfigError(
                 f"port {DEFAULT_PORT} on {args.host} is taken (another `fakeding serve`?): stop "
-                f"that one, or pick another port with --port N (--port 0: any free one)") from None
-        raise ConfigError(f"cannot listen on {args.host} (--port {args.port}, --ws-port "
-                          f"{args.ws_port}, --proxy-port {args.proxy_port}): {exc.strerror or exc}") from None
+                f"that one, or pick another port with --port N (--port 0: any free one)"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {args.host} (--port {args.port}, --ws-port "
+            f"{args.ws_port}, --proxy-port {args.proxy_port}): {exc.strerror or exc}"
+        ) from None
     tune_gc()  # started: a long-running server from here on
     # Handlers go in before the first line is printed: a supervisor that stops the fake as soon
     # as it has read the endpoint must get a clean exit, not a death by the default SIGTERM.
@@ -293,29 +394,42 @@ async def _serve(args: argparse.Namespace) -> None:
     for client_id, secret in apps:
         print(printable(f"  app clientId={client_id} clientSecret={secret}"))
     for robot in fake.custom_robots():
-        print(printable(f"  custom robot {robot['name']!r} in {robot['conversationId']} (token "
-                        f"{robot['accessToken']}): POST {fake.http_url}/robot/send?"
-                        "access_token=<token>"))
+        print(
+            printable(
+                f"  custom robot {robot['name']!r} in {robot['conversationId']} (token "
+                f"{robot['accessToken']}): POST {fake.http_url}/robot/send?"
+                "access_token=<token>"
+            )
+        )
     if loaded:
-        print(printable(f"  card templates ({len(loaded)}) from {args.templates}: "
-                        + ", ".join(t.id for t in loaded)))
+        print(
+            printable(
+                f"  card templates ({len(loaded)}) from {args.templates}: " + ", ".join(t.id for t in loaded)
+            )
+        )
     else:
-        print("  card templates: none (any cardTemplateId is accepted and cards are not "
-              "drawn; --templates DIR loads card-platform exports)")
+        print(
+            "  card templates: none (any cardTemplateId is accepted and cards are not "
+            "drawn; --templates DIR loads card-platform exports)"
+        )
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:
             print(f"  proxy: http://127.0.0.1:{tls_mode.proxy.port} (DingTalk hosts only)")
     from .tls.env import Facts, language_env, shell_lines
+
     print("point a Python robot at it (before the SDK is imported):")
     facts = Facts(fake.http_url, fake.ws_endpoint, fake.tls)
     for line in shell_lines(language_env("python", facts)).splitlines():
         if line.startswith("export"):
             print(f"  {line}")
-    print(f"other languages: fakeding env --lang node|go|java --url {fake.http_url}"
-          + (f" --ca-dir {tls_mode.ca.directory}" if tls_mode else ""))
-    for line in control_banner(fake.http_url, fake.control_token,
-                               made=args.control_token is None, host=settings.host):
+    print(
+        f"other languages: fakeding env --lang node|go|java --url {fake.http_url}"
+        + (f" --ca-dir {tls_mode.ca.directory}" if tls_mode else "")
+    )
+    for line in control_banner(
+        fake.http_url, fake.control_token, made=args.control_token is None, host=settings.host
+    ):
         print(printable(line))
     print("Ctrl-C stops it.", flush=True)
     if args.open:
@@ -323,8 +437,11 @@ async def _serve(args: argparse.Namespace) -> None:
 
         page = f"{fake.http_url}/" + (f"?token={fake.control_token}" if fake.control_token else "")
         if not await asyncio.to_thread(webbrowser.open, page):
-            print(f"fakeding: no browser could be opened; open {fake.http_url}/ yourself",
-                  file=sys.stderr, flush=True)
+            print(
+                f"fakeding: no browser could be opened; open {fake.http_url}/ yourself",
+                file=sys.stderr,
+                flush=True,
+            )
     console = None
     if args.verbose:
         from .live import Console, feed_of
@@ -339,21 +456,24 @@ async def _serve(args: argparse.Namespace) -> None:
         print(console.summary(), flush=True)
 
 
-def control_banner(url: str, token: str | None, *, made: bool,
-                   host: str = "127.0.0.1") -> list[str]:
+def control_banner(url: str, token: str | None, *, made: bool, host: str = "127.0.0.1") -> list[str]:
     """How to reach the control API and the emulator; with a token, how to send it."""
     if token is None:
-        return [f"control API: {url}/_fakeding/health, /_fakeding/messages, ...",
-                f"emulator: {url}/"]
+        return [f"control API: {url}/_fakeding/health, /_fakeding/messages, ...", f"emulator: {url}/"]
     # A token made here must be shown to be usable; one the user chose stays out of the log.
-    shown, why = ((token, f"made for this run; choose one with --control-token or ${TOKEN_ENV}")
-                  if made else ("TOKEN", "TOKEN: the one you gave"))
+    shown, why = (
+        (token, f"made for this run; choose one with --control-token or ${TOKEN_ENV}")
+        if made
+        else ("TOKEN", "TOKEN: the one you gave")
+    )
     page = url
     if host in ("0.0.0.0", "::", ""):  # every address: browsers refuse 0.0.0.0, name loopback
         page = f"{url.partition('://')[0]}://127.0.0.1:{url.rpartition(':')[2]}"
-    lines = [f"control API: {url}/_fakeding/... is token-protected (it serves beyond loopback "
-             f"or was given a token): send 'Authorization: Bearer {shown}' ({why})",
-             f"emulator: {page}/?token={shown}"]
+    lines = [
+        f"control API: {url}/_fakeding/... is token-protected (it serves beyond loopback "
+        f"or was given a token): send 'Authorization: Bearer {shown}' ({why})",
+        f"emulator: {page}/?token={shown}",
+    ]
     if page != url:
         lines.append("  (from elsewhere, use this machine's address in place of 127.0.0.1)")
     return lines
@@ -370,8 +490,9 @@ def _env(args: argparse.Namespace) -> int:
         context = ssl.create_default_context(cafile=str(ca))
     headers = {"Authorization": f"Bearer {args.control_token}"} if args.control_token else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10,
-                                    context=context) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=10, context=context
+        ) as resp:
             answer: dict[str, Any] = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
@@ -379,6 +500,7 @@ def _env(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError) as exc:
         raise ConfigError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
     from .tls.env import shell_lines
+
     sys.stdout.write(shell_lines(answer))
     return 0
 
@@ -396,12 +518,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "env":
             return _env(args)
         if args.command == "demo":
-            print("fakeding: the demo runs the reference robot; run it with "
-                  "`python -m bot demo [--locale en|zh]`", file=sys.stderr)
+            print(
+                "fakeding: the demo runs the reference robot; run it with "
+                "`python -m bot demo [--locale en|zh]`",
+                file=sys.stderr,
+            )
             return 2
         if args.command == "record":
             from .relay import command as record_command
             from .relay.edge import RelayError
+
             try:
                 return record_command.run(args)
             except RelayError as exc:
@@ -409,27 +535,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return exc.exit_code
         if args.command == "load":
             from .load import run_plan
+
             text, code = run_plan(args.plan, json_path=args.json, html_path=args.html)
             print(text, end="")
             return code
         if args.command == "probe":
             from .probe import command as probe_command
+
             return probe_command.run(args)
         if args.command == "card":
             return run_card(args)
         if args.command == "scenario":
             if args.action == "diff":
                 from .scenario_diff import diff_files, diff_snapshot_sets
+
                 if args.snapshots is not None:
                     report, code = diff_snapshot_sets(*args.snapshots)
                 elif args.file is None:
-                    raise ConfigError("scenario diff: expected FILE with --robot A --robot B, "
-                                      "or --snapshots DIR_A DIR_B")
+                    raise ConfigError(
+                        "scenario diff: expected FILE with --robot A --robot B, or --snapshots DIR_A DIR_B"
+                    )
                 else:
                     report, code = diff_files(Path(args.file), args.robot)
                 print(report, end="")
                 return code
             from .scenarios.cli import run_files
+
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:
         print(f"fakeding: {printable(str(exc))}", file=sys.stderr)  # it may quote the input

@@ -48,8 +48,10 @@ def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
         except ConfigError as exc:
             text = str(exc)
             field = text.partition(":")[0] if text.startswith("callbackUrl:") else "clientId"
-            return _ok({"error": clipped(text if field != "clientId" else f"clientId: {exc}"),
-                        "field": field}, 400)
+            return _ok(
+                {"error": clipped(text if field != "clientId" else f"clientId: {exc}"), "field": field}, 400
+            )
+
     return handle
 
 
@@ -109,8 +111,11 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
             title=_str(conv, "title", "conversation.", required=False),
             staff_id=_str(sender, "staffId", "sender.") or "",
             nick=_str(sender, "nick", "sender.", required=False),
-            msgtype=msgtype, content=content, at_bot=at_bot,
-            client_id=_str(body, "clientId", "", required=False), at_users=tuple(at_users),
+            msgtype=msgtype,
+            content=content,
+            at_bot=at_bot,
+            client_id=_str(body, "clientId", "", required=False),
+            at_users=tuple(at_users),
         )
         return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
 
@@ -122,9 +127,12 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         params = body.get("params")
         if params is not None and not isinstance(params, dict):
             raise ControlError("params", f"expected an object, found {params!r}")
-        message_id = fake.click(request.match_info["card_id"],
-                                staff_id=_str(body, "staffId", "") or "",
-                                button_id=_str(body, "buttonId", "") or "", params=params)
+        message_id = fake.click(
+            request.match_info["card_id"],
+            staff_id=_str(body, "staffId", "") or "",
+            button_id=_str(body, "buttonId", "") or "",
+            params=params,
+        )
         return {"messageId": message_id or None}  # null while queued, as for /messages
 
     async def timeline(request: web.Request) -> web.StreamResponse:
@@ -134,16 +142,21 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         fmt = request.query.get("format", "json")
         since = request.query.get("since")
         if since is not None and not since.isdigit():
-            return _ok({"error": f"since: expected a record's seq (an integer >= 0), found "
-                                 f"{since[:40]!r}", "field": "since"}, 400)
+            return _ok(
+                {
+                    "error": f"since: expected a record's seq (an integer >= 0), found {since[:40]!r}",
+                    "field": "since",
+                },
+                400,
+            )
         if fmt not in ("json", "jsonl"):
-            return _ok({"error": f"format: expected json or jsonl, found {fmt[:40]!r}",
-                        "field": "format"}, 400)
+            return _ok(
+                {"error": f"format: expected json or jsonl, found {fmt[:40]!r}", "field": "format"}, 400
+            )
         records = fake.recorder.since(int(since)) if since is not None else fake.recorder.records
         rows = [r for r in records if not kinds or r.kind in kinds]
         if fmt == "jsonl":
-            return web.Response(text=fake.recorder.to_json_lines(rows),
-                                content_type="application/x-ndjson")
+            return web.Response(text=fake.recorder.to_json_lines(rows), content_type="application/x-ndjson")
         return _ok([r.to_dict() for r in rows])
 
     async def conversation(request: web.Request) -> Any:
@@ -223,10 +236,9 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         local: dict[str, Any] = {}
         for key, value in request.query.items():
             if key.startswith("local."):
-                local[key[len("local."):]] = value
+                local[key[len("local.") :]] = value
         try:
-            view = fake.card_view(request.match_info["card_id"],
-                                  user=request.query.get("user"), local=local)
+            view = fake.card_view(request.match_info["card_id"], user=request.query.get("user"), local=local)
         except KeyError as exc:
             raise ControlError("card_id", str(exc.args[0]) if exc.args else str(exc)) from None
         return view

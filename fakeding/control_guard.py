@@ -32,8 +32,10 @@ OWN_SITE = frozenset({"same-origin", "none"})  # ``none``: the user typed or boo
 # What a browser must be able to load without a token: the page, its files, a liveness probe.
 OPEN_PATHS = frozenset({"/", "/favicon.ico", "/_fakeding/health"})
 TOKEN_HEADER = "X-Fakeding-Token"
-FIX_ORIGIN = ("requests to the control API must come from the emulator's own origin or a "
-              "non-browser client (curl, the CLI, the SDKs, ThreadedFakeDing)")
+FIX_ORIGIN = (
+    "requests to the control API must come from the emulator's own origin or a "
+    "non-browser client (curl, the CLI, the SDKs, ThreadedFakeDing)"
+)
 
 
 class Served(Protocol):
@@ -103,21 +105,34 @@ def check_host(value: str | None, *, bound: str, port: int, scheme: str) -> Refu
     default = 443 if scheme == "https" else 80
     parsed = _split_host(value or "")
     served = f"127.0.0.1:{port}, localhost:{port}, [::1]:{port}" + (
-        f" or {bound}:{port}" if not _ip(bound.strip("[]")) and bound.lower() != "localhost"
-        else "")
+        f" or {bound}:{port}" if not _ip(bound.strip("[]")) and bound.lower() != "localhost" else ""
+    )
     if parsed is not None:
         name, given = parsed
         known = _ip(name) or name in ("localhost", bound.lower().strip("[]"))
         if known and (given if given is not None else default) == port:
             return None
-    return Refusal(403, "Host", f"Host: expected a host this fake serves ({served}), found "
-                                f"{_short(value or '')}; open the control API and the emulator "
-                                f"by that address, not under another name (DNS rebinding is "
-                                f"refused)")
+    return Refusal(
+        403,
+        "Host",
+        f"Host: expected a host this fake serves ({served}), found "
+        f"{_short(value or '')}; open the control API and the emulator "
+        f"by that address, not under another name (DNS rebinding is "
+        f"refused)",
+    )
 
 
-def check(method: str, path: str, headers: Mapping[str, str], *, scheme: str, bound: str,
-          port: int, token: str | None, has_body: bool) -> Refusal | None:
+def check(
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    *,
+    scheme: str,
+    bound: str,
+    port: int,
+    token: str | None,
+    has_body: bool,
+) -> Refusal | None:
     """Why this request to a guarded path is refused, or None when it may go on."""
     host = headers.get("Host")
     refusal = check_host(host, bound=bound, port=port, scheme=scheme)
@@ -126,21 +141,29 @@ def check(method: str, path: str, headers: Mapping[str, str], *, scheme: str, bo
     navigation = method == "GET" and path in ("/", "/favicon.ico")  # a link may open the page
     site = headers.get("Sec-Fetch-Site")
     if not navigation and site is not None and site.lower() not in OWN_SITE:
-        return Refusal(403, "Sec-Fetch-Site", f"Sec-Fetch-Site: expected same-origin, found "
-                                              f"{_short(site)}; {FIX_ORIGIN}")
+        return Refusal(
+            403, "Sec-Fetch-Site", f"Sec-Fetch-Site: expected same-origin, found {_short(site)}; {FIX_ORIGIN}"
+        )
     origin = headers.get("Origin")
     own = f"{scheme}://{host}".lower()
     if not navigation and origin is not None and origin.lower() != own:
-        return Refusal(403, "Origin", f"Origin: expected {own} (the emulator's own origin), "
-                                      f"found {_short(origin)}; {FIX_ORIGIN}")
+        return Refusal(
+            403,
+            "Origin",
+            f"Origin: expected {own} (the emulator's own origin), found {_short(origin)}; {FIX_ORIGIN}",
+        )
     if method in WRITES:
         ctype = headers.get("Content-Type")
         mime = (ctype or "").partition(";")[0].strip().lower()
         if (ctype is not None or has_body) and mime != "application/json":
-            return Refusal(415, "Content-Type", f"Content-Type: expected application/json, "
-                                                f"found {_short(ctype or '(none)')}; send the "
-                                                f"body as JSON with that header (curl: --json "
-                                                f"BODY, or -H 'Content-Type: application/json')")
+            return Refusal(
+                415,
+                "Content-Type",
+                f"Content-Type: expected application/json, "
+                f"found {_short(ctype or '(none)')}; send the "
+                f"body as JSON with that header (curl: --json "
+                f"BODY, or -H 'Content-Type: application/json')",
+            )
     if token is not None and path not in OPEN_PATHS and not path.startswith("/_fakeding/web/"):
         return _check_token(headers, token)
     return None
@@ -149,17 +172,25 @@ def check(method: str, path: str, headers: Mapping[str, str], *, scheme: str, bo
 def _check_token(headers: Mapping[str, str], token: str) -> Refusal | None:
     auth = headers.get("Authorization", "")
     sent = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get(TOKEN_HEADER)
-    how = (f"send it as 'Authorization: Bearer TOKEN' or '{TOKEN_HEADER}: TOKEN' (the token "
-           f"`fakeding serve` printed, or --control-token); open the emulator as /?token=TOKEN")
+    how = (
+        f"send it as 'Authorization: Bearer TOKEN' or '{TOKEN_HEADER}: TOKEN' (the token "
+        f"`fakeding serve` printed, or --control-token); open the emulator as /?token=TOKEN"
+    )
     if not sent:
-        return Refusal(401, "Authorization", f"Authorization: expected this fake's control "
-                                             f"token (it serves beyond loopback), found none; "
-                                             f"{how}")
+        return Refusal(
+            401,
+            "Authorization",
+            f"Authorization: expected this fake's control "
+            f"token (it serves beyond loopback), found none; "
+            f"{how}",
+        )
     # Header bytes that are not UTF-8 arrive as surrogates: compare bytes, never raise.
-    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"),
-                               token.encode("utf-8", "surrogateescape")):
-        return Refusal(401, "Authorization", f"Authorization: the control token sent does not "
-                                             f"match this fake's; {how}")
+    if not hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), token.encode("utf-8", "surrogateescape")
+    ):
+        return Refusal(
+            401, "Authorization", f"Authorization: the control token sent does not match this fake's; {how}"
+        )
     return None
 
 
@@ -168,16 +199,26 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def guard(fake: Served) -> Any:
     """The aiohttp middleware; refusals are JSON ``{"error", "field"}`` and never recorded."""
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if guarded(request.path):
-            refusal = check(request.method, request.path, request.headers,
-                            scheme=request.scheme, bound=fake.settings.host,
-                            port=fake.http_port, token=fake.control_token,
-                            has_body=request.body_exists)
+            refusal = check(
+                request.method,
+                request.path,
+                request.headers,
+                scheme=request.scheme,
+                bound=fake.settings.host,
+                port=fake.http_port,
+                token=fake.control_token,
+                has_body=request.body_exists,
+            )
             if refusal is not None:
-                return web.Response(status=refusal.status, content_type="application/json",
-                                    text=json.dumps(refusal.body(), ensure_ascii=False))
+                return web.Response(
+                    status=refusal.status,
+                    content_type="application/json",
+                    text=json.dumps(refusal.body(), ensure_ascii=False),
+                )
         return await handler(request)
 
     return middleware

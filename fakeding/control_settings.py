@@ -33,15 +33,15 @@ HELP = {
     "redelivery_new_message_id": "a redelivery carries a new headers.messageId",
     "system_ping_interval": "seconds between SYSTEM pings; null: none (scenarios default to none)",
     "ws_ping_interval": "seconds between websocket pings to each connection; null: none "
-                        "(scenarios default to none)",
+    "(scenarios default to none)",
     "ws_ping_timeout": "a connection that answers nothing this long after a websocket ping is "
-                       "cut, its un-acked messages redelivered elsewhere",
+    "cut, its un-acked messages redelivered elsewhere",
     "stream_send_buffer_bytes": "bytes that may wait to be sent to one connection; a client "
-                                "that lets more pile up is cut off with a violation; null: no "
-                                "limit",
+    "that lets more pile up is cut off with a violation; null: no "
+    "limit",
     "disconnect_close_after": "seconds from a SYSTEM disconnect to the socket's close",
     "max_connections_per_app": "live Stream connections an app may hold before a violation "
-                               "names them (a leaked socket per reconnect); null: no limit",
+    "names them (a leaked socket per reconnect); null: no limit",
     "card_callback_timeout": "seconds a card callback may take (Stream or HTTP)",
     "http_callback_timeout": "seconds an HTTP-mode robot may take to answer a message",
     "token_ttl": "access-token lifetime",
@@ -70,8 +70,14 @@ class Knob:
 
     def view(self) -> dict[str, Any]:
         """The knob for the emulator's settings form."""
-        return {"name": self.name, "kind": self.kind, "nullable": self.nullable,
-                "default": self.default, "help": self.help, "fixed": self.name in FIXED}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "nullable": self.nullable,
+            "default": self.default,
+            "help": self.help,
+            "fixed": self.name in FIXED,
+        }
 
     def schema(self) -> dict[str, Any]:
         base: dict[str, Any] = {"type": self.kind}
@@ -96,8 +102,7 @@ def knobs() -> dict[str, Knob]:
     defaults = Settings()
     for f in dataclasses.fields(Settings):
         kind, nullable = _kind(str(f.type))
-        out[f.name] = Knob(f.name, kind, nullable, getattr(defaults, f.name),
-                           HELP.get(f.name, ""))
+        out[f.name] = Knob(f.name, kind, nullable, getattr(defaults, f.name), HELP.get(f.name, ""))
     return out
 
 
@@ -106,19 +111,25 @@ def check_value(knob: Knob, value: Any) -> Any:
     if value is None:
         if knob.nullable:
             return None
-        raise ControlError(knob.name, f"expected a {knob.kind}, found null (this rule cannot "
-                                      "be switched off)")
+        raise ControlError(
+            knob.name, f"expected a {knob.kind}, found null (this rule cannot be switched off)"
+        )
     if knob.kind == "boolean":
         if isinstance(value, bool):
             return value
         raise ControlError(knob.name, f"expected true or false, found {value!r}")
     if knob.kind in ("number", "integer"):
         whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        if (isinstance(value, bool) or not isinstance(value, int | float) or value < 0
-                or (knob.kind == "integer" and not whole)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+            or (knob.kind == "integer" and not whole)
+        ):
             want = "a whole number >= 0" if knob.kind == "integer" else "a number >= 0"
-            raise ControlError(knob.name, f"expected {want}{' or null' if knob.nullable else ''}, "
-                                          f"found {value!r}")
+            raise ControlError(
+                knob.name, f"expected {want}{' or null' if knob.nullable else ''}, found {value!r}"
+            )
         return int(value) if knob.kind == "integer" else float(value)
     if knob.kind == "string":
         choices = CHOICES.get(knob.name)
@@ -179,8 +190,9 @@ def load_config(path: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ControlError("--config", f"{path} does not parse: {exc}") from None
     if not isinstance(data, dict):
-        raise ControlError("--config", f"{path}: expected a table/object at the top, "
-                                       f"found {type(data).__name__}")
+        raise ControlError(
+            "--config", f"{path}: expected a table/object at the top, found {type(data).__name__}"
+        )
     return data
 
 
@@ -188,8 +200,9 @@ def check_app(spec: Any, where: str = "") -> dict[str, Any]:
     """An app registration ``{clientId, clientSecret, scopes?, robotCode?, callbackUrl?}`` as
     keyword arguments of ``add_app``."""
     if not isinstance(spec, dict):
-        raise ControlError(where or "body", f"expected an object {{clientId, clientSecret, ...}}, "
-                                            f"found {spec!r}")
+        raise ControlError(
+            where or "body", f"expected an object {{clientId, clientSecret, ...}}, found {spec!r}"
+        )
     known = {"clientId", "clientSecret", "scopes", "robotCode", "callbackUrl"}
     extra = sorted(set(spec) - known)
     if extra:
@@ -201,12 +214,16 @@ def check_app(spec: Any, where: str = "") -> dict[str, Any]:
             raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
         out[key] = value
     scopes = spec.get("scopes")
-    if scopes is not None and (not isinstance(scopes, list)
-                               or not all(isinstance(s, str) for s in scopes)):
+    if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
         raise ControlError(f"{where}scopes", f"expected a list of scope names, found {scopes!r}")
     for key in ("robotCode", "callbackUrl"):
         value = spec.get(key)
         if value is not None and (not isinstance(value, str) or not value):
             raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
-    return {"client_id": out["clientId"], "client_secret": out["clientSecret"], "scopes": scopes,
-            "robot_code": spec.get("robotCode"), "callback_url": spec.get("callbackUrl")}
+    return {
+        "client_id": out["clientId"],
+        "client_secret": out["clientSecret"],
+        "scopes": scopes,
+        "robot_code": spec.get("robotCode"),
+        "callback_url": spec.get("callbackUrl"),
+    }

@@ -65,17 +65,19 @@ class CustomRobot:
         conversation = _text(data, "conversationId")
         secret = data.get("secret")
         if secret is not None and (not isinstance(secret, str) or not secret):
-            raise ControlError("secret", f"expected a non-empty string (the SEC… value), "
-                                         f"found {type(secret).__name__}")
+            raise ControlError(
+                "secret", f"expected a non-empty string (the SEC… value), found {type(secret).__name__}"
+            )
         keywords = _strings(data, "keywords", limit=10)
         allow = _strings(data, "ipAllowlist", limit=10)
         for entry in allow:
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                raise ControlError("ipAllowlist", f"expected IP addresses or CIDR ranges "
-                                                  f"(e.g. 127.0.0.1, 10.0.0.0/8), found {entry!r}"
-                                   ) from None
+                raise ControlError(
+                    "ipAllowlist",
+                    f"expected IP addresses or CIDR ranges (e.g. 127.0.0.1, 10.0.0.0/8), found {entry!r}",
+                ) from None
         name = data.get("name", "Custom robot")
         if not isinstance(name, str) or not name:
             raise ControlError("name", f"expected a non-empty string, found {name!r}")
@@ -83,9 +85,14 @@ class CustomRobot:
 
     def to_json(self) -> dict[str, Any]:
         """What the control API shows: the settings, never the secret or the whole token."""
-        return {"accessToken": f"{self.access_token[:6]}…", "conversationId": self.conversation_id,
-                "name": self.name, "signed": self.secret is not None,
-                "keywords": list(self.keywords), "ipAllowlist": list(self.ip_allowlist)}
+        return {
+            "accessToken": f"{self.access_token[:6]}…",
+            "conversationId": self.conversation_id,
+            "name": self.name,
+            "signed": self.secret is not None,
+            "keywords": list(self.keywords),
+            "ipAllowlist": list(self.ip_allowlist),
+        }
 
     def allows_ip(self, address: str) -> bool:
         if not self.ip_allowlist:
@@ -132,8 +139,7 @@ class CustomRobots:
             self.secrets.add(robot.secret)
         return robot
 
-    def post(self, t: float, wall_ms: int, query: Mapping[str, str], remote: str,
-             body: Any) -> Post:
+    def post(self, t: float, wall_ms: int, query: Mapping[str, str], remote: str, body: Any) -> Post:
         """Judge one send in the platform's order: token, signature, IP, body, keywords, rate."""
         robot = self.robots.get(query.get("access_token") or "")
         if robot is None:
@@ -149,8 +155,11 @@ class CustomRobots:
             return Post(robot, *MISSING_JSON)
         msgtype = body.get("msgtype")
         if msgtype not in MSGTYPES:
-            return Post(robot, 40035, f"不合法的参数 msgtype: expected one of "
-                                      f"{', '.join(MSGTYPES)}, found {_short(msgtype)}")
+            return Post(
+                robot,
+                40035,
+                f"不合法的参数 msgtype: expected one of {', '.join(MSGTYPES)}, found {_short(msgtype)}",
+            )
         part = body.get(msgtype)
         if not isinstance(part, dict):
             return Post(robot, 40035, f"缺少参数 {msgtype}", msgtype)
@@ -168,6 +177,7 @@ class CustomRobots:
 
 def message_text(msgtype: str, part: Mapping[str, Any]) -> str:
     """The text a group member reads (and keywords are looked for in)."""
+
     def s(key: str, where: Mapping[str, Any] = part) -> str:
         value = where.get(key)
         return value if isinstance(value, str) else ""
@@ -182,13 +192,11 @@ def message_text(msgtype: str, part: Mapping[str, Any]) -> str:
     if msgtype == "actionCard":
         lines.append(s("singleTitle"))
         buttons = part.get("btns")
-        lines += [s("title", b) for b in buttons if isinstance(b, dict)] if isinstance(
-            buttons, list) else []
+        lines += [s("title", b) for b in buttons if isinstance(b, dict)] if isinstance(buttons, list) else []
     return "\n".join(line for line in lines if line)
 
 
-def _check_signature(secret: str, wall_ms: int, query: Mapping[str, str]
-                     ) -> tuple[int, str] | None:
+def _check_signature(secret: str, wall_ms: int, query: Mapping[str, str]) -> tuple[int, str] | None:
     stamp, given = query.get("timestamp"), query.get("sign")
     if stamp is None or not stamp.isdigit() or len(stamp) > 16:
         return BAD_TIMESTAMP
@@ -207,8 +215,11 @@ def _at(value: Any) -> dict[str, Any]:
         found = at.get(key)
         return [v for v in found if isinstance(v, str)] if isinstance(found, list) else []
 
-    return {"atMobiles": strings("atMobiles"), "atUserIds": strings("atUserIds"),
-            "isAtAll": at.get("isAtAll") is True}
+    return {
+        "atMobiles": strings("atMobiles"),
+        "atUserIds": strings("atUserIds"),
+        "isAtAll": at.get("isAtAll") is True,
+    }
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

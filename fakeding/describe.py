@@ -46,9 +46,14 @@ class Refs:
         return table[key]
 
 
-def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one case per kind
-             convs: dict[str, str], robot: RobotVoice | None = None,
-             times: str = "exact") -> str | None:
+def describe(
+    rec: Record,
+    refs: Refs,
+    cards: dict[str, Any],  # noqa: C901 - one case per kind
+    convs: dict[str, str],
+    robot: RobotVoice | None = None,
+    times: str = "exact",
+) -> str | None:
     """One timeline line for a record (None hides it); the robot's own kinds go to its adapter.
     ``times`` other than ``exact`` leaves measured durations (an ack's delay) out."""
     f = rec.fields
@@ -90,13 +95,11 @@ def describe(rec: Record, refs: Refs, cards: dict[str, Any],  # noqa: C901 - one
         if card is None:
             return f"{k} {refs('card', f['card'])} v{f['version']}"
         data = card.versions[f["version"] - 1].card_data
-        state = robot.card_state(data) if robot is not None else _excerpt(" / ".join(
-            card_lines(data)))
+        state = robot.card_state(data) if robot is not None else _excerpt(" / ".join(card_lines(data)))
         return f"{k} {refs('card', f['card'])} v{f['version']} {state}".rstrip()
     if k == "api":
         route = f["route"]
-        if f["status"] == 200 and (route.endswith(HIDDEN_API)
-                                   or any(part in route for part in SETUP_API)):
+        if f["status"] == 200 and (route.endswith(HIDDEN_API) or any(part in route for part in SETUP_API)):
             return None
         code = f"{f['status']}"
         resp = f.get("response")
@@ -134,4 +137,4 @@ def _payload_ref(f: dict[str, Any], refs: Refs) -> str:
 def _excerpt(text: str, limit: int = EXCERPT) -> str:
     """``text`` on one line, cut to ``limit`` characters: what a card shows, at a glance."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else f"{flat[:limit - 1]}…"
+    return flat if len(flat) <= limit else f"{flat[: limit - 1]}…"

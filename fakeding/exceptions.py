@@ -76,6 +76,8 @@ class WaitTimeout(UnmetExpectation, TimeoutError):
         shown = repr(last)
         if len(shown) > 200:
             shown = shown[:199] + "…"
-        super().__init__(f"waited {timeout:g} s for {what}; it never came true (the last value "
-                         f"was {shown}); raise timeout= if it is only slow, or check that what "
-                         f"makes it true happened")
+        super().__init__(
+            f"waited {timeout:g} s for {what}; it never came true (the last value "
+            f"was {shown}); raise timeout= if it is only slow, or check that what "
+            f"makes it true happened"
+        )

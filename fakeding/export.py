@@ -20,10 +20,18 @@ from .platform import TranscriptEntry
 from .recorder import Record
 
 # Settings the emulator changes at run time; differences from the defaults go into the export.
-SETTING_KEYS = ("qps_limit", "redelivery_delay", "max_redeliveries", "redelivery_new_message_id",
-                "token_ttl", "webhook_per_minute", "card_callback_timeout",
-                "card_param_value_max_bytes", "interactive_card_max_bytes",
-                "stream_content_max_bytes")
+SETTING_KEYS = (
+    "qps_limit",
+    "redelivery_delay",
+    "max_redeliveries",
+    "redelivery_new_message_id",
+    "token_ttl",
+    "webhook_per_minute",
+    "card_callback_timeout",
+    "card_param_value_max_bytes",
+    "interactive_card_max_bytes",
+    "stream_content_max_bytes",
+)
 
 
 def answer_text(data: Any) -> str | None:
@@ -53,7 +61,7 @@ def answer_block(card: Card) -> dict[str, Any] | None:
     so_far = ""
     for _, text in shown:
         if text.startswith(so_far) and len(text) > len(so_far):
-            chunks.append(text[len(so_far):])
+            chunks.append(text[len(so_far) :])
             so_far = text
         elif not text.startswith(so_far):  # rewritten, not appended: start the answer over
             chunks = [text] if text else []
@@ -107,8 +115,11 @@ def session_scenario(
     texts = {e.ref: e.text for e in transcript if e.who.startswith("user:") and e.ref}
     card_index = {c.id: i for i, c in enumerate(cards, 1)}
     by_id = {c.id: c for c in cards}
-    acting = [r for r in records if r.kind in ("message", "click")
-              or (r.kind == "fault" and not r.fields.get("fired"))]
+    acting = [
+        r
+        for r in records
+        if r.kind in ("message", "click") or (r.kind == "fault" and not r.fields.get("fired"))
+    ]
     start = acting[0].t if acting else 0.0
     waiting: dict[str, deque[dict[str, Any]]] = defaultdict(deque)  # conversation -> questions
     steps: list[dict[str, Any]] = []
@@ -146,8 +157,9 @@ def session_scenario(
         elif r.kind == "click" and f["card"] in card_index:
             staff = str(f["user"])
             users.setdefault(staff, {"nick": nicks.get(staff) or staff})
-            steps.append({"at": at, "click": {"user": staff, "card": card_index[f["card"]],
-                                              "button": f["button"]}})
+            steps.append(
+                {"at": at, "click": {"user": staff, "card": card_index[f["card"]], "button": f["button"]}}
+            )
         elif r.kind == "fault" and not f.get("fired"):
             spec = {"kind": f["fault"], **{k: v for k, v in f.items() if k != "fault"}}
             steps.append({"at": at, "fault": spec})
@@ -162,8 +174,7 @@ def session_scenario(
     if settings:
         scenario["platform"] = dict(settings)
     scenario["users"] = users
-    scenario["conversations"] = {
-        names[cid]: _conversation(conversations.get(cid), cid) for cid in convs}
+    scenario["conversations"] = {names[cid]: _conversation(conversations.get(cid), cid) for cid in convs}
     scenario["steps"] = steps or [{"at": 0, "wait": True}]
     violations = sum(1 for r in records if r.kind == "violation")
     scenario["expect"] = {"cards": len(cards), "violations": violations}
@@ -183,6 +194,5 @@ def to_yaml(scenario: dict[str, Any]) -> str:
     try:
         import yaml
     except ImportError:
-        raise ConfigError("saving a scenario needs PyYAML: pip install 'fakeding[scenarios]'"
-                          ) from None
+        raise ConfigError("saving a scenario needs PyYAML: pip install 'fakeding[scenarios]'") from None
     return yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False, width=100)

@@ -29,8 +29,17 @@ from typing import Any
 
 from .exceptions import ControlError
 
-KINDS = ("drop_connection", "disconnect", "zombie", "frame", "api", "expire_token",
-         "stale_channel", "refuse_ticket", "clock_jump")
+KINDS = (
+    "drop_connection",
+    "disconnect",
+    "zombie",
+    "frame",
+    "api",
+    "expire_token",
+    "stale_channel",
+    "refuse_ticket",
+    "clock_jump",
+)
 SECONDS_MAX = 7 * 86_400.0  # a stale channel or a sleep longer than a week tests nothing more
 FRAME_ACTIONS = ("drop", "delay", "duplicate")
 # Bounds: far beyond any test's need, so a typo (or 1e308) is refused instead of arming a
@@ -75,8 +84,22 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
     kind = spec.get("kind")
     if kind not in KINDS:
         raise ControlError("kind", f"expected one of {', '.join(KINDS)}, found {kind!r}")
-    known = {"kind", "client_id", "clientId", "nth", "count", "action", "delay", "route",
-             "topic", "status", "code", "message", "at", "seconds"}
+    known = {
+        "kind",
+        "client_id",
+        "clientId",
+        "nth",
+        "count",
+        "action",
+        "delay",
+        "route",
+        "topic",
+        "status",
+        "code",
+        "message",
+        "at",
+        "seconds",
+    }
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ControlError(unknown[0], f"unknown field; expected some of {', '.join(sorted(known))}")
@@ -86,24 +109,34 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
         if name in spec:
             value = spec[name]
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_TIMES:
-                raise ControlError(name, f"expected an integer from 1 to {MAX_TIMES}, found "
-                                         f"{_short(value)}")
+                raise ControlError(name, f"expected an integer from 1 to {MAX_TIMES}, found {_short(value)}")
             setattr(f, name, value)
     for name in ("delay", "at"):
         if name in spec:
             value = spec[name]
             limit = MAX_SECONDS[name]
-            if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                    or not math.isfinite(value) or not 0 <= value <= limit):
-                raise ControlError(name, f"expected a number of seconds from 0 to {limit:g}, "
-                                         f"found {_short(value)}")
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or not 0 <= value <= limit
+            ):
+                raise ControlError(
+                    name, f"expected a number of seconds from 0 to {limit:g}, found {_short(value)}"
+                )
             setattr(f, name, float(value))
     if kind in ("stale_channel", "clock_jump"):
         value = spec.get("seconds")
-        if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                or not math.isfinite(value) or not 0 < value <= SECONDS_MAX):
-            raise ControlError("seconds", f"expected seconds > 0 and at most {SECONDS_MAX:g} "
-                                          f"for {kind}, found {_short(value)}")
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not 0 < value <= SECONDS_MAX
+        ):
+            raise ControlError(
+                "seconds",
+                f"expected seconds > 0 and at most {SECONDS_MAX:g} for {kind}, found {_short(value)}",
+            )
         f.seconds = float(value)
     if kind == "frame":
         action = spec.get("action")
@@ -148,8 +181,9 @@ def check_route(route: str, routes: list[str]) -> None:
     would never fire, and a test relying on it would pass for the wrong reason."""
     if any(route_matches(route, *known.split(" ", 1)) for known in routes):
         return
-    raise ControlError("route", f"no route matches {route!r}; expected one of: "
-                                f"{', '.join(routes)} (or just the path)")
+    raise ControlError(
+        "route", f"no route matches {route!r}; expected one of: {', '.join(routes)} (or just the path)"
+    )
 
 
 class FaultPlan:
@@ -171,10 +205,16 @@ class FaultPlan:
 
     def listing(self) -> list[dict[str, Any]]:
         """Faults still to come: waiting for their time, or armed and not used up."""
-        out = [{"id": f.ident, "state": "waiting", "spec": f.describe(), "fired": 0}
-               for f in self.later if not f.disarmed]
-        out += [{"id": f.ident, "state": "armed", "spec": f.describe(), "fired": f.fired,
-                 "seen": f.seen} for f in self.armed if not f.exhausted and not f.disarmed]
+        out = [
+            {"id": f.ident, "state": "waiting", "spec": f.describe(), "fired": 0}
+            for f in self.later
+            if not f.disarmed
+        ]
+        out += [
+            {"id": f.ident, "state": "armed", "spec": f.describe(), "fired": f.fired, "seen": f.seen}
+            for f in self.armed
+            if not f.exhausted and not f.disarmed
+        ]
         return out
 
     def disarm(self, ident: int) -> bool:
@@ -186,12 +226,12 @@ class FaultPlan:
         return False
 
     def on_frame(self, client_id: str, topic: str) -> Fault | None:
-        return self._match("frame", client_id,
-                           lambda f: f.topic is None or f.topic == topic)
+        return self._match("frame", client_id, lambda f: f.topic is None or f.topic == topic)
 
     def on_call(self, client_id: str | None, method: str, path: str) -> Fault | None:
-        return self._match("api", client_id,
-                           lambda f: f.route is not None and route_matches(f.route, method, path))
+        return self._match(
+            "api", client_id, lambda f: f.route is not None and route_matches(f.route, method, path)
+        )
 
     def on_handshake(self, client_id: str) -> Fault | None:
         return self._match("refuse_ticket", client_id, lambda f: True)

@@ -69,31 +69,41 @@ class HttpCallbacks:
     def _violation(self, reason: str, **fields: Any) -> None:
         self.platform.recorder.add(self.clock.monotonic(), "violation", reason=reason, **fields)
 
-    async def _post(self, url: str, headers: dict[str, str], body: dict[str, Any],
-                    timeout: float, what: str, **fields: Any) -> tuple[Answer, float] | None:
+    async def _post(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        timeout: float,
+        what: str,
+        **fields: Any,
+    ) -> tuple[Answer, float] | None:
         """POST and judge; records the ``callback`` and any violation. None: no answer."""
         start = self.clock.monotonic()
         try:
             response = await post_json(self._client(), url, headers, body, timeout)
         except TimeoutError:
-            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None,
-                                       **fields)
+            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None, **fields)
             self._violation(f"{what} at {url} gave no answer within {timeout:g} s", **fields)
             return None
         except aiohttp.ClientError as exc:
-            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None,
-                                       **fields)
+            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None, **fields)
             self._violation(f"{what} at {url} could not be reached: {exc}", **fields)
             return None
         after = self.clock.monotonic() - start
         extra = {"location": response.location} if response.location is not None else {}
-        self.platform.recorder.add(self.clock.monotonic(), "callback", url=url,
-                                   status=response.status, after=round(after, 6), **extra,
-                                   **fields)
+        self.platform.recorder.add(
+            self.clock.monotonic(),
+            "callback",
+            url=url,
+            status=response.status,
+            after=round(after, 6),
+            **extra,
+            **fields,
+        )
         problem = redirect_problem(response, what=what)
         if response.oversized is not None and problem is None:
-            problem = f"{what} answered {response.oversized}; answer an empty body or a " \
-                      "small JSON object"
+            problem = f"{what} answered {response.oversized}; answer an empty body or a small JSON object"
         if problem is not None:
             self._violation(problem, **fields)
             return Answer(None, problem), after
@@ -111,21 +121,37 @@ class HttpCallbacks:
         url = m.app.callback_url
         assert url is not None
         headers = robot_headers(round(self.clock.time() * 1000), m.app.client_secret)
-        result = await self._post(url, headers, m.data, self.platform.settings.http_callback_timeout,
-                                  "the robot's HTTP callback", target="robot",
-                                  client=m.app.client_id, msgId=m.msg_id)
+        result = await self._post(
+            url,
+            headers,
+            m.data,
+            self.platform.settings.http_callback_timeout,
+            "the robot's HTTP callback",
+            target="robot",
+            client=m.app.client_id,
+            msgId=m.msg_id,
+        )
         if result is None or result[0].reply is None:
             return
         reply = result[0].reply
         t = self.clock.monotonic()
         session, out = self.platform.webhook(t, session_key(m.data["sessionWebhook"]), reply)
         self.platform.recorder.add(
-            t, "webhook", client=m.app.client_id, conversation=m.conversation_id,
-            msgtype=reply.get("msgtype"), errcode=out["errcode"], request=reply,
-            via="http-response")
+            t,
+            "webhook",
+            client=m.app.client_id,
+            conversation=m.conversation_id,
+            msgtype=reply.get("msgtype"),
+            errcode=out["errcode"],
+            request=reply,
+            via="http-response",
+        )
         if out["errcode"] != 0:
-            self._violation(f"the reply in the HTTP answer to message {m.msg_id} was refused: "
-                            f"errcode {out['errcode']} {out['errmsg']}", client=m.app.client_id)
+            self._violation(
+                f"the reply in the HTTP answer to message {m.msg_id} was refused: "
+                f"errcode {out['errcode']} {out['errmsg']}",
+                client=m.app.client_id,
+            )
 
     # -- card clicks --------------------------------------------------------------------------------
     def card_click(self, c: users.Click) -> None:
@@ -152,7 +178,8 @@ class HttpCallbacks:
                 f"card {card.id} has callbackType HTTP and callbackRouteKey {key!r}, but its app "
                 f"registered no such route with POST /v1.0/card/callbacks/register "
                 f"(registered: {', '.join(sorted(routes)) or 'none'}); the click went nowhere",
-                card=card.id)
+                card=card.id,
+            )
             return None
         return routes[key]
 
@@ -163,10 +190,17 @@ class HttpCallbacks:
             return
         api_secret, url = target
         timeout = self.platform.settings.card_callback_timeout
-        headers = {} if api_secret is None else \
-            card_headers(round(self.clock.time() * 1000), api_secret)
-        result = await self._post(url, headers, c.data, timeout, "the card callback route",
-                                  target="card", client=card.client_id, card=card.id)
+        headers = {} if api_secret is None else card_headers(round(self.clock.time() * 1000), api_secret)
+        result = await self._post(
+            url,
+            headers,
+            c.data,
+            timeout,
+            "the card callback route",
+            target="card",
+            client=card.client_id,
+            card=card.id,
+        )
         if result is None:
             return
         answer, after = result

@@ -41,9 +41,13 @@ def to_http_request(prepared: requests.PreparedRequest) -> HttpRequest:
     parts = urlsplit(prepared.url or "")
     body = prepared.body
     raw = body.encode() if isinstance(body, str) else bytes(body or b"")
-    return HttpRequest((prepared.method or "GET").upper(), parts.path or "/",
-                       dict(parse_qsl(parts.query)),
-                       {k.lower(): v for k, v in prepared.headers.items()}, raw)
+    return HttpRequest(
+        (prepared.method or "GET").upper(),
+        parts.path or "/",
+        dict(parse_qsl(parts.query)),
+        {k.lower(): v for k, v in prepared.headers.items()},
+        raw,
+    )
 
 
 @contextlib.contextmanager
@@ -52,8 +56,7 @@ def serving(openapi: OpenApi, base_url: str, wait: Callable[[float], None]) -> I
     original = requests.Session.send
     prefix = base_url.rstrip("/") + "/"
 
-    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
-             ) -> requests.Response:
+    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if not (request.url or "").startswith(prefix):
             return original(self, request, **kwargs)
         reply = run_sync(openapi.serve(to_http_request(request)), wait)
@@ -64,4 +67,3 @@ def serving(openapi: OpenApi, base_url: str, wait: Callable[[float], None]) -> I
         yield
     finally:
         requests.Session.send = original  # type: ignore[method-assign]
-

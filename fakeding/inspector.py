@@ -26,10 +26,24 @@ def frames_for(engine: StreamEngine, app_ids: dict[str, str], key: str) -> list[
     out: list[dict[str, Any]] = []
     for d in seen.values():
         for attempt, (message_id, ms, connection) in enumerate(d.pushes, start=1):
-            frame = protocol.frame(type=d.type, topic=d.topic, message_id=message_id,
-                                   time_ms=ms, data=d.data, app_id=app_ids.get(d.client_id),
-                                   connection_id=connection, extra_headers=d.headers)
-            out.append({"client": d.client_id, "attempt": attempt, "acked": d.acked,
-                        "frame": frame, "data": json.loads(frame["data"])})
+            frame = protocol.frame(
+                type=d.type,
+                topic=d.topic,
+                message_id=message_id,
+                time_ms=ms,
+                data=d.data,
+                app_id=app_ids.get(d.client_id),
+                connection_id=connection,
+                extra_headers=d.headers,
+            )
+            out.append(
+                {
+                    "client": d.client_id,
+                    "attempt": attempt,
+                    "acked": d.acked,
+                    "frame": frame,
+                    "data": json.loads(frame["data"]),
+                }
+            )
     out.sort(key=lambda f: int(f["frame"]["headers"]["time"]))
     return out

@@ -114,8 +114,9 @@ def _check(value: Any, what: str) -> None:
         item, depth, where = stack.pop()
         if isinstance(item, str):
             if not item.isascii() and _SURROGATES.search(item):
-                raise BadJson(f"{what}{where} holds invalid unicode (a lone UTF-16 surrogate); "
-                              "send UTF-8 text")
+                raise BadJson(
+                    f"{what}{where} holds invalid unicode (a lone UTF-16 surrogate); send UTF-8 text"
+                )
         elif isinstance(item, (dict, list)):
             if depth >= MAX_DEPTH:
                 raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels")
@@ -191,8 +192,7 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
         out = {}
         for k, v in value.items():
             key, secret = _key(k)
-            out[key] = mask(v) if secret and v not in (None, "") else clean(
-                v, is_secret, _depth + 1)
+            out[key] = mask(v) if secret and v not in (None, "") else clean(v, is_secret, _depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         return [clean(v, is_secret, _depth + 1) for v in value]
@@ -226,8 +226,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # built once, 
 # -- what read routes serve and errors echo -------------------------------------------------
 ECHO_CHARS = 200  # an echoed value keeps this much of its head
 _STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
-_STRICT_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str,
-                                   separators=(",", ":"))
+_STRICT_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
 
 
 def echo(value: Any, limit: int = ECHO_CHARS) -> str:
@@ -255,8 +254,9 @@ def readable(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, (dict, list, tuple)) and _depth >= MAX_DEPTH:
         return f"…(nested deeper than {MAX_DEPTH} levels)"
     if isinstance(value, dict):
-        return {readable(k if isinstance(k, str) else str(k)): readable(v, _depth + 1)
-                for k, v in value.items()}
+        return {
+            readable(k if isinstance(k, str) else str(k)): readable(v, _depth + 1) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [readable(v, _depth + 1) for v in value]
     return readable(str(value))

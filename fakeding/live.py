@@ -51,10 +51,17 @@ class FakeDing(Protocol):
 
     def change_settings(self, **changes: Any) -> None: ...
 
+
 Event = dict[str, Any]
 Sink = Callable[[list[Event]], None]
-NULLABLE = {"qps_limit", "redelivery_delay", "webhook_per_minute", "card_param_value_max_bytes",
-            "interactive_card_max_bytes", "stream_content_max_bytes"}
+NULLABLE = {
+    "qps_limit",
+    "redelivery_delay",
+    "webhook_per_minute",
+    "card_param_value_max_bytes",
+    "interactive_card_max_bytes",
+    "stream_content_max_bytes",
+}
 WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
 SNAPSHOT_RECORDS = 500  # the first snapshot's latest records; older ones come from /records
@@ -108,7 +115,7 @@ class Feed:
     def _new_sayings(self) -> list[Event]:
         transcript = self.fake.platform.transcript
         self._said = min(self._said, len(transcript))
-        out = [self.say_event(e) for e in transcript[self._said:]]
+        out = [self.say_event(e) for e in transcript[self._said :]]
         self._said = len(transcript)
         return out
 
@@ -118,8 +125,7 @@ class Feed:
         what reports leave out (token and gateway calls, pings, ...)."""
         if self._refs is None:
             self._refs = Refs()
-        cards = {c.id: c for c in self.fake.platform.cards.all()} if record.kind.startswith(
-            "card.") else {}
+        cards = {c.id: c for c in self.fake.platform.cards.all()} if record.kind.startswith("card.") else {}
         try:
             text = describe(record, self._refs, cards, {})
         except (KeyError, IndexError, TypeError, ValueError):
@@ -131,8 +137,13 @@ class Feed:
     def record_event(self, record: Record, *, with_card: bool = False) -> Event:
         """One record for followers; what reports leave out is marked ``quiet`` (the page
         shows it dimmed, with enough words to say what it was)."""
-        event: Event = {"type": "record", "seq": record.seq, "t": round(record.t, 6),
-                        "kind": record.kind, "fields": record.fields}
+        event: Event = {
+            "type": "record",
+            "seq": record.seq,
+            "t": round(record.t, 6),
+            "kind": record.kind,
+            "fields": record.fields,
+        }
         line = self.line(record)
         event["line"] = _quiet_line(record) if line is None else line
         if line is None:
@@ -143,17 +154,24 @@ class Feed:
                 version = card.versions[record.fields["version"] - 1]
             except (KeyError, IndexError):
                 return event
-            event["card"] = dict(card_meta(card, card.template_id in self.fake.platform.templates),
-                                 version=record.fields["version"],
-                                 t=round(version.t, 6), via=version.source,
-                                 cardData=version.card_data)
+            event["card"] = dict(
+                card_meta(card, card.template_id in self.fake.platform.templates),
+                version=record.fields["version"],
+                t=round(version.t, 6),
+                via=version.source,
+                cardData=version.card_data,
+            )
         return event
 
     def say_event(self, entry: Any) -> Event:
         conv = self.fake.platform.conversations.get(entry.conversation_id)
-        return {"type": "say", **entry.to_dict(), "conversation": entry.conversation_id,
-                "conversationType": conv.type if conv else "single",
-                "title": conv.title if conv else None}
+        return {
+            "type": "say",
+            **entry.to_dict(),
+            "conversation": entry.conversation_id,
+            "conversationType": conv.type if conv else "single",
+            "title": conv.title if conv else None,
+        }
 
     def snapshot(self) -> Event:
         p = self.fake.platform
@@ -165,14 +183,24 @@ class Feed:
         # seqs they have) and transcript lines after ``_said`` come only as events.
         following = bool(self.sinks) and p.transcript is self._transcript
         said = self._said if following else len(p.transcript)
-        return {"type": "snapshot", "records": records, "older": older,
-                "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
-                "transcript": [self.say_event(e) for e in p.transcript[:said]],
-                "cards": [dict(card_meta(c, c.template_id in p.templates), versions=[
-                    {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data}
-                    for v in c.versions]) for c in p.cards.all()],
-                "connections": connections(self.fake), "settings": current_settings(self.fake)}
-
+        return {
+            "type": "snapshot",
+            "records": records,
+            "older": older,
+            "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
+            "transcript": [self.say_event(e) for e in p.transcript[:said]],
+            "cards": [
+                dict(
+                    card_meta(c, c.template_id in p.templates),
+                    versions=[
+                        {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data} for v in c.versions
+                    ],
+                )
+                for c in p.cards.all()
+            ],
+            "connections": connections(self.fake),
+            "settings": current_settings(self.fake),
+        }
 
     def older(self, before: int, limit: int) -> list[Event]:
         """The ``limit`` records before seq ``before``, worded as the live lines are (refs
@@ -183,7 +211,7 @@ class Feed:
         finally:
             self._refs = kept
         events = [e for e in events if e["seq"] < before]
-        return events[max(0, len(events) - limit):]
+        return events[max(0, len(events) - limit) :]
 
 
 REF_FIELDS = {"msg": "msg", "msgId": "msg", "card": "card", "connection": "conn"}
@@ -208,10 +236,16 @@ def readable(record: Record, refs: Refs) -> str:
 def card_meta(card: Any, drawn: bool = False) -> dict[str, Any]:
     """A card as the page knows it; ``drawn``: its template is registered (the page asks
     ``/_fakeding/cards/{id}/view`` for what each user sees)."""
-    return {"id": card.id, "cardKind": card.kind, "conversation": card.conversation_id,
-            "user": card.single_user, "client": card.client_id, "flowStatus": card.flow_status,
-            "template": card.template_id,
-            "drawn": drawn}
+    return {
+        "id": card.id,
+        "cardKind": card.kind,
+        "conversation": card.conversation_id,
+        "user": card.single_user,
+        "client": card.client_id,
+        "flowStatus": card.flow_status,
+        "template": card.template_id,
+        "drawn": drawn,
+    }
 
 
 def _quiet_line(record: Record) -> str:
@@ -224,8 +258,10 @@ def _quiet_line(record: Record) -> str:
 
 
 def connections(fake: FakeDing) -> list[dict[str, Any]]:
-    return [{"id": c.id, "client": c.app.client_id, "state": c.state.value,
-             "opened": round(c.opened_t, 6)} for c in fake.stream.connections.values()]
+    return [
+        {"id": c.id, "client": c.app.client_id, "state": c.state.value, "opened": round(c.opened_t, 6)}
+        for c in fake.stream.connections.values()
+    ]
 
 
 def current_settings(fake: FakeDing) -> dict[str, Any]:
@@ -257,14 +293,18 @@ def change_settings(fake: FakeDing, changes: dict[str, Any]) -> dict[str, Any]:
 def export_scenario(fake: FakeDing, name: str = "emulator session") -> dict[str, Any]:
     p = fake.platform
     defaults = Settings()
-    changed = {k: getattr(fake.settings, k) for k in SETTING_KEYS
-               if getattr(fake.settings, k) != getattr(defaults, k)}
+    changed = {
+        k: getattr(fake.settings, k)
+        for k in SETTING_KEYS
+        if getattr(fake.settings, k) != getattr(defaults, k)
+    }
     nicks: dict[str, str | None] = {}
     for session in p.sessions.values():
         nicks[session.sender.staff_id] = session.sender.nick
     direct = {staff: cid for (_, staff), cid in p.direct.items()}
-    return session_scenario(p.recorder, p.transcript, p.cards.all(), p.conversations, nicks,
-                            direct, name=name, settings=changed)
+    return session_scenario(
+        p.recorder, p.transcript, p.cards.all(), p.conversations, nicks, direct, name=name, settings=changed
+    )
 
 
 _FEEDS: weakref.WeakKeyDictionary[Any, Feed] = weakref.WeakKeyDictionary()
@@ -287,9 +327,12 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def static(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in WEB_FILES:
-            raise web.HTTPNotFound(text=json.dumps({
-                "error": f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}",
-                "field": "name"}), content_type="application/json")
+            raise web.HTTPNotFound(
+                text=json.dumps(
+                    {"error": f"no emulator file {name!r}; known: {', '.join(WEB_FILES)}", "field": "name"}
+                ),
+                content_type="application/json",
+            )
         return _web_file(name)
 
     async def no_icon(_: web.Request) -> web.StreamResponse:
@@ -309,8 +352,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                     queue.get_nowait()
                 queue.put_nowait(None)
 
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                               "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+        )
         try:
             await response.prepare(request)
         except ConnectionError:  # the tab closed before the stream began: nothing to send
@@ -349,8 +393,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
             return _json(change_settings(fake, body))
         except ValueError as exc:
-            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
-                          "field": "body"}, 400)
+            return _json(
+                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
+            )
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
@@ -377,13 +422,19 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         try:
             body = jsonsafe.loads(await request.read() or b"{}")
         except ValueError as exc:
-            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
-                          "field": "body"}, 400)
+            return _json(
+                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
+            )
         ident = body.get("id") if isinstance(body, dict) else None
         if not isinstance(ident, int) or isinstance(ident, bool):
-            return _json({"error": f"id: expected the number of an armed fault (GET "
-                                   f"/_fakeding/faults lists them), found {ident!r}",
-                          "field": "id"}, 400)
+            return _json(
+                {
+                    "error": f"id: expected the number of an armed fault (GET "
+                    f"/_fakeding/faults lists them), found {ident!r}",
+                    "field": "id",
+                },
+                400,
+            )
         done = fake.platform.faults.disarm(ident)
         return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
 
@@ -394,8 +445,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             body = jsonsafe.loads(await request.read() or b"{}")
             code = store_upload(fake.platform, body)
         except ValueError as exc:
-            return _json({"error": clipped(f"expected JSON, found unparsable text ({exc})"),
-                          "field": "body"}, 400)
+            return _json(
+                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
+            )
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         return _json({"downloadCode": code})
@@ -403,17 +455,25 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def frames(request: web.Request) -> web.StreamResponse:
         key = request.query.get("key", "")
         if not key:
-            return _json({"error": "key: expected the msgId of a message (the delivery key of "
-                                   "its push records), found nothing; add ?key=…",
-                          "field": "key"}, 400)
+            return _json(
+                {
+                    "error": "key: expected the msgId of a message (the delivery key of "
+                    "its push records), found nothing; add ?key=…",
+                    "field": "key",
+                },
+                400,
+            )
         app_ids = {c: a.app_id for c, a in fake.platform.apps.items()}
         return _json(frames_for(fake.stream.engine, app_ids, key))
 
     async def scenario(request: web.Request) -> web.StreamResponse:
         name = request.query.get("name") or "emulator session"
         text = to_yaml(export_scenario(fake, name))
-        return web.Response(text=text, content_type="application/yaml", headers={
-            "Content-Disposition": 'attachment; filename="emulator-session.yaml"'})
+        return web.Response(
+            text=text,
+            content_type="application/yaml",
+            headers={"Content-Disposition": 'attachment; filename="emulator-session.yaml"'},
+        )
 
     app.on_shutdown.append(on_shutdown)
     r = app.router
@@ -439,20 +499,21 @@ def store_upload(platform: Platform, body: Any) -> str:
         raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise ControlError("name", f"expected the file's name (1-255 characters), found "
-                                   f"{jsonsafe.echo(name)}")
+        raise ControlError(
+            "name", f"expected the file's name (1-255 characters), found {jsonsafe.echo(name)}"
+        )
     raw = body.get("base64")
     try:
         if not isinstance(raw, str):
             raise ValueError("not a string")
         data = base64.b64decode(raw, validate=True)
     except (ValueError, binascii.Error):
-        raise ControlError("base64", "expected the file's bytes as base64 text, found "
-                                     f"{jsonsafe.echo(raw)}") from None
+        raise ControlError(
+            "base64", f"expected the file's bytes as base64 text, found {jsonsafe.echo(raw)}"
+        ) from None
     limit = platform.settings.media_max_bytes
     if limit is not None and len(data) > limit:
-        raise ControlError("base64", f"expected at most {limit} bytes (media_max_bytes), found "
-                                     f"{len(data)}")
+        raise ControlError("base64", f"expected at most {limit} bytes (media_max_bytes), found {len(data)}")
     code = platform.ids.code("dl")
     platform.files[code] = (name.strip(), data)
     return code
@@ -477,16 +538,21 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def _web_file(name: str) -> web.Response:
     data = resources.files("fakeding").joinpath("web", name).read_bytes()
-    return web.Response(body=data, content_type=WEB_FILES[name], charset="utf-8",
-                        headers={"Cache-Control": "no-cache"})
+    return web.Response(
+        body=data, content_type=WEB_FILES[name], charset="utf-8", headers={"Cache-Control": "no-cache"}
+    )
 
 
 # -- the console: ``fakeding serve -v`` ------------------------------------------------------
 class Console:
     """One line per record as it happens; violations stand out; a summary at the end."""
 
-    def __init__(self, out: TextIO = sys.stdout, color: bool | None = None,
-                 doctor: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        color: bool | None = None,
+        doctor: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.out = out
         self.color = out.isatty() if color is None else color
         self.counts: Counter[str] = Counter()
@@ -555,8 +621,7 @@ class Console:
 
     def summary(self) -> str:
         self.diagnose()
-        names: tuple[str, ...] = ("messages", "answers", "cards", "updates", "API errors",
-                                  "violations")
+        names: tuple[str, ...] = ("messages", "answers", "cards", "updates", "API errors", "violations")
         if self.counts["warnings"]:
             names += ("warnings",)
         return "summary: " + ", ".join(f"{self.counts[n]} {n}" for n in names)

@@ -45,8 +45,12 @@ def default_content(msgtype: str, code: str, text: str | None) -> dict[str, Any]
     if msgtype == "video":
         return {"downloadCode": code, "duration": "5", "videoType": "mp4"}
     if msgtype == "file":
-        return {"downloadCode": code, "fileName": text or "report.pdf", "spaceId": "space001",
-                "fileId": code[:12]}
+        return {
+            "downloadCode": code,
+            "fileName": text or "report.pdf",
+            "spaceId": "space001",
+            "fileId": code[:12],
+        }
     raise ControlError("msgtype", f"expected one of {', '.join(MSG_TYPES)}, found {msgtype!r}")
 
 
@@ -90,8 +94,7 @@ def robot_message(
         data["isInAtList"] = at_bot
         data["atUsers"] = [{"dingtalkId": chatbot_user_id}] if at_bot else []
         # other people @mentioned: their @nick stays in the text, as the client sends it
-        data["atUsers"] += [{"dingtalkId": "$:LWCP_v1:$" + staff, "staffId": staff}
-                            for staff in at_users]
+        data["atUsers"] += [{"dingtalkId": "$:LWCP_v1:$" + staff, "staffId": staff} for staff in at_users]
     if msgtype == "text":
         # In groups the platform strips the @mention and leaves a leading space.
         body = text or ""

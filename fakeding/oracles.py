@@ -28,19 +28,25 @@ class CrossTalk:
     conversations: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "messages": list(self.messages),
-                "conversations": list(self.conversations)}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "messages": list(self.messages),
+            "conversations": list(self.conversations),
+        }
 
 
-def cross_talk(records: Iterable[Record], transcript: Iterable[Any],
-               cards: Iterable[Card] = ()) -> list[CrossTalk]:
+def cross_talk(
+    records: Iterable[Record], transcript: Iterable[Any], cards: Iterable[Card] = ()
+) -> list[CrossTalk]:
     """Every sign of answers delivered to the wrong conversation or the wrong person.
 
     ``transcript`` entries have ``conversation_id``, ``who`` ("user:<id>" or "bot"), ``t`` and
     ``ref`` (a user message's msgId); ``records`` give which user messages were delivered.
     """
-    delivered = {str(r.fields.get("msgId")): r for r in records
-                 if r.kind == "message" and r.fields.get("delivered")}
+    delivered = {
+        str(r.fields.get("msgId")): r for r in records if r.kind == "message" and r.fields.get("delivered")
+    }
     asked: dict[str, list[str]] = defaultdict(list)  # conversation -> delivered msgIds
     askers: dict[str, set[str]] = defaultdict(set)  # conversation -> staff ids who asked
     answers: dict[str, int] = defaultdict(int)
@@ -54,24 +60,33 @@ def cross_talk(records: Iterable[Record], transcript: Iterable[Any],
     found: list[CrossTalk] = []
     nowhere = sorted(c for c, n in answers.items() if n and not asked.get(c))
     if nowhere and asked:
-        found.append(CrossTalk(
-            "answer-where-nobody-asked",
-            f"answers arrived in {nowhere} where nobody asked the robot anything, while "
-            f"questions were asked in {sorted(asked)}: an answer went to the wrong chat",
-            conversations=tuple(nowhere)))
+        found.append(
+            CrossTalk(
+                "answer-where-nobody-asked",
+                f"answers arrived in {nowhere} where nobody asked the robot anything, while "
+                f"questions were asked in {sorted(asked)}: an answer went to the wrong chat",
+                conversations=tuple(nowhere),
+            )
+        )
     per_question = _answers_per_question(asked, answers)
     starved = sorted(c for c, ids in asked.items() if not answers.get(c))
-    flooded = sorted(c for c, ids in asked.items()
-                     if per_question and answers.get(c, 0) > per_question * len(ids))
+    flooded = sorted(
+        c for c, ids in asked.items() if per_question and answers.get(c, 0) > per_question * len(ids)
+    )
     if starved and flooded:
         lost = tuple(m for c in starved for m in asked[c])
         counts = ", ".join(f"{c}: {answers[c]} for {len(asked[c])}" for c in flooded)
-        found.append(CrossTalk(
-            "starved-and-flooded",
-            f"{len(lost)} question(s) in {starved} got no answer while {flooded} got more "
-            f"answers than questions ({counts}; {per_question} per question is this robot's "
-            "norm): answers crossed between conversations (a handler keeping the latest "
-            "message?)", messages=lost, conversations=tuple(starved + flooded)))
+        found.append(
+            CrossTalk(
+                "starved-and-flooded",
+                f"{len(lost)} question(s) in {starved} got no answer while {flooded} got more "
+                f"answers than questions ({counts}; {per_question} per question is this robot's "
+                "norm): answers crossed between conversations (a handler keeping the latest "
+                "message?)",
+                messages=lost,
+                conversations=tuple(starved + flooded),
+            )
+        )
     found += _strangers(cards, askers)
     return found
 
@@ -94,9 +109,12 @@ def _strangers(cards: Iterable[Card], askers: dict[str, set[str]]) -> Sequence[C
             continue
         strangers = sorted(set(card.at_users) - askers[conv] - {"@ALL"})
         if strangers:
-            out.append(CrossTalk(
-                "addressed-to-a-stranger",
-                f"card {card.id} in {conv} @-mentions {strangers}, who asked nothing there "
-                f"(the askers were {sorted(askers[conv])})",
-                conversations=(conv,)))
+            out.append(
+                CrossTalk(
+                    "addressed-to-a-stranger",
+                    f"card {card.id} in {conv} @-mentions {strangers}, who asked nothing there "
+                    f"(the askers were {sorted(askers[conv])})",
+                    conversations=(conv,),
+                )
+            )
     return out

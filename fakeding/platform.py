@@ -57,10 +57,15 @@ class App:
 
     def describe(self) -> dict[str, Any]:
         """The app as the control API shows it (never its secret)."""
-        return {"clientId": self.client_id, "appId": self.app_id, "robotCode": self.robot_code,
-                "scopes": sorted(self.scopes), "callbackUrl": self.callback_url,
-                "offDutyPrompt": self.off_duty_prompt,
-                "cardCallbackRoutes": {k: url for k, (_, url) in self.card_callbacks.items()}}
+        return {
+            "clientId": self.client_id,
+            "appId": self.app_id,
+            "robotCode": self.robot_code,
+            "scopes": sorted(self.scopes),
+            "callbackUrl": self.callback_url,
+            "offDutyPrompt": self.off_duty_prompt,
+            "cardCallbackRoutes": {k: url for k, (_, url) in self.card_callbacks.items()},
+        }
 
 
 @dataclass
@@ -90,8 +95,7 @@ class TranscriptEntry:
     data: dict[str, Any] | None = None  # custom robots: the message part and its @ list
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"t": round(self.t, 6), "who": self.who, "kind": self.kind,
-                             "text": self.text}
+        d: dict[str, Any] = {"t": round(self.t, 6), "who": self.who, "kind": self.kind, "text": self.text}
         if self.ref is not None:
             d["ref"] = self.ref
         if self.data is not None:
@@ -114,8 +118,7 @@ class Platform:
         self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def reset(self, seed: int | None = None, *, sessions: bool = False,
-              first: bool = False) -> None:
+    def reset(self, seed: int | None = None, *, sessions: bool = False, first: bool = False) -> None:
         """Forget what happened: records, cards, transcripts, conversations, webhook sessions,
         files, faults and rate windows. Registered apps stay; so do issued tokens, unused
         tickets and each app's subscriptions, so a connected robot keeps working, unless
@@ -124,8 +127,9 @@ class Platform:
         if not first:
             self.ids.renew(s.seed if seed is None else seed)
         # Listeners (live views) follow the platform across resets.
-        self.recorder = Recorder(s.recorder_limit, getattr(self, "recorder", Recorder()).listeners,
-                                 is_secret=self.is_secret)
+        self.recorder = Recorder(
+            s.recorder_limit, getattr(self, "recorder", Recorder()).listeners, is_secret=self.is_secret
+        )
         if not first:
             self.templates.reset()
         self.cards = CardStore(s, self.ids, self.templates)
@@ -237,23 +241,32 @@ class Platform:
             raise OpenApiError(400, "invalidParameter", "body must be a JSON object")
         for name in ("clientId", "clientSecret"):
             if not isinstance(body.get(name), str) or not body.get(name):
-                raise OpenApiError(400, "invalidParameter",
-                                   f"{name} is required and must be a non-empty string")
+                raise OpenApiError(
+                    400, "invalidParameter", f"{name} is required and must be a non-empty string"
+                )
         subs = body.get("subscriptions")
         if not isinstance(subs, list):
-            raise OpenApiError(400, "invalidParameter",
-                               f"subscriptions must be an array, found {type(subs).__name__}")
+            raise OpenApiError(
+                400, "invalidParameter", f"subscriptions must be an array, found {type(subs).__name__}"
+            )
         for i, sub in enumerate(subs):
-            if (not isinstance(sub, dict) or sub.get("type") not in SUBSCRIPTION_TYPES
-                    or not isinstance(sub.get("topic"), str)):
+            if (
+                not isinstance(sub, dict)
+                or sub.get("type") not in SUBSCRIPTION_TYPES
+                or not isinstance(sub.get("topic"), str)
+            ):
                 raise OpenApiError(
-                    400, "invalidParameter",
+                    400,
+                    "invalidParameter",
                     f"subscriptions[{i}] must be {{type: EVENT|CALLBACK|SYSTEM, topic: string}}, "
-                    f"found {echo(sub)}")
+                    f"found {echo(sub)}",
+                )
             if sub["type"] == "EVENT" and sub["topic"] != "*":
-                raise OpenApiError(400, "invalidParameter",
-                                   f"subscriptions[{i}]: EVENT topic must be '*', "
-                                   f"found {echo(sub['topic'])}")
+                raise OpenApiError(
+                    400,
+                    "invalidParameter",
+                    f"subscriptions[{i}]: EVENT topic must be '*', found {echo(sub['topic'])}",
+                )
         app = self.apps.get(body["clientId"])
         if app is None or app.client_secret != body["clientSecret"]:
             raise OpenApiError(401, "authFailed", "鉴权失败 (clientId or clientSecret is wrong)")
@@ -279,17 +292,20 @@ class Platform:
         if not ticket:
             raise OpenApiError(401, "ticketInvalid", "the ticket query parameter is missing")
         if ticket in self.used_tickets:
-            raise OpenApiError(401, "ticketUsed",
-                               "this ticket was already used; open a new connection for a new one")
+            raise OpenApiError(
+                401, "ticketUsed", "this ticket was already used; open a new connection for a new one"
+            )
         entry = self.tickets.pop(ticket, None)
         if entry is None:
             raise OpenApiError(401, "ticketInvalid", "unknown ticket")
         client_id, expires_at, subs = entry
         self.used_tickets[ticket] = expires_at
         if t > expires_at:
-            raise OpenApiError(401, "ticketExpired",
-                               f"ticket expired {t - expires_at:.1f} s ago (tickets live "
-                               f"{self.settings.ticket_ttl:g} s)")
+            raise OpenApiError(
+                401,
+                "ticketExpired",
+                f"ticket expired {t - expires_at:.1f} s ago (tickets live {self.settings.ticket_ttl:g} s)",
+            )
         app = self.apps[client_id]
         app.subscriptions = subs
         return app, subs
@@ -310,8 +326,11 @@ class Platform:
 
     def authenticate(self, t: float, token: str | None) -> App:
         if not token:
-            raise OpenApiError(400, "InvalidAuthentication",
-                               "不合法的access_token (x-acs-dingtalk-access-token header missing)")
+            raise OpenApiError(
+                400,
+                "InvalidAuthentication",
+                "不合法的access_token (x-acs-dingtalk-access-token header missing)",
+            )
         entry = self.tokens.get(token)
         if entry is None:
             raise OpenApiError(400, "InvalidAuthentication", "不合法的access_token")
@@ -337,8 +356,11 @@ class Platform:
         if scope.startswith("Card."):
             # Observed on the real platform: missing card scopes surface as 500 unknownError.
             raise OpenApiError(500, "unknownError", f"未知错误 (the app lacks scope {scope})")
-        raise OpenApiError(403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
-                           f"没有调用该接口的权限 (the app lacks scope {scope})")
+        raise OpenApiError(
+            403,
+            "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+            f"没有调用该接口的权限 (the app lacks scope {scope})",
+        )
 
     def meter(self, app: App, method: str, path: str) -> None:
         """Count one metered call against the organisation's monthly quota; past it, refuse as
@@ -346,24 +368,30 @@ class Platform:
         quota = self.settings.monthly_quota
         if quota is not None and self.metered >= quota:
             raise OpenApiError(
-                403, "Forbidden.AccessDenied.ApiCountLimitForOrg",
+                403,
+                "Forbidden.AccessDenied.ApiCountLimitForOrg",
                 f"组织的接口调用次数已超出上限 (this organisation's {quota} metered calls a month "
                 f"are used up, refused {method} {path} by app {app.client_id}): raise "
-                f"monthly_quota, or make fewer calls per answer")
+                f"monthly_quota, or make fewer calls per answer",
+            )
         self.metered += 1
         if path == STREAMING_PATH and not self.settings.ai_card_streaming:
             raise OpenApiError(
-                403, "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+                403,
+                "Forbidden.AccessDenied.AccessTokenPermissionDenied",
                 "AI卡片流式更新权限 is not enabled for this organisation (ai_card_streaming is "
                 "off): enable the paid AI-card streaming permission, or update cards with "
-                "PUT /v1.0/card/instances")
+                "PUT /v1.0/card/instances",
+            )
 
     def check_qps(self, t: float, app: App, method: str, path: str) -> None:
         if not self.qps.allow((app.client_id, method, path), t):
             raise OpenApiError(
-                403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                403,
+                "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
                 f"调用该接口超过了限流阈值 (more than {self.settings.qps_limit} calls per second "
-                f"to {method} {path} for this app)")
+                f"to {method} {path} for this app)",
+            )
 
     # -- conversations, sessions, transcript ------------------------------------------------
     def conversation(self, cid: str, type_: str, title: str | None) -> Conversation:
@@ -379,15 +407,22 @@ class Platform:
         self.sessions[key] = session
         return session
 
-    def conversation_of(self, client_id: str, conversation_id: str | None,
-                        user: str | None) -> str:
+    def conversation_of(self, client_id: str, conversation_id: str | None, user: str | None) -> str:
         """Where a bot message landed: the group, or the user's 1:1 chat with the robot."""
         if conversation_id:
             return conversation_id
         return self.direct.get((client_id, user or ""), f"single:{user}")
 
-    def note(self, t: float, conversation_id: str, who: str, kind: str, text: str,
-             ref: str | None = None, data: dict[str, Any] | None = None) -> None:
+    def note(
+        self,
+        t: float,
+        conversation_id: str,
+        who: str,
+        kind: str,
+        text: str,
+        ref: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         self.transcript.append(TranscriptEntry(t, conversation_id, who, kind, text, ref, data))
 
     def join_group(self, conversation_id: str, client_id: str) -> None:
@@ -406,35 +441,51 @@ class Platform:
         if not robots or client_id in robots:
             return
         raise OpenApiError(
-            400, "invalidParameter.robotCode.notExsit",
+            400,
+            "invalidParameter.robotCode.notExsit",
             f"机器人不存在,请检查机器人是否在群内: {field} {conversation_id!r} is a group with the "
             f"robots of {sorted(robots)}, not app {client_id!r}'s; post with the token of a robot "
             f"in that group, or add this one (join_group / POST /_fakeding/groups)",
-            violation=True)
+            violation=True,
+        )
 
     def add_custom_robot(self, robot: CustomRobot) -> CustomRobot:
         """A group owner adds a custom robot to a group."""
         return self.custom_robots.add(robot)
 
-    def custom_robot_send(self, t: float, wall_ms: int, query: dict[str, str], remote: str,
-                          body: Any) -> Post:
+    def custom_robot_send(
+        self, t: float, wall_ms: int, query: dict[str, str], remote: str, body: Any
+    ) -> Post:
         """``POST /robot/send``: judged by the robot's security settings; what passes lands
         in its group's transcript as ``custom:<msgtype>``."""
         post = self.custom_robots.post(t, wall_ms, query, remote, body)
         if post.errcode == 0 and post.robot is not None and post.msgtype is not None:
             if post.robot.conversation_id not in self.conversations:
                 self.conversation(post.robot.conversation_id, "2", None)
-            self.note(t, post.robot.conversation_id, "bot", f"custom:{post.msgtype}", post.text,
-                      data={"robot": post.robot.name, **post.data})
+            self.note(
+                t,
+                post.robot.conversation_id,
+                "bot",
+                f"custom:{post.msgtype}",
+                post.text,
+                data={"robot": post.robot.name, **post.data},
+            )
         return post
 
     def note_card(self, t: float, card: Card, source: str) -> None:
         """Record a card version (``source``: send/create/update/deliver/stream/callback) and,
         for a card that reached a conversation, its line in the transcript."""
         kind = "card.send" if source in ("send", "create") else "card.update"
-        self.recorder.add(t, kind, card=card.id, version=len(card.versions), via=source,
-                          conversation=card.conversation_id, user=card.single_user,
-                          flowStatus=card.flow_status)
+        self.recorder.add(
+            t,
+            kind,
+            card=card.id,
+            version=len(card.versions),
+            via=source,
+            conversation=card.conversation_id,
+            user=card.single_user,
+            flowStatus=card.flow_status,
+        )
         self._check_card(t, card)
         if source in ("send", "create"):
             self.trim(t)
@@ -447,14 +498,13 @@ class Platform:
         limits (warnings). A card of an unregistered template is checked for limits only."""
         template = self.templates.get(card.template_id)
         findings = []
-        for version in card.versions[card.checked:]:
+        for version in card.versions[card.checked :]:
             findings += limit_warnings(self.settings, card, version)
             if template is not None:
                 findings += template_findings(template, card, version)
         card.checked = len(card.versions)
         for finding in new_findings(card, findings):
-            self.recorder.add(t, finding.kind, card=card.id, template=card.template_id,
-                              reason=finding.reason)
+            self.recorder.add(t, finding.kind, card=card.id, template=card.template_id, reason=finding.reason)
 
     def note_markdown(self, t: float, where: str, text: str) -> None:
         """A robot's markdown message (``sampleMarkdown``, a webhook's markdown): what users will
@@ -473,30 +523,32 @@ class Platform:
             return session, self._graph_reply(t, session, body)
         msgtype = body.get("msgtype")
         if msgtype not in WEBHOOK_MSGTYPES:
-            return session, {"errcode": 40035,
-                             "errmsg": f"不合法的参数 msgtype: expected one of "
-                                       f"{', '.join(WEBHOOK_MSGTYPES)}, found {echo(msgtype)}"}
+            return session, {
+                "errcode": 40035,
+                "errmsg": f"不合法的参数 msgtype: expected one of "
+                f"{', '.join(WEBHOOK_MSGTYPES)}, found {echo(msgtype)}",
+            }
         part = body.get(msgtype)
         if not isinstance(part, dict):
             return session, {"errcode": 40035, "errmsg": f"缺少参数 {msgtype}"}
         if not self.webhook_limit.allow((session.client_id,), t):
-            return session, {"errcode": 130101,
-                             "errmsg": "send too fast, exceed 20 times per minute"}
+            return session, {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
         text = webhook_text(msgtype, part)
         if msgtype == "markdown":
             self.note_markdown(t, "session webhook", str(part.get("text", "")))
         self.note(t, session.conversation.id, "bot", f"webhook:{msgtype}", text)
         return session, {"errcode": 0, "errmsg": "ok"}
 
-
     def _graph_reply(self, t: float, session: Session, body: dict[str, Any]) -> dict[str, Any]:
         """An AI-assistant (graph) reply: ``{"contentType": "ai_card", "content": {...}}``."""
         kind, content = body.get("contentType"), body.get("content")
         if kind not in GRAPH_CONTENT_TYPES or not isinstance(content, dict):
-            return {"errcode": 40035,
-                    "errmsg": f"不合法的参数 contentType: expected one of "
-                              f"{', '.join(GRAPH_CONTENT_TYPES)} with a content object, "
-                              f"found {echo(kind)}"}
+            return {
+                "errcode": 40035,
+                "errmsg": f"不合法的参数 contentType: expected one of "
+                f"{', '.join(GRAPH_CONTENT_TYPES)} with a content object, "
+                f"found {echo(kind)}",
+            }
         if not self.webhook_limit.allow((session.client_id,), t):
             return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
         data = content.get("cardData")

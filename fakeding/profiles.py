@@ -29,7 +29,7 @@ class Claim:
 DISPUTED: dict[str, str] = {
     "webhook_ttl": "how long a message's sessionWebhook accepts replies (s)",
     "second_connection": "what a second Stream connection of one app does: balance (each push "
-                         "to one of them), kick (the newer one replaces the older), refuse",
+    "to one of them), kick (the newer one replaces the older), refuse",
     "redelivery_delay": "when an un-acked robot message is pushed again (s)",
     "qps_limit": "OpenAPI calls per second per app and API",
     "interactive_card_max_bytes": "the largest interactive card the platform takes (bytes)",
@@ -39,32 +39,42 @@ DISPUTED: dict[str, str] = {
 
 PROFILES: dict[str, dict[str, Claim]] = {
     "documented": {
-        "webhook_ttl": Claim(5400.0, "docs' samples: sessionWebhookExpiredTime - createAt "
-                                     "= 5,400 s (protocol reference C)"),
-        "second_connection": Claim("balance", "developerpedia stream FAQ: several connections "
-                                              "per app, each push to one picked at random"),
-        "redelivery_delay": Claim(60.0, "docs: robot messages are not redelivered; reports "
-                                        "(koishi#1429, openclaw-connector#26) and the Node "
-                                        "SDK's doc comment: again ~60 s later"),
-        "qps_limit": Claim(20, "kb 1433 'how to process API throttling': 20/s per app per API "
-                               "(standard edition)"),
+        "webhook_ttl": Claim(
+            5400.0, "docs' samples: sessionWebhookExpiredTime - createAt = 5,400 s (protocol reference C)"
+        ),
+        "second_connection": Claim(
+            "balance",
+            "developerpedia stream FAQ: several connections per app, each push to one picked at random",
+        ),
+        "redelivery_delay": Claim(
+            60.0,
+            "docs: robot messages are not redelivered; reports "
+            "(koishi#1429, openclaw-connector#26) and the Node "
+            "SDK's doc comment: again ~60 s later",
+        ),
+        "qps_limit": Claim(
+            20, "kb 1433 'how to process API throttling': 20/s per app per API (standard edition)"
+        ),
         "interactive_card_max_bytes": Claim(15_000, "modelling choice: no published limit"),
         "card_param_value_max_bytes": Claim(1024, "kb 0782/0783: cardParamMap values <= 1 KB"),
-        "system_ping_interval": Claim(30.0, "undocumented; a third-party PR reports keepalive "
-                                            "traffic every 20-30 s"),
+        "system_ping_interval": Claim(
+            30.0, "undocumented; a third-party PR reports keepalive traffic every 20-30 s"
+        ),
     },
     "observed": {
-        "webhook_ttl": Claim(5400.0, "log in openclaw-connector#26: expiry - createAt "
-                                     "= 5,400 s"),
-        "second_connection": Claim("kick", "soimy PR #380: 'newer connection kicks the older "
-                                           "one' (unverified)"),
+        "webhook_ttl": Claim(5400.0, "log in openclaw-connector#26: expiry - createAt = 5,400 s"),
+        "second_connection": Claim(
+            "kick", "soimy PR #380: 'newer connection kicks the older one' (unverified)"
+        ),
         "redelivery_delay": Claim(16.0, "soimy #390: the second delivery came after 16 s"),
         "qps_limit": Claim(40, "openclaw-connector code comment: AI card streaming ~40/s"),
         "interactive_card_max_bytes": Claim(30_000, "botmux PR #1441: cards have a 30 KB limit"),
-        "card_param_value_max_bytes": Claim(1024, "soimy #292: long values fail in streaming "
-                                                  "mode (no other number reported)"),
-        "system_ping_interval": Claim(30.0, "openclaw-connector#584: ~30 s load-balancing "
-                                            "reconnects and keepalives"),
+        "card_param_value_max_bytes": Claim(
+            1024, "soimy #292: long values fail in streaming mode (no other number reported)"
+        ),
+        "system_ping_interval": Claim(
+            30.0, "openclaw-connector#584: ~30 s load-balancing reconnects and keepalives"
+        ),
     },
 }
 
@@ -79,19 +89,19 @@ def load_profile(spec: str, *, base: Path | None = None) -> dict[str, Any]:
     if base is not None and not path.is_absolute():
         path = base / path
     if path.suffix != ".toml":
-        raise ConfigError(f"profile {spec!r}: expected one of {', '.join(PROFILES)} or a "
-                          f".toml file")
+        raise ConfigError(f"profile {spec!r}: expected one of {', '.join(PROFILES)} or a .toml file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"profile {spec!r}: cannot read {path}: {exc.strerror or exc}"
-                          ) from None
+        raise ConfigError(f"profile {spec!r}: cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"profile {path}: not valid TOML ({exc})") from None
     settings = data.get("settings")
     if not isinstance(settings, dict):
-        raise ConfigError(f"profile {path}: expected a [settings] table (setting = value), "
-                          f"found {sorted(data) or 'nothing'}")
+        raise ConfigError(
+            f"profile {path}: expected a [settings] table (setting = value), "
+            f"found {sorted(data) or 'nothing'}"
+        )
     from . import control_settings
     from .exceptions import ControlError
 
@@ -121,15 +131,17 @@ def _toml(value: Any) -> str:
 
 def parity_lines() -> list[str]:
     """The PARITY section: each disputed fact, each profile's claim and its source."""
-    lines = ["## Platform profiles", "",
-             "Disputed facts, each a setting; `--profile NAME|FILE` picks a bundle "
-             "(`documented` is the default; `fakeding probe` writes a file from measurements).",
-             "", "| setting | what it decides | "
-             + " | ".join(f"`{name}`" for name in PROFILES) + " |",
-             "|---|---|" + "---|" * len(PROFILES)]
+    lines = [
+        "## Platform profiles",
+        "",
+        "Disputed facts, each a setting; `--profile NAME|FILE` picks a bundle "
+        "(`documented` is the default; `fakeding probe` writes a file from measurements).",
+        "",
+        "| setting | what it decides | " + " | ".join(f"`{name}`" for name in PROFILES) + " |",
+        "|---|---|" + "---|" * len(PROFILES),
+    ]
     for setting, what in DISPUTED.items():
-        cells = [f"{PROFILES[p][setting].value} ({PROFILES[p][setting].source})"
-                 for p in PROFILES]
+        cells = [f"{PROFILES[p][setting].value} ({PROFILES[p][setting].source})" for p in PROFILES]
         lines.append(f"| `{setting}` | {what} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -142,6 +154,5 @@ def with_profile(changes: dict[str, Any], *, base: Path | None = None) -> dict[s
     if spec is None:
         return rest
     if not isinstance(spec, str) or not spec:
-        raise ConfigError(f"profile: expected a name ({', '.join(PROFILES)}) or a .toml file, "
-                          f"found {spec!r}")
+        raise ConfigError(f"profile: expected a name ({', '.join(PROFILES)}) or a .toml file, found {spec!r}")
     return {**load_profile(spec, base=base), **rest}

@@ -38,21 +38,40 @@ _state: dict[str, Any] = {}  # "server" and "patch" while the session's fake run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("fakeding_scenarios", type="paths", default=[],
-                  help="folders or files whose *.yaml/*.yml are fakeding scenario tests")
-    parser.addini("fakeding_robot", "robot adapter for scenarios that name none (entry point "
-                  "name of group fakeding.robots, or module:attr)", default="")
-    parser.addini("fakeding_snapshots", type="bool", default=True,
-                  help="compare each scenario's report with its snapshot (a file's "
-                       "'snapshot: false' overrides); false: check expectations only")
-    parser.addini("fakeding_early", type="bool", default=False,
-                  help="start the fake and set DINGTALK_OPENAPI_ENDPOINT before collection")
+    parser.addini(
+        "fakeding_scenarios",
+        type="paths",
+        default=[],
+        help="folders or files whose *.yaml/*.yml are fakeding scenario tests",
+    )
+    parser.addini(
+        "fakeding_robot",
+        "robot adapter for scenarios that name none (entry point "
+        "name of group fakeding.robots, or module:attr)",
+        default="",
+    )
+    parser.addini(
+        "fakeding_snapshots",
+        type="bool",
+        default=True,
+        help="compare each scenario's report with its snapshot (a file's "
+        "'snapshot: false' overrides); false: check expectations only",
+    )
+    parser.addini(
+        "fakeding_early",
+        type="bool",
+        default=False,
+        help="start the fake and set DINGTALK_OPENAPI_ENDPOINT before collection",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fakeding(**settings): settings of the fake for this test "
-                            "(profile=NAME|FILE picks a platform profile first)")
+    config.addinivalue_line(
+        "markers",
+        "fakeding(**settings): settings of the fake for this test "
+        "(profile=NAME|FILE picks a platform profile first)",
+    )
     _quiet_looptime(config)
     _configure_robot(str(config.getini("fakeding_robot")) or None)
     if config.getini("fakeding_early"):
@@ -106,8 +125,7 @@ def fakeding_server() -> ThreadedFakeDing:
 
 
 @pytest.fixture
-def fakeding(fakeding_server: ThreadedFakeDing, request: pytest.FixtureRequest
-             ) -> Iterator[ThreadedFakeDing]:
+def fakeding(fakeding_server: ThreadedFakeDing, request: pytest.FixtureRequest) -> Iterator[ThreadedFakeDing]:
     marker = request.node.get_closest_marker("fakeding")
     before: Settings = fakeding_server.settings
     if marker and marker.kwargs:  # profile="observed" or a .toml file: its settings first
@@ -127,6 +145,7 @@ def make_fakeding(fakeding: ThreadedFakeDing) -> Callable[..., ThreadedFakeDing]
     def make(**settings: Any) -> ThreadedFakeDing:
         fakeding.configure(**settings)
         return fakeding
+
     return make
 
 

@@ -49,8 +49,12 @@ class Recorder:
     views follow the run this way); they must be cheap and must not raise.
     """
 
-    def __init__(self, limit: int | None = None, listeners: list[Listener] | None = None,
-                 is_secret: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        limit: int | None = None,
+        listeners: list[Listener] | None = None,
+        is_secret: Callable[[str], bool] | None = None,
+    ) -> None:
         self.limit = limit
         self.listeners: list[Listener] = listeners if listeners is not None else []
         self.is_secret = is_secret

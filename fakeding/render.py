@@ -42,8 +42,11 @@ def markdown_chars(data: Any, element_id: str | None = None) -> int:
     if not isinstance(data, dict):
         return 0
     for element in data.get("contents") or []:
-        if isinstance(element, dict) and element.get("type") == "markdown" and (
-                element_id is None or element.get("id") == element_id):
+        if (
+            isinstance(element, dict)
+            and element.get("type") == "markdown"
+            and (element_id is None or element.get("id") == element_id)
+        ):
             return len(str(element.get("text", "")))
     return 0
 

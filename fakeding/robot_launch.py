@@ -25,23 +25,33 @@ if TYPE_CHECKING:
     from .server import FakeDing
 
 
-def robot_environment(fake: FakeDing, client_id: str, client_secret: str,
-                      extra: Mapping[str, str], lang: str = "python") -> dict[str, str]:
+def robot_environment(
+    fake: FakeDing, client_id: str, client_secret: str, extra: Mapping[str, str], lang: str = "python"
+) -> dict[str, str]:
     """What a robot process is started with: this process's environment, the fake's
     endpoint and credentials, in TLS mode what ``/_fakeding/env?lang=`` answers, then the
     scenario's ``env``."""
-    return launch_environment(Facts(fake.http_url, fake.ws_endpoint, fake.tls), client_id,
-                              client_secret, extra, lang)
+    return launch_environment(
+        Facts(fake.http_url, fake.ws_endpoint, fake.tls), client_id, client_secret, extra, lang
+    )
 
 
-def launch_environment(facts: Facts, client_id: str, client_secret: str,
-                       extra: Mapping[str, str], lang: str = "python") -> dict[str, str]:
+def launch_environment(
+    facts: Facts, client_id: str, client_secret: str, extra: Mapping[str, str], lang: str = "python"
+) -> dict[str, str]:
     """``robot_environment`` from the facts alone (the fixture's fake may have its TLS side
     apart from itself)."""
     env = dict(os.environ)
-    env.update({"DINGTALK_OPENAPI_ENDPOINT": facts.http_url, "DINGTALK_CLIENT_ID": client_id,
-                "DINGTALK_CLIENT_SECRET": client_secret, "FAKEDING_URL": facts.http_url,
-                "FAKEDING_STREAM": facts.ws_endpoint, "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "DINGTALK_OPENAPI_ENDPOINT": facts.http_url,
+            "DINGTALK_CLIENT_ID": client_id,
+            "DINGTALK_CLIENT_SECRET": client_secret,
+            "FAKEDING_URL": facts.http_url,
+            "FAKEDING_STREAM": facts.ws_endpoint,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if facts.tls is not None:
         env.update(language_env(lang, facts)["env"])
     env.update(extra)

@@ -40,8 +40,7 @@ def flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def observations(cards: list[Any], transcript: list[Any], found: Mapping[str, Any]
-                 ) -> dict[str, Any]:
+def observations(cards: list[Any], transcript: list[Any], found: Mapping[str, Any]) -> dict[str, Any]:
     """What people saw in one run, as field → value: each card's versions, each reply of the
     robot in order, and the counts the expectations measured."""
     out: dict[str, Any] = {}
@@ -75,19 +74,22 @@ def _show(value: Any) -> str:
 _ABSENT: Any = object()
 
 
-def compare(a: Mapping[str, Any], a_again: Mapping[str, Any], b: Mapping[str, Any]
-            ) -> tuple[list[Difference], set[str]]:
+def compare(
+    a: Mapping[str, Any], a_again: Mapping[str, Any], b: Mapping[str, Any]
+) -> tuple[list[Difference], set[str]]:
     """The fields where B differs from A, leaving out the noise (fields A's two runs disagree
     on); and the noise."""
     keys = list(dict.fromkeys([*a, *a_again, *b]))
     noise = {k for k in keys if a.get(k, _ABSENT) != a_again.get(k, _ABSENT)}
-    diffs = [Difference(k, a.get(k, _ABSENT), b.get(k, _ABSENT)) for k in keys
-             if k not in noise and a.get(k, _ABSENT) != b.get(k, _ABSENT)]
+    diffs = [
+        Difference(k, a.get(k, _ABSENT), b.get(k, _ABSENT))
+        for k in keys
+        if k not in noise and a.get(k, _ABSENT) != b.get(k, _ABSENT)
+    ]
     return diffs, noise
 
 
-def render(path: Path, robots: tuple[str, str], diffs: list[Difference], noise: set[str]
-           ) -> str:
+def render(path: Path, robots: tuple[str, str], diffs: list[Difference], noise: set[str]) -> str:
     head = f"scenario diff {path}: A = {robots[0]}, B = {robots[1]}"
     ignored = f"({len(noise)} field(s) differ between two runs of A: ignored as noise)"
     if not diffs:
@@ -146,8 +148,7 @@ def run_once(path: Path, spec: Any, n: int) -> dict[str, Any]:
 def diff_files(path: Path, robots: list[str]) -> tuple[str, int]:
     """The report and the exit code (1 on a difference)."""
     if len(robots) != 2:
-        raise ConfigError(f"scenario diff: expected --robot twice (A and B), found "
-                          f"{len(robots)}")
+        raise ConfigError(f"scenario diff: expected --robot twice (A and B), found {len(robots)}")
     specs = [robot_spec(r) for r in robots]
     a = run_once(path, specs[0], 1)
     a_again = run_once(path, specs[0], 2)
@@ -176,8 +177,9 @@ def diff_snapshot_sets(a: Path, b: Path) -> tuple[str, int]:
     The report and the exit code (1 on a difference)."""
     for folder in (a, b):
         if not folder.is_dir():
-            raise ConfigError(f"scenario diff --snapshots: {folder} is not a folder of "
-                              "reports (a __snapshots__ folder)")
+            raise ConfigError(
+                f"scenario diff --snapshots: {folder} is not a folder of reports (a __snapshots__ folder)"
+            )
     reports = {p.relative_to(a).as_posix(): p for p in sorted(a.rglob("*.md"))}
     others = {p.relative_to(b).as_posix(): p for p in sorted(b.rglob("*.md"))}
     if not reports and not others:
@@ -197,7 +199,6 @@ def diff_snapshot_sets(a: Path, b: Path) -> tuple[str, int]:
             if old != new:
                 changed += 1
                 lines.append(f"{name} · {section}:")
-                lines += [f"  {d}" for d in difflib.unified_diff(old, new, "A", "B", n=1,
-                                                                 lineterm="")][2:]
+                lines += [f"  {d}" for d in difflib.unified_diff(old, new, "A", "B", n=1, lineterm="")][2:]
     lines.append(f"{changed} difference(s)" if changed else "no difference")
     return "\n".join(lines) + "\n", 1 if changed else 0

@@ -82,8 +82,15 @@ class FakeDing:
             self.platform.add_app(client_id, secret)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self, *, port: int = 0, ws_port: int = 0, sock: socket.socket | None = None,
-                    ssl_context: ssl.SSLContext | None = None, stream_endpoint: str | None = None) -> None:
+    async def start(
+        self,
+        *,
+        port: int = 0,
+        ws_port: int = 0,
+        sock: socket.socket | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        stream_endpoint: str | None = None,
+    ) -> None:
         """Listen; ``ssl_context`` serves HTTPS and WSS, ``stream_endpoint`` is what the gateway
         advertises instead of this host's ``ws(s)://HOST:PORT/connect`` (``{port}``: the Stream port)."""
         self.clock.bind(asyncio.get_running_loop())
@@ -175,12 +182,20 @@ class FakeDing:
 
     async def _unmatched(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_fakeding/"):
-            known = sorted({str(r.resource.canonical) for r in request.app.router.routes()
-                            if r.resource is not None
-                            and str(r.resource.canonical).startswith("/_fakeding/")})
-            return web.json_response({"error": f"no control route {request.method} "
-                                               f"{request.path}; known: {', '.join(known)}",
-                                      "field": "path"}, status=404)
+            known = sorted(
+                {
+                    str(r.resource.canonical)
+                    for r in request.app.router.routes()
+                    if r.resource is not None and str(r.resource.canonical).startswith("/_fakeding/")
+                }
+            )
+            return web.json_response(
+                {
+                    "error": f"no control route {request.method} {request.path}; known: {', '.join(known)}",
+                    "field": "path",
+                },
+                status=404,
+            )
         return await self.openapi.not_found(request)
 
     async def _ping_loop(self, interval: float) -> None:
@@ -190,12 +205,23 @@ class FakeDing:
                 self.stream.ping(conn)
 
     # -- configuration -------------------------------------------------------------------------
-    def add_app(self, client_id: str, client_secret: str, *, scopes: Iterable[str] | None = None,
-                robot_code: str | None = None, callback_url: str | None = None) -> App:
+    def add_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        robot_code: str | None = None,
+        callback_url: str | None = None,
+    ) -> App:
         """Register an app; with ``callback_url`` its robot messages are POSTed (HTTP mode)."""
-        return self.platform.add_app(client_id, client_secret,
-                                     scopes=set(scopes) if scopes is not None else None,
-                                     robot_code=robot_code, callback_url=callback_url)
+        return self.platform.add_app(
+            client_id,
+            client_secret,
+            scopes=set(scopes) if scopes is not None else None,
+            robot_code=robot_code,
+            callback_url=callback_url,
+        )
 
     def add_custom_robot(self, spec: dict[str, Any]) -> dict[str, Any]:
         """A custom group robot that tools post to at ``/robot/send?access_token=…``; bad
@@ -225,15 +251,17 @@ class FakeDing:
 
     def register_template(self, template_id: str, export: Any) -> dict[str, Any]:
         """``PUT /_fakeding/templates/{id}``: the export itself as the body."""
-        template = parse_export(export, template_id=template_id,
-                                source=f"PUT /_fakeding/templates/{template_id}")
+        template = parse_export(
+            export, template_id=template_id, source=f"PUT /_fakeding/templates/{template_id}"
+        )
         return template_summary(self.platform.templates.add(template))
 
     def templates(self) -> list[dict[str, Any]]:
         return [template_summary(t) for t in self.platform.templates.all()]
 
-    def card_view(self, card_id: str, *, user: str | None = None,
-                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def card_view(
+        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """What ``user`` sees of a card of a registered template (None for other cards):
         its nodes (markdown also as the client's HTML) and its flow state."""
         card = self.platform.cards.get(card_id)
@@ -250,8 +278,12 @@ class FakeDing:
             if node.kind == "markdown":
                 out["html"] = to_html(node.text, surface)
             nodes.append(out)
-        return {"templateId": template.id, "nodes": nodes, "unknown": view.unknown,
-                "flowStatus": data.get("flowStatus") if template.is_ai else None}
+        return {
+            "templateId": template.id,
+            "nodes": nodes,
+            "unknown": view.unknown,
+            "flowStatus": data.get("flowStatus") if template.is_ai else None,
+        }
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
@@ -298,24 +330,36 @@ class FakeDing:
         """A user writes in a conversation; the robot gets it as the platform would deliver it.
         ``at_users``: staff ids the user @mentioned besides the robot (groups only)."""
         m = users.write_message(
-            self.platform, self.now, now_ms=self.clock.time_ms(), text=text,
-            conversation_id=conversation_id, conversation_type=conversation_type, title=title,
-            staff_id=staff_id, nick=nick, msgtype=msgtype, content=content, at_bot=at_bot,
-            client_id=client_id, at_users=tuple(at_users))
+            self.platform,
+            self.now,
+            now_ms=self.clock.time_ms(),
+            text=text,
+            conversation_id=conversation_id,
+            conversation_type=conversation_type,
+            title=title,
+            staff_id=staff_id,
+            nick=nick,
+            msgtype=msgtype,
+            content=content,
+            at_bot=at_bot,
+            client_id=client_id,
+            at_users=tuple(at_users),
+        )
         if not m.deliver:
             return SentMessage(m.msg_id, None, m.conversation_id, False)
         if m.app.callback_url is not None:  # HTTP mode: POSTed, not pushed
             self.http_callbacks.robot_message(m)
             return SentMessage(m.msg_id, None, m.conversation_id, True)
         d = self.stream.push(m.app.client_id, protocol.TOPIC_BOT_MESSAGE, m.data, key=m.msg_id)
-        return SentMessage(m.msg_id, d.message_ids[0] if d.message_ids else None,
-                           m.conversation_id, True)
+        return SentMessage(m.msg_id, d.message_ids[0] if d.message_ids else None, m.conversation_id, True)
 
-    def click(self, card_id: str, *, staff_id: str, button_id: str,
-              params: dict[str, Any] | None = None) -> str:
+    def click(
+        self, card_id: str, *, staff_id: str, button_id: str, params: dict[str, Any] | None = None
+    ) -> str:
         """A user clicks a card button; the robot gets the card callback over Stream."""
-        c = users.click_button(self.platform, self.now, card_id, staff_id=staff_id,
-                               button_id=button_id, params=params)
+        c = users.click_button(
+            self.platform, self.now, card_id, staff_id=staff_id, button_id=button_id, params=params
+        )
         if c.card.callback_type == "HTTP":  # POSTed to the card's registered callback route
             self.http_callbacks.card_click(c)
             return ""
@@ -324,13 +368,19 @@ class FakeDing:
             response = ack.data.get("response") if isinstance(ack.data, dict) else None
             users.answer_click(self.platform, self.now, c, response, after)
 
-        d = self.stream.push(c.card.client_id, protocol.TOPIC_CARD_CALLBACK, c.data, key=c.key,
-                             on_ack=on_ack)
+        d = self.stream.push(c.card.client_id, protocol.TOPIC_CARD_CALLBACK, c.data, key=c.key, on_ack=on_ack)
         return d.message_ids[0] if d.message_ids else ""
 
-    def push(self, topic: str, data: dict[str, Any], *, type_: str = "CALLBACK",
-             client_id: str | None = None, headers: dict[str, str] | None = None,
-             key: str | None = None) -> str:
+    def push(
+        self,
+        topic: str,
+        data: dict[str, Any],
+        *,
+        type_: str = "CALLBACK",
+        client_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> str:
         """Any frame the platform may push (``type_`` CALLBACK or EVENT) to the app's robot;
         returns the frame's messageId ('' while queued)."""
         if type_ not in ("CALLBACK", "EVENT"):
@@ -340,38 +390,69 @@ class FakeDing:
         d = self.stream.push(app.client_id, topic, data, key=key, type_=type_, headers=headers)
         return d.message_ids[0] if d.message_ids else ""
 
-    def push_event(self, event_type: str, data: dict[str, Any], *, client_id: str | None = None,
-                   corp_id: str = "dingfakecorp0001") -> str:
+    def push_event(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        client_id: str | None = None,
+        corp_id: str = "dingfakecorp0001",
+    ) -> str:
         """An EVENT frame with the real event headers (topic ``*``); an ack with status LATER or
         code != 200 is redelivered, not a violation."""
         app = self.platform.app(client_id)
         event_id = self.platform.ids.uuid().replace("-", "")
-        headers = {"eventType": event_type, "eventId": event_id, "eventCorpId": corp_id,
-                   "eventBornTime": str(self.clock.time_ms()), "eventUnifiedAppId": app.app_id}
-        return self.push("*", data, type_="EVENT", client_id=app.client_id, headers=headers,
-                         key=f"event:{event_id}")
+        headers = {
+            "eventType": event_type,
+            "eventId": event_id,
+            "eventCorpId": corp_id,
+            "eventBornTime": str(self.clock.time_ms()),
+            "eventUnifiedAppId": app.app_id,
+        }
+        return self.push(
+            "*", data, type_="EVENT", client_id=app.client_id, headers=headers, key=f"event:{event_id}"
+        )
 
-    def graph_request(self, text: str, *, conversation_id: str = "cidGroup001",
-                      conversation_type: str = "group", staff_id: str = "user001",
-                      nick: str | None = None, uri: str = "/v1/actions/ask",
-                      client_id: str | None = None) -> str:
+    def graph_request(
+        self,
+        text: str,
+        *,
+        conversation_id: str = "cidGroup001",
+        conversation_type: str = "group",
+        staff_id: str = "user001",
+        nick: str | None = None,
+        uri: str = "/v1/actions/ask",
+        client_id: str | None = None,
+    ) -> str:
         """A user asks the AI assistant: a graph request on ``/v1.0/graph/api/invoke`` whose
         body carries the text and a session webhook the robot answers on."""
         t = self.now
         app = self.platform.app(client_id)
         conv = self.platform.conversation(conversation_id, conversation_type, None)
         session = self.platform.new_session(t, app.client_id, conv, Sender(staff_id, nick))
-        body = {"input": text, "conversationId": conv.id, "senderStaffId": staff_id,
-                "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession"
-                                  f"?session={session.key}"}
+        body = {
+            "input": text,
+            "conversationId": conv.id,
+            "senderStaffId": staff_id,
+            "sessionWebhook": f"{self.platform.http_url}/robot/sendBySession?session={session.key}",
+        }
         self.platform.note(t, conv.id, f"user:{staff_id}", "graph", text)
-        data = {"requestLine": {"method": "POST", "uri": uri},
-                "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(body, ensure_ascii=False)}
+        data = {
+            "requestLine": {"method": "POST", "uri": uri},
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body, ensure_ascii=False),
+        }
         key = f"graph:{self.platform.ids.uuid()}"
         # what a reply on its session webhook answers (``answers`` in a scenario report)
-        self.platform.recorder.add(t, "graph", client=app.client_id, conversation=conv.id,
-                                   sender=staff_id, key=key, session=session_tag(session.key))
+        self.platform.recorder.add(
+            t,
+            "graph",
+            client=app.client_id,
+            conversation=conv.id,
+            sender=staff_id,
+            key=key,
+            session=session_tag(session.key),
+        )
         return self.push(protocol.TOPIC_GRAPH, data, client_id=app.client_id, key=key)
 
     # -- faults ---------------------------------------------------------------------------------
@@ -395,8 +476,7 @@ class FakeDing:
             self.platform.faults.later.remove(f)
         if f.disarmed:  # taken back (the emulator's disarm) before its time came
             return
-        self.record("fault", fault=f.kind,
-                    **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
+        self.record("fault", fault=f.kind, **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
         if f.kind in ("frame", "api"):
             self.platform.faults.arm(f)
             return
@@ -424,8 +504,7 @@ class FakeDing:
     # -- observing --------------------------------------------------------------------------------
     def timeline(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
         wanted = set(kinds) if kinds else None
-        return [r.to_dict() for r in self.platform.recorder
-                if wanted is None or r.kind in wanted]
+        return [r.to_dict() for r in self.platform.recorder if wanted is None or r.kind in wanted]
 
     def cards(self) -> list[dict[str, Any]]:
         return [card_summary(c) for c in self.platform.cards.all()]
@@ -434,8 +513,11 @@ class FakeDing:
         return self.platform.cards.get(card_id)
 
     def transcript(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
-        return [dict(e.to_dict(), conversation=e.conversation_id) for e in self.platform.transcript
-                if conversation_id is None or e.conversation_id == conversation_id]
+        return [
+            dict(e.to_dict(), conversation=e.conversation_id)
+            for e in self.platform.transcript
+            if conversation_id is None or e.conversation_id == conversation_id
+        ]
 
     @property
     def violations(self) -> list[Record]:
@@ -451,19 +533,25 @@ class FakeDing:
         """Raise ``UnmetExpectation`` listing every unexpected protocol violation (and every
         expected one that did not happen)."""
         expected = self.expected_violations
-        found = [r for r in self.violations
-                 if not any(re.search(p, str(r.fields.get("reason", ""))) for p in expected)]
-        missing = [p for p in expected
-                   if not any(re.search(p, str(r.fields.get("reason", ""))) for r in self.violations)]
+        found = [
+            r
+            for r in self.violations
+            if not any(re.search(p, str(r.fields.get("reason", ""))) for p in expected)
+        ]
+        missing = [
+            p
+            for p in expected
+            if not any(re.search(p, str(r.fields.get("reason", ""))) for r in self.violations)
+        ]
         if found:
             lines = "\n".join(f"  {r}" for r in found)
-            raise UnmetExpectation(
-                f"expected no protocol violations, found {len(found)}:\n{lines}")
+            raise UnmetExpectation(f"expected no protocol violations, found {len(found)}:\n{lines}")
         if missing:
             raise UnmetExpectation(f"expected violations matching {missing}, found none")
 
-    async def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0,
-                         what: str | None = None) -> Any:
+    async def wait_until(
+        self, predicate: Callable[[], Any], *, timeout: float = 5.0, what: str | None = None
+    ) -> Any:
         """Poll ``predicate`` on the loop until it returns something truthy (the loop serves
         between polls); after ``timeout`` raise ``WaitTimeout`` naming what was awaited."""
         deadline = self.now + timeout
@@ -477,17 +565,26 @@ class FakeDing:
 
 
 def card_summary(card: Card) -> dict[str, Any]:
-    return {"cardBizId": card.id, "kind": card.kind, "conversationId": card.conversation_id,
-            "user": card.single_user, "clientId": card.client_id,
-            "callbackType": card.callback_type, "privateData": card.private_data,
-            "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
-                         for v in card.versions]}
-
+    return {
+        "cardBizId": card.id,
+        "kind": card.kind,
+        "conversationId": card.conversation_id,
+        "user": card.single_user,
+        "clientId": card.client_id,
+        "callbackType": card.callback_type,
+        "privateData": card.private_data,
+        "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source} for v in card.versions],
+    }
 
 
 def template_summary(template: Template) -> dict[str, Any]:
     """How the control API shows a registered template."""
-    return {"templateId": template.id, "type": template.type,
-            "variables": [{"name": v.name, "type": v.type, "private": v.private}
-                          for v in template.variables.values()],
-            "locals": sorted(template.locals), "aiStatuses": list(template.ai_statuses)}
+    return {
+        "templateId": template.id,
+        "type": template.type,
+        "variables": [
+            {"name": v.name, "type": v.type, "private": v.private} for v in template.variables.values()
+        ],
+        "locals": sorted(template.locals),
+        "aiStatuses": list(template.ai_statuses),
+    }

@@ -16,26 +16,29 @@ def load_file(template_id: str, path: str | Path) -> Template:
     try:
         raw = file.read_bytes()
     except OSError as exc:
-        raise TemplateError(f"{file}: expected a card-platform export (JSON) for template "
-                            f"{template_id!r}, found no readable file ({exc.strerror})") from None
+        raise TemplateError(
+            f"{file}: expected a card-platform export (JSON) for template "
+            f"{template_id!r}, found no readable file ({exc.strerror})"
+        ) from None
     return parse_export(raw, template_id=template_id, source=str(file))
 
 
 def template_id_of(path: Path) -> str:
     """``DIR/<templateId>.json`` -> ``<templateId>`` (ids such as ``abc.schema`` keep their
     dots)."""
-    return path.name[:-len(".json")] if path.name.endswith(".json") else path.name
+    return path.name[: -len(".json")] if path.name.endswith(".json") else path.name
 
 
 def load_dir(directory: str | Path) -> list[Template]:
     """Every ``DIR/<templateId>.json``, in name order."""
     folder = Path(directory)
     if not folder.is_dir():
-        raise TemplateError(f"{folder}: expected a folder of card-platform exports "
-                            f"(<templateId>.json), found "
-                            f"{'a file' if folder.exists() else 'nothing'}")
+        raise TemplateError(
+            f"{folder}: expected a folder of card-platform exports "
+            f"(<templateId>.json), found "
+            f"{'a file' if folder.exists() else 'nothing'}"
+        )
     files = sorted(folder.glob("*.json"))
     if not files:
-        raise TemplateError(f"{folder}: expected <templateId>.json card-platform exports in "
-                            "it, found none")
+        raise TemplateError(f"{folder}: expected <templateId>.json card-platform exports in it, found none")
     return [load_file(template_id_of(f), f) for f in files]

@@ -30,10 +30,15 @@ T = TypeVar("T")
 
 
 class ThreadedFakeDing:
-    def __init__(self, settings: Settings | None = None, *, port: int = 0,
-                 sock: socket.socket | None = None,
-                 apps: Iterable[tuple[str, str]] | None = None,
-                 control_token: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        port: int = 0,
+        sock: socket.socket | None = None,
+        apps: Iterable[tuple[str, str]] | None = None,
+        control_token: str | None = None,
+    ) -> None:
         self.fake = FakeDing(settings, apps=apps, control_token=control_token)
         self._port = port
         self._sock = sock
@@ -105,8 +110,8 @@ class ThreadedFakeDing:
 
             fake = self.fake
             self._tls_side = asyncio.run_coroutine_threadsafe(
-                start_tls_side(fake.settings.host, fake.http_port, fake.stream.port),
-                self._loop).result(timeout=30)
+                start_tls_side(fake.settings.host, fake.http_port, fake.stream.port), self._loop
+            ).result(timeout=30)
         return self._tls_side
 
     # -- the FakeDing API, from any thread ----------------------------------------------------
@@ -130,10 +135,10 @@ class ThreadedFakeDing:
     def send_message(self, text: str | None = None, **kwargs: Any) -> SentMessage:
         return self.call(self.fake.send_message, text, **kwargs)
 
-    def click(self, card_id: str, *, staff_id: str, button_id: str,
-              params: dict[str, Any] | None = None) -> str:
-        return self.call(self.fake.click, card_id, staff_id=staff_id, button_id=button_id,
-                         params=params)
+    def click(
+        self, card_id: str, *, staff_id: str, button_id: str, params: dict[str, Any] | None = None
+    ) -> str:
+        return self.call(self.fake.click, card_id, staff_id=staff_id, button_id=button_id, params=params)
 
     def push(self, topic: str, data: dict[str, Any], **kwargs: Any) -> str:
         return self.call(self.fake.push, topic, data, **kwargs)
@@ -169,8 +174,8 @@ class ThreadedFakeDing:
     def cross_talk(self) -> list[dict[str, Any]]:
         """Answers delivered to the wrong conversation or person so far (empty: none)."""
         return self.call(self.fake.cross_talk)
-    def add_template(self, template_id: str, path: str | Path, *,
-                     keep: bool = False) -> dict[str, Any]:
+
+    def add_template(self, template_id: str, path: str | Path, *, keep: bool = False) -> dict[str, Any]:
         """Register the card-platform export at ``path`` as ``template_id`` (see
         ``FakeDing.add_template``)."""
         return self.call(self.fake.add_template, template_id, path, keep=keep)
@@ -178,8 +183,9 @@ class ThreadedFakeDing:
     def templates(self) -> list[dict[str, Any]]:
         return self.call(self.fake.templates)
 
-    def card_view(self, card_id: str, *, user: str | None = None,
-                  local: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def card_view(
+        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """What ``user`` sees of a template card (None when its template is not registered)."""
         return self.call(self.fake.card_view, card_id, user=user, local=local)
 
@@ -221,8 +227,9 @@ class ThreadedFakeDing:
         """This test expects a violation matching ``pattern``; teardown requires it."""
         self.call(self.fake.expect_violation, pattern)
 
-    def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 10.0,
-                   what: str | None = None) -> Any:
+    def wait_until(
+        self, predicate: Callable[[], Any], *, timeout: float = 10.0, what: str | None = None
+    ) -> Any:
         """Poll ``predicate`` (run on the fake's loop, one short call at a time, so the fake
         keeps serving between polls) until truthy; after ``timeout`` raise ``WaitTimeout``
         naming what was awaited (``what``, else the predicate's source) and its last value."""
@@ -235,12 +242,21 @@ class ThreadedFakeDing:
                 raise WaitTimeout(what or describe_predicate(predicate), value, timeout)
             time.sleep(0.01)
 
-    def wait_for(self, kind: str, *, count: int = 1, timeout: float = 10.0,
-                 where: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    def wait_for(
+        self,
+        kind: str,
+        *,
+        count: int = 1,
+        timeout: float = 10.0,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
         """Wait until the timeline holds ``count`` records of ``kind`` (matching ``where``)."""
+
         def found() -> list[dict[str, Any]] | None:
             rows = [r for r in self.fake.timeline([kind]) if where is None or where(r)]
             return rows if len(rows) >= count else None
+
         result: list[dict[str, Any]] = self.wait_until(
-            found, timeout=timeout, what=f"{count} '{kind}' record(s)")
+            found, timeout=timeout, what=f"{count} '{kind}' record(s)"
+        )
         return result

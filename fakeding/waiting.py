@@ -20,7 +20,7 @@ def describe_predicate(predicate: Callable[..., Any]) -> str:
             return "a lambda (source unavailable)"
         match = _LAMBDA.search(line)
         if match is not None:
-            return _balanced(line[match.start():])
+            return _balanced(line[match.start() :])
         return line
     return f"{name}()"
 

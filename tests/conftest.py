@@ -40,8 +40,10 @@ def _pure_tests_stay_pure(request: pytest.FixtureRequest) -> Iterator[None]:
 
     def refuse(what: str) -> Any:
         def refused(*_: Any, **__: Any) -> Any:
-            raise AssertionError(f"{where} is in the 'pure' tier but {what}; move it to a "
-                                 f"dearer tier in tests/tiers.py")
+            raise AssertionError(
+                f"{where} is in the 'pure' tier but {what}; move it to a dearer tier in tests/tiers.py"
+            )
+
         return refused
 
     mp = pytest.MonkeyPatch()

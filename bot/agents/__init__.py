@@ -66,8 +66,7 @@ def _typed(name: str, options: Mapping[str, Any], key: str, kind: type | tuple[t
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise ConfigError(
-            f"agent {name!r}: option {key!r} must be {wanted}, found {type(value).__name__} "
-            f"{value!r}"
+            f"agent {name!r}: option {key!r} must be {wanted}, found {type(value).__name__} {value!r}"
         )
     return value
 
@@ -97,11 +96,7 @@ def _openai(
         if not options.get(field):
             raise ConfigError(
                 f"agent 'openai': option {field!r} is missing; set it, e.g. "
-                + (
-                    "base_url: https://api.openai.com/v1"
-                    if field == "base_url"
-                    else "model: gpt-4o-mini"
-                )
+                + ("base_url: https://api.openai.com/v1" if field == "base_url" else "model: gpt-4o-mini")
             )
     if "api_key" in options:
         api_key: str | None = _typed("openai", options, "api_key", str)
@@ -141,18 +136,14 @@ def build_agent(
     """The agent described by ``spec`` (see the module docstring)."""
     options: Mapping[str, Any] = {"name": spec} if isinstance(spec, str) else spec
     if not isinstance(options, Mapping):
-        raise ConfigError(
-            f"agent spec must be a name or a mapping with 'name', found {type(spec).__name__}"
-        )
+        raise ConfigError(f"agent spec must be a name or a mapping with 'name', found {type(spec).__name__}")
     name = options.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"agent spec needs a 'name' string, found {name!r}")
     rest = {k: v for k, v in options.items() if k != "name"}
     if "." in name or ":" in name:
         if rest:
-            raise ConfigError(
-                f"custom agent {name!r} takes no options, found {', '.join(sorted(rest))}"
-            )
+            raise ConfigError(f"custom agent {name!r} takes no options, found {', '.join(sorted(rest))}")
         return load_custom(name)
     if name not in _OPTIONS:
         raise ConfigError(

@@ -86,9 +86,7 @@ def _describe(target: object) -> str:
         except (TypeError, ValueError):
             return type(target).__name__
         bare = signature.replace(
-            parameters=[
-                p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()
-            ],
+            parameters=[p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()],
             return_annotation=inspect.Signature.empty,
         )
         return f"{type(target).__name__} with signature {bare}"
@@ -106,15 +104,11 @@ class _GeneratorAgent:
         self.name = name
         self._function = function
 
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         parts: list[str] = []
         async for piece in self._function(question, chat_id=chat_id, history=history):
             if not isinstance(piece, str):
-                raise AgentError(
-                    f"custom agent {self.name!r} yielded {type(piece).__name__}, expected str"
-                )
+                raise AgentError(f"custom agent {self.name!r} yielded {type(piece).__name__}, expected str")
             if piece:
                 parts.append(piece)
                 await on_chunk(chunk(piece))
@@ -128,9 +122,7 @@ class _FunctionAgent:
         self._streams = streams
         self._async = inspect.iscoroutinefunction(function)
 
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         streamed = 0
 
         async def counting(item: Chunk) -> None:
@@ -145,9 +137,7 @@ class _FunctionAgent:
         if self._async:
             result = await cast(Awaitable[object], result)
         if not isinstance(result, str):
-            raise AgentError(
-                f"custom agent {self.name!r} returned {type(result).__name__}, expected str"
-            )
+            raise AgentError(f"custom agent {self.name!r} returned {type(result).__name__}, expected str")
         if not streamed and result:
             # Functions that do not stream (or ignore on_chunk) show their answer as one chunk.
             await on_chunk(chunk(result))
@@ -161,12 +151,8 @@ class _NamedAgent:
         self.name = name
         self._inner = inner
 
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
-        result = await self._inner.answer(
-            question, chat_id=chat_id, history=history, on_chunk=on_chunk
-        )
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
+        result = await self._inner.answer(question, chat_id=chat_id, history=history, on_chunk=on_chunk)
         return cast(str, result)
 
 

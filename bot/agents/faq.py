@@ -83,9 +83,7 @@ def tokenize(text_: str) -> list[str]:
         if _IS_CJK.match(run):
             terms.extend(ch for ch in run if ch not in _STOP_CJK)
             terms.extend(
-                a + b
-                for a, b in zip(run, run[1:], strict=False)
-                if a not in _STOP_CJK and b not in _STOP_CJK
+                a + b for a, b in zip(run, run[1:], strict=False) if a not in _STOP_CJK and b not in _STOP_CJK
             )
         elif run not in _STOP_WORDS:
             terms.append(_fold(run))
@@ -129,8 +127,7 @@ def unwrap(markdown: str) -> str:
             continue
         starts_block = in_fence or not line.strip() or re.match(r"\s*([-*+>|#]|\d+[.)])\s", line)
         previous = out[-1] if out else ""
-        joinable = previous.strip() and not _FENCE.match(previous) and not re.match(
-            r"\s*(#|\|)", previous)
+        joinable = previous.strip() and not _FENCE.match(previous) and not re.match(r"\s*(#|\|)", previous)
         if out and not starts_block and joinable and not in_fence:
             out[-1] = previous.rstrip() + " " + line.strip()
         else:
@@ -180,15 +177,13 @@ def parse_faq(path: Path) -> list[FaqEntry]:
         question = heading.group(1).strip()
         if not question:
             raise ConfigError(
-                f"empty '##' heading at line {number} of {path}: expected the question text "
-                "after '## '"
+                f"empty '##' heading at line {number} of {path}: expected the question text after '## '"
             )
         current, body = (question, number), []
     close()
     if not entries:
         raise ConfigError(
-            f"FAQ file {path} has no entries: expected '## Question' headings each followed "
-            "by its answer"
+            f"FAQ file {path} has no entries: expected '## Question' headings each followed by its answer"
         )
     return entries
 

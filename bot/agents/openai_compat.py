@@ -111,9 +111,7 @@ class OpenAICompatAgent:
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(
-                    self.url, json=self.payload(question, history), headers=headers
-                ) as response,
+                session.post(self.url, json=self.payload(question, history), headers=headers) as response,
             ):
                 if response.status != 200:
                     body = await response.text(errors="replace")

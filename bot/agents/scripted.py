@@ -49,8 +49,7 @@ def parse_turn(index: int, raw: object) -> ScriptTurn:
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
         raise ValueError(
-            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"expected only {', '.join(FIELDS)}"
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; expected only {', '.join(FIELDS)}"
         )
     chunks = raw.get("chunks", [])
     if not isinstance(chunks, list | tuple) or not all(isinstance(c, str) for c in chunks):

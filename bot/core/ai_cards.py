@@ -45,9 +45,14 @@ Params = dict[str, str]
 
 def thinking_params(question: str, msg_id: str, locale: str) -> Params:
     """The card as created: processing, no answer yet, button labels and the message id."""
-    params = {"title": title_for(question) or text(locale, "untitled"),
-              "thinking": text(locale, "thinking"), CONTENT_KEY: "",
-              "flowStatus": FLOW_PROCESSING, "msgId": msg_id, "tally": ""}
+    params = {
+        "title": title_for(question) or text(locale, "untitled"),
+        "thinking": text(locale, "thinking"),
+        CONTENT_KEY: "",
+        "flowStatus": FLOW_PROCESSING,
+        "msgId": msg_id,
+        "tally": "",
+    }
     params.update({f"feedback_{rating}": text(locale, rating) for rating in RATINGS})
     return params
 
@@ -88,9 +93,10 @@ def vote_response(rating: str, locale: str) -> dict[str, object]:
     """The card-callback answer that shows "You rated ..." to the clicking user only."""
     if rating not in RATINGS:
         raise ValueError(f"rating must be one of {', '.join(RATINGS)}, found {rating!r}")
-    return {"userPrivateData": {"cardParamMap": {
-                "vote": text(locale, "voted", label=text(locale, rating))}},
-            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
+    return {
+        "userPrivateData": {"cardParamMap": {"vote": text(locale, "voted", label=text(locale, rating))}},
+        "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+    }
 
 
 def click_params(rating: str, msg_id: str) -> dict[str, str]:

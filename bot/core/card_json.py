@@ -26,8 +26,7 @@ _MARK = re.compile(r'"@@(\w+)@@"')
 class Template:
     """A card's JSON text with slots: ``render(values)`` fills each slot with a JSON string."""
 
-    def __init__(self, build: Callable[[Mapping[str, str]], cards.Card],
-                 names: tuple[str, ...]) -> None:
+    def __init__(self, build: Callable[[Mapping[str, str]], cards.Card], names: tuple[str, ...]) -> None:
         text = json.dumps(build({name: f"@@{name}@@" for name in names}), ensure_ascii=False)
         parts = _MARK.split(text)
         self.pieces = parts[0::2]
@@ -55,15 +54,20 @@ def _thinking(locale: str) -> Template:
 
 @functools.lru_cache(maxsize=64)
 def _streaming(locale: str) -> Template:
-    return Template(lambda v: cards.streaming_card(v["title"], v["body"], locale),
-                    ("title", "body"))
+    return Template(lambda v: cards.streaming_card(v["title"], v["body"], locale), ("title", "body"))
 
 
 @functools.lru_cache(maxsize=256)
 def _final(locale: str, with_answer: bool, with_notice: bool) -> Template:
     def build(v: Mapping[str, str]) -> cards.Card:
-        return cards.final_card(v["title"], v["answer"] if with_answer else "", v["msg"],
-                                locale, notice=v["notice"] if with_notice else None)
+        return cards.final_card(
+            v["title"],
+            v["answer"] if with_answer else "",
+            v["msg"],
+            locale,
+            notice=v["notice"] if with_notice else None,
+        )
+
     return Template(build, ("title", "answer", "msg", "notice"))
 
 
@@ -78,11 +82,10 @@ def streaming(question: str, answer_so_far: str, locale: str) -> str:
     return _streaming(locale).render({"title": _title(question, locale), "body": body})
 
 
-def final(question: str, answer: str, msg_id: str, locale: str, *,
-          notice: str | None = None) -> str:
+def final(question: str, answer: str, msg_id: str, locale: str, *, notice: str | None = None) -> str:
     """``json.dumps(cards.final_card(question, answer, msg_id, locale, notice=notice))``
     (the card before any vote; votes are rare and built as dicts)."""
     with_answer = bool(answer.strip()) or not notice
     return _final(locale, with_answer, bool(notice)).render(
-        {"title": _title(question, locale), "answer": answer, "msg": msg_id,
-         "notice": notice or ""})
+        {"title": _title(question, locale), "answer": answer, "msg": msg_id, "notice": notice or ""}
+    )

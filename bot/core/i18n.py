@@ -20,7 +20,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "please send your question again."
         ),
         "empty_answer": "⚠️ Sorry, the assistant returned an empty answer. Please rephrase "
-                        "your question or try again.",
+        "your question or try again.",
         "very_helpful": "😄 Very Helpful",
         "helpful": "😊 Helpful",
         "somewhat_helpful": "🙂 Somewhat Helpful",
@@ -40,29 +40,21 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Your message is {length} characters long, but the limit is {limit}. "
             "Please shorten it and send it again."
         ),
-        "unsupported_picture": (
-            "I can't read pictures yet. Please describe your question in text."
-        ),
+        "unsupported_picture": ("I can't read pictures yet. Please describe your question in text."),
         "unsupported_richtext": (
             "I can only read plain text for now. Please send your question as a text message."
         ),
         "unsupported_audio": ("I can't listen to voice messages yet. Please type your question."),
-        "audio_heard": (
-            'I heard: "{recognition}". If that is your question, please send it as text.'
-        ),
+        "audio_heard": ('I heard: "{recognition}". If that is your question, please send it as text.'),
         "unsupported_file": ("I can't open files yet. Please paste the relevant part as text."),
         "unsupported_video": ("I can't watch videos yet. Please describe your question in text."),
-        "unsupported_other": (
-            "I can't handle this kind of message yet. Please send your question as text."
-        ),
+        "unsupported_other": ("I can't handle this kind of message yet. Please send your question as text."),
         "no_match": (
             "Sorry, I couldn't find a good answer to that in our FAQ. "
             "You could ask me about:\n\n{suggestions}\n\n"
             "or rephrase your question."
         ),
-        "answer_truncated": (
-            "The answer is too long for one card; the rest follows as a separate message."
-        ),
+        "answer_truncated": ("The answer is too long for one card; the rest follows as a separate message."),
         "card_fallback_notice": (
             "(Interactive cards are unavailable right now, so this answer is sent as plain text.)"
         ),
@@ -81,13 +73,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "tally": "目前的反馈：{counts}",
         "agent_error": "⚠️ 抱歉，助手出错了。上方已生成的部分回答会保留，请稍后重新发送您的问题。",
         "agent_timeout": (
-            "⚠️ 抱歉，助手超过 {seconds} 秒仍未完成回答。上方已生成的部分回答会保留，"
-            "请稍后重新发送您的问题。"
+            "⚠️ 抱歉，助手超过 {seconds} 秒仍未完成回答。上方已生成的部分回答会保留，请稍后重新发送您的问题。"
         ),
         "empty_question": "请输入您的问题，我会尽力为您解答。",
-        "question_too_long": (
-            "您的消息有 {length} 个字符，超过了 {limit} 个字符的上限，请精简后重新发送。"
-        ),
+        "question_too_long": ("您的消息有 {length} 个字符，超过了 {limit} 个字符的上限，请精简后重新发送。"),
         "unsupported_picture": "暂时还看不懂图片，请用文字描述您的问题。",
         "unsupported_richtext": "目前只能读取纯文本，请以文字消息发送您的问题。",
         "unsupported_audio": "暂时还听不了语音，请输入文字提问。",
@@ -96,8 +85,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsupported_video": "暂时还看不了视频，请用文字描述您的问题。",
         "unsupported_other": "暂时无法处理这类消息，请以文字形式发送您的问题。",
         "no_match": (
-            "抱歉，常见问题里没有找到合适的答案。您可以试着问我：\n\n{suggestions}\n\n"
-            "或者换个说法再问一次。"
+            "抱歉，常见问题里没有找到合适的答案。您可以试着问我：\n\n{suggestions}\n\n或者换个说法再问一次。"
         ),
         "answer_truncated": "回答较长，卡片里放不下，剩余内容将以单独的消息发送。",
         "card_fallback_notice": "（互动卡片暂时无法使用，本次回答以纯文本形式发送。）",
@@ -119,9 +107,7 @@ def template(locale: str, key: str) -> str:
         raise ValueError(f"unknown locale {locale!r}: expected one of {', '.join(LOCALES)}")
     found = table.get(key)
     if found is None:
-        raise ValueError(
-            f"unknown text key {key!r} for locale {locale!r}: expected one of {', '.join(KEYS)}"
-        )
+        raise ValueError(f"unknown text key {key!r} for locale {locale!r}: expected one of {', '.join(KEYS)}")
     return found
 
 

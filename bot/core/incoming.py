@@ -91,6 +91,9 @@ def plan_for(inc: Incoming, *, max_question_chars: int) -> Plan:
     if not question:
         return Plan("notice", notice_key="empty_question")
     if len(question) > max_question_chars:
-        return Plan("notice", notice_key="question_too_long",
-                    notice_args=(("length", len(question)), ("limit", max_question_chars)))
+        return Plan(
+            "notice",
+            notice_key="question_too_long",
+            notice_args=(("length", len(question)), ("limit", max_question_chars)),
+        )
     return Plan("answer", question=question)

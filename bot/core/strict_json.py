@@ -40,8 +40,9 @@ def loads(raw: bytes | str, *, what: str = "body", max_depth: int = MAX_DEPTH) -
     except JsonRefused as exc:
         raise JsonRefused(f"{what}: {exc}") from None
     except RecursionError:
-        raise JsonRefused(f"{what} is nested too deeply to parse: expected at most "
-                          f"{max_depth} levels") from None
+        raise JsonRefused(
+            f"{what} is nested too deeply to parse: expected at most {max_depth} levels"
+        ) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
         raise JsonRefused(f"{what} is not JSON ({exc})") from None
     check(value, what=what, max_depth=max_depth)
@@ -58,12 +59,15 @@ def check(value: Any, *, what: str = "body", max_depth: int = MAX_DEPTH) -> None
             _check_text(item, what, path or "(the value)")
         elif isinstance(item, dict | list):
             if depth >= max_depth:
-                raise JsonRefused(f"{what} field {path or '(top)'} is nested deeper than "
-                                  f"{max_depth} levels: expected flatter JSON")
+                raise JsonRefused(
+                    f"{what} field {path or '(top)'} is nested deeper than "
+                    f"{max_depth} levels: expected flatter JSON"
+                )
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, sub in pairs:
-                sub_path = f"{path}[{key}]" if isinstance(key, int) else \
-                    (f"{path}.{key}" if path else str(key))
+                sub_path = (
+                    f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+                )
                 if isinstance(key, str):
                     _check_text(key, what, f"{path}{'.' if path else ''}<key>")
                 todo.append((sub, sub_path, depth + 1))
@@ -77,7 +81,8 @@ def _check_text(text: str, what: str, path: str) -> None:
             raise JsonRefused(
                 f"{what} field {_shown(path)} holds a lone UTF-16 surrogate "
                 f"(\\u{ord(ch):04x} at character {i}): expected whole characters (a string cut "
-                "inside an emoji?)")
+                "inside an emoji?)"
+            )
 
 
 def _shown(path: str) -> str:

@@ -25,20 +25,18 @@ class Decision:
 
 WAIT = Decision(update=False, reason="wait")
 CAP = Decision(update=False, reason="cap")
-_UPDATE = {"interval": Decision(update=True, reason="interval"),
-           "batch": Decision(update=True, reason="batch")}
+_UPDATE = {
+    "interval": Decision(update=True, reason="interval"),
+    "batch": Decision(update=True, reason="batch"),
+}
 
 
 class Throttle:
     """Card-update throttle for one streaming answer; feed it each chunk's arrival time."""
 
-    def __init__(
-        self, *, start: float, max_updates: int = 20, interval: float = 2.0, batch: int = 5
-    ) -> None:
+    def __init__(self, *, start: float, max_updates: int = 20, interval: float = 2.0, batch: int = 5) -> None:
         if max_updates < 1:
-            raise ValueError(
-                f"max_updates must be >= 1 (one slot is the final update), found {max_updates}"
-            )
+            raise ValueError(f"max_updates must be >= 1 (one slot is the final update), found {max_updates}")
         if interval < 0:
             raise ValueError(f"interval must be >= 0 seconds, found {interval}")
         if batch < 1:

@@ -16,8 +16,9 @@ from typing import Any
 class ImRobot(ABC):
     @classmethod
     @abstractmethod
-    def from_instance(cls, instance_dir: Path, *, env: Mapping[str, str] | None = None,
-                      **overrides: Any) -> ImRobot:
+    def from_instance(
+        cls, instance_dir: Path, *, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> ImRobot:
         """Build the robot from an instance folder (``e.json`` + ``config.json``)."""
 
     @abstractmethod

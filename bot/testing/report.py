@@ -22,12 +22,18 @@ if TYPE_CHECKING:
     from fakeding.scenarios.robots import RunFacts
 
 PREFIX = "bot."
-SUMMARY_KINDS = {"bot.card.final": "card.final", "bot.card.stream.skipped": "card.stream.skipped",
-                 "bot.api.retry": "api.retry"}
+SUMMARY_KINDS = {
+    "bot.card.final": "card.final",
+    "bot.card.stream.skipped": "card.stream.skipped",
+    "bot.api.retry": "api.retry",
+}
 _COUNT = {"type": "integer", "minimum": 0}
 EXPECTATION_SCHEMA: dict[str, dict[str, Any]] = {
-    "platform_errors_to_users": _COUNT, "answers_per_message": _COUNT,
-    "unfinished_cards": _COUNT, "feedback": _COUNT}
+    "platform_errors_to_users": _COUNT,
+    "answers_per_message": _COUNT,
+    "unfinished_cards": _COUNT,
+    "feedback": _COUNT,
+}
 PLATFORM_ERRORS = ("bot.card.final.failed", "bot.reply.lost", "bot.card.thinking.failed")
 Refs = Callable[[str, Any], str]
 

@@ -13,7 +13,8 @@ from ..agents.scripted import ScriptedAgent
 
 _NUM = {"type": "number", "minimum": 0}
 ANSWER_SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "chunks": {"type": "array", "items": {"type": "string"}},
         "text": {"type": "string"},
@@ -35,13 +36,12 @@ class ScenarioAgent:
     def __init__(self, answers: dict[str, deque[dict[str, Any]]]) -> None:
         self.answers = answers
 
-    async def answer(self, question: str, *, chat_id: str, history: Sequence[Any],
-                     on_chunk: OnChunk) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Any], on_chunk: OnChunk) -> str:
         queue = self.answers.get(question)
-        turn = queue.popleft() if queue else {"chunks": [f"(no scripted answer for: "
-                                                           f"{question[:60]})"]}
+        turn = queue.popleft() if queue else {"chunks": [f"(no scripted answer for: {question[:60]})"]}
         result: str = await ScriptedAgent([turn]).answer(
-            question, chat_id=chat_id, history=history, on_chunk=on_chunk)
+            question, chat_id=chat_id, history=history, on_chunk=on_chunk
+        )
         return result
 
 
@@ -51,7 +51,7 @@ def turn_of(answer: Mapping[str, Any]) -> dict[str, Any]:
     if "text" in answer:
         words = re.findall(r"\S+\s*", answer["text"] * int(answer.get("repeat", 1)))
         n = int(answer.get("words_per_chunk", 3))
-        turn["chunks"] = ["".join(words[i:i + n]) for i in range(0, len(words), n)]
+        turn["chunks"] = ["".join(words[i : i + n]) for i in range(0, len(words), n)]
     elif "repeat" in answer:
         turn["chunks"] = list(answer.get("chunks", [])) * int(answer["repeat"])
     turn.setdefault("chunks", [])

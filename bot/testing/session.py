@@ -29,25 +29,44 @@ _STRING = {"type": "string"}
 _COUNT = {"type": "integer", "minimum": 1}
 _SECONDS = {"type": "number", "exclusiveMinimum": 0}
 OPTION_TYPES: dict[str, dict[str, Any]] = {
-    "clientId": _STRING, "clientSecret": _STRING, "endpoint": _STRING, "store": _STRING,
+    "clientId": _STRING,
+    "clientSecret": _STRING,
+    "endpoint": _STRING,
+    "store": _STRING,
     "locale": {"enum": list(LOCALES)},
     "agent": {"type": ["string", "object"]},
-    "maxUpdates": _COUNT, "updateBatch": _COUNT, "maxQuestionChars": _COUNT,
-    "maxCardChars": _COUNT, "memoryTurns": _COUNT, "retryAttempts": _COUNT,
-    "updateInterval": _SECONDS, "qps": _SECONDS, "agentTimeout": _SECONDS, "memoryTtl": _SECONDS,
+    "maxUpdates": _COUNT,
+    "updateBatch": _COUNT,
+    "maxQuestionChars": _COUNT,
+    "maxCardChars": _COUNT,
+    "memoryTurns": _COUNT,
+    "retryAttempts": _COUNT,
+    "updateInterval": _SECONDS,
+    "qps": _SECONDS,
+    "agentTimeout": _SECONDS,
+    "memoryTtl": _SECONDS,
     "streamIdleTimeout": {"anyOf": [_SECONDS, {"type": "null"}]},
-    "cardMode": {"enum": list(CARD_MODES)}, "aiCardTemplateId": _STRING,
-    "mode": {"enum": ["stream", "http"]}, "cardCallbackUrl": _STRING,
+    "cardMode": {"enum": list(CARD_MODES)},
+    "aiCardTemplateId": _STRING,
+    "mode": {"enum": ["stream", "http"]},
+    "cardCallbackUrl": _STRING,
 }
 OPTIONS_SCHEMA: dict[str, Any] = {  # a scenario's robot: mapping, keys as in config.json
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {key: OPTION_TYPES.get(key, {}) for key in KEYS},
 }
 
 
-def build_robot(fake: FakeDing, options: Mapping[str, Any], *, agent: Agent | None = None,
-                store: Path, seed: int = 0, tag: Mapping[str, Any] | None = None
-                ) -> DingTalkStreamRobot:
+def build_robot(
+    fake: FakeDing,
+    options: Mapping[str, Any],
+    *,
+    agent: Agent | None = None,
+    store: Path,
+    seed: int = 0,
+    tag: Mapping[str, Any] | None = None,
+) -> DingTalkStreamRobot:
     """The demo instance's robot pointed at ``fake``, on its clock, recording ``bot.<kind>``
     (with ``tag`` fields added) into the fake's recorder. ``options`` use config.json keys
     (snake_case field names work too) and override the demo's defaults."""
@@ -57,11 +76,15 @@ def build_robot(fake: FakeDing, options: Mapping[str, Any], *, agent: Agent | No
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
         recorder.add(t, "bot." + kind, **fields, **extra)
 
-    values: dict[str, Any] = {"client_id": DEFAULT_CLIENT_ID,
-                              "client_secret": DEFAULT_CLIENT_SECRET,
-                              "endpoint": fake.http_url, "store": str(store),
-                              "base_dir": DEMO_INSTANCE, "agent": "faq",
-                              "http_port": 0}  # mode "http": any free port
+    values: dict[str, Any] = {
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
+        "endpoint": fake.http_url,
+        "store": str(store),
+        "base_dir": DEMO_INSTANCE,
+        "agent": "faq",
+        "http_port": 0,
+    }  # mode "http": any free port
     values.update({KEYS.get(k, k): v for k, v in options.items()})
     cfg = validate(RobotConfig(**values), DEMO_INSTANCE / "config.json")
     return DingTalkStreamRobot(cfg, clock=fake.clock, agent=agent, observer=observe, seed=seed)
@@ -83,8 +106,7 @@ class BotSession:
             await asyncio.sleep(0)
         if self.robot.cfg.mode == "http":  # the app's messages are POSTed to the robot
             url = getattr(self.robot.connection, "url", None)
-            self.fake.add_app(self.robot.cfg.client_id, self.robot.cfg.client_secret,
-                              callback_url=url)
+            self.fake.add_app(self.robot.cfg.client_id, self.robot.cfg.client_secret, callback_url=url)
 
     def _up(self) -> bool:
         if self.robot.cfg.mode == "http":
@@ -140,9 +162,9 @@ async def open_harness(
     async with running_fake(settings, seed=seed, epoch=epoch) as fake:
         with contextlib.ExitStack() as stack:
             if store_dir is None:
-                store_dir = Path(stack.enter_context(
-                    tempfile.TemporaryDirectory(prefix="fakeding-scenario-")))
-            bot = build_robot(fake, robot or {}, agent=agent,
-                              store=store_dir / "robot.sqlite3", seed=seed)
+                store_dir = Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="fakeding-scenario-"))
+                )
+            bot = build_robot(fake, robot or {}, agent=agent, store=store_dir / "robot.sqlite3", seed=seed)
             async with attached(BotHarness(fake, BotSession(fake, bot)), connect=connect) as h:
                 yield h

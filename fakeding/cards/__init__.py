@@ -56,8 +56,7 @@ Operation = Callable[[float, str, dict[str, Any]], tuple[Card, dict[str, Any]]]
 class CardStore:
     """Every card of the fake platform, in creation order: the facade the platform holds."""
 
-    def __init__(self, settings: Settings, ids: IdFactory,
-                 templates: TemplateRegistry | None = None) -> None:
+    def __init__(self, settings: Settings, ids: IdFactory, templates: TemplateRegistry | None = None) -> None:
         self._deck = Deck(settings, ids)
         if templates is not None:
             self._deck.templates = templates
@@ -102,9 +101,7 @@ class CardStore:
         operation: Operation = getattr(self, route.operation)
         return operation(t, client_id, body)
 
-    def send_interactive(
-        self, t: float, client_id: str, body: dict[str, Any]
-    ) -> tuple[Card, dict[str, Any]]:
+    def send_interactive(self, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
         return interactive.send(self._deck, t, client_id, body)
 
     def update_interactive(
@@ -112,14 +109,10 @@ class CardStore:
     ) -> tuple[Card, dict[str, Any]]:
         return interactive.update(self._deck, t, client_id, body)
 
-    def create_instance(
-        self, t: float, client_id: str, body: dict[str, Any]
-    ) -> tuple[Card, dict[str, Any]]:
+    def create_instance(self, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
         return instances.create(self._deck, t, client_id, body)
 
-    def deliver(
-        self, t: float, client_id: str, body: dict[str, Any]
-    ) -> tuple[Card, dict[str, Any]]:
+    def deliver(self, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
         return instances.deliver(self._deck, t, client_id, body)
 
     def create_and_deliver(
@@ -127,16 +120,12 @@ class CardStore:
     ) -> tuple[Card, dict[str, Any]]:
         return instances.create_and_deliver(self._deck, t, client_id, body)
 
-    def update_instance(
-        self, t: float, client_id: str, body: dict[str, Any]
-    ) -> tuple[Card, dict[str, Any]]:
+    def update_instance(self, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
         return instances.update(self._deck, t, client_id, body)
 
     def stream(self, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
         return streaming.stream(self._deck, t, client_id, body)
 
-    def apply_callback_response(
-        self, t: float, card_id: str, user_id: str, response: Any
-    ) -> Card | None:
+    def apply_callback_response(self, t: float, card_id: str, user_id: str, response: Any) -> Card | None:
         """Apply the ``response`` of a card-callback ack; None when it changes nothing."""
         return streaming.apply_callback_response(self._deck, t, card_id, user_id, response)

@@ -109,9 +109,7 @@ def json_text(value: Any, name: str, expect: type[Any]) -> Any:
     except jsonsafe.BadJson as exc:
         raise bad("param.isNotJson", f"{exc}; expected JSON text of {want}") from None
     if not isinstance(parsed, expect):
-        raise bad(
-            "param.isNotJson", f"{name}: expected JSON text of {want}, found {describe(parsed)}"
-        )
+        raise bad("param.isNotJson", f"{name}: expected JSON text of {want}, found {describe(parsed)}")
     return parsed
 
 
@@ -120,9 +118,7 @@ def param_map(value: Any, name: str, value_limit: int | None) -> tuple[dict[str,
     if value is None:
         return {}, []
     if not isinstance(value, dict):
-        raise bad(
-            "param.invalid", f"{name}: expected an object of string values, found {describe(value)}"
-        )
+        raise bad("param.invalid", f"{name}: expected an object of string values, found {describe(value)}")
     out: dict[str, str] = {}
     coerced: list[str] = []
     for key, raw in value.items():
@@ -150,8 +146,7 @@ def param_map(value: Any, name: str, value_limit: int | None) -> tuple[dict[str,
         if value_limit is not None and nbytes(text) > value_limit:
             raise bad(
                 "param.invalid",
-                f"{name}.{key}: expected a value of at most {value_limit} bytes, "
-                f"found {nbytes(text)} bytes",
+                f"{name}.{key}: expected a value of at most {value_limit} bytes, found {nbytes(text)} bytes",
             )
         out[key] = text
     return out, coerced
@@ -195,12 +190,9 @@ def private_data_maps(
         if not isinstance(entry, dict):
             raise bad(
                 "param.invalid",
-                f'{name}.{user}: expected an object {{"cardParamMap": {{...}}}}, '
-                f"found {describe(entry)}",
+                f'{name}.{user}: expected an object {{"cardParamMap": {{...}}}}, found {describe(entry)}',
             )
-        params, keys = param_map(
-            entry.get("cardParamMap"), f"{name}.{user}.cardParamMap", value_limit
-        )
+        params, keys = param_map(entry.get("cardParamMap"), f"{name}.{user}.cardParamMap", value_limit)
         out[user] = params
         coerced.extend(f"{user}.{k}" for k in keys)
     return out, coerced
@@ -231,14 +223,11 @@ def parse_open_space_id(value: Any) -> list[tuple[str, str]]:
             continue
         space_type, dot, space_id = part.partition(".")
         if not dot or space_id == "" or space_type.upper() not in SPACE_TYPES:
-            raise bad(
-                "param.openSpaceIdInvalid", f"openSpaceId: {hint}, found part {shorten(part)}"
-            )
+            raise bad("param.openSpaceIdInvalid", f"openSpaceId: {hint}, found part {shorten(part)}")
         spaces.append((space_type.upper(), space_id))
     if not spaces:
         raise bad("param.openSpaceIdInvalid", f"openSpaceId: {hint}, found {shorten(value)}")
     return spaces
-
 
 
 def parse_user_id_type(body: dict[str, Any]) -> int:
@@ -246,9 +235,7 @@ def parse_user_id_type(body: dict[str, Any]) -> int:
     if value is None:
         return 1
     if isinstance(value, bool) or value not in (1, 2):
-        raise bad(
-            "param.invalid", f"userIdType: expected 1 (userId) or 2 (unionId), found {describe(value)}"
-        )
+        raise bad("param.invalid", f"userIdType: expected 1 (userId) or 2 (unionId), found {describe(value)}")
     return int(value)
 
 

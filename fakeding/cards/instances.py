@@ -44,8 +44,6 @@ from .model import (
 
 
 @dataclass
-
-
 class _InstanceCreate:
     out_track_id: str
     template_id: str
@@ -59,8 +57,6 @@ class _InstanceCreate:
 
 
 @dataclass
-
-
 class _Delivery:
     spaces: list[tuple[str, str]]
     robot_code: str | None
@@ -69,9 +65,7 @@ class _Delivery:
     user_id_type: int | None
 
 
-def create(
-    deck: Deck, t: float, client_id: str, body: dict[str, Any]
-) -> tuple[Card, dict[str, Any]]:
+def create(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
     """``POST /v1.0/card/instances``."""
     body = object_body(body, "param.empty")
     create = _parse_create(deck, body)
@@ -79,9 +73,7 @@ def create(
     return card, {"success": True, "result": card.id}
 
 
-def deliver(
-    deck: Deck, t: float, client_id: str, body: dict[str, Any]
-) -> tuple[Card, dict[str, Any]]:
+def deliver(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
     """``POST /v1.0/card/instances/deliver``."""
     body = object_body(body, "param.empty")
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
@@ -103,9 +95,7 @@ def create_and_deliver(
     return card, {"success": True, "result": {"outTrackId": card.id, "deliverResults": results}}
 
 
-def update(
-    deck: Deck, t: float, client_id: str, body: dict[str, Any]
-) -> tuple[Card, dict[str, Any]]:
+def update(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
     """``PUT /v1.0/card/instances``: full overwrite unless ``cardUpdateOptions`` say by key."""
     body = object_body(body, "param.empty")
     out_track_id = required_text(body, "outTrackId", "param.outTrackIdEmpty")
@@ -121,9 +111,7 @@ def update(
         )
     options = optional_object(body.get("cardUpdateOptions"), "cardUpdateOptions", "param.invalid")
     by_key = flag(options, "updateCardDataByKey", "cardUpdateOptions", "param.invalid")
-    private_by_key = flag(
-        options, "updatePrivateDataByKey", "cardUpdateOptions", "param.invalid"
-    )
+    private_by_key = flag(options, "updatePrivateDataByKey", "cardUpdateOptions", "param.invalid")
 
     data = merge(card.current, params, by_key) if params else dict(card.current)
     apply_private(card, private, private_by_key)

@@ -38,9 +38,7 @@ from .model import (
 )
 
 
-def send(
-    deck: Deck, t: float, client_id: str, body: dict[str, Any]
-) -> tuple[Card, dict[str, Any]]:
+def send(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
     """``POST /v1.0/im/v1.0/robot/interactiveCards/send``."""
     body = object_body(body, "param.error")
     template_id = required_text(body, "cardTemplateId", "param.error")
@@ -55,13 +53,10 @@ def send(
     if len(biz_id) > CARD_BIZ_ID_MAX_CHARS:
         raise bad(
             "invalid.bizId",
-            f"cardBizId: expected at most {CARD_BIZ_ID_MAX_CHARS} characters, "
-            f"found {len(biz_id)}",
+            f"cardBizId: expected at most {CARD_BIZ_ID_MAX_CHARS} characters, found {len(biz_id)}",
         )
     if "cardData" not in body or body["cardData"] is None:
-        raise bad(
-            "param.error", "cardData is required: expected a string holding the card JSON"
-        )
+        raise bad("param.error", "cardData is required: expected a string holding the card JSON")
     card_data = _interactive_data(deck, body["cardData"], "cardData")
     conversation_id, single_user = _interactive_target(body)
     at_users = _send_options(body.get("sendOptions"))
@@ -69,8 +64,10 @@ def send(
     callback_url = optional_text(body, "callbackUrl", "param.error")
     existing = deck.cards.get(biz_id)
     if existing is not None and existing.client_id != client_id:
-        raise bad("invalid.bizId", f"cardBizId {shorten(biz_id)}: expected an id of your own, "
-                                   f"found {deck.whose(biz_id)}")
+        raise bad(
+            "invalid.bizId",
+            f"cardBizId {shorten(biz_id)}: expected an id of your own, found {deck.whose(biz_id)}",
+        )
     if existing is not None and existing.kind != "interactive":
         raise bad(
             "invalid.bizId",
@@ -79,9 +76,7 @@ def send(
         )
 
     pqk = deck.ids.process_query_key()
-    target = (
-        {"openConversationId": conversation_id} if conversation_id else {"userId": single_user}
-    )
+    target = {"openConversationId": conversation_id} if conversation_id else {"userId": single_user}
     extra: dict[str, Any] = {"target": target, "process_query_key": pqk}
     if existing is None:
         card = Card(
@@ -123,16 +118,13 @@ def send(
     return card, {"processQueryKey": pqk}
 
 
-def update(
-    deck: Deck, t: float, client_id: str, body: dict[str, Any]
-) -> tuple[Card, dict[str, Any]]:
+def update(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Card, dict[str, Any]]:
     """``PUT /v1.0/im/robots/interactiveCards``."""
     body = object_body(body, "param.error")
     biz_id = required_text(body, "cardBizId", "param.error")
     card = deck.owned(biz_id, client_id)
     if card is None or card.kind != "interactive":
-        found = ("a card instance (update it with PUT /v1.0/card/instances)" if card
-                 else deck.whose(biz_id))
+        found = "a card instance (update it with PUT /v1.0/card/instances)" if card else deck.whose(biz_id)
         raise bad(
             "cardInstance.notExist",
             f"cardBizId {shorten(biz_id)}: expected a card sent with "
@@ -160,8 +152,7 @@ def update(
         extra["private_data"] = private
     # ``data`` is a fresh dict (parsed or merged); versions are never mutated afterwards,
     # so no deep copy is needed on this hot path.
-    card.versions.append(CardVersion(t, data if new_data is not None else dict(data),
-                                     "update", extra))
+    card.versions.append(CardVersion(t, data if new_data is not None else dict(data), "update", extra))
     card.follow_buttons(card.versions[-1])
     return card, {"processQueryKey": pqk}
 
@@ -171,9 +162,7 @@ def _interactive_data(deck: Deck, raw: Any, name: str) -> dict[str, Any]:
     limit = deck.settings.interactive_card_max_bytes
     size = nbytes(raw)
     if limit is not None and size > limit:
-        raise bad(
-            "param.error", f"{name} is too large: expected at most {limit} bytes, found {size}"
-        )
+        raise bad("param.error", f"{name} is too large: expected at most {limit} bytes, found {size}")
     return data
 
 
@@ -186,8 +175,7 @@ def _interactive_target(body: dict[str, Any]) -> tuple[str | None, str | None]:
         found = "both" if has_conversation else "neither"
         raise bad(
             "param.error",
-            f"expected exactly one of openConversationId (group) or singleChatReceiver (1:1), "
-            f"found {found}",
+            f"expected exactly one of openConversationId (group) or singleChatReceiver (1:1), found {found}",
         )
     if has_conversation:
         if not isinstance(conversation, str):
@@ -218,13 +206,10 @@ def _send_options(value: Any) -> list[str]:
         if len(users) > AT_USER_LIST_MAX:
             raise bad(
                 "param.error",
-                f"sendOptions.atUserListJson: expected at most {AT_USER_LIST_MAX} users, "
-                f"found {len(users)}",
+                f"sendOptions.atUserListJson: expected at most {AT_USER_LIST_MAX} users, found {len(users)}",
             )
         for i, user in enumerate(users):
-            uid = (
-                (user.get("userId") or user.get("unionId")) if isinstance(user, dict) else None
-            )
+            uid = (user.get("userId") or user.get("unionId")) if isinstance(user, dict) else None
             if not isinstance(uid, str) or uid == "":
                 raise bad(
                     "invalid.user",
@@ -234,9 +219,7 @@ def _send_options(value: Any) -> list[str]:
             at_users.append(uid)
     at_all = options.get("atAll")
     if at_all is not None and not isinstance(at_all, bool):
-        raise bad(
-            "param.error", f"sendOptions.atAll: expected true or false, found {describe(at_all)}"
-        )
+        raise bad("param.error", f"sendOptions.atAll: expected true or false, found {describe(at_all)}")
     if at_all:
         at_users.append(AT_ALL)
     for name in ("receiverListJson", "cardPropertyJson"):
@@ -256,9 +239,7 @@ def _interactive_private(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if not isinstance(values, dict):
                 raise bad(
                     "param.error",
-                    f"{name}.{user}: expected an object of the user's values, "
-                    f"found {describe(values)}",
+                    f"{name}.{user}: expected an object of the user's values, found {describe(values)}",
                 )
             private[user] = values
     return private
-

@@ -28,6 +28,7 @@ FLOW_FINISHED = "3"
 FLOW_FAILED = "5"
 FLOW_INPUTTING = "2"
 
+
 @dataclass
 class CardVersion:
     """One accepted change: the card's data right after it, and what caused it."""
@@ -157,8 +158,10 @@ class Deck:
         card = self.cards.get(card_id)
         if card is None:
             return "no such card"
-        return (f"a card of app {card.client_id!r} (cards belong to the app whose token made "
-                "them: update it with that app's token)")
+        return (
+            f"a card of app {card.client_id!r} (cards belong to the app whose token made "
+            "them: update it with that app's token)"
+        )
 
     def foreign(self, card_id: str, client_id: str) -> bool:
         """Another app made this card: touching it is a robot mixing up identities."""
@@ -169,9 +172,7 @@ class Deck:
         card = self.cards.get(card_id)
         if card is None:
             known = list(self.cards)
-            listing = ", ".join(known[:10]) + (
-                f" (and {len(known) - 10} more)" if len(known) > 10 else ""
-            )
+            listing = ", ".join(known[:10]) + (f" (and {len(known) - 10} more)" if len(known) > 10 else "")
             raise KeyError(
                 f"no card {card_id!r}: expected a cardBizId or outTrackId the bot has used, "
                 f"found {len(known)} card(s)" + (f": {listing}" if known else "")

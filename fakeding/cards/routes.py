@@ -25,16 +25,15 @@ class CardRoute:
 
 
 _ROUTES = (
-    CardRoute("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", "send_interactive", "send",
-              ROBOT_SEND_SCOPE),
-    CardRoute("PUT", "/v1.0/im/robots/interactiveCards", "update_interactive", "update",
-              ROBOT_SEND_SCOPE),
+    CardRoute(
+        "POST", "/v1.0/im/v1.0/robot/interactiveCards/send", "send_interactive", "send", ROBOT_SEND_SCOPE
+    ),
+    CardRoute("PUT", "/v1.0/im/robots/interactiveCards", "update_interactive", "update", ROBOT_SEND_SCOPE),
     CardRoute("POST", "/v1.0/card/instances", "create_instance", "create", INSTANCE_SCOPE),
     CardRoute("PUT", "/v1.0/card/instances", "update_instance", "update", INSTANCE_SCOPE),
     CardRoute("POST", "/v1.0/card/instances/deliver", "deliver", "deliver", INSTANCE_SCOPE),
     # createAndDeliver shows the card the way an ordinary send does, hence "send"
-    CardRoute("POST", "/v1.0/card/instances/createAndDeliver", "create_and_deliver", "send",
-              INSTANCE_SCOPE),
+    CardRoute("POST", "/v1.0/card/instances/createAndDeliver", "create_and_deliver", "send", INSTANCE_SCOPE),
     CardRoute("PUT", "/v1.0/card/streaming", "stream", "stream", STREAMING_SCOPE),
 )
 

@@ -51,8 +51,7 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
     if not isinstance(out_track_id, str) or out_track_id == "":
         raise bad(
             "param.stream.outTrackId",
-            "card is not exist: expected an outTrackId, "
-            f"found {describe(body.get('outTrackId', MISSING))}",
+            f"card is not exist: expected an outTrackId, found {describe(body.get('outTrackId', MISSING))}",
         )
     card = deck.owned(out_track_id, client_id)
     if card is None or card.kind != "instance":
@@ -134,9 +133,7 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
     return card, ok
 
 
-def apply_callback_response(
-    deck: Deck, t: float, card_id: str, user_id: str, response: Any
-) -> Card | None:
+def apply_callback_response(deck: Deck, t: float, card_id: str, user_id: str, response: Any) -> Card | None:
     """Apply the ``response`` of a card-callback ack; None when it changes nothing.
 
     ``userPrivateData`` is the clicking user's; ``privateData`` (``{userId: {cardParamMap}}``)
@@ -150,22 +147,16 @@ def apply_callback_response(
     limit = deck.value_limit()
     try:
         checked = instance_card_data(response.get("cardData"), "cardData", limit)
-        private_raw = optional_object(
-            response.get("userPrivateData"), "userPrivateData", "param.invalid"
-        )
+        private_raw = optional_object(response.get("userPrivateData"), "userPrivateData", "param.invalid")
         private, private_coerced = param_map(
             None if private_raw is None else private_raw.get("cardParamMap"),
             "userPrivateData.cardParamMap",
             limit,
         )
         named, named_coerced = private_data_maps(response.get("privateData"), "privateData", limit)
-        options = optional_object(
-            response.get("cardUpdateOptions"), "cardUpdateOptions", "param.invalid"
-        )
+        options = optional_object(response.get("cardUpdateOptions"), "cardUpdateOptions", "param.invalid")
         by_key = flag(options, "updateCardDataByKey", "cardUpdateOptions", "param.invalid")
-        private_by_key = flag(
-            options, "updatePrivateDataByKey", "cardUpdateOptions", "param.invalid"
-        )
+        private_by_key = flag(options, "updatePrivateDataByKey", "cardUpdateOptions", "param.invalid")
     except OpenApiError as exc:
         raise ProtocolViolation(f"{where}: {exc.message}") from None
     params, coerced = checked if checked is not None else ({}, [])

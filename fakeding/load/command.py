@@ -28,8 +28,7 @@ def run(plan: LoadPlan) -> Verdict:
     return measure(plan, asked, result.records, result.transcript, result.cards, result.end)
 
 
-def run_plan(path: Path, *, json_path: Path | None = None, html_path: Path | None = None
-             ) -> tuple[str, int]:
+def run_plan(path: Path, *, json_path: Path | None = None, html_path: Path | None = None) -> tuple[str, int]:
     """The text report and the exit code; ``--json`` and ``--html`` write the rest."""
     plan = load_plan(path)
     verdict = run(plan)

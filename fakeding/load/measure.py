@@ -58,8 +58,14 @@ def p95(values: list[float]) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))], 3)
 
 
-def measure(plan: LoadPlan, asked: list[Question], records: list[Any], transcript: list[Any],
-            cards: list[Any], end: float) -> Verdict:
+def measure(
+    plan: LoadPlan,
+    asked: list[Question],
+    records: list[Any],
+    transcript: list[Any],
+    cards: list[Any],
+    end: float,
+) -> Verdict:
     messages = [r for r in records if r.kind == "message" and r.fields.get("delivered")]
     text_of = {q.text: q for q in asked}
     ask_at = {str(r.fields["msgId"]): r.t for r in messages}
@@ -105,13 +111,19 @@ def measure(plan: LoadPlan, asked: list[Question], records: list[Any], transcrip
         "monthly_quota": (plan.platform.get("monthly_quota")),
         "duration": span,
         "ran_for": round(end, 3),
-        "latencies": [[round(ask_at[m], 3), v] for m, v in sorted(latency.items(),
-                                                                key=lambda i: ask_at[i[0]])],
+        "latencies": [
+            [round(ask_at[m], 3), v] for m, v in sorted(latency.items(), key=lambda i: ask_at[i[0]])
+        ],
         "arrivals": [round(t, 3) for t in sorted(ask_at.values())],
         "refused_at": [round(r.t, 3) for r in refused],
     }
-    named = {"lost": lost, "doubled": doubled, "unfinished": unfinished,
-             "cross_talk": [c.message for c in crossed], "out_of_order": out_of_order}
+    named = {
+        "lost": lost,
+        "doubled": doubled,
+        "unfinished": unfinished,
+        "cross_talk": [c.message for c in crossed],
+        "out_of_order": out_of_order,
+    }
     verdict = Verdict(figures)
     for name, limit in plan.thresholds.items():
         value = figures.get(name)
@@ -121,16 +133,19 @@ def measure(plan: LoadPlan, asked: list[Question], records: list[Any], transcrip
             what = THRESHOLDS[name][0]
             involved = named.get(name, [])
             shown = f": {', '.join(map(str, involved[:5]))}" + (" …" if len(involved) > 5 else "")
-            verdict.failed[name] = (f"{name} = {value}, expected at most {limit:g} ({what})"
-                                    + (shown if involved else ""))
+            verdict.failed[name] = f"{name} = {value}, expected at most {limit:g} ({what})" + (
+                shown if involved else ""
+            )
     return verdict
 
 
 def bottleneck(figures: dict[str, Any]) -> str:
     """Where the time went, in a sentence: the platform's limits, or the robot."""
     if figures.get("rate_403", 0) > 0:
-        return ("the platform's limits: calls were refused with 403 (QPS per app and API, or "
-                "the monthly quota); fewer calls per answer or a throttle would help")
+        return (
+            "the platform's limits: calls were refused with 403 (QPS per app and API, or "
+            "the monthly quota); fewer calls per answer or a throttle would help"
+        )
     if figures.get("lost") or figures.get("doubled") or figures.get("unfinished"):
         return "the robot: it lost, doubled or left answers unfinished under this load"
     return "no limit reached at this load"

@@ -12,9 +12,11 @@ from .plan import THRESHOLDS, LoadPlan
 
 def text(plan: LoadPlan, verdict: Verdict) -> str:
     f = verdict.figures
-    lines = [f"load {plan.name}: {f['questions']} questions from {plan.workload.users} users over "
-             f"{f['duration']:g} s ({f['answers']} answers, {f['answers_per_question']} per "
-             "question)"]
+    lines = [
+        f"load {plan.name}: {f['questions']} questions from {plan.workload.users} users over "
+        f"{f['duration']:g} s ({f['answers']} answers, {f['answers_per_question']} per "
+        "question)"
+    ]
     for name in THRESHOLDS:
         if name in f:
             limit = plan.thresholds.get(name)
@@ -32,9 +34,18 @@ def text(plan: LoadPlan, verdict: Verdict) -> str:
 
 
 def as_json(plan: LoadPlan, verdict: Verdict) -> str:
-    return json.dumps({"plan": str(plan.path), "name": plan.name, "ok": verdict.ok,
-                       "failed": verdict.failed, "thresholds": plan.thresholds,
-                       "figures": verdict.figures}, ensure_ascii=False, indent=2)
+    return json.dumps(
+        {
+            "plan": str(plan.path),
+            "name": plan.name,
+            "ok": verdict.ok,
+            "failed": verdict.failed,
+            "thresholds": plan.thresholds,
+            "figures": verdict.figures,
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
 
 
 def _svg(points: list[tuple[float, float]], span: float, title: str, color: str) -> str:
@@ -44,11 +55,14 @@ def _svg(points: list[tuple[float, float]], span: float, title: str, color: str)
     dots = "".join(
         f'<circle cx="{pad + x / span * (width - 2 * pad):.1f}" '
         f'cy="{height - pad - y / top * (height - 2 * pad):.1f}" r="2" fill="{color}"/>'
-        for x, y in points)
-    return (f'<figure><figcaption>{html.escape(title)} (max {top:g})</figcaption>'
-            f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="{html.escape(title)}"><line x1="{pad}" y1="{height - pad}" '
-            f'x2="{width - pad}" y2="{height - pad}" stroke="#888"/>{dots}</svg></figure>')
+        for x, y in points
+    )
+    return (
+        f"<figure><figcaption>{html.escape(title)} (max {top:g})</figcaption>"
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}"><line x1="{pad}" y1="{height - pad}" '
+        f'x2="{width - pad}" y2="{height - pad}" stroke="#888"/>{dots}</svg></figure>'
+    )
 
 
 def as_html(plan: LoadPlan, verdict: Verdict) -> str:
@@ -61,16 +75,19 @@ def as_html(plan: LoadPlan, verdict: Verdict) -> str:
     arrivals = [(k * width, float(v)) for k, v in sorted(buckets.items())]
     latency = [(float(t), float(v)) for t, v in f["latencies"]]
     refused = [(float(t), 1.0) for t in f["refused_at"]]
-    rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(f.get(n)))}</td>"
-                   f"<td>{'FAIL' if n in verdict.failed else 'ok'}</td></tr>"
-                   for n in THRESHOLDS if n in f)
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(f.get(n)))}</td>"
+        f"<td>{'FAIL' if n in verdict.failed else 'ok'}</td></tr>"
+        for n in THRESHOLDS
+        if n in f
+    )
     status = "PASSED" if verdict.ok else "FAILED: " + ", ".join(verdict.failed)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>load {html.escape(plan.name)}</title>
 <style>body{{font:14px sans-serif;margin:2em;color:#1f2329}}td,th{{padding:2px 10px;
 text-align:left}}figure{{margin:1em 0}}</style></head><body>
 <h1>load {html.escape(plan.name)}: {html.escape(status)}</h1>
-<p>{f['questions']} questions from {plan.workload.users} users over {span:g} s;
+<p>{f["questions"]} questions from {plan.workload.users} users over {span:g} s;
 bottleneck: {html.escape(bottleneck(f))}</p>
 <table><tr><th>figure</th><th>value</th><th>verdict</th></tr>{rows}</table>
 {_svg(arrivals, span, "questions arriving per interval", "#0a66c2")}

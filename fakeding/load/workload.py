@@ -11,9 +11,28 @@ from typing import Any
 
 from .plan import LoadPlan, Workload
 
-WORDS = ("invoice", "refund", "password", "login", "billing", "plan", "upgrade", "export",
-         "report", "team", "admin", "limit", "api", "token", "card", "order", "delivery",
-         "account", "settings", "error")
+WORDS = (
+    "invoice",
+    "refund",
+    "password",
+    "login",
+    "billing",
+    "plan",
+    "upgrade",
+    "export",
+    "report",
+    "team",
+    "admin",
+    "limit",
+    "api",
+    "token",
+    "card",
+    "order",
+    "delivery",
+    "account",
+    "settings",
+    "error",
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +61,10 @@ def arrivals(w: Workload, rng: random.Random) -> list[float]:
 def questions(w: Workload) -> list[Question]:
     rng = random.Random(w.seed)
     users = [f"u{n:03d}" for n in range(1, w.users + 1)]
-    home = {u: (f"group{rng.randrange(w.group_count) + 1}" if rng.random() < w.groups
-                else f"dm_{u}") for u in users}
+    home = {
+        u: (f"group{rng.randrange(w.group_count) + 1}" if rng.random() < w.groups else f"dm_{u}")
+        for u in users
+    }
     busy_until = dict.fromkeys(users, 0.0)  # a user asks one session at a time
     out: list[Question] = []
     n = 0
@@ -67,16 +88,14 @@ def scenario(plan: LoadPlan, asked: list[Question]) -> dict[str, Any]:
     convs = sorted({q.conversation for q in asked})
     steps: list[dict[str, Any]] = []
     for q in asked:
-        step: dict[str, Any] = {"at": q.at, "say": {"user": q.user, "in": q.conversation,
-                                                    "text": q.text}}
+        step: dict[str, Any] = {"at": q.at, "say": {"user": q.user, "in": q.conversation, "text": q.text}}
         if plan.answer is not None:
             step["answer"] = dict(plan.answer)
         steps.append(step)
     data: dict[str, Any] = {
         "name": f"load: {plan.name}",
         "users": {u: {"nick": f"User {u[1:]}"} for u in users},
-        "conversations": {c: {"type": "single" if c.startswith("dm_") else "group"}
-                          for c in convs},
+        "conversations": {c: {"type": "single" if c.startswith("dm_") else "group"} for c in convs},
         "steps": steps,
         "snapshot": False,
     }

@@ -25,30 +25,33 @@ Result = tuple[dict[str, Any], Card | None, str | None]
 
 def _obj(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise OpenApiError(400, "param.error",
-                           f"body must be a JSON object, found {type(body).__name__}")
+        raise OpenApiError(400, "param.error", f"body must be a JSON object, found {type(body).__name__}")
     return body
 
 
 def off_duty_prompt(platform: Platform, app: App, body: Any, t: float) -> Result:
     body = _obj(body)
     if body.get("robotCode") != app.robot_code:
-        raise OpenApiError(400, "invalidParameter.robotCode.invalid",
-                           f"robotCode: expected this app's robotCode {app.robot_code!r}, "
-                           f"found {echo(body.get('robotCode'))}")
+        raise OpenApiError(
+            400,
+            "invalidParameter.robotCode.invalid",
+            f"robotCode: expected this app's robotCode {app.robot_code!r}, "
+            f"found {echo(body.get('robotCode'))}",
+        )
     template = body.get("cardTemplateId")
     if template != "StandardCard":
-        raise OpenApiError(400, "param.error",
-                           f"cardTemplateId: expected 'StandardCard', found {echo(template)}")
+        raise OpenApiError(
+            400, "param.error", f"cardTemplateId: expected 'StandardCard', found {echo(template)}"
+        )
     raw = body.get("cardData")
     try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
         data = jsonsafe.loads(raw, what="cardData") if isinstance(raw, str) else None
     except jsonsafe.BadJson as exc:
-        raise OpenApiError(400, "param.isNotJson",
-                           f"{exc}; expected a JSON object as a string") from None
+        raise OpenApiError(400, "param.isNotJson", f"{exc}; expected a JSON object as a string") from None
     if not isinstance(data, dict):
-        raise OpenApiError(400, "param.isNotJson",
-                           f"cardData: expected a JSON object as a string, found {echo(raw, 80)}")
+        raise OpenApiError(
+            400, "param.isNotJson", f"cardData: expected a JSON object as a string, found {echo(raw, 80)}"
+        )
     app.off_duty_prompt = data
     return {"success": True, "result": True}, None, None
 
@@ -57,8 +60,9 @@ def register_card_callback(platform: Platform, app: App, body: Any, t: float) ->
     body = _obj(body)
     key = body.get("callbackRouteKey")
     if not isinstance(key, str) or not key:
-        raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey: expected a non-empty string, found {echo(key)}")
+        raise OpenApiError(
+            400, "param.invalid", f"callbackRouteKey: expected a non-empty string, found {echo(key)}"
+        )
     try:
         url = loopback_url(body.get("callbackUrl"), "callbackUrl")
     except ConfigError as exc:
@@ -70,9 +74,11 @@ def register_card_callback(platform: Platform, app: App, body: Any, t: float) ->
     if not isinstance(force, bool):
         raise OpenApiError(400, "param.invalid", f"forceUpdate: expected true or false, found {echo(force)}")
     if key in app.card_callbacks and not force:
-        raise OpenApiError(400, "param.invalid",
-                           f"callbackRouteKey {echo(key)} is already registered; send forceUpdate: "
-                           "true to replace it")
+        raise OpenApiError(
+            400,
+            "param.invalid",
+            f"callbackRouteKey {echo(key)} is already registered; send forceUpdate: true to replace it",
+        )
     secret = secret or platform.ids.token()
     app.card_callbacks[key] = (secret, url)
     return {"success": True, "result": {"callbackUrl": url, "apiSecret": secret}}, None, None

@@ -29,9 +29,21 @@ from ..platform import App, Platform, session_tag
 from . import media, robot_settings
 
 Handler = Callable[[App, Any, float], tuple[dict[str, Any], Card | None, str | None]]
-MSG_KEYS = ("sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard",
-            "sampleActionCard2", "sampleActionCard3", "sampleActionCard4", "sampleActionCard5",
-            "sampleActionCard6", "sampleAudio", "sampleFile", "sampleVideo")
+MSG_KEYS = (
+    "sampleText",
+    "sampleMarkdown",
+    "sampleImageMsg",
+    "sampleLink",
+    "sampleActionCard",
+    "sampleActionCard2",
+    "sampleActionCard3",
+    "sampleActionCard4",
+    "sampleActionCard5",
+    "sampleActionCard6",
+    "sampleAudio",
+    "sampleFile",
+    "sampleVideo",
+)
 FILES = "/_files/"
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
 
@@ -63,6 +75,7 @@ Core = Callable[[HttpRequest], Served]
 
 def instant(fn: Callable[[HttpRequest], HttpReply]) -> Core:
     """A core that never waits."""
+
     def core(req: HttpRequest) -> Served:
         yield from ()
         return fn(req)
@@ -97,15 +110,26 @@ async def run_async(served: Served) -> HttpReply:
 def to_aiohttp(reply: HttpReply) -> web.Response:
     if reply.content_type is None:
         return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
-    return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type,
-                        charset="utf-8", headers=reply.headers)
+    return web.Response(
+        status=reply.status,
+        body=reply.body,
+        content_type=reply.content_type,
+        charset="utf-8",
+        headers=reply.headers,
+    )
 
 
 async def from_aiohttp(request: web.Request) -> HttpRequest:
     """The request as the core reads it; aiohttp's query and header mappings are read-only
     views already (headers case-insensitive), so they are handed over, not copied."""
-    return HttpRequest(request.method, request.path, request.query, request.headers,
-                       await request.read(), request.remote or "127.0.0.1")
+    return HttpRequest(
+        request.method,
+        request.path,
+        request.query,
+        request.headers,
+        await request.read(),
+        request.remote or "127.0.0.1",
+    )
 
 
 class OpenApi:
@@ -124,7 +148,8 @@ class OpenApi:
         for key, core in self.table.items():  # api faults reach these too
             self.table[key] = self._faultable(*key, core)
         api: list[tuple[str, str, Handler]] = [
-            (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()]
+            (method, path, self._card_route(route)) for (method, path), route in CARD_ROUTES.items()
+        ]
         api += [
             ("POST", "/v1.0/robot/oToMessages/batchSend", self._batch_send),
             ("POST", "/v1.0/robot/groupMessages/send", self._group_send),
@@ -144,14 +169,22 @@ class OpenApi:
     def _faultable(self, method: str, path: str, core: Core) -> Core:
         """A token, gateway or session-webhook route that an armed ``api`` fault can delay or
         fail (before the route reads its body, as a platform outage would)."""
+
         def handle(req: HttpRequest) -> Served:
             platform = self.platform
             fault = platform.faults.on_call(None, method, path)
             if fault is not None:
                 t = self.now()
-                platform.recorder.add(t, "fault", fault="api", fired=True,
-                                      route=f"{method} {path}", status=fault.status,
-                                      code=fault.code, delay=fault.delay)
+                platform.recorder.add(
+                    t,
+                    "fault",
+                    fault="api",
+                    fired=True,
+                    route=f"{method} {path}",
+                    status=fault.status,
+                    code=fault.code,
+                    delay=fault.delay,
+                )
                 if fault.delay:
                     yield fault.delay
                 if fault.status >= 400:
@@ -189,11 +222,15 @@ class OpenApi:
     def _bound(self, fn: Callable[[Platform, App, Any, float], Any]) -> Handler:
         def handler(app: App, body: Any, t: float) -> Any:
             return fn(self.platform, app, body, t)
+
         return handler
 
     def _json(self, status: int, body: Any, request_id: str) -> HttpReply:
-        return HttpReply(status, _ENCODER.encode(body).encode(),
-                         {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"})
+        return HttpReply(
+            status,
+            _ENCODER.encode(body).encode(),
+            {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"},
+        )
 
     def _body(self, req: HttpRequest) -> Any:
         if not req.body:
@@ -202,18 +239,20 @@ class OpenApi:
             return jsonsafe.loads(req.body)
         except jsonsafe.BadJson as exc:
             self._refused(req, str(exc))
-            raise OpenApiError(400, "InvalidBody", f"{exc} (send a JSON object, "
-                                                   "Content-Type: application/json)") from None
+            raise OpenApiError(
+                400, "InvalidBody", f"{exc} (send a JSON object, Content-Type: application/json)"
+            ) from None
 
     def _refused(self, req: HttpRequest, problem: str) -> None:
         """Input no DingTalk API would accept is a robot bug: recorded as a violation."""
-        self.platform.recorder.add(self.now(), "violation",
-                                   reason=f"{req.method} {req.path}: {problem}")
+        self.platform.recorder.add(self.now(), "violation", reason=f"{req.method} {req.path}: {problem}")
 
-    def _record_api(self, t: float, method: str, path: str, client: str | None, status: int,
-                    body: Any, response: Any) -> None:
-        self.platform.recorder.add(t, "api", route=f"{method} {path}", client=client,
-                                   status=status, request=body, response=response)
+    def _record_api(
+        self, t: float, method: str, path: str, client: str | None, status: int, body: Any, response: Any
+    ) -> None:
+        self.platform.recorder.add(
+            t, "api", route=f"{method} {path}", client=client, status=status, request=body, response=response
+        )
 
     def _endpoint(self, method: str, path: str, fn: Handler) -> Core:
         route = f"{method} {path}"  # as recorded, made once per route
@@ -232,9 +271,16 @@ class OpenApi:
                 platform.meter(app, method, path)
                 fault = platform.faults.on_call(client, method, path)
                 if fault is not None:
-                    platform.recorder.add(t, "fault", fault="api", fired=True, route=route,
-                                          status=fault.status, code=fault.code,
-                                          delay=fault.delay)
+                    platform.recorder.add(
+                        t,
+                        "fault",
+                        fault="api",
+                        fired=True,
+                        route=route,
+                        status=fault.status,
+                        code=fault.code,
+                        delay=fault.delay,
+                    )
                     if fault.delay:
                         yield fault.delay
                         t = self.now()
@@ -244,14 +290,15 @@ class OpenApi:
                 response, card, source = fn(app, body, t)
             except OpenApiError as exc:
                 out = exc.body(rid)
-                platform.recorder.add(t, "api", route=route, client=client, status=exc.status,
-                                      request=body, response=out)
+                platform.recorder.add(
+                    t, "api", route=route, client=client, status=exc.status, request=body, response=out
+                )
                 if exc.violation:
-                    platform.recorder.add(t, "violation", client=client,
-                                          reason=f"{route}: {exc.message}")
+                    platform.recorder.add(t, "violation", client=client, reason=f"{route}: {exc.message}")
                 return self._json(exc.status, out, rid)
-            platform.recorder.add(t, "api", route=route, client=client, status=200,
-                                  request=body, response=response)
+            platform.recorder.add(
+                t, "api", route=route, client=client, status=200, request=body, response=response
+            )
             if card is not None and source is not None:
                 platform.note_card(t, card, source)
             return self._json(200, response, rid)
@@ -264,13 +311,14 @@ class OpenApi:
     def not_found_core(self, req: HttpRequest) -> HttpReply:
         t = self.now()
         rid = self.platform.ids.request_id()
-        body = {"code": "InvalidAction.NotFound",
-                "message": f"Specified api is not found, please check your url and method. "
-                           f"({req.method} {req.path})",
-                "requestid": rid}
+        body = {
+            "code": "InvalidAction.NotFound",
+            "message": f"Specified api is not found, please check your url and method. "
+            f"({req.method} {req.path})",
+            "requestid": rid,
+        }
         self._record_api(t, req.method, req.path, None, 404, None, body)
-        self.platform.recorder.add(t, "violation",
-                                   reason=f"unknown route {req.method} {req.path}")
+        self.platform.recorder.add(t, "violation", reason=f"unknown route {req.method} {req.path}")
         return self._json(404, body, rid)
 
     # -- gateway and tokens -------------------------------------------------------------------
@@ -301,8 +349,9 @@ class OpenApi:
             token, ttl = self.platform.issue_token(t, body.get("appKey"), body.get("appSecret"))
         except OpenApiError as exc:
             out = exc.body(rid)
-            self._record_api(t, "POST", "/v1.0/oauth2/accessToken", _client(body, "appKey"),
-                             exc.status, body, out)
+            self._record_api(
+                t, "POST", "/v1.0/oauth2/accessToken", _client(body, "appKey"), exc.status, body, out
+            )
             return self._json(exc.status, out, rid)
         out = {"accessToken": token, "expireIn": ttl}
         self._record_api(t, "POST", "/v1.0/oauth2/accessToken", body["appKey"], 200, body, out)
@@ -314,8 +363,7 @@ class OpenApi:
         key, secret = req.query.get("appkey"), req.query.get("appsecret")
         try:
             token, ttl = self.platform.issue_token(t, key, secret)
-            out: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "access_token": token,
-                                   "expires_in": ttl}
+            out: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": ttl}
         except OpenApiError:
             out = {"errcode": 40089, "errmsg": "不合法的corpId或corpSecret"}
         self._record_api(t, "GET", "/gettoken", key, 200, {"appkey": key}, out)
@@ -332,11 +380,17 @@ class OpenApi:
             self._refused(req, str(exc))
         session, out = self.platform.webhook(t, req.query.get("session"), body)
         self.platform.recorder.add(
-            t, "webhook", client=session.client_id if session else None,
+            t,
+            "webhook",
+            client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
             msgId=session.msg_id if session else None,
-            msgtype=_webhook_kind(body), session=session_tag(req.query.get("session")),
-            errcode=out["errcode"], errmsg=out.get("errmsg"), request=body)
+            msgtype=_webhook_kind(body),
+            session=session_tag(req.query.get("session")),
+            errcode=out["errcode"],
+            errmsg=out.get("errmsg"),
+            request=body,
+        )
         return self._json(200, out, rid)
 
     def custom_robot_send(self, req: HttpRequest) -> HttpReply:
@@ -350,16 +404,24 @@ class OpenApi:
                 body = jsonsafe.loads(req.body)
             except jsonsafe.BadJson as exc:
                 self._refused(req, str(exc))
-        post = self.platform.custom_robot_send(t, int(self.clock.time() * 1000),
-                                               dict(req.query), req.remote, body)
+        post = self.platform.custom_robot_send(
+            t, int(self.clock.time() * 1000), dict(req.query), req.remote, body
+        )
         robot = post.robot
         self.platform.recorder.add(
-            t, "custom_robot", robot=robot.name if robot else None,
-            conversation=robot.conversation_id if robot else None, msgtype=post.msgtype,
-            errcode=post.errcode, errmsg=post.errmsg, request=body)
+            t,
+            "custom_robot",
+            robot=robot.name if robot else None,
+            conversation=robot.conversation_id if robot else None,
+            msgtype=post.msgtype,
+            errcode=post.errcode,
+            errmsg=post.errmsg,
+            request=body,
+        )
         if post.errcode != 0:
-            self.platform.recorder.add(t, "violation", reason=f"POST /robot/send refused: "
-                                       f"errcode {post.errcode} {post.errmsg}")
+            self.platform.recorder.add(
+                t, "violation", reason=f"POST /robot/send refused: errcode {post.errcode} {post.errmsg}"
+            )
         return self._json(200, post.answer, rid)
 
     async def media_upload(self, request: web.Request) -> web.Response:
@@ -369,15 +431,22 @@ class OpenApi:
         return to_aiohttp(self._json(200, out, self.platform.ids.request_id()))
 
     def file_content(self, req: HttpRequest) -> HttpReply:
-        entry = self.platform.files.get(req.path[len(FILES):])
+        entry = self.platform.files.get(req.path[len(FILES) :])
         if entry is None:
             rid = self.platform.ids.request_id()
-            return self._json(404, {"code": "InvalidAction.NotFound",
-                                    "message": "unknown or expired download url",
-                                    "requestid": rid}, rid)
+            return self._json(
+                404,
+                {
+                    "code": "InvalidAction.NotFound",
+                    "message": "unknown or expired download url",
+                    "requestid": rid,
+                },
+                rid,
+            )
         name, data = entry
-        return HttpReply(200, data, {"Content-Disposition": f'attachment; filename="{name}"'},
-                         content_type=None)
+        return HttpReply(
+            200, data, {"Content-Disposition": f'attachment; filename="{name}"'}, content_type=None
+        )
 
     # -- OpenAPI endpoints (pure functions of app, body, t) -------------------------------------
     def _card_route(self, route: CardRoute) -> Handler:
@@ -393,9 +462,11 @@ class OpenApi:
     def _own_robot_codes(self, app: App, body: dict[str, Any]) -> None:
         """A card names a robot (``robotCode``, or in a deliver model): when it names one, it
         must be the calling app's; the card core checks the rest."""
-        for where, holder in (("", body), ("imGroupOpenDeliverModel.",
-                                           body.get("imGroupOpenDeliverModel")),
-                              ("imRobotOpenDeliverModel.", body.get("imRobotOpenDeliverModel"))):
+        for where, holder in (
+            ("", body),
+            ("imGroupOpenDeliverModel.", body.get("imGroupOpenDeliverModel")),
+            ("imRobotOpenDeliverModel.", body.get("imRobotOpenDeliverModel")),
+        ):
             code = holder.get("robotCode") if isinstance(holder, dict) else None
             if isinstance(code, str) and code and code != app.robot_code:
                 raise self._foreign_robot(app, code, f"{where}robotCode")
@@ -407,43 +478,50 @@ class OpenApi:
             self.platform.check_member(app.client_id, cid, "openConversationId")
         space = body.get("openSpaceId")
         if isinstance(space, str) and space.startswith(OPEN_SPACE_PREFIX):
-            for part in space[len(OPEN_SPACE_PREFIX):].split(";"):
+            for part in space[len(OPEN_SPACE_PREFIX) :].split(";"):
                 kind, _, space_id = part.partition(".")
                 if kind.upper() == "IM_GROUP" and space_id:
                     self.platform.check_member(app.client_id, space_id, "openSpaceId")
 
     def _foreign_robot(self, app: App, code: Any, field: str = "robotCode") -> OpenApiError:
         """The error for a robotCode that is not the calling app's, naming both apps."""
-        owner = next((a.client_id for a in self.platform.apps.values()
-                      if a.robot_code == code and a is not app), None)
+        owner = next(
+            (a.client_id for a in self.platform.apps.values() if a.robot_code == code and a is not app), None
+        )
         whose = f"app {owner!r}'s robot" if owner else "no robot of this app"
         # DingTalk's code when the token's app does not own the robot named ("This app's appkey
         # does not match the bot's robotCode"); an unknown code is just invalid
         code_name = "invalidParameter.robotCode.auth" if owner else "invalidParameter.robotCode.invalid"
-        return OpenApiError(400, code_name,
-                            f"{field}: expected this app's robotCode {app.robot_code!r} (the "
-                            f"access token is app {app.client_id!r}'s), found {echo(code)}, "
-                            f"which is {whose}", violation=owner is not None)
+        return OpenApiError(
+            400,
+            code_name,
+            f"{field}: expected this app's robotCode {app.robot_code!r} (the "
+            f"access token is app {app.client_id!r}'s), found {echo(code)}, "
+            f"which is {whose}",
+            violation=owner is not None,
+        )
 
     def _check_msg(self, app: App, body: dict[str, Any]) -> str:
         if body.get("robotCode") != app.robot_code:
             raise self._foreign_robot(app, body.get("robotCode"))
         key = body.get("msgKey")
         if key not in MSG_KEYS:
-            raise OpenApiError(400, "invalidParameter.msgKey.invalid",
-                               f"msgKey must be one of {', '.join(MSG_KEYS)}, found {echo(key)}")
+            raise OpenApiError(
+                400,
+                "invalidParameter.msgKey.invalid",
+                f"msgKey must be one of {', '.join(MSG_KEYS)}, found {echo(key)}",
+            )
         param = body.get("msgParam")
         if not isinstance(param, str):
-            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               "msgParam must be a JSON string")
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid", "msgParam must be a JSON string")
         try:  # the rules of request bodies: no lone surrogates, NaN or deep nesting either
             parsed = jsonsafe.loads(param, what="msgParam")
         except jsonsafe.BadJson as exc:
-            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               f"{exc}; msgParam must be a JSON object as text") from None
+            raise OpenApiError(
+                400, "invalidParameter.msgParam.invalid", f"{exc}; msgParam must be a JSON object as text"
+            ) from None
         if not isinstance(parsed, dict):
-            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               "msgParam must be a JSON object")
+            raise OpenApiError(400, "invalidParameter.msgParam.invalid", "msgParam must be a JSON object")
         shown = media.check_message_media(self.platform, app, key, parsed)
         return str(parsed.get("content") or parsed.get("text") or parsed.get("title") or shown)
 
@@ -455,30 +533,42 @@ class OpenApi:
             raise OpenApiError(400, "invalidParameter.userIds.empty", "userIds must not be empty")
         wrong = [u for u in users if not isinstance(u, str) or not u]
         if wrong:
-            raise OpenApiError(400, "invalidParameter.userIds.invalid",
-                               f"userIds must be non-empty strings (staff ids), found {echo(wrong[0])}")
+            raise OpenApiError(
+                400,
+                "invalidParameter.userIds.invalid",
+                f"userIds must be non-empty strings (staff ids), found {echo(wrong[0])}",
+            )
         if len(users) > self.platform.settings.batch_send_max_users:
-            raise OpenApiError(400, "invalidParameter.userIds.overMax",
-                               f"at most {self.platform.settings.batch_send_max_users} userIds, "
-                               f"found {len(users)}")
+            raise OpenApiError(
+                400,
+                "invalidParameter.userIds.overMax",
+                f"at most {self.platform.settings.batch_send_max_users} userIds, found {len(users)}",
+            )
         self._markdown(t, body)
         for user in users:
             conv = self.platform.conversation_of(app.client_id, None, user)
             self.platform.note(t, conv, "bot", f"robot:{body['msgKey']}", text)
-        return ({"processQueryKey": self.platform.ids.process_query_key(),
-                 "invalidStaffIdList": [], "flowControlledStaffIdList": []}, None, None)
+        return (
+            {
+                "processQueryKey": self.platform.ids.process_query_key(),
+                "invalidStaffIdList": [],
+                "flowControlledStaffIdList": [],
+            },
+            None,
+            None,
+        )
 
     def _group_send(self, app: App, body: Any, t: float) -> tuple[dict[str, Any], None, None]:
         body = _obj(body)
         text = self._check_msg(app, body)
         cid = body.get("openConversationId")
         if not isinstance(cid, str) or not cid:
-            raise OpenApiError(400, "invalid.openConversationId",
-                               "openConversationId is required")
+            raise OpenApiError(400, "invalid.openConversationId", "openConversationId is required")
         self.platform.check_member(app.client_id, cid, "openConversationId")
         if len(body["msgParam"].encode()) > 15_000:
-            raise OpenApiError(400, "invalidParameter.msgParam.invalid",
-                               "msgParam is larger than 15000 bytes")
+            raise OpenApiError(
+                400, "invalidParameter.msgParam.invalid", "msgParam is larger than 15000 bytes"
+            )
         self._markdown(t, body)
         self.platform.note(t, cid, "bot", f"robot:{body['msgKey']}", text)
         return {"processQueryKey": self.platform.ids.process_query_key()}, None, None
@@ -492,8 +582,9 @@ class OpenApi:
         body = _obj(body)
         code = body.get("downloadCode")
         if not isinstance(code, str) or code not in self.platform.files:
-            raise OpenApiError(400, "invalidParameter.downloadCode.invalid",
-                               f"unknown downloadCode {echo(code)}")
+            raise OpenApiError(
+                400, "invalidParameter.downloadCode.invalid", f"unknown downloadCode {echo(code)}"
+            )
         if body.get("robotCode") != app.robot_code:
             raise self._foreign_robot(app, body.get("robotCode"))
         return {"downloadUrl": f"{self.platform.http_url}/_files/{code}"}, None, None

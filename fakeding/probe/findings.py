@@ -32,8 +32,7 @@ class Findings:
         self.notes.append(text)
 
     def toml(self, when: str) -> str:
-        comment = "\n".join([f"written by `fakeding probe` on {when} ({self.calls} calls)",
-                             *self.notes])
+        comment = "\n".join([f"written by `fakeding probe` on {when} ({self.calls} calls)", *self.notes])
         return profile_toml(self.settings, self.sources, comment=comment)
 
 

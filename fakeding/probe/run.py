@@ -85,10 +85,19 @@ class Listener:
 
     async def _ack(self, headers: dict[str, Any], data: str) -> None:
         with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-            await self.ws.send_str(json.dumps({
-                "code": 200, "message": "OK", "data": data,
-                "headers": {"messageId": headers.get("messageId", ""),
-                            "contentType": "application/json"}}))
+            await self.ws.send_str(
+                json.dumps(
+                    {
+                        "code": 200,
+                        "message": "OK",
+                        "data": data,
+                        "headers": {
+                            "messageId": headers.get("messageId", ""),
+                            "contentType": "application/json",
+                        },
+                    }
+                )
+            )
 
     async def until(self, check: Any, limit: float) -> bool:
         deadline = time.monotonic() + limit
@@ -116,8 +125,9 @@ class Probe:
                 raw = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ProbeError(f"cannot reach {url.partition('?')[0]}: "
-                             f"{exc or type(exc).__name__}; check --upstream") from None
+            raise ProbeError(
+                f"cannot reach {url.partition('?')[0]}: {exc or type(exc).__name__}; check --upstream"
+            ) from None
         try:
             return status, json.loads(raw) if raw else None
         except ValueError:
@@ -125,31 +135,43 @@ class Probe:
 
     async def token(self) -> str:
         url = self.base + "/v1.0/oauth2/accessToken"
-        status, body = await self._call("POST", url, json={
-            "appKey": self.o.client_id, "appSecret": self.o.client_secret})
+        status, body = await self._call(
+            "POST", url, json={"appKey": self.o.client_id, "appSecret": self.o.client_secret}
+        )
         if status != 200 or not isinstance(body, dict) or "accessToken" not in body:
-            raise ProbeError(f"the upstream refused the app {self.o.client_id!r}: HTTP {status} "
-                             f"{str(body)[:200]}; check --app CLIENT_ID:CLIENT_SECRET")
+            raise ProbeError(
+                f"the upstream refused the app {self.o.client_id!r}: HTTP {status} "
+                f"{str(body)[:200]}; check --app CLIENT_ID:CLIENT_SECRET"
+            )
         if isinstance(body.get("expireIn"), int | float):
             self.f.found("token_ttl", float(body["expireIn"]), "expireIn of a fresh token")
-        bad_status, bad = await self._call("POST", url, json={
-            "appKey": self.o.client_id, "appSecret": "fakeding-probe-wrong-secret"})
+        bad_status, bad = await self._call(
+            "POST", url, json={"appKey": self.o.client_id, "appSecret": "fakeding-probe-wrong-secret"}
+        )
         shape = sorted(bad) if isinstance(bad, dict) else type(bad).__name__
-        self.f.note(f"a refused token call: HTTP {bad_status}, body keys {shape}, code "
-                    f"{bad.get('code') if isinstance(bad, dict) else None!r}")
+        self.f.note(
+            f"a refused token call: HTTP {bad_status}, body keys {shape}, code "
+            f"{bad.get('code') if isinstance(bad, dict) else None!r}"
+        )
         return str(body["accessToken"])
 
     async def connect(self) -> tuple[Listener | None, int | None]:
         """A Stream connection, or the status its handshake was refused with."""
         status, body = await self._call(
-            "POST", self.base + "/v1.0/gateway/connections/open",
+            "POST",
+            self.base + "/v1.0/gateway/connections/open",
             headers={"Accept": "application/json"},
-            json={"clientId": self.o.client_id, "clientSecret": self.o.client_secret,
-                  "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
-                  "ua": "fakeding-probe"})
+            json={
+                "clientId": self.o.client_id,
+                "clientSecret": self.o.client_secret,
+                "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+                "ua": "fakeding-probe",
+            },
+        )
         if status != 200 or not isinstance(body, dict) or not body.get("ticket"):
-            raise ProbeError(f"the gateway refused the app {self.o.client_id!r}: HTTP {status} "
-                             f"{str(body)[:200]}")
+            raise ProbeError(
+                f"the gateway refused the app {self.o.client_id!r}: HTTP {status} {str(body)[:200]}"
+            )
         url = f"{body['endpoint']}?ticket={urllib.parse.quote_plus(str(body['ticket']))}"
         try:
             ws = await self.s.ws_connect(url, autoping=True)
@@ -161,36 +183,51 @@ class Probe:
     async def message(self, first: Listener) -> None:
         """A person's message: webhook lifetime, one reply, the redelivery delay."""
         if self.o.message_via:
-            headers = ({"Authorization": f"Bearer {self.o.control_token}"}
-                       if self.o.control_token else {})
+            headers = {"Authorization": f"Bearer {self.o.control_token}"} if self.o.control_token else {}
             status, body = await self._call(
-                "POST", self.o.message_via.rstrip("/") + "/_fakeding/messages", headers=headers,
-                json={"conversation": {"id": "cidFakedingProbe", "type": "single"},
-                      "sender": {"staffId": "fakeding-probe", "nick": "probe"},
-                      "text": "fakeding probe", "clientId": self.o.client_id})
+                "POST",
+                self.o.message_via.rstrip("/") + "/_fakeding/messages",
+                headers=headers,
+                json={
+                    "conversation": {"id": "cidFakedingProbe", "type": "single"},
+                    "sender": {"staffId": "fakeding-probe", "nick": "probe"},
+                    "text": "fakeding probe",
+                    "clientId": self.o.client_id,
+                },
+            )
             if status != 200:
                 raise ProbeError(f"--message-via {self.o.message_via}: HTTP {status} {body}")
         else:
-            self.o.say(f"Send the robot a message now (any text, within {self.o.wait:g} s); "
-                       "it will answer once and the platform will be seen redelivering it.")
+            self.o.say(
+                f"Send the robot a message now (any text, within {self.o.wait:g} s); "
+                "it will answer once and the platform will be seen redelivering it."
+            )
         if not await first.until(lambda: first.messages, self.o.wait):
-            self.f.note(f"no message arrived within {self.o.wait:g} s: webhook lifetime and "
-                        "redelivery not measured")
+            self.f.note(
+                f"no message arrived within {self.o.wait:g} s: webhook lifetime and redelivery not measured"
+            )
             return
         t0, _, data = first.messages[0]
         expires, created = data.get("sessionWebhookExpiredTime"), data.get("createAt")
         if isinstance(expires, int | float) and isinstance(created, int | float):
-            self.f.found("webhook_ttl", round((expires - created) / 1000.0),
-                         "sessionWebhookExpiredTime - createAt of a message")
+            self.f.found(
+                "webhook_ttl",
+                round((expires - created) / 1000.0),
+                "sessionWebhookExpiredTime - createAt of a message",
+            )
         hook = data.get("sessionWebhook")
         if isinstance(hook, str):
-            status, body = await self._call("POST", hook, json={
-                "msgtype": "text", "text": {"content": "fakeding probe: message received"}})
+            status, body = await self._call(
+                "POST",
+                hook,
+                json={"msgtype": "text", "text": {"content": "fakeding probe: message received"}},
+            )
             self.f.note(f"a reply through the session webhook right away: HTTP {status} {body}")
         if await first.until(lambda: len(first.messages) > 1, self.o.wait):
             delay = first.messages[1][0] - t0
-            self.f.found("redelivery_delay", round(delay), "an un-acked message came again "
-                         f"after {delay:.1f} s")
+            self.f.found(
+                "redelivery_delay", round(delay), f"an un-acked message came again after {delay:.1f} s"
+            )
         else:
             self.f.note(f"an un-acked message was not redelivered within {self.o.wait:g} s")
         if isinstance(hook, str) and "webhook_ttl" in self.f.settings:
@@ -201,28 +238,38 @@ class Probe:
         platform keeping its word refuses."""
         due = t0 + ttl + 1.0
         if due - t0 > self.o.wait:
-            self.f.note(f"the webhook's claimed lifetime ({ttl:g} s) is longer than --wait: "
-                        "read from the message, not confirmed by a refused reply")
+            self.f.note(
+                f"the webhook's claimed lifetime ({ttl:g} s) is longer than --wait: "
+                "read from the message, not confirmed by a refused reply"
+            )
             return
         await asyncio.sleep(max(0.0, due - time.monotonic()))
-        status, body = await self._call("POST", hook, json={
-            "msgtype": "text", "text": {"content": "fakeding probe: after the webhook's expiry"}})
+        status, body = await self._call(
+            "POST",
+            hook,
+            json={"msgtype": "text", "text": {"content": "fakeding probe: after the webhook's expiry"}},
+        )
         errcode = body.get("errcode") if isinstance(body, dict) else None
         setting = "webhook_ttl"
         if status == 200 and errcode in (0, None):
-            self.f.note(f"a reply 1 s after the webhook's claimed expiry was still accepted: "
-                        f"it lives longer than {ttl:g} s")
+            self.f.note(
+                f"a reply 1 s after the webhook's claimed expiry was still accepted: "
+                f"it lives longer than {ttl:g} s"
+            )
         else:
-            self.f.sources[setting] += (f"; confirmed: a reply 1 s after it was refused "
-                                        f"(HTTP {status}, errcode {errcode})")
+            self.f.sources[setting] += (
+                f"; confirmed: a reply 1 s after it was refused (HTTP {status}, errcode {errcode})"
+            )
 
     async def second_connection(self, first: Listener) -> None:
         second, refused = await self.connect()
         told = refused is None and await first.until(lambda: first.told_to_go, self.o.settle)
         rule = connection_rule(refused, told)
-        how = {"refuse": f"a second connection's handshake was refused (HTTP {refused})",
-               "kick": "the first connection was sent a disconnect when a second opened",
-               "balance": f"both connections stayed open for {self.o.settle:g} s"}[rule]
+        how = {
+            "refuse": f"a second connection's handshake was refused (HTTP {refused})",
+            "kick": "the first connection was sent a disconnect when a second opened",
+            "balance": f"both connections stayed open for {self.o.settle:g} s",
+        }[rule]
         self.f.found("second_connection", rule, how)
         if second is not None:
             await second.ws.close()
@@ -235,16 +282,22 @@ class Probe:
         for i, n in enumerate(sizes):
             if i:
                 await asyncio.sleep(1.1)  # each burst in a fresh one-second window
-            answers = await asyncio.gather(*(self._call("POST", url, headers=headers, json=body)
-                                             for _ in range(n)))
+            answers = await asyncio.gather(
+                *(self._call("POST", url, headers=headers, json=body) for _ in range(n))
+            )
             codes = [str(b.get("code", "")) if isinstance(b, dict) else "" for _, b in answers]
             limit = qps_from_burst(codes)
             if limit is not None:
-                self.f.found("qps_limit", limit, f"a burst of {n} calls in one second: {limit} "
-                                                 "passed, the rest were QpsLimit refusals")
+                self.f.found(
+                    "qps_limit",
+                    limit,
+                    f"a burst of {n} calls in one second: {limit} passed, the rest were QpsLimit refusals",
+                )
                 return
-        self.f.note(f"no QPS refusal up to {min(self.o.max_qps, BURSTS[-1])} calls a second "
-                    "(raise --max-qps to probe higher)")
+        self.f.note(
+            f"no QPS refusal up to {min(self.o.max_qps, BURSTS[-1])} calls a second "
+            "(raise --max-qps to probe higher)"
+        )
 
 
 async def probe(options: Options) -> Findings:
@@ -259,8 +312,9 @@ async def probe(options: Options) -> Findings:
             await p.message(first)
             if await first.until(lambda: len(first.pings) >= 2, options.wait):
                 interval = ping_interval(first.pings)
-                p.f.found("system_ping_interval", interval,
-                          f"gap between SYSTEM pings ({len(first.pings)} seen)")
+                p.f.found(
+                    "system_ping_interval", interval, f"gap between SYSTEM pings ({len(first.pings)} seen)"
+                )
             else:
                 p.f.note(f"fewer than two SYSTEM pings within {options.wait:g} s")
             await p.second_connection(first)

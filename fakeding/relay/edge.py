@@ -30,8 +30,19 @@ from .scenario import ROBOT_TOPIC, parse_json, scenario_from_cassette
 GATEWAY = "/v1.0/gateway/connections/open"
 WEBHOOK = "/_relay/webhook/"
 DINGTALK = "https://api.dingtalk.com"
-HOP = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive",
-                 "accept-encoding", "content-encoding", "upgrade", "proxy-connection"})
+HOP = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "accept-encoding",
+        "content-encoding",
+        "upgrade",
+        "proxy-connection",
+    }
+)
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 MAX_FRAME = 1 << 20
 
@@ -56,8 +67,15 @@ def _body(raw: bytes) -> Any:
 class Relay:
     """``start`` serves; ``entries`` grows as traffic passes; ``write`` saves it."""
 
-    def __init__(self, upstream: str, client_id: str, client_secret: str, *,
-                 host: str = "127.0.0.1", upstream_ssl: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        host: str = "127.0.0.1",
+        upstream_ssl: ssl.SSLContext | None = None,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.client_id, self.client_secret = client_id, client_secret
         self.host = host
@@ -92,26 +110,37 @@ class Relay:
         """Open a Stream ticket upstream with the app's credentials (nothing connects with it):
         an unreachable upstream or refused credentials is a ``RelayError`` before the robot
         comes."""
-        body = {"clientId": self.client_id, "clientSecret": self.client_secret,
-                "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
-                "ua": "fakeding-record"}
+        body = {
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+            "ua": "fakeding-record",
+        }
         url = self.upstream + GATEWAY
         try:
-            async with self.session.post(url, json=body, ssl=self._ssl,
-                                         headers={"Accept": "application/json"}) as resp:
+            async with self.session.post(
+                url, json=body, ssl=self._ssl, headers={"Accept": "application/json"}
+            ) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise RelayError(f"cannot reach the upstream {url}: {exc or type(exc).__name__}; "
-                             "check --upstream (and that it is running)", UNREACHABLE) from None
+            raise RelayError(
+                f"cannot reach the upstream {url}: {exc or type(exc).__name__}; "
+                "check --upstream (and that it is running)",
+                UNREACHABLE,
+            ) from None
         answer = _body(raw)
         if status != 200 or not isinstance(answer, dict) or not answer.get("ticket"):
             shown = raw.decode("utf-8", errors="replace")[:300]
-            raise RelayError(f"the upstream {url} refused the app {self.client_id!r}: HTTP "
-                             f"{status} {shown}; check --app CLIENT_ID:CLIENT_SECRET", REFUSED)
+            raise RelayError(
+                f"the upstream {url} refused the app {self.client_id!r}: HTTP "
+                f"{status} {shown}; check --app CLIENT_ID:CLIENT_SECRET",
+                REFUSED,
+            )
 
-    async def start(self, *, port: int = 0, ws_port: int = 0,
-                    server_ssl: ssl.SSLContext | None = None) -> None:
+    async def start(
+        self, *, port: int = 0, ws_port: int = 0, server_ssl: ssl.SSLContext | None = None
+    ) -> None:
         self._t0 = asyncio.get_running_loop().time()
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=UPSTREAM_TIMEOUT)
@@ -157,30 +186,39 @@ class Relay:
     async def _http(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         if request.path.startswith(WEBHOOK):
-            target = self._hook_urls.get(request.path[len(WEBHOOK):])
+            target = self._hook_urls.get(request.path[len(WEBHOOK) :])
             if target is None:
-                return web.json_response({"errcode": 300001, "errmsg": "fakeding record: unknown "
-                                          "session webhook (not handed out by this relay)"},
-                                         status=404)
+                return web.json_response(
+                    {
+                        "errcode": 300001,
+                        "errmsg": "fakeding record: unknown session webhook (not handed out by this relay)",
+                    },
+                    status=404,
+                )
             kind, url = "webhook", target
         else:
             kind, url = "upstream", self.upstream + request.path_qs
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
-        entry: dict[str, Any] = {"method": request.method, "target": kind,
-                                 "path": request.path_qs if kind == "upstream" else url,
-                                 "headers": headers, "request": _body(raw)}
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "target": kind,
+            "path": request.path_qs if kind == "upstream" else url,
+            "headers": headers,
+            "request": _body(raw),
+        }
         try:
-            async with self.session.request(request.method, url, data=raw, headers=headers,
-                                            allow_redirects=False,
-                                            ssl=self._ssl) as resp:
+            async with self.session.request(
+                request.method, url, data=raw, headers=headers, allow_redirects=False, ssl=self._ssl
+            ) as resp:
                 answer = await resp.read()
                 status = resp.status
                 back = {k: v for k, v in resp.headers.items() if k.lower() not in HOP}
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             problem = f"fakeding record: cannot reach {url.partition('?')[0]}: {exc or type(exc).__name__}"
             self._note("http", **entry, status=502, response=None, error=problem)
-            return web.json_response({"code": "relay.upstreamUnreachable", "message": problem,
-                                      "requestid": ""}, status=502)
+            return web.json_response(
+                {"code": "relay.upstreamUnreachable", "message": problem, "requestid": ""}, status=502
+            )
         if kind == "upstream" and request.path == GATEWAY and status == 200:
             answer = self._local_ticket(answer)
         self._note("http", **entry, status=status, response=_body(answer))
@@ -200,21 +238,29 @@ class Relay:
     async def _connect(self, request: web.Request) -> web.StreamResponse:
         target = self._tickets.pop(request.query.get("ticket", ""), None)
         if target is None:
-            return web.json_response({"code": "relay.unknownTicket", "message": "fakeding "
-                                      "record: unknown ticket; call the gateway first"},
-                                     status=401)
+            return web.json_response(
+                {
+                    "code": "relay.unknownTicket",
+                    "message": "fakeding record: unknown ticket; call the gateway first",
+                },
+                status=401,
+            )
         endpoint, ticket = target
         url = f"{endpoint}?ticket={urllib.parse.quote_plus(ticket)}"
         try:
-            upstream = await self.session.ws_connect(url, ssl=self._ssl, autoping=True,
-                                                     max_msg_size=MAX_FRAME)
+            upstream = await self.session.ws_connect(
+                url, ssl=self._ssl, autoping=True, max_msg_size=MAX_FRAME
+            )
         except aiohttp.WSServerHandshakeError as exc:  # DingTalk's own refusal, passed on
-            return web.json_response({"code": "relay.upstreamRefused",
-                                      "message": f"upstream {exc.status} {exc.message}"},
-                                     status=exc.status)
+            return web.json_response(
+                {"code": "relay.upstreamRefused", "message": f"upstream {exc.status} {exc.message}"},
+                status=exc.status,
+            )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return web.json_response({"code": "relay.upstreamUnreachable",
-                                      "message": f"cannot reach {endpoint}: {exc}"}, status=502)
+            return web.json_response(
+                {"code": "relay.upstreamUnreachable", "message": f"cannot reach {endpoint}: {exc}"},
+                status=502,
+            )
         robot = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True)
         await robot.prepare(request)
         self._connections += 1
@@ -241,8 +287,9 @@ class Relay:
             self._note("close", connection=n, by="robot", code=robot.close_code)
         return robot
 
-    async def _down(self, upstream: aiohttp.ClientWebSocketResponse,
-                    robot: web.WebSocketResponse, n: int) -> None:
+    async def _down(
+        self, upstream: aiohttp.ClientWebSocketResponse, robot: web.WebSocketResponse, n: int
+    ) -> None:
         """Upstream frames to the robot until upstream closes; then close the robot's socket
         with upstream's code, as DingTalk would have."""
         try:
@@ -276,40 +323,59 @@ class Relay:
 
     # -- output ------------------------------------------------------------------------------
 
-    def write(self, out: Path, *, keep_names: bool = False, name: str | None = None,
-              profile: str | None = None) -> tuple[Path, Path]:
+    def write(
+        self, out: Path, *, keep_names: bool = False, name: str | None = None, profile: str | None = None
+    ) -> tuple[Path, Path]:
         """The scenario at ``out`` and the cassette next to it (``X.cassette.json``), both
         redacted; a secret that would still show is a ``RelayError`` and nothing is written."""
-        return write_recording(self.entries, out, upstream=self.upstream,
-                               client_id=self.client_id, client_secret=self.client_secret,
-                               keep_names=keep_names, name=name, profile=profile)
+        return write_recording(
+            self.entries,
+            out,
+            upstream=self.upstream,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            keep_names=keep_names,
+            name=name,
+            profile=profile,
+        )
 
 
 def cassette_path(out: Path) -> Path:
     return out.with_name(out.name.rsplit(".", 1)[0] + ".cassette.json")
 
 
-def write_recording(entries: list[dict[str, Any]], out: Path, *, upstream: str, client_id: str,
-                    client_secret: str, keep_names: bool = False, name: str | None = None,
-                    profile: str | None = None) -> tuple[Path, Path]:
+def write_recording(
+    entries: list[dict[str, Any]],
+    out: Path,
+    *,
+    upstream: str,
+    client_id: str,
+    client_secret: str,
+    keep_names: bool = False,
+    name: str | None = None,
+    profile: str | None = None,
+) -> tuple[Path, Path]:
     from ..export import to_yaml
 
     redactor = Redactor(keep_names=keep_names)
     redactor.secret(client_secret)
     redactor.placeholder(client_id, "app")
     redactor.walk(entries)
-    scenario = scenario_from_cassette(entries, name=name or f"recorded {out.stem}",
-                                      key_of=redactor.placeholder)
+    scenario = scenario_from_cassette(
+        entries, name=name or f"recorded {out.stem}", key_of=redactor.placeholder
+    )
     if profile is not None:  # the platform it was recorded against, for the replay
-        scenario = {**{k: scenario.pop(k) for k in ("name", "description")},
-                    "platform": {"profile": profile}, **scenario}
+        scenario = {
+            **{k: scenario.pop(k) for k in ("name", "description")},
+            "platform": {"profile": profile},
+            **scenario,
+        }
     scenario_text = redactor.apply(to_yaml(scenario))
     cassette = {"upstream": upstream, "app": client_id, "entries": entries}
     cassette_text = redactor.apply(json.dumps(cassette, ensure_ascii=False, indent=1)) + "\n"
     leaks = redactor.leaks(scenario_text + cassette_text)
     if leaks:
-        raise RelayError(f"refusing to write {out}: a secret would remain ({', '.join(leaks)})",
-                         LEAK)
+        raise RelayError(f"refusing to write {out}: a secret would remain ({', '.join(leaks)})", LEAK)
     tape = cassette_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(scenario_text, encoding="utf-8")

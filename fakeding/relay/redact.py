@@ -16,19 +16,43 @@ from collections.abc import Iterable
 from typing import Any
 
 SECRET = "REDACTED-SECRET"
-SECRET_KEYS = frozenset({"clientSecret", "appSecret", "appsecret", "corpsecret", "client_secret",
-                         "suiteSecret", "Authorization", "authorization"})
-TOKEN_KEYS = frozenset({"accessToken", "access_token", "x-acs-dingtalk-access-token", "ticket",
-                        "session", "refreshToken"})
+SECRET_KEYS = frozenset(
+    {
+        "clientSecret",
+        "appSecret",
+        "appsecret",
+        "corpsecret",
+        "client_secret",
+        "suiteSecret",
+        "Authorization",
+        "authorization",
+    }
+)
+TOKEN_KEYS = frozenset(
+    {"accessToken", "access_token", "x-acs-dingtalk-access-token", "ticket", "session", "refreshToken"}
+)
 # key -> the kind of id it holds (the placeholder's stem)
 ID_KEYS: dict[str, str] = {
-    "senderStaffId": "user", "staffId": "user", "userId": "user", "userIds": "user",
-    "senderId": "sender", "unionId": "union", "senderUnionId": "union",
-    "conversationId": "conversation", "openConversationId": "conversation",
-    "chatbotUserId": "robot", "chatbotCorpId": "corp", "senderCorpId": "corp",
-    "corpId": "corp", "eventCorpId": "corp",
-    "robotCode": "app", "clientId": "app", "appKey": "app", "appkey": "app",
-    "appId": "appid", "eventUnifiedAppId": "appid",
+    "senderStaffId": "user",
+    "staffId": "user",
+    "userId": "user",
+    "userIds": "user",
+    "senderId": "sender",
+    "unionId": "union",
+    "senderUnionId": "union",
+    "conversationId": "conversation",
+    "openConversationId": "conversation",
+    "chatbotUserId": "robot",
+    "chatbotCorpId": "corp",
+    "senderCorpId": "corp",
+    "corpId": "corp",
+    "eventCorpId": "corp",
+    "robotCode": "app",
+    "clientId": "app",
+    "appKey": "app",
+    "appkey": "app",
+    "appId": "appid",
+    "eventUnifiedAppId": "appid",
 }
 NAME_KEYS: dict[str, str] = {"senderNick": "User", "conversationTitle": "Group"}
 SHORTEST = 4  # shorter values are too likely to occur by chance in other text
@@ -103,11 +127,16 @@ class Redactor:
 
     def leaks(self, text: str) -> list[str]:
         """Secrets still in ``text`` (should be none after ``apply``), shown masked."""
-        return [f"{s[:2]}...({len(s)} chars)" for s in self.secrets
-                if any(sp in text for sp in _spellings(s))]
+        return [
+            f"{s[:2]}...({len(s)} chars)" for s in self.secrets if any(sp in text for sp in _spellings(s))
+        ]
 
 
 def _spellings(value: str) -> Iterable[str]:
-    seen = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
-            json.dumps(value)[1:-1]}
+    seen = {
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+        json.dumps(value)[1:-1],
+    }
     return sorted(seen)

@@ -23,9 +23,11 @@ CARD_CREATE: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/v1.0/card/instances"): ("outTrackId", False),
 }
 CARD_PLACE = {("POST", "/v1.0/card/instances/deliver"): "outTrackId"}
-CARD_UPDATE = {("PUT", "/v1.0/im/robots/interactiveCards"): "cardBizId",
-               ("PUT", "/v1.0/card/instances"): "outTrackId",
-               ("PUT", "/v1.0/card/streaming"): "outTrackId"}
+CARD_UPDATE = {
+    ("PUT", "/v1.0/im/robots/interactiveCards"): "cardBizId",
+    ("PUT", "/v1.0/card/instances"): "outTrackId",
+    ("PUT", "/v1.0/card/streaming"): "outTrackId",
+}
 
 
 def parse_json(value: Any) -> Any:
@@ -55,8 +57,12 @@ def _key(name: str, used: set[str], base: str) -> str:
     return out
 
 
-def scenario_from_cassette(entries: list[dict[str, Any]], *, name: str = "recorded session",
-                           key_of: Callable[[str, str], str] | None = None) -> dict[str, Any]:
+def scenario_from_cassette(
+    entries: list[dict[str, Any]],
+    *,
+    name: str = "recorded session",
+    key_of: Callable[[str, str], str] | None = None,
+) -> dict[str, Any]:
     """The scenario (a dict ``fakeding.scenarios.schema`` accepts) replaying ``entries``.
 
     ``key_of(raw_id, "user" | "conversation")`` names people and conversations in the file
@@ -120,21 +126,25 @@ def scenario_from_cassette(entries: list[dict[str, Any]], *, name: str = "record
     scenario: dict[str, Any] = {
         "name": name,
         "description": "Recorded by `fakeding record`; name a `robot:` and `fakeding scenario "
-                       "run` replays it (the cassette next to it holds the full exchange).",
+        "run` replays it (the cassette next to it holds the full exchange).",
         "users": {user_keys[s]: u for s, u in users.items()},
         "conversations": {conv_keys[c]: v for c, v in convs.items()},
         "steps": steps or [{"at": 0, "wait": True}],
     }
-    expect: dict[str, Any] = {"cards": len(cards), "webhook_replies": webhooks,
-                              "answers": webhooks + placed}
+    expect: dict[str, Any] = {"cards": len(cards), "webhook_replies": webhooks, "answers": webhooks + placed}
     if cards:
         expect["max_updates_per_card"] = max(1, *versions.values())
     scenario["expect"] = expect
     return scenario
 
 
-def _step(frame: dict[str, Any], headers: dict[str, Any], users: dict[str, dict[str, str]],
-          convs: dict[str, dict[str, str]], cards: list[str]) -> dict[str, Any] | None:
+def _step(
+    frame: dict[str, Any],
+    headers: dict[str, Any],
+    users: dict[str, dict[str, str]],
+    convs: dict[str, dict[str, str]],
+    cards: list[str],
+) -> dict[str, Any] | None:
     data = parse_json(frame.get("data"))
     if not isinstance(data, dict):
         return None
@@ -173,8 +183,7 @@ def _step(frame: dict[str, Any], headers: dict[str, Any], users: dict[str, dict[
         actions = private.get("actionIds") or [""]
         staff = str(data.get("userId") or "someone")
         users.setdefault(staff, {"nick": staff})
-        click: dict[str, Any] = {"user": staff, "card": cards.index(card) + 1,
-                                 "button": str(actions[0])}
+        click: dict[str, Any] = {"user": staff, "card": cards.index(card) + 1, "button": str(actions[0])}
         if isinstance(private.get("params"), dict) and private["params"]:
             click["params"] = private["params"]
         return {"click": click}

@@ -149,8 +149,7 @@ def order_cards(cards: list[Card], ordered_records: list[Record]) -> list[Card]:
     return sorted(cards, key=lambda c: first.get(c.id, len(ordered_records)))
 
 
-def order_transcript(entries: list[TranscriptEntry],
-                     records: list[Record]) -> list[TranscriptEntry]:
+def order_transcript(entries: list[TranscriptEntry], records: list[Record]) -> list[TranscriptEntry]:
     """Each line with the cause of the record it goes with: a user's message by its id, a
     card by its card, a click, graph request or webhook reply by its instant and conversation
     (each is noted and recorded at one instant); else the line before's."""

@@ -38,8 +38,7 @@ def make_test(path: Path, compare: bool = True) -> Callable[..., None]:
             assert report == snapshot(extension_class=ScenarioSnapshotExtension)
         failed = result.failed
         if failed:
-            details = "; ".join(f"{e.name}: expected {e.expected}, found {e.found}"
-                                for e in failed)
+            details = "; ".join(f"{e.name}: expected {e.expected}, found {e.found}" for e in failed)
             shown = "" if compare else f"\n\n{report}"
             pytest.fail(f"{path.name}: expectations not met: {details}{shown}", pytrace=False)
 
@@ -55,8 +54,7 @@ class ScenarioFileCollector(pytest.File):
         # A bad file fails collection with file:line: field: problem.
         scenario = load_scenario(self.path)
         compare = wants_snapshot(scenario.data, bool(self.config.getini("fakeding_snapshots")))
-        item = pytest.Function.from_parent(self, name=self.path.stem,
-                                           callobj=make_test(self.path, compare))
+        item = pytest.Function.from_parent(self, name=self.path.stem, callobj=make_test(self.path, compare))
         item.stash[VIRTUAL] = not is_real_time(scenario.robot)
         yield item
 

@@ -34,14 +34,17 @@ if TYPE_CHECKING:
     from ..server import FakeDing
 
 OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["command"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["command"],
     "properties": {
         "command": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
         "cwd": {"type": "string"},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
         "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
         "quiet": {"type": "number", "exclusiveMinimum": 0},
-        "clientId": {"type": "string"}, "clientSecret": {"type": "string"},
+        "clientId": {"type": "string"},
+        "clientSecret": {"type": "string"},
         "tls": {"type": "boolean"},
         "lang": {"enum": list(LANGS)},
     },
@@ -62,8 +65,16 @@ def masked(text: str, fake: FakeDing) -> str:
 class CommandSession:
     """One robot process attached to the fake for one run."""
 
-    def __init__(self, fake: FakeDing, argv: list[str], cwd: Path, env: dict[str, str],
-                 client_id: str, connect_timeout: float, quiet: float) -> None:
+    def __init__(
+        self,
+        fake: FakeDing,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        client_id: str,
+        connect_timeout: float,
+        quiet: float,
+    ) -> None:
         self.fake = fake
         self.argv = argv
         self.cwd = cwd
@@ -88,12 +99,19 @@ class CommandSession:
     async def start(self) -> None:
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *self.argv, cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True)  # its own process group: stopped whole (see aclose)
+                *self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )  # its own process group: stopped whole (see aclose)
         except OSError as exc:
-            raise RobotAdapterError(f"cannot start {self.argv[0]!r} ({exc}); check the command "
-                                    f"and cwd ({self.cwd})", ("robot", "command")) from None
+            raise RobotAdapterError(
+                f"cannot start {self.argv[0]!r} ({exc}); check the command and cwd ({self.cwd})",
+                ("robot", "command"),
+            ) from None
         self._reader = asyncio.ensure_future(self._read())
         loop = asyncio.get_running_loop()  # real time (freezegun may pin time.monotonic)
         deadline = loop.time() + self.connect_timeout
@@ -102,12 +120,16 @@ class CommandSession:
                 await asyncio.wait([self._reader], timeout=1.0)
                 raise RobotAdapterError(
                     f"the robot exited with code {self.proc.returncode} before connecting; its "
-                    f"last output:\n{self.output()}", ("robot", "command"))
+                    f"last output:\n{self.output()}",
+                    ("robot", "command"),
+                )
             if loop.time() > deadline:
                 raise RobotAdapterError(
                     f"the robot did not connect within {self.connect_timeout:g} s (raise "
                     f"robot.connect_timeout if it starts slowly); its last output:\n"
-                    f"{self.output()}", ("robot", "command"))
+                    f"{self.output()}",
+                    ("robot", "command"),
+                )
             await asyncio.sleep(0.05)
         self._watcher = asyncio.ensure_future(self._watch())
 
@@ -119,8 +141,9 @@ class CommandSession:
         if self._closing or code == 0:
             return
         await asyncio.wait([self._reader], timeout=1.0)
-        self.fake.platform.recorder.add(self.fake.now, "robot.exit", code=code,
-                                        output=masked("\n".join(self.lines), self.fake))
+        self.fake.platform.recorder.add(
+            self.fake.now, "robot.exit", code=code, output=masked("\n".join(self.lines), self.fake)
+        )
 
     def ended(self) -> bool:
         """The process ended on its own (its exit, if a failure, is recorded)."""
@@ -170,15 +193,25 @@ class CommandAdapter(generic.GenericVoice):
         o = ctx.options
         folder = ctx.folder or Path.cwd()
         client_id = str(o.get("clientId", DEFAULT_CLIENT_ID))
-        env = robot_environment(fake, client_id, str(o.get("clientSecret", DEFAULT_CLIENT_SECRET)),
-                                o.get("env") or {}, language(o))
+        env = robot_environment(
+            fake,
+            client_id,
+            str(o.get("clientSecret", DEFAULT_CLIENT_SECRET)),
+            o.get("env") or {},
+            language(o),
+        )
         argv = [str(a) for a in o["command"]]
         argv[0] = resolve_program(argv[0])
-        return CommandSession(fake, argv,
-                              (folder / str(o.get("cwd", "."))).resolve(), env, client_id,
-                              float(o.get("connect_timeout", 20.0)), float(o.get("quiet", 1.0)))
+        return CommandSession(
+            fake,
+            argv,
+            (folder / str(o.get("cwd", "."))).resolve(),
+            env,
+            client_id,
+            float(o.get("connect_timeout", 20.0)),
+            float(o.get("quiet", 1.0)),
+        )
 
     def tls(self, options: Mapping[str, Any]) -> bool:
         """Serve in TLS mode: ``tls:`` if given, else for a ``node`` command."""
         return wants_tls(options["command"], options.get("tls"))
-

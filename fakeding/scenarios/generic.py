@@ -25,8 +25,9 @@ def card_text(card: Card) -> str:
 
 
 def is_ai_card(card: Card) -> bool:
-    return card.kind == "instance" and (card.flow_status is not None or
-                                        any(v.source == "stream" for v in card.versions))
+    return card.kind == "instance" and (
+        card.flow_status is not None or any(v.source == "stream" for v in card.versions)
+    )
 
 
 NOT_CONTENT = ("flowStatus", "config")  # an AI card's state and layout, not its answer
@@ -61,7 +62,8 @@ def card_state(card_data: Any) -> str:
     if not isinstance(card_data, dict):
         return repr(card_data)[:40]
     status = {"1": "processing", "2": "inputting", "3": "finished", "5": "failed"}.get(
-        str(card_data.get("flowStatus")), "")
+        str(card_data.get("flowStatus")), ""
+    )
     text = "\n".join(card_lines(card_data))
     return f"{status} {len(text)} chars".strip()
 
@@ -74,8 +76,7 @@ def answers(records: list[Record]) -> dict[str, int]:
     message waits again), else the conversation's latest message (a duplicate answer). Cards
     and webhook replies wait apart, so a robot that replies and then sends a card answers
     each message once each way whatever its pace."""
-    waiting: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque),
-                                                 "webhook": defaultdict(deque)}
+    waiting: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque), "webhook": defaultdict(deque)}
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
     sessions: dict[str, str] = {}  # a message's session webhook (its tag) -> msgId
@@ -136,10 +137,16 @@ def api_errors(records: list[Record]) -> Counter[str]:
 
 
 def max_ack_latency(records: list[Record]) -> float:
-    return max((float(r.fields.get("after", 0.0)) for r in records
-                if r.kind == "ack" and r.fields.get("topic") != "ping"
-                and not str(r.fields.get("key", "")).startswith(("ping:", "disconnect:"))),
-               default=0.0)
+    return max(
+        (
+            float(r.fields.get("after", 0.0))
+            for r in records
+            if r.kind == "ack"
+            and r.fields.get("topic") != "ping"
+            and not str(r.fields.get("key", "")).startswith(("ping:", "disconnect:"))
+        ),
+        default=0.0,
+    )
 
 
 class GenericVoice:
@@ -165,8 +172,7 @@ class GenericVoice:
 
 # Calls DingTalk does not count against the monthly quota: getting tokens, opening Stream
 # connections, replying through a message's session webhook, custom group robots.
-UNMETERED = ("POST /v1.0/oauth2/accessToken", "GET /gettoken",
-             "POST /v1.0/gateway/connections/open")
+UNMETERED = ("POST /v1.0/oauth2/accessToken", "GET /gettoken", "POST /v1.0/gateway/connections/open")
 
 
 def metered_calls(records: list[Record]) -> int:

@@ -75,9 +75,15 @@ def release_wall_clock() -> None:
 _fifo_timers = fifo_timers
 
 
-def run_virtual(main: Callable[[], Awaitable[T]], *, epoch: float = EPOCH,
-                end: float = 7200.0, freeze: bool = True, threads: bool = False,
-                latency: Mapping[str, float] | None = None) -> T:
+def run_virtual(
+    main: Callable[[], Awaitable[T]],
+    *,
+    epoch: float = EPOCH,
+    end: float = 7200.0,
+    freeze: bool = True,
+    threads: bool = False,
+    latency: Mapping[str, float] | None = None,
+) -> T:
     """Run ``main`` on a fresh virtual-time loop starting at 0; give up at ``end`` virtual s.
 
     ``threads``: every thread and loop of the run on one coordinated clock (``fakeding.vtime``:
@@ -157,13 +163,15 @@ def scratch_dir() -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def running_fake(settings: Settings | None = None, *, seed: int = 0,
-                       epoch: float | None = EPOCH, tls: bool = False) -> AsyncIterator[FakeDing]:
+async def running_fake(
+    settings: Settings | None = None, *, seed: int = 0, epoch: float | None = EPOCH, tls: bool = False
+) -> AsyncIterator[FakeDing]:
     """A started fake on the current loop, reading the loop's (virtual) clock; ``tls``: in TLS
     mode with its CONNECT proxy (``fakeding serve --tls --proxy-port 0``), for SDKs that
     hard-code https://api.dingtalk.com (``fake.tls`` tells how to reach it)."""
-    fake = FakeDing((settings or scenario_settings()).replace(seed=seed), clock=LoopClock(epoch),
-                    incarnation="scenario")
+    fake = FakeDing(
+        (settings or scenario_settings()).replace(seed=seed), clock=LoopClock(epoch), incarnation="scenario"
+    )
     mode = None
     if tls:
         from ..tls.mode import start_tls
@@ -208,7 +216,8 @@ async def open_harness(
     tls = bool(wants_tls(dict(options or {}))) if callable(wants_tls) else False
     async with running_fake(settings, seed=seed, epoch=epoch, tls=tls) as fake:
         with tempfile.TemporaryDirectory(prefix="fakeding-scenario-", dir=scratch_dir()) as tmp:
-            ctx = RobotContext(options=dict(options or {}), seed=seed, steps=steps,
-                               folder=folder, tmp=Path(tmp))
+            ctx = RobotContext(
+                options=dict(options or {}), seed=seed, steps=steps, folder=folder, tmp=Path(tmp)
+            )
             async with attached(Harness(fake, adapter.open(fake, ctx)), connect=connect) as h:
                 yield h

@@ -25,8 +25,10 @@ def robot_problem(rec: Record) -> str:
     if rec.kind == "robot.exit":
         return f"the robot exited with code {f.get('code')}"
     where = f" ({f['where']})" if f.get("where") else ""
-    return f"robot raised {f.get('type')}: {_clip(str(f.get('message', '')))}{where}" \
-           f"{_last_frame(f.get('traceback'))}"
+    return (
+        f"robot raised {f.get('type')}: {_clip(str(f.get('message', '')))}{where}"
+        f"{_last_frame(f.get('traceback'))}"
+    )
 
 
 def _last_frame(traceback: Any) -> str:
@@ -34,12 +36,11 @@ def _last_frame(traceback: Any) -> str:
     machines)."""
     if not isinstance(traceback, str):
         return ""
-    frames = [line.strip() for line in traceback.splitlines()
-              if line.strip().startswith('File "')]
+    frames = [line.strip() for line in traceback.splitlines() if line.strip().startswith('File "')]
     if not frames:
         return ""
     try:
-        path, rest = frames[-1][len('File "'):].split('"', 1)
+        path, rest = frames[-1][len('File "') :].split('"', 1)
         line = rest.split(",")[1].strip().removeprefix("line ")
     except (ValueError, IndexError):
         return ""
@@ -68,12 +69,17 @@ def why_never_acked(key: str, records: list[Record], refs: Refs) -> str:
         reasons.append(f"acked with error status {codes}")
     dropped = [p for p in pushes if p.fields.get("fault") or p.fields.get("swallowed")]
     for p in dropped:
-        reasons.append(f"delivery {p.fields.get('attempt')} "
-                       f"{p.fields.get('fault') or p.fields.get('swallowed')}")
-    closed = sorted({refs("conn", r.fields.get("connection")) for r in records
-                     if r.kind == "disconnect"
-                     and r.fields.get("connection") in {p.fields.get("connection")
-                                                        for p in pushes}})
+        reasons.append(
+            f"delivery {p.fields.get('attempt')} {p.fields.get('fault') or p.fields.get('swallowed')}"
+        )
+    closed = sorted(
+        {
+            refs("conn", r.fields.get("connection"))
+            for r in records
+            if r.kind == "disconnect"
+            and r.fields.get("connection") in {p.fields.get("connection") for p in pushes}
+        }
+    )
     if closed:
         reasons.append(f"connection {', '.join(closed)} closed")
     if not acks and not dropped:

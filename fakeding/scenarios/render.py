@@ -59,17 +59,20 @@ def render(result: ScenarioResult) -> str:
         out.append(f"{stamp(e.t, times)}[{conv}] {who}: {text}")
     summary = (s.get("report") or {}).get("timeline") == "summary"
     out += ["", "## Cards"]
-    counts = [sum(1 for v in c.versions if v.source in ("update", "stream"))
-              for c in result.cards]
+    counts = [sum(1 for v in c.versions if v.source in ("update", "stream")) for c in result.cards]
     final_when = s.get("final_when")
     if summary and counts:
         # Which of many simultaneous answers had a streaming update skipped under the rate
         # limit depends on scheduling order; the totals and the per-second timeline do not.
-        out.append(f"{len(counts)} cards; updates per card: min {min(counts)}, "
-                   f"max {max(counts)}, total {sum(counts)}")
+        out.append(
+            f"{len(counts)} cards; updates per card: min {min(counts)}, "
+            f"max {max(counts)}, total {sum(counts)}"
+        )
     if not result.templates and any(c.kind == "instance" for c in result.cards):
-        out.append("(no card templates registered: instance cards show their parameters; "
-                   "a scenario's templates: draws them as DingTalk does)")
+        out.append(
+            "(no card templates registered: instance cards show their parameters; "
+            "a scenario's templates: draws them as DingTalk does)"
+        )
     for card, updates in zip(result.cards, counts, strict=True):
         cid = card.conversation_id or result.direct.get(card.single_user or "", "")
         conv = result.conversations.get(cid, cid or f"1:1 {card.single_user}")
@@ -126,16 +129,19 @@ def drawn_lines(card: Card, templates: dict[str, Template]) -> list[str]:
             shown = dict(version.card_data)
             if shown.get("flowStatus") == "1" and streamed:  # as drawn_data does for the last
                 shown["flowStatus"] = FLOW_INPUTTING
-            drawn = " ".join(" / ".join(
-                render_template(template, shown, None, None, card_id=card.id).lines()).split())
-            lines.append(f"  v{n} ({version.source}) +{version.t:.3f}s, {len(drawn)} chars: "
-                         f"{_tail(drawn) or '(nothing visible)'}")
+            drawn = " ".join(
+                " / ".join(render_template(template, shown, None, None, card_id=card.id).lines()).split()
+            )
+            lines.append(
+                f"  v{n} ({version.source}) +{version.t:.3f}s, {len(drawn)} chars: "
+                f"{_tail(drawn) or '(nothing visible)'}"
+            )
     return lines
 
 
 def _tail(text: str, limit: int = 90) -> str:
     """The end of a version's text: where a streamed answer grows and a tally changes."""
-    return text if len(text) <= limit else f"…{text[1 - limit:]}"
+    return text if len(text) <= limit else f"…{text[1 - limit :]}"
 
 
 def timeline_lines(result: ScenarioResult, refs: Refs, times: str = "exact") -> list[str]:
@@ -175,8 +181,16 @@ def summary_lines(result: ScenarioResult) -> list[str]:
     buckets: dict[int, Counter[str]] = defaultdict(Counter)
     for rec in result.records:
         second = int(rec.t)
-        if rec.kind in ("push", "redeliver", "ack", "card.send", "card.update", "webhook",
-                        "violation", "fault"):
+        if rec.kind in (
+            "push",
+            "redeliver",
+            "ack",
+            "card.send",
+            "card.update",
+            "webhook",
+            "violation",
+            "fault",
+        ):
             buckets[second][rec.kind] += 1
         elif rec.kind == "api" and rec.fields["status"] != 200:
             buckets[second][f"api {rec.fields['status']}"] += 1

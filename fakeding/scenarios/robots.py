@@ -128,8 +128,19 @@ class RobotAdapter(Protocol):
         """Whether the robot finished this card (the report marks others NOT FINAL)."""
 
 
-MEMBERS = ("name", "options_schema", "answer_schema", "expectation_schema", "record_prefix",
-           "summary_kinds", "open", "expectations", "describe", "card_state", "is_final")
+MEMBERS = (
+    "name",
+    "options_schema",
+    "answer_schema",
+    "expectation_schema",
+    "record_prefix",
+    "summary_kinds",
+    "open",
+    "expectations",
+    "describe",
+    "card_state",
+    "is_final",
+)
 
 
 class RobotAdapterError(ConfigError):
@@ -174,12 +185,13 @@ def installed() -> list[str]:
     return sorted({ep.name for ep in registered()})
 
 
-HOW = (f"name one with `robot: NAME` or `robot: {{adapter: NAME}}`, set {ENV}=NAME, or the "
-       f"pytest ini option {INI}; NAME is an entry point of group {GROUP} or a module:attr path")
+HOW = (
+    f"name one with `robot: NAME` or `robot: {{adapter: NAME}}`, set {ENV}=NAME, or the "
+    f"pytest ini option {INI}; NAME is an entry point of group {GROUP} or a module:attr path"
+)
 
 
-def pick_default(env: str | None, configured: str | None, names: Sequence[str]
-                 ) -> tuple[str, str]:
+def pick_default(env: str | None, configured: str | None, names: Sequence[str]) -> tuple[str, str]:
     """The adapter used when a scenario names none, and what chose it (pure: every input is
     passed in)."""
     if env:
@@ -190,8 +202,9 @@ def pick_default(env: str | None, configured: str | None, names: Sequence[str]
         return names[0], "the only installed adapter"
     if not names:
         raise RobotAdapterError(f"no robot adapter is installed; {HOW}")
-    raise RobotAdapterError(f"several robot adapters are installed ({', '.join(names)}) and "
-                            f"none is chosen; {HOW}")
+    raise RobotAdapterError(
+        f"several robot adapters are installed ({', '.join(names)}) and none is chosen; {HOW}"
+    )
 
 
 def default_adapter() -> tuple[str, str]:
@@ -205,31 +218,35 @@ def load_adapter(name: str) -> RobotAdapter:
         try:
             obj = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
-            raise RobotAdapterError(f"robot adapter {name!r} cannot be loaded ({exc}); "
-                                    "expected module:attr naming an adapter") from None
+            raise RobotAdapterError(
+                f"robot adapter {name!r} cannot be loaded ({exc}); expected module:attr naming an adapter"
+            ) from None
     else:
         found = [ep for ep in registered() if ep.name == name]
         if not found:
             raise RobotAdapterError(
                 f"unknown robot adapter {name!r}; installed: {', '.join(installed()) or 'none'} "
-                f"(entry point group {GROUP}); install it or give a module:attr path")
+                f"(entry point group {GROUP}); install it or give a module:attr path"
+            )
         try:
             obj = found[0].load()
         except (ImportError, AttributeError) as exc:
-            raise RobotAdapterError(f"robot adapter {name!r} ({found[0].value}) cannot be "
-                                    f"loaded ({exc})") from None
+            raise RobotAdapterError(
+                f"robot adapter {name!r} ({found[0].value}) cannot be loaded ({exc})"
+            ) from None
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "open")):
         obj = obj()
     missing = [m for m in MEMBERS if not hasattr(obj, m)]
     if missing:
-        raise RobotAdapterError(f"robot adapter {name!r} is a {type(obj).__name__} without "
-                                f"{', '.join(missing)}; see fakeding.scenarios.robots.RobotAdapter")
+        raise RobotAdapterError(
+            f"robot adapter {name!r} is a {type(obj).__name__} without "
+            f"{', '.join(missing)}; see fakeding.scenarios.robots.RobotAdapter"
+        )
     adapter: RobotAdapter = obj
     return adapter
 
 
-def choose(spec: object, default: str | RobotAdapter | None = None
-           ) -> tuple[RobotAdapter, dict[str, Any]]:
+def choose(spec: object, default: str | RobotAdapter | None = None) -> tuple[RobotAdapter, dict[str, Any]]:
     """The adapter and its options from a scenario's ``robot:`` value (the one place that reads
     which robot runs).
 
@@ -242,8 +259,7 @@ def choose(spec: object, default: str | RobotAdapter | None = None
     if isinstance(spec, str):
         return _named(spec, ("robot",)), {}
     if not isinstance(spec, dict):
-        raise RobotAdapterError(f"expected an adapter name or a mapping, found "
-                                f"{type(spec).__name__}")
+        raise RobotAdapterError(f"expected an adapter name or a mapping, found {type(spec).__name__}")
     options = {k: v for k, v in spec.items() if k != "adapter"}
     for key, path in BUILT_IN.items():  # robot: {handler: ...} / {command: ...}
         if key in spec and "adapter" not in spec:
@@ -251,8 +267,7 @@ def choose(spec: object, default: str | RobotAdapter | None = None
     if "adapter" in spec:
         name = spec["adapter"]
         if not isinstance(name, str) or not name:
-            raise RobotAdapterError(f"expected an adapter name, found {name!r}",
-                                    ("robot", "adapter"))
+            raise RobotAdapterError(f"expected an adapter name, found {name!r}", ("robot", "adapter"))
         return _named(name, ("robot", "adapter")), options
     if default is not None and not isinstance(default, str):
         return default, options

@@ -110,9 +110,15 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     settings = scenario_settings(**platform)
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
-    async with open_harness(s.robot, settings=settings, options=s.options, steps=steps,
-                            folder=s.path.parent, seed=int(data.get("seed", 0)),
-                            epoch=epoch) as h:
+    async with open_harness(
+        s.robot,
+        settings=settings,
+        options=s.options,
+        steps=steps,
+        folder=s.path.parent,
+        seed=int(data.get("seed", 0)),
+        epoch=epoch,
+    ) as h:
         for template in s.templates:
             h.fake.platform.templates.add(template)
         real_time = is_real_time(s.robot)
@@ -125,11 +131,16 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         fake = h.fake
         cid_names = {conversation_id(name): name for name in _names(steps, convs)}
         result = ScenarioResult(
-            scenario=s, records=fake.platform.recorder.records, cards=fake.platform.cards.all(),
-            transcript=list(fake.platform.transcript), expectations=[], end=h.now,
+            scenario=s,
+            records=fake.platform.recorder.records,
+            cards=fake.platform.cards.all(),
+            transcript=list(fake.platform.transcript),
+            expectations=[],
+            end=h.now,
             conversations=cid_names,
             direct={staff: cid for (_, staff), cid in fake.platform.direct.items()},
-            templates={t.id: t for t in fake.platform.templates.all()})
+            templates={t.id: t for t in fake.platform.templates.all()},
+        )
         result.expectations = check_expectations(data.get("expect") or {}, result)
         if is_real_time(s.robot):  # counted as it happened, reported in a stable order
             result.transcript = causal.order_transcript(result.transcript, result.records)
@@ -173,8 +184,14 @@ def _names(steps: list[tuple[int, dict[str, Any]]], convs: dict[str, Any]) -> li
     return names
 
 
-def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
-         users: dict[str, Any], convs: dict[str, Any]) -> None:
+def _act(
+    h: Harness,
+    s: ScenarioFile,
+    index: int,
+    step: dict[str, Any],
+    users: dict[str, Any],
+    convs: dict[str, Any],
+) -> None:
     fake = h.fake
     if "say" in step:
         say = step["say"]
@@ -186,21 +203,31 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
         if text is not None:
             text *= int(say.get("text_repeat", 1))
         fake.send_message(
-            text, conversation_id=conversation_id(say["in"]), conversation_type=conv["type"],
+            text,
+            conversation_id=conversation_id(say["in"]),
+            conversation_type=conv["type"],
             title=conv.get("title", say["in"]) if conv["type"] == "group" else None,
-            staff_id=say["user"], nick=user.get("nick", say["user"]),
-            msgtype=say.get("msgtype", "text"), at_bot=say.get("atBot", True))
+            staff_id=say["user"],
+            nick=user.get("nick", say["user"]),
+            msgtype=say.get("msgtype", "text"),
+            at_bot=say.get("atBot", True),
+        )
     elif "click" in step:
         click = step["click"]
         cards = fake.platform.cards.all()
         n = _card_number(click["card"])
         if n > len(cards):
-            raise s.error(("steps", index, "click", "card"),
-                          f"card #{n} does not exist at t={step['at']:g}s; "
-                          f"{len(cards)} card(s) so far")
+            raise s.error(
+                ("steps", index, "click", "card"),
+                f"card #{n} does not exist at t={step['at']:g}s; {len(cards)} card(s) so far",
+            )
         card = cards[n - 1]
-        fake.click(card.id, staff_id=click["user"],
-                   button_id=_button(s, index, card, click["button"]), params=click.get("params"))
+        fake.click(
+            card.id,
+            staff_id=click["user"],
+            button_id=_button(s, index, card, click["button"]),
+            params=click.get("params"),
+        )
     elif "fault" in step:
         try:
             fake.fault(dict(step["fault"]))
@@ -208,14 +235,21 @@ def _act(h: Harness, s: ScenarioFile, index: int, step: dict[str, Any],
             raise s.error(("steps", index, "fault", exc.field), exc.problem) from None
     elif "event" in step:
         event = step["event"]
-        fake.push_event(event["type"], dict(event.get("data") or {}),
-                        **({"corp_id": event["corp"]} if "corp" in event else {}))
+        fake.push_event(
+            event["type"],
+            dict(event.get("data") or {}),
+            **({"corp_id": event["corp"]} if "corp" in event else {}),
+        )
     elif "graph" in step:
         graph = step["graph"]
         conv = _pattern_get(convs, graph["in"]) or {"type": "group"}
-        fake.graph_request(graph["text"], conversation_id=conversation_id(graph["in"]),
-                           conversation_type=conv["type"], staff_id=graph["user"],
-                           nick=(_pattern_get(users, graph["user"]) or {}).get("nick"))
+        fake.graph_request(
+            graph["text"],
+            conversation_id=conversation_id(graph["in"]),
+            conversation_type=conv["type"],
+            staff_id=graph["user"],
+            nick=(_pattern_get(users, graph["user"]) or {}).get("nick"),
+        )
     elif "settings" in step:
         try:  # changed mid-scenario: new rules from now on, nothing forgotten
             fake.change_settings(**step["settings"])
@@ -231,30 +265,36 @@ def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
     for b in buttons:
         if button in (b.id, b.label) or (isinstance(b.value, str) and button == b.value):
             return b.id
-    raise s.error(("steps", index, "click", "button"),
-                  f"the card has no button {button!r}; its buttons (id / label): "
-                  f"{', '.join(f'{b.id} / {b.label}' for b in buttons) or 'none'}")
+    raise s.error(
+        ("steps", index, "click", "button"),
+        f"the card has no button {button!r}; its buttons (id / label): "
+        f"{', '.join(f'{b.id} / {b.label}' for b in buttons) or 'none'}",
+    )
 
 
-UPPER_BOUNDS = ("max_updates_per_card", "max_answers_per_message", "max_ack_latency",
-                "metered_calls", "api_calls_per_answer")
+UPPER_BOUNDS = (
+    "max_updates_per_card",
+    "max_answers_per_message",
+    "max_ack_latency",
+    "metered_calls",
+    "api_calls_per_answer",
+)
 
 
 def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expectation]:
     """The platform's facts (robot-agnostic) and the adapter's; ``max_*`` are upper bounds."""
     per_card = [sum(1 for v in c.versions if v.source in ("update", "stream")) for c in r.cards]
     final_when = r.scenario.data.get("final_when")
-    violations = [str(rec.fields.get("reason", "")) for rec in r.records
-                  if rec.kind == "violation"]
+    violations = [str(rec.fields.get("reason", "")) for rec in r.records if rec.kind == "violation"]
     found: dict[str, Any] = {
         "cards": len(r.cards),
         "max_updates_per_card": max(per_card, default=0),
         "violations": len(violations),
         "warnings": sum(1 for rec in r.records if rec.kind == "warning"),
-        "webhook_replies": sum(1 for rec in r.records
-                               if rec.kind == "webhook" and rec.fields.get("errcode") == 0),
-        "unfinished_cards": sum(1 for c in r.cards
-                                if generic.unfinished_reason(c, final_when) is not None),
+        "webhook_replies": sum(
+            1 for rec in r.records if rec.kind == "webhook" and rec.fields.get("errcode") == 0
+        ),
+        "unfinished_cards": sum(1 for c in r.cards if generic.unfinished_reason(c, final_when) is not None),
         "failed_cards": sum(1 for c in r.cards if c.failed),
         "answers": sum(generic.answers(r.records).values()),
         "max_answers_per_message": max(generic.answers(r.records).values(), default=0),
@@ -264,8 +304,9 @@ def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expect
         "cross_talk": len(cross_talk(r.records, r.transcript, r.cards)),
     }
     answers = found["answers"]
-    found["api_calls_per_answer"] = (round(found["metered_calls"] / answers, 2) if answers
-                                     else float(found["metered_calls"]))
+    found["api_calls_per_answer"] = (
+        round(found["metered_calls"] / answers, 2) if answers else float(found["metered_calls"])
+    )
     if set(expect) - set(found):
         found = {**r.robot.expectations(r), **found}
     out = []
@@ -277,8 +318,7 @@ def check_expectations(expect: dict[str, Any], r: ScenarioResult) -> list[Expect
             for code, count in expected.items():
                 value = sum(n for key, n in errors.items() if code in key)
                 out.append(Expectation(f"api_errors[{code}]", count, value, value == count))
-            unexpected = sum(n for key, n in errors.items()
-                             if not any(code in key for code in expected))
+            unexpected = sum(n for key, n in errors.items() if not any(code in key for code in expected))
             out.append(Expectation("api_errors[other]", 0, unexpected, unexpected == 0))
         else:
             value = found[name]
@@ -301,24 +341,31 @@ def _expected_violations(expected: list[dict[str, Any]], found: list[str]) -> li
     return out
 
 
-def run_scenario(path: Path | ScenarioFile, *, freeze: bool = True,
-                 robot: str | RobotAdapter | None = None) -> ScenarioResult:
+def run_scenario(
+    path: Path | ScenarioFile, *, freeze: bool = True, robot: str | RobotAdapter | None = None
+) -> ScenarioResult:
     """Run one scenario; ``freeze=False`` when the caller already froze the wall clock;
     ``robot`` is the adapter for a file that names none (see ``robots.choose``)."""
     scenario = path if isinstance(path, ScenarioFile) else load_scenario(Path(path), robot=robot)
     if is_real_time(scenario.robot):  # a robot process: real time, the real wall clock
         return asyncio.run(_play(scenario, epoch=None))
-    return run_virtual(lambda: _play(scenario), freeze=freeze, end=virtual_end(scenario),
-                       threads=bool(getattr(scenario.robot, "threads", False)),
-                       latency=scenario.data.get("latency"))
+    return run_virtual(
+        lambda: _play(scenario),
+        freeze=freeze,
+        end=virtual_end(scenario),
+        threads=bool(getattr(scenario.robot, "threads", False)),
+        latency=scenario.data.get("latency"),
+    )
 
 
 def virtual_end(scenario: ScenarioFile) -> float:
     """Where a virtual run gives up: two hours, or past the last step and its settling (a
     load plan's business day runs eight hours)."""
     steps = scenario.data.get("steps") or []
-    last = max((float(s.get("at", 0)) + float(s.get("every", 0)) * (int(s.get("repeat", 1)) - 1)
-                for s in steps), default=0.0)
+    last = max(
+        (float(s.get("at", 0)) + float(s.get("every", 0)) * (int(s.get("repeat", 1)) - 1) for s in steps),
+        default=0.0,
+    )
     return max(7200.0, last + float(scenario.data.get("settle", 900)) + 600.0)
 
 
@@ -326,8 +373,7 @@ def is_real_time(robot: RobotAdapter) -> bool:
     return bool(getattr(robot, "real_time", False))
 
 
-def run_scenarios(paths: Sequence[Path], *, robot: str | RobotAdapter | None = None
-                  ) -> list[ScenarioResult]:
+def run_scenarios(paths: Sequence[Path], *, robot: str | RobotAdapter | None = None) -> list[ScenarioResult]:
     """Several scenarios under one frozen wall clock (entering freezegun once is the cost)."""
     from .harness import frozen_wall_clock
 

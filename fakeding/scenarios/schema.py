@@ -39,92 +39,152 @@ SCHEMA: dict[str, Any] = {
         "robot": {"type": ["string", "object"]},  # the adapter's options: validated apart
         "platform": {"type": "object"},
         # card templates: {templateId: path of a card-platform export, relative to this file}
-        "templates": {"type": "object", "additionalProperties": {"type": "string",
-                                                                 "minLength": 1}},
-        "users": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"nick": {"type": "string"}}}},
-        "conversations": {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": False, "required": ["type"],
-            "properties": {"type": {"enum": ["group", "single"]},
-                           "title": {"type": "string"}}}},
-        "steps": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "additionalProperties": False, "required": ["at"],
-            "properties": {
-                "at": _NUM,
-                "repeat": {"type": "integer", "minimum": 1},
-                "every": _NUM,
-                "say": {
-                    "type": "object", "additionalProperties": False, "required": ["user", "in"],
-                    "properties": {
-                        "user": {"type": "string"}, "in": {"type": "string"},
-                        "text": {"type": "string"},
-                        "text_repeat": {"type": "integer", "minimum": 1},
-                        "msgtype": {"enum": ["text", "picture", "richText", "audio", "video",
-                                             "file"]},
-                        "atBot": {"type": "boolean"},
-                    }},
-                "answer": {"type": "object"},  # the adapter's answer_schema replaces this
-                "click": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["user", "card", "button"],
-                    "properties": {"user": {"type": "string"},
-                                   "card": {"oneOf": [{"type": "integer", "minimum": 1},
-                                                      {"type": "string",
-                                                       "pattern": "^card#[1-9][0-9]*$"}]},
-                                   "button": {"type": "string"},
-                                   "params": {"type": "object"}}},
-                "fault": {"type": "object", "required": ["kind"]},
-                "event": {
-                    "type": "object", "additionalProperties": False, "required": ["type"],
-                    "properties": {"type": {"type": "string", "minLength": 1},
-                                   "data": {"type": "object"},
-                                   "corp": {"type": "string", "minLength": 1}}},
-                "graph": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["user", "in", "text"],
-                    "properties": {"user": {"type": "string"}, "in": {"type": "string"},
-                                   "text": {"type": "string"}}},
-                "settings": {"type": "object", "minProperties": 1},
+        "templates": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+        "users": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"nick": {"type": "string"}},
             },
-            "oneOf": [{"required": ["say"]}, {"required": ["click"]}, {"required": ["fault"]},
-                      {"required": ["wait"]}, {"required": ["event"]}, {"required": ["graph"]},
-                      {"required": ["settings"]}],
-        }},
+        },
+        "conversations": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {"type": {"enum": ["group", "single"]}, "title": {"type": "string"}},
+            },
+        },
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["at"],
+                "properties": {
+                    "at": _NUM,
+                    "repeat": {"type": "integer", "minimum": 1},
+                    "every": _NUM,
+                    "say": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["user", "in"],
+                        "properties": {
+                            "user": {"type": "string"},
+                            "in": {"type": "string"},
+                            "text": {"type": "string"},
+                            "text_repeat": {"type": "integer", "minimum": 1},
+                            "msgtype": {"enum": ["text", "picture", "richText", "audio", "video", "file"]},
+                            "atBot": {"type": "boolean"},
+                        },
+                    },
+                    "answer": {"type": "object"},  # the adapter's answer_schema replaces this
+                    "click": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["user", "card", "button"],
+                        "properties": {
+                            "user": {"type": "string"},
+                            "card": {
+                                "oneOf": [
+                                    {"type": "integer", "minimum": 1},
+                                    {"type": "string", "pattern": "^card#[1-9][0-9]*$"},
+                                ]
+                            },
+                            "button": {"type": "string"},
+                            "params": {"type": "object"},
+                        },
+                    },
+                    "fault": {"type": "object", "required": ["kind"]},
+                    "event": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["type"],
+                        "properties": {
+                            "type": {"type": "string", "minLength": 1},
+                            "data": {"type": "object"},
+                            "corp": {"type": "string", "minLength": 1},
+                        },
+                    },
+                    "graph": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["user", "in", "text"],
+                        "properties": {
+                            "user": {"type": "string"},
+                            "in": {"type": "string"},
+                            "text": {"type": "string"},
+                        },
+                    },
+                    "settings": {"type": "object", "minProperties": 1},
+                },
+                "oneOf": [
+                    {"required": ["say"]},
+                    {"required": ["click"]},
+                    {"required": ["fault"]},
+                    {"required": ["wait"]},
+                    {"required": ["event"]},
+                    {"required": ["graph"]},
+                    {"required": ["settings"]},
+                ],
+            },
+        },
         "settle": _NUM,
         "final_when": {"type": "string", "minLength": 1},  # regex: a card's text when finished
         # virtual seconds each connection to an outside host costs (handler robots): host → s
         "latency": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
         "report": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"timeline": {"enum": ["full", "summary"]},
-                           "times": {"enum": ["exact", "coarse", "none"]}}},
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "timeline": {"enum": ["full", "summary"]},
+                "times": {"enum": ["exact", "coarse", "none"]},
+            },
+        },
         "expect": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "cards": {"type": "integer", "minimum": 0},
                 "max_updates_per_card": {"type": "integer", "minimum": 1},
                 "warnings": {"type": "integer", "minimum": 0},
-                "violations": {"oneOf": [
-                    {"type": "integer", "minimum": 0},
-                    {"type": "array", "items": {
-                        "type": "object", "additionalProperties": False, "required": ["reason"],
-                        "properties": {"reason": {"type": "string", "minLength": 1},
-                                       "count": {"type": "integer", "minimum": 1}}}}]},
+                "violations": {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0},
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["reason"],
+                                "properties": {
+                                    "reason": {"type": "string", "minLength": 1},
+                                    "count": {"type": "integer", "minimum": 1},
+                                },
+                            },
+                        },
+                    ]
+                },
                 "webhook_replies": {"type": "integer", "minimum": 0},
                 "unfinished_cards": {"type": "integer", "minimum": 0},
                 "failed_cards": {"type": "integer", "minimum": 0},
                 "answers": {"type": "integer", "minimum": 0},
                 "max_answers_per_message": {"type": "integer", "minimum": 0},
-                "api_errors": {"oneOf": [
-                    {"type": "integer", "minimum": 0},
-                    {"type": "object", "additionalProperties": {"type": "integer",
-                                                                "minimum": 0}}]},
+                "api_errors": {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0},
+                        {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                    ]
+                },
                 "max_ack_latency": _NUM,
                 "metered_calls": {"type": "integer", "minimum": 0},
                 "api_calls_per_answer": _NUM,
                 "cross_talk": {"type": "integer", "minimum": 0},
-            }},  # + the adapter's expectation_schema
+            },
+        },  # + the adapter's expectation_schema
     },
 }
 # "wait: N" is a step that only advances time (``at`` says until when).
@@ -242,8 +302,7 @@ def _validate(s: ScenarioFile, schema: dict[str, Any], value: Any, at: tuple[Any
             extra = [k for k in best.instance if k not in allowed]
             if extra:  # point at the key itself: its line, its name
                 where = (*where, extra[0])
-                message = (f"unknown key {extra[0]!r}; expected some of: "
-                           f"{', '.join(allowed) or 'none'}")
+                message = f"unknown key {extra[0]!r}; expected some of: {', '.join(allowed) or 'none'}"
         raise s.error(where, message)
 
 
@@ -254,19 +313,25 @@ def _check_references(s: ScenarioFile) -> None:
         say = step.get("say")
         if say is not None:
             if say["user"] not in users:
-                raise s.error(("steps", i, "say", "user"),
-                              f"unknown user {say['user']!r}; declared: {sorted(users) or 'none'}")
+                raise s.error(
+                    ("steps", i, "say", "user"),
+                    f"unknown user {say['user']!r}; declared: {sorted(users) or 'none'}",
+                )
             if say["in"] not in convs:
-                raise s.error(("steps", i, "say", "in"),
-                              f"unknown conversation {say['in']!r}; declared: "
-                              f"{sorted(convs) or 'none'}")
+                raise s.error(
+                    ("steps", i, "say", "in"),
+                    f"unknown conversation {say['in']!r}; declared: {sorted(convs) or 'none'}",
+                )
             if say.get("msgtype", "text") == "text" and "text" not in say:
                 raise s.error(("steps", i, "say"), "a text message needs 'text'")
         elif "answer" in step:
             raise s.error(("steps", i, "answer"), "'answer' belongs to a 'say' step")
         if "answer" in step and s.robot.answer_schema is None:
-            raise s.error(("steps", i, "answer"), f"robot adapter {s.robot.name!r} takes no "
-                          "scripted answers; remove 'answer' or choose another robot")
+            raise s.error(
+                ("steps", i, "answer"),
+                f"robot adapter {s.robot.name!r} takes no "
+                "scripted answers; remove 'answer' or choose another robot",
+            )
         if "fault" in step:
             try:
                 parse_fault(dict(step["fault"]))
@@ -279,8 +344,10 @@ def _check_references(s: ScenarioFile) -> None:
                 raise s.error(("steps", i, "settings"), str(exc)) from None
         graph = step.get("graph")
         if graph is not None and graph["user"] not in users:
-            raise s.error(("steps", i, "graph", "user"), f"unknown user {graph['user']!r}; "
-                          f"declared: {sorted(users) or 'none'}")
+            raise s.error(
+                ("steps", i, "graph", "user"),
+                f"unknown user {graph['user']!r}; declared: {sorted(users) or 'none'}",
+            )
         click = step.get("click")
         if click is not None and click["user"] not in users:
             raise s.error(("steps", i, "click", "user"), f"unknown user {click['user']!r}")

@@ -43,16 +43,21 @@ CONNECT_WALL_SECONDS = 20.0
 FIELD = ("robot", "handler")
 
 OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["handler"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["handler"],
     "properties": {
         "handler": {"type": "string", "pattern": "^[A-Za-z_][\\w.]*:[A-Za-z_]\\w*$"},
         "path": {"type": "array", "items": {"type": "string"}},
-        "clientId": {"type": "string"}, "clientSecret": {"type": "string"},
+        "clientId": {"type": "string"},
+        "clientSecret": {"type": "string"},
     },
 }
-HOW = ("expected module:attr naming a dingtalk_stream handler class (ChatbotHandler, "
-       "CallbackHandler, GraphHandler, EventHandler), an instance, a zero-argument factory "
-       "returning one, or a dict topic → handler")
+HOW = (
+    "expected module:attr naming a dingtalk_stream handler class (ChatbotHandler, "
+    "CallbackHandler, GraphHandler, EventHandler), an instance, a zero-argument factory "
+    "returning one, or a dict topic → handler"
+)
 
 
 @contextlib.contextmanager
@@ -83,8 +88,12 @@ def _fresh_import(module_name: str, roots: list[Path]) -> Any:
     keep = _installed()
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        robot = origin and any(origin.startswith(str(r) + os.sep) for r in roots) \
-            and not origin.startswith(keep) and f"{os.sep}site-packages{os.sep}" not in origin
+        robot = (
+            origin
+            and any(origin.startswith(str(r) + os.sep) for r in roots)
+            and not origin.startswith(keep)
+            and f"{os.sep}site-packages{os.sep}" not in origin
+        )
         if name == module_name or robot:
             del sys.modules[name]
     return importlib.import_module(module_name)
@@ -103,8 +112,7 @@ def topic_of(handler: Any) -> str:
     if isinstance(handler, ds.CallbackHandler):
         topic = getattr(handler, "topic", None)
         return topic if isinstance(topic, str) else str(ds.CallbackHandler.TOPIC_CARD_CALLBACK)
-    raise RobotAdapterError(f"found {type(handler).__name__}, not a dingtalk_stream handler; "
-                            f"{HOW}", FIELD)
+    raise RobotAdapterError(f"found {type(handler).__name__}, not a dingtalk_stream handler; {HOW}", FIELD)
 
 
 def load_handlers(spec: str, paths: list[Path]) -> dict[str, Any]:
@@ -116,26 +124,28 @@ def load_handlers(spec: str, paths: list[Path]) -> dict[str, Any]:
         try:
             obj = getattr(_fresh_import(module_name, paths), attr)
         except ImportError as exc:
-            raise RobotAdapterError(f"{spec!r} does not import ({exc}); check the module name "
-                                    f"and `path:` (searched {[str(p) for p in paths]})",
-                                    FIELD) from None
+            raise RobotAdapterError(
+                f"{spec!r} does not import ({exc}); check the module name "
+                f"and `path:` (searched {[str(p) for p in paths]})",
+                FIELD,
+            ) from None
         except AttributeError:
-            raise RobotAdapterError(f"module {module_name!r} has no {attr!r}; {HOW}",
-                                    FIELD) from None
+            raise RobotAdapterError(f"module {module_name!r} has no {attr!r}; {HOW}", FIELD) from None
         handler_types = (ds.CallbackHandler, ds.EventHandler)
         if isinstance(obj, type) or (callable(obj) and not isinstance(obj, handler_types)):
             what = "class" if isinstance(obj, type) else "factory"
             try:
                 obj = obj()
             except Exception as exc:  # the robot's own code failed: say where
-                raise RobotAdapterError(f"calling {what} {spec} with no arguments failed "
-                                        f"({type(exc).__name__}: {exc}); {HOW}", FIELD) from None
+                raise RobotAdapterError(
+                    f"calling {what} {spec} with no arguments failed ({type(exc).__name__}: {exc}); {HOW}",
+                    FIELD,
+                ) from None
     found = obj.items() if isinstance(obj, Mapping) else [(None, obj)]
     out: dict[str, Any] = {}
     for topic, handler in found:
         if not isinstance(handler, (ds.CallbackHandler, ds.EventHandler)):
-            raise RobotAdapterError(f"{spec} gave {type(handler).__name__}, not a handler; {HOW}",
-                                    FIELD)
+            raise RobotAdapterError(f"{spec} gave {type(handler).__name__}, not a handler; {HOW}", FIELD)
         out[str(topic) if topic is not None else topic_of(handler)] = handler
     return out
 
@@ -155,8 +165,9 @@ def _robot_work(task: asyncio.Task[Any]) -> bool:
 class SdkSession:
     """The SDK's ``DingTalkStreamClient`` running the handlers on their own thread and loop."""
 
-    def __init__(self, fake: FakeDing, handlers: dict[str, Any], client_id: str,
-                 client_secret: str, seed: int = 0) -> None:
+    def __init__(
+        self, fake: FakeDing, handlers: dict[str, Any], client_id: str, client_secret: str, seed: int = 0
+    ) -> None:
         self.fake = fake
         self.handlers = handlers
         self.credential = (client_id, client_secret)
@@ -184,8 +195,13 @@ class SdkSession:
             loop.call_soon_threadsafe(add)
 
     def exception(self, where: str, exc: BaseException) -> None:
-        self.record("robot.exception", where=where, type=type(exc).__name__, message=str(exc),
-                    traceback="".join(traceback.format_exception(exc))[-2000:])
+        self.record(
+            "robot.exception",
+            where=where,
+            type=type(exc).__name__,
+            message=str(exc),
+            traceback="".join(traceback.format_exception(exc))[-2000:],
+        )
 
     def _build_client(self) -> Any:
         import dingtalk_stream as ds
@@ -205,8 +221,7 @@ class SdkSession:
                     if result == ds.DingTalkStreamClient.TAG_DISCONNECT:
                         await self.websocket.close()
                 except Exception as exc:  # the SDK logs and drops it: the report shows it
-                    session.exception(f"handling {json_message.get('headers', {}).get('topic')}",
-                                      exc)
+                    session.exception(f"handling {json_message.get('headers', {}).get('topic')}", exc)
 
         client = Client(ds.Credential(*self.credential), logger=log)
         for topic, handler in self.handlers.items():
@@ -222,9 +237,12 @@ class SdkSession:
         loop = asyncio.get_running_loop()
         clock = getattr(loop, "_vclock", None)
         if clock is None:
-            raise RobotAdapterError("a handler robot runs only under the threaded virtual clock "
-                                    "(run_virtual(..., threads=True)); run it with "
-                                    "`fakeding scenario run`", FIELD)
+            raise RobotAdapterError(
+                "a handler robot runs only under the threaded virtual clock "
+                "(run_virtual(..., threads=True)); run it with "
+                "`fakeding scenario run`",
+                FIELD,
+            )
         self.clock, self._fake_loop = clock, loop
         random.seed(self.seed)
         saved_env = dict(os.environ)
@@ -246,8 +264,9 @@ class SdkSession:
         self._stack.callback(setattr, threading, "excepthook", previous_hook)
         self.client = self._build_client()
         started = threading.Event()
-        self.thread = threading.Thread(target=self._run_robot, args=(started,),
-                                       name="robot-sdk-client", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run_robot, args=(started,), name="robot-sdk-client", daemon=True
+        )
         self.thread.start()
         started.wait()
         waited = time.perf_counter()
@@ -263,12 +282,16 @@ class SdkSession:
         assert self.thread is not None
         while not self.fake.stream.live_connections(client_id):
             if not self.thread.is_alive():
-                raise RobotAdapterError(f"the SDK client stopped before connecting; last platform "
-                                        f"calls: {self._last_calls()}", FIELD)
+                raise RobotAdapterError(
+                    f"the SDK client stopped before connecting; last platform calls: {self._last_calls()}",
+                    FIELD,
+                )
             if time.perf_counter() - waited > CONNECT_WALL_SECONDS:
                 raise RobotAdapterError(
                     f"the SDK client did not connect within {CONNECT_WALL_SECONDS:g} s; last "
-                    f"platform calls: {self._last_calls()}", FIELD)
+                    f"platform calls: {self._last_calls()}",
+                    FIELD,
+                )
             await asyncio.sleep(0)
             _real_pause(0.0005)
 
@@ -303,8 +326,11 @@ class SdkSession:
             loop.close()
 
     def _last_calls(self) -> str:
-        calls = [f"{r.fields['route']} → {r.fields['status']}"
-                 for r in self.fake.platform.recorder.records if r.kind == "api"][-3:]
+        calls = [
+            f"{r.fields['route']} → {r.fields['status']}"
+            for r in self.fake.platform.recorder.records
+            if r.kind == "api"
+        ][-3:]
         return "; ".join(calls) or "none"
 
     def pending_work(self) -> list[str]:
@@ -316,16 +342,17 @@ class SdkSession:
                 tasks = [t for t in asyncio.all_tasks(loop) if not t.done() and _robot_work(t)]
             except RuntimeError:
                 tasks = []
-            out += [f"task {getattr(t.get_coro(), '__qualname__', t.get_name())}"
-                    for t in tasks]
+            out += [f"task {getattr(t.get_coro(), '__qualname__', t.get_name())}" for t in tasks]
             ws = getattr(self.client, "websocket", None)
             if ws is not None and getattr(getattr(ws, "state", None), "name", "OPEN") != "OPEN":
-                out.append("the SDK client's reconnection (its websocket is "
-                           f"{ws.state.name.lower()})")
+                out.append(f"the SDK client's reconnection (its websocket is {ws.state.name.lower()})")
         if self.clock is not None:
             mine = {threading.get_ident()}
-            if self.thread is not None and self.thread.ident is not None and not any(
-                    o.startswith("task") for o in out):
+            if (
+                self.thread is not None
+                and self.thread.ident is not None
+                and not any(o.startswith("task") for o in out)
+            ):
                 mine.add(self.thread.ident)  # its loop's work is judged by its tasks
             out += self.clock.pending_threads(infra=mine)
         return out
@@ -339,8 +366,13 @@ class SdkSession:
         outside = getattr(self.clock, "outside", None)
         for call in list(outside.calls.values()) if outside is not None else []:
             assert outside is not None
-            self.record("robot.outside", host=call.host, connections=call.count,
-                        real_seconds=round(call.real_seconds, 3), advice=outside.advice_for(call))
+            self.record(
+                "robot.outside",
+                host=call.host,
+                connections=call.count,
+                real_seconds=round(call.real_seconds, 3),
+                advice=outside.advice_for(call),
+            )
         self._stop_threads()
 
     def busy(self) -> bool:
@@ -377,9 +409,11 @@ class SdkSession:
         in a wait (a pool worker with no work) are left alone: nothing wakes them."""
         if self.clock is None:
             return
-        left = [(ident, what) for ident, what in
-                self.clock.pending(infra=self.infra | {threading.get_ident()})
-                if ident not in self.clock.doomed]
+        left = [
+            (ident, what)
+            for ident, what in self.clock.pending(infra=self.infra | {threading.get_ident()})
+            if ident not in self.clock.doomed
+        ]
         threads = {t.ident: t for t in threading.enumerate()}
         for ident, what in left:
             asleep = self.clock.sleeping(ident)
@@ -387,9 +421,12 @@ class SdkSession:
             thread = threads.get(ident)
             if not asleep and thread is not None:
                 _stop_thread(thread)  # elsewhere: SystemExit at its next Python instruction
-            self.record("robot.thread_stopped",
-                        thread=thread.name if thread is not None else str(ident),
-                        reason="still running when the run ended", doing=what)
+            self.record(
+                "robot.thread_stopped",
+                thread=thread.name if thread is not None else str(ident),
+                reason="still running when the run ended",
+                doing=what,
+            )
         for ident, _ in left:
             thread = threads.get(ident)
             if thread is not None:
@@ -424,8 +461,7 @@ def _stop_thread(thread: threading.Thread) -> None:
     import ctypes
 
     if thread.ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                   ctypes.py_object(SystemExit))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(SystemExit))
 
 
 def _record_worker_exceptions(handler: Any, session: SdkSession) -> None:
@@ -458,11 +494,14 @@ class HandlerAdapter(generic.GenericVoice):
         load_handlers(str(options["handler"]), _paths(options, folder))
 
     def open(self, fake: FakeDing, ctx: RobotContext) -> SdkSession:
-        handlers = load_handlers(str(ctx.options["handler"]),
-                                 _paths(ctx.options, ctx.folder or Path.cwd()))
-        return SdkSession(fake, handlers, str(ctx.options.get("clientId", DEFAULT_CLIENT_ID)),
-                          str(ctx.options.get("clientSecret", DEFAULT_CLIENT_SECRET)), ctx.seed)
-
+        handlers = load_handlers(str(ctx.options["handler"]), _paths(ctx.options, ctx.folder or Path.cwd()))
+        return SdkSession(
+            fake,
+            handlers,
+            str(ctx.options.get("clientId", DEFAULT_CLIENT_ID)),
+            str(ctx.options.get("clientSecret", DEFAULT_CLIENT_SECRET)),
+            ctx.seed,
+        )
 
 
 def _paths(options: Mapping[str, Any], folder: Path) -> list[Path]:

@@ -13,6 +13,5 @@ class ScenarioSnapshotExtension(SingleFileSnapshotExtension):  # type: ignore[mi
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         if not isinstance(data, str):
-            raise TypeError(f"a scenario snapshot is the rendered report (str), "
-                            f"found {type(data).__name__}")
+            raise TypeError(f"a scenario snapshot is the rendered report (str), found {type(data).__name__}")
         return data

@@ -155,15 +155,17 @@ class StreamEngine:
         try:
             app, subscriptions = self.platform.consume_ticket(t, ticket)
         except OpenApiError as exc:
-            self._record(t, "violation", reason=f"websocket handshake rejected: {exc.message}",
-                         ticket=ticket)
+            self._record(t, "violation", reason=f"websocket handshake rejected: {exc.message}", ticket=ticket)
             raise
-        if self.platform.settings.second_connection == "refuse" and self.live_connections(
-                app.client_id):
-            self._record(t, "refused", client=app.client_id,
-                         reason="a second connection (second_connection=refuse)")
-            raise OpenApiError(403, "Forbidden.ConnectionExists", "this app already has a "
-                               "Stream connection (second_connection=refuse)")
+        if self.platform.settings.second_connection == "refuse" and self.live_connections(app.client_id):
+            self._record(
+                t, "refused", client=app.client_id, reason="a second connection (second_connection=refuse)"
+            )
+            raise OpenApiError(
+                403,
+                "Forbidden.ConnectionExists",
+                "this app already has a Stream connection (second_connection=refuse)",
+            )
         fault = self.platform.faults.on_handshake(app.client_id)
         if fault is not None:
             self._record(t, "fault", fault="refuse_ticket", fired=True, client=app.client_id)
@@ -172,11 +174,20 @@ class StreamEngine:
 
     def connect(self, t: float, ms: int, app: App, subscriptions: list[dict[str, str]]) -> Connection:
         """A websocket is open: route to it from now on and flush what waited for it."""
-        conn = Connection(id=self.platform.ids.connection_id(), app=app,
-                          topics={(s["type"], s["topic"]) for s in subscriptions}, opened_t=t)
+        conn = Connection(
+            id=self.platform.ids.connection_id(),
+            app=app,
+            topics={(s["type"], s["topic"]) for s in subscriptions},
+            opened_t=t,
+        )
         self.connections[conn.id] = conn
-        self._record(t, "connect", client=app.client_id, connection=conn.id,
-                     subscriptions=sorted(f"{a} {b}" for a, b in conn.topics))
+        self._record(
+            t,
+            "connect",
+            client=app.client_id,
+            connection=conn.id,
+            subscriptions=sorted(f"{a} {b}" for a, b in conn.topics),
+        )
         if self.platform.settings.second_connection == "kick":
             for older in self.live_connections(app.client_id):
                 if older is not conn and older.state is ConnState.LIVE:
@@ -193,8 +204,7 @@ class StreamEngine:
             return  # already forgotten: dropped or reset
         was = conn.state
         self._forget_connection(conn)
-        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
-                     was=was.value, code=code)
+        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id, was=was.value, code=code)
         self._maybe_stale(t, conn)
 
     def heard(self, connection_id: str) -> None:
@@ -214,12 +224,22 @@ class StreamEngine:
             return
         was = conn.state
         self._forget_connection(conn)
-        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id,
-                     was=was.value, code=1006, reason=reason)
+        self._record(
+            t,
+            "disconnect",
+            client=conn.app.client_id,
+            connection=conn.id,
+            was=was.value,
+            code=1006,
+            reason=reason,
+        )
         self._abort.append(conn.id)
         self._maybe_stale(t, conn)
-        stranded = {id(d): d for d in self.deliveries.values()
-                    if d.connection == conn.id and not d.acked and d.type != "SYSTEM"}
+        stranded = {
+            id(d): d
+            for d in self.deliveries.values()
+            if d.connection == conn.id and not d.acked and d.type != "SYSTEM"
+        }
         for d in stranded.values():
             if d.timer is not None:
                 self._cancel_timer(d.timer)
@@ -231,8 +251,10 @@ class StreamEngine:
         conn = self.connections.get(connection_id)
         if conn is None:
             return
-        reason = (f"the client does not read: {waiting} bytes wait to be sent on {conn.id}, "
-                  f"expected at most {limit} (stream_send_buffer_bytes)")
+        reason = (
+            f"the client does not read: {waiting} bytes wait to be sent on {conn.id}, "
+            f"expected at most {limit} (stream_send_buffer_bytes)"
+        )
         self._record(t, "violation", client=conn.app.client_id, connection=conn.id, reason=reason)
         self.lost(t, ms, conn, "send buffer full: the client does not read")
 
@@ -244,13 +266,15 @@ class StreamEngine:
         try:
             self._on_ack(t, conn, text)
         except ProtocolViolation as exc:
-            self._record(t, "violation", client=conn.app.client_id, connection=conn.id,
-                         reason=str(exc))
+            self._record(t, "violation", client=conn.app.client_id, connection=conn.id, reason=str(exc))
 
     def live_connections(self, client_id: str | None = None) -> list[Connection]:
-        return [c for c in self.connections.values()
-                if c.state in (ConnState.LIVE, ConnState.ZOMBIE)
-                and (client_id is None or c.app.client_id == client_id)]
+        return [
+            c
+            for c in self.connections.values()
+            if c.state in (ConnState.LIVE, ConnState.ZOMBIE)
+            and (client_id is None or c.app.client_id == client_id)
+        ]
 
     # -- inputs: pushing --------------------------------------------------------------------
     def push(
@@ -268,8 +292,16 @@ class StreamEngine:
         headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
-        d = Delivery(key=key, client_id=client_id, type=type_, topic=topic, data=data,
-                     on_ack=on_ack, redeliver=redeliver, headers=dict(headers or {}))
+        d = Delivery(
+            key=key,
+            client_id=client_id,
+            type=type_,
+            topic=topic,
+            data=data,
+            on_ack=on_ack,
+            redeliver=redeliver,
+            headers=dict(headers or {}),
+        )
         self._attempt(t, ms, d, redelivery=False)
         return d
 
@@ -284,15 +316,28 @@ class StreamEngine:
     # -- inputs: SYSTEM frames and connection faults -------------------------------------------
     def ping(self, t: float, ms: int, conn: Connection) -> None:
         opaque = self.platform.ids.uuid()
-        d = Delivery(key=f"ping:{opaque}", client_id=conn.app.client_id, type="SYSTEM",
-                     topic="ping", data={"opaque": opaque}, redeliver=False)
+        d = Delivery(
+            key=f"ping:{opaque}",
+            client_id=conn.app.client_id,
+            type="SYSTEM",
+            topic="ping",
+            data={"opaque": opaque},
+            redeliver=False,
+        )
         self._push_to(t, ms, conn, d)
 
-    def disconnect(self, t: float, ms: int, conn: Connection,
-                   reason: str = "persistent connection is timeout") -> None:
+    def disconnect(
+        self, t: float, ms: int, conn: Connection, reason: str = "persistent connection is timeout"
+    ) -> None:
         """Ask the client to reconnect; close the connection ``disconnect_close_after`` later."""
-        d = Delivery(key=f"disconnect:{conn.id}", client_id=conn.app.client_id, type="SYSTEM",
-                     topic="disconnect", data={"reason": reason}, redeliver=False)
+        d = Delivery(
+            key=f"disconnect:{conn.id}",
+            client_id=conn.app.client_id,
+            type="SYSTEM",
+            topic="disconnect",
+            data={"reason": reason},
+            redeliver=False,
+        )
         self._push_to(t, ms, conn, d)
         conn.state = ConnState.DRAINING
 
@@ -306,8 +351,15 @@ class StreamEngine:
         """Cut the TCP connection with no close frame, like a network failure."""
         self._forget_connection(conn)
         self.connections.pop(conn.id, None)
-        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id, was="live",
-                     code=1006, fault="dropped")
+        self._record(
+            t,
+            "disconnect",
+            client=conn.app.client_id,
+            connection=conn.id,
+            was="live",
+            code=1006,
+            fault="dropped",
+        )
         self._abort.append(conn.id)
         self._maybe_stale(t, conn)
 
@@ -326,8 +378,15 @@ class StreamEngine:
         for d in [*self.deliveries.values(), *self.waiting]:
             d.timer = None
         # A SYSTEM frame to a connection that stays (a ping in flight) may still be acked.
-        kept = {} if sessions else {k: d for k, d in self.deliveries.items()
-                                    if d.type == "SYSTEM" and d.connection in self.connections}
+        kept = (
+            {}
+            if sessions
+            else {
+                k: d
+                for k, d in self.deliveries.items()
+                if d.type == "SYSTEM" and d.connection in self.connections
+            }
+        )
         # A robot that stays connected may still ack what it got before the reset: those acks
         # belong to the previous run, not to a protocol mistake (ids never repeat, so no mix-up).
         self._before_reset.extend(key for key, d in self.deliveries.items() if not d.acked)
@@ -349,8 +408,9 @@ class StreamEngine:
         """True while a push waits for a connection or a delivery awaits its ack to be redelivered."""
         if self.waiting:
             return True
-        return any(not d.acked and d.type != "SYSTEM" and d.timer is not None
-                   for d in self.deliveries.values())
+        return any(
+            not d.acked and d.type != "SYSTEM" and d.timer is not None for d in self.deliveries.values()
+        )
 
     # -- acks -----------------------------------------------------------------------------------
     def _on_ack(self, t: float, conn: Connection, text: str | bytes) -> None:
@@ -358,21 +418,37 @@ class StreamEngine:
         try:
             ack = protocol.parse_ack(text)
         except ProtocolViolation as exc:
-            self._record(t, "violation", client=client, connection=conn.id, reason=str(exc),
-                         frame=_clip(text))
+            self._record(
+                t, "violation", client=client, connection=conn.id, reason=str(exc), frame=_clip(text)
+            )
             return
         delivery = self.deliveries.get((client, ack.message_id))
         if delivery is None and (client, ack.message_id) in self._before_reset:
             return  # a late ack of a delivery the last reset forgot: not this run's business
         if delivery is None:
-            self._record(t, "violation", client=client, connection=conn.id,
-                         reason=f"ack for unknown messageId {jsonsafe.echo(ack.message_id)}", code=ack.code)
+            self._record(
+                t,
+                "violation",
+                client=client,
+                connection=conn.id,
+                reason=f"ack for unknown messageId {jsonsafe.echo(ack.message_id)}",
+                code=ack.code,
+            )
             return
         late = t - delivery.last_push_t
         later = {"later": True} if delivery.type == "EVENT" and wants_later(ack) else {}
-        self._record(t, "ack", client=client, connection=conn.id, topic=delivery.topic,
-                     messageId=ack.message_id, key=delivery.key, code=ack.code,
-                     after=round(late, 6), **later)
+        self._record(
+            t,
+            "ack",
+            client=client,
+            connection=conn.id,
+            topic=delivery.topic,
+            messageId=ack.message_id,
+            key=delivery.key,
+            code=ack.code,
+            after=round(late, 6),
+            **later,
+        )
         if delivery.type == "SYSTEM":
             self._check_system_ack(t, conn, delivery, ack)
             delivery.acked = True
@@ -385,9 +461,14 @@ class StreamEngine:
             delivery.later += 1  # "try again later": the armed redelivery stays, no violation
             return
         if ack.code != 200:
-            self._record(t, "violation", client=client, topic=delivery.topic,
-                         reason=f"ack code {ack.code} for {delivery.topic}, expected 200",
-                         message=ack.message)
+            self._record(
+                t,
+                "violation",
+                client=client,
+                topic=delivery.topic,
+                reason=f"ack code {ack.code} for {delivery.topic}, expected 200",
+                message=ack.message,
+            )
             return
         if not delivery.acked:
             delivery.acked = True
@@ -398,15 +479,18 @@ class StreamEngine:
             if delivery.on_ack:
                 delivery.on_ack(ack, late)
 
-    def _check_system_ack(self, t: float, conn: Connection, delivery: Delivery,
-                          ack: protocol.Ack) -> None:
+    def _check_system_ack(self, t: float, conn: Connection, delivery: Delivery, ack: protocol.Ack) -> None:
         if delivery.topic != "ping":
             return
         opaque = delivery.data.get("opaque")
         echoed = ack.data.get("opaque") if isinstance(ack.data, dict) else None
         if echoed != opaque:
-            self._record(t, "violation", client=conn.app.client_id,
-                         reason=f"ping ack must echo opaque {opaque!r}, found {jsonsafe.echo(echoed)}")
+            self._record(
+                t,
+                "violation",
+                client=conn.app.client_id,
+                reason=f"ping ack must echo opaque {opaque!r}, found {jsonsafe.echo(echoed)}",
+            )
 
     def _forget_old(self, key: tuple[str, str]) -> None:
         limit = self.platform.settings.history_limit
@@ -417,16 +501,18 @@ class StreamEngine:
             self.deliveries.pop(self._acked.popleft(), None)
 
     # -- delivery -------------------------------------------------------------------------------
-    def _route(self, client_id: str, type_: str, topic: str, t: float | None = None
-               ) -> Connection | None:
+    def _route(self, client_id: str, type_: str, topic: str, t: float | None = None) -> Connection | None:
         if self.stale and t is not None:
             stale = self._stale_route(client_id, type_, topic, t)
             if stale is not None:
                 return stale
-        live = [c for c in self.connections.values()
-                if c.app.client_id == client_id
-                and c.state in (ConnState.LIVE, ConnState.ZOMBIE)
-                and c.subscribed(type_, topic)]
+        live = [
+            c
+            for c in self.connections.values()
+            if c.app.client_id == client_id
+            and c.state in (ConnState.LIVE, ConnState.ZOMBIE)
+            and c.subscribed(type_, topic)
+        ]
         if not live:
             return None
         if len(live) == 1:  # the usual robot: one connection, no order to put it in
@@ -438,8 +524,14 @@ class StreamEngine:
         conn = self._route(d.client_id, d.type, d.topic, t)
         if conn is None:
             self.waiting.append(d)
-            self._record(t, "queued", client=d.client_id, topic=d.topic, key=d.key,
-                         reason="no live connection subscribed to this topic")
+            self._record(
+                t,
+                "queued",
+                client=d.client_id,
+                topic=d.topic,
+                key=d.key,
+                reason="no live connection subscribed to this topic",
+            )
             return
         p = self.platform
         if not d.message_ids or p.settings.redelivery_new_message_id or not redelivery:
@@ -451,15 +543,25 @@ class StreamEngine:
         d.pushes.append((message_id, ms, conn.id))  # the emulator's inspector shows each frame
         self.deliveries[(d.client_id, message_id)] = d
         f = protocol.frame(
-            type=d.type, topic=d.topic, message_id=message_id, time_ms=ms, data=d.data,
+            type=d.type,
+            topic=d.topic,
+            message_id=message_id,
+            time_ms=ms,
+            data=d.data,
             app_id=conn.app.app_id if d.type != "SYSTEM" else None,
             connection_id=conn.id if d.type != "SYSTEM" else None,
             extra_headers=d.headers,
         )
         fault = p.faults.on_frame(d.client_id, d.topic) if d.type != "SYSTEM" else None
-        fields: dict[str, Any] = {"client": d.client_id, "connection": conn.id, "type": d.type,
-                                  "topic": d.topic, "messageId": message_id, "key": d.key,
-                                  "attempt": d.attempts}
+        fields: dict[str, Any] = {
+            "client": d.client_id,
+            "connection": conn.id,
+            "type": d.type,
+            "topic": d.topic,
+            "messageId": message_id,
+            "key": d.key,
+            "attempt": d.attempts,
+        }
         if conn.state is ConnState.ZOMBIE:
             fields["swallowed"] = "zombie connection"
         elif conn.stale_until is not None:
@@ -477,8 +579,7 @@ class StreamEngine:
         elif fault.action == "drop":
             pass
         elif fault.action == "delay":
-            self._timer(t, fault.delay, "send", lambda _t, _ms: self._send_to(conn, text),
-                        delivery=True)
+            self._timer(t, fault.delay, "send", lambda _t, _ms: self._send_to(conn, text), delivery=True)
         elif fault.action == "duplicate":
             self._send_to(conn, text)
             self._send_to(conn, text)
@@ -500,12 +601,23 @@ class StreamEngine:
                 return
             if d.attempts > self.platform.settings.max_redeliveries:
                 if d.later:
-                    self._record(t, "gave_up", client=d.client_id, topic=d.topic, key=d.key,
-                                 reason=f"event still answered LATER after {d.attempts} "
-                                        "deliveries")
+                    self._record(
+                        t,
+                        "gave_up",
+                        client=d.client_id,
+                        topic=d.topic,
+                        key=d.key,
+                        reason=f"event still answered LATER after {d.attempts} deliveries",
+                    )
                     return
-                self._record(t, "violation", client=d.client_id, topic=d.topic, key=d.key,
-                             reason=f"message never acked after {d.attempts} deliveries")
+                self._record(
+                    t,
+                    "violation",
+                    client=d.client_id,
+                    topic=d.topic,
+                    key=d.key,
+                    reason=f"message never acked after {d.attempts} deliveries",
+                )
                 return
             self._attempt(t, ms, d, redelivery=True)
 
@@ -527,10 +639,18 @@ class StreamEngine:
         d.last_push_t = t
         d.connection = conn.id
         self.deliveries[(d.client_id, message_id)] = d
-        f = protocol.frame(type="SYSTEM", topic=d.topic, message_id=message_id, time_ms=ms,
-                           data=d.data)
-        self._record(t, "push", client=d.client_id, connection=conn.id, type="SYSTEM",
-                     topic=d.topic, messageId=message_id, key=d.key, attempt=1)
+        f = protocol.frame(type="SYSTEM", topic=d.topic, message_id=message_id, time_ms=ms, data=d.data)
+        self._record(
+            t,
+            "push",
+            client=d.client_id,
+            connection=conn.id,
+            type="SYSTEM",
+            topic=d.topic,
+            messageId=message_id,
+            key=d.key,
+            attempt=1,
+        )
         if conn.state is not ConnState.ZOMBIE:
             self._send_to(conn, _ENCODER.encode(f))
 
@@ -542,11 +662,15 @@ class StreamEngine:
         if limit is None or len(live) <= limit:
             return
         held = ", ".join(f"{c.id} (open {t - c.opened_t:.0f} s)" for c in live)
-        self._record(t, "violation", client=app.client_id,
-                     connections=[c.id for c in live],
-                     reason=f"app {app.client_id} holds {len(live)} live Stream connections, "
-                            f"expected at most {limit} (max_connections_per_app): {held}. A "
-                            f"robot that reconnects must close its previous socket first")
+        self._record(
+            t,
+            "violation",
+            client=app.client_id,
+            connections=[c.id for c in live],
+            reason=f"app {app.client_id} holds {len(live)} live Stream connections, "
+            f"expected at most {limit} (max_connections_per_app): {held}. A "
+            f"robot that reconnects must close its previous socket first",
+        )
 
     def _maybe_stale(self, t: float, conn: Connection) -> None:
         """Armed by a ``stale_channel`` fault: the platform keeps routing to this closed
@@ -558,8 +682,15 @@ class StreamEngine:
             return
         conn.stale_until = t + seconds
         self.stale[conn.id] = conn
-        self._record(t, "fault", fault="stale_channel", fired=True, client=conn.app.client_id,
-                     connection=conn.id, seconds=seconds)
+        self._record(
+            t,
+            "fault",
+            fault="stale_channel",
+            fired=True,
+            client=conn.app.client_id,
+            connection=conn.id,
+            seconds=seconds,
+        )
 
     def _stale_route(self, client_id: str, type_: str, topic: str, t: float) -> Connection | None:
         for conn_id, conn in list(self.stale.items()):
@@ -605,13 +736,19 @@ class StreamEngine:
             if timer is not None:
                 self._cancel_timer(timer)
         conn.keepalive = conn.liveness = None
-        for key in [k for k, d in self.deliveries.items()
-                    if d.type == "SYSTEM" and d.connection == conn.id]:
+        for key in [k for k, d in self.deliveries.items() if d.type == "SYSTEM" and d.connection == conn.id]:
             del self.deliveries[key]
 
     # -- helpers --------------------------------------------------------------------------------
-    def _timer(self, t: float, delay: float, what: str, action: Callable[[float, int], None],
-               *, delivery: bool = False) -> Timer:
+    def _timer(
+        self,
+        t: float,
+        delay: float,
+        what: str,
+        action: Callable[[float, int], None],
+        *,
+        delivery: bool = False,
+    ) -> Timer:
         timer = Timer(what=what, at=t + delay, delay=delay, action=action)
         self._arm.append(timer)
         if delivery:

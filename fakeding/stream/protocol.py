@@ -37,8 +37,12 @@ def frame(
     ``extra_headers`` (string values) carry an EVENT's ``eventType``, ``eventId``..."""
     if type not in FRAME_TYPES:
         raise ValueError(f"frame type must be one of {FRAME_TYPES}, found {jsonsafe.echo(type)}")
-    headers = {"contentType": "application/json", "messageId": message_id,
-               "time": str(time_ms), "topic": topic}
+    headers = {
+        "contentType": "application/json",
+        "messageId": message_id,
+        "time": str(time_ms),
+        "topic": topic,
+    }
     if app_id is not None:
         headers["appId"] = app_id
     if connection_id is not None:
@@ -83,8 +87,9 @@ def parse_ack(text: str | bytes) -> Ack:
         raise ProtocolViolation(f"ack 'headers' must be an object, found {jsonsafe.echo(headers)}")
     message_id = headers.get("messageId")
     if not isinstance(message_id, str) or not message_id:
-        raise ProtocolViolation("ack 'headers.messageId' must be a non-empty string, "
-                                f"found {jsonsafe.echo(message_id)}")
+        raise ProtocolViolation(
+            f"ack 'headers.messageId' must be a non-empty string, found {jsonsafe.echo(message_id)}"
+        )
     message = obj.get("message", "")
     if message is not None and not isinstance(message, str):
         raise ProtocolViolation(f"ack 'message' must be a string, found {jsonsafe.echo(message)}")
@@ -92,9 +97,7 @@ def parse_ack(text: str | bytes) -> Ack:
     if raw_data is None:
         raw_data = ""
     if not isinstance(raw_data, str):
-        raise ProtocolViolation(
-            f"ack 'data' must be a string holding JSON, found {type(raw_data).__name__}"
-        )
+        raise ProtocolViolation(f"ack 'data' must be a string holding JSON, found {type(raw_data).__name__}")
     data: Any = raw_data
     if raw_data:
         try:

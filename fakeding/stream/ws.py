@@ -72,8 +72,9 @@ class StreamServer:
         app = web.Application()
         app.router.add_route("*", "/connect", self._connect)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=CLOSE_TIMEOUT)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=CLOSE_TIMEOUT
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()
@@ -112,9 +113,18 @@ class StreamServer:
         headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Deliver ``data`` to one live connection of the app (or queue it until one connects)."""
-        d = self.engine.push(self.clock.monotonic(), self.clock.time_ms(), client_id, topic, data,
-                             key=key, type_=type_, on_ack=on_ack, redeliver=redeliver,
-                             headers=headers)
+        d = self.engine.push(
+            self.clock.monotonic(),
+            self.clock.time_ms(),
+            client_id,
+            topic,
+            data,
+            key=key,
+            type_=type_,
+            on_ack=on_ack,
+            redeliver=redeliver,
+            headers=headers,
+        )
         self._pump()
         return d
 
@@ -144,34 +154,38 @@ class StreamServer:
             self.engine.lost(t, ms, conn, f"no socket events for {seconds:g} s (sleep/wake)")
         for timer, handle in sorted(self._handles.items(), key=lambda item: item[0].at):
             handle.cancel()
-            self._handles[timer] = self.clock.call_later(max(0.0, timer.at - t),
-                                                         partial(self._fire, timer))
+            self._handles[timer] = self.clock.call_later(max(0.0, timer.at - t), partial(self._fire, timer))
         self._pump()
 
     # -- handshake and connection loop ---------------------------------------------------------
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        return self._reject(404, "InvalidAction.NotFound",
-                            f"the stream endpoint is /connect, found {request.path}")
+        return self._reject(
+            404, "InvalidAction.NotFound", f"the stream endpoint is /connect, found {request.path}"
+        )
 
     def _reject(self, status: int, code: str, message: str) -> web.Response:
-        body = json.dumps({"code": code, "message": message,
-                           "requestid": self.platform.ids.request_id()}, ensure_ascii=False)
-        return web.Response(status=status, body=body.encode(),
-                            headers={"Content-Type": "application/json;charset=utf-8"})
+        body = json.dumps(
+            {"code": code, "message": message, "requestid": self.platform.ids.request_id()},
+            ensure_ascii=False,
+        )
+        return web.Response(
+            status=status, body=body.encode(), headers={"Content-Type": "application/json;charset=utf-8"}
+        )
 
     async def _connect(self, request: web.Request) -> web.StreamResponse:
         try:
-            app, subs = self.engine.accept_ticket(self.clock.monotonic(),
-                                                  request.query.get("ticket") or None)
+            app, subs = self.engine.accept_ticket(self.clock.monotonic(), request.query.get("ticket") or None)
         except OpenApiError as exc:  # a bad ticket: 401; a refused second connection: 403
             return self._reject(exc.status if exc.status == 403 else 401, exc.code, exc.message)
         # autoclose=False: the closing handshake is ours (``_Peer``), done as RFC 6455 says.
         # autoping=False: pings and pongs come to the loop below, where they count as life.
-        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False, autoping=False,
-                                   autoclose=False, timeout=CLOSE_TIMEOUT)
+        ws = web.WebSocketResponse(
+            max_msg_size=MAX_FRAME, compress=False, autoping=False, autoclose=False, timeout=CLOSE_TIMEOUT
+        )
         if not ws.can_prepare(request).ok:
-            return self._reject(426, "InvalidAction.Upgrade",
-                                "expected a websocket handshake (Upgrade: websocket)")
+            return self._reject(
+                426, "InvalidAction.Upgrade", "expected a websocket handshake (Upgrade: websocket)"
+            )
         await ws.prepare(request)
         assert request.transport is not None
         peer = _Peer(ws, request.transport)
@@ -211,11 +225,13 @@ class StreamServer:
             self.engine.receive(self.clock.monotonic(), conn_id, data)
         except Exception as exc:  # a fake bug: the connection stays up, check() fails
             problem = f"{type(exc).__name__}: {exc}"[:500]
-            log.error("fakeding failed on a Stream frame (a fakeding bug; please report it)",
-                      exc_info=True)
-            self.platform.recorder.add(self.clock.monotonic(), "violation", connection=conn_id,
-                                       reason=f"fakeding failed on a Stream frame: {problem} "
-                                              f"(a fakeding bug, not the robot's)")
+            log.error("fakeding failed on a Stream frame (a fakeding bug; please report it)", exc_info=True)
+            self.platform.recorder.add(
+                self.clock.monotonic(),
+                "violation",
+                connection=conn_id,
+                reason=f"fakeding failed on a Stream frame: {problem} (a fakeding bug, not the robot's)",
+            )
         self._pump()
 
     # -- draining the engine --------------------------------------------------------------------

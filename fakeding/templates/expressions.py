@@ -78,9 +78,10 @@ class _Parser:
         self.pos = 0
 
     def fail(self, expected: str) -> TemplateError:
-        found = self.text[self.pos:self.pos + 20] or "the end"
-        return TemplateError(f"expression {self.text[:80]!r}: expected {expected} at "
-                             f"character {self.pos}, found {found!r}")
+        found = self.text[self.pos : self.pos + 20] or "the end"
+        return TemplateError(
+            f"expression {self.text[:80]!r}: expected {expected} at character {self.pos}, found {found!r}"
+        )
 
     def call(self) -> Call:
         m = _CALL_START.match(self.text, self.pos)
@@ -112,7 +113,7 @@ class _Parser:
             end = self.text.find("'", self.pos + 1)
             if end < 0:
                 raise self.fail("a closing quote")
-            value = self.text[self.pos + 1:end]
+            value = self.text[self.pos + 1 : end]
             self.pos = end + 1
             return Literal(value)
         start = self.pos
@@ -128,7 +129,7 @@ class _Parser:
             elif c == "," and depth == 0:
                 break
             self.pos += 1
-        word = self.text[start:self.pos].strip()
+        word = self.text[start : self.pos].strip()
         return Literal(None if word == "null" else word)
 
     def skip_space(self) -> None:
@@ -148,7 +149,7 @@ def parse(text: str) -> list[Node]:
         if m.start() < pos:
             continue
         if m.start() > pos:
-            parts.append(Literal(text[pos:m.start()]))
+            parts.append(Literal(text[pos : m.start()]))
         parser = _Parser(text)
         parser.pos = m.start()
         parts.append(parser.call())
@@ -189,11 +190,22 @@ def evaluate(node: Node, scope: Scope) -> Any:
 
 
 # the layout elements the renderer draws (``@dtWidgetAvailable`` answers from this list)
-KNOWN_ELEMENTS = frozenset({
-    "LinearLayout", "ListLayout", "FastTextView", "DDRichTextView", "ImageView", "View",
-    "DDIconView", "DDLoadingView", "DDEventView", "DDAnimationView", "DDCSSStyleView",
-    "DDChartView",
-})
+KNOWN_ELEMENTS = frozenset(
+    {
+        "LinearLayout",
+        "ListLayout",
+        "FastTextView",
+        "DDRichTextView",
+        "ImageView",
+        "View",
+        "DDIconView",
+        "DDLoadingView",
+        "DDEventView",
+        "DDAnimationView",
+        "DDCSSStyleView",
+        "DDChartView",
+    }
+)
 
 
 # -- conversions ------------------------------------------------------------------------------
@@ -270,6 +282,7 @@ def _equal(scope: Scope, args: tuple[Node, ...]) -> bool:
 def _compare(op: Callable[[float, float], bool]) -> Fn:
     def fn(scope: Scope, args: tuple[Node, ...]) -> bool:
         return op(to_number(_arg(scope, args, 0)), to_number(_arg(scope, args, 1)))
+
     return fn
 
 
@@ -282,6 +295,7 @@ def _arith(op: Callable[[float, float], float]) -> Fn:
         for v in values[1:]:
             result = op(result, v)
         return int(result) if isinstance(result, float) and result.is_integer() else result
+
     return fn
 
 
@@ -300,7 +314,7 @@ def _substr(scope: Scope, args: tuple[Node, ...]) -> str:
     text = to_str(_arg(scope, args, 0))
     start = max(0, int(to_number(_arg(scope, args, 1), True)))
     if len(args) > 2:
-        return text[start:start + max(0, int(to_number(_arg(scope, args, 2), True)))]
+        return text[start : start + max(0, int(to_number(_arg(scope, args, 2), True)))]
     return text[start:]
 
 
@@ -333,6 +347,7 @@ def _action(kind: str) -> Fn:
     def fn(scope: Scope, args: tuple[Node, ...]) -> Action:
         values = _values(scope, args)
         return Action(kind, values[0] if len(values) == 1 else values)
+
     return fn
 
 
@@ -369,8 +384,7 @@ FUNCTIONS: dict[str, Fn] = {
     "subdata": _subdata,
     "subdataIndex": lambda s, a: s.index,
     "dtArrayIterator": _subdata,
-    "linearGradient": lambda s, a: "linear-gradient(" + ",".join(
-        to_str(v) for v in _values(s, a)) + ")",
+    "linearGradient": lambda s, a: "linear-gradient(" + ",".join(to_str(v) for v in _values(s, a)) + ")",
     "dtMapAppend": _map_append,
     "dtArrayAppend": _array_append,
     "dtSendOutData": _action("dtSendOutData"),
@@ -383,4 +397,3 @@ FUNCTIONS: dict[str, Fn] = {
     "dtConditionalHandler": _conditional_handler,
     "dtGetEventChainData": lambda s, a: None,
 }
-

@@ -23,8 +23,11 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)\)")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
-_FONT = re.compile(r"&lt;font\s+color\s*=\s*(?:&quot;|&#x27;)?(#?[0-9A-Za-z]+)"
-                   r"(?:&quot;|&#x27;)?\s*&gt;(.*?)&lt;/font&gt;", re.S)
+_FONT = re.compile(
+    r"&lt;font\s+color\s*=\s*(?:&quot;|&#x27;)?(#?[0-9A-Za-z]+)"
+    r"(?:&quot;|&#x27;)?\s*&gt;(.*?)&lt;/font&gt;",
+    re.S,
+)
 _BR = re.compile(r"&lt;br\s*/?&gt;", re.I)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^>]*>")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -77,13 +80,22 @@ def to_html(text: str, surface: str = "card") -> str:
 
 def _inline(line: str) -> str:
     out = html.escape(line)
-    out = _IMAGE.sub(lambda m: (f'<img alt="{m.group(1)}" src="{m.group(2)}">'
-                                if _SAFE_URL.match(html.unescape(m.group(2)))
-                                else f"[image {m.group(2)}]"), out)
-    out = _LINK.sub(lambda m: (f'<a href="{m.group(2)}" target="_blank" rel="noopener">'
-                               f"{m.group(1)}</a>"
-                               if _SAFE_URL.match(html.unescape(m.group(2))) else m.group(0)),
-                    out)
+    out = _IMAGE.sub(
+        lambda m: (
+            f'<img alt="{m.group(1)}" src="{m.group(2)}">'
+            if _SAFE_URL.match(html.unescape(m.group(2)))
+            else f"[image {m.group(2)}]"
+        ),
+        out,
+    )
+    out = _LINK.sub(
+        lambda m: (
+            f'<a href="{m.group(2)}" target="_blank" rel="noopener">{m.group(1)}</a>'
+            if _SAFE_URL.match(html.unescape(m.group(2)))
+            else m.group(0)
+        ),
+        out,
+    )
     out = _BOLD.sub(r"<b>\1</b>", out)
     out = _ITALIC.sub(r"<i>\1</i>", out)
     out = _FONT.sub(r'<span style="color:\1">\2</span>', out)
@@ -96,20 +108,27 @@ def markdown_quirks(text: str, surface: str = "card") -> list[str]:
     quirks: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
     for i, line in enumerate(lines):
-        if _TABLE_ROW.match(line) and i > 0 and lines[i - 1].strip() and not _TABLE_ROW.match(
-                lines[i - 1]):
-            quirks.append(f"line {i + 1}: a table without a blank line before it is drawn as "
-                          "text; put an empty line before the table")
+        if _TABLE_ROW.match(line) and i > 0 and lines[i - 1].strip() and not _TABLE_ROW.match(lines[i - 1]):
+            quirks.append(
+                f"line {i + 1}: a table without a blank line before it is drawn as "
+                "text; put an empty line before the table"
+            )
             break
     tags = sorted({m.group(2).lower() for m in _TAG.finditer(text)} - {"font", "br"})
     if tags:
-        quirks.append(f"HTML tags {', '.join('<' + t + '>' for t in tags)} are shown as text "
-                      "(only <font color> and <br> are drawn)")
+        quirks.append(
+            f"HTML tags {', '.join('<' + t + '>' for t in tags)} are shown as text "
+            "(only <font color> and <br> are drawn)"
+        )
     for m in _IMAGE.finditer(text):
         if not _SAFE_URL.match(m.group(2)):
-            quirks.append(f"image {m.group(2)[:40]!r} is not an http(s) URL (a mediaId is not "
-                          "an image URL in markdown); upload the image and use its URL")
+            quirks.append(
+                f"image {m.group(2)[:40]!r} is not an http(s) URL (a mediaId is not "
+                "an image URL in markdown); upload the image and use its URL"
+            )
     if surface == "ai" and re.search(r"[^\n]\n(?!\n)[^\n]", text):
-        quirks.append("a single newline is ignored in AI-card content (the lines run "
-                      "together); use a blank line for a new paragraph")
+        quirks.append(
+            "a single newline is ignored in AI-card content (the lines run "
+            "together); use a blank line for a new paragraph"
+        )
     return quirks

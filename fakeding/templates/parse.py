@@ -60,28 +60,31 @@ def parse_export(raw: Any, *, template_id: str, source: str) -> Template:
         try:
             raw = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise TemplateError(f"{source}: $: expected a card-platform export (JSON), found "
-                                f"text that is not JSON ({exc})") from None
+            raise TemplateError(
+                f"{source}: $: expected a card-platform export (JSON), found text that is not JSON ({exc})"
+            ) from None
     if not isinstance(raw, dict):
-        raise TemplateError(f"{source}: $: expected an object with editorData and widgetInfo, "
-                            f"found {type(raw).__name__}")
+        raise TemplateError(
+            f"{source}: $: expected an object with editorData and widgetInfo, found {type(raw).__name__}"
+        )
     editor = _editor_data(raw, source)
     widget = raw.get("widgetInfo")
     if not isinstance(widget, str) or not widget.strip():
-        raise TemplateError(f"{source}: $.widgetInfo: expected the layout as a string "
-                            f"(<LinearLayout ...>), found {_describe(widget)}")
+        raise TemplateError(
+            f"{source}: $.widgetInfo: expected the layout as a string "
+            f"(<LinearLayout ...>), found {_describe(widget)}"
+        )
     try:
         root = ET.fromstring(widget)
     except ET.ParseError as exc:
-        raise TemplateError(f"{source}: $.widgetInfo: expected a well-formed layout, "
-                            f"found {exc}") from None
+        raise TemplateError(f"{source}: $.widgetInfo: expected a well-formed layout, found {exc}") from None
     kind = raw.get("type", "standard")
     if not isinstance(kind, str):
-        raise TemplateError(f"{source}: $.type: expected 'standard' or 'im', found "
-                            f"{_describe(kind)}")
+        raise TemplateError(f"{source}: $.type: expected 'standard' or 'im', found {_describe(kind)}")
     variables = _variables(editor.get("variableList", []), source, "$.editorData.variableList")
-    local_names = {v.name for v in _variables(editor.get("localList", []), source,
-                                              "$.editorData.localList").values()}
+    local_names = {
+        v.name for v in _variables(editor.get("localList", []), source, "$.editorData.localList").values()
+    }
     extension = _object(editor.get("extension"))
     statuses = _ai_statuses(extension, source)
     is_ai = extension.get("extendType") == "AI" or bool(statuses)
@@ -89,9 +92,16 @@ def parse_export(raw: Any, *, template_id: str, source: str) -> Template:
         statuses = DEFAULT_AI_STATUSES
     mock = _object(editor.get("mockData"))
     return Template(
-        id=template_id, source=source, type=kind, variables=variables, locals=local_names,
-        root=root, ai_statuses=statuses, inputs=_inputs(extension, editor),
-        mock_data=mock)
+        id=template_id,
+        source=source,
+        type=kind,
+        variables=variables,
+        locals=local_names,
+        root=root,
+        ai_statuses=statuses,
+        inputs=_inputs(extension, editor),
+        mock_data=mock,
+    )
 
 
 def _editor_data(raw: dict[str, Any], source: str) -> dict[str, Any]:
@@ -100,27 +110,31 @@ def _editor_data(raw: dict[str, Any], source: str) -> dict[str, Any]:
         try:
             editor = json.loads(editor)
         except ValueError as exc:
-            raise TemplateError(f"{source}: $.editorData: expected JSON text (the export keeps "
-                                f"it as a string), found text that is not JSON ({exc})") from None
+            raise TemplateError(
+                f"{source}: $.editorData: expected JSON text (the export keeps "
+                f"it as a string), found text that is not JSON ({exc})"
+            ) from None
     if not isinstance(editor, dict):
-        raise TemplateError(f"{source}: $.editorData: expected an object (as JSON text) with "
-                            f"variableList, found {_describe(editor)}")
+        raise TemplateError(
+            f"{source}: $.editorData: expected an object (as JSON text) with "
+            f"variableList, found {_describe(editor)}"
+        )
     return editor
 
 
 def _variables(items: Any, source: str, where: str) -> dict[str, Variable]:
     if not isinstance(items, list):
-        raise TemplateError(f"{source}: {where}: expected a list of variables, found "
-                            f"{_describe(items)}")
+        raise TemplateError(f"{source}: {where}: expected a list of variables, found {_describe(items)}")
     out: dict[str, Variable] = {}
     for i, item in enumerate(items):
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str) or not name:
-            raise TemplateError(f"{source}: {where}[{i}].name: expected a variable name, found "
-                                f"{_describe(name if isinstance(item, dict) else item)}")
+            raise TemplateError(
+                f"{source}: {where}[{i}].name: expected a variable name, found "
+                f"{_describe(name if isinstance(item, dict) else item)}"
+            )
         kind = item.get("type", "string")
-        out[name] = Variable(name, kind if isinstance(kind, str) else "string",
-                             item.get("private") is True)
+        out[name] = Variable(name, kind if isinstance(kind, str) else "string", item.get("private") is True)
     return out
 
 
@@ -129,10 +143,13 @@ def _ai_statuses(extension: dict[str, Any], source: str) -> tuple[int, ...]:
     if statuses is None:
         return ()
     if not isinstance(statuses, list) or not all(
-            isinstance(s, int) and not isinstance(s, bool) for s in statuses):
-        raise TemplateError(f"{source}: $.editorData.extension.aiStatusList: expected a list "
-                            f"of flow statuses (1 processing, 2 streaming, 3 finished, 5 "
-                            f"failed), found {_describe(statuses)}")
+        isinstance(s, int) and not isinstance(s, bool) for s in statuses
+    ):
+        raise TemplateError(
+            f"{source}: $.editorData.extension.aiStatusList: expected a list "
+            f"of flow statuses (1 processing, 2 streaming, 3 finished, 5 "
+            f"failed), found {_describe(statuses)}"
+        )
     return tuple(statuses)
 
 
@@ -166,8 +183,9 @@ def _inputs(extension: dict[str, Any], editor: dict[str, Any]) -> dict[str, str]
 def _local_written(steps: Any) -> str | None:
     if isinstance(steps, dict):
         if steps.get("type") == "dtUpdateLocalData":
-            local = steps.get("params", {}).get("localData") if isinstance(
-                steps.get("params"), dict) else None
+            local = (
+                steps.get("params", {}).get("localData") if isinstance(steps.get("params"), dict) else None
+            )
             if isinstance(local, dict) and local:
                 return str(next(iter(local)))
         for value in steps.values():

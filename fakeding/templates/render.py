@@ -54,8 +54,10 @@ class Node:
         action_data = self.payload.get("actionData")
         if isinstance(action_data, dict) and isinstance(action_data.get("cardPrivateData"), dict):
             private = action_data["cardPrivateData"]
-            return {"actionIds": list(private.get("actionIds") or []),
-                    "params": dict(private.get("params") or {})}
+            return {
+                "actionIds": list(private.get("actionIds") or []),
+                "params": dict(private.get("params") or {}),
+            }
         return None
 
 
@@ -69,8 +71,9 @@ class View:
 
     def visible_text(self) -> str:
         """What a reader can read (texts, markdown, button labels), for the blank-card check."""
-        return "\n".join(n.text for n in self.nodes
-                         if n.kind in ("text", "markdown", "button", "chart") and n.text.strip())
+        return "\n".join(
+            n.text for n in self.nodes if n.kind in ("text", "markdown", "button", "chart") and n.text.strip()
+        )
 
     def lines(self) -> list[str]:
         """The view as text, one line per node (markdown kept as written), for reports."""
@@ -116,9 +119,15 @@ def decode(template: Template, values: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def render(template: Template, data: dict[str, Any] | None = None,
-           private: dict[str, Any] | None = None, local: dict[str, Any] | None = None, *,
-           card_id: str = "card", scene: str = "im") -> View:
+def render(
+    template: Template,
+    data: dict[str, Any] | None = None,
+    private: dict[str, Any] | None = None,
+    local: dict[str, Any] | None = None,
+    *,
+    card_id: str = "card",
+    scene: str = "im",
+) -> View:
     """What a user with ``private`` data and ``local`` state sees of a card with ``data``."""
     context = {
         "data": {
@@ -139,8 +148,7 @@ def render(template: Template, data: dict[str, Any] | None = None,
     return view
 
 
-def _walk(template: Template, el: ET.Element, scope: Scope, out: list[Node],
-          unknown: list[str]) -> None:
+def _walk(template: Template, el: ET.Element, scope: Scope, out: list[Node], unknown: list[str]) -> None:
     visibility = el.get("visibility")
     if visibility is not None and to_str(evaluate_text(visibility, scope)).strip() == "gone":
         return
@@ -183,8 +191,7 @@ def _walk(template: Template, el: ET.Element, scope: Scope, out: list[Node],
     elif tag == "DDLoadingView":
         out.append(Node("loading"))
     elif tag == "DDChartView":
-        out.append(Node("chart", to_str(evaluate_text(el.get("chartData", el.get("data", "")),
-                                                      scope))))
+        out.append(Node("chart", to_str(evaluate_text(el.get("chartData", el.get("data", "")), scope))))
     elif tag in _SILENT:
         return
     else:
@@ -204,17 +211,20 @@ def rich_text(text: str) -> str:
     items = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         return text
-    return "".join(to_str(i.get("data", {}).get("text", "")) for i in items
-                   if isinstance(i, dict) and isinstance(i.get("data"), dict))
+    return "".join(
+        to_str(i.get("data", {}).get("text", ""))
+        for i in items
+        if isinstance(i, dict) and isinstance(i.get("data"), dict)
+    )
 
 
-def _tap_node(template: Template, el: ET.Element, scope: Scope, taps: list[Action],
-              out: list[Node], unknown: list[str]) -> bool:
+def _tap_node(
+    template: Template, el: ET.Element, scope: Scope, taps: list[Action], out: list[Node], unknown: list[str]
+) -> bool:
     """Draw a tappable element as a button or an input; False to draw it as plain layout."""
     send = next((a for a in taps if a.kind == "dtSendOutData"), None)
     if send is None:  # a confirm dialog that then sends
-        confirm = next((a for a in taps if a.kind == "dtConfirm" and isinstance(a.value, dict)),
-                       None)
+        confirm = next((a for a in taps if a.kind == "dtConfirm" and isinstance(a.value, dict)), None)
         if confirm is not None and confirm.value.get("confirmAction") == "dtSendOutData":
             send = Action("dtSendOutData", confirm.value.get("confirmData") or {})
     inner: list[Node] = []

@@ -26,17 +26,30 @@ class RobotProcess:
     (a CONNECT proxy that reaches the fake and nothing else) and its language's variables
     (``lang``, default from the command)."""
 
-    def __init__(self, fake: ThreadedFakeDing, argv: Sequence[str], *, cwd: str | Path | None = None,
-                 env: Mapping[str, str] | None = None, client_id: str = DEFAULT_CLIENT_ID,
-                 client_secret: str = DEFAULT_CLIENT_SECRET, connect_timeout: float = 20.0,
-                 tls: bool | None = None, lang: str | None = None) -> None:
+    def __init__(
+        self,
+        fake: ThreadedFakeDing,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        connect_timeout: float = 20.0,
+        tls: bool | None = None,
+        lang: str | None = None,
+    ) -> None:
         self.fake = fake
         self.argv = [resolve_program(str(argv[0])), *(str(a) for a in argv[1:])]
         self.cwd = cwd
         side = fake.tls_side().tls if wants_tls([str(a) for a in argv], tls) else None
         self.env = launch_environment(
-            Facts(fake.http_url, fake.fake.ws_endpoint, side), client_id, client_secret,
-            env or {}, lang or language({"command": list(argv)}))
+            Facts(fake.http_url, fake.fake.ws_endpoint, side),
+            client_id,
+            client_secret,
+            env or {},
+            lang or language({"command": list(argv)}),
+        )
         self.client_id = client_id
         self.connect_timeout = connect_timeout
         self.lines: deque[str] = deque(maxlen=20)
@@ -51,24 +64,33 @@ class RobotProcess:
             self.lines.append(raw.decode(errors="replace").rstrip())
 
     def start(self) -> RobotProcess:
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # stopped as a whole group
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # stopped as a whole group
         threading.Thread(target=self._read, daemon=True, name="robot-output").start()
         deadline = time.monotonic() + self.connect_timeout
         while not self.fake.call(lambda: self.fake.fake.stream.live_connections(self.client_id)):
             if self.proc.poll() is not None:
                 time.sleep(0.2)
                 self.stop()
-                raise UnmetExpectation(f"the robot {self.argv} exited with code "
-                                       f"{self.proc.returncode} before connecting; its last "
-                                       f"output:\n{self.output()}")
+                raise UnmetExpectation(
+                    f"the robot {self.argv} exited with code "
+                    f"{self.proc.returncode} before connecting; its last "
+                    f"output:\n{self.output()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise UnmetExpectation(f"the robot {self.argv} did not connect within "
-                                       f"{self.connect_timeout:g} s; its last output:\n"
-                                       f"{self.output()}")
+                raise UnmetExpectation(
+                    f"the robot {self.argv} did not connect within "
+                    f"{self.connect_timeout:g} s; its last output:\n"
+                    f"{self.output()}"
+                )
             time.sleep(0.05)
         return self
 

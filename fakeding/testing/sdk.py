@@ -35,8 +35,7 @@ class RecordingHandler(ChatbotHandler):  # type: ignore[misc]
 
 
 class CardCallbackRecorder(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
-    def __init__(self, response: Any = None,
-                 before: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(self, response: Any = None, before: Callable[[], Awaitable[None]] | None = None) -> None:
         super().__init__()
         self.callbacks: list[dingtalk_stream.CardCallbackMessage] = []
         self.response = response
@@ -52,8 +51,9 @@ class CardCallbackRecorder(dingtalk_stream.CallbackHandler):  # type: ignore[mis
 class SdkRobot:
     """A ``DingTalkStreamClient`` started on a background thread; ``stop()`` ends it."""
 
-    def __init__(self, client_id: str = DEFAULT_CLIENT_ID,
-                 client_secret: str = DEFAULT_CLIENT_SECRET) -> None:
+    def __init__(
+        self, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET
+    ) -> None:
         self.client = dingtalk_stream.DingTalkStreamClient(Credential(client_id, client_secret))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -64,8 +64,7 @@ class SdkRobot:
         return self
 
     def on_card_callbacks(self, handler: dingtalk_stream.CallbackHandler) -> SdkRobot:
-        self.client.register_callback_handler(
-            dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK, handler)
+        self.client.register_callback_handler(dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK, handler)
         return self
 
     def start(self) -> SdkRobot:

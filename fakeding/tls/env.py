@@ -52,20 +52,29 @@ def language_env(lang: str, facts: Facts) -> dict[str, Any]:
     out: dict[str, Any] = {"lang": lang, "openapi": facts.http_url, "stream_endpoint": facts.ws_endpoint}
     if tls is None:
         if lang != "python":
-            raise EnvError(409, "lang", f"{lang}'s SDK calls only https://api.dingtalk.com: start "
-                                        "the fake with `fakeding serve --tls --proxy-port 0`")
-        return {**out, "env": {"DINGTALK_OPENAPI_ENDPOINT": facts.http_url}, "hosts": [],
-                "notes": ["set it before `import dingtalk_stream` (read once, at import)"]}
+            raise EnvError(
+                409,
+                "lang",
+                f"{lang}'s SDK calls only https://api.dingtalk.com: start "
+                "the fake with `fakeding serve --tls --proxy-port 0`",
+            )
+        return {
+            **out,
+            "env": {"DINGTALK_OPENAPI_ENDPOINT": facts.http_url},
+            "hosts": [],
+            "notes": ["set it before `import dingtalk_stream` (read once, at import)"],
+        }
     env: dict[str, str] = {}
     proxied = tls.proxy_url is not None
     if proxied:
         assert tls.proxy_url is not None
         env |= {"HTTPS_PROXY": tls.proxy_url, "NO_PROXY": NO_PROXY}
-        hosts_note = ("or, instead of HTTPS_PROXY, add the hosts line and serve on port 443 "
-                      "(`--port 443`)")
+        hosts_note = "or, instead of HTTPS_PROXY, add the hosts line and serve on port 443 (`--port 443`)"
     else:
-        hosts_note = ("add the hosts line (the SDK dials port 443: serve with `--port 443`), "
-                      "or run `serve --proxy-port 0` for HTTPS_PROXY")
+        hosts_note = (
+            "add the hosts line (the SDK dials port 443: serve with `--port 443`), "
+            "or run `serve --proxy-port 0` for HTTPS_PROXY"
+        )
     if lang == "python":
         env |= {"REQUESTS_CA_BUNDLE": tls.bundle, "SSL_CERT_FILE": tls.bundle}
         if not proxied:
@@ -74,28 +83,40 @@ def language_env(lang: str, facts: Facts) -> dict[str, Any]:
         notes.append("SSL_CERT_FILE covers websockets and aiohttp (with trust_env=True for the proxy)")
     elif lang == "node":
         env["NODE_EXTRA_CA_CERTS"] = tls.ca_cert
-        notes.append("axios sends https through HTTPS_PROXY (1.7+ tunnels, older versions send "
-                     "absolute-form requests: both served); the ws package ignores it and dials "
-                     "the Stream endpoint directly")
+        notes.append(
+            "axios sends https through HTTPS_PROXY (1.7+ tunnels, older versions send "
+            "absolute-form requests: both served); the ws package ignores it and dials "
+            "the Stream endpoint directly"
+        )
     elif lang == "go":
         env["SSL_CERT_FILE"] = tls.bundle
         notes.append("or, in code, client.WithOpenApiHost(openapi) with SSL_CERT_FILE alone")
     else:
-        flags = [f"-Djavax.net.ssl.trustStore={tls.truststore}", "-Djavax.net.ssl.trustStoreType=PKCS12",
-                 f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}"]
+        flags = [
+            f"-Djavax.net.ssl.trustStore={tls.truststore}",
+            "-Djavax.net.ssl.trustStoreType=PKCS12",
+            f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}",
+        ]
         if proxied:
             assert tls.proxy_url is not None
             host, _, port = tls.proxy_url.removeprefix("http://").rpartition(":")
-            flags += [f"-Dhttps.proxyHost={host}", f"-Dhttps.proxyPort={port}",
-                      "-Dhttp.nonProxyHosts=localhost|127.0.0.1"]
-            notes.append(f"the SDK's netty websocket ignores https.proxyHost: give its builder "
-                         f".proxy(new NetProxy(\"{host}\", {port})) or add the hosts line")
+            flags += [
+                f"-Dhttps.proxyHost={host}",
+                f"-Dhttps.proxyPort={port}",
+                "-Dhttp.nonProxyHosts=localhost|127.0.0.1",
+            ]
+            notes.append(
+                f"the SDK's netty websocket ignores https.proxyHost: give its builder "
+                f'.proxy(new NetProxy("{host}", {port})) or add the hosts line'
+            )
         # The JVM splits JAVA_TOOL_OPTIONS on whitespace and honours double quotes.
         env = {"JAVA_TOOL_OPTIONS": " ".join(f'"{f}"' if " " in f else f for f in flags)}
         out["jvm_flags"] = flags
         if not facts.ws_endpoint.startswith(f"wss://{STREAM_HOST}:"):
-            notes.append(f"the Java SDK accepts only wss:// and rebuilds scheme://host:port/connect: "
-                         f"serve with --stream-endpoint wss://{STREAM_HOST}:{{port}}/connect")
+            notes.append(
+                f"the Java SDK accepts only wss:// and rebuilds scheme://host:port/connect: "
+                f"serve with --stream-endpoint wss://{STREAM_HOST}:{{port}}/connect"
+            )
     notes.append(hosts_note)
     return {**out, "env": env, "hosts": hosts, "notes": notes}
 

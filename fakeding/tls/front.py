@@ -48,8 +48,7 @@ class TlsFront:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer),
-                             return_exceptions=True)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -75,8 +74,9 @@ class TlsSide:
             await front.stop()
 
 
-async def start_tls_side(host: str, http_port: int, ws_port: int,
-                         ca_dir: Path | str | None = None) -> TlsSide:
+async def start_tls_side(
+    host: str, http_port: int, ws_port: int, ca_dir: Path | str | None = None
+) -> TlsSide:
     """Fronts for the fake's OpenAPI (``http_port``) and Stream (``ws_port``) and a proxy."""
     ca = ensure_ca(ca_dir)
     context = ca.server_context()
@@ -85,6 +85,10 @@ async def start_tls_side(host: str, http_port: int, ws_port: int,
         await front.start(context)
     proxy = ConnectProxy(Targets(host, fronts[0].port, fronts[1].port))
     await proxy.start("127.0.0.1", 0)
-    tls = Tls(ca_cert=str(ca.ca_cert), bundle=str(ca.bundle), truststore=str(ca.truststore),
-              proxy_url=f"http://127.0.0.1:{proxy.port}")
+    tls = Tls(
+        ca_cert=str(ca.ca_cert),
+        bundle=str(ca.bundle),
+        truststore=str(ca.truststore),
+        proxy_url=f"http://127.0.0.1:{proxy.port}",
+    )
     return TlsSide(fronts, proxy, tls)

@@ -43,14 +43,14 @@ class Targets:
         """The address to tunnel ``authority`` to, or why the request is refused."""
         allowed = self._allowed()
         if method != "CONNECT":
-            return (f"fakeding's proxy tunnels (CONNECT) or forwards absolute-form requests; "
-                    f"found {method} {authority[:200]}; {allowed}")
+            return (
+                f"fakeding's proxy tunnels (CONNECT) or forwards absolute-form requests; "
+                f"found {method} {authority[:200]}; {allowed}"
+            )
         host, sep, port_text = authority.rpartition(":")
         # ASCII digits only: "²".isdigit() is true, and int() refuses it
-        if not sep or not (port_text.isascii() and port_text.isdigit()) \
-                or not 0 < int(port_text) < 65536:
-            return f"expected CONNECT HOST:PORT (a port 1-65535), found {authority[:200]!r}; " \
-                   f"{allowed}"
+        if not sep or not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+            return f"expected CONNECT HOST:PORT (a port 1-65535), found {authority[:200]!r}; {allowed}"
         host, port = host.strip("[]").lower(), int(port_text)
         if host == STREAM_HOST:
             return self.host, self.ws_port
@@ -66,24 +66,33 @@ class Targets:
         parts = urlsplit(target)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or host not in DINGTALK_HOSTS:
-            return (f"fakeding's proxy forwards only requests to https://{'/'.join(DINGTALK_HOSTS)}"
-                    f"; refused {target[:200]!r}; {self._allowed()}")
+            return (
+                f"fakeding's proxy forwards only requests to https://{'/'.join(DINGTALK_HOSTS)}"
+                f"; refused {target[:200]!r}; {self._allowed()}"
+            )
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         port = self.ws_port if host == STREAM_HOST else self.http_port
         return self.host, port, host, path
 
     def _allowed(self) -> str:
-        return (f"allowed: CONNECT to {', '.join(DINGTALK_HOSTS)} (any port) or to "
-                f"127.0.0.1/localhost ports {self.http_port} and {self.ws_port}, or METHOD "
-                f"https://<one of those hosts>/path")
+        return (
+            f"allowed: CONNECT to {', '.join(DINGTALK_HOSTS)} (any port) or to "
+            f"127.0.0.1/localhost ports {self.http_port} and {self.ws_port}, or METHOD "
+            f"https://<one of those hosts>/path"
+        )
 
 
 class ConnectProxy:
     """``upstream_ssl``: how to reach the fake for forwarded requests (None: it serves plain
     HTTP)."""
 
-    def __init__(self, targets: Targets, *, upstream_ssl: ssl.SSLContext | None = None,
-                 head_timeout: float = HEAD_TIMEOUT) -> None:
+    def __init__(
+        self,
+        targets: Targets,
+        *,
+        upstream_ssl: ssl.SSLContext | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
+    ) -> None:
         self.targets = targets
         self.upstream_ssl = upstream_ssl
         self.head_timeout = head_timeout
@@ -113,7 +122,7 @@ class ConnectProxy:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:  # stop(): asyncio's stream callback would log a
-            pass                        # cancelled task's exception() as a traceback
+            pass  # cancelled task's exception() as a traceback
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
@@ -123,8 +132,7 @@ class ConnectProxy:
             async with asyncio.timeout(self.head_timeout):
                 lines = await _read_head(reader)
         except TimeoutError:
-            return await _answer(writer, 408, f"no complete request head within "
-                                              f"{self.head_timeout:g} s")
+            return await _answer(writer, 408, f"no complete request head within {self.head_timeout:g} s")
         except ValueError:
             return await _answer(writer, 431, f"request head over {MAX_HEAD} bytes")
         if not lines:
@@ -144,8 +152,14 @@ class ConnectProxy:
         await writer.drain()
         await _join(reader, writer, up_reader, up_writer)
 
-    async def _forward(self, method: str, target_text: str, lines: list[bytes],
-                       reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _forward(
+        self,
+        method: str,
+        target_text: str,
+        lines: list[bytes],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         """An absolute-form request: re-sent to the fake in origin form, then the two sides
         joined until the fake has answered (``Connection: close``)."""
         target = self.targets.forward(target_text)
@@ -153,13 +167,12 @@ class ConnectProxy:
             return await _answer(writer, 403, target)
         host, port, name, path = target
         head = [f"{method} {path} HTTP/1.1".encode("latin-1")]
-        head += [line for line in lines[1:]
-                 if line.split(b":", 1)[0].strip().lower() not in _HOP_HEADERS]
+        head += [line for line in lines[1:] if line.split(b":", 1)[0].strip().lower() not in _HOP_HEADERS]
         head.append(b"Connection: close")
         try:
             up_reader, up_writer = await asyncio.open_connection(
-                host, port, ssl=self.upstream_ssl,
-                server_hostname=name if self.upstream_ssl else None)
+                host, port, ssl=self.upstream_ssl, server_hostname=name if self.upstream_ssl else None
+            )
         except (OSError, ssl.SSLError) as exc:
             return await _answer(writer, 502, f"the fake at {host}:{port} does not answer: {exc}")
         up_writer.write(b"\r\n".join(head) + b"\r\n\r\n")
@@ -188,9 +201,14 @@ async def _read_head(reader: asyncio.StreamReader) -> list[bytes]:
         lines.append(line)
 
 
-async def _join(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter, *,
-                until_answered: bool = False) -> None:
+async def _join(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    up_reader: asyncio.StreamReader,
+    up_writer: asyncio.StreamWriter,
+    *,
+    until_answered: bool = False,
+) -> None:
     """Pipe both ways until both sides are done, or (``until_answered``) until the fake has
     finished answering: a client that keeps its socket open then holds nothing."""
     up = asyncio.ensure_future(_pipe(reader, up_writer))
@@ -207,10 +225,17 @@ async def _join(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
     body = message.encode() + b"\n"
-    reason = {403: "Forbidden", 408: "Request Timeout", 431: "Request Header Fields Too Large",
-              502: "Bad Gateway"}[status]
-    writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    reason = {
+        403: "Forbidden",
+        408: "Request Timeout",
+        431: "Request Header Fields Too Large",
+        502: "Bad Gateway",
+    }[status]
+    writer.write(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
     with contextlib.suppress(ConnectionError):
         await writer.drain()
 

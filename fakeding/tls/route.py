@@ -17,7 +17,6 @@ def add_env_route(app: web.Application, facts: Callable[[], Facts]) -> None:
             status = 200
         except EnvError as exc:
             body, status = {"error": str(exc), "field": exc.field}, exc.status
-        return web.json_response(body, status=status,
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     app.router.add_get("/_fakeding/env", env)

@@ -98,8 +98,7 @@ class Coordinator:
         with self.cond:
             self.activity += 1
             polls = wake is not None
-            self._waits[threading.get_ident()] = Wait(deadline, -1 if polls else sys.maxsize,
-                                                       wake, polls)
+            self._waits[threading.get_ident()] = Wait(deadline, -1 if polls else sys.maxsize, wake, polls)
             self.cond.notify_all()
             return self.activity
 
@@ -210,8 +209,11 @@ class Coordinator:
         with self.cond:
             activity, now = self.activity, self.now
             current = dict(self._waits)
-        natives = {t.ident: t.native_id for t in threads
-                   if t.ident in frames and t.ident not in self.ignored and t.native_id}
+        natives = {
+            t.ident: t.native_id
+            for t in threads
+            if t.ident in frames and t.ident not in self.ignored and t.native_id
+        }
         ready = runnable(n for n in natives.values() if n) if _PROC else set()
         for ident, frame in frames.items():
             if ident in self.ignored:
@@ -238,8 +240,9 @@ class Coordinator:
             if self._woken == self.activity:
                 return
             self._woken = self.activity
-            wakes = [w.wake for w in self._waits.values()
-                     if w.wake is not None and w.confirmed < self.activity]
+            wakes = [
+                w.wake for w in self._waits.values() if w.wake is not None and w.confirmed < self.activity
+            ]
         for wake in wakes:
             wake()
 
@@ -253,9 +256,11 @@ class Coordinator:
             if self.jumps != moved[0]:
                 moved = (self.jumps, clock)
             elif clock - moved[1] > STUCK_REAL and self.stuck is None:
-                self.stuck = (f"virtual time could not move for {STUCK_REAL:g} real seconds at "
-                              f"t={self.now:.3f}s; busy: {', '.join(busy) or 'nothing'}"
-                              + (f"; {self.stalled}" if self.stalled else ""))
+                self.stuck = (
+                    f"virtual time could not move for {STUCK_REAL:g} real seconds at "
+                    f"t={self.now:.3f}s; busy: {', '.join(busy) or 'nothing'}"
+                    + (f"; {self.stalled}" if self.stalled else "")
+                )
                 self._wake_all()
             if not idle:
                 quiet_since = None
@@ -287,9 +292,11 @@ class Coordinator:
             self.now = max(self.now, min(deadlines))
             self.jumps += 1
             self.cond.notify_all()
-            wakes = [w.wake for w in self._waits.values()
-                     if w.wake is not None and w.deadline is not None
-                     and w.deadline <= self.now]
+            wakes = [
+                w.wake
+                for w in self._waits.values()
+                if w.wake is not None and w.deadline is not None and w.deadline <= self.now
+            ]
         for wake in wakes:
             wake()
 

@@ -32,8 +32,9 @@ def fifo_timers(loop: asyncio.AbstractEventLoop) -> None:
     counter = itertools.count()
     base = cast(Any, loop)
 
-    def call_at(when: float, callback: Callable[..., object], *args: Any,
-                context: Any = None) -> asyncio.TimerHandle:
+    def call_at(
+        when: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
         base._check_closed()
         timer = FifoTimerHandle(when, callback, args, loop, context)
         timer._seq = next(counter)

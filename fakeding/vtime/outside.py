@@ -84,8 +84,10 @@ class OutsideIO:
         """What a call to an outside host cost, and what to do about it."""
         if call.virtual_cost is not None:
             return f"{call.virtual_cost:g} virtual s each (latency:)"
-        return (f"cost 0 virtual s: declare `latency: {{\"{call.host}\": SECONDS}}` in the "
-                f"scenario, or run the robot in real time (`robot: {{command: [...]}}`)")
+        return (
+            f'cost 0 virtual s: declare `latency: {{"{call.host}": SECONDS}}` in the '
+            f"scenario, or run the robot in real time (`robot: {{command: [...]}}`)"
+        )
 
 
 def _loopback(ip: str) -> bool:
@@ -150,8 +152,14 @@ def watching(outside: OutsideIO) -> Iterator[None]:
                     outside.names.setdefault(ip, host)
         return found
 
-    patched = {"connect": connect, "connect_ex": connect_ex, "close": close, "listen": listen,
-               "send": send, "sendall": sendall}
+    patched = {
+        "connect": connect,
+        "connect_ex": connect_ex,
+        "close": close,
+        "listen": listen,
+        "send": send,
+        "sendall": sendall,
+    }
     originals = {name: getattr(socket.socket, name) for name in patched}
     for name, fn in patched.items():
         setattr(socket.socket, name, fn)

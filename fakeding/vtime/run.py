@@ -36,18 +36,17 @@ class _VirtualWallClock:
         self.epoch = epoch
 
     def __call__(self) -> datetime:
-        return datetime.fromtimestamp(self.epoch + self.coordinator.now,
-                                      tz=UTC).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.epoch + self.coordinator.now, tz=UTC).replace(tzinfo=None)
 
     def tick(self, delta: Any = 1) -> datetime:
-        self.coordinator.sleep(float(delta.total_seconds() if hasattr(delta, "total_seconds")
-                                     else delta))
+        self.coordinator.sleep(float(delta.total_seconds() if hasattr(delta, "total_seconds") else delta))
         return self()
 
 
 @contextlib.contextmanager
-def virtual_time(coordinator: Coordinator, epoch: float,
-                 latency: Mapping[str, float] | None = None) -> Iterator[OutsideIO]:
+def virtual_time(
+    coordinator: Coordinator, epoch: float, latency: Mapping[str, float] | None = None
+) -> Iterator[OutsideIO]:
     outside = OutsideIO(coordinator, dict(latency or {}))
     coordinator.outside = outside
     real_sleep = time.sleep
@@ -108,8 +107,9 @@ def virtual_time(coordinator: Coordinator, epoch: float,
             ignores[-1] = ignored
 
 
-def run_threaded(main: Callable[[], Awaitable[T]], *, epoch: float, end: float,
-                 latency: Mapping[str, float] | None = None) -> T:
+def run_threaded(
+    main: Callable[[], Awaitable[T]], *, epoch: float, end: float, latency: Mapping[str, float] | None = None
+) -> T:
     """Run ``main`` on a virtual loop in this thread; give up at ``end`` virtual seconds."""
     coordinator = Coordinator()
     coordinator.start()

@@ -67,7 +67,8 @@ def reading(frame: FrameType) -> bool:
         return True
     line = linecache.getline(code.co_filename, frame.f_lineno)
     return (".recv" in line or ".read(" in line) and any(
-        _socket_of(v) is not None for v in frame.f_locals.values())
+        _socket_of(v) is not None for v in frame.f_locals.values()
+    )
 
 
 def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
@@ -89,8 +90,7 @@ def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
     if base == "selectors.py" and name == "select":  # a loop the kit did not make, waiting
         selector = local.get("self")
         return not getattr(selector, "fakeding_virtual", False) and local.get("timeout") != 0
-    if base in ("socket.py", "ssl.py") and name in ("readinto", "recv_into", "read", "recv",
-                                                      "accept"):
+    if base in ("socket.py", "ssl.py") and name in ("readinto", "recv_into", "read", "recv", "accept"):
         sock = _socket_of(local.get("self"))
         if sock is None:
             return False

@@ -15,11 +15,29 @@ from bench.report import (
 )
 
 
-def rnd(size: int, makespan: float, *, limits: bool = True, clock: str = "real",
-        answer_s: float = 10.0, r403: int = 0, errors: int = 0) -> Round:
-    return Round(size=size, clock=clock, limits=limits, makespan=makespan, platform_403=r403,
-                 user_errors=errors, unfinished=0, thinking_p50=0.1, thinking_p99=0.2,
-                 wall=makespan, answer_s=answer_s)
+def rnd(
+    size: int,
+    makespan: float,
+    *,
+    limits: bool = True,
+    clock: str = "real",
+    answer_s: float = 10.0,
+    r403: int = 0,
+    errors: int = 0,
+) -> Round:
+    return Round(
+        size=size,
+        clock=clock,
+        limits=limits,
+        makespan=makespan,
+        platform_403=r403,
+        user_errors=errors,
+        unfinished=0,
+        thinking_p50=0.1,
+        thinking_p99=0.2,
+        wall=makespan,
+        answer_s=answer_s,
+    )
 
 
 def test_floor_is_the_answer_plus_one_final_update_per_conversation_at_the_platform_rate() -> None:
@@ -28,19 +46,22 @@ def test_floor_is_the_answer_plus_one_final_update_per_conversation_at_the_platf
     assert floor(10.0, 500, 20) == pytest.approx(35.0)
 
 
-@pytest.mark.parametrize(("args", "named"), [((1.2, 0, 20), "size >= 1"),
-                                             ((1.2, 3, 0), "rate > 0"),
-                                             ((-1.0, 3, 20), "answer_s >= 0")])
-def test_floor_refuses_sizes_and_rates_that_have_no_floor(args: tuple[float, int, float],
-                                                          named: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [((1.2, 0, 20), "size >= 1"), ((1.2, 3, 0), "rate > 0"), ((-1.0, 3, 20), "answer_s >= 0")],
+)
+def test_floor_refuses_sizes_and_rates_that_have_no_floor(args: tuple[float, int, float], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         floor(*args)
 
 
 def test_floors_with_limits_off_are_the_single_conversation_makespan() -> None:
-    rounds = [rnd(1, 10.05, clock="virtual"), rnd(100, 16.0, clock="virtual"),
-              rnd(1, 10.02, clock="virtual", limits=False),
-              rnd(100, 10.08, clock="virtual", limits=False)]
+    rounds = [
+        rnd(1, 10.05, clock="virtual"),
+        rnd(100, 16.0, clock="virtual"),
+        rnd(1, 10.02, clock="virtual", limits=False),
+        rnd(100, 10.08, clock="virtual", limits=False),
+    ]
     assert floors(rounds, 20) == pytest.approx([10.05, 15.0, 10.02, 10.02])
 
 
@@ -70,10 +91,14 @@ def test_a_paced_round_over_the_goal_or_with_a_user_error_is_missed() -> None:
 
 
 def test_ten_second_table_judges_limits_on_by_the_floor_and_limits_off_by_the_single() -> None:
-    rounds = [rnd(1, 10.06), rnd(100, 16.0), rnd(500, 38.3),
-              rnd(1, 10.0, clock="virtual", limits=False),
-              rnd(100, 10.0, clock="virtual", limits=False),
-              rnd(500, 21.0, clock="virtual", limits=False)]
+    rounds = [
+        rnd(1, 10.06),
+        rnd(100, 16.0),
+        rnd(500, 38.3),
+        rnd(1, 10.0, clock="virtual", limits=False),
+        rnd(100, 10.0, clock="virtual", limits=False),
+        rnd(500, 21.0, clock="virtual", limits=False),
+    ]
     fls = floors(rounds, 20)
     table = concurrency_table(rounds, fls)
     assert len(table) == 2 + len(rounds)
@@ -91,24 +116,38 @@ def test_ten_second_table_judges_limits_on_by_the_floor_and_limits_off_by_the_si
 
 def cpu(**over: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {
-        "share_of_ceiling": 0.48, "baseline": "3b0d017", "not_measured": {},
+        "share_of_ceiling": 0.48,
+        "baseline": "3b0d017",
+        "not_measured": {},
         "busy": {"robot": 0.97, "fake": 0.55},
-        "cpu_ms": {"robot": 3.5, "fake": 1.5, "sends": 0.35, "ceiling": 0.8,
-                   "ceiling_fake": 0.7, "after": 2.8, "before": 3.5}}
+        "cpu_ms": {
+            "robot": 3.5,
+            "fake": 1.5,
+            "sends": 0.35,
+            "ceiling": 0.8,
+            "ceiling_fake": 0.7,
+            "after": 2.8,
+            "before": 3.5,
+        },
+    }
     figures.update(over)
     return figures
 
 
 def test_throughput_note_names_the_busiest_process_the_share_and_before_after() -> None:
     note = throughput_note(cpu())
-    assert note.startswith("At 48% of the ceiling (goal 50%: MISSED), the robot's process used "
-                           "the most CPU per message: the robot's 3.50 ms")
+    assert note.startswith(
+        "At 48% of the ceiling (goal 50%: MISSED), the robot's process used "
+        "the most CPU per message: the robot's 3.50 ms"
+    )
     assert "busy 97%" in note and "the fake's 1.50 ms, busy 55%" in note
     assert "0.35 ms per message are the control-API sends" in note
     assert "adds 2.70 ms" in note
-    assert ("the baseline (3b0d017, the robot before issue 14's hot-path work) used 3.50 ms "
-            "per message, this tree's 2.80 ms (both with the users' sends): 0.80 times, 20% "
-            "less CPU per message.") in note
+    assert (
+        "the baseline (3b0d017, the robot before issue 14's hot-path work) used 3.50 ms "
+        "per message, this tree's 2.80 ms (both with the users' sends): 0.80 times, 20% "
+        "less CPU per message."
+    ) in note
 
 
 def test_throughput_note_says_so_when_the_fake_is_busier_or_before_was_not_measured() -> None:

@@ -8,10 +8,8 @@ from pathlib import Path
 from bench.soak_processes import run_processes
 
 
-def test_short_process_soak_loses_nothing_doubles_nothing_strands_nothing(tmp_path: Path
-                                                                          ) -> None:
-    result = run_processes(messages=80, users=20, duration=16.0, seed=3, keep=tmp_path,
-                           settle_limit=40.0)
+def test_short_process_soak_loses_nothing_doubles_nothing_strands_nothing(tmp_path: Path) -> None:
+    result = run_processes(messages=80, users=20, duration=16.0, seed=3, keep=tmp_path, settle_limit=40.0)
     logs = f"see the logs in {tmp_path}: {result}"
     assert result["messages_sent"] == 80
     assert result["replicas"] == 2, logs

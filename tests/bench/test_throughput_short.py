@@ -36,8 +36,7 @@ def test_extract_baseline_says_why_when_there_is_no_such_commit(tmp_path: Path) 
     assert not (tmp_path / "out" / "bot").exists()
 
 
-def test_a_robot_process_refuses_a_root_where_import_bot_finds_another_robot(
-        tmp_path: Path) -> None:
+def test_a_robot_process_refuses_a_root_where_import_bot_finds_another_robot(tmp_path: Path) -> None:
     with pytest.raises(throughput.RobotProcessError, match=f"expected under {tmp_path}"):
         throughput.RobotProcess(tmp_path)  # no bot/ there: the installed robot answers
 

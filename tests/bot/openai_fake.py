@@ -84,9 +84,7 @@ class FakeOpenAI:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Recorded(request.path, dict(request.headers), await request.json()))
         if self.status != 200:
-            return web.Response(
-                status=self.status, text=self.error_body, content_type="application/json"
-            )
+            return web.Response(status=self.status, text=self.error_body, content_type="application/json")
         if self.json_reply is not None:
             return web.json_response(
                 {"choices": [{"message": {"role": "assistant", "content": self.json_reply}}]}

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from bot.agents.base import Turn
 
 
-async def echo_replica(question: str, *, chat_id: str,
-                       history: Sequence[Turn]) -> AsyncIterator[str]:
+async def echo_replica(question: str, *, chat_id: str, history: Sequence[Turn]) -> AsyncIterator[str]:
     yield f"replica {os.getpid()} saw {len(history)} turn(s)."
     for turn in history:
         yield f" [{turn.role}: {turn.content}]"

@@ -56,8 +56,9 @@ def play(
     """Open a harness on a fresh virtual-time loop, run ``body`` in it, return its result."""
 
     async def main() -> T:
-        async with open_harness(settings=settings, robot=robot, agent=agent,
-                                store_dir=store_dir, seed=seed) as h:
+        async with open_harness(
+            settings=settings, robot=robot, agent=agent, store_dir=store_dir, seed=seed
+        ) as h:
             return await body(h)
 
     return run_virtual(main)
@@ -74,8 +75,11 @@ def events(h: BotHarness, name: str) -> list[Record]:
 
 
 def api_calls(h: BotHarness, route: str, *, status: int | None = None) -> list[Record]:
-    return [r for r in records(h, "api") if r.fields.get("route") == route
-            and (status is None or r.fields.get("status") == status)]
+    return [
+        r
+        for r in records(h, "api")
+        if r.fields.get("route") == route and (status is None or r.fields.get("status") == status)
+    ]
 
 
 def violations(h: BotHarness) -> list[str]:
@@ -106,8 +110,7 @@ def markdown(card_data: dict[str, Any], element_id: str) -> str | None:
 
 
 def is_final(card_data: dict[str, Any]) -> bool:
-    return any(e.get("id") == "feedback" and e.get("type") == "action"
-               for e in contents(card_data))
+    return any(e.get("id") == "feedback" and e.get("type") == "action" for e in contents(card_data))
 
 
 def updates(card: Card) -> list[dict[str, Any]]:
@@ -122,8 +125,11 @@ def streaming_texts(card: Card) -> list[str]:
 
 def webhook_texts(h: BotHarness, conversation_id: str) -> list[str]:
     """Markdown bodies the robot sent through the session webhook into a conversation."""
-    return [e["text"] for e in h.fake.transcript(conversation_id)
-            if e["who"] == "bot" and e["kind"] == "webhook:markdown"]
+    return [
+        e["text"]
+        for e in h.fake.transcript(conversation_id)
+        if e["who"] == "bot" and e["kind"] == "webhook:markdown"
+    ]
 
 
 def api_request(record: Record) -> dict[str, Any]:
@@ -151,8 +157,7 @@ async def restart_robot(h: BotHarness, agent: Any) -> tuple[Any, asyncio.Task[No
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
         h.fake.platform.recorder.add(t, "bot." + kind, **fields, robot="restarted")
 
-    robot = DingTalkStreamRobot(h.robot.cfg, clock=h.fake.clock, agent=agent, observer=observe,
-                                seed=1)
+    robot = DingTalkStreamRobot(h.robot.cfg, clock=h.fake.clock, agent=agent, observer=observe, seed=1)
     task = asyncio.ensure_future(robot.run())
     before = len(records(h, "connect"))
     while len(records(h, "connect")) == before:

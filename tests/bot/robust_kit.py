@@ -36,14 +36,18 @@ def cards_by_user(fake: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def final_users(fake: Any) -> set[str]:
-    return {user for user, cards in cards_by_user(fake).items()
-            if all(is_final(c["versions"][-1]["cardData"]) for c in cards)}
+    return {
+        user
+        for user, cards in cards_by_user(fake).items()
+        if all(is_final(c["versions"][-1]["cardData"]) for c in cards)
+    }
 
 
 def ask(fake: ThreadedFakeDing, question: str, user: str) -> Any:
     """A 1:1 message from ``user``."""
-    return fake.send_message(question, conversation_type="single", conversation_id=f"cid-{user}",
-                             staff_id=user)
+    return fake.send_message(
+        question, conversation_type="single", conversation_id=f"cid-{user}", staff_id=user
+    )
 
 
 def acked(fake: Any, message_ids: list[str | None]) -> bool:
@@ -57,24 +61,37 @@ def instance(tmp_path: Path, *, agent: dict[str, Any] | str = "faq", **config: A
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("e.json", "faq.md"):
         (folder / name).write_text((DEMO / name).read_text(encoding="utf-8"), encoding="utf-8")
-    values = {"clientId": "{{DINGTALK_CLIENT_ID}}", "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
-              "agent": agent, "store": str(tmp_path / "robot.sqlite3"), **config}
+    values = {
+        "clientId": "{{DINGTALK_CLIENT_ID}}",
+        "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
+        "agent": agent,
+        "store": str(tmp_path / "robot.sqlite3"),
+        **config,
+    }
     (folder / "config.json").write_text(json.dumps(values), encoding="utf-8")
     return folder
 
 
 def robot_env(fake: ThreadedFakeDing, *, secret: str = DEFAULT_CLIENT_SECRET) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGTALK_", "OPENAI_"))}
-    env.update(DINGTALK_OPENAPI_ENDPOINT=fake.http_url, DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
-               DINGTALK_CLIENT_SECRET=secret)
+    env.update(
+        DINGTALK_OPENAPI_ENDPOINT=fake.http_url,
+        DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
+        DINGTALK_CLIENT_SECRET=secret,
+    )
     return env
 
 
 def start_robot(folder: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``python -m bot run FOLDER`` with its output in ``log`` (read it on failure)."""
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "bot", "run", str(folder)], env=env,
-                                cwd=folder.parent, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", str(folder)],
+            env=env,
+            cwd=folder.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def scripted_turns(count: int, chunks: int, delay: float) -> dict[str, object]:

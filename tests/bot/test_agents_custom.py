@@ -19,9 +19,7 @@ from bot.errors import AgentError, ConfigError
 HERE = "tests.bot.test_agents_custom"
 
 
-async def streaming_fn(
-    question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-) -> str:
+async def streaming_fn(question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
     await on_chunk(chunk("A:"))
     await on_chunk(chunk(question))
     return "A:" + question
@@ -39,9 +37,7 @@ def sync_returns_int(question: str, *, chat_id: str, history: Sequence[Turn]) ->
     return 42
 
 
-async def yields_bytes(
-    question: str, *, chat_id: str, history: Sequence[Turn]
-) -> AsyncIterator[object]:
+async def yields_bytes(question: str, *, chat_id: str, history: Sequence[Turn]) -> AsyncIterator[object]:
     yield b"raw"
 
 
@@ -56,17 +52,13 @@ def wrong_signature(text: str) -> str:
 class ClassAgent:
     name = "class-agent"
 
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         await on_chunk(chunk("from class"))
         return "from class"
 
 
 class NamelessAgent:
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         await on_chunk(chunk("nameless"))
         return "nameless"
 
@@ -75,9 +67,7 @@ class NeedsArgs:
     def __init__(self, token: str) -> None:
         self.token = token
 
-    async def answer(
-        self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk
-    ) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         return ""
 
 

@@ -110,9 +110,7 @@ def test_delays_are_slept_before_each_chunk(monkeypatch: pytest.MonkeyPatch) -> 
         await real_sleep(0)
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-    agent = ScriptedAgent(
-        [{"chunks": ["a", "b"], "delay": 1.5}, {"chunks": ["c", "d"], "delays": [0, 3]}]
-    )
+    agent = ScriptedAgent([{"chunks": ["a", "b"], "delay": 1.5}, {"chunks": ["c", "d"], "delays": [0, 3]}])
 
     async def run() -> None:
         await ask(agent, "one", sink)

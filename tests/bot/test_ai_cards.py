@@ -18,8 +18,7 @@ ENV = {"DINGTALK_CLIENT_ID": "ding-app-42", "DINGTALK_CLIENT_SECRET": "s3cr3t"}
 
 
 def config(tmp_path: Path, **more: object) -> Path:
-    values = {"clientId": "{{DINGTALK_CLIENT_ID}}",
-              "clientSecret": "{{DINGTALK_CLIENT_SECRET}}", **more}
+    values = {"clientId": "{{DINGTALK_CLIENT_ID}}", "clientSecret": "{{DINGTALK_CLIENT_SECRET}}", **more}
     (tmp_path / "config.json").write_text(json.dumps(values), encoding="utf-8")
     return tmp_path
 
@@ -31,14 +30,18 @@ def test_card_mode_defaults_to_interactive_with_the_built_in_template(tmp_path: 
     assert (cfg.card_mode, cfg.ai_card_template_id) == ("ai", "t.schema")
 
 
-@pytest.mark.parametrize(("key", "value", "message"), [
-    ("cardMode", "AI", "cardMode must be one of 'interactive', 'ai', found 'AI' (str)"),
-    ("cardMode", 1, "cardMode must be one of 'interactive', 'ai', found 1 (int)"),
-    ("aiCardTemplateId", 7, "aiCardTemplateId must be a string, found 7 (int)"),
-    ("aiCardTemplateId", " ", "aiCardTemplateId must be a card template id, found ' ' (str)"),
-])
-def test_a_bad_card_mode_or_template_names_the_key(tmp_path: Path, key: str, value: object,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("cardMode", "AI", "cardMode must be one of 'interactive', 'ai', found 'AI' (str)"),
+        ("cardMode", 1, "cardMode must be one of 'interactive', 'ai', found 1 (int)"),
+        ("aiCardTemplateId", 7, "aiCardTemplateId must be a string, found 7 (int)"),
+        ("aiCardTemplateId", " ", "aiCardTemplateId must be a card template id, found ' ' (str)"),
+    ],
+)
+def test_a_bad_card_mode_or_template_names_the_key(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(config(tmp_path, **{key: value}), env=ENV)
     assert str(err.value) == f"{tmp_path / 'config.json'}: {message}"
@@ -47,10 +50,17 @@ def test_a_bad_card_mode_or_template_names_the_key(tmp_path: Path, key: str, val
 def test_the_thinking_card_holds_every_variable_as_a_string() -> None:
     params = ai_cards.thinking_params("  How do I\nreset my password? ", "msg1", "zh")
     assert params == {
-        "title": "How do I reset my password?", "thinking": text("zh", "thinking"),
-        "content": "", "flowStatus": "1", "msgId": "msg1", "tally": "",
-        "feedback_very_helpful": "😄 非常有帮助", "feedback_helpful": "😊 有帮助",
-        "feedback_somewhat_helpful": "🙂 帮助不大", "feedback_not_helpful": "😅 没帮助"}
+        "title": "How do I reset my password?",
+        "thinking": text("zh", "thinking"),
+        "content": "",
+        "flowStatus": "1",
+        "msgId": "msg1",
+        "tally": "",
+        "feedback_very_helpful": "😄 非常有帮助",
+        "feedback_helpful": "😊 有帮助",
+        "feedback_somewhat_helpful": "🙂 帮助不大",
+        "feedback_not_helpful": "😅 没帮助",
+    }
     assert ai_cards.thinking_params("", "m", "en")["title"] == "Your question"
 
 
@@ -86,22 +96,23 @@ def test_failure_notices_are_told_from_other_notices(locale: str) -> None:
 def test_the_vote_answer_is_private_to_the_clicking_user() -> None:
     assert ai_cards.vote_response("helpful", "en") == {
         "userPrivateData": {"cardParamMap": {"vote": "You rated: 😊 Helpful"}},
-        "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
+        "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+    }
     with pytest.raises(ValueError, match="found 'great'"):
         ai_cards.vote_response("great", "en")
 
 
 def test_the_tally_counts_votes_in_the_fixed_order() -> None:
     assert ai_cards.tally_params({"not_helpful": 2, "helpful": 1}, "en") == {
-        "tally": "Feedback so far: 😊 Helpful 1 · 😅 Not Helpful 2"}
+        "tally": "Feedback so far: 😊 Helpful 1 · 😅 Not Helpful 2"
+    }
     assert ai_cards.tally_params({}, "en") == {"tally": ""}
 
 
 def test_a_click_is_read_from_its_params_or_else_from_its_button_id() -> None:
     params = ai_cards.click_params("helpful", "msg1")
     assert ai_cards.feedback_of({"actionIds": ["x"], "params": params}) == ("helpful", "msg1")
-    assert ai_cards.feedback_of({"actionIds": ["feedback_not_helpful"], "params": {}}) == (
-        "not_helpful", "")
+    assert ai_cards.feedback_of({"actionIds": ["feedback_not_helpful"], "params": {}}) == ("not_helpful", "")
     assert ai_cards.feedback_of({"actionIds": ["feedback_great"]}) is None
     assert ai_cards.feedback_of({"actionIds": [], "params": {"action": "like"}}) is None
     assert ai_cards.feedback_of("nonsense") is None
@@ -111,7 +122,8 @@ def test_the_scenario_adapter_describes_ai_card_states() -> None:
     thinking = ai_cards.thinking_params("Q?", "m", "en")
     assert card_state(thinking) == "thinking"
     assert card_state({**thinking, "content": "abc"}) == "streaming content=3 chars"
-    assert card_state({**thinking, "content": "abcd", "flowStatus": "3"}) == \
-        "final content=4 chars"
-    assert card_state({**thinking, "content": "ab", "flowStatus": "5", "tally": "x"}) == \
-        "failed content=2 chars tally"
+    assert card_state({**thinking, "content": "abcd", "flowStatus": "3"}) == "final content=4 chars"
+    assert (
+        card_state({**thinking, "content": "ab", "flowStatus": "5", "tally": "x"})
+        == "failed content=2 chars tally"
+    )

@@ -40,20 +40,36 @@ def words(text: str) -> str:
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "run", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_cli_connects_answers_from_the_faq_and_exits_0_on_sigterm(
-        fakeding: ThreadedFakeDing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = clean_env(DINGTALK_OPENAPI_ENDPOINT=fakeding.http_url,
-                    DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
-                    DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
+    fakeding: ThreadedFakeDing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = clean_env(
+        DINGTALK_OPENAPI_ENDPOINT=fakeding.http_url,
+        DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
+        DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+    )
     monkeypatch.chdir(tmp_path)
     store = load_config(DEMO, env=env).store_path()
     assert store.is_relative_to(tmp_path), f"the robot would write its store at {store}"
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     answer, out, err = ask_then_stop(fakeding, process, "cidCli")
     assert words(answer) == faq_answer(QUESTION)
     assert process.returncode == 0, err
@@ -64,8 +80,7 @@ def test_the_cli_connects_answers_from_the_faq_and_exits_0_on_sigterm(
     fakeding.wait_for("disconnect", timeout=10)
 
 
-def test_without_credentials_or_endpoint_the_cli_exits_2_naming_the_variable(
-        tmp_path: Path) -> None:
+def test_without_credentials_or_endpoint_the_cli_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = run_cli([], clean_env(DINGTALK_CLIENT_SECRET=SECRET), tmp_path)
     assert result.returncode == 2
     assert "DINGTALK_CLIENT_ID" in result.stderr
@@ -81,8 +96,7 @@ def test_without_any_variable_the_cli_exits_2_naming_the_client_id(tmp_path: Pat
     assert "Traceback" not in result.stderr
 
 
-def test_placeholder_credentials_in_live_mode_exit_2_without_printing_the_secret(
-        tmp_path: Path) -> None:
+def test_placeholder_credentials_in_live_mode_exit_2_without_printing_the_secret(tmp_path: Path) -> None:
     existed = (DEMO / "bot-data").exists()
     env = clean_env(DINGTALK_CLIENT_ID="your-client-id", DINGTALK_CLIENT_SECRET=SECRET)
     result = run_cli([], env, tmp_path)
@@ -100,7 +114,8 @@ def test_an_unknown_instance_folder_exits_2(tmp_path: Path) -> None:
 
 
 def test_the_default_instance_keeps_its_data_out_of_the_installed_package(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # `python -m bot run` uses the bundled instance; its SQLite store must not be written
     # inside the package (often read-only, and shared by every process using the install).
     monkeypatch.chdir(tmp_path)
@@ -110,18 +125,26 @@ def test_the_default_instance_keeps_its_data_out_of_the_installed_package(
 
 
 def test_a_tutorial_instance_with_backend_dot_runs_and_answers(
-        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
     """An instance written as the JitAi tutorial writes it (``backendBundleEntry: "."``): the
     Type's backend runs it, no ``TypeError`` about relative imports."""
     from tests.bot.test_elements import tutorial_instance
 
     instance = tutorial_instance(tmp_path / "imRobots.dingTalkDemo")
-    env = clean_env(DINGTALK_OPENAPI_ENDPOINT=fakeding.http_url,
-                    DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
-                    DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run", str(instance)], env=env,
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    env = clean_env(
+        DINGTALK_OPENAPI_ENDPOINT=fakeding.http_url,
+        DINGTALK_CLIENT_ID=DEFAULT_CLIENT_ID,
+        DINGTALK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", str(instance)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     answer, out, err = ask_then_stop(fakeding, process, "cidTutorial")
     assert words(answer) == faq_answer(QUESTION)
     assert process.returncode == 0, err
@@ -131,16 +154,19 @@ def test_a_tutorial_instance_with_backend_dot_runs_and_answers(
 def test_an_unusable_e_json_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
-    (folder / "e.json").write_text('{"title": "x", "type": "imRobots.dingTalkStreamType", '
-                                   '"backendBundleEntry": "./inner.py"}', encoding="utf-8")
+    (folder / "e.json").write_text(
+        '{"title": "x", "type": "imRobots.dingTalkStreamType", "backendBundleEntry": "./inner.py"}',
+        encoding="utf-8",
+    )
     done = run_cli([str(folder)], clean_env(), tmp_path)
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"bot: {folder / 'e.json'}: field backendBundleEntry must be")
 
 
-def ask_then_stop(fakeding: ThreadedFakeDing, process: subprocess.Popen[str],
-                  conversation: str) -> tuple[str, str, str]:
+def ask_then_stop(
+    fakeding: ThreadedFakeDing, process: subprocess.Popen[str], conversation: str
+) -> tuple[str, str, str]:
     """Ask the robot process QUESTION, wait for its final card, SIGTERM it: (answer, out, err)."""
     try:
         fakeding.wait_for("connect", timeout=30)

@@ -26,9 +26,13 @@ def element(folder: Path, **manifest: Any) -> Path:
 
 
 def manifest(type_: str = TYPE, **more: Any) -> dict[str, Any]:
-    return {"title": "t", "description": "d", "type": type_,
-            "backendBundleEntry": "bot.im_robots.dingtalk_stream.robot:DingTalkStreamRobot",
-            **more}
+    return {
+        "title": "t",
+        "description": "d",
+        "type": type_,
+        "backendBundleEntry": "bot.im_robots.dingtalk_stream.robot:DingTalkStreamRobot",
+        **more,
+    }
 
 
 def test_the_bundled_demo_resolves_to_its_type_and_the_meta() -> None:
@@ -66,8 +70,10 @@ def test_the_type_parameters_are_keys_the_instance_config_accepts(tmp_path: Path
 
 def test_the_demo_robot_builds_from_its_instance_folder(tmp_path: Path) -> None:
     robot = DingTalkStreamRobot.from_instance(
-        DEMO, env={"DINGTALK_CLIENT_ID": "ding-app", "DINGTALK_CLIENT_SECRET": "s"},
-        store=str(tmp_path / "robot.sqlite3"))
+        DEMO,
+        env={"DINGTALK_CLIENT_ID": "ding-app", "DINGTALK_CLIENT_SECRET": "s"},
+        store=str(tmp_path / "robot.sqlite3"),
+    )
     assert robot.cfg.client_id == "ding-app" and robot.cfg.base_dir == DEMO
     assert not robot.is_running
 
@@ -129,8 +135,7 @@ def test_an_instance_pointing_straight_at_the_meta_is_refused(tmp_path: Path) ->
         lineage(mine)
 
 
-@pytest.mark.parametrize("entry", ["bot.no_such_module:Robot",
-                                   "bot.im_robots.meta:NoSuchClass"])
+@pytest.mark.parametrize("entry", ["bot.no_such_module:Robot", "bot.im_robots.meta:NoSuchClass"])
 def test_an_entry_that_cannot_be_loaded_is_named(tmp_path: Path, entry: str) -> None:
     mine = element(tmp_path / "myRobot", **manifest(backendBundleEntry=entry))
     with pytest.raises(ConfigError) as caught:
@@ -142,9 +147,16 @@ def test_an_entry_that_cannot_be_loaded_is_named(tmp_path: Path, entry: str) -> 
 def tutorial_instance(folder: Path) -> Path:
     """``imRobots.dingTalkDemo`` the JitAi way: title, Type, backendBundleEntry "."."""
     element(folder, title="钉钉客服机器人", type=TYPE, backendBundleEntry=".")
-    (folder / "config.json").write_text(json.dumps({
-        "clientId": "{{DINGTALK_CLIENT_ID}}", "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
-        "agent": {"name": "faq", "faq": str(DEMO / "faq.md")}}), encoding="utf-8")
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "clientId": "{{DINGTALK_CLIENT_ID}}",
+                "clientSecret": "{{DINGTALK_CLIENT_SECRET}}",
+                "agent": {"name": "faq", "faq": str(DEMO / "faq.md")},
+            }
+        ),
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -173,18 +185,22 @@ def test_a_backend_that_is_not_an_im_robot_is_refused(tmp_path: Path) -> None:
         backend(lineage(mine))
 
 
-@pytest.mark.parametrize(("field", "value", "expected"), [
-    ("backendBundleEntry", "./inner.py", "'module.path:ClassName', or '.'"),
-    ("backendBundleEntry", "bot.im_robots.meta", "'module.path:ClassName', or '.'"),
-    ("backendBundleEntry", 3, "'module.path:ClassName', or '.'"),
-    ("type", ["imRobots"], "the name of a Type element"),
-    ("type", "imRobots/dingTalk", "the name of a Type element"),
-    ("title", "", "a non-empty string"),
-    ("title", None, "a non-empty string"),
-    ("description", 42, "a string"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("backendBundleEntry", "./inner.py", "'module.path:ClassName', or '.'"),
+        ("backendBundleEntry", "bot.im_robots.meta", "'module.path:ClassName', or '.'"),
+        ("backendBundleEntry", 3, "'module.path:ClassName', or '.'"),
+        ("type", ["imRobots"], "the name of a Type element"),
+        ("type", "imRobots/dingTalk", "the name of a Type element"),
+        ("title", "", "a non-empty string"),
+        ("title", None, "a non-empty string"),
+        ("description", 42, "a string"),
+    ],
+)
 def test_every_field_the_loader_cannot_use_is_one_line_naming_file_and_field(
-        tmp_path: Path, field: str, value: Any, expected: str) -> None:
+    tmp_path: Path, field: str, value: Any, expected: str
+) -> None:
     mine = element(tmp_path / "myRobot", **{**manifest(), field: value})
     with pytest.raises(ConfigError) as caught:
         lineage(mine)

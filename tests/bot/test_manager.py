@@ -17,15 +17,22 @@ from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 
 GATEWAY = "POST /v1.0/gateway/connections/open"
-INTERRUPTED = ("⚠️ The assistant was restarted while answering. Any partial answer above is "
-               "kept; please send your question again.")
+INTERRUPTED = (
+    "⚠️ The assistant was restarted while answering. Any partial answer above is "
+    "kept; please send your question again."
+)
 
 
-def make_robot(fake: ThreadedFakeDing, tmp_path: Path,
-               agent: ScriptedAgent | None = None) -> DingTalkStreamRobot:
-    cfg = RobotConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                      endpoint=fake.http_url, store=str(tmp_path / "robot.sqlite3"),
-                      base_dir=ELEMENTS_DIR / "imRobots.dingTalkDemo")
+def make_robot(
+    fake: ThreadedFakeDing, tmp_path: Path, agent: ScriptedAgent | None = None
+) -> DingTalkStreamRobot:
+    cfg = RobotConfig(
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        endpoint=fake.http_url,
+        store=str(tmp_path / "robot.sqlite3"),
+        base_dir=ELEMENTS_DIR / "imRobots.dingTalkDemo",
+    )
     return DingTalkStreamRobot(cfg, agent=agent or ScriptedAgent([{"chunks": ["Hi."]}] * 3))
 
 
@@ -51,8 +58,7 @@ def final_card(fake: ThreadedFakeDing) -> dict[str, object]:
     return found
 
 
-def test_start_connects_answers_and_stop_disconnects(fakeding: ThreadedFakeDing,
-                                                      tmp_path: Path) -> None:
+def test_start_connects_answers_and_stop_disconnects(fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
     robot = make_robot(fakeding, tmp_path)
     assert not robot.is_running
     robot.start()
@@ -71,7 +77,8 @@ def test_start_connects_answers_and_stop_disconnects(fakeding: ThreadedFakeDing,
 
 
 def test_a_second_start_warns_and_does_not_open_a_second_client(
-        fakeding: ThreadedFakeDing, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     robot = make_robot(fakeding, tmp_path)
     robot.start()
     try:
@@ -91,10 +98,11 @@ def test_a_second_start_warns_and_does_not_open_a_second_client(
 
 
 def test_stop_with_an_answer_in_flight_returns_within_5_s_and_finishes_the_card(
-        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
-    robot = make_robot(fakeding, tmp_path,
-                       ScriptedAgent([{"chunks": ["Let ", "me ", "think", "...", " "],
-                                      "hang": True}]))
+    fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
+    robot = make_robot(
+        fakeding, tmp_path, ScriptedAgent([{"chunks": ["Let ", "me ", "think", "...", " "], "hang": True}])
+    )
     robot.start()
     try:
         fakeding.wait_for("connect")
@@ -116,8 +124,7 @@ def test_stop_before_start_is_harmless(fakeding: ThreadedFakeDing, tmp_path: Pat
     assert not robot.is_running
 
 
-def test_the_robot_can_be_started_again_after_a_stop(fakeding: ThreadedFakeDing,
-                                                      tmp_path: Path) -> None:
+def test_the_robot_can_be_started_again_after_a_stop(fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
     robot = make_robot(fakeding, tmp_path)
     robot.start()
     fakeding.wait_for("connect")
@@ -146,8 +153,7 @@ def test_stop_returns_within_5_s_even_if_closing_hangs() -> None:
     assert not manager.is_running
 
 
-def test_a_robot_that_crashes_stops_running_and_keeps_the_error(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_a_robot_that_crashes_stops_running_and_keeps_the_error(caplog: pytest.LogCaptureFixture) -> None:
     closed: list[bool] = []
 
     async def run() -> None:

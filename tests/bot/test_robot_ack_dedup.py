@@ -105,8 +105,9 @@ def test_dedup_survives_a_restart_with_the_same_sqlite_file(tmp_path: Path) -> N
         robot, task = await restart_robot(h, second_agent)
         try:
             # The platform delivers the same robot message again (same robotCode and msgId).
-            h.fake.stream.push(delivery.client_id, protocol.TOPIC_BOT_MESSAGE,
-                               dict(delivery.data), key=sent.msg_id)
+            h.fake.stream.push(
+                delivery.client_id, protocol.TOPIC_BOT_MESSAGE, dict(delivery.data), key=sent.msg_id
+            )
             later = h.fake.send_message("Second question?", staff_id="bob")
             await h.settle()
             restarted = [r for r in records(h) if r.fields.get("robot") == "restarted"]

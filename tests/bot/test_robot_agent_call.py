@@ -16,8 +16,9 @@ def test_group_question_reaches_the_agent_stripped_with_the_sender_as_chat_id() 
 
     async def body(h: BotHarness) -> None:
         # The platform strips the @mention and leaves a leading space; the user added more.
-        h.fake.send_message("   How do I reset my password?  \n", conversation_id="cidG",
-                            staff_id="alice", nick="Alice")
+        h.fake.send_message(
+            "   How do I reset my password?  \n", conversation_id="cidG", staff_id="alice", nick="Alice"
+        )
         await h.settle()
 
     play(body, agent=agent)
@@ -29,8 +30,9 @@ def test_one_to_one_question_uses_the_staff_id_as_chat_id() -> None:
     agent = ScriptedAgent([{"chunks": ["Sure."]}])
 
     async def body(h: BotHarness) -> None:
-        h.fake.send_message("\tWhat plans do you offer?", conversation_id="cidBob",
-                            conversation_type="single", staff_id="bob")
+        h.fake.send_message(
+            "\tWhat plans do you offer?", conversation_id="cidBob", conversation_type="single", staff_id="bob"
+        )
         await h.settle()
 
     play(body, agent=agent)
@@ -59,8 +61,7 @@ class CallbackProbe:
     def __init__(self) -> None:
         self.results: list[Any] = []
 
-    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn],
-                     on_chunk: OnChunk) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: Sequence[Turn], on_chunk: OnChunk) -> str:
         for piece in ("a", "b"):
             self.results.append(await on_chunk(chunk(piece)))
         return "ab"

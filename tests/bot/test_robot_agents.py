@@ -37,8 +37,7 @@ def words(text: str) -> str:
 
 
 def final_answers(h: BotHarness) -> list[str]:
-    return [str(markdown(c.current, "answer")) for c in h.fake.platform.cards.all()
-            if is_final(c.current)]
+    return [str(markdown(c.current, "answer")) for c in h.fake.platform.cards.all() if is_final(c.current)]
 
 
 def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
@@ -70,8 +69,9 @@ def test_faq_agent_answers_an_unrelated_question_with_the_no_match_text() -> Non
         h.fake.send_message("What is the weather like on Mars tomorrow?", staff_id="alice")
         await h.settle()
         [answer] = final_answers(h)
-        assert answer.startswith("Sorry, I couldn't find a good answer to that in our FAQ. "
-                                 "You could ask me about:\n\n- ")
+        assert answer.startswith(
+            "Sorry, I couldn't find a good answer to that in our FAQ. You could ask me about:\n\n- "
+        )
         assert answer.endswith("\n\nor rephrase your question.")
         headings = set(re.findall(r"^## (.+)$", FAQ_FILE.read_text(encoding="utf-8"), re.M))
         suggested = re.findall(r"^- (.+)$", answer, re.M)
@@ -86,8 +86,7 @@ def test_openai_agent_streams_from_an_openai_compatible_server_into_the_card() -
 
     async def main() -> tuple[list[str], str]:
         async with ai:
-            agent = {"name": "openai", "base_url": ai.base_url, "model": "m",
-                     "api_key": "sk-test"}
+            agent = {"name": "openai", "base_url": ai.base_url, "model": "m", "api_key": "sk-test"}
             async with open_harness(robot={"agent": agent}) as h:
                 h.fake.send_message("How do I reset my password?", staff_id="alice")
                 await h.settle()
@@ -116,8 +115,7 @@ def test_openai_agent_failure_ends_in_an_error_card() -> None:
 
     async def main() -> str | None:
         async with ai:
-            agent = {"name": "openai", "base_url": ai.base_url, "model": "m",
-                     "api_key": "sk-test"}
+            agent = {"name": "openai", "base_url": ai.base_url, "model": "m", "api_key": "sk-test"}
             async with open_harness(robot={"agent": agent}) as h:
                 h.fake.send_message("Hello?", staff_id="alice")
                 await h.settle()
@@ -131,8 +129,7 @@ def test_openai_agent_failure_ends_in_an_error_card() -> None:
 
 
 def test_scripted_agent_from_the_robot_config() -> None:
-    agent = {"name": "scripted", "turns": [{"chunks": ["From ", "the ", "config."],
-                                            "delay": 1.0}]}
+    agent = {"name": "scripted", "turns": [{"chunks": ["From ", "the ", "config."], "delay": 1.0}]}
 
     async def body(h: BotHarness) -> None:
         h.fake.send_message("Anything?", staff_id="alice")

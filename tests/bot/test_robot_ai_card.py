@@ -36,8 +36,7 @@ CREATE_ROUTE = "POST /v1.0/card/instances/createAndDeliver"
 STREAM_ROUTE = "PUT /v1.0/card/streaming"
 AI = {"cardMode": "ai"}
 QUESTION = "Tell me everything"
-EMPTY = "⚠️ Sorry, the assistant returned an empty answer. Please rephrase your question or " \
-        "try again."
+EMPTY = "⚠️ Sorry, the assistant returned an empty answer. Please rephrase your question or try again."
 
 
 def pieces(n: int) -> list[str]:
@@ -61,8 +60,7 @@ def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() 
     chunks = pieces(12)
 
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice",
-                                   nick="Alice")
+        sent = h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice", nick="Alice")
         await h.settle()
         card = only_card(h)
         [create] = api_calls(h, CREATE_ROUTE, status=200)
@@ -70,17 +68,21 @@ def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() 
         assert request["cardTemplateId"] == AI_CARD_TEMPLATE
         assert request["outTrackId"] == card.id and request["callbackType"] == "STREAM"
         assert request["openSpaceId"] == "dtv1.card//IM_GROUP.cidGroup=="
-        assert request["imGroupOpenDeliverModel"] == {"robotCode": DEFAULT_CLIENT_ID,
-                                                      "atUserIds": {"alice": "Alice"}}
+        assert request["imGroupOpenDeliverModel"] == {
+            "robotCode": DEFAULT_CLIENT_ID,
+            "atUserIds": {"alice": "Alice"},
+        }
         thinking = card.versions[0].card_data
         assert thinking["flowStatus"] == "1" and thinking["content"] == ""
         assert thinking["thinking"] == THINKING["en"] and thinking["msgId"] == sent.msg_id
         assert thinking["feedback_helpful"] == "😊 Helpful" and thinking["title"] == QUESTION
-        assert (card.kind, card.conversation_id, card.callback_type) == (
-            "instance", "cidGroup==", "STREAM")
+        assert (card.kind, card.conversation_id, card.callback_type) == ("instance", "cidGroup==", "STREAM")
         bodies = streams(h)
         assert [b["content"] for b in bodies] == [
-            "".join(chunks[:5]), "".join(chunks[:10]), "".join(chunks).rstrip()]
+            "".join(chunks[:5]),
+            "".join(chunks[:10]),
+            "".join(chunks).rstrip(),
+        ]
         assert all(b["isFull"] is True and b["key"] == "content" for b in bodies)
         assert [b["isFinalize"] for b in bodies] == [False, False, True]
         assert not any(b["isError"] for b in bodies)
@@ -95,8 +97,9 @@ def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() 
 
 def test_one_to_one_answer_goes_to_the_robot_chat_space() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidDirect==",
-                            conversation_type="single", staff_id="bob")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidDirect==", conversation_type="single", staff_id="bob"
+        )
         await h.settle()
         card = only_card(h)
         [create] = api_calls(h, CREATE_ROUTE, status=200)
@@ -126,8 +129,7 @@ def test_two_hundred_chunks_make_exactly_twenty_streaming_calls_the_last_one_clo
         assert all("".join(chunks).startswith(t) for t in texts)
         assert sum(1 for v in card.versions if v.source == "stream") == 20
         assert card.current["content"] == "".join(chunks).rstrip() and card.finalized
-        assert any(not r.fields["update"] and r.fields["reason"] == "cap"
-                   for r in events(h, "throttle"))
+        assert any(not r.fields["update"] and r.fields["reason"] == "cap" for r in events(h, "throttle"))
         assert violations(h) == []
 
     play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.01}]), robot=AI)
@@ -139,12 +141,14 @@ def test_a_custom_template_id_from_config_is_used() -> None:
         await h.settle()
         assert only_card(h).template_id == "acme-answer.schema"
 
-    play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]),
-         robot={**AI, "aiCardTemplateId": "acme-answer.schema"})
+    play(
+        body,
+        agent=ScriptedAgent([{"chunks": ["ok"]}]),
+        robot={**AI, "aiCardTemplateId": "acme-answer.schema"},
+    )
 
 
-def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer_and_notice(
-) -> None:
+def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer_and_notice() -> None:
     chunks = pieces(7)
 
     async def body(h: BotHarness) -> None:
@@ -158,8 +162,7 @@ def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer
         assert [e.fields["state"] for e in events(h, "card.closed")] == ["failed"]
         assert len(events(h, "agent.error")) == 1 and violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1, "error": "boom"}]),
-         robot=AI)
+    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1, "error": "boom"}]), robot=AI)
 
 
 def test_an_agent_that_hangs_is_cut_at_the_timeout_and_the_card_fails_with_the_notice() -> None:
@@ -175,8 +178,11 @@ def test_an_agent_that_hangs_is_cut_at_the_timeout_and_the_card_fails_with_the_n
         assert card.failed and card.current["flowStatus"] == "5"
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Half ", "an "], "delay": 0.5, "hang": True}]),
-         robot={**AI, "agentTimeout": 5})
+    play(
+        body,
+        agent=ScriptedAgent([{"chunks": ["Half ", "an "], "delay": 0.5, "hang": True}]),
+        robot={**AI, "agentTimeout": 5},
+    )
 
 
 def test_an_empty_answer_is_finished_with_the_notice_not_failed() -> None:
@@ -194,8 +200,7 @@ def test_an_empty_answer_is_finished_with_the_notice_not_failed() -> None:
 
 def test_a_qps_refusal_of_the_closing_call_is_retried_with_backoff_and_the_card_finishes() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE,
-                      "count": 2})
+        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE, "count": 2})
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -217,8 +222,7 @@ def test_a_refused_streaming_update_is_skipped_not_retried_and_the_answer_still_
     chunks = pieces(12)
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE,
-                      "count": 1})
+        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE, "count": 1})
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -238,8 +242,10 @@ def test_thirty_answers_at_once_keep_each_api_under_its_own_twenty_qps_budget() 
         cards = h.fake.platform.cards.all()
         assert len(cards) == 30 and all(c.finalized for c in cards)
         per_second: Counter[tuple[str, int]] = Counter(
-            (r.fields["route"], int(r.t)) for r in records(h, "api")
-            if r.fields["route"] in (CREATE_ROUTE, STREAM_ROUTE))
+            (r.fields["route"], int(r.t))
+            for r in records(h, "api")
+            if r.fields["route"] in (CREATE_ROUTE, STREAM_ROUTE)
+        )
         assert max(per_second.values()) <= 20
         assert {route for route, _ in per_second} == {CREATE_ROUTE, STREAM_ROUTE}
         assert api_calls(h, STREAM_ROUTE, status=403) == []
@@ -248,15 +254,14 @@ def test_thirty_answers_at_once_keep_each_api_under_its_own_twenty_qps_budget() 
         assert violations(h) == []
 
     turn = {"chunks": pieces(40), "delay": 0.05}
-    play(body, agent=ScriptedAgent([turn] * 30), robot=AI,
-         settings=Settings(qps_limit=20))
+    play(body, agent=ScriptedAgent([turn] * 30), robot=AI, settings=Settings(qps_limit=20))
 
 
-def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repairs_the_card(
-) -> None:
+def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repairs_the_card() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 500,
-                      "code": "unknownError", "count": 5})
+        h.fake.fault(
+            {"kind": "api", "route": STREAM_ROUTE, "status": 500, "code": "unknownError", "count": 5}
+        )
         h.fake.send_message(QUESTION, conversation_id="cidG==", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -274,8 +279,9 @@ def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repair
 
 def test_a_card_that_cannot_be_created_is_answered_by_webhook() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": CREATE_ROUTE, "status": 500,
-                      "code": "unknownError", "count": 20})
+        h.fake.fault(
+            {"kind": "api", "route": CREATE_ROUTE, "status": 500, "code": "unknownError", "count": 20}
+        )
         h.fake.send_message(QUESTION, conversation_id="cidG==", staff_id="alice")
         await h.settle()
         assert h.fake.platform.cards.all() == []
@@ -292,8 +298,9 @@ def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path
     the same card with the kept answer."""
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 500,
-                      "code": "unknownError", "count": 5})
+        h.fake.fault(
+            {"kind": "api", "route": STREAM_ROUTE, "status": 500, "code": "unknownError", "count": 5}
+        )
         h.fake.send_message(QUESTION, conversation_id="cidG==", staff_id="alice")
         await h.sleep_until(10.0)
         card = only_card(h)
@@ -301,8 +308,7 @@ def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path
         robot, task = await restart_robot(h, ScriptedAgent([]))
         try:
             await h.fake.wait_until(lambda: card.finalized, timeout=60, what="the card closed")
-            recovered = [r for r in records(h, "bot.recovery")
-                         if r.fields.get("robot") == "restarted"]
+            recovered = [r for r in records(h, "bot.recovery") if r.fields.get("robot") == "restarted"]
             assert [r.fields["state"] for r in recovered] == ["answered"]
             assert card.finalized and card.current["content"] == "Kept answer."
             assert len(h.fake.platform.cards.all()) == 1
@@ -310,8 +316,7 @@ def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path
         finally:
             await stop_robot(robot, task)
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Kept ", "answer."]}]), robot=AI,
-         store_dir=tmp_path)
+    play(body, agent=ScriptedAgent([{"chunks": ["Kept ", "answer."]}]), robot=AI, store_dir=tmp_path)
 
 
 def _vote(card: Card, user: str) -> str | None:
@@ -320,8 +325,12 @@ def _vote(card: Card, user: str) -> str | None:
 
 def click(h: BotHarness, card: Card, user: str, rating: str) -> None:
     """A click as the template's button sends it: its id and its callback params."""
-    h.fake.click(card.id, staff_id=user, button_id=f"feedback_{rating}",
-                 params={"action": "feedback", "rating": rating, "msgId": card.current["msgId"]})
+    h.fake.click(
+        card.id,
+        staff_id=user,
+        button_id=f"feedback_{rating}",
+        params={"action": "feedback", "rating": rating, "msgId": card.current["msgId"]},
+    )
 
 
 def acks(h: BotHarness) -> list[Record]:
@@ -350,8 +359,7 @@ def test_in_a_group_each_user_sees_their_own_vote_and_everyone_the_tally() -> No
         assert card.current["tally"] == "Feedback so far: 😄 Very Helpful 1 · 😅 Not Helpful 1"
         assert h.robot.store is not None
         votes = {(v.user_id, v.rating, v.msg_id) for v in h.robot.store.feedback()}
-        assert votes == {("alice", "very_helpful", sent.msg_id),
-                         ("bob", "not_helpful", sent.msg_id)}
+        assert votes == {("alice", "very_helpful", sent.msg_id), ("bob", "not_helpful", sent.msg_id)}
         assert [e.fields["changed"] for e in events(h, "feedback")] == [False, False, True]
         assert violations(h) == []
 
@@ -360,8 +368,9 @@ def test_in_a_group_each_user_sees_their_own_vote_and_everyone_the_tally() -> No
 
 def test_in_a_one_to_one_chat_the_vote_is_private_and_no_tally_is_written() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidDirect==",
-                            conversation_type="single", staff_id="bob")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidDirect==", conversation_type="single", staff_id="bob"
+        )
         await h.settle()
         card = only_card(h)
         click(h, card, "bob", "somewhat_helpful")
@@ -394,8 +403,7 @@ def test_a_click_that_is_not_feedback_is_acked_without_changes() -> None:
         await h.settle()
         card = only_card(h)
         versions = len(card.versions)
-        h.fake.click(card.id, staff_id="carol", button_id="something_else",
-                     params={"action": "like"})
+        h.fake.click(card.id, staff_id="carol", button_id="something_else", params={"action": "like"})
         await h.settle()
         assert len(card.versions) == versions and card.private_data == {}
         assert len(acks(h)) == 1 and events(h, "feedback") == []

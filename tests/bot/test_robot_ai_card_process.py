@@ -24,11 +24,10 @@ def flow(card: dict[str, Any]) -> str:
 
 
 def test_sigkill_mid_stream_then_a_restart_finishes_the_same_ai_card_once(
-        fakeding: ThreadedFakeDing, tmp_path: Path,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
     turn = {"chunks": [f"part {i}. " for i in range(6)], "delay": 0.5}
-    folder = instance(tmp_path, agent={"name": "scripted", "turns": [turn, turn]},
-                      cardMode="ai")
+    folder = instance(tmp_path, agent={"name": "scripted", "turns": [turn, turn]}, cardMode="ai")
     log = tmp_path / "robot.log"
     env = robot_env(fakeding)
     first = start_robot(folder, env, log)
@@ -48,15 +47,22 @@ def test_sigkill_mid_stream_then_a_restart_finishes_the_same_ai_card_once(
 
     second = start_robot(folder, env, log)
     processes.append(second)
-    fakeding.wait_until(lambda: flow(kim_cards(fakeding.fake)[0]) == "3", timeout=60,
-                        what="kim's AI card finished by the restarted robot")
+    fakeding.wait_until(
+        lambda: flow(kim_cards(fakeding.fake)[0]) == "3",
+        timeout=60,
+        what="kim's AI card finished by the restarted robot",
+    )
     [card] = kim_cards(fakeding)
     assert card["kind"] == "instance"
     final = card["versions"][-1]["cardData"]["content"]
     assert final.split() == " ".join(f"part {i}." for i in range(6)).split()
-    closes = [r for r in fakeding.timeline(["api"])
-              if r["route"] == "PUT /v1.0/card/streaming" and r["status"] == 200
-              and (r["request"]["isFinalize"] or r["request"]["isError"])]
+    closes = [
+        r
+        for r in fakeding.timeline(["api"])
+        if r["route"] == "PUT /v1.0/card/streaming"
+        and r["status"] == 200
+        and (r["request"]["isFinalize"] or r["request"]["isError"])
+    ]
     assert len(closes) == 1
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
@@ -67,8 +73,14 @@ def test_sigkill_mid_stream_then_a_restart_finishes_the_same_ai_card_once(
 def test_python_m_bot_demo_runs_in_ai_card_mode() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--card-mode", "ai", "--exit"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--card-mode", "ai", "--exit"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "v1 create   thinking" in out and "stream   final content=" in out

@@ -24,8 +24,7 @@ from tests.bot.robot_kit import (
 EMPTY = "Please type your question and I will do my best to answer it."
 NOTICES = {
     "picture": "I can't read pictures yet. Please describe your question in text.",
-    "richText": "I can only read plain text for now. Please send your question as a text "
-                "message.",
+    "richText": "I can only read plain text for now. Please send your question as a text message.",
     "audio": "I can't listen to voice messages yet. Please type your question.",
     "file": "I can't open files yet. Please paste the relevant part as text.",
     "video": "I can't watch videos yet. Please describe your question in text.",
@@ -65,8 +64,9 @@ def test_an_empty_question_asks_the_user_to_type_one(text: str) -> None:
 
 def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None:
     texts, notices = notice_only({"text": "x" * 10_000})
-    assert texts == ["Your message is 10000 characters long, but the limit is 4000. "
-                     "Please shorten it and send it again."]
+    assert texts == [
+        "Your message is 10000 characters long, but the limit is 4000. Please shorten it and send it again."
+    ]
     assert notices == ["question_too_long"]
 
 
@@ -77,8 +77,7 @@ def test_media_the_robot_cannot_read_get_a_notice(msgtype: str) -> None:
 
 
 def test_rich_text_without_text_parts_gets_a_notice() -> None:
-    picture_only = {"richText": [{"pictureDownloadCode": "dl1", "downloadCode": "dl1",
-                                  "type": "picture"}]}
+    picture_only = {"richText": [{"pictureDownloadCode": "dl1", "downloadCode": "dl1", "type": "picture"}]}
     texts, _ = notice_only({"msgtype": "richText", "content": picture_only})
     assert texts == [NOTICES["richText"]]
 
@@ -92,17 +91,34 @@ def test_audio_without_recognition_gets_a_notice() -> None:
 @pytest.mark.parametrize(
     ("send", "question"),
     [
-        ({"msgtype": "richText", "content": {"richText": [
-            {"text": "How do I "}, {"pictureDownloadCode": "dl1", "type": "picture"},
-            {"text": " reset my password?"}]}}, "How do I reset my password?"),
-        ({"msgtype": "audio", "content": {"downloadCode": "dl1", "duration": 2000,
-                                          "recognition": "How do I reset my password?"}},
-         "How do I reset my password?"),
+        (
+            {
+                "msgtype": "richText",
+                "content": {
+                    "richText": [
+                        {"text": "How do I "},
+                        {"pictureDownloadCode": "dl1", "type": "picture"},
+                        {"text": " reset my password?"},
+                    ]
+                },
+            },
+            "How do I reset my password?",
+        ),
+        (
+            {
+                "msgtype": "audio",
+                "content": {
+                    "downloadCode": "dl1",
+                    "duration": 2000,
+                    "recognition": "How do I reset my password?",
+                },
+            },
+            "How do I reset my password?",
+        ),
     ],
     ids=["richText", "audio"],
 )
-def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str
-                                                     ) -> None:
+def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str) -> None:
     agent = ScriptedAgent([{"chunks": ["Use the sign-in page."]}])
 
     async def body(h: BotHarness) -> None:
@@ -121,8 +137,7 @@ def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice",
-                                   at_bot=False)
+        sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is False
         assert cards(h) == [] and records(h, "webhook") == [] and events(h, "message") == []
@@ -137,8 +152,7 @@ def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored(
     settings = Settings(extra={"deliver_group_messages_without_at": True})
 
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice",
-                                   at_bot=False)
+        sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is True
         assert [r.fields["key"] for r in records(h, "ack")] == [sent.msg_id]
@@ -158,8 +172,7 @@ def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
         fake.send_message("", conversation_id="cidG", staff_id="alice")
         fake.send_message("y" * 10_000, conversation_id="cidG", staff_id="alice")
         for msgtype in ("picture", "file", "video", "audio", "richText"):
-            fake.send_message(msgtype=msgtype, conversation_id="cidG", staff_id="alice",
-                              content={})
+            fake.send_message(msgtype=msgtype, conversation_id="cidG", staff_id="alice", content={})
         fake.send_message("A real question?", conversation_id="cidG", staff_id="alice")
         await h.settle()
         assert len(webhook_texts(h, "cidG")) == 7
@@ -194,7 +207,8 @@ def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
         assert markdown(only_card(h).current, "answer") == "Long indeed."
         assert webhook_texts(h, "cidG") == [
             "Your message is 4001 characters long, but the limit is 4000. "
-            "Please shorten it and send it again."]
+            "Please shorten it and send it again."
+        ]
         assert_healthy(h)
 
     play(body, agent=agent)
@@ -206,7 +220,8 @@ def test_notices_follow_the_robot_locale() -> None:
         h.fake.send_message(msgtype="video", conversation_id="cidG", staff_id="alice")
         await h.settle()
         assert sorted(webhook_texts(h, "cidG")) == sorted(
-            ["请输入您的问题，我会尽力为您解答。", "暂时还看不了视频，请用文字描述您的问题。"])
+            ["请输入您的问题，我会尽力为您解答。", "暂时还看不了视频，请用文字描述您的问题。"]
+        )
         assert_healthy(h)
 
     play(body, agent=ScriptedAgent([]), robot={"locale": "zh"})

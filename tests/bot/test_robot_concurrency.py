@@ -12,8 +12,9 @@ TEN_SECONDS = {"chunks": [f"word{i} " for i in range(10)], "delay": 1.0}  # one 
 DEFAULT_QPS = 18.0  # RobotConfig.qps: the robot's own pace, below the platform's 20
 
 
-def final_times(settings: Settings | None = None, robot: dict[str, object] | None = None,
-                conversations: int = N) -> list[float]:
+def final_times(
+    settings: Settings | None = None, robot: dict[str, object] | None = None, conversations: int = N
+) -> list[float]:
     """Start ``conversations`` 10-second answers at t=0; return when each card went final."""
     agent = ScriptedAgent([dict(TEN_SECONDS) for _ in range(conversations)])
 
@@ -42,8 +43,7 @@ def test_fifty_ten_second_answers_run_side_by_side() -> None:
     assert done[-1] < 12.0, f"the last of {N} answers finished at t={done[-1]:.2f}"
 
 
-def test_fifty_ten_second_answers_under_the_real_rate_limit_finish_soon_after_ten_seconds(
-) -> None:
+def test_fifty_ten_second_answers_under_the_real_rate_limit_finish_soon_after_ten_seconds() -> None:
     # With the platform's 20 calls/s per API, the 50 final updates alone need 50/18 s after
     # the answers end at t=10, so the best possible is about 12.8 s; allow a second more.
     # Streaming updates must give way rather than delay the answers.
@@ -51,4 +51,5 @@ def test_fifty_ten_second_answers_under_the_real_rate_limit_finish_soon_after_te
     assert len(done) == N
     bound = 10.0 + N / DEFAULT_QPS + 1.0
     assert done[-1] < bound, (
-        f"the last of {N} answers finished at t={done[-1]:.2f}, expected before {bound:.2f}")
+        f"the last of {N} answers finished at t={done[-1]:.2f}, expected before {bound:.2f}"
+    )

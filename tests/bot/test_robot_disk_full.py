@@ -82,14 +82,19 @@ class _FullWhenAsked:
 def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmallDisk]:
     folder = tmp_path / "disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
-                             capture_output=True, check=False).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
     disk = SmallDisk(folder, "tmpfs" if mounted else "injected")
     if not mounted:
         real = Store._connection
 
         def connection(store: Store) -> Any:
             return _FullWhenAsked(real(store), disk)
+
         monkeypatch.setattr(Store, "_connection", connection)
     try:
         yield disk
@@ -115,16 +120,17 @@ def test_the_disk_fills_and_frees_as_the_store_sees_it(small_disk: SmallDisk) ->
 
 
 def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once_it_frees(
-        small_disk: SmallDisk, caplog: pytest.LogCaptureFixture) -> None:
+    small_disk: SmallDisk, caplog: pytest.LogCaptureFixture
+) -> None:
     async def body(h: BotHarness) -> None:
         h.fake.send_message("First question", conversation_id="cidFirst", staff_id="u1")
         await h.settle()
         small_disk.fill()
-        second = h.fake.send_message("Second question", conversation_id="cidSecond",
-                                     staff_id="u2")
+        second = h.fake.send_message("Second question", conversation_id="cidSecond", staff_id="u2")
         await asyncio.sleep(90.0)  # the platform's redelivery (60 s) comes and is held too
-        pushed = [r for r in records(h, "push", "redeliver")
-                  if r.fields.get("messageId") == second.message_id]
+        pushed = [
+            r for r in records(h, "push", "redeliver") if r.fields.get("messageId") == second.message_id
+        ]
         assert len(pushed) == 2, pushed
         acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
         assert acked == [], "nothing it could not claim is acked"
@@ -137,22 +143,23 @@ def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once
         assert markdown(cards[0].current, "answer") == "Second answer."
         acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
         assert acked and all(r.fields["code"] == 200 for r in acked)
-        assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [
-            second.msg_id, second.msg_id]
+        assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [second.msg_id, second.msg_id]
         assert violations(h) == []
 
     with caplog.at_level(logging.INFO):
-        play(body, agent=ScriptedAgent([{"chunks": ["First answer."]},
-                                        {"chunks": ["Second answer."]}]),
-             store_dir=small_disk.path)
-    loud = [r.getMessage() for r in caplog.records
-            if r.levelno == logging.ERROR and "not acked" in r.getMessage()]
+        play(
+            body,
+            agent=ScriptedAgent([{"chunks": ["First answer."]}, {"chunks": ["Second answer."]}]),
+            store_dir=small_disk.path,
+        )
+    loud = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "not acked" in r.getMessage()
+    ]
     assert loud, [r.getMessage() for r in caplog.records]
     assert str(small_disk.path / "robot.sqlite3") in loud[0]
     assert "ENOSPC" in loud[0] and "delivers it again" in loud[0]
     assert not any("never retrieved" in r.getMessage() for r in caplog.records)
-    assert any("claimed after the store could write again" in r.getMessage()
-               for r in caplog.records)
+    assert any("claimed after the store could write again" in r.getMessage() for r in caplog.records)
 
 
 def test_the_unwritable_store_is_counted_in_the_metrics() -> None:
@@ -164,7 +171,8 @@ def test_the_unwritable_store_is_counted_in_the_metrics() -> None:
 
 
 def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
-        small_disk: SmallDisk) -> None:
+    small_disk: SmallDisk,
+) -> None:
     from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url, signed
 
     async def body(h: BotHarness) -> None:
@@ -182,5 +190,9 @@ def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retr
         (card,) = h.fake.platform.cards.all()
         assert is_final(card.current) and markdown(card.current, "answer") == "Under Billing."
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Under Billing."]}]), robot={"mode": "http"},
-         store_dir=small_disk.path)
+    play(
+        body,
+        agent=ScriptedAgent([{"chunks": ["Under Billing."]}]),
+        robot={"mode": "http"},
+        store_dir=small_disk.path,
+    )

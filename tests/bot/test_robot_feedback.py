@@ -30,8 +30,7 @@ def agent() -> ScriptedAgent:
 
 
 def click_acks(h: BotHarness) -> list[float]:
-    return [r.fields["after"] for r in records(h, "ack")
-            if r.fields["topic"] == protocol.TOPIC_CARD_CALLBACK]
+    return [r.fields["after"] for r in records(h, "ack") if r.fields["topic"] == protocol.TOPIC_CARD_CALLBACK]
 
 
 def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None:
@@ -45,7 +44,11 @@ def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None
         assert h.robot.store is not None
         [vote] = h.robot.store.feedback()
         assert (vote.user_id, vote.rating, vote.card_id, vote.msg_id) == (
-            "alice", "helpful", card.id, sent.msg_id)
+            "alice",
+            "helpful",
+            card.id,
+            sent.msg_id,
+        )
         assert (vote.question, vote.answer) == (QUESTION, ANSWER)
         assert vote.at == wall(40.0)
         [after] = click_acks(h)
@@ -136,10 +139,10 @@ def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) ->
 
 def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidDirectAlice==",
-                            conversation_type="single", staff_id="alice")
-        h.fake.send_message(QUESTION + " (group)", conversation_id="cidGroupRoom==",
-                            staff_id="bob")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidDirectAlice==", conversation_type="single", staff_id="alice"
+        )
+        h.fake.send_message(QUESTION + " (group)", conversation_id="cidGroupRoom==", staff_id="bob")
         await h.settle()
         direct, group = h.fake.platform.cards.all()
         h.fake.click(direct.id, staff_id="alice", button_id="feedback_helpful")
@@ -148,7 +151,8 @@ def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() ->
         await h.settle()
         assert markdown(direct.current, "vote") == f"You rated: {LABELS['en'][1]}"
         assert markdown(group.current, "vote") == (
-            f"Feedback so far: {LABELS['en'][1]} 1 · {LABELS['en'][3]} 1")
+            f"Feedback so far: {LABELS['en'][1]} 1 · {LABELS['en'][3]} 1"
+        )
         assert violations(h) == []
 
     play(body, agent=ScriptedAgent([{"chunks": [ANSWER]}, {"chunks": [ANSWER]}]))

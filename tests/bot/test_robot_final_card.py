@@ -30,8 +30,9 @@ def ids_of(value: Any) -> list[str]:
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
 def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) -> None:
-    agent = ScriptedAgent([{"chunks": ["Yes, within **14 days** on yearly plans.\n\n",
-                                       "Write to billing@acme.example."]}])
+    agent = ScriptedAgent(
+        [{"chunks": ["Yes, within **14 days** on yearly plans.\n\n", "Write to billing@acme.example."]}]
+    )
 
     async def body(h: BotHarness) -> None:
         sent = h.fake.send_message(QUESTION, staff_id="alice")

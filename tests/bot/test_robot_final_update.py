@@ -26,8 +26,7 @@ def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500,
-                      "code": "unknownError"})
+        h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500, "code": "unknownError"})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
         failed, succeeded = api_calls(h, UPDATE_ROUTE)
@@ -48,8 +47,9 @@ def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -
     agent = ScriptedAgent([{"chunks": ["Go to ", "Settings → Data → Export."]}])
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500,
-                      "code": "unknownError", "count": 20})
+        h.fake.fault(
+            {"kind": "api", "route": UPDATE_ROUTE, "status": 500, "code": "unknownError", "count": 20}
+        )
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
         assert len(events(h, "card.final.failed")) == 1
@@ -75,8 +75,7 @@ def test_an_agent_error_ends_in_a_final_card_keeping_the_partial_answer() -> Non
         assert is_final(data)
         assert markdown(data, "answer") == "Go to Settings "
         assert markdown(data, "notice") == AGENT_ERROR
-        assert [e["type"] for e in data["contents"]] == ["markdown", "markdown", "divider",
-                                                         "action"]
+        assert [e["type"] for e in data["contents"]] == ["markdown", "markdown", "divider", "action"]
         assert len(events(h, "agent.error")) == 1 and events(h, "agent.crash") == []
         [final] = events(h, "card.final")
         assert final.fields["notice"] is True
@@ -129,8 +128,7 @@ def test_when_the_thinking_card_cannot_be_sent_the_answer_comes_by_webhook() -> 
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": SEND_ROUTE, "status": 500,
-                      "code": "unknownError", "count": 20})
+        h.fake.fault({"kind": "api", "route": SEND_ROUTE, "status": 500, "code": "unknownError", "count": 20})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
         assert len(events(h, "card.thinking.failed")) == 1
@@ -193,8 +191,8 @@ def test_an_empty_answer_ends_in_a_final_card_that_says_so() -> None:
         data = only_card(h).current
         assert is_final(data)
         assert markdown(data, "notice") == (
-            "⚠️ Sorry, the assistant returned an empty answer. Please rephrase your question "
-            "or try again.")
+            "⚠️ Sorry, the assistant returned an empty answer. Please rephrase your question or try again."
+        )
         assert markdown(data, "thinking") is None, "the card no longer says it is thinking"
 
     play(body, agent=agent)

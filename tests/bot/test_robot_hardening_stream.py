@@ -26,14 +26,22 @@ from .robust_kit import ask, instance, is_final, robot_env, start_robot
 
 @pytest.mark.parametrize("content", ["not json {", "", 42, {"cardPrivateData": "x"}])
 def test_a_card_callback_whose_content_is_not_json_text_is_acked_and_logged(
-        content: object, caplog: pytest.LogCaptureFixture) -> None:
+    content: object, caplog: pytest.LogCaptureFixture
+) -> None:
     async def body(h: BotHarness) -> None:
         h.fake.send_message("Can I get a refund?", conversation_id="cidOdd", staff_id="alice")
         await h.settle()
         card = only_card(h)
-        frame = h.fake.push(TOPIC_CARD_CALLBACK, {
-            "type": "actionCallback", "outTrackId": card.id, "corpId": "corp",
-            "userId": "alice", "content": content})
+        frame = h.fake.push(
+            TOPIC_CARD_CALLBACK,
+            {
+                "type": "actionCallback",
+                "outTrackId": card.id,
+                "corpId": "corp",
+                "userId": "alice",
+                "content": content,
+            },
+        )
         await asyncio.sleep(1.0)
         acks = [r for r in records(h, "ack") if r.fields["messageId"] == frame]
         assert [a.fields["code"] for a in acks] == [200], records(h, "ack")
@@ -49,17 +57,19 @@ def test_a_card_callback_whose_content_is_not_json_text_is_acked_and_logged(
 
 
 def test_sigterm_while_another_process_holds_the_store_locked_honours_the_deadline(
-        fakeding: ThreadedFakeDing, tmp_path: Path,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
     folder = instance(tmp_path, shutdownDeadline=3)
     log = tmp_path / "robot.log"
     robot = start_robot(folder, robot_env(fakeding), log)
     processes.append(robot)
     fakeding.wait_for("connect", timeout=30)
     ask(fakeding, "How do I reset my password?", "kim")
-    fakeding.wait_until(lambda: any(is_final(c["versions"][-1]["cardData"])
-                                    for c in fakeding.fake.cards()), timeout=30,
-                        what="kim's card final")
+    fakeding.wait_until(
+        lambda: any(is_final(c["versions"][-1]["cardData"]) for c in fakeding.fake.cards()),
+        timeout=30,
+        what="kim's card final",
+    )
     holder = sqlite3.connect(tmp_path / "robot.sqlite3", timeout=10)
     try:
         holder.execute("BEGIN EXCLUSIVE")  # a backup or a sqlite3 shell holding the file
@@ -100,16 +110,25 @@ def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
 
 @pytest.mark.parametrize("text", ['"hi \\ud83d"', "[" * 70 + "]" * 70])
 def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_crash(
-        text: str, caplog: pytest.LogCaptureFixture) -> None:
+    text: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """The fake cannot send such a frame (it refuses to encode one), the real platform can: the
     frame goes through the SDK's own parsing into the robot's registered handler."""
+
     async def body(h: BotHarness) -> None:
-        data = ('{"msgId": "msgOdd", "msgtype": "text", "conversationType": "1", '
-                '"conversationId": "cidOdd", "senderStaffId": "u1", "robotCode": "r", '
-                '"text": {"content": ' + text + "}}")
-        frame = dingtalk_stream.CallbackMessage.from_dict({
-            "specVersion": "1.0", "type": "CALLBACK", "data": data,
-            "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC, "messageId": "f1"}})
+        data = (
+            '{"msgId": "msgOdd", "msgtype": "text", "conversationType": "1", '
+            '"conversationId": "cidOdd", "senderStaffId": "u1", "robotCode": "r", '
+            '"text": {"content": ' + text + "}}"
+        )
+        frame = dingtalk_stream.CallbackMessage.from_dict(
+            {
+                "specVersion": "1.0",
+                "type": "CALLBACK",
+                "data": data,
+                "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC, "messageId": "f1"},
+            }
+        )
         handler = h.robot.message_handler()
         assert await handler.process(frame) == (200, "OK")
         await h.settle()
@@ -123,12 +142,20 @@ def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_c
 
 
 def test_a_frame_nested_deeper_than_json_parses_is_acked_on_the_live_connection(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def body(h: BotHarness) -> None:
         deep = '{"msgId": "m", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
-        frame = {"specVersion": "1.0", "type": "CALLBACK", "data": deep,
-                 "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC,
-                             "messageId": "frameDeep1", "contentType": "application/json"}}
+        frame = {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "data": deep,
+            "headers": {
+                "topic": dingtalk_stream.ChatbotMessage.TOPIC,
+                "messageId": "frameDeep1",
+                "contentType": "application/json",
+            },
+        }
         connection = h.robot.connection
         assert isinstance(connection, StreamConnection)
         async with asyncio.timeout(30):  # (the fake sees the socket before the robot does)

@@ -20,11 +20,41 @@ from tests.bot.robot_kit import events, is_final, play
 from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url
 
 ODD_VALUES: list[Any] = [
-    None, True, 0, -1, 2**70, 1.5, 1e308, "", "x" * 5000, "\u0000", "😀", "\ud83d", [], [1, [2]],
-    {}, {"a": {"b": None}}, "https://evil.example/hook", "http://127.0.0.1:1/x", "2", "12",
+    None,
+    True,
+    0,
+    -1,
+    2**70,
+    1.5,
+    1e308,
+    "",
+    "x" * 5000,
+    "\u0000",
+    "😀",
+    "\ud83d",
+    [],
+    [1, [2]],
+    {},
+    {"a": {"b": None}},
+    "https://evil.example/hook",
+    "http://127.0.0.1:1/x",
+    "2",
+    "12",
 ]
-FIELDS = ["msgId", "msgtype", "text", "conversationType", "conversationId", "senderStaffId",
-          "senderNick", "robotCode", "sessionWebhook", "content", "isInAtList", "chatbotUserId"]
+FIELDS = [
+    "msgId",
+    "msgtype",
+    "text",
+    "conversationType",
+    "conversationId",
+    "senderStaffId",
+    "senderNick",
+    "robotCode",
+    "sessionWebhook",
+    "content",
+    "isInAtList",
+    "chatbotUserId",
+]
 
 
 def odd_body(rng: random.Random, base: dict[str, Any]) -> bytes:
@@ -42,20 +72,32 @@ def odd_body(rng: random.Random, base: dict[str, Any]) -> bytes:
         return json.dumps(data).encode()
     raw = json.dumps(base).encode()  # (ASCII: a lone surrogate travels as \\ud83d)
     if kind == 2:  # cut anywhere
-        return raw[:rng.randrange(len(raw))]
+        return raw[: rng.randrange(len(raw))]
     if kind == 3:  # a byte changed
         i = rng.randrange(len(raw))
-        return raw[:i] + bytes([rng.randrange(256)]) + raw[i + 1:]
+        return raw[:i] + bytes([rng.randrange(256)]) + raw[i + 1 :]
     if kind == 4:  # deep or wide
         depth = rng.choice([10, 63, 64, 65, 1000, 50_000])
         return b'{"msgId": "deep", "x": ' + b"[" * depth + b"]" * depth + b"}"
-    return rng.choice([b"", b"null", b"[]", b'"text"', b"NaN", b'{"msgId": Infinity}',
-                       b'{"msgId": "\\udc00"}', b"\xef\xbb\xbf{}", b'{"a": 1' + b"0" * 5000 + b"}"])
+    return rng.choice(
+        [
+            b"",
+            b"null",
+            b"[]",
+            b'"text"',
+            b"NaN",
+            b'{"msgId": Infinity}',
+            b'{"msgId": "\\udc00"}',
+            b"\xef\xbb\xbf{}",
+            b'{"a": 1' + b"0" * 5000 + b"}",
+        ]
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_signed_fuzz_never_gets_a_server_error_and_the_robot_keeps_answering(
-        seed: int, caplog: pytest.LogCaptureFixture) -> None:
+    seed: int, caplog: pytest.LogCaptureFixture
+) -> None:
     rng = random.Random(seed)
 
     async def body(h: BotHarness) -> None:
@@ -72,11 +114,19 @@ def test_signed_fuzz_never_gets_a_server_error_and_the_robot_keeps_answering(
                 raw = odd_body(rng, message(h, f"msgFuzz{seed}x{i}", "Hi"))
             else:
                 target = card_url
-                headers = {"x-ddpaas-signature-timestamp": ts,
-                           "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET)}
-                raw = odd_body(rng, {"type": "actionCallback", "outTrackId": f"card{i}",
-                                     "userId": "u1", "content": rng.choice(
-                                         ["{}", "not json", '{"cardPrivateData": 1}', "\ud83d"])})
+                headers = {
+                    "x-ddpaas-signature-timestamp": ts,
+                    "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET),
+                }
+                raw = odd_body(
+                    rng,
+                    {
+                        "type": "actionCallback",
+                        "outTrackId": f"card{i}",
+                        "userId": "u1",
+                        "content": rng.choice(["{}", "not json", '{"cardPrivateData": 1}', "\ud83d"]),
+                    },
+                )
             headers = {k: v.encode().decode("latin-1") for k, v in headers.items()}
             answer = await raw_post(target, headers, raw)
             statuses.add(answer.status)
@@ -89,19 +139,29 @@ def test_signed_fuzz_never_gets_a_server_error_and_the_robot_keeps_answering(
                 assert len(parsed["error"]) < 2000, answer
         assert {400, 401} <= statuses, statuses
         await h.settle()
-        good = await raw_post(url, {"timestamp": (ts := str(round(h.fake.clock.time() * 1000))),
-                                    "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET)},
-                              encoded(message(h, f"msgAfter{seed}", "Where are invoices?")))
+        good = await raw_post(
+            url,
+            {
+                "timestamp": (ts := str(round(h.fake.clock.time() * 1000))),
+                "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET),
+            },
+            encoded(message(h, f"msgAfter{seed}", "Where are invoices?")),
+        )
         assert good.status == 200, good
         await h.settle()
         assert f"msgAfter{seed}" in [e.fields["msg"] for e in events(h, "message")]
-        finals = [c for c in h.fake.platform.cards.all()
-                  if "Where are invoices?" in json.dumps(c.current, ensure_ascii=False)]
+        finals = [
+            c
+            for c in h.fake.platform.cards.all()
+            if "Where are invoices?" in json.dumps(c.current, ensure_ascii=False)
+        ]
         assert len(finals) == 1 and is_final(finals[0].current)
 
     with caplog.at_level(logging.INFO):
         play(body, agent=ScriptedAgent([{"chunks": ["ok"]}] * 100), robot={"mode": "http"})
-    crashed = [r.getMessage() for r in caplog.records
-               if r.exc_info or "never retrieved" in r.getMessage()
-               or "Error handling request" in r.getMessage()]
+    crashed = [
+        r.getMessage()
+        for r in caplog.records
+        if r.exc_info or "never retrieved" in r.getMessage() or "Error handling request" in r.getMessage()
+    ]
     assert crashed == []

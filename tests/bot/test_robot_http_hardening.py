@@ -44,24 +44,35 @@ class Answer:
         return f"Answer({self.status}, {self.content_type!r}, {self.body[:300]!r})"
 
 
-async def raw_post(url: str, headers: dict[str, str], body: bytes, *, pieces: int = 1,
-                   pause: float = 0.05, length: int | None = None) -> Answer:
+async def raw_post(
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    pieces: int = 1,
+    pause: float = 0.05,
+    length: int | None = None,
+) -> Answer:
     """POST over a raw socket: the head, then ``body`` in ``pieces`` writes ``pause`` s apart
     (``length``: a Content-Length to declare instead of the body's, and send no body)."""
     where = urlsplit(url)
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
     try:
-        head = [f"POST {where.path} HTTP/1.1", f"Host: {where.netloc}", "Connection: close",
-                "Content-Type: application/json",
-                f"Content-Length: {len(body) if length is None else length}",
-                *(f"{k}: {v}" for k, v in headers.items())]
+        head = [
+            f"POST {where.path} HTTP/1.1",
+            f"Host: {where.netloc}",
+            "Connection: close",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body) if length is None else length}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
         await writer.drain()
         if length is None:
             size = max(1, -(-len(body) // pieces))
             for start in range(0, len(body), size):
                 await asyncio.sleep(pause)
-                writer.write(body[start:start + size])
+                writer.write(body[start : start + size])
                 await writer.drain()
         async with asyncio.timeout(60):
             raw = await reader.read()
@@ -74,11 +85,19 @@ async def raw_post(url: str, headers: dict[str, str], body: bytes, *, pieces: in
 
 
 def message(h: BotHarness, msg_id: str, text: str = QUESTION, **changes: Any) -> dict[str, Any]:
-    return {"msgId": msg_id, "msgtype": "text", "text": {"content": text},
-            "conversationType": "1", "conversationId": f"cid{msg_id}", "senderStaffId": "u1",
-            "senderNick": "U", "chatbotUserId": "bot", "robotCode": DEFAULT_CLIENT_ID,
-            "sessionWebhook": h.fake.http_url + "/robot/sendBySession?session=none",
-            **changes}
+    return {
+        "msgId": msg_id,
+        "msgtype": "text",
+        "text": {"content": text},
+        "conversationType": "1",
+        "conversationId": f"cid{msg_id}",
+        "senderStaffId": "u1",
+        "senderNick": "U",
+        "chatbotUserId": "bot",
+        "robotCode": DEFAULT_CLIENT_ID,
+        "sessionWebhook": h.fake.http_url + "/robot/sendBySession?session=none",
+        **changes,
+    }
 
 
 def signed(h: BotHarness, *, ms: int | None = None) -> dict[str, str]:
@@ -93,8 +112,7 @@ def robot_url(h: BotHarness) -> str:
 
 
 def http_play(body: Callable[[BotHarness], Awaitable[None]], agent: Any = None) -> None:
-    play(body, agent=agent or ScriptedAgent([{"chunks": ["Under Billing."]}] * 5),
-         robot={"mode": "http"})
+    play(body, agent=agent or ScriptedAgent([{"chunks": ["Under Billing."]}] * 5), robot={"mode": "http"})
 
 
 def encoded(data: dict[str, Any]) -> bytes:
@@ -117,21 +135,36 @@ def test_a_message_split_over_several_tcp_segments_is_read_whole_and_answered() 
 
 def test_a_card_click_split_over_several_tcp_segments_is_read_whole_and_recorded() -> None:
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidSplitClick",
-                                   staff_id="alice")
+        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidSplitClick", staff_id="alice")
         await h.settle()
         card = only_card(h)
         assert card.callback_url is not None
         ts = str(round(h.fake.clock.time() * 1000))
-        content = json.dumps({"cardPrivateData": {"actionIds": ["feedback_helpful"], "params": {
-            "action": "feedback", "rating": "helpful", "msgId": sent.msg_id}},
-            "note": "很有帮助" * 300})
-        raw = encoded({"type": "actionCallback", "outTrackId": card.id, "corpId": "corp",
-                       "userId": "alice", "content": content})
+        content = json.dumps(
+            {
+                "cardPrivateData": {
+                    "actionIds": ["feedback_helpful"],
+                    "params": {"action": "feedback", "rating": "helpful", "msgId": sent.msg_id},
+                },
+                "note": "很有帮助" * 300,
+            }
+        )
+        raw = encoded(
+            {
+                "type": "actionCallback",
+                "outTrackId": card.id,
+                "corpId": "corp",
+                "userId": "alice",
+                "content": content,
+            }
+        )
         assert len(raw) > 2000
-        answer = await raw_post(card.callback_url, {
-            "x-ddpaas-signature-timestamp": ts,
-            "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET)}, raw, pieces=3)
+        answer = await raw_post(
+            card.callback_url,
+            {"x-ddpaas-signature-timestamp": ts, "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET)},
+            raw,
+            pieces=3,
+        )
         assert answer.status == 200, answer
         await h.settle()
         assert h.robot.store is not None
@@ -181,15 +214,30 @@ def test_a_replayed_card_click_is_refused() -> None:
         card = only_card(h)
         assert card.callback_url is not None
         ts = str(round(h.fake.clock.time() * 1000))
-        headers = {"x-ddpaas-signature-timestamp": ts,
-                   "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET)}
+        headers = {
+            "x-ddpaas-signature-timestamp": ts,
+            "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET),
+        }
 
         def click(user: str) -> bytes:
-            content = json.dumps({"cardPrivateData": {"actionIds": ["feedback_helpful"],
-                                  "params": {"action": "feedback", "rating": "helpful",
-                                             "msgId": sent.msg_id}}})
-            return encoded({"type": "actionCallback", "outTrackId": card.id, "corpId": "c",
-                            "userId": user, "content": content})
+            content = json.dumps(
+                {
+                    "cardPrivateData": {
+                        "actionIds": ["feedback_helpful"],
+                        "params": {"action": "feedback", "rating": "helpful", "msgId": sent.msg_id},
+                    }
+                }
+            )
+            return encoded(
+                {
+                    "type": "actionCallback",
+                    "outTrackId": card.id,
+                    "corpId": "c",
+                    "userId": user,
+                    "content": content,
+                }
+            )
+
         assert (await raw_post(card.callback_url, headers, click("alice"))).status == 200
         again = await raw_post(card.callback_url, headers, click("alice"))
         assert again.status == 409 and "replay" in again.json()["error"], again
@@ -214,25 +262,31 @@ def test_the_replay_guard_forgets_after_the_window_and_stays_bounded() -> None:
     assert len(guard._seen) <= 3
 
 
-@pytest.mark.parametrize("url", [
-    "https://evil.example/robot/sendBySession?session=x",
-    "https://oapi.dingtalk.com@evil.example/robot/sendBySession",
-    "http://oapi.dingtalk.com/robot/sendBySession?session=x",
-    "https://oapi.dingtalk.com:8443/robot/sendBySession",
-    "https://oapi.dingtalk.com.evil.example/robot/sendBySession",
-    "http://127.0.0.1:1/robot/sendBySession",
-    "https://oapi.dingtalk.com:99999999/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/robot/sendBySession?session=x",
+        "https://oapi.dingtalk.com@evil.example/robot/sendBySession",
+        "http://oapi.dingtalk.com/robot/sendBySession?session=x",
+        "https://oapi.dingtalk.com:8443/robot/sendBySession",
+        "https://oapi.dingtalk.com.evil.example/robot/sendBySession",
+        "http://127.0.0.1:1/robot/sendBySession",
+        "https://oapi.dingtalk.com:99999999/x",
+    ],
+)
 def test_a_session_webhook_off_dingtalks_hosts_is_refused(url: str) -> None:
     why = webhook_refusal(url, "http://127.0.0.1:8080")
     assert why is not None and "sessionWebhook" in why and "oapi.dingtalk.com" in why
 
 
-@pytest.mark.parametrize("url", [
-    "https://oapi.dingtalk.com/robot/sendBySession?session=76da36b4c0ffee",
-    "https://api.dingtalk.com/robot/sendBySession?session=1",
-    "http://127.0.0.1:8080/robot/sendBySession?session=1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://oapi.dingtalk.com/robot/sendBySession?session=76da36b4c0ffee",
+        "https://api.dingtalk.com/robot/sendBySession?session=1",
+        "http://127.0.0.1:8080/robot/sendBySession?session=1",
+    ],
+)
 def test_a_session_webhook_on_dingtalk_or_the_endpoint_is_accepted(url: str) -> None:
     assert webhook_refusal(url, "http://127.0.0.1:8080/") is None
 
@@ -249,17 +303,19 @@ def test_a_message_naming_a_foreign_session_webhook_is_refused_and_not_answered(
     http_play(body)
 
 
-@pytest.mark.parametrize(("kind", "words"), [
-    ("surrogate", "field text.content holds a lone UTF-16 surrogate"),
-    ("deep", "nested"),
-    ("nan", "NaN is not standard JSON"),
-    ("long timestamp", "at most 15 digits"),
-    ("unicode digits", "at most 15 digits"),
-    ("not utf-8", "not UTF-8"),
-    ("array", "must be a JSON object"),
-])
-def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str,
-                                                                     words: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("surrogate", "field text.content holds a lone UTF-16 surrogate"),
+        ("deep", "nested"),
+        ("nan", "NaN is not standard JSON"),
+        ("long timestamp", "at most 15 digits"),
+        ("unicode digits", "at most 15 digits"),
+        ("not utf-8", "not UTF-8"),
+        ("array", "must be a JSON object"),
+    ],
+)
+def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str, words: str) -> None:
     async def body(h: BotHarness) -> None:
         headers = signed(h)
         raw = encoded(message(h, "msgBad", "Hi"))
@@ -291,9 +347,11 @@ def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str,
 
 
 def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The system clock is 2 h fast when the robot starts, then NTP corrects it: the robot
     refuses meanwhile (the platform's timestamps look 2 h old) and accepts right after."""
+
     class Wall:  # the ``time`` module as bot.clock reads it
         offset = 7200.0
 
@@ -308,9 +366,16 @@ def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
 
     async def main() -> None:
         async with running_fake(None, epoch=None) as fake:
-            cfg = RobotConfig(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, endpoint=fake.http_url,
-                              store=str(tmp_path / "robot.sqlite3"), base_dir=DEMO_INSTANCE,
-                              agent="faq", mode="http", http_port=0)
+            cfg = RobotConfig(
+                DEFAULT_CLIENT_ID,
+                DEFAULT_CLIENT_SECRET,
+                endpoint=fake.http_url,
+                store=str(tmp_path / "robot.sqlite3"),
+                base_dir=DEMO_INSTANCE,
+                agent="faq",
+                mode="http",
+                http_port=0,
+            )
             robot = DingTalkStreamRobot(cfg, agent=ScriptedAgent([{"chunks": ["ok"]}] * 2))
             task = asyncio.ensure_future(robot.run())
             try:
@@ -322,13 +387,20 @@ def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
 
                 def post(msg_id: str) -> Awaitable[Answer]:
                     ts = str(round(time.time() * 1000))
-                    data = {"msgId": msg_id, "msgtype": "text", "text": {"content": "hi"},
-                            "conversationType": "1", "conversationId": "cidClock",
-                            "senderStaffId": "u1", "robotCode": DEFAULT_CLIENT_ID,
-                            "sessionWebhook": fake.http_url + "/robot/sendBySession?s=1"}
-                    return raw_post(url, {"timestamp": ts,
-                                          "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET)},
-                                    encoded(data))
+                    data = {
+                        "msgId": msg_id,
+                        "msgtype": "text",
+                        "text": {"content": "hi"},
+                        "conversationType": "1",
+                        "conversationId": "cidClock",
+                        "senderStaffId": "u1",
+                        "robotCode": DEFAULT_CLIENT_ID,
+                        "sessionWebhook": fake.http_url + "/robot/sendBySession?s=1",
+                    }
+                    return raw_post(
+                        url, {"timestamp": ts, "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET)}, encoded(data)
+                    )
+
                 early = await post("msgClock1")
                 assert early.status == 403 and "behind" in early.json()["error"], early
                 wall.offset = 0.0  # NTP steps the clock back
@@ -343,11 +415,14 @@ def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
 
 
 # -- item 4: connections that never finish their request head -----------------------------------
-@pytest.mark.parametrize("head", [
-    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: appli",  # never finished
-    b"POST / HTTP/1.1\nHost: x\nContent-Length: 2\n",  # LF-only, never a blank line
-    b"",  # connected, silent
-])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: appli",  # never finished
+        b"POST / HTTP/1.1\nHost: x\nContent-Length: 2\n",  # LF-only, never a blank line
+        b"",  # connected, silent
+    ],
+)
 def test_a_connection_whose_request_head_never_ends_is_closed(head: bytes) -> None:
     async def body(h: BotHarness) -> None:
         where = urlsplit(robot_url(h))

@@ -38,21 +38,20 @@ def test_expected_sign_is_the_platforms() -> None:
 
 def test_a_good_signature_passes() -> None:
     ts = str(int(NOW * 1000))
-    assert check_signature({"timestamp": ts, "sign": robot_sign(ts, SECRET)}, SECRET,
-                           NOW + 10) is None
+    assert check_signature({"timestamp": ts, "sign": robot_sign(ts, SECRET)}, SECRET, NOW + 10) is None
 
 
-@pytest.mark.parametrize(("headers", "status", "words"), [
-    ({}, 401, "timestamp and sign missing"),
-    ({"timestamp": "1767225600000"}, 401, "sign missing"),
-    ({"timestamp": "soon", "sign": "x"}, 401, "milliseconds"),
-    ({"timestamp": "1767225600000", "sign": robot_sign("1767225600000", "other")}, 401,
-     "does not match"),
-    ({"timestamp": "1767225600001", "sign": robot_sign("1767225600000", SECRET)}, 401,
-     "does not match"),
-])
-def test_a_bad_signature_is_refused_with_401(headers: dict[str, str], status: int,
-                                             words: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        ({}, 401, "timestamp and sign missing"),
+        ({"timestamp": "1767225600000"}, 401, "sign missing"),
+        ({"timestamp": "soon", "sign": "x"}, 401, "milliseconds"),
+        ({"timestamp": "1767225600000", "sign": robot_sign("1767225600000", "other")}, 401, "does not match"),
+        ({"timestamp": "1767225600001", "sign": robot_sign("1767225600000", SECRET)}, 401, "does not match"),
+    ],
+)
+def test_a_bad_signature_is_refused_with_401(headers: dict[str, str], status: int, words: str) -> None:
     refused = check_signature(headers, SECRET, NOW)
     assert refused is not None and refused[0] == status and words in refused[1], refused
 
@@ -67,8 +66,7 @@ def test_a_stale_timestamp_is_refused_with_403(offset: float) -> None:
 
 
 # -- through the fake's HTTP callback mode ---------------------------------------------------------
-def http_play(body: Callable[[BotHarness], Awaitable[None]], agent: Any,
-              **robot: Any) -> None:
+def http_play(body: Callable[[BotHarness], Awaitable[None]], agent: Any, **robot: Any) -> None:
     play(body, agent=agent, robot={"mode": "http", **robot})
 
 
@@ -89,6 +87,7 @@ def test_a_message_is_posted_answered_at_once_and_the_card_finished() -> None:
 
 def test_a_slow_answer_is_finished_after_the_http_answer() -> None:
     """The answer takes 40 s; the platform waits 5 s for the HTTP answer (no violation)."""
+
     async def body(h: BotHarness) -> None:
         h.fake.send_message("Explain billing", conversation_id="cidSlow")
         await h.settle()
@@ -116,11 +115,18 @@ def test_the_robot_refuses_unsigned_and_stale_posts(kind: str, status: int) -> N
         now_ms = int(h.fake.clock.time() * 1000)
         ts = str(now_ms - 7_200_000 if kind == "stale" else now_ms)
         secret = "wrong" if kind == "bad" else DEFAULT_CLIENT_SECRET
-        data = {"msgId": "msgManual1", "msgtype": "text", "text": {"content": "hi"},
-                "conversationType": "1", "conversationId": "cidManual",
-                "senderStaffId": "u1", "senderNick": "U", "chatbotUserId": "bot",
-                "sessionWebhook": h.fake.http_url + "/robot/sendBySession?session=none",
-                "robotCode": DEFAULT_CLIENT_ID}
+        data = {
+            "msgId": "msgManual1",
+            "msgtype": "text",
+            "text": {"content": "hi"},
+            "conversationType": "1",
+            "conversationId": "cidManual",
+            "senderStaffId": "u1",
+            "senderNick": "U",
+            "chatbotUserId": "bot",
+            "sessionWebhook": h.fake.http_url + "/robot/sendBySession?session=none",
+            "robotCode": DEFAULT_CLIENT_ID,
+        }
         answer = await _post(url, {"timestamp": ts, "sign": robot_sign(ts, secret)}, data)
         assert answer[0] == status, answer
         await h.settle()
@@ -150,9 +156,12 @@ class Runtime:
     async def handle(self, request: web.Request) -> web.Response:
         app = self.instances[-1]
         raw = await request.read()
-        scope: Scope = {"type": "http", "method": request.method, "path": request.path,
-                        "headers": [(k.lower().encode(), v.encode())
-                                    for k, v in request.headers.items()]}
+        scope: Scope = {
+            "type": "http",
+            "method": request.method,
+            "path": request.path,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in request.headers.items()],
+        }
         answered: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
         status = 0
         frozen = asyncio.Event()  # never set: a frozen instance never resumes
@@ -200,8 +209,7 @@ class Hangs:
 
     name = "hangs"
 
-    async def answer(self, question: str, *, chat_id: str, history: list[Turn],
-                     on_chunk: OnChunk) -> str:
+    async def answer(self, question: str, *, chat_id: str, history: list[Turn], on_chunk: OnChunk) -> str:
         await on_chunk(chunk("Half an"))
         await asyncio.Event().wait()
         return "never"
@@ -211,18 +219,21 @@ def instance(fake: FakeDing, store: Path, agent: Any, name: str) -> AsgiApp:
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
         fake.platform.recorder.add(t, "bot." + kind, **fields, instance=name)
 
-    robot = build_robot(fake, {"mode": "http", "ownerLease": 20.0}, agent=agent,
-                        store=store / "robot.sqlite3")
+    robot = build_robot(
+        fake, {"mode": "http", "ownerLease": 20.0}, agent=agent, store=store / "robot.sqlite3"
+    )
     robot.observer = observe
     return AsgiApp(robot)
 
 
-def test_an_asgi_invocation_answers_first_and_finishes_the_card_within_the_call(
-        tmp_path: Path) -> None:
+def test_an_asgi_invocation_answers_first_and_finishes_the_card_within_the_call(tmp_path: Path) -> None:
     async def main() -> None:
         async with running_fake(None, seed=0) as fake, serverless(fake) as runtime:
-            runtime.instances.append(instance(fake, tmp_path, ScriptedAgent(
-                [{"chunks": ["Under ", "Billing."], "delay": 4.0}]), "a"))
+            runtime.instances.append(
+                instance(
+                    fake, tmp_path, ScriptedAgent([{"chunks": ["Under ", "Billing."], "delay": 4.0}]), "a"
+                )
+            )
             fake.send_message("Where are invoices?", conversation_id="cidAsgi")
             while not runtime.invocations:
                 await asyncio.sleep(0.1)
@@ -251,18 +262,22 @@ def test_another_invocation_finishes_the_card_of_a_frozen_one(tmp_path: Path) ->
             # a new instance (cold start) takes the next message after the old lease ran out
             await asyncio.sleep(30.0)
             runtime.freeze = False
-            runtime.instances.append(instance(fake, tmp_path, ScriptedAgent(
-                [{"chunks": ["Second answer."]}, {"chunks": ["First answer."]}]), "fresh"))
+            runtime.instances.append(
+                instance(
+                    fake,
+                    tmp_path,
+                    ScriptedAgent([{"chunks": ["Second answer."]}, {"chunks": ["First answer."]}]),
+                    "fresh",
+                )
+            )
             fake.send_message("Second question", conversation_id="cidTwo", staff_id="u2")
             await asyncio.sleep(1.0)
             await runtime.invocations[-1]
-            texts = {c.conversation_id: markdown(c.current, "answer")
-                     for c in fake.platform.cards.all()}
+            texts = {c.conversation_id: markdown(c.current, "answer") for c in fake.platform.cards.all()}
             assert texts == {"cidOne": "First answer.", "cidTwo": "Second answer."}, texts
             assert all(is_final(c.current) for c in fake.platform.cards.all())
             recoveries = list(fake.platform.recorder.of_kind("bot.recovery"))
-            assert [(r.fields["instance"], r.fields["via"]) for r in recoveries] == [
-                ("fresh", "orphan")]
+            assert [(r.fields["instance"], r.fields["via"]) for r in recoveries] == [("fresh", "orphan")]
 
     run_virtual(main)
 
@@ -283,8 +298,8 @@ def test_asgi_refuses_other_paths_and_scopes(tmp_path: Path) -> None:
 
             async def send(message: MutableMapping[str, Any]) -> None:
                 sent.append(message)
-            await app({"type": "http", "method": "GET", "path": "/other", "headers": []},
-                      receive, send)
+
+            await app({"type": "http", "method": "GET", "path": "/other", "headers": []}, receive, send)
             assert sent[0]["status"] == 404
             assert b"expected POST /" in sent[1]["body"]
             with pytest.raises(ValueError, match="websocket"):
@@ -309,13 +324,18 @@ def _clicks_answered(h: BotHarness) -> list[Any]:
     return [r for r in records(h, "callback") if r.fields.get("target") == "card"]
 
 
-@pytest.mark.parametrize(("conversation", "shown"), [
-    ("group", "Feedback so far: 😊 Helpful 1"), ("single", "You rated: 😊 Helpful")])
-def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversation: str,
-                                                                      shown: str) -> None:
+@pytest.mark.parametrize(
+    ("conversation", "shown"),
+    [("group", "Feedback so far: 😊 Helpful 1"), ("single", "You rated: 😊 Helpful")],
+)
+def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversation: str, shown: str) -> None:
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message("Can I get a refund?", conversation_type=conversation,
-                                   conversation_id="cidVotes", staff_id="alice")
+        sent = h.fake.send_message(
+            "Can I get a refund?",
+            conversation_type=conversation,
+            conversation_id="cidVotes",
+            staff_id="alice",
+        )
         await h.settle()
         card = only_card(h)
         assert card.callback_type == "HTTP" and card.callback_url is not None
@@ -327,7 +347,11 @@ def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversatio
         assert h.robot.store is not None
         (vote,) = h.robot.store.feedback()
         assert (vote.user_id, vote.rating, vote.card_id, vote.msg_id) == (
-            "alice", "helpful", card.id, sent.msg_id)
+            "alice",
+            "helpful",
+            card.id,
+            sent.msg_id,
+        )
         assert markdown(card.current, "vote") == shown
         assert is_final(card.current) and len(events(h, "card.vote")) == 1
         assert records(h, "push") == [] and violations(h) == []
@@ -337,15 +361,17 @@ def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversatio
 
 def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_follows() -> None:
     async def body(h: BotHarness) -> None:
-        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidAiVotes",
-                                   staff_id="alice")
+        sent = h.fake.send_message("Can I get a refund?", conversation_id="cidAiVotes", staff_id="alice")
         await h.settle()
         card = only_card(h)
         assert (card.callback_type, card.callback_route_key) == ("HTTP", "bot-feedback")
         for user, rating in (("alice", "helpful"), ("bob", "not_helpful")):
-            h.fake.click(card.id, staff_id=user, button_id=f"feedback_{rating}",
-                         params={"action": "feedback", "rating": rating,
-                                 "msgId": card.current["msgId"]})
+            h.fake.click(
+                card.id,
+                staff_id=user,
+                button_id=f"feedback_{rating}",
+                params={"action": "feedback", "rating": rating, "msgId": card.current["msgId"]},
+            )
         await h.settle()
         assert [c.fields["status"] for c in _clicks_answered(h)] == [200, 200]
         assert card.private_data["alice"]["vote"] == "You rated: 😊 Helpful"
@@ -353,7 +379,9 @@ def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_f
         assert card.current["tally"] == "Feedback so far: 😊 Helpful 1 · 😅 Not Helpful 1"
         assert h.robot.store is not None
         assert {(v.user_id, v.rating, v.msg_id) for v in h.robot.store.feedback()} == {
-            ("alice", "helpful", sent.msg_id), ("bob", "not_helpful", sent.msg_id)}
+            ("alice", "helpful", sent.msg_id),
+            ("bob", "not_helpful", sent.msg_id),
+        }
         assert records(h, "push") == [] and violations(h) == []
 
     http_play(body, ScriptedAgent([{"chunks": ["Within 14 days."]}]), cardMode="ai")
@@ -367,14 +395,33 @@ def test_a_card_callback_with_a_bad_signature_is_refused_and_records_nothing(kin
         card = only_card(h)
         assert card.callback_url is not None
         ts = str(int(h.fake.clock.time() * 1000))
-        headers = {} if kind == "missing" else {
-            "x-ddpaas-signature-timestamp": ts,
-            "x-ddpaas-signature": card_sign(ts, "not-the-api-secret")}
-        content = json.dumps({"cardPrivateData": {"actionIds": ["feedback_helpful"], "params": {
-            "action": "feedback", "rating": "helpful", "msgId": sent.msg_id}}})
-        status, answer = await _post(card.callback_url, headers, {
-            "type": "actionCallback", "outTrackId": card.id, "corpId": "corp",
-            "userId": "mallory", "content": content})
+        headers = (
+            {}
+            if kind == "missing"
+            else {
+                "x-ddpaas-signature-timestamp": ts,
+                "x-ddpaas-signature": card_sign(ts, "not-the-api-secret"),
+            }
+        )
+        content = json.dumps(
+            {
+                "cardPrivateData": {
+                    "actionIds": ["feedback_helpful"],
+                    "params": {"action": "feedback", "rating": "helpful", "msgId": sent.msg_id},
+                }
+            }
+        )
+        status, answer = await _post(
+            card.callback_url,
+            headers,
+            {
+                "type": "actionCallback",
+                "outTrackId": card.id,
+                "corpId": "corp",
+                "userId": "mallory",
+                "content": content,
+            },
+        )
         assert status == 401, answer
         word = "missing" if kind == "missing" else "does not match"
         assert "x-ddpaas-signature" in answer["error"] and word in answer["error"], answer
@@ -392,7 +439,6 @@ def test_card_callback_url_is_checked_by_config() -> None:
     from bot.im_robots.dingtalk_stream.config import RobotConfig, validate
 
     with pytest.raises(ConfigError, match=r"cardCallbackUrl must be an http:// or https:// URL"):
-        validate(RobotConfig("id", "secret", card_callback_url="ftp://x/card"),
-                 Path("config.json"))
+        validate(RobotConfig("id", "secret", card_callback_url="ftp://x/card"), Path("config.json"))
     assert RobotConfig("id", "s", http_path="/dt/").card_path == "/dt/card"
     assert RobotConfig("id", "s").card_path == "/card"

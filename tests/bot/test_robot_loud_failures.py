@@ -22,16 +22,18 @@ def closed_port() -> int:
 
 
 def test_an_unreachable_endpoint_is_a_rate_limited_warning_naming_what_to_check(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = f"http://127.0.0.1:{closed_port()}"
     backoffs: list[dict[str, Any]] = []
 
     async def main() -> None:
-        api = OpenApiClient(endpoint=endpoint, client_id="app", client_secret="secret",
-                            clock=SystemClock())
-        conn = StreamConnection(api, max_backoff=0.05,
-                                on_event=lambda kind, f: backoffs.append(f)
-                                if kind == "stream.backoff" else None)
+        api = OpenApiClient(endpoint=endpoint, client_id="app", client_secret="secret", clock=SystemClock())
+        conn = StreamConnection(
+            api,
+            max_backoff=0.05,
+            on_event=lambda kind, f: backoffs.append(f) if kind == "stream.backoff" else None,
+        )
         task = asyncio.ensure_future(conn.start())
         while len(backoffs) < 3 and not task.done():
             await asyncio.sleep(0.02)
@@ -48,10 +50,15 @@ def test_an_unreachable_endpoint_is_a_rate_limited_warning_naming_what_to_check(
     assert endpoint in loud[0].getMessage() and "DINGTALK_OPENAPI_ENDPOINT" in loud[0].getMessage()
 
 
-@pytest.mark.parametrize(("status", "code", "refused"), [
-    (401, "authFailed", True), (400, "invalidClientIdOrSecret", True),
-    (403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", False), (500, "internal", False),
-    (0, "network", False)])
-def test_which_answers_count_as_refused_credentials(status: int, code: str,
-                                                    refused: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "refused"),
+    [
+        (401, "authFailed", True),
+        (400, "invalidClientIdOrSecret", True),
+        (403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", False),
+        (500, "internal", False),
+        (0, "network", False),
+    ],
+)
+def test_which_answers_count_as_refused_credentials(status: int, code: str, refused: bool) -> None:
     assert is_auth_refusal(OpenApiCallError("POST /gw", status, code, "")) is refused

@@ -12,10 +12,15 @@ PLANS_ANSWER = "Free, Team and Business."
 TEAMS = "And for teams?"
 
 
-def two_questions(*, gap: float, second_user: str = "alice",
-                  robot: dict[str, object] | None = None) -> ScriptedAgent:
-    agent = ScriptedAgent([{"chunks": ["Free, ", "Team and Business."], "match": "plans"},
-                           {"chunks": ["Team is $8 per user."], "match": "teams"}])
+def two_questions(
+    *, gap: float, second_user: str = "alice", robot: dict[str, object] | None = None
+) -> ScriptedAgent:
+    agent = ScriptedAgent(
+        [
+            {"chunks": ["Free, ", "Team and Business."], "match": "plans"},
+            {"chunks": ["Team is $8 per user."], "match": "teams"},
+        ]
+    )
 
     async def body(h: BotHarness) -> None:
         h.fake.send_message(PLANS, conversation_id="cidA", staff_id="alice")
@@ -43,17 +48,16 @@ def test_another_user_does_not_see_the_first_users_memory() -> None:
 
 
 def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
-    agent = ScriptedAgent([{"chunks": [PLANS_ANSWER]}, {"chunks": ["Team is $8."]},
-                           {"chunks": ["Sure."]}])
+    agent = ScriptedAgent([{"chunks": [PLANS_ANSWER]}, {"chunks": ["Team is $8."]}, {"chunks": ["Sure."]}])
 
     async def body(h: BotHarness) -> None:
         h.fake.send_message(PLANS, conversation_id="cidGroup", staff_id="alice")
         await h.settle()
-        h.fake.send_message("Is there a free trial?", conversation_id="cidBob",
-                            conversation_type="single", staff_id="bob")
+        h.fake.send_message(
+            "Is there a free trial?", conversation_id="cidBob", conversation_type="single", staff_id="bob"
+        )
         await h.settle()
-        h.fake.send_message(TEAMS, conversation_id="cidAlice", conversation_type="single",
-                            staff_id="alice")
+        h.fake.send_message(TEAMS, conversation_id="cidAlice", conversation_type="single", staff_id="alice")
         await h.settle()
 
     play(body, agent=agent)

@@ -24,8 +24,11 @@ async def scrape(h: BotHarness) -> dict[tuple[str, tuple[tuple[str, str], ...]],
     assert h.robot.exporter is not None and h.robot.exporter.url is not None
     status, text = await get(h.robot.exporter.url + "/metrics")
     assert status == 200
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(samples: dict[Any, float], name: str, **labels: str) -> float:
@@ -33,14 +36,17 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 
 def test_metrics_count_what_happened_and_time_the_cards() -> None:
-    agent = ScriptedAgent([
-        {"chunks": ["One two three."], "delay": 6.0},
-        {"chunks": ["Half"], "error": "boom"},
-    ])
+    agent = ScriptedAgent(
+        [
+            {"chunks": ["One two three."], "delay": 6.0},
+            {"chunks": ["Half"], "error": "boom"},
+        ]
+    )
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500, "count": 2,
-                      "code": "unknownError"})  # a streaming update lost, the final retried
+        h.fake.fault(
+            {"kind": "api", "route": UPDATE_ROUTE, "status": 500, "count": 2, "code": "unknownError"}
+        )  # a streaming update lost, the final retried
         h.fake.fault({"kind": "frame", "action": "duplicate"})
         h.fake.send_message("First?", conversation_id="cidA", staff_id="alice")
         await h.settle()

@@ -27,8 +27,8 @@ INTERRUPTED = "The assistant was restarted while answering"
 
 
 def test_sigterm_with_40_answers_streaming_exits_0_with_every_card_final(
-        fakeding: ThreadedFakeDing, tmp_path: Path,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
     # 20-second answers, cut by the deadline; the deadline leaves room for a loaded CI machine
     folder = instance(tmp_path, agent=scripted_turns(40, 40, 0.5), shutdownDeadline=8)
     log = tmp_path / "robot.log"
@@ -49,17 +49,15 @@ def test_sigterm_with_40_answers_streaming_exits_0_with_every_card_final(
     by_user = cards_by_user(fakeding)
     assert sorted(by_user) == users
     assert all(len(cards) == 1 for cards in by_user.values())
-    unfinished = [u for u, cards in by_user.items()
-                  if not is_final(cards[0]["versions"][-1]["cardData"])]
+    unfinished = [u for u, cards in by_user.items() if not is_final(cards[0]["versions"][-1]["cardData"])]
     assert unfinished == [], log.read_text()
-    notices = [u for u, cards in by_user.items()
-               if INTERRUPTED in str(cards[0]["versions"][-1]["cardData"])]
+    notices = [u for u, cards in by_user.items() if INTERRUPTED in str(cards[0]["versions"][-1]["cardData"])]
     assert notices, "answers cut by the deadline say so on their final card"
 
 
 def test_sigkill_mid_answer_then_a_restart_finishes_that_card_once(
-        fakeding: ThreadedFakeDing, tmp_path: Path,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
     folder = instance(tmp_path, agent=scripted_turns(2, 6, 0.5))
     log = tmp_path / "robot.log"
     env = robot_env(fakeding)
@@ -67,19 +65,27 @@ def test_sigkill_mid_answer_then_a_restart_finishes_that_card_once(
     processes.append(first)
     fakeding.wait_for("connect", timeout=30)
     ask(fakeding, "Will you finish?", "kim")
-    fakeding.wait_until(lambda: len(cards_by_user(fakeding.fake).get("kim", [{"versions": []}])
-                                    [0]["versions"]) >= 2, timeout=30, what="kim's card streaming")
+    fakeding.wait_until(
+        lambda: len(cards_by_user(fakeding.fake).get("kim", [{"versions": []}])[0]["versions"]) >= 2,
+        timeout=30,
+        what="kim's card streaming",
+    )
     first.kill()
     first.wait(10)
     assert final_users(fakeding) == set(), "the killed robot left the card streaming"
 
     second = start_robot(folder, env, log)
     processes.append(second)
-    fakeding.wait_until(lambda: final_users(fakeding.fake) == {"kim"}, timeout=60,
-                        what="kim's card finished by the restarted robot")
+    fakeding.wait_until(
+        lambda: final_users(fakeding.fake) == {"kim"},
+        timeout=60,
+        what="kim's card finished by the restarted robot",
+    )
     [card] = cards_by_user(fakeding)["kim"]
-    assert answer_text(card["versions"][-1]["cardData"]).split() == \
-        " ".join(f"part {i}." for i in range(6)).split()
+    assert (
+        answer_text(card["versions"][-1]["cardData"]).split()
+        == " ".join(f"part {i}." for i in range(6)).split()
+    )
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
     output = log.read_text()
@@ -87,7 +93,8 @@ def test_sigkill_mid_answer_then_a_restart_finishes_that_card_once(
 
 
 def test_a_wrong_secret_ends_the_process_with_exit_2_and_one_clear_line(
-        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
     folder = instance(tmp_path, authAttempts=2)
     log = tmp_path / "robot.log"
     robot = start_robot(folder, robot_env(fakeding, secret="not-the-secret"), log)
@@ -108,8 +115,8 @@ def test_a_wrong_secret_ends_the_process_with_exit_2_and_one_clear_line(
 
 
 def test_sigterm_while_the_robot_is_still_starting_is_a_clean_stop(
-        fakeding: ThreadedFakeDing, tmp_path: Path,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
     log = tmp_path / "robot.log"
     robot = start_robot(instance(tmp_path), robot_env(fakeding), log)
     processes.append(robot)

@@ -78,8 +78,11 @@ def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
         for n, delay in enumerate(delays[:5], start=1):
             assert 0.8 * 2 ** (n - 1) <= delay <= 1.2 * 2 ** (n - 1)
         assert len(records(h, "connect")) == 2, "connected again once the secret works"
-        assert [r for r in records(h, "api") if r.fields["route"] == f"POST {gateway}"
-                and r.fields["status"] == 401]
+        assert [
+            r
+            for r in records(h, "api")
+            if r.fields["route"] == f"POST {gateway}" and r.fields["status"] == 401
+        ]
 
     play(body, agent=answer_agent())
 

@@ -57,8 +57,8 @@ def test_an_unsupported_store_url_names_the_supported_schemes() -> None:
 
 
 def test_two_replicas_answer_each_of_30_questions_once_and_share_memory(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str, processes: list[subprocess.Popen[bytes]]
+) -> None:
     import redis
 
     env = robot_env(fakeding)
@@ -70,13 +70,15 @@ def test_two_replicas_answer_each_of_30_questions_once_and_share_memory(
     users = [f"r{i:02d}" for i in range(30)]
     for user in users:
         ask(fakeding, f"Question of {user}?", user)
-    fakeding.wait_until(lambda: final_users(fakeding.fake) == set(users), timeout=60,
-                        what="30 final cards")
+    fakeding.wait_until(lambda: final_users(fakeding.fake) == set(users), timeout=60, what="30 final cards")
     time.sleep(1.0)  # a duplicate answered late would show up as a second card
     by_user = cards_by_user(fakeding)
     assert {u: len(c) for u, c in by_user.items()} == dict.fromkeys(users, 1)
-    sends = [r for r in fakeding.timeline(["api"])
-             if r["route"].endswith("/interactiveCards/send") and r["status"] == 200]
+    sends = [
+        r
+        for r in fakeding.timeline(["api"])
+        if r["route"].endswith("/interactiveCards/send") and r["status"] == 200
+    ]
     assert len(sends) == 30, "one thinking card per question: nobody answered twice"
     connections = {r["connection"] for r in fakeding.timeline(["ack"])}
     assert len(connections) == 2, "both replicas got and acked messages"
@@ -95,27 +97,41 @@ def test_two_replicas_answer_each_of_30_questions_once_and_share_memory(
 
 
 def test_a_replica_killed_mid_answer_has_its_card_finished_by_the_other(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str, processes: list[subprocess.Popen[bytes]]
+) -> None:
     env = robot_env(fakeding)
-    first = start_robot(instance(tmp_path / "a", agent=scripted_turns(2, 8, 0.5), store=redis_url,
-                                 ownerLease=3), env, tmp_path / "a.log")
+    first = start_robot(
+        instance(tmp_path / "a", agent=scripted_turns(2, 8, 0.5), store=redis_url, ownerLease=3),
+        env,
+        tmp_path / "a.log",
+    )
     processes.append(first)
     fakeding.wait_for("connect", timeout=30)
     ask(fakeding, "Who finishes this?", "zoe")
-    fakeding.wait_until(lambda: len(cards_by_user(fakeding.fake).get("zoe", [{"versions": []}])
-                                    [0]["versions"]) >= 2, timeout=30, what="zoe's card streaming")
-    second = start_robot(instance(tmp_path / "b", agent=scripted_turns(2, 8, 0.1), store=redis_url,
-                                  ownerLease=3), env, tmp_path / "b.log")
+    fakeding.wait_until(
+        lambda: len(cards_by_user(fakeding.fake).get("zoe", [{"versions": []}])[0]["versions"]) >= 2,
+        timeout=30,
+        what="zoe's card streaming",
+    )
+    second = start_robot(
+        instance(tmp_path / "b", agent=scripted_turns(2, 8, 0.1), store=redis_url, ownerLease=3),
+        env,
+        tmp_path / "b.log",
+    )
     processes.append(second)
     fakeding.wait_for("connect", count=2, timeout=30)
     first.kill()
     first.wait(10)
-    fakeding.wait_until(lambda: final_users(fakeding.fake) == {"zoe"}, timeout=60,
-                        what="zoe's card finished by the other replica")
+    fakeding.wait_until(
+        lambda: final_users(fakeding.fake) == {"zoe"},
+        timeout=60,
+        what="zoe's card finished by the other replica",
+    )
     [card] = cards_by_user(fakeding)["zoe"]
-    assert answer_text(card["versions"][-1]["cardData"]).split() == \
-        " ".join(f"part {i}." for i in range(8)).split()
+    assert (
+        answer_text(card["versions"][-1]["cardData"]).split()
+        == " ".join(f"part {i}." for i in range(8)).split()
+    )
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
     log = (tmp_path / "b.log").read_text()
@@ -139,8 +155,9 @@ def test_soon_writes_of_many_messages_share_one_round_trip(redis_url: str) -> No
         for i in range(30):
             storage.set_progress_soon(f"app:m{i}", "carded", card_id=f"card{i}")
             storage.set_progress_soon(f"app:m{i}", "finalized")
-            storage.remember_answer_soon(card_id=f"card{i}", msg_id=f"m{i}", question="q",
-                                         answer=f"answer {i}", locale="en")
+            storage.remember_answer_soon(
+                card_id=f"card{i}", msg_id=f"m{i}", question="q", answer=f"answer {i}", locale="en"
+            )
         await storage.aclose()
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -156,8 +173,13 @@ def test_soon_writes_of_many_messages_share_one_round_trip(redis_url: str) -> No
 
 @pytest.mark.parametrize(("pause_ms", "claimed"), [(300, 1), (2500, 0)])
 def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,
-        processes: list[subprocess.Popen[bytes]], pause_ms: int, claimed: int) -> None:
+    fakeding: ThreadedFakeDing,
+    tmp_path: Path,
+    redis_url: str,
+    processes: list[subprocess.Popen[bytes]],
+    pause_ms: int,
+    claimed: int,
+) -> None:
     """So a robot killed right after an ack leaves a progress record another robot finishes.
     Redis holds writes back: for 300 ms the ack waits for the claim (it would otherwise go
     first); for 2.5 s, longer than an ack may wait, the ack goes first and the claim follows,
@@ -174,15 +196,15 @@ def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
             claimed_at_ack.append(len(list(client.scan_iter("bot:progress:*"))))
 
     env = robot_env(fakeding)
-    processes.append(start_robot(instance(tmp_path / "a", store=redis_url), env,
-                                 tmp_path / "a.log"))
+    processes.append(start_robot(instance(tmp_path / "a", store=redis_url), env, tmp_path / "a.log"))
     fakeding.wait_for("connect", timeout=30)
     fakeding.fake.platform.recorder.listeners.append(on_record)
     try:
         client.client_pause(pause_ms, all=False)  # writes wait, reads go on
         ask(fakeding, "How does billing work?", "kim")
-        fakeding.wait_until(lambda: final_users(fakeding.fake) == {"kim"}, timeout=30,
-                            what="kim's final card")
+        fakeding.wait_until(
+            lambda: final_users(fakeding.fake) == {"kim"}, timeout=30, what="kim's final card"
+        )
     finally:
         fakeding.fake.platform.recorder.listeners.remove(on_record)
         client.close()

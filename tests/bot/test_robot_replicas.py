@@ -35,8 +35,11 @@ def final_text(fakeding: ThreadedFakeDing, user: str) -> str:
 
 
 def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivered_frames(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing,
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
     fakeding.configure(redelivery_delay=1.0, max_redeliveries=5)
     env = replica_env(fakeding)
     for name in ("a", "b"):
@@ -54,16 +57,21 @@ def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivere
             faults[action] += 1
         ask(fakeding, f"Question of {user}?", user)
     assert faults == {"duplicate": 10, "delay": 10, "drop": 10}
-    fakeding.wait_until(lambda: final_users(fakeding.fake) == set(users), timeout=90,
-                        what="40 final cards")
+    fakeding.wait_until(lambda: final_users(fakeding.fake) == set(users), timeout=90, what="40 final cards")
     # every frame that reached a robot was acked: 40 + the duplicates + the late originals
-    fakeding.wait_until(lambda: len(fakeding.fake.timeline(["ack"])) >= 60, timeout=30,
-                        what="the late and duplicated frames acked")
+    fakeding.wait_until(
+        lambda: len(fakeding.fake.timeline(["ack"])) >= 60,
+        timeout=30,
+        what="the late and duplicated frames acked",
+    )
     time.sleep(1.0)  # a duplicate answered late would show up as a second card
     by_user = cards_by_user(fakeding)
     assert {u: len(c) for u, c in by_user.items()} == dict.fromkeys(users, 1)
-    sends = [r for r in fakeding.timeline(["api"])
-             if r["route"].endswith("/interactiveCards/send") and r["status"] == 200]
+    sends = [
+        r
+        for r in fakeding.timeline(["api"])
+        if r["route"].endswith("/interactiveCards/send") and r["status"] == 200
+    ]
     assert len(sends) == 40, "one thinking card per question: nobody answered twice"
     pids = {p.pid for p in processes}
     answered_by: dict[int, list[str]] = defaultdict(list)
@@ -74,8 +82,9 @@ def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivere
         answered_by[pid].append(user)
     assert set(answered_by) == pids, f"both replicas answered: {dict(answered_by)}"
     timeline = fakeding.timeline(["push", "redeliver", "ack"])
-    assert sum(1 for r in timeline if r["kind"] == "redeliver") >= 20, \
+    assert sum(1 for r in timeline if r["kind"] == "redeliver") >= 20, (
         "the late and lost frames were redelivered"
+    )
     acked_on: dict[str, set[str]] = defaultdict(set)
     for record in timeline:
         if record["kind"] == "ack":
@@ -92,43 +101,51 @@ def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivere
 
 
 def test_a_users_memory_follows_them_to_the_other_replica(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing,
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
     env = replica_env(fakeding)
-    first = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url), env,
-                        tmp_path / "a.log")
+    first = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url), env, tmp_path / "a.log")
     processes.append(first)
     fakeding.wait_for("connect", timeout=30)
     ask(fakeding, "Where is my parcel?", "mia")
-    fakeding.wait_until(lambda: final_users(fakeding.fake) == {"mia"}, timeout=30,
-                        what="mia's first answer")
+    fakeding.wait_until(lambda: final_users(fakeding.fake) == {"mia"}, timeout=30, what="mia's first answer")
     first_answer = final_text(fakeding, "mia")
     assert first_answer.startswith(f"replica {first.pid} saw 0 turn(s).")
-    second = start_robot(instance(tmp_path / "b", agent=AGENT, store=redis_url), env,
-                         tmp_path / "b.log")
+    second = start_robot(instance(tmp_path / "b", agent=AGENT, store=redis_url), env, tmp_path / "b.log")
     processes.append(second)
     fakeding.wait_for("connect", count=2, timeout=30)
     first.send_signal(signal.SIGTERM)  # only the second replica is left to answer
     assert first.wait(30) == 0
     ask(fakeding, "And when does it arrive?", "mia")
-    fakeding.wait_until(lambda: len(fakeding.fake.cards()) == 2
-                        and final_users(fakeding.fake) == {"mia"}, timeout=30,
-                        what="mia's follow-up answered")
+    fakeding.wait_until(
+        lambda: len(fakeding.fake.cards()) == 2 and final_users(fakeding.fake) == {"mia"},
+        timeout=30,
+        what="mia's follow-up answered",
+    )
     follow_up = answer_text(cards_by_user(fakeding)["mia"][1]["versions"][-1]["cardData"])
-    assert follow_up.startswith(f"replica {second.pid} saw 2 turn(s). "
-                                f"[user: Where is my parcel?] [assistant: {first_answer}]"), \
-        follow_up
+    assert follow_up.startswith(
+        f"replica {second.pid} saw 2 turn(s). [user: Where is my parcel?] [assistant: {first_answer}]"
+    ), follow_up
     second.send_signal(signal.SIGTERM)
     assert second.wait(30) == 0
 
 
 def test_stopped_while_the_store_holds_the_claims_every_acked_question_gets_a_final_card(
-        fakeding: ThreadedFakeDing, tmp_path: Path, redis_url: str,  # noqa: F811
-        processes: list[subprocess.Popen[bytes]]) -> None:
+    fakeding: ThreadedFakeDing,
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
     import redis
 
-    robot = start_robot(instance(tmp_path / "a", agent=AGENT, store=redis_url,
-                                 shutdownDeadline=2), replica_env(fakeding), tmp_path / "a.log")
+    robot = start_robot(
+        instance(tmp_path / "a", agent=AGENT, store=redis_url, shutdownDeadline=2),
+        replica_env(fakeding),
+        tmp_path / "a.log",
+    )
     processes.append(robot)
     fakeding.wait_for("connect", timeout=30)
     client = redis.Redis.from_url(redis_url)

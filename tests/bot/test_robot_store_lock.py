@@ -23,11 +23,17 @@ LOCK_SECONDS = 6.0
 
 
 def test_a_store_locked_for_6_s_delays_only_the_work_that_needs_it(
-        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
     path = tmp_path / "robot.sqlite3"
     turn = {"chunks": ["One. ", "Two. ", "Three."], "delay": 0.4}
-    cfg = RobotConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                      endpoint=fakeding.http_url, store=str(path), base_dir=DEMO)
+    cfg = RobotConfig(
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        endpoint=fakeding.http_url,
+        store=str(path),
+        base_dir=DEMO,
+    )
     robot = DingTalkStreamRobot(cfg, agent=ScriptedAgent([turn] * 3))
     robot.start()
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -39,21 +45,29 @@ def test_a_store_locked_for_6_s_delays_only_the_work_that_needs_it(
 
         holder.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
         locked_at = time.monotonic()
-        later = [ask(fakeding, q, u) for q, u in (("Second?", "bob"),
-                                                                  ("Third?", "cat"))]
+        later = [ask(fakeding, q, u) for q, u in (("Second?", "bob"), ("Third?", "cat"))]
         # While the lock is held: both new messages are acked and ann's answer goes final.
-        fakeding.wait_until(lambda: acked(fakeding.fake, [m.message_id for m in later]),
-                            timeout=LOCK_SECONDS - 1, what="acks while the store is locked")
-        fakeding.wait_until(lambda: "ann" in final_users(fakeding.fake),
-                            timeout=LOCK_SECONDS - 1, what="ann's final card while locked")
+        fakeding.wait_until(
+            lambda: acked(fakeding.fake, [m.message_id for m in later]),
+            timeout=LOCK_SECONDS - 1,
+            what="acks while the store is locked",
+        )
+        fakeding.wait_until(
+            lambda: "ann" in final_users(fakeding.fake),
+            timeout=LOCK_SECONDS - 1,
+            what="ann's final card while locked",
+        )
         assert set(cards_by_user(fakeding)) == {"ann"}, "bob and cat wait for their claims"
         still_locked = time.monotonic() - locked_at < LOCK_SECONDS
         time.sleep(max(0.0, LOCK_SECONDS - (time.monotonic() - locked_at)))
         holder.execute("COMMIT")
         release.set()
 
-        fakeding.wait_until(lambda: final_users(fakeding.fake) == {"ann", "bob", "cat"},
-                            timeout=20, what="every card final after the lock")
+        fakeding.wait_until(
+            lambda: final_users(fakeding.fake) == {"ann", "bob", "cat"},
+            timeout=20,
+            what="every card final after the lock",
+        )
     finally:
         if not release.is_set():
             holder.rollback()

@@ -30,15 +30,15 @@ def slow_agent() -> ScriptedAgent:
 @pytest.mark.parametrize("locale", ["en", "zh"])
 def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidSupport", title="Support",
-                            staff_id="alice", nick="Alice")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidSupport", title="Support", staff_id="alice", nick="Alice"
+        )
         await h.sleep_until(1.0)
         card = only_card(h)
         assert [v.source for v in card.versions] == ["send"], "still thinking at t=1"
         data = card.current
         assert data["header"]["title"] == {"type": "text", "text": QUESTION}
-        assert data["contents"] == [{"type": "markdown", "text": THINKING[locale],
-                                     "id": "thinking"}]
+        assert data["contents"] == [{"type": "markdown", "text": THINKING[locale], "id": "thinking"}]
         [call] = api_calls(h, SEND_ROUTE, status=200)
         assert call.t == 0.0
         request = api_request(call)
@@ -53,8 +53,9 @@ def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) 
 
 def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidSupport", title="Support",
-                            staff_id="alice", nick="Alice")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidSupport", title="Support", staff_id="alice", nick="Alice"
+        )
         await h.sleep_until(1.0)
         request = api_request(api_calls(h, SEND_ROUTE, status=200)[0])
         assert request["openConversationId"] == "cidSupport"
@@ -73,8 +74,9 @@ def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() 
 
 def test_one_to_one_thinking_card_goes_to_the_single_chat_receiver() -> None:
     async def body(h: BotHarness) -> None:
-        h.fake.send_message(QUESTION, conversation_id="cidBob", conversation_type="single",
-                            staff_id="bob", nick="Bob")
+        h.fake.send_message(
+            QUESTION, conversation_id="cidBob", conversation_type="single", staff_id="bob", nick="Bob"
+        )
         await h.sleep_until(1.0)
         request = api_request(api_calls(h, SEND_ROUTE, status=200)[0])
         assert "openConversationId" not in request

@@ -32,8 +32,9 @@ def pieces(n: int) -> list[str]:
     return [f"w{i} " for i in range(1, n + 1)]
 
 
-def answer_card(turn: dict[str, object], robot: dict[str, object] | None = None
-                ) -> tuple[list[str], list[str], list[float], str]:
+def answer_card(
+    turn: dict[str, object], robot: dict[str, object] | None = None
+) -> tuple[list[str], list[str], list[float], str]:
     """Play one answer; return update reasons, streaming texts, update times, final text."""
     agent = ScriptedAgent([turn])
 
@@ -97,8 +98,7 @@ def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_
         ({"maxUpdates": 5}, {"chunks": pieces(200), "delay": 0.01}, 5),
         ({"updateBatch": 3}, {"chunks": pieces(12), "delay": 0.1}, 4 + 1),
         ({"updateInterval": 1.0}, {"chunks": pieces(5), "delay": 1.0}, 5 + 1),
-        ({"updateInterval": 1.0, "updateBatch": 50, "maxUpdates": 3},
-         {"chunks": pieces(6), "delay": 1.0}, 3),
+        ({"updateInterval": 1.0, "updateBatch": 50, "maxUpdates": 3}, {"chunks": pieces(6), "delay": 1.0}, 3),
     ],
     ids=["maxUpdates", "updateBatch", "updateInterval", "all-three"],
 )
@@ -107,10 +107,14 @@ def test_throttle_numbers_come_from_the_config_file(
 ) -> None:
     (tmp_path / "config.json").write_text(
         json.dumps({"clientId": "fakeding-client", "clientSecret": "fakeding-secret", **config}),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     cfg = load_config(tmp_path, env={})
-    robot = {"max_updates": cfg.max_updates, "update_interval": cfg.update_interval,
-             "update_batch": cfg.update_batch}
+    robot = {
+        "max_updates": cfg.max_updates,
+        "update_interval": cfg.update_interval,
+        "update_batch": cfg.update_batch,
+    }
     reasons, texts, times, final = answer_card(turn, robot)
     assert len(times) == expected
     assert len(texts) == expected - 1
@@ -147,8 +151,15 @@ def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
     agent = ScriptedAgent([{"chunks": ["All good."]}])
 
     async def body(h: BotHarness) -> None:
-        h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 403, "code": QPS_CODE,
-                      "message": "调用该接口超过了限流阈值"})
+        h.fake.fault(
+            {
+                "kind": "api",
+                "route": UPDATE_ROUTE,
+                "status": 403,
+                "code": QPS_CODE,
+                "message": "调用该接口超过了限流阈值",
+            }
+        )
         h.fake.send_message("Anything?", staff_id="alice")
         await h.settle()
         [retry] = events(h, "api.retry")

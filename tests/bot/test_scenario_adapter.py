@@ -46,7 +46,11 @@ def test_this_repository_runs_scenarios_with_our_robot_by_default(tmp_path: Path
     result = run_scenario(write(tmp_path))
     assert result.robot is adapter and not result.failed
     assert [e.name for e in result.expectations] == [
-        "cards", "unfinished_cards", "answers_per_message", "platform_errors_to_users"]
+        "cards",
+        "unfinished_cards",
+        "answers_per_message",
+        "platform_errors_to_users",
+    ]
 
 
 def test_the_adapter_can_be_named_explicitly(tmp_path: Path) -> None:
@@ -61,16 +65,19 @@ def test_an_unknown_robot_option_is_a_load_error_naming_the_line(tmp_path: Path)
         load_scenario(path)
     assert str(err.value).startswith(
         f"{path}:4: robot.maxUpdate: unknown key 'maxUpdate'; expected some of: agent, "
-        "agentTimeout, aiCardTemplateId, authAttempts, cardCallbackUrl, cardMode, clientId")
+        "agentTimeout, aiCardTemplateId, authAttempts, cardCallbackUrl, cardMode, clientId"
+    )
 
 
-@pytest.mark.parametrize(("robot", "problem"), [
-    ("robot: {locale: fr}", "robot.locale: 'fr' is not one of ['en', 'zh']"),
-    ("robot: {maxUpdates: 0}", "robot.maxUpdates: 0 is less than the minimum of 1"),
-    ("robot: {agentTimeout: fast}", "robot.agentTimeout: 'fast' is not of type 'number'"),
-])
-def test_a_bad_robot_option_value_is_a_load_error(tmp_path: Path, robot: str, problem: str
-                                                  ) -> None:
+@pytest.mark.parametrize(
+    ("robot", "problem"),
+    [
+        ("robot: {locale: fr}", "robot.locale: 'fr' is not one of ['en', 'zh']"),
+        ("robot: {maxUpdates: 0}", "robot.maxUpdates: 0 is less than the minimum of 1"),
+        ("robot: {agentTimeout: fast}", "robot.agentTimeout: 'fast' is not of type 'number'"),
+    ],
+)
+def test_a_bad_robot_option_value_is_a_load_error(tmp_path: Path, robot: str, problem: str) -> None:
     path = write(tmp_path, robot)
     with pytest.raises(ScenarioError, match="^" + re.escape(f"{path}:2: {problem}")):
         load_scenario(path)
@@ -78,8 +85,11 @@ def test_a_bad_robot_option_value_is_a_load_error(tmp_path: Path, robot: str, pr
 
 def test_an_unknown_answer_field_names_the_step(tmp_path: Path) -> None:
     path = write(tmp_path, answer="{text: hi, speed: 3}")
-    with pytest.raises(ScenarioError, match=rf"^{path}:10: steps\[0\]\.answer\.speed: unknown key "
-                                            r"'speed'; expected some of: chunks, delay"):
+    with pytest.raises(
+        ScenarioError,
+        match=rf"^{path}:10: steps\[0\]\.answer\.speed: unknown key "
+        r"'speed'; expected some of: chunks, delay",
+    ):
         load_scenario(path)
 
 
@@ -95,8 +105,14 @@ def test_the_kit_cli_points_at_the_robots_demo(capsys: pytest.CaptureFixture[str
 
 def test_python_m_bot_demo_chats_and_prints_the_timeline() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--exit"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--exit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "alice: How do I reset my password?" in out and "== card#3: update timeline ==" in out
@@ -107,8 +123,14 @@ def test_python_m_bot_demo_chats_and_prints_the_timeline() -> None:
 
 def test_the_demo_keeps_serving_the_emulator_until_interrupted() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    with subprocess.Popen([sys.executable, "-m", "bot", "demo"], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
         _chat_then_interrupt(proc)
 
 
@@ -123,9 +145,15 @@ def _chat_then_interrupt(proc: subprocess.Popen[str]) -> None:
         assert url is not None, proc.stderr.read() if proc.stderr else ""
         page = requests.get(url, timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
-        sent = requests.post(url + "_fakeding/messages", timeout=10, json={
-            "conversation": {"id": "cidSupportGroup==", "type": "group"},
-            "sender": {"staffId": "dave"}, "text": "How do I reset my password?"})
+        sent = requests.post(
+            url + "_fakeding/messages",
+            timeout=10,
+            json={
+                "conversation": {"id": "cidSupportGroup==", "type": "group"},
+                "sender": {"staffId": "dave"},
+                "text": "How do I reset my password?",
+            },
+        )
         assert sent.status_code == 200 and sent.json()["delivered"] is True
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the robot still answers: a fourth card appears

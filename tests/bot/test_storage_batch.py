@@ -28,15 +28,15 @@ def test_many_messages_steps_land_in_one_commit(tmp_path: Path) -> None:
     async def main() -> tuple[int, int, list[Any]]:
         storage = SqliteStorage(path, LoopClock(epoch=1_700_000_000))
         for i in range(30):
-            claim = storage.claim_message_now(f"app:m{i}", msg_id=f"m{i}", owner="me",
-                                              payload="{}")
+            claim = storage.claim_message_now(f"app:m{i}", msg_id=f"m{i}", owner="me", payload="{}")
             assert claim is not None and claim.outcome == "new"
         before = storage.commits
         for i in range(30):
             storage.set_progress_soon(f"app:m{i}", "carded", card_id=f"card{i}")
             storage.set_progress_soon(f"app:m{i}", "answered", answer=f"answer {i}")
-            storage.remember_answer_soon(card_id=f"card{i}", msg_id=f"m{i}", question="q",
-                                         answer=f"answer {i}", locale="en")
+            storage.remember_answer_soon(
+                card_id=f"card{i}", msg_id=f"m{i}", question="q", answer=f"answer {i}", locale="en"
+            )
         unwritten = rows(path, "SELECT count(*) FROM progress WHERE state = 'answered'")[0][0]
         await asyncio.sleep(0)  # the end of this step of the loop
         commits = storage.commits - before
@@ -77,7 +77,8 @@ def test_writes_waiting_at_close_are_flushed(tmp_path: Path) -> None:
 
 
 def test_one_bad_write_does_not_take_the_others_with_it(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "bot.sqlite3"
 
     async def main() -> None:

@@ -45,9 +45,7 @@ def vote(store: Store, *, card: str = "card1", user: str = "u1", rating: str = "
     )
 
 
-def test_creates_parent_directories_wal_and_schema_version(
-    tmp_path: Path, clock: FakeClock
-) -> None:
+def test_creates_parent_directories_wal_and_schema_version(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "deep" / "er" / "bot.sqlite3"
     Store(path, clock).close()
     raw = sqlite3.connect(path)

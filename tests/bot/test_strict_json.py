@@ -15,17 +15,20 @@ def test_ordinary_json_passes_unchanged() -> None:
     assert strict_json.loads(raw.encode()) == strict_json.loads(raw)
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    (b'{"text": {"content": "hi \\ud83d"}}', "field text.content holds a lone UTF-16 surrogate"),
-    (b'{"list": ["ok", "\\udc00"]}', "field list[1] holds a lone UTF-16 surrogate"),
-    (b'{"\\ud83d": 1}', "field <key> holds a lone UTF-16 surrogate"),
-    (b'{"n": NaN}', "NaN is not standard JSON"),
-    (b'{"n": -Infinity}', "-Infinity is not standard JSON"),
-    (b'{"n": 1' + b"0" * 5000 + b"}", "is not JSON"),
-    (b"\xff{}", "is not UTF-8"),
-    (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
-    (b"{", "is not JSON"),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"text": {"content": "hi \\ud83d"}}', "field text.content holds a lone UTF-16 surrogate"),
+        (b'{"list": ["ok", "\\udc00"]}', "field list[1] holds a lone UTF-16 surrogate"),
+        (b'{"\\ud83d": 1}', "field <key> holds a lone UTF-16 surrogate"),
+        (b'{"n": NaN}', "NaN is not standard JSON"),
+        (b'{"n": -Infinity}', "-Infinity is not standard JSON"),
+        (b'{"n": 1' + b"0" * 5000 + b"}", "is not JSON"),
+        (b"\xff{}", "is not UTF-8"),
+        (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b"{", "is not JSON"),
+    ],
+)
 def test_what_no_peer_can_use_is_refused_naming_it(raw: bytes, words: str) -> None:
     with pytest.raises(JsonRefused, match="^body") as refused:
         strict_json.loads(raw)
@@ -35,6 +38,7 @@ def test_what_no_peer_can_use_is_refused_naming_it(raw: bytes, words: str) -> No
 def test_nesting_up_to_the_limit_passes_and_one_more_is_refused_naming_the_field() -> None:
     def nested(levels: int) -> str:
         return '{"a": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
     strict_json.loads(nested(MAX_DEPTH))
     with pytest.raises(JsonRefused, match=f"deeper than {MAX_DEPTH} levels") as refused:
         strict_json.loads(nested(MAX_DEPTH + 1))

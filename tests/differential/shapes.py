@@ -14,8 +14,12 @@ from typing import Any
 
 # webhook_per_minute: 24 simultaneous answers would pass the platform's 20 per minute, and
 # which conversation's reply is refused is then a race in real time as in virtual time.
-SETTINGS: dict[str, Any] = {"redelivery_delay": 3.0, "webhook_per_minute": 100,
-                            "system_ping_interval": None, "ws_ping_interval": None}
+SETTINGS: dict[str, Any] = {
+    "redelivery_delay": 3.0,
+    "webhook_per_minute": 100,
+    "system_ping_interval": None,
+    "ws_ping_interval": None,
+}
 
 BLOCKING = '''
 import time, dingtalk_stream
@@ -106,8 +110,9 @@ class Robot(dingtalk_stream.GraphHandler):
         return AckMessage.STATUS_OK, self.get_success_response({"ok": True}).to_dict()
 '''
 
-CARD_CALLBACK = (Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots"
-                 / "card_callback_bot.py").read_text(encoding="utf-8") + "\nRobot = robot\n"
+CARD_CALLBACK = (
+    Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots" / "card_callback_bot.py"
+).read_text(encoding="utf-8") + "\nRobot = robot\n"
 
 
 @dataclass
@@ -127,20 +132,34 @@ def _say(at: float, user: str, conv: str = "team", text: str = "hi") -> dict[str
 CROWD = [f"user{n}" for n in range(1, 25)]
 
 SHAPES = [
-    Shape("blocking_answer_then_ack", BLOCKING,
-          [_say(0.5, "alice", text="one"), _say(0.5, "bob", text="two")]),
+    Shape(
+        "blocking_answer_then_ack", BLOCKING, [_say(0.5, "alice", text="one"), _say(0.5, "bob", text="two")]
+    ),
     Shape("ack_then_task", ACK_THEN_TASK, [_say(0.5, "alice"), _say(0.7, "bob", "side")]),
-    Shape("async_chatbot_handler", ASYNC_POOL,
-          [_say(0.5, "alice"), _say(0.5, "bob", "side"), _say(0.9, "carol")]),
-    Shape("event_handler", EVENTS,
-          [{"at": 0.5, "event": {"type": "user_add_org", "data": {"userId": ["alice"]}}}]),
+    Shape(
+        "async_chatbot_handler",
+        ASYNC_POOL,
+        [_say(0.5, "alice"), _say(0.5, "bob", "side"), _say(0.9, "carol")],
+    ),
+    Shape(
+        "event_handler",
+        EVENTS,
+        [{"at": 0.5, "event": {"type": "user_add_org", "data": {"userId": ["alice"]}}}],
+    ),
     Shape("slow_llm", SLOW_LLM, [_say(0.5, "alice"), _say(0.6, "bob", "side")], llm=True),
-    Shape("graph_handler", GRAPH,
-          [{"at": 0.5, "graph": {"user": "alice", "in": "team", "text": "what is new?"}}]),
-    Shape("card_callback", CARD_CALLBACK,
-          [_say(0.5, "alice", text="vote"),
-           {"at": 1.5, "click": {"user": "alice", "card": "card#1", "button": "Yes"}},
-           {"at": 1.7, "click": {"user": "bob", "card": "card#1", "button": "No"}}]),
-    Shape("two_dozen_users", ASYNC_POOL,
-          [_say(0.5, u, f"room{n % 6}") for n, u in enumerate(CROWD)]),
+    Shape(
+        "graph_handler",
+        GRAPH,
+        [{"at": 0.5, "graph": {"user": "alice", "in": "team", "text": "what is new?"}}],
+    ),
+    Shape(
+        "card_callback",
+        CARD_CALLBACK,
+        [
+            _say(0.5, "alice", text="vote"),
+            {"at": 1.5, "click": {"user": "alice", "card": "card#1", "button": "Yes"}},
+            {"at": 1.7, "click": {"user": "bob", "card": "card#1", "button": "No"}},
+        ],
+    ),
+    Shape("two_dozen_users", ASYNC_POOL, [_say(0.5, u, f"room{n % 6}") for n, u in enumerate(CROWD)]),
 ]

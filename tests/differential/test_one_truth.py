@@ -40,10 +40,14 @@ QUIET_REAL = 3.0  # real seconds with nothing new recorded (> any hold of the co
 
 def verdicts(records: list[Record], cards: list[Card]) -> dict[str, Any]:
     counts = generic.answers(records)
-    conv = {str(r.fields["msgId"]): str(r.fields["conversation"]) for r in records
-            if r.kind == "message" and r.fields.get("delivered")}
-    conv.update({str(r.fields["key"]): str(r.fields["conversation"]) for r in records
-                 if r.kind == "graph"})  # a graph request is answered like a message
+    conv = {
+        str(r.fields["msgId"]): str(r.fields["conversation"])
+        for r in records
+        if r.kind == "message" and r.fields.get("delivered")
+    }
+    conv.update(
+        {str(r.fields["key"]): str(r.fields["conversation"]) for r in records if r.kind == "graph"}
+    )  # a graph request is answered like a message
     per_conv: Counter[str] = Counter()
     for msg, n in counts.items():
         per_conv[conv[msg]] += n
@@ -53,8 +57,7 @@ def verdicts(records: list[Record], cards: list[Card]) -> dict[str, Any]:
         "unfinished_cards": sum(1 for c in cards if generic.unfinished_reason(c) is not None),
         "failed_cards": sum(1 for c in cards if c.failed),
         "violations": sum(1 for r in records if r.kind == "violation"),
-        "webhook_replies": sum(1 for r in records
-                               if r.kind == "webhook" and r.fields.get("errcode") == 0),
+        "webhook_replies": sum(1 for r in records if r.kind == "webhook" and r.fields.get("errcode") == 0),
         "card_versions": [len(c.versions) for c in cards],
         "max_ack_latency": generic.max_ack_latency(records),
     }
@@ -63,6 +66,7 @@ def verdicts(records: list[Record], cards: list[Card]) -> dict[str, Any]:
 @contextlib.contextmanager
 def llm_stand_in(delay: float) -> Iterator[str]:
     """A slow language model on loopback: answers after ``delay`` real seconds."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             time.sleep(delay)
@@ -91,9 +95,9 @@ def write_scenario(shape: Shape, folder: Path, llm_url: str | None) -> Path:
     users = sorted({a["user"] for a in acts if a})
     rooms = sorted({a["in"] for a in acts if a and "in" in a}) or ["team"]
     data: dict[str, Any] = {
-        "name": shape.name, "robot": {"handler": f"{shape.name}_robot:Robot", "path": ["."]},
-        "platform": {k: v for k, v in SETTINGS.items()
-                     if k in ("redelivery_delay", "webhook_per_minute")},
+        "name": shape.name,
+        "robot": {"handler": f"{shape.name}_robot:Robot", "path": ["."]},
+        "platform": {k: v for k, v in SETTINGS.items() if k in ("redelivery_delay", "webhook_per_minute")},
         "users": {u: {"nick": u.title()} for u in users},
         "conversations": {r: {"type": "group", "title": r} for r in rooms},
         "steps": shape.steps,
@@ -181,8 +185,7 @@ def run_real(path: Path) -> tuple[list[Record], list[Card]]:
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
-def test_virtual_and_real_time_agree(shape: Shape, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_virtual_and_real_time_agree(shape: Shape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with llm_stand_in(0.0) as url:  # virtual: the declared latency stands for the model
         monkeypatch.setenv("LLM_URL", url)
         path = write_scenario(shape, tmp_path, url if shape.llm else None)
@@ -192,8 +195,7 @@ def test_virtual_and_real_time_agree(shape: Shape, tmp_path: Path,
         monkeypatch.setenv("LLM_URL", url)
         path = write_scenario(shape, tmp_path, url if shape.llm else None)
         real = verdicts(*run_real(path))
-    assert sum(real["answers"].values()) + real["webhook_replies"] > 0 or \
-        shape.name == "event_handler", real
+    assert sum(real["answers"].values()) + real["webhook_replies"] > 0 or shape.name == "event_handler", real
     late = abs(virtual.pop("max_ack_latency") - real.pop("max_ack_latency"))
     assert virtual == real
     assert late <= ACK_TOLERANCE, f"ack latencies differ by {late:.3f} s"

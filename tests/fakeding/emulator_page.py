@@ -21,8 +21,15 @@ from tests.node_install import npm_ci
 ROOT = Path(__file__).resolve().parents[2]
 AXE_DIR = ROOT / "tests" / "node" / "axe"
 CHROMIUM = os.environ.get("FAKEDING_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -31,13 +38,11 @@ PHONE = {"width": 390, "height": 844}
 def chromium() -> Iterator[Any]:
     """The system Chromium; missing is a failure naming the command that fixes it."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `apt-get install -y chromium`",
-                    pytrace=False)
+        pytest.fail(f"Chromium is missing ({CHROMIUM}): run `apt-get install -y chromium`", pytrace=False)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("Playwright is missing: run `pip install playwright` (a dev dependency)",
-                    pytrace=False)
+        pytest.fail("Playwright is missing: run `pip install playwright` (a dev dependency)", pytrace=False)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
@@ -59,9 +64,13 @@ def serious_violations(page: Any, script: str) -> list[str]:
     found: list[dict[str, Any]] = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary).slice(0, 5)}))")
-    return [f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}" for v in found
-            if v["impact"] in ("serious", "critical")]
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary).slice(0, 5)}))"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 class LiveRobot:
@@ -69,8 +78,9 @@ class LiveRobot:
     the demo runs them; ``robot``: the robot's options, ``templates``: (id, export path) pairs
     the fake draws its cards from."""
 
-    def __init__(self, robot: dict[str, Any] | None = None,
-                 templates: tuple[tuple[str, Path], ...] = ()) -> None:
+    def __init__(
+        self, robot: dict[str, Any] | None = None, templates: tuple[tuple[str, Path], ...] = ()
+    ) -> None:
         self.robot = robot or {"agent": {"name": "faq", "delay": 0.12}, "locale": "en"}
         self.templates = templates
         self.ready = threading.Event()
@@ -90,6 +100,7 @@ class LiveRobot:
                 self.fake, self._loop, self._stop = h.fake, asyncio.get_running_loop(), asyncio.Event()
                 self.ready.set()
                 await self._stop.wait()
+
         try:
             asyncio.run(main())
         except BaseException as exc:  # reported by start()

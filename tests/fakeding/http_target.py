@@ -31,8 +31,7 @@ class HttpTarget:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()},
-                            json.loads(raw))
+                seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(raw))
                 target.seen.append(seen)
                 status, body, delay = target.answer(seen)
                 time.sleep(delay)

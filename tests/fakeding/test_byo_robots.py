@@ -26,10 +26,12 @@ def write(tmp_path: Path, robot: str, body: str = "", files: dict[str, str] | No
     for name, text in (files or {}).items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     path = tmp_path / "s.yaml"
-    path.write_text(f"name: t\nrobot: {robot}\nusers: {{alice: {{}}}}\n"
-                    f"conversations: {{g: {{type: group}}}}\n"
-                    f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n{body}",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: t\nrobot: {robot}\nusers: {{alice: {{}}}}\n"
+        f"conversations: {{g: {{type: group}}}}\n"
+        f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n{body}",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -50,9 +52,12 @@ def not_a_handler():
 
 
 def test_a_blocking_handler_runs_in_virtual_time_and_is_redelivered(tmp_path: Path) -> None:
-    path = write(tmp_path, "{handler: 'echo_robot:Echo', path: ['.']}",
-                 "expect: {answers: 2, max_answers_per_message: 2, violations: 0}\n",
-                 {"echo_robot.py": ECHO})
+    path = write(
+        tmp_path,
+        "{handler: 'echo_robot:Echo', path: ['.']}",
+        "expect: {answers: 2, max_answers_per_message: 2, violations: 0}\n",
+        {"echo_robot.py": ECHO},
+    )
     result = run_scenario(path)
     kinds = [(r.kind, round(r.t)) for r in result.records if r.kind in ("push", "redeliver")]
     # The fake has its own loop: its 60 s redelivery fires on time while the robot's is held.
@@ -63,12 +68,15 @@ def test_a_blocking_handler_runs_in_virtual_time_and_is_redelivered(tmp_path: Pa
     assert not result.failed, result.failed
 
 
-@pytest.mark.parametrize(("robot", "problem"), [
-    ("{handler: 'nowhere:Echo', path: ['.']}", "robot.handler: 'nowhere:Echo' does not import"),
-    ("{handler: 'echo_robot:Missing', path: ['.']}", "robot.handler: module 'echo_robot' has no"),
-    ("{handler: 'echo_robot:not_a_handler', path: ['.']}", "gave int, not a handler"),
-    ("{handler: 'echo_robot:Echo', colour: red}", "robot.colour: unknown key 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("robot", "problem"),
+    [
+        ("{handler: 'nowhere:Echo', path: ['.']}", "robot.handler: 'nowhere:Echo' does not import"),
+        ("{handler: 'echo_robot:Missing', path: ['.']}", "robot.handler: module 'echo_robot' has no"),
+        ("{handler: 'echo_robot:not_a_handler', path: ['.']}", "gave int, not a handler"),
+        ("{handler: 'echo_robot:Echo', colour: red}", "robot.colour: unknown key 'colour'"),
+    ],
+)
 def test_a_bad_handler_is_named_with_file_and_line(tmp_path: Path, robot: str, problem: str) -> None:
     path = write(tmp_path, robot, files={"echo_robot.py": ECHO})
     with pytest.raises(ScenarioError) as err:
@@ -86,17 +94,24 @@ def test_a_command_that_exits_early_fails_with_its_last_output(tmp_path: Path) -
 
 
 def test_a_command_gets_the_fake_in_its_environment(tmp_path: Path) -> None:
-    path = write(tmp_path, f"{{command: [python, {BYO / 'robots' / 'sdk_echo_robot.py'}]}}",
-                 "expect: {webhook_replies: 1, violations: 0}\n")
+    path = write(
+        tmp_path,
+        f"{{command: [python, {BYO / 'robots' / 'sdk_echo_robot.py'}]}}",
+        "expect: {webhook_replies: 1, violations: 0}\n",
+    )
     result = run_scenario(path)
     assert [e.text for e in result.transcript] == ["hi", "echo: hi"]
     assert not result.failed
 
 
 def test_expected_violations_are_listed_and_others_still_fail(tmp_path: Path) -> None:
-    path = write(tmp_path, "{handler: 'echo_robot:Echo', path: ['.']}",
-                 "  - at: 2\n    fault: {kind: frame, action: drop}\n"
-                 "expect: {violations: [{reason: 'never acked'}]}\n", {"echo_robot.py": ECHO})
+    path = write(
+        tmp_path,
+        "{handler: 'echo_robot:Echo', path: ['.']}",
+        "  - at: 2\n    fault: {kind: frame, action: drop}\n"
+        "expect: {violations: [{reason: 'never acked'}]}\n",
+        {"echo_robot.py": ECHO},
+    )
     result = run_scenario(path)
     names = {e.name: e.ok for e in result.expectations}
     assert names == {"violations[never acked]": False, "violations[other]": True}
@@ -107,11 +122,19 @@ def test_in_process_calls_follow_the_same_rules_as_http() -> None:
         async with running_fake() as fake:
             loop = asyncio.get_running_loop()
             base = fake.http_url
-            fake.fault({"kind": "api", "route": "PUT /v1.0/card/streaming", "status": 403,
-                        "code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"})
+            fake.fault(
+                {
+                    "kind": "api",
+                    "route": "PUT /v1.0/card/streaming",
+                    "status": 403,
+                    "code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                }
+            )
             with inprocess.serving(fake.openapi, base, lambda s: None):
-                token = requests.post(base + "/v1.0/oauth2/accessToken", json={
-                    "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()
+                token = requests.post(
+                    base + "/v1.0/oauth2/accessToken",
+                    json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+                ).json()
                 headers = {"x-acs-dingtalk-access-token": token["accessToken"]}
                 faulted = requests.put(base + "/v1.0/card/streaming", headers=headers, json={})
                 unknown = requests.get(base + "/v1.0/nowhere", headers=headers)
@@ -129,9 +152,14 @@ def test_a_graph_reply_to_the_session_webhook_is_accepted() -> None:
         async with running_fake() as fake:
             fake.graph_request("what is new?", conversation_id="cidG", staff_id="alice")
             session = next(iter(fake.platform.sessions))
-            _, out = fake.platform.webhook(fake.now, session, {
-                "contentType": "ai_card",
-                "content": {"templateId": "t", "cardData": {"content": "all good"}}})
+            _, out = fake.platform.webhook(
+                fake.now,
+                session,
+                {
+                    "contentType": "ai_card",
+                    "content": {"templateId": "t", "cardData": {"content": "all good"}},
+                },
+            )
             return out, [e.text for e in fake.platform.transcript]
 
     out, transcript = run_virtual(main)
@@ -150,8 +178,7 @@ def test_the_byo_library_renders_identically_twice(name: str) -> None:
 
 def test_sys_path_is_restored_after_loading_a_handler(tmp_path: Path) -> None:
     before = list(sys.path)
-    load_scenario(write(tmp_path, "{handler: 'echo_robot:Echo', path: ['.']}",
-                        files={"echo_robot.py": ECHO}))
+    load_scenario(write(tmp_path, "{handler: 'echo_robot:Echo', path: ['.']}", files={"echo_robot.py": ECHO}))
     assert sys.path == before
 
 
@@ -173,8 +200,9 @@ def test_sdk_robot_helper_ships_with_the_kit(fakeding: Any) -> None:
     assert fakeding.transcript("cidG")[-1]["text"] == "you said hi"
 
 
-def test_a_robot_command_fixture_and_an_expected_violation(fakeding: Any,
-                                                          fakeding_robot_command: Any) -> None:
+def test_a_robot_command_fixture_and_an_expected_violation(
+    fakeding: Any, fakeding_robot_command: Any
+) -> None:
     fakeding_robot_command(["python", str(BYO / "robots" / "sdk_echo_robot.py")])
     fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")
     fakeding.wait_for("webhook")

@@ -105,29 +105,57 @@ def robot() -> Iterator[Robot]:
 
 
 def _http_mode(fake: ThreadedFakeDing, url: str) -> None:
-    r = requests.post(fake.http_url + "/_fakeding/apps", timeout=5, json={
-        "clientId": "http-robot", "clientSecret": "http-secret", "callbackUrl": url})
+    r = requests.post(
+        fake.http_url + "/_fakeding/apps",
+        timeout=5,
+        json={"clientId": "http-robot", "clientSecret": "http-secret", "callbackUrl": url},
+    )
     assert r.status_code == 200, r.text
 
 
 def _card_with_callback_url(fake: ThreadedFakeDing, url: str) -> None:
-    token = requests.post(fake.http_url + "/v1.0/oauth2/accessToken", timeout=5, json={
-        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
-    data = {"contents": [{"type": "action", "actions": [{
-        "type": "button", "id": "yes", "actionType": "request", "label": {"text": "Yes"},
-        "value": "{}"}]}]}
-    r = requests.post(fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send", timeout=5,
-                      headers={"x-acs-dingtalk-access-token": token}, json={
-                          "cardTemplateId": STANDARD_CARD, "robotCode": DEFAULT_CLIENT_ID,
-                          "cardBizId": "card-cb", "openConversationId": "cidCb",
-                          "cardData": json.dumps(data), "callbackUrl": url})
+    token = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        timeout=5,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
+    data = {
+        "contents": [
+            {
+                "type": "action",
+                "actions": [
+                    {
+                        "type": "button",
+                        "id": "yes",
+                        "actionType": "request",
+                        "label": {"text": "Yes"},
+                        "value": "{}",
+                    }
+                ],
+            }
+        ]
+    }
+    r = requests.post(
+        fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+        timeout=5,
+        headers={"x-acs-dingtalk-access-token": token},
+        json={
+            "cardTemplateId": STANDARD_CARD,
+            "robotCode": DEFAULT_CLIENT_ID,
+            "cardBizId": "card-cb",
+            "openConversationId": "cidCb",
+            "cardData": json.dumps(data),
+            "callbackUrl": url,
+        },
+    )
     assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
 @pytest.mark.parametrize("target", ["robot", "card"])
 def test_a_redirect_is_the_answer_and_is_not_followed(
-        fakeding: ThreadedFakeDing, robot: Robot, code: int, target: str) -> None:
+    fakeding: ThreadedFakeDing, robot: Robot, code: int, target: str
+) -> None:
     url = robot.url(f"/redirect/{code}")
     if target == "robot":
         _http_mode(fakeding, url)
@@ -147,7 +175,8 @@ def test_a_redirect_is_the_answer_and_is_not_followed(
 
 @pytest.mark.parametrize("how", ["chunked", "declared"])
 def test_a_huge_answer_is_read_to_the_cap_and_named(
-        fakeding: ThreadedFakeDing, robot: Robot, how: str) -> None:
+    fakeding: ThreadedFakeDing, robot: Robot, how: str
+) -> None:
     _http_mode(fakeding, robot.url(f"/big/{how}"))
     fakeding.send_message("hi", client_id="http-robot")
     (violation,) = fakeding.wait_for("violation", timeout=20)
@@ -164,8 +193,7 @@ def test_a_huge_answer_is_read_to_the_cap_and_named(
     fakeding.reset()
 
 
-def test_an_answer_just_under_the_cap_is_still_read(fakeding: ThreadedFakeDing,
-                                                    robot: Robot) -> None:
+def test_an_answer_just_under_the_cap_is_still_read(fakeding: ThreadedFakeDing, robot: Robot) -> None:
     """The cap refuses only what is over it: a reply padded to just under it is the reply."""
     _http_mode(fakeding, robot.url("/near"))
     fakeding.send_message("hi", conversation_id="cidNear", client_id="http-robot")

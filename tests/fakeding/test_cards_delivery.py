@@ -113,9 +113,7 @@ def test_parse_open_space_id() -> None:
         ("ONE_BOX", "cid1"),
         ("IM_SINGLE", "cid2"),
     ]
-    assert parse_open_space_id("dtv1.card//IM_GROUP.cid.with.dots") == [
-        ("IM_GROUP", "cid.with.dots")
-    ]
+    assert parse_open_space_id("dtv1.card//IM_GROUP.cid.with.dots") == [("IM_GROUP", "cid.with.dots")]
 
 
 @pytest.mark.parametrize(

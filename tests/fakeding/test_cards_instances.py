@@ -59,9 +59,7 @@ def test_sdk_create_and_send_card_in_a_group(fakeding: ThreadedFakeDing) -> None
 
 
 def test_sdk_create_and_send_card_one_to_one(fakeding: ThreadedFakeDing) -> None:
-    card_id = CardReplier(sdk_client(), incoming("1")).create_and_send_card(
-        TEMPLATE, {"markdown": "x"}
-    )
+    card_id = CardReplier(sdk_client(), incoming("1")).create_and_send_card(TEMPLATE, {"markdown": "x"})
     assert_all_accepted(fakeding)
     card = fakeding.card(card_id)
     assert (card.conversation_id, card.single_user) == (None, STAFF)
@@ -137,9 +135,7 @@ def test_create_coerces_numbers_and_booleans(store: CardStore) -> None:
     assert card.versions[0].extra["coerced"] == ["count", "ratio", "on", "off"]
 
 
-@pytest.mark.parametrize(
-    ("value", "found"), [({"a": 1}, "object"), ([1, 2], "array"), (None, "null")]
-)
+@pytest.mark.parametrize(("value", "found"), [({"a": 1}, "object"), ([1, 2], "array"), (None, "null")])
 def test_create_refuses_objects_lists_and_null(store: CardStore, value: Any, found: str) -> None:
     body = create_body(cardData={"cardParamMap": {"items": value}})
     rejects(
@@ -178,9 +174,7 @@ def test_create_value_limit_from_settings() -> None:
     body = create_body(outTrackId="t2", cardData={"cardParamMap": {"k": "钉" * 4}})  # 12 bytes
     rejects(lambda: store.create_instance(0.0, CLIENT, body), "param.invalid", "10 bytes", "12")
     unlimited = make_store(card_param_value_max_bytes=None)
-    unlimited.create_instance(
-        0.0, CLIENT, create_body(cardData={"cardParamMap": {"k": "x" * 5000}})
-    )
+    unlimited.create_instance(0.0, CLIENT, create_body(cardData={"cardParamMap": {"k": "x" * 5000}}))
 
 
 def test_create_private_data(store: CardStore) -> None:
@@ -207,9 +201,7 @@ def test_create_private_data_shapes(store: CardStore, private: Any, words: list[
 def test_create_callback_type(store: CardStore) -> None:
     card, _ = store.create_instance(0.0, CLIENT, create_body(callbackType=None))
     assert card.callback_type is None
-    card, _ = store.create_instance(
-        0.0, CLIENT, create_body(outTrackId="t2", callbackType="stream")
-    )
+    card, _ = store.create_instance(0.0, CLIENT, create_body(outTrackId="t2", callbackType="stream"))
     assert card.callback_type == "STREAM"
     rejects(
         lambda: store.create_instance(0.0, CLIENT, create_body(outTrackId="t3", callbackType="WS")),
@@ -223,9 +215,7 @@ def test_create_card_at_user_ids(store: CardStore) -> None:
     card, _ = store.create_instance(0.0, CLIENT, create_body(cardAtUserIds=["u1", "u2"]))
     assert card.at_users == ["u1", "u2"]
     rejects(
-        lambda: store.create_instance(
-            0.0, CLIENT, create_body(outTrackId="t2", cardAtUserIds="u1")
-        ),
+        lambda: store.create_instance(0.0, CLIENT, create_body(outTrackId="t2", cardAtUserIds="u1")),
         "param.invalid",
         "cardAtUserIds",
     )
@@ -368,9 +358,7 @@ def test_update_options_must_be_booleans(store: CardStore) -> None:
         "cardData": {"cardParamMap": {"a": "b"}},
         "cardUpdateOptions": {"updateCardDataByKey": "true"},
     }
-    rejects(
-        lambda: store.update_instance(1.0, CLIENT, body), "param.invalid", "updateCardDataByKey"
-    )
+    rejects(lambda: store.update_instance(1.0, CLIENT, body), "param.invalid", "updateCardDataByKey")
 
 
 def test_flow_status_drives_finished_and_failed(store: CardStore) -> None:

@@ -35,9 +35,7 @@ from tests.fakeding.card_helpers import (
 
 
 def test_sdk_reply_card_in_a_group(fakeding: ThreadedFakeDing) -> None:
-    biz_id = chatbot_handler().reply_card(
-        INTERACTIVE_CARD_JSON_SAMPLE_1, incoming("2"), at_sender=True
-    )
+    biz_id = chatbot_handler().reply_card(INTERACTIVE_CARD_JSON_SAMPLE_1, incoming("2"), at_sender=True)
     assert_all_accepted(fakeding)
     card = fakeding.card(biz_id)
     assert len(biz_id) == 64
@@ -165,9 +163,7 @@ def test_card_biz_id_at_most_100_chars(store: CardStore) -> None:
         ('"text"', "string"),
     ],
 )
-def test_card_data_must_be_json_text_of_an_object(
-    store: CardStore, card_data: Any, found: str
-) -> None:
+def test_card_data_must_be_json_text_of_an_object(store: CardStore, card_data: Any, found: str) -> None:
     rejects(
         lambda: store.send_interactive(0.0, CLIENT, send_body(cardData=card_data)),
         "param.isNotJson",
@@ -220,9 +216,7 @@ def test_single_chat_receiver_by_union_id(store: CardStore) -> None:
 
 def test_single_chat_receiver_must_be_json_text(store: CardStore) -> None:
     body = send_body(openConversationId=None, singleChatReceiver={"userId": STAFF})
-    rejects(
-        lambda: store.send_interactive(0.0, CLIENT, body), "param.isNotJson", "singleChatReceiver"
-    )
+    rejects(lambda: store.send_interactive(0.0, CLIENT, body), "param.isNotJson", "singleChatReceiver")
 
 
 def test_single_chat_receiver_needs_a_user(store: CardStore) -> None:
@@ -235,9 +229,7 @@ def _at_list(n: int) -> str:
 
 
 def test_at_user_list_up_to_30(store: CardStore) -> None:
-    card, _ = store.send_interactive(
-        0.0, CLIENT, send_body(sendOptions={"atUserListJson": _at_list(30)})
-    )
+    card, _ = store.send_interactive(0.0, CLIENT, send_body(sendOptions={"atUserListJson": _at_list(30)}))
     assert card.at_users == [f"u{i}" for i in range(30)]
     rejects(
         lambda: store.send_interactive(
@@ -272,9 +264,7 @@ def test_at_user_list_must_be_a_json_list_of_users(store: CardStore, at: str, co
 
 def test_send_options_other_json_fields_must_parse(store: CardStore) -> None:
     body = send_body(sendOptions={"cardPropertyJson": "{oops"})
-    rejects(
-        lambda: store.send_interactive(0.0, CLIENT, body), "param.isNotJson", "cardPropertyJson"
-    )
+    rejects(lambda: store.send_interactive(0.0, CLIENT, body), "param.isNotJson", "cardPropertyJson")
 
 
 def test_send_options_must_be_an_object(store: CardStore) -> None:
@@ -287,9 +277,7 @@ def test_send_keeps_private_data(store: CardStore) -> None:
     card, _ = store.send_interactive(0.0, CLIENT, body)
     assert card.private_data == {STAFF: {"liked": "yes"}}
     bad = send_body(cardBizId="b2", unionIdPrivateDataMap=json.dumps({"u": "flat"}))
-    rejects(
-        lambda: store.send_interactive(0.0, CLIENT, bad), "param.error", "unionIdPrivateDataMap.u"
-    )
+    rejects(lambda: store.send_interactive(0.0, CLIENT, bad), "param.error", "unionIdPrivateDataMap.u")
 
 
 def test_resending_a_card_biz_id_sends_the_same_card_again(store: CardStore) -> None:
@@ -420,12 +408,27 @@ def test_update_adding_a_request_button_turns_on_callbacks(store: CardStore) -> 
 # ---------------------------------------------------------------------------------------------
 # callback type: decided by the last send or update, the button walk done on first read
 
+
 def _with_button(text: str) -> str:
-    return json.dumps({"contents": [
-        {"type": "markdown", "text": text},
-        {"type": "action", "actions": [{"type": "button", "id": "ok", "label": "OK",
-                                        "actionType": "request", "value": {"v": 1}}]},
-    ]})
+    return json.dumps(
+        {
+            "contents": [
+                {"type": "markdown", "text": text},
+                {
+                    "type": "action",
+                    "actions": [
+                        {
+                            "type": "button",
+                            "id": "ok",
+                            "label": "OK",
+                            "actionType": "request",
+                            "value": {"v": 1},
+                        }
+                    ],
+                },
+            ]
+        }
+    )
 
 
 def _without_button(text: str) -> str:
@@ -454,14 +457,16 @@ def test_an_update_that_removes_or_adds_buttons_changes_the_callback_type(
 
 def test_an_update_of_private_data_only_keeps_the_callback_type(store: CardStore) -> None:
     card, _ = store.send_interactive(0.0, CLIENT, send_body(cardData=_with_button("a")))
-    store.update_interactive(1.0, CLIENT, {
-        "cardBizId": card.id, "userIdPrivateDataMap": json.dumps({STAFF: {"seen": "1"}})})
+    store.update_interactive(
+        1.0, CLIENT, {"cardBizId": card.id, "userIdPrivateDataMap": json.dumps({STAFF: {"seen": "1"}})}
+    )
     assert card.callback_type == "STREAM"
 
 
 def test_a_callback_url_card_stays_http_whatever_its_buttons(store: CardStore) -> None:
     card, _ = store.send_interactive(
-        0.0, CLIENT, send_body(cardData=_without_button("a"), callbackUrl="https://bot/cb"))
+        0.0, CLIENT, send_body(cardData=_without_button("a"), callbackUrl="https://bot/cb")
+    )
     store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
     assert card.callback_type == "HTTP"
 

@@ -46,16 +46,24 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(fake.http_url + "/v1.0/oauth2/accessToken",
-                      json={"appKey": APP, "appSecret": DEFAULT_CLIENT_SECRET}, timeout=10)
+    r = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        json={"appKey": APP, "appSecret": DEFAULT_CLIENT_SECRET},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     token: str = r.json()["accessToken"]
     return token
 
 
 def _call(fake: ThreadedFakeDing, route: CardRoute, body: Any, token: str) -> requests.Response:
-    return requests.request(route.method, fake.http_url + route.path, json=body, timeout=10,
-                            headers={"x-acs-dingtalk-access-token": token})
+    return requests.request(
+        route.method,
+        fake.http_url + route.path,
+        json=body,
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token},
+    )
 
 
 def _store_error(route: CardRoute, body: dict[str, Any]) -> OpenApiError:
@@ -73,10 +81,16 @@ def test_the_table_is_keyed_by_its_routes() -> None:
 def test_the_http_app_registers_exactly_the_card_routes() -> None:
     app = web.Application()
     FakeDing().openapi.add_routes(app)
-    registered = {(route.method, route.resource.canonical) for route in app.router.routes()
-                  if route.resource is not None}
-    card_like = {(m, p) for m, p in registered if ("/card" in p or "interactiveCards" in p)
-                 and p != CARD_CALLBACK_REGISTER_PATH}  # configures callbacks; no card state
+    registered = {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource is not None
+    }
+    card_like = {
+        (m, p)
+        for m, p in registered
+        if ("/card" in p or "interactiveCards" in p) and p != CARD_CALLBACK_REGISTER_PATH
+    }  # configures callbacks; no card state
     assert card_like == set(CARD_ROUTES)
 
 
@@ -87,14 +101,16 @@ def test_every_card_route_answers_over_http(fakeding: ThreadedFakeDing, route: C
     expected = _store_error(route, {})
     assert r.json()["code"] != "InvalidAction.NotFound"
     assert (r.status_code, r.json()["code"], r.json()["message"]) == (
-        expected.status, expected.code, expected.message)
+        expected.status,
+        expected.code,
+        expected.message,
+    )
     [record] = [c for c in fakeding.timeline(["api"]) if c["route"] == f"{route.method} {route.path}"]
     assert record["status"] == expected.status
     assert fakeding.timeline(["violation"]) == []
 
 
-def test_every_card_route_serves_its_operation_and_records_its_source(
-        fakeding: ThreadedFakeDing) -> None:
+def test_every_card_route_serves_its_operation_and_records_its_source(fakeding: ThreadedFakeDing) -> None:
     token = _token(fakeding)
     for route in ROUTES:
         r = _call(fakeding, route, VALID_BODIES[route.operation], token)
@@ -102,7 +118,14 @@ def test_every_card_route_serves_its_operation_and_records_its_source(
     changes = fakeding.timeline(["card.send", "card.update"])
     assert [c["via"] for c in changes] == [r.source for r in ROUTES]
     assert [c["card"] for c in changes] == [
-        "biz-1", "biz-1", "track-1", "track-1", "track-1", "track-2", "track-1"]
+        "biz-1",
+        "biz-1",
+        "track-1",
+        "track-1",
+        "track-1",
+        "track-2",
+        "track-1",
+    ]
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
@@ -115,7 +138,8 @@ def test_call_dispatches_to_the_named_operation(route: CardRoute) -> None:
     twin, twin_out = getattr(direct, route.operation)(1.0, CLIENT, VALID_BODIES[route.operation])
     assert (card.id, out) == (twin.id, twin_out)
     assert [(v.t, v.source, v.card_data) for v in card.versions] == [
-        (v.t, v.source, v.card_data) for v in twin.versions]
+        (v.t, v.source, v.card_data) for v in twin.versions
+    ]
     assert card.versions[-1].t == 1.0
 
 

@@ -68,5 +68,4 @@ def test_the_sdk_talks_to_this_fake(fakeding: ThreadedFakeDing) -> None:
     assert fakeding.http_url == dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT
     assert sdk_client().get_access_token()
     [call] = fakeding.timeline(["api"])
-    assert (call["route"], call["status"], call["client"]) == (
-        "POST /v1.0/oauth2/accessToken", 200, APP)
+    assert (call["route"], call["status"], call["client"]) == ("POST /v1.0/oauth2/accessToken", 200, APP)

@@ -107,9 +107,7 @@ def test_stream_overwrite_and_append(store: CardStore) -> None:
     ai_card(store)
     store.stream(1.0, CLIENT, stream_body(guid="a", content="one"))
     store.stream(2.0, CLIENT, stream_body(guid="b", content=" two", isFull=False))
-    card, out = store.stream(
-        3.0, CLIENT, stream_body(guid="c", key="other", content="x", isFull=False)
-    )
+    card, out = store.stream(3.0, CLIENT, stream_body(guid="c", key="other", content="x", isFull=False))
     assert out == {"success": True, "result": True}
     assert card.current == {"flowStatus": "1", "msgContent": "one two", "other": "x"}
     store.stream(4.0, CLIENT, stream_body(guid="d", content="fresh"))
@@ -317,9 +315,7 @@ def test_callback_response_for_an_ordinary_card(store: CardStore) -> None:
     assert card.private_data == {STAFF: {"voted": "yes"}}
     assert card.current == INTERACTIVE_CARD_JSON_SAMPLE_1
     with pytest.raises(ProtocolViolation, match="interactiveCards"):
-        store.apply_callback_response(
-            2.0, card.id, STAFF, {"cardData": {"cardParamMap": {"a": "b"}}}
-        )
+        store.apply_callback_response(2.0, card.id, STAFF, {"cardData": {"cardParamMap": {"a": "b"}}})
 
 
 def test_callback_response_for_an_unknown_card(store: CardStore) -> None:

@@ -25,8 +25,13 @@ GATEWAY = "/v1.0/gateway/connections/open"
 
 
 class Serving:
-    def __init__(self, proc: subprocess.Popen[str], lines: list[str], url: str,
-                 more: queue.Queue[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[str],
+        lines: list[str],
+        url: str,
+        more: queue.Queue[str | None] | None = None,
+    ) -> None:
         self.proc = proc
         self.lines = lines
         self.url = url
@@ -47,8 +52,9 @@ class Serving:
 def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Serving]:
     """Start ``fakeding serve`` and yield once it printed its endpoint line."""
     cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", *args]
-    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=env) as proc:
+    with subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
         assert proc.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
 
@@ -82,8 +88,10 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Serving]:
 
 def _gateway(url: str, client_id: str, secret: str) -> requests.Response:
     body: dict[str, Any] = {
-        "clientId": client_id, "clientSecret": secret,
-        "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]}
+        "clientId": client_id,
+        "clientSecret": secret,
+        "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}],
+    }
     return requests.post(url + GATEWAY, json=body, timeout=10)
 
 
@@ -127,7 +135,11 @@ def test_serve_without_app_uses_the_default_app_and_exits_0_on_sigint() -> None:
 def test_serve_with_a_malformed_app_exits_2(value: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--app", value],
-        cwd=ROOT, capture_output=True, text=True, timeout=30)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert f"expected CLIENT_ID:CLIENT_SECRET, found {value!r}" in result.stderr
     assert "--app" in result.stderr
@@ -161,8 +173,9 @@ def test_serve_retains_a_bounded_history_by_default() -> None:
 
     settings, _ = serve_settings(build_parser().parse_args(["serve"]))
     assert (settings.recorder_limit, settings.history_limit) == (100_000, 10_000)
-    settings, _ = serve_settings(build_parser().parse_args(
-        ["serve", "--recorder-limit", "0", "--history-limit", "50"]))
+    settings, _ = serve_settings(
+        build_parser().parse_args(["serve", "--recorder-limit", "0", "--history-limit", "50"])
+    )
     assert (settings.recorder_limit, settings.history_limit) == (None, 50)
 
 
@@ -176,32 +189,45 @@ def test_serve_refuses_a_negative_limit(capsys: pytest.CaptureFixture[str]) -> N
 
 # -- the control token ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_serve_with_a_control_token_guards_the_control_api_and_says_how(how: str) -> None:
     token = "cli-t0ken-for-tests"
-    args, env = ((["--control-token", token], None) if how == "flag"
-                 else ([], dict(os.environ, FAKEDING_CONTROL_TOKEN=token)))
+    args, env = (
+        (["--control-token", token], None)
+        if how == "flag"
+        else ([], dict(os.environ, FAKEDING_CONTROL_TOKEN=token))
+    )
     with serve(*args, env=env) as fake:
         banner = fake.read_until("Ctrl-C")
-        assert any(line.startswith(f"control API: {fake.url}/_fakeding/... is token-protected")
-                   and "'Authorization: Bearer TOKEN'" in line for line in banner), banner
+        assert any(
+            line.startswith(f"control API: {fake.url}/_fakeding/... is token-protected")
+            and "'Authorization: Bearer TOKEN'" in line
+            for line in banner
+        ), banner
         assert f"emulator: {fake.url}/?token=TOKEN" in banner
         assert token not in "\n".join(fake.lines + banner)  # a token the user chose stays unprinted
         r = requests.get(fake.url + "/_fakeding/timeline", timeout=10)
         assert r.status_code == 401 and r.json()["field"] == "Authorization"
-        r = requests.get(fake.url + "/_fakeding/timeline", timeout=10,
-                         headers={"Authorization": f"Bearer {token}"})
+        r = requests.get(
+            fake.url + "/_fakeding/timeline", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 200
         assert _gateway(fake.url, "fakeding-client", "fakeding-secret").status_code == 200
         env_cmd = [sys.executable, "-m", "fakeding.cli", "env", "--lang", "python", "--url", fake.url]
         plain = dict(os.environ)
         plain.pop("FAKEDING_CONTROL_TOKEN", None)
-        refused = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, timeout=30,
-                                 env=plain)
+        refused = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, timeout=30, env=plain)
         assert refused.returncode == 2 and "401" in refused.stderr
         assert "expected this fake's control token" in refused.stderr
-        ok = subprocess.run([*env_cmd, "--control-token", token], cwd=ROOT, capture_output=True,
-                            text=True, timeout=30, env=plain)
+        ok = subprocess.run(
+            [*env_cmd, "--control-token", token],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=plain,
+        )
         assert ok.returncode == 0 and "DINGTALK_OPENAPI_ENDPOINT" in ok.stdout, ok.stderr
         assert _stop(fake.proc, signal.SIGTERM) == 0
 
@@ -218,30 +244,46 @@ def test_the_banner_of_a_fake_beyond_loopback_shows_the_token_it_made() -> None:
     from fakeding.cli import control_banner
 
     lines = control_banner("http://0.0.0.0:8080", "made-token", made=True, host="0.0.0.0")
-    assert lines[0] == ("control API: http://0.0.0.0:8080/_fakeding/... is token-protected (it "
-                        "serves beyond loopback or was given a token): send 'Authorization: "
-                        "Bearer made-token' (made for this run; choose one with "
-                        "--control-token or $FAKEDING_CONTROL_TOKEN)")
-    assert lines[1:] == ["emulator: http://127.0.0.1:8080/?token=made-token",
-                         "  (from elsewhere, use this machine's address in place of 127.0.0.1)"]
+    assert lines[0] == (
+        "control API: http://0.0.0.0:8080/_fakeding/... is token-protected (it "
+        "serves beyond loopback or was given a token): send 'Authorization: "
+        "Bearer made-token' (made for this run; choose one with "
+        "--control-token or $FAKEDING_CONTROL_TOKEN)"
+    )
+    assert lines[1:] == [
+        "emulator: http://127.0.0.1:8080/?token=made-token",
+        "  (from elsewhere, use this machine's address in place of 127.0.0.1)",
+    ]
     assert control_banner("https://:::8443", "t", made=True, host="::")[1] == (
-        "emulator: https://127.0.0.1:8443/?token=t")
+        "emulator: https://127.0.0.1:8443/?token=t"
+    )
 
 
 def test_bare_fakeding_prints_help_and_version_says_which() -> None:
     from fakeding import __version__
 
-    bare = subprocess.run([sys.executable, "-m", "fakeding.cli"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=30)
+    bare = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert bare.returncode == 0 and bare.stderr == ""
     assert bare.stdout.startswith("usage: fakeding") and "examples:" in bare.stdout
     assert "``" not in bare.stdout  # no reStructuredText markup in what people read
-    version = subprocess.run([sys.executable, "-m", "fakeding.cli", "--version"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=30)
+    version = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert version.stdout.strip() == f"fakeding {__version__}"
     for command in ("serve", "env", "scenario"):
-        helped = subprocess.run([sys.executable, "-m", "fakeding.cli", command, "--help"],
-                                cwd=ROOT, capture_output=True, text=True, timeout=30)
+        helped = subprocess.run(
+            [sys.executable, "-m", "fakeding.cli", command, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert helped.returncode == 0 and "examples:" in helped.stdout, command
 
 
@@ -256,8 +298,13 @@ def test_the_default_port_is_8089_and_a_taken_one_says_what_to_do() -> None:
             busy.listen()
         except OSError:
             pass  # something else holds 8089 already: the same situation for `serve`
-        result = subprocess.run([sys.executable, "-m", "fakeding.cli", "serve"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "fakeding.cli", "serve"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "port 8089 on 127.0.0.1 is taken" in result.stderr
     assert "--port 0" in result.stderr
@@ -266,8 +313,9 @@ def test_the_default_port_is_8089_and_a_taken_one_says_what_to_do() -> None:
 def test_serve_open_opens_the_emulator_in_the_browser(tmp_path: Path) -> None:
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "browser.py"
-    browser.write_text(f"#!{sys.executable}\nimport sys, pathlib\n"
-                       f"pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    browser.write_text(
+        f"#!{sys.executable}\nimport sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
     browser.chmod(0o755)
     env = dict(os.environ, BROWSER=f"{browser} %s")
     with serve("--open", env=env) as fake:

@@ -44,15 +44,19 @@ def scenario(tmp_path: Path, delays: dict[str, float]) -> Path:
         "  - {at: 0.4, say: {user: bob, in: team, text: bob asks}}\n"
         "  - {at: 0.5, say: {user: bob, in: desk, text: carl asks}}\n"
         "expect: {answers: 3, max_answers_per_message: 1, violations: 0}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path
 
 
 def as_happened(result: ScenarioResult) -> list[str]:
     """Pushes and answers in the order the fake recorded them (real time)."""
     records = sorted(result.records, key=lambda r: r.t)
-    return [f"{r.kind} {r.fields.get('key') or r.fields.get('conversation')}" for r in records
-            if r.kind in ("push", "webhook")]
+    return [
+        f"{r.kind} {r.fields.get('key') or r.fields.get('conversation')}"
+        for r in records
+        if r.kind in ("push", "webhook")
+    ]
 
 
 def test_overlapping_users_are_in_flight_at_once_and_reported_stably(tmp_path: Path) -> None:
@@ -68,16 +72,18 @@ def test_overlapping_users_are_in_flight_at_once_and_reported_stably(tmp_path: P
     assert render(first) == render(second)
     # reported by cause: each question followed by its answer, in step order
     lines = [(e.who, e.text) for e in first.transcript]
-    assert lines == [("user:alice", "alice asks"), ("bot", "answer to alice asks"),
-                     ("user:bob", "bob asks"), ("bot", "answer to bob asks"),
-                     ("user:bob", "carl asks"), ("bot", "answer to carl asks")]
+    assert lines == [
+        ("user:alice", "alice asks"),
+        ("bot", "answer to alice asks"),
+        ("user:bob", "bob asks"),
+        ("bot", "answer to bob asks"),
+        ("user:bob", "carl asks"),
+        ("bot", "answer to carl asks"),
+    ]
 
 
 def test_a_different_pace_gives_the_same_report(tmp_path: Path) -> None:
     """The robot's pace changes which answer arrives first, not the report."""
-    slow_first = render(run_scenario(scenario(tmp_path, {"alice": 1.2, "bob": 0.1,
-                                                        "carl": 0.1})))
-    fast_first = render(run_scenario(scenario(tmp_path, {"alice": 0.1, "bob": 0.1,
-                                                        "carl": 0.1})))
+    slow_first = render(run_scenario(scenario(tmp_path, {"alice": 1.2, "bob": 0.1, "carl": 0.1})))
+    fast_first = render(run_scenario(scenario(tmp_path, {"alice": 0.1, "bob": 0.1, "carl": 0.1})))
     assert slow_first == fast_first
-

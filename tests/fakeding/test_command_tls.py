@@ -14,23 +14,28 @@ from fakeding.scenarios.harness import running_fake
 adapter = CommandAdapter()
 
 
-@pytest.mark.parametrize(("options", "tls", "lang"), [
-    ({"command": ["node", "bot.mjs"]}, True, "node"),
-    ({"command": ["/usr/bin/node", "bot.mjs"], "tls": False}, False, "node"),
-    ({"command": ["python3", "bot.py"]}, False, "python"),
-    ({"command": ["python", "bot.py"], "tls": True}, True, "python"),
-    ({"command": ["java", "-jar", "bot.jar"], "tls": True}, True, "java"),
-    ({"command": ["./my-bot"], "tls": True, "lang": "node"}, True, "node"),
-    ({"command": ["./my-bot"], "tls": True}, True, "go"),
-])
+@pytest.mark.parametrize(
+    ("options", "tls", "lang"),
+    [
+        ({"command": ["node", "bot.mjs"]}, True, "node"),
+        ({"command": ["/usr/bin/node", "bot.mjs"], "tls": False}, False, "node"),
+        ({"command": ["python3", "bot.py"]}, False, "python"),
+        ({"command": ["python", "bot.py"], "tls": True}, True, "python"),
+        ({"command": ["java", "-jar", "bot.jar"], "tls": True}, True, "java"),
+        ({"command": ["./my-bot"], "tls": True, "lang": "node"}, True, "node"),
+        ({"command": ["./my-bot"], "tls": True}, True, "go"),
+    ],
+)
 def test_tls_defaults_to_node_commands_and_lang_to_the_program(
-        options: dict[str, object], tls: bool, lang: str) -> None:
+    options: dict[str, object], tls: bool, lang: str
+) -> None:
     assert adapter.tls(options) is tls
     assert language(options) == lang
 
 
 def test_python_is_this_interpreter_and_node_is_found() -> None:
     import sys
+
     assert resolve_program("python") == sys.executable
     node = resolve_program("node")
     assert node == "node" or Path(node).name == "node"
@@ -58,6 +63,7 @@ def test_a_plain_fake_adds_no_tls_variables() -> None:
             return robot_environment(fake, "id", "secret", {}, "node")
 
     env = asyncio.run(main())
-    assert "NODE_EXTRA_CA_CERTS" not in env or env.get("NODE_EXTRA_CA_CERTS") == \
-        __import__("os").environ.get("NODE_EXTRA_CA_CERTS")
+    assert "NODE_EXTRA_CA_CERTS" not in env or env.get("NODE_EXTRA_CA_CERTS") == __import__("os").environ.get(
+        "NODE_EXTRA_CA_CERTS"
+    )
     assert env["DINGTALK_OPENAPI_ENDPOINT"].startswith("http://")

@@ -20,9 +20,11 @@ SUBS = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
 
 
 def connect_url(fake: ThreadedFakeDing) -> str:
-    r = requests.post(fake.http_url + GATEWAY, timeout=10,
-                      json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-                            "subscriptions": SUBS})
+    r = requests.post(
+        fake.http_url + GATEWAY,
+        timeout=10,
+        json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": SUBS},
+    )
     assert r.status_code == 200, r.text
     return f"{r.json()['endpoint']}?ticket={r.json()['ticket']}"
 
@@ -36,8 +38,11 @@ async def open_ws(fake: ThreadedFakeDing) -> ClientConnection:
 
 
 def leak_violations(fake: ThreadedFakeDing) -> list[str]:
-    return [str(v.fields["reason"]) for v in fake.violations
-            if "live Stream connections" in str(v.fields.get("reason"))]
+    return [
+        str(v.fields["reason"])
+        for v in fake.violations
+        if "live Stream connections" in str(v.fields.get("reason"))
+    ]
 
 
 def test_a_robot_that_leaks_a_socket_per_reconnect_is_named(make_fakeding: Any) -> None:
@@ -64,8 +69,9 @@ def test_the_same_robot_closing_its_old_socket_passes(make_fakeding: Any) -> Non
         old = await open_ws(fake)
         for _ in range(3):
             await old.close()
-            await asyncio.to_thread(fake.wait_for, "disconnect",
-                                    count=len(fake.timeline(["disconnect"])) or 1)
+            await asyncio.to_thread(
+                fake.wait_for, "disconnect", count=len(fake.timeline(["disconnect"])) or 1
+            )
             old = await open_ws(fake)
         await old.close()
 
@@ -85,9 +91,19 @@ def test_a_stale_channel_loses_pushes_until_redelivery(make_fakeding: Any) -> No
         second = await open_ws(fake)
         fake.send_message("are you there?")
         frame: dict[str, Any] = json.loads(await asyncio.wait_for(second.recv(), timeout=5))
-        await second.send(json.dumps({"code": 200, "headers": {
-            "messageId": frame["headers"]["messageId"], "contentType": "application/json"},
-            "message": "OK", "data": "{}"}))
+        await second.send(
+            json.dumps(
+                {
+                    "code": 200,
+                    "headers": {
+                        "messageId": frame["headers"]["messageId"],
+                        "contentType": "application/json",
+                    },
+                    "message": "OK",
+                    "data": "{}",
+                }
+            )
+        )
         await asyncio.to_thread(fake.wait_for, "ack")
         await second.close()
         return frame
@@ -119,9 +135,11 @@ def test_a_refused_ticket_is_retried_with_a_new_one(fakeding: ThreadedFakeDing) 
 
 
 def test_sleep_wake_leaves_a_dead_socket_and_an_expired_token(fakeding: ThreadedFakeDing) -> None:
-    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID,
-                                "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    token = requests.post(
+        fakeding.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
     before = fakeding.call(lambda: fakeding.fake.now)
 
     async def robot() -> ConnectionClosed:
@@ -138,19 +156,30 @@ def test_sleep_wake_leaves_a_dead_socket_and_an_expired_token(fakeding: Threaded
     assert fakeding.call(lambda: fakeding.fake.now) - before >= 7300
     (gone,) = fakeding.timeline(["disconnect"])
     assert gone["code"] == 1006 and "sleep/wake" in gone["reason"]
-    answer = requests.post(fakeding.http_url + "/v1.0/robot/groupMessages/send", timeout=10,
-                           headers={"x-acs-dingtalk-access-token": token},
-                           json={"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "cid1",
-                                 "msgKey": "sampleText", "msgParam": "{\"content\": \"hi\"}"})
+    answer = requests.post(
+        fakeding.http_url + "/v1.0/robot/groupMessages/send",
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token},
+        json={
+            "robotCode": DEFAULT_CLIENT_ID,
+            "openConversationId": "cid1",
+            "msgKey": "sampleText",
+            "msgParam": '{"content": "hi"}',
+        },
+    )
     assert answer.status_code == 400 and "expired" in answer.text  # it expired during the sleep
 
 
-@pytest.mark.parametrize("spec, field", [
-    ({"kind": "stale_channel"}, "seconds"),
-    ({"kind": "clock_jump", "seconds": 0}, "seconds"),
-    ({"kind": "clock_jump", "seconds": 1e308}, "seconds"),
-])
-def test_bad_connection_faults_name_the_field(fakeding: ThreadedFakeDing, spec: dict[str, Any],
-                                               field: str) -> None:
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"kind": "stale_channel"}, "seconds"),
+        ({"kind": "clock_jump", "seconds": 0}, "seconds"),
+        ({"kind": "clock_jump", "seconds": 1e308}, "seconds"),
+    ],
+)
+def test_bad_connection_faults_name_the_field(
+    fakeding: ThreadedFakeDing, spec: dict[str, Any], field: str
+) -> None:
     answer = requests.post(fakeding.http_url + "/_fakeding/faults", json=spec, timeout=10)
     assert answer.status_code == 400 and answer.json()["field"] == field

@@ -68,10 +68,14 @@ def test_every_served_dingtalk_route_is_documented_and_back(fakeding: ThreadedFa
     app = fakeding.fake.web_app
     assert app is not None
     ours = ("/_fakeding/", "/{tail}", "/favicon.ico")
-    served_routes = {(r.method, str(r.resource.canonical)) for r in app.router.routes()
-                     if r.resource is not None and r.method != "HEAD"
-                     and not str(r.resource.canonical).startswith(ours)
-                     and str(r.resource.canonical) != "/"}
+    served_routes = {
+        (r.method, str(r.resource.canonical))
+        for r in app.router.routes()
+        if r.resource is not None
+        and r.method != "HEAD"
+        and not str(r.resource.canonical).startswith(ours)
+        and str(r.resource.canonical) != "/"
+    }
     assert served_routes - documented_routes() == set(), "served but not documented"
     assert documented_routes() - served_routes == set(), "documented but not served"
 
@@ -88,33 +92,72 @@ def test_answers_real_clients_get_match_the_openapi_document(fakeding: ThreadedF
         fakeding.wait_for("connect")
         fakeding.send_message("hi")
         fakeding.wait_for("webhook")
-    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID,
-                                "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    token = requests.post(
+        fakeding.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
     headers = {"x-acs-dingtalk-access-token": token}
     base = fakeding.http_url
     calls = [
-        ("POST", "/v1.0/im/v1.0/robot/interactiveCards/send",
-         send_body(robotCode=DEFAULT_CLIENT_ID, cardBizId="c-1")),
-        ("POST", "/v1.0/card/instances/createAndDeliver", {
-            "cardTemplateId": "t.schema", "outTrackId": "ai-1", "cardData": {"cardParamMap": {}},
-            "openSpaceId": "dtv1.card//IM_GROUP.cidG",
-            "imGroupOpenSpaceModel": {"supportForward": True},
-            "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID}}),
-        ("PUT", "/v1.0/card/streaming", {"outTrackId": "ai-1", "guid": "g1", "key": "content",
-                                         "content": "hi", "isFull": True, "isFinalize": True}),
-        ("POST", "/v1.0/robot/groupMessages/send", {
-            "robotCode": DEFAULT_CLIENT_ID, "openConversationId": "cidG", "msgKey": "sampleText",
-            "msgParam": "{\"content\": \"x\"}"}),
-        ("POST", "/v1.0/robot/oToMessages/batchSend", {
-            "robotCode": DEFAULT_CLIENT_ID, "userIds": ["u1"], "msgKey": "sampleText",
-            "msgParam": "{\"content\": \"x\"}"}),
+        (
+            "POST",
+            "/v1.0/im/v1.0/robot/interactiveCards/send",
+            send_body(robotCode=DEFAULT_CLIENT_ID, cardBizId="c-1"),
+        ),
+        (
+            "POST",
+            "/v1.0/card/instances/createAndDeliver",
+            {
+                "cardTemplateId": "t.schema",
+                "outTrackId": "ai-1",
+                "cardData": {"cardParamMap": {}},
+                "openSpaceId": "dtv1.card//IM_GROUP.cidG",
+                "imGroupOpenSpaceModel": {"supportForward": True},
+                "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID},
+            },
+        ),
+        (
+            "PUT",
+            "/v1.0/card/streaming",
+            {
+                "outTrackId": "ai-1",
+                "guid": "g1",
+                "key": "content",
+                "content": "hi",
+                "isFull": True,
+                "isFinalize": True,
+            },
+        ),
+        (
+            "POST",
+            "/v1.0/robot/groupMessages/send",
+            {
+                "robotCode": DEFAULT_CLIENT_ID,
+                "openConversationId": "cidG",
+                "msgKey": "sampleText",
+                "msgParam": '{"content": "x"}',
+            },
+        ),
+        (
+            "POST",
+            "/v1.0/robot/oToMessages/batchSend",
+            {
+                "robotCode": DEFAULT_CLIENT_ID,
+                "userIds": ["u1"],
+                "msgKey": "sampleText",
+                "msgParam": '{"content": "x"}',
+            },
+        ),
     ]
     for method, path, body in calls:
         answer = requests.request(method, base + path, json=body, headers=headers, timeout=10)
         assert answer.status_code == 200, (path, answer.text)
-    legacy = requests.get(base + "/gettoken", timeout=10, params={
-        "appkey": DEFAULT_CLIENT_ID, "appsecret": DEFAULT_CLIENT_SECRET})
+    legacy = requests.get(
+        base + "/gettoken",
+        timeout=10,
+        params={"appkey": DEFAULT_CLIENT_ID, "appsecret": DEFAULT_CLIENT_SECRET},
+    )
     V(response_schema("GET", "/gettoken") or {}).validate(legacy.json())
     checked = 0
     for record in fakeding.timeline(["api"]):
@@ -132,20 +175,40 @@ def test_frames_a_raw_client_reads_match_the_asyncapi_document(make_fakeding: An
     fake = make_fakeding(system_ping_interval=0.2)
     subs = [{"type": "CALLBACK", "topic": c.topic} for c in CHANNELS if c.type == "CALLBACK"]
     subs.append({"type": "EVENT", "topic": "*"})
-    opened = requests.post(fake.http_url + "/v1.0/gateway/connections/open", timeout=10, json={
-        "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-        "subscriptions": subs}).json()
+    opened = requests.post(
+        fake.http_url + "/v1.0/gateway/connections/open",
+        timeout=10,
+        json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": subs},
+    ).json()
     wanted = documented_topics() - {("SYSTEM", "disconnect")}
-    token = requests.post(fake.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID,
-                                "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
-    card = {"config": {"autoLayout": True}, "contents": [{"type": "action", "actions": [
-        {"type": "button", "label": {"type": "text", "text": "Yes"}, "actionType": "request",
-         "id": "yes", "value": "{}"}]}]}
-    sent = requests.post(fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
-                         timeout=10, headers={"x-acs-dingtalk-access-token": token},
-                         json=send_body(robotCode=DEFAULT_CLIENT_ID, cardBizId="vote-1",
-                                        cardData=json.dumps(card)))
+    token = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
+    card = {
+        "config": {"autoLayout": True},
+        "contents": [
+            {
+                "type": "action",
+                "actions": [
+                    {
+                        "type": "button",
+                        "label": {"type": "text", "text": "Yes"},
+                        "actionType": "request",
+                        "id": "yes",
+                        "value": "{}",
+                    }
+                ],
+            }
+        ],
+    }
+    sent = requests.post(
+        fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token},
+        json=send_body(robotCode=DEFAULT_CLIENT_ID, cardBizId="vote-1", cardData=json.dumps(card)),
+    )
     assert sent.status_code == 200, sent.text
     deadline = time.monotonic() + 30  # pings keep coming: bound the reading by time
 
@@ -162,10 +225,17 @@ def test_frames_a_raw_client_reads_match_the_asyncapi_document(make_fakeding: An
                 frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
                 frames.append(frame)
                 data = json.loads(frame["data"])
-                ack = {"code": 200, "message": "OK", "data": json.dumps(
-                    {"opaque": data["opaque"]} if frame["headers"]["topic"] == "ping" else {}),
-                       "headers": {"messageId": frame["headers"]["messageId"],
-                                   "contentType": "application/json"}}
+                ack = {
+                    "code": 200,
+                    "message": "OK",
+                    "data": json.dumps(
+                        {"opaque": data["opaque"]} if frame["headers"]["topic"] == "ping" else {}
+                    ),
+                    "headers": {
+                        "messageId": frame["headers"]["messageId"],
+                        "contentType": "application/json",
+                    },
+                }
                 V(ACK).validate(ack)
                 await ws.send(json.dumps(ack))
             fake.fault({"kind": "disconnect"})

@@ -16,24 +16,33 @@ from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 CARD_SEND = "/v1.0/im/v1.0/robot/interactiveCards/send"
-BUTTON = {"type": "button", "actionType": "request", "id": "b1",
-          "label": {"type": "text", "text": "OK"}, "value": {"x": 1}}
-CARD_DATA = {"config": {"autoLayout": True},
-             "header": {"title": {"type": "text", "text": "Was this helpful?"}},
-             "contents": [{"type": "markdown", "text": "answer", "id": "m1"},
-                          {"type": "action", "actions": [BUTTON], "id": "a1"}]}
+BUTTON = {
+    "type": "button",
+    "actionType": "request",
+    "id": "b1",
+    "label": {"type": "text", "text": "OK"},
+    "value": {"x": 1},
+}
+CARD_DATA = {
+    "config": {"autoLayout": True},
+    "header": {"title": {"type": "text", "text": "Was this helpful?"}},
+    "contents": [
+        {"type": "markdown", "text": "answer", "id": "m1"},
+        {"type": "action", "actions": [BUTTON], "id": "a1"},
+    ],
+}
 
 
 def _get(fake: ThreadedFakeDing, path: str, **params: Any) -> requests.Response:
     return requests.get(fake.http_url + "/_fakeding/" + path, params=params, timeout=10)
 
 
-def _post(fake: ThreadedFakeDing, path: str, body: Any = None, *,
-          raw: bytes | None = None) -> requests.Response:
+def _post(
+    fake: ThreadedFakeDing, path: str, body: Any = None, *, raw: bytes | None = None
+) -> requests.Response:
     url = fake.http_url + "/_fakeding/" + path
     if raw is not None:
-        return requests.post(url, data=raw, headers={"Content-Type": "application/json"},
-                             timeout=10)
+        return requests.post(url, data=raw, headers={"Content-Type": "application/json"}, timeout=10)
     return requests.post(url, json=body, timeout=10)
 
 
@@ -48,16 +57,21 @@ def _bad(r: requests.Response, field: str) -> str:
 
 
 def _message(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"conversation": {"id": "cidG1", "type": "group", "title": "Support"},
-                            "sender": {"staffId": "alice", "nick": "Alice"}, "text": "hello"}
+    body: dict[str, Any] = {
+        "conversation": {"id": "cidG1", "type": "group", "title": "Support"},
+        "sender": {"staffId": "alice", "nick": "Alice"},
+        "text": "hello",
+    }
     body.update(overrides)
     return body
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(fake.http_url + "/v1.0/oauth2/accessToken",
-                      json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
-                      timeout=10)
+    r = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     token: str = r.json()["accessToken"]
     return token
@@ -66,40 +80,60 @@ def _token(fake: ThreadedFakeDing) -> str:
 def _send_card(fake: ThreadedFakeDing, biz_id: str = "card-1", cid: str = "cidG1") -> None:
     """Send a card the way the Python SDK's ``reply_card`` does."""
     body: dict[str, Any] = {
-        "cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
-        "cardData": json.dumps(CARD_DATA), "sendOptions": {}, "cardBizId": biz_id,
-        "openConversationId": cid}
-    r = requests.post(fake.http_url + CARD_SEND, json=body,
-                      headers={"x-acs-dingtalk-access-token": _token(fake)}, timeout=10)
+        "cardTemplateId": "StandardCard",
+        "robotCode": DEFAULT_CLIENT_ID,
+        "cardData": json.dumps(CARD_DATA),
+        "sendOptions": {},
+        "cardBizId": biz_id,
+        "openConversationId": cid,
+    }
+    r = requests.post(
+        fake.http_url + CARD_SEND,
+        json=body,
+        headers={"x-acs-dingtalk-access-token": _token(fake)},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
 
 
-def _robot(fake: ThreadedFakeDing, topics: list[str],
-           body: Callable[[ClientConnection], Awaitable[Any]]) -> Any:
+def _robot(
+    fake: ThreadedFakeDing, topics: list[str], body: Callable[[ClientConnection], Awaitable[Any]]
+) -> Any:
     """Connect a raw websocket robot subscribed to ``topics`` and run ``body`` with it."""
     subs = [{"type": "CALLBACK", "topic": t} for t in topics]
-    r = requests.post(fake.http_url + "/v1.0/gateway/connections/open",
-                      json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-                            "subscriptions": subs}, timeout=10)
+    r = requests.post(
+        fake.http_url + "/v1.0/gateway/connections/open",
+        json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": subs},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     url = f"{r.json()['endpoint']}?ticket={r.json()['ticket']}"
 
     async def run() -> Any:
         async with connect(url, open_timeout=5) as ws:
             return await body(ws)
+
     return asyncio.run(run())
 
 
 async def _frame_and_ack(fake: ThreadedFakeDing, ws: ClientConnection) -> dict[str, Any]:
     frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
-    await ws.send(json.dumps({"code": 200, "headers": {"messageId":
-                                                       frame["headers"]["messageId"]},
-                              "message": "OK", "data": json.dumps({"response": None})}))
+    await ws.send(
+        json.dumps(
+            {
+                "code": 200,
+                "headers": {"messageId": frame["headers"]["messageId"]},
+                "message": "OK",
+                "data": json.dumps({"response": None}),
+            }
+        )
+    )
     fake.wait_for("ack")
     return frame
 
 
 # -- health ---------------------------------------------------------------------------------------
+
 
 def test_health(fakeding: ThreadedFakeDing) -> None:
     r = _get(fakeding, "health")
@@ -110,6 +144,7 @@ def test_health(fakeding: ThreadedFakeDing) -> None:
 
 # -- messages -------------------------------------------------------------------------------------
 
+
 def test_group_message_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> None:
     r = _post(fakeding, "messages", _message())
     assert r.status_code == 200, r.text
@@ -118,10 +153,19 @@ def test_group_message_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> 
     assert body["messageId"] is None and body["delivered"] is True
     assert body["msgId"].startswith("msg")
     (message,) = fakeding.timeline(["message"])
-    assert message == {"seq": message["seq"], "t": message["t"], "kind": "message",
-                       "client": DEFAULT_CLIENT_ID, "conversation": "cidG1", "sender": "alice",
-                       "msgtype": "text", "msgId": body["msgId"], "atBot": True, "delivered": True,
-                       "session": message["session"]}
+    assert message == {
+        "seq": message["seq"],
+        "t": message["t"],
+        "kind": "message",
+        "client": DEFAULT_CLIENT_ID,
+        "conversation": "cidG1",
+        "sender": "alice",
+        "msgtype": "text",
+        "msgId": body["msgId"],
+        "atBot": True,
+        "delivered": True,
+        "session": message["session"],
+    }
     assert len(message["session"]) == 12  # a digest of the session webhook's key, never the key
     (queued,) = fakeding.timeline(["queued"])
     assert queued["topic"] == BOT_TOPIC and queued["client"] == DEFAULT_CLIENT_ID
@@ -151,8 +195,11 @@ def test_group_message_with_a_robot_is_pushed(fakeding: ThreadedFakeDing) -> Non
 def test_single_message(fakeding: ThreadedFakeDing) -> None:
     async def robot(ws: ClientConnection) -> tuple[dict[str, Any], dict[str, Any]]:
         fakeding.wait_for("connect")
-        r = _post(fakeding, "messages", _message(conversation={"id": "cidS1", "type": "single"},
-                                                 atBot=False, text="dm"))
+        r = _post(
+            fakeding,
+            "messages",
+            _message(conversation={"id": "cidS1", "type": "single"}, atBot=False, text="dm"),
+        )
         return r.json(), await _frame_and_ack(fakeding, ws)
 
     body, frame = _robot(fakeding, [BOT_TOPIC], robot)
@@ -175,8 +222,15 @@ def test_group_message_not_at_the_robot_is_not_delivered(fakeding: ThreadedFakeD
 
 
 def test_picture_message(fakeding: ThreadedFakeDing) -> None:
-    r = _post(fakeding, "messages", {"conversation": {"id": "cidP", "type": "single"},
-                                     "sender": {"staffId": "bob"}, "msgtype": "picture"})
+    r = _post(
+        fakeding,
+        "messages",
+        {
+            "conversation": {"id": "cidP", "type": "single"},
+            "sender": {"staffId": "bob"},
+            "msgtype": "picture",
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["delivered"] is True
     (message,) = fakeding.timeline(["message"])
@@ -188,8 +242,11 @@ def test_picture_message(fakeding: ThreadedFakeDing) -> None:
 def test_message_with_explicit_content(fakeding: ThreadedFakeDing) -> None:
     async def robot(ws: ClientConnection) -> dict[str, Any]:
         fakeding.wait_for("connect")
-        _post(fakeding, "messages", _message(msgtype="file", text=None,
-                                             content={"downloadCode": "dl1", "fileName": "a.pdf"}))
+        _post(
+            fakeding,
+            "messages",
+            _message(msgtype="file", text=None, content={"downloadCode": "dl1", "fileName": "a.pdf"}),
+        )
         return await _frame_and_ack(fakeding, ws)
 
     data = json.loads(_robot(fakeding, [BOT_TOPIC], robot)["data"])
@@ -206,27 +263,31 @@ def test_message_body_must_be_an_object(fakeding: ThreadedFakeDing) -> None:
     assert "found list" in _bad(_post(fakeding, "messages", [1]), "body")
 
 
-@pytest.mark.parametrize(("overrides", "remove", "field"), [
-    ({}, "conversation", "conversation"),
-    ({"conversation": "cidG1"}, None, "conversation"),
-    ({"conversation": {"type": "group"}}, None, "conversation.id"),
-    ({"conversation": {"id": "c"}}, None, "conversation.type"),
-    ({"conversation": {"id": "c", "type": "channel"}}, None, "conversation.type"),
-    ({"conversation": {"id": "c", "type": "group", "title": 5}}, None, "conversation.title"),
-    ({}, "sender", "sender"),
-    ({"sender": {}}, None, "sender.staffId"),
-    ({"sender": {"staffId": ""}}, None, "sender.staffId"),
-    ({"sender": {"staffId": "a", "nick": 1}}, None, "sender.nick"),
-    ({}, "text", "text"),
-    ({"text": 42}, None, "text"),
-    ({"msgtype": "audio", "text": 5}, None, "text"),
-    ({"atBot": "yes"}, None, "atBot"),
-    ({"msgtype": "sticker"}, None, "msgtype"),
-    ({"msgtype": "picture", "content": "x"}, None, "content"),
-    ({"clientId": ""}, None, "clientId"),
-])
-def test_message_validation_names_the_field(fakeding: ThreadedFakeDing, overrides: dict[str, Any],
-                                            remove: str | None, field: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "remove", "field"),
+    [
+        ({}, "conversation", "conversation"),
+        ({"conversation": "cidG1"}, None, "conversation"),
+        ({"conversation": {"type": "group"}}, None, "conversation.id"),
+        ({"conversation": {"id": "c"}}, None, "conversation.type"),
+        ({"conversation": {"id": "c", "type": "channel"}}, None, "conversation.type"),
+        ({"conversation": {"id": "c", "type": "group", "title": 5}}, None, "conversation.title"),
+        ({}, "sender", "sender"),
+        ({"sender": {}}, None, "sender.staffId"),
+        ({"sender": {"staffId": ""}}, None, "sender.staffId"),
+        ({"sender": {"staffId": "a", "nick": 1}}, None, "sender.nick"),
+        ({}, "text", "text"),
+        ({"text": 42}, None, "text"),
+        ({"msgtype": "audio", "text": 5}, None, "text"),
+        ({"atBot": "yes"}, None, "atBot"),
+        ({"msgtype": "sticker"}, None, "msgtype"),
+        ({"msgtype": "picture", "content": "x"}, None, "content"),
+        ({"clientId": ""}, None, "clientId"),
+    ],
+)
+def test_message_validation_names_the_field(
+    fakeding: ThreadedFakeDing, overrides: dict[str, Any], remove: str | None, field: str
+) -> None:
     body = _message(**overrides)
     if remove:
         del body[remove]
@@ -241,6 +302,7 @@ def test_message_for_an_unknown_app_is_400_field_client_id(fakeding: ThreadedFak
 
 # -- cards and clicks -----------------------------------------------------------------------------
 
+
 def test_cards_lists_a_card_sent_through_the_openapi(fakeding: ThreadedFakeDing) -> None:
     assert _get(fakeding, "cards").json() == []
     _send_card(fakeding)
@@ -248,8 +310,14 @@ def test_cards_lists_a_card_sent_through_the_openapi(fakeding: ThreadedFakeDing)
     assert r.status_code == 200
     (card,) = r.json()
     assert {k: v for k, v in card.items() if k != "versions"} == {
-        "cardBizId": "card-1", "kind": "interactive", "conversationId": "cidG1", "user": None,
-        "clientId": DEFAULT_CLIENT_ID, "callbackType": "STREAM", "privateData": {}}
+        "cardBizId": "card-1",
+        "kind": "interactive",
+        "conversationId": "cidG1",
+        "user": None,
+        "clientId": DEFAULT_CLIENT_ID,
+        "callbackType": "STREAM",
+        "privateData": {},
+    }
     (version,) = card["versions"]
     assert version["cardData"] == CARD_DATA and version["via"] == "send"
 
@@ -261,7 +329,11 @@ def test_click_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> None:
     assert r.json() == {"messageId": None}
     (click,) = fakeding.timeline(["click"])
     assert {k: click[k] for k in ("client", "card", "user", "button")} == {
-        "client": DEFAULT_CLIENT_ID, "card": "card-1", "user": "alice", "button": "b1"}
+        "client": DEFAULT_CLIENT_ID,
+        "card": "card-1",
+        "user": "alice",
+        "button": "b1",
+    }
     (queued,) = fakeding.timeline(["queued"])
     assert queued["topic"] == CARD_TOPIC
     entries = [(e["who"], e["kind"], e["text"]) for e in fakeding.transcript("cidG1")]
@@ -270,8 +342,7 @@ def test_click_without_a_robot_is_queued(fakeding: ThreadedFakeDing) -> None:
 
 def test_queued_click_reaches_the_robot_when_it_connects(fakeding: ThreadedFakeDing) -> None:
     _send_card(fakeding)
-    r = _post(fakeding, "cards/card-1/click",
-              {"staffId": "alice", "buttonId": "b1", "params": {"y": 2}})
+    r = _post(fakeding, "cards/card-1/click", {"staffId": "alice", "buttonId": "b1", "params": {"y": 2}})
     assert r.status_code == 200, r.text
 
     async def robot(ws: ClientConnection) -> dict[str, Any]:
@@ -282,7 +353,8 @@ def test_queued_click_reaches_the_robot_when_it_connects(fakeding: ThreadedFakeD
     data = json.loads(frame["data"])
     assert data["outTrackId"] == "card-1" and data["userId"] == "alice"
     assert json.loads(data["content"]) == {
-        "cardPrivateData": {"actionIds": ["b1"], "params": {"x": 1, "y": 2}}}
+        "cardPrivateData": {"actionIds": ["b1"], "params": {"x": 1, "y": 2}}
+    }
 
 
 def test_click_with_a_robot_returns_the_pushed_message_id(fakeding: ThreadedFakeDing) -> None:
@@ -299,25 +371,28 @@ def test_click_with_a_robot_returns_the_pushed_message_id(fakeding: ThreadedFake
 
 def test_click_on_an_unknown_button_lists_the_cards_buttons(fakeding: ThreadedFakeDing) -> None:
     _send_card(fakeding)
-    error = _bad(_post(fakeding, "cards/card-1/click", {"staffId": "a", "buttonId": "b9"}),
-                 "buttonId")
+    error = _bad(_post(fakeding, "cards/card-1/click", {"staffId": "a", "buttonId": "b9"}), "buttonId")
     assert "['b1']" in error and "'b9'" in error
     assert fakeding.timeline(["click"]) == []
 
 
 def test_click_on_an_unknown_card_is_400_field_card_biz_id(fakeding: ThreadedFakeDing) -> None:
     _send_card(fakeding)
-    error = _bad(_post(fakeding, "cards/nope/click", {"staffId": "a", "buttonId": "b1"}),
-                 "cardBizId")
+    error = _bad(_post(fakeding, "cards/nope/click", {"staffId": "a", "buttonId": "b1"}), "cardBizId")
     assert "'nope'" in error and "card-1" in error
 
 
-@pytest.mark.parametrize(("body", "field"), [({"buttonId": "b1"}, "staffId"),
-                                             ({"staffId": "a"}, "buttonId"),
-                                             ({"staffId": "a", "buttonId": "b1", "params": [1]},
-                                              "params")])
-def test_click_validation_names_the_field(fakeding: ThreadedFakeDing, body: dict[str, Any],
-                                          field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"buttonId": "b1"}, "staffId"),
+        ({"staffId": "a"}, "buttonId"),
+        ({"staffId": "a", "buttonId": "b1", "params": [1]}, "params"),
+    ],
+)
+def test_click_validation_names_the_field(
+    fakeding: ThreadedFakeDing, body: dict[str, Any], field: str
+) -> None:
     _send_card(fakeding)
     _bad(_post(fakeding, "cards/card-1/click", body), field)
 
@@ -327,6 +402,7 @@ def test_click_bad_json_body(fakeding: ThreadedFakeDing) -> None:
 
 
 # -- timeline, conversations, violations ----------------------------------------------------------
+
 
 def test_timeline_lists_records_and_filters_by_kind(fakeding: ThreadedFakeDing) -> None:
     _post(fakeding, "messages", _message())
@@ -348,7 +424,9 @@ def test_conversation_transcript(fakeding: ThreadedFakeDing) -> None:
     assert r.status_code == 200
     rows = r.json()
     assert [(e["who"], e["kind"], e["text"], e["conversation"]) for e in rows] == [
-        ("user:alice", "text", "one", "cidG1"), ("user:bob", "text", "two", "cidG1")]
+        ("user:alice", "text", "one", "cidG1"),
+        ("user:bob", "text", "two", "cidG1"),
+    ]
     assert all(e["ref"].startswith("msg") for e in rows)
     assert _get(fakeding, "conversations/unknown").json() == []
 
@@ -363,38 +441,54 @@ def test_violations(fakeding: ThreadedFakeDing) -> None:
 
 # -- faults ---------------------------------------------------------------------------------------
 
+
 def test_fault_is_armed_and_recorded(fakeding: ThreadedFakeDing) -> None:
-    spec = {"kind": "api", "route": "POST /v1.0/robot/groupMessages/send", "status": 503,
-            "code": "system.busy", "message": "try later"}
+    spec = {
+        "kind": "api",
+        "route": "POST /v1.0/robot/groupMessages/send",
+        "status": 503,
+        "code": "system.busy",
+        "message": "try later",
+    }
     r = _post(fakeding, "faults", spec)
     assert r.status_code == 200, r.text
     assert r.json() == {"armed": spec}
     (fault,) = fakeding.timeline(["fault"])
     assert fault["fault"] == "api" and fault["route"] == spec["route"]
-    send = {"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "c", "msgKey": "sampleText",
-            "msgParam": json.dumps({"content": "x"})}
+    send = {
+        "robotCode": DEFAULT_CLIENT_ID,
+        "openConversationId": "c",
+        "msgKey": "sampleText",
+        "msgParam": json.dumps({"content": "x"}),
+    }
     headers = {"x-acs-dingtalk-access-token": _token(fakeding)}
     url = fakeding.http_url + "/v1.0/robot/groupMessages/send"
     first = requests.post(url, json=send, headers=headers, timeout=10)
     assert first.status_code == 503
-    assert {k: first.json()[k] for k in ("code", "message")} == {"code": "system.busy",
-                                                                  "message": "try later"}
+    assert {k: first.json()[k] for k in ("code", "message")} == {
+        "code": "system.busy",
+        "message": "try later",
+    }
     assert requests.post(url, json=send, headers=headers, timeout=10).status_code == 200
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"kind": "explode"}, "kind"),
-    ({}, "kind"),
-    ({"kind": "frame", "action": "shuffle"}, "action"),
-    ({"kind": "frame", "action": "drop", "nth": 0}, "nth"),
-    ({"kind": "frame", "action": "delay", "delay": -1}, "delay"),
-    ({"kind": "api", "route": "nothing"}, "route"),
-    ({"kind": "api", "route": "/x", "status": 42}, "status"),
-    ({"kind": "zombie", "when": 1}, "when"),
-    ({"kind": "zombie", "clientId": "ghost"}, "clientId"),
-])
-def test_bad_fault_is_400_naming_the_field(fakeding: ThreadedFakeDing, spec: dict[str, Any],
-                                           field: str) -> None:
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"kind": "explode"}, "kind"),
+        ({}, "kind"),
+        ({"kind": "frame", "action": "shuffle"}, "action"),
+        ({"kind": "frame", "action": "drop", "nth": 0}, "nth"),
+        ({"kind": "frame", "action": "delay", "delay": -1}, "delay"),
+        ({"kind": "api", "route": "nothing"}, "route"),
+        ({"kind": "api", "route": "/x", "status": 42}, "status"),
+        ({"kind": "zombie", "when": 1}, "when"),
+        ({"kind": "zombie", "clientId": "ghost"}, "clientId"),
+    ],
+)
+def test_bad_fault_is_400_naming_the_field(
+    fakeding: ThreadedFakeDing, spec: dict[str, Any], field: str
+) -> None:
     _bad(_post(fakeding, "faults", spec), field)
     assert fakeding.timeline(["fault"]) == []
 
@@ -404,6 +498,7 @@ def test_fault_bad_json_body(fakeding: ThreadedFakeDing) -> None:
 
 
 # -- reset ----------------------------------------------------------------------------------------
+
 
 def _msg_id(fake: ThreadedFakeDing) -> str:
     msg_id: str = _post(fake, "messages", _message()).json()["msgId"]
@@ -467,8 +562,9 @@ def test_timeline_since_returns_only_what_is_new(fakeding: ThreadedFakeDing) -> 
     _post(fakeding, "messages", _message())
     newer = _get(fakeding, f"timeline?since={last}").json()
     assert newer and all(r["seq"] > last for r in newer)
-    assert newer == _get(fakeding, "timeline").json()[len(everything):]
+    assert newer == _get(fakeding, "timeline").json()[len(everything) :]
     assert _get(fakeding, f"timeline?since={last}&kind=message").json() == [
-        r for r in newer if r["kind"] == "message"]
+        r for r in newer if r["kind"] == "message"
+    ]
     error = _bad(_get(fakeding, "timeline?since=-1"), "since")
     assert "integer" in error

@@ -38,27 +38,51 @@ def test_the_served_document_is_openapi_3_and_matches_the_table(fakeding: Thread
 def test_every_control_route_of_the_server_is_documented(fakeding: ThreadedFakeDing) -> None:
     app = fakeding.fake.web_app
     assert app is not None
-    served = {(r.method, str(r.resource.canonical)) for r in app.router.routes()
-              if r.resource is not None and str(r.resource.canonical).startswith("/_fakeding/")
-              and r.method != "HEAD"}
-    documented = {(method.upper(), path) for path, ops in _served(fakeding)["paths"].items()
-                  for method in ops}
+    served = {
+        (r.method, str(r.resource.canonical))
+        for r in app.router.routes()
+        if r.resource is not None
+        and str(r.resource.canonical).startswith("/_fakeding/")
+        and r.method != "HEAD"
+    }
+    documented = {
+        (method.upper(), path) for path, ops in _served(fakeding)["paths"].items() for method in ops
+    }
     assert served - documented == set(), "routes without documentation"
     assert documented - served == set(), "documented routes the server lacks"
 
 
 def _make_example_card(fake: ThreadedFakeDing) -> None:
     """The card the click example names: an interactive card with a request button 'yes'."""
-    card = {"config": {"autoLayout": True},
-            "contents": [{"type": "action", "actions": [
-                {"type": "button", "label": {"type": "text", "text": "Yes"},
-                 "actionType": "request", "id": "yes", "value": "{}"}]}]}
+    card = {
+        "config": {"autoLayout": True},
+        "contents": [
+            {
+                "type": "action",
+                "actions": [
+                    {
+                        "type": "button",
+                        "label": {"type": "text", "text": "Yes"},
+                        "actionType": "request",
+                        "id": "yes",
+                        "value": "{}",
+                    }
+                ],
+            }
+        ],
+    }
     answer = requests.post(
         fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
         headers={"x-acs-dingtalk-access-token": sdk_client().get_access_token()},
-        json={"cardTemplateId": "StandardCard", "openConversationId": "cidExample",
-              "cardBizId": "card-example", "robotCode": "fakeding-client",
-              "cardData": json.dumps(card)}, timeout=5)
+        json={
+            "cardTemplateId": "StandardCard",
+            "openConversationId": "cidExample",
+            "cardBizId": "card-example",
+            "robotCode": "fakeding-client",
+            "cardData": json.dumps(card),
+        },
+        timeout=5,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -67,7 +91,7 @@ def _content(answer: requests.Response, media: str) -> Any:
     if media == "text/event-stream":
         for line in answer.iter_lines(decode_unicode=True):
             if line.startswith("data: "):
-                return json.loads(line[len("data: "):])
+                return json.loads(line[len("data: ") :])
         raise AssertionError("the event stream ended without an event")
     if media == "application/yaml":
         return yaml.safe_load(answer.text)
@@ -77,8 +101,7 @@ def _content(answer: requests.Response, media: str) -> Any:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFakeDing,
-                                                          route: Any) -> None:
+def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFakeDing, route: Any) -> None:
     _make_example_card(fakeding)
     op = _served(fakeding)["paths"][route.path][route.method.lower()]
     path = route.path
@@ -92,18 +115,19 @@ def test_documented_route_answers_in_its_documented_shape(fakeding: ThreadedFake
     if "schema" in body and "example" in body:
         jsonschema.validate(body["example"], body["schema"])
     ((media, documented),) = op["responses"]["200"]["content"].items()
-    answer = requests.request(route.method, fakeding.http_url + path, params=query,
-                              json=body.get("example"), timeout=5, stream=True)
+    answer = requests.request(
+        route.method, fakeding.http_url + path, params=query, json=body.get("example"), timeout=5, stream=True
+    )
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith(media)
     jsonschema.validate(_content(answer, media), documented["schema"])
     answer.close()
     if "x-bad-example" in op:
-        refused = requests.request(route.method, fakeding.http_url + path, params=query,
-                                   json=op["x-bad-example"], timeout=5)
+        refused = requests.request(
+            route.method, fakeding.http_url + path, params=query, json=op["x-bad-example"], timeout=5
+        )
         assert refused.status_code == 400, refused.text
-        jsonschema.validate(refused.json(), op["responses"]["400"]["content"]
-                            ["application/json"]["schema"])
+        jsonschema.validate(refused.json(), op["responses"]["400"]["content"]["application/json"]["schema"])
     else:
         assert "400" not in op["responses"]
     fakeding.reset()  # the example click and message wait for a robot that is not there
@@ -116,8 +140,12 @@ def test_patched_settings_take_effect_now_and_keep_the_run(fakeding: ThreadedFak
     assert changed["qps_limit"] == 1 and requests.get(base, timeout=5).json() == changed
     assert fakeding.timeline(["api"]), "the token call before the change is still recorded"
     route = fakeding.http_url + "/v1.0/robot/groupMessages/send"
-    body = {"robotCode": "fakeding-client", "msgKey": "sampleText",
-            "msgParam": json.dumps({"content": "hi"}), "openConversationId": "cidQps"}
+    body = {
+        "robotCode": "fakeding-client",
+        "msgKey": "sampleText",
+        "msgParam": json.dumps({"content": "hi"}),
+        "openConversationId": "cidQps",
+    }
     headers = {"x-acs-dingtalk-access-token": token}
     first = requests.post(route, json=body, headers=headers, timeout=5)
     second = requests.post(route, json=body, headers=headers, timeout=5)
@@ -128,9 +156,11 @@ def test_patched_settings_take_effect_now_and_keep_the_run(fakeding: ThreadedFak
 
 def test_settings_errors_name_the_setting(fakeding: ThreadedFakeDing) -> None:
     base = fakeding.http_url + "/_fakeding/settings"
-    for body, field, word in [({"host": "0.0.0.0"}, "host", "no such setting"),
-                              ({"token_ttl": None}, "token_ttl", "cannot be switched off"),
-                              ({"max_redeliveries": 1.5}, "max_redeliveries", "whole number")]:
+    for body, field, word in [
+        ({"host": "0.0.0.0"}, "host", "no such setting"),
+        ({"token_ttl": None}, "token_ttl", "cannot be switched off"),
+        ({"max_redeliveries": 1.5}, "max_redeliveries", "whole number"),
+    ]:
         answer = requests.patch(base, json=body, timeout=5)
         assert answer.status_code == 400 and answer.json()["field"] == field
         assert word in answer.json()["error"]

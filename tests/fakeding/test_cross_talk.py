@@ -49,8 +49,7 @@ def ask_two_chats(fake: ThreadedFakeDing) -> dict[str, str]:
     return {"alice": a.msg_id}
 
 
-def test_a_handler_keeping_the_latest_message_is_caught_crossing(
-        fakeding: ThreadedFakeDing) -> None:
+def test_a_handler_keeping_the_latest_message_is_caught_crossing(fakeding: ThreadedFakeDing) -> None:
     with SdkRobot().on_messages(LatestMessage()):
         fakeding.wait_for("connect")
         ids = ask_two_chats(fakeding)
@@ -66,8 +65,9 @@ def test_the_same_robot_answering_each_message_passes(fakeding: ThreadedFakeDing
         fakeding.wait_for("connect")
         ask_two_chats(fakeding)
     assert fakeding.cross_talk() == []
-    said = {c: [e["text"] for e in fakeding.transcript(c) if e["who"] == "bot"]
-            for c in ("cidAlice", "cidBob")}
+    said = {
+        c: [e["text"] for e in fakeding.transcript(c) if e["who"] == "bot"] for c in ("cidAlice", "cidBob")
+    }
     assert said == {"cidAlice": ["answer to refund?"], "cidBob": ["answer to invoice?"]}
 
 
@@ -77,8 +77,10 @@ def test_a_lost_answer_is_not_called_cross_talk_but_an_answer_nobody_asked_for_i
     from fakeding.recorder import Record
 
     def asked(seq: int, conv: str, user: str, msg: str) -> tuple[Record, TranscriptEntry]:
-        return (Record(seq, float(seq), "message", {"msgId": msg, "delivered": True}),
-                TranscriptEntry(float(seq), conv, f"user:{user}", "text", "q", msg))
+        return (
+            Record(seq, float(seq), "message", {"msgId": msg, "delivered": True}),
+            TranscriptEntry(float(seq), conv, f"user:{user}", "text", "q", msg),
+        )
 
     (r1, t1), (r2, t2) = asked(1, "cidA", "alice", "m1"), asked(2, "cidB", "bob", "m2")
     answer_b = TranscriptEntry(3.0, "cidB", "bot", "webhook:text", "a")

@@ -18,8 +18,9 @@ SECRET = "SECexample0123456789"
 
 def docs_sign(secret: str, timestamp: int) -> str:
     """The sender's recipe from DingTalk's docs: HmacSHA256 of "timestamp\\nsecret", base64."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(),
-                   digestmod=hashlib.sha256).digest()
+    mac = hmac.new(
+        secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), digestmod=hashlib.sha256
+    ).digest()
     return base64.b64encode(mac).decode()
 
 
@@ -33,8 +34,15 @@ def text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": content}}
 
 
-def send(r: CustomRobots, body: Any, *, t: float = 0.0, wall_ms: int = NOW_MS,
-         remote: str = "127.0.0.1", **query: str) -> tuple[int, str]:
+def send(
+    r: CustomRobots,
+    body: Any,
+    *,
+    t: float = 0.0,
+    wall_ms: int = NOW_MS,
+    remote: str = "127.0.0.1",
+    **query: str,
+) -> tuple[int, str]:
     post = r.post(t, wall_ms, {"access_token": "tok-1", **query}, remote, body)
     return post.errcode, post.errmsg
 
@@ -52,14 +60,20 @@ def test_a_signed_robot_needs_a_fresh_timestamp_and_the_right_sign() -> None:
     assert send(r, text("hi"), **good) == (0, "ok")
     assert send(r, text("hi")) == (310000, "invalid timestamp")
     two_hours_ago = NOW_MS - 7_200_000
-    assert send(r, text("hi"), timestamp=str(two_hours_ago),
-                sign=docs_sign(SECRET, two_hours_ago)) == (310000, "invalid timestamp")
-    assert send(r, text("hi"), timestamp=str(NOW_MS),
-                sign=docs_sign("SECwrong", NOW_MS)) == (310000, "sign not match")
+    assert send(r, text("hi"), timestamp=str(two_hours_ago), sign=docs_sign(SECRET, two_hours_ago)) == (
+        310000,
+        "invalid timestamp",
+    )
+    assert send(r, text("hi"), timestamp=str(NOW_MS), sign=docs_sign("SECwrong", NOW_MS)) == (
+        310000,
+        "sign not match",
+    )
     assert send(r, text("hi"), timestamp="9" * 400, sign="x")[0] == 310000
     within_the_hour = NOW_MS - 3_500_000
-    assert send(r, text("hi"), timestamp=str(within_the_hour),
-                sign=docs_sign(SECRET, within_the_hour)) == (0, "ok")
+    assert send(r, text("hi"), timestamp=str(within_the_hour), sign=docs_sign(SECRET, within_the_hour)) == (
+        0,
+        "ok",
+    )
 
 
 def test_keywords_must_appear_in_what_the_group_reads() -> None:
@@ -85,11 +99,14 @@ def test_twenty_a_minute_then_ten_minutes_blocked() -> None:
     assert send(r, text("after the block"), t=30 + 601) == (0, "ok")
 
 
-@pytest.mark.parametrize("body, expected", [
-    (None, "缺少参数 json"),
-    ({"msgtype": "voice", "voice": {}}, "不合法的参数 msgtype"),
-    ({"msgtype": "text"}, "缺少参数 text"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (None, "缺少参数 json"),
+        ({"msgtype": "voice", "voice": {}}, "不合法的参数 msgtype"),
+        ({"msgtype": "text"}, "缺少参数 text"),
+    ],
+)
 def test_bad_bodies_get_errcode_40035(body: Any, expected: str) -> None:
     code, message = send(robots(), body)
     assert code == 40035 and expected in message
@@ -100,15 +117,31 @@ def test_every_msgtype_shows_its_text_and_at_list() -> None:
     bodies = {
         "text": text("hello @138"),
         "markdown": {"msgtype": "markdown", "markdown": {"title": "T", "text": "**b**"}},
-        "link": {"msgtype": "link", "link": {"title": "L", "text": "t",
-                                             "messageUrl": "https://example.invalid/"}},
-        "actionCard": {"msgtype": "actionCard", "actionCard": {
-            "title": "A", "text": "pick", "btnOrientation": "0",
-            "btns": [{"title": "Yes", "actionURL": "https://example.invalid/y"},
-                     {"title": "No", "actionURL": "https://example.invalid/n"}]}},
-        "feedCard": {"msgtype": "feedCard", "feedCard": {"links": [
-            {"title": "one", "messageURL": "https://example.invalid/1", "picURL": ""},
-            {"title": "two", "messageURL": "https://example.invalid/2", "picURL": ""}]}},
+        "link": {
+            "msgtype": "link",
+            "link": {"title": "L", "text": "t", "messageUrl": "https://example.invalid/"},
+        },
+        "actionCard": {
+            "msgtype": "actionCard",
+            "actionCard": {
+                "title": "A",
+                "text": "pick",
+                "btnOrientation": "0",
+                "btns": [
+                    {"title": "Yes", "actionURL": "https://example.invalid/y"},
+                    {"title": "No", "actionURL": "https://example.invalid/n"},
+                ],
+            },
+        },
+        "feedCard": {
+            "msgtype": "feedCard",
+            "feedCard": {
+                "links": [
+                    {"title": "one", "messageURL": "https://example.invalid/1", "picURL": ""},
+                    {"title": "two", "messageURL": "https://example.invalid/2", "picURL": ""},
+                ]
+            },
+        },
     }
     for msgtype, body in bodies.items():
         body = {**body, "at": {"atMobiles": ["138"], "atUserIds": ["alice"], "isAtAll": False}}
@@ -120,15 +153,17 @@ def test_every_msgtype_shows_its_text_and_at_list() -> None:
     assert message_text("actionCard", bodies["actionCard"]["actionCard"]) == "A\npick\nYes\nNo"
 
 
-@pytest.mark.parametrize("spec, field", [
-    ({"conversationId": "c"}, "accessToken"),
-    ({"accessToken": "t"}, "conversationId"),
-    ({"accessToken": "t", "conversationId": "c", "ipAllowlist": ["not-an-ip"]}, "ipAllowlist"),
-    ({"accessToken": "t", "conversationId": "c", "keywords": [f"k{i}" for i in range(11)]},
-     "keywords"),
-    ({"accessToken": "t", "conversationId": "c", "secret": ""}, "secret"),
-    ({"accessToken": "t", "conversationId": "c", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"conversationId": "c"}, "accessToken"),
+        ({"accessToken": "t"}, "conversationId"),
+        ({"accessToken": "t", "conversationId": "c", "ipAllowlist": ["not-an-ip"]}, "ipAllowlist"),
+        ({"accessToken": "t", "conversationId": "c", "keywords": [f"k{i}" for i in range(11)]}, "keywords"),
+        ({"accessToken": "t", "conversationId": "c", "secret": ""}, "secret"),
+        ({"accessToken": "t", "conversationId": "c", "colour": "red"}, "colour"),
+    ],
+)
 def test_bad_robot_specs_name_the_field(spec: dict[str, Any], field: str) -> None:
     with pytest.raises(ControlError) as caught:
         CustomRobot.from_json(spec)
@@ -136,8 +171,9 @@ def test_bad_robot_specs_name_the_field(spec: dict[str, Any], field: str) -> Non
 
 
 def test_the_shown_robot_has_no_secret_and_no_whole_token() -> None:
-    robot = CustomRobot.from_json({"accessToken": "0123456789abcdef", "conversationId": "c",
-                                   "secret": SECRET})
+    robot = CustomRobot.from_json(
+        {"accessToken": "0123456789abcdef", "conversationId": "c", "secret": SECRET}
+    )
     shown = str(robot.to_json())
     assert SECRET not in shown and "0123456789abcdef" not in shown and "012345" in shown
     found = CustomRobots()

@@ -32,8 +32,7 @@ def findings(fake: ThreadedFakeDing) -> dict[str, dict[str, Any]]:
     return {f["code"]: f for f in answer.json()["findings"]}
 
 
-def test_a_robot_subscribed_only_to_events_is_told_about_the_robot_topic(
-        fakeding: ThreadedFakeDing) -> None:
+def test_a_robot_subscribed_only_to_events_is_told_about_the_robot_topic(fakeding: ThreadedFakeDing) -> None:
     robot = SdkRobot()
     robot.client.register_all_event_handler(Events())  # the mistake: no ChatbotMessage handler
     with robot:
@@ -70,18 +69,30 @@ def test_an_expired_session_webhook_and_a_stale_token(fakeding: ThreadedFakeDing
         fake.wait_for("connect")
         fake.send_message("hi")
         fake.wait_for("webhook")
-    token = requests.post(fake.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID,
-                                "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    token = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
     fake.fault({"kind": "clock_jump", "seconds": 7300})  # past both lifetimes, no waiting
     session = next(s for s in fake.call(lambda: list(fake.fake.platform.sessions)))
-    late = requests.post(f"{fake.http_url}/robot/sendBySession?session={session}", timeout=10,
-                         json={"msgtype": "text", "text": {"content": "late answer"}})
+    late = requests.post(
+        f"{fake.http_url}/robot/sendBySession?session={session}",
+        timeout=10,
+        json={"msgtype": "text", "text": {"content": "late answer"}},
+    )
     assert late.json()["errcode"] == 300001
-    requests.post(fake.http_url + "/v1.0/robot/groupMessages/send", timeout=10,
-                  headers={"x-acs-dingtalk-access-token": token},
-                  json={"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "cid",
-                        "msgKey": "sampleText", "msgParam": "{\"content\": \"x\"}"})
+    requests.post(
+        fake.http_url + "/v1.0/robot/groupMessages/send",
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token},
+        json={
+            "robotCode": DEFAULT_CLIENT_ID,
+            "openConversationId": "cid",
+            "msgKey": "sampleText",
+            "msgParam": '{"content": "x"}',
+        },
+    )
     found = findings(fake)
     assert "sessionWebhookExpiredTime" in found["webhook-expired"]["detail"]
     assert "groupMessages/send" in found["webhook-expired"]["fix"]
@@ -107,22 +118,40 @@ def test_an_ack_slower_than_the_redelivery_delay(make_fakeding: Any) -> None:
 
 def test_a_card_left_on_thinking_and_calls_over_the_qps_limit(make_fakeding: Any) -> None:
     fake = make_fakeding(qps_limit=1)
-    token = requests.post(fake.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID,
-                                "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    token = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
     headers = {"x-acs-dingtalk-access-token": token}
-    created = requests.post(fake.http_url + "/v1.0/card/instances/createAndDeliver", timeout=10,
-                            headers=headers, json={
-                                "cardTemplateId": "ai-card.schema", "outTrackId": "stuck-1",
-                                "cardData": {"cardParamMap": {"content": ""}},
-                                "openSpaceId": "dtv1.card//IM_GROUP.cidG",
-                                "imGroupOpenSpaceModel": {"supportForward": True},
-                                "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID}})
+    created = requests.post(
+        fake.http_url + "/v1.0/card/instances/createAndDeliver",
+        timeout=10,
+        headers=headers,
+        json={
+            "cardTemplateId": "ai-card.schema",
+            "outTrackId": "stuck-1",
+            "cardData": {"cardParamMap": {"content": ""}},
+            "openSpaceId": "dtv1.card//IM_GROUP.cidG",
+            "imGroupOpenSpaceModel": {"supportForward": True},
+            "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID},
+        },
+    )
     assert created.status_code == 200, created.text
     for _ in range(3):  # the same second: two of them over a limit of 1 per second
-        requests.put(fake.http_url + "/v1.0/card/streaming", timeout=10, headers=headers,
-                     json={"outTrackId": "stuck-1", "guid": "g", "key": "content",
-                           "content": "thinking…", "isFull": True, "isFinalize": False})
+        requests.put(
+            fake.http_url + "/v1.0/card/streaming",
+            timeout=10,
+            headers=headers,
+            json={
+                "outTrackId": "stuck-1",
+                "guid": "g",
+                "key": "content",
+                "content": "thinking…",
+                "isFull": True,
+                "isFinalize": False,
+            },
+        )
     fake.fault({"kind": "clock_jump", "seconds": 120})
     found = findings(fake)
     assert found["card-unfinished"]["evidence"][0].startswith("stuck-1 ")
@@ -131,14 +160,23 @@ def test_a_card_left_on_thinking_and_calls_over_the_qps_limit(make_fakeding: Any
 
 
 def test_cards_from_templates_the_fake_has_no_export_of(fakeding: ThreadedFakeDing) -> None:
-    headers = {"x-acs-dingtalk-access-token": requests.post(
-        fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()[
-        "accessToken"]}
-    created = requests.post(fakeding.http_url + "/v1.0/card/instances", headers=headers,
-                            timeout=10, json={"cardTemplateId": "my-answer.schema",
-                                              "outTrackId": "t-1", "cardData": {
-                                                  "cardParamMap": {"content": ""}}})
+    headers = {
+        "x-acs-dingtalk-access-token": requests.post(
+            fakeding.http_url + "/v1.0/oauth2/accessToken",
+            timeout=10,
+            json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+        ).json()["accessToken"]
+    }
+    created = requests.post(
+        fakeding.http_url + "/v1.0/card/instances",
+        headers=headers,
+        timeout=10,
+        json={
+            "cardTemplateId": "my-answer.schema",
+            "outTrackId": "t-1",
+            "cardData": {"cardParamMap": {"content": ""}},
+        },
+    )
     assert created.status_code == 200
     found = findings(fakeding)["template-unregistered"]
     assert found["evidence"] == ["my-answer.schema"] and "--templates" in found["fix"]

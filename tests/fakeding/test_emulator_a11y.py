@@ -24,7 +24,8 @@ def axe() -> str:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_axe_finds_nothing_serious_before_and_after_a_message_a_card_and_a_tab(
-        browser: Any, live_robot: LiveRobot, axe: str, size: dict[str, int], scheme: str) -> None:
+    browser: Any, live_robot: LiveRobot, axe: str, size: dict[str, int], scheme: str
+) -> None:
     page = browser.new_page(viewport=size)
     page.emulate_media(color_scheme=scheme)
     errors: list[str] = []
@@ -38,8 +39,7 @@ def test_axe_finds_nothing_serious_before_and_after_a_message_a_card_and_a_tab(
     page.fill("#composer-text", question)
     page.press("#composer-text", "Enter")
     page.wait_for_selector(f"#messages .msg.mine >> text={question}")
-    page.wait_for_function("document.querySelectorAll('#messages .card[data-final=true]').length"
-                           " >= 1")
+    page.wait_for_function("document.querySelectorAll('#messages .card[data-final=true]').length >= 1")
     page.wait_for_selector("#timeline .ev[data-kind=ack]", state="attached")
     assert serious_violations(page, axe) == []
 
@@ -57,20 +57,28 @@ def test_axe_finds_nothing_serious_before_and_after_a_message_a_card_and_a_tab(
 
 
 def test_tabs_are_a_tablist_worked_by_arrow_keys_and_alt_digits(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
-    tabs = page.eval_on_selector_all("#tabs [role=tab]", "ts => ts.map(t => [t.dataset.tab, "
-                                     "t.getAttribute('aria-selected'), t.tabIndex])")
-    assert tabs == [["timeline", "true", 0], ["faults", "false", -1], ["settings", "false", -1],
-                    ["connections", "false", -1]]
+    tabs = page.eval_on_selector_all(
+        "#tabs [role=tab]", "ts => ts.map(t => [t.dataset.tab, t.getAttribute('aria-selected'), t.tabIndex])"
+    )
+    assert tabs == [
+        ["timeline", "true", 0],
+        ["faults", "false", -1],
+        ["settings", "false", -1],
+        ["connections", "false", -1],
+    ]
     assert page.get_attribute("#pane-timeline", "role") == "tabpanel"
 
     def selected() -> list[str]:
-        return [page.evaluate("document.activeElement.dataset.tab"),
-                page.get_attribute("#tabs [aria-selected=true]", "data-tab") or "",
-                page.eval_on_selector(".pane.active", "p => p.id")]
+        return [
+            page.evaluate("document.activeElement.dataset.tab"),
+            page.get_attribute("#tabs [aria-selected=true]", "data-tab") or "",
+            page.eval_on_selector(".pane.active", "p => p.id"),
+        ]
 
     page.focus("#tab-timeline")
     page.keyboard.press("ArrowRight")
@@ -87,30 +95,35 @@ def test_tabs_are_a_tablist_worked_by_arrow_keys_and_alt_digits(
 
 
 def test_conversations_and_users_are_chosen_by_keyboard_with_a_visible_focus(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
-    fakeding.send_message("in the second group", conversation_id="cidGroup002",
-                          title="second group", staff_id="bob", at_bot=False)
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
+    fakeding.send_message(
+        "in the second group",
+        conversation_id="cidGroup002",
+        title="second group",
+        staff_id="bob",
+        at_bot=False,
+    )
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
     page.focus("#conversations li[data-conversation=cidGroup001] button")
     page.keyboard.press("Tab")  # from one conversation to the next, by keyboard alone
-    assert page.evaluate("document.activeElement.closest('li').dataset.conversation") == (
-        "cidGroup002")
+    assert page.evaluate("document.activeElement.closest('li').dataset.conversation") == ("cidGroup002")
     page.keyboard.press("Shift+Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("", "none")  # the focus can be seen
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('#chat-title').textContent === "
-                           "'fakeding group'")
-    assert page.get_attribute("#conversations li[data-conversation=cidGroup001] button",
-                              "aria-current") == "true"
+    page.wait_for_function("document.querySelector('#chat-title').textContent === 'fakeding group'")
+    assert (
+        page.get_attribute("#conversations li[data-conversation=cidGroup001] button", "aria-current")
+        == "true"
+    )
     # A message elsewhere redraws the list: the keyboard user keeps their place.
     page.focus("#conversations li[data-conversation=cidGroup001] button")
     fakeding.send_message("news elsewhere", conversation_id="cidGroup002", at_bot=False)
     page.wait_for_selector("#conversations li[data-conversation=cidGroup002] .badge >> text=2")
-    assert page.evaluate("document.activeElement.closest('li').dataset.conversation") == (
-        "cidGroup001")
+    assert page.evaluate("document.activeElement.closest('li').dataset.conversation") == ("cidGroup001")
     page.focus("#users li[data-user=bob] button")
     page.keyboard.press("Space")
     page.wait_for_selector("#users li[data-user=bob] button[aria-pressed=true]")
@@ -119,7 +132,8 @@ def test_conversations_and_users_are_chosen_by_keyboard_with_a_visible_focus(
 
 
 def test_shortcuts_work_and_are_listed_and_new_messages_are_announced(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
@@ -134,8 +148,9 @@ def test_shortcuts_work_and_are_listed_and_new_messages_are_announced(
     assert page.input_value("#composer-text") == "first words"
     page.fill("#composer-text", "")
 
-    fakeding.send_message("said from elsewhere", conversation_id="cidGroup001", staff_id="carol",
-                          at_bot=False)
+    fakeding.send_message(
+        "said from elsewhere", conversation_id="cidGroup001", staff_id="carol", at_bot=False
+    )
     page.wait_for_selector("#announcer >> text=carol said: said from elsewhere")
     assert page.get_attribute("#announcer", "aria-live") == "polite"
 

@@ -28,10 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "How do I reset my password?"
 
 
-
-
-
-
 WATCH_CARDS = """() => {
   window.__states = [];
   window.__noReload = 'still here';
@@ -45,8 +41,7 @@ WATCH_CARDS = """() => {
 }"""
 
 
-def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
-                                            tmp_path: Path) -> None:
+def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -66,7 +61,11 @@ def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
     streaming = [s for s in states if s["buttons"] == 0 and "[Thinking]" not in s["text"]]
     assert streaming, states  # partial answers were shown before the final card
     assert final.eval_on_selector_all(".card-btn", "bs => bs.map(b => b.textContent)") == [
-        "😄 Very Helpful", "😊 Helpful", "🙂 Somewhat Helpful", "😅 Not Helpful"]
+        "😄 Very Helpful",
+        "😊 Helpful",
+        "🙂 Somewhat Helpful",
+        "😅 Not Helpful",
+    ]
     assert page.evaluate("window.__noReload") == "still here"
 
     # The version history: step back to v1 (thinking), see its time, and return to the latest.
@@ -86,8 +85,9 @@ def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
     page.wait_for_selector("#messages .card >> text=Feedback so far: 😊 Helpful 1")
     page.wait_for_selector("#timeline .ev[data-kind=ack]")
     page.select_option("#timeline-filter", "click")
-    page.wait_for_function("[...document.querySelectorAll('#timeline .ev')]"
-                           ".every(e => e.dataset.kind === 'click')")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#timeline .ev')].every(e => e.dataset.kind === 'click')"
+    )
     assert len(page.query_selector_all("#timeline .ev")) == 1
     page.select_option("#timeline-filter", "")
     page.screenshot(path=str(tmp_path / "emulator.png"))  # the README's: test_emulator_screenshots
@@ -124,8 +124,13 @@ def test_chat_with_the_robot_in_the_browser(browser: Any, live_robot: LiveRobot,
     path = tmp_path / "emulator-session.yaml"
     path.write_text(text, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = subprocess.run([sys.executable, "-m", "fakeding.cli", "scenario", "run", str(path)],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "scenario", "run", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"alice: {QUESTION}" not in run.stdout  # the default user is user001
     assert f"user001: {QUESTION}" in run.stdout
@@ -150,49 +155,75 @@ WATCH_UPDATES = """() => {
 
 
 def _card(text: str) -> str:
-    return json.dumps({"header": {"title": {"type": "text", "text": "perf"}},
-                       "contents": [{"type": "markdown", "id": "answer", "text": text}]})
+    return json.dumps(
+        {
+            "header": {"title": {"type": "text", "text": "perf"}},
+            "contents": [{"type": "markdown", "id": "answer", "text": text}],
+        }
+    )
 
 
 @pytest.mark.fakeding(qps_limit=None)
 def test_updates_reach_the_page_fast_with_200_conversations_and_5000_events(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
     for n in range(5000):  # 200 groups, 25 messages each, none @robot: 5,000 timeline events
-        fakeding.send_message(f"message {n}", conversation_id=f"cidGroup{n % 200 + 1:03d}",
-                              title=f"group {n % 200 + 1}", staff_id=f"user{n % 50:03d}",
-                              at_bot=False)
+        fakeding.send_message(
+            f"message {n}",
+            conversation_id=f"cidGroup{n % 200 + 1:03d}",
+            title=f"group {n % 200 + 1}",
+            staff_id=f"user{n % 50:03d}",
+            at_bot=False,
+        )
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#timeline-count >> text=5000 events")
     assert len(page.query_selector_all("#conversations li")) == 200
     page.click("#conversations li[data-conversation=cidGroup001]")  # it opened on the latest
     page.evaluate(WATCH_UPDATES)
-    token = requests.post(fakeding.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
-        "appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}).json()["accessToken"]
+    token = requests.post(
+        fakeding.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    ).json()["accessToken"]
     headers = {"x-acs-dingtalk-access-token": token}
-    r = requests.post(fakeding.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send", json={
-        "cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID, "cardBizId": "perf-card",
-        "cardData": _card("upd-start"), "openConversationId": "cidGroup001"},
-        headers=headers, timeout=10)
+    r = requests.post(
+        fakeding.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+        json={
+            "cardTemplateId": "StandardCard",
+            "robotCode": DEFAULT_CLIENT_ID,
+            "cardBizId": "perf-card",
+            "cardData": _card("upd-start"),
+            "openConversationId": "cidGroup001",
+        },
+        headers=headers,
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     page.wait_for_selector("#messages .card[data-card-id=perf-card]")
     latencies = []
     with requests.Session() as http:
         for i in range(200):
             sent = time.time() * 1000
-            r = http.put(fakeding.http_url + "/v1.0/im/robots/interactiveCards", headers=headers,
-                         json={"cardBizId": "perf-card", "cardData": _card(f"answer upd-{i}-end")},
-                         timeout=10)
+            r = http.put(
+                fakeding.http_url + "/v1.0/im/robots/interactiveCards",
+                headers=headers,
+                json={"cardBizId": "perf-card", "cardData": _card(f"answer upd-{i}-end")},
+                timeout=10,
+            )
             assert r.status_code == 200, r.text
             page.wait_for_function(f"window.__seen['{i}'] !== undefined")
             latencies.append(page.evaluate(f"window.__seen['{i}']") - sent)
     latencies.sort()
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"\nemulator update → page, 200 conversations, {len(fakeding.timeline())} events: "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (n={len(latencies)})")
+    print(
+        f"\nemulator update → page, 200 conversations, {len(fakeding.timeline())} events: "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (n={len(latencies)})"
+    )
     assert page.inner_text("#messages .card[data-card-id=perf-card] .version-label").startswith(
-        "version 201/201")
+        "version 201/201"
+    )
     page.close()
 
 
@@ -207,8 +238,7 @@ def test_the_page_opened_with_its_token_drives_a_token_protected_fake(browser: A
             bare = context.new_page()
             bare.goto(fake.http_url + "/")
             bare.wait_for_selector("#live-state[data-state=denied]")
-            assert "expected this fake's control token" in (
-                bare.get_attribute("#live-state", "title") or "")
+            assert "expected this fake's control token" in (bare.get_attribute("#live-state", "title") or "")
             bare.close()
 
             page = context.new_page()
@@ -221,8 +251,7 @@ def test_the_page_opened_with_its_token_drives_a_token_protected_fake(browser: A
             page.fill("#composer-text", "typed on a guarded fake")
             page.press("#composer-text", "Enter")
             page.wait_for_selector("#messages .msg.mine >> text=typed on a guarded fake")
-            assert [e["text"] for e in fake.transcript()] == ["before the page",
-                                                              "typed on a guarded fake"]
+            assert [e["text"] for e in fake.transcript()] == ["before the page", "typed on a guarded fake"]
             page.reload()  # the tab keeps it (sessionStorage), the URL still does not show it
             page.wait_for_selector("#live-state[data-state=live]")
             page.wait_for_selector("#messages >> text=typed on a guarded fake")
@@ -233,20 +262,38 @@ def test_the_page_opened_with_its_token_drives_a_token_protected_fake(browser: A
 
 
 def test_a_custom_robots_messages_are_drawn_with_buttons_feeds_and_at_chips(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
-    fakeding.add_custom_robot({"accessToken": "browser-alerts-token",
-                               "conversationId": "cidGroup001", "name": "Alertmanager"})
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
+    fakeding.add_custom_robot(
+        {"accessToken": "browser-alerts-token", "conversationId": "cidGroup001", "name": "Alertmanager"}
+    )
     send = f"{fakeding.http_url}/robot/send?access_token=browser-alerts-token"
     bodies = [
-        {"msgtype": "text", "text": {"content": "disk 91% on db-1"},
-         "at": {"atUserIds": ["alice"], "isAtAll": True}},
-        {"msgtype": "actionCard", "actionCard": {
-            "title": "Release 1.2?", "text": "**approve** the deploy", "btnOrientation": "1",
-            "btns": [{"title": "Approve", "actionURL": "https://ci.example.invalid/ok"},
-                     {"title": "Reject", "actionURL": "javascript:alert(1)"}]}},
-        {"msgtype": "feedCard", "feedCard": {"links": [
-            {"title": "incident 1", "messageURL": "https://status.example.invalid/1",
-             "picURL": ""}]}},
+        {
+            "msgtype": "text",
+            "text": {"content": "disk 91% on db-1"},
+            "at": {"atUserIds": ["alice"], "isAtAll": True},
+        },
+        {
+            "msgtype": "actionCard",
+            "actionCard": {
+                "title": "Release 1.2?",
+                "text": "**approve** the deploy",
+                "btnOrientation": "1",
+                "btns": [
+                    {"title": "Approve", "actionURL": "https://ci.example.invalid/ok"},
+                    {"title": "Reject", "actionURL": "javascript:alert(1)"},
+                ],
+            },
+        },
+        {
+            "msgtype": "feedCard",
+            "feedCard": {
+                "links": [
+                    {"title": "incident 1", "messageURL": "https://status.example.invalid/1", "picURL": ""}
+                ]
+            },
+        },
     ]
     for body in bodies:
         assert requests.post(send, json=body, timeout=10).json()["errcode"] == 0
@@ -258,13 +305,15 @@ def test_a_custom_robots_messages_are_drawn_with_buttons_feeds_and_at_chips(
     page.click("#conversations li[data-conversation=cidGroup001]")
     text = page.wait_for_selector("#messages .msg.custom[data-kind='custom:text']")
     assert text.inner_text().splitlines()[0] == "Alertmanager"
-    assert text.eval_on_selector_all(".chip", "cs => cs.map(c => c.textContent)") == [
-        "@all", "@alice"]
+    assert text.eval_on_selector_all(".chip", "cs => cs.map(c => c.textContent)") == ["@all", "@alice"]
     card = page.wait_for_selector("#messages .msg.custom[data-kind='custom:actionCard']")
-    buttons = card.eval_on_selector_all(".card-btn", "bs => bs.map(b => [b.tagName, "
-                                        "b.textContent, b.getAttribute('href')])")
-    assert buttons == [["A", "Approve", "https://ci.example.invalid/ok"],
-                       ["SPAN", "Reject", None]]  # a javascript: URL is never a link
+    buttons = card.eval_on_selector_all(
+        ".card-btn", "bs => bs.map(b => [b.tagName, b.textContent, b.getAttribute('href')])"
+    )
+    assert buttons == [
+        ["A", "Approve", "https://ci.example.invalid/ok"],
+        ["SPAN", "Reject", None],
+    ]  # a javascript: URL is never a link
     assert card.query_selector(".card-md b") is not None  # its text is markdown
     feed = page.wait_for_selector("#messages .msg.custom[data-kind='custom:feedCard']")
     assert feed.eval_on_selector_all("li a", "as => as.map(a => a.textContent)") == ["incident 1"]
@@ -272,8 +321,7 @@ def test_a_custom_robots_messages_are_drawn_with_buttons_feeds_and_at_chips(
     page.close()
 
 
-def test_the_composer_picks_which_robot_a_message_is_for(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+def test_the_composer_picks_which_robot_a_message_is_for(browser: Any, fakeding: ThreadedFakeDing) -> None:
     fakeding.add_app("second-robot", "second-secret")
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(fakeding.http_url + "/")

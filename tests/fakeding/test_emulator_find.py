@@ -23,14 +23,21 @@ def _kinds(page: Any) -> list[str]:
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_search_filter_open_and_export_the_timeline(
-        browser: Any, fakeding: ThreadedFakeDing, tmp_path: Path, size: dict[str, int]) -> None:
+    browser: Any, fakeding: ThreadedFakeDing, tmp_path: Path, size: dict[str, int]
+) -> None:
     fakeding.reset()
-    fakeding.send_message("apples for alice", conversation_id="cidFruit", title="fruit",
-                          staff_id="alice", at_bot=False)
-    fakeding.send_message("bananas for bob", conversation_id="cidYellow", title="yellow",
-                          staff_id="bob", at_bot=False)
-    refused = requests.put(fakeding.http_url + "/v1.0/im/robots/interactiveCards", json={},
-                           headers={"x-acs-dingtalk-access-token": "not-a-token"}, timeout=10)
+    fakeding.send_message(
+        "apples for alice", conversation_id="cidFruit", title="fruit", staff_id="alice", at_bot=False
+    )
+    fakeding.send_message(
+        "bananas for bob", conversation_id="cidYellow", title="yellow", staff_id="bob", at_bot=False
+    )
+    refused = requests.put(
+        fakeding.http_url + "/v1.0/im/robots/interactiveCards",
+        json={},
+        headers={"x-acs-dingtalk-access-token": "not-a-token"},
+        timeout=10,
+    )
     assert refused.status_code >= 400
     page = browser.new_page(viewport=size, accept_downloads=True)
     errors: list[str] = []
@@ -44,10 +51,10 @@ def test_search_filter_open_and_export_the_timeline(
 
     # A refused call stands out, and "errors only" keeps just it.
     assert "err" in (page.get_attribute("#timeline .ev[data-kind=api]", "class") or "")
-    color = page.eval_on_selector("#timeline .ev[data-kind=api] summary",
-                                  "s => getComputedStyle(s).color")
-    assert color != page.eval_on_selector("#timeline .ev[data-kind=message] summary",
-                                          "s => getComputedStyle(s).color")
+    color = page.eval_on_selector("#timeline .ev[data-kind=api] summary", "s => getComputedStyle(s).color")
+    assert color != page.eval_on_selector(
+        "#timeline .ev[data-kind=message] summary", "s => getComputedStyle(s).color"
+    )
     page.check("#timeline-errors")
     page.wait_for_function("document.querySelectorAll('#timeline .ev').length === 1")
     assert _kinds(page) == ["api"]
@@ -87,8 +94,7 @@ def test_search_filter_open_and_export_the_timeline(
 
 def test_older_records_are_paged_in_on_demand(browser: Any, fakeding: ThreadedFakeDing) -> None:
     fakeding.send_message("the very first", conversation_id="cidOld", at_bot=False)
-    fakeding.call(lambda: [fakeding.fake.record("note", n=n)
-                           for n in range(SNAPSHOT_RECORDS + 20)])
+    fakeding.call(lambda: [fakeding.fake.record("note", n=n) for n in range(SNAPSHOT_RECORDS + 20)])
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector(f"#timeline-count >> text={SNAPSHOT_RECORDS + 21} events")

@@ -16,7 +16,8 @@ from tests.fakeding.emulator_page import DESKTOP, PHONE, LiveRobot
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_inspector_shows_a_messages_frame_its_api_calls_and_its_card(
-        browser: Any, live_robot: LiveRobot, size: dict[str, int]) -> None:
+    browser: Any, live_robot: LiveRobot, size: dict[str, int]
+) -> None:
     page = browser.new_page(viewport=size)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -27,8 +28,9 @@ def test_the_inspector_shows_a_messages_frame_its_api_calls_and_its_card(
     before = len(page.query_selector_all("#messages .card[data-final=true]"))
     page.fill("#composer-text", question)
     page.press("#composer-text", "Enter")
-    page.wait_for_function("document.querySelectorAll('#messages .card[data-final=true]').length"
-                           f" > {before}", timeout=15_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('#messages .card[data-final=true]').length > {before}", timeout=15_000
+    )
     card = page.query_selector_all("#messages .card[data-final=true]")[-1]
     assert live_robot.fake is not None
     records = list(live_robot.fake.recorder)
@@ -49,8 +51,7 @@ def test_the_inspector_shows_a_messages_frame_its_api_calls_and_its_card(
     routes = page.eval_on_selector_all("#inspector .api-call", "cs => cs.map(c => c.dataset.route)")
     assert "POST /v1.0/im/v1.0/robot/interactiveCards/send" in routes
     assert "PUT /v1.0/im/robots/interactiveCards" in routes
-    first = json.loads(page.eval_on_selector("#inspector .api-call .api-request",
-                                              "p => p.textContent"))
+    first = json.loads(page.eval_on_selector("#inspector .api-call .api-request", "p => p.textContent"))
     assert first["cardBizId"] == card_id
     versions = page.query_selector_all(f"#inspector .card-version[data-card-id='{card_id}']")
     assert len(versions) == int(card.get_attribute("data-version") or 0) >= 3

@@ -13,28 +13,34 @@ from tests.fakeding.emulator_page import PHONE
 
 
 def _box(page: Any, selector: str) -> dict[str, float]:
-    box = page.eval_on_selector(selector, "n => { const r = n.getBoundingClientRect(); return "
-                                "{x: r.x, y: r.y, right: r.right, bottom: r.bottom, width: r.width}; }")
+    box = page.eval_on_selector(
+        selector,
+        "n => { const r = n.getBoundingClientRect(); return "
+        "{x: r.x, y: r.y, right: r.right, bottom: r.bottom, width: r.width}; }",
+    )
     assert isinstance(box, dict)
     return box
 
 
 def _inside(box: dict[str, float], size: dict[str, int]) -> bool:
-    return box["x"] >= 0 and box["y"] >= 0 and box["right"] <= size["width"] and (
-        box["bottom"] <= size["height"])
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["right"] <= size["width"]
+        and (box["bottom"] <= size["height"])
+    )
 
 
-SIZES = {"phone": PHONE, "zoom-200": {"width": 720, "height": 450},
-         "tablet": {"width": 1024, "height": 768}}
+SIZES = {"phone": PHONE, "zoom-200": {"width": 720, "height": 450}, "tablet": {"width": 1024, "height": 768}}
 
 
 @pytest.mark.parametrize("name", list(SIZES))
 def test_the_chat_takes_the_screen_and_the_composer_stays_on_it(
-        browser: Any, fakeding: ThreadedFakeDing, name: str) -> None:
+    browser: Any, fakeding: ThreadedFakeDing, name: str
+) -> None:
     size = SIZES[name]
     for n in range(40):  # enough to scroll: the composer must stay put
-        fakeding.send_message(f"line {n} of a long chat", conversation_id="cidGroup001",
-                              at_bot=False)
+        fakeding.send_message(f"line {n} of a long chat", conversation_id="cidGroup001", at_bot=False)
     page = browser.new_page(viewport=size, device_scale_factor=2 if name == "zoom-200" else 1)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#messages >> text=line 39 of a long chat")

@@ -15,25 +15,25 @@ import pytest
 
 from tests.fakeding.emulator_page import DESKTOP, PHONE, ROOT, LiveRobot
 
-FONTS = {"fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-         "fonts-noto-color-emoji": Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")}
-
-
-
-
+FONTS = {
+    "fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    "fonts-noto-color-emoji": Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+}
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_screenshots_show_chinese_and_emoji(browser: Any, live_robot: LiveRobot,
-                                            size: dict[str, int], tmp_path: Path) -> None:
+def test_screenshots_show_chinese_and_emoji(
+    browser: Any, live_robot: LiveRobot, size: dict[str, int], tmp_path: Path
+) -> None:
     page = browser.new_page(viewport=size)
     page.goto(live_robot.url + "/")
     page.wait_for_selector("#robots[data-state=live]")
     before = len(page.query_selector_all("#messages .card[data-final=true]"))
     page.fill("#composer-text", "你好 👋 How do I reset my password?")
     page.press("#composer-text", "Enter")
-    page.wait_for_function("document.querySelectorAll('#messages .card[data-final=true]').length"
-                           f" > {before}", timeout=15_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('#messages .card[data-final=true]').length > {before}", timeout=15_000
+    )
     page.wait_for_selector("#timeline .ev[data-kind=ack]", state="attached")
     page.wait_for_selector("#messages .msg.mine >> text=你好 👋")
     name = "emulator.png" if size is DESKTOP else "emulator-phone.png"

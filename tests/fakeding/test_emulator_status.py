@@ -11,7 +11,8 @@ from tests.fakeding.emulator_page import DESKTOP, LiveRobot
 
 
 def test_no_robot_is_said_and_a_message_to_nobody_says_it_is_queued(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")  # the page is linked ...
@@ -38,8 +39,11 @@ def test_the_robots_connected_are_named_with_their_sdk_and_since_when(browser: A
         text = pill.inner_text()
         assert DEFAULT_CLIENT_ID in text and "since +" in text
         assert robot.fake is not None
-        (gateway,) = [r for r in robot.fake.recorder if r.kind == "api"
-                      and str(r.fields["route"]).endswith("/gateway/connections/open")][-1:]
+        (gateway,) = [
+            r
+            for r in robot.fake.recorder
+            if r.kind == "api" and str(r.fields["route"]).endswith("/gateway/connections/open")
+        ][-1:]
         ua = gateway.fields["request"].get("ua")
         assert ua, gateway.fields  # the SDK names itself; the header says which
         assert str(ua)[:60] in text
@@ -52,15 +56,17 @@ def test_the_robots_connected_are_named_with_their_sdk_and_since_when(browser: A
         robot.stop()
 
 
-def test_the_page_opens_on_the_most_recent_conversation(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+def test_the_page_opens_on_the_most_recent_conversation(browser: Any, fakeding: ThreadedFakeDing) -> None:
     fakeding.send_message("older", conversation_id="cidGroup001", at_bot=False)
-    fakeding.send_message("the latest words", conversation_id="cidGroupLatest",
-                          title="latest group", at_bot=False)
+    fakeding.send_message(
+        "the latest words", conversation_id="cidGroupLatest", title="latest group", at_bot=False
+    )
     page = browser.new_page(viewport=DESKTOP)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#messages >> text=the latest words")
     assert page.inner_text("#chat-title") == "latest group"
-    assert page.get_attribute("#conversations li[data-conversation=cidGroupLatest] button",
-                              "aria-current") == "true"
+    assert (
+        page.get_attribute("#conversations li[data-conversation=cidGroupLatest] button", "aria-current")
+        == "true"
+    )
     page.close()

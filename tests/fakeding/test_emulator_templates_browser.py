@@ -38,24 +38,38 @@ class FormRobot(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
         answer = str(private.get("params", {}).get("local_answer", ""))
         return AckMessage.STATUS_OK, {
             "userPrivateData": {"cardParamMap": {"submitted": "true", "private_answer": answer}},
-            "cardUpdateOptions": {"updatePrivateDataByKey": True}}
+            "cardUpdateOptions": {"updatePrivateDataByKey": True},
+        }
 
 
 def test_a_template_card_is_typed_into_submitted_and_answered_privately(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+    browser: Any, fakeding: ThreadedFakeDing
+) -> None:
     fakeding.add_template(FORM, ROOT / "tests" / "fakeding" / "templates" / "question_form.json")
     fakeding.join_group("cidGroup001", DEFAULT_CLIENT_ID)
     robot = FormRobot()
     with SdkRobot().on_card_callbacks(robot):
         fakeding.wait_for("connect")
         token = sdk_client().get_access_token()
-        answer = requests.post(fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
-                               headers={"x-acs-dingtalk-access-token": token}, timeout=5, json={
-            "cardTemplateId": FORM, "outTrackId": "form-1", "callbackType": "STREAM",
-            "cardData": {"cardParamMap": {"title": "Quick question", "question": "**Which** "
-                                          "feature next?", "submitted": "false"}},
-            "openSpaceId": "dtv1.card//IM_GROUP.cidGroup001",
-            "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID}})
+        answer = requests.post(
+            fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
+            headers={"x-acs-dingtalk-access-token": token},
+            timeout=5,
+            json={
+                "cardTemplateId": FORM,
+                "outTrackId": "form-1",
+                "callbackType": "STREAM",
+                "cardData": {
+                    "cardParamMap": {
+                        "title": "Quick question",
+                        "question": "**Which** feature next?",
+                        "submitted": "false",
+                    }
+                },
+                "openSpaceId": "dtv1.card//IM_GROUP.cidGroup001",
+                "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID},
+            },
+        )
         assert answer.status_code == 200, answer.text
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors: list[str] = []
@@ -69,8 +83,7 @@ def test_a_template_card_is_typed_into_submitted_and_answered_privately(
         page.click("#messages .card .card-btn[data-button-id=submit]")
         page.wait_for_selector("#messages .card >> text=Submitted: Dark mode", timeout=10_000)
         assert page.query_selector("#messages .card .card-btn[data-button-id=submit]") is None
-        assert robot.callbacks == [{"actionIds": ["submit"],
-                                    "params": {"local_answer": "Dark mode"}}]
+        assert robot.callbacks == [{"actionIds": ["submit"], "params": {"local_answer": "Dark mode"}}]
         # another user still sees the question, not Alice's answer
         page.evaluate("() => { document.querySelector('#new-user').value = 'bob'; }")
         page.click("#add-user")
@@ -89,8 +102,7 @@ def ai_robot() -> Iterator[LiveRobot]:
         yield live
 
 
-def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
-        browser: Any, ai_robot: LiveRobot) -> None:
+def test_our_ai_card_is_drawn_from_its_template_and_voted_on(browser: Any, ai_robot: LiveRobot) -> None:
     assert ai_robot.fake is not None
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
@@ -104,7 +116,11 @@ def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
     card = page.wait_for_selector("#messages .card .card-template")
     assert card is not None
     assert card.eval_on_selector_all(".card-btn", "bs => bs.map(b => b.textContent)") == [
-        "😄 Very Helpful", "😊 Helpful", "🙂 Somewhat Helpful", "😅 Not Helpful"]
+        "😄 Very Helpful",
+        "😊 Helpful",
+        "🙂 Somewhat Helpful",
+        "😅 Not Helpful",
+    ]
     assert "flowStatus" not in card.inner_text()  # drawn, not a dump of variables
     page.click("#messages .card .card-btn[data-button-id=feedback_helpful]")
     page.wait_for_selector("#messages .card >> text=You rated: 😊 Helpful", timeout=10_000)
@@ -113,15 +129,22 @@ def test_our_ai_card_is_drawn_from_its_template_and_voted_on(
     page.close()
 
 
-def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
-    fakeding.add_custom_robot({"accessToken": "md-token", "conversationId": "cidGroup001",
-                               "name": "Reporter"})
-    text = ("# Weekly\n> quoted\n<font color=\"#FF0000\">red</font> and **bold**\n\n"
-            "| a | b |\n![chart](https://example.invalid/c.png) ![m](@lAmedia)")
-    assert requests.post(f"{fakeding.http_url}/robot/send?access_token=md-token", timeout=10,
-                         json={"msgtype": "markdown", "markdown": {"title": "w", "text": text}}
-                         ).json()["errcode"] == 0
+def test_robot_markdown_is_drawn_as_dingtalk_draws_it(browser: Any, fakeding: ThreadedFakeDing) -> None:
+    fakeding.add_custom_robot(
+        {"accessToken": "md-token", "conversationId": "cidGroup001", "name": "Reporter"}
+    )
+    text = (
+        '# Weekly\n> quoted\n<font color="#FF0000">red</font> and **bold**\n\n'
+        "| a | b |\n![chart](https://example.invalid/c.png) ![m](@lAmedia)"
+    )
+    assert (
+        requests.post(
+            f"{fakeding.http_url}/robot/send?access_token=md-token",
+            timeout=10,
+            json={"msgtype": "markdown", "markdown": {"title": "w", "text": text}},
+        ).json()["errcode"]
+        == 0
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
@@ -129,26 +152,34 @@ def test_robot_markdown_is_drawn_as_dingtalk_draws_it(
     md = page.wait_for_selector("#messages .msg.custom[data-kind='custom:markdown'] .card-md")
     assert md is not None
     assert md.inner_html() == (
-        '<h1>Weekly</h1><blockquote>quoted</blockquote>'
+        "<h1>Weekly</h1><blockquote>quoted</blockquote>"
         '<p><span style="color:#FF0000">red</span> and <b>bold</b></p>'
         '<p class="literal">| a | b |</p>'
-        '<p><img alt="chart" src="https://example.invalid/c.png"> [image @lAmedia]</p>')
+        '<p><img alt="chart" src="https://example.invalid/c.png"> [image @lAmedia]</p>'
+    )
     page.close()
 
 
-def test_the_page_and_the_python_module_draw_markdown_alike(
-        browser: Any, fakeding: ThreadedFakeDing) -> None:
+def test_the_page_and_the_python_module_draw_markdown_alike(browser: Any, fakeding: ThreadedFakeDing) -> None:
     from fakeding.templates.markdown import to_html
 
-    samples = ["# T\n> q\n- a\n1. b", "**b** *i* [l](https://x.invalid/a)", "x\ny\n\nz",
-               "```\ncode\n```", "<font color='#00F'>blue</font><br>next", "![i](@m) <div>"]
+    samples = [
+        "# T\n> q\n- a\n1. b",
+        "**b** *i* [l](https://x.invalid/a)",
+        "x\ny\n\nz",
+        "```\ncode\n```",
+        "<font color='#00F'>blue</font><br>next",
+        "![i](@m) <div>",
+    ]
     page = browser.new_page()
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
     for surface in ("ai", "card", "robot"):
         for sample in samples:
             drawn = page.evaluate("([t, s]) => markdown(t, s).innerHTML", [sample, surface])
-            probe = page.evaluate("(h) => { const d = document.createElement('div'); "
-                                  "d.innerHTML = h; return d.innerHTML; }", to_html(sample, surface))
+            probe = page.evaluate(
+                "(h) => { const d = document.createElement('div'); d.innerHTML = h; return d.innerHTML; }",
+                to_html(sample, surface),
+            )
             assert drawn == probe, (surface, sample)
     page.close()

@@ -20,6 +20,7 @@ def _field(spec: Any) -> ControlError:
 
 # -- parse_fault: accepted specs ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["drop_connection", "disconnect", "zombie", "expire_token"])
 def test_parse_fault_accepts_each_connection_and_token_kind(kind: str) -> None:
     f = parse_fault({"kind": kind, "clientId": "app1"})
@@ -33,18 +34,32 @@ def test_parse_fault_accepts_client_id_in_snake_case() -> None:
 
 @pytest.mark.parametrize("action", ["drop", "delay", "duplicate"])
 def test_parse_fault_accepts_each_frame_action(action: str) -> None:
-    f = parse_fault({"kind": "frame", "action": action, "nth": 3, "delay": 1.5,
-                     "topic": "/v1.0/im/bot/messages/get"})
+    f = parse_fault(
+        {"kind": "frame", "action": action, "nth": 3, "delay": 1.5, "topic": "/v1.0/im/bot/messages/get"}
+    )
     assert (f.action, f.nth, f.delay, f.topic) == (action, 3, 1.5, "/v1.0/im/bot/messages/get")
 
 
 def test_parse_fault_api_fail_with_status_code_message_and_count() -> None:
-    f = parse_fault({"kind": "api", "route": f"PUT {STREAM}", "status": 403,
-                     "code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
-                     "message": "slow down", "count": 2, "nth": 2})
+    f = parse_fault(
+        {
+            "kind": "api",
+            "route": f"PUT {STREAM}",
+            "status": 403,
+            "code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+            "message": "slow down",
+            "count": 2,
+            "nth": 2,
+        }
+    )
     assert (f.route, f.status, f.code, f.message, f.count, f.nth) == (
-        f"PUT {STREAM}", 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "slow down",
-        2, 2)
+        f"PUT {STREAM}",
+        403,
+        "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+        "slow down",
+        2,
+        2,
+    )
 
 
 def test_parse_fault_api_defaults_to_500_system_busy() -> None:
@@ -75,6 +90,7 @@ def test_parse_fault_keeps_the_spec_it_was_given() -> None:
 
 
 # -- parse_fault: rejected specs name the field ---------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", [["kind", "zombie"], "zombie", None])
 def test_parse_fault_rejects_a_non_object(spec: Any) -> None:
@@ -123,9 +139,10 @@ def test_parse_fault_rejects_a_bad_delay_or_at(name: str, value: Any) -> None:
     assert err.problem == f"expected a number of seconds from 0 to {limit}, found {value!r}"
 
 
-@pytest.mark.parametrize(("name", "value", "limit"), [
-    ("delay", 1e308, "3600"), ("delay", 3600.5, "3600"), ("at", 86_401, "86400"),
-    ("at", 1e308, "86400")])
+@pytest.mark.parametrize(
+    ("name", "value", "limit"),
+    [("delay", 1e308, "3600"), ("delay", 3600.5, "3600"), ("at", 86_401, "86400"), ("at", 1e308, "86400")],
+)
 def test_parse_fault_bounds_delays_and_times(name: str, value: float, limit: str) -> None:
     """A 1e308 s delay used to be armed (a timer that never fires); now the error names the
     field, the limit and the value."""
@@ -141,8 +158,7 @@ def test_parse_fault_bounds_counts(name: str) -> None:
     assert err.field == name
     assert err.problem.startswith("expected an integer from 1 to 1000000, found 1000000000")
     assert err.problem.endswith("... (401 characters)")  # a huge value is not echoed whole
-    assert getattr(parse_fault({"kind": "frame", "action": "drop", name: 1_000_000}), name) \
-        == 1_000_000
+    assert getattr(parse_fault({"kind": "frame", "action": "drop", name: 1_000_000}), name) == 1_000_000
 
 
 @pytest.mark.parametrize("route", [None, "", "streaming", 42])
@@ -169,6 +185,7 @@ def test_control_error_text_starts_with_the_field() -> None:
 
 # -- route matching -------------------------------------------------------------------------------
 
+
 def test_route_with_method_matches_only_that_method() -> None:
     assert route_matches(f"PUT {STREAM}", "PUT", STREAM)
     assert route_matches(f"put {STREAM}", "PUT", STREAM)
@@ -188,6 +205,7 @@ def test_route_path_must_match_exactly() -> None:
 
 # -- FaultPlan counting ---------------------------------------------------------------------------
 
+
 def _plan(*specs: dict[str, Any]) -> tuple[FaultPlan, list[Fault]]:
     plan = FaultPlan()
     faults = [parse_fault(s) for s in specs]
@@ -196,8 +214,9 @@ def _plan(*specs: dict[str, Any]) -> tuple[FaultPlan, list[Fault]]:
     return plan, faults
 
 
-def _calls(plan: FaultPlan, n: int, client: str | None = "app1", method: str = "PUT",
-           path: str = STREAM) -> list[bool]:
+def _calls(
+    plan: FaultPlan, n: int, client: str | None = "app1", method: str = "PUT", path: str = STREAM
+) -> list[bool]:
     return [plan.on_call(client, method, path) is not None for _ in range(n)]
 
 
@@ -254,8 +273,9 @@ def test_on_call_returns_the_armed_fault_itself() -> None:
 
 
 def test_frame_faults_and_api_faults_are_counted_separately() -> None:
-    plan, (frame_fault, api_fault) = _plan({"kind": "frame", "action": "drop", "nth": 2},
-                                           {"kind": "api", "route": STREAM, "nth": 2})
+    plan, (frame_fault, api_fault) = _plan(
+        {"kind": "frame", "action": "drop", "nth": 2}, {"kind": "api", "route": STREAM, "nth": 2}
+    )
     assert plan.on_frame("app1", "/v1.0/im/bot/messages/get") is None
     assert plan.on_call("app1", "PUT", STREAM) is None
     assert plan.on_frame("app1", "/v1.0/im/bot/messages/get") is frame_fault
@@ -263,8 +283,7 @@ def test_frame_faults_and_api_faults_are_counted_separately() -> None:
 
 
 def test_frame_fault_with_topic_counts_only_that_topic() -> None:
-    plan, (f,) = _plan({"kind": "frame", "action": "duplicate",
-                        "topic": "/v1.0/card/instances/callback"})
+    plan, (f,) = _plan({"kind": "frame", "action": "duplicate", "topic": "/v1.0/card/instances/callback"})
     assert plan.on_frame("app1", "/v1.0/im/bot/messages/get") is None
     assert plan.on_frame("app1", "/v1.0/card/instances/callback") is f
     assert plan.on_frame("app1", "/v1.0/card/instances/callback") is None
@@ -277,8 +296,9 @@ def test_connection_kinds_are_never_matched_by_frames_or_calls() -> None:
 
 
 def test_two_armed_faults_fire_in_arming_order() -> None:
-    plan, (first, second) = _plan({"kind": "api", "route": STREAM, "code": "a"},
-                                  {"kind": "api", "route": STREAM, "code": "b"})
+    plan, (first, second) = _plan(
+        {"kind": "api", "route": STREAM, "code": "a"}, {"kind": "api", "route": STREAM, "code": "b"}
+    )
     assert plan.on_call("app1", "PUT", STREAM) is first
     assert plan.on_call("app1", "PUT", STREAM) is second
     assert plan.on_call("app1", "PUT", STREAM) is None

@@ -23,8 +23,9 @@ def connect_through(proxy_url: str, authority: str) -> str:
         return sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
 
 
-def test_a_node_robot_answers_through_the_tls_side(fakeding: ThreadedFakeDing,
-                                                     fakeding_robot_command: Any) -> None:
+def test_a_node_robot_answers_through_the_tls_side(
+    fakeding: ThreadedFakeDing, fakeding_robot_command: Any
+) -> None:
     npm_ci(ROBOTS)
     robot = fakeding_robot_command(["node", str(ROBOTS / "node_bot.mjs")], cwd=ROBOTS)
     assert robot.env["NODE_EXTRA_CA_CERTS"].endswith("ca.pem")
@@ -35,8 +36,7 @@ def test_a_node_robot_answers_through_the_tls_side(fakeding: ThreadedFakeDing,
     assert bot[0] == "node heard: hello from node"
     # the card went to https://api.dingtalk.com, through the proxy, to this fake
     sends = fakeding.timeline(["api"])
-    assert any(r["route"].endswith("/interactiveCards/send") and r["status"] == 200
-               for r in sends)
+    assert any(r["route"].endswith("/interactiveCards/send") and r["status"] == 200 for r in sends)
 
 
 def test_the_proxy_refuses_every_other_host(fakeding: ThreadedFakeDing) -> None:

@@ -78,21 +78,42 @@ class Secrets:
 
     def __init__(self, fake: ThreadedFakeDing) -> None:
         base = fake.http_url
-        r = requests.post(base + "/v1.0/oauth2/accessToken", timeout=10,
-                          json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET})
+        r = requests.post(
+            base + "/v1.0/oauth2/accessToken",
+            timeout=10,
+            json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+        )
         self.token = r.json()["accessToken"]
-        self.tickets = [requests.post(base + GATEWAY, timeout=10, json={
-            "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-            "subscriptions": SUBS}).json()["ticket"] for _ in range(2)]
+        self.tickets = [
+            requests.post(
+                base + GATEWAY,
+                timeout=10,
+                json={
+                    "clientId": DEFAULT_CLIENT_ID,
+                    "clientSecret": DEFAULT_CLIENT_SECRET,
+                    "subscriptions": SUBS,
+                },
+            ).json()["ticket"]
+            for _ in range(2)
+        ]
         self.all = [DEFAULT_CLIENT_SECRET, self.token, *self.tickets]
 
     def body(self) -> dict[str, Any]:
         """Every secret under keys spelled as robots spell them, and nested, and in lists."""
         s, tok, tic = DEFAULT_CLIENT_SECRET, self.token, self.tickets[0]
-        return {"ClientSecret": s, "client_secret": s, "AppSecret": s, "appSecret": s,
-                "token": tok, "accessToken": tok, "ticket": tic,
-                "inner": {"clientSecret": s, "list": [s, tok, tic]}, "values": [s, tok, tic],
-                "cardData": {"cardParamMap": {"x": s}}, "text": tok}
+        return {
+            "ClientSecret": s,
+            "client_secret": s,
+            "AppSecret": s,
+            "appSecret": s,
+            "token": tok,
+            "accessToken": tok,
+            "ticket": tic,
+            "inner": {"clientSecret": s, "list": [s, tok, tic]},
+            "values": [s, tok, tic],
+            "cardData": {"cardParamMap": {"x": s}},
+            "text": tok,
+        }
 
 
 def _bodies(secrets: Secrets) -> dict[str, bytes]:
@@ -117,6 +138,7 @@ OVERSIZED = b'{"text": "' + b"x" * ((1 << 20) + 10) + b'"}'
 def _strict_json(text: str) -> Any:
     def refuse(name: str) -> Any:
         raise ValueError(f"non-standard JSON constant {name}")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -150,8 +172,9 @@ def _shape_problem(route: Route, method: str, r: requests.Response) -> str | Non
 
 
 @pytest.fixture
-def fuzzed(fakeding: ThreadedFakeDing, caplog: pytest.LogCaptureFixture
-           ) -> Iterator[tuple[ThreadedFakeDing, Secrets]]:
+def fuzzed(
+    fakeding: ThreadedFakeDing, caplog: pytest.LogCaptureFixture
+) -> Iterator[tuple[ThreadedFakeDing, Secrets]]:
     caplog.set_level(logging.DEBUG)
     secrets = Secrets(fakeding)
     yield fakeding, secrets
@@ -159,18 +182,39 @@ def fuzzed(fakeding: ThreadedFakeDing, caplog: pytest.LogCaptureFixture
     _still_works(fakeding)
 
 
-def _send(session: requests.Session, base: str, route: Route, method: str, body: bytes,
-          token: str) -> requests.Response:
+def _send(
+    session: requests.Session, base: str, route: Route, method: str, body: bytes, token: str
+) -> requests.Response:
     headers = {"Content-Type": "application/json", "x-acs-dingtalk-access-token": token}
-    return session.request(method, base + route.path, data=body, headers=headers, timeout=30,
-                           params={"session": "fuzz", "kind": "api"} if method == "GET" else None)
+    return session.request(
+        method,
+        base + route.path,
+        data=body,
+        headers=headers,
+        timeout=30,
+        params={"session": "fuzz", "kind": "api"} if method == "GET" else None,
+    )
 
 
-@pytest.mark.parametrize("kind", ["empty", "not-json", "bad-utf8", "lone-surrogate", "nan",
-                                  "nested-200kb", "nested-object", "wrong-types", "scalar",
-                                  "huge-string", "secrets"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "not-json",
+        "bad-utf8",
+        "lone-surrogate",
+        "nan",
+        "nested-200kb",
+        "nested-object",
+        "wrong-types",
+        "scalar",
+        "huge-string",
+        "secrets",
+    ],
+)
 def test_every_route_answers_bad_bodies_in_its_documented_shape(
-        fuzzed: tuple[ThreadedFakeDing, Secrets], kind: str) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets], kind: str
+) -> None:
     fake, secrets = fuzzed
     body = _bodies(secrets)[kind]
     problems, answers = [], []
@@ -189,14 +233,15 @@ def test_every_route_answers_bad_bodies_in_its_documented_shape(
 
 # Until the HTTP edge answers what aiohttp's parser refuses before any handler or middleware
 # runs (a method it does not know) in the route's shape: strict, so the fix turns it red.
-PENDING_EDGE = pytest.mark.xfail(strict=True, reason="aiohttp's parser answers an unknown "
-                                 "method with plain text before the middleware")
+PENDING_EDGE = pytest.mark.xfail(
+    strict=True, reason="aiohttp's parser answers an unknown method with plain text before the middleware"
+)
 
 
-@pytest.mark.parametrize("method", ["HEAD", "DELETE", "PATCH",
-                                    pytest.param("FOO", marks=PENDING_EDGE)])
+@pytest.mark.parametrize("method", ["HEAD", "DELETE", "PATCH", pytest.param("FOO", marks=PENDING_EDGE)])
 def test_every_route_answers_a_wrong_method_in_its_documented_shape(
-        fuzzed: tuple[ThreadedFakeDing, Secrets], method: str) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets], method: str
+) -> None:
     fake, secrets = fuzzed
     problems = []
     with requests.Session() as s:
@@ -211,7 +256,8 @@ def test_every_route_answers_a_wrong_method_in_its_documented_shape(
 
 
 def test_every_route_answers_an_oversized_body_in_its_documented_shape(
-        fuzzed: tuple[ThreadedFakeDing, Secrets]) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets],
+) -> None:
     fake, secrets = fuzzed
     problems = []
     with requests.Session() as s:
@@ -227,11 +273,16 @@ def test_every_route_answers_an_oversized_body_in_its_documented_shape(
 
 def test_odd_paths_and_queries_answer_in_shape(fuzzed: tuple[ThreadedFakeDing, Secrets]) -> None:
     fake, secrets = fuzzed
-    odd = [Route("GET", "/_files/%ff%fe"), Route("GET", "/_fakeding/conversations/%ed%a0%bd"),
-           Route("POST", "/_fakeding/cards/%ff/click"), Route("GET", "/v1.0/nowhere/%ff"),
-           Route("GET", "/_fakeding/nowhere"), Route("GET", "/gettoken?appkey=%ff&appsecret=%ed%a0"),
-           Route("GET", "/_fakeding/timeline?kind=%ff&format=%ed%a0%bd"),
-           Route("GET", "/_files/" + "x" * 5000)]
+    odd = [
+        Route("GET", "/_files/%ff%fe"),
+        Route("GET", "/_fakeding/conversations/%ed%a0%bd"),
+        Route("POST", "/_fakeding/cards/%ff/click"),
+        Route("GET", "/v1.0/nowhere/%ff"),
+        Route("GET", "/_fakeding/nowhere"),
+        Route("GET", "/gettoken?appkey=%ff&appsecret=%ed%a0"),
+        Route("GET", "/_fakeding/timeline?kind=%ff&format=%ed%a0%bd"),
+        Route("GET", "/_files/" + "x" * 5000),
+    ]
     problems = []
     with requests.Session() as s:
         for route in odd:
@@ -250,46 +301,89 @@ GOOD_CARD = json.dumps({"contents": [{"type": "markdown", "text": "fuzz"}]})
 
 
 def _card_body(**changes: Any) -> dict[str, Any]:
-    body = {"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID, "cardBizId": "fz",
-            "openConversationId": "fuzz", "cardData": GOOD_CARD}
+    body = {
+        "cardTemplateId": "StandardCard",
+        "robotCode": DEFAULT_CLIENT_ID,
+        "cardBizId": "fz",
+        "openConversationId": "fuzz",
+        "cardData": GOOD_CARD,
+    }
     return {k: v for k, v in {**body, **changes}.items() if v is not None}
 
 
 def _msg_body(**changes: Any) -> dict[str, Any]:
-    return {"robotCode": DEFAULT_CLIENT_ID, "openConversationId": "fuzz", "userIds": ["fuzz"],
-            "msgKey": "sampleText", "msgParam": '{"content": "x"}', **changes}
+    return {
+        "robotCode": DEFAULT_CLIENT_ID,
+        "openConversationId": "fuzz",
+        "userIds": ["fuzz"],
+        "msgKey": "sampleText",
+        "msgParam": '{"content": "x"}',
+        **changes,
+    }
 
 
 # Every field the platform parses out of a string, as (route, body holding the value there).
 JSON_TEXT_FIELDS: dict[str, tuple[str, str, Any]] = {
     "send cardData": ("POST", CARD_SEND, lambda v: _card_body(cardData=v)),
-    "send singleChatReceiver": ("POST", CARD_SEND, lambda v: _card_body(
-        openConversationId=None, singleChatReceiver=v, cardBizId="fz-single")),
-    "send userIdPrivateDataMap": ("POST", CARD_SEND, lambda v: _card_body(
-        userIdPrivateDataMap=v, cardBizId="fz-private")),
-    "send atUserListJson": ("POST", CARD_SEND, lambda v: _card_body(
-        sendOptions={"atUserListJson": v}, cardBizId="fz-at")),
-    "send receiverListJson": ("POST", CARD_SEND, lambda v: _card_body(
-        sendOptions={"receiverListJson": v}, cardBizId="fz-receivers")),
-    "send cardPropertyJson": ("POST", CARD_SEND, lambda v: _card_body(
-        sendOptions={"cardPropertyJson": v}, cardBizId="fz-property")),
+    "send singleChatReceiver": (
+        "POST",
+        CARD_SEND,
+        lambda v: _card_body(openConversationId=None, singleChatReceiver=v, cardBizId="fz-single"),
+    ),
+    "send userIdPrivateDataMap": (
+        "POST",
+        CARD_SEND,
+        lambda v: _card_body(userIdPrivateDataMap=v, cardBizId="fz-private"),
+    ),
+    "send atUserListJson": (
+        "POST",
+        CARD_SEND,
+        lambda v: _card_body(sendOptions={"atUserListJson": v}, cardBizId="fz-at"),
+    ),
+    "send receiverListJson": (
+        "POST",
+        CARD_SEND,
+        lambda v: _card_body(sendOptions={"receiverListJson": v}, cardBizId="fz-receivers"),
+    ),
+    "send cardPropertyJson": (
+        "POST",
+        CARD_SEND,
+        lambda v: _card_body(sendOptions={"cardPropertyJson": v}, cardBizId="fz-property"),
+    ),
     "update cardData": ("PUT", CARD_UPDATE, lambda v: {"cardBizId": "fz", "cardData": v}),
-    "update unionIdPrivateDataMap": ("PUT", CARD_UPDATE, lambda v: {
-        "cardBizId": "fz", "unionIdPrivateDataMap": v}),
+    "update unionIdPrivateDataMap": (
+        "PUT",
+        CARD_UPDATE,
+        lambda v: {"cardBizId": "fz", "unionIdPrivateDataMap": v},
+    ),
     "group msgParam": ("POST", "/v1.0/robot/groupMessages/send", lambda v: _msg_body(msgParam=v)),
-    "batch msgParam": ("POST", "/v1.0/robot/oToMessages/batchSend",
-                       lambda v: _msg_body(msgParam=v)),
-    "off-duty cardData": ("POST", OFF_DUTY, lambda v: {
-        "robotCode": DEFAULT_CLIENT_ID, "cardTemplateId": "StandardCard", "cardData": v}),
+    "batch msgParam": ("POST", "/v1.0/robot/oToMessages/batchSend", lambda v: _msg_body(msgParam=v)),
+    "off-duty cardData": (
+        "POST",
+        OFF_DUTY,
+        lambda v: {"robotCode": DEFAULT_CLIENT_ID, "cardTemplateId": "StandardCard", "cardData": v},
+    ),
 }
 JSON_TEXT_VALUES: dict[str, Any] = {
-    "lone-high": '{"t": "\\ud83d"}', "lone-low": '["\\udfff"]', "in-a-key": '{"\\ud800": 1}',
+    "lone-high": '{"t": "\\ud83d"}',
+    "lone-low": '["\\udfff"]',
+    "in-a-key": '{"\\ud800": 1}',
     "cut-emoji": '{"t": "ok \\ud83d", "u": "\\ude04"}',
-    "deep-array": "[" * 5000 + "]" * 5000, "deep-object": '{"a":' * 3000 + "1" + "}" * 3000,
-    "nan": '{"n": NaN}', "infinity": '[-Infinity]', "not-json": "{oops",
-    "bom": "\ufeff{}", "empty": "", "huge": json.dumps({"t": "x" * 900_000}),
-    "wrong-json-type": "[1, 2]", "null-json": "null", "number": 12, "list": ["{}"],
-    "object": {"t": 1}, "true": True, "valid-emoji": '{"t": "\\ud83d\\ude04", "userId": "u"}',
+    "deep-array": "[" * 5000 + "]" * 5000,
+    "deep-object": '{"a":' * 3000 + "1" + "}" * 3000,
+    "nan": '{"n": NaN}',
+    "infinity": "[-Infinity]",
+    "not-json": "{oops",
+    "bom": "\ufeff{}",
+    "empty": "",
+    "huge": json.dumps({"t": "x" * 900_000}),
+    "wrong-json-type": "[1, 2]",
+    "null-json": "null",
+    "number": 12,
+    "list": ["{}"],
+    "object": {"t": 1},
+    "true": True,
+    "valid-emoji": '{"t": "\\ud83d\\ude04", "userId": "u"}',
     "brackets-in-text": json.dumps({"t": "[[[{{{" * 50, "userId": "u"}),
 }
 
@@ -314,16 +408,20 @@ def _read_routes_answer(fake: ThreadedFakeDing) -> list[str]:
 
 @pytest.mark.parametrize("value", sorted(JSON_TEXT_VALUES))
 def test_every_json_text_field_answers_in_shape_and_poisons_nothing(
-        fuzzed: tuple[ThreadedFakeDing, Secrets], value: str) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets], value: str
+) -> None:
     fake, secrets = fuzzed
     problems, answers = [], []
     headers = {"x-acs-dingtalk-access-token": secrets.token}
     with requests.Session() as s:
-        assert s.post(fake.http_url + CARD_SEND, json=_card_body(), headers=headers,
-                      timeout=30).status_code == 200
+        assert (
+            s.post(fake.http_url + CARD_SEND, json=_card_body(), headers=headers, timeout=30).status_code
+            == 200
+        )
         for field, (method, path, body) in sorted(JSON_TEXT_FIELDS.items()):
-            r = s.request(method, fake.http_url + path, json=body(JSON_TEXT_VALUES[value]),
-                          headers=headers, timeout=30)
+            r = s.request(
+                method, fake.http_url + path, json=body(JSON_TEXT_VALUES[value]), headers=headers, timeout=30
+            )
             answers.append(r.text)
             problem = _shape_problem(Route(method, path), method, r)
             if problem:
@@ -337,17 +435,31 @@ def test_every_json_text_field_answers_in_shape_and_poisons_nothing(
 
 # -- the Stream socket ---------------------------------------------------------------------------
 
+
 def _ticket(fake: ThreadedFakeDing) -> tuple[str, str]:
-    r = requests.post(fake.http_url + GATEWAY, timeout=10, json={
-        "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": SUBS})
+    r = requests.post(
+        fake.http_url + GATEWAY,
+        timeout=10,
+        json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": SUBS},
+    )
     return r.json()["endpoint"], r.json()["ticket"]
 
 
-@pytest.mark.parametrize("query", ["", "?ticket=", "?ticket=nope", "?ticket=%ff%fe",
-                                   "?ticket=%ed%a0%bd", "?ticket=" + "t" * 4000,
-                                   "?ticket=a&ticket=b"])
-def test_bad_handshakes_are_refused_with_a_json_body(fuzzed: tuple[ThreadedFakeDing, Secrets],
-                                                     query: str) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?ticket=",
+        "?ticket=nope",
+        "?ticket=%ff%fe",
+        "?ticket=%ed%a0%bd",
+        "?ticket=" + "t" * 4000,
+        "?ticket=a&ticket=b",
+    ],
+)
+def test_bad_handshakes_are_refused_with_a_json_body(
+    fuzzed: tuple[ThreadedFakeDing, Secrets], query: str
+) -> None:
     fake, _ = fuzzed
     endpoint, _ = _ticket(fake)
 
@@ -365,44 +477,64 @@ def test_bad_handshakes_are_refused_with_a_json_body(fuzzed: tuple[ThreadedFakeD
 
 
 def test_a_plain_request_with_a_good_ticket_is_answered_in_json(
-        fuzzed: tuple[ThreadedFakeDing, Secrets]) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets],
+) -> None:
     fake, _ = fuzzed
     endpoint, ticket = _ticket(fake)
-    r = requests.post(f"{endpoint.replace('ws://', 'http://')}?ticket={ticket}", timeout=10,
-                      data=b"[" * DEEP)
+    r = requests.post(f"{endpoint.replace('ws://', 'http://')}?ticket={ticket}", timeout=10, data=b"[" * DEEP)
     assert r.status_code == 426, r.text
     assert set(_strict_json(r.text)) == {"code", "message", "requestid"}
 
 
 def test_every_frame_kind_is_answered_by_a_violation_and_the_connection_stays_up(
-        fuzzed: tuple[ThreadedFakeDing, Secrets]) -> None:
+    fuzzed: tuple[ThreadedFakeDing, Secrets],
+) -> None:
     fake, secrets = fuzzed
     fake.configure(system_ping_interval=0.05)
     endpoint, ticket = _ticket(fake)
 
     async def run() -> None:
-        async with connect(f"{endpoint}?ticket={ticket}", open_timeout=5, close_timeout=5,
-                           max_size=None) as ws:
+        async with connect(
+            f"{endpoint}?ticket={ticket}", open_timeout=5, close_timeout=5, max_size=None
+        ) as ws:
             fake.wait_for("connect")
             sent = fake.send_message("fuzz me")
             push = json.loads(await asyncio.wait_for(_next(ws, "CALLBACK"), timeout=10))
             ping = json.loads(await asyncio.wait_for(_next(ws, "SYSTEM"), timeout=10))
             mid, pid = push["headers"]["messageId"], ping["headers"]["messageId"]
             frames: list[str | bytes] = [
-                "not json", b"\x00\xff binary", "[" * DEEP + "]" * DEEP,
+                "not json",
+                b"\x00\xff binary",
+                "[" * DEEP + "]" * DEEP,
                 '{"code": 200, "headers": {"messageId": "\\ud83d"}, "data": ""}',
                 '{"code": NaN, "headers": {"messageId": "m"}}',
                 json.dumps({"code": "200", "headers": {"messageId": mid}}),
                 json.dumps({"code": 200, "headers": "nope"}),
                 json.dumps({"code": 200, "headers": {"messageId": "unknown"}, "data": ""}),
-                json.dumps({"code": 200, "headers": {"messageId": mid},
-                            "data": "[" * 5000 + "]" * 5000}),
-                json.dumps({"code": 200, "headers": {"messageId": pid},
-                            "data": json.dumps({"opaque": secrets.token})}),
-                json.dumps({"code": 500, "headers": {"messageId": mid}, "message": "x" * 100_000,
-                            "data": json.dumps(secrets.body())}),
-                json.dumps({"code": 200, "headers": {"messageId": mid, "token": secrets.token},
-                            "message": DEFAULT_CLIENT_SECRET, "data": '{"response": "ok"}'}),
+                json.dumps({"code": 200, "headers": {"messageId": mid}, "data": "[" * 5000 + "]" * 5000}),
+                json.dumps(
+                    {
+                        "code": 200,
+                        "headers": {"messageId": pid},
+                        "data": json.dumps({"opaque": secrets.token}),
+                    }
+                ),
+                json.dumps(
+                    {
+                        "code": 500,
+                        "headers": {"messageId": mid},
+                        "message": "x" * 100_000,
+                        "data": json.dumps(secrets.body()),
+                    }
+                ),
+                json.dumps(
+                    {
+                        "code": 200,
+                        "headers": {"messageId": mid, "token": secrets.token},
+                        "message": DEFAULT_CLIENT_SECRET,
+                        "data": '{"response": "ok"}',
+                    }
+                ),
             ]
             for f in frames:
                 await ws.send(f)
@@ -431,6 +563,7 @@ async def _next(ws: ClientConnection, type_: str) -> str:
 
 # -- the checks run after every case ----------------------------------------------------------------
 
+
 def _assert_answers_clean(secrets: Secrets, answers: list[str]) -> None:
     leaks = [(s[:6], a[:200]) for a in answers for s in secrets.all if s in a]
     assert leaks == [], "an answer echoed a secret"
@@ -438,27 +571,36 @@ def _assert_answers_clean(secrets: Secrets, answers: list[str]) -> None:
 
 def _control_texts(fake: ThreadedFakeDing) -> dict[str, str]:
     base = fake.http_url + "/_fakeding"
-    texts = {what: requests.get(base + what, timeout=30).text
-             for what in ("/timeline", "/timeline?format=jsonl", "/violations", "/cards")}
+    texts = {
+        what: requests.get(base + what, timeout=30).text
+        for what in ("/timeline", "/timeline?format=jsonl", "/violations", "/cards")
+    }
     for cid in {r.get("conversation") for r in fake.timeline(["message"])} | {"fuzz", "cidGroup001"}:
         texts[f"/conversations/{cid}"] = requests.get(f"{base}/conversations/{cid}", timeout=30).text
     return texts
 
 
 def _assert_no_secret_in_fake(fake: ThreadedFakeDing, secrets: Secrets) -> None:
-    seen = {where: s[:6] for where, text in _control_texts(fake).items()
-            for s in secrets.all if s in text}
+    seen = {where: s[:6] for where, text in _control_texts(fake).items() for s in secrets.all if s in text}
     records = fake.call(lambda: [r.to_dict() for r in fake.fake.platform.recorder])
-    seen |= {f"record {r['kind']}": s[:6] for r in records for s in secrets.all
-             if s in json.dumps(r, ensure_ascii=False)}
+    seen |= {
+        f"record {r['kind']}": s[:6]
+        for r in records
+        for s in secrets.all
+        if s in json.dumps(r, ensure_ascii=False)
+    }
     assert seen == {}, "a secret reached what the fake keeps"
 
 
-def _assert_no_secret(fake: ThreadedFakeDing, secrets: Secrets, caplog: pytest.LogCaptureFixture,
-                      _: list[str]) -> None:
+def _assert_no_secret(
+    fake: ThreadedFakeDing, secrets: Secrets, caplog: pytest.LogCaptureFixture, _: list[str]
+) -> None:
     _assert_no_secret_in_fake(fake, secrets)
-    logged = [r.getMessage() + (caplog.text if r.exc_info else "") for r in caplog.records
-              if r.name.split(".")[0] in ("fakeding", "aiohttp")]
+    logged = [
+        r.getMessage() + (caplog.text if r.exc_info else "")
+        for r in caplog.records
+        if r.name.split(".")[0] in ("fakeding", "aiohttp")
+    ]
     assert [s[:6] for s in secrets.all for line in logged if s in line] == []
 
 
@@ -478,8 +620,7 @@ def _still_works(fake: ThreadedFakeDing) -> None:
     fake.reset()
 
 
-def test_a_closed_connection_under_fuzz_is_not_left_behind(fuzzed: tuple[ThreadedFakeDing, Secrets]
-                                                           ) -> None:
+def test_a_closed_connection_under_fuzz_is_not_left_behind(fuzzed: tuple[ThreadedFakeDing, Secrets]) -> None:
     """A frame over 1 MiB closes the connection (1009, as the SDK's limit) and nothing is kept."""
     fake, _ = fuzzed
     endpoint, ticket = _ticket(fake)

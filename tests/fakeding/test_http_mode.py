@@ -25,16 +25,17 @@ def _expected_sign(timestamp: str) -> str:
 
 
 def _register(fake: ThreadedFakeDing, client_id: str, url: str) -> dict[str, Any]:
-    answer = requests.post(fake.http_url + "/_fakeding/apps",
-                           json={"clientId": client_id, "clientSecret": SECRET,
-                                 "callbackUrl": url}, timeout=5)
+    answer = requests.post(
+        fake.http_url + "/_fakeding/apps",
+        json={"clientId": client_id, "clientSecret": SECRET, "callbackUrl": url},
+        timeout=5,
+    )
     assert answer.status_code == 200, answer.text
     shown: dict[str, Any] = answer.json()
     return shown
 
 
-def test_message_is_posted_signed_and_the_answer_is_the_reply(
-        fakeding: ThreadedFakeDing) -> None:
+def test_message_is_posted_signed_and_the_answer_is_the_reply(fakeding: ThreadedFakeDing) -> None:
     def robot(seen: Seen) -> tuple[int, Any, float]:
         msg = ChatbotMessage.from_dict(seen.body)  # the SDK's own model reads the body
         return 200, {"msgtype": "text", "text": {"content": "echo " + msg.text.content.strip()}}, 0
@@ -54,8 +55,7 @@ def test_message_is_posted_signed_and_the_answer_is_the_reply(
     assert fakeding.timeline(["push"]) == []
 
 
-def test_reply_through_the_session_webhook_with_the_sdk_helper(
-        fakeding: ThreadedFakeDing) -> None:
+def test_reply_through_the_session_webhook_with_the_sdk_helper(fakeding: ThreadedFakeDing) -> None:
     def robot(seen: Seen) -> tuple[int, Any, float]:
         ChatbotHandler().reply_text("later reply", ChatbotMessage.from_dict(seen.body))
         return 200, b"", 0
@@ -68,14 +68,18 @@ def test_reply_through_the_session_webhook_with_the_sdk_helper(
     assert [r["errcode"] for r in fakeding.timeline(["webhook"])] == [0]
 
 
-@pytest.mark.parametrize(("answer", "problem"), [
-    ((500, {"oops": 1}, 0), "HTTP 500"),
-    ((200, b"<html>", 0), "not JSON"),
-    ((200, {"msgtype": "sms", "sms": {}}, 0), "refused"),
-    ((200, {}, 0.6), "no answer within 0.2 s"),
-])
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ((500, {"oops": 1}, 0), "HTTP 500"),
+        ((200, b"<html>", 0), "not JSON"),
+        ((200, {"msgtype": "sms", "sms": {}}, 0), "refused"),
+        ((200, {}, 0.6), "no answer within 0.2 s"),
+    ],
+)
 def test_wrong_answers_and_timeouts_are_violations(
-        make_fakeding: Any, answer: tuple[int, Any, float], problem: str) -> None:
+    make_fakeding: Any, answer: tuple[int, Any, float], problem: str
+) -> None:
     fake = make_fakeding(http_callback_timeout=0.2)
     with HttpTarget(lambda seen: answer) as target:
         _register(fake, APP, target.url)
@@ -86,8 +90,10 @@ def test_wrong_answers_and_timeouts_are_violations(
 
 
 def test_callback_url_must_be_loopback(fakeding: ThreadedFakeDing) -> None:
-    answer = requests.post(fakeding.http_url + "/_fakeding/apps",
-                           json={"clientId": "far-robot", "clientSecret": "s",
-                                 "callbackUrl": "http://10.1.2.3/robot"}, timeout=5)
+    answer = requests.post(
+        fakeding.http_url + "/_fakeding/apps",
+        json={"clientId": "far-robot", "clientSecret": "s", "callbackUrl": "http://10.1.2.3/robot"},
+        timeout=5,
+    )
     assert answer.status_code == 400
     assert answer.json()["field"] == "callbackUrl" and "10.1.2.3" in answer.json()["error"]

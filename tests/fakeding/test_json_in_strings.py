@@ -40,12 +40,18 @@ WORDS = {"surrogate": "lone UTF-16 surrogate", "deep": "nested deeper than", "na
 def _strict(text: str) -> Any:
     def refuse(name: str) -> Any:
         raise ValueError(f"non-standard constant {name}")
+
     return json.loads(text, parse_constant=refuse)
 
 
 def _card(biz_id: str, card_data: str) -> dict[str, Any]:
-    return {"cardTemplateId": STANDARD_CARD, "robotCode": DEFAULT_CLIENT_ID, "cardBizId": biz_id,
-            "openConversationId": CID, "cardData": card_data}
+    return {
+        "cardTemplateId": STANDARD_CARD,
+        "robotCode": DEFAULT_CLIENT_ID,
+        "cardBizId": biz_id,
+        "openConversationId": CID,
+        "cardData": card_data,
+    }
 
 
 GOOD_CARD = json.dumps({"contents": [{"type": "markdown", "text": "ok \U0001f604"}]})
@@ -53,21 +59,49 @@ GOOD_CARD = json.dumps({"contents": [{"type": "markdown", "text": "ok \U0001f604
 CASES: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
     "send cardData": ("POST", SEND, lambda bad: _card("bad-send", bad)),
     "update cardData": ("PUT", UPDATE, lambda bad: {"cardBizId": "good", "cardData": bad}),
-    "update userIdPrivateDataMap": ("PUT", UPDATE, lambda bad: {
-        "cardBizId": "good", "userIdPrivateDataMap": bad}),
-    "send sendOptions.atUserListJson": ("POST", SEND, lambda bad: dict(
-        _card("bad-at", GOOD_CARD), sendOptions={"atUserListJson": bad})),
-    "send singleChatReceiver": ("POST", SEND, lambda bad: {
-        **{k: v for k, v in _card("bad-single", GOOD_CARD).items() if k != "openConversationId"},
-        "singleChatReceiver": bad}),
-    "group msgParam": ("POST", GROUP, lambda bad: {
-        "robotCode": DEFAULT_CLIENT_ID, "openConversationId": CID, "msgKey": "sampleText",
-        "msgParam": bad}),
-    "batch msgParam": ("POST", BATCH, lambda bad: {
-        "robotCode": DEFAULT_CLIENT_ID, "userIds": ["alice"], "msgKey": "sampleText",
-        "msgParam": bad}),
-    "off-duty cardData": ("POST", OFF_DUTY_PATH, lambda bad: {
-        "robotCode": DEFAULT_CLIENT_ID, "cardTemplateId": STANDARD_CARD, "cardData": bad}),
+    "update userIdPrivateDataMap": (
+        "PUT",
+        UPDATE,
+        lambda bad: {"cardBizId": "good", "userIdPrivateDataMap": bad},
+    ),
+    "send sendOptions.atUserListJson": (
+        "POST",
+        SEND,
+        lambda bad: dict(_card("bad-at", GOOD_CARD), sendOptions={"atUserListJson": bad}),
+    ),
+    "send singleChatReceiver": (
+        "POST",
+        SEND,
+        lambda bad: {
+            **{k: v for k, v in _card("bad-single", GOOD_CARD).items() if k != "openConversationId"},
+            "singleChatReceiver": bad,
+        },
+    ),
+    "group msgParam": (
+        "POST",
+        GROUP,
+        lambda bad: {
+            "robotCode": DEFAULT_CLIENT_ID,
+            "openConversationId": CID,
+            "msgKey": "sampleText",
+            "msgParam": bad,
+        },
+    ),
+    "batch msgParam": (
+        "POST",
+        BATCH,
+        lambda bad: {
+            "robotCode": DEFAULT_CLIENT_ID,
+            "userIds": ["alice"],
+            "msgKey": "sampleText",
+            "msgParam": bad,
+        },
+    ),
+    "off-duty cardData": (
+        "POST",
+        OFF_DUTY_PATH,
+        lambda bad: {"robotCode": DEFAULT_CLIENT_ID, "cardTemplateId": STANDARD_CARD, "cardData": bad},
+    ),
 }
 
 
@@ -77,8 +111,11 @@ def _field(case: str) -> str:
 
 @pytest.fixture(scope="module")
 def token(fakeding_server: ThreadedFakeDing) -> str:
-    r = requests.post(fakeding_server.http_url + "/v1.0/oauth2/accessToken", timeout=10,
-                      json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET})
+    r = requests.post(
+        fakeding_server.http_url + "/v1.0/oauth2/accessToken",
+        timeout=10,
+        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+    )
     return str(r.json()["accessToken"])
 
 
@@ -95,10 +132,12 @@ def _off_duty_prompt_kept(fakeding_server: ThreadedFakeDing) -> Iterator[None]:
     fakeding_server.call(restore)
 
 
-def _call(fake: ThreadedFakeDing, token: str, method: str, path: str,
-          body: dict[str, Any]) -> requests.Response:
-    return requests.request(method, fake.http_url + path, json=body, timeout=10,
-                            headers={"x-acs-dingtalk-access-token": token})
+def _call(
+    fake: ThreadedFakeDing, token: str, method: str, path: str, body: dict[str, Any]
+) -> requests.Response:
+    return requests.request(
+        method, fake.http_url + path, json=body, timeout=10, headers={"x-acs-dingtalk-access-token": token}
+    )
 
 
 def _snapshot(fake: ThreadedFakeDing) -> dict[str, Any]:
@@ -130,7 +169,8 @@ def _reads_answer(fake: ThreadedFakeDing) -> dict[str, Any]:
 @pytest.mark.parametrize("bad", sorted(BAD_TEXTS))
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_json_in_a_string_is_refused_naming_the_field_and_reads_still_answer(
-        fakeding: ThreadedFakeDing, token: str, case: str, bad: str) -> None:
+    fakeding: ThreadedFakeDing, token: str, case: str, bad: str
+) -> None:
     assert _call(fakeding, token, "POST", SEND, _card("good", GOOD_CARD)).status_code == 200
     apps_before = _strict(requests.get(f"{fakeding.http_url}/_fakeding/apps", timeout=10).text)
     method, path, body = CASES[case]
@@ -148,9 +188,13 @@ def test_json_in_a_string_is_refused_naming_the_field_and_reads_still_answer(
 def test_a_good_value_still_parses_in_every_field(fakeding: ThreadedFakeDing, token: str) -> None:
     """The same fields with good JSON text (an emoji as a valid surrogate pair) pass."""
     assert _call(fakeding, token, "POST", SEND, _card("good", GOOD_CARD)).status_code == 200
-    goods = {"cardData": '{"t": "\\ud83d\\ude04"}', "msgParam": '{"content": "\\ud83d\\ude04"}',
-             "userIdPrivateDataMap": '{"alice": {"x": "1"}}', "singleChatReceiver":
-             '{"userId": "alice"}', "sendOptions.atUserListJson": '[{"userId": "alice"}]'}
+    goods = {
+        "cardData": '{"t": "\\ud83d\\ude04"}',
+        "msgParam": '{"content": "\\ud83d\\ude04"}',
+        "userIdPrivateDataMap": '{"alice": {"x": "1"}}',
+        "singleChatReceiver": '{"userId": "alice"}',
+        "sendOptions.atUserListJson": '[{"userId": "alice"}]',
+    }
     for case, (method, path, body) in sorted(CASES.items()):
         r = _call(fakeding, token, method, path, body(goods[_field(case)]))
         assert r.status_code == 200, (case, r.text[:300])
@@ -160,8 +204,7 @@ def test_a_good_value_still_parses_in_every_field(fakeding: ThreadedFakeDing, to
     assert any(e["text"] == "\U0001f604" for e in reads[f"conversations/{CID}"])
 
 
-def test_what_was_stored_unchecked_is_served_cleaned(fakeding: ThreadedFakeDing,
-                                                     token: str) -> None:
+def test_what_was_stored_unchecked_is_served_cleaned(fakeding: ThreadedFakeDing, token: str) -> None:
     """Data no input check saw (put there through the Python API) cannot fail a read: lone
     surrogates come back as U+FFFD, NaN as text, and the rest as stored."""
     assert _call(fakeding, token, "POST", SEND, _card("good", GOOD_CARD)).status_code == 200

@@ -48,8 +48,7 @@ def _reference_loads(raw: bytes | str, what: str = "body") -> Any:
     return value
 
 
-def _reference_clean(value: Any, is_secret: Callable[[str], bool] | None = None,
-                     depth: int = 0) -> Any:
+def _reference_clean(value: Any, is_secret: Callable[[str], bool] | None = None, depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
@@ -64,8 +63,11 @@ def _reference_clean(value: Any, is_secret: Callable[[str], bool] | None = None,
         out: dict[str, Any] = {}
         for k, v in value.items():
             key = jsonsafe.text(k if isinstance(k, str) else str(k), 200)
-            out[key] = (jsonsafe.mask(v) if jsonsafe.secret_key(key) and v not in (None, "")
-                        else _reference_clean(v, is_secret, depth + 1))
+            out[key] = (
+                jsonsafe.mask(v)
+                if jsonsafe.secret_key(key) and v not in (None, "")
+                else _reference_clean(v, is_secret, depth + 1)
+            )
         return out
     if isinstance(value, (list, tuple)):
         return [_reference_clean(v, is_secret, depth + 1) for v in value]
@@ -85,8 +87,16 @@ def _nested(n: int, inner: str = "1") -> str:
 
 # -- loads ----------------------------------------------------------------------------------------
 LOADS_CORPUS: list[bytes | str] = [
-    b'{"a": 1}', b"[]", b'"x"', b"", b"nope", b"\xff", b"NaN", b'{"a": -Infinity}',
-    "\ufeff{}".encode(), "\ufeff{}",
+    b'{"a": 1}',
+    b"[]",
+    b'"x"',
+    b"",
+    b"nope",
+    b"\xff",
+    b"NaN",
+    b'{"a": -Infinity}',
+    "\ufeff{}".encode(),
+    "\ufeff{}",
     b'{"t": "' + (BS + "ud83d").encode() + b'"}',  # lone high surrogate
     b'{"t": "' + (BS + "udfff").encode() + b'"}',  # lone low surrogate
     b'{"t": "' + (BS + "uD83D").encode() + b'"}',  # upper-case hex
@@ -101,11 +111,14 @@ LOADS_CORPUS: list[bytes | str] = [
     '{"t": "\ud83d"}',  # str input holding a raw surrogate
     '["ok", {"deep": ["\udfff"]}]',
     '{"t": "café ☕"}',
-    _nested(MAX_DEPTH).encode(), _nested(MAX_DEPTH + 1).encode(), _nested(MAX_DEPTH - 1).encode(),
+    _nested(MAX_DEPTH).encode(),
+    _nested(MAX_DEPTH + 1).encode(),
+    _nested(MAX_DEPTH - 1).encode(),
     _nested(MAX_DEPTH + 1, '"' + BS + 'ud800"').encode(),  # too deep and a surrogate
     ('{"a":' * MAX_DEPTH + "1" + "}" * MAX_DEPTH).encode(),
     ('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1)).encode(),
-    ("[" * 40 + "]" * 40).encode(), b"[" * 100_000 + b"]" * 100_000,
+    ("[" * 40 + "]" * 40).encode(),
+    b"[" * 100_000 + b"]" * 100_000,
     json.dumps({"s": "[[[[{{{{" * 20}).encode(),  # brackets inside a string are not nesting
     json.dumps([list(range(3))] * 50).encode(),
     json.dumps({"cardData": json.dumps({"label": "\U0001f604 Very Helpful"})}).encode(),
@@ -120,13 +133,11 @@ def test_loads_matches_the_plain_rules(raw: bytes | str) -> None:
 def test_an_escaped_lone_surrogate_is_still_refused_with_its_place() -> None:
     with pytest.raises(BadJson) as exc:
         loads(b'{"a": {"b": ["ok", "' + (BS + "ud83d").encode() + b'"]}}', what="frame")
-    assert str(exc.value) == ("frame.a.b[1] holds invalid unicode (a lone UTF-16 surrogate); "
-                              "send UTF-8 text")
+    assert str(exc.value) == ("frame.a.b[1] holds invalid unicode (a lone UTF-16 surrogate); send UTF-8 text")
 
 
 def test_an_escaped_backslash_before_u_is_text_not_a_surrogate() -> None:
-    assert loads(b'{"path": "C:' + (BS * 2 + "ud83d").encode() + b'"}') == {
-        "path": "C:" + BS + "ud83d"}
+    assert loads(b'{"path": "C:' + (BS * 2 + "ud83d").encode() + b'"}') == {"path": "C:" + BS + "ud83d"}
 
 
 def test_a_valid_surrogate_pair_is_accepted() -> None:
@@ -148,8 +159,9 @@ def test_max_depth_itself_is_accepted() -> None:
 def test_a_bom_is_refused_as_json_loads_words_it() -> None:
     with pytest.raises(BadJson) as exc:
         loads("\ufeff{}".encode())
-    assert str(exc.value) == ("body is not JSON (Unexpected UTF-8 BOM (decode using utf-8-sig): "
-                              "line 1 column 1 (char 0))")
+    assert str(exc.value) == (
+        "body is not JSON (Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0))"
+    )
 
 
 # -- clean ----------------------------------------------------------------------------------------
@@ -158,19 +170,50 @@ def _secret(value: str) -> bool:
 
 
 CLEAN_CORPUS: list[Any] = [
-    None, True, False, 0, -7, 2**70, 1.5, math.nan, math.inf, -math.inf, "", "short", "é",
-    "x" * MAX_CHARS, "x" * (MAX_CHARS + 1), "é" * (MAX_CHARS + 3), "a\ud83db", "\udfff" * 5,
-    SECRET, "tok-0123456789", SECRET[:7], ("a" * 7),
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**70,
+    1.5,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "short",
+    "é",
+    "x" * MAX_CHARS,
+    "x" * (MAX_CHARS + 1),
+    "é" * (MAX_CHARS + 3),
+    "a\ud83db",
+    "\udfff" * 5,
+    SECRET,
+    "tok-0123456789",
+    SECRET[:7],
+    ("a" * 7),
     {"k": "v", "n": 1, "f": 2.0, "z": None, "b": True, "l": [1, "two", None, {"x": "y"}]},
-    {"clientSecret": "abc", "client_secret": "", "ClientSecret": None, "appSecret": 0,
-     "access_token": SECRET, "Token": ["a", "b"], "signatureTimestamp": "12345678",
-     "x-sign": False, "password": {"nested": 1}},
+    {
+        "clientSecret": "abc",
+        "client_secret": "",
+        "ClientSecret": None,
+        "appSecret": 0,
+        "access_token": SECRET,
+        "Token": ["a", "b"],
+        "signatureTimestamp": "12345678",
+        "x-sign": False,
+        "password": {"nested": 1},
+    },
     {"k" * 250: "long key", "é" * 201: 1, "\ud83d": "surrogate key", "secret" + "x" * 300: "s"},
     {1: "int key", None: "none key", 2.5: "float key", (1, 2): "tuple key"},
     {"plain": SECRET, "list": [SECRET, "ok"], "deep": {"deeper": SECRET}},
     {"short": "abc", "seven": "1234567", "eight": "12345678"},
-    (1, "tuple", SECRET), OrderedDict(a=1, token="zzzzzzzzzz"), {"set": {1, 2}}, object,
-    b"bytes", bytearray(b"ba"),
+    (1, "tuple", SECRET),
+    OrderedDict(a=1, token="zzzzzzzzzz"),
+    {"set": {1, 2}},
+    object,
+    b"bytes",
+    bytearray(b"ba"),
 ]
 
 
@@ -181,15 +224,18 @@ def _deep(n: int) -> Any:
     return value
 
 
-@pytest.mark.parametrize("value", CLEAN_CORPUS + [_deep(MAX_DEPTH - 1), _deep(MAX_DEPTH),
-                                                  _deep(MAX_DEPTH + 1), _deep(80)],
-                         ids=range(len(CLEAN_CORPUS) + 4))
+@pytest.mark.parametrize(
+    "value",
+    CLEAN_CORPUS + [_deep(MAX_DEPTH - 1), _deep(MAX_DEPTH), _deep(MAX_DEPTH + 1), _deep(80)],
+    ids=range(len(CLEAN_CORPUS) + 4),
+)
 def test_clean_matches_the_plain_rules(value: Any) -> None:
     for is_secret in (None, _secret):
         got = clean(value, is_secret)
         want = _reference_clean(value, is_secret)
         assert json.dumps(got, ensure_ascii=False, allow_nan=False) == json.dumps(
-            want, ensure_ascii=False, allow_nan=False)
+            want, ensure_ascii=False, allow_nan=False
+        )
         assert got == want
 
 
@@ -245,8 +291,8 @@ def test_a_re_registered_app_is_masked_by_its_new_secret() -> None:
 def test_tokens_and_tickets_are_masked_as_issued() -> None:
     p, rec = _platform()
     token, _ = p.issue_token(0.0, "app-one", "first-secret-1")
-    ticket = p.open_connection(0.0, {"clientId": "app-one", "clientSecret": "first-secret-1",
-                                     "subscriptions": []})
+    ticket = p.open_connection(
+        0.0, {"clientId": "app-one", "clientSecret": "first-secret-1", "subscriptions": []}
+    )
     fields = rec.add(0.0, "api", a=token, b=[ticket], c={"d": "first-secret-1"}).fields
-    assert fields == {"a": jsonsafe.mask(token), "b": [jsonsafe.mask(ticket)],
-                      "c": {"d": "firs…***"}}
+    assert fields == {"a": jsonsafe.mask(token), "b": [jsonsafe.mask(ticket)], "c": {"d": "firs…***"}}

@@ -18,9 +18,14 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "import_module" and node.args
-              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.append((node.lineno, node.args[0].value))
     return found
 
@@ -28,17 +33,19 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
 def test_no_kit_module_imports_the_robot() -> None:
     modules = sorted(KIT.rglob("*.py"))
     assert len(modules) > 20, f"expected the kit's modules under {KIT}, found {len(modules)}"
-    offending = [f"{path.relative_to(KIT.parent)}:{line}: import {name}"
-                 for path in modules for line, name in imported_modules(path)
-                 if name == "bot" or name.startswith("bot.")]
+    offending = [
+        f"{path.relative_to(KIT.parent)}:{line}: import {name}"
+        for path in modules
+        for line, name in imported_modules(path)
+        if name == "bot" or name.startswith("bot.")
+    ]
     assert offending == []
 
 
 def test_the_check_sees_an_import_of_the_robot(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("import os\nfrom bot.elements import X\ndef f():\n    import bot.store\n")
-    assert [n for _, n in imported_modules(sample) if n.startswith("bot")] == [
-        "bot.elements", "bot.store"]
+    assert [n for _, n in imported_modules(sample) if n.startswith("bot")] == ["bot.elements", "bot.store"]
 
 
 ROOT = KIT.parent
@@ -73,8 +80,10 @@ def _imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
 def _graph() -> dict[str, set[str]]:
     mods = _modules()
     known = set(mods)
-    return {name: {i for i in _imports(name, path, known) if i in known and i != name}
-            for name, path in mods.items()}
+    return {
+        name: {i for i in _imports(name, path, known) if i in known and i != name}
+        for name, path in mods.items()
+    }
 
 
 def test_the_kit_has_no_import_circle() -> None:
@@ -88,7 +97,7 @@ def test_the_kit_has_no_import_circle() -> None:
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append([*path[path.index(nxt):], nxt])
+                cycles.append([*path[path.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt)
         path.pop()

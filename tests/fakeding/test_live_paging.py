@@ -23,12 +23,10 @@ def _snapshot(url: str) -> dict[str, Any]:
     raise AssertionError("no snapshot")
 
 
-def test_the_snapshot_has_the_latest_records_and_older_ones_come_by_page(
-        fakeding: ThreadedFakeDing) -> None:
+def test_the_snapshot_has_the_latest_records_and_older_ones_come_by_page(fakeding: ThreadedFakeDing) -> None:
     for n in range(3):
         fakeding.send_message(f"early {n}", conversation_id="cidPaged", at_bot=False)
-    fakeding.call(lambda: [fakeding.fake.record("note", n=n)
-                           for n in range(SNAPSHOT_RECORDS + 40)])
+    fakeding.call(lambda: [fakeding.fake.record("note", n=n) for n in range(SNAPSHOT_RECORDS + 40)])
     snap = _snapshot(fakeding.http_url)
     total = 3 + SNAPSHOT_RECORDS + 40
     assert len(snap["records"]) == SNAPSHOT_RECORDS and snap["older"] == total - SNAPSHOT_RECORDS
@@ -36,31 +34,33 @@ def test_the_snapshot_has_the_latest_records_and_older_ones_come_by_page(
     first = snap["records"][0]["seq"]
     assert snap["transcript"][0]["text"] == "early 0"  # what was said is whole
 
-    page = requests.get(fakeding.http_url + "/_fakeding/records",
-                        params={"before": first, "limit": 30}, timeout=10).json()
+    page = requests.get(
+        fakeding.http_url + "/_fakeding/records", params={"before": first, "limit": 30}, timeout=10
+    ).json()
     assert [r["seq"] for r in page] == list(range(first - 30, first))
-    rest = requests.get(fakeding.http_url + "/_fakeding/records",
-                        params={"before": first - 30}, timeout=10).json()
+    rest = requests.get(
+        fakeding.http_url + "/_fakeding/records", params={"before": first - 30}, timeout=10
+    ).json()
     assert [r["seq"] for r in rest] == list(range(1, first - 30))
     assert rest[0]["kind"] == "message" and "msg#1 text" in rest[0]["line"]  # numbered as live
     assert "msg#3 text" in rest[2]["line"]
 
-    bad = requests.get(fakeding.http_url + "/_fakeding/records", params={"before": "soon"},
-                       timeout=10)
+    bad = requests.get(fakeding.http_url + "/_fakeding/records", params={"before": "soon"}, timeout=10)
     assert bad.status_code == 400
-    assert bad.json() == {"error": "before: expected a whole number >= 0, found 'soon'",
-                          "field": "before"}
+    assert bad.json() == {"error": "before: expected a whole number >= 0, found 'soon'", "field": "before"}
 
 
 def test_the_frames_a_message_was_pushed_as_are_shown_with_headers_and_data(
-        fakeding: ThreadedFakeDing) -> None:
+    fakeding: ThreadedFakeDing,
+) -> None:
     with SdkRobot().on_messages(RecordingHandler()):
         fakeding.wait_for("connect")
         sent = fakeding.send_message("inspect me", conversation_id="cidInspect", title="Inspect")
         (ack,) = fakeding.wait_for("ack")
     (push,) = fakeding.timeline(["push"])
-    frames = requests.get(fakeding.http_url + "/_fakeding/frames", params={"key": sent.msg_id},
-                          timeout=10).json()
+    frames = requests.get(
+        fakeding.http_url + "/_fakeding/frames", params={"key": sent.msg_id}, timeout=10
+    ).json()
     assert len(frames) == 1
     (one,) = frames
     assert one["attempt"] == 1 and one["acked"] is True
@@ -71,15 +71,18 @@ def test_the_frames_a_message_was_pushed_as_are_shown_with_headers_and_data(
     assert one["frame"]["type"] == "CALLBACK" and isinstance(one["frame"]["data"], str)
     assert one["data"]["text"]["content"].strip() == "inspect me"
     assert one["data"]["msgId"] == sent.msg_id
-    assert requests.get(fakeding.http_url + "/_fakeding/frames", params={"key": "msgUnknown"},
-                        timeout=10).json() == []
+    assert (
+        requests.get(fakeding.http_url + "/_fakeding/frames", params={"key": "msgUnknown"}, timeout=10).json()
+        == []
+    )
     missing = requests.get(fakeding.http_url + "/_fakeding/frames", timeout=10)
     assert missing.status_code == 400 and missing.json()["field"] == "key"
 
 
 def test_the_robots_own_records_read_as_words_not_python_reprs(fakeding: ThreadedFakeDing) -> None:
     sent = fakeding.send_message("hi", conversation_id="cidWords", at_bot=False)
-    fakeding.call(fakeding.fake.record, "bot.message", msg=sent.msg_id, plan="answer",
-                  group=True, note="x" * 80)
+    fakeding.call(
+        fakeding.fake.record, "bot.message", msg=sent.msg_id, plan="answer", group=True, note="x" * 80
+    )
     lines = [r["line"] for r in _snapshot(fakeding.http_url)["records"]]
     assert lines[-1] == f"bot.message msg=msg#1 plan=answer group=true note={'x' * 59}…"

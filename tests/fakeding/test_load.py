@@ -18,13 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def plan(tmp_path: Path, robot: str, load: str, thresholds: str = "", extra: str = "") -> Path:
     path = tmp_path / f"{robot.lower()}.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 name: {robot.lower()}
 robot: {{handler: "robots:{robot}", path: ["{ROBOTS}"]}}
 load: {load}
 thresholds: {{{thresholds}}}
 {extra}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -49,8 +52,10 @@ def test_a_robot_that_crosses_answers_fails_naming_cross_talk(tmp_path: Path) ->
 
 
 def test_a_robot_that_serialises_users_fails_fairness(tmp_path: Path) -> None:
-    mixed = ("{users: 10, duration: 120, burst: {count: 10, within: 5}, long_share: 0.5, "
-             "long_words: 200, groups: 0, seed: 2}")
+    mixed = (
+        "{users: 10, duration: 120, burst: {count: 10, within: 5}, long_share: 0.5, "
+        "long_words: 200, groups: 0, seed: 2}"
+    )
     fair = run(load_plan(plan(tmp_path, "Correct", mixed, "p95_first_answer_short: 3")))
     assert fair.ok, fair.failed
     serial = run(load_plan(plan(tmp_path, "Serial", mixed, "p95_first_answer_short: 3")))
@@ -59,13 +64,22 @@ def test_a_robot_that_serialises_users_fails_fairness(tmp_path: Path) -> None:
 
 
 def test_the_quota_refuses_the_call_over_it_and_the_month_is_projected(tmp_path: Path) -> None:
-    path = plan(tmp_path, "Metered", "{users: 5, duration: 300, rate: 0.05, groups: 1, seed: 1}",
-                "rate_403: 0, monthly_calls: 100000", "platform: {monthly_quota: 5}")
+    path = plan(
+        tmp_path,
+        "Metered",
+        "{users: 5, duration: 300, rate: 0.05, groups: 1, seed: 1}",
+        "rate_403: 0, monthly_calls: 100000",
+        "platform: {monthly_quota: 5}",
+    )
     out = tmp_path / "load.json"
     page = tmp_path / "load.html"
-    done = subprocess.run([sys.executable, "-m", "fakeding.cli", "load", str(path), "--json",
-                           str(out), "--html", str(page)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "load", str(path), "--json", str(out), "--html", str(page)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     figures = json.loads(out.read_text())["figures"]
     assert figures["metered_calls"] == 5 and figures["rate_403"] > 0
@@ -77,8 +91,13 @@ def test_the_quota_refuses_the_call_over_it_and_the_month_is_projected(tmp_path:
 def test_a_bad_plan_names_the_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("robot: bot\nload: {users: 3}\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "fakeding.cli", "load", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "load", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "load: expected users and duration" in done.stderr
     assert "Traceback" not in done.stderr
 

@@ -16,11 +16,17 @@ ROBOTS = Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots"
 
 
 def scenario(tmp_path: Path, close_old: bool) -> Path:
-    robot = {"command": ["node", str(ROBOTS / "reconnecting_bot.mjs")],
-             "env": {"CLOSE_OLD_SOCKET": "1" if close_old else "0",
-                     "RECONNECT_EVERY_MS": "300", "RECONNECTS": "3"}}
+    robot = {
+        "command": ["node", str(ROBOTS / "reconnecting_bot.mjs")],
+        "env": {
+            "CLOSE_OLD_SOCKET": "1" if close_old else "0",
+            "RECONNECT_EVERY_MS": "300",
+            "RECONNECTS": "3",
+        },
+    }
     path = tmp_path / "reconnecting.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 name: a robot that reconnects on a timer
 robot: {json.dumps(robot)}
 platform: {{max_connections_per_app: 2}}
@@ -31,7 +37,9 @@ steps:
     say: {{user: alice, in: support, text: "still there?"}}
 expect:
   webhook_replies: 1
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -42,8 +50,11 @@ def node_modules() -> None:
 
 def test_the_leaky_robot_fails_naming_its_connections(tmp_path: Path) -> None:
     result = run_scenario(scenario(tmp_path, close_old=False))
-    leaks = [str(r.fields["reason"]) for r in result.records
-             if r.kind == "violation" and "live Stream connections" in str(r.fields["reason"])]
+    leaks = [
+        str(r.fields["reason"])
+        for r in result.records
+        if r.kind == "violation" and "live Stream connections" in str(r.fields["reason"])
+    ]
     assert leaks, [r.fields for r in result.records if r.kind == "violation"]
     connections = [r.fields["connection"] for r in result.records if r.kind == "connect"]
     assert len(connections) == 4

@@ -12,8 +12,11 @@ from fakeding.stream import protocol
 def _served_routes() -> set[tuple[str, str]]:
     app = web.Application()
     FakeDing().openapi.add_routes(app)
-    return {(r.method, str(r.resource.canonical)) for r in app.router.routes()
-            if r.resource is not None and r.method != "HEAD"}
+    return {
+        (r.method, str(r.resource.canonical))
+        for r in app.router.routes()
+        if r.resource is not None and r.method != "HEAD"
+    }
 
 
 def test_the_ledger_file_is_up_to_date() -> None:
@@ -31,10 +34,14 @@ def test_every_served_route_has_a_row_and_every_implemented_row_a_route() -> Non
 
 
 def test_every_pushed_topic_has_a_row_and_every_implemented_topic_is_pushed() -> None:
-    pushed = {f"CALLBACK {value}" for name, value in vars(protocol).items()
-              if name.startswith("TOPIC_") and isinstance(value, str)}
-    rows = {r.what for r in parity.ROWS if r.kind == "topic" and r.implemented
-            and r.what.startswith("CALLBACK ")}
+    pushed = {
+        f"CALLBACK {value}"
+        for name, value in vars(protocol).items()
+        if name.startswith("TOPIC_") and isinstance(value, str)
+    }
+    rows = {
+        r.what for r in parity.ROWS if r.kind == "topic" and r.implemented and r.what.startswith("CALLBACK ")
+    }
     assert pushed == rows
     assert all(r.used_by for r in parity.ROWS)
     assert all(r.tested for r in parity.ROWS if r.implemented)

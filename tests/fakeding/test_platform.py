@@ -23,8 +23,13 @@ def _platform(**settings: Any) -> Platform:
 
 
 def _gateway_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"clientId": CID, "clientSecret": SECRET, "subscriptions": [BOT_SUB],
-                            "ua": "dingtalk-sdk-python/v0.24.3-union", "localIp": "10.0.0.5"}
+    body: dict[str, Any] = {
+        "clientId": CID,
+        "clientSecret": SECRET,
+        "subscriptions": [BOT_SUB],
+        "ua": "dingtalk-sdk-python/v0.24.3-union",
+        "localIp": "10.0.0.5",
+    }
     body.update(overrides)
     return body
 
@@ -36,6 +41,7 @@ def _error(fn: Any, *args: Any) -> OpenApiError:
 
 
 # -- apps -----------------------------------------------------------------------------------------
+
 
 def test_add_app_derives_stable_ids_from_the_client_id() -> None:
     a = Platform(Settings()).add_app(CID, SECRET)
@@ -65,6 +71,7 @@ def test_app_lookup_defaults_to_the_first_app_and_names_the_registered_apps() ->
 
 # -- gateway --------------------------------------------------------------------------------------
 
+
 def test_gateway_issues_a_url_safe_ticket() -> None:
     ticket = _platform().open_connection(0.0, _gateway_body())
     assert len(ticket) == 36 and all(c in "0123456789abcdef-" for c in ticket)
@@ -73,8 +80,7 @@ def test_gateway_issues_a_url_safe_ticket() -> None:
 @pytest.mark.parametrize("body", [None, [], "x"])
 def test_gateway_body_must_be_an_object(body: Any) -> None:
     err = _error(_platform().open_connection, 0.0, body)
-    assert (err.status, err.code, err.message) == (
-        400, "invalidParameter", "body must be a JSON object")
+    assert (err.status, err.code, err.message) == (400, "invalidParameter", "body must be a JSON object")
 
 
 @pytest.mark.parametrize("name", ["clientId", "clientSecret"])
@@ -88,8 +94,7 @@ def test_gateway_credentials_are_required_strings(name: str, value: Any) -> None
     assert err.message == f"{name} is required and must be a non-empty string"
 
 
-@pytest.mark.parametrize(("subs", "found"), [(None, "NoneType"), ({"type": "EVENT"}, "dict"),
-                                             ("*", "str")])
+@pytest.mark.parametrize(("subs", "found"), [(None, "NoneType"), ({"type": "EVENT"}, "dict"), ("*", "str")])
 def test_gateway_subscriptions_must_be_an_array(subs: Any, found: str) -> None:
     body = _gateway_body(subscriptions=subs)
     if subs is None:
@@ -99,8 +104,16 @@ def test_gateway_subscriptions_must_be_an_array(subs: Any, found: str) -> None:
     assert err.message == f"subscriptions must be an array, found {found}"
 
 
-@pytest.mark.parametrize("bad", [{"type": "WEBHOOK", "topic": "x"}, {"type": "CALLBACK"},
-                                 {"type": "CALLBACK", "topic": 1}, "CALLBACK", {"topic": "*"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "WEBHOOK", "topic": "x"},
+        {"type": "CALLBACK"},
+        {"type": "CALLBACK", "topic": 1},
+        "CALLBACK",
+        {"topic": "*"},
+    ],
+)
 def test_gateway_each_subscription_needs_type_and_topic(bad: Any) -> None:
     err = _error(_platform().open_connection, 0.0, _gateway_body(subscriptions=[BOT_SUB, bad]))
     assert (err.status, err.code) == (400, "invalidParameter")
@@ -124,14 +137,14 @@ def test_gateway_accepts_event_star_system_and_an_empty_list() -> None:
 
 @pytest.mark.parametrize(("cid", "secret"), [(CID, "wrong"), ("unknown", SECRET)])
 def test_gateway_wrong_credentials_are_401_auth_failed(cid: str, secret: str) -> None:
-    err = _error(_platform().open_connection, 0.0, _gateway_body(clientId=cid,
-                                                                  clientSecret=secret))
+    err = _error(_platform().open_connection, 0.0, _gateway_body(clientId=cid, clientSecret=secret))
     assert (err.status, err.code) == (401, "authFailed")
     assert err.message.startswith("鉴权失败")
     assert err.body("RID") == {"code": "authFailed", "message": err.message, "requestid": "RID"}
 
 
 # -- tickets --------------------------------------------------------------------------------------
+
 
 def test_ticket_gives_the_app_and_its_subscriptions() -> None:
     p = _platform()
@@ -177,9 +190,14 @@ def test_an_expired_ticket_cannot_be_retried() -> None:
     assert _error(p.consume_ticket, 5.0, ticket).code == "ticketUsed"
 
 
-@pytest.mark.parametrize(("ticket", "message"), [(None, "the ticket query parameter is missing"),
-                                                 ("", "the ticket query parameter is missing"),
-                                                 ("not-a-ticket", "unknown ticket")])
+@pytest.mark.parametrize(
+    ("ticket", "message"),
+    [
+        (None, "the ticket query parameter is missing"),
+        ("", "the ticket query parameter is missing"),
+        ("not-a-ticket", "unknown ticket"),
+    ],
+)
 def test_missing_or_unknown_ticket_is_invalid(ticket: str | None, message: str) -> None:
     err = _error(_platform().consume_ticket, 0.0, ticket)
     assert (err.status, err.code, err.message) == (401, "ticketInvalid", message)
@@ -213,6 +231,7 @@ def test_reset_with_sessions_forgets_tickets_tokens_and_subscriptions() -> None:
 
 # -- tokens ---------------------------------------------------------------------------------------
 
+
 def test_token_is_issued_for_two_hours() -> None:
     p = _platform()
     token, ttl = p.issue_token(0.0, CID, SECRET)
@@ -220,12 +239,14 @@ def test_token_is_issued_for_two_hours() -> None:
     assert p.authenticate(7199.9, token).client_id == CID
 
 
-@pytest.mark.parametrize(("key", "secret"), [(CID, "wrong"), ("nope", SECRET), (None, None),
-                                             (5, SECRET)])
+@pytest.mark.parametrize(("key", "secret"), [(CID, "wrong"), ("nope", SECRET), (None, None), (5, SECRET)])
 def test_token_needs_the_right_credentials(key: Any, secret: Any) -> None:
     err = _error(_platform().issue_token, 0.0, key, secret)
     assert (err.status, err.code, err.message) == (
-        400, "invalidClientIdOrSecret", "无效的clientId或者clientSecret")
+        400,
+        "invalidClientIdOrSecret",
+        "无效的clientId或者clientSecret",
+    )
 
 
 def test_token_asked_again_in_its_lifetime_is_the_same_and_extended() -> None:
@@ -248,16 +269,18 @@ def test_expired_token_is_400_invalid_authentication_and_a_new_one_is_issued() -
     assert p.authenticate(100.0, fresh).client_id == CID
 
 
-@pytest.mark.parametrize(("token", "message"), [
-    (None, "不合法的access_token (x-acs-dingtalk-access-token header missing)"),
-    ("", "不合法的access_token (x-acs-dingtalk-access-token header missing)"),
-    ("f" * 32, "不合法的access_token")])
-def test_missing_or_unknown_token_is_invalid_authentication(token: str | None,
-                                                            message: str) -> None:
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, "不合法的access_token (x-acs-dingtalk-access-token header missing)"),
+        ("", "不合法的access_token (x-acs-dingtalk-access-token header missing)"),
+        ("f" * 32, "不合法的access_token"),
+    ],
+)
+def test_missing_or_unknown_token_is_invalid_authentication(token: str | None, message: str) -> None:
     err = _error(_platform().authenticate, 0.0, token)
     assert (err.status, err.code, err.message) == (400, "InvalidAuthentication", message)
-    assert err.body("R") == {"code": "InvalidAuthentication", "message": message,
-                             "requestid": "R"}
+    assert err.body("R") == {"code": "InvalidAuthentication", "message": message, "requestid": "R"}
 
 
 def test_tokens_of_two_apps_are_distinct_and_authenticate_their_own_app() -> None:
@@ -283,6 +306,7 @@ def test_expire_tokens_stops_only_that_apps_tokens() -> None:
 
 
 # -- scopes ---------------------------------------------------------------------------------------
+
 
 def test_missing_streaming_scope_is_500_unknown_error() -> None:
     p = _platform()
@@ -317,6 +341,7 @@ def test_all_scopes_pass_every_route() -> None:
 
 
 # -- QPS ------------------------------------------------------------------------------------------
+
 
 def test_twenty_calls_a_second_then_403_qps_limit() -> None:
     p = _platform()
@@ -356,14 +381,14 @@ def test_qps_limit_follows_settings_and_can_be_switched_off() -> None:
     app = p.app(CID)
     p.check_qps(0.0, app, "PUT", STREAMING)
     p.check_qps(0.0, app, "PUT", STREAMING)
-    assert "more than 2 calls per second" in _error(p.check_qps, 0.0, app, "PUT",
-                                                     STREAMING).message
+    assert "more than 2 calls per second" in _error(p.check_qps, 0.0, app, "PUT", STREAMING).message
     unlimited = _platform(qps_limit=None)
     for _ in range(500):
         unlimited.check_qps(0.0, unlimited.app(CID), "PUT", STREAMING)
 
 
 # -- session webhooks -----------------------------------------------------------------------------
+
 
 def _session(p: Platform, t: float = 0.0, cid: str = "cidG1") -> Session:
     conv = p.conversation(cid, "group", "Support")
@@ -380,14 +405,19 @@ def test_webhook_reply_is_ok_and_joins_the_transcript() -> None:
     session, out = p.webhook(1.0, s.key, _text("pong"))
     assert session is s and out == {"errcode": 0, "errmsg": "ok"}
     assert [(e.conversation_id, e.who, e.kind, e.text) for e in p.transcript] == [
-        ("cidG1", "bot", "webhook:text", "pong")]
+        ("cidG1", "bot", "webhook:text", "pong")
+    ]
 
 
-@pytest.mark.parametrize(("body", "shown"), [
-    ({"msgtype": "markdown", "markdown": {"title": "T", "text": "**b**"}}, "**b**"),
-    ({"msgtype": "actionCard", "actionCard": {"title": "T", "text": "card"}}, "card"),
-    ({"msgtype": "link", "link": {"title": "L", "text": "x"}}, "L"),
-    ({"msgtype": "feedCard", "feedCard": {"links": []}}, "")])
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ({"msgtype": "markdown", "markdown": {"title": "T", "text": "**b**"}}, "**b**"),
+        ({"msgtype": "actionCard", "actionCard": {"title": "T", "text": "card"}}, "card"),
+        ({"msgtype": "link", "link": {"title": "L", "text": "x"}}, "L"),
+        ({"msgtype": "feedCard", "feedCard": {"links": []}}, ""),
+    ],
+)
 def test_webhook_accepts_each_custom_robot_msgtype(body: dict[str, Any], shown: str) -> None:
     p = _platform()
     _, out = p.webhook(0.0, _session(p).key, body)
@@ -416,7 +446,9 @@ def test_webhook_21st_message_in_a_minute_is_130101() -> None:
     codes = [p.webhook(i * 2.0, s.key, _text(str(i)))[1]["errcode"] for i in range(21)]
     assert codes == [0] * 20 + [130101]
     assert p.webhook(40.0, s.key, _text())[1] == {
-        "errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+        "errcode": 130101,
+        "errmsg": "send too fast, exceed 20 times per minute",
+    }
     assert len(p.transcript) == 20  # throttled messages are not shown
     assert p.webhook(60.0, s.key, _text())[1]["errcode"] == 0  # the 0 s message left the window
 
@@ -443,8 +475,9 @@ def test_webhook_bad_msgtype_is_40035_naming_msgtype(msgtype: Any) -> None:
         body["msgtype"] = msgtype
     _, out = p.webhook(0.0, _session(p).key, body)
     assert out["errcode"] == 40035
-    assert out["errmsg"] == ("不合法的参数 msgtype: expected one of text, markdown, actionCard, "
-                             f"link, feedCard, found {msgtype!r}")
+    assert out["errmsg"] == (
+        f"不合法的参数 msgtype: expected one of text, markdown, actionCard, link, feedCard, found {msgtype!r}"
+    )
     assert p.transcript == []
 
 
@@ -470,6 +503,7 @@ def test_invalid_webhook_messages_do_not_use_up_the_limit() -> None:
 
 
 # -- conversations --------------------------------------------------------------------------------
+
 
 def test_conversation_is_reused_and_updated_when_its_title_changes() -> None:
     p = _platform()

@@ -10,7 +10,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-README_EXAMPLE = '''
+README_EXAMPLE = """
 import threading, asyncio
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
@@ -31,7 +31,7 @@ def test_my_robot_answers(fakeding):
     fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")
     fakeding.wait_for("webhook")
     assert fakeding.transcript("cidG")[-1]["text"] == "you said hi"
-'''
+"""
 
 
 @pytest.fixture
@@ -41,12 +41,14 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def test_a_session_that_never_asks_is_left_alone(project: pytest.Pytester) -> None:
-    project.makepyfile(test_plain='''
+    project.makepyfile(
+        test_plain="""
         import os, threading
         def test_nothing_changed():
             assert "DINGTALK_OPENAPI_ENDPOINT" not in os.environ
             assert "fakeding" not in [t.name for t in threading.enumerate()]
-    ''')
+    """
+    )
     (project.path / "scenarios").mkdir()
     (project.path / "scenarios" / "data.yaml").write_text("not: [a scenario\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
@@ -60,18 +62,21 @@ def test_the_readme_example_runs_as_pasted(project: pytest.Pytester) -> None:
 
 
 def test_the_endpoint_is_restored_after_the_session(project: pytest.Pytester) -> None:
-    project.makepyfile(test_env='''
+    project.makepyfile(
+        test_env="""
         import os
         import dingtalk_stream
         def test_uses_the_fake(fakeding):
             assert os.environ["DINGTALK_OPENAPI_ENDPOINT"] == fakeding.http_url
-    ''', conftest='''
+    """,
+        conftest="""
         import os
         def pytest_unconfigure(config):
             import dingtalk_stream.utils
             print("after:", os.environ.get("DINGTALK_OPENAPI_ENDPOINT"))
             print("sdk:", dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT)
-    ''')
+    """,
+    )
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     # the variable comes back; an SDK client left running stays pointed at loopback, never
@@ -84,7 +89,8 @@ def test_scenarios_are_collected_only_from_named_folders(project: pytest.Pyteste
         (project.path / folder).mkdir()
         (project.path / folder / "hello.yaml").write_text(
             "name: hello\nusers: {alice: {}}\nconversations: {g: {type: group}}\n"
-            "steps:\n  - {at: 0, say: {user: alice, in: g, text: hi}}\n")
+            "steps:\n  - {at: 0, say: {user: alice, in: g, text: hi}}\n"
+        )
     project.makeini("[pytest]\nfakeding_scenarios = my_scenarios\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
     out = result.stdout.str()

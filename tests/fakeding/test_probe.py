@@ -19,8 +19,14 @@ from fakeding.threaded import ThreadedFakeDing
 from tests.fakeding.test_cli import serve
 
 ROOT = Path(__file__).resolve().parents[2]
-NON_DEFAULT = {"webhook_ttl": 120.0, "redelivery_delay": 2.0, "second_connection": "kick",
-               "system_ping_interval": 1.0, "token_ttl": 600.0, "qps_limit": 8}
+NON_DEFAULT = {
+    "webhook_ttl": 120.0,
+    "redelivery_delay": 2.0,
+    "second_connection": "kick",
+    "system_ping_interval": 1.0,
+    "token_ttl": 600.0,
+    "qps_limit": 8,
+}
 
 
 def test_probe_recovers_a_non_default_profile_and_serve_applies_it(tmp_path: Path) -> None:
@@ -29,10 +35,27 @@ def test_probe_recovers_a_non_default_profile_and_serve_applies_it(tmp_path: Pat
     out = tmp_path / "measured.toml"
     with serve("--profile", str(given)) as fake:
         run = subprocess.run(
-            [sys.executable, "-m", "fakeding.cli", "probe", "--upstream", fake.url, "--app",
-             f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}", "--out", str(out),
-             "--message-via", fake.url, "--wait", "20"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "fakeding.cli",
+                "probe",
+                "--upstream",
+                fake.url,
+                "--app",
+                f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}",
+                "--out",
+                str(out),
+                "--message-via",
+                fake.url,
+                "--wait",
+                "20",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert run.returncode == 0, run.stdout + run.stderr
     assert load_profile(str(out)) == NON_DEFAULT
     assert f"wrote {out}" in run.stdout
@@ -43,11 +66,22 @@ def test_probe_recovers_a_non_default_profile_and_serve_applies_it(tmp_path: Pat
 
 
 def test_probe_sees_a_refused_second_connection_and_another_lifetime() -> None:
-    settings = Settings(second_connection="refuse", webhook_ttl=45.0, redelivery_delay=1.0,
-                        system_ping_interval=0.5, qps_limit=None)
+    settings = Settings(
+        second_connection="refuse",
+        webhook_ttl=45.0,
+        redelivery_delay=1.0,
+        system_ping_interval=0.5,
+        qps_limit=None,
+    )
     with ThreadedFakeDing(settings) as fake:
-        options = Options(fake.http_url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, wait=15,
-                          max_qps=10, message_via=fake.http_url)
+        options = Options(
+            fake.http_url,
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            wait=15,
+            max_qps=10,
+            message_via=fake.http_url,
+        )
         found = asyncio.run(probe(options))
     assert found.settings["second_connection"] == "refuse"
     assert "HTTP 403" in found.sources["second_connection"]
@@ -60,26 +94,47 @@ def test_probe_sees_a_refused_second_connection_and_another_lifetime() -> None:
 
 
 def test_probe_confirms_a_short_webhook_lifetime_by_a_refused_reply() -> None:
-    settings = Settings(webhook_ttl=2.0, redelivery_delay=1.0, system_ping_interval=0.5,
-                        qps_limit=None)
+    settings = Settings(webhook_ttl=2.0, redelivery_delay=1.0, system_ping_interval=0.5, qps_limit=None)
     with ThreadedFakeDing(settings) as fake:
-        options = Options(fake.http_url, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, wait=15,
-                          max_qps=5, message_via=fake.http_url, settle=0.5)
+        options = Options(
+            fake.http_url,
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            wait=15,
+            max_qps=5,
+            message_via=fake.http_url,
+            settle=0.5,
+        )
         found = asyncio.run(probe(options))
-        replies = fake.call(lambda: [e.text for e in fake.fake.platform.transcript
-                                     if e.who == "bot"])
+        replies = fake.call(lambda: [e.text for e in fake.fake.platform.transcript if e.who == "bot"])
     assert found.settings["webhook_ttl"] == 2
-    assert "confirmed: a reply 1 s after it was refused (HTTP 200, errcode 300001)" in \
-        found.sources["webhook_ttl"]
+    assert (
+        "confirmed: a reply 1 s after it was refused (HTTP 200, errcode 300001)"
+        in found.sources["webhook_ttl"]
+    )
     assert replies == ["fakeding probe: message received"]  # the late one never reached anyone
 
 
 def test_probe_with_refused_credentials_is_a_clear_error(tmp_path: Path) -> None:
     with ThreadedFakeDing() as fake:
         run = subprocess.run(
-            [sys.executable, "-m", "fakeding.cli", "probe", "--upstream", fake.http_url,
-             "--app", f"{DEFAULT_CLIENT_ID}:wrong", "--out", str(tmp_path / "p.toml")],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "fakeding.cli",
+                "probe",
+                "--upstream",
+                fake.http_url,
+                "--app",
+                f"{DEFAULT_CLIENT_ID}:wrong",
+                "--out",
+                str(tmp_path / "p.toml"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert run.returncode == 2
     assert "refused the app 'fakeding-client': HTTP 400" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "p.toml").exists()

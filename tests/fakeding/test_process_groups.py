@@ -40,18 +40,22 @@ def test_a_scenario_leaves_no_grandchild(tmp_path: Path) -> None:
     pidfile = tmp_path / "robot.pid"
     argv = ", ".join(f'"{a}"' for a in launcher(pidfile))
     path = tmp_path / "s.yaml"
-    path.write_text(f"name: t\nrobot: {{command: [{argv}]}}\nusers: {{alice: {{}}}}\n"
-                    "conversations: {g: {type: group}}\n"
-                    "steps:\n  - {at: 0.1, say: {user: alice, in: g, text: hi}}\n"
-                    "expect: {answers: 1}\n", encoding="utf-8")
+    path.write_text(
+        f"name: t\nrobot: {{command: [{argv}]}}\nusers: {{alice: {{}}}}\n"
+        "conversations: {g: {type: group}}\n"
+        "steps:\n  - {at: 0.1, say: {user: alice, in: g, text: hi}}\n"
+        "expect: {answers: 1}\n",
+        encoding="utf-8",
+    )
     result = run_scenario(path)
     assert not result.failed, result.failed  # the grandchild was the robot that answered
     pid = int(pidfile.read_text())
     assert gone_soon(pid), f"robot pid {pid} still runs after the scenario"
 
 
-def test_the_fixture_stops_the_whole_group(fakeding: Any, tmp_path: Path,
-                                           fakeding_robot_command: Any) -> None:
+def test_the_fixture_stops_the_whole_group(
+    fakeding: Any, tmp_path: Path, fakeding_robot_command: Any
+) -> None:
     pidfile = tmp_path / "robot.pid"
     robot = fakeding_robot_command(launcher(pidfile))
     fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")

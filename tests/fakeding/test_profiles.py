@@ -41,25 +41,38 @@ def test_every_profile_gives_every_disputed_fact_a_value_and_a_source() -> None:
 
 def test_a_profile_file_round_trips_and_later_settings_win(tmp_path: Path) -> None:
     path = tmp_path / "tenant.toml"
-    path.write_text(profile_toml({"webhook_ttl": 30.0, "second_connection": "refuse"},
-                                 {"webhook_ttl": "probe: replies refused after 30 s"},
-                                 comment="measured"), encoding="utf-8")
+    path.write_text(
+        profile_toml(
+            {"webhook_ttl": 30.0, "second_connection": "refuse"},
+            {"webhook_ttl": "probe: replies refused after 30 s"},
+            comment="measured",
+        ),
+        encoding="utf-8",
+    )
     assert load_profile(str(path)) == {"webhook_ttl": 30.0, "second_connection": "refuse"}
     assert load_profile("tenant.toml", base=tmp_path)["webhook_ttl"] == 30.0
     assert with_profile({"profile": str(path), "webhook_ttl": 5.0}) == {
-        "webhook_ttl": 5.0, "second_connection": "refuse"}
+        "webhook_ttl": 5.0,
+        "second_connection": "refuse",
+    }
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    (None, "cannot read"),
-    ("x = 1\n", "expected a [settings] table"),
-    ("[settings]\nnope = 1\n", "[settings] nope: no such setting"),
-    ("[settings]\nsecond_connection = 'sometimes'\n",
-     "second_connection: expected one of balance, kick, refuse, found 'sometimes'"),
-    ("[settings\n", "not valid TOML"),
-])
-def test_a_bad_profile_file_is_named_with_what_is_wrong(tmp_path: Path, text: str | None,
-                                                         problem: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (None, "cannot read"),
+        ("x = 1\n", "expected a [settings] table"),
+        ("[settings]\nnope = 1\n", "[settings] nope: no such setting"),
+        (
+            "[settings]\nsecond_connection = 'sometimes'\n",
+            "second_connection: expected one of balance, kick, refuse, found 'sometimes'",
+        ),
+        ("[settings\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_profile_file_is_named_with_what_is_wrong(
+    tmp_path: Path, text: str | None, problem: str
+) -> None:
     path = tmp_path / "p.toml"
     if text is not None:
         path.write_text(text, encoding="utf-8")
@@ -74,9 +87,15 @@ def test_an_unknown_profile_name_lists_the_known_ones() -> None:
 
 
 def _connect(fake: ThreadedFakeDing) -> Any:
-    answer = requests.post(fake.http_url + "/v1.0/gateway/connections/open", json={
-        "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-        "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}]}, timeout=10).json()
+    answer = requests.post(
+        fake.http_url + "/v1.0/gateway/connections/open",
+        json={
+            "clientId": DEFAULT_CLIENT_ID,
+            "clientSecret": DEFAULT_CLIENT_SECRET,
+            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+        },
+        timeout=10,
+    ).json()
     return connect(f"{answer['endpoint']}?ticket={answer['ticket']}", open_timeout=10)
 
 
@@ -111,8 +130,13 @@ def test_serve_profile_applies_before_set_and_a_bad_one_is_a_clear_error(tmp_pat
     with serve("--profile", "observed", "--set", "qps_limit=7") as fake:
         got = requests.get(fake.url + "/_fakeding/settings", timeout=10).json()
     assert (got["redelivery_delay"], got["second_connection"], got["qps_limit"]) == (16.0, "kick", 7)
-    bad = subprocess.run([sys.executable, "-m", "fakeding.cli", "serve", "--profile", "fastest"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "serve", "--profile", "fastest"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "profile 'fastest': expected one of" in bad.stderr
     assert "Traceback" not in bad.stderr
 
@@ -129,18 +153,22 @@ class Slow(dingtalk_stream.ChatbotHandler):
 """
 
 
-@pytest.mark.parametrize(("profile", "redelivered"), [("observed", [17]), ("documented", []),
-                                                      ("mine.toml", [6])])
+@pytest.mark.parametrize(
+    ("profile", "redelivered"), [("observed", [17]), ("documented", []), ("mine.toml", [6])]
+)
 def test_a_scenario_platform_profile_sets_the_redelivery_delay(
-        tmp_path: Path, profile: str, redelivered: list[int]) -> None:
+    tmp_path: Path, profile: str, redelivered: list[int]
+) -> None:
     (tmp_path / "slow_robot.py").write_text(SLOW, encoding="utf-8")
     (tmp_path / "mine.toml").write_text("[settings]\nredelivery_delay = 5\n", encoding="utf-8")
     path = tmp_path / "s.yaml"
-    path.write_text(f"name: t\nrobot: {{handler: 'slow_robot:Slow', path: ['.']}}\n"
-                    f"platform: {{profile: {profile}}}\nusers: {{alice: {{}}}}\n"
-                    f"conversations: {{g: {{type: group}}}}\n"
-                    f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: t\nrobot: {{handler: 'slow_robot:Slow', path: ['.']}}\n"
+        f"platform: {{profile: {profile}}}\nusers: {{alice: {{}}}}\n"
+        f"conversations: {{g: {{type: group}}}}\n"
+        f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n",
+        encoding="utf-8",
+    )
     result = run_scenario(path)
     assert [round(r.t) for r in result.records if r.kind == "redeliver"] == redelivered
 
@@ -148,12 +176,14 @@ def test_a_scenario_platform_profile_sets_the_redelivery_delay(
 def test_a_scenario_naming_a_missing_profile_fails_at_its_line(tmp_path: Path) -> None:
     (tmp_path / "slow_robot.py").write_text(SLOW, encoding="utf-8")
     path = tmp_path / "s.yaml"
-    path.write_text("name: t\nrobot: {handler: 'slow_robot:Slow', path: ['.']}\nplatform:\n"
-                    "  profile: gone.toml\nsteps:\n  - {at: 0, wait: true}\n", encoding="utf-8")
+    path.write_text(
+        "name: t\nrobot: {handler: 'slow_robot:Slow', path: ['.']}\nplatform:\n"
+        "  profile: gone.toml\nsteps:\n  - {at: 0, wait: true}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ScenarioError) as err:
         run_scenario(path)
-    assert str(err.value).startswith(f"{path}:4: platform.profile: profile 'gone.toml': "
-                                     "cannot read")
+    assert str(err.value).startswith(f"{path}:4: platform.profile: profile 'gone.toml': cannot read")
 
 
 @pytest.mark.fakeding(profile="observed", qps_limit=3)

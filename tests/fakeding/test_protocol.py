@@ -13,14 +13,19 @@ from fakeding.stream.protocol import Ack, frame, parse_ack
 
 
 def _frame(**overrides: Any) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"type": "CALLBACK", "topic": protocol.TOPIC_BOT_MESSAGE,
-                              "message_id": "5ad3_1_0abc", "time_ms": 1700000000123,
-                              "data": {"text": {"content": "你好"}, "n": 1, "ok": True}}
+    kwargs: dict[str, Any] = {
+        "type": "CALLBACK",
+        "topic": protocol.TOPIC_BOT_MESSAGE,
+        "message_id": "5ad3_1_0abc",
+        "time_ms": 1700000000123,
+        "data": {"text": {"content": "你好"}, "n": 1, "ok": True},
+    }
     kwargs.update(overrides)
     return frame(**kwargs)
 
 
 # -- frame() --------------------------------------------------------------------------------------
+
 
 def test_frame_has_spec_version_type_headers_and_data_only() -> None:
     f = _frame()
@@ -31,9 +36,14 @@ def test_frame_has_spec_version_type_headers_and_data_only() -> None:
 
 def test_frame_headers_are_all_strings_including_time() -> None:
     f = _frame(app_id="app-1", connection_id="conn-1")
-    assert f["headers"] == {"appId": "app-1", "connectionId": "conn-1",
-                            "contentType": "application/json", "messageId": "5ad3_1_0abc",
-                            "time": "1700000000123", "topic": "/v1.0/im/bot/messages/get"}
+    assert f["headers"] == {
+        "appId": "app-1",
+        "connectionId": "conn-1",
+        "contentType": "application/json",
+        "messageId": "5ad3_1_0abc",
+        "time": "1700000000123",
+        "topic": "/v1.0/im/bot/messages/get",
+    }
     assert all(isinstance(v, str) for v in f["headers"].values())
 
 
@@ -70,12 +80,15 @@ def test_frame_rejects_an_unknown_type_naming_it(type_: str) -> None:
 
 # -- parse_ack(): what the Python SDK sends -------------------------------------------------------
 
+
 def _sdk_ack(message_id: str = "5ad3_1_0abc", **overrides: Any) -> dict[str, Any]:
     """An ack as ``dingtalk_stream.AckMessage.to_dict()`` serialises it."""
-    ack: dict[str, Any] = {"code": 200,
-                           "headers": {"contentType": "application/json",
-                                       "messageId": message_id},
-                           "message": "OK", "data": json.dumps({"response": "OK"})}
+    ack: dict[str, Any] = {
+        "code": 200,
+        "headers": {"contentType": "application/json", "messageId": message_id},
+        "message": "OK",
+        "data": json.dumps({"response": "OK"}),
+    }
     ack.update(overrides)
     return ack
 
@@ -83,8 +96,7 @@ def _sdk_ack(message_id: str = "5ad3_1_0abc", **overrides: Any) -> dict[str, Any
 def test_parse_ack_reads_a_python_sdk_callback_ack() -> None:
     raw = _sdk_ack()
     ack = parse_ack(json.dumps(raw))
-    assert ack == Ack(code=200, message_id="5ad3_1_0abc", message="OK",
-                      data={"response": "OK"}, raw=raw)
+    assert ack == Ack(code=200, message_id="5ad3_1_0abc", message="OK", data={"response": "OK"}, raw=raw)
 
 
 def test_parse_ack_reads_a_python_sdk_card_callback_ack_with_a_null_response() -> None:
@@ -124,6 +136,7 @@ def test_parse_ack_ignores_extra_headers() -> None:
 
 # -- parse_ack(): malformed input -----------------------------------------------------------------
 
+
 def _violation(text: str | bytes) -> str:
     with pytest.raises(ProtocolViolation) as exc:
         parse_ack(text)
@@ -140,8 +153,9 @@ def test_parse_ack_rejects_text_that_is_not_json() -> None:
     assert "unparsable" in message and "JSON object" in message
 
 
-@pytest.mark.parametrize(("text", "found"), [("[1, 2]", "list"), ('"ok"', "str"), ("200", "int"),
-                                             ("null", "NoneType")])
+@pytest.mark.parametrize(
+    ("text", "found"), [("[1, 2]", "list"), ('"ok"', "str"), ("200", "int"), ("null", "NoneType")]
+)
 def test_parse_ack_rejects_json_that_is_not_an_object(text: str, found: str) -> None:
     assert _violation(text) == f"expected a JSON object, found {found}"
 
@@ -154,8 +168,7 @@ def test_parse_ack_rejects_a_missing_code() -> None:
 
 @pytest.mark.parametrize(("code", "shown"), [("200", "'200'"), (200.0, "200.0"), (True, "True")])
 def test_parse_ack_rejects_a_code_that_is_not_an_integer(code: Any, shown: str) -> None:
-    assert _violation(json.dumps(_sdk_ack(code=code))) == (
-        f"ack 'code' must be an integer, found {shown}")
+    assert _violation(json.dumps(_sdk_ack(code=code))) == (f"ack 'code' must be an integer, found {shown}")
 
 
 def test_parse_ack_rejects_missing_headers() -> None:
@@ -179,8 +192,10 @@ def test_parse_ack_rejects_a_non_string_message() -> None:
     assert _violation(json.dumps(_sdk_ack(message=5))) == "ack 'message' must be a string, found 5"
 
 
-@pytest.mark.parametrize(("data", "found"), [({"response": "OK"}, "dict"), ([1], "list"),
-                                             (7, "int"), (False, "bool")])
+@pytest.mark.parametrize(
+    ("data", "found"), [({"response": "OK"}, "dict"), ([1], "list"), (7, "int"), (False, "bool")]
+)
 def test_parse_ack_rejects_data_that_is_not_a_string(data: Any, found: str) -> None:
     assert _violation(json.dumps(_sdk_ack(data=data))) == (
-        f"ack 'data' must be a string holding JSON, found {found}")
+        f"ack 'data' must be a string holding JSON, found {found}"
+    )

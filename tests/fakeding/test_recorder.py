@@ -97,7 +97,8 @@ def test_to_json_lines_is_one_object_per_line() -> None:
     lines = out.splitlines()
     assert [json.loads(line) for line in lines] == [
         {"seq": 1, "t": 0.1, "kind": "push", "topic": "/v1.0/im/bot/messages/get", "text": "你好"},
-        {"seq": 2, "t": 0.2, "kind": "ack", "code": 200}]
+        {"seq": 2, "t": 0.2, "kind": "ack", "code": 200},
+    ]
     assert "你好" in lines[0]  # kept readable, not \u-escaped
 
 
@@ -109,9 +110,20 @@ def test_to_json_lines_of_chosen_records_and_of_nothing() -> None:
     assert Recorder().to_json_lines() == ""
 
 
-@pytest.mark.parametrize(("kind", "arrow"), [
-    ("push", ">"), ("redeliver", ">"), ("ack", "<"), ("api", "<"), ("webhook", "<"),
-    ("connect", "<"), ("violation", "="), ("message", "="), ("card.update", "=")])
+@pytest.mark.parametrize(
+    ("kind", "arrow"),
+    [
+        ("push", ">"),
+        ("redeliver", ">"),
+        ("ack", "<"),
+        ("api", "<"),
+        ("webhook", "<"),
+        ("connect", "<"),
+        ("violation", "="),
+        ("message", "="),
+        ("card.update", "="),
+    ],
+)
 def test_str_starts_with_the_direction_arrow(kind: str, arrow: str) -> None:
     assert str(Record(1, 0.0, kind, {})) == f"{arrow} +0.000s {kind} {{}}"
 

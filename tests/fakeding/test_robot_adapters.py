@@ -50,17 +50,20 @@ class EchoSession:
         self.delay = float(options.get("delay", 0))
         self.prefix = str(options.get("prefix", "echo: "))
         self.client = dingtalk_stream.DingTalkStreamClient(
-            dingtalk_stream.Credential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
+            dingtalk_stream.Credential(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        )
         self.client.register_callback_handler(ChatbotMessage.TOPIC, _Echo(self))
         self.http = aiohttp.ClientSession()
         self.tasks: set[asyncio.Task[None]] = set()
         self.reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        body = {"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-                "subscriptions": [{"type": "CALLBACK", "topic": ChatbotMessage.TOPIC}]}
-        async with self.http.post(f"{self.fake.http_url}/v1.0/gateway/connections/open",
-                                  json=body) as resp:
+        body = {
+            "clientId": DEFAULT_CLIENT_ID,
+            "clientSecret": DEFAULT_CLIENT_SECRET,
+            "subscriptions": [{"type": "CALLBACK", "topic": ChatbotMessage.TOPIC}],
+        }
+        async with self.http.post(f"{self.fake.http_url}/v1.0/gateway/connections/open", json=body) as resp:
             conn = await resp.json()
         ws = await websockets.connect(f"{conn['endpoint']}?ticket={quote_plus(conn['ticket'])}")
         self.client.websocket = ws
@@ -78,11 +81,13 @@ class EchoSession:
     async def _reply(self, incoming: ChatbotMessage) -> None:
         await asyncio.sleep(self.delay)
         text = self.prefix + incoming.text.content.strip()
-        async with self.http.post(incoming.session_webhook,
-                                  json={"msgtype": "text", "text": {"content": text}}) as resp:
+        async with self.http.post(
+            incoming.session_webhook, json={"msgtype": "text", "text": {"content": text}}
+        ) as resp:
             errcode = (await resp.json()).get("errcode")
-        self.fake.platform.recorder.add(self.fake.clock.monotonic(), "echo.reply",
-                                        msg=incoming.message_id, errcode=errcode)
+        self.fake.platform.recorder.add(
+            self.fake.clock.monotonic(), "echo.reply", msg=incoming.message_id, errcode=errcode
+        )
 
     def busy(self) -> bool:
         return bool(self.tasks)
@@ -102,9 +107,11 @@ class EchoSession:
 
 class EchoAdapter:
     name = "echo"
-    options_schema = {"type": "object", "additionalProperties": False,
-                      "properties": {"delay": {"type": "number", "minimum": 0},
-                                     "prefix": {"type": "string"}}}
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"delay": {"type": "number", "minimum": 0}, "prefix": {"type": "string"}},
+    }
     answer_schema = None
     expectation_schema = {"echoes": {"type": "integer", "minimum": 0}}
     record_prefix = "echo."
@@ -149,16 +156,25 @@ def scenario(tmp_path: Path, robot: str, extra: str = "") -> Path:
 
 
 def test_another_robot_runs_a_scenario_through_its_adapter(tmp_path: Path) -> None:
-    path = scenario(tmp_path, f'{{adapter: "{ECHO}", delay: 1.5, prefix: "you said: "}}',
-                    "expect: {echoes: 2, webhook_replies: 2, cards: 0, violations: 0}\n")
+    path = scenario(
+        tmp_path,
+        f'{{adapter: "{ECHO}", delay: 1.5, prefix: "you said: "}}',
+        "expect: {echoes: 2, webhook_replies: 2, cards: 0, violations: 0}\n",
+    )
     result = run_scenario(path)
     assert isinstance(result.robot, EchoAdapter)
     assert [(e.t, e.who, e.text) for e in result.transcript] == [
-        (0.0, "user:alice", "hello"), (1.5, "bot", "you said: hello"),
-        (10.0, "user:alice", "  again  "), (11.5, "bot", "you said: again")]
+        (0.0, "user:alice", "hello"),
+        (1.5, "bot", "you said: hello"),
+        (10.0, "user:alice", "  again  "),
+        (11.5, "bot", "you said: again"),
+    ]
     assert [(x.name, x.found, x.ok) for x in result.expectations] == [
-        ("echoes", 2, True), ("webhook_replies", 2, True), ("cards", 0, True),
-        ("violations", 0, True)]
+        ("echoes", 2, True),
+        ("webhook_replies", 2, True),
+        ("cards", 0, True),
+        ("violations", 0, True),
+    ]
     report = render(result)
     assert "+1.500s echoed msg#1 errcode=0" in report
     assert "+11.500s echoed msg#2 errcode=0" in report
@@ -179,8 +195,7 @@ def test_summary_timelines_count_the_adapters_kinds(tmp_path: Path) -> None:
     assert "+10s ack=1 echo=1 push=1 webhook=1" in report
 
 
-def test_an_installed_entry_point_is_found_by_name(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_installed_entry_point_is_found_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dist = tmp_path / "site" / "echo_robot-1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-robot\nVersion: 1.0\n")
@@ -193,7 +208,8 @@ def test_an_installed_entry_point_is_found_by_name(tmp_path: Path,
 
 
 def test_the_cli_runs_files_with_the_robot_named_on_the_command_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = scenario(tmp_path, "{delay: 2}", "expect: {echoes: 2}\n")
     assert run_files([str(path)], robot=ECHO) == 0
     out = capsys.readouterr().out
@@ -201,6 +217,7 @@ def test_the_cli_runs_files_with_the_robot_named_on_the_command_line(
 
 
 # -- bad input: file:line: field: problem, and what to do ------------------------------------
+
 
 def error_of(path: Path) -> str:
     with pytest.raises(ScenarioError) as err:
@@ -229,8 +246,10 @@ def test_an_unknown_adapter_name_lists_what_is_installed(tmp_path: Path) -> None
 def test_an_adapter_path_that_does_not_import_says_why(tmp_path: Path) -> None:
     path = scenario(tmp_path, '{adapter: "no_such_module:adapter"}')
     message = error_of(path)
-    assert message.startswith(f"{path}:2: robot.adapter: robot adapter 'no_such_module:adapter' "
-                              "cannot be loaded (No module named 'no_such_module')")
+    assert message.startswith(
+        f"{path}:2: robot.adapter: robot adapter 'no_such_module:adapter' "
+        "cannot be loaded (No module named 'no_such_module')"
+    )
 
 
 def test_an_object_that_is_not_an_adapter_is_refused(tmp_path: Path) -> None:
@@ -239,20 +258,24 @@ def test_an_object_that_is_not_an_adapter_is_refused(tmp_path: Path) -> None:
 
 
 def test_answer_blocks_are_refused_by_a_robot_that_takes_none(tmp_path: Path) -> None:
-    path = scenario(tmp_path, f'"{ECHO}"', "  - at: 20\n    say: {user: alice, in: g, text: x}\n"
-                                           "    answer: {text: y}\n")
-    assert error_of(path).startswith(f"{path}:14: steps[2].answer: robot adapter 'echo' takes "
-                                     "no scripted answers")
+    path = scenario(
+        tmp_path, f'"{ECHO}"', "  - at: 20\n    say: {user: alice, in: g, text: x}\n    answer: {text: y}\n"
+    )
+    assert error_of(path).startswith(
+        f"{path}:14: steps[2].answer: robot adapter 'echo' takes no scripted answers"
+    )
 
 
 def test_expectations_of_another_robot_are_unknown_keys(tmp_path: Path) -> None:
     path = scenario(tmp_path, f'"{ECHO}"', "expect: {feedback: 1}\n")
     message = error_of(path)
-    assert message == (f"{path}:12: expect.feedback: unknown key 'feedback'; expected some of: "
-                       "answers, api_calls_per_answer, api_errors, cards, cross_talk, echoes, "
-                       "failed_cards, max_ack_latency, max_answers_per_message, "
-                       "max_updates_per_card, metered_calls, unfinished_cards, violations, "
-                       "warnings, webhook_replies")
+    assert message == (
+        f"{path}:12: expect.feedback: unknown key 'feedback'; expected some of: "
+        "answers, api_calls_per_answer, api_errors, cards, cross_talk, echoes, "
+        "failed_cards, max_ack_latency, max_answers_per_message, "
+        "max_updates_per_card, metered_calls, unfinished_cards, violations, "
+        "warnings, webhook_replies"
+    )
 
 
 def test_other_errors_are_reported_even_when_the_adapter_is_unknown(tmp_path: Path) -> None:
@@ -260,8 +283,7 @@ def test_other_errors_are_reported_even_when_the_adapter_is_unknown(tmp_path: Pa
     assert error_of(path).startswith(f"{path}:12: sttle: unknown key 'sttle'; expected some of: ")
 
 
-def test_a_bad_default_says_where_it_was_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
+def test_a_bad_default_says_where_it_was_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKEDING_ROBOT", "no-such-robot")
     message = error_of(scenario(tmp_path, "{delay: 1}"))
     assert message.startswith(f"{path_of(tmp_path)}:2: robot: unknown robot adapter 'no-such-robot'")

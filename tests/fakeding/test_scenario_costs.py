@@ -27,17 +27,20 @@ expect:
 
 def write(tmp_path: Path, expect: str, platform: str = "") -> Path:
     path = tmp_path / "costs.yaml"
-    path.write_text(QUESTION.replace("{platform}", platform).replace("{expect}", expect),
-                    encoding="utf-8")
+    path.write_text(QUESTION.replace("{platform}", platform).replace("{expect}", expect), encoding="utf-8")
     return path
 
 
 def test_costs_and_cross_talk_are_measured_per_answer(tmp_path: Path) -> None:
-    result = run_scenario(write(tmp_path, "{cross_talk: 0, metered_calls: 40, "
-                                          "api_calls_per_answer: 20}"), robot="bot")
+    result = run_scenario(
+        write(tmp_path, "{cross_talk: 0, metered_calls: 40, api_calls_per_answer: 20}"), robot="bot"
+    )
     found = {e.name: e for e in result.expectations}
-    metered = [r for r in result.records if r.kind == "api"
-               and "oauth2" not in r.fields["route"] and "gateway" not in r.fields["route"]]
+    metered = [
+        r
+        for r in result.records
+        if r.kind == "api" and "oauth2" not in r.fields["route"] and "gateway" not in r.fields["route"]
+    ]
     assert found["metered_calls"].found == len(metered) > 2
     assert found["api_calls_per_answer"].found == round(len(metered) / 2, 2)
     assert found["cross_talk"].found == 0
@@ -48,10 +51,14 @@ def test_costs_and_cross_talk_are_measured_per_answer(tmp_path: Path) -> None:
 
 
 def test_a_monthly_quota_the_robot_runs_into(tmp_path: Path) -> None:
-    result = run_scenario(write(tmp_path, "{metered_calls: 3}",
-                                "platform: {monthly_quota: 3}"), robot="bot")
-    refused = [r for r in result.records if r.kind == "api" and r.fields["status"] == 403
-               and r.fields["response"]["code"] == "Forbidden.AccessDenied.ApiCountLimitForOrg"]
+    result = run_scenario(write(tmp_path, "{metered_calls: 3}", "platform: {monthly_quota: 3}"), robot="bot")
+    refused = [
+        r
+        for r in result.records
+        if r.kind == "api"
+        and r.fields["status"] == 403
+        and r.fields["response"]["code"] == "Forbidden.AccessDenied.ApiCountLimitForOrg"
+    ]
     assert refused, "the robot made more metered calls than the quota allows"
     (metered,) = [e for e in result.expectations if e.name == "metered_calls"]
     assert metered.found == 3 and metered.ok  # refused calls are not counted

@@ -44,8 +44,9 @@ steps:
 @pytest.fixture
 def builds(tmp_path: Path) -> Path:
     (tmp_path / "build1.py").write_text(BUILD.format(answer='"echo: " + text'), encoding="utf-8")
-    (tmp_path / "build2.py").write_text(BUILD.format(
-        answer='"echo: " + (text.upper() if "time" in text else text)'), encoding="utf-8")
+    (tmp_path / "build2.py").write_text(
+        BUILD.format(answer='"echo: " + (text.upper() if "time" in text else text)'), encoding="utf-8"
+    )
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO, encoding="utf-8")
     return path
@@ -60,23 +61,53 @@ def test_a_changed_answer_is_found_version_by_version_and_noise_ignored(builds: 
     assert code == 1, report
     lines = report.splitlines()
     assert lines[1].startswith("1 difference(s) (4 field(s) differ between two runs of A")
-    assert lines[2:] == ["card#2 v2:",
-                         '  card#2 v2 (update).contents[0].text: "echo: what time is it" → '
-                         '"echo: WHAT TIME IS IT"']
+    assert lines[2:] == [
+        "card#2 v2:",
+        '  card#2 v2 (update).contents[0].text: "echo: what time is it" → "echo: WHAT TIME IS IT"',
+    ]
     assert "trace" not in report
     assert sorted(p.name for p in builds.parent.iterdir() if p.name.startswith(".")) == []
 
 
 def test_the_same_build_twice_is_no_difference_through_the_cli(builds: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "fakeding.cli", "scenario", "diff", str(builds),
-                          "--robot", robot("build1"), "--robot", robot("build1")],
-                         cwd=builds.parent, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fakeding.cli",
+            "scenario",
+            "diff",
+            str(builds),
+            "--robot",
+            robot("build1"),
+            "--robot",
+            robot("build1"),
+        ],
+        cwd=builds.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "no difference (4 field(s) differ between two runs of A: ignored" in run.stdout
-    changed = subprocess.run([sys.executable, "-m", "fakeding.cli", "scenario", "diff",
-                              str(builds), "--robot", robot("build1"), "--robot",
-                              robot("build2")],
-                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    changed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fakeding.cli",
+            "scenario",
+            "diff",
+            str(builds),
+            "--robot",
+            robot("build1"),
+            "--robot",
+            robot("build2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert changed.returncode == 1 and "WHAT TIME IS IT" in changed.stdout
 
 
@@ -105,8 +136,7 @@ def test_two_snapshot_sets_are_compared_section_by_section(tmp_path: Path) -> No
     for name in ("agent_error_mid_stream", "single_chat"):
         shutil.copytree(source / name, a / name)
         shutil.copytree(source / name, b / name)
-    run = [sys.executable, "-m", "fakeding.cli", "scenario", "diff", "--snapshots", str(a),
-           str(b)]
+    run = [sys.executable, "-m", "fakeding.cli", "scenario", "diff", "--snapshots", str(a), str(b)]
     same = subprocess.run(run, capture_output=True, text=True, timeout=60)
     assert (same.returncode, same.stdout.splitlines()[-1]) == (0, "no difference"), same.stderr
     report = b / "agent_error_mid_stream" / "agent_error_mid_stream.md"

@@ -47,8 +47,7 @@ def test_releasing_twice_or_without_holding_is_harmless() -> None:
     assert not freezegun_api.freeze_factories
 
 
-def test_registered_adapters_follow_sys_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
+def test_registered_adapters_follow_sys_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = registered()
     assert registered() is before  # read once
     dist = tmp_path / "late_robot-1.0.dist-info"
@@ -59,7 +58,7 @@ def test_registered_adapters_follow_sys_path(tmp_path: Path, monkeypatch: pytest
     assert "late" in installed()  # a changed sys.path is read again
 
 
-ECHO_BOT = '''
+ECHO_BOT = """
 from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
 
 class Echo(ChatbotHandler):
@@ -67,7 +66,7 @@ class Echo(ChatbotHandler):
         msg = ChatbotMessage.from_dict(callback.data)
         self.reply_text("you said " + msg.text.content.strip(), msg)
         return AckMessage.STATUS_OK, "OK"
-'''
+"""
 SCENARIO = """name: echo {n}
 robot: {{handler: "echo_bot:Echo", path: ["."]}}
 users: {{alice: {{}}}}
@@ -80,22 +79,30 @@ expect: {{webhook_replies: 2, violations: 0}}
 
 
 def test_a_plain_test_between_scenario_items_sees_the_real_clock(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DINGTALK_OPENAPI_ENDPOINT", raising=False)
     folder = pytester.path / "scenarios"
     folder.mkdir()
     (folder / "echo_bot.py").write_text(ECHO_BOT)
     for n in (1, 2):
         (folder / f"echo{n}.yaml").write_text(SCENARIO.format(n=n))
-    pytester.makepyfile(test_between='''
+    pytester.makepyfile(
+        test_between="""
         import time
         from freezegun import api
         def test_real_clock():
             assert time.time is api.real_time and time.monotonic is api.real_monotonic
             assert not api.freeze_factories
-    ''')
+    """
+    )
     pytester.makeini("[pytest]\nfakeding_scenarios = scenarios\n")
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--snapshot-update", "scenarios/echo1.yaml",
-        "test_between.py", "scenarios/echo2.yaml")
+        "-p",
+        "no:cacheprovider",
+        "--snapshot-update",
+        "scenarios/echo1.yaml",
+        "test_between.py",
+        "scenarios/echo2.yaml",
+    )
     result.assert_outcomes(passed=3)

@@ -17,8 +17,9 @@ def test_sdk_receives_a_group_message_with_every_platform_field(fakeding: Thread
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
         fakeding.wait_for("connect")
-        sent = fakeding.send_message("hello", conversation_id="cidG1", title="Support",
-                                     staff_id="alice", nick="Alice")
+        sent = fakeding.send_message(
+            "hello", conversation_id="cidG1", title="Support", staff_id="alice", nick="Alice"
+        )
         fakeding.wait_for("ack")
     data = handler.raw[0]
     assert data["msgId"] == sent.msg_id
@@ -37,13 +38,13 @@ def test_sdk_receives_a_group_message_with_every_platform_field(fakeding: Thread
     assert ack["messageId"] == sent.message_id and ack["code"] == 200
 
 
-def test_sdk_gateway_call_is_recorded_with_subscriptions_and_no_secret(
-        fakeding: ThreadedFakeDing) -> None:
+def test_sdk_gateway_call_is_recorded_with_subscriptions_and_no_secret(fakeding: ThreadedFakeDing) -> None:
     with SdkRobot().on_messages(RecordingHandler()):
         connect = fakeding.wait_for("connect")[0]
     assert connect["subscriptions"] == ["CALLBACK /v1.0/im/bot/messages/get"]
-    gateway = [r for r in fakeding.timeline(["api"])
-               if r["route"] == "POST /v1.0/gateway/connections/open"][0]
+    gateway = [r for r in fakeding.timeline(["api"]) if r["route"] == "POST /v1.0/gateway/connections/open"][
+        0
+    ]
     assert gateway["status"] == 200
     assert "fakeding-secret" not in json.dumps(fakeding.timeline())
 
@@ -51,8 +52,7 @@ def test_sdk_gateway_call_is_recorded_with_subscriptions_and_no_secret(
 def test_sdk_single_chat_message_has_no_group_fields(fakeding: ThreadedFakeDing) -> None:
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
-        fakeding.send_message("hi", conversation_id="cidS1", conversation_type="single",
-                              staff_id="bob")
+        fakeding.send_message("hi", conversation_id="cidS1", conversation_type="single", staff_id="bob")
         fakeding.wait_for("ack")
     data = handler.raw[0]
     assert data["conversationType"] == "1"
@@ -71,12 +71,14 @@ def test_sdk_replies_through_the_session_webhook(fakeding: ThreadedFakeDing) -> 
     hook = fakeding.timeline(["webhook"])[0]
     assert hook["errcode"] == 0 and hook["msgtype"] == "text"
     transcript = fakeding.transcript("cidG2")
-    assert [(e["who"], e["text"]) for e in transcript] == [
-        ("user:user001", "ping"), ("bot", "pong: ping")]
+    assert [(e["who"], e["text"]) for e in transcript] == [("user:user001", "ping"), ("bot", "pong: ping")]
 
 
-CARD = {"config": {"autoLayout": True}, "header": {"title": {"type": "text", "text": "Q"}},
-        "contents": [{"type": "markdown", "text": "thinking", "id": "m1"}]}
+CARD = {
+    "config": {"autoLayout": True},
+    "header": {"title": {"type": "text", "text": "Q"}},
+    "contents": [{"type": "markdown", "text": "thinking", "id": "m1"}],
+}
 
 
 def _card_flow(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
@@ -104,8 +106,7 @@ def _ai_card_flow(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
     replier = AICardReplier(handler.dingtalk_client, msg)
     card_id = replier.start("ai-template.schema", {"content": ""})
     replier.streaming(card_id, "content", "Hel", append=False, finished=False, failed=False)
-    replier.streaming(card_id, "content", "Hello world", append=False, finished=False,
-                      failed=False)
+    replier.streaming(card_id, "content", "Hello world", append=False, finished=False, failed=False)
     replier.finish(card_id, {"content": "Hello world"})
 
 
@@ -124,8 +125,7 @@ def test_sdk_creates_and_streams_an_ai_card(fakeding: ThreadedFakeDing) -> None:
     assert fakeding.card(card["cardBizId"]).finalized
 
 
-def test_sdk_ack_is_correlated_and_the_message_is_not_redelivered(
-        make_fakeding: Any) -> None:
+def test_sdk_ack_is_correlated_and_the_message_is_not_redelivered(make_fakeding: Any) -> None:
     fake = make_fakeding(redelivery_delay=0.3)
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
@@ -133,6 +133,7 @@ def test_sdk_ack_is_correlated_and_the_message_is_not_redelivered(
         fake.wait_for("ack")
         fake.wait_until(lambda: fake.fake.now > 0.0, what="time")  # let the redelivery window pass
         import time
+
         time.sleep(0.5)
     assert len(handler.messages) == 1
     assert fake.timeline(["redeliver"]) == []

@@ -28,14 +28,16 @@ TEMPLATE = "589420e2-c1e2-46ef-a5ed-b8728e654da9.schema"
 
 
 def test_cardbot_style_sets_the_off_duty_prompt_then_replies_and_updates_a_card(
-        fakeding: ThreadedFakeDing) -> None:
+    fakeding: ThreadedFakeDing,
+) -> None:
     done = threading.Event()
 
     class CardBot(dingtalk_stream.AsyncChatbotHandler):
         def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
             incoming = ChatbotMessage.from_dict(callback.data)
-            card = self.reply_markdown_card("**first answer**", incoming, title="AI card",
-                                            logo="@lALPDfJ6V_FPDmvNAfTNAfQ")
+            card = self.reply_markdown_card(
+                "**first answer**", incoming, title="AI card", logo="@lALPDfJ6V_FPDmvNAfTNAfQ"
+            )
             card.update("**updated answer**")
             done.set()
             return AckMessage.STATUS_OK, "OK"
@@ -43,16 +45,14 @@ def test_cardbot_style_sets_the_off_duty_prompt_then_replies_and_updates_a_card(
     robot = SdkRobot()
     bot = CardBot(max_workers=2)
     robot.client.register_callback_handler(ChatbotMessage.TOPIC, bot)
-    assert bot.set_off_duty_prompt("Sorry, I am off duty; back at 9:00.") == {
-        "success": True, "result": True}
+    assert bot.set_off_duty_prompt("Sorry, I am off duty; back at 9:00.") == {"success": True, "result": True}
     with robot:
         fakeding.wait_for("connect")
         fakeding.send_message("hello", conversation_id="cidCardBot", staff_id="alice")
         fakeding.wait_for("card.update")
         assert done.wait(10)
     (app,) = [a for a in fakeding.apps() if a["clientId"] == robot.client.credential.client_id]
-    assert "Sorry, I am off duty; back at 9:00." in json.dumps(app["offDutyPrompt"],
-                                                              ensure_ascii=False)
+    assert "Sorry, I am off duty; back at 9:00." in json.dumps(app["offDutyPrompt"], ensure_ascii=False)
     (card,) = fakeding.cards()
     texts = [json.dumps(v["cardData"], ensure_ascii=False) for v in card["versions"]]
     assert "first answer" in texts[0] and "updated answer" in texts[-1], texts
@@ -111,8 +111,7 @@ class BusyOnce(OrgEvents):
 
 
 @pytest.mark.fakeding(redelivery_delay=0.2)
-def test_an_event_answered_later_is_redelivered_without_a_violation(
-        fakeding: ThreadedFakeDing) -> None:
+def test_an_event_answered_later_is_redelivered_without_a_violation(fakeding: ThreadedFakeDing) -> None:
     events = BusyOnce()
     robot = SdkRobot()
     robot.client.register_all_event_handler(events)
@@ -128,16 +127,16 @@ def test_an_event_answered_later_is_redelivered_without_a_violation(
     assert fakeding.violations == []
 
 
-def test_graph_handler_style_answers_with_an_ai_card_webhook_reply(
-        fakeding: ThreadedFakeDing) -> None:
+def test_graph_handler_style_answers_with_an_ai_card_webhook_reply(fakeding: ThreadedFakeDing) -> None:
     replies: list[tuple[int, str]] = []
 
     class Hello(dingtalk_stream.GraphHandler):
         async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, Any]:
             request = dingtalk_stream.GraphRequest.from_dict(callback.data)
             body = json.loads(request.body)
-            replies.append(await self.reply_markdown(body["sessionWebhook"],
-                                                     "- weather: sunny\n- temperature: 22"))
+            replies.append(
+                await self.reply_markdown(body["sessionWebhook"], "- weather: sunny\n- temperature: 22")
+            )
             return AckMessage.STATUS_OK, self.get_success_response({"success": True}).to_dict()
 
     robot = SdkRobot()
@@ -145,15 +144,15 @@ def test_graph_handler_style_answers_with_an_ai_card_webhook_reply(
     with robot:
         (connect,) = fakeding.wait_for("connect")
         assert "CALLBACK /v1.0/graph/api/invoke" in connect["subscriptions"], connect
-        message_id = fakeding.graph_request("what is the weather?", conversation_id="cidAgent",
-                                            staff_id="alice")
+        message_id = fakeding.graph_request(
+            "what is the weather?", conversation_id="cidAgent", staff_id="alice"
+        )
         (ack,) = fakeding.wait_for("ack")
     assert ack["code"] == 200 and ack["messageId"] == message_id
     ((status, answer),) = replies
     assert status == 200 and json.loads(answer) == {"errcode": 0, "errmsg": "ok"}
     said = [(e["who"], e["text"]) for e in fakeding.transcript("cidAgent")]
-    assert said == [("user:alice", "what is the weather?"),
-                    ("bot", "- weather: sunny\n- temperature: 22")]
+    assert said == [("user:alice", "what is the weather?"), ("bot", "- weather: sunny\n- temperature: 22")]
     assert fakeding.violations == []
 
 
@@ -163,7 +162,8 @@ class VoteCards(dingtalk_stream.ChatbotHandler):
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         incoming = ChatbotMessage.from_dict(callback.data)
         CardReplier(self.dingtalk_client, incoming).create_and_deliver_card(
-            TEMPLATE, {"title": "Vote", "likes": "0"})
+            TEMPLATE, {"title": "Vote", "likes": "0"}
+        )
         return AckMessage.STATUS_OK, "OK"
 
 
@@ -182,14 +182,16 @@ class VoteCallbacks(dingtalk_stream.CallbackHandler):
         return AckMessage.STATUS_OK, {
             "cardData": {"cardParamMap": {"likes": str(self.likes)}},
             "privateData": {click.user_id: {"cardParamMap": {"myVote": choice}}},
-            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True}}
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+        }
 
 
 def test_card_callback_style_private_data_is_applied_per_user(fakeding: ThreadedFakeDing) -> None:
     robot = SdkRobot()
     robot.client.register_callback_handler(ChatbotMessage.TOPIC, VoteCards())
-    robot.client.register_callback_handler(dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-                                           VoteCallbacks())
+    robot.client.register_callback_handler(
+        dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK, VoteCallbacks()
+    )
     with robot:
         fakeding.wait_for("connect")
         fakeding.send_message("vote", conversation_id="cidVotes", staff_id="alice")

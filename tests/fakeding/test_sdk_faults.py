@@ -31,8 +31,7 @@ class SlowHandler(RecordingHandler):
 
 
 @pytest.mark.parametrize("new_id", [False, True])
-def test_unacked_message_is_redelivered_with_the_same_msg_id(
-        make_fakeding: Any, new_id: bool) -> None:
+def test_unacked_message_is_redelivered_with_the_same_msg_id(make_fakeding: Any, new_id: bool) -> None:
     fake = make_fakeding(redelivery_delay=0.2, redelivery_new_message_id=new_id)
     handler = SlowHandler()
     with SdkRobot().on_messages(handler):
@@ -50,8 +49,7 @@ def test_unacked_message_is_redelivered_with_the_same_msg_id(
     assert fake.timeline(["redeliver"])[0]["attempt"] == 2
 
 
-def test_several_connections_share_pushes_and_each_message_goes_to_one(
-        fakeding: ThreadedFakeDing) -> None:
+def test_several_connections_share_pushes_and_each_message_goes_to_one(fakeding: ThreadedFakeDing) -> None:
     a, b = RecordingHandler(), RecordingHandler()
     with SdkRobot().on_messages(a), SdkRobot().on_messages(b):
         fakeding.wait_for("connect", count=2)
@@ -62,8 +60,7 @@ def test_several_connections_share_pushes_and_each_message_goes_to_one(
     assert a.raw and b.raw
 
 
-def test_system_disconnect_makes_the_sdk_reconnect_and_routing_moves(
-        fakeding: ThreadedFakeDing) -> None:
+def test_system_disconnect_makes_the_sdk_reconnect_and_routing_moves(fakeding: ThreadedFakeDing) -> None:
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
         first = fakeding.wait_for("connect")[0]["connection"]
@@ -93,8 +90,7 @@ def test_a_dropped_connection_loses_nothing(make_fakeding: Any) -> None:
     assert fake.timeline(["disconnect"])[0]["code"] == 1006
 
 
-def test_zombie_connection_swallows_frames_until_redelivery_finds_a_live_one(
-        make_fakeding: Any) -> None:
+def test_zombie_connection_swallows_frames_until_redelivery_finds_a_live_one(make_fakeding: Any) -> None:
     fake = make_fakeding(redelivery_delay=0.1, max_redeliveries=200)
     first, second = RecordingHandler(), RecordingHandler()
     with SdkRobot().on_messages(first):
@@ -140,12 +136,25 @@ def test_frame_faults(make_fakeding: Any, action: str) -> None:
     assert push["fault"].startswith(action)
 
 
-CARD = {"header": {"title": {"type": "text", "text": "Q"}},
-        "contents": [{"type": "markdown", "text": "x", "id": "m"},
-                     {"type": "action", "id": "row", "actions": [
-                         {"type": "button", "actionType": "request", "id": "yes",
-                          "label": {"type": "text", "text": "Yes"},
-                          "value": {"action": "vote", "v": "yes"}}]}]}
+CARD = {
+    "header": {"title": {"type": "text", "text": "Q"}},
+    "contents": [
+        {"type": "markdown", "text": "x", "id": "m"},
+        {
+            "type": "action",
+            "id": "row",
+            "actions": [
+                {
+                    "type": "button",
+                    "actionType": "request",
+                    "id": "yes",
+                    "label": {"type": "text", "text": "Yes"},
+                    "value": {"action": "vote", "v": "yes"},
+                }
+            ],
+        },
+    ],
+}
 
 
 def _many_updates(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
@@ -161,8 +170,7 @@ def test_qps_limit_answers_403_past_20_calls_a_second(fakeding: ThreadedFakeDing
         fakeding.wait_for("connect")
         fakeding.send_message("go")
         fakeding.wait_for("api", count=27, timeout=20)
-    updates = [r for r in fakeding.timeline(["api"])
-               if r["route"] == "PUT /v1.0/im/robots/interactiveCards"]
+    updates = [r for r in fakeding.timeline(["api"]) if r["route"] == "PUT /v1.0/im/robots/interactiveCards"]
     limited = [r for r in updates if r["status"] == 403]
     assert limited, "25 updates within a second must hit the 20 QPS limit"
     assert limited[0]["response"]["code"] == "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
@@ -199,8 +207,15 @@ def test_expired_session_webhook_answers_300001(make_fakeding: Any) -> None:
 
 
 def test_api_fault_fails_the_nth_call_then_recovers(fakeding: ThreadedFakeDing) -> None:
-    fakeding.fault({"kind": "api", "route": "PUT /v1.0/im/robots/interactiveCards", "nth": 2,
-                    "status": 500, "code": "system.busy"})
+    fakeding.fault(
+        {
+            "kind": "api",
+            "route": "PUT /v1.0/im/robots/interactiveCards",
+            "nth": 2,
+            "status": 500,
+            "code": "system.busy",
+        }
+    )
 
     def three_updates(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
         biz = handler.reply_card(CARD, msg)
@@ -210,10 +225,12 @@ def test_api_fault_fails_the_nth_call_then_recovers(fakeding: ThreadedFakeDing) 
     with SdkRobot().on_messages(RecordingHandler(three_updates)):
         fakeding.wait_for("connect")
         fakeding.send_message("q")
-        fakeding.wait_for("api", count=5,
-                          where=lambda r: r["route"] != "POST /v1.0/gateway/connections/open")
-    statuses = [r["status"] for r in fakeding.timeline(["api"])
-                if r["route"] == "PUT /v1.0/im/robots/interactiveCards"]
+        fakeding.wait_for("api", count=5, where=lambda r: r["route"] != "POST /v1.0/gateway/connections/open")
+    statuses = [
+        r["status"]
+        for r in fakeding.timeline(["api"])
+        if r["route"] == "PUT /v1.0/im/robots/interactiveCards"
+    ]
     assert statuses == [200, 500, 200]
     assert fakeding.timeline(["fault"])[-1]["code"] == "system.busy"
 
@@ -228,8 +245,9 @@ def test_expired_token_gets_invalid_authentication(fakeding: ThreadedFakeDing) -
         fakeding.wait_for("connect")
         fakeding.send_message("q")
         fakeding.wait_for("api", count=2, where=lambda r: "interactiveCards" in r["route"])
-    update = [r for r in fakeding.timeline(["api"])
-              if r["route"] == "PUT /v1.0/im/robots/interactiveCards"][0]
+    update = [r for r in fakeding.timeline(["api"]) if r["route"] == "PUT /v1.0/im/robots/interactiveCards"][
+        0
+    ]
     assert update["status"] == 400 and update["response"]["code"] == "InvalidAuthentication"
 
 
@@ -238,6 +256,7 @@ def test_missing_streaming_scope_gets_the_platform_error(fakeding: ThreadedFakeD
 
     def stream(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
         from dingtalk_stream.card_replier import AICardReplier
+
         replier = AICardReplier(handler.dingtalk_client, msg)
         card_id = replier.start("tpl.schema", {"content": ""})
         replier.streaming(card_id, "content", "x", append=False, finished=False, failed=False)
@@ -280,8 +299,7 @@ def _send_card(handler: ChatbotHandler, msg: ChatbotMessage) -> None:
     handler.reply_card(CARD, msg)
 
 
-def test_button_click_reaches_the_sdk_and_the_response_updates_the_card(
-        fakeding: ThreadedFakeDing) -> None:
+def test_button_click_reaches_the_sdk_and_the_response_updates_the_card(fakeding: ThreadedFakeDing) -> None:
     response = {"userPrivateData": {"cardParamMap": {"voted": "yes"}}}
     cards = CardCallbackRecorder(response=response)
     robot = SdkRobot().on_messages(RecordingHandler(_send_card)).on_card_callbacks(cards)
@@ -294,8 +312,7 @@ def test_button_click_reaches_the_sdk_and_the_response_updates_the_card(
         fakeding.wait_for("ack", count=2)
     (cb,) = cards.callbacks
     assert cb.user_id == "dave" and cb.card_instance_id == card_id
-    assert cb.content["cardPrivateData"] == {"actionIds": ["yes"],
-                                             "params": {"action": "vote", "v": "yes"}}
+    assert cb.content["cardPrivateData"] == {"actionIds": ["yes"], "params": {"action": "vote", "v": "yes"}}
     assert fakeding.timeline(["card.update"])[-1]["via"] == "callback"
     assert fakeding.card(card_id).private_data == {"dave": {"voted": "yes"}}
     assert [e["kind"] for e in fakeding.transcript("cidClick")] == ["text", "card", "click"]
@@ -307,8 +324,11 @@ def test_slow_card_callback_answer_is_a_violation(make_fakeding: Any) -> None:
     async def slow() -> None:
         await asyncio.sleep(0.3)
 
-    robot = SdkRobot().on_messages(RecordingHandler(_send_card)).on_card_callbacks(
-        CardCallbackRecorder(before=slow))
+    robot = (
+        SdkRobot()
+        .on_messages(RecordingHandler(_send_card))
+        .on_card_callbacks(CardCallbackRecorder(before=slow))
+    )
     with robot:
         fake.wait_for("connect")
         fake.send_message("q")
@@ -321,8 +341,7 @@ def test_slow_card_callback_answer_is_a_violation(make_fakeding: Any) -> None:
 
 
 def test_api_fault_can_delay_a_call_which_then_succeeds(fakeding: ThreadedFakeDing) -> None:
-    fakeding.fault({"kind": "api", "route": "POST /v1.0/im/v1.0/robot/interactiveCards/send",
-                    "delay": 0.3})
+    fakeding.fault({"kind": "api", "route": "POST /v1.0/im/v1.0/robot/interactiveCards/send", "delay": 0.3})
     with SdkRobot().on_messages(RecordingHandler(_send_card)):
         fakeding.wait_for("connect")
         fakeding.send_message("q")

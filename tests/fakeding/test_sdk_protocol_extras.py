@@ -30,8 +30,7 @@ def test_off_duty_prompt_as_in_the_sdk_cardbot_example(fakeding: ThreadedFakeDin
     assert call["status"] == 200
     app = fakeding.call(lambda: fakeding.fake.platform.app(None))
     prompt = app.off_duty_prompt
-    assert prompt is not None and "We are away; back at 9:00." in json.dumps(prompt,
-                                                                              ensure_ascii=False)
+    assert prompt is not None and "We are away; back at 9:00." in json.dumps(prompt, ensure_ascii=False)
     shown = requests.get(fakeding.http_url + "/_fakeding/apps", timeout=5).json()
     assert shown[0]["offDutyPrompt"] == prompt
 
@@ -42,7 +41,8 @@ def test_off_duty_prompt_with_a_wrong_robot_code_is_refused(fakeding: ThreadedFa
         fakeding.http_url + "/v1.0/innerApi/robot/stream/away/template/update",
         headers={"x-acs-dingtalk-access-token": token},
         json={"robotCode": "someone-else", "cardData": "{}", "cardTemplateId": "StandardCard"},
-        timeout=5)
+        timeout=5,
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalidParameter.robotCode.invalid"
     assert "someone-else" in response.json()["message"]
@@ -50,13 +50,15 @@ def test_off_duty_prompt_with_a_wrong_robot_code_is_refused(fakeding: ThreadedFa
 
 def _upload(fake: ThreadedFakeDing, token: str, content: bytes, kind: str = "image") -> Any:
     # The exact request of the SDK's upload_to_dingtalk (which hard-codes the oapi host).
-    return requests.post(f"{fake.http_url}/media/upload?access_token={token}",
-                         data={"type": kind}, files={"media": ("image.png", content, "image/png")},
-                         timeout=5).json()
+    return requests.post(
+        f"{fake.http_url}/media/upload?access_token={token}",
+        data={"type": kind},
+        files={"media": ("image.png", content, "image/png")},
+        timeout=5,
+    ).json()
 
 
-def test_media_upload_answers_a_media_id_a_robot_message_can_carry(
-        fakeding: ThreadedFakeDing) -> None:
+def test_media_upload_answers_a_media_id_a_robot_message_can_carry(fakeding: ThreadedFakeDing) -> None:
     client = sdk_client()
     token = client.get_access_token()
     out = _upload(fakeding, token, b"\x89PNG fake picture")
@@ -65,18 +67,27 @@ def test_media_upload_answers_a_media_id_a_robot_message_can_carry(
     send = requests.post(
         fakeding.http_url + "/v1.0/robot/oToMessages/batchSend",
         headers={"x-acs-dingtalk-access-token": token},
-        json={"robotCode": client.credential.client_id, "userIds": ["alice"],
-              "msgKey": "sampleImageMsg", "msgParam": json.dumps({"photoURL": out["media_id"]})},
-        timeout=5)
+        json={
+            "robotCode": client.credential.client_id,
+            "userIds": ["alice"],
+            "msgKey": "sampleImageMsg",
+            "msgParam": json.dumps({"photoURL": out["media_id"]}),
+        },
+        timeout=5,
+    )
     assert send.status_code == 200, send.text
     assert fakeding.transcript("single:alice")[-1]["text"] == "[image image.png]"
     unknown = requests.post(
         fakeding.http_url + "/v1.0/robot/oToMessages/batchSend",
         headers={"x-acs-dingtalk-access-token": token},
-        json={"robotCode": client.credential.client_id, "userIds": ["alice"],
-              "msgKey": "sampleFile", "msgParam": json.dumps({"mediaId": "@lAnever",
-                                                              "fileName": "a.txt"})},
-        timeout=5)
+        json={
+            "robotCode": client.credential.client_id,
+            "userIds": ["alice"],
+            "msgKey": "sampleFile",
+            "msgParam": json.dumps({"mediaId": "@lAnever", "fileName": "a.txt"}),
+        },
+        timeout=5,
+    )
     assert unknown.status_code == 400 and "@lAnever" in unknown.json()["message"]
 
 
@@ -95,8 +106,9 @@ def test_picture_message_downloads_and_reuploads_to_a_media_id(fakeding: Threade
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
         fakeding.wait_for("connect")
-        fakeding.send_message(None, msgtype="picture", conversation_type="single",
-                              conversation_id="cidPic", staff_id="alice")
+        fakeding.send_message(
+            None, msgtype="picture", conversation_type="single", conversation_id="cidPic", staff_id="alice"
+        )
         fakeding.wait_for("ack")
     (msg,) = handler.messages
     (code,) = msg.get_image_list()
@@ -125,11 +137,14 @@ class _CardBot(ChatbotHandler):
 
 
 def test_card_callback_reply_with_private_data_applies_per_user(fakeding: ThreadedFakeDing) -> None:
-    response = {"cardData": {"cardParamMap": {"likes": "1"}},
-                "privateData": {"dave": {"cardParamMap": {"myVote": "like"}},
-                                "erin": {"cardParamMap": {"seenBy": "dave"}}},
-                "cardUpdateOptions": {"updateCardDataByKey": True,
-                                      "updatePrivateDataByKey": True}}
+    response = {
+        "cardData": {"cardParamMap": {"likes": "1"}},
+        "privateData": {
+            "dave": {"cardParamMap": {"myVote": "like"}},
+            "erin": {"cardParamMap": {"seenBy": "dave"}},
+        },
+        "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+    }
     cards = CardCallbackRecorder(response=response)
     with SdkRobot().on_messages(_CardBot()).on_card_callbacks(cards):
         fakeding.wait_for("connect")
@@ -145,22 +160,29 @@ def test_card_callback_reply_with_private_data_applies_per_user(fakeding: Thread
 
 
 def _card_signature(timestamp: str, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), timestamp.encode(),
-                                     hashlib.sha256).digest()).decode()
+    return base64.b64encode(hmac.new(secret.encode(), timestamp.encode(), hashlib.sha256).digest()).decode()
 
 
 def _register(fake: ThreadedFakeDing, url: str, key: str, secret: str) -> Any:
     token = sdk_client().get_access_token()
-    return requests.post(fake.http_url + "/v1.0/card/callbacks/register",
-                         headers={"x-acs-dingtalk-access-token": token},
-                         json={"apiSecret": secret, "callbackUrl": url, "callbackRouteKey": key,
-                               "forceUpdate": True}, timeout=5)
+    return requests.post(
+        fake.http_url + "/v1.0/card/callbacks/register",
+        headers={"x-acs-dingtalk-access-token": token},
+        json={"apiSecret": secret, "callbackUrl": url, "callbackRouteKey": key, "forceUpdate": True},
+        timeout=5,
+    )
 
 
 def test_http_card_callback_goes_to_the_registered_route(fakeding: ThreadedFakeDing) -> None:
     def answer(seen: Seen) -> tuple[int, Any, float]:
-        return 200, {"cardData": {"cardParamMap": {"likes": "7"}},
-                     "cardUpdateOptions": {"updateCardDataByKey": True}}, 0.0
+        return (
+            200,
+            {
+                "cardData": {"cardParamMap": {"likes": "7"}},
+                "cardUpdateOptions": {"updateCardDataByKey": True},
+            },
+            0.0,
+        )
 
     stream_cards = CardCallbackRecorder(response={"cardData": {"cardParamMap": {"likes": "-1"}}})
     with HttpTarget(answer) as target:
@@ -206,20 +228,34 @@ def test_card_callback_route_must_be_loopback(fakeding: ThreadedFakeDing) -> Non
 
 def _send_card_with_callback_url(fake: ThreadedFakeDing, url: str) -> str:
     token = sdk_client().get_access_token()
-    button = {"type": "button", "label": {"type": "text", "text": "Like"}, "id": "like",
-              "actionType": "request", "value": {"vote": "like"}}
+    button = {
+        "type": "button",
+        "label": {"type": "text", "text": "Like"},
+        "id": "like",
+        "actionType": "request",
+        "value": {"vote": "like"},
+    }
     card = {"config": {"autoLayout": True}, "contents": [{"type": "action", "actions": [button]}]}
-    sent = requests.post(fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
-                         headers={"x-acs-dingtalk-access-token": token},
-                         json={"cardTemplateId": "StandardCard", "robotCode": DEFAULT_CLIENT_ID,
-                               "cardBizId": "card-with-url", "openConversationId": "cidUrl",
-                               "cardData": json.dumps(card), "callbackUrl": url}, timeout=5)
+    sent = requests.post(
+        fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+        headers={"x-acs-dingtalk-access-token": token},
+        json={
+            "cardTemplateId": "StandardCard",
+            "robotCode": DEFAULT_CLIENT_ID,
+            "cardBizId": "card-with-url",
+            "openConversationId": "cidUrl",
+            "cardData": json.dumps(card),
+            "callbackUrl": url,
+        },
+        timeout=5,
+    )
     assert sent.status_code == 200, sent.text
     return "card-with-url"
 
 
 def test_a_click_on_an_ordinary_card_goes_to_its_callback_url_signed_by_its_route(
-        fakeding: ThreadedFakeDing) -> None:
+    fakeding: ThreadedFakeDing,
+) -> None:
     """Reference D.2: an ordinary card's clicks go to the card's ``callbackUrl`` (no route key);
     a route registered for that URL gives the apiSecret that signs them."""
     with HttpTarget(lambda seen: (200, {}, 0.0)) as target:
@@ -236,8 +272,7 @@ def test_a_click_on_an_ordinary_card_goes_to_its_callback_url_signed_by_its_rout
     assert fakeding.timeline(["violation"]) == []
 
 
-def test_a_click_on_an_ordinary_card_without_a_route_goes_unsigned(
-        fakeding: ThreadedFakeDing) -> None:
+def test_a_click_on_an_ordinary_card_without_a_route_goes_unsigned(fakeding: ThreadedFakeDing) -> None:
     with HttpTarget(lambda seen: (200, {}, 0.0)) as target:
         card_id = _send_card_with_callback_url(fakeding, target.url)
         fakeding.click(card_id, staff_id="dave", button_id="like")

@@ -28,29 +28,43 @@ class Named(ChatbotHandler):  # type: ignore[misc]
 
 
 def token(fake: ThreadedFakeDing, app: str) -> str:
-    return str(requests.post(fake.http_url + "/v1.0/oauth2/accessToken", timeout=10, json={
-        "appKey": app, "appSecret": APPS[app]}).json()["accessToken"])
+    return str(
+        requests.post(
+            fake.http_url + "/v1.0/oauth2/accessToken",
+            timeout=10,
+            json={"appKey": app, "appSecret": APPS[app]},
+        ).json()["accessToken"]
+    )
 
 
 def group_send(fake: ThreadedFakeDing, app: str, group: str) -> requests.Response:
-    return requests.post(fake.http_url + "/v1.0/robot/groupMessages/send", timeout=10,
-                         headers={"x-acs-dingtalk-access-token": token(fake, app)},
-                         json={"robotCode": app, "openConversationId": group,
-                               "msgKey": "sampleText", "msgParam": json.dumps({"content": "hi"})})
+    return requests.post(
+        fake.http_url + "/v1.0/robot/groupMessages/send",
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token(fake, app)},
+        json={
+            "robotCode": app,
+            "openConversationId": group,
+            "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": "hi"}),
+        },
+    )
 
 
-def test_two_robots_hear_their_own_groups_and_post_only_where_they_are(
-        fakeding: ThreadedFakeDing) -> None:
+def test_two_robots_hear_their_own_groups_and_post_only_where_they_are(fakeding: ThreadedFakeDing) -> None:
     for app, secret in APPS.items():
         fakeding.add_app(app, secret)
-    with SdkRobot("robot-a", APPS["robot-a"]).on_messages(Named("A")), \
-            SdkRobot("robot-b", APPS["robot-b"]).on_messages(Named("B")):
+    with (
+        SdkRobot("robot-a", APPS["robot-a"]).on_messages(Named("A")),
+        SdkRobot("robot-b", APPS["robot-b"]).on_messages(Named("B")),
+    ):
         fakeding.wait_for("connect", count=2)
         fakeding.send_message("for a", conversation_id="cidSales", client_id="robot-a")
         fakeding.send_message("for b", conversation_id="cidOps", client_id="robot-b")
         fakeding.wait_for("webhook", count=2)
-    said = {c: [e["text"] for e in fakeding.transcript(c) if e["who"] == "bot"]
-            for c in ("cidSales", "cidOps")}
+    said = {
+        c: [e["text"] for e in fakeding.transcript(c) if e["who"] == "bot"] for c in ("cidSales", "cidOps")
+    }
     assert said == {"cidSales": ["A heard for a"], "cidOps": ["B heard for b"]}
 
     assert group_send(fakeding, "robot-a", "cidSales").status_code == 200
@@ -63,29 +77,39 @@ def test_two_robots_hear_their_own_groups_and_post_only_where_they_are(
     assert "cidSales" in str(violation.fields["reason"])
     fakeding.expect_violation("not app 'robot-b'")
 
-    added = requests.post(fakeding.http_url + "/_fakeding/groups", timeout=10,
-                          json={"conversationId": "cidSales", "clientId": "robot-b"})
+    added = requests.post(
+        fakeding.http_url + "/_fakeding/groups",
+        timeout=10,
+        json={"conversationId": "cidSales", "clientId": "robot-b"},
+    )
     assert added.json() == {"conversationId": "cidSales", "robots": ["robot-a", "robot-b"]}
     assert group_send(fakeding, "robot-b", "cidSales").status_code == 200
     assert group_send(fakeding, "robot-b", "cidNobodyKnows").status_code == 200  # unknown group
 
 
 def test_a_card_for_a_group_of_another_robot_and_a_deliver_model_without_robot(
-        fakeding: ThreadedFakeDing) -> None:
+    fakeding: ThreadedFakeDing,
+) -> None:
     for app, secret in APPS.items():
         fakeding.add_app(app, secret)
     fakeding.send_message("hello a", conversation_id="cidSales", client_id="robot-a")
     headers = {"x-acs-dingtalk-access-token": token(fakeding, "robot-b")}
-    card = {"cardTemplateId": "t.schema", "outTrackId": "b-card", "cardData": {
-        "cardParamMap": {"content": "x"}}, "openSpaceId": "dtv1.card//IM_GROUP.cidSales",
+    card = {
+        "cardTemplateId": "t.schema",
+        "outTrackId": "b-card",
+        "cardData": {"cardParamMap": {"content": "x"}},
+        "openSpaceId": "dtv1.card//IM_GROUP.cidSales",
         "imGroupOpenSpaceModel": {"supportForward": True},
-        "imGroupOpenDeliverModel": {"robotCode": "robot-b"}}
-    answer = requests.post(fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
-                           json=card, headers=headers, timeout=10)
+        "imGroupOpenDeliverModel": {"robotCode": "robot-b"},
+    }
+    answer = requests.post(
+        fakeding.http_url + "/v1.0/card/instances/createAndDeliver", json=card, headers=headers, timeout=10
+    )
     assert answer.json()["code"] == "invalidParameter.robotCode.notExsit"
     unnamed = dict(card, openSpaceId="dtv1.card//IM_GROUP.cidOther", imGroupOpenDeliverModel={})
-    answer = requests.post(fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
-                           json=unnamed, headers=headers, timeout=10)
+    answer = requests.post(
+        fakeding.http_url + "/v1.0/card/instances/createAndDeliver", json=unnamed, headers=headers, timeout=10
+    )
     assert answer.json()["code"] == "param.openDeliverModelEmpty"
     reasons = [str(v.fields["reason"]) for v in fakeding.violations]
     assert len(reasons) == 2 and "which robot speaks" in reasons[1], reasons

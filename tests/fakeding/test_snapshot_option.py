@@ -14,10 +14,12 @@ ROBOT = Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots" / "
 
 
 def scenario(snapshot: str, answers: int) -> str:
-    return (f"name: echo\n{snapshot}robot: {{command: [python, {ROBOT}]}}\n"
-            "users: {alice: {}}\nconversations: {g: {type: group}}\n"
-            "steps:\n  - {at: 0.1, say: {user: alice, in: g, text: hi}}\n"
-            f"expect: {{answers: {answers}, violations: 0}}\n")
+    return (
+        f"name: echo\n{snapshot}robot: {{command: [python, {ROBOT}]}}\n"
+        "users: {alice: {}}\nconversations: {g: {type: group}}\n"
+        "steps:\n  - {at: 0.1, say: {user: alice, in: g, text: hi}}\n"
+        f"expect: {{answers: {answers}, violations: 0}}\n"
+    )
 
 
 @pytest.fixture

@@ -31,17 +31,16 @@ class World:
 
     def __init__(self, **settings: Any) -> None:
         # Liveness (websocket pings) is off unless a test asks: its timers are its own tests'.
-        self.platform = Platform(Settings(**{"ws_ping_interval": None, **settings}),
-                                 incarnation="test")
+        self.platform = Platform(Settings(**{"ws_ping_interval": None, **settings}), incarnation="test")
         self.app: App = self.platform.add_app("app", "secret")
         self.engine = StreamEngine(self.platform)
 
-    def connect(self, t: float = 0.0, subs: list[dict[str, str]] | None = None,
-                app: App | None = None) -> Connection:
+    def connect(
+        self, t: float = 0.0, subs: list[dict[str, str]] | None = None, app: App | None = None
+    ) -> Connection:
         return self.engine.connect(t, ms(t), app or self.app, BOT_SUBS if subs is None else subs)
 
-    def push(self, t: float, key: str = "k1", topic: str = TOPIC_BOT_MESSAGE,
-             **kw: Any) -> Delivery:
+    def push(self, t: float, key: str = "k1", topic: str = TOPIC_BOT_MESSAGE, **kw: Any) -> Delivery:
         return self.engine.push(t, ms(t), self.app.client_id, topic, {"text": key}, key=key, **kw)
 
     def sent(self) -> list[tuple[str, dict[str, Any]]]:
@@ -53,10 +52,15 @@ class World:
     def fire(self, timer: Timer) -> None:
         self.engine.fire(timer.at, ms(timer.at), timer)
 
-    def ack(self, t: float, conn: Connection, message_id: str, code: int = 200,
-            data: Any = None) -> None:
-        text = json.dumps({"code": code, "headers": {"messageId": message_id}, "message": "OK",
-                           "data": json.dumps(data if data is not None else {"response": None})})
+    def ack(self, t: float, conn: Connection, message_id: str, code: int = 200, data: Any = None) -> None:
+        text = json.dumps(
+            {
+                "code": code,
+                "headers": {"messageId": message_id},
+                "message": "OK",
+                "data": json.dumps(data if data is not None else {"response": None}),
+            }
+        )
         self.engine.receive(t, conn.id, text)
 
     def records(self, *kinds: str) -> list[dict[str, Any]]:
@@ -68,13 +72,20 @@ class World:
 
 # -- connections and routing ----------------------------------------------------------------------
 
+
 def test_connect_records_the_subscriptions_and_a_push_reaches_the_subscribed_connection() -> None:
     w = World()
     conn = w.connect(1.0)
     assert conn.state is ConnState.LIVE and w.engine.live_connections() == [conn]
     (rec,) = w.records("connect")
-    assert rec == {"seq": rec["seq"], "t": 1.0, "kind": "connect", "client": "app",
-                   "connection": conn.id, "subscriptions": [f"CALLBACK {TOPIC_BOT_MESSAGE}"]}
+    assert rec == {
+        "seq": rec["seq"],
+        "t": 1.0,
+        "kind": "connect",
+        "client": "app",
+        "connection": conn.id,
+        "subscriptions": [f"CALLBACK {TOPIC_BOT_MESSAGE}"],
+    }
 
     d = w.push(2.5)
     [(to, frame)] = w.sent()
@@ -132,6 +143,7 @@ def test_pushes_spread_over_the_live_connections_by_seeded_choice() -> None:
 
 # -- acks -------------------------------------------------------------------------------------------
 
+
 def test_an_ack_is_correlated_by_message_id_on_any_connection_of_the_app() -> None:
     w = World(seed=1)
     a, b = w.connect(0.0), w.connect(0.0)
@@ -157,16 +169,25 @@ def test_an_ack_for_an_unknown_message_id_is_a_violation() -> None:
     conn = w.connect()
     w.ack(1.0, conn, "nope_1")
     (v,) = w.platform.recorder.violations
-    assert v.fields == {"client": "app", "connection": conn.id,
-                        "reason": "ack for unknown messageId 'nope_1'", "code": 200}
+    assert v.fields == {
+        "client": "app",
+        "connection": conn.id,
+        "reason": "ack for unknown messageId 'nope_1'",
+        "code": 200,
+    }
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("this is not json", "expected a JSON object, found unparsable text"),
-    (json.dumps({"code": "200", "headers": {"messageId": "m"}}),
-     "ack 'code' must be an integer, found '200'"),
-    (b'{"code": 200}', "expected a text frame holding one JSON object, found a binary frame"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("this is not json", "expected a JSON object, found unparsable text"),
+        (
+            json.dumps({"code": "200", "headers": {"messageId": "m"}}),
+            "ack 'code' must be an integer, found '200'",
+        ),
+        (b'{"code": 200}', "expected a text frame holding one JSON object, found a binary frame"),
+    ],
+)
 def test_a_bad_ack_is_a_violation_quoting_the_frame(text: str | bytes, reason: str) -> None:
     w = World()
     conn = w.connect()
@@ -201,6 +222,7 @@ def test_history_limit_forgets_the_oldest_acked_deliveries() -> None:
 
 
 # -- redelivery -----------------------------------------------------------------------------------
+
 
 def test_an_unacked_message_is_redelivered_once_with_the_same_message_id_then_a_violation() -> None:
     w = World()
@@ -246,6 +268,7 @@ def test_redelivery_can_be_switched_off() -> None:
 
 
 # -- SYSTEM frames ----------------------------------------------------------------------------------
+
 
 def test_a_system_ping_must_be_acked_echoing_its_opaque() -> None:
     w = World()
@@ -298,6 +321,7 @@ def test_a_close_timer_of_a_connection_already_gone_does_nothing() -> None:
 
 # -- connection faults ------------------------------------------------------------------------------
 
+
 def test_a_zombie_swallows_pushes_and_acks_but_still_gets_routed_to() -> None:
     w = World()
     conn = w.connect()
@@ -349,14 +373,14 @@ def test_a_delayed_frame_is_sent_when_its_timer_fires() -> None:
 
 # -- handshake, reset -------------------------------------------------------------------------------
 
+
 def test_a_rejected_ticket_is_recorded_and_raised() -> None:
     w = World()
     with pytest.raises(OpenApiError) as exc:
         w.engine.accept_ticket(1.0, "not-a-ticket")
     assert exc.value.status == 401 and exc.value.code == "ticketInvalid"
     (v,) = w.platform.recorder.violations
-    assert v.fields == {"reason": "websocket handshake rejected: unknown ticket",
-                        "ticket": "not-…***"}
+    assert v.fields == {"reason": "websocket handshake rejected: unknown ticket", "ticket": "not-…***"}
 
 
 def test_reset_forgets_deliveries_and_timers_but_keeps_connections() -> None:

@@ -41,6 +41,7 @@ def _live(**settings: Any) -> World:
 
 # -- the rules, without sockets --------------------------------------------------------------------
 
+
 def test_the_platform_pings_by_default() -> None:
     s = Settings()
     assert (s.system_ping_interval, s.ws_ping_interval, s.ws_ping_timeout) == (30.0, 30.0, 20.0)
@@ -146,8 +147,10 @@ def test_a_client_that_lets_its_send_buffer_fill_is_cut_off_with_a_violation() -
     [(to, _)] = w.sent()
     stuck = slow if to == slow.id else other
     w.engine.overflow(2.0, ms(2.0), stuck.id, 5_000_000, 4 << 20)
-    assert w.reasons() == [f"the client does not read: 5000000 bytes wait to be sent on "
-                           f"{stuck.id}, expected at most {4 << 20} (stream_send_buffer_bytes)"]
+    assert w.reasons() == [
+        f"the client does not read: 5000000 bytes wait to be sent on "
+        f"{stuck.id}, expected at most {4 << 20} (stream_send_buffer_bytes)"
+    ]
     (gone,) = w.records("disconnect")
     assert gone["reason"] == "send buffer full: the client does not read"
     assert w.engine.aborts_to_do() == [stuck.id]
@@ -157,6 +160,7 @@ def test_a_client_that_lets_its_send_buffer_fill_is_cut_off_with_a_violation() -
 
 # -- on the wire: a raw client that goes silent ----------------------------------------------------
 
+
 class SilentClient:
     """Completes the websocket handshake on a raw socket, then never reads nor writes a byte.
 
@@ -165,9 +169,15 @@ class SilentClient:
     """
 
     def __init__(self, fake: ThreadedFakeDing, *, rcvbuf: int | None = None) -> None:
-        r = requests.post(fake.http_url + GATEWAY, timeout=10, json={
-            "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-            "subscriptions": SUBS})
+        r = requests.post(
+            fake.http_url + GATEWAY,
+            timeout=10,
+            json={
+                "clientId": DEFAULT_CLIENT_ID,
+                "clientSecret": DEFAULT_CLIENT_SECRET,
+                "subscriptions": SUBS,
+            },
+        )
         assert r.status_code == 200, r.text
         url = urlsplit(r.json()["endpoint"])
         self.sock = socket.socket()
@@ -176,10 +186,14 @@ class SilentClient:
         self.sock.settimeout(10)
         self.sock.connect((url.hostname, url.port))
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET {url.path}?ticket={r.json()['ticket']} HTTP/1.1\r\n"
-                           f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"GET {url.path}?ticket={r.json()['ticket']} HTTP/1.1\r\n"
+                f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(1)
@@ -204,9 +218,11 @@ def _connection_of(fake: ThreadedFakeDing, index: int) -> str:
 
 
 def test_a_half_open_connection_is_closed_and_its_message_goes_to_the_live_one(
-        make_fakeding: Any, silent: list[SilentClient]) -> None:
-    fake = make_fakeding(ws_ping_interval=0.3, ws_ping_timeout=0.5, redelivery_delay=600.0,
-                         system_ping_interval=None)
+    make_fakeding: Any, silent: list[SilentClient]
+) -> None:
+    fake = make_fakeding(
+        ws_ping_interval=0.3, ws_ping_timeout=0.5, redelivery_delay=600.0, system_ping_interval=None
+    )
     silent.append(SilentClient(fake))
     dead = _connection_of(fake, 0)
     sent = fake.send_message("are you there?")  # the only connection: it goes to the silent one
@@ -229,9 +245,14 @@ def test_a_half_open_connection_is_closed_and_its_message_goes_to_the_live_one(
 
 
 def test_a_client_that_never_reads_is_cut_off_and_its_memory_released(
-        make_fakeding: Any, silent: list[SilentClient]) -> None:
-    fake = make_fakeding(stream_send_buffer_bytes=256 << 10, ws_ping_interval=None,
-                         system_ping_interval=None, redelivery_delay=None)
+    make_fakeding: Any, silent: list[SilentClient]
+) -> None:
+    fake = make_fakeding(
+        stream_send_buffer_bytes=256 << 10,
+        ws_ping_interval=None,
+        system_ping_interval=None,
+        redelivery_delay=None,
+    )
     silent.append(SilentClient(fake, rcvbuf=4096))
     dead = _connection_of(fake, 0)
     big = "x" * 20_000
@@ -242,13 +263,14 @@ def test_a_client_that_never_reads_is_cut_off_and_its_memory_released(
     (violation,) = fake.violations
     assert violation.fields["connection"] == dead
     assert violation.fields["reason"].startswith("the client does not read: ")
-    assert violation.fields["reason"].endswith(f"expected at most {256 << 10} "
-                                               "(stream_send_buffer_bytes)")
+    assert violation.fields["reason"].endswith(f"expected at most {256 << 10} (stream_send_buffer_bytes)")
     (gone,) = fake.wait_for("disconnect")
     assert (gone["connection"], gone["reason"]) == (dead, "send buffer full: the client does not read")
     stream = fake.fake.stream
-    fake.wait_until(lambda: not stream._sockets and not stream._tasks,
-                    what="the cut-off connection's socket and pending sends released")
+    fake.wait_until(
+        lambda: not stream._sockets and not stream._tasks,
+        what="the cut-off connection's socket and pending sends released",
+    )
     fake.reset()  # forgets the violation (asserted above) and the messages queued since
 
     handler = RecordingHandler()  # a normal round trip still works

@@ -28,9 +28,11 @@ KIT = Path(__file__).resolve().parents[2] / "fakeding"
 
 
 def _connect_url(fake: ThreadedFakeDing) -> str:
-    r = requests.post(fake.http_url + GATEWAY, timeout=10,
-                      json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
-                            "subscriptions": SUBS})
+    r = requests.post(
+        fake.http_url + GATEWAY,
+        timeout=10,
+        json={"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET, "subscriptions": SUBS},
+    )
     assert r.status_code == 200, r.text
     return f"{r.json()['endpoint']}?ticket={r.json()['ticket']}"
 
@@ -42,6 +44,7 @@ def _client(fake: ThreadedFakeDing, body: Callable[[ClientConnection], Awaitable
         async with connect(url, open_timeout=5, close_timeout=5) as ws:
             fake.wait_for("connect")
             return await body(ws)
+
     return asyncio.run(run())
 
 
@@ -139,11 +142,14 @@ def test_an_sdk_robot_stays_connected_across_a_reset(fakeding: ThreadedFakeDing)
         fakeding.wait_for("webhook")
     assert [m["msgId"] for m in handler.raw] == [sent.msg_id]
     assert [(e["who"], e["text"]) for e in fakeding.transcript("cidReset")] == [
-        ("user:user001", "after the reset"), ("bot", "pong: after the reset")]
+        ("user:user001", "after the reset"),
+        ("bot", "pong: after the reset"),
+    ]
     assert fakeding.timeline(["connect"]) == [], "the robot never had to reconnect"
 
 
 # -- what the kit may import ------------------------------------------------------------------------
+
 
 def _imports(path: Path) -> set[str]:
     found: set[str] = set()

@@ -7,24 +7,28 @@ import pytest
 from fakeding.templates.markdown import markdown_quirks, to_html
 
 
-@pytest.mark.parametrize(("text", "html"), [
-    ("# Title", "<h1>Title</h1>"),
-    ("### Small", "<h3>Small</h3>"),
-    ("**bold** and *it*", "<p><b>bold</b> and <i>it</i></p>"),
-    ("[docs](https://example.com/a)",
-     '<p><a href="https://example.com/a" target="_blank" rel="noopener">docs</a></p>'),
-    ("[bad](javascript:alert(1))", "<p>[bad](javascript:alert(1))</p>"),
-    ("![cat](https://example.com/c.png)", '<p><img alt="cat" src="https://example.com/c.png"></p>'),
-    ("![x](@lAmedia)", "<p>[image @lAmedia]</p>"),
-    ("- one\n- two", "<li>one</li><li>two</li>"),
-    ("1. first", "<li>first</li>"),
-    ("> quoted", "<blockquote>quoted</blockquote>"),
-    ('<font color="#FF0000">red</font>', '<p><span style="color:#FF0000">red</span></p>'),
-    ("<script>x</script>", "<p>&lt;script&gt;x&lt;/script&gt;</p>"),
-    ("| a | b |\n|---|---|", '<p class="literal">| a | b |</p><p class="literal">|---|---|</p>'),
-    ("```\ncode\n```", '<p class="literal">```</p><p class="literal">code</p>'
-                       '<p class="literal">```</p>'),
-])
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("# Title", "<h1>Title</h1>"),
+        ("### Small", "<h3>Small</h3>"),
+        ("**bold** and *it*", "<p><b>bold</b> and <i>it</i></p>"),
+        (
+            "[docs](https://example.com/a)",
+            '<p><a href="https://example.com/a" target="_blank" rel="noopener">docs</a></p>',
+        ),
+        ("[bad](javascript:alert(1))", "<p>[bad](javascript:alert(1))</p>"),
+        ("![cat](https://example.com/c.png)", '<p><img alt="cat" src="https://example.com/c.png"></p>'),
+        ("![x](@lAmedia)", "<p>[image @lAmedia]</p>"),
+        ("- one\n- two", "<li>one</li><li>two</li>"),
+        ("1. first", "<li>first</li>"),
+        ("> quoted", "<blockquote>quoted</blockquote>"),
+        ('<font color="#FF0000">red</font>', '<p><span style="color:#FF0000">red</span></p>'),
+        ("<script>x</script>", "<p>&lt;script&gt;x&lt;/script&gt;</p>"),
+        ("| a | b |\n|---|---|", '<p class="literal">| a | b |</p><p class="literal">|---|---|</p>'),
+        ("```\ncode\n```", '<p class="literal">```</p><p class="literal">code</p><p class="literal">```</p>'),
+    ],
+)
 def test_the_subset_dingtalk_draws(text: str, html: str) -> None:
     assert to_html(text, "card") == html
 

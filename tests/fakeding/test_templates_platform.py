@@ -28,17 +28,32 @@ def token(fake: ThreadedFakeDing) -> str:
 
 
 def call(fake: ThreadedFakeDing, method: str, path: str, body: dict[str, Any]) -> requests.Response:
-    return requests.request(method, fake.http_url + path, json=body, timeout=5,
-                            headers={"x-acs-dingtalk-access-token": token(fake)})
+    return requests.request(
+        method,
+        fake.http_url + path,
+        json=body,
+        timeout=5,
+        headers={"x-acs-dingtalk-access-token": token(fake)},
+    )
 
 
-def create(fake: ThreadedFakeDing, template: str, params: dict[str, str], out_track_id: str,
-           **extra: Any) -> requests.Response:
-    return call(fake, "POST", "/v1.0/card/instances/createAndDeliver", {
-        "cardTemplateId": template, "outTrackId": out_track_id,
-        "cardData": {"cardParamMap": params}, "openSpaceId": "dtv1.card//IM_ROBOT.staff001",
-        "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT"}, "callbackType": "STREAM",
-        **extra})
+def create(
+    fake: ThreadedFakeDing, template: str, params: dict[str, str], out_track_id: str, **extra: Any
+) -> requests.Response:
+    return call(
+        fake,
+        "POST",
+        "/v1.0/card/instances/createAndDeliver",
+        {
+            "cardTemplateId": template,
+            "outTrackId": out_track_id,
+            "cardData": {"cardParamMap": params},
+            "openSpaceId": "dtv1.card//IM_ROBOT.staff001",
+            "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT"},
+            "callbackType": "STREAM",
+            **extra,
+        },
+    )
 
 
 def reasons(fake: ThreadedFakeDing, kind: str = "violation") -> list[str]:
@@ -62,8 +77,7 @@ def test_unknown_template_is_refused_as_dingtalk_does(fakeding: ThreadedFakeDing
     assert AI in answer.json()["message"] and "typo.schema" in answer.json()["message"]
 
 
-def test_sdk_streaming_into_an_undeclared_key_is_a_violation_naming_it(
-        fakeding: ThreadedFakeDing) -> None:
+def test_sdk_streaming_into_an_undeclared_key_is_a_violation_naming_it(fakeding: ThreadedFakeDing) -> None:
     fakeding.add_template(AI, HERE / "ai_answer.json")
     fakeding.expect_violation("streaming key 'msgContent'")
     fakeding.expect_violation("finished with nothing visible")
@@ -91,7 +105,8 @@ def test_sdk_streaming_into_the_declared_key_passes_and_draws(fakeding: Threaded
 
 
 def test_failing_a_card_whose_template_has_no_failed_state(
-        fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
+    fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
     doc = json.loads((HERE / "ai_answer.json").read_text(encoding="utf-8"))
     editor = json.loads(doc["editorData"])
     editor["extension"]["aiStatusList"] = [1, 2, 3]
@@ -110,32 +125,53 @@ def test_undeclared_card_and_private_keys(fakeding: ThreadedFakeDing) -> None:
     fakeding.add_template(FORM, HERE / "question_form.json")
     fakeding.expect_violation("key 'headline'")
     fakeding.expect_violation("key 'submited'")
-    answer = create(fakeding, FORM, {"title": "Q", "headline": "oops"}, "f1",
-                    privateData={"alice": {"cardParamMap": {"submited": "true"}}})
+    answer = create(
+        fakeding,
+        FORM,
+        {"title": "Q", "headline": "oops"},
+        "f1",
+        privateData={"alice": {"cardParamMap": {"submited": "true"}}},
+    )
     assert answer.status_code == 200
     found = reasons(fakeding)
-    assert any("cardParamMap key 'headline'" in r and "declared: private_answer, question, "
-               "submitted, tag, title" in r for r in found)
+    assert any(
+        "cardParamMap key 'headline'" in r
+        and "declared: private_answer, question, submitted, tag, title" in r
+        for r in found
+    )
     assert any("privateData key 'submited' (user alice)" in r for r in found)
     assert len(found) == 2
-    update = call(fakeding, "PUT", "/v1.0/card/instances",
-                  {"outTrackId": "f1", "cardData": {"cardParamMap": {"headline": "again"}},
-                   "cardUpdateOptions": {"updateCardDataByKey": True}})
+    update = call(
+        fakeding,
+        "PUT",
+        "/v1.0/card/instances",
+        {
+            "outTrackId": "f1",
+            "cardData": {"cardParamMap": {"headline": "again"}},
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+        },
+    )
     assert update.status_code == 200 and len(reasons(fakeding)) == 2  # once per card
 
 
 def test_each_user_sees_their_private_data(fakeding: ThreadedFakeDing) -> None:
     fakeding.add_template(FORM, HERE / "question_form.json")
-    create(fakeding, FORM, {"title": "Q", "question": "Which?", "submitted": "false"}, "f1",
-           privateData={"alice": {"cardParamMap": {"submitted": "true",
-                                                   "private_answer": "Cards"}}})
+    create(
+        fakeding,
+        FORM,
+        {"title": "Q", "question": "Which?", "submitted": "false"},
+        "f1",
+        privateData={"alice": {"cardParamMap": {"submitted": "true", "private_answer": "Cards"}}},
+    )
     alice = fakeding.card_view("f1", user="alice")
     bob = fakeding.card_view("f1", user="bob", local={"local_answer": "Docs"})
     assert alice is not None and bob is not None
     assert alice["nodes"][-1]["text"] == "Submitted: Cards"
     [button] = [n for n in bob["nodes"] if n["kind"] == "button"]
     assert button["payload"]["actionData"]["cardPrivateData"] == {
-        "params": {"local_answer": "Docs"}, "actionIds": ["submit"]}
+        "params": {"local_answer": "Docs"},
+        "actionIds": ["submit"],
+    }
 
 
 # -- documented limits DingTalk's own examples break: warnings unless strict ----------------------
@@ -154,9 +190,12 @@ def test_strict_limits_refuse_a_value_over_1kb(fakeding: ThreadedFakeDing) -> No
 
 def test_an_empty_streaming_update_is_accepted_with_a_warning(fakeding: ThreadedFakeDing) -> None:
     create(fakeding, "any.schema", {"flowStatus": "1"}, "w2")
-    answer = call(fakeding, "PUT", "/v1.0/card/streaming",
-                  {"outTrackId": "w2", "guid": "g1", "key": "content", "content": "",
-                   "isFull": True})
+    answer = call(
+        fakeding,
+        "PUT",
+        "/v1.0/card/streaming",
+        {"outTrackId": "w2", "guid": "g1", "key": "content", "content": "", "isFull": True},
+    )
     assert answer.status_code == 200
     assert any("empty streaming update" in r for r in reasons(fakeding, "warning"))
     assert "content" not in fakeding.card("w2").current
@@ -165,9 +204,21 @@ def test_an_empty_streaming_update_is_accepted_with_a_warning(fakeding: Threaded
 def test_a_long_stream_is_a_warning(fakeding: ThreadedFakeDing) -> None:
     create(fakeding, "any.schema", {"flowStatus": "1"}, "w3")
     for i in range(2):
-        assert call(fakeding, "PUT", "/v1.0/card/streaming",
-                    {"outTrackId": "w3", "guid": f"g{i}", "key": "content",
-                     "content": "y" * 2000, "isFull": False}).status_code == 200
+        assert (
+            call(
+                fakeding,
+                "PUT",
+                "/v1.0/card/streaming",
+                {
+                    "outTrackId": "w3",
+                    "guid": f"g{i}",
+                    "key": "content",
+                    "content": "y" * 2000,
+                    "isFull": False,
+                },
+            ).status_code
+            == 200
+        )
     [warning] = reasons(fakeding, "warning")
     assert "4000 bytes" in warning and "3072-byte" in warning
 
@@ -203,8 +254,17 @@ def test_serve_v_console_shows_warnings_and_counts_them() -> None:
 
     out = io.StringIO()
     console = Console(out, color=False)
-    console([{"type": "record", "kind": "warning", "t": 1.0, "fields": {},
-              "line": "WARNING card c: cardParamMap value 'chart' is 1500 bytes"}])
+    console(
+        [
+            {
+                "type": "record",
+                "kind": "warning",
+                "t": 1.0,
+                "fields": {},
+                "line": "WARNING card c: cardParamMap value 'chart' is 1500 bytes",
+            }
+        ]
+    )
     assert out.getvalue() == "~ +1.000s WARNING card c: cardParamMap value 'chart' is 1500 bytes\n"
     assert console.summary().endswith("0 violations, 1 warnings")
 
@@ -216,8 +276,7 @@ def test_a_click_sends_what_the_template_button_sends(fakeding: ThreadedFakeDing
     create(fakeding, FORM, {"title": "Q", "question": "Which?", "submitted": "false"}, "f1")
     with pytest.raises(ControlError, match=r"shows user alice the buttons \['submit'\]"):
         fakeding.click("f1", staff_id="alice", button_id="feedback")
-    fakeding.click("f1", staff_id="alice", button_id="submit", params={"local_answer": "Docs",
-                                                                      "stray": "x"})
+    fakeding.click("f1", staff_id="alice", button_id="submit", params={"local_answer": "Docs", "stray": "x"})
     [click] = fakeding.timeline(["click"])
     assert click["button"] == "submit"
     [line] = [e for e in fakeding.transcript() if e["kind"] == "click"]
@@ -227,23 +286,41 @@ def test_a_click_sends_what_the_template_button_sends(fakeding: ThreadedFakeDing
 def test_markdown_quirks_of_a_finished_card_are_warnings(fakeding: ThreadedFakeDing) -> None:
     fakeding.add_template(AI, HERE / "ai_answer.json")
     create(fakeding, AI, {"flowStatus": "1"}, "m1")
-    call(fakeding, "PUT", "/v1.0/card/streaming", {
-        "outTrackId": "m1", "guid": "g1", "key": "content", "isFull": True, "isFinalize": True,
-        "content": "Steps:\nfirst\n| a | b |"})
+    call(
+        fakeding,
+        "PUT",
+        "/v1.0/card/streaming",
+        {
+            "outTrackId": "m1",
+            "guid": "g1",
+            "key": "content",
+            "isFull": True,
+            "isFinalize": True,
+            "content": "Steps:\nfirst\n| a | b |",
+        },
+    )
     found = reasons(fakeding, "warning")
-    assert any("markdown 'content': a single newline is ignored in AI-card content" in r
-               for r in found)
+    assert any("markdown 'content': a single newline is ignored in AI-card content" in r for r in found)
     assert any("table without a blank line" in r for r in found)
     assert reasons(fakeding) == []
 
 
 def test_robot_markdown_quirks_are_warnings(fakeding: ThreadedFakeDing) -> None:
     text = "Report\n| a | b |\n|---|---|\n<div>hi</div>"
-    answer = call(fakeding, "POST", "/v1.0/robot/oToMessages/batchSend", {
-        "robotCode": "fakeding-client", "userIds": ["alice"], "msgKey": "sampleMarkdown",
-        "msgParam": json.dumps({"title": "r", "text": text})})
+    answer = call(
+        fakeding,
+        "POST",
+        "/v1.0/robot/oToMessages/batchSend",
+        {
+            "robotCode": "fakeding-client",
+            "userIds": ["alice"],
+            "msgKey": "sampleMarkdown",
+            "msgParam": json.dumps({"title": "r", "text": text}),
+        },
+    )
     assert answer.status_code == 200, answer.text
     found = reasons(fakeding, "warning")
-    assert any(r.startswith("sampleMarkdown: markdown: line 2: a table without a blank line")
-               for r in found), found
+    assert any(
+        r.startswith("sampleMarkdown: markdown: line 2: a table without a blank line") for r in found
+    ), found
     assert any("<div>" in r for r in found)

@@ -18,32 +18,42 @@ def load(name: str) -> Template:
     return parse_export((HERE / name).read_bytes(), template_id=name[:-5], source=name)
 
 
-def export(widget: str, variables: list[dict[str, Any]] | None = None,
-           extension: dict[str, Any] | None = None, kind: str = "standard") -> dict[str, Any]:
+def export(
+    widget: str,
+    variables: list[dict[str, Any]] | None = None,
+    extension: dict[str, Any] | None = None,
+    kind: str = "standard",
+) -> dict[str, Any]:
     editor = {"variableList": variables or [], "extension": extension or {}}
     return {"editorData": json.dumps(editor), "widgetInfo": widget, "type": kind, "mode": "card"}
 
 
 # -- the interactive template: an input, a submit button, a private submitted state ------------
-FORM_DATA = {"title": "Quick question", "tag": "survey", "question": "**What** next?",
-             "submitted": "false"}
+FORM_DATA = {"title": "Quick question", "tag": "survey", "question": "**What** next?", "submitted": "false"}
 
 
 def test_form_before_submit_shows_the_input_and_the_button() -> None:
     view = render(load("question_form.json"), FORM_DATA, {}, {}, card_id="card-1")
-    assert view.lines() == ["Quick question", "survey", "**What** next?", "---",
-                            "[input local_answer: Type your answer]", "[button Submit -> submit]"]
+    assert view.lines() == [
+        "Quick question",
+        "survey",
+        "**What** next?",
+        "---",
+        "[input local_answer: Type your answer]",
+        "[button Submit -> submit]",
+    ]
     assert view.unknown == []
 
 
 def test_a_tap_sends_exactly_the_payload_the_layout_describes() -> None:
-    view = render(load("question_form.json"), FORM_DATA, {}, {"local_answer": "Cards"},
-                  card_id="card-1")
+    view = render(load("question_form.json"), FORM_DATA, {}, {"local_answer": "Cards"}, card_id="card-1")
     [button] = view.buttons()
     assert button.payload == {
-        "actionType": "0", "cardInstanceId": "card-1", "actionId": "submit",
-        "actionData": {"cardPrivateData": {"params": {"local_answer": "Cards"},
-                                           "actionIds": ["submit"]}}}
+        "actionType": "0",
+        "cardInstanceId": "card-1",
+        "actionId": "submit",
+        "actionData": {"cardPrivateData": {"params": {"local_answer": "Cards"}, "actionIds": ["submit"]}},
+    }
     assert button.callback == {"actionIds": ["submit"], "params": {"local_answer": "Cards"}}
     assert "[input local_answer: Cards]" in view.lines()  # what the user typed shows
 
@@ -57,24 +67,38 @@ def test_private_submitted_state_is_per_user() -> None:
 
 
 def test_a_private_variable_falls_back_to_the_public_value() -> None:
-    view = render(load("question_form.json"), {**FORM_DATA, "submitted": "true",
-                                               "private_answer": "for all"}, {}, {})
+    view = render(
+        load("question_form.json"), {**FORM_DATA, "submitted": "true", "private_answer": "for all"}, {}, {}
+    )
     assert view.lines()[-1] == "Submitted: for all"
 
 
 # -- the AI template: flow states, a streaming markdown variable, a loop, a failed state -------
-AI_DATA = {"content": "Hello **world**",
-           "sources": json.dumps([{"title": "Guide", "url": "https://example.com/g"},
-                                  {"title": "FAQ", "url": "https://example.com/f"}])}
+AI_DATA = {
+    "content": "Hello **world**",
+    "sources": json.dumps(
+        [{"title": "Guide", "url": "https://example.com/g"}, {"title": "FAQ", "url": "https://example.com/f"}]
+    ),
+}
 
 
-@pytest.mark.parametrize(("status", "lines"), [
-    ("1", ["[loading]", "Thinking…"]),
-    ("2", ["Hello **world**"]),
-    ("3", ["Hello **world**", "Sources (2)", "[button 1. Guide (dtOpenLink)]",
-           "[button 2. FAQ (dtOpenLink)]"]),
-    ("5", ["Something went wrong, please try again."]),
-])
+@pytest.mark.parametrize(
+    ("status", "lines"),
+    [
+        ("1", ["[loading]", "Thinking…"]),
+        ("2", ["Hello **world**"]),
+        (
+            "3",
+            [
+                "Hello **world**",
+                "Sources (2)",
+                "[button 1. Guide (dtOpenLink)]",
+                "[button 2. FAQ (dtOpenLink)]",
+            ],
+        ),
+        ("5", ["Something went wrong, please try again."]),
+    ],
+)
 def test_ai_card_draws_each_flow_state(status: str, lines: list[str]) -> None:
     view = render(load("ai_answer.json"), {**AI_DATA, "flowStatus": status})
     assert view.lines() == lines
@@ -95,36 +119,67 @@ def test_loop_links_open_their_own_url() -> None:
 
 # -- every element and function of the reference ----------------------------------------------
 def test_every_element_is_drawn_or_reported_once() -> None:
-    widget = ("<LinearLayout><ListLayout listData=\"@data{data.cardData.rows}\">"
-              "<FastTextView text=\"@subdata{'name'}\"/></ListLayout>"
-              "<FastTextView text=\"plain\"/><DDRichTextView attributedText=\"# md\"/>"
-              "<ImageView imageUrl=\"https://example.com/a.png\"/><View height=\"1np\"/>"
-              "<DDIconView text=\"::icon::\"/><DDLoadingView/><DDEventView/>"
-              "<DDAnimationView/><DDCSSStyleView/><DDChartView chartData=\"@data{data.cardData.c}\"/>"
-              "<MysteryView/><MysteryView/></LinearLayout>")
-    template = parse_export(export(widget, [{"name": "rows", "type": "loopArray"},
-                                            {"name": "c", "type": "chart"}]),
-                            template_id="t", source="t")
+    widget = (
+        '<LinearLayout><ListLayout listData="@data{data.cardData.rows}">'
+        "<FastTextView text=\"@subdata{'name'}\"/></ListLayout>"
+        '<FastTextView text="plain"/><DDRichTextView attributedText="# md"/>'
+        '<ImageView imageUrl="https://example.com/a.png"/><View height="1np"/>'
+        '<DDIconView text="::icon::"/><DDLoadingView/><DDEventView/>'
+        '<DDAnimationView/><DDCSSStyleView/><DDChartView chartData="@data{data.cardData.c}"/>'
+        "<MysteryView/><MysteryView/></LinearLayout>"
+    )
+    template = parse_export(
+        export(widget, [{"name": "rows", "type": "loopArray"}, {"name": "c", "type": "chart"}]),
+        template_id="t",
+        source="t",
+    )
     view = render(template, {"rows": '[{"name": "a"}, {"name": "b"}]', "c": '{"x": 1}'})
-    assert view.lines() == ["a", "b", "plain", "# md", "[image https://example.com/a.png]",
-                            "---", "[loading]", '[chart {"x":1}]', "[unknown element MysteryView]",
-                            "[unknown element MysteryView]"]
+    assert view.lines() == [
+        "a",
+        "b",
+        "plain",
+        "# md",
+        "[image https://example.com/a.png]",
+        "---",
+        "[loading]",
+        '[chart {"x":1}]',
+        "[unknown element MysteryView]",
+        "[unknown element MysteryView]",
+    ]
     assert view.unknown == ["<MysteryView>"]
 
 
 CASES = [
-    ("@triple{'x','a','b'}", "a"), ("@triple{'false','a','b'}", "b"), ("@triple{'','a','b'}", "b"),
-    ("@equal{'1',@toStr{1}}", True), ("@not{'true'}", False), ("@and{'a','b'}", True),
-    ("@or{'','0'}", False), ("@greater{'10','9'}", True), ("@less{'2','1'}", False),
-    ("@len{'钉钉'}", 2), ("@toStr{12}", "12"), ("@toLong{'7.9'}", 7), ("@toDouble{'2.5'}", 2.5),
-    ("@concat{'a',1,'b'}", "a1b"), ("@substr{'abcdef',1,3}", "bcd"), ("@add{1,2}", 3),
-    ("@sub{5,2}", 3), ("@mul{2,3}", 6), ("@div{7,2}", 3.5), ("@div{1,0}", 0), ("@floor{'2.7'}", 2),
-    ("@dtDarkModeAdapter{'#FFF','#000'}", "#FFF"), ("@dtWidgetAvailable{'DDRichTextView'}", True),
-    ("@dtWidgetAvailable{'Nope'}", False), ("@linearGradient{'#000','#fff'}",
-                                            "linear-gradient(#000,#fff)"),
+    ("@triple{'x','a','b'}", "a"),
+    ("@triple{'false','a','b'}", "b"),
+    ("@triple{'','a','b'}", "b"),
+    ("@equal{'1',@toStr{1}}", True),
+    ("@not{'true'}", False),
+    ("@and{'a','b'}", True),
+    ("@or{'','0'}", False),
+    ("@greater{'10','9'}", True),
+    ("@less{'2','1'}", False),
+    ("@len{'钉钉'}", 2),
+    ("@toStr{12}", "12"),
+    ("@toLong{'7.9'}", 7),
+    ("@toDouble{'2.5'}", 2.5),
+    ("@concat{'a',1,'b'}", "a1b"),
+    ("@substr{'abcdef',1,3}", "bcd"),
+    ("@add{1,2}", 3),
+    ("@sub{5,2}", 3),
+    ("@mul{2,3}", 6),
+    ("@div{7,2}", 3.5),
+    ("@div{1,0}", 0),
+    ("@floor{'2.7'}", 2),
+    ("@dtDarkModeAdapter{'#FFF','#000'}", "#FFF"),
+    ("@dtWidgetAvailable{'DDRichTextView'}", True),
+    ("@dtWidgetAvailable{'Nope'}", False),
+    ("@linearGradient{'#000','#fff'}", "linear-gradient(#000,#fff)"),
     ("@dtMapAppend{null,'a',1,'b',@dtArrayAppend{null,'x','y'}}", {"a": "1", "b": ["x", "y"]}),
-    ("@data{data.cardData.title}", "T"), ("@data{'data.localData.v'}", "L"),
-    ("@data{data.cardData.missing}", None), ("text &amp; @toStr{'more'}", "text &amp; more"),
+    ("@data{data.cardData.title}", "T"),
+    ("@data{'data.localData.v'}", "L"),
+    ("@data{data.cardData.missing}", None),
+    ("text &amp; @toStr{'more'}", "text &amp; more"),
 ]
 
 
@@ -156,18 +211,25 @@ def test_an_unbalanced_expression_names_itself() -> None:
 
 
 # -- bad exports ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "words"), [
-    (b"not json", ["form.json", "$:", "not JSON"]),
-    ([1], ["$:", "expected an object"]),
-    ({"widgetInfo": "<a/>"}, ["$.editorData", "expected an object"]),
-    ({"editorData": "{", "widgetInfo": "<a/>"}, ["$.editorData", "not JSON"]),
-    ({"editorData": "{}"}, ["$.widgetInfo", "expected the layout"]),
-    ({"editorData": "{}", "widgetInfo": "<a>"}, ["$.widgetInfo", "well-formed"]),
-    ({"editorData": '{"variableList": [{"type": "string"}]}', "widgetInfo": "<a/>"},
-     ["$.editorData.variableList[0].name", "expected a variable name"]),
-    ({"editorData": '{"extension": {"aiStatusList": "all"}}', "widgetInfo": "<a/>"},
-     ["$.editorData.extension.aiStatusList", "expected a list"]),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"not json", ["form.json", "$:", "not JSON"]),
+        ([1], ["$:", "expected an object"]),
+        ({"widgetInfo": "<a/>"}, ["$.editorData", "expected an object"]),
+        ({"editorData": "{", "widgetInfo": "<a/>"}, ["$.editorData", "not JSON"]),
+        ({"editorData": "{}"}, ["$.widgetInfo", "expected the layout"]),
+        ({"editorData": "{}", "widgetInfo": "<a>"}, ["$.widgetInfo", "well-formed"]),
+        (
+            {"editorData": '{"variableList": [{"type": "string"}]}', "widgetInfo": "<a/>"},
+            ["$.editorData.variableList[0].name", "expected a variable name"],
+        ),
+        (
+            {"editorData": '{"extension": {"aiStatusList": "all"}}', "widgetInfo": "<a/>"},
+            ["$.editorData.extension.aiStatusList", "expected a list"],
+        ),
+    ],
+)
 def test_a_bad_export_names_file_path_and_expectation(raw: Any, words: list[str]) -> None:
     with pytest.raises(TemplateError) as info:
         parse_export(raw, template_id="form", source="form.json")

@@ -36,12 +36,15 @@ def scenario(tmp_path: Path, key: str, expect: str) -> Path:
     (tmp_path / "answer_robot.py").write_text(ROBOT.format(key=key), encoding="utf-8")
     shutil.copy(HERE / "ai_answer.json", tmp_path / "ai_answer.json")
     path = tmp_path / "s.yaml"
-    path.write_text("name: streams into its template\n"
-                    "robot: {handler: 'answer_robot:Answer', path: ['.']}\n"
-                    "templates: {ai-answer.schema: ai_answer.json}\n"
-                    "users: {alice: {}}\nconversations: {g: {type: group}}\n"
-                    "steps:\n  - at: 1\n    say: {user: alice, in: g, text: world}\n"
-                    f"expect: {expect}\n", encoding="utf-8")
+    path.write_text(
+        "name: streams into its template\n"
+        "robot: {handler: 'answer_robot:Answer', path: ['.']}\n"
+        "templates: {ai-answer.schema: ai_answer.json}\n"
+        "users: {alice: {}}\nconversations: {g: {type: group}}\n"
+        "steps:\n  - at: 1\n    say: {user: alice, in: g, text: world}\n"
+        f"expect: {expect}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -57,19 +60,21 @@ def test_the_right_key_passes_and_the_report_draws_the_card(tmp_path: Path) -> N
     result = run_scenario(scenario(tmp_path, "content", "{violations: 0, warnings: 0}"))
     assert not result.failed, result.failed
     report = render(result)
-    card = report[report.index("## Cards"):report.index("## Timeline")]
+    card = report[report.index("## Cards") : report.index("## Timeline")]
     assert "    Hello **world**" in card.splitlines()
     assert "flowStatus:" not in card  # drawn, not dumped
-    versions = card[card.index("    versions:"):].splitlines()[1:]
+    versions = card[card.index("    versions:") :].splitlines()[1:]
     assert [line.split(")")[0].strip() for line in versions if line.strip()] == [
-        f"v{n} ({v.source}" for n, v in enumerate(result.cards[0].versions, 1)]
+        f"v{n} ({v.source}" for n, v in enumerate(result.cards[0].versions, 1)
+    ]
     assert [line for line in versions if line.strip()][-1].endswith("Hello **world**")
 
 
 def test_a_bad_template_path_is_named_at_load_time(tmp_path: Path) -> None:
     path = scenario(tmp_path, "content", "{violations: 0}")
-    path.write_text(path.read_text(encoding="utf-8").replace("ai_answer.json}", "nope.json}"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("ai_answer.json}", "nope.json}"), encoding="utf-8"
+    )
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert f"{path}:3: templates.ai-answer.schema" in str(err.value)

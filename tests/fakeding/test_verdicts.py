@@ -29,8 +29,9 @@ def test_an_ai_card_finalized_by_an_empty_stream_is_unfinished(store: CardStore)
 
 def test_an_ai_card_closed_by_flow_status_alone_is_unfinished(store: CardStore) -> None:
     card = ai_card(store)
-    store.update_instance(1.0, CLIENT, {"outTrackId": "track-1",
-                                        "cardData": {"cardParamMap": {"flowStatus": "3"}}})
+    store.update_instance(
+        1.0, CLIENT, {"outTrackId": "track-1", "cardData": {"cardParamMap": {"flowStatus": "3"}}}
+    )
     assert card.finalized
     assert unfinished_reason(card) == "finalized without content"
 
@@ -41,13 +42,15 @@ def test_an_ai_card_with_streamed_or_set_content_is_finished(store: CardStore) -
     assert unfinished_reason(streamed) is None
     other = make_store()
     card = ai_card(other, content="")
-    other.update_instance(1.0, CLIENT, {"outTrackId": "track-1", "cardData": {
-        "cardParamMap": {"flowStatus": "3", "content": "done"}}})
+    other.update_instance(
+        1.0,
+        CLIENT,
+        {"outTrackId": "track-1", "cardData": {"cardParamMap": {"flowStatus": "3", "content": "done"}}},
+    )
     assert unfinished_reason(card) is None
 
 
-def test_an_ai_card_never_finalized_and_an_interactive_card_never_updated(
-        store: CardStore) -> None:
+def test_an_ai_card_never_finalized_and_an_interactive_card_never_updated(store: CardStore) -> None:
     assert unfinished_reason(ai_card(store)) == "never finalized"
     card, _ = store.send_interactive(0.0, CLIENT, send_body())
     assert unfinished_reason(card) == "never updated"
@@ -85,17 +88,22 @@ def _graph_scenario(tmp_path: Path, replies: int, expect: str) -> Path:
         "steps:\n"
         "  - at: 0.1\n    graph: {user: alice, in: g, text: what is new?}\n"
         "  - at: 0.3\n    graph: {user: bob, in: g, text: and now?}\n"
-        f"expect: {expect}\n", encoding="utf-8")
+        f"expect: {expect}\n",
+        encoding="utf-8",
+    )
     return path
 
 
 def test_graph_handler_replies_are_answers(tmp_path: Path) -> None:
-    path = _graph_scenario(tmp_path, 1, "{answers: 2, max_answers_per_message: 1, "
-                                        "webhook_replies: 2, violations: 0}")
+    path = _graph_scenario(
+        tmp_path, 1, "{answers: 2, max_answers_per_message: 1, webhook_replies: 2, violations: 0}"
+    )
     result = run_scenario(path)
     assert not result.failed, result.failed
     assert [e.text for e in result.transcript if e.who == "bot"] == [
-        "you asked: what is new?", "you asked: and now?"]
+        "you asked: what is new?",
+        "you asked: and now?",
+    ]
 
 
 def test_graph_handler_duplicate_replies_are_caught(tmp_path: Path) -> None:

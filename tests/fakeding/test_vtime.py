@@ -77,6 +77,7 @@ def test_a_reply_in_flight_over_loopback_arrives_before_a_later_timer() -> None:
     """A thread (no loop of its own) sends and blocks for the reply: the server's loop must see
     the request before time jumps to its 10 s timer. Repeated: the race is a matter of
     microseconds (before sends from such threads counted as activity, it lost some rounds)."""
+
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
         server, port = await echo_server(0.0)
@@ -102,6 +103,7 @@ def test_a_reply_in_flight_over_loopback_arrives_before_a_later_timer() -> None:
 @contextlib.contextmanager
 def outside_server(delay: float) -> Iterator[int]:
     """An HTTP server that is not part of the run (started before it, on its own thread)."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             time.sleep(delay)
@@ -158,8 +160,7 @@ def test_an_outside_call_without_latency_holds_the_clock_and_says_what_to_do() -
     assert f'declare `latency: {{"127.0.0.1:{port}": SECONDS}}`' in outside.advice_for(call)
 
 
-def test_a_thread_that_never_waits_stops_the_run_with_its_name(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_thread_that_never_waits_stops_the_run_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coordinator_module, "STUCK_REAL", 0.3)
     stop = threading.Event()
 
@@ -209,10 +210,12 @@ class Broken(dingtalk_stream.ChatbotHandler):
 def scenario(tmp_path: Path, handler: str, extra: str = "") -> Path:
     (tmp_path / "robot_mod.py").write_text(ROBOT, encoding="utf-8")
     path = tmp_path / "s.yaml"
-    path.write_text(f"name: t\nrobot: {{handler: 'robot_mod:{handler}', path: ['.']}}\n"
-                    "users: {alice: {}}\nconversations: {g: {type: group}}\n"
-                    f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n{extra}",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: t\nrobot: {{handler: 'robot_mod:{handler}', path: ['.']}}\n"
+        "users: {alice: {}}\nconversations: {g: {type: group}}\n"
+        f"steps:\n  - at: 1\n    say: {{user: alice, in: g, text: hi}}\n{extra}",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -235,8 +238,13 @@ def test_a_robot_thread_still_running_at_the_cap_is_named_and_stopped(tmp_path: 
     assert len(unfinished) == 1
     assert any("thread poller sleeping until" in p for p in unfinished[0]["pending"])
     stopped = [r.fields for r in result.records if r.kind == "robot.thread_stopped"]
-    assert stopped == [{"thread": "poller", "reason": "still running when the run ended",
-                        "doing": "thread poller sleeping until t=22.000s"}]
+    assert stopped == [
+        {
+            "thread": "poller",
+            "reason": "still running when the run ended",
+            "doing": "thread poller sleeping until t=22.000s",
+        }
+    ]
     for t in threading.enumerate():
         if t.name == "poller":
             t.join(timeout=5)

@@ -16,13 +16,19 @@ from .card_helpers import send_body
 
 def _send_card_later(fake: ThreadedFakeDing, delay: float) -> threading.Thread:
     """A robot stand-in: after ``delay`` s, one interactive card over real HTTP."""
+
     def send() -> None:
-        token = requests.post(fake.http_url + "/v1.0/oauth2/accessToken",
-                              json={"appKey": DEFAULT_CLIENT_ID,
-                                    "appSecret": DEFAULT_CLIENT_SECRET}, timeout=10)
-        r = requests.post(fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
-                          json=send_body(robotCode=DEFAULT_CLIENT_ID), timeout=10,
-                          headers={"x-acs-dingtalk-access-token": token.json()["accessToken"]})
+        token = requests.post(
+            fake.http_url + "/v1.0/oauth2/accessToken",
+            json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+            timeout=10,
+        )
+        r = requests.post(
+            fake.http_url + "/v1.0/im/v1.0/robot/interactiveCards/send",
+            json=send_body(robotCode=DEFAULT_CLIENT_ID),
+            timeout=10,
+            headers={"x-acs-dingtalk-access-token": token.json()["accessToken"]},
+        )
         assert r.status_code == 200, r.text
 
     timer = threading.Timer(delay, send)
@@ -30,16 +36,14 @@ def _send_card_later(fake: ThreadedFakeDing, delay: float) -> threading.Thread:
     return timer
 
 
-def test_a_predicate_calling_the_fixture_sees_the_card_without_deadlock(
-        fakeding: ThreadedFakeDing) -> None:
+def test_a_predicate_calling_the_fixture_sees_the_card_without_deadlock(fakeding: ThreadedFakeDing) -> None:
     sender = _send_card_later(fakeding, 0.2)
     cards = fakeding.wait_until(lambda: fakeding.cards(), timeout=5)
     sender.join(5)
     assert [c["cardBizId"] for c in cards] == ["biz-1"]
 
 
-def test_the_timeout_names_the_predicate_its_last_value_and_the_timeout(
-        fakeding: ThreadedFakeDing) -> None:
+def test_the_timeout_names_the_predicate_its_last_value_and_the_timeout(fakeding: ThreadedFakeDing) -> None:
     with pytest.raises(WaitTimeout) as info:
         fakeding.wait_until(lambda: len(fakeding.cards()) >= 3, timeout=0.2)
     message = str(info.value)
@@ -52,8 +56,7 @@ def test_the_timeout_names_the_predicate_its_last_value_and_the_timeout(
 
 def test_a_named_function_and_an_explicit_what_are_shown(fakeding: ThreadedFakeDing) -> None:
     def two_webhook_replies() -> list[dict[str, object]]:
-        return fakeding.timeline(["webhook"])[:2] if len(fakeding.timeline(["webhook"])) > 1 \
-            else []
+        return fakeding.timeline(["webhook"])[:2] if len(fakeding.timeline(["webhook"])) > 1 else []
 
     with pytest.raises(WaitTimeout, match=r"two_webhook_replies\(\).*last value was \[\]"):
         fakeding.wait_until(two_webhook_replies, timeout=0.1)

@@ -28,8 +28,10 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
 
 def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) -> None:
     python = make_venv(tmp_path / "venv", kit(kit_wheel, "scenarios,sdk"))
-    probe = ("import importlib.util as u; "
-             "print([m for m in ('fakeding', 'bot', 'numpy', 'bm25s') if u.find_spec(m)])")
+    probe = (
+        "import importlib.util as u; "
+        "print([m for m in ('fakeding', 'bot', 'numpy', 'bm25s') if u.find_spec(m)])"
+    )
     assert ok([str(python), "-c", probe], tmp_path).strip() == "['fakeding']"
     listed = {line.split()[0].lower() for line in pip(python, "list").splitlines()[2:]}
     assert "fakeding" in listed and "aiohttp" in listed
@@ -48,10 +50,12 @@ def test_kit_alone_names_the_extra_a_scenario_needs(kit_wheel: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("extras", ["", "scenarios"], ids=["kit", "kit[scenarios]"])
-@pytest.mark.parametrize("asyncio_plugin", [False, True],
-                         ids=["without-pytest-asyncio", "with-pytest-asyncio"])
-def test_fresh_project_passes_with_the_kit(kit_wheel: Path, tmp_path: Path, extras: str,
-                                           asyncio_plugin: bool) -> None:
+@pytest.mark.parametrize(
+    "asyncio_plugin", [False, True], ids=["without-pytest-asyncio", "with-pytest-asyncio"]
+)
+def test_fresh_project_passes_with_the_kit(
+    kit_wheel: Path, tmp_path: Path, extras: str, asyncio_plugin: bool
+) -> None:
     """Installing the kit must not break a project's tests: the plugin loads for every test, and
     the ``scenarios`` extra brings looptime, whose own plugin crashes without pytest-asyncio."""
     requirements = [kit(kit_wheel, extras), "pytest"]
@@ -60,7 +64,7 @@ def test_fresh_project_passes_with_the_kit(kit_wheel: Path, tmp_path: Path, extr
     assert "1 passed" in run_pytest(python, project)
 
 
-ECHO_TEST = '''
+ECHO_TEST = """
 import asyncio
 import threading
 
@@ -84,7 +88,7 @@ def test_my_robot_answers(fakeding):
     fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")
     fakeding.wait_for("webhook")
     assert fakeding.transcript("cidG")[-1]["text"] == "you said hi"
-'''
+"""
 
 
 def _echo_robot_passes(python: Path, tmp_path: Path) -> None:
@@ -159,8 +163,11 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
     """bot/pyproject.toml lists its packages by hand (the folder is the package): none missed."""
     src = tmp_path / "bot"
     copy_tree(ROOT / "bot", src)
-    tree = {f"bot/{p.relative_to(src).as_posix()}" for p in src.rglob("*")
-            if p.is_file() and p.suffix in (".py", ".json", ".md", ".typed")}
+    tree = {
+        f"bot/{p.relative_to(src).as_posix()}"
+        for p in src.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".json", ".md", ".typed")
+    }
     assert "bot/elements/imRobots.dingTalkDemo/faq.md" in tree
     assert "bot/py.typed" in tree  # the robot's types reach its users' mypy
     wheel = zipfile.ZipFile(build_wheel(src, tmp_path / "dist"))
@@ -172,7 +179,8 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
 
 
 def test_the_robot_alone_says_how_to_get_the_demo_and_with_the_kit_runs_it(
-        kit_wheel: Path, tmp_path: Path) -> None:
+    kit_wheel: Path, tmp_path: Path
+) -> None:
     """``python -m bot demo`` from the robot's own install: without the kit a clear hint (the
     ``demo`` extra), with it the scripted chat."""
     src = tmp_path / "bot"

@@ -61,8 +61,8 @@ def steps(script: str) -> list[Write | Run]:
             continue
         tokens = shlex.split(line, comments=True)
         while tokens:
-            command = tokens[:tokens.index("&&")] if "&&" in tokens else tokens
-            tokens = tokens[len(command) + 1:]
+            command = tokens[: tokens.index("&&")] if "&&" in tokens else tokens
+            tokens = tokens[len(command) + 1 :]
             if ">" in command:
                 at = command.index(">")
                 assert at == len(command) - 2, f"only `cmd > file` redirects are handled: {line}"
@@ -90,8 +90,7 @@ def test_readme_test_your_own_robot(kit_wheel: Path, tmp_path: Path) -> None:
             python = make_venv(cwd / step.argv[3])
         elif step.argv[0].endswith("/pip") and step.argv[1] == "install":
             assert python is not None, "pip before the venv"
-            args = [kit(kit_wheel, m[1] or "") if (m := CHECKOUT.fullmatch(a)) else a
-                    for a in step.argv[2:]]
+            args = [kit(kit_wheel, m[1] or "") if (m := CHECKOUT.fullmatch(a)) else a for a in step.argv[2:]]
             assert args != step.argv[2:], f"the install line never names PATH_TO_FAKEDING: {step}"
             pip(python, "install", "-q", *args)
         else:

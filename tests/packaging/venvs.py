@@ -18,23 +18,36 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = "Scripts" if os.name == "nt" else "bin"
 # what the outer test session sets and a user's shell would not: the checkout on PYTHONPATH
 # (it would make `bot` importable), our plugin's endpoint, pytest and venv state
-SCRUB = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DINGTALK_OPENAPI_ENDPOINT", "PYTEST_ADDOPTS",
-         "PYTEST_PLUGINS", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",
-         "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+SCRUB = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "VIRTUAL_ENV",
+    "DINGTALK_OPENAPI_ENDPOINT",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_XDIST_TESTRUNUID",
+)
 ENV = {k: v for k, v in os.environ.items() if k not in SCRUB} | {
-    "NO_PROXY": "127.0.0.1,localhost", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    "NO_PROXY": "127.0.0.1,localhost",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+}
 
 
 def run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        argv, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def ok(argv: list[str], cwd: Path) -> str:
     """``argv``'s stdout; fails with its exit code and output tails unless it exited 0."""
     done = run(argv, cwd)
-    assert done.returncode == 0, (f"{' '.join(argv)} exited {done.returncode}\n"
-                                  f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    assert done.returncode == 0, (
+        f"{' '.join(argv)} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
     return done.stdout
 
 
@@ -44,8 +57,13 @@ def pip(python: Path, *args: str) -> str:
 
 
 def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.pyc", "build", "*.egg-info", ".mypy_cache", ".ruff_cache"))
+    shutil.copytree(
+        src,
+        dst,
+        ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "build", "*.egg-info", ".mypy_cache", ".ruff_cache"
+        ),
+    )
 
 
 def build_wheel(src: Path, out: Path) -> Path:

@@ -9,8 +9,11 @@ import pytest
 try:
     import cryptography  # noqa: F401
 except ImportError:  # pragma: no cover - the message is the point
-    pytest.fail("TLS mode needs the tls extra (cryptography): run `python3 dev.py test` or "
-                "`.venv/bin/pip install -e '.[dev,tls]'`", pytrace=False)
+    pytest.fail(
+        "TLS mode needs the tls extra (cryptography): run `python3 dev.py test` or "
+        "`.venv/bin/pip install -e '.[dev,tls]'`",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")

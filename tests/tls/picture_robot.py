@@ -20,17 +20,23 @@ class PictureBot(dingtalk_stream.ChatbotHandler):
         sent = requests.post(
             DINGTALK_OPENAPI_ENDPOINT + "/v1.0/robot/groupMessages/send",
             headers={"x-acs-dingtalk-access-token": self.dingtalk_client.get_access_token()},
-            json={"robotCode": self.dingtalk_client.credential.client_id,
-                  "openConversationId": incoming.conversation_id, "msgKey": "sampleImageMsg",
-                  "msgParam": json.dumps({"photoURL": media_ids[0]})}, timeout=10)
+            json={
+                "robotCode": self.dingtalk_client.credential.client_id,
+                "openConversationId": incoming.conversation_id,
+                "msgKey": "sampleImageMsg",
+                "msgParam": json.dumps({"photoURL": media_ids[0]}),
+            },
+            timeout=10,
+        )
         print(f"sent {sent.status_code} {sent.text}", flush=True)
         return AckMessage.STATUS_OK, "OK"
 
 
 def main():
     print("endpoint " + DINGTALK_OPENAPI_ENDPOINT, flush=True)
-    credential = dingtalk_stream.Credential(os.environ["DINGTALK_CLIENT_ID"],
-                                            os.environ["DINGTALK_CLIENT_SECRET"])
+    credential = dingtalk_stream.Credential(
+        os.environ["DINGTALK_CLIENT_ID"], os.environ["DINGTALK_CLIENT_SECRET"]
+    )
     client = dingtalk_stream.DingTalkStreamClient(credential)
     client.register_callback_handler(ChatbotMessage.TOPIC, PictureBot())
     client.start_forever()

@@ -25,9 +25,19 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = re.compile(r"^fakeding is serving on (https://127\.0\.0\.1:\d+) \(stream: (\S+)\)$")
-SCRUBBED = ("DINGTALK_OPENAPI_ENDPOINT", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY",
-            "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS",
-            "JAVA_TOOL_OPTIONS", "CURL_CA_BUNDLE")
+SCRUBBED = (
+    "DINGTALK_OPENAPI_ENDPOINT",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "JAVA_TOOL_OPTIONS",
+    "CURL_CA_BUNDLE",
+)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -62,8 +72,10 @@ class Lines:
                     pytest.fail(f"waited {timeout:g} s for {what}; the child printed: {self.seen}")
             if line is None:
                 err = self._proc.stderr.read() if self._proc.stderr else ""
-                pytest.fail(f"the child exited (code {self._proc.wait()}) before {what}; "
-                            f"it printed {self.seen}\nstderr: {err[-4000:]}")
+                pytest.fail(
+                    f"the child exited (code {self._proc.wait()}) before {what}; "
+                    f"it printed {self.seen}\nstderr: {err[-4000:]}"
+                )
             if line:
                 self.seen.append(line)
                 if match(line):
@@ -85,30 +97,43 @@ class TlsFake:
         return answer
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        r = requests.request(method, f"{self.url}/_fakeding/{path}", json=body, verify=self.ca,
-                             timeout=10)
+        r = requests.request(method, f"{self.url}/_fakeding/{path}", json=body, verify=self.ca, timeout=10)
         assert r.status_code == 200, f"{method} {path}: {r.status_code} {r.text}"
         return r.json()
 
-    def wait_for(self, kind: str, where: Callable[[dict[str, Any]], bool] = lambda r: True,
-                 timeout: float = 30) -> dict[str, Any]:
+    def wait_for(
+        self, kind: str, where: Callable[[dict[str, Any]], bool] = lambda r: True, timeout: float = 30
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             found = [r for r in self.control("GET", f"timeline?kind={kind}") if where(r)]
             if found:
                 return found[0]
             if time.monotonic() > deadline:
-                pytest.fail(f"no {kind!r} record within {timeout:g} s; timeline: "
-                            f"{json.dumps(self.control('GET', 'timeline'))[-3000:]}")
+                pytest.fail(
+                    f"no {kind!r} record within {timeout:g} s; timeline: "
+                    f"{json.dumps(self.control('GET', 'timeline'))[-3000:]}"
+                )
             time.sleep(0.05)
 
 
 @contextmanager
 def serve_tls(ca_dir: Path, *args: str) -> Iterator[TlsFake]:
-    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--tls", "--ca-dir", str(ca_dir),
-           "--port", "0", *args]
-    with subprocess.Popen(cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeding.cli",
+        "serve",
+        "--tls",
+        "--ca-dir",
+        str(ca_dir),
+        "--port",
+        "0",
+        *args,
+    ]
+    with subprocess.Popen(
+        cmd, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
         try:
             lines = Lines(proc)
             first = FIRST.match(lines.wait(lambda s: bool(FIRST.match(s)), "the serving line"))
@@ -127,8 +152,9 @@ def serve_tls(ca_dir: Path, *args: str) -> Iterator[TlsFake]:
 @contextmanager
 def child(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[Lines]:
     """Run a client process for the length of the block; its stdout is ``Lines``."""
-    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc:
+    with subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
         try:
             yield Lines(proc)
         finally:

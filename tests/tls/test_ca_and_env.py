@@ -33,8 +33,10 @@ def test_the_server_certificate_names_every_host_and_chains_to_the_ca(tmp_path: 
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     cert.verify_directly_issued_by(ca)
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    names = {*san.get_values_for_type(x509.DNSName),
-             *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))}
+    names = {
+        *san.get_values_for_type(x509.DNSName),
+        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+    }
     assert names == set(SERVER_NAMES)
     files.server_context()  # the key matches the certificate
     assert files.bundle.read_bytes().startswith(ca.public_bytes(Encoding.PEM))
@@ -46,32 +48,49 @@ def test_the_java_truststore_holds_the_ca_as_a_trusted_entry(tmp_path: Path) -> 
     store = pkcs12.load_pkcs12(files.truststore.read_bytes(), b"fakeding")
     assert store.key is None
     assert [c.certificate for c in store.additional_certs] == [
-        x509.load_pem_x509_certificate(files.ca_cert.read_bytes())]
+        x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    ]
 
 
-TLS = Tls(ca_cert="/ca/ca.pem", bundle="/ca/ca-bundle.pem", truststore="/ca/truststore.p12",
-          proxy_url="http://127.0.0.1:4000")
+TLS = Tls(
+    ca_cert="/ca/ca.pem",
+    bundle="/ca/ca-bundle.pem",
+    truststore="/ca/truststore.p12",
+    proxy_url="http://127.0.0.1:4000",
+)
 FACTS = Facts("https://127.0.0.1:3000", "wss://127.0.0.1:3001/connect", TLS)
 
 
 def test_each_language_gets_only_standard_variables() -> None:
     assert language_env("python", FACTS)["env"] == {
-        "HTTPS_PROXY": "http://127.0.0.1:4000", "NO_PROXY": "127.0.0.1,localhost",
-        "REQUESTS_CA_BUNDLE": "/ca/ca-bundle.pem", "SSL_CERT_FILE": "/ca/ca-bundle.pem"}
+        "HTTPS_PROXY": "http://127.0.0.1:4000",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "REQUESTS_CA_BUNDLE": "/ca/ca-bundle.pem",
+        "SSL_CERT_FILE": "/ca/ca-bundle.pem",
+    }
     assert language_env("node", FACTS)["env"] == {
-        "HTTPS_PROXY": "http://127.0.0.1:4000", "NO_PROXY": "127.0.0.1,localhost",
-        "NODE_EXTRA_CA_CERTS": "/ca/ca.pem"}
+        "HTTPS_PROXY": "http://127.0.0.1:4000",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "NODE_EXTRA_CA_CERTS": "/ca/ca.pem",
+    }
     assert language_env("go", FACTS)["env"] == {
-        "HTTPS_PROXY": "http://127.0.0.1:4000", "NO_PROXY": "127.0.0.1,localhost",
-        "SSL_CERT_FILE": "/ca/ca-bundle.pem"}
+        "HTTPS_PROXY": "http://127.0.0.1:4000",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "SSL_CERT_FILE": "/ca/ca-bundle.pem",
+    }
     java = language_env("java", FACTS)
     assert java["jvm_flags"] == [
-        "-Djavax.net.ssl.trustStore=/ca/truststore.p12", "-Djavax.net.ssl.trustStoreType=PKCS12",
-        "-Djavax.net.ssl.trustStorePassword=fakeding", "-Dhttps.proxyHost=127.0.0.1",
-        "-Dhttps.proxyPort=4000", "-Dhttp.nonProxyHosts=localhost|127.0.0.1"]
+        "-Djavax.net.ssl.trustStore=/ca/truststore.p12",
+        "-Djavax.net.ssl.trustStoreType=PKCS12",
+        "-Djavax.net.ssl.trustStorePassword=fakeding",
+        "-Dhttps.proxyHost=127.0.0.1",
+        "-Dhttps.proxyPort=4000",
+        "-Dhttp.nonProxyHosts=localhost|127.0.0.1",
+    ]
     assert java["env"] == {"JAVA_TOOL_OPTIONS": " ".join(java["jvm_flags"])}
-    assert any("--stream-endpoint wss://wss-open-connection.dingtalk.com:{port}/connect" in n
-               for n in java["notes"])
+    assert any(
+        "--stream-endpoint wss://wss-open-connection.dingtalk.com:{port}/connect" in n for n in java["notes"]
+    )
     for lang in ("python", "node", "go", "java"):
         answer = language_env(lang, FACTS)
         assert answer["hosts"] == [f"127.0.0.1 {' '.join(DINGTALK_HOSTS)}"]
@@ -81,8 +100,11 @@ def test_each_language_gets_only_standard_variables() -> None:
 def test_without_the_proxy_python_keeps_the_endpoint_variable() -> None:
     facts = Facts(FACTS.http_url, FACTS.ws_endpoint, Tls("/c", "/b", "/t", None))
     env = language_env("python", facts)["env"]
-    assert env == {"DINGTALK_OPENAPI_ENDPOINT": "https://127.0.0.1:3000",
-                   "REQUESTS_CA_BUNDLE": "/b", "SSL_CERT_FILE": "/b"}
+    assert env == {
+        "DINGTALK_OPENAPI_ENDPOINT": "https://127.0.0.1:3000",
+        "REQUESTS_CA_BUNDLE": "/b",
+        "SSL_CERT_FILE": "/b",
+    }
     assert "HTTPS_PROXY" not in language_env("node", facts)["env"]
 
 

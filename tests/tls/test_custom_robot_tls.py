@@ -37,8 +37,9 @@ def test_a_tool_posts_to_oapi_dingtalk_com_robot_send(ca_dir: Path, tmp_path: Pa
         assert "custom robot 'Alertmanager' in cidOncall" in banner
         assert "alert-token-0123456789" not in banner  # the token is shown by its prefix
         env = clean_env(fake.env_for("python")["env"])
-        done = subprocess.run([sys.executable, "-c", TOOL], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", TOOL], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         ok, refused = json.loads(done.stdout)
         assert ok == {"errcode": 0, "errmsg": "ok"}

@@ -23,15 +23,20 @@ GROUP = "cidNodeGenerated=="
 def test_the_node_generated_client_parses_every_answer_whole(ca_dir: Path) -> None:
     npm_ci(CLIENT_DIR)
     with serve_tls(ca_dir, "--proxy-port", "0") as fake:
-        env = clean_env({**fake.env_for("node")["env"],
-                         "DINGTALK_ENDPOINT": fake.url.split("://", 1)[1]})
-        done = subprocess.run([str(node_binary()), "calls.cjs", "fakeding-client",
-                               "fakeding-secret", GROUP], cwd=CLIENT_DIR, env=env,
-                              capture_output=True, text=True, timeout=120)
+        env = clean_env({**fake.env_for("node")["env"], "DINGTALK_ENDPOINT": fake.url.split("://", 1)[1]})
+        done = subprocess.run(
+            [str(node_binary()), "calls.cjs", "fakeding-client", "fakeding-secret", GROUP],
+            cwd=CLIENT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         parsed: dict[str, Any] = json.loads(done.stdout)
-        answers = {r["route"]: r["response"] for r in fake.control("GET", "timeline?kind=api")
-                   if r["status"] == 200}
+        answers = {
+            r["route"]: r["response"] for r in fake.control("GET", "timeline?kind=api") if r["status"] == 200
+        }
         cards = {c["cardBizId"]: c for c in fake.control("GET", "cards")}
         violations = fake.control("GET", "violations")
     assert len(parsed) == 8
@@ -42,6 +47,6 @@ def test_the_node_generated_client_parses_every_answer_whole(ca_dir: Path) -> No
             continue
         assert model == sent, route
     versions = [v["cardData"]["content"] for v in cards["node-ai-1"]["versions"]]
-    assert versions == ["", "", "streamed", "final"][-len(versions):] and versions[-1] == "final"
+    assert versions == ["", "", "streamed", "final"][-len(versions) :] and versions[-1] == "final"
     assert len(cards["node-card-1"]["versions"]) == 2
     assert violations == []

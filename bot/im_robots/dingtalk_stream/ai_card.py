@@ -59,32 +59,37 @@ class AiCardResponder(Responder):
     async def serve(self, inc: Incoming, plan: Plan, prior: Progress | None = None) -> None:
         if plan.action == "answer" and prior is not None and prior.state == "answered":
             # taken over after the answer was kept: close the card as the dead robot would have
-            await self._finish(inc, plan.question, prior.answer, prior.notice or None,
-                               bool(prior.card_id),
-                               failed=ai_cards.is_failure(prior.notice, self.cfg.locale))
+            await self._finish(
+                inc,
+                plan.question,
+                prior.answer,
+                prior.notice or None,
+                bool(prior.card_id),
+                failed=ai_cards.is_failure(prior.notice, self.cfg.locale),
+            )
             return
         await super().serve(inc, plan, prior)
 
     def _fit(self, answer: str) -> tuple[str, str]:
-        return ai_cards.fit_bytes(answer, self.cfg.max_card_chars,
-                                  ai_cards.MAX_CONTENT_BYTES - NOTICE_ROOM)
+        return ai_cards.fit_bytes(answer, self.cfg.max_card_chars, ai_cards.MAX_CONTENT_BYTES - NOTICE_ROOM)
 
-    async def _create_card(self, inc: Incoming, question: str,
-                           at: list[tuple[str, str]]) -> None:
+    async def _create_card(self, inc: Incoming, question: str, at: list[tuple[str, str]]) -> None:
         cfg = self.cfg
         params = ai_cards.thinking_params(question, inc.msg_id, cfg.locale)
         body: dict[str, Any] = {
-            "cardTemplateId": cfg.ai_card_template_id, "outTrackId": inc.card_biz_id,
-            "cardData": {"cardParamMap": params}, "callbackType": "STREAM",
+            "cardTemplateId": cfg.ai_card_template_id,
+            "outTrackId": inc.card_biz_id,
+            "cardData": {"cardParamMap": params},
+            "callbackType": "STREAM",
             "imGroupOpenSpaceModel": {"supportForward": True},
-            "imRobotOpenSpaceModel": {"supportForward": True}, "userIdType": 1,
+            "imRobotOpenSpaceModel": {"supportForward": True},
+            "userIdType": 1,
         }
         if self.api.card_callback_url is not None:  # mode "http": clicks come over HTTP
             body.update(callbackType="HTTP", callbackRouteKey=CARD_ROUTE_KEY)
         if inc.is_group:
             body["openSpaceId"] = f"dtv1.card//IM_GROUP.{inc.conversation_id}"
-            body["imGroupOpenDeliverModel"] = {"robotCode": cfg.client_id,
-                                               "atUserIds": dict(at)}
+            body["imGroupOpenDeliverModel"] = {"robotCode": cfg.client_id, "atUserIds": dict(at)}
         else:
             body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{inc.sender_staff_id}"
             body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
@@ -93,25 +98,43 @@ class AiCardResponder(Responder):
         except OpenApiCallError as exc:
             if exc.code != "param.cardAlreadyExist":
                 raise
-            log.info("AI card %s exists already (an earlier attempt made it); using it",
-                     inc.card_biz_id)
+            log.info("AI card %s exists already (an earlier attempt made it); using it", inc.card_biz_id)
 
     def _stream_body(self, inc: Incoming, content: str, **flags: bool) -> dict[str, Any]:
-        return {"outTrackId": inc.card_biz_id, "guid": self._guid(inc.card_biz_id),
-                "key": ai_cards.CONTENT_KEY, "content": content, "isFull": True,
-                "isFinalize": flags.get("finalize", False), "isError": flags.get("error", False)}
+        return {
+            "outTrackId": inc.card_biz_id,
+            "guid": self._guid(inc.card_biz_id),
+            "key": ai_cards.CONTENT_KEY,
+            "content": content,
+            "isFull": True,
+            "isFinalize": flags.get("finalize", False),
+            "isError": flags.get("error", False),
+        }
 
-    async def _stream_update(self, inc: Incoming, question: str, so_far: str, *,
-                             max_wait: float = 0.5,
-                             on_send: Callable[[], None] | None = None) -> None:
+    async def _stream_update(
+        self,
+        inc: Incoming,
+        question: str,
+        so_far: str,
+        *,
+        max_wait: float = 0.5,
+        on_send: Callable[[], None] | None = None,
+    ) -> None:
         shown, _ = self._fit(so_far)
         if not shown.strip():
             return  # the platform refuses empty streaming content; the card keeps thinking
-        await self.api.call("PUT", STREAM_ROUTE, self._stream_body(inc, shown), best_effort=True,
-                            max_wait=max_wait, on_send=on_send)
+        await self.api.call(
+            "PUT",
+            STREAM_ROUTE,
+            self._stream_body(inc, shown),
+            best_effort=True,
+            max_wait=max_wait,
+            on_send=on_send,
+        )
 
-    def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
-                    failed: bool) -> Final:
+    def _final_card(
+        self, inc: Incoming, question: str, shown: str, notice: str | None, failed: bool
+    ) -> Final:
         # one guid for the closing call and its retries: a retry after a lost answer is a no-op
         content = ai_cards.final_content(shown, notice)
         return self._stream_body(inc, content, finalize=not failed, error=failed)
@@ -122,15 +145,16 @@ class AiCardResponder(Responder):
         except OpenApiCallError as exc:
             if exc.code != "param.stream.cardFailed" or not final.get("isError"):
                 raise  # (a failed card refusing another isError: it is closed already)
-        self.emit("card.closed", msg=inc.msg_id,
-                  state="failed" if final.get("isError") else "finished")
+        self.emit("card.closed", msg=inc.msg_id, state="failed" if final.get("isError") else "finished")
 
     async def show_tally(self, card_id: str, known: Answer) -> None:
         """A group's shared count of votes, written into the card after a click's ack."""
         tally = Counter(f.rating for f in await self.storage.feedback(card_id))
-        body = {"outTrackId": card_id,
-                "cardData": {"cardParamMap": ai_cards.tally_params(tally, known.locale)},
-                "cardUpdateOptions": {"updateCardDataByKey": True}}
+        body = {
+            "outTrackId": card_id,
+            "cardData": {"cardParamMap": ai_cards.tally_params(tally, known.locale)},
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+        }
         try:
             await self.api.call("PUT", INSTANCE_ROUTE, body)
             self.emit("card.tally", card=card_id, votes=sum(tally.values()))
@@ -152,4 +176,3 @@ class AiFeedbackHandler(FeedbackHandler):
         self.emit("card.vote", card=card_id, rating=rating, private=True)
         if known.is_group and isinstance(self.responder, AiCardResponder):
             await self.responder.show_tally(card_id, known)
-

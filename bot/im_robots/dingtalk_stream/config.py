@@ -19,8 +19,16 @@ from ...errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 LIVE_ENDPOINT = "https://api.dingtalk.com"
-PLACEHOLDER_VALUES = {"", "your-client-id", "your-client-secret", "changeme", "xxx",
-                      "dingxxxxxxxx", "<clientId>", "<clientSecret>"}
+PLACEHOLDER_VALUES = {
+    "",
+    "your-client-id",
+    "your-client-secret",
+    "changeme",
+    "xxx",
+    "dingxxxxxxxx",
+    "<clientId>",
+    "<clientSecret>",
+}
 
 
 @dataclass
@@ -76,37 +84,58 @@ class RobotConfig:
     def store_path(self) -> Path:
         """A relative ``store`` is relative to the working directory, never to the instance
         folder (which may sit inside the installed, read-only package)."""
-        path = self.store.removeprefix("sqlite://") if self.store.startswith("sqlite://") \
-            else self.store
+        path = self.store.removeprefix("sqlite://") if self.store.startswith("sqlite://") else self.store
         if path == ":memory:":  # SQLite's own name for a store kept in memory, not a file
             return Path(path)
         return Path(path).expanduser().absolute()
 
 
-KEYS = {"clientId": "client_id", "clientSecret": "client_secret", "agent": "agent",
-         "locale": "locale", "endpoint": "endpoint", "store": "store",
-         "maxUpdates": "max_updates", "updateInterval": "update_interval",
-         "updateBatch": "update_batch", "qps": "qps", "agentTimeout": "agent_timeout",
-         "maxQuestionChars": "max_question_chars", "maxCardChars": "max_card_chars",
-         "memoryTtl": "memory_ttl", "memoryTurns": "memory_turns",
-         "retryAttempts": "retry_attempts", "streamIdleTimeout": "stream_idle_timeout",
-         "shutdownDeadline": "shutdown_deadline", "ownerLease": "owner_lease",
-         "authAttempts": "auth_attempts", "cardMode": "card_mode",
-         "aiCardTemplateId": "ai_card_template_id", "mode": "mode", "listenHost": "listen_host",
-         "httpPort": "http_port", "httpPath": "http_path", "cardCallbackUrl": "card_callback_url",
-         "metricsPort": "metrics_port"}
+KEYS = {
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+    "agent": "agent",
+    "locale": "locale",
+    "endpoint": "endpoint",
+    "store": "store",
+    "maxUpdates": "max_updates",
+    "updateInterval": "update_interval",
+    "updateBatch": "update_batch",
+    "qps": "qps",
+    "agentTimeout": "agent_timeout",
+    "maxQuestionChars": "max_question_chars",
+    "maxCardChars": "max_card_chars",
+    "memoryTtl": "memory_ttl",
+    "memoryTurns": "memory_turns",
+    "retryAttempts": "retry_attempts",
+    "streamIdleTimeout": "stream_idle_timeout",
+    "shutdownDeadline": "shutdown_deadline",
+    "ownerLease": "owner_lease",
+    "authAttempts": "auth_attempts",
+    "cardMode": "card_mode",
+    "aiCardTemplateId": "ai_card_template_id",
+    "mode": "mode",
+    "listenHost": "listen_host",
+    "httpPort": "http_port",
+    "httpPath": "http_path",
+    "cardCallbackUrl": "card_callback_url",
+    "metricsPort": "metrics_port",
+}
 CARD_MODES = ("interactive", "ai")
 
 
 def substitute(value: Any, env: Mapping[str, str], where: Path) -> Any:
     """Replace ``{{NAME}}`` in every string of a JSON value."""
     if isinstance(value, str):
+
         def repl(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in env:
-                raise ConfigError(f"{where}: environment variable {name} is not set "
-                                  f"(used as {{{{{name}}}}}); export it or edit the file")
+                raise ConfigError(
+                    f"{where}: environment variable {name} is not set "
+                    f"(used as {{{{{name}}}}}); export it or edit the file"
+                )
             return env[name]
+
         return PLACEHOLDER.sub(repl, value)
     if isinstance(value, list):
         return [substitute(v, env, where) for v in value]
@@ -115,15 +144,15 @@ def substitute(value: Any, env: Mapping[str, str], where: Path) -> Any:
     return value
 
 
-def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None,
-                **overrides: Any) -> RobotConfig:
+def load_config(instance_dir: Path, *, env: Mapping[str, str] | None = None, **overrides: Any) -> RobotConfig:
     env = dict(os.environ) if env is None else dict(env)
     path = instance_dir / "config.json"
     raw = read_json_object(path, f"{instance_dir}: expected a config.json beside e.json")
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; "
-                          f"expected some of {', '.join(sorted(KEYS))}")
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(sorted(KEYS))}"
+        )
     values = substitute(raw, env, path)
     kwargs: dict[str, Any] = {KEYS[k]: v for k, v in values.items()}
     if "endpoint" not in kwargs and env.get("DINGTALK_OPENAPI_ENDPOINT"):
@@ -145,22 +174,29 @@ def _number(value: Any) -> bool:
 
 def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
     """Check every value; errors name the file and the key as written in config.json."""
+
     def fail(name: str, expected: str, value: Any) -> ConfigError:
         shown = "***" if name == "client_secret" else repr(value)
-        return ConfigError(f"{where}: {_NAMES.get(name, name)} must be {expected}, "
-                           f"found {shown} ({type(value).__name__})")
+        return ConfigError(
+            f"{where}: {_NAMES.get(name, name)} must be {expected}, found {shown} ({type(value).__name__})"
+        )
 
-    for name in ("client_id", "client_secret", "locale", "endpoint", "store",
-                 "ai_card_template_id"):
+    for name in ("client_id", "client_secret", "locale", "endpoint", "store", "ai_card_template_id"):
         if not isinstance(getattr(cfg, name), str):
             raise fail(name, "a string", getattr(cfg, name))
-    for name in ("max_updates", "update_batch", "max_question_chars", "max_card_chars",
-                 "memory_turns", "retry_attempts", "auth_attempts"):
+    for name in (
+        "max_updates",
+        "update_batch",
+        "max_question_chars",
+        "max_card_chars",
+        "memory_turns",
+        "retry_attempts",
+        "auth_attempts",
+    ):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise fail(name, "an integer >= 1", value)
-    for name in ("update_interval", "qps", "agent_timeout", "memory_ttl", "shutdown_deadline",
-                 "owner_lease"):
+    for name in ("update_interval", "qps", "agent_timeout", "memory_ttl", "shutdown_deadline", "owner_lease"):
         value = getattr(cfg, name)
         if not _number(value) or value <= 0:
             raise fail(name, "a number > 0", value)
@@ -169,8 +205,12 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
         raise fail("stream_idle_timeout", "a number of seconds > 0 (or absent)", idle)
     scheme = cfg.store.partition("://")[0] if "://" in cfg.store else ""
     if scheme and scheme not in ("redis", "rediss", "sqlite"):
-        raise fail("store", "a file path for SQLite, sqlite:///path or redis://host:port/db "
-                   "(supported schemes: sqlite, redis, rediss)", cfg.store)
+        raise fail(
+            "store",
+            "a file path for SQLite, sqlite:///path or redis://host:port/db "
+            "(supported schemes: sqlite, redis, rediss)",
+            cfg.store,
+        )
     if cfg.card_mode not in CARD_MODES:
         raise fail("card_mode", f"one of {', '.join(map(repr, CARD_MODES))}", cfg.card_mode)
     if not cfg.ai_card_template_id.strip():
@@ -197,10 +237,12 @@ def check_deployment(cfg: RobotConfig, fail: Callable[[str, str, Any], ConfigErr
     if not isinstance(cfg.http_path, str) or not cfg.http_path.startswith("/"):
         raise fail("http_path", "a URL path starting with /", cfg.http_path)
     url = cfg.card_callback_url
-    if url is not None and (not isinstance(url, str)
-                            or not url.startswith(("http://", "https://"))):
-        raise fail("card_callback_url", "an http:// or https:// URL the platform can reach "
-                   "(or absent: this robot's own address)", url)
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        raise fail(
+            "card_callback_url",
+            "an http:// or https:// URL the platform can reach (or absent: this robot's own address)",
+            url,
+        )
     for name in ("http_port", "metrics_port"):
         value = getattr(cfg, name)
         if value is None and name == "metrics_port":
@@ -220,4 +262,5 @@ def check_live_credentials(cfg: RobotConfig) -> None:
             f"live mode (endpoint {cfg.endpoint}) needs real credentials; "
             f"{' and '.join(problems)} look missing or like placeholders. Set "
             "DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET, or point "
-            "DINGTALK_OPENAPI_ENDPOINT at a fakeding server")
+            "DINGTALK_OPENAPI_ENDPOINT at a fakeding server"
+        )

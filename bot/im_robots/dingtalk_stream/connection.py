@@ -58,8 +58,7 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         auth_attempts: int = 5,
         monotonic: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(dingtalk_stream.Credential(api.client_id, "(held by OpenApiClient)"),
-                         logger=log)
+        super().__init__(dingtalk_stream.Credential(api.client_id, "(held by OpenApiClient)"), logger=log)
         self.api = api
         self.rng = rng or random.Random(0)
         self.idle_timeout = idle_timeout
@@ -88,8 +87,14 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
             try:
                 conn = await self.api.open_connection(self.subscriptions())
                 uri = f"{conn['endpoint']}?ticket={quote_plus(conn['ticket'])}"
-                async with connect(uri, open_timeout=10, ping_interval=20, ping_timeout=20,
-                                   max_size=1 << 20, compression=None) as ws:
+                async with connect(
+                    uri,
+                    open_timeout=10,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    max_size=1 << 20,
+                    compression=None,
+                ) as ws:
                     self.websocket = ws
                     self.connections += 1
                     failures = 0
@@ -124,21 +129,29 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
             raise CredentialsRefused(
                 f"{endpoint} refused clientId={self.api.client_id} and its clientSecret "
                 f"{refusals} times in a row ({_describe(exc)}); check DINGTALK_CLIENT_ID and "
-                "DINGTALK_CLIENT_SECRET (or clientId/clientSecret in config.json)")
+                "DINGTALK_CLIENT_SECRET (or clientId/clientSecret in config.json)"
+            )
         if refusals:
             kind, level = "auth", logging.ERROR
-            tries = ("retrying with backoff" if self.connections else
-                     f"try {refusals} of {self.auth_attempts} before giving up")
-            text = (f"{endpoint} refused the credentials of clientId={self.api.client_id} "
-                    f"({_describe(exc)}; {tries}); check the clientId and clientSecret")
+            tries = (
+                "retrying with backoff"
+                if self.connections
+                else f"try {refusals} of {self.auth_attempts} before giving up"
+            )
+            text = (
+                f"{endpoint} refused the credentials of clientId={self.api.client_id} "
+                f"({_describe(exc)}; {tries}); check the clientId and clientSecret"
+            )
         elif isinstance(exc, OpenApiCallError) and exc.status != 0:
             kind, level = f"http{exc.status}", logging.WARNING
             text = f"the gateway at {endpoint} answered {_describe(exc)}; retrying with backoff"
         else:
             kind, level = "unreachable", logging.WARNING
-            text = (f"cannot reach {endpoint} ({_describe(exc)}); check the endpoint URL "
-                    "(DINGTALK_OPENAPI_ENDPOINT or endpoint in config.json) and the network; "
-                    "retrying with backoff")
+            text = (
+                f"cannot reach {endpoint} ({_describe(exc)}); check the endpoint URL "
+                "(DINGTALK_OPENAPI_ENDPOINT or endpoint in config.json) and the network; "
+                "retrying with backoff"
+            )
         now = self.monotonic()
         early = refusals and not self.connections  # each of the few tries before giving up
         if early or now - self._loud_at.get(kind, -LOUD_EVERY) >= LOUD_EVERY:
@@ -178,17 +191,16 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
                 await self.websocket.close()
         except websockets.exceptions.ConnectionClosed:
             message_id = (json_message.get("headers") or {}).get("messageId")
-            log.warning("ack for %s not sent: the connection closed; the platform redelivers",
-                        message_id)
+            log.warning("ack for %s not sent: the connection closed; the platform redelivers", message_id)
             self.on_event("stream.ack_lost", {"messageId": message_id})
         except BotError as exc:  # said by the handler already; no ack, so it comes again
             message_id = (json_message.get("headers") or {}).get("messageId")
-            log.warning("frame %s not acked (%s); the platform delivers it again", message_id,
-                        exc)
+            log.warning("frame %s not acked (%s); the platform delivers it again", message_id, exc)
         except Exception:  # a bug: its traceback, never "Task exception was never retrieved"
             message_id = (json_message.get("headers") or {}).get("messageId")
-            log.exception("frame %s not acked: handling it failed; the platform delivers it "
-                          "again", message_id)
+            log.exception(
+                "frame %s not acked: handling it failed; the platform delivers it again", message_id
+            )
 
     async def route_message(self, json_message: dict[str, Any]) -> str:
         """The SDK leaves callbacks on unknown topics un-acked; ack and log them instead."""
@@ -196,8 +208,7 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         topic = headers.get("topic")
         if json_message.get("type") == "SYSTEM" and topic == "ping":
             # The SDK acks pings correctly but then warns "unknown message topic"; ack here.
-            ack = await self.system_handler.raw_process(
-                dingtalk_stream.SystemMessage.from_dict(json_message))
+            ack = await self.system_handler.raw_process(dingtalk_stream.SystemMessage.from_dict(json_message))
             await self.websocket.send(json.dumps(ack.to_dict()))
             return ""
         if json_message.get("type") == "CALLBACK" and topic not in self.callback_handler_map:
@@ -208,16 +219,22 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         try:
             result: str = await super().route_message(json_message)
         except RecursionError:  # data nested deeper than json parses: no resend parses either
-            log.warning("frame %s on %s acked and ignored: its data is nested too deeply to "
-                        "parse", str(headers.get("messageId", "?"))[:100], topic)
+            log.warning(
+                "frame %s on %s acked and ignored: its data is nested too deeply to parse",
+                str(headers.get("messageId", "?"))[:100],
+                topic,
+            )
             await self._ack_ok(headers)
             return ""
         return result
 
     async def _ack_ok(self, headers: dict[str, Any]) -> None:
-        ack = {"code": 200, "headers": {"messageId": headers.get("messageId", ""),
-                                        "contentType": "application/json"},
-               "message": "OK", "data": json.dumps({"response": None})}
+        ack = {
+            "code": 200,
+            "headers": {"messageId": headers.get("messageId", ""), "contentType": "application/json"},
+            "message": "OK",
+            "data": json.dumps({"response": None}),
+        }
         await self.websocket.send(json.dumps(ack))
 
     async def stop(self) -> None:

@@ -40,8 +40,16 @@ INLINE_WAIT = 0.12  # a streaming update waits this long for a slot in line; lon
 
 
 class Responder:
-    def __init__(self, *, config: RobotConfig, api: OpenApiClient, agent: Agent,
-                 storage: Storage, clock: Clock, emit: Emit) -> None:
+    def __init__(
+        self,
+        *,
+        config: RobotConfig,
+        api: OpenApiClient,
+        agent: Agent,
+        storage: Storage,
+        clock: Clock,
+        emit: Emit,
+    ) -> None:
         self.cfg = config
         self.api = api
         self.agent = agent
@@ -60,11 +68,11 @@ class Responder:
         died) reuse its card, or finish it with the answer already kept."""
         if plan.action == "answer":
             if prior is not None and prior.state == "answered":
-                await self._finish(inc, plan.question, prior.answer, prior.notice or None,
-                                   bool(prior.card_id))
+                await self._finish(
+                    inc, plan.question, prior.answer, prior.notice or None, bool(prior.card_id)
+                )
             else:
-                await self.answer(inc, plan.question,
-                                  card_sent=prior is not None and bool(prior.card_id))
+                await self.answer(inc, plan.question, card_sent=prior is not None and bool(prior.card_id))
         elif plan.action == "notice":
             await self.notice(inc, plan)
         else:
@@ -77,8 +85,9 @@ class Responder:
             await self.serve(inc, plan)
             return
         self.emit("card.interrupted", msg=inc.msg_id)
-        await self._finish(inc, plan.question, "", self.t("interrupted"),
-                           await self._send_thinking(inc, plan.question))
+        await self._finish(
+            inc, plan.question, "", self.t("interrupted"), await self._send_thinking(inc, plan.question)
+        )
 
     # -- notices ---------------------------------------------------------------------------------
     async def notice(self, inc: Incoming, plan: Plan) -> None:
@@ -92,8 +101,11 @@ class Responder:
             log.error("message %s has no sessionWebhook; cannot reply", inc.msg_id)
             self.emit("reply.lost", msg=inc.msg_id, reason="no sessionWebhook")
             return False
-        payload = {"msgtype": "markdown", "markdown": {"title": title, "text": body},
-                   "at": {"atUserIds": [inc.sender_staff_id]}}
+        payload = {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": body},
+            "at": {"atUserIds": [inc.sender_staff_id]},
+        }
         try:
             await self.api.webhook(inc.webhook, payload)
             self.emit("webhook.sent", msg=inc.msg_id, chars=len(body))
@@ -113,8 +125,12 @@ class Responder:
             thinking.set_result(True)
         else:
             thinking = asyncio.ensure_future(self._send_thinking(inc, question))
-        throttle = Throttle(start=self.clock.monotonic(), max_updates=cfg.max_updates,
-                            interval=cfg.update_interval, batch=cfg.update_batch)
+        throttle = Throttle(
+            start=self.clock.monotonic(),
+            max_updates=cfg.max_updates,
+            interval=cfg.update_interval,
+            batch=cfg.update_batch,
+        )
         parts: list[str] = []
         chars = 0
         stream = _Stream()
@@ -129,8 +145,7 @@ class Responder:
             parts.append(piece)
             chars += len(piece)
             decision = throttle.on_chunk(self.clock.monotonic())
-            self.emit("throttle", msg=inc.msg_id, reason=decision.reason,
-                      update=decision.update, chars=chars)
+            self.emit("throttle", msg=inc.msg_id, reason=decision.reason, update=decision.update, chars=chars)
             if not decision.update:
                 return
             if stream.busy:
@@ -151,19 +166,20 @@ class Responder:
             stream.start(self._stream_soon(inc, question, "".join(parts), thinking, stream))
 
         try:
-            history = await self.storage.history(inc.sender_staff_id, ttl=cfg.memory_ttl,
-                                                 max_turns=cfg.memory_turns)
+            history = await self.storage.history(
+                inc.sender_staff_id, ttl=cfg.memory_ttl, max_turns=cfg.memory_turns
+            )
         except StoreError as exc:
-            log.error("memory of %s unavailable (%s); answering without it",
-                      inc.sender_staff_id, exc)
+            log.error("memory of %s unavailable (%s); answering without it", inc.sender_staff_id, exc)
             history = []
         notice: str | None = None
         answer = ""
         failed = False  # an AI card then ends in its failed state
         try:
             async with asyncio.timeout(cfg.agent_timeout):  # (no task of its own, unlike wait_for)
-                answer = await self.agent.answer(question, chat_id=inc.sender_staff_id,
-                                                 history=history, on_chunk=on_chunk)
+                answer = await self.agent.answer(
+                    question, chat_id=inc.sender_staff_id, history=history, on_chunk=on_chunk
+                )
             self.emit("agent.done", msg=inc.msg_id, chars=len(answer))
             await stream.stop()  # (inside: a cancel meanwhile still ends in a final card)
         except TimeoutError:
@@ -174,8 +190,11 @@ class Responder:
         except asyncio.CancelledError:
             answer = "".join(parts)
             await asyncio.shield(stream.stop())
-            await asyncio.shield(self._finish(inc, question, answer, self.t("interrupted"),
-                                              await asyncio.shield(thinking), failed=True))
+            await asyncio.shield(
+                self._finish(
+                    inc, question, answer, self.t("interrupted"), await asyncio.shield(thinking), failed=True
+                )
+            )
             raise
         except Exception as exc:  # any agent failure ends in a final card, never a crash
             notice, failed = self.t("agent_error"), True
@@ -188,19 +207,22 @@ class Responder:
         await stream.stop()
         await self._finish(inc, question, answer, notice, await thinking, failed=failed)
         if notice is None:
-            self.storage.append_turns_soon(inc.sender_staff_id, [Turn("user", question),
-                                                                 Turn("assistant", answer)])
+            self.storage.append_turns_soon(
+                inc.sender_staff_id, [Turn("user", question), Turn("assistant", answer)]
+            )
 
-    async def _stream_soon(self, inc: Incoming, question: str, so_far: str,
-                           thinking: asyncio.Future[bool], stream: _Stream) -> None:
+    async def _stream_soon(
+        self, inc: Incoming, question: str, so_far: str, thinking: asyncio.Future[bool], stream: _Stream
+    ) -> None:
         """One streaming update, once the thinking card is out (shielded: cancelling the
         update must not cancel the card)."""
         if not await asyncio.shield(thinking):
             return
         try:
             # it may wait long: a final update takes the slot first, and cancels it when done
-            await self._stream_update(inc, question, so_far, on_send=stream.sending,
-                                      max_wait=max(0.5, self.cfg.update_interval))
+            await self._stream_update(
+                inc, question, so_far, on_send=stream.sending, max_wait=max(0.5, self.cfg.update_interval)
+            )
         except Skipped:
             self.emit("card.stream.skipped", msg=inc.msg_id, reason="rate limit")
         except OpenApiCallError as exc:
@@ -219,8 +241,7 @@ class Responder:
             self.emit("card.repaired", msg=inc.msg_id, attempt=attempt)
             self._progress(inc, "finalized")
             return
-        log.error("card %s could not be finished after %d repair attempts", inc.card_biz_id,
-                  REPAIR_ATTEMPTS)
+        log.error("card %s could not be finished after %d repair attempts", inc.card_biz_id, REPAIR_ATTEMPTS)
         self.emit("card.unfinished", msg=inc.msg_id)
 
     async def _send_thinking(self, inc: Incoming, question: str) -> bool:
@@ -229,35 +250,49 @@ class Responder:
         try:
             await self._create_card(inc, question, at)
         except OpenApiCallError as exc:
-            log.error("thinking card for %s failed: %s; the answer will go by webhook",
-                      inc.msg_id, exc)
+            log.error("thinking card for %s failed: %s; the answer will go by webhook", inc.msg_id, exc)
             self.emit("card.thinking.failed", msg=inc.msg_id, error=exc.code)
             return False
         self.emit("card.thinking", msg=inc.msg_id, card=inc.card_biz_id)
         self._progress(inc, "carded", card_id=inc.card_biz_id)
         return True
 
-    async def _finish(self, inc: Incoming, question: str, answer: str, notice: str | None,
-                      card_ok: bool, *, failed: bool = False) -> None:
+    async def _finish(
+        self,
+        inc: Incoming,
+        question: str,
+        answer: str,
+        notice: str | None,
+        card_ok: bool,
+        *,
+        failed: bool = False,
+    ) -> None:
         cfg = self.cfg
         shown, rest = self._fit(answer)
         if rest:
             notice = (notice + "\n\n" if notice else "") + self.t("answer_truncated")
         final = self._final_card(inc, question, shown, notice, failed)
-        self.storage.remember_answer_soon(card_id=inc.card_biz_id, msg_id=inc.msg_id,
-                                          question=question, answer=answer, locale=cfg.locale,
-                                          is_group=inc.is_group)
+        self.storage.remember_answer_soon(
+            card_id=inc.card_biz_id,
+            msg_id=inc.msg_id,
+            question=question,
+            answer=answer,
+            locale=cfg.locale,
+            is_group=inc.is_group,
+        )
         self._progress(inc, "answered", answer=answer, notice=notice or "")
         delivered = False
         if card_ok:
             try:
                 await self._update_final(inc, final)
                 delivered = True
-                self.emit("card.final", msg=inc.msg_id, chars=len(shown),
-                          notice=notice is not None)
+                self.emit("card.final", msg=inc.msg_id, chars=len(shown), notice=notice is not None)
             except OpenApiCallError as exc:
-                log.error("final card for %s failed after retries: %s; falling back to the "
-                          "session webhook", inc.msg_id, exc)
+                log.error(
+                    "final card for %s failed after retries: %s; falling back to the session webhook",
+                    inc.msg_id,
+                    exc,
+                )
                 self.emit("card.final.failed", msg=inc.msg_id, error=exc.code)
         if not delivered:
             body = f"**{cards.title_for(question)}**\n\n{answer or ''}"
@@ -280,24 +315,36 @@ class Responder:
     def _fit(self, answer: str) -> tuple[str, str]:
         return cards.fit_answer(answer, self.cfg.max_card_chars)
 
-    async def _create_card(self, inc: Incoming, question: str,
-                           at: list[tuple[str, str]]) -> None:
+    async def _create_card(self, inc: Incoming, question: str, at: list[tuple[str, str]]) -> None:
         await self.api.send_card(
-            card_biz_id=inc.card_biz_id, card_data=card_json.thinking(question, self.cfg.locale),
+            card_biz_id=inc.card_biz_id,
+            card_data=card_json.thinking(question, self.cfg.locale),
             conversation_id=inc.conversation_id if inc.is_group else None,
-            user_id=None if inc.is_group else inc.sender_staff_id, at_users=at)
+            user_id=None if inc.is_group else inc.sender_staff_id,
+            at_users=at,
+        )
 
-    async def _stream_update(self, inc: Incoming, question: str, so_far: str, *,
-                             max_wait: float = 0.5,
-                             on_send: Callable[[], None] | None = None) -> None:
+    async def _stream_update(
+        self,
+        inc: Incoming,
+        question: str,
+        so_far: str,
+        *,
+        max_wait: float = 0.5,
+        on_send: Callable[[], None] | None = None,
+    ) -> None:
         shown, _ = cards.fit_answer(so_far, self.cfg.max_card_chars)
-        await self.api.update_card(inc.card_biz_id,
-                                   card_json.streaming(question, shown, self.cfg.locale),
-                                   best_effort=True, max_wait=max_wait,
-                                   on_send=on_send)
+        await self.api.update_card(
+            inc.card_biz_id,
+            card_json.streaming(question, shown, self.cfg.locale),
+            best_effort=True,
+            max_wait=max_wait,
+            on_send=on_send,
+        )
 
-    def _final_card(self, inc: Incoming, question: str, shown: str, notice: str | None,
-                    failed: bool) -> Final:
+    def _final_card(
+        self, inc: Incoming, question: str, shown: str, notice: str | None, failed: bool
+    ) -> Final:
         return card_json.final(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
 
     async def _update_final(self, inc: Incoming, final: Final) -> None:

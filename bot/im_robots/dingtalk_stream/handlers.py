@@ -44,8 +44,16 @@ Emit = Callable[..., None]
 class _Wired:
     """What every robot handler is given: config, responder, store, a task spawner, events."""
 
-    def __init__(self, *, config: RobotConfig, responder: Responder, storage: Storage,
-                 spawn: Spawn, emit: Emit, owner: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        config: RobotConfig,
+        responder: Responder,
+        storage: Storage,
+        spawn: Spawn,
+        emit: Emit,
+        owner: str = "",
+    ) -> None:
         super().__init__()  # the SDK handler's own set-up (next in the MRO)
         self.cfg = config
         self.responder = responder
@@ -56,14 +64,12 @@ class _Wired:
 
 
 class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
-
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
         try:  # (the SDK's json.loads lets lone surrogates and any depth through)
             strict_json.check(data, what="robot message")
         except strict_json.JsonRefused as exc:  # acked: the same frame again is no better
-            log.warning("robot message %s acked and not answered: %s",
-                        str(data.get("msgId", "?"))[:100], exc)
+            log.warning("robot message %s acked and not answered: %s", str(data.get("msgId", "?"))[:100], exc)
             self.emit("message.refused", msg=str(data.get("msgId", ""))[:100])
             return AckMessage.STATUS_OK, "OK"
         inc = parse_incoming(data)
@@ -72,8 +78,9 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
             return AckMessage.STATUS_OK, "OK"
         payload = json.dumps(data, ensure_ascii=False)
         try:
-            claim = self.storage.claim_message_now(inc.dedup_key, msg_id=inc.msg_id,
-                                                   owner=self.owner, payload=payload)
+            claim = self.storage.claim_message_now(
+                inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload
+            )
         except StoreUnwritable as exc:
             claim = await self._claim_when_writable(inc, payload, exc)
         if claim is None:
@@ -84,8 +91,11 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
                 claiming.cancel()
                 raise
             if not claiming.done():
-                log.info("message %s acked; the store did not answer within %g s, so it is "
-                         "claimed after the ack", inc.msg_id, CLAIM_BEFORE_ACK)
+                log.info(
+                    "message %s acked; the store did not answer within %g s, so it is claimed after the ack",
+                    inc.msg_id,
+                    CLAIM_BEFORE_ACK,
+                )
                 self.spawn(self._handle_when_claimed(inc, claiming))
                 return AckMessage.STATUS_OK, "OK"
             try:
@@ -95,8 +105,7 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         self.handle(inc, claim)
         return AckMessage.STATUS_OK, "OK"
 
-    async def _claim_when_writable(self, inc: Incoming, payload: str,
-                                   exc: StoreUnwritable) -> Claim:
+    async def _claim_when_writable(self, inc: Incoming, payload: str, exc: StoreUnwritable) -> Claim:
         """Hold an unclaimable message unacked, claiming it again with backoff until the store
         writes; StoreUnwritable (still no ack) after ``HOLD_FOR`` seconds."""
         say_unwritable(self.emit, inc.msg_id, exc)
@@ -108,32 +117,36 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
             tries += 1
             try:
                 claim = await self.storage.claim_message_soon(
-                    inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload)
+                    inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload
+                )
             except StoreUnwritable as again:
                 if tries % 10 == 0:
-                    log.error("message %s still held unacked after %.0f s: %s", inc.msg_id,
-                              waited, again)
+                    log.error("message %s still held unacked after %.0f s: %s", inc.msg_id, waited, again)
                 continue
             except StoreError as other:  # a busy or failing store: as before the ack
-                log.error("could not claim message %s (%s); answering it unclaimed",
-                          inc.msg_id, other)
+                log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id, other)
                 claim = Claim("new")
-            log.warning("message %s claimed after the store could write again (held %.0f s, "
-                        "%d tries); answering it", inc.msg_id, waited, tries)
+            log.warning(
+                "message %s claimed after the store could write again (held %.0f s, %d tries); answering it",
+                inc.msg_id,
+                waited,
+                tries,
+            )
             self.emit("store.writable", msg=inc.msg_id, after=waited)
             return claim
-        raise StoreUnwritable(f"message {inc.msg_id} held {HOLD_FOR:g} s while the store could "
-                              "not write; left unacked")
+        raise StoreUnwritable(
+            f"message {inc.msg_id} held {HOLD_FOR:g} s while the store could not write; left unacked"
+        )
 
     async def _claim(self, inc: Incoming, payload: str) -> Claim:
         try:
-            return await self.storage.claim_message(inc.dedup_key, msg_id=inc.msg_id,
-                                                    owner=self.owner, payload=payload)
+            return await self.storage.claim_message(
+                inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload
+            )
         except StoreUnwritable:
             raise
         except StoreError as exc:  # answering twice beats never answering
-            log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id,
-                      exc)
+            log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id, exc)
             return Claim("new")
 
     async def _handle_when_claimed(self, inc: Incoming, claiming: asyncio.Future[Claim]) -> None:
@@ -145,8 +158,10 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         except asyncio.CancelledError:
             # Shutting down while the store still holds the claim: the message is acked, so
             # no one else gets it and no progress names it; end it here, with a notice.
-            log.warning("message %s acked but not yet claimed at shutdown; it ends in a card "
-                        "with a notice", inc.msg_id)
+            log.warning(
+                "message %s acked but not yet claimed at shutdown; it ends in a card with a notice",
+                inc.msg_id,
+            )
             plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
             await asyncio.shield(self.responder.interrupted(inc, plan))
             raise
@@ -154,18 +169,20 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
 
     def handle(self, inc: Incoming, claim: Claim) -> None:
         if claim.outcome == "skip":
-            log.info("skipped message %s from %s: already answered or being answered (%s; "
-                     "a duplicate msgId, e.g. a redelivery)",
-                     inc.msg_id, inc.sender_staff_id, claim.reason)
+            log.info(
+                "skipped message %s from %s: already answered or being answered (%s; "
+                "a duplicate msgId, e.g. a redelivery)",
+                inc.msg_id,
+                inc.sender_staff_id,
+                claim.reason,
+            )
             self.emit("dedup.skip", msg=inc.msg_id)
             return
         plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
         if claim.outcome == "taken":
-            log.info("recovery: message %s redelivered and taken over (%s)", inc.msg_id,
-                     claim.reason)
+            log.info("recovery: message %s redelivered and taken over (%s)", inc.msg_id, claim.reason)
             self.emit("recovery", msg=inc.msg_id, via="redelivery", reason=claim.reason)
-        self.emit("message", msg=inc.msg_id, plan=plan.action, msgtype=inc.msgtype,
-                  group=inc.is_group)
+        self.emit("message", msg=inc.msg_id, plan=plan.action, msgtype=inc.msgtype, group=inc.is_group)
         self.spawn(self.responder.serve(inc, plan, claim.progress))
 
 
@@ -180,10 +197,15 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
             return AckMessage.STATUS_OK, self.click(data)
         except (ValueError, TypeError, AttributeError) as exc:  # acked: a resend is no better
             content = data.get("content")
-            log.warning("card callback on card %s acked and ignored: its content is not JSON "
-                        "text holding cardPrivateData (%s: %s; found %s of %d chars)",
-                        str(data.get("outTrackId", "?"))[:80], type(exc).__name__,
-                        str(exc)[:200], type(content).__name__, len(str(content)))
+            log.warning(
+                "card callback on card %s acked and ignored: its content is not JSON "
+                "text holding cardPrivateData (%s: %s; found %s of %d chars)",
+                str(data.get("outTrackId", "?"))[:80],
+                type(exc).__name__,
+                str(exc)[:200],
+                type(content).__name__,
+                len(str(content)),
+            )
             self.emit("callback.bad", card=str(data.get("outTrackId", ""))[:80])
             return AckMessage.STATUS_OK, {}
 
@@ -197,8 +219,7 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
             return {}
         rating, msg_id = parsed
         card_id = msg.card_instance_id
-        done = self.storage.vote_now(card_id=card_id, msg_id=msg_id, user_id=msg.user_id,
-                                     rating=rating)
+        done = self.storage.vote_now(card_id=card_id, msg_id=msg_id, user_id=msg.user_id, rating=rating)
         if done is None:  # the store is busy: record the vote after the answer
             self.spawn(self._vote_later(card_id, msg_id, msg.user_id, rating))
         else:
@@ -215,12 +236,14 @@ class FeedbackHandler(_Wired, dingtalk_stream.CallbackHandler):  # type: ignore[
         return {}
 
     async def _vote_later(self, card_id: str, msg_id: str, user_id: str, rating: str) -> None:
-        known, changed = await self.storage.vote(card_id=card_id, msg_id=msg_id,
-                                                 user_id=user_id, rating=rating)
+        known, changed = await self.storage.vote(
+            card_id=card_id, msg_id=msg_id, user_id=user_id, rating=rating
+        )
         self._voted(card_id, msg_id, user_id, rating, known, changed)
 
-    def _voted(self, card_id: str, msg_id: str, user_id: str, rating: str,
-               known: Answer | None, changed: bool) -> None:
+    def _voted(
+        self, card_id: str, msg_id: str, user_id: str, rating: str, known: Answer | None, changed: bool
+    ) -> None:
         self.emit("feedback", card=card_id, user=user_id, rating=rating, changed=changed)
         if known:
             self.spawn(self._show_vote(card_id, msg_id, known, rating))
@@ -250,8 +273,7 @@ class LoggingEventHandler(dingtalk_stream.EventHandler):  # type: ignore[misc]
 
 def say_unwritable(emit: Emit, msg_id: str, exc: StoreUnwritable) -> None:
     """The loud line (store path, SQLite code, errno) and the ``store.unwritable`` event."""
-    log.error("message %s not taken and not acked, so the platform delivers it again: %s",
-              msg_id, exc)
+    log.error("message %s not taken and not acked, so the platform delivers it again: %s", msg_id, exc)
     emit("store.unwritable", msg=msg_id)
 
 
@@ -260,6 +282,7 @@ def spawner(tasks: set[asyncio.Task[Any]]) -> Spawn:
         task = asyncio.get_running_loop().create_task(coro)
         tasks.add(task)
         task.add_done_callback(_finished(tasks))
+
     return spawn
 
 
@@ -268,4 +291,5 @@ def _finished(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], No
         tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("conversation task failed", exc_info=task.exception())
+
     return done

@@ -81,8 +81,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def expected_sign(timestamp: str, app_secret: str) -> str:
-    digest = hmac.new(app_secret.encode(), f"{timestamp}\n{app_secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(app_secret.encode(), f"{timestamp}\n{app_secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -91,38 +90,48 @@ def card_sign(timestamp: str, api_secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def check_signature(headers: Mapping[str, str], app_secret: str, now: float, *,
-                    max_skew: float = MAX_SKEW) -> tuple[int, str] | None:
+def check_signature(
+    headers: Mapping[str, str], app_secret: str, now: float, *, max_skew: float = MAX_SKEW
+) -> tuple[int, str] | None:
     """None if the request is the platform's; else the HTTP status and why (pure)."""
     return _check(headers, "timestamp", "sign", expected_sign, app_secret, now, max_skew)
 
 
-def check_card_signature(headers: Mapping[str, str], api_secret: str, now: float, *,
-                         max_skew: float = MAX_SKEW) -> tuple[int, str] | None:
+def check_card_signature(
+    headers: Mapping[str, str], api_secret: str, now: float, *, max_skew: float = MAX_SKEW
+) -> tuple[int, str] | None:
     """The same for a card click, signed with the registered apiSecret (pure)."""
     return _check(headers, CARD_TIMESTAMP, CARD_SIGN, card_sign, api_secret, now, max_skew)
 
 
-def _check(headers: Mapping[str, str], ts_name: str, sign_name: str,
-           signer: Callable[[str, str], str], secret: str, now: float,
-           max_skew: float) -> tuple[int, str] | None:
+def _check(
+    headers: Mapping[str, str],
+    ts_name: str,
+    sign_name: str,
+    signer: Callable[[str, str], str],
+    secret: str,
+    now: float,
+    max_skew: float,
+) -> tuple[int, str] | None:
     timestamp, sign = headers.get(ts_name), headers.get(sign_name)
     if not timestamp or not sign:
-        missing = " and ".join(n for n, v in ((ts_name, timestamp), (sign_name, sign))
-                               if not v)
+        missing = " and ".join(n for n, v in ((ts_name, timestamp), (sign_name, sign)) if not v)
         return 401, f"header {missing} missing: expected the platform's signed request"
-    if not (timestamp.isascii() and timestamp.isdigit()
-            and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
-        return 401, (f"header {ts_name} must be milliseconds since the epoch (at most "
-                     f"{MAX_TIMESTAMP_DIGITS} digits 0-9), found {timestamp[:40]!r}"
-                     f"{'...' if len(timestamp) > 40 else ''}")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+        return 401, (
+            f"header {ts_name} must be milliseconds since the epoch (at most "
+            f"{MAX_TIMESTAMP_DIGITS} digits 0-9), found {timestamp[:40]!r}"
+            f"{'...' if len(timestamp) > 40 else ''}"
+        )
     if not hmac.compare_digest(sign.encode(), signer(timestamp, secret).encode()):
         return 401, f"header {sign_name} does not match {ts_name} and this app's secret"
     skew = int(timestamp) / 1000 - now
     if abs(skew) > max_skew:
-        return 403, (f"header {ts_name} is {abs(skew):.0f} s "
-                     f"{'ahead of' if skew > 0 else 'behind'} this robot's clock, more than the "
-                     f"{max_skew:g} s allowed (a replay?)")
+        return 403, (
+            f"header {ts_name} is {abs(skew):.0f} s "
+            f"{'ahead of' if skew > 0 else 'behind'} this robot's clock, more than the "
+            f"{max_skew:g} s allowed (a replay?)"
+        )
     return None
 
 
@@ -133,8 +142,9 @@ class ReplayGuard:
     signature: a seen signature passes again for another message id within ``reuse`` seconds
     of its first sight, never for the same id, never later."""
 
-    def __init__(self, *, keep: float = 2 * MAX_SKEW, reuse: float = REUSE_WINDOW,
-                 limit: int = REPLAY_MEMORY) -> None:
+    def __init__(
+        self, *, keep: float = 2 * MAX_SKEW, reuse: float = REUSE_WINDOW, limit: int = REPLAY_MEMORY
+    ) -> None:
         self.keep, self.reuse, self.limit = keep, reuse, limit
         self._seen: OrderedDict[str, tuple[float, set[str]]] = OrderedDict()
 
@@ -152,11 +162,15 @@ class ReplayGuard:
             return None
         first, keys = seen
         if key in keys:
-            return (f"replay: this signature already came with {key[:100]} "
-                    f"{now - first:.0f} s ago; expected a request signed afresh")
+            return (
+                f"replay: this signature already came with {key[:100]} "
+                f"{now - first:.0f} s ago; expected a request signed afresh"
+            )
         if now - first > self.reuse:
-            return (f"replay: this signature was first used {now - first:.0f} s ago, for "
-                    f"another request; a signature is reused only within {self.reuse:g} s")
+            return (
+                f"replay: this signature was first used {now - first:.0f} s ago, for "
+                f"another request; a signature is reused only within {self.reuse:g} s"
+            )
         keys.add(key)
         return None
 
@@ -184,11 +198,16 @@ def webhook_refusal(url: str, endpoint: str) -> str | None:
             return None
         defaults = {"http": 80, "https": 443}
         if (where.scheme, where.hostname, port or defaults.get(where.scheme)) == (
-                home.scheme, home.hostname, home_port or defaults.get(home.scheme)):
+            home.scheme,
+            home.hostname,
+            home_port or defaults.get(home.scheme),
+        ):
             return None
-    return (f"sessionWebhook {url[:200]!r} is not on DingTalk's hosts (https://"
-            f"{', https://'.join(DINGTALK_HOSTS)}) nor this robot's endpoint {endpoint}: "
-            "expected the platform's https://oapi.dingtalk.com/robot/sendBySession?session=...")
+    return (
+        f"sessionWebhook {url[:200]!r} is not on DingTalk's hosts (https://"
+        f"{', https://'.join(DINGTALK_HOSTS)}) nor this robot's endpoint {endpoint}: "
+        "expected the platform's https://oapi.dingtalk.com/robot/sendBySession?session=..."
+    )
 
 
 @dataclass
@@ -236,11 +255,11 @@ class CallbackEndpoint:
             self._card_url = url
             log.info("HTTP mode: card clicks go to %s", url)
         except OpenApiCallError as exc:
-            log.error("could not register %s for card clicks (%s); votes are not received",
-                      url, exc)
+            log.error("could not register %s for card clicks (%s); votes are not received", url, exc)
 
-    def _signed(self, check: Check, headers: Mapping[str, str], raw: bytes,
-                what: str) -> dict[str, Any] | Outcome:
+    def _signed(
+        self, check: Check, headers: Mapping[str, str], raw: bytes, what: str
+    ) -> dict[str, Any] | Outcome:
         """The body of a request ``check`` accepts (signed with this app's secret), or the
         refusal to answer. The clock is the wall clock as it is now (a clock corrected since
         start-up counts at once)."""
@@ -276,14 +295,14 @@ class CallbackEndpoint:
         payload = json.dumps(data, ensure_ascii=False)
         try:
             claim = await robot.storage.claim_message_soon(
-                inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload)
+                inc.dedup_key, msg_id=inc.msg_id, owner=robot.owner, payload=payload
+            )
         except StoreUnwritable as exc:  # not taken: the platform may deliver it again
             self._replays["message"].forget(headers["sign"], replay_key)
             robot.store_unwritable(inc.msg_id, exc)
             return Outcome(503, {"error": f"message {inc.msg_id[:100]} not taken: {exc}"})
         except StoreError as exc:  # answering twice beats never answering
-            log.error("could not claim message %s (%s); answering it unclaimed",
-                      inc.msg_id[:100], exc)
+            log.error("could not claim message %s (%s); answering it unclaimed", inc.msg_id[:100], exc)
             claim = Claim("new")
         before = set(robot.tasks)
         assert self._handler is not None
@@ -306,8 +325,9 @@ class CallbackEndpoint:
         try:
             answer = self._feedback.click(data)
         except (ValueError, TypeError, AttributeError) as exc:
-            return Outcome(400, {"error": f"body is not a card callback ({exc}): expected "
-                                          "content holding JSON text"})
+            return Outcome(
+                400, {"error": f"body is not a card callback ({exc}): expected content holding JSON text"}
+            )
         return Outcome(200, answer if isinstance(answer, dict) else {}, robot.tasks - before)
 
     async def upkeep(self) -> set[asyncio.Task[Any]]:
@@ -324,8 +344,7 @@ class CallbackEndpoint:
         return robot.tasks - before
 
 
-def _signed_object(refused: tuple[int, str] | None, raw: bytes,
-                   what: str) -> dict[str, Any] | Outcome:
+def _signed_object(refused: tuple[int, str] | None, raw: bytes, what: str) -> dict[str, Any] | Outcome:
     """The body of a signed request, or the refusal to answer (pure)."""
     if refused is not None:
         log.warning("%s refused (%d): %s", what, *refused)
@@ -335,8 +354,7 @@ def _signed_object(refused: tuple[int, str] | None, raw: bytes,
     except strict_json.JsonRefused as exc:
         return Outcome(400, {"error": str(exc)})
     if not isinstance(data, dict):
-        return Outcome(400, {"error": f"body must be a JSON object, found "
-                                      f"{type(data).__name__}"})
+        return Outcome(400, {"error": f"body must be a JSON object, found {type(data).__name__}"})
     return data
 
 
@@ -352,15 +370,15 @@ Accept = Callable[[Mapping[str, str], bytes], Awaitable[Outcome]]
 
 async def _aiohttp_handler(accept: Accept, request: web.Request) -> web.Response:
     raw = await read_whole(request)
-    outcome = raw if isinstance(raw, Outcome) else \
-        await accept(_lower(dict(request.headers)), raw)
-    return web.Response(status=outcome.status, body=outcome.encoded(),
-                        content_type="application/json")
+    outcome = raw if isinstance(raw, Outcome) else await accept(_lower(dict(request.headers)), raw)
+    return web.Response(status=outcome.status, body=outcome.encoded(), content_type="application/json")
 
 
 def _too_large(size: int | str) -> Outcome:
-    return Outcome(413, {"error": f"body larger than {MAX_BODY} bytes ({size}): expected one "
-                                  "robot message or card callback"})
+    return Outcome(
+        413,
+        {"error": f"body larger than {MAX_BODY} bytes ({size}): expected one robot message or card callback"},
+    )
 
 
 async def read_whole(request: web.Request) -> bytes | Outcome:
@@ -379,13 +397,17 @@ async def read_whole(request: web.Request) -> bytes | Outcome:
                     return _too_large("more arrived")
                 chunks.append(chunk)
     except TimeoutError:
-        return Outcome(408, {"error": f"body not complete after {BODY_TIMEOUT:g} s "
-                                      f"({size} bytes arrived): send the whole body"})
+        return Outcome(
+            408,
+            {
+                "error": f"body not complete after {BODY_TIMEOUT:g} s "
+                f"({size} bytes arrived): send the whole body"
+            },
+        )
     return b"".join(chunks)
 
 
-def routes(app: web.Application, endpoint: CallbackEndpoint, path: str,
-           card_path: str) -> None:
+def routes(app: web.Application, endpoint: CallbackEndpoint, path: str, card_path: str) -> None:
     """Messages at ``path``, card clicks at ``card_path``."""
     for where, accept in ((path, endpoint.accept), (card_path, endpoint.click)):
         app.router.add_post(where, functools.partial(_aiohttp_handler, accept))
@@ -410,6 +432,7 @@ def make_app(robot: DingTalkStreamRobot) -> web.Application:
         for task in keeper:
             task.cancel()
         await robot.aclose()
+
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return app
@@ -441,8 +464,7 @@ class HttpServer:
             port = self._runner.addresses[0][1]
             host = "127.0.0.1" if cfg.listen_host in ("0.0.0.0", "::") else cfg.listen_host
             self.url = f"http://{host}:{port}{cfg.http_path}"
-            await self.endpoint.register(cfg.card_callback_url
-                                         or f"http://{host}:{port}{cfg.card_path}")
+            await self.endpoint.register(cfg.card_callback_url or f"http://{host}:{port}{cfg.card_path}")
             self.connected.set()
             log.info("HTTP mode: register %s as the app's message callback URL", self.url)
             await self._stopped.wait()
@@ -477,17 +499,21 @@ class AsgiApp:
         path, method = scope.get("path", "/"), scope.get("method", "GET")
         accept = {cfg.http_path: self.endpoint.accept, cfg.card_path: self.endpoint.click}
         if path not in accept or method != "POST":
-            outcome = Outcome(404 if path not in accept else 405,
-                              {"error": f"expected POST {cfg.http_path} (or {cfg.card_path}), "
-                                        f"found {method} {path}"})
+            outcome = Outcome(
+                404 if path not in accept else 405,
+                {"error": f"expected POST {cfg.http_path} (or {cfg.card_path}), found {method} {path}"},
+            )
         else:
             raw = await _read_body(receive)
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                       for k, v in scope.get("headers", [])}
-            outcome = await accept[path](headers, raw) if raw is not None else \
-                _too_large("more arrived")
-        await send({"type": "http.response.start", "status": outcome.status,
-                    "headers": [(b"content-type", b"application/json")]})
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            outcome = await accept[path](headers, raw) if raw is not None else _too_large("more arrived")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": outcome.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": outcome.encoded()})
         # The platform has its answer; now the long work, inside this invocation.
         work = outcome.work
@@ -527,8 +553,9 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-def asgi_app(instance_dir: Path | None = None, *, env: Mapping[str, str] | None = None,
-             **overrides: Any) -> AsgiApp:
+def asgi_app(
+    instance_dir: Path | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
+) -> AsgiApp:
     """The ASGI entry of an instance folder (default: the demo), in ``mode: "http"``."""
     from ...elements import ELEMENTS_DIR
     from .robot import DingTalkStreamRobot

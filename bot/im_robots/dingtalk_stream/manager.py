@@ -17,8 +17,13 @@ log = logging.getLogger("bot.manager")
 
 
 class ClientManager:
-    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]],
-                 close: Callable[[], Coroutine[Any, Any, None]], *, name: str = "robot") -> None:
+    def __init__(
+        self,
+        run: Callable[[], Coroutine[Any, Any, None]],
+        close: Callable[[], Coroutine[Any, Any, None]],
+        *,
+        name: str = "robot",
+    ) -> None:
         self._run = run
         self._close = close
         self.name = name
@@ -69,5 +74,4 @@ class ClientManager:
             loop.call_soon_threadsafe(main.cancel)
         thread.join(timeout)
         if thread.is_alive():
-            log.warning("%s did not stop within %.1f s; leaving its daemon thread", self.name,
-                        timeout)
+            log.warning("%s did not stop within %.1f s; leaving its daemon thread", self.name, timeout)

@@ -38,8 +38,7 @@ class OpenApiCallError(BotError):
 
     @property
     def retriable(self) -> bool:
-        return (self.status >= 500 or self.status == 429 or "QpsLimit" in self.code
-                or self.status == 0)
+        return self.status >= 500 or self.status == 429 or "QpsLimit" in self.code or self.status == 0
 
 
 class OpenApiClient:
@@ -93,11 +92,14 @@ class OpenApiClient:
 
     # -- gateway and token ----------------------------------------------------------------------
     async def open_connection(self, subscriptions: list[dict[str, str]]) -> dict[str, Any]:
-        body = {"clientId": self.client_id, "clientSecret": self._secret,
-                "subscriptions": subscriptions, "ua": "fakeding-bot/0.1 (dingtalk-stream)"}
+        body = {
+            "clientId": self.client_id,
+            "clientSecret": self._secret,
+            "subscriptions": subscriptions,
+            "ua": "fakeding-bot/0.1 (dingtalk-stream)",
+        }
         status, data = await self._raw("POST", "/v1.0/gateway/connections/open", body, {})
-        if status != 200 or not isinstance(data, dict) or not data.get("endpoint") \
-                or not data.get("ticket"):
+        if status != 200 or not isinstance(data, dict) or not data.get("endpoint") or not data.get("ticket"):
             code, message = _error_of(data)
             raise OpenApiCallError("POST /v1.0/gateway/connections/open", status, code, message)
         return data
@@ -116,16 +118,14 @@ class OpenApiClient:
                 code, message = _error_of(data)
                 raise OpenApiCallError("POST /v1.0/oauth2/accessToken", status, code, message)
             self._token = str(data["accessToken"])
-            self._token_expires = self.clock.monotonic() + float(data.get("expireIn", 7200)) \
-                - TOKEN_MARGIN
+            self._token_expires = self.clock.monotonic() + float(data.get("expireIn", 7200)) - TOKEN_MARGIN
             return self._token
 
     def forget_token(self) -> None:
         self._token = None
 
     # -- calls ------------------------------------------------------------------------------------
-    async def _raw(self, method: str, path: str, body: Any,
-                   headers: dict[str, str]) -> tuple[int, Any]:
+    async def _raw(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
         url = path if path.startswith("http") else self.endpoint + path
         self.requests += 1
         # encoded here, once (what ``json=`` would do, minus a payload object per request)
@@ -139,14 +139,20 @@ class OpenApiClient:
                 try:
                     return resp.status, json.loads(raw) if raw else None
                 except ValueError:
-                    return resp.status, {"code": "notJson",
-                                         "message": raw.decode("utf-8", "replace")[:200]}
+                    return resp.status, {"code": "notJson", "message": raw.decode("utf-8", "replace")[:200]}
         except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, {"code": "network", "message": type(exc).__name__}
 
-    async def call(self, method: str, path: str, body: dict[str, Any], *,
-                   best_effort: bool = False, max_wait: float = 0.5,
-                   on_send: Callable[[], None] | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        best_effort: bool = False,
+        max_wait: float = 0.5,
+        on_send: Callable[[], None] | None = None,
+    ) -> Any:
         """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``.
 
         ``best_effort`` calls (streaming updates) are made once, and only if a rate-limit slot
@@ -169,8 +175,7 @@ class OpenApiClient:
             token = await self.token()
             if on_send is not None:
                 on_send()
-            status, data = await self._raw(method, path, body,
-                                           {"x-acs-dingtalk-access-token": token})
+            status, data = await self._raw(method, path, body, {"x-acs-dingtalk-access-token": token})
             if status == 200:
                 if attempt > 1:
                     self.on_event("api.recovered", {"route": route, "attempt": attempt})
@@ -186,8 +191,16 @@ class OpenApiClient:
             if best_effort or not last.retriable or attempt == attempts:
                 raise last  # no backoff after the last attempt: fail over at once
             delay = self.backoff(attempt, qps_limited="QpsLimit" in code)
-            self.on_event("api.retry", {"route": route, "status": status, "code": code,
-                                        "attempt": attempt, "backoff": round(delay, 3)})
+            self.on_event(
+                "api.retry",
+                {
+                    "route": route,
+                    "status": status,
+                    "code": code,
+                    "attempt": attempt,
+                    "backoff": round(delay, 3),
+                },
+            )
             await asyncio.sleep(delay)
         assert last is not None
         raise last
@@ -198,18 +211,26 @@ class OpenApiClient:
         return float(min(base * 2 ** (attempt - 1), 8.0) * (1 + 0.2 * self.rng.random()))
 
     # -- robot APIs ---------------------------------------------------------------------------------
-    async def send_card(self, *, card_biz_id: str, card_data: dict[str, Any] | str,
-                        conversation_id: str | None, user_id: str | None,
-                        at_users: Sequence[tuple[str, str]] = ()) -> None:
+    async def send_card(
+        self,
+        *,
+        card_biz_id: str,
+        card_data: dict[str, Any] | str,
+        conversation_id: str | None,
+        user_id: str | None,
+        at_users: Sequence[tuple[str, str]] = (),
+    ) -> None:
         body: dict[str, Any] = {
-            "cardTemplateId": "StandardCard", "robotCode": self.client_id,
+            "cardTemplateId": "StandardCard",
+            "robotCode": self.client_id,
             "cardBizId": card_biz_id,
             "cardData": _card_text(card_data),
             "sendOptions": {"atAll": False},
         }
         if at_users:
             body["sendOptions"]["atUserListJson"] = json.dumps(
-                [{"nickName": nick, "userId": uid} for uid, nick in at_users], ensure_ascii=False)
+                [{"nickName": nick, "userId": uid} for uid, nick in at_users], ensure_ascii=False
+            )
         if self.card_callback_url is not None:
             body["callbackUrl"] = self.card_callback_url
         if conversation_id is not None:
@@ -218,19 +239,37 @@ class OpenApiClient:
             body["singleChatReceiver"] = json.dumps({"userId": user_id})
         await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
 
-    async def update_card(self, card_biz_id: str, card_data: dict[str, Any] | str, *,
-                          best_effort: bool = False, max_wait: float = 0.5,
-                          on_send: Callable[[], None] | None = None) -> None:
-        await self.call("PUT", "/v1.0/im/robots/interactiveCards",
-                        {"cardBizId": card_biz_id, "cardData": _card_text(card_data)},
-                        best_effort=best_effort, max_wait=max_wait, on_send=on_send)
+    async def update_card(
+        self,
+        card_biz_id: str,
+        card_data: dict[str, Any] | str,
+        *,
+        best_effort: bool = False,
+        max_wait: float = 0.5,
+        on_send: Callable[[], None] | None = None,
+    ) -> None:
+        await self.call(
+            "PUT",
+            "/v1.0/im/robots/interactiveCards",
+            {"cardBizId": card_biz_id, "cardData": _card_text(card_data)},
+            best_effort=best_effort,
+            max_wait=max_wait,
+            on_send=on_send,
+        )
 
     async def register_card_callback(self, url: str) -> None:
         """Have card clicks POSTed to ``url`` (``mode: "http"``), signed with the app secret;
         cards sent afterwards carry it."""
-        await self.call("POST", "/v1.0/card/callbacks/register",
-                        {"apiSecret": self._secret, "callbackUrl": url,
-                         "callbackRouteKey": CARD_ROUTE_KEY, "forceUpdate": True})
+        await self.call(
+            "POST",
+            "/v1.0/card/callbacks/register",
+            {
+                "apiSecret": self._secret,
+                "callbackUrl": url,
+                "callbackRouteKey": CARD_ROUTE_KEY,
+                "forceUpdate": True,
+            },
+        )
         self.card_callback_url = url
 
     async def webhook(self, url: str, body: dict[str, Any]) -> None:
@@ -240,15 +279,24 @@ class OpenApiClient:
             errcode = data.get("errcode") if isinstance(data, dict) else None
             if status == 200 and errcode == 0:
                 return
-            err = OpenApiCallError("POST sessionWebhook", status, str(errcode),
-                                   str(data.get("errmsg") if isinstance(data, dict) else data))
+            err = OpenApiCallError(
+                "POST sessionWebhook",
+                status,
+                str(errcode),
+                str(data.get("errmsg") if isinstance(data, dict) else data),
+            )
             self.on_error("POST sessionWebhook", status, str(errcode))
-            if errcode == 300001 or (status != 200 and status < 500 and status != 0) \
-                    or attempt == self.attempts:
+            if (
+                errcode == 300001
+                or (status != 200 and status < 500 and status != 0)
+                or attempt == self.attempts
+            ):
                 raise err
             delay = 60.0 if errcode == 130101 else self.backoff(attempt, qps_limited=False)
-            self.on_event("webhook.retry", {"errcode": errcode, "status": status,
-                                            "attempt": attempt, "backoff": round(delay, 3)})
+            self.on_event(
+                "webhook.retry",
+                {"errcode": errcode, "status": status, "attempt": attempt, "backoff": round(delay, 3)},
+            )
             await asyncio.sleep(delay)
         raise err
 

@@ -62,16 +62,21 @@ class Connection(Protocol):
 
 
 class DingTalkStreamRobot(ImRobot):
-    def __init__(self, config: RobotConfig, *, clock: Clock | None = None,
-                 agent: Agent | None = None, observer: Observer | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: RobotConfig,
+        *,
+        clock: Clock | None = None,
+        agent: Agent | None = None,
+        observer: Observer | None = None,
+        seed: int = 0,
+    ) -> None:
         self.cfg = config
         self.clock = clock or LoopClock()
         # The wall clock as it is at each reading, for the platform's signed timestamps: the
         # default LoopClock keeps the offset it read at start (right for lease and TTL spans,
         # wrong once the system clock is corrected). A given clock is the test's (virtual) one.
-        self.wall: Callable[[], float] = self.clock.time if clock is not None else \
-            SystemClock().time
+        self.wall: Callable[[], float] = self.clock.time if clock is not None else SystemClock().time
         self._agent = agent
         self.observer = observer
         self.seed = seed
@@ -93,10 +98,10 @@ class DingTalkStreamRobot(ImRobot):
         self.manager = ClientManager(self.run, self.aclose, name=f"robot-{config.client_id}")
 
     @classmethod
-    def from_instance(cls, instance_dir: Path, *, env: Mapping[str, str] | None = None,
-                      **overrides: Any) -> DingTalkStreamRobot:
-        kwargs = {k: overrides.pop(k) for k in ("clock", "agent", "observer", "seed")
-                  if k in overrides}
+    def from_instance(
+        cls, instance_dir: Path, *, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> DingTalkStreamRobot:
+        kwargs = {k: overrides.pop(k) for k in ("clock", "agent", "observer", "seed") if k in overrides}
         return cls(load_config(instance_dir, env=env, **overrides), **kwargs)
 
     def emit(self, kind: str, **fields: Any) -> None:
@@ -126,29 +131,47 @@ class DingTalkStreamRobot(ImRobot):
         self.storage = open_storage(cfg, self.clock)
         self.store = self.storage.fast if isinstance(self.storage, SqliteStorage) else None
         agent = self._agent or build_agent(cfg.agent, base_dir=cfg.base_dir, locale=cfg.locale)
-        self.api = OpenApiClient(endpoint=cfg.endpoint, client_id=cfg.client_id,
-                                 client_secret=cfg.client_secret, clock=self.clock, qps=cfg.qps,
-                                 attempts=cfg.retry_attempts, rng=self.rng,
-                                 on_event=self._on_event)
+        self.api = OpenApiClient(
+            endpoint=cfg.endpoint,
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret,
+            clock=self.clock,
+            qps=cfg.qps,
+            attempts=cfg.retry_attempts,
+            rng=self.rng,
+            on_event=self._on_event,
+        )
         if self.metrics is not None:
             self.api.on_error = self.metrics.api_error
         ai = cfg.card_mode == "ai"
         self.responder = (AiCardResponder if ai else Responder)(
-            config=cfg, api=self.api, agent=agent, storage=self.storage, clock=self.clock,
-            emit=self.emit)
+            config=cfg, api=self.api, agent=agent, storage=self.storage, clock=self.clock, emit=self.emit
+        )
         return self.responder
 
     def message_handler(self) -> MessageHandler:
         assert self.responder is not None and self.storage is not None
-        return MessageHandler(config=self.cfg, responder=self.responder, storage=self.storage,
-                              spawn=spawner(self.tasks), emit=self.emit, owner=self.owner)
+        return MessageHandler(
+            config=self.cfg,
+            responder=self.responder,
+            storage=self.storage,
+            spawn=spawner(self.tasks),
+            emit=self.emit,
+            owner=self.owner,
+        )
 
     def feedback_handler(self) -> FeedbackHandler:
         """Card clicks, from the Stream connection or (``mode: "http"``) an HTTP route."""
         assert self.responder is not None and self.storage is not None
         kind = AiFeedbackHandler if self.cfg.card_mode == "ai" else FeedbackHandler
-        return kind(config=self.cfg, responder=self.responder, storage=self.storage,
-                    spawn=spawner(self.tasks), emit=self.emit, owner=self.owner)
+        return kind(
+            config=self.cfg,
+            responder=self.responder,
+            storage=self.storage,
+            spawn=spawner(self.tasks),
+            emit=self.emit,
+            owner=self.owner,
+        )
 
     def build(self) -> Connection:
         """The core and what brings messages in: the Stream websocket, or in ``mode: "http"``
@@ -161,13 +184,18 @@ class DingTalkStreamRobot(ImRobot):
             self.connection = HttpServer(self)
             return self.connection
         assert self.api is not None
-        conn = StreamConnection(self.api, rng=self.rng, idle_timeout=cfg.stream_idle_timeout,
-                                on_event=self._on_event, auth_attempts=cfg.auth_attempts,
-                                monotonic=self.clock.monotonic)
-        conn.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC,
-                                       self.message_handler())
-        conn.register_callback_handler(dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK,
-                                       self.feedback_handler())
+        conn = StreamConnection(
+            self.api,
+            rng=self.rng,
+            idle_timeout=cfg.stream_idle_timeout,
+            on_event=self._on_event,
+            auth_attempts=cfg.auth_attempts,
+            monotonic=self.clock.monotonic,
+        )
+        conn.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, self.message_handler())
+        conn.register_callback_handler(
+            dingtalk_stream.CallbackHandler.TOPIC_CARD_CALLBACK, self.feedback_handler()
+        )
         conn.register_all_event_handler(LoggingEventHandler())
         self.connection = conn
         return conn
@@ -200,8 +228,7 @@ class DingTalkStreamRobot(ImRobot):
                     if removed:
                         self.emit("store.pruned", rows=removed)
             except StoreError as exc:
-                log.warning("store upkeep failed (%s); trying again in %.0f s", exc,
-                            self.cfg.owner_lease / 3)
+                log.warning("store upkeep failed (%s); trying again in %.0f s", exc, self.cfg.owner_lease / 3)
             await asyncio.sleep(self.cfg.owner_lease / 3)
 
     async def recover(self) -> int:
@@ -225,12 +252,13 @@ class DingTalkStreamRobot(ImRobot):
             data = {}
         inc = parse_incoming(data if isinstance(data, dict) else {})
         plan = plan_for(inc, max_question_chars=self.cfg.max_question_chars)
-        action = {"claimed": "answer again", "carded": "answer again into the same card",
-                  "answered": "finish the card with the kept answer"}.get(found.state, "finish")
-        log.info("recovery: message %s left %s by %s; %s", found.msg_id, found.state,
-                 found.owner, action)
-        self.emit("recovery", msg=found.msg_id, state=found.state, via="orphan",
-                  owner=found.owner)
+        action = {
+            "claimed": "answer again",
+            "carded": "answer again into the same card",
+            "answered": "finish the card with the kept answer",
+        }.get(found.state, "finish")
+        log.info("recovery: message %s left %s by %s; %s", found.msg_id, found.state, found.owner, action)
+        self.emit("recovery", msg=found.msg_id, state=found.state, via="orphan", owner=found.owner)
         assert self.responder is not None
         spawner(self.tasks)(self.responder.serve(inc, plan, found))
 
@@ -247,19 +275,20 @@ class DingTalkStreamRobot(ImRobot):
             if self.api is not None:
                 self.api.draining = True
             finals = len(self.tasks) / self.cfg.qps + 1.0  # time the final cards need
-            _, pending = await asyncio.wait(set(self.tasks),
-                                            timeout=max(0.0, deadline - finals))
+            _, pending = await asyncio.wait(set(self.tasks), timeout=max(0.0, deadline - finals))
             if pending:
-                log.warning("shutting down: %d answer(s) still running are ended with a "
-                            "notice", len(pending))
+                log.warning("shutting down: %d answer(s) still running are ended with a notice", len(pending))
             for task in pending:
                 task.cancel()  # the responder turns a cancel into a final "interrupted" card
             left = max(finals, deadline - (self.clock.monotonic() - started))
             if pending:
                 _, stuck = await asyncio.wait(pending, timeout=left)
                 if stuck:
-                    log.error("shutting down: %d card(s) could not be finished in time; the "
-                              "next start finishes them", len(stuck))
+                    log.error(
+                        "shutting down: %d card(s) could not be finished in time; the "
+                        "next start finishes them",
+                        len(stuck),
+                    )
         if self.api is not None:
             await self.api.close()
         if self.exporter is not None:
@@ -270,11 +299,15 @@ class DingTalkStreamRobot(ImRobot):
             try:  # what is left is free to take at once
                 await asyncio.wait_for(self.storage.beat(self.owner, 0.0), left)
             except TimeoutError:
-                log.error("shutting down: the deadline of %g s passed while the store at %s "
-                          "stayed busy; this robot's lease is not released, so another robot "
-                          "takes over its unfinished messages when the lease runs out (at "
-                          "most %g s); messages not acked are delivered again by the platform",
-                          deadline, self.storage.name, self.cfg.owner_lease)
+                log.error(
+                    "shutting down: the deadline of %g s passed while the store at %s "
+                    "stayed busy; this robot's lease is not released, so another robot "
+                    "takes over its unfinished messages when the lease runs out (at "
+                    "most %g s); messages not acked are delivered again by the platform",
+                    deadline,
+                    self.storage.name,
+                    self.cfg.owner_lease,
+                )
             except StoreError as exc:
                 log.warning("could not release the owner lease: %s", exc)
             await self.storage.aclose(max(0.0, deadline - (self.clock.monotonic() - started)))
@@ -299,7 +332,8 @@ def open_storage(cfg: RobotConfig, clock: Clock) -> Storage:
         try:
             from ...redis_store import RedisStorage
         except ImportError:
-            raise ConfigError(f"store {cfg.store!r} needs the redis client library; "
-                              "pip install redis") from None
+            raise ConfigError(
+                f"store {cfg.store!r} needs the redis client library; pip install redis"
+            ) from None
         return RedisStorage(cfg.store, clock, memory_ttl=cfg.memory_ttl)
     return SqliteStorage(cfg.store_path(), clock)

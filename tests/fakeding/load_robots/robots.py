@@ -63,10 +63,14 @@ class Metered(Correct):
         from dingtalk_stream import utils  # the endpoint the SDK is pointed at
 
         token = self.dingtalk_client.get_access_token()
-        requests.post(f"{utils.DINGTALK_OPENAPI_ENDPOINT}/v1.0/robot/groupMessages/send",
-                      timeout=10,
-                      headers={"x-acs-dingtalk-access-token": token},
-                      json={"robotCode": msg.robot_code,
-                            "openConversationId": msg.conversation_id,
-                            "msgKey": "sampleText",
-                            "msgParam": json.dumps({"content": "answer"})})
+        requests.post(
+            f"{utils.DINGTALK_OPENAPI_ENDPOINT}/v1.0/robot/groupMessages/send",
+            timeout=10,
+            headers={"x-acs-dingtalk-access-token": token},
+            json={
+                "robotCode": msg.robot_code,
+                "openConversationId": msg.conversation_id,
+                "msgKey": "sampleText",
+                "msgParam": json.dumps({"content": "answer"}),
+            },
+        )

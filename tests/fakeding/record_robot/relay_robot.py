@@ -15,9 +15,11 @@ ANSWER_PREFIX = os.environ.get("RELAY_ROBOT_PREFIX", "echo")
 
 
 def card(text: str) -> dict[str, Any]:
-    return {"config": {"autoLayout": True, "enableForward": True},
-            "header": {"title": {"type": "text", "text": "relay"}},
-            "contents": [{"type": "markdown", "text": text, "id": "answer"}]}
+    return {
+        "config": {"autoLayout": True, "enableForward": True},
+        "header": {"title": {"type": "text", "text": "relay"}},
+        "contents": [{"type": "markdown", "text": text, "id": "answer"}],
+    }
 
 
 class Echo(dingtalk_stream.ChatbotHandler):
@@ -33,8 +35,9 @@ class Echo(dingtalk_stream.ChatbotHandler):
 
 
 def main() -> None:
-    credential = dingtalk_stream.Credential(os.environ["DINGTALK_CLIENT_ID"],
-                                            os.environ["DINGTALK_CLIENT_SECRET"])
+    credential = dingtalk_stream.Credential(
+        os.environ["DINGTALK_CLIENT_ID"], os.environ["DINGTALK_CLIENT_SECRET"]
+    )
     client = dingtalk_stream.DingTalkStreamClient(credential)
     client.register_callback_handler(ChatbotMessage.TOPIC, Echo())
     client.start_forever()
