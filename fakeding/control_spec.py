@@ -457,6 +457,42 @@ ROUTES: tuple[ControlRoute, ...] = (
         media="application/yaml",
     ),
     ControlRoute(
+        "POST",
+        "/_fakeding/scenario/steps",
+        "a scenario file's text checked with the scenario schema and answered as typed steps, "
+        "each with the control request that replays it (the emulator's Load scenario); an error "
+        "names the file's line, the step and the field",
+        obj(
+            ("name", "steps", "setup", "notes"),
+            name=STR,
+            file=STR,
+            steps=arr(
+                obj(
+                    ("n", "index", "line", "at", "kind", "summary", "request"),
+                    n={"type": "integer"},
+                    index={"type": "integer"},
+                    line={"type": "integer"},
+                    at=NUM,
+                    kind={"enum": ["say", "click", "fault", "event", "graph", "settings", "wait"]},
+                    summary=STR,
+                    request={"type": ["object", "null"]},
+                    conversation=STR,
+                    card={"type": "integer"},
+                    note=STR,
+                )
+            ),
+            setup=arr(ANY_OBJ),
+            notes=arr(STR),
+        ),
+        body=obj(("yaml",), yaml=STR, name=STR),
+        example={
+            "yaml": "name: hello\nusers: {u1: {nick: Ann}}\nconversations: {team: {type: group}}\n"
+            "steps:\n  - at: 0\n    say: {user: u1, in: team, text: hi}\n",
+            "name": "hello.yaml",
+        },
+        bad={"yaml": "name: hello\nsteps:\n  - at: 0\n    say: {user: nobody, in: team, text: hi}\n"},
+    ),
+    ControlRoute(
         "GET",
         "/_fakeding/web/{name}",
         "the emulator page's files",

@@ -14,11 +14,13 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 import sys
 import weakref
 from collections import Counter
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path, PurePath
 from typing import Any, Protocol, TextIO
 
 from aiohttp import web
@@ -475,6 +477,20 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             headers={"Content-Disposition": 'attachment; filename="emulator-session.yaml"'},
         )
 
+    async def scenario_steps(request: web.Request) -> web.StreamResponse:
+        """A scenario file's text, validated as ``fakeding scenario run`` does, as typed steps
+        the page replays (``fakeding.scenarios.page_replay`` says why the page sends them)."""
+        try:
+            body = jsonsafe.loads(await request.read() or b"{}")
+            answer = typed_steps(body)
+        except ValueError as exc:
+            return _json(
+                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
+            )
+        except ControlError as exc:  # its problem names the file, line and field itself
+            return _json({"error": clipped(exc.problem), "field": exc.field}, 400)
+        return _json(answer)
+
     app.on_shutdown.append(on_shutdown)
     r = app.router
     r.add_get("/", page)
@@ -491,6 +507,39 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     r.add_get("/_fakeding/faults", armed)
     r.add_post("/_fakeding/faults/disarm", disarm)
     r.add_get("/_fakeding/scenario", scenario)
+    r.add_post("/_fakeding/scenario/steps", scenario_steps)
+
+
+def typed_steps(body: Any) -> dict[str, Any]:
+    """``{"yaml": TEXT, "name"?: FILE NAME}`` as ``page_replay.page_steps`` types it; a file
+    that does not validate is a ``ControlError`` whose problem names the file, line, step and
+    field (``scenario.yaml:12: steps[2].say.user: unknown user 'bob'; declared: ['alice']``)."""
+    if not isinstance(body, dict):
+        found = type(body).__name__
+        raise ControlError("body", f"body: expected a JSON object {{yaml, name?}}, found {found}")
+    text, name = body.get("yaml"), body.get("name") or "scenario.yaml"
+    if not isinstance(text, str) or not text.strip():
+        raise ControlError("yaml", f"yaml: expected the scenario file's text, found {jsonsafe.echo(text)}")
+    if not isinstance(name, str):
+        raise ControlError("name", f"name: expected the file's name, found {jsonsafe.echo(name)}")
+    try:
+        from .scenarios.page_replay import page_steps
+        from .scenarios.schema import ScenarioError, parse_scenario
+    except ImportError:
+        need = "yaml: loading a scenario needs PyYAML: pip install 'fakeding[scenarios]'"
+        raise ControlError("yaml", need) from None
+    try:
+        path = Path(PurePath(name.replace("\\", "/")).name or "scenario.yaml")
+        scenario = parse_scenario(text, path, any_robot=True)
+    except ScenarioError as exc:
+        raise ControlError(_where(str(exc)), str(exc)) from None
+    return page_steps(scenario)
+
+
+def _where(message: str) -> str:
+    """The field a scenario error names (``file:12: steps[2].say.user: …`` → ``steps[2].say.user``)."""
+    found = re.match(r"[^:]*:\d+: ([A-Za-z_][\w.\[\]-]*|\(top\)): ", message)
+    return found.group(1) if found else "yaml"
 
 
 def store_upload(platform: Platform, body: Any) -> str:

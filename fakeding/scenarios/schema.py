@@ -254,6 +254,28 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc})") from None
+    scenario = parse_scenario(text, path, robot=robot)
+    check = getattr(scenario.robot, "check", None)
+    if check is not None:  # an adapter that can tell now whether its robot will load
+        try:
+            check(scenario.options, path.parent)
+        except RobotAdapterError as exc:
+            raise scenario.error(exc.field, str(exc)) from None
+    for template_id, rel in (scenario.data.get("templates") or {}).items():
+        try:
+            scenario.templates.append(load_file(template_id, path.parent / rel))
+        except TemplateError as exc:
+            raise scenario.error(("templates", template_id), str(exc)) from None
+    return scenario
+
+
+def parse_scenario(
+    text: str, path: Path, *, robot: str | RobotAdapter | None = None, any_robot: bool = False
+) -> ScenarioFile:
+    """Validate a scenario's text (``path`` names it in errors; nothing is read from disk).
+
+    ``any_robot``: the steps are for a robot already running (the emulator replays them), so
+    a ``robot:`` no adapter here knows is not an error and ``answer:`` blocks are not checked."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
         data = _LOADER("").construct_document(node) if node is not None else None
@@ -273,21 +295,11 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
     except RobotAdapterError as exc:
         unknown = exc
     _validate(scenario, schema_for(scenario.adapter), data, ())
-    if unknown is not None:
+    if unknown is not None and not any_robot:
         raise scenario.error(unknown.field, str(unknown))
-    _validate(scenario, scenario.robot.options_schema, scenario.options, ("robot",))
-    check = getattr(scenario.robot, "check", None)
-    if check is not None:  # an adapter that can tell now whether its robot will load
-        try:
-            check(scenario.options, path.parent)
-        except RobotAdapterError as exc:
-            raise scenario.error(exc.field, str(exc)) from None
+    if scenario.adapter is not None:
+        _validate(scenario, scenario.robot.options_schema, scenario.options, ("robot",))
     _check_references(scenario)
-    for template_id, rel in (data.get("templates") or {}).items():
-        try:
-            scenario.templates.append(load_file(template_id, path.parent / rel))
-        except TemplateError as exc:
-            raise scenario.error(("templates", template_id), str(exc)) from None
     return scenario
 
 
@@ -326,7 +338,7 @@ def _check_references(s: ScenarioFile) -> None:
                 raise s.error(("steps", i, "say"), "a text message needs 'text'")
         elif "answer" in step:
             raise s.error(("steps", i, "answer"), "'answer' belongs to a 'say' step")
-        if "answer" in step and s.robot.answer_schema is None:
+        if "answer" in step and s.adapter is not None and s.adapter.answer_schema is None:
             raise s.error(
                 ("steps", i, "answer"),
                 f"robot adapter {s.robot.name!r} takes no "

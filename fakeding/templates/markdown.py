@@ -17,7 +17,7 @@ import re
 SURFACES = ("ai", "card", "robot")
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_LIST = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(.*)$")
+_LIST = re.compile(r"^\s*([-*+]|\d+\.)\s+(.*)$")
 _QUOTE = re.compile(r"^>\s?(.*)$")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)\)")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
@@ -39,6 +39,11 @@ def to_html(text: str, surface: str = "card") -> str:
     """``text`` as the DingTalk client draws it on ``surface``, as safe HTML."""
     blocks: list[str] = []
     paragraph: list[str] = []
+    lists: list[str] = []  # the list open now ("ul" or "ol"): items go inside one
+
+    def end_list() -> None:
+        if lists:
+            blocks.append(f"</{lists.pop()}>")
 
     def flush() -> None:
         if paragraph:
@@ -52,21 +57,29 @@ def to_html(text: str, surface: str = "card") -> str:
             in_fence = not in_fence
         if in_fence or _FENCE.match(line) or _TABLE_ROW.match(line):
             flush()  # shown literally, as the client does
+            end_list()
             blocks.append(f'<p class="literal">{html.escape(line)}</p>')
             continue
         if not line.strip():
             flush()
+            end_list()
             continue
+        item = _LIST.match(line)
+        if item:
+            flush()
+            kind = "ol" if item.group(1)[0].isdigit() else "ul"
+            if lists != [kind]:
+                end_list()
+                blocks.append(f"<{kind}>")
+                lists.append(kind)
+            blocks.append(f"<li>{_inline(item.group(2))}</li>")
+            continue
+        end_list()
         heading = _HEADING.match(line)
         if heading:
             flush()
             level = len(heading.group(1))
             blocks.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-            continue
-        item = _LIST.match(line)
-        if item:
-            flush()
-            blocks.append(f"<li>{_inline(item.group(1))}</li>")
             continue
         quote = _QUOTE.match(line)
         if quote:
@@ -75,6 +88,7 @@ def to_html(text: str, surface: str = "card") -> str:
             continue
         paragraph.append(line)
     flush()
+    end_list()
     return "".join(blocks)
 
 
