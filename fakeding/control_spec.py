@@ -326,6 +326,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         params={"card_id": "card-example"},
         query={
             "user": ("whose private data to draw", "alice"),
+            "version": ("the version to draw, with that user's private data then (default: the latest)", "1"),
             "local.NAME": ("a local variable's value (an input's text)", ""),
         },
     ),

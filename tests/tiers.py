@@ -104,6 +104,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_emulator_templates_browser.py": "external",
     "tests/fakeding/test_emulator_replay.py": "external",
     "tests/fakeding/test_scenario_page_replay.py": "pure",
+    "tests/fakeding/test_templates_drawn.py": "realtime",
     "tests/fakeding/test_error_echoes.py": "realtime",
     "tests/fakeding/test_faults.py": "realtime",
     "tests/fakeding/test_fuzz.py": "realtime",

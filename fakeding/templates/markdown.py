@@ -92,6 +92,65 @@ def to_html(text: str, surface: str = "card") -> str:
     return "".join(blocks)
 
 
+_RAW_FONT = re.compile(r"<font\s+color\s*=\s*[\"']?#?[0-9A-Za-z]+[\"']?\s*>(.*?)</font>", re.S | re.I)
+_RAW_BR = re.compile(r"<br\s*/?>", re.I)
+
+
+def to_text(text: str, surface: str = "card") -> str:
+    """``text`` as the client draws it on ``surface``, as readable plain text (for reports
+    and snapshots): headings, bold, italic and font colours lose their marks, a link reads
+    ``text (url)``, an image ``[image url]``, a list item ``• item`` (numbered ones keep their
+    number), a quote ``│ quote``; tables and code fences stay literal; on ``ai`` a single
+    newline joins the lines, elsewhere it breaks them; paragraphs stay apart by an empty line."""
+    out: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            joined = (" " if surface == "ai" else "\n").join(_plain(p) for p in paragraph)
+            out.extend(joined.split("\n"))
+            paragraph.clear()
+
+    in_fence = False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence or _FENCE.match(line) or _TABLE_ROW.match(line):
+            flush()
+            out.append(line)
+            continue
+        if not line.strip():
+            flush()
+            if out and out[-1]:
+                out.append("")  # a paragraph break stays one empty line
+            continue
+        heading, item, quote = _HEADING.match(line), _LIST.match(line), _QUOTE.match(line)
+        if heading or item or quote:
+            flush()
+        if heading:
+            out.append(_plain(heading.group(2)))
+        elif item:
+            marker = item.group(1) if item.group(1)[0].isdigit() else "•"
+            out.append(f"{marker} {_plain(item.group(2))}")
+        elif quote:
+            out.append(f"│ {_plain(quote.group(1))}")
+        else:
+            paragraph.append(line)
+    flush()
+    return "\n".join(out).strip("\n")
+
+
+def _plain(line: str) -> str:
+    out = _IMAGE.sub(lambda m: f"[image {m.group(2)}]", line)
+    out = _LINK.sub(
+        lambda m: f"{m.group(1)} ({m.group(2)})" if _SAFE_URL.match(m.group(2)) else m.group(0), out
+    )
+    out = _BOLD.sub(r"\1", out)
+    out = _ITALIC.sub(r"\1", out)
+    out = _RAW_FONT.sub(r"\1", out)
+    return _RAW_BR.sub("\n", out)
+
+
 def _inline(line: str) -> str:
     out = html.escape(line)
     out = _IMAGE.sub(

@@ -323,14 +323,16 @@ function renderInstance(card, data) {
 }
 
 // ---- template cards: the fake's renderer draws them for the user looking ---------------------
-// Only the latest version is drawn from the template (history shows the data); inputs keep
-// what the user typed in card.local, sent as their local input when a button is tapped.
-function renderTemplate(card) {
+// Every version is drawn from the template (``version``: an earlier one, as the user saw it
+// then); inputs keep what the user typed in card.local, sent as their local input when a
+// button is tapped.
+function renderTemplate(card, version = null) {
   const node = el("div", { class: "card-inner card-template" });
   const body = el("div", { class: "card-body" });
   node.append(body);
   const local = card.local || (card.local = {});
   const q = new URLSearchParams({ user: S.user });
+  if (version) q.set("version", String(version));
   for (const [k, v] of Object.entries(local)) q.set(`local.${k}`, v);
   api(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/view?${q}`)
     .then((r) => r.json())
@@ -369,8 +371,48 @@ function fillTemplate(card, node, body, view) {
       } else if (n.action === "dtOpenLink" && /^https?:/.test(n.src || "")) {
         row.append(link(n.text, n.src, "card-btn"));
       }
-    } else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
+    } else if (n.kind === "progress") body.append(progressBar(n.text));
+    else if (n.kind === "tag") body.append(el("div", { class: "tpl-tags" }, el("span", { class: "tpl-tag", text: n.text })));
+    else if (n.kind === "tags") body.append(el("div", { class: "tpl-tags" }, ...n.text.split(" · ").filter(Boolean).map((x) => el("span", { class: "tpl-tag", text: x }))));
+    else if (n.kind === "chart") body.append(drawChart(n.text));
+    else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
   }
+}
+
+// Designer components drawn as what they are: a bar for a ProgressBar, chips for tags, a
+// small bar chart for a chart (its values, not its JSON).
+function progressBar(text) {
+  const pct = parseFloat(text);
+  const bar = el("div", { class: "tpl-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": text || "progress" },
+    el("span", { class: "tpl-progress-track" }, el("span", { class: "tpl-progress-fill" })),
+    el("span", { class: "tpl-progress-text", text: text || "" }));
+  if (!Number.isNaN(pct)) {
+    bar.setAttribute("aria-valuenow", String(pct));
+    bar.querySelector(".tpl-progress-fill").style.width = `${Math.max(0, Math.min(100, pct))}%`;
+  }
+  return bar;
+}
+function drawChart(text) {
+  let chart = null;
+  try { chart = JSON.parse(text); } catch (_) { /* drawn as empty below */ }
+  const points = chart && Array.isArray(chart.data) ? chart.data.slice(0, 60) : [];
+  const name = `${(chart && chart.type) || "chart"}, ${points.length} points`;
+  const ys = points.map((p) => Number(p && p.y) || 0);
+  const top = Math.max(1, ...ys);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(1, ys.length) * 10} 50`);
+  svg.setAttribute("class", "tpl-chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", name);
+  ys.forEach((y, i) => {
+    const r = document.createElementNS(ns, "rect");
+    const h = Math.max(1, (y / top) * 48);
+    r.setAttribute("x", String(i * 10 + 1)); r.setAttribute("y", String(50 - h));
+    r.setAttribute("width", "8"); r.setAttribute("height", String(h));
+    svg.append(r);
+  });
+  return el("figure", { class: "tpl-chart-box", "data-points": String(points.length) }, svg, el("figcaption", { class: "muted", text: name }));
 }
 
 async function clickTemplate(card, buttonId) {
@@ -413,8 +455,9 @@ function renderCard(id) {
   const data = v.cardData || {};
   node.dataset.version = String(index + 1);
   node.dataset.final = String(!!(data.contents || []).find((c) => c && c.id === "feedback"));
-  const drawn = card.meta.drawn && card.shown == null;
-  node.append(drawn ? renderTemplate(card) : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
+  // a template card is drawn in every version, with the user's private data of then
+  node.append(card.meta.drawn ? renderTemplate(card, card.shown == null ? null : index + 1)
+    : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
   const t0 = card.versions[0] ? card.versions[0].t : v.t;
   const hist = el("div", { class: "card-history" },
     el("div", { class: "row" },
