@@ -523,14 +523,14 @@ def typed_steps(body: Any) -> dict[str, Any]:
     if not isinstance(name, str):
         raise ControlError("name", f"name: expected the file's name, found {jsonsafe.echo(name)}")
     try:
+        from .scenarios.document import ScenarioError, check_any_robot
         from .scenarios.page_replay import page_steps
-        from .scenarios.schema import ScenarioError, parse_scenario
     except ImportError:
         need = "yaml: loading a scenario needs PyYAML: pip install 'fakeding[scenarios]'"
         raise ControlError("yaml", need) from None
     try:
         path = Path(PurePath(name.replace("\\", "/")).name or "scenario.yaml")
-        scenario = parse_scenario(text, path, any_robot=True)
+        scenario = check_any_robot(text, path)  # the connected robot answers: no adapter
     except ScenarioError as exc:
         raise ControlError(_where(str(exc)), str(exc)) from None
     return page_steps(scenario)

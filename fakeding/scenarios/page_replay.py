@@ -5,8 +5,9 @@ script would send (``POST /_fakeding/messages``, ``…/click``, ``/faults``, ``/
 ``PATCH /_fakeding/settings``), so a replay is ordinary traffic the timeline and the inspector
 already show, the server keeps no replay state (a closed tab, a reset or two tabs leave nothing
 half-run behind), and Step, Run all and Stop are the page's own loop. The server's part is this:
-the same schema as ``fakeding scenario run`` (errors name the line, the step and the field) and
-each step typed, with its request.
+the scenario schema and references (``document``; errors name the line, the step and the
+field; ``answer:`` and ``expect:`` are the robot's business, not checked here) and each step
+typed, with its request.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from .runner import _pattern_get as _pattern  # the runner's rule for ``user{n}`` names
-from .runner import conversation_id, expand_steps
-from .schema import ScenarioFile
+from .document import ScenarioText, conversation_id, expand_steps
+from .document import pattern_get as _pattern  # the runner's rule for ``user{n}`` names
 
 KINDS = ("say", "click", "fault", "event", "graph", "settings", "wait")
 
 
-def page_steps(s: ScenarioFile) -> dict[str, Any]:
+def page_steps(s: ScenarioText) -> dict[str, Any]:
     """``{name, steps, setup, notes}``: ``steps`` unrolled (``repeat``/``every``) in time order,
     each ``{n, index, line, at, kind, summary, request, …}``; ``request`` is ``{method, path,
     body}`` (a click's ``path`` is filled in by the page once card ``card`` exists), None for

@@ -12,7 +12,6 @@ does not depend on the robot's pace.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ from ..profiles import with_profile
 from ..recorder import Record
 from ..templates import Template
 from . import causal, generic
+from .document import conversation_id, expand_steps
+from .document import pattern_get as _pattern_get
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
 from .schema import ScenarioFile, load_scenario
@@ -63,41 +64,6 @@ class ScenarioResult:
     @property
     def failed(self) -> list[Expectation]:
         return [e for e in self.expectations if not e.ok]
-
-
-def expand_steps(steps: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    """Unroll ``repeat``/``every`` steps, filling ``{n}`` (1-based) in strings."""
-    out: list[tuple[int, dict[str, Any]]] = []
-    for index, step in enumerate(steps):
-        for n in range(1, int(step.get("repeat", 1)) + 1):
-            copy = _fill(step, n)
-            copy["at"] = float(step["at"]) + (n - 1) * float(step.get("every", 0))
-            out.append((index, copy))
-    out.sort(key=lambda item: item[1]["at"])  # stable: same-time steps keep file order
-    return out
-
-
-def _fill(value: Any, n: int) -> Any:
-    if isinstance(value, str):
-        return value.replace("{n}", str(n))
-    if isinstance(value, dict):
-        return {k: _fill(v, n) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, n) for v in value]
-    return value
-
-
-def conversation_id(name: str) -> str:
-    return "cid" + re.sub(r"[^A-Za-z0-9]", "", name.title()) + "=="
-
-
-def _pattern_get(table: dict[str, Any], name: str) -> Any:
-    if name in table:
-        return table[name]
-    for key, value in table.items():
-        if "{n}" in key and re.fullmatch(re.escape(key).replace(r"\{n\}", r"\d+"), name):
-            return value
-    return None
 
 
 async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
