@@ -92,9 +92,26 @@ def faults() -> str:
             "scenario step `fault:`.\n\n" + doc + "\n")
 
 
+def record_kinds() -> str:
+    from fakeding.record_kinds import PAYLOADS, SUMMARIES, RecordKind
+
+    rows = []
+    for kind in RecordKind:
+        fields = ", ".join(f"`{name}`" for name in PAYLOADS[kind].__annotations__)
+        rows.append(f"| `{kind.value}` | {SUMMARIES[kind]} | {fields} |")
+    return ("# Record kinds\n\nEvery fact of a run is a record `{seq, t, kind, ...fields}` "
+            "(`fake.timeline()`, `GET /_fakeding/records`, `--record` JSON lines). The kinds are "
+            "`fakeding.record_kinds.RecordKind`; a kind outside this table is a robot's own "
+            "record (the reference robot writes `bot.*`). `violation` and `fake_error` fail "
+            "`check()`: the first is the robot's mistake, the second a bug in fakeding (file an "
+            "issue).\n\n| kind | what happened | fields |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli, "control-api.md": control_api, "dingtalk-api.md": dingtalk_api,
     "stream-protocol.md": stream_protocol, "settings.md": settings, "faults.md": faults,
+    "record-kinds.md": record_kinds,
 }
 
 

@@ -13,6 +13,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .cards import Card
 from .exceptions import ConfigError
 from .messages import Conversation
@@ -118,7 +120,8 @@ def session_scenario(
     acting = [
         r
         for r in records
-        if r.kind in ("message", "click") or (r.kind == "fault" and not r.fields.get("fired"))
+        if r.kind in (RecordKind.MESSAGE, RecordKind.CLICK)
+        or (r.kind == RecordKind.FAULT and not r.fields.get("fired"))
     ]
     start = acting[0].t if acting else 0.0
     waiting: dict[str, deque[dict[str, Any]]] = defaultdict(deque)  # conversation -> questions
@@ -128,7 +131,7 @@ def session_scenario(
     for r in records:
         f = r.fields
         at = round(r.t - start, 3)
-        if r.kind == "message":
+        if r.kind == RecordKind.MESSAGE:
             cid = str(f["conversation"])
             if cid not in convs:
                 convs.append(cid)
@@ -146,7 +149,7 @@ def session_scenario(
             steps.append(step)
             if f.get("delivered") and f["msgtype"] == "text" and text.strip():
                 waiting[cid].append(step)
-        elif r.kind == "card.send":
+        elif r.kind == RecordKind.CARD_SEND:
             card = by_id.get(f["card"])
             target = f.get("conversation") or direct.get(str(f.get("user")))
             if card is not None and target and waiting[target]:
@@ -154,13 +157,13 @@ def session_scenario(
                 question = waiting[target].popleft()
                 if block is not None:
                     question["answer"] = block
-        elif r.kind == "click" and f["card"] in card_index:
+        elif r.kind == RecordKind.CLICK and f["card"] in card_index:
             staff = str(f["user"])
             users.setdefault(staff, {"nick": nicks.get(staff) or staff})
             steps.append(
                 {"at": at, "click": {"user": staff, "card": card_index[f["card"]], "button": f["button"]}}
             )
-        elif r.kind == "fault" and not f.get("fired"):
+        elif r.kind == RecordKind.FAULT and not f.get("fired"):
             spec = {"kind": f["fault"], **{k: v for k, v in f.items() if k != "fault"}}
             steps.append({"at": at, "fault": spec})
     names = _names(convs)
@@ -176,7 +179,7 @@ def session_scenario(
     scenario["users"] = users
     scenario["conversations"] = {names[cid]: _conversation(conversations.get(cid), cid) for cid in convs}
     scenario["steps"] = steps or [{"at": 0, "wait": True}]
-    violations = sum(1 for r in records if r.kind == "violation")
+    violations = sum(1 for r in records if r.kind == RecordKind.VIOLATION)
     scenario["expect"] = {"cards": len(cards), "violations": violations}
     return scenario
 

@@ -23,6 +23,8 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
+from fakeding.record_kinds import FAILING_KINDS, RecordKind
+
 from . import jsonsafe
 from .control import clipped
 from .control_settings import knobs
@@ -148,7 +150,7 @@ class Feed:
         event["line"] = _quiet_line(record) if line is None else line
         if line is None:
             event["quiet"] = True
-        if with_card and record.kind in ("card.send", "card.update"):
+        if with_card and record.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             try:
                 card = self.fake.platform.cards.get(record.fields["card"])
                 version = card.versions[record.fields["version"] - 1]
@@ -250,9 +252,9 @@ def card_meta(card: Any, drawn: bool = False) -> dict[str, Any]:
 
 def _quiet_line(record: Record) -> str:
     f = record.fields
-    if record.kind == "api":
+    if record.kind == RecordKind.API:
         return f"api {f.get('route')} → {f.get('status')}"
-    if record.kind in ("push", "ack") and f.get("topic"):
+    if record.kind in (RecordKind.PUSH, RecordKind.ACK) and f.get("topic"):
         return f"{record.kind} {f.get('type', 'SYSTEM')} {f.get('topic')}"
     return record.kind
 
@@ -569,15 +571,15 @@ class Console:
                 if e.get("quiet"):
                     continue
                 line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
-                if e["kind"] == "violation":
+                if e["kind"] in FAILING_KINDS:
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
-                elif e["kind"] == "warning":
+                elif e["kind"] == RecordKind.WARNING:
                     line = f"\x1b[33m~ {line}\x1b[0m" if self.color else f"~ {line}"
-                elif self.color and e["kind"] == "api" and e["fields"].get("status", 200) >= 400:
+                elif self.color and e["kind"] == RecordKind.API and e["fields"].get("status", 200) >= 400:
                     line = f"\x1b[33m{line}\x1b[0m"  # a refused call: yellow
                 self.out.write(line + "\n")
                 client = e["fields"].get("client")
-                if e["kind"] == "connect" and client not in self.connected:
+                if e["kind"] == RecordKind.CONNECT and client not in self.connected:
                     self.connected.add(str(client))
                     self.diagnose(first_connect=True)
             elif e["type"] == "say":
@@ -592,17 +594,17 @@ class Console:
 
     def count(self, e: Event) -> None:
         kind, f = e["kind"], e["fields"]
-        if kind == "message":
+        if kind == RecordKind.MESSAGE:
             self.counts["messages"] += 1
-        elif kind == "card.send":
+        elif kind == RecordKind.CARD_SEND:
             self.counts["cards"] += 1
-        elif kind == "card.update":
+        elif kind == RecordKind.CARD_UPDATE:
             self.counts["updates"] += 1
-        elif kind == "api" and f.get("status") != 200:
+        elif kind == RecordKind.API and f.get("status") != 200:
             self.counts["API errors"] += 1
-        elif kind == "violation":
+        elif kind in FAILING_KINDS:
             self.counts["violations"] += 1
-        elif kind == "warning":
+        elif kind == RecordKind.WARNING:
             self.counts["warnings"] += 1
 
     def diagnose(self, *, first_connect: bool = False) -> None:

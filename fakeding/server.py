@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fakeding.record_kinds import BUG_REPORT, RecordKind
+
 from . import control_settings, template_files, users
 from .api import SentMessage
 from .cards import Card
@@ -446,7 +448,7 @@ class FakeDing:
         # what a reply on its session webhook answers (``answers`` in a scenario report)
         self.platform.recorder.add(
             t,
-            "graph",
+            RecordKind.GRAPH,
             client=app.client_id,
             conversation=conv.id,
             sender=staff_id,
@@ -476,8 +478,10 @@ class FakeDing:
             self.platform.faults.later.remove(f)
         if f.disarmed:  # taken back (the emulator's disarm) before its time came
             return
-        self.record("fault", fault=f.kind, **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
-        if f.kind in ("frame", "api"):
+        self.record(
+            RecordKind.FAULT, fault=f.kind, **{k: v for k, v in f.spec.items() if k not in ("at", "kind")}
+        )
+        if f.kind in ("frame", RecordKind.API):
             self.platform.faults.arm(f)
             return
         if f.kind == "expire_token":
@@ -496,7 +500,7 @@ class FakeDing:
         for conn in conns:
             if f.kind == "drop_connection":
                 self.stream.drop(conn)
-            elif f.kind == "disconnect":
+            elif f.kind == RecordKind.DISCONNECT:
                 self.stream.disconnect(conn)
             elif f.kind == "zombie":
                 self.stream.zombie(conn)
@@ -523,6 +527,10 @@ class FakeDing:
     def violations(self) -> list[Record]:
         return self.platform.recorder.violations
 
+    @property
+    def fake_errors(self) -> list[Record]:
+        return self.platform.recorder.fake_errors
+
     def expect_violation(self, pattern: str) -> None:
         """A violation whose reason matches ``pattern`` (a regex) is expected until the next
         reset: ``check()`` then requires it and ignores it."""
@@ -530,8 +538,13 @@ class FakeDing:
         self.expected_violations.append(pattern)
 
     def check(self) -> None:
-        """Raise ``UnmetExpectation`` listing every unexpected protocol violation (and every
-        expected one that did not happen)."""
+        """Raise ``UnmetExpectation`` listing every failure of the fake itself (a fakeding bug),
+        else every unexpected protocol violation (and every expected one that did not happen)."""
+        if self.fake_errors:
+            lines = "\n".join(f"  {r}" for r in self.fake_errors)
+            raise UnmetExpectation(
+                f"fakeding itself failed {len(self.fake_errors)} time(s), {BUG_REPORT}:\n{lines}"
+            )
         expected = self.expected_violations
         found = [
             r

@@ -220,6 +220,11 @@ class ThreadedFakeDing:
     def violations(self) -> list[Record]:
         return self.call(lambda: self.fake.violations)
 
+    @property
+    def fake_errors(self) -> list[Record]:
+        """Failures of the fake itself (fakeding bugs); ``check()`` fails on any."""
+        return self.call(lambda: self.fake.fake_errors)
+
     def check(self) -> None:
         self.call(self.fake.check)
 

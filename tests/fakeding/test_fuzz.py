@@ -547,6 +547,7 @@ def test_every_frame_kind_is_answered_by_a_violation_and_the_connection_stays_up
     reasons = [v.fields["reason"] for v in fake.violations]
     assert any("nested deeper" in r for r in reasons), reasons
     assert not any("fakeding failed" in r for r in reasons), reasons
+    assert fake.fake_errors == []
     assert [r["code"] for r in fake.timeline(["disconnect"])] == [1000]
     _assert_no_secret_in_fake(fake, secrets)
     fake.configure(system_ping_interval=None)
