@@ -72,16 +72,19 @@ def stream_protocol() -> str:
 
 
 def settings() -> str:
-    from fakeding.control_settings import knobs
+    from fakeding.settings import knobs
 
     import json
 
+    when = {"now": "at once", "start": "at start (`serve`)", "reset": "from the next reset"}
     rows = [f"| `{k.name}` | {k.kind}{' or null' if k.nullable else ''} | "
-            f"`{json.dumps(k.default)}` |" for k in knobs().values()]
+            f"`{json.dumps(k.default)}` | {when[k.applies]} | {k.help} |" for k in knobs().values()]
     return ("# Settings\n\nEvery rule of the fake platform is a setting, changed with `serve "
             "--set KEY=VALUE`, `--config FILE`, `PATCH /_fakeding/settings`, "
             "`@pytest.mark.fakeding(KEY=VALUE)` or a scenario's `platform:`; `null` switches a "
-            "rule off.\n\n| setting | type | default |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+            "rule off. One table (`fakeding.settings`) defines them all.\n\n"
+            "| setting | type | default | applies | what it does |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def faults() -> str:

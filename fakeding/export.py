@@ -21,21 +21,8 @@ from .messages import Conversation
 from .platform import TranscriptEntry
 from .recorder import Record
 
+
 # Settings the emulator changes at run time; differences from the defaults go into the export.
-SETTING_KEYS = (
-    "qps_limit",
-    "redelivery_delay",
-    "max_redeliveries",
-    "redelivery_new_message_id",
-    "token_ttl",
-    "webhook_per_minute",
-    "card_callback_timeout",
-    "card_param_value_max_bytes",
-    "interactive_card_max_bytes",
-    "stream_content_max_bytes",
-)
-
-
 def answer_text(data: Any) -> str | None:
     """The answer a card shows: its ``answer`` markdown block, or an AI card's ``content``."""
     if not isinstance(data, dict):

@@ -25,16 +25,16 @@ from aiohttp import web
 
 from fakeding.record_kinds import FAILING_KINDS, RecordKind
 
-from . import jsonsafe
+from . import control_settings, jsonsafe
 from .control import clipped
 from .control_settings import knobs
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
-from .export import SETTING_KEYS, session_scenario, to_yaml
+from .export import session_scenario, to_yaml
 from .inspector import frames_for
 from .platform import Platform
 from .recorder import Record, Recorder
-from .settings import Settings
+from .settings import Settings, changed_settings
 from .stream.ws import StreamServer
 from .terminal import printable
 
@@ -51,19 +51,11 @@ class FakeDing(Protocol):
     @property
     def recorder(self) -> Recorder: ...
 
-    def change_settings(self, **changes: Any) -> None: ...
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
 
 
 Event = dict[str, Any]
 Sink = Callable[[list[Event]], None]
-NULLABLE = {
-    "qps_limit",
-    "redelivery_delay",
-    "webhook_per_minute",
-    "card_param_value_max_bytes",
-    "interactive_card_max_bytes",
-    "stream_content_max_bytes",
-}
 WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
 SNAPSHOT_RECORDS = 500  # the first snapshot's latest records; older ones come from /records
@@ -267,39 +259,18 @@ def connections(fake: FakeDing) -> list[dict[str, Any]]:
 
 
 def current_settings(fake: FakeDing) -> dict[str, Any]:
-    return {k: getattr(fake.settings, k) for k in SETTING_KEYS}
+    """Every setting by name (the table of ``fakeding.settings``)."""
+    return control_settings.view(fake.settings)
 
 
 def change_settings(fake: FakeDing, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change rules and limits now, keeping what happened so far (``apply_settings`` resets)."""
-    clean: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key not in SETTING_KEYS:
-            raise ControlError(key, f"expected one of {', '.join(SETTING_KEYS)}, found {key!r}")
-        default = getattr(Settings(), key)
-        if value is None and key in NULLABLE:
-            clean[key] = None
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ControlError(key, f"expected true or false, found {value!r}")
-            clean[key] = value
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            want = "a number >= 0" + (" or null" if key in NULLABLE else "")
-            raise ControlError(key, f"expected {want}, found {value!r}")
-        else:
-            clean[key] = int(value) if isinstance(default, int) and value == int(value) else value
-    fake.change_settings(**clean)
-    return current_settings(fake)
+    """Change rules and limits now, keeping what happened so far: the control API's checks."""
+    return fake.update_settings(changes)
 
 
 def export_scenario(fake: FakeDing, name: str = "emulator session") -> dict[str, Any]:
     p = fake.platform
-    defaults = Settings()
-    changed = {
-        k: getattr(fake.settings, k)
-        for k in SETTING_KEYS
-        if getattr(fake.settings, k) != getattr(defaults, k)
-    }
+    changed = changed_settings(fake.settings)  # every setting that differs, from the one table
     nicks: dict[str, str | None] = {}
     for session in p.sessions.values():
         nicks[session.sender.staff_id] = session.sender.nick
