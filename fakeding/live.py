@@ -201,7 +201,7 @@ class Feed:
         numbered from the start of the run, without disturbing the followers' numbering)."""
         kept, self._refs = self._refs, None
         try:
-            events = [self.record_event(r) for r in self.fake.platform.recorder]
+            events = [self.record_event(r) for r in self.fake.recorder]
         finally:
             self._refs = kept
         events = [e for e in events if e["seq"] < before]

@@ -13,6 +13,7 @@ import re
 import secrets
 import socket
 import ssl
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -128,25 +129,39 @@ class FakeDing:
         if self.settings.system_ping_interval:
             self._pinger = asyncio.ensure_future(self._ping_loop(self.settings.system_ping_interval))
 
-    def change_settings(self, **changes: Any) -> None:
-        """Change rules and limits now, keeping everything that happened (``configure`` resets)."""
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings by name now, keeping everything that happened (``reset()`` starts
+        afresh): the one verb for changing settings. Every value is checked (``ControlError``
+        naming the setting); answers every setting."""
+        self._change_settings(**control_settings.check_changes(changes))
+        return control_settings.view(self.settings)
+
+    def _change_settings(self, **changes: Any) -> None:
         self.settings = self.settings.replace(**changes)
         self.platform.use_settings(self.settings)
         if "system_ping_interval" in changes:
             self._restart_pinger()
 
+    def change_settings(self, **changes: Any) -> None:
+        """Deprecated: ``update_settings({...})``."""
+        warnings.warn(
+            "FakeDing.change_settings(**changes) is deprecated; use update_settings({...})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._change_settings(**changes)
+
     def apply_settings(self, settings: Settings) -> None:
-        """Swap settings (rules, limits, timers) and start from a fresh platform state."""
+        """Deprecated: ``update_settings({...})`` then ``reset()``."""
+        warnings.warn(
+            "FakeDing.apply_settings(settings) is deprecated; use update_settings({...}) then reset()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.settings = settings
         self.platform.settings = settings
         self.reset()
         self._restart_pinger()
-
-    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """``change_settings`` from JSON: every value checked (``ControlError`` naming the
-        setting); answers every setting."""
-        self.change_settings(**control_settings.check_changes(changes))
-        return control_settings.view(self.settings)
 
     def apps(self) -> list[dict[str, Any]]:
         return [app.describe() for app in self.platform.apps.values()]

@@ -143,7 +143,7 @@ class CommandSession:
         if self._closing or code == 0:
             return
         await asyncio.wait([self._reader], timeout=1.0)
-        self.fake.platform.recorder.add(
+        self.fake.recorder.add(
             self.fake.now, RecordKind.ROBOT_EXIT, code=code, output=masked("\n".join(self.lines), self.fake)
         )
 
@@ -153,7 +153,7 @@ class CommandSession:
 
     def busy(self) -> bool:
         """Busy until nothing was recorded for ``quiet`` seconds (the process is opaque)."""
-        records = self.fake.platform.recorder.records
+        records = self.fake.recorder.records
         last = records[-1].t if records else 0.0
         return self.fake.now - last < self.quiet
 

@@ -134,7 +134,7 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         cid_names = {conversation_id(name): name for name in _names(steps, convs)}
         result = ScenarioResult(
             scenario=s,
-            records=fake.platform.recorder.records,
+            records=fake.recorder.records,
             cards=fake.platform.cards.all(),
             transcript=list(fake.platform.transcript),
             expectations=[],
@@ -254,7 +254,7 @@ def _act(
         )
     elif "settings" in step:
         try:  # changed mid-scenario: new rules from now on, nothing forgotten
-            fake.change_settings(**step["settings"])
+            fake.update_settings(step["settings"])
         except ConfigError as exc:
             raise s.error(("steps", index, "settings"), str(exc)) from None
 

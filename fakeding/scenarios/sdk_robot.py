@@ -187,7 +187,7 @@ class SdkSession:
         fake, loop = self.fake, self._fake_loop
 
         def add() -> None:
-            fake.platform.recorder.add(fake.clock.monotonic(), kind, **fields)
+            fake.recorder.add(fake.clock.monotonic(), kind, **fields)
 
         if loop is None or loop.is_closed():
             return
@@ -330,7 +330,7 @@ class SdkSession:
     def _last_calls(self) -> str:
         calls = [
             f"{r.fields['route']} → {r.fields['status']}"
-            for r in self.fake.platform.recorder.records
+            for r in self.fake.recorder.records
             if r.kind == RecordKind.API
         ][-3:]
         return "; ".join(calls) or "none"
