@@ -25,7 +25,7 @@ from aiohttp import web
 
 from fakeding.record_kinds import FAILING_KINDS, RecordKind
 
-from . import control_settings, jsonsafe
+from . import control_settings, control_spec, jsonsafe
 from .control import clipped
 from .control_settings import knobs
 from .describe import Refs, describe
@@ -451,19 +451,22 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     app.on_shutdown.append(on_shutdown)
     r = app.router
     r.add_get("/", page)
-    r.add_get("/_fakeding/web/{name}", static)
     r.add_get("/favicon.ico", no_icon)  # browsers ask for it; not a robot's mistake to record
-    r.add_get("/_fakeding/events", events)
-    # GET (every setting) and PATCH are the control API's; POST answers the page's subset
-    r.add_route("POST", "/_fakeding/settings", settings)
-    r.add_get("/_fakeding/connections", conns)
-    r.add_get("/_fakeding/records", older)
-    r.add_get("/_fakeding/frames", frames)
-    r.add_get("/_fakeding/settings/knobs", knob_table)
-    r.add_post("/_fakeding/files", upload)
-    r.add_get("/_fakeding/faults", armed)
-    r.add_post("/_fakeding/faults/disarm", disarm)
-    r.add_get("/_fakeding/scenario", scenario)
+    # the page's routes under /_fakeding/ come from the control API's table (fakeding.control_spec)
+    handlers = {
+        "static": static,
+        "events": events,
+        "settings": settings,
+        "conns": conns,
+        "older": older,
+        "frames": frames,
+        "knob_table": knob_table,
+        "upload": upload,
+        "armed": armed,
+        "disarm": disarm,
+        "scenario": scenario,
+    }
+    control_spec.register(r, "live", handlers)
 
 
 def store_upload(platform: Platform, body: Any) -> str:

@@ -127,6 +127,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_record_kinds.py": "realtime",
     "tests/fakeding/test_settings_table.py": "realtime",
     "tests/fakeding/test_one_verb.py": "realtime",
+    "tests/fakeding/test_control_routes_table.py": "realtime",
     "tests/fakeding/test_probe.py": "process",
     "tests/fakeding/test_profiles.py": "process",
     "tests/fakeding/test_record.py": "process",
