@@ -76,12 +76,117 @@ def settings() -> str:
 
     import json
 
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
     rows = [f"| `{k.name}` | {k.kind}{' or null' if k.nullable else ''} | "
-            f"`{json.dumps(k.default)}` |" for k in knobs().values()]
+            f"`{json.dumps(k.default)}` | {cell(k.help)} |" for k in knobs().values()]
     return ("# Settings\n\nEvery rule of the fake platform is a setting, changed with `serve "
             "--set KEY=VALUE`, `--config FILE`, `PATCH /_fakeding/settings`, "
             "`@pytest.mark.fakeding(KEY=VALUE)` or a scenario's `platform:`; `null` switches a "
-            "rule off.\n\n| setting | type | default |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+            "rule off. The defaults are what DingTalk documents; where the community disputes a "
+            "fact, a [profile](../RECORDING.md#platform-profiles) picks another value.\n\n"
+            "| setting | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+# What each record kind means. The kinds themselves come from the recorder (its docstring today;
+# its enum once record kinds are one): a kind without a line here fails ``--check``.
+KIND_MEANINGS = {
+    "connect": "a Stream connection opened (app, connection id, the SDK it named at the gateway)",
+    "disconnect": "a connection closed, with its `reason`",
+    "message": "a user's message entered the platform (control API, emulator, scenario step)",
+    "queued": "a message waiting because no connection of its robot is live",
+    "push": "a frame pushed to a connection (topic, `msgId`, headers)",
+    "redeliver": "an un-acked callback pushed again",
+    "ack": "the robot's ack of a pushed frame, with its status and latency",
+    "api": "an OpenAPI call the robot made: route, status, refusal code",
+    "token": "an access token issued",
+    "card.send": "a card created or delivered",
+    "card.update": "a card's data changed (a new version)",
+    "card.stream": "a streaming update of an AI card",
+    "webhook": "a message sent through a session webhook or a custom robot's webhook",
+    "click": "a user clicked a card button",
+    "callback": "an HTTP callback (message or card click) and the robot's answer",
+    "fault": "a fault armed or fired",
+    "violation": "a protocol violation: the robot (or the fake) broke a rule; `check()` fails",
+    "warning": "a documented limit broken, or a quirk that changes what users see: recorded, "
+    "never refused unless `strict_limits`",
+    "robot.exception": "an in-process robot raised (with a traceback)",
+    "robot.exit": "a robot process exited mid-run (code and its last output lines)",
+    "robot.outside": "an in-process robot connected to a host other than the fake",
+    "robot.thread_stopped": "a robot thread still working when the run ended was stopped",
+    "robot.unfinished": "the robot was still busy when `settle:` ran out, naming what is pending",
+}
+
+
+def record_kinds() -> str:
+    import re
+
+    import fakeding.recorder as module
+
+    doc = module.__doc__ or ""
+    listed = doc[doc.index("Record kinds:") : doc.index("(", doc.index("Record kinds:"))]
+    kinds = re.findall(r"``([a-z_.]+)``", listed)
+    unknown = [k for k in kinds if k not in KIND_MEANINGS]
+    if unknown:
+        raise SystemExit(f"record kinds without a meaning in docs/generate.py: {unknown}")
+    rows = [f"| `{k}` | {KIND_MEANINGS[k]} |" for k in KIND_MEANINGS]
+    return ("# Record kinds\n\nEvery observable fact of a run is a record `{seq, t, kind, ...}` "
+            "(`GET /_fakeding/timeline`, `fakeding.timeline()`, a scenario report's timeline). "
+            "`t` is seconds since the fake started, virtual seconds under a virtual clock; "
+            "control-API traffic is never recorded. A robot running in the same process (a "
+            "scenario, the demo) adds its own records under `bot.*`; the scenario engine's are "
+            "`robot.*`.\n\n| kind | what happened |\n|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def _shape(schema: dict[str, object]) -> str:
+    """A JSON-schema node in a few words: its type, enum, bounds."""
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])  # type: ignore[union-attr]
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return " or ".join(_shape(s) for s in schema[key])  # type: ignore[union-attr]
+    kind = schema.get("type", "any")
+    text = " or ".join(kind) if isinstance(kind, list) else str(kind)
+    if "minimum" in schema:
+        text += f" >= {schema['minimum']}"
+    if "pattern" in schema:
+        text += f" matching `{schema['pattern']}`"
+    if kind == "array" and isinstance(schema.get("items"), dict) and "properties" not in schema["items"]:  # type: ignore[operator]
+        text += " of " + _shape(schema["items"])  # type: ignore[arg-type]
+    return text
+
+
+def _fields(schema: dict[str, object]) -> list[str]:
+    props: dict[str, dict[str, object]] = schema.get("properties", {})  # type: ignore[assignment]
+    required = set(schema.get("required", []))  # type: ignore[arg-type]
+    return [f"| `{name}` | {_shape(node)} | {'yes' if name in required else ''} |"
+            for name, node in props.items()]
+
+
+def scenario_schema() -> str:
+    import json
+
+    from fakeding.scenarios.schema import SCHEMA
+
+    head = "| key | value | required |\n|---|---|---|\n"
+    step = SCHEMA["properties"]["steps"]["items"]
+    parts = ["# Scenario file schema\n",
+             "A scenario is a YAML file checked against this JSON schema before anything runs (a "
+             "bad file fails with `file:line: field: problem`). The robot's adapter fills in "
+             "`answer:` (its scripted answers) and adds its own `expect:` keys; `robot:` options "
+             "are the adapter's. How to write one: [Write a scenario](../how-to/scenarios.md).\n",
+             "## Top level\n\n" + head + "\n".join(_fields(SCHEMA)) + "\n",
+             "## A step\n\nEach step has `at` (virtual seconds) and exactly one action: "
+             + ", ".join(f"`{next(iter(o['required']))}`" for o in step["oneOf"]) + ".\n\n"
+             + head + "\n".join(_fields(step)) + "\n"]
+    for name, node in step["properties"].items():
+        if isinstance(node, dict) and "properties" in node:
+            parts.append(f"### `{name}:`\n\n" + head + "\n".join(_fields(node)) + "\n")
+    for name in ("report", "expect"):
+        parts.append(f"## `{name}:`\n\n" + head + "\n".join(_fields(SCHEMA["properties"][name])) + "\n")
+    parts.append("## The whole schema\n\n```json\n" + json.dumps(SCHEMA, indent=2) + "\n```\n")
+    return "\n".join(parts)
 
 
 def faults() -> str:
@@ -95,6 +200,7 @@ def faults() -> str:
 PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli, "control-api.md": control_api, "dingtalk-api.md": dingtalk_api,
     "stream-protocol.md": stream_protocol, "settings.md": settings, "faults.md": faults,
+    "record-kinds.md": record_kinds, "scenario-schema.md": scenario_schema,
 }
 
 

@@ -49,9 +49,21 @@ HELP = {
     "webhook_ttl": "session-webhook lifetime",
     "webhook_per_minute": "webhook messages per minute per robot; null: unlimited",
     "enforce_scopes": "check each app's permission scopes",
-    "card_param_value_max_bytes": "cardParamMap value size; null: unlimited",
+    "card_param_value_max_bytes": "cardParamMap value size (a warning over it; refused with "
+    "strict_limits); null: unlimited",
     "interactive_card_max_bytes": "ordinary card cardData size; null: unlimited",
-    "stream_content_max_bytes": "streaming content per call; null: unlimited",
+    "stream_content_max_bytes": "streamed text (a warning when a key's text grows over it; one "
+    "call over it refused with strict_limits); null: unlimited",
+    "strict_limits": "refuse what the docs refuse but DingTalk's own examples do (1 KB values, 3 KB "
+    "streams, an empty streaming update); otherwise each is a warning record",
+    "monthly_quota": "metered OpenAPI calls the organisation may make (the standard edition's is "
+    "10,000 a month; tokens, the gateway and session-webhook replies are free); past it 403 "
+    "Forbidden.AccessDenied.ApiCountLimitForOrg",
+    "ai_card_streaming": "the paid AI-card streaming permission; false: PUT /v1.0/card/streaming "
+    "answers 403",
+    "second_connection": "what a second Stream connection of one app does: balance (each push to "
+    "one of them), kick (the newer one gets a disconnect and replaces the older), refuse (its "
+    "handshake is a 403); disputed, see profiles",
     "batch_send_max_users": "userIds per batchSend",
     "media_max_bytes": "legacy /media/upload file size; null: unlimited",
     "recorder_limit": "keep only the newest N records (applies from the next reset)",
