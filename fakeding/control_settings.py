@@ -59,8 +59,7 @@ HELP = {
     "monthly_quota": "metered OpenAPI calls the organisation may make (the standard edition's is "
     "10,000 a month; tokens, the gateway and session-webhook replies are free); past it 403 "
     "Forbidden.AccessDenied.ApiCountLimitForOrg",
-    "ai_card_streaming": "the paid AI-card streaming permission; false: PUT /v1.0/card/streaming "
-    "answers 403",
+    "ai_card_streaming": "the paid AI-card streaming permission; false: PUT /v1.0/card/streaming answers 403",
     "second_connection": "what a second Stream connection of one app does: balance (each push to "
     "one of them), kick (the newer one gets a disconnect and replaces the older), refuse (its "
     "handshake is a 403); disputed, see profiles",

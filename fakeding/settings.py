@@ -1,7 +1,7 @@
 """Every knob of the fake platform, with the real platform's numbers as defaults.
 
 Each platform rule can be switched off (``None`` or ``False``) for tests that want a laxer
-world; the defaults are what DingTalk documents (see README, "Platform rules").
+world; the defaults are what DingTalk documents (see docs/explanation/platform-limits.md).
 """
 
 from __future__ import annotations
