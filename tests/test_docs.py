@@ -99,3 +99,13 @@ def test_the_front_pages_pytest_example_passes(tmp_path: Path, page: str) -> Non
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_the_readme_scenario_is_the_tutorials() -> None:
+    """The front page's scenario is the one the tutorial runs (tests/packaging executes it), so
+    it cannot drift into one that fails."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    (scenario,) = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    lines = [re.sub(r"\s+#.*$", "", line) for line in scenario.splitlines()]
+    assert "\n".join(lines) in tutorial, scenario
