@@ -26,6 +26,20 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
     assert any(n.endswith("LICENSE") and ".dist-info/" in n for n in names), "no LICENSE in the wheel"
 
 
+def test_the_kit_metadata_has_classifiers_and_no_dev_extra(kit_wheel: Path) -> None:
+    """The development tools are a dependency group (PEP 735), invisible to the kit's users; the
+    package page gets its classifiers and the SPDX licence."""
+    wheel = zipfile.ZipFile(kit_wheel)
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    extras = {
+        line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")
+    }
+    assert extras == {"scenarios", "sdk", "tls"}, extras
+    assert "Classifier: Framework :: Pytest" in metadata and "License-Expression: MIT" in metadata
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires and not [r for r in requires if "pytest" in r or "ruff" in r or "mypy" in r], requires
+
+
 def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) -> None:
     python = make_venv(tmp_path / "venv", kit(kit_wheel, "scenarios,sdk"))
     probe = (
