@@ -246,7 +246,7 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute(
         "POST",
         "/_fakeding/faults",
-        "inject a fault now or later (see README: Faults)",
+        "inject a fault now or later (see the fault kinds reference)",
         obj(("armed",), armed=ANY_OBJ),
         body=obj(("kind",), kind={"enum": list(KINDS)}, at=NUM, seconds=NUM),
         example={

@@ -5,7 +5,7 @@ Each field of ``Settings`` is a row: its name, type (the annotation), default, h
 a flag of ``serve``, "reset": from the next reset). ``knobs()`` reads the rows; validation, ``serve
 --set``/``--config``, the control API, the emulator's settings pane, "Save as scenario" and the
 reference page all derive from it, so a new field is a new knob everywhere at once. The defaults
-are what DingTalk documents (see README, "Platform rules").
+are what DingTalk documents (see docs/explanation/platform-limits.md).
 """
 
 from __future__ import annotations
@@ -103,9 +103,15 @@ class Settings:
     webhook_ttl: float = setting(5400.0, "session-webhook lifetime")
     webhook_per_minute: int | None = setting(20, "webhook messages per minute per robot; null: unlimited")
     enforce_scopes: bool = setting(True, "check each app's permission scopes")
-    card_param_value_max_bytes: int | None = setting(1024, "cardParamMap value size; null: unlimited")
+    card_param_value_max_bytes: int | None = setting(
+        1024, "cardParamMap value size (a warning over it; refused with strict_limits); null: unlimited"
+    )
     interactive_card_max_bytes: int | None = setting(15_000, "ordinary card cardData size; null: unlimited")
-    stream_content_max_bytes: int | None = setting(3072, "streaming content per call; null: unlimited")
+    stream_content_max_bytes: int | None = setting(
+        3072,
+        "streamed text (a warning when a key's text grows over it; one call over it refused with "
+        "strict_limits); null: unlimited",
+    )
     # documented limits DingTalk's own examples break (1 KB value, 3 KB stream, an empty
     # streaming update) are warnings; True refuses them as the docs say
     strict_limits: bool = setting(
@@ -115,7 +121,9 @@ class Settings:
     # Metered OpenAPI calls the organisation may make in a month (the standard edition's is
     # 10,000; tokens, the gateway and session-webhook replies are not metered). None: no quota.
     monthly_quota: int | None = setting(
-        None, "metered OpenAPI calls the organisation may make in a month; null: no quota"
+        None, "metered OpenAPI calls the organisation may make in a month (the standard edition's is 10,000; "
+        "tokens, the gateway and session-webhook replies are free); past it 403 "
+        "Forbidden.AccessDenied.ApiCountLimitForOrg; null: no quota"
     )
     # The paid "AI card streaming" permission: without it PUT /v1.0/card/streaming is refused.
     ai_card_streaming: bool = setting(
