@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from fakeding.settings import Settings
+from fakeding.core.settings import Settings
 from tests.fakeding.emulator_page import DESKTOP, PHONE, LiveRobot, axe_script, serious_violations
 
 Q1 = "How do I reset my password?"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakeding.exceptions import ControlError
-from fakeding.live import typed_steps
+from fakeding.aio.live import typed_steps
+from fakeding.core.exceptions import ControlError
 
 TEXT = """name: typed
 robot: {adapter: no-such-adapter}

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from fakeding import ThreadedFakeDing
-from fakeding.scenarios.render import drawn_lines
-from fakeding.templates import parse_export, render
-from fakeding.templates.markdown import to_text
+from fakeding.core.templates import parse_export, render
+from fakeding.core.templates.markdown import to_text
+from fakeding.testing.scenarios.render import drawn_lines
 from tests.fakeding.test_templates_platform import FORM, HERE, call, create
 
 # -- every version with the private data of then -----------------------------------------------
