@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import concurrency, fake_memory, memory, report, soak, suite, throughput, virtual_speed
+from . import concurrency, fake_memory, goals, memory, report, soak, suite, throughput, virtual_speed
 from .common import machine
 from .report import verdict
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {info['python']}; {info['packages']}.",
         "",
         "Every figure is a ratio measured within one run (timings on a shared "
-        "machine are noisy). Goals are from issues #5 and #14.",
+        "machine are noisy). Goals are from issues #5, #14 and #21.",
         "",
     ]
 
@@ -126,6 +126,20 @@ def main(argv: list[str] | None = None) -> int:
         *report.paced_table(paced, paced_fls),
         "",
         report.concurrency_note(rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS),
+        "",
+    )
+
+    day = goals.handler_day()
+    emit(
+        "## 3c. The instrument, not the bottleneck (issue #21 item 6)",
+        "",
+        "Each figure from this run: (a) and (c) from the throughput rounds of section 2, (d) "
+        "from the rounds of section 3b, (b) timed here (`fakeding load "
+        "bench/plans/handler_day.yaml` in a process of its own).",
+        "",
+        *goals.table(tp, paced, paced_fls, day),
+        "",
+        goals.note(tp, day),
         "",
     )
 

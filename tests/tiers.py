@@ -67,6 +67,8 @@ TABLE: dict[str, str] = {
     "tests/bot/test_throttle.py": "pure",
     # the benchmarks' short forms
     "tests/bench/test_fake_memory_short.py": "process",
+    "tests/bench/test_goals.py": "pure",
+    "tests/bench/test_goals_short.py": "process",
     "tests/bench/test_report.py": "pure",
     "tests/bench/test_soak_processes_short.py": "process",
     "tests/bench/test_soak_short.py": "virtual",
