@@ -147,6 +147,28 @@ def day_row(day: Mapping[str, Any]) -> str:
     )
 
 
+def pace_bound(answer_s: float, size: int, robot_qps: float) -> float:
+    """The least makespan the robot's own pace allows: its ``size`` final updates leave at
+    ``robot_qps`` calls per second (below the platform's rate, so it is never refused)."""
+    return answer_s + size / robot_qps
+
+
+def pace_note(paced: Sequence[Round], paced_fls: Sequence[float], robot_qps: float, rate: float) -> str:
+    """How much of (d)'s ratio the robot's pacing margin explains on its own."""
+    if not paced:
+        return ""
+    bounds = [
+        f"{pace_bound(r.answer_s, r.size, robot_qps) / fl:.3f} at {r.size}"
+        for r, fl in zip(paced, paced_fls, strict=True)
+    ]
+    return (
+        f"Where (d)'s time goes: the robot paces its calls at {robot_qps:g} per second, below "
+        f"the platform's {rate:g}, so that none is refused; its final updates alone then need "
+        f"N/{robot_qps:g} s instead of the floor's N/{rate:g} s, which bounds makespan / floor "
+        f"from below at {', '.join(bounds)}, before any other cost."
+    )
+
+
 def note(tp: Mapping[str, Any], day: Mapping[str, Any]) -> str:
     """The SDK's share of the gap, and the conditions of the day's wall time."""
     robot, sdk, part = sdk_gap(tp)

@@ -72,3 +72,10 @@ def test_the_sdk_share_of_the_gap_is_computed_from_the_rounds() -> None:
 def test_an_sdk_no_slower_than_the_ceiling_leaves_the_gap_to_the_robot() -> None:
     text = goals.note(tp(seconds=0.6, ceiling=0.4, sdk=0.39), day())
     assert "The SDK's path is not the limit" in text and "0.20 s gap" in text
+
+
+def test_the_robot_s_pace_bounds_the_short_answers_ratio_from_below() -> None:
+    assert goals.pace_bound(1.2, 100, 18.0) == 1.2 + 100 / 18
+    text = goals.pace_note([paced(2.9)], [2.7], 18.0, 20.0)
+    assert "1.062 at 30" in text  # (1.2 + 30 / 18) / 2.7
+    assert goals.pace_note([], [], 18.0, 20.0) == ""
