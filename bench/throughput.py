@@ -317,7 +317,11 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     finally:
         if proc.stdin:
             proc.stdin.close()
-        proc.wait(10)
+        try:  # aiohttp's shutdown may wait for idle keep-alive connections: not measured
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         if proc.stdout:
             proc.stdout.close()
     seconds, ceil_s = statistics.median(actual_s), statistics.median(ceiling_s)
