@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from . import concurrency, fake_memory, goals, memory, report, soak, suite, throughput, virtual_speed
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine are noisy). Goals are from issues #5, #14 and #21.",
         "",
     ]
+
+    header_end = len(out)
+    load_start = goals.loadavg()
 
     def emit(*lines: str) -> None:
         for line in lines:
@@ -205,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
             "",
         )
 
+    load_end = goals.loadavg()
+    if load_start is not None and load_end is not None:
+        out.insert(
+            header_end,
+            f"The machine's load average (1 minute) was {load_start:.1f} when this run began and "
+            f"{load_end:.1f} when it ended, on {os.cpu_count()} cores: above the core count, the "
+            "processes wait for a CPU and wall-time figures fall while CPU ratios hold better.",
+        )
+        out.insert(header_end + 1, "")
     if not args.no_write and not args.quick:
         DOC.parent.mkdir(exist_ok=True)
         kept = carried_over(DOC, out)
