@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fakeding.exceptions import ConfigError
+from fakeding.core.exceptions import ConfigError
 
 from .concurrency import Round
 
@@ -47,7 +47,7 @@ def loadavg() -> float | None:
 def handler_day(plan: Path = PLAN) -> dict[str, Any]:
     """Run ``fakeding load PLAN --json`` in a process of its own; its wall and CPU seconds,
     the machine's load average around it, and the plan's figures and verdict."""
-    from fakeding.load.plan import load_plan
+    from fakeding.testing.load.plan import load_plan
 
     try:
         users = load_plan(plan).workload.users

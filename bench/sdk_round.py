@@ -16,7 +16,7 @@ import aiohttp
 import dingtalk_stream
 from dingtalk_stream import AckMessage
 
-from fakeding.sdk_endpoint import point_sdk_at
+from fakeding.testing.sdk_endpoint import point_sdk_at
 
 from .throughput import cpu_delta, proc_cpu, user_message
 
