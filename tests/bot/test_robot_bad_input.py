@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from fakeding.settings import Settings
 from tests.bot.robot_kit import (
     cards,
@@ -118,10 +118,11 @@ def test_audio_without_recognition_gets_a_notice() -> None:
     ],
     ids=["richText", "audio"],
 )
-def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str) -> None:
+@pytest.mark.fakeding_virtual
+async def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str) -> None:
     agent = ScriptedAgent([{"chunks": ["Use the sign-in page."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         data = only_card(h).current
@@ -129,29 +130,29 @@ def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], quest
         assert webhook_texts(h, "cidG") == []
         assert_healthy(h)
 
-    play(body, agent=agent)
     assert agent.calls == [(question, "alice")]
 
 
-def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is False
         assert cards(h) == [] and records(h, "webhook") == [] and events(h, "message") == []
         assert_healthy(h)
 
-    play(body, agent=agent)
     assert agent.calls == []
 
 
-def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
     settings = Settings(extra={"deliver_group_messages_without_at": True})
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, settings=settings) as h:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is True
@@ -160,14 +161,14 @@ def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored(
         assert [e.fields["plan"] for e in events(h, "message")] == ["ignore"]
         assert_healthy(h)
 
-    play(body, agent=agent, settings=settings)
     assert agent.calls == []
 
 
-def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
     agent = ScriptedAgent([{"chunks": ["Here you go."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         fake = h.fake
         fake.send_message("", conversation_id="cidG", staff_id="alice")
         fake.send_message("y" * 10_000, conversation_id="cidG", staff_id="alice")
@@ -179,11 +180,10 @@ def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
         assert markdown(only_card(h).current, "answer") == "Here you go."
         assert_healthy(h)
 
-    play(body, agent=agent)
 
-
-def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
+    async with open_harness(agent=ScriptedAgent([])) as h:
         for n in range(25):
             h.fake.send_message(msgtype="picture", conversation_id="cidG", staff_id=f"u{n}")
         await h.settle()
@@ -194,13 +194,12 @@ def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
         assert [r.fields["backoff"] for r in events(h, "webhook.retry")] == [60.0] * 5
         assert_healthy(h)
 
-    play(body, agent=ScriptedAgent([]))
 
-
-def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
     agent = ScriptedAgent([{"chunks": ["Long indeed."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message("q" * 4000, conversation_id="cidG", staff_id="alice")
         h.fake.send_message("q" * 4001, conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -211,11 +210,10 @@ def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
         ]
         assert_healthy(h)
 
-    play(body, agent=agent)
 
-
-def test_notices_follow_the_robot_locale() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_notices_follow_the_robot_locale() -> None:
+    async with open_harness(agent=ScriptedAgent([]), robot={"locale": "zh"}) as h:
         h.fake.send_message("  ", conversation_id="cidG", staff_id="alice")
         h.fake.send_message(msgtype="video", conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -223,5 +221,3 @@ def test_notices_follow_the_robot_locale() -> None:
             ["请输入您的问题，我会尽力为您解答。", "暂时还看不了视频，请用文字描述您的问题。"]
         )
         assert_healthy(h)
-
-    play(body, agent=ScriptedAgent([]), robot={"locale": "zh"})

@@ -23,7 +23,7 @@ import pytest
 from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.errors import StoreUnwritable
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from bot.store import Store
 from tests.bot.robot_kit import is_final, markdown, play, records, violations
 
@@ -170,12 +170,17 @@ def test_the_unwritable_store_is_counted_in_the_metrics() -> None:
     assert metrics.registry.get_sample_value("dingbot_store_unwritable_total") == 1.0
 
 
-def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
+@pytest.mark.fakeding_virtual
+async def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
     small_disk: SmallDisk,
 ) -> None:
     from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url, signed
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": ["Under Billing."]}]),
+        robot={"mode": "http"},
+        store_dir=small_disk.path,
+    ) as h:
         small_disk.fill()
         headers, data = signed(h), encoded(message(h, "msgFull", "Where are invoices?"))
         refused = await raw_post(robot_url(h), headers, data)
@@ -189,10 +194,3 @@ def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retr
         await h.settle()
         (card,) = h.fake.platform.cards.all()
         assert is_final(card.current) and markdown(card.current, "answer") == "Under Billing."
-
-    play(
-        body,
-        agent=ScriptedAgent([{"chunks": ["Under Billing."]}]),
-        robot={"mode": "http"},
-        store_dir=small_disk.path,
-    )

@@ -16,7 +16,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.connection import StreamConnection
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from fakeding import ThreadedFakeDing
 from fakeding.stream.protocol import TOPIC_CARD_CALLBACK
 from tests.bot.robot_kit import only_card, play, records, violations
@@ -86,12 +86,13 @@ def test_sigterm_while_another_process_holds_the_store_locked_honours_the_deadli
     assert "Traceback" not in output
 
 
-def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
     from urllib.parse import urlsplit
 
     from bot.metrics import IDLE_TIMEOUT
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([]), robot={"metricsPort": 0}) as h:
         assert h.robot.exporter is not None and h.robot.exporter.url is not None
         where = urlsplit(h.robot.exporter.url)
         reader, writer = await asyncio.open_connection(where.hostname, where.port)
@@ -104,8 +105,6 @@ def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
         finally:
             writer.close()
         assert asyncio.get_running_loop().time() - start <= IDLE_TIMEOUT + 1  # (virtual s)
-
-    play(body, agent=ScriptedAgent([]), robot={"metricsPort": 0})
 
 
 @pytest.mark.parametrize("text", ['"hi \\ud83d"', "[" * 70 + "]" * 70])

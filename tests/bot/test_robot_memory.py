@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.agents.base import Turn
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from tests.bot.robot_kit import events, play
 
 PLANS = "What plans do you offer?"
@@ -47,10 +49,11 @@ def test_another_user_does_not_see_the_first_users_memory() -> None:
     assert agent.histories == [[], []]
 
 
-def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
+@pytest.mark.fakeding_virtual
+async def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
     agent = ScriptedAgent([{"chunks": [PLANS_ANSWER]}, {"chunks": ["Team is $8."]}, {"chunks": ["Sure."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(PLANS, conversation_id="cidGroup", staff_id="alice")
         await h.settle()
         h.fake.send_message(
@@ -60,7 +63,6 @@ def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
         h.fake.send_message(TEAMS, conversation_id="cidAlice", conversation_type="single", staff_id="alice")
         await h.settle()
 
-    play(body, agent=agent)
     assert agent.histories[1] == []
     assert agent.histories[2] == [Turn("user", PLANS), Turn("assistant", PLANS_ANSWER)]
 
@@ -75,33 +77,34 @@ def test_memory_is_still_there_just_before_memory_ttl() -> None:
     assert agent.histories[1] == [Turn("user", PLANS), Turn("assistant", PLANS_ANSWER)]
 
 
-def test_memory_keeps_only_the_last_memory_turns() -> None:
+@pytest.mark.fakeding_virtual
+async def test_memory_keeps_only_the_last_memory_turns() -> None:
     agent = ScriptedAgent([{"chunks": [f"Answer {n}."]} for n in range(1, 5)])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot={"memory_turns": 2}) as h:
         for n in range(1, 5):
             h.fake.send_message(f"Question {n}?", conversation_id="cidA", staff_id="alice")
             await h.settle()
 
-    play(body, agent=agent, robot={"memory_turns": 2})
     assert agent.histories[3] == [Turn("user", "Question 3?"), Turn("assistant", "Answer 3.")]
 
 
-def test_a_failed_answer_is_not_remembered() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_failed_answer_is_not_remembered() -> None:
     agent = ScriptedAgent([{"chunks": ["Half"], "error": "boom"}, {"chunks": ["Fine."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(PLANS, conversation_id="cidA", staff_id="alice")
         await h.settle()
         h.fake.send_message(TEAMS, conversation_id="cidA", staff_id="alice")
         await h.settle()
 
-    play(body, agent=agent)
     assert agent.histories == [[], []]
 
 
-def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["an answer"]}])) as h:
         h.fake.send_message("first question", staff_id="alice")
         await h.settle()
         assert h.robot.store is not None
@@ -110,5 +113,3 @@ def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
         pruned = [r for r in h.fake.platform.recorder.records if r.kind == "bot.store.pruned"]
         assert pruned and pruned[0].fields["rows"] >= 2
         assert h.robot.store.history("alice", ttl=10_000) == []
-
-    play(body, agent=ScriptedAgent([{"chunks": ["an answer"]}]))

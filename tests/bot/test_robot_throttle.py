@@ -10,7 +10,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.config import load_config
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from tests.bot.robot_kit import (
     QPS_CODE,
     UPDATE_ROUTE,
@@ -69,12 +69,13 @@ def test_two_seconds_since_the_last_update_trigger_an_update() -> None:
     assert final == "".join(chunks)
 
 
-def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_so_far() -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_so_far() -> None:
     chunks = pieces(200)
     whole = "".join(chunks)
     agent = ScriptedAgent([{"chunks": chunks, "delay": 0.01}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -88,8 +89,6 @@ def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_
         assert markdown(card.current, "answer") == whole
         assert any(r.fields["reason"] == "cap" for r in events(h, "throttle"))
         assert len(api_calls(h, UPDATE_ROUTE)) == 20
-
-    play(body, agent=agent)
 
 
 @pytest.mark.parametrize(
@@ -121,10 +120,11 @@ def test_throttle_numbers_come_from_the_config_file(
     assert final == "".join(turn["chunks"])  # type: ignore[arg-type]
 
 
-def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
+@pytest.mark.fakeding_virtual
+async def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
     agent = ScriptedAgent([{"chunks": pieces(10), "delay": 0.2} for _ in range(50)])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         for n in range(50):
             h.fake.send_message(f"Question {n}", conversation_id=f"cid{n}", staff_id=f"u{n}")
         await h.settle()
@@ -144,13 +144,12 @@ def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
                 inside = [t for t in stamps[i:] if t < start + 1.0]
                 assert len(inside) <= 20, f"{route}: {len(inside)} calls within 1 s at {start}"
 
-    play(body, agent=agent)
 
-
-def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
     agent = ScriptedAgent([{"chunks": ["All good."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault(
             {
                 "kind": "api",
@@ -172,5 +171,3 @@ def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
         assert is_final(card.current) and markdown(card.current, "answer") == "All good."
         assert events(h, "card.final.failed") == [] and events(h, "reply.fallback") == []
         assert violations(h) == []
-
-    play(body, agent=agent)
