@@ -167,9 +167,10 @@ def fakeding_server(
     fakeding_settings: Settings, fakeding_apps: list[tuple[str, str]] | None
 ) -> ThreadedFakeDing:
     if not isinstance(fakeding_settings, Settings):
-        raise pytest.UsageError(
+        pytest.fail(
             "the fakeding_settings fixture must return a fakeding.settings.Settings, found "
-            f"{type(fakeding_settings).__name__}: return Settings(...) or Settings().replace(...)"
+            f"{type(fakeding_settings).__name__}: return Settings(...) or Settings().replace(...)",
+            pytrace=False,
         )
     started = "server" in _state
     server = _start(fakeding_settings, fakeding_apps)
@@ -230,21 +231,23 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     test = pyfuncitem.obj
     if not inspect.iscoroutinefunction(test):
-        raise pytest.UsageError(
+        pytest.fail(
             f"{pyfuncitem.nodeid}: @pytest.mark.{VIRTUAL_MARKER} runs async def tests; "
-            "this one is a plain function (make it async def, or drop the marker)"
+            "this one is a plain function (make it async def, or drop the marker)",
+            pytrace=False,
         )
     unknown = sorted(set(marker.kwargs) - set(VIRTUAL_OPTIONS))
     if marker.args or unknown:
         found = ", ".join([*map(repr, marker.args), *unknown])
-        raise pytest.UsageError(
+        pytest.fail(
             f"{pyfuncitem.nodeid}: @pytest.mark.{VIRTUAL_MARKER} takes keyword options "
-            f"{', '.join(VIRTUAL_OPTIONS)}; found {found}"
+            f"{', '.join(VIRTUAL_OPTIONS)}; found {found}",
+            pytrace=False,
         )
     try:
         from .scenarios.harness import run_virtual
     except MissingExtra as exc:
-        raise pytest.UsageError(f"@pytest.mark.{VIRTUAL_MARKER}: {exc}") from None
+        pytest.fail(f"@pytest.mark.{VIRTUAL_MARKER}: {exc}", pytrace=False)
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     run_virtual(lambda: test(**kwargs), **marker.kwargs)
