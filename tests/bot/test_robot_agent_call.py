@@ -9,8 +9,8 @@ import pytest
 
 from bot.agents.base import OnChunk, Turn, chunk
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import open_harness
-from tests.bot.robot_kit import events, markdown, only_card, streaming_texts, updates
+from bot.scenario_adapter import BotHarness, open_harness
+from tests.bot.robot_kit import events, markdown, only_card, play, streaming_texts, updates
 
 
 @pytest.mark.fakeding_virtual
@@ -79,3 +79,16 @@ async def test_the_streaming_callback_accepts_sdk_style_chunks() -> None:
         assert [r.fields["chars"] for r in events(h, "throttle")] == [1, 2]
 
     assert probe.results == [None, None]
+
+
+def test_play_still_runs_a_body_on_the_virtual_clock_and_returns_its_result() -> None:
+    """``play(body)``, the helper the marker replaced, keeps working for code that uses it."""
+    agent = ScriptedAgent([{"chunks": ["Sure."], "delay": 30.0}])
+
+    async def body(h: BotHarness) -> float:
+        h.fake.send_message("Slow one?", conversation_id="cidP", staff_id="alice")
+        await h.settle()
+        return h.now
+
+    assert play(body, agent=agent) >= 30.0
+    assert agent.calls == [("Slow one?", "alice")]

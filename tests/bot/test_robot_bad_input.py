@@ -15,7 +15,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     violations,
     webhook_texts,
@@ -37,11 +36,11 @@ def assert_healthy(h: BotHarness) -> None:
     assert h.robot_task is not None and not h.robot_task.done(), "the robot is still running"
 
 
-def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
+async def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Send one message; return the webhook texts and the notice keys, checking no card."""
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: BotHarness) -> tuple[list[str], list[str]]:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         assert cards(h) == [], "a notice, not a card"
@@ -52,18 +51,18 @@ def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
         assert_healthy(h)
         return webhook_texts(h, "cidG"), [r.fields["notice"] for r in events(h, "reply.notice")]
 
-    return play(body, agent=agent)
-
 
 @pytest.mark.parametrize("text", ["", "   \n\t  "], ids=["empty", "whitespace"])
-def test_an_empty_question_asks_the_user_to_type_one(text: str) -> None:
-    texts, notices = notice_only({"text": text})
+@pytest.mark.fakeding_virtual
+async def test_an_empty_question_asks_the_user_to_type_one(text: str) -> None:
+    texts, notices = await notice_only({"text": text})
     assert texts == [EMPTY]
     assert notices == ["empty_question"]
 
 
-def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None:
-    texts, notices = notice_only({"text": "x" * 10_000})
+@pytest.mark.fakeding_virtual
+async def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None:
+    texts, notices = await notice_only({"text": "x" * 10_000})
     assert texts == [
         "Your message is 10000 characters long, but the limit is 4000. Please shorten it and send it again."
     ]
@@ -71,20 +70,23 @@ def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None
 
 
 @pytest.mark.parametrize("msgtype", ["picture", "file", "video"])
-def test_media_the_robot_cannot_read_get_a_notice(msgtype: str) -> None:
-    texts, _ = notice_only({"msgtype": msgtype})
+@pytest.mark.fakeding_virtual
+async def test_media_the_robot_cannot_read_get_a_notice(msgtype: str) -> None:
+    texts, _ = await notice_only({"msgtype": msgtype})
     assert texts == [NOTICES[msgtype]]
 
 
-def test_rich_text_without_text_parts_gets_a_notice() -> None:
+@pytest.mark.fakeding_virtual
+async def test_rich_text_without_text_parts_gets_a_notice() -> None:
     picture_only = {"richText": [{"pictureDownloadCode": "dl1", "downloadCode": "dl1", "type": "picture"}]}
-    texts, _ = notice_only({"msgtype": "richText", "content": picture_only})
+    texts, _ = await notice_only({"msgtype": "richText", "content": picture_only})
     assert texts == [NOTICES["richText"]]
 
 
-def test_audio_without_recognition_gets_a_notice() -> None:
+@pytest.mark.fakeding_virtual
+async def test_audio_without_recognition_gets_a_notice() -> None:
     silent = {"downloadCode": "dl1", "recognition": "", "duration": 3000}
-    texts, _ = notice_only({"msgtype": "audio", "content": silent})
+    texts, _ = await notice_only({"msgtype": "audio", "content": silent})
     assert texts == [NOTICES["audio"]]
 
 

@@ -23,9 +23,9 @@ import pytest
 from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.errors import StoreUnwritable
-from bot.scenario_adapter import BotHarness, open_harness
+from bot.scenario_adapter import open_harness
 from bot.store import Store
-from tests.bot.robot_kit import is_final, markdown, play, records, violations
+from tests.bot.robot_kit import is_final, markdown, records, violations
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")
 
@@ -119,39 +119,41 @@ def test_the_disk_fills_and_frees_as_the_store_sees_it(small_disk: SmallDisk) ->
         store.close()
 
 
-def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once_it_frees(
+@pytest.mark.fakeding_virtual
+async def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once_it_frees(
     small_disk: SmallDisk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def body(h: BotHarness) -> None:
-        h.fake.send_message("First question", conversation_id="cidFirst", staff_id="u1")
-        await h.settle()
-        small_disk.fill()
-        second = h.fake.send_message("Second question", conversation_id="cidSecond", staff_id="u2")
-        await asyncio.sleep(90.0)  # the platform's redelivery (60 s) comes and is held too
-        pushed = [
-            r for r in records(h, "push", "redeliver") if r.fields.get("messageId") == second.message_id
-        ]
-        assert len(pushed) == 2, pushed
-        acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
-        assert acked == [], "nothing it could not claim is acked"
-        assert [c.conversation_id for c in h.fake.platform.cards.all()] == ["cidFirst"]
-        small_disk.free()
-        await asyncio.sleep(60.0)
-        await h.settle()
-        cards = [c for c in h.fake.platform.cards.all() if c.conversation_id == "cidSecond"]
-        assert len(cards) == 1 and is_final(cards[0].current)
-        assert markdown(cards[0].current, "answer") == "Second answer."
-        acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
-        assert acked and all(r.fields["code"] == 200 for r in acked)
-        assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [second.msg_id, second.msg_id]
-        assert violations(h) == []
-
     with caplog.at_level(logging.INFO):
-        play(
-            body,
+        async with open_harness(
             agent=ScriptedAgent([{"chunks": ["First answer."]}, {"chunks": ["Second answer."]}]),
             store_dir=small_disk.path,
-        )
+        ) as h:
+            h.fake.send_message("First question", conversation_id="cidFirst", staff_id="u1")
+            await h.settle()
+            small_disk.fill()
+            second = h.fake.send_message("Second question", conversation_id="cidSecond", staff_id="u2")
+            await asyncio.sleep(90.0)  # the platform's redelivery (60 s) comes and is held too
+            pushed = [
+                r for r in records(h, "push", "redeliver") if r.fields.get("messageId") == second.message_id
+            ]
+            assert len(pushed) == 2, pushed
+            acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
+            assert acked == [], "nothing it could not claim is acked"
+            assert [c.conversation_id for c in h.fake.platform.cards.all()] == ["cidFirst"]
+            small_disk.free()
+            await asyncio.sleep(60.0)
+            await h.settle()
+            cards = [c for c in h.fake.platform.cards.all() if c.conversation_id == "cidSecond"]
+            assert len(cards) == 1 and is_final(cards[0].current)
+            assert markdown(cards[0].current, "answer") == "Second answer."
+            acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
+            assert acked and all(r.fields["code"] == 200 for r in acked)
+            assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [
+                second.msg_id,
+                second.msg_id,
+            ]
+            assert violations(h) == []
+
     loud = [
         r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "not acked" in r.getMessage()
     ]

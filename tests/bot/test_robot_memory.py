@@ -6,15 +6,15 @@ import pytest
 
 from bot.agents.base import Turn
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness, open_harness
-from tests.bot.robot_kit import events, play
+from bot.scenario_adapter import open_harness
+from tests.bot.robot_kit import events
 
 PLANS = "What plans do you offer?"
 PLANS_ANSWER = "Free, Team and Business."
 TEAMS = "And for teams?"
 
 
-def two_questions(
+async def two_questions(
     *, gap: float, second_user: str = "alice", robot: dict[str, object] | None = None
 ) -> ScriptedAgent:
     agent = ScriptedAgent(
@@ -24,7 +24,7 @@ def two_questions(
         ]
     )
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot=robot) as h:
         h.fake.send_message(PLANS, conversation_id="cidA", staff_id="alice")
         await h.settle()
         assert len(events(h, "card.final")) == 1
@@ -33,18 +33,19 @@ def two_questions(
         await h.settle()
         assert len(events(h, "card.final")) == 2
 
-    play(body, agent=agent, robot=robot)
     return agent
 
 
-def test_the_second_question_carries_the_first_exchange_as_history() -> None:
-    agent = two_questions(gap=60.0)
+@pytest.mark.fakeding_virtual
+async def test_the_second_question_carries_the_first_exchange_as_history() -> None:
+    agent = await two_questions(gap=60.0)
     assert [q for q, _ in agent.calls] == [PLANS, TEAMS]
     assert agent.histories == [[], [Turn("user", PLANS), Turn("assistant", PLANS_ANSWER)]]
 
 
-def test_another_user_does_not_see_the_first_users_memory() -> None:
-    agent = two_questions(gap=1.0, second_user="bob")
+@pytest.mark.fakeding_virtual
+async def test_another_user_does_not_see_the_first_users_memory() -> None:
+    agent = await two_questions(gap=1.0, second_user="bob")
     assert agent.calls == [(PLANS, "alice"), (TEAMS, "bob")]
     assert agent.histories == [[], []]
 
@@ -67,13 +68,15 @@ async def test_memory_in_a_group_and_one_to_one_follows_the_user() -> None:
     assert agent.histories[2] == [Turn("user", PLANS), Turn("assistant", PLANS_ANSWER)]
 
 
-def test_memory_expires_after_memory_ttl() -> None:
-    agent = two_questions(gap=601.0, robot={"memory_ttl": 600.0})
+@pytest.mark.fakeding_virtual
+async def test_memory_expires_after_memory_ttl() -> None:
+    agent = await two_questions(gap=601.0, robot={"memory_ttl": 600.0})
     assert agent.histories == [[], []]
 
 
-def test_memory_is_still_there_just_before_memory_ttl() -> None:
-    agent = two_questions(gap=590.0, robot={"memory_ttl": 600.0})
+@pytest.mark.fakeding_virtual
+async def test_memory_is_still_there_just_before_memory_ttl() -> None:
+    agent = await two_questions(gap=590.0, robot={"memory_ttl": 600.0})
     assert agent.histories[1] == [Turn("user", PLANS), Turn("assistant", PLANS_ANSWER)]
 
 

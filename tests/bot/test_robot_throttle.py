@@ -10,7 +10,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.config import load_config
-from bot.scenario_adapter import BotHarness, open_harness
+from bot.scenario_adapter import open_harness
 from tests.bot.robot_kit import (
     QPS_CODE,
     UPDATE_ROUTE,
@@ -20,7 +20,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     streaming_texts,
     updates,
@@ -32,13 +31,13 @@ def pieces(n: int) -> list[str]:
     return [f"w{i} " for i in range(1, n + 1)]
 
 
-def answer_card(
+async def answer_card(
     turn: dict[str, object], robot: dict[str, object] | None = None
 ) -> tuple[list[str], list[str], list[float], str]:
     """Play one answer; return update reasons, streaming texts, update times, final text."""
     agent = ScriptedAgent([turn])
 
-    async def body(h: BotHarness) -> tuple[list[str], list[str], list[float], str]:
+    async with open_harness(agent=agent, robot=robot) as h:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -49,20 +48,20 @@ def answer_card(
         times = [r.t for r in records(h, "card.update")]
         return reasons, streaming_texts(card), times, str(markdown(final, "answer"))
 
-    return play(body, agent=agent, robot=robot)
 
-
-def test_five_pending_chunks_trigger_an_update() -> None:
+@pytest.mark.fakeding_virtual
+async def test_five_pending_chunks_trigger_an_update() -> None:
     chunks = pieces(12)
-    reasons, texts, _, final = answer_card({"chunks": chunks, "delay": 0.1})
+    reasons, texts, _, final = await answer_card({"chunks": chunks, "delay": 0.1})
     assert reasons == ["batch", "batch"]
     assert texts == ["".join(chunks[:5]), "".join(chunks[:10])]
     assert final == "".join(chunks)
 
 
-def test_two_seconds_since_the_last_update_trigger_an_update() -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_seconds_since_the_last_update_trigger_an_update() -> None:
     chunks = pieces(5)
-    reasons, texts, times, final = answer_card({"chunks": chunks, "delay": 1.0})
+    reasons, texts, times, final = await answer_card({"chunks": chunks, "delay": 1.0})
     assert reasons == ["interval", "interval"]
     assert texts == ["".join(chunks[:2]), "".join(chunks[:4])]
     assert times[:2] == [2.0, 4.0]
@@ -101,7 +100,8 @@ async def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_a
     ],
     ids=["maxUpdates", "updateBatch", "updateInterval", "all-three"],
 )
-def test_throttle_numbers_come_from_the_config_file(
+@pytest.mark.fakeding_virtual
+async def test_throttle_numbers_come_from_the_config_file(
     tmp_path: Path, config: dict[str, float], turn: dict[str, object], expected: int
 ) -> None:
     (tmp_path / "config.json").write_text(
@@ -109,12 +109,12 @@ def test_throttle_numbers_come_from_the_config_file(
         encoding="utf-8",
     )
     cfg = load_config(tmp_path, env={})
-    robot = {
+    robot: dict[str, object] = {
         "max_updates": cfg.max_updates,
         "update_interval": cfg.update_interval,
         "update_batch": cfg.update_batch,
     }
-    reasons, texts, times, final = answer_card(turn, robot)
+    reasons, texts, times, final = await answer_card(turn, robot)
     assert len(times) == expected
     assert len(texts) == expected - 1
     assert final == "".join(turn["chunks"])  # type: ignore[arg-type]
