@@ -97,7 +97,8 @@ def run(*argv: str) -> int:
 
 
 # The platform core (state, rules, cards, recorder, ids, clock: no I/O), whose coverage may not
-# fall below CORE_FAIL_UNDER (percent of lines and branches together: 83.8 measured on the hermetic tiers, 2026-12).
+# fall below CORE_FAIL_UNDER: percent of lines and branches together, 83.8 measured on the
+# hermetic tiers (2026-12); raise it as tests are added.
 # Each module is matched where it is today and under fakeding/core/ (the layered tree).
 CORE = (
     "platform.py", "cards/*", "stream/engine.py", "stream/protocol.py", "recorder.py",
