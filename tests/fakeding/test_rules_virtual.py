@@ -1,6 +1,6 @@
 """The platform's timed rules at their real lengths, on the virtual clock.
 
-A raw ``websockets`` client and the fake share one ``@pytest.mark.fakeding_virtual`` loop over
+A raw ``websockets`` client (or an aiohttp robot) and the fake share one ``@pytest.mark.fakeding_virtual`` loop over
 real loopback sockets: a 60-second redelivery window or a 90-second ticket takes milliseconds,
 and "it never happens" is proven by letting virtual time run far past the window (nothing left
 in flight), not by sleeping. Each rule keeps one real-time smoke test with the official SDK or a
@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -196,3 +197,42 @@ async def test_a_session_webhook_answers_until_its_90_minutes_are_up_then_300001
         assert [r.fields["errcode"] for r in hooks] == [0, 300001]
         assert [r.t for r in hooks] == pytest.approx([5399.0, 5401.0], abs=0.01)
         assert [e["text"] for e in fake.transcript("cidG") if e["who"] == "bot"] == ["in time"]
+
+
+@asynccontextmanager
+async def _http_robot(delay: float) -> AsyncIterator[str]:
+    """An HTTP-mode robot on the test's loop that answers each POST after ``delay`` s."""
+
+    async def answer(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        await request.read()
+        await asyncio.sleep(delay)
+        return aiohttp.web.json_response({"msgtype": "text", "text": {"content": "ok"}})
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/robot", answer)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/robot"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(("delay", "late"), [(4.9, False), (6.0, True)], ids=["in-time", "late"])
+@pytest.mark.fakeding_virtual
+async def test_an_http_callback_answered_after_5_s_is_a_violation(delay: float, late: bool) -> None:
+    async with running_fake(scenario_settings(http_callback_timeout=5.0)) as fake, _http_robot(delay) as url:
+        fake.add_app("http-robot", "http-secret", callback_url=url)
+        fake.send_message("hi", conversation_id="cidHttp", client_id="http-robot")
+        await _settle(fake, 600.0)  # long past the timeout: whatever was to happen has
+        reasons = [str(r.fields["reason"]) for r in _records(fake, "violation")]
+        if late:
+            assert len(reasons) == 1 and "no answer within 5 s" in reasons[0], reasons
+            assert _records(fake, "violation")[0].t == pytest.approx(5.0, abs=0.01)
+        else:
+            assert reasons == []
+            (hook,) = _records(fake, "webhook")
+            assert hook.fields["errcode"] == 0 and hook.t == pytest.approx(4.9, abs=0.01)
