@@ -1,10 +1,11 @@
 """The platform's timed rules at their real lengths, on the virtual clock.
 
-A raw ``websockets`` client (or an aiohttp robot) and the fake share one ``@pytest.mark.fakeding_virtual`` loop over
-real loopback sockets: a 60-second redelivery window or a 90-second ticket takes milliseconds,
-and "it never happens" is proven by letting virtual time run far past the window (nothing left
-in flight), not by sleeping. Each rule keeps one real-time smoke test with the official SDK or a
-raw client (``test_sdk_faults``, ``test_stream_ws``, ``test_http_api``).
+A raw ``websockets`` client (or an aiohttp robot) and the fake share one
+``@pytest.mark.fakeding_virtual`` loop over real loopback sockets: a 60-second redelivery
+window or a 90-second ticket takes milliseconds, and "it never happens" is proven by letting
+virtual time run far past the window (nothing left in flight), not by sleeping. Each rule keeps
+one real-time smoke test with the official SDK or a raw client (``test_sdk_faults``,
+``test_stream_ws``, ``test_http_api``, ``test_http_mode``).
 """
 
 from __future__ import annotations
