@@ -106,7 +106,7 @@ async def soak(*, messages: int, users: int, duration: float, seed: int, virtual
                     staff_id=f"user{user}",
                 )
         await h.settle(step=0.5, limit=600)
-        records = fake.platform.recorder.records
+        records = fake.recorder.records
         cards = fake.platform.cards.all()
         from bot.testing.report import is_final
 
