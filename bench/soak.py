@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 from bot.scenario_adapter import open_harness, run_virtual
-from fakeding.settings import Settings
+from fakeding.core.settings import Settings
 
 USER_ERRORS = ("bot.card.final.failed", "bot.reply.lost", "bot.card.thinking.failed")
 API_FAULTS = [

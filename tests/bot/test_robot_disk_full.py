@@ -24,7 +24,7 @@ from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.errors import StoreUnwritable
 from bot.scenario_adapter import open_harness
-from bot.store import Store
+from bot.storage.store import Store
 from tests.bot.robot_kit import is_final, markdown, records, violations
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")

@@ -8,7 +8,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness, open_harness
-from fakeding.stream import protocol
+from fakeding.core.stream import protocol
 from tests.bot.robot_kit import (
     LABELS,
     events,

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fakeding.load.command import run
-from fakeding.load.plan import load_plan
+from fakeding.testing.load.command import run
+from fakeding.testing.load.plan import load_plan
 
 ROBOTS = Path(__file__).resolve().parent / "load_robots"
 ROOT = Path(__file__).resolve().parents[2]

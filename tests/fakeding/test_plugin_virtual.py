@@ -19,7 +19,7 @@ def test_a_marked_async_test_runs_on_the_virtual_clock_with_its_fixtures(project
         test_virtual="""
         import asyncio, time
         import pytest
-        from fakeding.scenarios.harness import EPOCH, running_fake
+        from fakeding.testing.scenarios.harness import EPOCH, running_fake
 
         @pytest.mark.fakeding_virtual
         async def test_an_hour_passes_at_once(tmp_path):
@@ -79,7 +79,7 @@ def test_session_settings_and_apps_overridden_in_conftest_reach_the_fake(project
     project.makeconftest(
         """
         import pytest
-        from fakeding.settings import Settings
+        from fakeding.core.settings import Settings
 
         @pytest.fixture(scope="session")
         def fakeding_settings():
@@ -117,7 +117,7 @@ def test_an_early_fake_adopts_the_session_fixtures(project: pytest.Pytester) -> 
     project.makeconftest(
         """
         import pytest
-        from fakeding.settings import Settings
+        from fakeding.core.settings import Settings
 
         @pytest.fixture(scope="session")
         def fakeding_settings():
@@ -152,4 +152,4 @@ def test_a_settings_fixture_of_the_wrong_type_is_named(project: pytest.Pytester)
     project.makepyfile(test_wrong="def test_it(fakeding):\n    pass\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     out = result.stdout.str()
-    assert "fakeding_settings fixture must return a fakeding.settings.Settings, found dict" in out, out
+    assert "fakeding_settings fixture must return a fakeding.core.settings.Settings, found dict" in out, out

@@ -23,9 +23,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from fakeding.recorder import Record
-from fakeding.scenarios.harness import running_fake, scenario_settings
+from fakeding.core.recorder import Record
 from fakeding.server import FakeDing
+from fakeding.testing.scenarios.harness import running_fake, scenario_settings
 
 GATEWAY = "/v1.0/gateway/connections/open"
 SUBS = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
