@@ -123,6 +123,8 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_parity.py": "realtime",
     "tests/fakeding/test_platform.py": "pure",
     "tests/fakeding/test_plugin.py": "process",
+    "tests/fakeding/test_plugin_virtual.py": "process",
+    "tests/fakeding/test_rules_virtual.py": "virtual",
     "tests/fakeding/test_protocol.py": "pure",
     "tests/fakeding/test_quota.py": "realtime",
     "tests/fakeding/test_recorder.py": "pure",

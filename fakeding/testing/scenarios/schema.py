@@ -20,6 +20,7 @@ from fakeding.core.settings import Settings
 from fakeding.core.template_files import load_file
 from fakeding.core.templates import Template, TemplateError
 from fakeding.testing.scenarios.robots import RobotAdapter, RobotAdapterError, choose
+from fakeding.testing.scenarios.steps import Step, parse_steps
 
 
 class ScenarioError(ConfigError):
@@ -199,6 +200,7 @@ class ScenarioFile:
     adapter: RobotAdapter | None = None  # set by load_scenario
     templates: list[Template] = field(default_factory=list)  # ``templates:``, loaded up front
     options: dict[str, Any] = field(default_factory=dict)  # ``robot:`` without ``adapter``
+    steps: list[Step] = field(default_factory=list)  # ``steps:`` unrolled and typed, in time order
 
     @property
     def robot(self) -> RobotAdapter:
@@ -283,6 +285,7 @@ def load_scenario(path: Path, *, robot: str | RobotAdapter | None = None) -> Sce
         except RobotAdapterError as exc:
             raise scenario.error(exc.field, str(exc)) from None
     _check_references(scenario)
+    scenario.steps = parse_steps(data["steps"])
     for template_id, rel in (data.get("templates") or {}).items():
         try:
             scenario.templates.append(load_file(template_id, path.parent / rel))
