@@ -262,13 +262,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a load plan against a robot; exit 1 when a threshold fails",
         description="Run many users against a robot (a plan: the scenario's robot: and a load: "
         "section) and judge it by oracles for any robot.",
-        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html",
+        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html\n"
+        "  fakeding load plan.yaml --judge http://127.0.0.1:7474   (after a Locust run)",
         formatter_class=raw,
     )
     load.add_argument("plan", type=Path, metavar="PLAN.yaml")
     load.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
     load.add_argument(
         "--html", type=Path, metavar="PATH", help="write a self-contained report page with plots"
+    )
+    load.add_argument(
+        "--judge",
+        metavar="URL",
+        help="run nothing: judge the records of the fake serving at URL (after a Locust run) "
+        "against the plan's thresholds",
+    )
+    load.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --judge: wait up to this long for answers still coming (default 30)",
     )
     from .relay import command as record_command
 
@@ -536,7 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             from .load import run_plan
 
-            text, code = run_plan(args.plan, json_path=args.json, html_path=args.html)
+            text, code = run_plan(
+                args.plan, json_path=args.json, html_path=args.html, judge_url=args.judge, settle=args.settle
+            )
             print(text, end="")
             return code
         if args.command == "probe":

@@ -22,7 +22,7 @@ from aiohttp import web
 from . import control_settings, template_files, users
 from .api import SentMessage
 from .cards import Card
-from .cards.model import drawn_data
+from .cards.model import CardVersion, drawn_data
 from .clock import LoopClock
 from .control import add_control_routes
 from .control_guard import guard, is_loopback
@@ -573,8 +573,21 @@ def card_summary(card: Card) -> dict[str, Any]:
         "clientId": card.client_id,
         "callbackType": card.callback_type,
         "privateData": card.private_data,
-        "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source} for v in card.versions],
+        "versions": [_version_summary(v) for v in card.versions],
+        # what the load oracles read from afar (fakeding.load.remote): whom it @-mentions and
+        # whether it ended
+        "atUsers": list(card.at_users),
+        "flowStatus": None if card.flow_status is None else str(card.flow_status),
+        "finalized": card.finalized,
+        "failed": card.failed,
     }
+
+
+def _version_summary(v: CardVersion) -> dict[str, Any]:
+    out = {"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
+    if v.source == "stream" and "key" in v.extra:
+        out["key"] = v.extra["key"]  # the key a streamed version wrote
+    return out
 
 
 def template_summary(template: Template) -> dict[str, Any]:

@@ -116,6 +116,8 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_limits.py": "pure",
     "tests/fakeding/test_live.py": "process",
     "tests/fakeding/test_load.py": "process",
+    "tests/fakeding/test_load_locust.py": "process",
+    "tests/fakeding/test_load_remote.py": "virtual",
     "tests/fakeding/test_live_paging.py": "realtime",
     "tests/fakeding/test_node_connection_leak.py": "external",
     "tests/fakeding/test_parity.py": "realtime",
