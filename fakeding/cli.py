@@ -29,6 +29,7 @@ from .profiles import with_profile
 from .server import FakeDing
 from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from .terminal import printable
+from .tiers import TIERS, tier_settings
 
 DEFAULT_PORT = 8089  # the emulator's address stays the same from one run to the next
 DESCRIPTION = """\
@@ -133,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)",
     )
     serve.add_argument("--no-limits", action="store_true", help="switch off QPS, webhook and size limits")
+    serve.add_argument(
+        "--tier",
+        choices=list(TIERS),
+        help="a DingTalk edition's QPS limits and monthly quota (fakeding.tiers); before --config and --set",
+    )
     serve.add_argument(
         "--profile",
         metavar="NAME|FILE",
@@ -263,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run many users against a robot (a plan: the scenario's robot: and a load: "
         "section) and judge it by oracles for any robot.",
         epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html\n"
-        "  fakeding load plan.yaml --judge http://127.0.0.1:7474   (after a Locust run)",
+        "  fakeding load plan.yaml --judge http://127.0.0.1:8089   (after a Locust run)",
         formatter_class=raw,
     )
     load.add_argument("plan", type=Path, metavar="PLAN.yaml")
@@ -314,6 +320,8 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
     try:
         if args.profile is not None:
             settings = settings.replace(**with_profile({"profile": args.profile}))
+        if getattr(args, "tier", None) is not None:
+            settings = settings.replace(**tier_settings(args.tier))
         if args.config is not None:
             data = dict(control_settings.load_config(args.config))
             listed = data.pop("apps", [])

@@ -46,6 +46,7 @@ HELP = {
     "http_callback_timeout": "seconds an HTTP-mode robot may take to answer a message",
     "token_ttl": "access-token lifetime",
     "qps_limit": "calls per second per app per API; null: unlimited",
+    "qps_routes": 'calls per second per app for one route, over qps_limit: {"PUT /v1.0/card/streaming": 40}',
     "webhook_ttl": "session-webhook lifetime",
     "webhook_per_minute": "webhook messages per minute per robot; null: unlimited",
     "enforce_scopes": "check each app's permission scopes",
@@ -138,9 +139,30 @@ def check_value(knob: Knob, value: Any) -> Any:
         if choices is not None:
             raise ControlError(knob.name, f"expected one of {', '.join(choices)}, found {value!r}")
         raise ControlError(knob.name, f"expected a string, found {value!r}")
+    if knob.name == "qps_routes":
+        return _qps_routes(value)
     if isinstance(value, dict):
         return value
     raise ControlError(knob.name, f"expected an object, found {value!r}")
+
+
+def _qps_routes(value: Any) -> dict[str, int | None]:
+    """``{"METHOD /path": calls a second or null}``, each route as the timeline names it."""
+    if not isinstance(value, dict):
+        raise ControlError(
+            "qps_routes", f'expected an object like {{"PUT /v1.0/card/streaming": 40}}, found {value!r}'
+        )
+    for route, limit in value.items():
+        method, _, path = str(route).partition(" ")
+        if not method.isupper() or not path.startswith("/"):
+            raise ControlError(
+                f"qps_routes.{route}", 'expected a route "METHOD /path" as the timeline names it'
+            )
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise ControlError(
+                f"qps_routes.{route}", f"expected a whole number >= 0 or null, found {limit!r}"
+            )
+    return dict(value)
 
 
 def check_changes(changes: dict[str, Any], *, allow_fixed: bool = False) -> dict[str, Any]:

@@ -51,6 +51,9 @@ class Settings:
     # OpenAPI
     token_ttl: float = 7200.0
     qps_limit: int | None = 20
+    # per-route QPS per app overriding qps_limit ("PUT /v1.0/card/streaming": 40), as paid
+    # tiers are reported to raise some (fakeding.tiers); null for a route: unlimited
+    qps_routes: dict[str, Any] = field(default_factory=dict)
     webhook_ttl: float = 5400.0
     webhook_per_minute: int | None = 20
     enforce_scopes: bool = True

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..oracles import cross_talk
 from ..scenarios import generic
+from ..tiers import TIERS, with_tier
 from .plan import THRESHOLDS, LoadPlan
 from .workload import Question
 
@@ -108,7 +109,7 @@ def measure(
         "metered_calls": metered,
         "calls_per_answer": round(metered / total, 2) if total else float(metered),
         "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
-        "monthly_quota": (plan.platform.get("monthly_quota")),
+        "monthly_quota": with_tier(plan.platform).get("monthly_quota"),  # a tier's, or set
         "duration": span,
         "ran_for": round(end, 3),
         "latencies": [
@@ -137,6 +138,22 @@ def measure(
                 shown if involved else ""
             )
     return verdict
+
+
+def projection(figures: dict[str, Any]) -> str:
+    """The month at the observed rate against the quota (or, with none set, against the
+    standard edition's): what share it uses, and the day it runs out."""
+    calls, quota = figures["monthly_calls"], figures.get("monthly_quota")
+    against = f"the quota of {quota} calls"
+    if not quota:
+        quota = TIERS["standard"].monthly_quota
+        against = f"the standard edition's quota of {quota} calls (no monthly_quota set)"
+    if not quota:
+        return ""
+    line = f"the month's projection is {calls} calls, {calls / quota:.0%} of {against}"
+    if calls > quota:
+        line += f": used up {quota / calls:.0%} of the way into the month"
+    return line
 
 
 def bottleneck(figures: dict[str, Any]) -> str:

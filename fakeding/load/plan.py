@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from ..exceptions import ConfigError
+from ..tiers import with_tier
 
 # threshold -> (what it measures, whether it is an upper bound)
 THRESHOLDS: dict[str, tuple[str, bool]] = {
@@ -87,6 +88,10 @@ def load_plan(path: Path) -> LoadPlan:
     platform = data.get("platform") or {}
     if not isinstance(platform, dict):
         raise ConfigError(f"{path}: platform: expected a mapping of settings")
+    try:
+        with_tier(platform)  # an unknown tier is named now, not after the run
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: platform.{exc}") from None
     answer = data.get("answer")
     return LoadPlan(
         path,

@@ -25,6 +25,7 @@ from ..platform import TranscriptEntry
 from ..profiles import with_profile
 from ..recorder import Record
 from ..templates import Template
+from ..tiers import with_tier
 from . import causal, generic
 from .harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from .robots import RobotAdapter
@@ -107,6 +108,10 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         platform = with_profile(dict(data.get("platform") or {}), base=s.path.parent)
     except ConfigError as exc:
         raise s.error(("platform", "profile"), str(exc)) from None
+    try:  # platform: {tier: NAME}: the edition's QPS limits and monthly quota (fakeding.tiers)
+        platform = with_tier(platform)
+    except ConfigError as exc:
+        raise s.error(("platform", "tier"), str(exc)) from None
     settings = scenario_settings(**platform)
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
