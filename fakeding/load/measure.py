@@ -52,6 +52,31 @@ def first_answers(records: list[Any]) -> dict[str, float]:
     return first
 
 
+def click_outcomes(records: list[Any]) -> tuple[list[str], list[str]]:
+    """Clicks (``card by user at t``) whose callback no 200 ack answered, and clicks acked but
+    never followed by a change of their card (the robot's answer to a button: a new card
+    version, from an update or from the callback's own response)."""
+    unacked: list[str] = []
+    unanswered: list[str] = []
+    acks: dict[tuple[str, str], list[float]] = defaultdict(list)  # (card, user) -> 200 acks
+    changes: dict[str, list[float]] = defaultdict(list)  # card -> its changes
+    for r in records:
+        key = str(r.fields.get("key", ""))
+        if r.kind == "ack" and key.startswith("click:") and str(r.fields.get("code")) == "200":
+            head, user, _ = key.rsplit(":", 2)  # click:<card>:<user>:<n>
+            acks[(head.removeprefix("click:"), user)].append(r.t)
+        elif r.kind in ("card.update", "card.stream"):
+            changes[str(r.fields.get("card"))].append(r.t)
+    for click in (r for r in records if r.kind == "click"):
+        card, user = str(click.fields.get("card")), str(click.fields.get("user"))
+        name = f"{card[:12]} by {user} at {click.t:g}s"
+        if not any(t >= click.t for t in acks[(card, user)]):
+            unacked.append(name)
+        elif not any(t >= click.t for t in changes[card]):
+            unanswered.append(name)
+    return unacked, unanswered
+
+
 def p95(values: list[float]) -> float | None:
     if not values:
         return None
@@ -89,6 +114,7 @@ def measure(
         answered = [first[m] for m in ids if m in first]
         if answered != sorted(answered):
             out_of_order.append(user)
+    unacked, unanswered = click_outcomes(records)
     api = [r for r in records if r.kind == "api"]
     refused = [r for r in api if r.fields.get("status") == 403]
     metered = generic.metered_calls(records)
@@ -109,6 +135,9 @@ def measure(
         "metered_calls": metered,
         "calls_per_answer": round(metered / total, 2) if total else float(metered),
         "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
+        "clicks": sum(1 for r in records if r.kind == "click"),
+        "clicks_unacked": len(unacked),
+        "clicks_unanswered": len(unanswered),
         "monthly_quota": with_tier(plan.platform).get("monthly_quota"),  # a tier's, or set
         "duration": span,
         "ran_for": round(end, 3),
@@ -124,6 +153,8 @@ def measure(
         "unfinished": unfinished,
         "cross_talk": [c.message for c in crossed],
         "out_of_order": out_of_order,
+        "clicks_unacked": unacked,
+        "clicks_unanswered": unanswered,
     }
     verdict = Verdict(figures)
     for name, limit in plan.thresholds.items():

@@ -25,8 +25,17 @@ THRESHOLDS: dict[str, tuple[str, bool]] = {
     "rate_403": ("share of OpenAPI calls refused with 403", True),
     "calls_per_answer": ("metered OpenAPI calls per answer", True),
     "monthly_calls": ("metered calls a month at the observed rate", True),
+    "clicks_unacked": ("button clicks whose callback the robot did not acknowledge", True),
+    "clicks_unanswered": ("button clicks the robot acknowledged but never answered on the card", True),
 }
-DEFAULT_THRESHOLDS: dict[str, float] = {"lost": 0, "doubled": 0, "unfinished": 0, "cross_talk": 0}
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "lost": 0,
+    "doubled": 0,
+    "unfinished": 0,
+    "cross_talk": 0,
+    "clicks_unacked": 0,
+    "clicks_unanswered": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class Workload:
     long_share: float = 0.0  # share of questions that are long
     seed: int = 0
     month_hours: float = 176.0  # business hours in a month, for the projection
+    clicks: float = 0.0  # share of questions whose answer card the asker then clicks
+    click_after: tuple[float, float] = (10.0, 30.0)  # seconds after the question
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,8 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
         "long_share",
         "seed",
         "month_hours",
+        "clicks",
+        "click_after",
     }
     unknown = sorted(set(load) - known)
     if unknown:
@@ -163,6 +176,9 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
     rate = number("rate", None)
     if rate is None and burst_pair is None:
         raise ConfigError(f"{path}: load: expected rate (questions a second) or burst ({{count, within}})")
+    clicks = number("clicks", 0.0)
+    if clicks is not None and clicks > 1:
+        raise ConfigError(f"{path}: load.clicks: expected a share of questions from 0 to 1, found {clicks!r}")
     turns = pair("turns", (1, 1))
     words = pair("words", (3, 12))
     return Workload(
@@ -179,4 +195,6 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
         long_share=float(number("long_share", 0.0) or 0.0),
         seed=int(number("seed", 0) or 0),
         month_hours=float(number("month_hours", 176.0, minimum=1) or 176.0),
+        clicks=float(clicks or 0.0),
+        click_after=pair("click_after", (10.0, 30.0)),
     )

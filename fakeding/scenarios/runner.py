@@ -129,7 +129,8 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         real_time = is_real_time(s.robot)
         for index, step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step["at"])
-            if real_time and "click" in step:  # a click needs its card: the one wait kept
+            if real_time and "click" in step and step["click"]["card"] != "latest":
+                # a click needs its card: the one wait kept
                 await _card_made(h, _card_number(step["click"]["card"]), CARD_WAIT)
             _act(h, s, index, step, users, convs)
         await _settle(h, float(data.get("settle", 900)))
@@ -220,13 +221,22 @@ def _act(
     elif "click" in step:
         click = step["click"]
         cards = fake.platform.cards.all()
-        n = _card_number(click["card"])
-        if n > len(cards):
-            raise s.error(
-                ("steps", index, "click", "card"),
-                f"card #{n} does not exist at t={step['at']:g}s; {len(cards)} card(s) so far",
-            )
-        card = cards[n - 1]
+        if click["card"] == "latest":
+            where = conversation_id(click["in"]) if "in" in click else None
+            shown = [c for c in cards if _shows(c, where, click["user"])]
+            card = shown[-1] if shown else None
+            if card is None or (click["button"] == "*" and not card.buttons()):
+                return  # nothing to click (yet): a workload's click on an answer with no button
+        else:
+            n = _card_number(click["card"])
+            if n > len(cards):
+                raise s.error(
+                    ("steps", index, "click", "card"),
+                    f"card #{n} does not exist at t={step['at']:g}s; {len(cards)} card(s) so far",
+                )
+            card = cards[n - 1]
+        if click["button"] == "*" and not card.buttons():
+            raise s.error(("steps", index, "click", "button"), f"card {card.id} has no request button")
         fake.click(
             card.id,
             staff_id=click["user"],
@@ -262,11 +272,21 @@ def _act(
             raise s.error(("steps", index, "settings"), str(exc)) from None
 
 
+def _shows(card: Card, conversation: str | None, user: str) -> bool:
+    """Whether ``user`` sees ``card`` in ``conversation`` (a 1:1 card names its user)."""
+    if card.conversation_id is not None:
+        return conversation is None or card.conversation_id == conversation
+    return card.single_user == user
+
+
 def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
-    """A request button named by id, label or value (instance cards take any id)."""
+    """A request button named by id, label or value (instance cards take any id); ``*`` is
+    the first."""
     if card.kind != "interactive":
         return button
     buttons = card.buttons()
+    if button == "*" and buttons:
+        return buttons[0].id
     for b in buttons:
         if button in (b.id, b.label) or (isinstance(b.value, str) and button == b.value):
             return b.id
