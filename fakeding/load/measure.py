@@ -4,7 +4,7 @@ and short ones while long ones run), 403s, calls per answer and the month's proj
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +135,16 @@ def measure(
         "metered_calls": metered,
         "calls_per_answer": round(metered / total, 2) if total else float(metered),
         "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
+        "violations": sum(1 for r in records if r.kind == "violation"),
+        "faults": dict(
+            sorted(Counter(str(r.fields.get("fault")) for r in records if r.kind == "fault").items())
+        ),
+        "redeliveries": sum(1 for r in records if r.kind == "redeliver"),
+        "reconnects": max(0, sum(1 for r in records if r.kind == "connect") - 1),
         "clicks": sum(1 for r in records if r.kind == "click"),
         "clicks_unacked": len(unacked),
         "clicks_unanswered": len(unanswered),
+        "month_hours": plan.workload.month_hours,
         "monthly_quota": with_tier(plan.platform).get("monthly_quota"),  # a tier's, or set
         "duration": span,
         "ran_for": round(end, 3),
@@ -183,7 +190,8 @@ def projection(figures: dict[str, Any]) -> str:
         return ""
     line = f"the month's projection is {calls} calls, {calls / quota:.0%} of {against}"
     if calls > quota:
-        line += f": used up {quota / calls:.0%} of the way into the month"
+        hours = figures.get("month_hours", 176.0)
+        line += f": used up after about {hours * quota / calls:.3g} of the month's {hours:g} business hours"
     return line
 
 

@@ -27,6 +27,7 @@ THRESHOLDS: dict[str, tuple[str, bool]] = {
     "monthly_calls": ("metered calls a month at the observed rate", True),
     "clicks_unacked": ("button clicks whose callback the robot did not acknowledge", True),
     "clicks_unanswered": ("button clicks the robot acknowledged but never answered on the card", True),
+    "violations": ("protocol violations the fake recorded (bad acks, leaked connections ...)", True),
 }
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "lost": 0,
@@ -66,6 +67,17 @@ class LoadPlan:
     workload: Workload
     thresholds: dict[str, float] = field(default_factory=dict)
     answer: dict[str, Any] | None = None  # our robot's scripted answer per question, if any
+    faults: tuple[FaultSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A fault of the fake's (``POST /_fakeding/faults``'s body) armed at ``at`` seconds, or
+    just before a share of the questions (seeded)."""
+
+    fault: dict[str, Any]
+    at: float | None = None
+    share: float | None = None
 
 
 def load_plan(path: Path) -> LoadPlan:
@@ -75,10 +87,13 @@ def load_plan(path: Path) -> LoadPlan:
         raise ConfigError(f"{path}: cannot read the load plan ({exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with robot, load and thresholds")
-    unknown = sorted(set(data) - {"name", "description", "robot", "platform", "load", "thresholds", "answer"})
+    unknown = sorted(
+        set(data) - {"name", "description", "robot", "platform", "load", "thresholds", "answer", "faults"}
+    )
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}; expected name, robot, platform, load, thresholds, answer"
+            f"{path}: unknown key {unknown[0]!r}; expected name, robot, platform, load, thresholds, "
+            "answer, faults"
         )
     load = data.get("load")
     if not isinstance(load, dict):
@@ -112,7 +127,38 @@ def load_plan(path: Path) -> LoadPlan:
         workload,
         thresholds,
         answer if isinstance(answer, dict) else None,
+        _faults(path, data.get("faults")),
     )
+
+
+def _faults(path: Path, listed: Any) -> tuple[FaultSpec, ...]:
+    if listed is None:
+        return ()
+    if not isinstance(listed, list):
+        raise ConfigError(f"{path}: faults: expected a list of {{fault: {{kind: ...}}, at: s | share: 0..1}}")
+    out = []
+    for i, item in enumerate(listed):
+        where = f"{path}: faults[{i}]"
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("fault"), dict)
+            or "kind" not in item["fault"]
+        ):
+            raise ConfigError(
+                f"{where}: expected {{fault: {{kind: ...}}, at: seconds}} or {{fault, share}}, found {item!r}"
+            )
+        extra = sorted(set(item) - {"fault", "at", "share"})
+        if extra or ("at" in item) == ("share" in item):
+            raise ConfigError(f"{where}: expected fault and one of at (seconds) or share (of the questions)")
+        value = item.get("at", item.get("share"))
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{where}: expected a number >= 0 for at or share, found {value!r}")
+        if "share" in item and value > 1:
+            raise ConfigError(
+                f"{where}.share: expected a share of the questions from 0 to 1, found {value!r}"
+            )
+        out.append(FaultSpec(dict(item["fault"]), at=item.get("at"), share=item.get("share")))
+    return tuple(out)
 
 
 def _workload(path: Path, load: dict[str, Any]) -> Workload:

@@ -23,6 +23,13 @@ def text(plan: LoadPlan, verdict: Verdict) -> str:
             mark = ("FAIL" if name in verdict.failed else "ok") if limit is not None else "-"
             bound = f" (at most {limit:g})" if limit is not None else ""
             lines.append(f"  {name}: {f[name]}{bound} {mark}")
+    if f.get("faults"):
+        injected = ", ".join(f"{kind} {n}" for kind, n in f["faults"].items())
+        lines.append(
+            f"  faults injected: {injected}; {f['redeliveries']} redeliveries, {f['reconnects']} reconnects"
+        )
+    if f.get("clicks"):
+        lines.append(f"  clicks: {f['clicks']} on answers' buttons")
     if month := projection(f):
         lines.append(f"  {month}")
     lines.append(f"bottleneck: {bottleneck(f)}")

@@ -103,6 +103,19 @@ def clicks(w: Workload, asked: list[Question]) -> list[Click]:
     return sorted(out, key=lambda c: (c.at, c.user))
 
 
+def fault_steps(plan: LoadPlan, asked: list[Question]) -> list[dict[str, Any]]:
+    """The plan's faults as scenario steps: those ``at`` a time, and those with a ``share``
+    just before that share of the questions (a stream of its own, so the questions stay)."""
+    rng = random.Random(f"faults:{plan.workload.seed}")
+    steps: list[dict[str, Any]] = [
+        {"at": f.at, "fault": dict(f.fault)} for f in plan.faults if f.at is not None
+    ]
+    shared = [f for f in plan.faults if f.share is not None]
+    for q in asked if shared else []:
+        steps += [{"at": q.at, "fault": dict(f.fault)} for f in shared if rng.random() < float(f.share or 0)]
+    return steps
+
+
 def scenario(plan: LoadPlan, asked: list[Question]) -> dict[str, Any]:
     """The scenario a load run plays: users, their conversations, one say step a question,
     one click step a click."""
@@ -114,6 +127,7 @@ def scenario(plan: LoadPlan, asked: list[Question]) -> dict[str, Any]:
         if plan.answer is not None:
             step["answer"] = dict(plan.answer)
         steps.append(step)
+    steps = fault_steps(plan, asked) + steps  # a fault at a question's time comes first
     for c in clicks(plan.workload, asked):
         steps.append(
             {"at": c.at, "click": {"user": c.user, "in": c.conversation, "card": "latest", "button": "*"}}

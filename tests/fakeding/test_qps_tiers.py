@@ -115,7 +115,7 @@ def test_the_report_projects_the_month_against_the_tiers_quota(tmp_path: Path) -
     assert done.returncode == 0, done.stdout + done.stderr
     # 6 calls in 60 s is 63,360 in 176 business hours: over the standard edition's 10,000
     assert "the month's projection is 63360 calls, 634% of the quota of 10000 calls" in done.stdout
-    assert "used up 16% of the way into the month" in done.stdout
+    assert "used up after about 27.8 of the month's 176 business hours" in done.stdout
 
 
 def test_a_plan_with_an_unknown_tier_is_refused_before_running(tmp_path: Path) -> None:
