@@ -38,6 +38,31 @@ class SoakAgent:
         return "".join(parts)
 
 
+def run(plan: Path = PLAN) -> dict[str, Any]:
+    """The soak plan's figures under the names ``python3 dev.py bench`` reports (its section 5)."""
+    import time
+
+    from fakeding.load.command import run as run_load
+    from fakeding.load.plan import load_plan
+
+    started = time.perf_counter()
+    f = run_load(load_plan(plan)).figures
+    return {
+        "messages_sent": f["questions"],
+        "answers_delivered": f["answers"],
+        "duplicates": f["doubled"],
+        "lost": f["lost"],
+        "unfinished_cards": f["unfinished"],
+        "cross_talk": f["cross_talk"],
+        "rate_403": f["rate_403"],
+        "redeliveries": f["redeliveries"],
+        "reconnects": f["reconnects"],
+        "violations": f["violations"],
+        "faults": f["faults"],
+        "wall_s": time.perf_counter() - started,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py soak", description=__doc__)
     parser.add_argument("--plan", type=Path, default=PLAN, help=f"the load plan (default {PLAN.name})")

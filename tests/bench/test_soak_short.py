@@ -46,3 +46,12 @@ def test_dev_py_soak_runs_the_plan_and_says_passed(tmp_path: Path, capsys: objec
         "soak: PASSED (zero lost, doubled, unfinished, crossed)"
     )
     assert (tmp_path / "soak.json").is_file()
+
+
+def test_the_bench_report_reads_the_soak_plans_figures(tmp_path: Path) -> None:
+    from bench.soak import run as soak_figures
+
+    figures = soak_figures(short_plan(tmp_path))
+    assert figures["messages_sent"] == figures["answers_delivered"] > 100
+    assert figures["lost"] == figures["duplicates"] == figures["unfinished_cards"] == 0
+    assert figures["faults"]["zombie"] == 1
