@@ -2,8 +2,10 @@
 """One entry point for newcomers and CI: ``python3 dev.py demo`` and ``python3 dev.py test``.
 
 It needs only Python 3.11+. On first use it creates ``.venv`` beside this file and installs both
-distributions of this repository editable: the kit with its dev extras (``-e .[dev]``) and the
-robot (``-e ./bot``); it reinstalls only when either ``pyproject.toml`` changes.
+distributions of this repository editable, the kit with its extras (``-e .[scenarios,sdk,tls,load]``)
+and the robot (``-e ./bot``), with the ``dev`` dependency group of ``pyproject.toml`` (PEP 735,
+``pip install --group``: pip 25.1 or newer, so an older pip in the venv is upgraded first); it
+reinstalls only when either ``pyproject.toml`` changes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".installed-pyproject-sha256"
 PYPROJECTS = (ROOT / "pyproject.toml", ROOT / "bot" / "pyproject.toml")
+KIT_EXTRAS = ("scenarios", "sdk", "tls", "load")  # every extra of the kit: the tests use them all
+PIP_WITH_GROUPS = "25.1"  # the first pip with `pip install --group` (PEP 735 dependency groups)
 
 USAGE = """usage: python3 dev.py COMMAND [ARGS...]
 
@@ -50,7 +54,10 @@ def ensure_env() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing the kit, the robot and the dev tools into .venv ...", flush=True)
     pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]", "-e", str(ROOT / "bot")], check=True)
+    subprocess.run([*pip, f"pip>={PIP_WITH_GROUPS}"], check=True)  # a venv's bundled pip may be older
+    kit = f"{ROOT}[{','.join(KIT_EXTRAS)}]"
+    group = f"{ROOT / 'pyproject.toml'}:dev"
+    subprocess.run([*pip, "-e", kit, "-e", str(ROOT / "bot"), "--group", group], check=True)
     STAMP.write_text(want)
 
 

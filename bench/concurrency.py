@@ -95,7 +95,7 @@ async def one_round(
                 staff_id=f"user{i}",
             )
         await h.settle(step=0.1, limit=600)
-        records = fake.platform.recorder.records
+        records = fake.recorder.records
     sent = {r.fields["msgId"]: r.t for r in records if r.kind == "message"}
     thinking = [r for r in records if r.kind == "bot.card.thinking"]
     finals = [r for r in records if r.kind in ("bot.card.final", "bot.reply.fallback")]

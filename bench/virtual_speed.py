@@ -81,7 +81,7 @@ def ten_minute_conversation() -> dict[str, float]:
         async with open_harness(agent=agent, robot={"agentTimeout": 900}) as h:
             h.fake.send_message("tell me a long story", conversation_id="cidLong==")
             await h.settle(step=1.0)
-            return max(r.t for r in h.fake.platform.recorder.records)
+            return max(r.t for r in h.fake.recorder.records)
 
     started = _clock()
     virtual = run_virtual(main, end=3600)

@@ -96,7 +96,7 @@ def report(fake: FakeDing) -> None:
             print(f"    {line}")
         for user, private in sorted(card.private_data.items()):
             print(f"    (seen by {user} only) " + "; ".join(f"{k}: {v}" for k, v in sorted(private.items())))
-    feedback = [r for r in fake.platform.recorder.records if r.kind == "bot.feedback"]
+    feedback = [r for r in fake.recorder.records if r.kind == "bot.feedback"]
     print(f"\nfeedback recorded: {[(r.fields['user'], r.fields['rating']) for r in feedback]}")
     print(f"protocol violations: {len(fake.violations)}")
 

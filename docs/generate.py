@@ -72,16 +72,74 @@ def stream_protocol() -> str:
 
 
 def settings() -> str:
-    from fakeding.control_settings import knobs
+    from fakeding.settings import knobs
 
     import json
 
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    when = {"now": "at once", "start": "at start (`serve`)", "reset": "from the next reset"}
     rows = [f"| `{k.name}` | {k.kind}{' or null' if k.nullable else ''} | "
-            f"`{json.dumps(k.default)}` |" for k in knobs().values()]
+            f"`{json.dumps(k.default)}` | {when[k.applies]} | {cell(k.help)} |" for k in knobs().values()]
     return ("# Settings\n\nEvery rule of the fake platform is a setting, changed with `serve "
             "--set KEY=VALUE`, `--config FILE`, `PATCH /_fakeding/settings`, "
             "`@pytest.mark.fakeding(KEY=VALUE)` or a scenario's `platform:`; `null` switches a "
-            "rule off.\n\n| setting | type | default |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+            "rule off. One table (`fakeding.settings`) defines them all. The defaults are what "
+            "DingTalk documents; where the community disputes a fact, a "
+            "[profile](../RECORDING.md#platform-profiles) picks another value.\n\n"
+            "| setting | type | default | applies | meaning |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+
+
+def _shape(schema: dict[str, object]) -> str:
+    """A JSON-schema node in a few words: its type, enum, bounds."""
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])  # type: ignore[union-attr]
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return " or ".join(_shape(s) for s in schema[key])  # type: ignore[union-attr]
+    kind = schema.get("type", "any")
+    text = " or ".join(kind) if isinstance(kind, list) else str(kind)
+    if "minimum" in schema:
+        text += f" >= {schema['minimum']}"
+    if "pattern" in schema:
+        text += f" matching `{schema['pattern']}`"
+    if kind == "array" and isinstance(schema.get("items"), dict) and "properties" not in schema["items"]:  # type: ignore[operator]
+        text += " of " + _shape(schema["items"])  # type: ignore[arg-type]
+    return text
+
+
+def _fields(schema: dict[str, object]) -> list[str]:
+    props: dict[str, dict[str, object]] = schema.get("properties", {})  # type: ignore[assignment]
+    required = set(schema.get("required", []))  # type: ignore[arg-type]
+    return [f"| `{name}` | {_shape(node)} | {'yes' if name in required else ''} |"
+            for name, node in props.items()]
+
+
+def scenario_schema() -> str:
+    import json
+
+    from fakeding.scenarios.schema import SCHEMA
+
+    head = "| key | value | required |\n|---|---|---|\n"
+    step = SCHEMA["properties"]["steps"]["items"]
+    parts = ["# Scenario file schema\n",
+             "A scenario is a YAML file checked against this JSON schema before anything runs (a "
+             "bad file fails with `file:line: field: problem`). The robot's adapter fills in "
+             "`answer:` (its scripted answers) and adds its own `expect:` keys; `robot:` options "
+             "are the adapter's. How to write one: [Write a scenario](../how-to/scenarios.md).\n",
+             "## Top level\n\n" + head + "\n".join(_fields(SCHEMA)) + "\n",
+             "## A step\n\nEach step has `at` (virtual seconds) and exactly one action: "
+             + ", ".join(f"`{next(iter(o['required']))}`" for o in step["oneOf"]) + ".\n\n"
+             + head + "\n".join(_fields(step)) + "\n"]
+    for name, node in step["properties"].items():
+        if isinstance(node, dict) and "properties" in node:
+            parts.append(f"### `{name}:`\n\n" + head + "\n".join(_fields(node)) + "\n")
+    for name in ("report", "expect"):
+        parts.append(f"## `{name}:`\n\n" + head + "\n".join(_fields(SCHEMA["properties"][name])) + "\n")
+    parts.append("## The whole schema\n\n```json\n" + json.dumps(SCHEMA, indent=2) + "\n```\n")
+    return "\n".join(parts)
 
 
 def faults() -> str:
@@ -92,9 +150,26 @@ def faults() -> str:
             "scenario step `fault:`.\n\n" + doc + "\n")
 
 
+def record_kinds() -> str:
+    from fakeding.record_kinds import PAYLOADS, SUMMARIES, RecordKind
+
+    rows = []
+    for kind in RecordKind:
+        fields = ", ".join(f"`{name}`" for name in PAYLOADS[kind].__annotations__)
+        rows.append(f"| `{kind.value}` | {SUMMARIES[kind]} | {fields} |")
+    return ("# Record kinds\n\nEvery fact of a run is a record `{seq, t, kind, ...fields}` "
+            "(`fake.timeline()`, `GET /_fakeding/records`, `--record` JSON lines). The kinds are "
+            "`fakeding.record_kinds.RecordKind`; a kind outside this table is a robot's own "
+            "record (the reference robot writes `bot.*`). `violation` and `fake_error` fail "
+            "`check()`: the first is the robot's mistake, the second a bug in fakeding (file an "
+            "issue).\n\n| kind | what happened | fields |\n|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "cli.md": cli, "control-api.md": control_api, "dingtalk-api.md": dingtalk_api,
     "stream-protocol.md": stream_protocol, "settings.md": settings, "faults.md": faults,
+    "record-kinds.md": record_kinds, "scenario-schema.md": scenario_schema,
 }
 
 

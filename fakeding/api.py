@@ -87,6 +87,10 @@ class FakeDingAPI(Protocol):
         """Protocol violations recorded so far."""
 
     @property
+    def fake_errors(self) -> list[Record]:
+        """Failures of the fake itself (fakeding bugs, not the robot's) so far."""
+
+    @property
     def settings(self) -> Settings:
         """The settings in force."""
 

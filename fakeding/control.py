@@ -255,28 +255,26 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     async def stream_asyncapi(_: web.Request) -> Any:
         return contracts.asyncapi()
 
-    r = app.router
-    r.add_get("/_fakeding/health", _guard(health))
-    r.add_post("/_fakeding/messages", _guard(messages))
-    r.add_get("/_fakeding/cards", _guard(cards))
-    r.add_post("/_fakeding/cards/{card_id}/click", _guard(click))
-    r.add_get("/_fakeding/timeline", timeline)
-    r.add_get("/_fakeding/conversations/{cid}", _guard(conversation))
-    r.add_post("/_fakeding/faults", _guard(faults))
-    r.add_post("/_fakeding/reset", _guard(reset))
-    r.add_get("/_fakeding/violations", _guard(violations))
-    r.add_get("/_fakeding/settings", _guard(settings))
-    r.add_patch("/_fakeding/settings", _guard(settings))
-    r.add_get("/_fakeding/apps", _guard(apps))
-    r.add_post("/_fakeding/apps", _guard(apps))
-    r.add_get("/_fakeding/custom-robots", _guard(custom_robots))
-    r.add_get("/_fakeding/doctor", _guard(doctor))
-    r.add_get("/_fakeding/templates", _guard(templates))
-    r.add_put("/_fakeding/templates/{templateId}", _guard(templates))
-    r.add_get("/_fakeding/cards/{card_id}/view", _guard(card_view))
-    r.add_post("/_fakeding/groups", _guard(groups))
-    r.add_post("/_fakeding/custom-robots", _guard(custom_robots))
-    r.add_get("/_fakeding/openapi.json", _guard(openapi))
-    r.add_get("/_fakeding/dingtalk-openapi.json", _guard(dingtalk_openapi))
-    r.add_get("/_fakeding/asyncapi.json", _guard(stream_asyncapi))
-    r.add_post("/_fakeding/push", _guard(push))
+    handlers = {
+        "health": _guard(health),
+        "messages": _guard(messages),
+        "cards": _guard(cards),
+        "click": _guard(click),
+        "timeline": timeline,
+        "conversation": _guard(conversation),
+        "faults": _guard(faults),
+        "reset": _guard(reset),
+        "violations": _guard(violations),
+        "settings": _guard(settings),
+        "apps": _guard(apps),
+        "custom_robots": _guard(custom_robots),
+        "doctor": _guard(doctor),
+        "templates": _guard(templates),
+        "card_view": _guard(card_view),
+        "groups": _guard(groups),
+        "openapi": _guard(openapi),
+        "dingtalk_openapi": _guard(dingtalk_openapi),
+        "stream_asyncapi": _guard(stream_asyncapi),
+        "push": _guard(push),
+    }
+    control_spec.register(app.router, "control", handlers)

@@ -1,149 +1,26 @@
 """Every setting from any language: reading and changing ``Settings`` by name, with JSON values.
 
 Why: a Node or Go robot's test cannot call Python to shorten the redelivery delay or lift a
-limit. The same checks serve ``GET/PATCH /_fakeding/settings``, ``fakeding serve --set`` and
-``--config``, and the apps a config file registers; errors name the setting and say what was
-expected and what was found. The types come from the ``Settings`` dataclass itself, so a new
-field is a new knob everywhere at once.
+limit. The same checks serve ``GET/PATCH /_fakeding/settings``, the emulator's pane, ``fakeding
+serve --set`` and ``--config``, and the apps a config file registers; errors name the setting and
+say what was expected and what was found. The table itself is ``fakeding.settings`` (``knobs()``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from . import jsonsafe
 from .exceptions import ControlError
-from .settings import Settings
+from .settings import Knob, Settings, check_value, knobs
 
-FIXED = ("host",)  # bound when the servers start: a flag of `serve`, not a run-time knob
-CHOICES: dict[str, tuple[str, ...]] = {"second_connection": ("balance", "kick", "refuse")}
+__all__ = ["Knob", "check_value", "knobs"]
 
-
-# What each setting does, in a line: the emulator's settings form shows it.
-HELP = {
-    "host": "where the servers bind (serve --host; not changeable at run time)",
-    "seed": "seed of every generated id (reset may pass another)",
-    "corp_id": "the organisation's corpId in payloads",
-    "ticket_ttl": "seconds a Stream ticket stays valid",
-    "redelivery_delay": "seconds before an un-acked callback is pushed again; null: never",
-    "max_redeliveries": "how many times it is pushed again",
-    "redelivery_new_message_id": "a redelivery carries a new headers.messageId",
-    "system_ping_interval": "seconds between SYSTEM pings; null: none (scenarios default to none)",
-    "ws_ping_interval": "seconds between websocket pings to each connection; null: none "
-    "(scenarios default to none)",
-    "ws_ping_timeout": "a connection that answers nothing this long after a websocket ping is "
-    "cut, its un-acked messages redelivered elsewhere",
-    "stream_send_buffer_bytes": "bytes that may wait to be sent to one connection; a client "
-    "that lets more pile up is cut off with a violation; null: no "
-    "limit",
-    "disconnect_close_after": "seconds from a SYSTEM disconnect to the socket's close",
-    "max_connections_per_app": "live Stream connections an app may hold before a violation "
-    "names them (a leaked socket per reconnect); null: no limit",
-    "card_callback_timeout": "seconds a card callback may take (Stream or HTTP)",
-    "http_callback_timeout": "seconds an HTTP-mode robot may take to answer a message",
-    "token_ttl": "access-token lifetime",
-    "qps_limit": "calls per second per app per API; null: unlimited",
-    "qps_routes": 'calls per second per app for one route, over qps_limit: {"PUT /v1.0/card/streaming": 40}',
-    "webhook_ttl": "session-webhook lifetime",
-    "webhook_per_minute": "webhook messages per minute per robot; null: unlimited",
-    "enforce_scopes": "check each app's permission scopes",
-    "card_param_value_max_bytes": "cardParamMap value size; null: unlimited",
-    "interactive_card_max_bytes": "ordinary card cardData size; null: unlimited",
-    "stream_content_max_bytes": "streaming content per call; null: unlimited",
-    "batch_send_max_users": "userIds per batchSend",
-    "media_max_bytes": "legacy /media/upload file size; null: unlimited",
-    "recorder_limit": "keep only the newest N records (applies from the next reset)",
-    "history_limit": "keep only the newest N cards, transcript lines, sessions",
-    "extra": "switches without a field of their own, e.g. deliver_group_messages_without_at",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Knob:
-    name: str
-    kind: str  # "number" | "integer" | "boolean" | "string" | "object"
-    nullable: bool
-    default: Any
-    help: str = ""
-
-    def view(self) -> dict[str, Any]:
-        """The knob for the emulator's settings form."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "nullable": self.nullable,
-            "default": self.default,
-            "help": self.help,
-            "fixed": self.name in FIXED,
-        }
-
-    def schema(self) -> dict[str, Any]:
-        base: dict[str, Any] = {"type": self.kind}
-        if self.kind in ("number", "integer"):
-            base["minimum"] = 0
-        if self.nullable:
-            return {"anyOf": [base, {"type": "null"}], "default": self.default}
-        return {**base, "default": self.default}
-
-
-def _kind(annotation: str) -> tuple[str, bool]:
-    parts = [p.strip() for p in annotation.split("|")]
-    nullable = "None" in parts
-    (base,) = [p for p in parts if p != "None"]
-    kinds = {"float": "number", "int": "integer", "bool": "boolean", "str": "string"}
-    return kinds.get(base, "object" if base.startswith("dict") else base), nullable
-
-
-def knobs() -> dict[str, Knob]:
-    """Every setting by name, in declaration order."""
-    out: dict[str, Knob] = {}
-    defaults = Settings()
-    for f in dataclasses.fields(Settings):
-        kind, nullable = _kind(str(f.type))
-        out[f.name] = Knob(f.name, kind, nullable, getattr(defaults, f.name), HELP.get(f.name, ""))
-    return out
-
-
-def check_value(knob: Knob, value: Any) -> Any:
-    """``value`` as the setting takes it; ``ControlError`` naming the setting otherwise."""
-    if value is None:
-        if knob.nullable:
-            return None
-        raise ControlError(
-            knob.name, f"expected a {knob.kind}, found null (this rule cannot be switched off)"
-        )
-    if knob.kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        raise ControlError(knob.name, f"expected true or false, found {value!r}")
-    if knob.kind in ("number", "integer"):
-        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or value < 0
-            or (knob.kind == "integer" and not whole)
-        ):
-            want = "a whole number >= 0" if knob.kind == "integer" else "a number >= 0"
-            raise ControlError(
-                knob.name, f"expected {want}{' or null' if knob.nullable else ''}, found {value!r}"
-            )
-        return int(value) if knob.kind == "integer" else float(value)
-    if knob.kind == "string":
-        choices = CHOICES.get(knob.name)
-        if isinstance(value, str) and (choices is None or value in choices):
-            return value
-        if choices is not None:
-            raise ControlError(knob.name, f"expected one of {', '.join(choices)}, found {value!r}")
-        raise ControlError(knob.name, f"expected a string, found {value!r}")
-    if knob.name == "qps_routes":
-        return _qps_routes(value)
-    if isinstance(value, dict):
-        return value
-    raise ControlError(knob.name, f"expected an object, found {value!r}")
+# The table lives in ``fakeding.settings``; these names are kept for the modules that read them.
+FIXED = tuple(k.name for k in knobs().values() if k.fixed)
+CHOICES: dict[str, tuple[str, ...]] = {k.name: k.choices for k in knobs().values() if k.choices}
 
 
 def _qps_routes(value: Any) -> dict[str, int | None]:

@@ -1,4 +1,5 @@
-"""The control API described as an OpenAPI 3.1 document, built from one table (``ROUTES``).
+"""The control API as one table (``ROUTES``): it registers the routes (``register``), documents
+them as an OpenAPI 3.1 document and lists them on the reference page.
 
 Why: a robot written in Node, Go or Java drives the fake only through ``/_fakeding/``; the
 document (served at ``/_fakeding/openapi.json``) tells it every route and shape, and a test
@@ -8,6 +9,7 @@ that must answer 200 and, where it has one, a ``bad`` request that must answer 4
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,10 +156,32 @@ class ControlRoute:
     params: dict[str, str] = field(default_factory=dict)  # path parameter -> example value
     media: str = "application/json"  # of the 200 answer; the schema is of its parsed content
     query: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (description, example)
+    handler: str = ""  # the name its module serves it under (see ``register``)
+    owner: str = "control"  # control: fakeding.control; live: the emulator's; env: fakeding.tls.route
+
+
+def register(router: Any, owner: str, handlers: Mapping[str, Any]) -> None:
+    """Add every route of ``owner`` from the table to an aiohttp ``router``, each served by
+    ``handlers[route.handler]``: the table registers what it documents. A handler the table
+    does not name, or a row without its handler, is a bug caught when the app is built."""
+    rows = [r for r in ROUTES if r.owner == owner]
+    named = {r.handler for r in rows}
+    if named != set(handlers):
+        raise RuntimeError(
+            f"control routes of {owner!r}: handlers without a row {sorted(set(handlers) - named)}, "
+            f"rows without a handler {sorted(named - set(handlers))}"
+        )
+    for route in rows:
+        if route.method == "GET":
+            router.add_get(route.path, handlers[route.handler])  # and HEAD, as aiohttp does
+        else:
+            router.add_route(route.method, route.path, handlers[route.handler])
 
 
 ROUTES: tuple[ControlRoute, ...] = (
-    ControlRoute("GET", "/_fakeding/health", "is the fake up", obj(("status",), status=STR)),
+    ControlRoute(
+        "GET", "/_fakeding/health", "is the fake up", obj(("status",), status=STR), handler="health"
+    ),
     ControlRoute(
         "POST",
         "/_fakeding/messages",
@@ -189,8 +213,9 @@ ROUTES: tuple[ControlRoute, ...] = (
             "sender": {"staffId": "alice"},
             "text": "hi",
         },
+        handler="messages",
     ),
-    ControlRoute("GET", "/_fakeding/cards", "every card with its versions", arr(CARD)),
+    ControlRoute("GET", "/_fakeding/cards", "every card with its versions", arr(CARD), handler="cards"),
     ControlRoute(
         "POST",
         "/_fakeding/cards/{card_id}/click",
@@ -200,6 +225,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         example={"staffId": "alice", "buttonId": "yes"},
         bad={"staffId": "alice"},
         params={"card_id": "card-example"},
+        handler="click",
     ),
     ControlRoute(
         "GET",
@@ -211,6 +237,7 @@ ROUTES: tuple[ControlRoute, ...] = (
             "format": ("json (default) or jsonl", "json"),
             "since": ("only records after this seq (pollers keep the last seq they saw)", "0"),
         },
+        handler="timeline",
     ),
     ControlRoute(
         "GET",
@@ -218,11 +245,12 @@ ROUTES: tuple[ControlRoute, ...] = (
         "a conversation's transcript",
         arr(LINE),
         params={"cid": "cidExample"},
+        handler="conversation",
     ),
     ControlRoute(
         "POST",
         "/_fakeding/faults",
-        "inject a fault now or later (see README: Faults)",
+        "inject a fault now or later (see the fault kinds reference)",
         obj(("armed",), armed=ANY_OBJ),
         body=obj(("kind",), kind={"enum": list(KINDS)}, at=NUM, seconds=NUM),
         example={
@@ -233,6 +261,7 @@ ROUTES: tuple[ControlRoute, ...] = (
             "nth": 1000,
         },
         bad={"kind": "earthquake"},
+        handler="faults",
     ),
     ControlRoute(
         "POST",
@@ -242,8 +271,11 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=obj((), seed={"type": "integer"}, sessions=BOOL),
         example={"seed": 7},
         bad={"seed": "seven"},
+        handler="reset",
     ),
-    ControlRoute("GET", "/_fakeding/violations", "protocol violations so far", arr(RECORD)),
+    ControlRoute(
+        "GET", "/_fakeding/violations", "protocol violations so far", arr(RECORD), handler="violations"
+    ),
     ControlRoute(
         "POST",
         "/_fakeding/push",
@@ -255,8 +287,15 @@ ROUTES: tuple[ControlRoute, ...] = (
         ),
         example={"eventType": "user_add_org", "data": {"userId": ["alice"]}},
         bad={"eventType": "user_add_org", "data": "not an object"},
+        handler="push",
     ),
-    ControlRoute("GET", "/_fakeding/settings", "every setting and its value", settings_schema(partial=False)),
+    ControlRoute(
+        "GET",
+        "/_fakeding/settings",
+        "every setting and its value",
+        settings_schema(partial=False),
+        handler="settings",
+    ),
     ControlRoute(
         "PATCH",
         "/_fakeding/settings",
@@ -265,8 +304,9 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=settings_schema(partial=True),
         example={"redelivery_delay": 2, "qps_limit": None},
         bad={"redelivery_delay": "soon"},
+        handler="settings",
     ),
-    ControlRoute("GET", "/_fakeding/apps", "registered apps (never their secrets)", arr(APP)),
+    ControlRoute("GET", "/_fakeding/apps", "registered apps (never their secrets)", arr(APP), handler="apps"),
     ControlRoute(
         "POST",
         "/_fakeding/apps",
@@ -279,9 +319,14 @@ ROUTES: tuple[ControlRoute, ...] = (
             "scopes": ["Card.Instance.Write"],
         },
         bad={"clientId": "example-app"},
+        handler="apps",
     ),
     ControlRoute(
-        "GET", "/_fakeding/custom-robots", "custom group robots (never their secrets)", arr(CUSTOM_ROBOT)
+        "GET",
+        "/_fakeding/custom-robots",
+        "custom group robots (never their secrets)",
+        arr(CUSTOM_ROBOT),
+        handler="custom_robots",
     ),
     ControlRoute(
         "POST",
@@ -292,6 +337,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=CUSTOM_ROBOT_IN,
         example={"accessToken": "example-token", "conversationId": "cidAlerts", "keywords": ["alert"]},
         bad={"accessToken": "example-token"},
+        handler="custom_robots",
     ),
     ControlRoute(
         "POST",
@@ -302,12 +348,14 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=obj(("conversationId", "clientId"), conversationId=STR, clientId=STR),
         example={"conversationId": "cidExample", "clientId": "fakeding-client"},
         bad={"conversationId": "cidExample"},
+        handler="groups",
     ),
     ControlRoute(
         "GET",
         "/_fakeding/templates",
         "registered card templates (see PUT /_fakeding/templates/{templateId})",
         arr(TEMPLATE),
+        handler="templates",
     ),
     ControlRoute(
         "PUT",
@@ -320,6 +368,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         example=EXAMPLE_EXPORT,
         bad={"editorData": "{}", "widgetInfo": "<broken"},
         params={"templateId": "example-template.schema"},
+        handler="templates",
     ),
     ControlRoute(
         "GET",
@@ -332,6 +381,7 @@ ROUTES: tuple[ControlRoute, ...] = (
             "user": ("whose private data to draw", "alice"),
             "local.NAME": ("a local variable's value (an input's text)", ""),
         },
+        handler="card_view",
     ),
     ControlRoute(
         "GET",
@@ -351,6 +401,7 @@ ROUTES: tuple[ControlRoute, ...] = (
                 )
             ),
         ),
+        handler="doctor",
     ),
     ControlRoute(
         "POST",
@@ -360,12 +411,16 @@ ROUTES: tuple[ControlRoute, ...] = (
         body={"type": "object"},
         example={"redelivery_delay": 5},
         bad={"qps_limit": "many"},
+        handler="settings",
+        owner="live",
     ),
     ControlRoute(
         "GET",
         "/_fakeding/connections",
         "live Stream connections",
         arr(obj(("id", "client", "state", "opened"), id=STR, client=STR, state=STR, opened=NUM)),
+        handler="conns",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -377,6 +432,8 @@ ROUTES: tuple[ControlRoute, ...] = (
             "before": ("only records before this seq (the first one the page has)", "100"),
             "limit": ("how many, the latest of them (default 500, at most 5000)", "50"),
         },
+        handler="older",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -395,6 +452,8 @@ ROUTES: tuple[ControlRoute, ...] = (
             )
         ),
         query={"key": ("the message's msgId", "msgExample")},
+        handler="frames",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -411,6 +470,8 @@ ROUTES: tuple[ControlRoute, ...] = (
                 fixed=BOOL,
             )
         ),
+        handler="knob_table",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -424,6 +485,8 @@ ROUTES: tuple[ControlRoute, ...] = (
                 spec=ANY_OBJ,
             )
         ),
+        handler="armed",
+        owner="live",
     ),
     ControlRoute(
         "POST",
@@ -433,6 +496,8 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=obj(("id",), id={"type": "integer"}),
         example={"id": 1},
         bad={"id": "one"},
+        handler="disarm",
+        owner="live",
     ),
     ControlRoute(
         "POST",
@@ -444,6 +509,8 @@ ROUTES: tuple[ControlRoute, ...] = (
         body=obj(("name", "base64"), name=STR, base64=STR),
         example={"name": "hello.txt", "base64": "aGVsbG8="},
         bad={"name": "hello.txt", "base64": "not base64!"},
+        handler="upload",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -451,6 +518,8 @@ ROUTES: tuple[ControlRoute, ...] = (
         "server-sent events: a snapshot of the run, then every change (the schema is of each event's data)",
         obj(("type",), type=STR),
         media="text/event-stream",
+        handler="events",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -459,6 +528,8 @@ ROUTES: tuple[ControlRoute, ...] = (
         obj(("name", "steps"), name=STR, steps={"type": "array"}),
         query={"name": ("the scenario's name", "example session")},
         media="application/yaml",
+        handler="scenario",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -467,6 +538,8 @@ ROUTES: tuple[ControlRoute, ...] = (
         STR,
         params={"name": "app.css"},
         media="text/css",
+        handler="static",
+        owner="live",
     ),
     ControlRoute(
         "GET",
@@ -474,24 +547,29 @@ ROUTES: tuple[ControlRoute, ...] = (
         "what a language's official SDK must set to reach this fake (node, go and java need serve --tls)",
         obj(("lang", "env"), lang=STR, env=ANY_OBJ),
         query={"lang": ("python, node, go or java", "python")},
+        handler="env",
+        owner="env",
     ),
     ControlRoute(
         "GET",
         "/_fakeding/dingtalk-openapi.json",
         "the OpenAPI document of the DingTalk routes this fake serves",
         obj(("openapi", "paths"), openapi=STR, paths=ANY_OBJ),
+        handler="dingtalk_openapi",
     ),
     ControlRoute(
         "GET",
         "/_fakeding/asyncapi.json",
         "the AsyncAPI document of the Stream protocol as this fake speaks it",
         obj(("asyncapi", "channels"), asyncapi=STR, channels=ANY_OBJ),
+        handler="stream_asyncapi",
     ),
     ControlRoute(
         "GET",
         "/_fakeding/openapi.json",
         "this document",
         obj(("openapi", "paths"), openapi=STR, paths=ANY_OBJ),
+        handler="openapi",
     ),
 )
 

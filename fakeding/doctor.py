@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .cards.model import FLOW_FAILED, FLOW_FINISHED
 from .platform import Platform
 from .recorder import Record
@@ -81,7 +83,7 @@ def _robot_topic(
         waiting = sum(
             1
             for r in records
-            if r.kind == "queued"
+            if r.kind == RecordKind.QUEUED
             and r.fields.get("client") == client_id
             and r.fields.get("topic") == protocol.TOPIC_BOT_MESSAGE
         )
@@ -104,7 +106,7 @@ def _no_connection(
     platform: Platform, live: Sequence[Connection], records: Sequence[Record]
 ) -> Iterable[Finding]:
     connected = {c.app.client_id for c in live}
-    queued = Counter(str(r.fields.get("client")) for r in records if r.kind == "queued")
+    queued = Counter(str(r.fields.get("client")) for r in records if r.kind == RecordKind.QUEUED)
     for client_id, count in sorted(queued.items()):
         if client_id in connected or client_id not in platform.apps:
             continue
@@ -119,7 +121,7 @@ def _no_connection(
 
 
 def _group_without_at(records: Sequence[Record]) -> Iterable[Finding]:
-    missed = [r for r in records if r.kind == "message" and r.fields.get("delivered") is False]
+    missed = [r for r in records if r.kind == RecordKind.MESSAGE and r.fields.get("delivered") is False]
     if not missed:
         return
     groups = sorted({str(r.fields.get("conversation")) for r in missed})
@@ -139,7 +141,9 @@ def _webhook_expired(platform: Platform, records: Sequence[Record]) -> Iterable[
     late = [
         r
         for r in records
-        if r.kind == "webhook" and r.fields.get("errcode") == 300001 and r.fields.get("client") is not None
+        if r.kind == RecordKind.WEBHOOK
+        and r.fields.get("errcode") == 300001
+        and r.fields.get("client") is not None
     ]
     if not late:
         return
@@ -157,11 +161,11 @@ def _webhook_expired(platform: Platform, records: Sequence[Record]) -> Iterable[
 
 
 def _slow_acks(platform: Platform, records: Sequence[Record]) -> Iterable[Finding]:
-    redelivered = {r.fields.get("key") for r in records if r.kind == "redeliver"}
+    redelivered = {r.fields.get("key") for r in records if r.kind == RecordKind.REDELIVER}
     slow = [
         r
         for r in records
-        if r.kind == "ack" and r.fields.get("key") in redelivered and r.fields.get("topic") != "ping"
+        if r.kind == RecordKind.ACK and r.fields.get("key") in redelivered and r.fields.get("topic") != "ping"
     ]
     delay = platform.settings.redelivery_delay
     if not slow or delay is None:
@@ -232,7 +236,7 @@ def _refused_calls(records: Sequence[Record]) -> Iterable[Finding]:
     qps: Counter[str] = Counter()
     tokens: Counter[str] = Counter()
     for r in records:
-        if r.kind != "api":
+        if r.kind != RecordKind.API:
             continue
         response = r.fields.get("response")
         code = response.get("code") if isinstance(response, dict) else None

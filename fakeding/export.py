@@ -13,27 +13,16 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .cards import Card
 from .exceptions import ConfigError
 from .messages import Conversation
 from .platform import TranscriptEntry
 from .recorder import Record
 
+
 # Settings the emulator changes at run time; differences from the defaults go into the export.
-SETTING_KEYS = (
-    "qps_limit",
-    "redelivery_delay",
-    "max_redeliveries",
-    "redelivery_new_message_id",
-    "token_ttl",
-    "webhook_per_minute",
-    "card_callback_timeout",
-    "card_param_value_max_bytes",
-    "interactive_card_max_bytes",
-    "stream_content_max_bytes",
-)
-
-
 def answer_text(data: Any) -> str | None:
     """The answer a card shows: its ``answer`` markdown block, or an AI card's ``content``."""
     if not isinstance(data, dict):
@@ -118,7 +107,8 @@ def session_scenario(
     acting = [
         r
         for r in records
-        if r.kind in ("message", "click") or (r.kind == "fault" and not r.fields.get("fired"))
+        if r.kind in (RecordKind.MESSAGE, RecordKind.CLICK)
+        or (r.kind == RecordKind.FAULT and not r.fields.get("fired"))
     ]
     start = acting[0].t if acting else 0.0
     waiting: dict[str, deque[dict[str, Any]]] = defaultdict(deque)  # conversation -> questions
@@ -128,7 +118,7 @@ def session_scenario(
     for r in records:
         f = r.fields
         at = round(r.t - start, 3)
-        if r.kind == "message":
+        if r.kind == RecordKind.MESSAGE:
             cid = str(f["conversation"])
             if cid not in convs:
                 convs.append(cid)
@@ -146,7 +136,7 @@ def session_scenario(
             steps.append(step)
             if f.get("delivered") and f["msgtype"] == "text" and text.strip():
                 waiting[cid].append(step)
-        elif r.kind == "card.send":
+        elif r.kind == RecordKind.CARD_SEND:
             card = by_id.get(f["card"])
             target = f.get("conversation") or direct.get(str(f.get("user")))
             if card is not None and target and waiting[target]:
@@ -154,13 +144,13 @@ def session_scenario(
                 question = waiting[target].popleft()
                 if block is not None:
                     question["answer"] = block
-        elif r.kind == "click" and f["card"] in card_index:
+        elif r.kind == RecordKind.CLICK and f["card"] in card_index:
             staff = str(f["user"])
             users.setdefault(staff, {"nick": nicks.get(staff) or staff})
             steps.append(
                 {"at": at, "click": {"user": staff, "card": card_index[f["card"]], "button": f["button"]}}
             )
-        elif r.kind == "fault" and not f.get("fired"):
+        elif r.kind == RecordKind.FAULT and not f.get("fired"):
             spec = {"kind": f["fault"], **{k: v for k, v in f.items() if k != "fault"}}
             steps.append({"at": at, "fault": spec})
     names = _names(convs)
@@ -176,7 +166,7 @@ def session_scenario(
     scenario["users"] = users
     scenario["conversations"] = {names[cid]: _conversation(conversations.get(cid), cid) for cid in convs}
     scenario["steps"] = steps or [{"at": 0, "wait": True}]
-    violations = sum(1 for r in records if r.kind == "violation")
+    violations = sum(1 for r in records if r.kind == RecordKind.VIOLATION)
     scenario["expect"] = {"cards": len(cards), "violations": violations}
     return scenario
 

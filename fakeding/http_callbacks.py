@@ -17,6 +17,8 @@ from typing import Any
 
 import aiohttp
 
+from fakeding.record_kinds import RecordKind
+
 from . import users
 from .callbacks import (
     Answer,
@@ -67,7 +69,7 @@ class HttpCallbacks:
             await self._session.close()
 
     def _violation(self, reason: str, **fields: Any) -> None:
-        self.platform.recorder.add(self.clock.monotonic(), "violation", reason=reason, **fields)
+        self.platform.recorder.add(self.clock.monotonic(), RecordKind.VIOLATION, reason=reason, **fields)
 
     async def _post(
         self,
@@ -83,18 +85,22 @@ class HttpCallbacks:
         try:
             response = await post_json(self._client(), url, headers, body, timeout)
         except TimeoutError:
-            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None, **fields)
+            self.platform.recorder.add(
+                self.clock.monotonic(), RecordKind.CALLBACK, url=url, status=None, **fields
+            )
             self._violation(f"{what} at {url} gave no answer within {timeout:g} s", **fields)
             return None
         except aiohttp.ClientError as exc:
-            self.platform.recorder.add(self.clock.monotonic(), "callback", url=url, status=None, **fields)
+            self.platform.recorder.add(
+                self.clock.monotonic(), RecordKind.CALLBACK, url=url, status=None, **fields
+            )
             self._violation(f"{what} at {url} could not be reached: {exc}", **fields)
             return None
         after = self.clock.monotonic() - start
         extra = {"location": response.location} if response.location is not None else {}
         self.platform.recorder.add(
             self.clock.monotonic(),
-            "callback",
+            RecordKind.CALLBACK,
             url=url,
             status=response.status,
             after=round(after, 6),
@@ -138,7 +144,7 @@ class HttpCallbacks:
         session, out = self.platform.webhook(t, session_key(m.data["sessionWebhook"]), reply)
         self.platform.recorder.add(
             t,
-            "webhook",
+            RecordKind.WEBHOOK,
             client=m.app.client_id,
             conversation=m.conversation_id,
             msgtype=reply.get("msgtype"),

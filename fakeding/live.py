@@ -23,16 +23,18 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
-from . import jsonsafe
+from fakeding.record_kinds import FAILING_KINDS, RecordKind
+
+from . import control_settings, control_spec, jsonsafe
 from .control import clipped
 from .control_settings import knobs
 from .describe import Refs, describe
 from .exceptions import ConfigError, ControlError
-from .export import SETTING_KEYS, session_scenario, to_yaml
+from .export import session_scenario, to_yaml
 from .inspector import frames_for
 from .platform import Platform
 from .recorder import Record, Recorder
-from .settings import Settings
+from .settings import Settings, changed_settings
 from .stream.ws import StreamServer
 from .terminal import printable
 
@@ -49,19 +51,11 @@ class FakeDing(Protocol):
     @property
     def recorder(self) -> Recorder: ...
 
-    def change_settings(self, **changes: Any) -> None: ...
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
 
 
 Event = dict[str, Any]
 Sink = Callable[[list[Event]], None]
-NULLABLE = {
-    "qps_limit",
-    "redelivery_delay",
-    "webhook_per_minute",
-    "card_param_value_max_bytes",
-    "interactive_card_max_bytes",
-    "stream_content_max_bytes",
-}
 WEB_FILES = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
 QUEUE_LIMIT = 50_000  # a follower this far behind is cut off; its EventSource reconnects
 SNAPSHOT_RECORDS = 500  # the first snapshot's latest records; older ones come from /records
@@ -148,7 +142,7 @@ class Feed:
         event["line"] = _quiet_line(record) if line is None else line
         if line is None:
             event["quiet"] = True
-        if with_card and record.kind in ("card.send", "card.update"):
+        if with_card and record.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             try:
                 card = self.fake.platform.cards.get(record.fields["card"])
                 version = card.versions[record.fields["version"] - 1]
@@ -207,7 +201,7 @@ class Feed:
         numbered from the start of the run, without disturbing the followers' numbering)."""
         kept, self._refs = self._refs, None
         try:
-            events = [self.record_event(r) for r in self.fake.platform.recorder]
+            events = [self.record_event(r) for r in self.fake.recorder]
         finally:
             self._refs = kept
         events = [e for e in events if e["seq"] < before]
@@ -250,9 +244,9 @@ def card_meta(card: Any, drawn: bool = False) -> dict[str, Any]:
 
 def _quiet_line(record: Record) -> str:
     f = record.fields
-    if record.kind == "api":
+    if record.kind == RecordKind.API:
         return f"api {f.get('route')} → {f.get('status')}"
-    if record.kind in ("push", "ack") and f.get("topic"):
+    if record.kind in (RecordKind.PUSH, RecordKind.ACK) and f.get("topic"):
         return f"{record.kind} {f.get('type', 'SYSTEM')} {f.get('topic')}"
     return record.kind
 
@@ -265,39 +259,18 @@ def connections(fake: FakeDing) -> list[dict[str, Any]]:
 
 
 def current_settings(fake: FakeDing) -> dict[str, Any]:
-    return {k: getattr(fake.settings, k) for k in SETTING_KEYS}
+    """Every setting by name (the table of ``fakeding.settings``)."""
+    return control_settings.view(fake.settings)
 
 
 def change_settings(fake: FakeDing, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change rules and limits now, keeping what happened so far (``apply_settings`` resets)."""
-    clean: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key not in SETTING_KEYS:
-            raise ControlError(key, f"expected one of {', '.join(SETTING_KEYS)}, found {key!r}")
-        default = getattr(Settings(), key)
-        if value is None and key in NULLABLE:
-            clean[key] = None
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ControlError(key, f"expected true or false, found {value!r}")
-            clean[key] = value
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            want = "a number >= 0" + (" or null" if key in NULLABLE else "")
-            raise ControlError(key, f"expected {want}, found {value!r}")
-        else:
-            clean[key] = int(value) if isinstance(default, int) and value == int(value) else value
-    fake.change_settings(**clean)
-    return current_settings(fake)
+    """Change rules and limits now, keeping what happened so far: the control API's checks."""
+    return fake.update_settings(changes)
 
 
 def export_scenario(fake: FakeDing, name: str = "emulator session") -> dict[str, Any]:
     p = fake.platform
-    defaults = Settings()
-    changed = {
-        k: getattr(fake.settings, k)
-        for k in SETTING_KEYS
-        if getattr(fake.settings, k) != getattr(defaults, k)
-    }
+    changed = changed_settings(fake.settings)  # every setting that differs, from the one table
     nicks: dict[str, str | None] = {}
     for session in p.sessions.values():
         nicks[session.sender.staff_id] = session.sender.nick
@@ -478,19 +451,22 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     app.on_shutdown.append(on_shutdown)
     r = app.router
     r.add_get("/", page)
-    r.add_get("/_fakeding/web/{name}", static)
     r.add_get("/favicon.ico", no_icon)  # browsers ask for it; not a robot's mistake to record
-    r.add_get("/_fakeding/events", events)
-    # GET (every setting) and PATCH are the control API's; POST answers the page's subset
-    r.add_route("POST", "/_fakeding/settings", settings)
-    r.add_get("/_fakeding/connections", conns)
-    r.add_get("/_fakeding/records", older)
-    r.add_get("/_fakeding/frames", frames)
-    r.add_get("/_fakeding/settings/knobs", knob_table)
-    r.add_post("/_fakeding/files", upload)
-    r.add_get("/_fakeding/faults", armed)
-    r.add_post("/_fakeding/faults/disarm", disarm)
-    r.add_get("/_fakeding/scenario", scenario)
+    # the page's routes under /_fakeding/ come from the control API's table (fakeding.control_spec)
+    handlers = {
+        "static": static,
+        "events": events,
+        "settings": settings,
+        "conns": conns,
+        "older": older,
+        "frames": frames,
+        "knob_table": knob_table,
+        "upload": upload,
+        "armed": armed,
+        "disarm": disarm,
+        "scenario": scenario,
+    }
+    control_spec.register(r, "live", handlers)
 
 
 def store_upload(platform: Platform, body: Any) -> str:
@@ -569,15 +545,15 @@ class Console:
                 if e.get("quiet"):
                     continue
                 line = f"+{e['t']:.3f}s {printable(str(e['line']))}"  # robot data: inert
-                if e["kind"] == "violation":
+                if e["kind"] in FAILING_KINDS:
                     line = f"\x1b[1;31m!! {line}\x1b[0m" if self.color else f"!! {line}"
-                elif e["kind"] == "warning":
+                elif e["kind"] == RecordKind.WARNING:
                     line = f"\x1b[33m~ {line}\x1b[0m" if self.color else f"~ {line}"
-                elif self.color and e["kind"] == "api" and e["fields"].get("status", 200) >= 400:
+                elif self.color and e["kind"] == RecordKind.API and e["fields"].get("status", 200) >= 400:
                     line = f"\x1b[33m{line}\x1b[0m"  # a refused call: yellow
                 self.out.write(line + "\n")
                 client = e["fields"].get("client")
-                if e["kind"] == "connect" and client not in self.connected:
+                if e["kind"] == RecordKind.CONNECT and client not in self.connected:
                     self.connected.add(str(client))
                     self.diagnose(first_connect=True)
             elif e["type"] == "say":
@@ -592,17 +568,17 @@ class Console:
 
     def count(self, e: Event) -> None:
         kind, f = e["kind"], e["fields"]
-        if kind == "message":
+        if kind == RecordKind.MESSAGE:
             self.counts["messages"] += 1
-        elif kind == "card.send":
+        elif kind == RecordKind.CARD_SEND:
             self.counts["cards"] += 1
-        elif kind == "card.update":
+        elif kind == RecordKind.CARD_UPDATE:
             self.counts["updates"] += 1
-        elif kind == "api" and f.get("status") != 200:
+        elif kind == RecordKind.API and f.get("status") != 200:
             self.counts["API errors"] += 1
-        elif kind == "violation":
+        elif kind in FAILING_KINDS:
             self.counts["violations"] += 1
-        elif kind == "warning":
+        elif kind == RecordKind.WARNING:
             self.counts["warnings"] += 1
 
     def diagnose(self, *, first_connect: bool = False) -> None:

@@ -2,8 +2,9 @@
 
 Any exception that escapes a handler (a bug in the fake, by definition) is answered in the
 shape the caller expects — DingTalk's ``{"code", "message", "requestid"}`` on platform routes,
-``{"error", "field"}`` on the control API — recorded as a violation so that ``check()`` and
-the pytest fixture fail, and logged with its traceback on the ``fakeding`` logger.
+``{"error", "field"}`` on the control API — recorded as a ``fake_error`` (the fake's fault, not
+the robot's) so that ``check()`` and the pytest fixture fail, and logged with its traceback on
+the ``fakeding`` logger.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from fakeding.record_kinds import BUG_REPORT, RecordKind
 
 from .clock import Clock
 from .platform import Platform
@@ -48,7 +51,7 @@ def internal_errors(platform: Platform, clock: Clock) -> Any:
                 }
                 platform.recorder.add(
                     clock.monotonic(),
-                    "api",
+                    RecordKind.API,
                     route=route,
                     client=None,
                     status=500,
@@ -57,8 +60,10 @@ def internal_errors(platform: Platform, clock: Clock) -> Any:
                 )
             platform.recorder.add(
                 clock.monotonic(),
-                "violation",
-                reason=f"fakeding failed on {route}: {problem} (a fakeding bug, not the robot's)",
+                RecordKind.FAKE_ERROR,
+                where=route,
+                problem=problem,
+                reason=f"fakeding failed on {route}: {problem} ({BUG_REPORT})",
             )
             return web.Response(
                 status=500,
@@ -97,9 +102,9 @@ def _refused(platform: Platform, clock: Clock, request: web.Request, exc: web.HT
         }
     if not request.path.startswith("/_fakeding/"):
         platform.recorder.add(
-            t, "api", route=route, client=None, status=exc.status, request=None, response=body
+            t, RecordKind.API, route=route, client=None, status=exc.status, request=None, response=body
         )
-        platform.recorder.add(t, "violation", reason=f"{route}: {problem}")
+        platform.recorder.add(t, RecordKind.VIOLATION, reason=f"{route}: {problem}")
     return web.Response(
         status=exc.status,
         text=json.dumps(body, ensure_ascii=False),

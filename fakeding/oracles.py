@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .cards.model import Card
 from .recorder import Record
 
@@ -45,7 +47,9 @@ def cross_talk(
     ``ref`` (a user message's msgId); ``records`` give which user messages were delivered.
     """
     delivered = {
-        str(r.fields.get("msgId")): r for r in records if r.kind == "message" and r.fields.get("delivered")
+        str(r.fields.get("msgId")): r
+        for r in records
+        if r.kind == RecordKind.MESSAGE and r.fields.get("delivered")
     }
     asked: dict[str, list[str]] = defaultdict(list)  # conversation -> delivered msgIds
     askers: dict[str, set[str]] = defaultdict(set)  # conversation -> staff ids who asked

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .callbacks import loopback_url
 from .cards import CARD_ROUTES, Card, CardStore
 from .cards.template_checks import limit_warnings, new_findings, template_findings
@@ -479,7 +481,7 @@ class Platform:
     def note_card(self, t: float, card: Card, source: str) -> None:
         """Record a card version (``source``: send/create/update/deliver/stream/callback) and,
         for a card that reached a conversation, its line in the transcript."""
-        kind = "card.send" if source in ("send", "create") else "card.update"
+        kind = RecordKind.CARD_SEND if source in ("send", "create") else RecordKind.CARD_UPDATE
         self.recorder.add(
             t,
             kind,
@@ -514,7 +516,7 @@ class Platform:
         """A robot's markdown message (``sampleMarkdown``, a webhook's markdown): what users will
         see differently from what was written is a warning."""
         for quirk in markdown_quirks(text, "robot"):
-            self.recorder.add(t, "warning", reason=f"{where}: markdown: {quirk}")
+            self.recorder.add(t, RecordKind.WARNING, reason=f"{where}: markdown: {quirk}")
 
     def webhook(self, t: float, key: str | None, body: Any) -> tuple[Session | None, dict[str, Any]]:
         """A session-webhook reply; the answer mimics the platform (HTTP 200 with errcode)."""

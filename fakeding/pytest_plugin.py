@@ -129,21 +129,22 @@ def fakeding(fakeding_server: ThreadedFakeDing, request: pytest.FixtureRequest) 
     marker = request.node.get_closest_marker("fakeding")
     before: Settings = fakeding_server.settings
     if marker and marker.kwargs:  # profile="observed" or a .toml file: its settings first
-        fakeding_server.configure(**with_profile(marker.kwargs))
+        fakeding_server.update_settings(with_profile(marker.kwargs))
     fakeding_server.reset()
     yield fakeding_server
     try:
         fakeding_server.check()
     finally:
         if fakeding_server.settings != before:
-            fakeding_server.configure(**vars(before))
+            fakeding_server.update_settings({k: v for k, v in vars(before).items() if k != "host"})
         fakeding_server.reset()
 
 
 @pytest.fixture
 def make_fakeding(fakeding: ThreadedFakeDing) -> Callable[..., ThreadedFakeDing]:
     def make(**settings: Any) -> ThreadedFakeDing:
-        fakeding.configure(**settings)
+        fakeding.update_settings(settings)
+        fakeding.reset()
         return fakeding
 
     return make

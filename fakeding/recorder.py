@@ -3,10 +3,9 @@
 Pure: it is handed timestamps, it never reads a clock or does I/O. ``t`` is seconds since the
 fake started (virtual seconds under a virtual clock). Control-API traffic is never recorded.
 
-Record kinds: ``connect``, ``disconnect``, ``push``, ``ack``, ``api``, ``card.send``,
-``card.update``, ``card.stream``, ``webhook``, ``fault``, ``violation``, ``redeliver``,
-``message``, ``click``, ``token``, ``warning`` (a documented limit broken, or a quirk that
-changes what users see: recorded, never refused unless ``strict_limits``).
+Record kinds and the fields each carries: ``fakeding.record_kinds`` (``RecordKind``). A kind
+outside it is a robot's or a test's own record (the reference robot writes ``bot.*``); the kit
+itself only writes ``RecordKind`` members.
 """
 
 from __future__ import annotations
@@ -16,9 +15,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .jsonsafe import clean, dumps
 
-_ARROWS = {"push": ">", "redeliver": ">", "ack": "<", "api": "<", "webhook": "<", "connect": "<"}
+_ARROWS: dict[str, str] = {
+    RecordKind.PUSH: ">",
+    RecordKind.REDELIVER: ">",
+    RecordKind.ACK: "<",
+    RecordKind.API: "<",
+    RecordKind.WEBHOOK: "<",
+    RecordKind.CONNECT: "<",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,8 @@ Listener = Callable[[Record], None]
 
 
 class Recorder:
-    """Append-only log of records; ``limit`` keeps only the newest N (violations always kept).
+    """Append-only log of records; ``limit`` keeps only the newest N (violations and the fake's
+    own errors always kept).
 
     Fields are stored as ``jsonsafe.clean`` makes them: standard JSON, clipped, secrets masked
     (by key, and by value through ``is_secret``), so reading the log can never fail.
@@ -60,14 +69,17 @@ class Recorder:
         self.is_secret = is_secret
         self._records: deque[Record] = deque(maxlen=limit)
         self._violations: list[Record] = []
+        self._fake_errors: list[Record] = []
         self._seq = 0
 
-    def add(self, t: float, kind: str, **fields: Any) -> Record:
+    def add(self, t: float, kind: RecordKind | str, **fields: Any) -> Record:
         self._seq += 1
-        rec = Record(self._seq, t, kind, clean(fields, self.is_secret))
+        rec = Record(self._seq, t, str(kind), clean(fields, self.is_secret))  # plain str: YAML, repr
         self._records.append(rec)
-        if kind == "violation":
+        if kind == RecordKind.VIOLATION:
             self._violations.append(rec)
+        elif kind == RecordKind.FAKE_ERROR:
+            self._fake_errors.append(rec)
         for listener in self.listeners:
             listener(rec)
         return rec
@@ -79,6 +91,11 @@ class Recorder:
     @property
     def violations(self) -> list[Record]:
         return list(self._violations)
+
+    @property
+    def fake_errors(self) -> list[Record]:
+        """Failures of the fake itself (bugs in fakeding, not the robot's)."""
+        return list(self._fake_errors)
 
     @property
     def total(self) -> int:

@@ -13,11 +13,14 @@ import re
 import secrets
 import socket
 import ssl
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from fakeding.record_kinds import BUG_REPORT, RecordKind
 
 from . import control_settings, template_files, users
 from .api import SentMessage
@@ -126,25 +129,39 @@ class FakeDing:
         if self.settings.system_ping_interval:
             self._pinger = asyncio.ensure_future(self._ping_loop(self.settings.system_ping_interval))
 
-    def change_settings(self, **changes: Any) -> None:
-        """Change rules and limits now, keeping everything that happened (``configure`` resets)."""
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change settings by name now, keeping everything that happened (``reset()`` starts
+        afresh): the one verb for changing settings. Every value is checked (``ControlError``
+        naming the setting); answers every setting."""
+        self._change_settings(**control_settings.check_changes(changes))
+        return control_settings.view(self.settings)
+
+    def _change_settings(self, **changes: Any) -> None:
         self.settings = self.settings.replace(**changes)
         self.platform.use_settings(self.settings)
         if "system_ping_interval" in changes:
             self._restart_pinger()
 
+    def change_settings(self, **changes: Any) -> None:
+        """Deprecated: ``update_settings({...})``."""
+        warnings.warn(
+            "FakeDing.change_settings(**changes) is deprecated; use update_settings({...})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._change_settings(**changes)
+
     def apply_settings(self, settings: Settings) -> None:
-        """Swap settings (rules, limits, timers) and start from a fresh platform state."""
+        """Deprecated: ``update_settings({...})`` then ``reset()``."""
+        warnings.warn(
+            "FakeDing.apply_settings(settings) is deprecated; use update_settings({...}) then reset()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.settings = settings
         self.platform.settings = settings
         self.reset()
         self._restart_pinger()
-
-    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """``change_settings`` from JSON: every value checked (``ControlError`` naming the
-        setting); answers every setting."""
-        self.change_settings(**control_settings.check_changes(changes))
-        return control_settings.view(self.settings)
 
     def apps(self) -> list[dict[str, Any]]:
         return [app.describe() for app in self.platform.apps.values()]
@@ -446,7 +463,7 @@ class FakeDing:
         # what a reply on its session webhook answers (``answers`` in a scenario report)
         self.platform.recorder.add(
             t,
-            "graph",
+            RecordKind.GRAPH,
             client=app.client_id,
             conversation=conv.id,
             sender=staff_id,
@@ -476,8 +493,10 @@ class FakeDing:
             self.platform.faults.later.remove(f)
         if f.disarmed:  # taken back (the emulator's disarm) before its time came
             return
-        self.record("fault", fault=f.kind, **{k: v for k, v in f.spec.items() if k not in ("at", "kind")})
-        if f.kind in ("frame", "api"):
+        self.record(
+            RecordKind.FAULT, fault=f.kind, **{k: v for k, v in f.spec.items() if k not in ("at", "kind")}
+        )
+        if f.kind in ("frame", RecordKind.API):
             self.platform.faults.arm(f)
             return
         if f.kind == "expire_token":
@@ -496,7 +515,7 @@ class FakeDing:
         for conn in conns:
             if f.kind == "drop_connection":
                 self.stream.drop(conn)
-            elif f.kind == "disconnect":
+            elif f.kind == RecordKind.DISCONNECT:
                 self.stream.disconnect(conn)
             elif f.kind == "zombie":
                 self.stream.zombie(conn)
@@ -523,6 +542,10 @@ class FakeDing:
     def violations(self) -> list[Record]:
         return self.platform.recorder.violations
 
+    @property
+    def fake_errors(self) -> list[Record]:
+        return self.platform.recorder.fake_errors
+
     def expect_violation(self, pattern: str) -> None:
         """A violation whose reason matches ``pattern`` (a regex) is expected until the next
         reset: ``check()`` then requires it and ignores it."""
@@ -530,8 +553,13 @@ class FakeDing:
         self.expected_violations.append(pattern)
 
     def check(self) -> None:
-        """Raise ``UnmetExpectation`` listing every unexpected protocol violation (and every
-        expected one that did not happen)."""
+        """Raise ``UnmetExpectation`` listing every failure of the fake itself (a fakeding bug),
+        else every unexpected protocol violation (and every expected one that did not happen)."""
+        if self.fake_errors:
+            lines = "\n".join(f"  {r}" for r in self.fake_errors)
+            raise UnmetExpectation(
+                f"fakeding itself failed {len(self.fake_errors)} time(s), {BUG_REPORT}:\n{lines}"
+            )
         expected = self.expected_violations
         found = [
             r

@@ -10,6 +10,7 @@ import asyncio
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +19,7 @@ from .api import SentMessage
 from .cards import Card
 from .exceptions import WaitTimeout
 from .faults import Fault
-from .recorder import Record
+from .recorder import Record, Recorder
 from .server import FakeDing
 from .settings import Settings
 from .waiting import describe_predicate
@@ -129,6 +130,11 @@ class ThreadedFakeDing:
         return self.fake.http_url
 
     @property
+    def recorder(self) -> Recorder:
+        """The fake's recorder (read its records through ``timeline()`` for a settled view)."""
+        return self.fake.recorder
+
+    @property
     def settings(self) -> Settings:
         return self.fake.settings
 
@@ -180,6 +186,10 @@ class ThreadedFakeDing:
         ``FakeDing.add_template``)."""
         return self.call(self.fake.add_template, template_id, path, keep=keep)
 
+    def register_template(self, template_id: str, export: Any) -> dict[str, Any]:
+        """Register a card-platform export (the decoded JSON) as ``template_id``."""
+        return self.call(self.fake.register_template, template_id, export)
+
     def templates(self) -> list[dict[str, Any]]:
         return self.call(self.fake.templates)
 
@@ -193,13 +203,20 @@ class ThreadedFakeDing:
         """Likely misconfigurations so far, in DingTalk's words, errors first."""
         return self.call(self.fake.doctor)
 
-    def configure(self, **changes: Any) -> None:
-        """Change settings for this test (the fixture restores them)."""
-        self.call(lambda: self.fake.apply_settings(self.fake.settings.replace(**changes)))
-
     def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change settings by name now, keeping what happened (``configure`` resets)."""
+        """Change settings by name now, keeping what happened (``reset()`` starts afresh); the
+        pytest fixture restores them after the test."""
         return self.call(self.fake.update_settings, changes)
+
+    def configure(self, **changes: Any) -> None:
+        """Deprecated: ``update_settings({...})`` then ``reset()``."""
+        warnings.warn(
+            "ThreadedFakeDing.configure(**changes) is deprecated; use update_settings({...}) then reset()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.update_settings(changes)
+        self.reset()
 
     def apps(self) -> list[dict[str, Any]]:
         return self.call(self.fake.apps)
@@ -219,6 +236,11 @@ class ThreadedFakeDing:
     @property
     def violations(self) -> list[Record]:
         return self.call(lambda: self.fake.violations)
+
+    @property
+    def fake_errors(self) -> list[Record]:
+        """Failures of the fake itself (fakeding bugs); ``check()`` fails on any."""
+        return self.call(lambda: self.fake.fake_errors)
 
     def check(self) -> None:
         self.call(self.fake.check)

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from . import jsonsafe, messages
 from .cards import Card
 from .cards.model import drawn_data
@@ -107,7 +109,7 @@ def write_message(
     )
     p.recorder.add(
         t,
-        "message",
+        RecordKind.MESSAGE,
         client=app.client_id,
         conversation=conv.id,
         sender=staff_id,
@@ -172,7 +174,7 @@ def click_button(
     }
     conv_id = p.conversation_of(card.client_id, card.conversation_id, card.single_user)
     p.note(t, conv_id, f"user:{staff_id}", "click", label, ref=card.id)
-    p.recorder.add(t, "click", client=card.client_id, card=card.id, user=staff_id, button=button_id)
+    p.recorder.add(t, RecordKind.CLICK, client=card.client_id, card=card.id, user=staff_id, button=button_id)
     return Click(card, staff_id, data, key=f"click:{card.id}:{staff_id}:{p.recorder.total}")
 
 
@@ -207,7 +209,7 @@ def answer_click(p: Platform, t: float, click: Click, response: Any, after: floa
     if after > p.settings.card_callback_timeout:
         p.recorder.add(
             t,
-            "violation",
+            RecordKind.VIOLATION,
             card=click.card.id,
             reason=f"card callback answered after {after:.3f} s, the platform "
             f"waits {p.settings.card_callback_timeout:g} s",

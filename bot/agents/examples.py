@@ -1,4 +1,4 @@
-"""Small custom agents that show the accepted plug-in forms (used by the tests and README).
+"""Small custom agents that show the accepted plug-in forms (used by the tests and bot/README.md).
 
 Use one with ``agent: bot.agents.examples:echo``.
 """

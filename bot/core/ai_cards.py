@@ -3,7 +3,7 @@
 A DingTalk AI card is a card instance whose template binds variables; the robot only sends
 values (all strings, as ``cardParamMap`` requires). Our template ``AI_CARD_TEMPLATE`` ships as
 a card-platform export in ``bot/templates/`` (import it into your app's card platform and set
-``aiCardTemplateId`` to the id it gets; README, "AI-card mode") and uses:
+``aiCardTemplateId`` to the id it gets; bot/README.md, "AI-card mode") and uses:
 
 ==================== ======= ==============================================================
 variable             scope   meaning

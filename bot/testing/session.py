@@ -70,7 +70,7 @@ def build_robot(
     """The demo instance's robot pointed at ``fake``, on its clock, recording ``bot.<kind>``
     (with ``tag`` fields added) into the fake's recorder. ``options`` use config.json keys
     (snake_case field names work too) and override the demo's defaults."""
-    recorder = fake.platform.recorder
+    recorder = fake.recorder
     extra = dict(tag or {})
 
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fakeding.record_kinds import RecordKind
+
 from ..settings import Settings
 from ..templates import AI_STATUS_NAMES, Template, render
 from ..templates.markdown import markdown_quirks
@@ -26,7 +28,7 @@ SYSTEM_KEYS = frozenset({"flowStatus"})
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "violation" | "warning"
+    kind: RecordKind  # VIOLATION or WARNING
     key: str  # what makes it the same finding again (reported once per card)
     reason: str
 
@@ -42,7 +44,7 @@ def template_findings(template: Template, card: Card, version: CardVersion) -> l
             if key not in template.variables and key not in SYSTEM_KEYS:
                 found.append(
                     Finding(
-                        "violation",
+                        RecordKind.VIOLATION,
                         f"param:{key}",
                         (
                             f"{name}: cardParamMap key {key!r} is not a variable of the template, so "
@@ -56,7 +58,7 @@ def template_findings(template: Template, card: Card, version: CardVersion) -> l
                 if key not in template.variables and key not in SYSTEM_KEYS:
                     found.append(
                         Finding(
-                            "violation",
+                            RecordKind.VIOLATION,
                             f"private:{key}",
                             (
                                 f"{name}: privateData key {key!r} (user {user}) is not a variable of "
@@ -72,7 +74,7 @@ def template_findings(template: Template, card: Card, version: CardVersion) -> l
         if var is None:
             found.append(
                 Finding(
-                    "violation",
+                    RecordKind.VIOLATION,
                     f"stream:{key}",
                     (
                         f"{name}: streaming key {key!r} is not a variable of the template, so the "
@@ -84,7 +86,7 @@ def template_findings(template: Template, card: Card, version: CardVersion) -> l
         elif var.type != "markdown":
             found.append(
                 Finding(
-                    "violation",
+                    RecordKind.VIOLATION,
                     f"stream-type:{key}",
                     (
                         f"{name}: streaming into {key!r}, a {var.type} variable; the client streams "
@@ -109,7 +111,9 @@ def _markdown_warnings(template: Template, card: Card, name: str) -> list[Findin
             continue
         for quirk in markdown_quirks(value, surface):
             found.append(
-                Finding("warning", f"markdown:{key}:{quirk[:40]}", f"{name}: markdown {key!r}: {quirk}")
+                Finding(
+                    RecordKind.WARNING, f"markdown:{key}:{quirk[:40]}", f"{name}: markdown {key!r}: {quirk}"
+                )
             )
     return found
 
@@ -122,7 +126,7 @@ def _flow_findings(template: Template, card: Card, version: CardVersion, name: s
     if card.finalized and 3 not in template.ai_statuses:
         found.append(
             Finding(
-                "violation",
+                RecordKind.VIOLATION,
                 "flow:finished",
                 (
                     f"{name}: the card was finished but the template has no finished state (it "
@@ -133,7 +137,7 @@ def _flow_findings(template: Template, card: Card, version: CardVersion, name: s
     if card.failed and 5 not in template.ai_statuses:
         found.append(
             Finding(
-                "violation",
+                RecordKind.VIOLATION,
                 "flow:failed",
                 (
                     f"{name}: the card was failed but the template has no failed state (it draws: "
@@ -148,7 +152,7 @@ def _flow_findings(template: Template, card: Card, version: CardVersion, name: s
         if not view.visible_text().strip():
             found.append(
                 Finding(
-                    "violation",
+                    RecordKind.VIOLATION,
                     "final:blank",
                     (
                         f"{name}: the card finished with nothing visible (its data: "
@@ -170,7 +174,7 @@ def limit_warnings(settings: Settings, card: Card, version: CardVersion) -> list
             if size > limit:
                 found.append(
                     Finding(
-                        "warning",
+                        RecordKind.WARNING,
                         f"value:{key}",
                         (
                             f"card {card.id}: cardParamMap value {key!r} is {size} bytes, over the "
@@ -187,7 +191,7 @@ def limit_warnings(settings: Settings, card: Card, version: CardVersion) -> list
         if stream_limit is not None and size > stream_limit:
             found.append(
                 Finding(
-                    "warning",
+                    RecordKind.WARNING,
                     f"stream-total:{key}",
                     (
                         f"card {card.id}: streamed text of {key!r} is {size} bytes, over the "
@@ -200,7 +204,7 @@ def limit_warnings(settings: Settings, card: Card, version: CardVersion) -> list
         if version.extra.get("empty"):
             found.append(
                 Finding(
-                    "warning",
+                    RecordKind.WARNING,
                     "stream-empty",
                     (
                         f"card {card.id}: an empty streaming update (no content, not finalizing) into "

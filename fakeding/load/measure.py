@@ -8,6 +8,8 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from ..oracles import cross_talk
 from ..scenarios import generic
 from ..tiers import TIERS, with_tier
@@ -34,12 +36,15 @@ def first_answers(records: list[Any]) -> dict[str, float]:
     cards_seen: set[str] = set()
     for rec in records:
         f = rec.fields
-        if rec.kind == "message" and f.get("delivered"):
+        if rec.kind == RecordKind.MESSAGE and f.get("delivered"):
             waiting[str(f["conversation"])].append(str(f["msgId"]))
             conv_of_user[str(f["sender"])] = str(f["conversation"])
-        elif rec.kind == "webhook" and f.get("errcode") == 0 and f.get("msgId"):
+        elif rec.kind == RecordKind.WEBHOOK and f.get("errcode") == 0 and f.get("msgId"):
             first.setdefault(str(f["msgId"]), rec.t)
-        elif rec.kind in ("card.send", "card.update") and str(f.get("card")) not in cards_seen:
+        elif (
+            rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE)
+            and str(f.get("card")) not in cards_seen
+        ):
             conv = f.get("conversation") or conv_of_user.get(str(f.get("user")))
             if conv is None:
                 continue
@@ -92,7 +97,7 @@ def measure(
     cards: list[Any],
     end: float,
 ) -> Verdict:
-    messages = [r for r in records if r.kind == "message" and r.fields.get("delivered")]
+    messages = [r for r in records if r.kind == RecordKind.MESSAGE and r.fields.get("delivered")]
     text_of = {q.text: q for q in asked}
     ask_at = {str(r.fields["msgId"]): r.t for r in messages}
     said = {e.ref: e.text for e in transcript if e.who.startswith("user:") and e.ref}
@@ -115,7 +120,7 @@ def measure(
         if answered != sorted(answered):
             out_of_order.append(user)
     unacked, unanswered = click_outcomes(records)
-    api = [r for r in records if r.kind == "api"]
+    api = [r for r in records if r.kind == RecordKind.API]
     refused = [r for r in api if r.fields.get("status") == 403]
     metered = generic.metered_calls(records)
     span = max(plan.workload.duration, 1.0)

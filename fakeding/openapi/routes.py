@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fakeding.record_kinds import RecordKind
+
 from .. import jsonsafe
 from ..cards import CARD_ROUTES, Card, CardRoute
 from ..cards.model import OPEN_SPACE_PREFIX
@@ -177,7 +179,7 @@ class OpenApi:
                 t = self.now()
                 platform.recorder.add(
                     t,
-                    "fault",
+                    RecordKind.FAULT,
                     fault="api",
                     fired=True,
                     route=f"{method} {path}",
@@ -245,13 +247,21 @@ class OpenApi:
 
     def _refused(self, req: HttpRequest, problem: str) -> None:
         """Input no DingTalk API would accept is a robot bug: recorded as a violation."""
-        self.platform.recorder.add(self.now(), "violation", reason=f"{req.method} {req.path}: {problem}")
+        self.platform.recorder.add(
+            self.now(), RecordKind.VIOLATION, reason=f"{req.method} {req.path}: {problem}"
+        )
 
     def _record_api(
         self, t: float, method: str, path: str, client: str | None, status: int, body: Any, response: Any
     ) -> None:
         self.platform.recorder.add(
-            t, "api", route=f"{method} {path}", client=client, status=status, request=body, response=response
+            t,
+            RecordKind.API,
+            route=f"{method} {path}",
+            client=client,
+            status=status,
+            request=body,
+            response=response,
         )
 
     def _endpoint(self, method: str, path: str, fn: Handler) -> Core:
@@ -273,7 +283,7 @@ class OpenApi:
                 if fault is not None:
                     platform.recorder.add(
                         t,
-                        "fault",
+                        RecordKind.FAULT,
                         fault="api",
                         fired=True,
                         route=route,
@@ -291,13 +301,21 @@ class OpenApi:
             except OpenApiError as exc:
                 out = exc.body(rid)
                 platform.recorder.add(
-                    t, "api", route=route, client=client, status=exc.status, request=body, response=out
+                    t,
+                    RecordKind.API,
+                    route=route,
+                    client=client,
+                    status=exc.status,
+                    request=body,
+                    response=out,
                 )
                 if exc.violation:
-                    platform.recorder.add(t, "violation", client=client, reason=f"{route}: {exc.message}")
+                    platform.recorder.add(
+                        t, RecordKind.VIOLATION, client=client, reason=f"{route}: {exc.message}"
+                    )
                 return self._json(exc.status, out, rid)
             platform.recorder.add(
-                t, "api", route=route, client=client, status=200, request=body, response=response
+                t, RecordKind.API, route=route, client=client, status=200, request=body, response=response
             )
             if card is not None and source is not None:
                 platform.note_card(t, card, source)
@@ -318,7 +336,7 @@ class OpenApi:
             "requestid": rid,
         }
         self._record_api(t, req.method, req.path, None, 404, None, body)
-        self.platform.recorder.add(t, "violation", reason=f"unknown route {req.method} {req.path}")
+        self.platform.recorder.add(t, RecordKind.VIOLATION, reason=f"unknown route {req.method} {req.path}")
         return self._json(404, body, rid)
 
     # -- gateway and tokens -------------------------------------------------------------------
@@ -381,7 +399,7 @@ class OpenApi:
         session, out = self.platform.webhook(t, req.query.get("session"), body)
         self.platform.recorder.add(
             t,
-            "webhook",
+            RecordKind.WEBHOOK,
             client=session.client_id if session else None,
             conversation=session.conversation.id if session else None,
             msgId=session.msg_id if session else None,
@@ -410,7 +428,7 @@ class OpenApi:
         robot = post.robot
         self.platform.recorder.add(
             t,
-            "custom_robot",
+            RecordKind.CUSTOM_ROBOT,
             robot=robot.name if robot else None,
             conversation=robot.conversation_id if robot else None,
             msgtype=post.msgtype,
@@ -420,7 +438,9 @@ class OpenApi:
         )
         if post.errcode != 0:
             self.platform.recorder.add(
-                t, "violation", reason=f"POST /robot/send refused: errcode {post.errcode} {post.errmsg}"
+                t,
+                RecordKind.VIOLATION,
+                reason=f"POST /robot/send refused: errcode {post.errcode} {post.errmsg}",
             )
         return self._json(200, post.answer, rid)
 

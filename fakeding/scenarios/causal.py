@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from ..cards import Card
 from ..platform import TranscriptEntry
 from ..recorder import Record
@@ -74,7 +76,7 @@ def record_causes(records: list[Record]) -> list[int]:
         f = rec.fields
         key = str(f.get("key") or "")
         cause: int | None = None
-        if rec.kind in ("message", "graph"):
+        if rec.kind in (RecordKind.MESSAGE, RecordKind.GRAPH):
             cause = new_cause()
             name = str(f.get("msgId") or key)
             conv = str(f["conversation"])
@@ -82,25 +84,25 @@ def record_causes(records: list[Record]) -> list[int]:
             user_conv[str(f.get("sender"))] = conv
             if f.get("session"):
                 sessions[str(f["session"])] = cause
-            if rec.kind == "graph" or f.get("delivered"):
+            if rec.kind == RecordKind.GRAPH or f.get("delivered"):
                 for queue in answers.values():
                     queue.asked(conv, cause)
-        elif rec.kind == "click":
+        elif rec.kind == RecordKind.CLICK:
             cause = last_click = new_cause()
             if str(f.get("card")) in card_conv:  # a reply may answer the click
                 for queue in answers.values():
                     queue.asked(card_conv[str(f.get("card"))], cause)
-        elif rec.kind == "fault" and not f.get("fired"):
+        elif rec.kind == RecordKind.FAULT and not f.get("fired"):
             cause = new_cause()
         elif key and key in by_key:
             cause = by_key[key]
-            if rec.kind == "redeliver" and key in conv_of_key:
+            if rec.kind == RecordKind.REDELIVER and key in conv_of_key:
                 for queue in answers.values():  # waits for an answer again
                     queue.asked(conv_of_key[key], cause)
-        elif key and rec.kind in ("push", "queued"):
+        elif key and rec.kind in (RecordKind.PUSH, RecordKind.QUEUED):
             cause = last_click if key.startswith("click:") else new_cause()  # click or event
             by_key[key] = cause
-        elif rec.kind == "webhook":
+        elif rec.kind == RecordKind.WEBHOOK:
             cause = sessions.get(str(f.get("session")))
             if cause is not None and cause in replied and f.get("errcode") == 0:
                 cause = None  # a later reply on an answered message's session: a click's?
@@ -109,7 +111,7 @@ def record_causes(records: list[Record]) -> list[int]:
                 replied.add(cause)
             elif cause is None and f.get("errcode") == 0:
                 cause = answers["webhook"].answered(str(f.get("conversation")))
-        elif rec.kind in ("card.send", "card.update"):
+        elif rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             card = str(f.get("card"))
             cause = cards.get(card)
             where = f.get("conversation") or user_conv.get(str(f.get("user")))
@@ -118,7 +120,7 @@ def record_causes(records: list[Record]) -> list[int]:
             cards.setdefault(card, current if cause is None else cause)
             if where:
                 card_conv.setdefault(card, str(where))
-        elif rec.kind == "api":
+        elif rec.kind == RecordKind.API:
             cause = cards.get(_card_named(f.get("request")) or "")
         current = current if cause is None else cause
         causes.append(current)
@@ -144,7 +146,7 @@ def order_cards(cards: list[Card], ordered_records: list[Record]) -> list[Card]:
     """Cards in the order the (ordered) timeline first shows them."""
     first: dict[str, int] = {}
     for i, rec in enumerate(ordered_records):
-        if rec.kind in ("card.send", "card.update"):
+        if rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             first.setdefault(str(rec.fields.get("card")), i)
     return sorted(cards, key=lambda c: first.get(c.id, len(ordered_records)))
 
@@ -158,17 +160,17 @@ def order_transcript(entries: list[TranscriptEntry], records: list[Record]) -> l
     at: dict[tuple[str, float], int] = {}
     for rec, cause in zip(records, causes, strict=True):
         f = rec.fields
-        if rec.kind == "message":
+        if rec.kind == RecordKind.MESSAGE:
             by_ref[str(f["msgId"])] = cause
-        elif rec.kind in ("card.send", "card.update"):
+        elif rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             by_ref.setdefault(str(f.get("card")), cause)
-        if rec.kind in ("graph", "click", "webhook"):
+        if rec.kind in (RecordKind.GRAPH, RecordKind.CLICK, RecordKind.WEBHOOK):
             at.setdefault((rec.kind, rec.t), cause)
     order: list[int] = []
     current = SETUP
     for e in entries:
         kind = e.kind.split(":")[0] if e.kind.startswith("webhook") else e.kind
-        found = by_ref.get(e.ref or "") if kind != "click" else None
+        found = by_ref.get(e.ref or "") if kind != RecordKind.CLICK else None
         if found is None:
             found = at.get((kind, e.t))
         current = current if found is None else found

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fakeding.record_kinds import RecordKind
+
 from ..robot_launch import language, resolve_program, robot_environment, signal_group, wants_tls
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from ..tls.env import LANGS
@@ -141,8 +143,8 @@ class CommandSession:
         if self._closing or code == 0:
             return
         await asyncio.wait([self._reader], timeout=1.0)
-        self.fake.platform.recorder.add(
-            self.fake.now, "robot.exit", code=code, output=masked("\n".join(self.lines), self.fake)
+        self.fake.recorder.add(
+            self.fake.now, RecordKind.ROBOT_EXIT, code=code, output=masked("\n".join(self.lines), self.fake)
         )
 
     def ended(self) -> bool:
@@ -151,7 +153,7 @@ class CommandSession:
 
     def busy(self) -> bool:
         """Busy until nothing was recorded for ``quiet`` seconds (the process is opaque)."""
-        records = self.fake.platform.recorder.records
+        records = self.fake.recorder.records
         last = records[-1].t if records else 0.0
         return self.fake.now - last < self.quiet
 

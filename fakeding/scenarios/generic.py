@@ -14,10 +14,12 @@ import re
 from collections import Counter, defaultdict, deque
 from typing import Any
 
+from fakeding.record_kinds import ROBOT_KINDS, RecordKind
+
 from ..cards import Card
 from ..recorder import Record
 from ..render import card_lines
-from .problems import ROBOT_KINDS, robot_problem
+from .problems import robot_problem
 
 
 def card_text(card: Card) -> str:
@@ -87,7 +89,7 @@ def answers(records: list[Record]) -> dict[str, int]:
     shown: set[str] = set()  # cards already counted
     for rec in records:
         f = rec.fields
-        if rec.kind == "graph" or (rec.kind == "message" and f.get("delivered")):
+        if rec.kind == RecordKind.GRAPH or (rec.kind == RecordKind.MESSAGE and f.get("delivered")):
             conv, msg = str(f["conversation"]), str(f.get("msgId") or f["key"])
             where[msg] = where[f"user:{f['sender']}"] = conv
             for queues in waiting.values():
@@ -96,13 +98,13 @@ def answers(records: list[Record]) -> dict[str, int]:
             counts[msg] = 0
             if f.get("session"):
                 sessions[str(f["session"])] = msg
-        elif rec.kind == "redeliver" and str(f.get("key")) in where:
+        elif rec.kind == RecordKind.REDELIVER and str(f.get("key")) in where:
             msg = str(f["key"])
             for queues in again.values():
                 queues[where[msg]].append(msg)
         elif _is_answer(rec, shown):
             conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
-            way = "webhook" if rec.kind == "webhook" else "card"
+            way = "webhook" if rec.kind == RecordKind.WEBHOOK else "card"
             queue, pushed_again = waiting[way][conv], again[way][conv]
             answered = sessions.get(str(f.get("session")))
             if answered is not None:  # a webhook reply names its message
@@ -123,9 +125,11 @@ def _is_answer(rec: Record, shown: set[str]) -> bool:
     """A webhook reply accepted, or the first record placing a card in a conversation (an
     instance card is created first and placed when delivered)."""
     f = rec.fields
-    if rec.kind == "webhook":
+    if rec.kind == RecordKind.WEBHOOK:
         return f.get("errcode") == 0
-    if rec.kind in ("card.send", "card.update") and (f.get("conversation") or f.get("user")):
+    if rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE) and (
+        f.get("conversation") or f.get("user")
+    ):
         card = str(f.get("card"))
         if card not in shown:
             shown.add(card)
@@ -137,7 +141,7 @@ def api_errors(records: list[Record]) -> Counter[str]:
     """Failed OpenAPI calls by ``"STATUS CODE"`` (``403 Forbidden.AccessDenied.Qps...``)."""
     out: Counter[str] = Counter()
     for rec in records:
-        if rec.kind == "api" and rec.fields.get("status") != 200:
+        if rec.kind == RecordKind.API and rec.fields.get("status") != 200:
             resp = rec.fields.get("response")
             code = resp.get("code") if isinstance(resp, dict) else None
             out[f"{rec.fields['status']} {code}".strip()] += 1
@@ -149,7 +153,7 @@ def max_ack_latency(records: list[Record]) -> float:
         (
             float(r.fields.get("after", 0.0))
             for r in records
-            if r.kind == "ack"
+            if r.kind == RecordKind.ACK
             and r.fields.get("topic") != "ping"
             and not str(r.fields.get("key", "")).startswith(("ping:", "disconnect:"))
         ),
@@ -187,7 +191,7 @@ def metered_calls(records: list[Record]) -> int:
     """OpenAPI calls the organisation's monthly quota counts (a call it refused is not)."""
     n = 0
     for rec in records:
-        if rec.kind != "api" or rec.fields.get("route") in UNMETERED:
+        if rec.kind != RecordKind.API or rec.fields.get("route") in UNMETERED:
             continue
         response = rec.fields.get("response")
         if isinstance(response, dict) and response.get("code") == QUOTA_CODE:

@@ -13,16 +13,16 @@ from collections import Counter
 from pathlib import PurePath
 from typing import Any
 
+from fakeding.record_kinds import ROBOT_KINDS, RecordKind
+
 from ..describe import Refs
 from ..recorder import Record
-
-ROBOT_KINDS = ("robot.exception", "robot.exit")
 
 
 def robot_problem(rec: Record) -> str:
     """A robot's exception or exit in one line."""
     f = rec.fields
-    if rec.kind == "robot.exit":
+    if rec.kind == RecordKind.ROBOT_EXIT:
         return f"the robot exited with code {f.get('code')}"
     where = f" ({f['where']})" if f.get("where") else ""
     return (
@@ -51,7 +51,7 @@ def _robot_lines(rec: Record, lead: str) -> list[str]:
     """A robot problem, and for an exit its last output lines, indented under ``lead``."""
     out = [f"{lead}{robot_problem(rec)}"]
     output = rec.fields.get("output")
-    if rec.kind == "robot.exit" and output:
+    if rec.kind == RecordKind.ROBOT_EXIT and output:
         pad = " " * len(lead)
         out.append(f"{pad}  its last output:")
         out += [f"{pad}    {line}".rstrip() for line in str(output).splitlines()]
@@ -60,8 +60,10 @@ def _robot_lines(rec: Record, lead: str) -> list[str]:
 
 def why_never_acked(key: str, records: list[Record], refs: Refs) -> str:
     """Why a delivery was never acked, from what the fake recorded about it."""
-    pushes = [r for r in records if r.kind in ("push", "redeliver") and r.fields.get("key") == key]
-    acks = [r for r in records if r.kind == "ack" and r.fields.get("key") == key]
+    pushes = [
+        r for r in records if r.kind in (RecordKind.PUSH, RecordKind.REDELIVER) and r.fields.get("key") == key
+    ]
+    acks = [r for r in records if r.kind == RecordKind.ACK and r.fields.get("key") == key]
     reasons: list[str] = []
     bad = [r for r in acks if r.fields.get("code") != 200]
     if bad:
@@ -76,7 +78,7 @@ def why_never_acked(key: str, records: list[Record], refs: Refs) -> str:
         {
             refs("conn", r.fields.get("connection"))
             for r in records
-            if r.kind == "disconnect"
+            if r.kind == RecordKind.DISCONNECT
             and r.fields.get("connection") in {p.fields.get("connection") for p in pushes}
         }
     )
@@ -96,7 +98,7 @@ def problem_lines(records: list[Record], refs: Refs) -> list[str]:
         f = rec.fields
         if rec.kind in ROBOT_KINDS:
             pending.append(rec)
-        elif rec.kind == "violation":
+        elif rec.kind == RecordKind.VIOLATION:
             key = str(f.get("key") or "")
             what = f" ({refs('msg', key)})" if key and not key.startswith(("ping:", "disconnect:")) else ""
             out.append(f"- VIOLATION {f.get('reason')}{what}")
@@ -112,12 +114,12 @@ def problem_lines(records: list[Record], refs: Refs) -> list[str]:
     refused: Counter[str] = Counter()
     for rec in records:
         f = rec.fields
-        if rec.kind == "api" and f.get("status") != 200:
+        if rec.kind == RecordKind.API and f.get("status") != 200:
             resp = f.get("response")
             code = resp.get("code", "") if isinstance(resp, dict) else ""
             message = resp.get("message", "") if isinstance(resp, dict) else ""
             refused[f"{f.get('route')} → {f.get('status')} {code}: {_clip(str(message))}"] += 1
-        elif rec.kind == "webhook" and f.get("errcode") not in (0, None):
+        elif rec.kind == RecordKind.WEBHOOK and f.get("errcode") not in (0, None):
             refused[f"webhook → errcode {f.get('errcode')}: {_clip(str(f.get('errmsg', '')))}"] += 1
     for line, n in refused.items():
         out.append(f"- refused{f' x{n}' if n > 1 else ''}: {line}")

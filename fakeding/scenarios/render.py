@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from fakeding.record_kinds import RecordKind
+
 from ..cards import Card
 from ..cards.model import FLOW_INPUTTING, drawn_data
 from ..describe import Refs, describe
@@ -50,7 +52,7 @@ def render(result: ScenarioResult) -> str:
         who = e.who.removeprefix("user:")
         if e.kind == "card":
             text = f"{refs('card', e.ref)} «{e.text}»"
-        elif e.kind == "click":
+        elif e.kind == RecordKind.CLICK:
             text = f"clicked «{e.text}» on {refs('card', e.ref)}"
         elif not e.text.strip():
             text = f"(blank: {len(e.text)} whitespace chars)"
@@ -182,17 +184,17 @@ def summary_lines(result: ScenarioResult) -> list[str]:
     for rec in result.records:
         second = int(rec.t)
         if rec.kind in (
-            "push",
-            "redeliver",
-            "ack",
-            "card.send",
-            "card.update",
-            "webhook",
-            "violation",
-            "fault",
+            RecordKind.PUSH,
+            RecordKind.REDELIVER,
+            RecordKind.ACK,
+            RecordKind.CARD_SEND,
+            RecordKind.CARD_UPDATE,
+            RecordKind.WEBHOOK,
+            RecordKind.VIOLATION,
+            RecordKind.FAULT,
         ):
             buckets[second][rec.kind] += 1
-        elif rec.kind == "api" and rec.fields["status"] != 200:
+        elif rec.kind == RecordKind.API and rec.fields["status"] != 200:
             buckets[second][f"api {rec.fields['status']}"] += 1
         elif rec.kind in result.robot.summary_kinds:
             buckets[second][result.robot.summary_kinds[rec.kind]] += 1

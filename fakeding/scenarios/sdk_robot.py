@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fakeding.record_kinds import RecordKind
+
 from ..sdk_endpoint import point_sdk_at
 from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from . import generic
@@ -185,7 +187,7 @@ class SdkSession:
         fake, loop = self.fake, self._fake_loop
 
         def add() -> None:
-            fake.platform.recorder.add(fake.clock.monotonic(), kind, **fields)
+            fake.recorder.add(fake.clock.monotonic(), kind, **fields)
 
         if loop is None or loop.is_closed():
             return
@@ -196,7 +198,7 @@ class SdkSession:
 
     def exception(self, where: str, exc: BaseException) -> None:
         self.record(
-            "robot.exception",
+            RecordKind.ROBOT_EXCEPTION,
             where=where,
             type=type(exc).__name__,
             message=str(exc),
@@ -328,8 +330,8 @@ class SdkSession:
     def _last_calls(self) -> str:
         calls = [
             f"{r.fields['route']} → {r.fields['status']}"
-            for r in self.fake.platform.recorder.records
-            if r.kind == "api"
+            for r in self.fake.recorder.records
+            if r.kind == RecordKind.API
         ][-3:]
         return "; ".join(calls) or "none"
 
@@ -362,12 +364,12 @@ class SdkSession:
         reached) and the calls made to hosts outside the run."""
         left = self.pending_work()
         if left:
-            self.record("robot.unfinished", pending=left)
+            self.record(RecordKind.ROBOT_UNFINISHED, pending=left)
         outside = getattr(self.clock, "outside", None)
         for call in list(outside.calls.values()) if outside is not None else []:
             assert outside is not None
             self.record(
-                "robot.outside",
+                RecordKind.ROBOT_OUTSIDE,
                 host=call.host,
                 connections=call.count,
                 real_seconds=round(call.real_seconds, 3),
@@ -422,7 +424,7 @@ class SdkSession:
             if not asleep and thread is not None:
                 _stop_thread(thread)  # elsewhere: SystemExit at its next Python instruction
             self.record(
-                "robot.thread_stopped",
+                RecordKind.ROBOT_THREAD_STOPPED,
                 thread=thread.name if thread is not None else str(ident),
                 reason="still running when the run ended",
                 doing=what,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from fakeding.record_kinds import RecordKind
+
 from .. import jsonsafe
 from ..exceptions import OpenApiError, ProtocolViolation
 from ..platform import App, Platform
@@ -155,11 +157,16 @@ class StreamEngine:
         try:
             app, subscriptions = self.platform.consume_ticket(t, ticket)
         except OpenApiError as exc:
-            self._record(t, "violation", reason=f"websocket handshake rejected: {exc.message}", ticket=ticket)
+            self._record(
+                t, RecordKind.VIOLATION, reason=f"websocket handshake rejected: {exc.message}", ticket=ticket
+            )
             raise
         if self.platform.settings.second_connection == "refuse" and self.live_connections(app.client_id):
             self._record(
-                t, "refused", client=app.client_id, reason="a second connection (second_connection=refuse)"
+                t,
+                RecordKind.REFUSED,
+                client=app.client_id,
+                reason="a second connection (second_connection=refuse)",
             )
             raise OpenApiError(
                 403,
@@ -168,7 +175,7 @@ class StreamEngine:
             )
         fault = self.platform.faults.on_handshake(app.client_id)
         if fault is not None:
-            self._record(t, "fault", fault="refuse_ticket", fired=True, client=app.client_id)
+            self._record(t, RecordKind.FAULT, fault="refuse_ticket", fired=True, client=app.client_id)
             raise OpenApiError(401, "ticketInvalid", "unknown ticket (refuse_ticket fault)")
         return app, subscriptions
 
@@ -183,7 +190,7 @@ class StreamEngine:
         self.connections[conn.id] = conn
         self._record(
             t,
-            "connect",
+            RecordKind.CONNECT,
             client=app.client_id,
             connection=conn.id,
             subscriptions=sorted(f"{a} {b}" for a, b in conn.topics),
@@ -204,7 +211,9 @@ class StreamEngine:
             return  # already forgotten: dropped or reset
         was = conn.state
         self._forget_connection(conn)
-        self._record(t, "disconnect", client=conn.app.client_id, connection=conn.id, was=was.value, code=code)
+        self._record(
+            t, RecordKind.DISCONNECT, client=conn.app.client_id, connection=conn.id, was=was.value, code=code
+        )
         self._maybe_stale(t, conn)
 
     def heard(self, connection_id: str) -> None:
@@ -226,7 +235,7 @@ class StreamEngine:
         self._forget_connection(conn)
         self._record(
             t,
-            "disconnect",
+            RecordKind.DISCONNECT,
             client=conn.app.client_id,
             connection=conn.id,
             was=was.value,
@@ -255,7 +264,7 @@ class StreamEngine:
             f"the client does not read: {waiting} bytes wait to be sent on {conn.id}, "
             f"expected at most {limit} (stream_send_buffer_bytes)"
         )
-        self._record(t, "violation", client=conn.app.client_id, connection=conn.id, reason=reason)
+        self._record(t, RecordKind.VIOLATION, client=conn.app.client_id, connection=conn.id, reason=reason)
         self.lost(t, ms, conn, "send buffer full: the client does not read")
 
     def receive(self, t: float, connection_id: str, text: str | bytes) -> None:
@@ -266,7 +275,9 @@ class StreamEngine:
         try:
             self._on_ack(t, conn, text)
         except ProtocolViolation as exc:
-            self._record(t, "violation", client=conn.app.client_id, connection=conn.id, reason=str(exc))
+            self._record(
+                t, RecordKind.VIOLATION, client=conn.app.client_id, connection=conn.id, reason=str(exc)
+            )
 
     def live_connections(self, client_id: str | None = None) -> list[Connection]:
         return [
@@ -353,7 +364,7 @@ class StreamEngine:
         self.connections.pop(conn.id, None)
         self._record(
             t,
-            "disconnect",
+            RecordKind.DISCONNECT,
             client=conn.app.client_id,
             connection=conn.id,
             was="live",
@@ -419,7 +430,7 @@ class StreamEngine:
             ack = protocol.parse_ack(text)
         except ProtocolViolation as exc:
             self._record(
-                t, "violation", client=client, connection=conn.id, reason=str(exc), frame=_clip(text)
+                t, RecordKind.VIOLATION, client=client, connection=conn.id, reason=str(exc), frame=_clip(text)
             )
             return
         delivery = self.deliveries.get((client, ack.message_id))
@@ -428,7 +439,7 @@ class StreamEngine:
         if delivery is None:
             self._record(
                 t,
-                "violation",
+                RecordKind.VIOLATION,
                 client=client,
                 connection=conn.id,
                 reason=f"ack for unknown messageId {jsonsafe.echo(ack.message_id)}",
@@ -439,7 +450,7 @@ class StreamEngine:
         later = {"later": True} if delivery.type == "EVENT" and wants_later(ack) else {}
         self._record(
             t,
-            "ack",
+            RecordKind.ACK,
             client=client,
             connection=conn.id,
             topic=delivery.topic,
@@ -463,7 +474,7 @@ class StreamEngine:
         if ack.code != 200:
             self._record(
                 t,
-                "violation",
+                RecordKind.VIOLATION,
                 client=client,
                 topic=delivery.topic,
                 reason=f"ack code {ack.code} for {delivery.topic}, expected 200",
@@ -487,7 +498,7 @@ class StreamEngine:
         if echoed != opaque:
             self._record(
                 t,
-                "violation",
+                RecordKind.VIOLATION,
                 client=conn.app.client_id,
                 reason=f"ping ack must echo opaque {opaque!r}, found {jsonsafe.echo(echoed)}",
             )
@@ -526,7 +537,7 @@ class StreamEngine:
             self.waiting.append(d)
             self._record(
                 t,
-                "queued",
+                RecordKind.QUEUED,
                 client=d.client_id,
                 topic=d.topic,
                 key=d.key,
@@ -568,7 +579,7 @@ class StreamEngine:
             fields["swallowed"] = "stale channel: the connection is closed"
         if fault is not None:
             fields["fault"] = f"{fault.action} (nth={fault.nth})"
-        self._record(t, "redeliver" if redelivery else "push", **fields)
+        self._record(t, RecordKind.REDELIVER if redelivery else RecordKind.PUSH, **fields)
         if d.type != "SYSTEM" and d.redeliver:
             self._arm_redelivery(t, d)
         if conn.state is ConnState.ZOMBIE or conn.stale_until is not None:
@@ -603,7 +614,7 @@ class StreamEngine:
                 if d.later:
                     self._record(
                         t,
-                        "gave_up",
+                        RecordKind.GAVE_UP,
                         client=d.client_id,
                         topic=d.topic,
                         key=d.key,
@@ -612,7 +623,7 @@ class StreamEngine:
                     return
                 self._record(
                     t,
-                    "violation",
+                    RecordKind.VIOLATION,
                     client=d.client_id,
                     topic=d.topic,
                     key=d.key,
@@ -642,7 +653,7 @@ class StreamEngine:
         f = protocol.frame(type="SYSTEM", topic=d.topic, message_id=message_id, time_ms=ms, data=d.data)
         self._record(
             t,
-            "push",
+            RecordKind.PUSH,
             client=d.client_id,
             connection=conn.id,
             type="SYSTEM",
@@ -664,7 +675,7 @@ class StreamEngine:
         held = ", ".join(f"{c.id} (open {t - c.opened_t:.0f} s)" for c in live)
         self._record(
             t,
-            "violation",
+            RecordKind.VIOLATION,
             client=app.client_id,
             connections=[c.id for c in live],
             reason=f"app {app.client_id} holds {len(live)} live Stream connections, "
@@ -684,7 +695,7 @@ class StreamEngine:
         self.stale[conn.id] = conn
         self._record(
             t,
-            "fault",
+            RecordKind.FAULT,
             fault="stale_channel",
             fired=True,
             client=conn.app.client_id,
@@ -761,8 +772,8 @@ class StreamEngine:
             self._cancel.append(timer)
         self._delivery_timers.pop(timer, None)
 
-    def _record(self, t: float, kind: str, **fields: Any) -> None:
-        if kind == "violation":  # its texts quote what the client sent, which may hold secrets
+    def _record(self, t: float, kind: RecordKind, **fields: Any) -> None:
+        if kind == RecordKind.VIOLATION:  # its texts quote what the client sent, which may hold secrets
             fields = {k: self._scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
         self.platform.recorder.add(t, kind, **fields)
 

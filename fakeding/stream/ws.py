@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import WebSocketError, WSMsgType, web
 
+from fakeding.record_kinds import BUG_REPORT, RecordKind
+
 from ..clock import LoopClock
 from ..exceptions import OpenApiError
 from ..platform import Platform
@@ -228,9 +230,11 @@ class StreamServer:
             log.error("fakeding failed on a Stream frame (a fakeding bug; please report it)", exc_info=True)
             self.platform.recorder.add(
                 self.clock.monotonic(),
-                "violation",
+                RecordKind.FAKE_ERROR,
+                where="a Stream frame",
+                problem=problem,
                 connection=conn_id,
-                reason=f"fakeding failed on a Stream frame: {problem} (a fakeding bug, not the robot's)",
+                reason=f"fakeding failed on a Stream frame: {problem} ({BUG_REPORT})",
             )
         self._pump()
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from fakeding import control_spec
+
 from .env import EnvError, Facts, language_env
 
 
@@ -19,4 +21,4 @@ def add_env_route(app: web.Application, facts: Callable[[], Facts]) -> None:
             body, status = {"error": str(exc), "field": exc.field}, exc.status
         return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
-    app.router.add_get("/_fakeding/env", env)
+    control_spec.register(app.router, "env", {"env": env})

@@ -66,7 +66,7 @@ def play(
 
 def records(h: BotHarness, *kinds: str) -> list[Record]:
     wanted = set(kinds)
-    return [r for r in h.fake.platform.recorder.records if not wanted or r.kind in wanted]
+    return [r for r in h.fake.recorder.records if not wanted or r.kind in wanted]
 
 
 def events(h: BotHarness, name: str) -> list[Record]:
@@ -155,7 +155,7 @@ async def restart_robot(h: BotHarness, agent: Any) -> tuple[Any, asyncio.Task[No
     await h.robot.aclose()
 
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
-        h.fake.platform.recorder.add(t, "bot." + kind, **fields, robot="restarted")
+        h.fake.recorder.add(t, "bot." + kind, **fields, robot="restarted")
 
     robot = DingTalkStreamRobot(h.robot.cfg, clock=h.fake.clock, agent=agent, observer=observe, seed=1)
     task = asyncio.ensure_future(robot.run())

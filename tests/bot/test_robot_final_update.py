@@ -57,7 +57,7 @@ def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -
         [text] = webhook_texts(h, "cidG")
         assert "Go to Settings → Data → Export." in text
         assert QUESTION in text
-        [hook] = [r for r in h.fake.platform.recorder.records if r.kind == "webhook"]
+        [hook] = [r for r in h.fake.recorder.records if r.kind == "webhook"]
         assert hook.fields["errcode"] == 0 and hook.fields["msgtype"] == "markdown"
         assert hook.fields["request"]["at"] == {"atUserIds": ["alice"]}
         assert violations(h) == []

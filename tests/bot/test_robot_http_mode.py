@@ -217,7 +217,7 @@ class Hangs:
 
 def instance(fake: FakeDing, store: Path, agent: Any, name: str) -> AsgiApp:
     def observe(t: float, kind: str, fields: dict[str, Any]) -> None:
-        fake.platform.recorder.add(t, "bot." + kind, **fields, instance=name)
+        fake.recorder.add(t, "bot." + kind, **fields, instance=name)
 
     robot = build_robot(
         fake, {"mode": "http", "ownerLease": 20.0}, agent=agent, store=store / "robot.sqlite3"
@@ -239,13 +239,13 @@ def test_an_asgi_invocation_answers_first_and_finishes_the_card_within_the_call(
                 await asyncio.sleep(0.1)
             (invocation,) = runtime.invocations
             await asyncio.sleep(1.0)
-            [callback] = fake.platform.recorder.of_kind("callback")
+            [callback] = fake.recorder.of_kind("callback")
             assert callback.fields["status"] == 200
             assert not invocation.done(), "the call goes on after its answer"
             await invocation
             card = only_card_of(fake)
             assert is_final(card.current) and markdown(card.current, "answer") == "Under Billing."
-            assert fake.platform.recorder.of_kind("violation") == []
+            assert fake.recorder.of_kind("violation") == []
 
     run_virtual(main)
 
@@ -276,7 +276,7 @@ def test_another_invocation_finishes_the_card_of_a_frozen_one(tmp_path: Path) ->
             texts = {c.conversation_id: markdown(c.current, "answer") for c in fake.platform.cards.all()}
             assert texts == {"cidOne": "First answer.", "cidTwo": "Second answer."}, texts
             assert all(is_final(c.current) for c in fake.platform.cards.all())
-            recoveries = list(fake.platform.recorder.of_kind("bot.recovery"))
+            recoveries = list(fake.recorder.of_kind("bot.recovery"))
             assert [(r.fields["instance"], r.fields["via"]) for r in recoveries] == [("fresh", "orphan")]
 
     run_virtual(main)

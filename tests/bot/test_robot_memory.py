@@ -107,7 +107,7 @@ def test_expired_memory_is_pruned_from_the_store_hourly() -> None:
         assert h.robot.store is not None
         assert len(h.robot.store.history("alice", ttl=10_000)) == 2
         await h.sleep_until(3700.0)  # past memoryTtl (1800 s) and the hourly prune
-        pruned = [r for r in h.fake.platform.recorder.records if r.kind == "bot.store.pruned"]
+        pruned = [r for r in h.fake.recorder.records if r.kind == "bot.store.pruned"]
         assert pruned and pruned[0].fields["rows"] >= 2
         assert h.robot.store.history("alice", ttl=10_000) == []
 

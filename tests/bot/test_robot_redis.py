@@ -198,7 +198,7 @@ def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
     env = robot_env(fakeding)
     processes.append(start_robot(instance(tmp_path / "a", store=redis_url), env, tmp_path / "a.log"))
     fakeding.wait_for("connect", timeout=30)
-    fakeding.fake.platform.recorder.listeners.append(on_record)
+    fakeding.recorder.listeners.append(on_record)
     try:
         client.client_pause(pause_ms, all=False)  # writes wait, reads go on
         ask(fakeding, "How does billing work?", "kim")
@@ -206,6 +206,6 @@ def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
             lambda: final_users(fakeding.fake) == {"kim"}, timeout=30, what="kim's final card"
         )
     finally:
-        fakeding.fake.platform.recorder.listeners.remove(on_record)
+        fakeding.recorder.listeners.remove(on_record)
         client.close()
     assert claimed_at_ack == [claimed], (claimed_at_ack, (tmp_path / "a.log").read_text())

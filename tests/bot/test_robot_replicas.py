@@ -40,7 +40,8 @@ def test_two_replicas_answer_40_questions_once_through_duplicated_and_redelivere
     redis_url: str,  # noqa: F811
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    fakeding.configure(redelivery_delay=1.0, max_redeliveries=5)
+    fakeding.update_settings({"redelivery_delay": 1.0, "max_redeliveries": 5})
+    fakeding.reset()
     env = replica_env(fakeding)
     for name in ("a", "b"):
         folder = instance(tmp_path / name, agent=AGENT, store=redis_url)

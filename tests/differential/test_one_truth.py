@@ -165,13 +165,13 @@ def run_real(path: Path) -> tuple[list[Record], list[Card]]:
             td.call(_act, h, scenario, index, step, users, convs)
         seen, quiet_since, cap = -1, time.monotonic(), time.monotonic() + 60
         while time.monotonic() < cap:
-            total = td.call(lambda: fake.platform.recorder.total)
+            total = td.call(lambda: fake.recorder.total)
             if total != seen or td.call(fake.stream.in_flight):
                 seen, quiet_since = total, time.monotonic()
             elif time.monotonic() - quiet_since > QUIET_REAL:
                 break
             time.sleep(0.05)
-        records = td.call(lambda: list(fake.platform.recorder.records))
+        records = td.call(lambda: list(fake.recorder.records))
         cards = td.call(fake.platform.cards.all)
         return records, cards
     finally:

@@ -139,7 +139,7 @@ def test_in_process_calls_follow_the_same_rules_as_http() -> None:
                 faulted = requests.put(base + "/v1.0/card/streaming", headers=headers, json={})
                 unknown = requests.get(base + "/v1.0/nowhere", headers=headers)
             assert loop.time() == 0.0
-            kinds = [(r.kind, r.fields.get("status")) for r in fake.platform.recorder.records]
+            kinds = [(r.kind, r.fields.get("status")) for r in fake.recorder.records]
             return [faulted.status_code, faulted.json()["code"], unknown.status_code, kinds]
 
     status, code, unknown, kinds = run_virtual(main)

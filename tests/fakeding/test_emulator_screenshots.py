@@ -1,4 +1,4 @@
-"""The emulator's pictures in the README (``docs/emulator.png``, ``docs/emulator-phone.png``),
+"""The emulator's pictures in the README and the docs (``docs/emulator.png``, ``docs/emulator-phone.png``),
 taken with our robot at work, a question in Chinese and the emoji of its feedback buttons:
 retaken with ``FAKEDING_UPDATE_SCREENSHOT=1``. The fonts are Debian's ``fonts-noto-cjk`` and
 ``fonts-noto-color-emoji`` (``dev.py test`` installs them with Chromium); without them Chinese

@@ -490,7 +490,8 @@ def test_every_frame_kind_is_answered_by_a_violation_and_the_connection_stays_up
     fuzzed: tuple[ThreadedFakeDing, Secrets],
 ) -> None:
     fake, secrets = fuzzed
-    fake.configure(system_ping_interval=0.05)
+    fake.update_settings({"system_ping_interval": 0.05})
+    fake.reset()
     endpoint, ticket = _ticket(fake)
 
     async def run() -> None:
@@ -547,9 +548,10 @@ def test_every_frame_kind_is_answered_by_a_violation_and_the_connection_stays_up
     reasons = [v.fields["reason"] for v in fake.violations]
     assert any("nested deeper" in r for r in reasons), reasons
     assert not any("fakeding failed" in r for r in reasons), reasons
+    assert fake.fake_errors == []
     assert [r["code"] for r in fake.timeline(["disconnect"])] == [1000]
     _assert_no_secret_in_fake(fake, secrets)
-    fake.configure(system_ping_interval=None)
+    fake.update_settings({"system_ping_interval": None})
     fake.reset()
 
 
@@ -582,7 +584,7 @@ def _control_texts(fake: ThreadedFakeDing) -> dict[str, str]:
 
 def _assert_no_secret_in_fake(fake: ThreadedFakeDing, secrets: Secrets) -> None:
     seen = {where: s[:6] for where, text in _control_texts(fake).items() for s in secrets.all if s in text}
-    records = fake.call(lambda: [r.to_dict() for r in fake.fake.platform.recorder])
+    records = fake.call(lambda: [r.to_dict() for r in fake.fake.recorder])
     seen |= {
         f"record {r['kind']}": s[:6]
         for r in records

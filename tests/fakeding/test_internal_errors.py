@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing, UnmetExpectation
+from fakeding.record_kinds import RecordKind
 
 
 def _boom(*_: Any, **__: Any) -> Any:
@@ -31,10 +32,15 @@ def test_a_platform_route_that_fails_answers_dingtalks_shape_and_fails_check(
     assert body["code"] == "fakeding.InternalError"
     assert "RuntimeError: injected failure" in body["message"] and body["requestid"]
     assert "injected failure" in caplog.text  # the traceback is logged, not printed
-    [violation] = fakeding.violations
-    assert "POST /v1.0/oauth2/accessToken" in violation.fields["reason"]
-    with pytest.raises(UnmetExpectation, match="fakeding failed on POST /v1.0/oauth2/accessToken"):
+    assert fakeding.violations == []  # the robot did nothing wrong
+    [error] = fakeding.fake_errors
+    assert error.kind == RecordKind.FAKE_ERROR == "fake_error"
+    assert error.fields["where"] == "POST /v1.0/oauth2/accessToken"
+    assert error.fields["problem"] == "RuntimeError: injected failure"
+    with pytest.raises(UnmetExpectation, match="fakeding itself failed 1 time") as failed:
         fakeding.check()
+    assert "not in your robot" in str(failed.value) and "file an issue" in str(failed.value)
+    assert "fakeding failed on POST /v1.0/oauth2/accessToken" in str(failed.value)
     monkeypatch.undo()
     fakeding.reset()  # the violation was the point of this test
     r = requests.post(
@@ -55,7 +61,8 @@ def test_a_control_route_that_fails_answers_error_and_field(
         "error": "fakeding failed on GET /_fakeding/cards: RuntimeError: injected failure",
         "field": None,
     }
-    assert len(fakeding.violations) == 1
+    assert [e.fields["where"] for e in fakeding.fake_errors] == ["GET /_fakeding/cards"]
+    assert fakeding.violations == []
     fakeding.reset()
 
 

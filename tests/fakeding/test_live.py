@@ -218,10 +218,10 @@ def test_settings_change_at_run_time_and_keep_the_run(fakeding: ThreadedFakeDing
     assert fakeding.settings.redelivery_delay == 5 and fakeding.settings.qps_limit is None
     assert len(fakeding.timeline()) == 1  # nothing was reset
     for body, field, words in (
-        ({"qps_limit": "many"}, "qps_limit", "a number >= 0 or null"),
-        ({"max_redeliveries": None}, "max_redeliveries", "a number >= 0"),
+        ({"qps_limit": "many"}, "qps_limit", "a whole number >= 0 or null, found 'many'"),
+        ({"max_redeliveries": None}, "max_redeliveries", "cannot be switched off"),
         ({"redelivery_new_message_id": 1}, "redelivery_new_message_id", "true or false"),
-        ({"host": "0.0.0.0"}, "host", "expected one of qps_limit"),
+        ({"host": "0.0.0.0"}, "host", "no such setting; expected one of seed"),
     ):
         bad = requests.post(url, json=body, timeout=10)
         assert bad.status_code == 400 and bad.json()["field"] == field, bad.text

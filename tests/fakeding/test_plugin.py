@@ -1,37 +1,27 @@
 """The pytest plugin in projects that are not ours (pytester runs a fresh pytest in a subprocess).
 
 It must not touch a session that does not ask for the fake, must collect scenarios only from
-the folders the project names, and must make the README's example work as pasted.
+the folders the project names, and must make the docs' example (docs/how-to/pytest.md) work as pasted.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
 
-README_EXAMPLE = """
-import threading, asyncio
-import dingtalk_stream
-from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
+PYTEST_PAGE = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "pytest.md"
 
-def test_my_robot_answers(fakeding):
-    client = dingtalk_stream.DingTalkStreamClient(
-        dingtalk_stream.Credential("fakeding-client", "fakeding-secret"))
 
-    class Echo(ChatbotHandler):
-        async def process(self, callback):
-            msg = ChatbotMessage.from_dict(callback.data)
-            self.reply_text("you said " + msg.text.content.strip(), msg)
-            return AckMessage.STATUS_OK, "OK"
-
-    client.register_callback_handler(ChatbotMessage.TOPIC, Echo())
-    threading.Thread(target=lambda: asyncio.run(client.start()), daemon=True).start()
-    fakeding.wait_for("connect")
-    fakeding.send_message("hi", conversation_id="cidG", staff_id="alice")
-    fakeding.wait_for("webhook")
-    assert fakeding.transcript("cidG")[-1]["text"] == "you said hi"
-"""
+def docs_example() -> str:
+    """The first ``python`` block of the pytest how-to, as a user pastes it."""
+    text = PYTEST_PAGE.read_text(encoding="utf-8")
+    found = re.search(r"^```python\n(.*?)^```$", text, re.M | re.S)
+    assert found, f"no python example in {PYTEST_PAGE}"
+    return found[1]
 
 
 @pytest.fixture
@@ -55,8 +45,10 @@ def test_a_session_that_never_asks_is_left_alone(project: pytest.Pytester) -> No
     result.assert_outcomes(passed=1)
 
 
-def test_the_readme_example_runs_as_pasted(project: pytest.Pytester) -> None:
-    project.makepyfile(test_readme=README_EXAMPLE)
+def test_the_docs_pytest_example_runs_as_pasted(project: pytest.Pytester) -> None:
+    example = docs_example()
+    assert "def test_" in example and "fakeding" in example, example
+    project.makepyfile(test_docs_example=example)
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 

@@ -85,7 +85,7 @@ class EchoSession:
             incoming.session_webhook, json={"msgtype": "text", "text": {"content": text}}
         ) as resp:
             errcode = (await resp.json()).get("errcode")
-        self.fake.platform.recorder.add(
+        self.fake.recorder.add(
             self.fake.clock.monotonic(), "echo.reply", msg=incoming.message_id, errcode=errcode
         )
 

@@ -26,6 +26,20 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
     assert any(n.endswith("LICENSE") and ".dist-info/" in n for n in names), "no LICENSE in the wheel"
 
 
+def test_the_kit_metadata_has_classifiers_and_no_dev_extra(kit_wheel: Path) -> None:
+    """The development tools are a dependency group (PEP 735), invisible to the kit's users; the
+    package page gets its classifiers and the SPDX licence."""
+    wheel = zipfile.ZipFile(kit_wheel)
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    extras = {
+        line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")
+    }
+    assert extras == {"scenarios", "sdk", "tls"}, extras
+    assert "Classifier: Framework :: Pytest" in metadata and "License-Expression: MIT" in metadata
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires and not [r for r in requires if "pytest" in r or "ruff" in r or "mypy" in r], requires
+
+
 def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) -> None:
     python = make_venv(tmp_path / "venv", kit(kit_wheel, "scenarios,sdk"))
     probe = (
@@ -97,7 +111,7 @@ def _echo_robot_passes(python: Path, tmp_path: Path) -> None:
 
 
 def test_sdk_echo_robot_in_a_fresh_project(kit_wheel: Path, tmp_path: Path) -> None:
-    """The README's pytest example, as a robot's own project would run it."""
+    """The docs' pytest example, as a robot's own project would run it."""
     python = make_venv(tmp_path / "venv", kit(kit_wheel, "sdk"), "pytest")
     _echo_robot_passes(python, tmp_path)
 
@@ -167,7 +181,7 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
         f"bot/{p.relative_to(src).as_posix()}"
         for p in src.rglob("*")
         if p.is_file() and p.suffix in (".py", ".json", ".md", ".typed")
-    }
+    } - {"bot/README.md"}  # the distribution's description (its METADATA), not a module
     assert "bot/elements/imRobots.dingTalkDemo/faq.md" in tree
     assert "bot/py.typed" in tree  # the robot's types reach its users' mypy
     wheel = zipfile.ZipFile(build_wheel(src, tmp_path / "dist"))
@@ -176,6 +190,9 @@ def test_bot_wheel_carries_every_module_and_element(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = wheel.read(entry_points).decode()
     assert "[fakeding.robots]" in text and "bot = bot.scenario_adapter:adapter" in text
+    metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "## Writing your own agent" in metadata  # bot/README.md is its package page
+    assert "Classifier: Typing :: Typed" in metadata and "License-Expression: MIT" in metadata
 
 
 def test_the_robot_alone_says_how_to_get_the_demo_and_with_the_kit_runs_it(

@@ -1,8 +1,9 @@
-"""The README's "Test your own robot" section, followed step by step as a newcomer pastes it.
+"""The tutorial (``docs/tutorial.md``, "Test your own robot"), followed step by step as a
+newcomer pastes it.
 
-The steps come from README.md itself (its ``sh`` block: files from its heredocs, commands from
-its other lines; then its ``python`` block under the file name the text gives it), so the README
-and this test cannot drift. What differs from a shell: ``PATH_TO_FAKEDING`` is a wheel of this
+The steps come from the page itself (its ``sh`` block: files from its heredocs, commands from
+its other lines; then its ``python`` block under the file name the text gives it), so the
+tutorial and this test cannot drift. What differs from a shell: ``PATH_TO_FAKEDING`` is a wheel of this
 checkout, and the venv is created without pip and filled by this interpreter's pip (faster).
 """
 
@@ -19,7 +20,7 @@ from .venvs import ROOT, kit, make_venv, ok, pip
 
 pytestmark = pytest.mark.packaging
 
-SECTION = "## Test your own robot"
+TUTORIAL = ROOT / "docs" / "tutorial.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.M | re.S)
 HEREDOC = re.compile(r"cat > (\S+) <<'(\w+)'")
 CHECKOUT = re.compile(r"PATH_TO_FAKEDING(?:\[([\w,]+)\])?")
@@ -36,12 +37,6 @@ class Write:
 class Run:
     argv: list[str]
     stdout_to: str | None = None
-
-
-def section(readme: str) -> str:
-    start = readme.index(f"\n{SECTION}\n")
-    end = readme.find("\n## ", start + 1)
-    return readme[start:] if end < 0 else readme[start:end]
 
 
 def steps(script: str) -> list[Write | Run]:
@@ -72,8 +67,8 @@ def steps(script: str) -> list[Write | Run]:
     return out
 
 
-def test_readme_test_your_own_robot(kit_wheel: Path, tmp_path: Path) -> None:
-    text = section((ROOT / "README.md").read_text())
+def test_the_tutorial_test_your_own_robot(kit_wheel: Path, tmp_path: Path) -> None:
+    text = TUTORIAL.read_text()
     blocks = [(m[1], m[2], m.start()) for m in FENCE.finditer(text)]
     assert [lang for lang, _, _ in blocks] == ["sh", "python"], blocks
     (_, script, _), (_, example, example_at) = blocks

@@ -11,7 +11,7 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     pytest.fail(
         "TLS mode needs the tls extra (cryptography): run `python3 dev.py test` or "
-        "`.venv/bin/pip install -e '.[dev,tls]'`",
+        "`.venv/bin/pip install -e '.[tls]'`",
         pytrace=False,
     )
 
