@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.scenario_adapter import open_harness, run_virtual
-from fakeding.settings import Settings
+from fakeding.core.settings import Settings
 
 from .common import PacedAgent, percentile
 

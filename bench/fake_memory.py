@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 GATEWAY = "/v1.0/gateway/connections/open"
 SUBS = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]

@@ -13,9 +13,9 @@ import sys
 
 from websockets.asyncio.server import ServerConnection, serve
 
+from fakeding.core.settings import Settings
 from fakeding.process import tune_gc
 from fakeding.server import FakeDing
-from fakeding.settings import Settings
 
 
 async def echo(ws: ServerConnection) -> None:

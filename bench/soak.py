@@ -42,8 +42,8 @@ def run(plan: Path = PLAN) -> dict[str, Any]:
     """The soak plan's figures under the names ``python3 dev.py bench`` reports (its section 5)."""
     import time
 
-    from fakeding.load.command import run as run_load
-    from fakeding.load.plan import load_plan
+    from fakeding.testing.load.command import run as run_load
+    from fakeding.testing.load.plan import load_plan
 
     started = time.perf_counter()
     f = run_load(load_plan(plan)).figures
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.ERROR)
     if not args.processes:
-        from fakeding.exceptions import FakedingError
-        from fakeding.load import run_plan
+        from fakeding.core.exceptions import FakedingError
+        from fakeding.testing.load import run_plan
 
         try:
             text, code = run_plan(args.plan, json_path=args.json, html_path=args.html)

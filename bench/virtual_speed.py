@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from bot.scenario_adapter import adapter, open_harness, run_virtual
-from fakeding.scenarios.harness import hold_wall_clock, release_wall_clock
-from fakeding.scenarios.runner import is_real_time, run_scenario, run_scenarios
-from fakeding.scenarios.schema import load_scenario
+from fakeding.testing.scenarios.harness import hold_wall_clock, release_wall_clock
+from fakeding.testing.scenarios.runner import is_real_time, run_scenario, run_scenarios
+from fakeding.testing.scenarios.schema import load_scenario
 
 from .common import PacedAgent
 

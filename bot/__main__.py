@@ -14,9 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from .elements import ELEMENTS_DIR, backend, lineage
-from .errors import BotError
-from .runtime import tune_gc
+from bot.elements import ELEMENTS_DIR, backend, lineage
+from bot.errors import BotError
+from bot.runtime import tune_gc
 
 DEFAULT_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 _stop_before_loop: list[int] = []  # signals that came while the robot was still being built
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, _remember)
     if args.command == "demo":
         try:
-            from .demo import run_demo
+            from bot.demo import run_demo
         except ImportError as exc:  # the robot installed on its own: the demo needs the kit
             print(
                 f"bot: the demo runs the robot against a local fake, which needs the kit "

@@ -13,13 +13,12 @@ import asyncio
 import logging
 import signal
 
-from fakeding.describe import Refs
-from fakeding.render import card_lines
+from bot.templates import TEMPLATES
+from bot.testing.report import card_state
+from bot.testing.session import open_harness
+from fakeding.core.describe import Refs
+from fakeding.core.render import card_lines
 from fakeding.server import FakeDing
-
-from .templates import TEMPLATES
-from .testing.report import card_state
-from .testing.session import open_harness
 
 QUESTIONS = {
     "en": [

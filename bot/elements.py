@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from bot.errors import ConfigError
 
 ELEMENTS_DIR = Path(__file__).resolve().parent / "elements"
 REQUIRED = ("title", "type", "backendBundleEntry")  # "description" is optional, as in JitAi

@@ -26,7 +26,7 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
-    from .im_robots.dingtalk_stream.robot import DingTalkStreamRobot
+    from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
 log = logging.getLogger("bot.metrics")
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)

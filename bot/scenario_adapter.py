@@ -12,18 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fakeding.scenarios.harness import EPOCH, run_virtual
-from fakeding.scenarios.robots import Refs, RobotAdapter, RobotContext
-
-from .testing import report
-from .testing.scripted import ANSWER_SCHEMA, ScenarioAgent, scenario_agent
-from .testing.session import DEMO_INSTANCE, OPTIONS_SCHEMA, BotHarness, BotSession, build_robot, open_harness
+from bot.testing import report
+from bot.testing.scripted import ANSWER_SCHEMA, ScenarioAgent, scenario_agent
+from bot.testing.session import (
+    DEMO_INSTANCE,
+    OPTIONS_SCHEMA,
+    BotHarness,
+    BotSession,
+    build_robot,
+    open_harness,
+)
+from fakeding.testing.scenarios.harness import EPOCH, run_virtual
+from fakeding.testing.scenarios.robots import Refs, RobotAdapter, RobotContext
 
 if TYPE_CHECKING:
-    from fakeding.cards import Card
-    from fakeding.recorder import Record
-    from fakeding.scenarios.robots import RunFacts
+    from fakeding.core.cards import Card
+    from fakeding.core.recorder import Record
     from fakeding.server import FakeDing
+    from fakeding.testing.scenarios.robots import RunFacts
 
 __all__ = [
     "DEMO_INSTANCE",

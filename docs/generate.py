@@ -31,65 +31,80 @@ def cli() -> str:
             parts.append(f"## fakeding {name}\n\n```text\n{sub.format_help().rstrip()}\n```\n")
             for inner in [a for a in sub._actions if a.__class__.__name__ == "_SubParsersAction"]:
                 for inner_name, leaf in inner.choices.items():  # type: ignore[union-attr]
-                    parts.append(f"### fakeding {name} {inner_name}\n\n```text\n"
-                                 f"{leaf.format_help().rstrip()}\n```\n")
+                    parts.append(
+                        f"### fakeding {name} {inner_name}\n\n```text\n{leaf.format_help().rstrip()}\n```\n"
+                    )
     return "\n".join(parts)
 
 
 def control_api() -> str:
-    from fakeding.control_spec import ROUTES
+    from fakeding.core.control_spec import ROUTES
 
     rows = [f"| `{r.method}` | `{r.path}` | {r.summary} |" for r in ROUTES]
-    return ("# Control API\n\nDrive the fake from any language: JSON in and out, bad input "
-            "answers 400 `{error, field}`; never recorded. The full OpenAPI 3.1 document is "
-            "served at `/_fakeding/openapi.json`.\n\n| method | path | what it does |\n|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+    return (
+        "# Control API\n\nDrive the fake from any language: JSON in and out, bad input "
+        "answers 400 `{error, field}`; never recorded. The full OpenAPI 3.1 document is "
+        "served at `/_fakeding/openapi.json`.\n\n| method | path | what it does |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
 
 
 def dingtalk_api() -> str:
-    from fakeding.contracts import ROUTES
+    from fakeding.core.contracts import ROUTES
 
-    rows = [f"| `{r.method}` | `{r.path}` | {r.host} | {r.summary} | "
-            f"{'errcode on HTTP 200' if r.errcode else 'HTTP 4xx/5xx with {code, message}'} |"
-            for r in ROUTES]
-    return ("# DingTalk OpenAPI routes\n\nThe routes robots call, as the fake serves them; the "
-            "OpenAPI 3.1 document with every request and answer shape is served at "
-            "`/_fakeding/dingtalk-openapi.json`. How far each matches DingTalk: "
-            "[the parity ledger](../PARITY.md).\n\n| method | path | host | what it does | "
-            "refusals |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    rows = [
+        f"| `{r.method}` | `{r.path}` | {r.host} | {r.summary} | "
+        f"{'errcode on HTTP 200' if r.errcode else 'HTTP 4xx/5xx with {code, message}'} |"
+        for r in ROUTES
+    ]
+    return (
+        "# DingTalk OpenAPI routes\n\nThe routes robots call, as the fake serves them; the "
+        "OpenAPI 3.1 document with every request and answer shape is served at "
+        "`/_fakeding/dingtalk-openapi.json`. How far each matches DingTalk: "
+        "[the parity ledger](../PARITY.md).\n\n| method | path | host | what it does | "
+        "refusals |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 def stream_protocol() -> str:
-    from fakeding.contracts import CHANNELS
+    from fakeding.core.contracts import CHANNELS
 
     rows = [f"| `{c.type}` | `{c.topic}` | {c.summary} |" for c in CHANNELS]
-    return ("# Stream protocol\n\nOne websocket per connection, opened with a ticket from `POST "
-            "/v1.0/gateway/connections/open`; frames are JSON text (`specVersion`, `type`, "
-            "`headers`, `data` holding JSON as a string) and every frame is acked with `{code, "
-            "headers: {messageId}, message, data}`. The AsyncAPI 2.6 document is served at "
-            "`/_fakeding/asyncapi.json`.\n\n| type | topic | what it carries |\n|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+    return (
+        "# Stream protocol\n\nOne websocket per connection, opened with a ticket from `POST "
+        "/v1.0/gateway/connections/open`; frames are JSON text (`specVersion`, `type`, "
+        "`headers`, `data` holding JSON as a string) and every frame is acked with `{code, "
+        "headers: {messageId}, message, data}`. The AsyncAPI 2.6 document is served at "
+        "`/_fakeding/asyncapi.json`.\n\n| type | topic | what it carries |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
 
 
 def settings() -> str:
-    from fakeding.settings import knobs
-
     import json
+
+    from fakeding.core.settings import knobs
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
     when = {"now": "at once", "start": "at start (`serve`)", "reset": "from the next reset"}
-    rows = [f"| `{k.name}` | {k.kind}{' or null' if k.nullable else ''} | "
-            f"`{json.dumps(k.default)}` | {when[k.applies]} | {cell(k.help)} |" for k in knobs().values()]
-    return ("# Settings\n\nEvery rule of the fake platform is a setting, changed with `serve "
-            "--set KEY=VALUE`, `--config FILE`, `PATCH /_fakeding/settings`, "
-            "`@pytest.mark.fakeding(KEY=VALUE)` or a scenario's `platform:`; `null` switches a "
-            "rule off. One table (`fakeding.settings`) defines them all. The defaults are what "
-            "DingTalk documents; where the community disputes a fact, a "
-            "[profile](../RECORDING.md#platform-profiles) picks another value.\n\n"
-            "| setting | type | default | applies | meaning |\n|---|---|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+    rows = [
+        f"| `{k.name}` | {k.kind}{' or null' if k.nullable else ''} | "
+        f"`{json.dumps(k.default)}` | {when[k.applies]} | {cell(k.help)} |"
+        for k in knobs().values()
+    ]
+    return (
+        "# Settings\n\nEvery rule of the fake platform is a setting, changed with `serve "
+        "--set KEY=VALUE`, `--config FILE`, `PATCH /_fakeding/settings`, "
+        "`@pytest.mark.fakeding(KEY=VALUE)` or a scenario's `platform:`; `null` switches a "
+        "rule off. One table (`fakeding.core.settings`) defines them all. The defaults are what "
+        "DingTalk documents; where the community disputes a fact, a "
+        "[profile](../RECORDING.md#platform-profiles) picks another value.\n\n"
+        "| setting | type | default | applies | meaning |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 def _shape(schema: dict[str, object]) -> str:
@@ -113,26 +128,32 @@ def _shape(schema: dict[str, object]) -> str:
 def _fields(schema: dict[str, object]) -> list[str]:
     props: dict[str, dict[str, object]] = schema.get("properties", {})  # type: ignore[assignment]
     required = set(schema.get("required", []))  # type: ignore[arg-type]
-    return [f"| `{name}` | {_shape(node)} | {'yes' if name in required else ''} |"
-            for name, node in props.items()]
+    return [
+        f"| `{name}` | {_shape(node)} | {'yes' if name in required else ''} |" for name, node in props.items()
+    ]
 
 
 def scenario_schema() -> str:
     import json
 
-    from fakeding.scenarios.schema import SCHEMA
+    from fakeding.testing.scenarios.schema import SCHEMA
 
     head = "| key | value | required |\n|---|---|---|\n"
     step = SCHEMA["properties"]["steps"]["items"]
-    parts = ["# Scenario file schema\n",
-             "A scenario is a YAML file checked against this JSON schema before anything runs (a "
-             "bad file fails with `file:line: field: problem`). The robot's adapter fills in "
-             "`answer:` (its scripted answers) and adds its own `expect:` keys; `robot:` options "
-             "are the adapter's. How to write one: [Write a scenario](../how-to/scenarios.md).\n",
-             "## Top level\n\n" + head + "\n".join(_fields(SCHEMA)) + "\n",
-             "## A step\n\nEach step has `at` (virtual seconds) and exactly one action: "
-             + ", ".join(f"`{next(iter(o['required']))}`" for o in step["oneOf"]) + ".\n\n"
-             + head + "\n".join(_fields(step)) + "\n"]
+    parts = [
+        "# Scenario file schema\n",
+        "A scenario is a YAML file checked against this JSON schema before anything runs (a "
+        "bad file fails with `file:line: field: problem`). The robot's adapter fills in "
+        "`answer:` (its scripted answers) and adds its own `expect:` keys; `robot:` options "
+        "are the adapter's. How to write one: [Write a scenario](../how-to/scenarios.md).\n",
+        "## Top level\n\n" + head + "\n".join(_fields(SCHEMA)) + "\n",
+        "## A step\n\nEach step has `at` (virtual seconds) and exactly one action: "
+        + ", ".join(f"`{next(iter(o['required']))}`" for o in step["oneOf"])
+        + ".\n\n"
+        + head
+        + "\n".join(_fields(step))
+        + "\n",
+    ]
     for name, node in step["properties"].items():
         if isinstance(node, dict) and "properties" in node:
             parts.append(f"### `{name}:`\n\n" + head + "\n".join(_fields(node)) + "\n")
@@ -143,33 +164,41 @@ def scenario_schema() -> str:
 
 
 def faults() -> str:
-    import fakeding.faults as module
+    import fakeding.core.faults as module
 
     doc = (module.__doc__ or "").strip()
-    return ("# Faults\n\nArmed with `POST /_fakeding/faults`, `fakeding.fault({...})` or a "
-            "scenario step `fault:`.\n\n" + doc + "\n")
+    return (
+        "# Faults\n\nArmed with `POST /_fakeding/faults`, `fakeding.fault({...})` or a "
+        "scenario step `fault:`.\n\n" + doc + "\n"
+    )
 
 
 def record_kinds() -> str:
-    from fakeding.record_kinds import PAYLOADS, SUMMARIES, RecordKind
+    from fakeding.core.record_kinds import PAYLOADS, SUMMARIES, RecordKind
 
     rows = []
     for kind in RecordKind:
         fields = ", ".join(f"`{name}`" for name in PAYLOADS[kind].__annotations__)
         rows.append(f"| `{kind.value}` | {SUMMARIES[kind]} | {fields} |")
-    return ("# Record kinds\n\nEvery fact of a run is a record `{seq, t, kind, ...fields}` "
-            "(`fake.timeline()`, `GET /_fakeding/records`, `--record` JSON lines). The kinds are "
-            "`fakeding.record_kinds.RecordKind`; a kind outside this table is a robot's own "
-            "record (the reference robot writes `bot.*`). `violation` and `fake_error` fail "
-            "`check()`: the first is the robot's mistake, the second a bug in fakeding (file an "
-            "issue).\n\n| kind | what happened | fields |\n|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+    return (
+        "# Record kinds\n\nEvery fact of a run is a record `{seq, t, kind, ...fields}` "
+        "(`fake.timeline()`, `GET /_fakeding/records`, `--record` JSON lines). The kinds are "
+        "`fakeding.core.record_kinds.RecordKind`; a kind outside this table is a robot's own "
+        "record (the reference robot writes `bot.*`). `violation` and `fake_error` fail "
+        "`check()`: the first is the robot's mistake, the second a bug in fakeding (file an "
+        "issue).\n\n| kind | what happened | fields |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 PAGES: dict[str, Callable[[], str]] = {
-    "cli.md": cli, "control-api.md": control_api, "dingtalk-api.md": dingtalk_api,
-    "stream-protocol.md": stream_protocol, "settings.md": settings, "faults.md": faults,
-    "record-kinds.md": record_kinds, "scenario-schema.md": scenario_schema,
+    "cli.md": cli,
+    "control-api.md": control_api,
+    "dingtalk-api.md": dingtalk_api,
+    "stream-protocol.md": stream_protocol,
+    "settings.md": settings,
+    "faults.md": faults,
+    "record-kinds.md": record_kinds,
+    "scenario-schema.md": scenario_schema,
 }
 
 

@@ -9,9 +9,9 @@ Start one with ``fakeding serve``, in tests with the ``fakeding`` pytest fixture
 
 from __future__ import annotations
 
-from ._version import __version__
-from .api import SentMessage
-from .exceptions import (
+from fakeding._version import __version__
+from fakeding.core.api import SentMessage
+from fakeding.core.exceptions import (
     ConfigError,
     ControlError,
     FakedingError,
@@ -19,9 +19,9 @@ from .exceptions import (
     ProtocolViolation,
     UnmetExpectation,
 )
-from .server import FakeDing
-from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
-from .threaded import ThreadedFakeDing
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.server import FakeDing
+from fakeding.threaded import ThreadedFakeDing
 
 __all__ = [
     "DEFAULT_CLIENT_ID",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fakeding.api import FakeDingAPI
+    from fakeding.core.api import FakeDingAPI
     from fakeding.server import FakeDing
     from fakeding.threaded import ThreadedFakeDing
 

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import template_files
-from .exceptions import ConfigError
-from .templates import Template, View, render
-from .templates.markdown import markdown_quirks
+from fakeding.core import template_files
+from fakeding.core.exceptions import ConfigError
+from fakeding.core.templates import Template, View, render
+from fakeding.core.templates.markdown import markdown_quirks
 
 _DECODED = ("boolean", "number", "object", "loopArray", "chart", "array")
 

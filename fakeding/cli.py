@@ -18,18 +18,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import control_settings, template_files
-from ._extras import MissingExtra
-from ._version import __version__
-from .card_cli import add_card_parser, run_card
-from .custom_robots import CustomRobot
-from .exceptions import ConfigError, ControlError, FakedingError
-from .process import tune_gc
-from .profiles import with_profile
-from .server import FakeDing
-from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
-from .terminal import printable
-from .tiers import TIERS, tier_settings
+from fakeding._version import __version__
+from fakeding.card_cli import add_card_parser, run_card
+from fakeding.core import control_settings, template_files
+from fakeding.core._extras import MissingExtra
+from fakeding.core.custom_robots import CustomRobot
+from fakeding.core.exceptions import ConfigError, ControlError, FakedingError
+from fakeding.core.profiles import with_profile
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.terminal import printable
+from fakeding.core.tiers import TIERS, tier_settings
+from fakeding.process import tune_gc
+from fakeding.server import FakeDing
 
 DEFAULT_PORT = 8089  # the emulator's address stays the same from one run to the next
 DESCRIPTION = """\
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tier",
         choices=list(TIERS),
-        help="a DingTalk edition's QPS limits and monthly quota (fakeding.tiers); before --config and --set",
+        help="a DingTalk edition's QPS limits and monthly quota (fakeding.core.tiers); before --config and --set",
     )
     serve.add_argument(
         "--profile",
@@ -290,10 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --judge: wait up to this long for answers still coming (default 30)",
     )
-    from .relay import command as record_command
+    from fakeding.relay import command as record_command
 
     record_command.add_parser(sub, _app)
-    from .probe import command as probe_command
+    from fakeding.testing.probe import command as probe_command
 
     probe_command.add_parser(sub, _app)
     return parser
@@ -381,7 +381,7 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         if args.tls:
             try:
-                from .tls.mode import start_tls
+                from fakeding.tls.mode import start_tls
             except ImportError as exc:
                 raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})") from None
             tls_mode = await start_tls(
@@ -438,7 +438,7 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:
             print(f"  proxy: http://127.0.0.1:{tls_mode.proxy.port} (DingTalk hosts only)")
-    from .tls.env import Facts, language_env, shell_lines
+    from fakeding.core.tls.env import Facts, language_env, shell_lines
 
     print("point a Python robot at it (before the SDK is imported):")
     facts = Facts(fake.http_url, fake.ws_endpoint, fake.tls)
@@ -466,7 +466,7 @@ async def _serve(args: argparse.Namespace) -> None:
             )
     console = None
     if args.verbose:
-        from .live import Console, feed_of
+        from fakeding.aio.live import Console, feed_of
 
         console = Console(doctor=fake.doctor)
         feed_of(fake).add_sink(console)
@@ -521,7 +521,7 @@ def _env(args: argparse.Namespace) -> int:
         raise ConfigError(f"{url}: {exc.code} {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ConfigError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
-    from .tls.env import shell_lines
+    from fakeding.core.tls.env import shell_lines
 
     sys.stdout.write(shell_lines(answer))
     return 0
@@ -547,8 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         if args.command == "record":
-            from .relay import command as record_command
-            from .relay.edge import RelayError
+            from fakeding.relay import command as record_command
+            from fakeding.relay.edge import RelayError
 
             try:
                 return record_command.run(args)
@@ -556,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"fakeding record: {printable(str(exc))}", file=sys.stderr)
                 return exc.exit_code
         if args.command == "load":
-            from .load import run_plan
+            from fakeding.testing.load import run_plan
 
             text, code = run_plan(
                 args.plan, json_path=args.json, html_path=args.html, judge_url=args.judge, settle=args.settle
@@ -564,14 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(text, end="")
             return code
         if args.command == "probe":
-            from .probe import command as probe_command
+            from fakeding.testing.probe import command as probe_command
 
             return probe_command.run(args)
         if args.command == "card":
             return run_card(args)
         if args.command == "scenario":
             if args.action == "diff":
-                from .scenario_diff import diff_files, diff_snapshot_sets
+                from fakeding.testing.scenario_diff import diff_files, diff_snapshot_sets
 
                 if args.snapshots is not None:
                     report, code = diff_snapshot_sets(*args.snapshots)
@@ -583,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     report, code = diff_files(Path(args.file), args.robot)
                 print(report, end="")
                 return code
-            from .scenarios.cli import run_files
+            from fakeding.testing.scenarios.cli import run_files
 
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:

@@ -288,7 +288,7 @@ def render(rows: Sequence[Row] = ROWS) -> str:
                     f"{', '.join(r.tested) or '—'} | {r.differences or '—'} |"
                 )
         lines.append("")
-    from .profiles import parity_lines
+    from fakeding.core.profiles import parity_lines
 
     lines += parity_lines()
     done = sum(r.implemented for r in rows)

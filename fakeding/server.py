@@ -20,36 +20,35 @@ from typing import Any
 
 from aiohttp import web
 
-from fakeding.record_kinds import BUG_REPORT, RecordKind
-
-from . import control_settings, template_files, users
-from .api import SentMessage
-from .cards import Card
-from .cards.model import CardVersion, drawn_data
-from .clock import LoopClock
-from .control import add_control_routes
-from .control_guard import guard, is_loopback
-from .custom_robots import CustomRobot
-from .doctor import diagnose
-from .exceptions import UnmetExpectation, WaitTimeout
-from .faults import Fault, check_route, parse_fault
-from .http_callbacks import HttpCallbacks
-from .live import add_live_routes
-from .messages import Sender
-from .middleware import internal_errors
-from .openapi.routes import OpenApi
-from .oracles import cross_talk
-from .platform import App, Platform, session_tag
-from .recorder import Record, Recorder
-from .settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
-from .stream import protocol
-from .stream.ws import StreamServer
-from .templates import Template, parse_export
-from .templates import render as render_template
-from .templates.markdown import to_html
-from .tls.env import Facts, Tls
-from .tls.route import add_env_route
-from .waiting import describe_predicate
+from fakeding.aio.control import add_control_routes
+from fakeding.aio.control_guard import guard, is_loopback
+from fakeding.aio.http_callbacks import HttpCallbacks
+from fakeding.aio.live import add_live_routes
+from fakeding.aio.middleware import internal_errors
+from fakeding.aio.openapi.routes import OpenApi
+from fakeding.aio.stream_ws import StreamServer
+from fakeding.aio.tls_route import add_env_route
+from fakeding.core import control_settings, template_files, users
+from fakeding.core.api import SentMessage
+from fakeding.core.cards import Card
+from fakeding.core.cards.model import CardVersion, drawn_data
+from fakeding.core.clock import LoopClock
+from fakeding.core.custom_robots import CustomRobot
+from fakeding.core.doctor import diagnose
+from fakeding.core.exceptions import UnmetExpectation, WaitTimeout
+from fakeding.core.faults import Fault, check_route, parse_fault
+from fakeding.core.messages import Sender
+from fakeding.core.oracles import cross_talk
+from fakeding.core.platform import App, Platform, session_tag
+from fakeding.core.record_kinds import BUG_REPORT, RecordKind
+from fakeding.core.recorder import Record, Recorder
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.stream import protocol
+from fakeding.core.templates import Template, parse_export
+from fakeding.core.templates import render as render_template
+from fakeding.core.templates.markdown import to_html
+from fakeding.core.tls.env import Facts, Tls
+from fakeding.core.waiting import describe_predicate
 
 
 class FakeDing:
@@ -254,7 +253,7 @@ class FakeDing:
         return sorted(self.platform.robots_in(conversation_id))
 
     def cross_talk(self) -> list[dict[str, Any]]:
-        """Answers delivered to the wrong conversation or person so far (``fakeding.oracles``)."""
+        """Answers delivered to the wrong conversation or person so far (``fakeding.core.oracles``)."""
         p = self.platform
         return [c.to_dict() for c in cross_talk(p.recorder.records, p.transcript, p.cards.all())]
 
@@ -303,7 +302,7 @@ class FakeDing:
         }
 
     def doctor(self) -> list[dict[str, Any]]:
-        """Likely misconfigurations so far, errors first (``fakeding.doctor``)."""
+        """Likely misconfigurations so far, errors first (``fakeding.core.doctor``)."""
         found = diagnose(self.platform, self.stream.connections.values(), self.now)
         return [f.to_dict() for f in found]
 
@@ -474,7 +473,7 @@ class FakeDing:
 
     # -- faults ---------------------------------------------------------------------------------
     def fault(self, spec: dict[str, Any]) -> Fault:
-        """Inject a fault now, or ``at`` seconds from now (see ``fakeding.faults``)."""
+        """Inject a fault now, or ``at`` seconds from now (see ``fakeding.core.faults``)."""
         f = parse_fault(spec)
         if f.route is not None:
             check_route(f.route, self.openapi.routes())
@@ -602,7 +601,7 @@ def card_summary(card: Card) -> dict[str, Any]:
         "callbackType": card.callback_type,
         "privateData": card.private_data,
         "versions": [_version_summary(v) for v in card.versions],
-        # what the load oracles read from afar (fakeding.load.remote): whom it @-mentions and
+        # what the load oracles read from afar (fakeding.testing.load.remote): whom it @-mentions and
         # whether it ended
         "atUsers": list(card.at_users),
         "flowStatus": None if card.flow_status is None else str(card.flow_status),

@@ -15,17 +15,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .api import SentMessage
-from .cards import Card
-from .exceptions import WaitTimeout
-from .faults import Fault
-from .recorder import Record, Recorder
-from .server import FakeDing
-from .settings import Settings
-from .waiting import describe_predicate
+from fakeding.core.api import SentMessage
+from fakeding.core.cards import Card
+from fakeding.core.exceptions import WaitTimeout
+from fakeding.core.faults import Fault
+from fakeding.core.recorder import Record, Recorder
+from fakeding.core.settings import Settings
+from fakeding.core.waiting import describe_predicate
+from fakeding.server import FakeDing
 
 if TYPE_CHECKING:
-    from .tls.front import TlsSide
+    from fakeding.tls.front import TlsSide
 
 T = TypeVar("T")
 
@@ -107,7 +107,7 @@ class ThreadedFakeDing:
         until ``stop``): what a robot whose SDK speaks only https to DingTalk hosts needs."""
         assert self._loop is not None, "ThreadedFakeDing is not started"
         if self._tls_side is None:
-            from .tls.front import start_tls_side
+            from fakeding.tls.front import start_tls_side
 
             fake = self.fake
             self._tls_side = asyncio.run_coroutine_threadsafe(

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .cards import RATINGS, feedback_from_params, fit_answer, title_for
-from .i18n import text
+from bot.core.cards import RATINGS, feedback_from_params, fit_answer, title_for
+from bot.core.i18n import text
 
 AI_CARD_TEMPLATE = "fakeding.ai-answer.v1.schema"
 CONTENT_KEY = "content"

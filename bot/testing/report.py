@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fakeding.render import element_ids, markdown_chars
-from fakeding.scenarios.robots import Foldable
+from fakeding.core.render import element_ids, markdown_chars
+from fakeding.testing.scenarios.robots import Foldable
 
 if TYPE_CHECKING:
-    from fakeding.cards import Card
-    from fakeding.recorder import Record
-    from fakeding.scenarios.robots import RunFacts
+    from fakeding.core.cards import Card
+    from fakeding.core.recorder import Record
+    from fakeding.testing.scenarios.robots import RunFacts
 
 PREFIX = "bot."
 SUMMARY_KINDS = {

@@ -8,8 +8,8 @@ from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..agents.base import OnChunk
-from ..agents.scripted import ScriptedAgent
+from bot.agents.base import OnChunk
+from bot.agents.scripted import ScriptedAgent
 
 _NUM = {"type": "number", "minimum": 0}
 ANSWER_SCHEMA: dict[str, Any] = {

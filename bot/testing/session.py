@@ -13,15 +13,14 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fakeding.scenarios.harness import EPOCH, Harness, attached, running_fake
+from bot.agents.base import Agent
+from bot.core.i18n import LOCALES
+from bot.elements import ELEMENTS_DIR
+from bot.im_robots.dingtalk_stream.config import CARD_MODES, KEYS, RobotConfig, validate
+from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from fakeding.server import FakeDing
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
-
-from ..agents.base import Agent
-from ..core.i18n import LOCALES
-from ..elements import ELEMENTS_DIR
-from ..im_robots.dingtalk_stream.config import CARD_MODES, KEYS, RobotConfig, validate
-from ..im_robots.dingtalk_stream.robot import DingTalkStreamRobot
+from fakeding.testing.scenarios.harness import EPOCH, Harness, attached, running_fake
 
 DEMO_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 

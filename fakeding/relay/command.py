@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ConfigError
-from ..profiles import PROFILES, load_profile
-from ..terminal import printable
-from .edge import DINGTALK, Relay, cassette_path
+from fakeding.core.exceptions import ConfigError
+from fakeding.core.profiles import PROFILES, load_profile
+from fakeding.core.terminal import printable
+from fakeding.relay.edge import DINGTALK, Relay, cassette_path
 
 
 def add_parser(sub: Any, app_type: Callable[[str], tuple[str, str]]) -> None:
@@ -108,7 +108,7 @@ async def _record(args: argparse.Namespace) -> int:
     proxy: Any = None
     if args.tls:
         try:
-            from ..tls.ca import ensure_ca
+            from fakeding.tls.ca import ensure_ca
         except ImportError as exc:
             raise ConfigError(f"--tls needs the tls extra: pip install 'fakeding[tls]' ({exc})") from None
         ca = ensure_ca(args.ca_dir)
@@ -119,7 +119,7 @@ async def _record(args: argparse.Namespace) -> int:
             port=args.port, ws_port=args.ws_port, server_ssl=ca.server_context() if ca is not None else None
         )
         if args.proxy_port is not None:
-            from ..tls.proxy import ConnectProxy, Targets
+            from fakeding.tls.proxy import ConnectProxy, Targets
 
             proxy = ConnectProxy(
                 Targets(relay.host, relay.http_port, relay.ws_port), upstream_ssl=ca.client_context()
@@ -166,7 +166,7 @@ def robot_lines(relay: Relay, ca: Any, proxy: Any) -> list[str]:
             "point a Python robot at it (before the SDK is imported):",
             f"  export DINGTALK_OPENAPI_ENDPOINT={relay.http_url}",
         ]
-    from ..tls.env import Facts, Tls, language_env, shell_lines
+    from fakeding.core.tls.env import Facts, Tls, language_env, shell_lines
 
     tls = Tls(
         ca_cert=str(ca.ca_cert),

@@ -23,9 +23,9 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from ..exceptions import FakedingError
-from .redact import Redactor
-from .scenario import ROBOT_TOPIC, parse_json, scenario_from_cassette
+from fakeding.core.exceptions import FakedingError
+from fakeding.relay.redact import Redactor
+from fakeding.relay.scenario import ROBOT_TOPIC, parse_json, scenario_from_cassette
 
 GATEWAY = "/v1.0/gateway/connections/open"
 WEBHOOK = "/_relay/webhook/"
@@ -355,7 +355,7 @@ def write_recording(
     name: str | None = None,
     profile: str | None = None,
 ) -> tuple[Path, Path]:
-    from ..export import to_yaml
+    from fakeding.core.export import to_yaml
 
     redactor = Redactor(keep_names=keep_names)
     redactor.secret(client_secret)

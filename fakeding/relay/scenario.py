@@ -63,7 +63,7 @@ def scenario_from_cassette(
     name: str = "recorded session",
     key_of: Callable[[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    """The scenario (a dict ``fakeding.scenarios.schema`` accepts) replaying ``entries``.
+    """The scenario (a dict ``fakeding.testing.scenarios.schema`` accepts) replaying ``entries``.
 
     ``key_of(raw_id, "user" | "conversation")`` names people and conversations in the file
     (the redactor's placeholders); by default their ids, made safe as keys."""

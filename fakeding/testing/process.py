@@ -12,11 +12,17 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..exceptions import UnmetExpectation
-from ..robot_launch import language, launch_environment, resolve_program, signal_group, wants_tls
-from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from ..threaded import ThreadedFakeDing
-from ..tls.env import Facts
+from fakeding.core.exceptions import UnmetExpectation
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.core.tls.env import Facts
+from fakeding.testing.robot_launch import (
+    language,
+    launch_environment,
+    resolve_program,
+    signal_group,
+    wants_tls,
+)
+from fakeding.threaded import ThreadedFakeDing
 
 
 class RobotProcess:

@@ -11,7 +11,7 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage, Credential
 
-from ..settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 OnMessage = Callable[["RecordingHandler", ChatbotMessage], Any]
 

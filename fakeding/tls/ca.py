@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .names import SERVER_NAMES, TRUSTSTORE_PASSWORD
+from fakeding.core.tls.names import SERVER_NAMES, TRUSTSTORE_PASSWORD
 
 CA_DAYS = 3650
 SERVER_DAYS = 397  # the longest a public server certificate may live; clients that check accept it

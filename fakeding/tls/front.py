@@ -16,9 +16,9 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ca import ensure_ca
-from .env import Tls
-from .proxy import ConnectProxy, Targets
+from fakeding.core.tls.env import Tls
+from fakeding.tls.ca import ensure_ca
+from fakeding.tls.proxy import ConnectProxy, Targets
 
 CHUNK = 65536
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..server import FakeDing
-from .ca import CaFiles, ensure_ca
-from .env import Tls
-from .proxy import ConnectProxy, Targets
+from fakeding.core.tls.env import Tls
+from fakeding.server import FakeDing
+from fakeding.tls.ca import CaFiles, ensure_ca
+from fakeding.tls.proxy import ConnectProxy, Targets
 
 
 @dataclass

@@ -23,7 +23,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .names import DINGTALK_HOSTS, STREAM_HOST
+from fakeding.core.tls.names import DINGTALK_HOSTS, STREAM_HOST
 
 MAX_HEAD = 8192
 HEAD_TIMEOUT = 10.0  # seconds a client has to send its request head

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.soak import PLAN, main
-from fakeding.load.command import run
-from fakeding.load.plan import load_plan
+from fakeding.testing.load.command import run
+from fakeding.testing.load.plan import load_plan
 
 
 def short_plan(tmp_path: Path) -> Path:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.scenario_adapter import EPOCH, BotHarness, open_harness, run_virtual
-from fakeding.cards import Card
-from fakeding.recorder import Record
-from fakeding.settings import Settings
+from fakeding.core.cards import Card
+from fakeding.core.recorder import Record
+from fakeding.core.settings import Settings
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.settings import Settings
-from fakeding.stream import protocol
+from fakeding.core.settings import Settings
+from fakeding.core.stream import protocol
 from tests.bot.robot_kit import (
     cards,
     events,

@@ -12,9 +12,9 @@ from typing import Any
 from bot.agents.scripted import ScriptedAgent
 from bot.core.ai_cards import AI_CARD_TEMPLATE
 from bot.scenario_adapter import BotHarness
-from fakeding.cards import Card
-from fakeding.recorder import Record
-from fakeding.settings import DEFAULT_CLIENT_ID, Settings
+from fakeding.core.cards import Card
+from fakeding.core.recorder import Record
+from fakeding.core.settings import DEFAULT_CLIENT_ID, Settings
 from tests.bot.robot_kit import (
     AGENT_ERROR,
     QPS_CODE,

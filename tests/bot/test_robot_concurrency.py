@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.settings import Settings
+from fakeding.core.settings import Settings
 from tests.bot.robot_kit import cards, events, is_final, play, violations
 
 N = 50

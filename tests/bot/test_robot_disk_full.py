@@ -24,7 +24,7 @@ from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.errors import StoreUnwritable
 from bot.scenario_adapter import BotHarness
-from bot.store import Store
+from bot.storage.store import Store
 from tests.bot.robot_kit import is_final, markdown, play, records, violations
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.stream import protocol
+from fakeding.core.stream import protocol
 from tests.bot.robot_kit import (
     LABELS,
     events,

@@ -18,7 +18,7 @@ from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.connection import StreamConnection
 from bot.scenario_adapter import BotHarness
 from fakeding import ThreadedFakeDing
-from fakeding.stream.protocol import TOPIC_CARD_CALLBACK
+from fakeding.core.stream.protocol import TOPIC_CARD_CALLBACK
 from tests.bot.robot_kit import only_card, play, records, violations
 
 from .robust_kit import ask, instance, is_final, robot_env, start_robot

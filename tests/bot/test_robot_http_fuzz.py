@@ -14,8 +14,8 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.callbacks import card_sign, robot_sign
-from fakeding.settings import DEFAULT_CLIENT_SECRET
+from fakeding.core.callbacks import card_sign, robot_sign
+from fakeding.core.settings import DEFAULT_CLIENT_SECRET
 from tests.bot.robot_kit import events, is_final, play
 from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url
 

@@ -25,9 +25,9 @@ from bot.im_robots.dingtalk_stream.http_mode import MAX_BODY, ReplayGuard, webho
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 from bot.scenario_adapter import BotHarness
 from bot.testing.session import DEMO_INSTANCE
-from fakeding.callbacks import card_sign, robot_sign
-from fakeding.scenarios.harness import running_fake
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.core.callbacks import card_sign, robot_sign
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.testing.scenarios.harness import running_fake
 from tests.bot.robot_kit import events, is_final, only_card, play, violations
 
 QUESTION = "请问我的发票在哪里可以下载？我上个月在贵公司购买了三件商品，" * 30  # ~2.6 KB in UTF-8

@@ -21,10 +21,10 @@ from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.http_mode import AsgiApp, check_signature, expected_sign
 from bot.scenario_adapter import BotHarness, run_virtual
 from bot.testing.session import build_robot
-from fakeding.callbacks import card_sign, robot_sign
-from fakeding.scenarios.harness import running_fake
+from fakeding.core.callbacks import card_sign, robot_sign
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.server import FakeDing
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.testing.scenarios.harness import running_fake
 from tests.bot.robot_kit import events, is_final, markdown, only_card, play, records, violations
 
 SECRET = "app-secret"

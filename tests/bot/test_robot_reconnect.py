@@ -6,7 +6,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.settings import Settings
+from fakeding.core.settings import Settings
 from tests.bot.robot_kit import cards, events, is_final, only_card, play, records, violations
 
 

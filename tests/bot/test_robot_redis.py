@@ -146,7 +146,7 @@ def test_soon_writes_of_many_messages_share_one_round_trip(redis_url: str) -> No
     import redis
 
     from bot.clock import LoopClock
-    from bot.redis_store import RedisStorage
+    from bot.storage.redis_store import RedisStorage
 
     async def main() -> None:
         storage = RedisStorage(redis_url, LoopClock(epoch=1_700_000_000))
@@ -186,7 +186,7 @@ def test_a_message_is_claimed_in_redis_before_its_ack_reaches_the_platform(
     and the question is still answered."""
     import redis
 
-    from fakeding.recorder import Record
+    from fakeding.core.recorder import Record
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     claimed_at_ack: list[int] = []

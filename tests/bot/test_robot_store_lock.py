@@ -14,7 +14,7 @@ from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.im_robots.dingtalk_stream.config import RobotConfig
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-from bot.store import Store
+from bot.storage.store import Store
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 
 from .robust_kit import DEMO, acked, ask, cards_by_user, final_users, is_final

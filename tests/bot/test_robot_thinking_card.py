@@ -8,7 +8,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.scenario_adapter import BotHarness
-from fakeding.settings import DEFAULT_CLIENT_ID
+from fakeding.core.settings import DEFAULT_CLIENT_ID
 from tests.bot.robot_kit import (
     SEND_ROUTE,
     THINKING,

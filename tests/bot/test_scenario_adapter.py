@@ -16,8 +16,8 @@ import requests
 
 from bot.scenario_adapter import BotAdapter, adapter
 from fakeding.cli import main as fakeding_main
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError, load_scenario
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = """\

@@ -13,7 +13,7 @@ import pytest
 
 from bot.agents.base import Turn
 from bot.clock import LoopClock
-from bot.storage import SqliteStorage
+from bot.storage.storage import SqliteStorage
 
 
 def rows(path: Path, query: str) -> list[Any]:

@@ -14,7 +14,7 @@ import pytest
 from bot.agents.base import Turn
 from bot.clock import LoopClock, SystemClock
 from bot.errors import StoreError
-from bot.store import SCHEMA_VERSION, Feedback, Store
+from bot.storage.store import SCHEMA_VERSION, Feedback, Store
 
 
 class FakeClock:

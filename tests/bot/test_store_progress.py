@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
-from bot.store import Store
+from bot.storage.store import Store
 
 DEAD = "elsewhere:1:dead"
 

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from fakeding.cards import Card
-from fakeding.recorder import Record
-from fakeding.scenarios import generic
-from fakeding.scenarios.harness import Harness
-from fakeding.scenarios.runner import _act, expand_steps, run_scenario
-from fakeding.scenarios.schema import load_scenario
-from fakeding.scenarios.sdk_robot import load_handlers
-from fakeding.sdk_endpoint import point_sdk_at
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.cards import Card
+from fakeding.core.recorder import Record
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.testing.scenarios import generic
+from fakeding.testing.scenarios.harness import Harness
+from fakeding.testing.scenarios.runner import _act, expand_steps, run_scenario
+from fakeding.testing.scenarios.schema import load_scenario
+from fakeding.testing.scenarios.sdk_robot import load_handlers
+from fakeding.testing.sdk_endpoint import point_sdk_at
 from fakeding.threaded import ThreadedFakeDing
 
 from .shapes import SETTINGS, SHAPES, Shape

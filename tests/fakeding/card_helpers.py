@@ -17,10 +17,10 @@ from dingtalk_stream import ChatbotHandler, ChatbotMessage, Credential, DingTalk
 from dingtalk_stream.interactive_card import INTERACTIVE_CARD_JSON_SAMPLE_1
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.cards import CARD_ROUTES, Card, CardRoute, CardStore
-from fakeding.exceptions import OpenApiError
-from fakeding.ids import IdFactory
-from fakeding.settings import Settings
+from fakeding.core.cards import CARD_ROUTES, Card, CardRoute, CardStore
+from fakeding.core.exceptions import OpenApiError
+from fakeding.core.ids import IdFactory
+from fakeding.core.settings import Settings
 
 CLIENT = "dingclient0001"
 GROUP = "cidGroupAbc123=="

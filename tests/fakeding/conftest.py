@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from fakeding.cards import CardStore
-from fakeding.ids import IdFactory
-from fakeding.settings import Settings
+from fakeding.core.cards import CardStore
+from fakeding.core.ids import IdFactory
+from fakeding.core.settings import Settings
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakeding.recorder import Record
-from fakeding.scenarios.generic import answers
+from fakeding.core.recorder import Record
+from fakeding.testing.scenarios.generic import answers
 
 
 def records(*events: tuple[str, dict[str, Any]]) -> list[Record]:

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import requests
 
-from fakeding import inprocess
-from fakeding.scenarios.harness import run_virtual, running_fake
-from fakeding.scenarios.render import render
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError, load_scenario
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.testing import inprocess
+from fakeding.testing.scenarios.harness import run_virtual, running_fake
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError, load_scenario
 from tests.node_install import npm_ci
 
 BYO = Path(__file__).resolve().parents[2] / "scenarios" / "byo"

@@ -20,8 +20,8 @@ import requests
 from aiohttp import web
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.callbacks import ANSWER_MAX_BYTES
-from fakeding.cards import STANDARD_CARD
+from fakeding.core.callbacks import ANSWER_MAX_BYTES
+from fakeding.core.cards import STANDARD_CARD
 
 BIG = 64 * 1024 * 1024  # what the greedy robot would send: 64 times the cap
 CHUNK = b"x" * 65536

@@ -1,4 +1,4 @@
-"""Delivering card instances: openSpaceId, the deliver models, userIdType (``fakeding.cards.instances``)."""
+"""Delivering card instances: openSpaceId, the deliver models, userIdType (``fakeding.core.cards.instances``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fakeding.cards import CardStore, parse_open_space_id
+from fakeding.core.cards import CardStore, parse_open_space_id
 from tests.fakeding.card_helpers import (
     CLIENT,
     GROUP,

@@ -1,4 +1,4 @@
-"""Card instances: create, createAndDeliver, update (``fakeding.cards.instances``; delivery in
+"""Card instances: create, createAndDeliver, update (``fakeding.core.cards.instances``; delivery in
 test_cards_delivery.py)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dingtalk_stream import (
 )
 
 from fakeding import ThreadedFakeDing
-from fakeding.cards import CardStore
+from fakeding.core.cards import CardStore
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,

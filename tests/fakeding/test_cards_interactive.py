@@ -1,4 +1,4 @@
-"""Ordinary robot interactive cards: send and update (``fakeding.cards.interactive``)."""
+"""Ordinary robot interactive cards: send and update (``fakeding.core.cards.interactive``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dingtalk_stream.interactive_card import (
 )
 
 from fakeding import ThreadedFakeDing
-from fakeding.cards import Button, CardStore
+from fakeding.core.cards import Button, CardStore
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,

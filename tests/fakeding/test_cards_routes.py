@@ -12,11 +12,11 @@ import requests
 from aiohttp import web
 
 from fakeding import DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
-from fakeding.cards import CARD_ROUTES, CardRoute
-from fakeding.exceptions import OpenApiError
-from fakeding.openapi.robot_settings import CARD_CALLBACK_REGISTER_PATH
-from fakeding.platform import Platform
-from fakeding.settings import ALL_SCOPES, Settings
+from fakeding.aio.openapi.robot_settings import CARD_CALLBACK_REGISTER_PATH
+from fakeding.core.cards import CARD_ROUTES, CardRoute
+from fakeding.core.exceptions import OpenApiError
+from fakeding.core.platform import Platform
+from fakeding.core.settings import ALL_SCOPES, Settings
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,

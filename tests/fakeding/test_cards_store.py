@@ -7,7 +7,7 @@ import dingtalk_stream.utils
 import pytest
 
 from fakeding import ThreadedFakeDing
-from fakeding.cards import CardStore
+from fakeding.core.cards import CardStore
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,

@@ -1,4 +1,4 @@
-"""Streaming and card-callback responses (``fakeding.cards.streaming``)."""
+"""Streaming and card-callback responses (``fakeding.core.cards.streaming``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dingtalk_stream.interactive_card import (
 )
 
 from fakeding import ThreadedFakeDing
-from fakeding.cards import CardStore
-from fakeding.exceptions import ProtocolViolation
+from fakeding.core.cards import CardStore
+from fakeding.core.exceptions import ProtocolViolation
 from tests.fakeding.card_helpers import (
     CLIENT,
     STAFF,

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from fakeding.cli import build_parser, serve_settings
-from fakeding.exceptions import ConfigError
+from fakeding.core.exceptions import ConfigError
 from tests.fakeding.test_cli import ROOT, _stop, serve
 
 TOML = """

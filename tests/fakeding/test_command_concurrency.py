@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakeding.scenarios.render import render
-from fakeding.scenarios.runner import ScenarioResult, run_scenario
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.runner import ScenarioResult, run_scenario
 
 SLOW_ROBOT = """
 import asyncio, os

@@ -16,7 +16,7 @@ from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
 from websockets.asyncio.client import connect
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.contracts import (
+from fakeding.core.contracts import (
     ACK,
     CHANNELS,
     asyncapi,

@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from fakeding import ThreadedFakeDing
-from fakeding.control_spec import ROUTES, document
+from fakeding.core.control_spec import ROUTES, document
 from tests.fakeding.card_helpers import sdk_client
 
 

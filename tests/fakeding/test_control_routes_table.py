@@ -1,4 +1,4 @@
-"""The control routes are one table (``fakeding.control_spec.ROUTES``): it registers them,
+"""The control routes are one table (``fakeding.core.control_spec.ROUTES``): it registers them,
 so what is served is what is documented; a handler without a row (or a row without its
 handler) stops the app from being built."""
 
@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from fakeding import ThreadedFakeDing
-from fakeding.control_spec import ROUTES, document, register
+from fakeding.core.control_spec import ROUTES, document, register
 
 
 async def _handler(_: web.Request) -> web.Response:

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from fakeding import FakeDing, ThreadedFakeDing
-from fakeding.control_guard import check, check_host, is_loopback
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.aio.control_guard import check, check_host, is_loopback
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 
 MESSAGE = {
     "conversation": {"id": "cidSec", "type": "group"},

@@ -72,9 +72,9 @@ def test_the_same_robot_answering_each_message_passes(fakeding: ThreadedFakeDing
 
 
 def test_a_lost_answer_is_not_called_cross_talk_but_an_answer_nobody_asked_for_is() -> None:
-    from fakeding.oracles import cross_talk
-    from fakeding.platform import TranscriptEntry
-    from fakeding.recorder import Record
+    from fakeding.core.oracles import cross_talk
+    from fakeding.core.platform import TranscriptEntry
+    from fakeding.core.recorder import Record
 
     def asked(seq: int, conv: str, user: str, msg: str) -> tuple[Record, TranscriptEntry]:
         return (

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from fakeding.custom_robots import CustomRobot, CustomRobots, message_text
-from fakeding.exceptions import ControlError
+from fakeding.core.custom_robots import CustomRobot, CustomRobots, message_text
+from fakeding.core.exceptions import ControlError
 
 NOW_MS = 1_767_225_600_000
 SECRET = "SECexample0123456789"

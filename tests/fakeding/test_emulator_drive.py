@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.control_settings import FIXED, knobs
+from fakeding.core.control_settings import FIXED, knobs
 from tests.fakeding.emulator_page import DESKTOP, PHONE
 
 

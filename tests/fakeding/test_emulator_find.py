@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from fakeding import ThreadedFakeDing
-from fakeding.live import SNAPSHOT_RECORDS
+from fakeding.aio.live import SNAPSHOT_RECORDS
 from tests.fakeding.emulator_page import DESKTOP, PHONE
 
 

@@ -161,7 +161,7 @@ def test_robot_markdown_is_drawn_as_dingtalk_draws_it(browser: Any, fakeding: Th
 
 
 def test_the_page_and_the_python_module_draw_markdown_alike(browser: Any, fakeding: ThreadedFakeDing) -> None:
-    from fakeding.templates.markdown import to_html
+    from fakeding.core.templates.markdown import to_html
 
     samples = [
         "# T\n> q\n- a\n1. b",

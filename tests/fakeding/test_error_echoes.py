@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.cards import STANDARD_CARD
-from fakeding.jsonsafe import echo
-from fakeding.openapi.robot_settings import CARD_CALLBACK_REGISTER_PATH
+from fakeding.aio.openapi.robot_settings import CARD_CALLBACK_REGISTER_PATH
+from fakeding.core.cards import STANDARD_CARD
+from fakeding.core.jsonsafe import echo
 
 HUGE = "v" * 900_000
 CARD = json.dumps({"contents": [{"type": "markdown", "text": "hi"}]})

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.exceptions import ControlError
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError
+from fakeding.core.exceptions import ControlError
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError
 
 ROBOT = Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots" / "sdk_echo_robot.py"
 CREDENTIALS = {"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from fakeding.exceptions import ControlError
-from fakeding.faults import KINDS, Fault, FaultPlan, parse_fault, route_matches
+from fakeding.core.exceptions import ControlError
+from fakeding.core.faults import KINDS, Fault, FaultPlan, parse_fault, route_matches
 
 STREAM = "/v1.0/card/streaming"
 

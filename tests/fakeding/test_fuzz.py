@@ -27,11 +27,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.cards import CARD_ROUTES
-from fakeding.control import add_control_routes
-from fakeding.live import add_live_routes
-from fakeding.tls.env import Facts
-from fakeding.tls.route import add_env_route
+from fakeding.aio.control import add_control_routes
+from fakeding.aio.live import add_live_routes
+from fakeding.aio.tls_route import add_env_route
+from fakeding.core.cards import CARD_ROUTES
+from fakeding.core.tls.env import Facts
 from tests.fakeding.sdk import RecordingHandler, SdkRobot
 
 GATEWAY = "/v1.0/gateway/connections/open"

@@ -6,7 +6,7 @@ import random
 import uuid
 
 from fakeding import Settings, ThreadedFakeDing
-from fakeding.ids import IdFactory
+from fakeding.core.ids import IdFactory
 
 
 def _ids(fake: ThreadedFakeDing, n: int = 5) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing, UnmetExpectation
-from fakeding.record_kinds import RecordKind
+from fakeding.core.record_kinds import RecordKind
 
 
 def _boom(*_: Any, **__: Any) -> Any:

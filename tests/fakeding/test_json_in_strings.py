@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.cards import STANDARD_CARD, CardVersion
-from fakeding.openapi.robot_settings import OFF_DUTY_PATH
+from fakeding.aio.openapi.robot_settings import OFF_DUTY_PATH
+from fakeding.core.cards import STANDARD_CARD, CardVersion
 
 CID = "cidJsonText"
 SEND = "/v1.0/im/v1.0/robot/interactiveCards/send"

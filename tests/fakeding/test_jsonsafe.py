@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from fakeding import jsonsafe
-from fakeding.jsonsafe import MAX_CHARS, MAX_DEPTH, BadJson, clean, loads
-from fakeding.platform import Platform
-from fakeding.recorder import Recorder
-from fakeding.settings import Settings
+from fakeding.core import jsonsafe
+from fakeding.core.jsonsafe import MAX_CHARS, MAX_DEPTH, BadJson, clean, loads
+from fakeding.core.platform import Platform
+from fakeding.core.recorder import Recorder
+from fakeding.core.settings import Settings
 
 BS = "\\"
 SECRET = "s3cr3t-value-of-the-app"

@@ -1,8 +1,8 @@
-"""The sliding-window counter behind the QPS and webhook limits (``fakeding.limits``)."""
+"""The sliding-window counter behind the QPS and webhook limits (``fakeding.core.limits``)."""
 
 from __future__ import annotations
 
-from fakeding.limits import WindowLimiter
+from fakeding.core.limits import WindowLimiter
 
 KEY = ("app1", "PUT", "/v1.0/card/streaming")
 

@@ -22,14 +22,14 @@ import yaml
 
 from bot.scenario_adapter import open_harness, run_virtual
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
-from fakeding.export import session_scenario, to_yaml
-from fakeding.live import Console, export_scenario, feed_of
-from fakeding.platform import Platform
-from fakeding.recorder import Record, Recorder
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import load_scenario
-from fakeding.settings import Settings
-from fakeding.terminal import printable
+from fakeding.aio.live import Console, export_scenario, feed_of
+from fakeding.core.export import session_scenario, to_yaml
+from fakeding.core.platform import Platform
+from fakeding.core.recorder import Record, Recorder
+from fakeding.core.settings import Settings
+from fakeding.core.terminal import printable
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from fakeding import ThreadedFakeDing
-from fakeding.live import SNAPSHOT_RECORDS
+from fakeding.aio.live import SNAPSHOT_RECORDS
 from tests.fakeding.sdk import RecordingHandler, SdkRobot
 
 

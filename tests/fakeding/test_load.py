@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.exceptions import ConfigError
-from fakeding.load.command import run
-from fakeding.load.plan import load_plan
+from fakeding.core.exceptions import ConfigError
+from fakeding.testing.load.command import run
+from fakeding.testing.load.plan import load_plan
 
 ROBOTS = Path(__file__).resolve().parent / "load_robots"
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,12 +9,20 @@ from pathlib import Path
 
 import yaml
 
-from fakeding.load.measure import measure
-from fakeding.load.plan import load_plan
-from fakeding.load.remote import Evidence, asked_of, card_of, judge, pending, records_of, transcript_of
-from fakeding.load.workload import questions, scenario
-from fakeding.scenarios.runner import run_scenario
 from fakeding.server import card_summary
+from fakeding.testing.load.measure import measure
+from fakeding.testing.load.plan import load_plan
+from fakeding.testing.load.remote import (
+    Evidence,
+    asked_of,
+    card_of,
+    judge,
+    pending,
+    records_of,
+    transcript_of,
+)
+from fakeding.testing.load.workload import questions, scenario
+from fakeding.testing.scenarios.runner import run_scenario
 
 ROBOTS = Path(__file__).resolve().parent / "load_robots"
 SAME = ("questions", "answers", "lost", "doubled", "unfinished", "cross_talk", "out_of_order")

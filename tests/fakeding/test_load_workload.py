@@ -9,8 +9,8 @@ import random
 from collections import defaultdict
 from statistics import mean
 
-from fakeding.load.plan import Workload
-from fakeding.load.workload import arrivals, clicks, questions
+from fakeding.testing.load.plan import Workload
+from fakeding.testing.load.workload import arrivals, clicks, questions
 
 BASE = Workload(users=40, duration=3600, rate=0.1, seed=11)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.runner import run_scenario
 from tests.node_install import npm_ci
 
 ROBOTS = Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots"

@@ -9,9 +9,9 @@ import asyncio
 import pytest
 
 from fakeding import ThreadedFakeDing
-from fakeding.api import FakeDingAPI
+from fakeding.core.api import FakeDingAPI
+from fakeding.core.settings import Settings
 from fakeding.server import FakeDing
-from fakeding.settings import Settings
 
 
 def test_configure_is_a_deprecated_alias_that_still_resets(fakeding: ThreadedFakeDing) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from fakeding import parity
+from fakeding.core.stream import protocol
 from fakeding.server import FakeDing
-from fakeding.stream import protocol
 
 
 def _served_routes() -> set[tuple[str, str]]:
@@ -59,7 +59,7 @@ def test_the_settings_reference_explains_every_setting() -> None:
     """Each setting has its one-line meaning in the code (the emulator's form shows it) and the
     generated settings page (docs/reference/settings.md, kept fresh by tests/test_docs.py) lists
     it with that meaning: the one place users read what a setting does."""
-    from fakeding.control_settings import knobs
+    from fakeding.core.control_settings import knobs
 
     page = (parity.DOC.parent / "reference" / "settings.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `")}

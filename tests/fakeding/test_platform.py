@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from fakeding.exceptions import ConfigError, OpenApiError
-from fakeding.messages import Conversation, Sender
-from fakeding.platform import ROUTE_SCOPES, Platform, Session
-from fakeding.settings import ALL_SCOPES, Settings
+from fakeding.core.exceptions import ConfigError, OpenApiError
+from fakeding.core.messages import Conversation, Sender
+from fakeding.core.platform import ROUTE_SCOPES, Platform, Session
+from fakeding.core.settings import ALL_SCOPES, Settings
 
 CID, SECRET = "app1", "secret1"
 BOT_SUB = {"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from fakeding.probe.findings import connection_rule, ping_interval, qps_from_burst
-from fakeding.probe.run import Options, ProbeError, probe
-from fakeding.profiles import load_profile, profile_toml
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.profiles import load_profile, profile_toml
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.testing.probe.findings import connection_rule, ping_interval, qps_from_burst
+from fakeding.testing.probe.run import Options, ProbeError, probe
 from fakeding.threaded import ThreadedFakeDing
 from tests.fakeding.test_cli import serve
 

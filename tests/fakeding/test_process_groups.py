@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fakeding.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.runner import run_scenario
 
 ROBOT = Path(__file__).resolve().parents[2] / "scenarios" / "byo" / "robots" / "sdk_echo_robot.py"
 

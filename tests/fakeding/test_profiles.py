@@ -15,11 +15,11 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from fakeding import parity
-from fakeding.exceptions import ConfigError
-from fakeding.profiles import DISPUTED, PROFILES, load_profile, profile_toml, with_profile
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.exceptions import ConfigError
+from fakeding.core.profiles import DISPUTED, PROFILES, load_profile, profile_toml, with_profile
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError
 from fakeding.threaded import ThreadedFakeDing
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Stream frames the fake writes and the client acks it accepts (``fakeding.stream.protocol``)."""
+"""Stream frames the fake writes and the client acks it accepts (``fakeding.core.stream.protocol``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from fakeding.exceptions import ProtocolViolation
-from fakeding.stream import protocol
-from fakeding.stream.protocol import Ack, frame, parse_ack
+from fakeding.core.exceptions import ProtocolViolation
+from fakeding.core.stream import protocol
+from fakeding.core.stream.protocol import Ack, frame, parse_ack
 
 
 def _frame(**overrides: Any) -> dict[str, Any]:

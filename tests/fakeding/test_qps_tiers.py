@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.control_settings import check_changes
-from fakeding.exceptions import ConfigError, ControlError, OpenApiError
-from fakeding.platform import App, Platform
-from fakeding.settings import Settings
-from fakeding.tiers import STREAMING, TIERS, tier_settings, with_tier
+from fakeding.core.control_settings import check_changes
+from fakeding.core.exceptions import ConfigError, ControlError, OpenApiError
+from fakeding.core.platform import App, Platform
+from fakeding.core.settings import Settings
+from fakeding.core.tiers import STREAMING, TIERS, tier_settings, with_tier
 
 ROBOTS = Path(__file__).resolve().parent / "load_robots"
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,8 @@ import requests
 import yaml
 
 from fakeding.relay.edge import cassette_path
-from fakeding.scenarios.runner import run_scenario
 from fakeding.testing.process import RobotProcess
+from fakeding.testing.scenarios.runner import run_scenario
 from fakeding.threaded import ThreadedFakeDing
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Record kinds are one vocabulary (``fakeding.record_kinds``): the strings on the wire do not
+"""Record kinds are one vocabulary (``fakeding.core.record_kinds``): the strings on the wire do not
 change, every kind the kit writes is a ``RecordKind`` with a documented payload, and a failure
 of the fake itself is its own kind that fails ``check()`` as fakeding's fault."""
 
@@ -15,9 +15,9 @@ import requests
 from websockets.asyncio.client import connect
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing, UnmetExpectation
-from fakeding.record_kinds import PAYLOADS, SUMMARIES, RecordKind, payload_fields
-from fakeding.recorder import Recorder
-from fakeding.scenarios.runner import run_scenario
+from fakeding.core.record_kinds import PAYLOADS, SUMMARIES, RecordKind, payload_fields
+from fakeding.core.recorder import Recorder
+from fakeding.testing.scenarios.runner import run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from fakeding.relay.edge import cassette_path
-from fakeding.scenarios.runner import run_scenario
 from fakeding.testing.process import RobotProcess
+from fakeding.testing.scenarios.runner import run_scenario
 from fakeding.threaded import ThreadedFakeDing
 from tests.fakeding.test_record import APP, SECRET, recorder, until
 from tests.node_install import npm_ci

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fakeding.recorder import Record, Recorder
+from fakeding.core.recorder import Record, Recorder
 
 
 def test_records_keep_insertion_order_and_number_from_one() -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from fakeding.cli import main
-from fakeding.describe import Refs
-from fakeding.recorder import Record
-from fakeding.scenarios.problems import problem_lines
-from fakeding.scenarios.render import render
-from fakeding.scenarios.runner import run_scenario
+from fakeding.core.describe import Refs
+from fakeding.core.recorder import Record
+from fakeding.testing.scenarios.problems import problem_lines
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.runner import run_scenario
 
 ROBOT = """
 import os, sys

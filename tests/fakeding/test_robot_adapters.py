@@ -17,16 +17,16 @@ import pytest
 import websockets
 from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
 
-from fakeding.cards import Card
-from fakeding.recorder import Record
-from fakeding.scenarios import robots
-from fakeding.scenarios.cli import run_files
-from fakeding.scenarios.render import render
-from fakeding.scenarios.robots import Refs, RobotAdapterError, RobotContext, pick_default
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError, load_scenario
+from fakeding.core.cards import Card
+from fakeding.core.recorder import Record
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.server import FakeDing
-from fakeding.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from fakeding.testing.scenarios import robots
+from fakeding.testing.scenarios.cli import run_files
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.robots import Refs, RobotAdapterError, RobotContext, pick_default
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError, load_scenario
 
 ECHO = "tests.fakeding.test_robot_adapters:EchoAdapter"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakeding.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.runner import run_scenario
 
 QUESTION = """
 name: costs

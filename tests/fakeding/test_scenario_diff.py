@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.exceptions import ConfigError
-from fakeding.scenario_diff import compare, diff_files, flatten, robot_spec
+from fakeding.core.exceptions import ConfigError
+from fakeding.testing.scenario_diff import compare, diff_files, flatten, robot_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = """

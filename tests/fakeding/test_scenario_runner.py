@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.scenarios.render import render
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError, load_scenario
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError, load_scenario
 
 BASE = """\
 name: {name}
@@ -113,8 +113,8 @@ def test_unrelated_timers_do_not_reorder_a_crowded_scenario() -> None:
     """Equal-time timers run in creation order, so adding timers elsewhere changes nothing."""
     import asyncio
 
-    from fakeding.scenarios import runner
-    from fakeding.scenarios.harness import run_virtual
+    from fakeding.testing.scenarios import runner
+    from fakeding.testing.scenarios.harness import run_virtual
 
     library = Path(__file__).resolve().parents[2] / "scenarios"
     scenario = load_scenario(library / "thirty_conversations_qps.yaml")

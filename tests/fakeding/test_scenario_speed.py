@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from freezegun import api as freezegun_api
 
-from fakeding.scenarios import harness
-from fakeding.scenarios.render import render
-from fakeding.scenarios.robots import installed, registered
-from fakeding.scenarios.runner import run_scenario
+from fakeding.testing.scenarios import harness
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.robots import installed, registered
+from fakeding.testing.scenarios.runner import run_scenario
 
 pytest_plugins = ["pytester"]
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"

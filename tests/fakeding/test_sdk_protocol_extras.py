@@ -14,7 +14,7 @@ from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
 from dingtalk_stream.card_replier import CardReplier
 
 from fakeding import ThreadedFakeDing
-from fakeding.settings import DEFAULT_CLIENT_ID
+from fakeding.core.settings import DEFAULT_CLIENT_ID
 from tests.fakeding.card_helpers import chatbot_handler, sdk_client
 from tests.fakeding.http_target import HttpTarget, Seen
 from tests.fakeding.sdk import CardCallbackRecorder, RecordingHandler, SdkRobot

@@ -1,4 +1,4 @@
-"""One settings table (``fakeding.settings``): every setting round-trips through each way in
+"""One settings table (``fakeding.core.settings``): every setting round-trips through each way in
 (``Settings``, ``serve --set``, ``serve --config``, the control API, the emulator's pane and
 "Save as scenario"), and a wrong type names the setting, what it expected and what it found."""
 
@@ -14,9 +14,9 @@ import yaml
 
 from fakeding import ThreadedFakeDing
 from fakeding.cli import build_parser, serve_settings
-from fakeding.exceptions import ConfigError
-from fakeding.scenarios.harness import scenario_settings
-from fakeding.settings import Knob, Settings, knobs
+from fakeding.core.exceptions import ConfigError
+from fakeding.core.settings import Knob, Settings, knobs
+from fakeding.testing.scenarios.harness import scenario_settings
 
 KNOBS = list(knobs().values())
 RUNTIME = [k for k in KNOBS if not k.fixed]

@@ -1,4 +1,4 @@
-"""The Stream delivery rules (``fakeding.stream.engine``) driven directly: no socket, no event loop.
+"""The Stream delivery rules (``fakeding.core.stream.engine``) driven directly: no socket, no event loop.
 
 Each test feeds inputs with explicit times and reads what the engine asks for: texts to send,
 timers to arm or cancel, connections to close or abort, and the records it wrote.
@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from fakeding.exceptions import OpenApiError
-from fakeding.faults import parse_fault
-from fakeding.platform import App, Platform
-from fakeding.settings import Settings
-from fakeding.stream.engine import Connection, ConnState, Delivery, StreamEngine, Timer
-from fakeding.stream.protocol import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
+from fakeding.core.exceptions import OpenApiError
+from fakeding.core.faults import parse_fault
+from fakeding.core.platform import App, Platform
+from fakeding.core.settings import Settings
+from fakeding.core.stream.engine import Connection, ConnState, Delivery, StreamEngine, Timer
+from fakeding.core.stream.protocol import TOPIC_BOT_MESSAGE, TOPIC_CARD_CALLBACK
 
 BOT_SUBS = [{"type": "CALLBACK", "topic": TOPIC_BOT_MESSAGE}]
 EPOCH_MS = 1_767_225_600_000

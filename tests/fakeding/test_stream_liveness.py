@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.settings import Settings
-from fakeding.stream.engine import ConnState, Timer
+from fakeding.core.settings import Settings
+from fakeding.core.stream.engine import ConnState, Timer
 from tests.fakeding.sdk import RecordingHandler, SdkRobot
 from tests.fakeding.test_stream_engine import World, ms
 

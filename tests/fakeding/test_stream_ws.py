@@ -1,4 +1,4 @@
-"""The aiohttp websocket pump (``fakeding.stream.ws``) seen from real clients on 127.0.0.1.
+"""The aiohttp websocket pump (``fakeding.aio.stream_ws``) seen from real clients on 127.0.0.1.
 
 Raw ``websockets`` clients check the wire: close codes, aborts, the frame size limit and pings.
 The official SDK checks that a robot connected before ``reset()`` keeps working after it.

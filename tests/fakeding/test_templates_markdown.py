@@ -1,10 +1,10 @@
-"""DingTalk's markdown subset per surface (``fakeding.templates.markdown``)."""
+"""DingTalk's markdown subset per surface (``fakeding.core.templates.markdown``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fakeding.templates.markdown import markdown_quirks, to_html
+from fakeding.core.templates.markdown import markdown_quirks, to_html
 
 
 @pytest.mark.parametrize(

@@ -241,7 +241,7 @@ def test_put_a_template_over_the_control_api(fakeding: ThreadedFakeDing) -> None
 
 
 def test_add_template_names_a_missing_file(fakeding: ThreadedFakeDing, tmp_path: Path) -> None:
-    from fakeding.templates import TemplateError
+    from fakeding.core.templates import TemplateError
 
     with pytest.raises(TemplateError, match=r"missing\.json.*no readable file"):
         fakeding.add_template("x", tmp_path / "missing.json")
@@ -250,7 +250,7 @@ def test_add_template_names_a_missing_file(fakeding: ThreadedFakeDing, tmp_path:
 def test_serve_v_console_shows_warnings_and_counts_them() -> None:
     import io
 
-    from fakeding.live import Console
+    from fakeding.aio.live import Console
 
     out = io.StringIO()
     console = Console(out, color=False)
@@ -270,7 +270,7 @@ def test_serve_v_console_shows_warnings_and_counts_them() -> None:
 
 
 def test_a_click_sends_what_the_template_button_sends(fakeding: ThreadedFakeDing) -> None:
-    from fakeding.exceptions import ControlError
+    from fakeding.core.exceptions import ControlError
 
     fakeding.add_template(FORM, HERE / "question_form.json")
     create(fakeding, FORM, {"title": "Q", "question": "Which?", "submitted": "false"}, "f1")

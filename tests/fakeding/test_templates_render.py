@@ -1,4 +1,4 @@
-"""The template renderer (``fakeding.templates``): exports written here, drawn per user."""
+"""The template renderer (``fakeding.core.templates``): exports written here, drawn per user."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from fakeding.templates import Template, TemplateError, parse_export, render
-from fakeding.templates.expressions import Scope, evaluate_text
+from fakeding.core.templates import Template, TemplateError, parse_export, render
+from fakeding.core.templates.expressions import Scope, evaluate_text
 
 HERE = Path(__file__).parent / "templates"
 

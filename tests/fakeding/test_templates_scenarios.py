@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.scenarios.render import render
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.schema import ScenarioError, load_scenario
+from fakeding.testing.scenarios.render import render
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.schema import ScenarioError, load_scenario
 
 HERE = Path(__file__).parent / "templates"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fakeding.cards import CardStore
-from fakeding.scenarios.generic import unfinished_reason
-from fakeding.scenarios.runner import run_scenario
+from fakeding.core.cards import CardStore
+from fakeding.testing.scenarios.generic import unfinished_reason
+from fakeding.testing.scenarios.runner import run_scenario
 
 from .card_helpers import CLIENT, ai_card, make_store, send_body, stream_body
 

@@ -1,4 +1,4 @@
-"""One virtual clock across threads and loops (``fakeding.vtime``): real threads, real loopback
+"""One virtual clock across threads and loops (``fakeding.testing.vtime``): real threads, real loopback
 sockets, a real asyncio server on the run's loop."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-import fakeding.vtime.coordinator as coordinator_module
-from fakeding.scenarios.harness import frozen_wall_clock
-from fakeding.scenarios.runner import run_scenario
-from fakeding.scenarios.sdk_robot import _fresh_import
-from fakeding.vtime import VirtualTimeError
-from fakeding.vtime.run import run_threaded
+import fakeding.testing.vtime.coordinator as coordinator_module
+from fakeding.testing.scenarios.harness import frozen_wall_clock
+from fakeding.testing.scenarios.runner import run_scenario
+from fakeding.testing.scenarios.sdk_robot import _fresh_import
+from fakeding.testing.vtime import VirtualTimeError
+from fakeding.testing.vtime.run import run_threaded
 
 EPOCH = 1_000_000.0
 
@@ -278,7 +278,7 @@ def test_after_a_run_the_sdk_points_where_it_did_before(tmp_path: Path) -> None:
     left on the scenario's stopped fake, failing every later SDK test in the session)."""
     import dingtalk_stream.utils as utils
 
-    from fakeding.sdk_endpoint import point_sdk_at
+    from fakeding.testing.sdk_endpoint import point_sdk_at
 
     patch = point_sdk_at("http://127.0.0.1:4321")
     try:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
-from fakeding.exceptions import UnmetExpectation, WaitTimeout
+from fakeding.core.exceptions import UnmetExpectation, WaitTimeout
 
 from .card_helpers import send_body
 

@@ -22,7 +22,7 @@ def test_wheel_holds_the_kit_alone(kit_wheel: Path) -> None:
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"fakeding"}, tops
     assert "fakeding/py.typed" in names
-    assert "fakeding/scenarios/harness.py" in names  # subpackages are in
+    assert "fakeding/testing/scenarios/harness.py" in names  # subpackages are in
     assert any(n.endswith("LICENSE") and ".dist-info/" in n for n in names), "no LICENSE in the wheel"
 
 
@@ -54,7 +54,7 @@ def test_installed_kit_has_no_bot_and_no_numpy(kit_wheel: Path, tmp_path: Path) 
 
 def test_kit_alone_names_the_extra_a_scenario_needs(kit_wheel: Path, tmp_path: Path) -> None:
     python = make_venv(tmp_path / "venv", kit(kit_wheel))
-    done = run([str(python), "-c", "import fakeding.scenarios"], tmp_path)
+    done = run([str(python), "-c", "import fakeding.testing.scenarios"], tmp_path)
     assert done.returncode == 1
     assert "pip install 'fakeding[scenarios]'" in done.stderr, done.stderr
     cli = run([str(tmp_path / "venv" / BIN / "fakeding"), "scenario", "run", "x.yaml"], tmp_path)

@@ -9,9 +9,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
+from fakeding.core.tls.env import EnvError, Facts, Tls, language_env, shell_lines
+from fakeding.core.tls.names import DINGTALK_HOSTS, SERVER_NAMES
 from fakeding.tls.ca import ensure_ca
-from fakeding.tls.env import EnvError, Facts, Tls, language_env, shell_lines
-from fakeding.tls.names import DINGTALK_HOSTS, SERVER_NAMES
 from fakeding.tls.proxy import Targets
 
 

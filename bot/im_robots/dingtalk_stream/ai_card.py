@@ -29,12 +29,12 @@ from typing import Any
 
 import dingtalk_stream
 
-from ...core import ai_cards
-from ...core.incoming import Incoming, Plan
-from ...store import Answer, Progress
-from .conversation import Final, Responder
-from .handlers import FeedbackHandler
-from .openapi import CARD_ROUTE_KEY, OpenApiCallError
+from bot.core import ai_cards
+from bot.core.incoming import Incoming, Plan
+from bot.im_robots.dingtalk_stream.conversation import Final, Responder
+from bot.im_robots.dingtalk_stream.handlers import FeedbackHandler
+from bot.im_robots.dingtalk_stream.openapi import CARD_ROUTE_KEY, OpenApiCallError
+from bot.storage.store import Answer, Progress
 
 log = logging.getLogger("bot.ai_card")
 CREATE_ROUTE = "/v1.0/card/instances/createAndDeliver"

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...core.ai_cards import AI_CARD_TEMPLATE
-from ...core.i18n import LOCALES
-from ...elements import read_json_object
-from ...errors import ConfigError
+from bot.core.ai_cards import AI_CARD_TEMPLATE
+from bot.core.i18n import LOCALES
+from bot.elements import read_json_object
+from bot.errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 LIVE_ENDPOINT = "https://api.dingtalk.com"

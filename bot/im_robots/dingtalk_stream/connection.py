@@ -27,8 +27,8 @@ import dingtalk_stream
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from ...errors import BotError, ConfigError
-from .openapi import OpenApiCallError, OpenApiClient
+from bot.errors import BotError, ConfigError
+from bot.im_robots.dingtalk_stream.openapi import OpenApiCallError, OpenApiClient
 
 log = logging.getLogger("bot.stream")
 LOUD_EVERY = 60.0  # seconds between two loud lines of one kind

@@ -17,17 +17,17 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ...agents.base import Agent, Turn
-from ...clock import Clock
-from ...core import card_json, cards
-from ...core.i18n import text
-from ...core.incoming import Incoming, Plan
-from ...core.throttle import Throttle
-from ...errors import AgentError, StoreError
-from ...storage import Storage
-from ...store import Progress
-from .config import RobotConfig
-from .openapi import OpenApiCallError, OpenApiClient, Skipped
+from bot.agents.base import Agent, Turn
+from bot.clock import Clock
+from bot.core import card_json, cards
+from bot.core.i18n import text
+from bot.core.incoming import Incoming, Plan
+from bot.core.throttle import Throttle
+from bot.errors import AgentError, StoreError
+from bot.im_robots.dingtalk_stream.config import RobotConfig
+from bot.im_robots.dingtalk_stream.openapi import OpenApiCallError, OpenApiClient, Skipped
+from bot.storage.storage import Storage
+from bot.storage.store import Progress
 
 log = logging.getLogger("bot.conversation")
 Emit = Callable[..., None]

@@ -24,14 +24,14 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage
 
-from ...core import cards, strict_json
-from ...core.incoming import Incoming, parse_incoming, plan_for
-from ...errors import StoreError, StoreUnwritable
-from ...storage import Storage
-from ...store import Answer, Claim
-from .config import RobotConfig
-from .conversation import Responder
-from .openapi import OpenApiCallError
+from bot.core import cards, strict_json
+from bot.core.incoming import Incoming, parse_incoming, plan_for
+from bot.errors import StoreError, StoreUnwritable
+from bot.im_robots.dingtalk_stream.config import RobotConfig
+from bot.im_robots.dingtalk_stream.conversation import Responder
+from bot.im_robots.dingtalk_stream.openapi import OpenApiCallError
+from bot.storage.storage import Storage
+from bot.storage.store import Answer, Claim
 
 log = logging.getLogger("bot.handlers")
 CLAIM_BEFORE_ACK = 1.0  # seconds an ack waits for a claim that needs the store's answer

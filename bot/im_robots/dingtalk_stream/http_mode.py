@@ -53,15 +53,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ...core import strict_json
-from ...core.incoming import parse_incoming
-from ...errors import StoreError, StoreUnwritable
-from ...store import Claim
-from .openapi import OpenApiCallError
+from bot.core import strict_json
+from bot.core.incoming import parse_incoming
+from bot.errors import StoreError, StoreUnwritable
+from bot.im_robots.dingtalk_stream.openapi import OpenApiCallError
+from bot.storage.store import Claim
 
 if TYPE_CHECKING:
-    from .handlers import FeedbackHandler, MessageHandler
-    from .robot import DingTalkStreamRobot
+    from bot.im_robots.dingtalk_stream.handlers import FeedbackHandler, MessageHandler
+    from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
 log = logging.getLogger("bot.http")
 MAX_SKEW = 3600.0  # seconds a timestamp may be off our clock
@@ -557,8 +557,8 @@ def asgi_app(
     instance_dir: Path | None = None, *, env: Mapping[str, str] | None = None, **overrides: Any
 ) -> AsgiApp:
     """The ASGI entry of an instance folder (default: the demo), in ``mode: "http"``."""
-    from ...elements import ELEMENTS_DIR
-    from .robot import DingTalkStreamRobot
+    from bot.elements import ELEMENTS_DIR
+    from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
     folder = instance_dir or ELEMENTS_DIR / "imRobots.dingTalkDemo"
     overrides.setdefault("mode", "http")

@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from ...clock import Clock
-from ...core.ratelimit import RateLimiter
-from ...errors import BotError
+from bot.clock import Clock
+from bot.core.ratelimit import RateLimiter
+from bot.errors import BotError
 
 log = logging.getLogger("bot.openapi")
 TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does

@@ -22,30 +22,30 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import dingtalk_stream
 
-from ...agents import build_agent
-from ...agents.base import Agent
-from ...clock import Clock, LoopClock, SystemClock
-from ...core.incoming import parse_incoming, plan_for
-from ...errors import ConfigError, StoreError, StoreUnwritable
-from ...storage import SqliteStorage, Storage
-from ...store import Progress, Store, new_owner
-from ..meta import ImRobot
-from .ai_card import AiCardResponder, AiFeedbackHandler
-from .config import RobotConfig, check_live_credentials, load_config
-from .connection import StreamConnection
-from .conversation import Responder
-from .handlers import (
+from bot.agents import build_agent
+from bot.agents.base import Agent
+from bot.clock import Clock, LoopClock, SystemClock
+from bot.core.incoming import parse_incoming, plan_for
+from bot.errors import ConfigError, StoreError, StoreUnwritable
+from bot.im_robots.dingtalk_stream.ai_card import AiCardResponder, AiFeedbackHandler
+from bot.im_robots.dingtalk_stream.config import RobotConfig, check_live_credentials, load_config
+from bot.im_robots.dingtalk_stream.connection import StreamConnection
+from bot.im_robots.dingtalk_stream.conversation import Responder
+from bot.im_robots.dingtalk_stream.handlers import (
     FeedbackHandler,
     LoggingEventHandler,
     MessageHandler,
     say_unwritable,
     spawner,
 )
-from .manager import ClientManager
-from .openapi import OpenApiClient
+from bot.im_robots.dingtalk_stream.manager import ClientManager
+from bot.im_robots.dingtalk_stream.openapi import OpenApiClient
+from bot.im_robots.meta import ImRobot
+from bot.storage.storage import SqliteStorage, Storage
+from bot.storage.store import Progress, Store, new_owner
 
 if TYPE_CHECKING:
-    from ...metrics import Exporter, Metrics
+    from bot.metrics import Exporter, Metrics
 
 log = logging.getLogger("bot.robot")
 Observer = Callable[[float, str, dict[str, Any]], None]
@@ -92,7 +92,7 @@ class DingTalkStreamRobot(ImRobot):
         self.metrics: Metrics | None = None
         self.exporter: Exporter | None = None
         if config.metrics_port is not None:  # prometheus_client is imported only when asked
-            from ...metrics import Metrics
+            from bot.metrics import Metrics
 
             self.metrics = Metrics()
         self.manager = ClientManager(self.run, self.aclose, name=f"robot-{config.client_id}")
@@ -179,7 +179,7 @@ class DingTalkStreamRobot(ImRobot):
         cfg = self.cfg
         self.build_core()
         if cfg.mode == "http":
-            from .http_mode import HttpServer
+            from bot.im_robots.dingtalk_stream.http_mode import HttpServer
 
             self.connection = HttpServer(self)
             return self.connection
@@ -206,7 +206,7 @@ class DingTalkStreamRobot(ImRobot):
         log.info("robot %s connecting to %s", self.cfg.client_id, self.cfg.endpoint)
         keeper = asyncio.ensure_future(self._keep())
         if self.metrics is not None and self.exporter is None:
-            from ...metrics import Exporter
+            from bot.metrics import Exporter
 
             self.exporter = Exporter(self)
             await self.exporter.start()
@@ -330,7 +330,7 @@ def open_storage(cfg: RobotConfig, clock: Clock) -> Storage:
     """SQLite for a file path (or ``sqlite://``), Redis for ``redis://``."""
     if cfg.store_scheme == "redis":
         try:
-            from ...redis_store import RedisStorage
+            from bot.storage.redis_store import RedisStorage
         except ImportError:
             raise ConfigError(
                 f"store {cfg.store!r} needs the redis client library; pip install redis"

@@ -1,0 +1,1 @@
+"""What TLS mode names and asks of each SDK (hosts, environment), without any TLS."""

@@ -1,0 +1,60 @@
+"""Runs a load plan: compile it to a scenario beside the plan (relative paths keep their
+meaning), run it, measure, report. Exit 0 when every threshold holds, 1 when one fails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from fakeding.testing.load import report
+from fakeding.testing.load.measure import Verdict, measure
+from fakeding.testing.load.plan import LoadPlan, load_plan
+from fakeding.testing.load.workload import questions, scenario
+
+
+def run(plan: LoadPlan) -> Verdict:
+    from fakeding.testing.scenarios.runner import run_scenario
+
+    asked = questions(plan.workload)
+    data = scenario(plan, asked)
+    twin = plan.path.with_name(f".{plan.path.stem}.load-{os.getpid()}.yaml")
+    twin.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    try:
+        result = run_scenario(twin)
+    finally:
+        twin.unlink(missing_ok=True)
+    return measure(plan, asked, result.records, result.transcript, result.cards, result.end)
+
+
+def run_plan(
+    path: Path,
+    *,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    judge_url: str | None = None,
+    settle: float = 30.0,
+) -> tuple[str, int]:
+    """The text report and the exit code; ``--json`` and ``--html`` write the rest. With
+    ``judge_url`` nothing is run: the records of the fake serving there (a run driven by
+    Locust, say) are judged against the plan's thresholds, once settled."""
+    plan = load_plan(path)
+    if judge_url is not None:
+        from fakeding.testing.load.remote import judge
+        from fakeding.testing.load.remote import settle as settled
+
+        verdict = judge(plan, settled(judge_url, limit=settle))
+    else:
+        verdict = run(plan)
+    return report_plan(plan, verdict, json_path=json_path, html_path=html_path)
+
+
+def report_plan(
+    plan: LoadPlan, verdict: Verdict, *, json_path: Path | None = None, html_path: Path | None = None
+) -> tuple[str, int]:
+    if json_path is not None:
+        json_path.write_text(report.as_json(plan, verdict), encoding="utf-8")
+    if html_path is not None:
+        html_path.write_text(report.as_html(plan, verdict), encoding="utf-8")
+    return report.text(plan, verdict), 0 if verdict.ok else 1

@@ -1,0 +1,211 @@
+"""The figures of a load run and its verdict, from the fake's records (pure): what was lost,
+doubled or left unfinished, cross-talk, per-user order, time to first answer (all questions,
+and short ones while long ones run), 403s, calls per answer and the month's projection."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from fakeding.core.oracles import cross_talk
+from fakeding.core.record_kinds import RecordKind
+from fakeding.core.tiers import TIERS, with_tier
+from fakeding.testing.load.plan import THRESHOLDS, LoadPlan
+from fakeding.testing.load.workload import Question
+from fakeding.testing.scenarios import generic
+
+
+@dataclass
+class Verdict:
+    figures: dict[str, Any]
+    failed: dict[str, str] = field(default_factory=dict)  # threshold -> why, naming messages
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def first_answers(records: list[Any]) -> dict[str, float]:
+    """msgId -> when its first answer arrived: a webhook reply names its message; a card
+    answers the oldest unanswered message of its conversation (1:1 cards name the user)."""
+    waiting: dict[str, deque[str]] = defaultdict(deque)
+    conv_of_user: dict[str, str] = {}
+    first: dict[str, float] = {}
+    cards_seen: set[str] = set()
+    for rec in records:
+        f = rec.fields
+        if rec.kind == RecordKind.MESSAGE and f.get("delivered"):
+            waiting[str(f["conversation"])].append(str(f["msgId"]))
+            conv_of_user[str(f["sender"])] = str(f["conversation"])
+        elif rec.kind == RecordKind.WEBHOOK and f.get("errcode") == 0 and f.get("msgId"):
+            first.setdefault(str(f["msgId"]), rec.t)
+        elif (
+            rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE)
+            and str(f.get("card")) not in cards_seen
+        ):
+            conv = f.get("conversation") or conv_of_user.get(str(f.get("user")))
+            if conv is None:
+                continue
+            cards_seen.add(str(f.get("card")))
+            queue = waiting[str(conv)]
+            while queue and queue[0] in first:
+                queue.popleft()
+            if queue:
+                first.setdefault(queue.popleft(), rec.t)
+    return first
+
+
+def click_outcomes(records: list[Any]) -> tuple[list[str], list[str]]:
+    """Clicks (``card by user at t``) whose callback no 200 ack answered, and clicks acked but
+    never followed by a change of their card (the robot's answer to a button: a new card
+    version, from an update or from the callback's own response)."""
+    unacked: list[str] = []
+    unanswered: list[str] = []
+    acks: dict[tuple[str, str], list[float]] = defaultdict(list)  # (card, user) -> 200 acks
+    changes: dict[str, list[float]] = defaultdict(list)  # card -> its changes
+    for r in records:
+        key = str(r.fields.get("key", ""))
+        if r.kind == "ack" and key.startswith("click:") and str(r.fields.get("code")) == "200":
+            head, user, _ = key.rsplit(":", 2)  # click:<card>:<user>:<n>
+            acks[(head.removeprefix("click:"), user)].append(r.t)
+        elif r.kind in ("card.update", "card.stream"):
+            changes[str(r.fields.get("card"))].append(r.t)
+    for click in (r for r in records if r.kind == "click"):
+        card, user = str(click.fields.get("card")), str(click.fields.get("user"))
+        name = f"{card[:12]} by {user} at {click.t:g}s"
+        if not any(t >= click.t for t in acks[(card, user)]):
+            unacked.append(name)
+        elif not any(t >= click.t for t in changes[card]):
+            unanswered.append(name)
+    return unacked, unanswered
+
+
+def p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))], 3)
+
+
+def measure(
+    plan: LoadPlan,
+    asked: list[Question],
+    records: list[Any],
+    transcript: list[Any],
+    cards: list[Any],
+    end: float,
+) -> Verdict:
+    messages = [r for r in records if r.kind == RecordKind.MESSAGE and r.fields.get("delivered")]
+    text_of = {q.text: q for q in asked}
+    ask_at = {str(r.fields["msgId"]): r.t for r in messages}
+    said = {e.ref: e.text for e in transcript if e.who.startswith("user:") and e.ref}
+    counts = generic.answers(records)
+    total = sum(counts.get(m, 0) for m in ask_at)
+    norm = max(1, round(total / len(ask_at))) if ask_at else 1
+    lost = sorted(m for m in ask_at if counts.get(m, 0) == 0)
+    doubled = sorted(m for m in ask_at if counts.get(m, 0) > norm)
+    unfinished = [c.id for c in cards if generic.unfinished_reason(c) is not None]
+    crossed = cross_talk(records, transcript, cards)
+    first = first_answers(records)
+    latency = {m: round(first[m] - t, 3) for m, t in ask_at.items() if m in first}
+    long_ids = {m for m in ask_at if (q := text_of.get(str(said.get(m)))) is not None and q.long}
+    out_of_order: list[str] = []
+    by_user: dict[str, list[str]] = defaultdict(list)
+    for r in messages:
+        by_user[str(r.fields["sender"])].append(str(r.fields["msgId"]))
+    for user, ids in sorted(by_user.items()):
+        answered = [first[m] for m in ids if m in first]
+        if answered != sorted(answered):
+            out_of_order.append(user)
+    unacked, unanswered = click_outcomes(records)
+    api = [r for r in records if r.kind == RecordKind.API]
+    refused = [r for r in api if r.fields.get("status") == 403]
+    metered = generic.metered_calls(records)
+    span = max(plan.workload.duration, 1.0)
+    figures: dict[str, Any] = {
+        "questions": len(ask_at),
+        "answers": total,
+        "answers_per_question": norm,
+        "lost": len(lost),
+        "doubled": len(doubled),
+        "unfinished": len(unfinished),
+        "cross_talk": len(crossed),
+        "out_of_order": len(out_of_order),
+        "p95_first_answer": p95(list(latency.values())),
+        "p95_first_answer_short": p95([v for m, v in latency.items() if m not in long_ids]),
+        "api_calls": len(api),
+        "rate_403": round(len(refused) / len(api), 4) if api else 0.0,
+        "metered_calls": metered,
+        "calls_per_answer": round(metered / total, 2) if total else float(metered),
+        "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
+        "violations": sum(1 for r in records if r.kind == "violation"),
+        "faults": dict(
+            sorted(Counter(str(r.fields.get("fault")) for r in records if r.kind == "fault").items())
+        ),
+        "redeliveries": sum(1 for r in records if r.kind == "redeliver"),
+        "reconnects": max(0, sum(1 for r in records if r.kind == "connect") - 1),
+        "clicks": sum(1 for r in records if r.kind == "click"),
+        "clicks_unacked": len(unacked),
+        "clicks_unanswered": len(unanswered),
+        "month_hours": plan.workload.month_hours,
+        "monthly_quota": with_tier(plan.platform).get("monthly_quota"),  # a tier's, or set
+        "duration": span,
+        "ran_for": round(end, 3),
+        "latencies": [
+            [round(ask_at[m], 3), v] for m, v in sorted(latency.items(), key=lambda i: ask_at[i[0]])
+        ],
+        "arrivals": [round(t, 3) for t in sorted(ask_at.values())],
+        "refused_at": [round(r.t, 3) for r in refused],
+    }
+    named = {
+        "lost": lost,
+        "doubled": doubled,
+        "unfinished": unfinished,
+        "cross_talk": [c.message for c in crossed],
+        "out_of_order": out_of_order,
+        "clicks_unacked": unacked,
+        "clicks_unanswered": unanswered,
+    }
+    verdict = Verdict(figures)
+    for name, limit in plan.thresholds.items():
+        value = figures.get(name)
+        if value is None:
+            continue
+        if value > limit:
+            what = THRESHOLDS[name][0]
+            involved = named.get(name, [])
+            shown = f": {', '.join(map(str, involved[:5]))}" + (" …" if len(involved) > 5 else "")
+            verdict.failed[name] = f"{name} = {value}, expected at most {limit:g} ({what})" + (
+                shown if involved else ""
+            )
+    return verdict
+
+
+def projection(figures: dict[str, Any]) -> str:
+    """The month at the observed rate against the quota (or, with none set, against the
+    standard edition's): what share it uses, and the day it runs out."""
+    calls, quota = figures["monthly_calls"], figures.get("monthly_quota")
+    against = f"the quota of {quota} calls"
+    if not quota:
+        quota = TIERS["standard"].monthly_quota
+        against = f"the standard edition's quota of {quota} calls (no monthly_quota set)"
+    if not quota:
+        return ""
+    line = f"the month's projection is {calls} calls, {calls / quota:.0%} of {against}"
+    if calls > quota:
+        hours = figures.get("month_hours", 176.0)
+        line += f": used up after about {hours * quota / calls:.3g} of the month's {hours:g} business hours"
+    return line
+
+
+def bottleneck(figures: dict[str, Any]) -> str:
+    """Where the time went, in a sentence: the platform's limits, or the robot."""
+    if figures.get("rate_403", 0) > 0:
+        return (
+            "the platform's limits: calls were refused with 403 (QPS per app and API, or "
+            "the monthly quota); fewer calls per answer or a throttle would help"
+        )
+    if figures.get("lost") or figures.get("doubled") or figures.get("unfinished"):
+        return "the robot: it lost, doubled or left answers unfinished under this load"
+    return "no limit reached at this load"
