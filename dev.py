@@ -33,7 +33,7 @@ commands:
   demo        start the fake DingTalk and the robot, chat with it, print what happened
   test        run the whole test suite (extra args go to pytest)
   test --fast only the hermetic tiers (pure and virtual time), in seconds; no system packages
-  lint        ruff (lint and format check) and mypy
+  lint        ruff (lint and format check), mypy and lint-imports (the layer contracts)
   bench       run the benchmarks and write docs/BENCHMARKS.md
   soak        run the bounded soak test
   fakeding    run the fakeding CLI (e.g. `python3 dev.py fakeding serve`)
@@ -101,6 +101,11 @@ def run(*argv: str) -> int:
     return subprocess.call([str(PY), *argv], cwd=ROOT)
 
 
+def run_tool(name: str, *argv: str) -> int:
+    """A console script of the venv (lint-imports has no ``python -m`` entry)."""
+    return subprocess.call([str(BIN / name), *argv], cwd=ROOT)
+
+
 def main(args: list[str]) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(USAGE)
@@ -118,7 +123,7 @@ def main(args: list[str]) -> int:
     if cmd == "lint":
         paths = ("fakeding", "bot", "tests", "bench")
         return (run("-m", "ruff", "check", *paths) or run("-m", "ruff", "format", "--check", *paths)
-                or run("-m", "mypy"))
+                or run("-m", "mypy") or run_tool("lint-imports", "--no-cache"))
     if cmd == "bench":
         return run("-m", "bench", *rest)
     if cmd == "soak":

@@ -37,13 +37,16 @@ from typing import IO, Any
 import aiohttp
 from websockets.asyncio.client import connect
 
+from bot.elements import ELEMENTS_DIR
 from bot.im_robots.dingtalk_stream.config import RobotConfig
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-from bot.scenario_adapter import DEMO_INSTANCE
 
 from .common import PacedAgent
 
 ROOT = Path(__file__).resolve().parents[1]
+# not bot.scenario_adapter's: that module imports the kit's scenario engine, whose path the
+# baseline robot's tree names differently (the kit's layers moved it to fakeding.testing)
+DEMO_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 
 # The robot "before": main as it was when issue 14's hot-path work (item 5: fewer store round
 # trips per message, card JSON built once) began; every later robot is compared with it.

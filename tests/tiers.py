@@ -112,7 +112,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_internal_errors.py": "realtime",
     "tests/fakeding/test_jsonsafe.py": "pure",
     "tests/fakeding/test_json_in_strings.py": "realtime",
-    "tests/fakeding/test_kit_imports.py": "process",
+    "tests/fakeding/test_layers.py": "process",
     "tests/fakeding/test_limits.py": "pure",
     "tests/fakeding/test_live.py": "process",
     "tests/fakeding/test_load.py": "process",
