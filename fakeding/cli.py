@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tier",
         choices=list(TIERS),
-        help="a DingTalk edition's QPS limits and monthly quota (fakeding.core.tiers); before --config and --set",
+        help="a DingTalk edition's QPS limits and monthly quota (fakeding.core.tiers); "
+        "applied before --config and --set",
     )
     serve.add_argument(
         "--profile",
