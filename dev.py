@@ -2,7 +2,7 @@
 """One entry point for newcomers and CI: ``python3 dev.py demo`` and ``python3 dev.py test``.
 
 It needs only Python 3.11+. On first use it creates ``.venv`` beside this file and installs both
-distributions of this repository editable, the kit with its extras (``-e .[scenarios,sdk,tls]``)
+distributions of this repository editable, the kit with its extras (``-e .[scenarios,sdk,tls,load]``)
 and the robot (``-e ./bot``), with the ``dev`` dependency group of ``pyproject.toml`` (PEP 735,
 ``pip install --group``: pip 25.1 or newer, so an older pip in the venv is upgraded first); it
 reinstalls only when either ``pyproject.toml`` changes.
@@ -24,7 +24,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".installed-pyproject-sha256"
 PYPROJECTS = (ROOT / "pyproject.toml", ROOT / "bot" / "pyproject.toml")
-KIT_EXTRAS = ("scenarios", "sdk", "tls")  # every extra of the kit: the tests use them all
+KIT_EXTRAS = ("scenarios", "sdk", "tls", "load")  # every extra of the kit: the tests use them all
 PIP_WITH_GROUPS = "25.1"  # the first pip with `pip install --group` (PEP 735 dependency groups)
 
 USAGE = """usage: python3 dev.py COMMAND [ARGS...]

@@ -26,6 +26,7 @@ from fakeding.core.profiles import with_profile
 from fakeding.core.record_kinds import FAILING_KINDS, RecordKind
 from fakeding.core.recorder import Record
 from fakeding.core.templates import Template
+from fakeding.core.tiers import with_tier
 from fakeding.testing.scenarios import causal, generic
 from fakeding.testing.scenarios.harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from fakeding.testing.scenarios.robots import RobotAdapter
@@ -102,6 +103,10 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         platform = with_profile(dict(data.get("platform") or {}), base=s.path.parent)
     except ConfigError as exc:
         raise s.error(("platform", "profile"), str(exc)) from None
+    try:  # platform: {tier: NAME}: the edition's QPS limits and monthly quota (fakeding.core.tiers)
+        platform = with_tier(platform)
+    except ConfigError as exc:
+        raise s.error(("platform", "tier"), str(exc)) from None
     settings = scenario_settings(**platform)
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
@@ -119,7 +124,8 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         real_time = is_real_time(s.robot)
         for step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step.at)
-            if real_time and isinstance(step.action, Click):  # a click needs its card: the one wait kept
+            if real_time and isinstance(step.action, Click) and step.action.card is not None:
+                # a click needs its card: the one wait kept
                 await _card_made(h, step.action.card, CARD_WAIT)
             _act(h, s, step, users, convs)
         await _settle(h, float(data.get("settle", 900)))
@@ -195,12 +201,21 @@ def _act(h: Harness, s: ScenarioFile, step: Step, users: dict[str, Any], convs: 
         )
     elif isinstance(action, Click):
         cards = fake.platform.cards.all()
-        if action.card > len(cards):
-            raise s.error(
-                ("steps", index, "click", "card"),
-                f"card #{action.card} does not exist at t={step.at:g}s; {len(cards)} card(s) so far",
-            )
-        card = cards[action.card - 1]
+        if action.card is None:  # "latest"
+            where = conversation_id(action.conversation) if action.conversation is not None else None
+            shown = [c for c in cards if _shows(c, where, action.user)]
+            card = shown[-1] if shown else None
+            if card is None or (action.button == "*" and not card.buttons()):
+                return  # nothing to click (yet): a workload's click on an answer with no button
+        else:
+            if action.card > len(cards):
+                raise s.error(
+                    ("steps", index, "click", "card"),
+                    f"card #{action.card} does not exist at t={step.at:g}s; {len(cards)} card(s) so far",
+                )
+            card = cards[action.card - 1]
+        if action.button == "*" and not card.buttons():
+            raise s.error(("steps", index, "click", "button"), f"card {card.id} has no request button")
         fake.click(
             card.id,
             staff_id=action.user,
@@ -234,11 +249,21 @@ def _act(h: Harness, s: ScenarioFile, step: Step, users: dict[str, Any], convs: 
             raise s.error(("steps", index, "settings"), str(exc)) from None
 
 
+def _shows(card: Card, conversation: str | None, user: str) -> bool:
+    """Whether ``user`` sees ``card`` in ``conversation`` (a 1:1 card names its user)."""
+    if card.conversation_id is not None:
+        return conversation is None or card.conversation_id == conversation
+    return card.single_user == user
+
+
 def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
-    """A request button named by id, label or value (instance cards take any id)."""
+    """A request button named by id, label or value (instance cards take any id); ``*`` is
+    the first."""
     if card.kind != "interactive":
         return button
     buttons = card.buttons()
+    if button == "*" and buttons:
+        return buttons[0].id
     for b in buttons:
         if button in (b.id, b.label) or (isinstance(b.value, str) and button == b.value):
             return b.id

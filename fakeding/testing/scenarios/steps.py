@@ -28,12 +28,15 @@ class Say:
 
 @dataclass(frozen=True)
 class Click:
-    """A user presses a button on the ``card``-th card the robot made (1-based)."""
+    """A user presses a button on the ``card``-th card the robot made (1-based); ``card`` None
+    is "latest": the newest card the user sees in ``conversation`` (a load workload's click),
+    and ``button`` "*" the card's first request button."""
 
     user: str
-    card: int
+    card: int | None
     button: str
     params: Mapping[str, Any] | None = None
+    conversation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,8 @@ def _action(step: Mapping[str, Any]) -> Action:
         )
     if "click" in step:
         click = step["click"]
-        return Click(click["user"], card_number(click["card"]), click["button"], click.get("params"))
+        card = None if click["card"] == "latest" else card_number(click["card"])
+        return Click(click["user"], card, click["button"], click.get("params"), click.get("in"))
     if "fault" in step:
         return FaultStep(dict(step["fault"]))
     if "event" in step:
