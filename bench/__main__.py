@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from . import concurrency, fake_memory, memory, report, soak, suite, throughput, virtual_speed
+from . import concurrency, fake_memory, goals, memory, report, soak, suite, throughput, virtual_speed
 from .common import machine
 from .report import verdict
 
@@ -19,19 +20,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, no suite timing")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        choices=("soak", "suite"),
+        default=[],
+        help="leave out the soak or the suite timing (their sections of the old document are kept)",
+    )
     args = parser.parse_args(argv)
+    skipped = ", ".join(f"`--skip {name}`" for name in args.skip)
     info = machine()
     out: list[str] = [
         "# Benchmarks",
         "",
         f"Measured {info['date']} with `python3 dev.py bench"
         f"{' --quick' if args.quick else ''}` on {info['machine']}, "
-        f"Python {info['python']}; {info['packages']}.",
+        f"Python {info['python']}; {info['packages']}."
+        + (
+            f" Run with {skipped}: those sections are carried over from the previous run, "
+            "with the figures of that run."
+            if skipped
+            else ""
+        ),
         "",
         "Every figure is a ratio measured within one run (timings on a shared "
-        "machine are noisy). Goals are from issues #5 and #14.",
+        "machine are noisy). Goals are from issues #5, #14 and #21.",
         "",
     ]
+
+    header_end = len(out)
+    load_start = goals.loadavg()
 
     def emit(*lines: str) -> None:
         for line in lines:
@@ -129,6 +147,22 @@ def main(argv: list[str] | None = None) -> int:
         "",
     )
 
+    day = goals.handler_day()
+    emit(
+        "## 3c. The instrument, not the bottleneck (issue #21 item 6)",
+        "",
+        "Each figure from this run: (a) and (c) from the throughput rounds of section 2, (d) "
+        "from the rounds of section 3b, (b) timed here (`fakeding load "
+        "bench/plans/handler_day.yaml` in a process of its own).",
+        "",
+        *goals.table(tp, paced, paced_fls, day),
+        "",
+        goals.note(tp, day),
+        "",
+        goals.pace_note(paced, paced_fls, concurrency.ROBOT_QPS, rate),
+        "",
+    )
+
     mem = memory.run(total=2_000 if args.quick else 10_000)
     emit(
         "## 4. Memory: fake + robot in one process (retention on)",
@@ -148,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     fm = fake_memory.run(10_000, 2_000) if args.quick else fake_memory.run()
     emit("## 4b. Memory of `fakeding serve` left running (default settings)", "", *fake_memory.report(fm), "")
 
-    if not args.quick:
+    if not args.quick and "soak" not in args.skip:
         sk = soak.run()
         ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
         emit(
@@ -166,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "",
         )
+    if not args.quick and "suite" not in args.skip:
         st = suite.run()
         emit(
             "## 6. The test suite",
@@ -174,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
             "",
         )
 
+    load_end = goals.loadavg()
+    if load_start is not None and load_end is not None:
+        out.insert(
+            header_end,
+            f"The machine's load average (1 minute) was {load_start:.1f} when this run began and "
+            f"{load_end:.1f} when it ended, on {os.cpu_count()} cores: above the core count, the "
+            "processes wait for a CPU and wall-time figures fall while CPU ratios hold better.",
+        )
+        out.insert(header_end + 1, "")
     if not args.no_write and not args.quick:
         DOC.parent.mkdir(exist_ok=True)
         kept = carried_over(DOC, out)

@@ -37,13 +37,16 @@ from typing import IO, Any
 import aiohttp
 from websockets.asyncio.client import connect
 
+from bot.elements import ELEMENTS_DIR
 from bot.im_robots.dingtalk_stream.config import RobotConfig
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-from bot.scenario_adapter import DEMO_INSTANCE
 
 from .common import PacedAgent
 
 ROOT = Path(__file__).resolve().parents[1]
+# not bot.scenario_adapter's: that module imports the kit's scenario engine, whose path the
+# baseline robot's tree names differently (the kit's layers moved it to fakeding.testing)
+DEMO_INSTANCE = ELEMENTS_DIR / "imRobots.dingTalkDemo"
 
 # The robot "before": main as it was when issue 14's hot-path work (item 5: fewer store round
 # trips per message, card JSON built once) began; every later robot is compared with it.
@@ -252,14 +255,20 @@ def per_message_ms(values: list[float | None], n: int) -> float | None:
 def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     """Alternate actual and ceiling ``rounds`` times; report medians (the machine is shared).
     With ``before``, each round also runs the actual round in a process of this tree's robot
-    and in one of :data:`BASELINE`'s, for the CPU per message before and after."""
+    and in one of :data:`BASELINE`'s, for the CPU per message before and after. Each round also
+    runs the SDK alone (``sdk_round``: the official client acking, the same bare requests), for
+    the SDK's share of the robot's gap to the ceiling."""
+    from .sdk_round import sdk_only
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     actual_s: list[float] = []
     ceiling_s: list[float] = []
+    sdk_s: list[float] = []
     cpu: dict[str, list[float | None]] = {
-        k: [] for k in ("robot", "fake", "sends", "ceiling", "ceiling_fake", "after", "before")
+        k: []
+        for k in ("robot", "fake", "sends", "ceiling", "ceiling_fake", "after", "before", "sdk", "sdk_fake")
     }
     busy: dict[str, list[float | None]] = {"robot": [], "fake": []}
     per_message = 0.0
@@ -304,13 +313,22 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
                 ceiling_s.append(ceil["seconds"])
                 cpu["ceiling"].append(ceil["cpu_s"])
                 cpu["ceiling_fake"].append(ceil["fake_cpu_s"])
+                bare_sdk = asyncio.run(sdk_only(http, n, round(per_message), pid))
+                sdk_s.append(bare_sdk["seconds"])
+                cpu["sdk"].append(bare_sdk["cpu_s"])
+                cpu["sdk_fake"].append(bare_sdk["fake_cpu_s"])
     finally:
         if proc.stdin:
             proc.stdin.close()
-        proc.wait(10)
+        try:  # aiohttp's shutdown may wait for idle keep-alive connections: not measured
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         if proc.stdout:
             proc.stdout.close()
     seconds, ceil_s = statistics.median(actual_s), statistics.median(ceiling_s)
+    sdk_seconds = statistics.median(sdk_s)
     shares = sorted(c / a for a, c in zip(actual_s, ceiling_s, strict=True))
     ms = {k: (None if k in why_not else per_message_ms(v, n)) for k, v in cpu.items()}
     return {
@@ -323,6 +341,11 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
         "ceiling_per_second": n / ceil_s,
         "share_of_ceiling": ceil_s / seconds,
         "share_range": (shares[0], shares[-1]),
+        "sdk_seconds": sdk_seconds,
+        "sdk_share_of_ceiling": ceil_s / sdk_seconds,
+        "fake_cpu_ratio": (
+            None if ms["fake"] is None or not ms["ceiling_fake"] else ms["fake"] / ms["ceiling_fake"]
+        ),
         "cpu_ms": ms,
         "busy": {k: median_or_none(v) for k, v in busy.items()},
         "baseline": BASELINE,

@@ -10,10 +10,12 @@ is connected or listening, 503 otherwise) with aiohttp. Off unless ``metricsPort
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sized
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import (
@@ -24,9 +26,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
-if TYPE_CHECKING:
-    from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
 
 log = logging.getLogger("bot.metrics")
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -181,10 +180,40 @@ class Metrics:
 IDLE_TIMEOUT = 60.0  # seconds a scrape connection may sit without a whole request head
 
 
+class _Config(Protocol):
+    @property
+    def mode(self) -> str: ...
+    @property
+    def listen_host(self) -> str: ...
+    @property
+    def metrics_port(self) -> int | None: ...
+
+
+class _Connection(Protocol):
+    @property
+    def connected(self) -> asyncio.Event: ...
+
+
+class ExporterHost(Protocol):
+    """What the exporter reads of the robot (``DingTalkStreamRobot`` is one): a protocol, so this
+    module never imports the robot that imports it."""
+
+    @property
+    def metrics(self) -> Metrics | None: ...
+    @property
+    def connection(self) -> _Connection | None: ...
+    @property
+    def cfg(self) -> _Config: ...
+    @property
+    def tasks(self) -> Sized: ...
+    @property
+    def recoveries(self) -> int: ...
+
+
 class Exporter:
     """``/metrics`` and ``/healthz`` on ``listenHost:metricsPort``; ``url`` once listening."""
 
-    def __init__(self, robot: DingTalkStreamRobot) -> None:
+    def __init__(self, robot: ExporterHost) -> None:
         self.robot = robot
         self.url: str | None = None
         self._runner: web.AppRunner | None = None

@@ -9,6 +9,9 @@ Start one with ``fakeding serve``, in tests with the ``fakeding`` pytest fixture
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from fakeding._version import __version__
 from fakeding.core.api import SentMessage
 from fakeding.core.exceptions import (
@@ -20,8 +23,24 @@ from fakeding.core.exceptions import (
     UnmetExpectation,
 )
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
-from fakeding.server import FakeDing
-from fakeding.threaded import ThreadedFakeDing
+
+if TYPE_CHECKING:
+    from fakeding.server import FakeDing
+    from fakeding.threaded import ThreadedFakeDing
+
+# The servers load aiohttp: imported on first use (PEP 562), so `import fakeding` for its
+# settings or exceptions (a scenario's schema, a robot's conftest) stays light.
+_LAZY = {"FakeDing": "fakeding.server", "ThreadedFakeDing": "fakeding.threaded"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fakeding' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_CLIENT_ID",

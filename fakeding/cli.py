@@ -27,6 +27,7 @@ from fakeding.core.exceptions import ConfigError, ControlError, FakedingError
 from fakeding.core.profiles import with_profile
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from fakeding.core.terminal import printable
+from fakeding.core.tiers import TIERS, tier_settings
 from fakeding.process import tune_gc
 from fakeding.server import FakeDing
 
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"deliveries (default {SERVE_HISTORY_LIMIT}; 0 keeps everything)",
     )
     serve.add_argument("--no-limits", action="store_true", help="switch off QPS, webhook and size limits")
+    serve.add_argument(
+        "--tier",
+        choices=list(TIERS),
+        help="a DingTalk edition's QPS limits and monthly quota (fakeding.core.tiers); "
+        "applied before --config and --set",
+    )
     serve.add_argument(
         "--profile",
         metavar="NAME|FILE",
@@ -262,13 +269,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a load plan against a robot; exit 1 when a threshold fails",
         description="Run many users against a robot (a plan: the scenario's robot: and a load: "
         "section) and judge it by oracles for any robot.",
-        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html",
+        epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html\n"
+        "  fakeding load plan.yaml --judge http://127.0.0.1:8089   (after a Locust run)",
         formatter_class=raw,
     )
     load.add_argument("plan", type=Path, metavar="PLAN.yaml")
     load.add_argument("--json", type=Path, metavar="PATH", help="write every figure as JSON")
     load.add_argument(
         "--html", type=Path, metavar="PATH", help="write a self-contained report page with plots"
+    )
+    load.add_argument(
+        "--judge",
+        metavar="URL",
+        help="run nothing: judge the records of the fake serving at URL (after a Locust run) "
+        "against the plan's thresholds",
+    )
+    load.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --judge: wait up to this long for answers still coming (default 30)",
     )
     from fakeding.relay import command as record_command
 
@@ -300,6 +321,8 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
     try:
         if args.profile is not None:
             settings = settings.replace(**with_profile({"profile": args.profile}))
+        if getattr(args, "tier", None) is not None:
+            settings = settings.replace(**tier_settings(args.tier))
         if args.config is not None:
             data = dict(control_settings.load_config(args.config))
             listed = data.pop("apps", [])
@@ -536,7 +559,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             from fakeding.testing.load import run_plan
 
-            text, code = run_plan(args.plan, json_path=args.json, html_path=args.html)
+            text, code = run_plan(
+                args.plan, json_path=args.json, html_path=args.html, judge_url=args.judge, settle=args.settle
+            )
             print(text, end="")
             return code
         if args.command == "probe":

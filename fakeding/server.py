@@ -31,7 +31,7 @@ from fakeding.aio.tls_route import add_env_route
 from fakeding.core import control_settings, template_files, users
 from fakeding.core.api import SentMessage
 from fakeding.core.cards import Card
-from fakeding.core.cards.model import drawn_at
+from fakeding.core.cards.model import CardVersion, drawn_at
 from fakeding.core.clock import LoopClock
 from fakeding.core.custom_robots import CustomRobot
 from fakeding.core.doctor import diagnose
@@ -609,8 +609,21 @@ def card_summary(card: Card) -> dict[str, Any]:
         "clientId": card.client_id,
         "callbackType": card.callback_type,
         "privateData": card.private_data,
-        "versions": [{"t": round(v.t, 6), "cardData": v.card_data, "via": v.source} for v in card.versions],
+        "versions": [_version_summary(v) for v in card.versions],
+        # what the load oracles read from afar (fakeding.testing.load.remote): whom it @-mentions and
+        # whether it ended
+        "atUsers": list(card.at_users),
+        "flowStatus": None if card.flow_status is None else str(card.flow_status),
+        "finalized": card.finalized,
+        "failed": card.failed,
     }
+
+
+def _version_summary(v: CardVersion) -> dict[str, Any]:
+    out = {"t": round(v.t, 6), "cardData": v.card_data, "via": v.source}
+    if v.source == "stream" and "key" in v.extra:
+        out["key"] = v.extra["key"]  # the key a streamed version wrote
+    return out
 
 
 def template_summary(template: Template) -> dict[str, Any]:

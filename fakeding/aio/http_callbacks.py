@@ -17,13 +17,13 @@ from typing import Any
 
 import aiohttp
 
+from fakeding.aio.http_post import post_json
 from fakeding.core import users
 from fakeding.core.callbacks import (
     Answer,
     card_headers,
     judge,
     loopback_url,
-    post_json,
     redirect_problem,
     robot_headers,
     session_key,

@@ -26,12 +26,13 @@ from typing import Any, Protocol, TextIO
 from aiohttp import web
 
 from fakeding.aio.control import clipped
+from fakeding.aio.scenario_yaml import to_yaml
 from fakeding.aio.stream_ws import StreamServer
 from fakeding.core import control_settings, control_spec, jsonsafe
 from fakeding.core.control_settings import knobs
 from fakeding.core.describe import Refs, describe
 from fakeding.core.exceptions import ConfigError, ControlError
-from fakeding.core.export import session_scenario, to_yaml
+from fakeding.core.export import session_scenario
 from fakeding.core.inspector import frames_for
 from fakeding.core.platform import Platform
 from fakeding.core.record_kinds import FAILING_KINDS, RecordKind
@@ -561,7 +562,7 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 def _web_file(name: str) -> web.Response:
-    data = resources.files("fakeding").joinpath("web", name).read_bytes()
+    data = resources.files("fakeding.aio").joinpath("web", name).read_bytes()
     return web.Response(
         body=data, content_type=WEB_FILES[name], charset="utf-8", headers={"Cache-Control": "no-cache"}
     )

@@ -90,12 +90,18 @@ SCHEMA: dict[str, Any] = {
                         "required": ["user", "card", "button"],
                         "properties": {
                             "user": {"type": "string"},
+                            # "latest": the newest card the user sees in ``in`` (a load
+                            # workload's click on its answer, whichever card number it got)
                             "card": {
                                 "oneOf": [
                                     {"type": "integer", "minimum": 1},
                                     {"type": "string", "pattern": "^card#[1-9][0-9]*$"},
+                                    {"const": "latest"},
                                 ]
                             },
+                            "in": {"type": "string"},
+                            # "*": the card's first request button; a card without one is
+                            # not clicked
                             "button": {"type": "string"},
                             "params": {"type": "object"},
                         },

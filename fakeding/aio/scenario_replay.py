@@ -48,6 +48,8 @@ def page_steps(s: ScenarioText) -> dict[str, Any]:
         )
     if any(t["request"] is None and t["kind"] == "graph" for t in steps):
         notes.append("graph steps have no control route: `fakeding scenario run` plays them")
+    if any(t["request"] is None and t["kind"] == "click" for t in steps):
+        notes.append("clicks on the latest card come from load plans: `fakeding load` plays them")
     setup = []
     platform = dict(data.get("platform") or {})
     if platform.pop("profile", None) is not None:
@@ -81,6 +83,8 @@ def _typed(kind: str, spec: Any, users: dict[str, Any], convs: dict[str, Any]) -
             "conversation": cid,
             "request": {"method": "POST", "path": "/_fakeding/messages", "body": body},
         }
+    if kind == "click" and spec["card"] == "latest":  # a load workload's click: the page cannot pick
+        return {"summary": f"{spec['user']} taps {spec['button']!r} on the latest card", "request": None}
     if kind == "click":
         card = spec["card"] if isinstance(spec["card"], int) else int(str(spec["card"]).removeprefix("card#"))
         body = {"staffId": spec["user"], "buttonId": spec["button"]}

@@ -4,8 +4,9 @@ Two kinds, both documented by DingTalk: robot messages of an app in HTTP mode (h
 ``timestamp`` and ``sign`` = Base64(HMAC-SHA256(key=appSecret, msg=timestamp + "\\n" +
 appSecret))), and clicks on cards created with ``callbackType: HTTP`` (headers
 ``x-ddpaas-signature-timestamp`` and ``x-ddpaas-signature`` = Base64(HMAC-SHA256(key=apiSecret,
-msg=timestamp))). The signing and the judging of answers are pure functions; ``post_json`` is
-the one I/O edge. Targets must be loopback: the fake never calls out of the machine.
+msg=timestamp))). The signing and the judging of answers are pure functions here; ``post_json``,
+the one I/O edge, is in ``fakeding.aio.http_post``. Targets must be loopback: the fake never calls
+out of the machine.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import aiohttp
 
 from fakeding.core import jsonsafe
 from fakeding.core.exceptions import ConfigError
@@ -101,7 +99,6 @@ def judge(status: int, raw: bytes, *, what: str) -> Answer:
 
 
 ANSWER_MAX_BYTES = 1 << 20  # a callback answer is read to this much, in chunks, never whole
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -123,45 +120,3 @@ def redirect_problem(response: Response, *, what: str) -> str | None:
         f"{what} answered HTTP {response.status} (a redirect{where}); the platform does not "
         "follow redirects and re-sends nothing: answer 2xx at the registered URL"
     )
-
-
-async def post_json(
-    session: aiohttp.ClientSession,
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    timeout: float,
-    max_bytes: int = ANSWER_MAX_BYTES,
-) -> Response:
-    """POST ``body`` as JSON, following no redirect, reading at most ``max_bytes`` of the
-    answer; raises ``TimeoutError`` after ``timeout`` s and ``aiohttp.ClientError`` when the
-    target cannot be reached."""
-    data = json.dumps(body, ensure_ascii=False).encode()
-    async with session.post(
-        url,
-        data=data,
-        timeout=aiohttp.ClientTimeout(total=timeout),
-        allow_redirects=False,
-        headers={"Content-Type": "application/json; charset=utf-8", **headers},
-    ) as response:
-        location = response.headers.get("Location")
-        declared = response.content_length
-        if declared is not None and declared > max_bytes:
-            return Response(
-                response.status,
-                b"",
-                location,
-                f"a body of {declared} bytes (Content-Length), over the {max_bytes} bytes the platform reads",
-            )
-        got = bytearray()
-        async for chunk in response.content.iter_chunked(_CHUNK):
-            if len(got) + len(chunk) > max_bytes:
-                return Response(
-                    response.status,
-                    bytes(got),
-                    location,
-                    f"a body of more than {max_bytes} bytes (the platform stopped "
-                    f"reading at {len(got) + len(chunk)})",
-                )
-            got += chunk
-        return Response(response.status, bytes(got), location)

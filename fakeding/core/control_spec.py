@@ -43,7 +43,11 @@ CARD = obj(
     clientId=STR,
     callbackType={"enum": ["STREAM", "HTTP", None]},
     privateData={"type": "object", "additionalProperties": ANY_OBJ},
-    versions=arr(obj(("t", "cardData", "via"), t=NUM, cardData=ANY_OBJ, via=STR)),
+    versions=arr(obj(("t", "cardData", "via"), t=NUM, cardData=ANY_OBJ, via=STR, key=STR)),
+    atUsers=arr(STR),
+    flowStatus=NULLABLE_STR,
+    finalized=BOOL,
+    failed=BOOL,
 )
 LINE = obj(
     ("t", "who", "kind", "text", "conversation"),

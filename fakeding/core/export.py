@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fakeding.core.cards import Card
-from fakeding.core.exceptions import ConfigError
 from fakeding.core.messages import Conversation
 from fakeding.core.platform import TranscriptEntry
 from fakeding.core.record_kinds import RecordKind
@@ -177,11 +176,3 @@ def _conversation(conv: Conversation | None, cid: str) -> dict[str, str]:
     if conv.type == "group":
         out["title"] = conv.title or cid
     return out
-
-
-def to_yaml(scenario: dict[str, Any]) -> str:
-    try:
-        import yaml
-    except ImportError:
-        raise ConfigError("saving a scenario needs PyYAML: pip install 'fakeding[scenarios]'") from None
-    return yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False, width=100)

@@ -153,6 +153,7 @@ class Platform:
         # media_id -> (clientId, type, file name, bytes), from the legacy /media/upload
         self.media: dict[str, tuple[str, str, str, bytes]] = {}
         self.qps = WindowLimiter(s.qps_limit, 1.0)
+        self.route_qps = {route: WindowLimiter(n, 1.0) for route, n in s.qps_routes.items()}
         self.webhook_limit = WindowLimiter(s.webhook_per_minute, 60.0)
         self.custom_robots.use_limit(s.webhook_per_minute)
         self.metered = 0  # metered calls since the last reset (a run is a month's start)
@@ -163,6 +164,8 @@ class Platform:
         self.cards.use_settings(settings)
         if settings.qps_limit != old.qps_limit:
             self.qps = WindowLimiter(settings.qps_limit, 1.0)
+        if settings.qps_routes != old.qps_routes:
+            self.route_qps = {route: WindowLimiter(n, 1.0) for route, n in settings.qps_routes.items()}
         if settings.webhook_per_minute != old.webhook_per_minute:
             self.webhook_limit = WindowLimiter(settings.webhook_per_minute, 60.0)
             self.custom_robots.use_limit(settings.webhook_per_minute)
@@ -386,11 +389,12 @@ class Platform:
             )
 
     def check_qps(self, t: float, app: App, method: str, path: str) -> None:
-        if not self.qps.allow((app.client_id, method, path), t):
+        limiter = self.route_qps.get(f"{method} {path}", self.qps)
+        if not limiter.allow((app.client_id, method, path), t):
             raise OpenApiError(
                 403,
                 "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
-                f"调用该接口超过了限流阈值 (more than {self.settings.qps_limit} calls per second "
+                f"调用该接口超过了限流阈值 (more than {limiter.limit} calls per second "
                 f"to {method} {path} for this app)",
             )
 

@@ -100,6 +100,13 @@ class Settings:
     # OpenAPI
     token_ttl: float = setting(7200.0, "access-token lifetime")
     qps_limit: int | None = setting(20, "calls per second per app per API; null: unlimited")
+    # per-route QPS per app overriding qps_limit ("PUT /v1.0/card/streaming": 40), as paid
+    # tiers are reported to raise some (fakeding.core.tiers); null for a route: unlimited
+    qps_routes: dict[str, Any] = setting(
+        None,
+        'calls per second per app for one route, over qps_limit: {"PUT /v1.0/card/streaming": 40}',
+        factory=dict,
+    )
     webhook_ttl: float = setting(5400.0, "session-webhook lifetime")
     webhook_per_minute: int | None = setting(20, "webhook messages per minute per robot; null: unlimited")
     enforce_scopes: bool = setting(True, "check each app's permission scopes")

@@ -355,7 +355,7 @@ def write_recording(
     name: str | None = None,
     profile: str | None = None,
 ) -> tuple[Path, Path]:
-    from fakeding.core.export import to_yaml
+    from fakeding.aio.scenario_yaml import to_yaml
 
     redactor = Redactor(keep_names=keep_names)
     redactor.secret(client_secret)

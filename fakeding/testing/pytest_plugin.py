@@ -11,6 +11,14 @@ asks for it.
 - ``fakeding_robot_command``: start a robot process (any language) against the fake for the test.
 - ``fakeding_server``: the session-scoped ``ThreadedFakeDing`` itself, started on first use.
   Starting it points the official Python SDK at it (``sdk_endpoint.point_sdk_at``).
+- ``fakeding_settings`` and ``fakeding_apps``: session fixtures the server is built from (the
+  platform's defaults; the default app). Override either in a ``conftest.py`` to change the
+  whole session's baseline; ``@pytest.mark.fakeding(...)`` still changes one test on top.
+- ``@pytest.mark.fakeding_virtual``: run an ``async def`` test on a fresh loop whose clock is
+  the scenarios' virtual clock (looptime: time jumps whenever nothing is ready, the wall
+  clock pinned at the scenario epoch by freezegun), as ``run_virtual`` does. Options:
+  ``end`` (virtual seconds before giving up, 7200), ``epoch``, ``threads`` (the coordinated
+  multi-thread clock of ``fakeding.testing.vtime``), ``latency``. Needs the ``scenarios`` extra.
 
 ini options: ``fakeding_scenarios`` (folders or files whose ``*.yaml`` are scenario tests;
 none by default), ``fakeding_snapshots`` (false: scenario tests check expectations only, for
@@ -21,8 +29,9 @@ endpoint at import time).
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +39,14 @@ import pytest
 
 from fakeding.core._extras import MissingExtra
 from fakeding.core.profiles import with_profile
-from fakeding.core.settings import Settings
+from fakeding.core.settings import Settings, knobs
 from fakeding.testing.sdk_endpoint import EndpointPatch, point_sdk_at
 from fakeding.threaded import ThreadedFakeDing
 
 _state: dict[str, Any] = {}  # "server" and "patch" while the session's fake runs
+VIRTUAL_MARKER = "fakeding_virtual"
+# what ``@pytest.mark.fakeding_virtual(...)`` accepts: ``run_virtual``'s options
+VIRTUAL_OPTIONS = ("end", "epoch", "threads", "latency")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "fakeding(**settings): settings of the fake for this test "
         "(profile=NAME|FILE picks a platform profile first)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{VIRTUAL_MARKER}(end=7200, epoch=..., threads=False, latency=None): run this "
+        "async def test on a fresh virtual-time loop (the scenarios' clock)",
+    )
     _quiet_looptime(config)
     _configure_robot(str(config.getini("fakeding_robot")) or None)
     if config.getini("fakeding_early"):
@@ -96,13 +113,27 @@ def _configure_robot(name: str | None) -> None:
     set_configured_default(name)
 
 
-def _start() -> ThreadedFakeDing:
+def _start(
+    settings: Settings | None = None, apps: Iterable[tuple[str, str]] | None = None
+) -> ThreadedFakeDing:
     server = _state.get("server")
     if server is None:
-        server = ThreadedFakeDing().start()
+        server = ThreadedFakeDing(settings, apps=apps).start()
         _state["server"] = server
         _state["patch"] = point_sdk_at(server.http_url)
     return server  # type: ignore[no-any-return]
+
+
+def _adopt(server: ThreadedFakeDing, settings: Settings, apps: Iterable[tuple[str, str]] | None) -> None:
+    """A fake started early (``fakeding_early``, before fixtures exist) takes the session's
+    fixtures now: their settings, and any app it does not have yet."""
+    if server.settings != settings:  # where it binds (``host``) is fixed once it serves
+        fixed = {name for name, knob in knobs().items() if knob.fixed}
+        server.update_settings({k: v for k, v in vars(settings).items() if k not in fixed})
+    have = {app["clientId"] for app in server.apps()}
+    for client_id, secret in apps or ():
+        if client_id not in have:
+            server.add_app(client_id, secret)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -120,8 +151,33 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def fakeding_server() -> ThreadedFakeDing:
-    return _start()
+def fakeding_settings() -> Settings:
+    """The session fake's settings (override in ``conftest.py``; session-scoped)."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def fakeding_apps() -> list[tuple[str, str]] | None:
+    """``(client_id, client_secret)`` of the session fake's apps; None: the default app
+    (override in ``conftest.py``; session-scoped)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def fakeding_server(
+    fakeding_settings: Settings, fakeding_apps: list[tuple[str, str]] | None
+) -> ThreadedFakeDing:
+    if not isinstance(fakeding_settings, Settings):
+        pytest.fail(
+            "the fakeding_settings fixture must return a fakeding.core.settings.Settings, found "
+            f"{type(fakeding_settings).__name__}: return Settings(...) or Settings().replace(...)",
+            pytrace=False,
+        )
+    started = "server" in _state
+    server = _start(fakeding_settings, fakeding_apps)
+    if started:
+        _adopt(server, fakeding_settings, fakeding_apps)
+    return server
 
 
 @pytest.fixture
@@ -168,21 +224,64 @@ def fakeding_robot_command(fakeding: ThreadedFakeDing) -> Iterator[Callable[...,
         robot.stop()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """``@pytest.mark.fakeding_virtual``: the test's coroutine runs on a fresh virtual-time loop
+    (what the robot's ``play(body)`` helper did by hand); fixtures are set up before, as usual."""
+    marker = pyfuncitem.get_closest_marker(VIRTUAL_MARKER)
+    if marker is None:
+        return None
+    test = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(test):
+        pytest.fail(
+            f"{pyfuncitem.nodeid}: @pytest.mark.{VIRTUAL_MARKER} runs async def tests; "
+            "this one is a plain function (make it async def, or drop the marker)",
+            pytrace=False,
+        )
+    unknown = sorted(set(marker.kwargs) - set(VIRTUAL_OPTIONS))
+    if marker.args or unknown:
+        found = ", ".join([*map(repr, marker.args), *unknown])
+        pytest.fail(
+            f"{pyfuncitem.nodeid}: @pytest.mark.{VIRTUAL_MARKER} takes keyword options "
+            f"{', '.join(VIRTUAL_OPTIONS)}; found {found}",
+            pytrace=False,
+        )
+    try:
+        from fakeding.testing.scenarios.harness import run_virtual
+    except MissingExtra as exc:
+        pytest.fail(f"@pytest.mark.{VIRTUAL_MARKER}: {exc}", pytrace=False)
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    run_virtual(lambda: test(**kwargs), **marker.kwargs)
+    return True
+
+
+def _in_virtual_time(item: pytest.Item | None) -> bool:
+    """A scenario item or a ``fakeding_virtual`` test (items in a row share one patched
+    wall clock instead of each scanning every module for freezegun)."""
+    if item is None:
+        return False
+    if item.get_closest_marker(VIRTUAL_MARKER) is not None:
+        return True
+    collect = sys.modules.get("fakeding.testing.scenarios.collect")
+    return collect is not None and collect.is_virtual(item)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Scenario items in a row share one patched wall clock (see ``hold_wall_clock``)."""
-    collect = sys.modules.get("fakeding.testing.scenarios.collect")
-    if collect is not None and collect.is_virtual(item):
-        from fakeding.testing.scenarios.harness import hold_wall_clock
-
+    if _in_virtual_time(item):
+        try:
+            from fakeding.testing.scenarios.harness import hold_wall_clock
+        except MissingExtra:
+            return  # reported by pytest_pyfunc_call, with what to install
         hold_wall_clock()
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    collect = sys.modules.get("fakeding.testing.scenarios.collect")
-    if collect is not None and collect.is_virtual(item) and not collect.is_virtual(nextitem):
-        from fakeding.testing.scenarios.harness import release_wall_clock
-
-        release_wall_clock()
+    if _in_virtual_time(item) and not _in_virtual_time(nextitem):
+        harness = sys.modules.get("fakeding.testing.scenarios.harness")
+        if harness is not None:
+            harness.release_wall_clock()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -53,7 +53,10 @@ def play(
     store_dir: Path | None = None,
     seed: int = 0,
 ) -> T:
-    """Open a harness on a fresh virtual-time loop, run ``body`` in it, return its result."""
+    """Open a harness on a fresh virtual-time loop, run ``body`` in it, return its result.
+
+    Tests mark themselves ``@pytest.mark.fakeding_virtual`` and open the harness inline
+    (``async with open_harness(...) as h:``) instead; this stays for code that calls it."""
 
     async def main() -> T:
         async with open_harness(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def test_start_connects_answers_and_stop_disconnects(fakeding: ThreadedFakeDing,
     assert len(gateway_calls(fakeding)) == 1
 
 
+def _named(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name]
+
+
 def test_a_second_start_warns_and_does_not_open_a_second_client(
     fakeding: ThreadedFakeDing, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -83,12 +88,15 @@ def test_a_second_start_warns_and_does_not_open_a_second_client(
     robot.start()
     try:
         fakeding.wait_for("connect")
+        threads = _named(robot.manager.name)
         with caplog.at_level(logging.WARNING, logger="bot.manager"):
             robot.start()
         warnings = [r for r in caplog.records if r.name == "bot.manager"]
         assert [r.levelno for r in warnings] == [logging.WARNING]
         assert "already running" in warnings[0].getMessage()
-        time.sleep(0.5)  # a second client would have called the gateway by now
+        # No sleep to prove the absence: a client runs only on a thread of the manager's name,
+        # and the second start made none (so nothing can call the gateway later).
+        assert _named(robot.manager.name) == threads
         assert len(gateway_calls(fakeding)) == 1
         assert len(fakeding.timeline(["connect"])) == 1
         assert robot.is_running

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from fakeding.core.settings import Settings
 from fakeding.core.stream import protocol
 from tests.bot.robot_kit import (
@@ -16,7 +16,6 @@ from tests.bot.robot_kit import (
     events,
     is_final,
     only_card,
-    play,
     records,
     restart_robot,
     stop_robot,
@@ -24,10 +23,11 @@ from tests.bot.robot_kit import (
 )
 
 
-def test_ack_comes_at_the_push_time_and_before_the_thinking_card_for_a_60_s_agent() -> None:
+@pytest.mark.fakeding_virtual
+async def test_ack_comes_at_the_push_time_and_before_the_thinking_card_for_a_60_s_agent() -> None:
     agent = ScriptedAgent([{"chunks": ["It took a minute."], "delay": 60.0}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         await h.sleep_until(3.0)
         sent = h.fake.send_message("Why so slow?", staff_id="alice")
         await h.settle()
@@ -45,14 +45,13 @@ def test_ack_comes_at_the_push_time_and_before_the_thinking_card_for_a_60_s_agen
         assert is_final(only_card(h).current)
         assert violations(h) == []
 
-    play(body, agent=agent)
 
-
-def test_a_frame_pushed_twice_is_answered_once(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_frame_pushed_twice_is_answered_once(caplog: pytest.LogCaptureFixture) -> None:
     agent = ScriptedAgent([{"chunks": ["Once."]}, {"chunks": ["Twice!"]}])
     caplog.set_level(logging.INFO, logger="bot.handlers")
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault({"kind": "frame", "action": "duplicate"})
         sent = h.fake.send_message("Hello?", staff_id="alice")
         await h.settle()
@@ -67,15 +66,14 @@ def test_a_frame_pushed_twice_is_answered_once(caplog: pytest.LogCaptureFixture)
         assert len(records(h, "ack")) == 2, "both copies of the frame are acked"
         assert violations(h) == []
 
-    play(body, agent=agent)
-
 
 @pytest.mark.parametrize("new_message_id", [False, True], ids=["same-messageId", "new-messageId"])
-def test_a_redelivery_racing_a_late_original_is_answered_once(new_message_id: bool) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_redelivery_racing_a_late_original_is_answered_once(new_message_id: bool) -> None:
     agent = ScriptedAgent([{"chunks": ["Once."]}, {"chunks": ["Twice!"]}])
     settings = Settings(redelivery_delay=2.0, redelivery_new_message_id=new_message_id)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, settings=settings) as h:
         h.fake.fault({"kind": "frame", "action": "delay", "delay": 5.0})
         sent = h.fake.send_message("Hello?", staff_id="alice")
         await h.sleep_until(6.0)  # the delayed original frame lands at t=5
@@ -90,14 +88,13 @@ def test_a_redelivery_racing_a_late_original_is_answered_once(new_message_id: bo
         assert agent.calls == [("Hello?", "alice")]
         assert violations(h) == []
 
-    play(body, agent=agent, settings=settings)
 
-
-def test_dedup_survives_a_restart_with_the_same_sqlite_file(tmp_path: Path) -> None:
+@pytest.mark.fakeding_virtual
+async def test_dedup_survives_a_restart_with_the_same_sqlite_file(tmp_path: Path) -> None:
     first_agent = ScriptedAgent([{"chunks": ["First answer."]}])
     second_agent = ScriptedAgent([{"chunks": ["Second answer."]}, {"chunks": ["Again!"]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=first_agent, store_dir=tmp_path) as h:
         sent = h.fake.send_message("First question?", staff_id="alice")
         await h.settle()
         assert len(cards(h)) == 1
@@ -121,5 +118,4 @@ def test_dedup_survives_a_restart_with_the_same_sqlite_file(tmp_path: Path) -> N
         finally:
             await stop_robot(robot, task)
 
-    play(body, agent=first_agent, store_dir=tmp_path)
     assert (tmp_path / "robot.sqlite3").is_file()

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.scenario_adapter import DEMO_INSTANCE, BotHarness, open_harness, run_virtual
 from tests.bot.openai_fake import FakeOpenAI
 from tests.bot.robot_kit import (
@@ -13,7 +15,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     updates,
     violations,
@@ -40,10 +41,11 @@ def final_answers(h: BotHarness) -> list[str]:
     return [str(markdown(c.current, "answer")) for c in h.fake.platform.cards.all() if is_final(c.current)]
 
 
-def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
+@pytest.mark.fakeding_virtual
+async def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
     question = "How do I reset my password?"
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(robot={"agent": "faq"}) as h:
         h.fake.send_message(question, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -52,20 +54,18 @@ def test_faq_agent_answers_a_faq_question_with_its_entry() -> None:
         assert markdown(data, "notice") is None
         assert violations(h) == []
 
-    play(body, robot={"agent": "faq"})
 
-
-def test_faq_agent_answers_a_reworded_question_with_the_right_entry() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_faq_agent_answers_a_reworded_question_with_the_right_entry() -> None:
+    async with open_harness(robot={"agent": "faq"}) as h:
         h.fake.send_message("i forgot my password, how can i reset it", staff_id="alice")
         await h.settle()
         assert [words(a) for a in final_answers(h)] == [faq_answer("How do I reset my password?")]
 
-    play(body, robot={"agent": "faq"})
 
-
-def test_faq_agent_answers_an_unrelated_question_with_the_no_match_text() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_faq_agent_answers_an_unrelated_question_with_the_no_match_text() -> None:
+    async with open_harness(robot={"agent": "faq"}) as h:
         h.fake.send_message("What is the weather like on Mars tomorrow?", staff_id="alice")
         await h.settle()
         [answer] = final_answers(h)
@@ -77,8 +77,6 @@ def test_faq_agent_answers_an_unrelated_question_with_the_no_match_text() -> Non
         suggested = re.findall(r"^- (.+)$", answer, re.M)
         assert 1 <= len(suggested) <= 3 and set(suggested) <= headings
         assert events(h, "agent.error") == []
-
-    play(body, robot={"agent": "faq"})
 
 
 def test_openai_agent_streams_from_an_openai_compatible_server_into_the_card() -> None:
@@ -128,21 +126,21 @@ def test_openai_agent_failure_ends_in_an_error_card() -> None:
     assert notice is not None and notice.startswith("⚠️ Sorry, the assistant ran into an error.")
 
 
-def test_scripted_agent_from_the_robot_config() -> None:
+@pytest.mark.fakeding_virtual
+async def test_scripted_agent_from_the_robot_config() -> None:
     agent = {"name": "scripted", "turns": [{"chunks": ["From ", "the ", "config."], "delay": 1.0}]}
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(robot={"agent": agent}) as h:
         h.fake.send_message("Anything?", staff_id="alice")
         await h.settle()
         card = only_card(h)
         assert markdown(card.current, "answer") == "From the config."
         assert len(updates(card)) >= 2, "streamed, then final"
 
-    play(body, robot={"agent": agent})
 
-
-def test_custom_dotted_path_agent_answers_and_remembers() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_custom_dotted_path_agent_answers_and_remembers() -> None:
+    async with open_harness(robot={"agent": "bot.agents.examples:echo"}) as h:
         h.fake.send_message("How do I reset my password?", staff_id="alice")
         await h.settle()
         h.fake.send_message("Thanks", staff_id="alice")
@@ -152,5 +150,3 @@ def test_custom_dotted_path_agent_answers_and_remembers() -> None:
             "You said: Thanks (I remember 2 earlier message(s).)",
         ]
         assert violations(h) == []
-
-    play(body, robot={"agent": "bot.agents.examples:echo"})

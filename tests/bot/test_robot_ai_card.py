@@ -9,9 +9,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.agents.scripted import ScriptedAgent
 from bot.core.ai_cards import AI_CARD_TEMPLATE
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from fakeding.core.cards import Card
 from fakeding.core.recorder import Record
 from fakeding.core.settings import DEFAULT_CLIENT_ID, Settings
@@ -25,7 +27,6 @@ from tests.bot.robot_kit import (
     api_calls,
     events,
     only_card,
-    play,
     records,
     restart_robot,
     stop_robot,
@@ -56,10 +57,11 @@ def no_interactive_calls(h: BotHarness) -> bool:
     return api_calls(h, SEND_ROUTE) == [] and api_calls(h, UPDATE_ROUTE) == []
 
 
-def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() -> None:
+@pytest.mark.fakeding_virtual
+async def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() -> None:
     chunks = pieces(12)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1}]), robot=AI) as h:
         sent = h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice", nick="Alice")
         await h.settle()
         card = only_card(h)
@@ -92,11 +94,10 @@ def test_group_answer_is_created_thinking_streamed_in_full_and_finalized_once() 
         assert [e.fields["state"] for e in events(h, "card.closed")] == ["finished"]
         assert no_interactive_calls(h) and violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1}]), robot=AI)
 
-
-def test_one_to_one_answer_goes_to_the_robot_chat_space() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_one_to_one_answer_goes_to_the_robot_chat_space() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["Hello ", "there."]}]), robot=AI) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidDirect==", conversation_type="single", staff_id="bob"
         )
@@ -111,13 +112,12 @@ def test_one_to_one_answer_goes_to_the_robot_chat_space() -> None:
         assert card.current["content"] == "Hello there."
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Hello ", "there."]}]), robot=AI)
 
-
-def test_two_hundred_chunks_make_exactly_twenty_streaming_calls_the_last_one_closing() -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_hundred_chunks_make_exactly_twenty_streaming_calls_the_last_one_closing() -> None:
     chunks = pieces(200)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": chunks, "delay": 0.01}]), robot=AI) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -132,26 +132,24 @@ def test_two_hundred_chunks_make_exactly_twenty_streaming_calls_the_last_one_clo
         assert any(not r.fields["update"] and r.fields["reason"] == "cap" for r in events(h, "throttle"))
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.01}]), robot=AI)
 
-
-def test_a_custom_template_id_from_config_is_used() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_custom_template_id_from_config_is_used() -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": ["ok"]}]), robot={**AI, "aiCardTemplateId": "acme-answer.schema"}
+    ) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         assert only_card(h).template_id == "acme-answer.schema"
 
-    play(
-        body,
-        agent=ScriptedAgent([{"chunks": ["ok"]}]),
-        robot={**AI, "aiCardTemplateId": "acme-answer.schema"},
-    )
 
-
-def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer_and_notice() -> None:
+@pytest.mark.fakeding_virtual
+async def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer_and_notice() -> None:
     chunks = pieces(7)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1, "error": "boom"}]), robot=AI
+    ) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -162,11 +160,13 @@ def test_agent_error_mid_stream_ends_in_the_failed_state_with_the_partial_answer
         assert [e.fields["state"] for e in events(h, "card.closed")] == ["failed"]
         assert len(events(h, "agent.error")) == 1 and violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1, "error": "boom"}]), robot=AI)
 
-
-def test_an_agent_that_hangs_is_cut_at_the_timeout_and_the_card_fails_with_the_notice() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_agent_that_hangs_is_cut_at_the_timeout_and_the_card_fails_with_the_notice() -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": ["Half ", "an "], "delay": 0.5, "hang": True}]),
+        robot={**AI, "agentTimeout": 5},
+    ) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -178,15 +178,10 @@ def test_an_agent_that_hangs_is_cut_at_the_timeout_and_the_card_fails_with_the_n
         assert card.failed and card.current["flowStatus"] == "5"
         assert violations(h) == []
 
-    play(
-        body,
-        agent=ScriptedAgent([{"chunks": ["Half ", "an "], "delay": 0.5, "hang": True}]),
-        robot={**AI, "agentTimeout": 5},
-    )
 
-
-def test_an_empty_answer_is_finished_with_the_notice_not_failed() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_empty_answer_is_finished_with_the_notice_not_failed() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": []}]), robot=AI) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -195,11 +190,10 @@ def test_an_empty_answer_is_finished_with_the_notice_not_failed() -> None:
         assert card.finalized and not card.failed
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": []}]), robot=AI)
 
-
-def test_a_qps_refusal_of_the_closing_call_is_retried_with_backoff_and_the_card_finishes() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_qps_refusal_of_the_closing_call_is_retried_with_backoff_and_the_card_finishes() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI) as h:
         h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE, "count": 2})
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
@@ -215,13 +209,12 @@ def test_a_qps_refusal_of_the_closing_call_is_retried_with_backoff_and_the_card_
         assert card.finalized and events(h, "card.final.failed") == []
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI)
 
-
-def test_a_refused_streaming_update_is_skipped_not_retried_and_the_answer_still_closes() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_refused_streaming_update_is_skipped_not_retried_and_the_answer_still_closes() -> None:
     chunks = pieces(12)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1}]), robot=AI) as h:
         h.fake.fault({"kind": "api", "route": STREAM_ROUTE, "status": 403, "code": QPS_CODE, "count": 1})
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
@@ -231,11 +224,11 @@ def test_a_refused_streaming_update_is_skipped_not_retried_and_the_answer_still_
         assert [b["isFinalize"] for b in streams(h)] == [False, True]
         assert card.finalized and card.current["content"] == "".join(chunks).rstrip()
 
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 0.1}]), robot=AI)
 
-
-def test_thirty_answers_at_once_keep_each_api_under_its_own_twenty_qps_budget() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_thirty_answers_at_once_keep_each_api_under_its_own_twenty_qps_budget() -> None:
+    turn = {"chunks": pieces(40), "delay": 0.05}
+    async with open_harness(agent=ScriptedAgent([turn] * 30), robot=AI, settings=Settings(qps_limit=20)) as h:
         for i in range(30):
             h.fake.send_message(f"Question {i}?", conversation_id=f"cid{i}==", staff_id=f"u{i}")
         await h.settle()
@@ -253,12 +246,10 @@ def test_thirty_answers_at_once_keep_each_api_under_its_own_twenty_qps_budget() 
         assert all(sum(1 for v in c.versions if v.source == "stream") <= 20 for c in cards)
         assert violations(h) == []
 
-    turn = {"chunks": pieces(40), "delay": 0.05}
-    play(body, agent=ScriptedAgent([turn] * 30), robot=AI, settings=Settings(qps_limit=20))
 
-
-def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repairs_the_card() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repairs_the_card() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI) as h:
         h.fake.fault(
             {"kind": "api", "route": STREAM_ROUTE, "status": 500, "code": "unknownError", "count": 5}
         )
@@ -274,11 +265,10 @@ def test_a_closing_call_that_keeps_failing_falls_back_to_the_webhook_then_repair
         assert card.finalized and card.current["content"] == "Short answer."
         assert len(closing(streams(h))) == 1
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI)
 
-
-def test_a_card_that_cannot_be_created_is_answered_by_webhook() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_card_that_cannot_be_created_is_answered_by_webhook() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI) as h:
         h.fake.fault(
             {"kind": "api", "route": CREATE_ROUTE, "status": 500, "code": "unknownError", "count": 20}
         )
@@ -289,15 +279,16 @@ def test_a_card_that_cannot_be_created_is_answered_by_webhook() -> None:
         assert len(events(h, "card.thinking.failed")) == 1
         assert len(events(h, "reply.fallback")) == 1
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Short ", "answer."]}]), robot=AI)
 
-
-def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path: Path) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path: Path) -> None:
     """The first robot kept the answer but could not close the card (the streaming API failed)
     and stopped before its repair; the next robot finds the message in the store and closes
     the same card with the kept answer."""
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": ["Kept ", "answer."]}]), robot=AI, store_dir=tmp_path
+    ) as h:
         h.fake.fault(
             {"kind": "api", "route": STREAM_ROUTE, "status": 500, "code": "unknownError", "count": 5}
         )
@@ -315,8 +306,6 @@ def test_a_robot_that_takes_over_an_answered_message_closes_the_ai_card(tmp_path
             assert len(closing(streams(h))) == 1
         finally:
             await stop_robot(robot, task)
-
-    play(body, agent=ScriptedAgent([{"chunks": ["Kept ", "answer."]}]), robot=AI, store_dir=tmp_path)
 
 
 def _vote(card: Card, user: str) -> str | None:
@@ -337,8 +326,9 @@ def acks(h: BotHarness) -> list[Record]:
     return [r for r in records(h, "ack") if "card" in str(r.fields.get("topic"))]
 
 
-def test_in_a_group_each_user_sees_their_own_vote_and_everyone_the_tally() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_in_a_group_each_user_sees_their_own_vote_and_everyone_the_tally() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["Within ", "14 days."]}]), robot=AI) as h:
         sent = h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -363,11 +353,10 @@ def test_in_a_group_each_user_sees_their_own_vote_and_everyone_the_tally() -> No
         assert [e.fields["changed"] for e in events(h, "feedback")] == [False, False, True]
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["Within ", "14 days."]}]), robot=AI)
 
-
-def test_in_a_one_to_one_chat_the_vote_is_private_and_no_tally_is_written() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_in_a_one_to_one_chat_the_vote_is_private_and_no_tally_is_written() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["ok"]}]), robot=AI) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidDirect==", conversation_type="single", staff_id="bob"
         )
@@ -380,11 +369,10 @@ def test_in_a_one_to_one_chat_the_vote_is_private_and_no_tally_is_written() -> N
         assert api_calls(h, "PUT /v1.0/card/instances") == []
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]), robot=AI)
 
-
-def test_a_click_naming_only_its_button_still_counts_and_shows_in_chinese() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_naming_only_its_button_still_counts_and_shows_in_chinese() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["好的"]}]), robot={**AI, "locale": "zh"}) as h:
         h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -394,11 +382,10 @@ def test_a_click_naming_only_its_button_still_counts_and_shows_in_chinese() -> N
         assert card.current["tally"] == "目前的反馈：😅 没帮助 1"
         assert violations(h) == []
 
-    play(body, agent=ScriptedAgent([{"chunks": ["好的"]}]), robot={**AI, "locale": "zh"})
 
-
-def test_a_click_that_is_not_feedback_is_acked_without_changes() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_that_is_not_feedback_is_acked_without_changes() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": ["ok"]}]), robot=AI) as h:
         h.fake.send_message(QUESTION, conversation_id="cidGroup==", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -407,5 +394,3 @@ def test_a_click_that_is_not_feedback_is_acked_without_changes() -> None:
         await h.settle()
         assert len(card.versions) == versions and card.private_data == {}
         assert len(acks(h)) == 1 and events(h, "feedback") == []
-
-    play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]), robot=AI)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from fakeding.core.settings import Settings
 from tests.bot.robot_kit import (
     cards,
@@ -15,7 +15,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     violations,
     webhook_texts,
@@ -37,11 +36,11 @@ def assert_healthy(h: BotHarness) -> None:
     assert h.robot_task is not None and not h.robot_task.done(), "the robot is still running"
 
 
-def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
+async def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Send one message; return the webhook texts and the notice keys, checking no card."""
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: BotHarness) -> tuple[list[str], list[str]]:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         assert cards(h) == [], "a notice, not a card"
@@ -52,18 +51,18 @@ def notice_only(send: dict[str, Any]) -> tuple[list[str], list[str]]:
         assert_healthy(h)
         return webhook_texts(h, "cidG"), [r.fields["notice"] for r in events(h, "reply.notice")]
 
-    return play(body, agent=agent)
-
 
 @pytest.mark.parametrize("text", ["", "   \n\t  "], ids=["empty", "whitespace"])
-def test_an_empty_question_asks_the_user_to_type_one(text: str) -> None:
-    texts, notices = notice_only({"text": text})
+@pytest.mark.fakeding_virtual
+async def test_an_empty_question_asks_the_user_to_type_one(text: str) -> None:
+    texts, notices = await notice_only({"text": text})
     assert texts == [EMPTY]
     assert notices == ["empty_question"]
 
 
-def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None:
-    texts, notices = notice_only({"text": "x" * 10_000})
+@pytest.mark.fakeding_virtual
+async def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None:
+    texts, notices = await notice_only({"text": "x" * 10_000})
     assert texts == [
         "Your message is 10000 characters long, but the limit is 4000. Please shorten it and send it again."
     ]
@@ -71,20 +70,23 @@ def test_a_ten_thousand_character_question_is_refused_with_the_numbers() -> None
 
 
 @pytest.mark.parametrize("msgtype", ["picture", "file", "video"])
-def test_media_the_robot_cannot_read_get_a_notice(msgtype: str) -> None:
-    texts, _ = notice_only({"msgtype": msgtype})
+@pytest.mark.fakeding_virtual
+async def test_media_the_robot_cannot_read_get_a_notice(msgtype: str) -> None:
+    texts, _ = await notice_only({"msgtype": msgtype})
     assert texts == [NOTICES[msgtype]]
 
 
-def test_rich_text_without_text_parts_gets_a_notice() -> None:
+@pytest.mark.fakeding_virtual
+async def test_rich_text_without_text_parts_gets_a_notice() -> None:
     picture_only = {"richText": [{"pictureDownloadCode": "dl1", "downloadCode": "dl1", "type": "picture"}]}
-    texts, _ = notice_only({"msgtype": "richText", "content": picture_only})
+    texts, _ = await notice_only({"msgtype": "richText", "content": picture_only})
     assert texts == [NOTICES["richText"]]
 
 
-def test_audio_without_recognition_gets_a_notice() -> None:
+@pytest.mark.fakeding_virtual
+async def test_audio_without_recognition_gets_a_notice() -> None:
     silent = {"downloadCode": "dl1", "recognition": "", "duration": 3000}
-    texts, _ = notice_only({"msgtype": "audio", "content": silent})
+    texts, _ = await notice_only({"msgtype": "audio", "content": silent})
     assert texts == [NOTICES["audio"]]
 
 
@@ -118,10 +120,11 @@ def test_audio_without_recognition_gets_a_notice() -> None:
     ],
     ids=["richText", "audio"],
 )
-def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str) -> None:
+@pytest.mark.fakeding_virtual
+async def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], question: str) -> None:
     agent = ScriptedAgent([{"chunks": ["Use the sign-in page."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(conversation_id="cidG", staff_id="alice", **send)
         await h.settle()
         data = only_card(h).current
@@ -129,29 +132,29 @@ def test_rich_text_and_recognised_audio_are_answered(send: dict[str, Any], quest
         assert webhook_texts(h, "cidG") == []
         assert_healthy(h)
 
-    play(body, agent=agent)
     assert agent.calls == [(question, "alice")]
 
 
-def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_group_message_without_at_is_not_delivered_and_gets_nothing() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is False
         assert cards(h) == [] and records(h, "webhook") == [] and events(h, "message") == []
         assert_healthy(h)
 
-    play(body, agent=agent)
     assert agent.calls == []
 
 
-def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored() -> None:
     agent = ScriptedAgent([{"chunks": ["should not be asked"]}])
     settings = Settings(extra={"deliver_group_messages_without_at": True})
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, settings=settings) as h:
         sent = h.fake.send_message("Just chatting", conversation_id="cidG", staff_id="alice", at_bot=False)
         await h.settle()
         assert sent.delivered is True
@@ -160,14 +163,14 @@ def test_a_group_message_without_at_that_reaches_the_robot_is_acked_and_ignored(
         assert [e.fields["plan"] for e in events(h, "message")] == ["ignore"]
         assert_healthy(h)
 
-    play(body, agent=agent, settings=settings)
     assert agent.calls == []
 
 
-def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
     agent = ScriptedAgent([{"chunks": ["Here you go."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         fake = h.fake
         fake.send_message("", conversation_id="cidG", staff_id="alice")
         fake.send_message("y" * 10_000, conversation_id="cidG", staff_id="alice")
@@ -179,11 +182,10 @@ def test_a_stream_of_bad_input_leaves_the_robot_answering() -> None:
         assert markdown(only_card(h).current, "answer") == "Here you go."
         assert_healthy(h)
 
-    play(body, agent=agent)
 
-
-def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
+    async with open_harness(agent=ScriptedAgent([])) as h:
         for n in range(25):
             h.fake.send_message(msgtype="picture", conversation_id="cidG", staff_id=f"u{n}")
         await h.settle()
@@ -194,13 +196,12 @@ def test_notices_beyond_the_webhook_limit_of_20_a_minute_still_arrive() -> None:
         assert [r.fields["backoff"] for r in events(h, "webhook.retry")] == [60.0] * 5
         assert_healthy(h)
 
-    play(body, agent=ScriptedAgent([]))
 
-
-def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
     agent = ScriptedAgent([{"chunks": ["Long indeed."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message("q" * 4000, conversation_id="cidG", staff_id="alice")
         h.fake.send_message("q" * 4001, conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -211,11 +212,10 @@ def test_a_question_of_exactly_max_question_chars_is_answered() -> None:
         ]
         assert_healthy(h)
 
-    play(body, agent=agent)
 
-
-def test_notices_follow_the_robot_locale() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_notices_follow_the_robot_locale() -> None:
+    async with open_harness(agent=ScriptedAgent([]), robot={"locale": "zh"}) as h:
         h.fake.send_message("  ", conversation_id="cidG", staff_id="alice")
         h.fake.send_message(msgtype="video", conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -223,5 +223,3 @@ def test_notices_follow_the_robot_locale() -> None:
             ["请输入您的问题，我会尽力为您解答。", "暂时还看不了视频，请用文字描述您的问题。"]
         )
         assert_healthy(h)
-
-    play(body, agent=ScriptedAgent([]), robot={"locale": "zh"})

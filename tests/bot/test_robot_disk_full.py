@@ -23,9 +23,9 @@ import pytest
 from bot.agents.scripted import ScriptedAgent
 from bot.clock import SystemClock
 from bot.errors import StoreUnwritable
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from bot.storage.store import Store
-from tests.bot.robot_kit import is_final, markdown, play, records, violations
+from tests.bot.robot_kit import is_final, markdown, records, violations
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")
 
@@ -119,39 +119,41 @@ def test_the_disk_fills_and_frees_as_the_store_sees_it(small_disk: SmallDisk) ->
         store.close()
 
 
-def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once_it_frees(
+@pytest.mark.fakeding_virtual
+async def test_a_message_that_arrives_on_a_full_disk_is_held_unacked_and_answered_once_it_frees(
     small_disk: SmallDisk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def body(h: BotHarness) -> None:
-        h.fake.send_message("First question", conversation_id="cidFirst", staff_id="u1")
-        await h.settle()
-        small_disk.fill()
-        second = h.fake.send_message("Second question", conversation_id="cidSecond", staff_id="u2")
-        await asyncio.sleep(90.0)  # the platform's redelivery (60 s) comes and is held too
-        pushed = [
-            r for r in records(h, "push", "redeliver") if r.fields.get("messageId") == second.message_id
-        ]
-        assert len(pushed) == 2, pushed
-        acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
-        assert acked == [], "nothing it could not claim is acked"
-        assert [c.conversation_id for c in h.fake.platform.cards.all()] == ["cidFirst"]
-        small_disk.free()
-        await asyncio.sleep(60.0)
-        await h.settle()
-        cards = [c for c in h.fake.platform.cards.all() if c.conversation_id == "cidSecond"]
-        assert len(cards) == 1 and is_final(cards[0].current)
-        assert markdown(cards[0].current, "answer") == "Second answer."
-        acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
-        assert acked and all(r.fields["code"] == 200 for r in acked)
-        assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [second.msg_id, second.msg_id]
-        assert violations(h) == []
-
     with caplog.at_level(logging.INFO):
-        play(
-            body,
+        async with open_harness(
             agent=ScriptedAgent([{"chunks": ["First answer."]}, {"chunks": ["Second answer."]}]),
             store_dir=small_disk.path,
-        )
+        ) as h:
+            h.fake.send_message("First question", conversation_id="cidFirst", staff_id="u1")
+            await h.settle()
+            small_disk.fill()
+            second = h.fake.send_message("Second question", conversation_id="cidSecond", staff_id="u2")
+            await asyncio.sleep(90.0)  # the platform's redelivery (60 s) comes and is held too
+            pushed = [
+                r for r in records(h, "push", "redeliver") if r.fields.get("messageId") == second.message_id
+            ]
+            assert len(pushed) == 2, pushed
+            acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
+            assert acked == [], "nothing it could not claim is acked"
+            assert [c.conversation_id for c in h.fake.platform.cards.all()] == ["cidFirst"]
+            small_disk.free()
+            await asyncio.sleep(60.0)
+            await h.settle()
+            cards = [c for c in h.fake.platform.cards.all() if c.conversation_id == "cidSecond"]
+            assert len(cards) == 1 and is_final(cards[0].current)
+            assert markdown(cards[0].current, "answer") == "Second answer."
+            acked = [r for r in records(h, "ack") if r.fields["messageId"] == second.message_id]
+            assert acked and all(r.fields["code"] == 200 for r in acked)
+            assert [r.fields["msg"] for r in records(h, "bot.store.unwritable")] == [
+                second.msg_id,
+                second.msg_id,
+            ]
+            assert violations(h) == []
+
     loud = [
         r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "not acked" in r.getMessage()
     ]
@@ -170,12 +172,17 @@ def test_the_unwritable_store_is_counted_in_the_metrics() -> None:
     assert metrics.registry.get_sample_value("dingbot_store_unwritable_total") == 1.0
 
 
-def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
+@pytest.mark.fakeding_virtual
+async def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retry_passes(
     small_disk: SmallDisk,
 ) -> None:
     from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url, signed
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        agent=ScriptedAgent([{"chunks": ["Under Billing."]}]),
+        robot={"mode": "http"},
+        store_dir=small_disk.path,
+    ) as h:
         small_disk.fill()
         headers, data = signed(h), encoded(message(h, "msgFull", "Where are invoices?"))
         refused = await raw_post(robot_url(h), headers, data)
@@ -189,10 +196,3 @@ def test_in_http_mode_a_message_the_full_store_cannot_take_is_a_503_and_its_retr
         await h.settle()
         (card,) = h.fake.platform.cards.all()
         assert is_final(card.current) and markdown(card.current, "answer") == "Under Billing."
-
-    play(
-        body,
-        agent=ScriptedAgent([{"chunks": ["Under Billing."]}]),
-        robot={"mode": "http"},
-        store_dir=small_disk.path,
-    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from fakeding.core.stream import protocol
 from tests.bot.robot_kit import (
     LABELS,
@@ -13,7 +15,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     restart_robot,
     stop_robot,
@@ -33,8 +34,9 @@ def click_acks(h: BotHarness) -> list[float]:
     return [r.fields["after"] for r in records(h, "ack") if r.fields["topic"] == protocol.TOPIC_CARD_CALLBACK]
 
 
-def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None:
+    async with open_harness(agent=agent()) as h:
         sent = h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -63,11 +65,10 @@ def test_a_click_stores_the_vote_acks_in_time_and_shows_it_on_the_card() -> None
         assert len(events(h, "card.vote")) == 1
         assert violations(h) == []
 
-    play(body, agent=agent())
 
-
-def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
+    async with open_harness(agent=agent(), robot={"locale": "zh"}) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -75,11 +76,10 @@ def test_the_vote_is_shown_in_chinese_on_a_chinese_card() -> None:
         await h.settle()
         assert markdown(card.current, "vote") == f"目前的反馈：{LABELS['zh'][3]} 1"
 
-    play(body, agent=agent(), robot={"locale": "zh"})
 
-
-def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
+    async with open_harness(agent=agent()) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -96,11 +96,10 @@ def test_a_second_click_by_the_same_user_changes_the_vote() -> None:
         assert all(after < 2.0 for after in click_acks(h)) and len(click_acks(h)) == 2
         assert violations(h) == []
 
-    play(body, agent=agent())
 
-
-def test_two_users_voting_on_one_card_make_two_rows() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_users_voting_on_one_card_make_two_rows() -> None:
+    async with open_harness(agent=agent()) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -113,11 +112,10 @@ def test_two_users_voting_on_one_card_make_two_rows() -> None:
         assert [e.fields["changed"] for e in events(h, "feedback")] == [False, False]
         assert violations(h) == []
 
-    play(body, agent=agent())
 
-
-def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) -> None:
+    async with open_harness(agent=agent(), store_dir=tmp_path) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -134,11 +132,10 @@ def test_a_click_after_a_robot_restart_still_knows_the_answer(tmp_path: Path) ->
         finally:
             await stop_robot(robot, task)
 
-    play(body, agent=agent(), store_dir=tmp_path)
 
-
-def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": [ANSWER]}, {"chunks": [ANSWER]}])) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidDirectAlice==", conversation_type="single", staff_id="alice"
         )
@@ -154,5 +151,3 @@ def test_a_one_to_one_card_says_you_rated_and_a_group_card_tallies_everyone() ->
             f"Feedback so far: {LABELS['en'][1]} 1 · {LABELS['en'][3]} 1"
         )
         assert violations(h) == []
-
-    play(body, agent=ScriptedAgent([{"chunks": [ANSWER]}, {"chunks": [ANSWER]}]))

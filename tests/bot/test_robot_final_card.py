@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
-from tests.bot.robot_kit import LABELS, RATINGS, events, only_card, play, violations
+from bot.scenario_adapter import open_harness
+from tests.bot.robot_kit import LABELS, RATINGS, events, only_card, violations
 
 QUESTION = "Can I get a refund?"
 ANSWER = "Yes, within **14 days** on yearly plans.\n\nWrite to billing@acme.example."
@@ -29,12 +29,13 @@ def ids_of(value: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
-def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) -> None:
+@pytest.mark.fakeding_virtual
+async def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) -> None:
     agent = ScriptedAgent(
         [{"chunks": ["Yes, within **14 days** on yearly plans.\n\n", "Write to billing@acme.example."]}]
     )
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot={"locale": locale}) as h:
         sent = h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -58,13 +59,12 @@ def test_final_card_has_answer_divider_and_four_feedback_buttons(locale: str) ->
         assert final.fields["notice"] is False
         assert violations(h) == []
 
-    play(body, agent=agent, robot={"locale": locale})
 
-
-def test_every_card_gets_its_own_message_id_in_the_buttons() -> None:
+@pytest.mark.fakeding_virtual
+async def test_every_card_gets_its_own_message_id_in_the_buttons() -> None:
     agent = ScriptedAgent([{"chunks": ["A."]}, {"chunks": ["B."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         first = h.fake.send_message("First?", conversation_id="cidA", staff_id="alice")
         second = h.fake.send_message("Second?", conversation_id="cidB", staff_id="bob")
         await h.settle()
@@ -72,5 +72,3 @@ def test_every_card_gets_its_own_message_id_in_the_buttons() -> None:
         for cid, sent in (("cidA", first), ("cidB", second)):
             buttons = by_conversation[cid].current["contents"][-1]["actions"]
             assert {b["value"]["msgId"] for b in buttons} == {sent.msg_id}
-
-    play(body, agent=agent)

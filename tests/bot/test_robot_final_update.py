@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from tests.bot.robot_kit import (
     AGENT_ERROR,
     SEND_ROUTE,
@@ -14,7 +16,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     violations,
     webhook_texts,
 )
@@ -22,10 +23,11 @@ from tests.bot.robot_kit import (
 QUESTION = "How do I export my data?"
 
 
-def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault({"kind": "api", "route": UPDATE_ROUTE, "status": 500, "code": "unknownError"})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -40,13 +42,12 @@ def test_a_500_on_the_final_update_is_retried_and_the_card_ends_final() -> None:
         assert events(h, "card.final.failed") == [] and webhook_texts(h, "cidG") == []
         assert violations(h) == []
 
-    play(body, agent=agent)
 
-
-def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -> None:
+@pytest.mark.fakeding_virtual
+async def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -> None:
     agent = ScriptedAgent([{"chunks": ["Go to ", "Settings → Data → Export."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault(
             {"kind": "api", "route": UPDATE_ROUTE, "status": 500, "code": "unknownError", "count": 20}
         )
@@ -62,13 +63,12 @@ def test_when_the_card_cannot_be_updated_the_answer_comes_by_session_webhook() -
         assert hook.fields["request"]["at"] == {"atUserIds": ["alice"]}
         assert violations(h) == []
 
-    play(body, agent=agent)
 
-
-def test_an_agent_error_ends_in_a_final_card_keeping_the_partial_answer() -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_agent_error_ends_in_a_final_card_keeping_the_partial_answer() -> None:
     agent = ScriptedAgent([{"chunks": ["Go to ", "Settings "], "error": "model crashed"}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -81,8 +81,6 @@ def test_an_agent_error_ends_in_a_final_card_keeping_the_partial_answer() -> Non
         assert final.fields["notice"] is True
         assert violations(h) == []
 
-    play(body, agent=agent)
-
 
 class Broken:
     """An agent with a plain bug (not an AgentError)."""
@@ -93,8 +91,9 @@ class Broken:
         raise KeyError("oops")
 
 
-def test_an_agent_bug_also_ends_in_a_final_card_with_the_error_notice() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_agent_bug_also_ends_in_a_final_card_with_the_error_notice() -> None:
+    async with open_harness(agent=Broken()) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -102,13 +101,12 @@ def test_an_agent_bug_also_ends_in_a_final_card_with_the_error_notice() -> None:
         assert len(events(h, "agent.crash")) == 1
         assert h.robot_task is not None and not h.robot_task.done()
 
-    play(body, agent=Broken())
 
-
-def test_an_agent_hanging_past_agent_timeout_gets_a_final_card_at_the_timeout() -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_agent_hanging_past_agent_timeout_gets_a_final_card_at_the_timeout() -> None:
     agent = ScriptedAgent([{"chunks": ["Partial "], "delay": 1.0, "hang": True}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot={"agent_timeout": 30}) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         [timeout] = events(h, "agent.timeout")
@@ -121,13 +119,12 @@ def test_an_agent_hanging_past_agent_timeout_gets_a_final_card_at_the_timeout() 
         assert markdown(data, "notice") == agent_timeout_notice("30")
         assert violations(h) == []
 
-    play(body, agent=agent, robot={"agent_timeout": 30})
 
-
-def test_when_the_thinking_card_cannot_be_sent_the_answer_comes_by_webhook() -> None:
+@pytest.mark.fakeding_virtual
+async def test_when_the_thinking_card_cannot_be_sent_the_answer_comes_by_webhook() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault({"kind": "api", "route": SEND_ROUTE, "status": 500, "code": "unknownError", "count": 20})
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
@@ -138,15 +135,14 @@ def test_when_the_thinking_card_cannot_be_sent_the_answer_comes_by_webhook() -> 
         assert len(events(h, "reply.fallback")) == 1
         assert violations(h) == []
 
-    play(body, agent=agent)
 
-
-def test_an_answer_too_long_for_the_card_continues_as_a_message() -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_answer_too_long_for_the_card_continues_as_a_message() -> None:
     paragraphs = [f"Paragraph {n}: " + "word " * 15 for n in range(1, 5)]
     answer = "\n\n".join(p.strip() for p in paragraphs)
     agent = ScriptedAgent([{"chunks": [answer]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot={"max_card_chars": 200}) as h:
         h.fake.send_message(QUESTION, conversation_id="cidG", staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -158,13 +154,12 @@ def test_an_answer_too_long_for_the_card_continues_as_a_message() -> None:
         joined = " ".join([shown, *rest]).split()
         assert joined == answer.split(), "nothing of the answer is lost or repeated"
 
-    play(body, agent=agent, robot={"max_card_chars": 200})
 
-
-def test_a_token_expiring_before_the_final_update_is_refreshed_and_the_card_ends_final() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_token_expiring_before_the_final_update_is_refreshed_and_the_card_ends_final() -> None:
     agent = ScriptedAgent([{"chunks": ["Settings → Data → Export."], "delay": 5.0}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.sleep_until(2.0)
         h.fake.fault({"kind": "expire_token"})
@@ -179,13 +174,12 @@ def test_a_token_expiring_before_the_final_update_is_refreshed_and_the_card_ends
         assert is_final(only_card(h).current)
         assert events(h, "card.final.failed") == [] and violations(h) == []
 
-    play(body, agent=agent)
 
-
-def test_an_empty_answer_ends_in_a_final_card_that_says_so() -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_empty_answer_ends_in_a_final_card_that_says_so() -> None:
     agent = ScriptedAgent([{"chunks": ["  "]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message(QUESTION, staff_id="alice")
         await h.settle()
         data = only_card(h).current
@@ -194,5 +188,3 @@ def test_an_empty_answer_ends_in_a_final_card_that_says_so() -> None:
             "⚠️ Sorry, the assistant returned an empty answer. Please rephrase your question or try again."
         )
         assert markdown(data, "thinking") is None, "the card no longer says it is thinking"
-
-    play(body, agent=agent)

@@ -16,41 +16,41 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.connection import StreamConnection
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from fakeding import ThreadedFakeDing
 from fakeding.core.stream.protocol import TOPIC_CARD_CALLBACK
-from tests.bot.robot_kit import only_card, play, records, violations
+from tests.bot.robot_kit import only_card, records, violations
 
 from .robust_kit import ask, instance, is_final, robot_env, start_robot
 
 
 @pytest.mark.parametrize("content", ["not json {", "", 42, {"cardPrivateData": "x"}])
-def test_a_card_callback_whose_content_is_not_json_text_is_acked_and_logged(
+@pytest.mark.fakeding_virtual
+async def test_a_card_callback_whose_content_is_not_json_text_is_acked_and_logged(
     content: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def body(h: BotHarness) -> None:
-        h.fake.send_message("Can I get a refund?", conversation_id="cidOdd", staff_id="alice")
-        await h.settle()
-        card = only_card(h)
-        frame = h.fake.push(
-            TOPIC_CARD_CALLBACK,
-            {
-                "type": "actionCallback",
-                "outTrackId": card.id,
-                "corpId": "corp",
-                "userId": "alice",
-                "content": content,
-            },
-        )
-        await asyncio.sleep(1.0)
-        acks = [r for r in records(h, "ack") if r.fields["messageId"] == frame]
-        assert [a.fields["code"] for a in acks] == [200], records(h, "ack")
-        assert h.robot.store is not None and h.robot.store.feedback() == []
-        assert is_final(card.current) and violations(h) == []
-        assert h.robot_task is not None and not h.robot_task.done()
-
     with caplog.at_level(logging.INFO):
-        play(body, agent=ScriptedAgent([{"chunks": ["Within 14 days."]}]))
+        async with open_harness(agent=ScriptedAgent([{"chunks": ["Within 14 days."]}])) as h:
+            h.fake.send_message("Can I get a refund?", conversation_id="cidOdd", staff_id="alice")
+            await h.settle()
+            card = only_card(h)
+            frame = h.fake.push(
+                TOPIC_CARD_CALLBACK,
+                {
+                    "type": "actionCallback",
+                    "outTrackId": card.id,
+                    "corpId": "corp",
+                    "userId": "alice",
+                    "content": content,
+                },
+            )
+            await asyncio.sleep(1.0)
+            acks = [r for r in records(h, "ack") if r.fields["messageId"] == frame]
+            assert [a.fields["code"] for a in acks] == [200], records(h, "ack")
+            assert h.robot.store is not None and h.robot.store.feedback() == []
+            assert is_final(card.current) and violations(h) == []
+            assert h.robot_task is not None and not h.robot_task.done()
+
     said = [r.getMessage() for r in caplog.records if "acked and ignored" in r.getMessage()]
     assert said and "content is not JSON" in said[0], [r.getMessage() for r in caplog.records]
     assert not any("never retrieved" in r.getMessage() or r.exc_info for r in caplog.records)
@@ -86,12 +86,13 @@ def test_sigterm_while_another_process_holds_the_store_locked_honours_the_deadli
     assert "Traceback" not in output
 
 
-def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
     from urllib.parse import urlsplit
 
     from bot.metrics import IDLE_TIMEOUT
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([]), robot={"metricsPort": 0}) as h:
         assert h.robot.exporter is not None and h.robot.exporter.url is not None
         where = urlsplit(h.robot.exporter.url)
         reader, writer = await asyncio.open_connection(where.hostname, where.port)
@@ -105,69 +106,67 @@ def test_a_metrics_connection_whose_request_head_never_ends_is_closed() -> None:
             writer.close()
         assert asyncio.get_running_loop().time() - start <= IDLE_TIMEOUT + 1  # (virtual s)
 
-    play(body, agent=ScriptedAgent([]), robot={"metricsPort": 0})
-
 
 @pytest.mark.parametrize("text", ['"hi \\ud83d"', "[" * 70 + "]" * 70])
-def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_crash(
+@pytest.mark.fakeding_virtual
+async def test_a_stream_message_with_a_lone_surrogate_or_deep_nesting_is_acked_not_a_crash(
     text: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The fake cannot send such a frame (it refuses to encode one), the real platform can: the
     frame goes through the SDK's own parsing into the robot's registered handler."""
 
-    async def body(h: BotHarness) -> None:
-        data = (
-            '{"msgId": "msgOdd", "msgtype": "text", "conversationType": "1", '
-            '"conversationId": "cidOdd", "senderStaffId": "u1", "robotCode": "r", '
-            '"text": {"content": ' + text + "}}"
-        )
-        frame = dingtalk_stream.CallbackMessage.from_dict(
-            {
-                "specVersion": "1.0",
-                "type": "CALLBACK",
-                "data": data,
-                "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC, "messageId": "f1"},
-            }
-        )
-        handler = h.robot.message_handler()
-        assert await handler.process(frame) == (200, "OK")
-        await h.settle()
-        assert h.fake.platform.cards.all() == []
-        assert h.robot.store is not None and h.robot.store.progress("r:msgOdd") is None
-
     with caplog.at_level(logging.INFO):
-        play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]))
+        async with open_harness(agent=ScriptedAgent([{"chunks": ["ok"]}])) as h:
+            data = (
+                '{"msgId": "msgOdd", "msgtype": "text", "conversationType": "1", '
+                '"conversationId": "cidOdd", "senderStaffId": "u1", "robotCode": "r", '
+                '"text": {"content": ' + text + "}}"
+            )
+            frame = dingtalk_stream.CallbackMessage.from_dict(
+                {
+                    "specVersion": "1.0",
+                    "type": "CALLBACK",
+                    "data": data,
+                    "headers": {"topic": dingtalk_stream.ChatbotMessage.TOPIC, "messageId": "f1"},
+                }
+            )
+            handler = h.robot.message_handler()
+            assert await handler.process(frame) == (200, "OK")
+            await h.settle()
+            assert h.fake.platform.cards.all() == []
+            assert h.robot.store is not None and h.robot.store.progress("r:msgOdd") is None
+
     said = [r.getMessage() for r in caplog.records if "acked and not answered" in r.getMessage()]
     assert said and "robot message" in said[0], [r.getMessage() for r in caplog.records]
 
 
-def test_a_frame_nested_deeper_than_json_parses_is_acked_on_the_live_connection(
+@pytest.mark.fakeding_virtual
+async def test_a_frame_nested_deeper_than_json_parses_is_acked_on_the_live_connection(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def body(h: BotHarness) -> None:
-        deep = '{"msgId": "m", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
-        frame = {
-            "specVersion": "1.0",
-            "type": "CALLBACK",
-            "data": deep,
-            "headers": {
-                "topic": dingtalk_stream.ChatbotMessage.TOPIC,
-                "messageId": "frameDeep1",
-                "contentType": "application/json",
-            },
-        }
-        connection = h.robot.connection
-        assert isinstance(connection, StreamConnection)
-        async with asyncio.timeout(30):  # (the fake sees the socket before the robot does)
-            await connection.connected.wait()
-        await connection.background_task(frame)
-        await asyncio.sleep(1.0)
-        # the fake never pushed that frame, so the ack it got is one it does not know
-        assert any("ack for unknown messageId 'frameDeep1'" in v for v in violations(h))
-        assert h.fake.platform.cards.all() == []
-
     with caplog.at_level(logging.INFO):
-        play(body, agent=ScriptedAgent([{"chunks": ["ok"]}]))
+        async with open_harness(agent=ScriptedAgent([{"chunks": ["ok"]}])) as h:
+            deep = '{"msgId": "m", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+            frame = {
+                "specVersion": "1.0",
+                "type": "CALLBACK",
+                "data": deep,
+                "headers": {
+                    "topic": dingtalk_stream.ChatbotMessage.TOPIC,
+                    "messageId": "frameDeep1",
+                    "contentType": "application/json",
+                },
+            }
+            connection = h.robot.connection
+            assert isinstance(connection, StreamConnection)
+            async with asyncio.timeout(30):  # (the fake sees the socket before the robot does)
+                await connection.connected.wait()
+            await connection.background_task(frame)
+            await asyncio.sleep(1.0)
+            # the fake never pushed that frame, so the ack it got is one it does not know
+            assert any("ack for unknown messageId 'frameDeep1'" in v for v in violations(h))
+            assert h.fake.platform.cards.all() == []
+
     said = [r.getMessage() for r in caplog.records if "nested too deeply" in r.getMessage()]
     assert said and "frameDeep1" in said[0]
     assert not any(r.exc_info for r in caplog.records)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from fakeding.core.callbacks import card_sign, robot_sign
 from fakeding.core.settings import DEFAULT_CLIENT_SECRET
-from tests.bot.robot_kit import events, is_final, play
+from tests.bot.robot_kit import events, is_final
 from tests.bot.test_robot_http_hardening import encoded, message, raw_post, robot_url
 
 ODD_VALUES: list[Any] = [
@@ -95,70 +95,70 @@ def odd_body(rng: random.Random, base: dict[str, Any]) -> bytes:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_signed_fuzz_never_gets_a_server_error_and_the_robot_keeps_answering(
+@pytest.mark.fakeding_virtual
+async def test_signed_fuzz_never_gets_a_server_error_and_the_robot_keeps_answering(
     seed: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     rng = random.Random(seed)
 
-    async def body(h: BotHarness) -> None:
-        url = robot_url(h)
-        card_url = url.rstrip("/") + "/card" if not url.endswith("/") else url + "card"
-        statuses: set[int] = set()
-        for i in range(80):
-            ts = str(round(h.fake.clock.time() * 1000) + i)
-            if rng.random() < 0.2:  # odd headers
-                ts = rng.choice(["", "abc", "1" * 400, "-1", "1e3", " 1", "１２３"])
-            if rng.random() < 0.5:
-                target = url
-                headers = {"timestamp": ts, "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET)}
-                raw = odd_body(rng, message(h, f"msgFuzz{seed}x{i}", "Hi"))
-            else:
-                target = card_url
-                headers = {
-                    "x-ddpaas-signature-timestamp": ts,
-                    "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET),
-                }
-                raw = odd_body(
-                    rng,
-                    {
-                        "type": "actionCallback",
-                        "outTrackId": f"card{i}",
-                        "userId": "u1",
-                        "content": rng.choice(["{}", "not json", '{"cardPrivateData": 1}', "\ud83d"]),
-                    },
-                )
-            headers = {k: v.encode().decode("latin-1") for k, v in headers.items()}
-            answer = await raw_post(target, headers, raw)
-            statuses.add(answer.status)
-            assert answer.status < 500, (raw[:200], answer)
-            assert answer.content_type == "application/json", (raw[:200], answer)
-            parsed = answer.json()
-            assert isinstance(parsed, dict), answer
-            if answer.status >= 400:
-                assert isinstance(parsed.get("error"), str) and parsed["error"], answer
-                assert len(parsed["error"]) < 2000, answer
-        assert {400, 401} <= statuses, statuses
-        await h.settle()
-        good = await raw_post(
-            url,
-            {
-                "timestamp": (ts := str(round(h.fake.clock.time() * 1000))),
-                "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET),
-            },
-            encoded(message(h, f"msgAfter{seed}", "Where are invoices?")),
-        )
-        assert good.status == 200, good
-        await h.settle()
-        assert f"msgAfter{seed}" in [e.fields["msg"] for e in events(h, "message")]
-        finals = [
-            c
-            for c in h.fake.platform.cards.all()
-            if "Where are invoices?" in json.dumps(c.current, ensure_ascii=False)
-        ]
-        assert len(finals) == 1 and is_final(finals[0].current)
-
     with caplog.at_level(logging.INFO):
-        play(body, agent=ScriptedAgent([{"chunks": ["ok"]}] * 100), robot={"mode": "http"})
+        async with open_harness(agent=ScriptedAgent([{"chunks": ["ok"]}] * 100), robot={"mode": "http"}) as h:
+            url = robot_url(h)
+            card_url = url.rstrip("/") + "/card" if not url.endswith("/") else url + "card"
+            statuses: set[int] = set()
+            for i in range(80):
+                ts = str(round(h.fake.clock.time() * 1000) + i)
+                if rng.random() < 0.2:  # odd headers
+                    ts = rng.choice(["", "abc", "1" * 400, "-1", "1e3", " 1", "１２３"])
+                if rng.random() < 0.5:
+                    target = url
+                    headers = {"timestamp": ts, "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET)}
+                    raw = odd_body(rng, message(h, f"msgFuzz{seed}x{i}", "Hi"))
+                else:
+                    target = card_url
+                    headers = {
+                        "x-ddpaas-signature-timestamp": ts,
+                        "x-ddpaas-signature": card_sign(ts, DEFAULT_CLIENT_SECRET),
+                    }
+                    raw = odd_body(
+                        rng,
+                        {
+                            "type": "actionCallback",
+                            "outTrackId": f"card{i}",
+                            "userId": "u1",
+                            "content": rng.choice(["{}", "not json", '{"cardPrivateData": 1}', "\ud83d"]),
+                        },
+                    )
+                headers = {k: v.encode().decode("latin-1") for k, v in headers.items()}
+                answer = await raw_post(target, headers, raw)
+                statuses.add(answer.status)
+                assert answer.status < 500, (raw[:200], answer)
+                assert answer.content_type == "application/json", (raw[:200], answer)
+                parsed = answer.json()
+                assert isinstance(parsed, dict), answer
+                if answer.status >= 400:
+                    assert isinstance(parsed.get("error"), str) and parsed["error"], answer
+                    assert len(parsed["error"]) < 2000, answer
+            assert {400, 401} <= statuses, statuses
+            await h.settle()
+            good = await raw_post(
+                url,
+                {
+                    "timestamp": (ts := str(round(h.fake.clock.time() * 1000))),
+                    "sign": robot_sign(ts, DEFAULT_CLIENT_SECRET),
+                },
+                encoded(message(h, f"msgAfter{seed}", "Where are invoices?")),
+            )
+            assert good.status == 200, good
+            await h.settle()
+            assert f"msgAfter{seed}" in [e.fields["msg"] for e in events(h, "message")]
+            finals = [
+                c
+                for c in h.fake.platform.cards.all()
+                if "Where are invoices?" in json.dumps(c.current, ensure_ascii=False)
+            ]
+            assert len(finals) == 1 and is_final(finals[0].current)
+
     crashed = [
         r.getMessage()
         for r in caplog.records

@@ -8,9 +8,10 @@ so each byte arrives the way the test sends it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,12 +24,12 @@ from bot.im_robots.dingtalk_stream import http_mode
 from bot.im_robots.dingtalk_stream.config import RobotConfig
 from bot.im_robots.dingtalk_stream.http_mode import MAX_BODY, ReplayGuard, webhook_refusal
 from bot.im_robots.dingtalk_stream.robot import DingTalkStreamRobot
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import BotHarness, open_harness
 from bot.testing.session import DEMO_INSTANCE
 from fakeding.core.callbacks import card_sign, robot_sign
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.testing.scenarios.harness import running_fake
-from tests.bot.robot_kit import events, is_final, only_card, play, violations
+from tests.bot.robot_kit import events, is_final, only_card, violations
 
 QUESTION = "请问我的发票在哪里可以下载？我上个月在贵公司购买了三件商品，" * 30  # ~2.6 KB in UTF-8
 
@@ -111,8 +112,11 @@ def robot_url(h: BotHarness) -> str:
     return url
 
 
-def http_play(body: Callable[[BotHarness], Awaitable[None]], agent: Any = None) -> None:
-    play(body, agent=agent or ScriptedAgent([{"chunks": ["Under Billing."]}] * 5), robot={"mode": "http"})
+def http_harness(agent: Any = None) -> contextlib.AbstractAsyncContextManager[BotHarness]:
+    """The robot in HTTP mode, on the test's virtual-time loop."""
+    return open_harness(
+        agent=agent or ScriptedAgent([{"chunks": ["Under Billing."]}] * 5), robot={"mode": "http"}
+    )
 
 
 def encoded(data: dict[str, Any]) -> bytes:
@@ -120,8 +124,9 @@ def encoded(data: dict[str, Any]) -> bytes:
 
 
 # -- item 1: bodies read whole, to a cap ---------------------------------------------------------
-def test_a_message_split_over_several_tcp_segments_is_read_whole_and_answered() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_message_split_over_several_tcp_segments_is_read_whole_and_answered() -> None:
+    async with http_harness() as h:
         raw = encoded(message(h, "msgSplit"))
         assert len(raw) > 2000
         answer = await raw_post(robot_url(h), signed(h), raw, pieces=4)
@@ -130,11 +135,10 @@ def test_a_message_split_over_several_tcp_segments_is_read_whole_and_answered() 
         assert [e.fields["msg"] for e in events(h, "message")] == ["msgSplit"]
         assert is_final(only_card(h).current)
 
-    http_play(body)
 
-
-def test_a_card_click_split_over_several_tcp_segments_is_read_whole_and_recorded() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_card_click_split_over_several_tcp_segments_is_read_whole_and_recorded() -> None:
+    async with http_harness() as h:
         sent = h.fake.send_message("Can I get a refund?", conversation_id="cidSplitClick", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -170,11 +174,10 @@ def test_a_card_click_split_over_several_tcp_segments_is_read_whole_and_recorded
         assert h.robot.store is not None
         assert [(v.user_id, v.rating) for v in h.robot.store.feedback()] == [("alice", "helpful")]
 
-    http_play(body)
 
-
-def test_an_oversized_body_gets_a_413_json_error_before_it_is_read() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_oversized_body_gets_a_413_json_error_before_it_is_read() -> None:
+    async with http_harness() as h:
         answer = await raw_post(robot_url(h), signed(h), b"", length=MAX_BODY + 1)
         assert answer.status == 413 and answer.content_type == "application/json", answer
         assert f"body larger than {MAX_BODY} bytes" in answer.json()["error"]
@@ -183,12 +186,11 @@ def test_an_oversized_body_gets_a_413_json_error_before_it_is_read() -> None:
         assert answer.status == 413 and "error" in answer.json(), answer
         assert events(h, "message") == []
 
-    http_play(body)
-
 
 # -- item 2: replays, webhooks, the clock, strict bodies ----------------------------------------
-def test_a_replayed_signature_is_refused_as_a_replay() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_replayed_signature_is_refused_as_a_replay() -> None:
+    async with http_harness() as h:
         url, headers = robot_url(h), signed(h)
         first = await raw_post(url, headers, encoded(message(h, "msgR1", "Hi")))
         assert first.status == 200, first
@@ -204,11 +206,10 @@ def test_a_replayed_signature_is_refused_as_a_replay() -> None:
         await h.settle()
         assert sorted(e.fields["msg"] for e in events(h, "message")) == ["msgR1", "msgR2"]
 
-    http_play(body)
 
-
-def test_a_replayed_card_click_is_refused() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_replayed_card_click_is_refused() -> None:
+    async with http_harness() as h:
         sent = h.fake.send_message("Can I get a refund?", conversation_id="cidClickTwice")
         await h.settle()
         card = only_card(h)
@@ -246,8 +247,6 @@ def test_a_replayed_card_click_is_refused() -> None:
         assert forged.status == 409, forged
         assert h.robot.store is not None
         assert [v.user_id for v in h.robot.store.feedback()] == ["alice"]
-
-    http_play(body)
 
 
 def test_the_replay_guard_forgets_after_the_window_and_stays_bounded() -> None:
@@ -291,16 +290,15 @@ def test_a_session_webhook_on_dingtalk_or_the_endpoint_is_accepted(url: str) -> 
     assert webhook_refusal(url, "http://127.0.0.1:8080/") is None
 
 
-def test_a_message_naming_a_foreign_session_webhook_is_refused_and_not_answered() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_message_naming_a_foreign_session_webhook_is_refused_and_not_answered() -> None:
+    async with http_harness() as h:
         data = message(h, "msgHook", "Hi", sessionWebhook="https://evil.example/hook")
         answer = await raw_post(robot_url(h), signed(h), encoded(data))
         assert answer.status == 400, answer
         assert "sessionWebhook 'https://evil.example/hook'" in answer.json()["error"]
         await h.settle()
         assert events(h, "message") == [] and h.fake.platform.cards.all() == []
-
-    http_play(body)
 
 
 @pytest.mark.parametrize(
@@ -315,8 +313,9 @@ def test_a_message_naming_a_foreign_session_webhook_is_refused_and_not_answered(
         ("array", "must be a JSON object"),
     ],
 )
-def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str, words: str) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str, words: str) -> None:
+    async with http_harness() as h:
         headers = signed(h)
         raw = encoded(message(h, "msgBad", "Hi"))
         if kind == "surrogate":
@@ -342,8 +341,6 @@ def test_every_bad_signed_body_gets_a_json_error_naming_what_is_wrong(kind: str,
         assert words in answer.json()["error"], answer
         await h.settle()
         assert events(h, "message") == [] and h.fake.platform.cards.all() == []
-
-    http_play(body)
 
 
 def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
@@ -423,8 +420,9 @@ def test_a_clock_two_hours_off_at_start_and_corrected_later_is_believed_at_once(
         b"",  # connected, silent
     ],
 )
-def test_a_connection_whose_request_head_never_ends_is_closed(head: bytes) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_connection_whose_request_head_never_ends_is_closed(head: bytes) -> None:
+    async with http_harness() as h:
         where = urlsplit(robot_url(h))
         reader, writer = await asyncio.open_connection(where.hostname, where.port)
         writer.write(head)
@@ -439,5 +437,3 @@ def test_a_connection_whose_request_head_never_ends_is_closed(head: bytes) -> No
         assert waited <= http_mode.IDLE_TIMEOUT + 1, waited  # (virtual seconds)
         assert b"200" not in rest
         assert violations(h) == []
-
-    http_play(body)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,13 @@ from aiohttp import web
 from bot.agents.base import OnChunk, Turn, chunk
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.http_mode import AsgiApp, check_signature, expected_sign
-from bot.scenario_adapter import BotHarness, run_virtual
+from bot.scenario_adapter import BotHarness, open_harness, run_virtual
 from bot.testing.session import build_robot
 from fakeding.core.callbacks import card_sign, robot_sign
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.server import FakeDing
 from fakeding.testing.scenarios.harness import running_fake
-from tests.bot.robot_kit import events, is_final, markdown, only_card, play, records, violations
+from tests.bot.robot_kit import events, is_final, markdown, only_card, records, violations
 
 SECRET = "app-secret"
 NOW = 1_767_225_600.0
@@ -66,12 +66,14 @@ def test_a_stale_timestamp_is_refused_with_403(offset: float) -> None:
 
 
 # -- through the fake's HTTP callback mode ---------------------------------------------------------
-def http_play(body: Callable[[BotHarness], Awaitable[None]], agent: Any, **robot: Any) -> None:
-    play(body, agent=agent, robot={"mode": "http", **robot})
+def http_harness(agent: Any, **robot: Any) -> contextlib.AbstractAsyncContextManager[BotHarness]:
+    """The robot in HTTP mode answering with ``agent``, on the test's virtual-time loop."""
+    return open_harness(agent=agent, robot={"mode": "http", **robot})
 
 
-def test_a_message_is_posted_answered_at_once_and_the_card_finished() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_message_is_posted_answered_at_once_and_the_card_finished() -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["Use the ", "sign-in page."], "delay": 0.5}])) as h:
         sent = h.fake.send_message("How do I reset my password?", conversation_id="cidHttp")
         await h.settle()
         (callback,) = records(h, "callback")
@@ -82,13 +84,12 @@ def test_a_message_is_posted_answered_at_once_and_the_card_finished() -> None:
         assert records(h, "push") == [], "nothing goes over Stream in HTTP mode"
         assert violations(h) == []
 
-    http_play(body, ScriptedAgent([{"chunks": ["Use the ", "sign-in page."], "delay": 0.5}]))
 
-
-def test_a_slow_answer_is_finished_after_the_http_answer() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_slow_answer_is_finished_after_the_http_answer() -> None:
     """The answer takes 40 s; the platform waits 5 s for the HTTP answer (no violation)."""
 
-    async def body(h: BotHarness) -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["a", "b", "c", "d"], "delay": 10.0}])) as h:
         h.fake.send_message("Explain billing", conversation_id="cidSlow")
         await h.settle()
         (callback,) = records(h, "callback")
@@ -99,8 +100,6 @@ def test_a_slow_answer_is_finished_after_the_http_answer() -> None:
         assert is_final(only_card(h).current)
         assert violations(h) == []
 
-    http_play(body, ScriptedAgent([{"chunks": ["a", "b", "c", "d"], "delay": 10.0}]))
-
 
 async def _post(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as s, s.post(url, json=body, headers=headers) as r:
@@ -108,8 +107,9 @@ async def _post(url: str, headers: dict[str, str], body: dict[str, Any]) -> tupl
 
 
 @pytest.mark.parametrize(("kind", "status"), [("bad", 401), ("stale", 403), ("good", 200)])
-def test_the_robot_refuses_unsigned_and_stale_posts(kind: str, status: int) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_the_robot_refuses_unsigned_and_stale_posts(kind: str, status: int) -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["ok"]}])) as h:
         url = getattr(h.robot.connection, "url", None)
         assert isinstance(url, str)
         now_ms = int(h.fake.clock.time() * 1000)
@@ -134,8 +134,6 @@ def test_the_robot_refuses_unsigned_and_stale_posts(kind: str, status: int) -> N
         assert len(claimed) == (1 if kind == "good" else 0)
         if kind != "good":
             assert "error" in answer[1] and h.fake.platform.cards.all() == []
-
-    http_play(body, ScriptedAgent([{"chunks": ["ok"]}]))
 
 
 # -- the ASGI entry under a serverless runtime -------------------------------------------------
@@ -328,8 +326,11 @@ def _clicks_answered(h: BotHarness) -> list[Any]:
     ("conversation", "shown"),
     [("group", "Feedback so far: 😊 Helpful 1"), ("single", "You rated: 😊 Helpful")],
 )
-def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversation: str, shown: str) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(
+    conversation: str, shown: str
+) -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["Within 14 days."]}])) as h:
         sent = h.fake.send_message(
             "Can I get a refund?",
             conversation_type=conversation,
@@ -356,11 +357,10 @@ def test_a_click_on_an_interactive_card_is_posted_recorded_and_shown(conversatio
         assert is_final(card.current) and len(events(h, "card.vote")) == 1
         assert records(h, "push") == [] and violations(h) == []
 
-    http_play(body, ScriptedAgent([{"chunks": ["Within 14 days."]}]))
 
-
-def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_follows() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_follows() -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["Within 14 days."]}]), cardMode="ai") as h:
         sent = h.fake.send_message("Can I get a refund?", conversation_id="cidAiVotes", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -384,12 +384,11 @@ def test_a_click_on_an_ai_card_is_answered_with_the_private_vote_and_the_tally_f
         }
         assert records(h, "push") == [] and violations(h) == []
 
-    http_play(body, ScriptedAgent([{"chunks": ["Within 14 days."]}]), cardMode="ai")
-
 
 @pytest.mark.parametrize("kind", ["missing", "bad"])
-def test_a_card_callback_with_a_bad_signature_is_refused_and_records_nothing(kind: str) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_card_callback_with_a_bad_signature_is_refused_and_records_nothing(kind: str) -> None:
+    async with http_harness(ScriptedAgent([{"chunks": ["ok"]}])) as h:
         sent = h.fake.send_message("Can I get a refund?", conversation_id="cidForged")
         await h.settle()
         card = only_card(h)
@@ -430,8 +429,6 @@ def test_a_card_callback_with_a_bad_signature_is_refused_and_records_nothing(kin
         assert events(h, "feedback") == [] and markdown(card.current, "vote") is None
         (good,) = h.fake.platform.apps[DEFAULT_CLIENT_ID].card_callbacks.values()
         assert good[1] == card.callback_url, "the registered route is the card's URL"
-
-    http_play(body, ScriptedAgent([{"chunks": ["ok"]}]))
 
 
 def test_card_callback_url_is_checked_by_config() -> None:

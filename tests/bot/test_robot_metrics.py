@@ -10,8 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
-from tests.bot.robot_kit import UPDATE_ROUTE, api_calls, events, play, updates, violations
+from bot.scenario_adapter import BotHarness, open_harness
+from tests.bot.robot_kit import UPDATE_ROUTE, api_calls, events, updates, violations
 
 
 async def get(url: str) -> tuple[int, str]:
@@ -35,7 +35,8 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_metrics_count_what_happened_and_time_the_cards() -> None:
+@pytest.mark.fakeding_virtual
+async def test_metrics_count_what_happened_and_time_the_cards() -> None:
     agent = ScriptedAgent(
         [
             {"chunks": ["One two three."], "delay": 6.0},
@@ -43,7 +44,7 @@ def test_metrics_count_what_happened_and_time_the_cards() -> None:
         ]
     )
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent, robot={"metricsPort": 0}) as h:
         h.fake.fault(
             {"kind": "api", "route": UPDATE_ROUTE, "status": 500, "count": 2, "code": "unknownError"}
         )  # a streaming update lost, the final retried
@@ -78,11 +79,10 @@ def test_metrics_count_what_happened_and_time_the_cards() -> None:
         assert status == 200 and '"connected": true' in text
         assert violations(h) == []
 
-    play(body, agent=agent, robot={"metricsPort": 0})
 
-
-def test_healthz_is_503_while_the_robot_cannot_connect() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_healthz_is_503_while_the_robot_cannot_connect() -> None:
+    async with open_harness(agent=ScriptedAgent([]), robot={"metricsPort": 0}) as h:
         assert h.robot.exporter is not None and h.robot.exporter.url is not None
         app = h.fake.platform.apps["fakeding-client"]
         secret, app.client_secret = app.client_secret, "rotated"
@@ -95,14 +95,11 @@ def test_healthz_is_503_while_the_robot_cannot_connect() -> None:
         status, _ = await get(h.robot.exporter.url + "/healthz")
         assert status == 200
 
-    play(body, agent=ScriptedAgent([]), robot={"metricsPort": 0})
 
-
-def test_no_metrics_port_means_no_metrics() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_no_metrics_port_means_no_metrics() -> None:
+    async with open_harness(agent=ScriptedAgent([])) as h:
         assert h.robot.metrics is None and h.robot.exporter is None
-
-    play(body, agent=ScriptedAgent([]))
 
 
 @pytest.mark.parametrize("port", [-1, 65536, "9100", True])

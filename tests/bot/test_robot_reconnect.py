@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from fakeding.core.settings import Settings
-from tests.bot.robot_kit import cards, events, is_final, only_card, play, records, violations
+from tests.bot.robot_kit import cards, events, is_final, only_card, records, violations
 
 
 def answer_agent(n: int = 2) -> ScriptedAgent:
     return ScriptedAgent([{"chunks": [f"Answer {i}."]} for i in range(n)])
 
 
-def test_a_system_disconnect_makes_the_robot_reconnect_at_once() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_system_disconnect_makes_the_robot_reconnect_at_once() -> None:
+    async with open_harness(agent=answer_agent()) as h:
         await h.sleep_until(5.0)
         h.fake.fault({"kind": "disconnect"})
         await h.sleep_until(6.0)
@@ -32,11 +33,10 @@ def test_a_system_disconnect_makes_the_robot_reconnect_at_once() -> None:
         assert len(h.fake.stream.live_connections()) == 1
         assert violations(h) == []
 
-    play(body, agent=answer_agent())
 
-
-def test_a_dropped_connection_comes_back_after_a_jittered_backoff_and_gets_the_queue() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_dropped_connection_comes_back_after_a_jittered_backoff_and_gets_the_queue() -> None:
+    async with open_harness(agent=answer_agent()) as h:
         await h.sleep_until(5.0)
         h.fake.fault({"kind": "drop_connection"})
         sent = h.fake.send_message("Anyone?", staff_id="alice")
@@ -57,13 +57,12 @@ def test_a_dropped_connection_comes_back_after_a_jittered_backoff_and_gets_the_q
         assert card.created_at == second.t
         assert violations(h) == []
 
-    play(body, agent=answer_agent())
 
-
-def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
+@pytest.mark.fakeding_virtual
+async def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
     gateway = "/v1.0/gateway/connections/open"
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=answer_agent()) as h:
         await h.sleep_until(5.0)
         # The fake only fails authenticated OpenAPI calls, so break the credentials instead.
         secret = h.fake.platform.apps["fakeding-client"].client_secret
@@ -84,13 +83,14 @@ def test_backoff_grows_while_the_gateway_keeps_failing() -> None:
             if r.fields["route"] == f"POST {gateway}" and r.fields["status"] == 401
         ]
 
-    play(body, agent=answer_agent())
 
-
-def test_a_zombie_connection_is_replaced_by_the_idle_watchdog() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_zombie_connection_is_replaced_by_the_idle_watchdog() -> None:
     settings = Settings(system_ping_interval=10.0)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        settings=settings, agent=answer_agent(), robot={"stream_idle_timeout": 25.0}
+    ) as h:
         await h.sleep_until(12.0)
         h.fake.fault({"kind": "zombie"})
         sent = h.fake.send_message("Hello?", staff_id="alice")  # swallowed by the zombie
@@ -108,13 +108,14 @@ def test_a_zombie_connection_is_replaced_by_the_idle_watchdog() -> None:
         assert len(cards(h)) == 1 and is_final(only_card(h).current)
         assert violations(h) == []
 
-    play(body, settings=settings, agent=answer_agent(), robot={"stream_idle_timeout": 25.0})
 
-
-def test_a_healthy_connection_with_platform_pings_is_not_replaced() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_healthy_connection_with_platform_pings_is_not_replaced() -> None:
     settings = Settings(system_ping_interval=10.0)
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(
+        settings=settings, agent=answer_agent(), robot={"stream_idle_timeout": 25.0}
+    ) as h:
         await h.sleep_until(125.0)
         assert len(records(h, "connect")) == 1
         assert events(h, "stream.idle") == []
@@ -122,13 +123,12 @@ def test_a_healthy_connection_with_platform_pings_is_not_replaced() -> None:
         assert len(pings) == 12, "every ping answered"
         assert violations(h) == []
 
-    play(body, settings=settings, agent=answer_agent(), robot={"stream_idle_timeout": 25.0})
 
-
-def test_an_answer_streaming_through_a_system_disconnect_still_ends_final() -> None:
+@pytest.mark.fakeding_virtual
+async def test_an_answer_streaming_through_a_system_disconnect_still_ends_final() -> None:
     chunks = ["one ", "two ", "three ", "four ", "five "]
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=ScriptedAgent([{"chunks": chunks, "delay": 1.0}])) as h:
         h.fake.send_message("Count to five", staff_id="alice")
         await h.sleep_until(2.5)
         h.fake.fault({"kind": "disconnect"})
@@ -138,5 +138,3 @@ def test_an_answer_streaming_through_a_system_disconnect_still_ends_final() -> N
         assert is_final(card.current)
         assert card.current["contents"][0]["text"] == "".join(chunks)
         assert events(h, "card.final.failed") == [] and violations(h) == []
-
-    play(body, agent=ScriptedAgent([{"chunks": chunks, "delay": 1.0}]))

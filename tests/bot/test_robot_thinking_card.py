@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.agents.scripted import ScriptedAgent
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from fakeding.core.settings import DEFAULT_CLIENT_ID
 from tests.bot.robot_kit import (
     SEND_ROUTE,
@@ -16,7 +16,6 @@ from tests.bot.robot_kit import (
     api_request,
     card_data_of,
     only_card,
-    play,
     violations,
 )
 
@@ -28,8 +27,9 @@ def slow_agent() -> ScriptedAgent:
 
 
 @pytest.mark.parametrize("locale", ["en", "zh"])
-def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) -> None:
+    async with open_harness(agent=slow_agent(), robot={"locale": locale}) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidSupport", title="Support", staff_id="alice", nick="Alice"
         )
@@ -48,11 +48,10 @@ def test_thinking_card_is_a_standard_card_titled_with_the_question(locale: str) 
         await h.settle()
         assert violations(h) == []
 
-    play(body, agent=slow_agent(), robot={"locale": locale})
 
-
-def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() -> None:
+    async with open_harness(agent=slow_agent()) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidSupport", title="Support", staff_id="alice", nick="Alice"
         )
@@ -69,11 +68,10 @@ def test_group_thinking_card_goes_to_the_conversation_and_mentions_the_sender() 
         assert entry["kind"] == "card" and entry["text"] == QUESTION
         await h.settle()
 
-    play(body, agent=slow_agent())
 
-
-def test_one_to_one_thinking_card_goes_to_the_single_chat_receiver() -> None:
-    async def body(h: BotHarness) -> None:
+@pytest.mark.fakeding_virtual
+async def test_one_to_one_thinking_card_goes_to_the_single_chat_receiver() -> None:
+    async with open_harness(agent=slow_agent()) as h:
         h.fake.send_message(
             QUESTION, conversation_id="cidBob", conversation_type="single", staff_id="bob", nick="Bob"
         )
@@ -86,5 +84,3 @@ def test_one_to_one_thinking_card_goes_to_the_single_chat_receiver() -> None:
         assert card.current["header"]["title"]["text"] == QUESTION
         await h.settle()
         assert violations(h) == []
-
-    play(body, agent=slow_agent())

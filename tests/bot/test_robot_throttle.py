@@ -10,7 +10,7 @@ import pytest
 
 from bot.agents.scripted import ScriptedAgent
 from bot.im_robots.dingtalk_stream.config import load_config
-from bot.scenario_adapter import BotHarness
+from bot.scenario_adapter import open_harness
 from tests.bot.robot_kit import (
     QPS_CODE,
     UPDATE_ROUTE,
@@ -20,7 +20,6 @@ from tests.bot.robot_kit import (
     is_final,
     markdown,
     only_card,
-    play,
     records,
     streaming_texts,
     updates,
@@ -32,13 +31,13 @@ def pieces(n: int) -> list[str]:
     return [f"w{i} " for i in range(1, n + 1)]
 
 
-def answer_card(
+async def answer_card(
     turn: dict[str, object], robot: dict[str, object] | None = None
 ) -> tuple[list[str], list[str], list[float], str]:
     """Play one answer; return update reasons, streaming texts, update times, final text."""
     agent = ScriptedAgent([turn])
 
-    async def body(h: BotHarness) -> tuple[list[str], list[str], list[float], str]:
+    async with open_harness(agent=agent, robot=robot) as h:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -49,32 +48,33 @@ def answer_card(
         times = [r.t for r in records(h, "card.update")]
         return reasons, streaming_texts(card), times, str(markdown(final, "answer"))
 
-    return play(body, agent=agent, robot=robot)
 
-
-def test_five_pending_chunks_trigger_an_update() -> None:
+@pytest.mark.fakeding_virtual
+async def test_five_pending_chunks_trigger_an_update() -> None:
     chunks = pieces(12)
-    reasons, texts, _, final = answer_card({"chunks": chunks, "delay": 0.1})
+    reasons, texts, _, final = await answer_card({"chunks": chunks, "delay": 0.1})
     assert reasons == ["batch", "batch"]
     assert texts == ["".join(chunks[:5]), "".join(chunks[:10])]
     assert final == "".join(chunks)
 
 
-def test_two_seconds_since_the_last_update_trigger_an_update() -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_seconds_since_the_last_update_trigger_an_update() -> None:
     chunks = pieces(5)
-    reasons, texts, times, final = answer_card({"chunks": chunks, "delay": 1.0})
+    reasons, texts, times, final = await answer_card({"chunks": chunks, "delay": 1.0})
     assert reasons == ["interval", "interval"]
     assert texts == ["".join(chunks[:2]), "".join(chunks[:4])]
     assert times[:2] == [2.0, 4.0]
     assert final == "".join(chunks)
 
 
-def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_so_far() -> None:
+@pytest.mark.fakeding_virtual
+async def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_so_far() -> None:
     chunks = pieces(200)
     whole = "".join(chunks)
     agent = ScriptedAgent([{"chunks": chunks, "delay": 0.01}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.send_message("Tell me everything", staff_id="alice")
         await h.settle()
         card = only_card(h)
@@ -89,8 +89,6 @@ def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_
         assert any(r.fields["reason"] == "cap" for r in events(h, "throttle"))
         assert len(api_calls(h, UPDATE_ROUTE)) == 20
 
-    play(body, agent=agent)
-
 
 @pytest.mark.parametrize(
     ("config", "turn", "expected"),
@@ -102,7 +100,8 @@ def test_two_hundred_chunks_make_at_most_twenty_updates_each_showing_the_answer_
     ],
     ids=["maxUpdates", "updateBatch", "updateInterval", "all-three"],
 )
-def test_throttle_numbers_come_from_the_config_file(
+@pytest.mark.fakeding_virtual
+async def test_throttle_numbers_come_from_the_config_file(
     tmp_path: Path, config: dict[str, float], turn: dict[str, object], expected: int
 ) -> None:
     (tmp_path / "config.json").write_text(
@@ -110,21 +109,22 @@ def test_throttle_numbers_come_from_the_config_file(
         encoding="utf-8",
     )
     cfg = load_config(tmp_path, env={})
-    robot = {
+    robot: dict[str, object] = {
         "max_updates": cfg.max_updates,
         "update_interval": cfg.update_interval,
         "update_batch": cfg.update_batch,
     }
-    reasons, texts, times, final = answer_card(turn, robot)
+    reasons, texts, times, final = await answer_card(turn, robot)
     assert len(times) == expected
     assert len(texts) == expected - 1
     assert final == "".join(turn["chunks"])  # type: ignore[arg-type]
 
 
-def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
+@pytest.mark.fakeding_virtual
+async def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
     agent = ScriptedAgent([{"chunks": pieces(10), "delay": 0.2} for _ in range(50)])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         for n in range(50):
             h.fake.send_message(f"Question {n}", conversation_id=f"cid{n}", staff_id=f"u{n}")
         await h.settle()
@@ -144,13 +144,12 @@ def test_fifty_simultaneous_answers_never_show_a_rate_limit_error() -> None:
                 inside = [t for t in stamps[i:] if t < start + 1.0]
                 assert len(inside) <= 20, f"{route}: {len(inside)} calls within 1 s at {start}"
 
-    play(body, agent=agent)
 
-
-def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
+@pytest.mark.fakeding_virtual
+async def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
     agent = ScriptedAgent([{"chunks": ["All good."]}])
 
-    async def body(h: BotHarness) -> None:
+    async with open_harness(agent=agent) as h:
         h.fake.fault(
             {
                 "kind": "api",
@@ -172,5 +171,3 @@ def test_a_qps_limit_answer_is_retried_after_at_least_a_second() -> None:
         assert is_final(card.current) and markdown(card.current, "answer") == "All good."
         assert events(h, "card.final.failed") == [] and events(h, "reply.fallback") == []
         assert violations(h) == []
-
-    play(body, agent=agent)

@@ -25,7 +25,7 @@ from fakeding.core.recorder import Record
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
 from fakeding.testing.scenarios import generic
 from fakeding.testing.scenarios.harness import Harness
-from fakeding.testing.scenarios.runner import _act, expand_steps, run_scenario
+from fakeding.testing.scenarios.runner import _act, run_scenario
 from fakeding.testing.scenarios.schema import load_scenario
 from fakeding.testing.scenarios.sdk_robot import load_handlers
 from fakeding.testing.sdk_endpoint import point_sdk_at
@@ -133,7 +133,6 @@ def run_real(path: Path) -> tuple[list[Record], list[Card]]:
     import dingtalk_stream as ds
 
     scenario = load_scenario(path)
-    steps = expand_steps(scenario.data["steps"])
     td = ThreadedFakeDing(Settings().replace(**SETTINGS)).start()
     fake = td.fake
     patch = point_sdk_at(fake.http_url)
@@ -160,9 +159,9 @@ def run_real(path: Path) -> tuple[list[Record], list[Card]]:
         h = Harness(fake, None)  # type: ignore[arg-type]  # _act only uses h.fake
         start = time.monotonic()
         users, convs = scenario.data.get("users") or {}, scenario.data.get("conversations") or {}
-        for index, step in steps:
-            time.sleep(max(0.0, start + float(step["at"]) - time.monotonic()))
-            td.call(_act, h, scenario, index, step, users, convs)
+        for step in scenario.steps:
+            time.sleep(max(0.0, start + step.at - time.monotonic()))
+            td.call(_act, h, scenario, step, users, convs)
         seen, quiet_since, cap = -1, time.monotonic(), time.monotonic() + 60
         while time.monotonic() < cap:
             total = td.call(lambda: fake.recorder.total)

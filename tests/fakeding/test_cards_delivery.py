@@ -1,4 +1,5 @@
-"""Delivering card instances: openSpaceId, the deliver models, userIdType (``fakeding.core.cards.instances``)."""
+"""Delivering card instances: openSpaceId, the deliver models, userIdType
+(``fakeding.core.cards.instances``)."""
 
 from __future__ import annotations
 

@@ -317,6 +317,10 @@ def test_cards_lists_a_card_sent_through_the_openapi(fakeding: ThreadedFakeDing)
         "clientId": DEFAULT_CLIENT_ID,
         "callbackType": "STREAM",
         "privateData": {},
+        "atUsers": [],
+        "flowStatus": None,
+        "finalized": False,
+        "failed": False,
     }
     (version,) = card["versions"]
     assert version["cardData"] == CARD_DATA and version["via"] == "send"

@@ -23,7 +23,8 @@ import yaml
 from bot.scenario_adapter import open_harness, run_virtual
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
 from fakeding.aio.live import Console, export_scenario, feed_of
-from fakeding.core.export import session_scenario, to_yaml
+from fakeding.aio.scenario_yaml import to_yaml
+from fakeding.core.export import session_scenario
 from fakeding.core.platform import Platform
 from fakeding.core.recorder import Record, Recorder
 from fakeding.core.settings import Settings

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from fakeding.core.exceptions import ConfigError
 from fakeding.testing.load.command import run
 from fakeding.testing.load.plan import load_plan
 
@@ -109,3 +112,36 @@ def test_our_robot_passes_its_business_day_plan() -> None:
     f = verdict.figures
     assert f["questions"] > 1000 and f["answers"] == f["questions"]
     assert f["monthly_calls"] > 10_000  # the standard edition's quota would not last a month
+    assert f["clicks"] > 100 and f["clicks_unacked"] == f["clicks_unanswered"] == 0  # feedback votes
+
+
+CLICKY = (
+    "{users: 8, duration: 120, rate: 0.1, groups: 1, group_count: 2, clicks: 0.6, "
+    "click_after: [4, 8], seed: 9}"
+)
+
+
+def test_clicks_on_answers_are_acknowledged_and_answered(tmp_path: Path) -> None:
+    verdict = run(load_plan(plan(tmp_path, "Buttons", CLICKY)))
+    f = verdict.figures
+    assert verdict.ok, verdict.failed
+    assert f["clicks"] >= 3 and f["clicks"] < f["questions"]  # a share of the answers
+    assert f["clicks_unacked"] == f["clicks_unanswered"] == 0
+
+
+def test_a_robot_that_ignores_clicks_fails_naming_them(tmp_path: Path) -> None:
+    verdict = run(load_plan(plan(tmp_path, "IgnoredButtons", CLICKY)))
+    assert set(verdict.failed) == {"clicks_unanswered"}, verdict.failed
+    why = verdict.failed["clicks_unanswered"]
+    assert f"clicks_unanswered = {verdict.figures['clicks']}" in why and " by u0" in why
+
+
+def test_answers_without_buttons_are_not_clicked(tmp_path: Path) -> None:
+    verdict = run(load_plan(plan(tmp_path, "Correct", CLICKY)))
+    assert verdict.ok, verdict.failed
+    assert verdict.figures["clicks"] == 0  # text answers: nothing to click
+
+
+def test_a_click_share_over_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"load.clicks: expected a share of questions from 0 to 1, found 2"):
+        load_plan(plan(tmp_path, "Correct", "{users: 1, duration: 10, rate: 1, clicks: 2}"))

@@ -6,14 +6,11 @@ The official SDK checks that a robot connected before ``reset()`` keeps working 
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from dingtalk_stream import ChatbotHandler, ChatbotMessage
 from websockets.asyncio.client import ClientConnection, connect
@@ -24,7 +21,6 @@ from tests.fakeding.sdk import RecordingHandler, SdkRobot
 
 GATEWAY = "/v1.0/gateway/connections/open"
 SUBS = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
-KIT = Path(__file__).resolve().parents[2] / "fakeding"
 
 
 def _connect_url(fake: ThreadedFakeDing) -> str:
@@ -146,30 +142,3 @@ def test_an_sdk_robot_stays_connected_across_a_reset(fakeding: ThreadedFakeDing)
         ("bot", "pong: after the reset"),
     ]
     assert fakeding.timeline(["connect"]) == [], "the robot never had to reconnect"
-
-
-# -- what the kit may import ------------------------------------------------------------------------
-
-
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-    return found
-
-
-@pytest.mark.parametrize("path", sorted(KIT.rglob("*.py")), ids=lambda p: str(p.relative_to(KIT)))
-def test_the_kit_does_not_import_websockets(path: Path) -> None:
-    bad = sorted(name for name in _imports(path) if name.split(".")[0] == "websockets")
-    assert bad == [], f"{path.name} imports {bad}; the kit must run where websockets<12 is pinned"
-
-
-@pytest.mark.parametrize("path", sorted((KIT / "stream").glob("*.py")), ids=lambda p: p.name)
-def test_the_stream_package_does_not_reach_back_into_the_fake(path: Path) -> None:
-    bad = sorted(name for name in _imports(path) if name in ("..server", "fakeding.server"))
-    assert bad == [], f"stream/{path.name} imports {bad}; it takes Platform and the clock instead"

@@ -179,7 +179,7 @@ class DingTalkStreamRobot(ImRobot):
         cfg = self.cfg
         self.build_core()
         if cfg.mode == "http":
-            from bot.im_robots.dingtalk_stream.http_mode import HttpServer
+            from bot.im_robots.dingtalk_stream.http_aiohttp import HttpServer
 
             self.connection = HttpServer(self)
             return self.connection

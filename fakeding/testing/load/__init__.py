@@ -2,7 +2,8 @@
 that hold for any robot (nothing lost, doubled or unfinished, no cross-talk, per-user order,
 fairness, 403s, calls per answer against the monthly quota). The plan compiles to a scenario
 (handler robots in virtual time, robot processes in real time) and the verdict is computed
-from the fake's records."""
+from the fake's records. A run driven from outside (Locust: ``locust_user``, ``locustfile``)
+is judged from a running fake's records the same way (``remote``)."""
 
 from fakeding.testing.load.command import run_plan
 

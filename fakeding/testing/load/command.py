@@ -28,10 +28,31 @@ def run(plan: LoadPlan) -> Verdict:
     return measure(plan, asked, result.records, result.transcript, result.cards, result.end)
 
 
-def run_plan(path: Path, *, json_path: Path | None = None, html_path: Path | None = None) -> tuple[str, int]:
-    """The text report and the exit code; ``--json`` and ``--html`` write the rest."""
+def run_plan(
+    path: Path,
+    *,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    judge_url: str | None = None,
+    settle: float = 30.0,
+) -> tuple[str, int]:
+    """The text report and the exit code; ``--json`` and ``--html`` write the rest. With
+    ``judge_url`` nothing is run: the records of the fake serving there (a run driven by
+    Locust, say) are judged against the plan's thresholds, once settled."""
     plan = load_plan(path)
-    verdict = run(plan)
+    if judge_url is not None:
+        from fakeding.testing.load.remote import judge
+        from fakeding.testing.load.remote import settle as settled
+
+        verdict = judge(plan, settled(judge_url, limit=settle))
+    else:
+        verdict = run(plan)
+    return report_plan(plan, verdict, json_path=json_path, html_path=html_path)
+
+
+def report_plan(
+    plan: LoadPlan, verdict: Verdict, *, json_path: Path | None = None, html_path: Path | None = None
+) -> tuple[str, int]:
     if json_path is not None:
         json_path.write_text(report.as_json(plan, verdict), encoding="utf-8")
     if html_path is not None:

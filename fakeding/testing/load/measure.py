@@ -4,12 +4,13 @@ and short ones while long ones run), 403s, calls per answer and the month's proj
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from fakeding.core.oracles import cross_talk
 from fakeding.core.record_kinds import RecordKind
+from fakeding.core.tiers import TIERS, with_tier
 from fakeding.testing.load.plan import THRESHOLDS, LoadPlan
 from fakeding.testing.load.workload import Question
 from fakeding.testing.scenarios import generic
@@ -55,6 +56,31 @@ def first_answers(records: list[Any]) -> dict[str, float]:
     return first
 
 
+def click_outcomes(records: list[Any]) -> tuple[list[str], list[str]]:
+    """Clicks (``card by user at t``) whose callback no 200 ack answered, and clicks acked but
+    never followed by a change of their card (the robot's answer to a button: a new card
+    version, from an update or from the callback's own response)."""
+    unacked: list[str] = []
+    unanswered: list[str] = []
+    acks: dict[tuple[str, str], list[float]] = defaultdict(list)  # (card, user) -> 200 acks
+    changes: dict[str, list[float]] = defaultdict(list)  # card -> its changes
+    for r in records:
+        key = str(r.fields.get("key", ""))
+        if r.kind == "ack" and key.startswith("click:") and str(r.fields.get("code")) == "200":
+            head, user, _ = key.rsplit(":", 2)  # click:<card>:<user>:<n>
+            acks[(head.removeprefix("click:"), user)].append(r.t)
+        elif r.kind in ("card.update", "card.stream"):
+            changes[str(r.fields.get("card"))].append(r.t)
+    for click in (r for r in records if r.kind == "click"):
+        card, user = str(click.fields.get("card")), str(click.fields.get("user"))
+        name = f"{card[:12]} by {user} at {click.t:g}s"
+        if not any(t >= click.t for t in acks[(card, user)]):
+            unacked.append(name)
+        elif not any(t >= click.t for t in changes[card]):
+            unanswered.append(name)
+    return unacked, unanswered
+
+
 def p95(values: list[float]) -> float | None:
     if not values:
         return None
@@ -92,6 +118,7 @@ def measure(
         answered = [first[m] for m in ids if m in first]
         if answered != sorted(answered):
             out_of_order.append(user)
+    unacked, unanswered = click_outcomes(records)
     api = [r for r in records if r.kind == RecordKind.API]
     refused = [r for r in api if r.fields.get("status") == 403]
     metered = generic.metered_calls(records)
@@ -112,7 +139,17 @@ def measure(
         "metered_calls": metered,
         "calls_per_answer": round(metered / total, 2) if total else float(metered),
         "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
-        "monthly_quota": (plan.platform.get("monthly_quota")),
+        "violations": sum(1 for r in records if r.kind == "violation"),
+        "faults": dict(
+            sorted(Counter(str(r.fields.get("fault")) for r in records if r.kind == "fault").items())
+        ),
+        "redeliveries": sum(1 for r in records if r.kind == "redeliver"),
+        "reconnects": max(0, sum(1 for r in records if r.kind == "connect") - 1),
+        "clicks": sum(1 for r in records if r.kind == "click"),
+        "clicks_unacked": len(unacked),
+        "clicks_unanswered": len(unanswered),
+        "month_hours": plan.workload.month_hours,
+        "monthly_quota": with_tier(plan.platform).get("monthly_quota"),  # a tier's, or set
         "duration": span,
         "ran_for": round(end, 3),
         "latencies": [
@@ -127,6 +164,8 @@ def measure(
         "unfinished": unfinished,
         "cross_talk": [c.message for c in crossed],
         "out_of_order": out_of_order,
+        "clicks_unacked": unacked,
+        "clicks_unanswered": unanswered,
     }
     verdict = Verdict(figures)
     for name, limit in plan.thresholds.items():
@@ -141,6 +180,23 @@ def measure(
                 shown if involved else ""
             )
     return verdict
+
+
+def projection(figures: dict[str, Any]) -> str:
+    """The month at the observed rate against the quota (or, with none set, against the
+    standard edition's): what share it uses, and the day it runs out."""
+    calls, quota = figures["monthly_calls"], figures.get("monthly_quota")
+    against = f"the quota of {quota} calls"
+    if not quota:
+        quota = TIERS["standard"].monthly_quota
+        against = f"the standard edition's quota of {quota} calls (no monthly_quota set)"
+    if not quota:
+        return ""
+    line = f"the month's projection is {calls} calls, {calls / quota:.0%} of {against}"
+    if calls > quota:
+        hours = figures.get("month_hours", 176.0)
+        line += f": used up after about {hours * quota / calls:.3g} of the month's {hours:g} business hours"
+    return line
 
 
 def bottleneck(figures: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from fakeding.core.exceptions import ConfigError
+from fakeding.core.tiers import with_tier
 
 # threshold -> (what it measures, whether it is an upper bound)
 THRESHOLDS: dict[str, tuple[str, bool]] = {
@@ -24,8 +25,18 @@ THRESHOLDS: dict[str, tuple[str, bool]] = {
     "rate_403": ("share of OpenAPI calls refused with 403", True),
     "calls_per_answer": ("metered OpenAPI calls per answer", True),
     "monthly_calls": ("metered calls a month at the observed rate", True),
+    "clicks_unacked": ("button clicks whose callback the robot did not acknowledge", True),
+    "clicks_unanswered": ("button clicks the robot acknowledged but never answered on the card", True),
+    "violations": ("protocol violations the fake recorded (bad acks, leaked connections ...)", True),
 }
-DEFAULT_THRESHOLDS: dict[str, float] = {"lost": 0, "doubled": 0, "unfinished": 0, "cross_talk": 0}
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "lost": 0,
+    "doubled": 0,
+    "unfinished": 0,
+    "cross_talk": 0,
+    "clicks_unacked": 0,
+    "clicks_unanswered": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,8 @@ class Workload:
     long_share: float = 0.0  # share of questions that are long
     seed: int = 0
     month_hours: float = 176.0  # business hours in a month, for the projection
+    clicks: float = 0.0  # share of questions whose answer card the asker then clicks
+    click_after: tuple[float, float] = (10.0, 30.0)  # seconds after the question
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,17 @@ class LoadPlan:
     workload: Workload
     thresholds: dict[str, float] = field(default_factory=dict)
     answer: dict[str, Any] | None = None  # our robot's scripted answer per question, if any
+    faults: tuple[FaultSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A fault of the fake's (``POST /_fakeding/faults``'s body) armed at ``at`` seconds, or
+    just before a share of the questions (seeded)."""
+
+    fault: dict[str, Any]
+    at: float | None = None
+    share: float | None = None
 
 
 def load_plan(path: Path) -> LoadPlan:
@@ -63,10 +87,13 @@ def load_plan(path: Path) -> LoadPlan:
         raise ConfigError(f"{path}: cannot read the load plan ({exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with robot, load and thresholds")
-    unknown = sorted(set(data) - {"name", "description", "robot", "platform", "load", "thresholds", "answer"})
+    unknown = sorted(
+        set(data) - {"name", "description", "robot", "platform", "load", "thresholds", "answer", "faults"}
+    )
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}; expected name, robot, platform, load, thresholds, answer"
+            f"{path}: unknown key {unknown[0]!r}; expected name, robot, platform, load, thresholds, "
+            "answer, faults"
         )
     load = data.get("load")
     if not isinstance(load, dict):
@@ -87,6 +114,10 @@ def load_plan(path: Path) -> LoadPlan:
     platform = data.get("platform") or {}
     if not isinstance(platform, dict):
         raise ConfigError(f"{path}: platform: expected a mapping of settings")
+    try:
+        with_tier(platform)  # an unknown tier is named now, not after the run
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: platform.{exc}") from None
     answer = data.get("answer")
     return LoadPlan(
         path,
@@ -96,7 +127,38 @@ def load_plan(path: Path) -> LoadPlan:
         workload,
         thresholds,
         answer if isinstance(answer, dict) else None,
+        _faults(path, data.get("faults")),
     )
+
+
+def _faults(path: Path, listed: Any) -> tuple[FaultSpec, ...]:
+    if listed is None:
+        return ()
+    if not isinstance(listed, list):
+        raise ConfigError(f"{path}: faults: expected a list of {{fault: {{kind: ...}}, at: s | share: 0..1}}")
+    out = []
+    for i, item in enumerate(listed):
+        where = f"{path}: faults[{i}]"
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("fault"), dict)
+            or "kind" not in item["fault"]
+        ):
+            raise ConfigError(
+                f"{where}: expected {{fault: {{kind: ...}}, at: seconds}} or {{fault, share}}, found {item!r}"
+            )
+        extra = sorted(set(item) - {"fault", "at", "share"})
+        if extra or ("at" in item) == ("share" in item):
+            raise ConfigError(f"{where}: expected fault and one of at (seconds) or share (of the questions)")
+        value = item.get("at", item.get("share"))
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{where}: expected a number >= 0 for at or share, found {value!r}")
+        if "share" in item and value > 1:
+            raise ConfigError(
+                f"{where}.share: expected a share of the questions from 0 to 1, found {value!r}"
+            )
+        out.append(FaultSpec(dict(item["fault"]), at=item.get("at"), share=item.get("share")))
+    return tuple(out)
 
 
 def _workload(path: Path, load: dict[str, Any]) -> Workload:
@@ -114,6 +176,8 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
         "long_share",
         "seed",
         "month_hours",
+        "clicks",
+        "click_after",
     }
     unknown = sorted(set(load) - known)
     if unknown:
@@ -158,6 +222,9 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
     rate = number("rate", None)
     if rate is None and burst_pair is None:
         raise ConfigError(f"{path}: load: expected rate (questions a second) or burst ({{count, within}})")
+    clicks = number("clicks", 0.0)
+    if clicks is not None and clicks > 1:
+        raise ConfigError(f"{path}: load.clicks: expected a share of questions from 0 to 1, found {clicks!r}")
     turns = pair("turns", (1, 1))
     words = pair("words", (3, 12))
     return Workload(
@@ -174,4 +241,6 @@ def _workload(path: Path, load: dict[str, Any]) -> Workload:
         long_share=float(number("long_share", 0.0) or 0.0),
         seed=int(number("seed", 0) or 0),
         month_hours=float(number("month_hours", 176.0, minimum=1) or 176.0),
+        clicks=float(clicks or 0.0),
+        click_after=pair("click_after", (10.0, 30.0)),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 
-from fakeding.testing.load.measure import Verdict, bottleneck
+from fakeding.testing.load.measure import Verdict, bottleneck, projection
 from fakeding.testing.load.plan import THRESHOLDS, LoadPlan
 
 
@@ -23,10 +23,15 @@ def text(plan: LoadPlan, verdict: Verdict) -> str:
             mark = ("FAIL" if name in verdict.failed else "ok") if limit is not None else "-"
             bound = f" (at most {limit:g})" if limit is not None else ""
             lines.append(f"  {name}: {f[name]}{bound} {mark}")
-    quota = f.get("monthly_quota")
-    if quota:
-        share = f["monthly_calls"] / quota
-        lines.append(f"  the month's projection is {share:.0%} of the quota of {quota} calls")
+    if f.get("faults"):
+        injected = ", ".join(f"{kind} {n}" for kind, n in f["faults"].items())
+        lines.append(
+            f"  faults injected: {injected}; {f['redeliveries']} redeliveries, {f['reconnects']} reconnects"
+        )
+    if f.get("clicks"):
+        lines.append(f"  clicks: {f['clicks']} on answers' buttons")
+    if month := projection(f):
+        lines.append(f"  {month}")
     lines.append(f"bottleneck: {bottleneck(f)}")
     lines += [f"FAILED {why}" for why in verdict.failed.values()]
     lines.append("PASSED" if verdict.ok else f"FAILED: {', '.join(verdict.failed)}")
@@ -89,6 +94,7 @@ text-align:left}}figure{{margin:1em 0}}</style></head><body>
 <h1>load {html.escape(plan.name)}: {html.escape(status)}</h1>
 <p>{f["questions"]} questions from {plan.workload.users} users over {span:g} s;
 bottleneck: {html.escape(bottleneck(f))}</p>
+<p>{html.escape(projection(f))}</p>
 <table><tr><th>figure</th><th>value</th><th>verdict</th></tr>{rows}</table>
 {_svg(arrivals, span, "questions arriving per interval", "#0a66c2")}
 {_svg(latency, span, "seconds to the first answer, by time asked", "#1a7f37")}

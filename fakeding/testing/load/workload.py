@@ -82,8 +82,43 @@ def questions(w: Workload) -> list[Question]:
     return sorted(out, key=lambda q: (q.at, q.user))
 
 
+@dataclass(frozen=True)
+class Click:
+    at: float
+    user: str
+    conversation: str
+
+
+def clicks(w: Workload, asked: list[Question]) -> list[Click]:
+    """A share ``clicks`` of the answers clicked by their asker ``click_after`` the question
+    (the newest card the asker sees there, its first button; an answer without a button is
+    not clicked). A random stream of its own, so adding clicks leaves the questions as they
+    were."""
+    rng = random.Random(f"clicks:{w.seed}")
+    out = [
+        Click(round(q.at + rng.uniform(*w.click_after), 3), q.user, q.conversation)
+        for q in asked
+        if w.clicks and rng.random() < w.clicks
+    ]
+    return sorted(out, key=lambda c: (c.at, c.user))
+
+
+def fault_steps(plan: LoadPlan, asked: list[Question]) -> list[dict[str, Any]]:
+    """The plan's faults as scenario steps: those ``at`` a time, and those with a ``share``
+    just before that share of the questions (a stream of its own, so the questions stay)."""
+    rng = random.Random(f"faults:{plan.workload.seed}")
+    steps: list[dict[str, Any]] = [
+        {"at": f.at, "fault": dict(f.fault)} for f in plan.faults if f.at is not None
+    ]
+    shared = [f for f in plan.faults if f.share is not None]
+    for q in asked if shared else []:
+        steps += [{"at": q.at, "fault": dict(f.fault)} for f in shared if rng.random() < float(f.share or 0)]
+    return steps
+
+
 def scenario(plan: LoadPlan, asked: list[Question]) -> dict[str, Any]:
-    """The scenario a load run plays: users, their conversations, one say step a question."""
+    """The scenario a load run plays: users, their conversations, one say step a question,
+    one click step a click."""
     users = sorted({q.user for q in asked})
     convs = sorted({q.conversation for q in asked})
     steps: list[dict[str, Any]] = []
@@ -92,6 +127,12 @@ def scenario(plan: LoadPlan, asked: list[Question]) -> dict[str, Any]:
         if plan.answer is not None:
             step["answer"] = dict(plan.answer)
         steps.append(step)
+    steps = fault_steps(plan, asked) + steps  # a fault at a question's time comes first
+    for c in clicks(plan.workload, asked):
+        steps.append(
+            {"at": c.at, "click": {"user": c.user, "in": c.conversation, "card": "latest", "button": "*"}}
+        )
+    steps.sort(key=lambda s: float(s["at"]))  # stable: a click after the question at its time
     data: dict[str, Any] = {
         "name": f"load: {plan.name}",
         "users": {u: {"nick": f"User {u[1:]}"} for u in users},

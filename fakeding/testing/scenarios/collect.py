@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from fakeding.testing.scenarios.schema import ScenarioFile
 
 VIRTUAL = pytest.StashKey[bool]()  # set on a scenario item whose robot runs in virtual time
 
@@ -26,13 +29,17 @@ def wants_snapshot(data: dict[str, Any], default: bool) -> bool:
     return bool(data.get("snapshot", default))
 
 
-def make_test(path: Path, compare: bool = True) -> Callable[..., None]:
+def make_test(scenario: Path | ScenarioFile, compare: bool = True) -> Callable[..., None]:
+    """The test of one scenario: a path is loaded when the test runs; a loaded file (the
+    collector's, which read and validated it) runs as it is, not read a second time."""
+    path = scenario if isinstance(scenario, Path) else scenario.path
+
     def test_scenario(snapshot: Any) -> None:
         from fakeding.testing.scenarios.render import render
         from fakeding.testing.scenarios.runner import run_scenario
         from fakeding.testing.scenarios.snapshot import ScenarioSnapshotExtension
 
-        result = run_scenario(path)
+        result = run_scenario(scenario)
         report = render(result)
         if compare:
             assert report == snapshot(extension_class=ScenarioSnapshotExtension)
@@ -54,7 +61,7 @@ class ScenarioFileCollector(pytest.File):
         # A bad file fails collection with file:line: field: problem.
         scenario = load_scenario(self.path)
         compare = wants_snapshot(scenario.data, bool(self.config.getini("fakeding_snapshots")))
-        item = pytest.Function.from_parent(self, name=self.path.stem, callobj=make_test(self.path, compare))
+        item = pytest.Function.from_parent(self, name=self.path.stem, callobj=make_test(scenario, compare))
         item.stash[VIRTUAL] = not is_real_time(scenario.robot)
         yield item
 

@@ -73,11 +73,14 @@ def answers(records: list[Record]) -> dict[str, int]:
     """Answers per delivered message or graph request (msgId or key → count). A webhook reply
     accepted answers the message whose session webhook it used (a graph reply is one); any
     other answer (a card placed in a conversation, a webhook reply naming no known session)
-    answers the oldest message of its conversation not yet answered that way (a redelivered
-    message waits again), else the conversation's latest message (a duplicate answer). Cards
+    answers the oldest message of its conversation not yet answered that way, else a message
+    pushed again (a redelivery a robot answered twice), else the conversation's latest message
+    (a duplicate answer). A redelivered message waits behind the questions not yet answered,
+    so a robot that answers it once (it deduplicates) is not charged with a later one. Cards
     and webhook replies wait apart, so a robot that replies and then sends a card answers
     each message once each way whatever its pace."""
     waiting: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque), "webhook": defaultdict(deque)}
+    again: dict[str, dict[str, deque[str]]] = {"card": defaultdict(deque), "webhook": defaultdict(deque)}
     latest: dict[str, str] = {}
     where: dict[str, str] = {}  # msgId -> conversation; "user:<staffId>" -> conversation
     sessions: dict[str, str] = {}  # a message's session webhook (its tag) -> msgId
@@ -96,17 +99,22 @@ def answers(records: list[Record]) -> dict[str, int]:
                 sessions[str(f["session"])] = msg
         elif rec.kind == RecordKind.REDELIVER and str(f.get("key")) in where:
             msg = str(f["key"])
-            for queues in waiting.values():
+            for queues in again.values():
                 queues[where[msg]].append(msg)
         elif _is_answer(rec, shown):
             conv = str(f.get("conversation") or where.get(f"user:{f.get('user')}", ""))
-            queue = waiting["webhook" if rec.kind == RecordKind.WEBHOOK else "card"][conv]
+            way = "webhook" if rec.kind == RecordKind.WEBHOOK else "card"
+            queue, pushed_again = waiting[way][conv], again[way][conv]
             answered = sessions.get(str(f.get("session")))
             if answered is not None:  # a webhook reply names its message
                 if answered in queue:
                     queue.remove(answered)
+                elif answered in pushed_again:
+                    pushed_again.remove(answered)
+            elif queue:
+                answered = queue.popleft()
             else:
-                answered = queue.popleft() if queue else latest.get(conv)
+                answered = pushed_again.popleft() if pushed_again else latest.get(conv)
             if answered is not None:
                 counts[answered] += 1
     return counts

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakeding.aio.scenario_document import conversation_id, expand_steps
+from fakeding.aio.scenario_document import conversation_id
 from fakeding.aio.scenario_document import pattern_get as _pattern_get
 from fakeding.core.cards import Card
 from fakeding.core.exceptions import ConfigError, ControlError
@@ -27,10 +27,21 @@ from fakeding.core.profiles import with_profile
 from fakeding.core.record_kinds import FAILING_KINDS, RecordKind
 from fakeding.core.recorder import Record
 from fakeding.core.templates import Template
+from fakeding.core.tiers import with_tier
 from fakeding.testing.scenarios import causal, generic
 from fakeding.testing.scenarios.harness import EPOCH, Harness, open_harness, run_virtual, scenario_settings
 from fakeding.testing.scenarios.robots import RobotAdapter
 from fakeding.testing.scenarios.schema import ScenarioFile, load_scenario
+from fakeding.testing.scenarios.steps import (
+    ChangeSettings,
+    Click,
+    FaultStep,
+    GraphRequest,
+    PushEvent,
+    Say,
+    Step,
+    parse_steps,
+)
 
 
 @dataclass
@@ -67,13 +78,23 @@ class ScenarioResult:
         return [e for e in self.expectations if not e.ok]
 
 
+def expand_steps(steps: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Unroll ``repeat``/``every`` steps, filling ``{n}`` (1-based) in strings: ``(index in
+    the file, step)`` pairs (the runner itself reads ``ScenarioFile.steps``, typed)."""
+    return [(step.index, dict(step.raw)) for step in parse_steps(steps)]
+
+
 async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
     data = s.data
-    steps = expand_steps(data["steps"])
+    steps = s.steps
     try:  # platform: {profile: NAME|FILE, ...settings}: the profile's settings, then the rest
         platform = with_profile(dict(data.get("platform") or {}), base=s.path.parent)
     except ConfigError as exc:
         raise s.error(("platform", "profile"), str(exc)) from None
+    try:  # platform: {tier: NAME}: the edition's QPS limits and monthly quota (fakeding.core.tiers)
+        platform = with_tier(platform)
+    except ConfigError as exc:
+        raise s.error(("platform", "tier"), str(exc)) from None
     settings = scenario_settings(**platform)
     users = data.get("users") or {}
     convs = data.get("conversations") or {}
@@ -81,7 +102,7 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         s.robot,
         settings=settings,
         options=s.options,
-        steps=steps,
+        steps=[(step.index, step.raw) for step in steps],
         folder=s.path.parent,
         seed=int(data.get("seed", 0)),
         epoch=epoch,
@@ -89,11 +110,12 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         for template in s.templates:
             h.fake.platform.templates.add(template)
         real_time = is_real_time(s.robot)
-        for index, step in steps:  # at their times, whatever the robot is doing
-            await h.sleep_until(step["at"])
-            if real_time and "click" in step:  # a click needs its card: the one wait kept
-                await _card_made(h, _card_number(step["click"]["card"]), CARD_WAIT)
-            _act(h, s, index, step, users, convs)
+        for step in steps:  # at their times, whatever the robot is doing
+            await h.sleep_until(step.at)
+            if real_time and isinstance(step.action, Click) and step.action.card is not None:
+                # a click needs its card: the one wait kept
+                await _card_made(h, step.action.card, CARD_WAIT)
+            _act(h, s, step, users, convs)
         await _settle(h, float(data.get("settle", 900)))
         fake = h.fake
         cid_names = {conversation_id(name): name for name in _names(steps, convs)}
@@ -131,10 +153,6 @@ async def _settle(h: Harness, limit: float) -> None:
 CARD_WAIT = 30.0  # real seconds a click step waits for its card from a robot process
 
 
-def _card_number(ref: int | str) -> int:
-    return ref if isinstance(ref, int) else int(str(ref).removeprefix("card#"))
-
-
 async def _card_made(h: Harness, n: int, limit: float) -> None:
     """Wait (real time, bounded) until the robot made its ``n``-th card; a click step then
     finds it, or names what is missing."""
@@ -143,92 +161,97 @@ async def _card_made(h: Harness, n: int, limit: float) -> None:
         await asyncio.sleep(0.02)
 
 
-def _names(steps: list[tuple[int, dict[str, Any]]], convs: dict[str, Any]) -> list[str]:
+def _names(steps: list[Step], convs: dict[str, Any]) -> list[str]:
     names = [k for k in convs if "{n}" not in k]
-    for _, step in steps:
-        if "say" in step and step["say"]["in"] not in names:
-            names.append(step["say"]["in"])
+    for step in steps:
+        if isinstance(step.action, Say) and step.action.conversation not in names:
+            names.append(step.action.conversation)
     return names
 
 
-def _act(
-    h: Harness,
-    s: ScenarioFile,
-    index: int,
-    step: dict[str, Any],
-    users: dict[str, Any],
-    convs: dict[str, Any],
-) -> None:
+def _act(h: Harness, s: ScenarioFile, step: Step, users: dict[str, Any], convs: dict[str, Any]) -> None:
     fake = h.fake
-    if "say" in step:
-        say = step["say"]
-        conv = _pattern_get(convs, say["in"])
-        user = _pattern_get(users, say["user"]) or {}
+    action, index = step.action, step.index
+    if isinstance(action, Say):
+        conv = _pattern_get(convs, action.conversation)
+        user = _pattern_get(users, action.user) or {}
         if conv is None:
-            raise s.error(("steps", index, "say", "in"), f"unknown conversation {say['in']!r}")
-        text = say.get("text")
-        if text is not None:
-            text *= int(say.get("text_repeat", 1))
+            raise s.error(("steps", index, "say", "in"), f"unknown conversation {action.conversation!r}")
         fake.send_message(
-            text,
-            conversation_id=conversation_id(say["in"]),
+            action.text,
+            conversation_id=conversation_id(action.conversation),
             conversation_type=conv["type"],
-            title=conv.get("title", say["in"]) if conv["type"] == "group" else None,
-            staff_id=say["user"],
-            nick=user.get("nick", say["user"]),
-            msgtype=say.get("msgtype", "text"),
-            at_bot=say.get("atBot", True),
+            title=conv.get("title", action.conversation) if conv["type"] == "group" else None,
+            staff_id=action.user,
+            nick=user.get("nick", action.user),
+            msgtype=action.msgtype,
+            at_bot=action.at_bot,
         )
-    elif "click" in step:
-        click = step["click"]
+    elif isinstance(action, Click):
         cards = fake.platform.cards.all()
-        n = _card_number(click["card"])
-        if n > len(cards):
-            raise s.error(
-                ("steps", index, "click", "card"),
-                f"card #{n} does not exist at t={step['at']:g}s; {len(cards)} card(s) so far",
-            )
-        card = cards[n - 1]
+        if action.card is None:  # "latest"
+            where = conversation_id(action.conversation) if action.conversation is not None else None
+            shown = [c for c in cards if _shows(c, where, action.user)]
+            card = shown[-1] if shown else None
+            if card is None or (action.button == "*" and not card.buttons()):
+                return  # nothing to click (yet): a workload's click on an answer with no button
+        else:
+            if action.card > len(cards):
+                raise s.error(
+                    ("steps", index, "click", "card"),
+                    f"card #{action.card} does not exist at t={step.at:g}s; {len(cards)} card(s) so far",
+                )
+            card = cards[action.card - 1]
+        if action.button == "*" and not card.buttons():
+            raise s.error(("steps", index, "click", "button"), f"card {card.id} has no request button")
         fake.click(
             card.id,
-            staff_id=click["user"],
-            button_id=_button(s, index, card, click["button"]),
-            params=click.get("params"),
+            staff_id=action.user,
+            button_id=_button(s, index, card, action.button),
+            params=dict(action.params) if action.params is not None else None,
         )
-    elif "fault" in step:
+    elif isinstance(action, FaultStep):
         try:
-            fake.fault(dict(step["fault"]))
+            fake.fault(dict(action.spec))
         except ControlError as exc:  # e.g. a route that matches nothing: named, not a traceback
             raise s.error(("steps", index, "fault", exc.field), exc.problem) from None
-    elif "event" in step:
-        event = step["event"]
+    elif isinstance(action, PushEvent):
         fake.push_event(
-            event["type"],
-            dict(event.get("data") or {}),
-            **({"corp_id": event["corp"]} if "corp" in event else {}),
+            action.type,
+            dict(action.data),
+            **({"corp_id": action.corp} if action.corp is not None else {}),
         )
-    elif "graph" in step:
-        graph = step["graph"]
-        conv = _pattern_get(convs, graph["in"]) or {"type": "group"}
+    elif isinstance(action, GraphRequest):
+        conv = _pattern_get(convs, action.conversation) or {"type": "group"}
         fake.graph_request(
-            graph["text"],
-            conversation_id=conversation_id(graph["in"]),
+            action.text,
+            conversation_id=conversation_id(action.conversation),
             conversation_type=conv["type"],
-            staff_id=graph["user"],
-            nick=(_pattern_get(users, graph["user"]) or {}).get("nick"),
+            staff_id=action.user,
+            nick=(_pattern_get(users, action.user) or {}).get("nick"),
         )
-    elif "settings" in step:
+    elif isinstance(action, ChangeSettings):
         try:  # changed mid-scenario: new rules from now on, nothing forgotten
-            fake.update_settings(step["settings"])
+            fake.update_settings(dict(action.changes))
         except ConfigError as exc:
             raise s.error(("steps", index, "settings"), str(exc)) from None
 
 
+def _shows(card: Card, conversation: str | None, user: str) -> bool:
+    """Whether ``user`` sees ``card`` in ``conversation`` (a 1:1 card names its user)."""
+    if card.conversation_id is not None:
+        return conversation is None or card.conversation_id == conversation
+    return card.single_user == user
+
+
 def _button(s: ScenarioFile, index: int, card: Card, button: str) -> str:
-    """A request button named by id, label or value (instance cards take any id)."""
+    """A request button named by id, label or value (instance cards take any id); ``*`` is
+    the first."""
     if card.kind != "interactive":
         return button
     buttons = card.buttons()
+    if button == "*" and buttons:
+        return buttons[0].id
     for b in buttons:
         if button in (b.id, b.label) or (isinstance(b.value, str) and button == b.value):
             return b.id
@@ -329,11 +352,7 @@ def run_scenario(
 def virtual_end(scenario: ScenarioFile) -> float:
     """Where a virtual run gives up: two hours, or past the last step and its settling (a
     load plan's business day runs eight hours)."""
-    steps = scenario.data.get("steps") or []
-    last = max(
-        (float(s.get("at", 0)) + float(s.get("every", 0)) * (int(s.get("repeat", 1)) - 1) for s in steps),
-        default=0.0,
-    )
+    last = max((step.at for step in scenario.steps), default=0.0)
     return max(7200.0, last + float(scenario.data.get("settle", 900)) + 600.0)
 
 

@@ -23,6 +23,7 @@ from fakeding.aio.scenario_document import (
 from fakeding.core.template_files import load_file
 from fakeding.core.templates import Template, TemplateError
 from fakeding.testing.scenarios.robots import RobotAdapter, RobotAdapterError, choose
+from fakeding.testing.scenarios.steps import Step, parse_steps
 
 __all__ = ["SCHEMA", "ScenarioError", "ScenarioFile", "load_scenario", "parse_scenario", "schema_for"]
 
@@ -32,6 +33,7 @@ class ScenarioFile(ScenarioText):
     adapter: RobotAdapter | None = None  # set by load_scenario
     templates: list[Template] = field(default_factory=list)  # ``templates:``, loaded up front
     options: dict[str, Any] = field(default_factory=dict)  # ``robot:`` without ``adapter``
+    steps: list[Step] = field(default_factory=list)  # ``steps:`` unrolled and typed, in time order
 
     @property
     def robot(self) -> RobotAdapter:
@@ -97,4 +99,5 @@ def parse_scenario(text: str, path: Path, *, robot: str | RobotAdapter | None = 
                 f"robot adapter {scenario.robot.name!r} takes no "
                 "scripted answers; remove 'answer' or choose another robot",
             )
+    scenario.steps = parse_steps(data["steps"])
     return scenario

@@ -77,7 +77,7 @@ def _installed() -> tuple[str, ...]:
     """Folders of installed packages (the SDK, site-packages, the kit): never purged."""
     import sysconfig
 
-    kit = str(Path(__file__).resolve().parents[1])
+    kit = str(Path(__file__).resolve().parents[2])  # fakeding/ (this is fakeding/testing/scenarios/)
     found = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib")}
     return (*sorted(found), kit, sys.prefix, sys.base_prefix)
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import requests
-from dingtalk_stream import AckMessage, ChatbotHandler, ChatbotMessage
+from dingtalk_stream import AckMessage, CallbackHandler, ChatbotHandler, ChatbotMessage
 
 
 def thinking_time(text: str) -> float:
@@ -74,3 +74,77 @@ class Metered(Correct):
                 "msgParam": json.dumps({"content": "answer"}),
             },
         )
+
+
+def _openapi(method: str, path: str, token: str, body: dict[str, Any]) -> None:
+    from dingtalk_stream import utils  # the endpoint the SDK is pointed at
+
+    requests.request(
+        method,
+        f"{utils.DINGTALK_OPENAPI_ENDPOINT}{path}",
+        timeout=10,
+        headers={"x-acs-dingtalk-access-token": token},
+        json=body,
+    ).raise_for_status()
+
+
+def _card(text: str) -> str:
+    button = {"type": "button", "id": "yes", "actionType": "request", "label": {"text": "Yes"}, "value": "{}"}
+    return json.dumps(
+        {"contents": [{"type": "markdown", "text": text}, {"type": "action", "actions": [button]}]}
+    )
+
+
+class CardAnswer(Correct):
+    """Answers in a group with an ordinary card that has a request button ("yes")."""
+
+    async def answer(self, msg: ChatbotMessage) -> None:
+        await asyncio.sleep(thinking_time(msg.text.content))
+        token = self.dingtalk_client.get_access_token()
+        card_id = f"card-{msg.message_id}"
+        body = {
+            "cardTemplateId": "StandardCard",
+            "robotCode": msg.robot_code,
+            "cardBizId": card_id,
+            "openConversationId": msg.conversation_id,
+            "cardData": _card("thinking ..."),
+        }
+        _openapi("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", token, body)
+        _openapi(
+            "PUT",
+            "/v1.0/im/robots/interactiveCards",
+            token,
+            {"cardBizId": card_id, "cardData": _card("answer: " + msg.text.content.strip()[:20])},
+        )
+
+
+class ClickAnswered(CallbackHandler):  # type: ignore[misc]
+    """Acks a click and marks the card with the choice."""
+
+    answers = True
+
+    async def process(self, callback: Any) -> tuple[int, str]:
+        card_id = str(callback.data.get("outTrackId"))
+        if self.answers:
+            token = self.dingtalk_client.get_access_token()
+            _openapi(
+                "PUT",
+                "/v1.0/im/robots/interactiveCards",
+                token,
+                {"cardBizId": card_id, "cardData": _card("thanks for voting")},
+            )
+        return AckMessage.STATUS_OK, "OK"
+
+
+class ClickIgnored(ClickAnswered):
+    """Acks a click and does nothing with it (the user's vote shows nowhere)."""
+
+    answers = False
+
+
+def Buttons() -> dict[str, Any]:  # noqa: N802 (a factory named as the robot)
+    return {ChatbotMessage.TOPIC: CardAnswer(), CallbackHandler.TOPIC_CARD_CALLBACK: ClickAnswered()}
+
+
+def IgnoredButtons() -> dict[str, Any]:  # noqa: N802
+    return {ChatbotMessage.TOPIC: CardAnswer(), CallbackHandler.TOPIC_CARD_CALLBACK: ClickIgnored()}

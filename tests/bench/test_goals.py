@@ -1,0 +1,81 @@
+"""The issue 21 item 6 table and note: each figure against its goal, from the figures given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import goals
+from bench.concurrency import Round
+
+
+def tp(seconds: float = 0.5, ceiling: float = 0.4, sdk: float = 0.45) -> dict[str, Any]:
+    return {
+        "messages": 300,
+        "seconds": seconds,
+        "ceiling_seconds": ceiling,
+        "sdk_seconds": sdk,
+        "per_second": 300 / seconds,
+        "ceiling_per_second": 300 / ceiling,
+        "share_of_ceiling": ceiling / seconds,
+        "sdk_share_of_ceiling": ceiling / sdk,
+        "requests_per_message": 4.0,
+        "cpu_ms": {"fake": 1.2, "ceiling_fake": 1.0},
+        "fake_cpu_ratio": 1.2,
+    }
+
+
+def day(wall: float = 30.0, ok: bool = True) -> dict[str, Any]:
+    return {
+        "plan": "handler_day.yaml",
+        "users": 50,
+        "wall_s": wall,
+        "cpu_s": 12.0,
+        "load_before": 1.0,
+        "load_after": 2.0,
+        "ok": ok,
+        "failed": {} if ok else {"lost": "lost = 1"},
+        "figures": {"questions": 2800, "duration": 28800.0},
+    }
+
+
+def paced(makespan: float) -> Round:
+    return Round(30, "real", True, makespan, 0, 0, 0, 0.1, 0.2, makespan, answer_s=1.2)
+
+
+def test_each_figure_is_judged_against_its_goal() -> None:
+    rows = goals.table(tp(), [paced(2.80)], [2.70], day())
+    a, b, c, d = rows[2:]
+    assert "1.20x (1.20 / 1.00 ms)" in a and a.endswith("| met |")
+    assert "30.0 s wall" in b and "8 virtual hours" in b and b.endswith("| met |")
+    assert "80%" in c and c.endswith("| met |")  # 0.4 / 0.5
+    assert "1.037" in d and d.endswith("| met |")  # 2.80 / 2.70
+
+
+def test_a_figure_past_its_goal_says_not_met() -> None:
+    slow = {**tp(seconds=1.0), "fake_cpu_ratio": 1.8}
+    rows = goals.table(slow, [paced(3.0)], [2.70], day(wall=61.0))
+    assert all(row.endswith("| not met |") for row in rows[2:]), rows
+
+
+def test_a_day_that_fails_its_plan_is_not_met_however_fast() -> None:
+    [b] = [r for r in goals.table(tp(), [], [], day(wall=5.0, ok=False)) if "(b)" in r]
+    assert "FAILED lost" in b and b.endswith("| not met |")
+
+
+def test_the_sdk_share_of_the_gap_is_computed_from_the_rounds() -> None:
+    robot, sdk, part = goals.sdk_gap(tp(seconds=0.6, ceiling=0.4, sdk=0.5))
+    assert (round(robot, 3), round(sdk, 3), round(part or 0, 3)) == (0.2, 0.1, 0.5)
+    text = goals.note(tp(seconds=0.6, ceiling=0.4, sdk=0.5), day())
+    assert "0.10 s (50%) is already there with the SDK alone" in text
+
+
+def test_an_sdk_no_slower_than_the_ceiling_leaves_the_gap_to_the_robot() -> None:
+    text = goals.note(tp(seconds=0.6, ceiling=0.4, sdk=0.39), day())
+    assert "The SDK's path is not the limit" in text and "0.20 s gap" in text
+
+
+def test_the_robot_s_pace_bounds_the_short_answers_ratio_from_below() -> None:
+    assert goals.pace_bound(1.2, 100, 18.0) == 1.2 + 100 / 18
+    text = goals.pace_note([paced(2.9)], [2.7], 18.0, 20.0)
+    assert "1.062 at 30" in text  # (1.2 + 30 / 18) / 2.7
+    assert goals.pace_note([], [], 18.0, 20.0) == ""
