@@ -160,7 +160,7 @@ def test_load_step_and_run_a_scenario_with_the_robot_answering(
     assert "all 3 steps sent" in page.inner_text("#replay-status")
     assert page.is_disabled("#replay-step") and page.is_disabled("#replay-run")
     assert serious_violations(page, axe) == []
-    fake.change_settings(redelivery_delay=Settings().redelivery_delay)
+    fake.update_settings({"redelivery_delay": Settings().redelivery_delay})
     assert errors == []
     page.close()
 
