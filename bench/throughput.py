@@ -344,7 +344,8 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
         "sdk_seconds": sdk_seconds,
         "sdk_share_of_ceiling": ceil_s / sdk_seconds,
         "fake_cpu_ratio": (
-            None if ms["fake"] is None or not ms["ceiling_fake"] else ms["fake"] / ms["ceiling_fake"]
+            # None: a side spent less than one CPU tick (a tiny run), so there is nothing to compare
+            None if not ms["fake"] or not ms["ceiling_fake"] else ms["fake"] / ms["ceiling_fake"]
         ),
         "cpu_ms": ms,
         "busy": {k: median_or_none(v) for k, v in busy.items()},

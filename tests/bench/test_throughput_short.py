@@ -49,7 +49,7 @@ def test_a_tiny_throughput_run_reports_cpu_per_message_before_and_after() -> Non
     assert tp["sdk_seconds"] > 0 and tp["sdk_share_of_ceiling"] > 0
     if HAS_PROC:
         assert cpu["fake"] is not None and cpu["ceiling_fake"] is not None
-        assert tp["fake_cpu_ratio"] is None or tp["fake_cpu_ratio"] > 0  # None: no ceiling CPU tick
+        assert tp["fake_cpu_ratio"] is None or tp["fake_cpu_ratio"] > 0  # None: a side had no CPU tick
     assert cpu["after"] is not None and cpu["after"] > 0, why
     if "before" in why:  # only a tree without the baseline commit may skip it
         assert why["before"].startswith(f"git archive {throughput.BASELINE} failed"), why
