@@ -23,10 +23,10 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
-from fakeding.aio.control import clipped
+from fakeding.aio.control_routes import body_of, clipped, register
 from fakeding.aio.scenario_yaml import to_yaml
 from fakeding.aio.stream_ws import StreamServer
-from fakeding.core import control_settings, control_spec, jsonsafe
+from fakeding.core import control_settings, jsonsafe
 from fakeding.core.control_settings import knobs
 from fakeding.core.describe import Refs, describe
 from fakeding.core.exceptions import ConfigError, ControlError
@@ -360,15 +360,8 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def settings(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             return _json(current_settings(fake))
-        try:
-            body = jsonsafe.loads(await request.read() or b"{}")  # BadJson is a ValueError
-            if not isinstance(body, dict):
-                raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
-            return _json(change_settings(fake, body))
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
+        try:  # the body's shape is checked against the table's schema before this runs
+            return _json(change_settings(fake, body_of(request)))
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
@@ -392,35 +385,14 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         return _json(fake.platform.faults.listing())
 
     async def disarm(request: web.Request) -> web.StreamResponse:
-        try:
-            body = jsonsafe.loads(await request.read() or b"{}")
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
-        ident = body.get("id") if isinstance(body, dict) else None
-        if not isinstance(ident, int) or isinstance(ident, bool):
-            return _json(
-                {
-                    "error": f"id: expected the number of an armed fault (GET "
-                    f"/_fakeding/faults lists them), found {ident!r}",
-                    "field": "id",
-                },
-                400,
-            )
-        done = fake.platform.faults.disarm(ident)
+        done = fake.platform.faults.disarm(int(body_of(request)["id"]))  # a whole number, checked
         return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
 
     async def upload(request: web.Request) -> web.StreamResponse:
         """A file the page's user picked: kept as the platform keeps message files, so the
         robot downloads it through /v1.0/robot/messageFiles/download with the code."""
         try:
-            body = jsonsafe.loads(await request.read() or b"{}")
-            code = store_upload(fake.platform, body)
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
+            code = store_upload(fake.platform, body_of(request))
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         return _json({"downloadCode": code})
@@ -466,22 +438,19 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         "disarm": disarm,
         "scenario": scenario,
     }
-    control_spec.register(r, "live", handlers)
+    register(r, "live", handlers)
 
 
-def store_upload(platform: Platform, body: Any) -> str:
-    """``{"name", "base64"}`` kept under a new download code; errors name the field."""
-    if not isinstance(body, dict):
-        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+def store_upload(platform: Platform, body: dict[str, Any]) -> str:
+    """``{"name", "base64"}`` (strings, checked against the table's schema) kept under a new
+    download code; errors name the field."""
+    name = body["name"]
+    if not name.strip():
         raise ControlError(
             "name", f"expected the file's name (1-255 characters), found {jsonsafe.echo(name)}"
         )
-    raw = body.get("base64")
+    raw = body["base64"]
     try:
-        if not isinstance(raw, str):
-            raise ValueError("not a string")
         data = base64.b64decode(raw, validate=True)
     except (ValueError, binascii.Error):
         raise ControlError(
