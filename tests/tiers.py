@@ -123,6 +123,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_load_remote.py": "virtual",
     "tests/fakeding/test_load_workload.py": "pure",
     "tests/fakeding/test_answer_attribution.py": "pure",
+    "tests/fakeding/test_api_views.py": "realtime",
     "tests/fakeding/test_qps_tiers.py": "process",
     "tests/fakeding/test_live_paging.py": "realtime",
     "tests/fakeding/test_node_connection_leak.py": "external",
