@@ -20,7 +20,11 @@ from fakeding.core.control_spec import ROUTES, ControlRoute
 from fakeding.core.exceptions import ControlError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-BODY = web.RequestKey("fakeding.checked_body", dict[str, Any])  # the checked body, for the handler
+# Where the checked body waits for the handler: a typed key where aiohttp has them (3.12+; a
+# string key there warns), a string before (the oldest aiohttp the kit allows has no RequestKey).
+BODY: Any = (
+    web.RequestKey("fakeding.checked_body", dict) if hasattr(web, "RequestKey") else "fakeding.checked_body"
+)
 ERROR_MAX_CHARS = 1000
 
 
@@ -55,7 +59,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 def body_of(request: web.Request) -> dict[str, Any]:
     """The body ``validated`` checked for this request."""
-    return request[BODY]
+    body: dict[str, Any] = request[BODY]
+    return body
 
 
 def validated(route: ControlRoute, handler: Handler) -> Handler:
