@@ -31,7 +31,7 @@ from fakeding.aio.tls_route import add_env_route
 from fakeding.core import control_settings, template_files, users
 from fakeding.core.api import SentMessage
 from fakeding.core.cards import Card
-from fakeding.core.cards.model import CardVersion, drawn_data
+from fakeding.core.cards.model import CardVersion, drawn_at
 from fakeding.core.clock import LoopClock
 from fakeding.core.custom_robots import CustomRobot
 from fakeding.core.doctor import diagnose
@@ -277,16 +277,25 @@ class FakeDing:
         return [template_summary(t) for t in self.platform.templates.all()]
 
     def card_view(
-        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+        self,
+        card_id: str,
+        *,
+        user: str | None = None,
+        local: dict[str, Any] | None = None,
+        version: int | None = None,
     ) -> dict[str, Any] | None:
         """What ``user`` sees of a card of a registered template (None for other cards):
-        its nodes (markdown also as the client's HTML) and its flow state."""
+        its nodes (markdown also as the client's HTML) and its flow state; ``version`` (1 =
+        the first): as it was then, with the user's private data of then."""
         card = self.platform.cards.get(card_id)
         template = self.platform.templates.get(card.template_id)
         if template is None:
             return None
-        private = card.private_data.get(user or "", {})
-        data = drawn_data(card)
+        if version is not None and not 1 <= version <= len(card.versions):
+            raise ControlError("version", f"expected 1 to {len(card.versions)}, found {version}")
+        index = len(card.versions) - 1 if version is None else version - 1
+        private = card.versions[index].private.get(user or "", {})
+        data = drawn_at(card, index)
         view = render_template(template, data, private, local, card_id=card.id)
         surface = "ai" if template.is_ai else "card"
         nodes = []

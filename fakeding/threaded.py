@@ -197,10 +197,16 @@ class ThreadedFakeDing:
         return self.call(self.fake.templates)
 
     def card_view(
-        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+        self,
+        card_id: str,
+        *,
+        user: str | None = None,
+        local: dict[str, Any] | None = None,
+        version: int | None = None,
     ) -> dict[str, Any] | None:
-        """What ``user`` sees of a template card (None when its template is not registered)."""
-        return self.call(self.fake.card_view, card_id, user=user, local=local)
+        """What ``user`` sees of a template card (None when its template is not registered);
+        ``version`` (1 = the first): as it was then."""
+        return self.call(self.fake.card_view, card_id, user=user, local=local, version=version)
 
     def doctor(self) -> list[dict[str, Any]]:
         """Likely misconfigurations so far, in DingTalk's words, errors first."""

@@ -182,8 +182,14 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         for key, value in request.query.items():
             if key.startswith("local."):
                 local[key[len("local.") :]] = value
+        raw = request.query.get("version")
+        if raw is not None and (not raw.isdigit() or int(raw) < 1):
+            raise ControlError("version", f"expected a version number (1 = the first), found {raw[:40]!r}")
+        version = int(raw) if raw is not None else None
         try:
-            view = fake.card_view(request.match_info["card_id"], user=request.query.get("user"), local=local)
+            view = fake.card_view(
+                request.match_info["card_id"], user=request.query.get("user"), local=local, version=version
+            )
         except KeyError as exc:
             raise ControlError("card_id", str(exc.args[0]) if exc.args else str(exc)) from None
         return view

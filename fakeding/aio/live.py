@@ -14,11 +14,13 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 import sys
 import weakref
 from collections import Counter
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path, PurePath
 from typing import Any, Protocol, TextIO
 
 from aiohttp import web
@@ -411,6 +413,15 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             headers={"Content-Disposition": 'attachment; filename="emulator-session.yaml"'},
         )
 
+    async def scenario_steps(request: web.Request) -> web.StreamResponse:
+        """A scenario file's text, validated as ``fakeding scenario run`` does, as typed steps
+        the page replays (``fakeding.aio.scenario_replay`` says why the page sends them)."""
+        try:  # the body's shape is checked against the table's schema before this runs
+            answer = typed_steps(body_of(request))
+        except ControlError as exc:  # its problem names the file, line and field itself
+            return _json({"error": clipped(exc.problem), "field": exc.field}, 400)
+        return _json(answer)
+
     app.on_shutdown.append(on_shutdown)
     r = app.router
     r.add_get("/", page)
@@ -428,8 +439,37 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         "armed": armed,
         "disarm": disarm,
         "scenario": scenario,
+        "scenario_steps": scenario_steps,
     }
     register(r, "live", handlers)
+
+
+def typed_steps(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"yaml": TEXT, "name"?: FILE NAME}`` (strings, checked against the table's schema) as
+    ``page_replay.page_steps`` types it; a file that does not validate is a ``ControlError``
+    whose problem names the file, line, step and field (``scenario.yaml:12: steps[2].say.user:
+    unknown user 'bob'; declared: ['alice']``)."""
+    text, name = body["yaml"], body.get("name") or "scenario.yaml"
+    if not text.strip():
+        raise ControlError("yaml", f"yaml: expected the scenario file's text, found {jsonsafe.echo(text)}")
+    try:
+        from fakeding.aio.scenario_document import ScenarioError, check_any_robot
+        from fakeding.aio.scenario_replay import page_steps
+    except ImportError:
+        need = "yaml: loading a scenario needs PyYAML: pip install 'fakeding[scenarios]'"
+        raise ControlError("yaml", need) from None
+    try:
+        path = Path(PurePath(name.replace("\\", "/")).name or "scenario.yaml")
+        scenario = check_any_robot(text, path)  # the connected robot answers: no adapter
+    except ScenarioError as exc:
+        raise ControlError(_where(str(exc)), str(exc)) from None
+    return page_steps(scenario)
+
+
+def _where(message: str) -> str:
+    """The field a scenario error names (``file:12: steps[2].say.user: …`` → ``steps[2].say.user``)."""
+    found = re.match(r"[^:]*:\d+: ([A-Za-z_][\w.\[\]-]*|\(top\)): ", message)
+    return found.group(1) if found else "yaml"
 
 
 def store_upload(fake: FakeDingAPI, body: dict[str, Any]) -> str:

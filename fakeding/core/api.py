@@ -138,9 +138,15 @@ class FakeDingAPI(Protocol):
         """Registered card templates."""
 
     def card_view(
-        self, card_id: str, *, user: str | None = None, local: dict[str, Any] | None = None
+        self,
+        card_id: str,
+        *,
+        user: str | None = None,
+        local: dict[str, Any] | None = None,
+        version: int | None = None,
     ) -> dict[str, Any] | None:
-        """What ``user`` sees of a card of a registered template (None for other cards)."""
+        """What ``user`` sees of a card of a registered template (None for other cards);
+        ``version`` (1 = the first): as it was then."""
 
     # -- typed views and the emulator's actions (the runner, the live view, reports) --------------
     def card(self, card_id: str) -> Card:

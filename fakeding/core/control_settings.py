@@ -51,7 +51,7 @@ def check_changes(changes: dict[str, Any], *, allow_fixed: bool = False) -> dict
         if knob is None or (name in FIXED and not allow_fixed):
             known = ", ".join(k for k in table if allow_fixed or k not in FIXED)
             raise ControlError(name, f"no such setting; expected one of {known}")
-        out[name] = check_value(knob, value)
+        out[name] = _qps_routes(value) if name == "qps_routes" else check_value(knob, value)
     return out
 
 

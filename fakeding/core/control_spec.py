@@ -396,6 +396,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         params={"card_id": "card-example"},
         query={
             "user": ("whose private data to draw", "alice"),
+            "version": ("the version to draw, with that user's private data then (default: the latest)", "1"),
             "local.NAME": ("a local variable's value (an input's text)", ""),
         },
         handler="card_view",
@@ -561,6 +562,48 @@ ROUTES: tuple[ControlRoute, ...] = (
         query={"name": ("the scenario's name", "example session")},
         media="application/yaml",
         handler="scenario",
+        owner="live",
+    ),
+    ControlRoute(
+        "POST",
+        "/_fakeding/scenario/steps",
+        "a scenario file's text checked with the scenario schema and answered as typed steps, "
+        "each with the control request that replays it (the emulator's Load scenario); an error "
+        "names the file's line, the step and the field",
+        obj(
+            ("name", "steps", "setup", "notes"),
+            name=STR,
+            file=STR,
+            steps=arr(
+                obj(
+                    ("n", "index", "line", "at", "kind", "summary", "request"),
+                    n={"type": "integer"},
+                    index={"type": "integer"},
+                    line={"type": "integer"},
+                    at=NUM,
+                    kind={"enum": ["say", "click", "fault", "event", "graph", "settings", "wait"]},
+                    summary=STR,
+                    request={"type": ["object", "null"]},
+                    conversation=STR,
+                    card={"type": "integer"},
+                    note=STR,
+                )
+            ),
+            setup=arr(ANY_OBJ),
+            notes=arr(STR),
+        ),
+        body=obj(
+            ("yaml",),
+            yaml={"type": "string", "minLength": 1, "title": "the scenario file's text"},
+            name={"type": ["string", "null"], "title": "the file's name"},
+        ),
+        example={
+            "yaml": "name: hello\nusers: {u1: {nick: Ann}}\nconversations: {team: {type: group}}\n"
+            "steps:\n  - at: 0\n    say: {user: u1, in: team, text: hi}\n",
+            "name": "hello.yaml",
+        },
+        bad={"yaml": "name: hello\nsteps:\n  - at: 0\n    say: {user: nobody, in: team, text: hi}\n"},
+        handler="scenario_steps",
         owner="live",
     ),
     ControlRoute(

@@ -39,7 +39,7 @@ import pytest
 
 from fakeding.core._extras import MissingExtra
 from fakeding.core.profiles import with_profile
-from fakeding.core.settings import Settings
+from fakeding.core.settings import Settings, knobs
 from fakeding.testing.sdk_endpoint import EndpointPatch, point_sdk_at
 from fakeding.threaded import ThreadedFakeDing
 
@@ -127,8 +127,9 @@ def _start(
 def _adopt(server: ThreadedFakeDing, settings: Settings, apps: Iterable[tuple[str, str]] | None) -> None:
     """A fake started early (``fakeding_early``, before fixtures exist) takes the session's
     fixtures now: their settings, and any app it does not have yet."""
-    if server.settings != settings:
-        server.configure(**vars(settings))
+    if server.settings != settings:  # where it binds (``host``) is fixed once it serves
+        fixed = {name for name, knob in knobs().items() if knob.fixed}
+        server.update_settings({k: v for k, v in vars(settings).items() if k not in fixed})
     have = {app["clientId"] for app in server.apps()}
     for client_id, secret in apps or ():
         if client_id not in have:

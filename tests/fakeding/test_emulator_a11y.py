@@ -70,6 +70,7 @@ def test_tabs_are_a_tablist_worked_by_arrow_keys_and_alt_digits(
         ["faults", "false", -1],
         ["settings", "false", -1],
         ["connections", "false", -1],
+        ["replay", "false", -1],
     ]
     assert page.get_attribute("#pane-timeline", "role") == "tabpanel"
 
@@ -84,7 +85,9 @@ def test_tabs_are_a_tablist_worked_by_arrow_keys_and_alt_digits(
     page.keyboard.press("ArrowRight")
     assert selected() == ["faults", "faults", "pane-faults"]
     page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")  # wraps to the last
+    page.keyboard.press("ArrowLeft")  # wraps to the last: Replay (Alt+5)
+    assert selected() == ["replay", "replay", "pane-replay"]
+    page.keyboard.press("ArrowLeft")
     assert selected() == ["connections", "connections", "pane-connections"]
     page.keyboard.press("Home")
     assert selected() == ["timeline", "timeline", "pane-timeline"]

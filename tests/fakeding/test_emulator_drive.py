@@ -70,11 +70,14 @@ def test_every_setting_is_typed_with_help_and_default_and_applies(
     page.close()
 
 
-def test_faults_with_their_options_are_listed_and_disarmed(browser: Any, fakeding: ThreadedFakeDing) -> None:
-    page = browser.new_page(viewport=DESKTOP)
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_faults_with_their_options_are_listed_and_disarmed(
+    browser: Any, fakeding: ThreadedFakeDing, size: dict[str, int]
+) -> None:
+    page = browser.new_page(viewport=size)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")
-    _open(page, DESKTOP, "faults")
+    _open(page, size, "faults")
     page.wait_for_selector("#faults-armed li >> text=none")
 
     page.select_option("#fault-route", "PUT /v1.0/card/streaming")

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
-from tests.fakeding.emulator_page import DESKTOP, LiveRobot
+from tests.fakeding.emulator_page import DESKTOP, PHONE, LiveRobot
 
 
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_no_robot_is_said_and_a_message_to_nobody_says_it_is_queued(
-    browser: Any, fakeding: ThreadedFakeDing
+    browser: Any, fakeding: ThreadedFakeDing, size: dict[str, int]
 ) -> None:
-    page = browser.new_page(viewport=DESKTOP)
+    page = browser.new_page(viewport=size)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#live-state[data-state=live]")  # the page is linked ...
     page.wait_for_selector("#robots[data-state=none] >> text=no robot connected")  # ... nobody else
@@ -56,12 +59,15 @@ def test_the_robots_connected_are_named_with_their_sdk_and_since_when(browser: A
         robot.stop()
 
 
-def test_the_page_opens_on_the_most_recent_conversation(browser: Any, fakeding: ThreadedFakeDing) -> None:
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_page_opens_on_the_most_recent_conversation(
+    browser: Any, fakeding: ThreadedFakeDing, size: dict[str, int]
+) -> None:
     fakeding.send_message("older", conversation_id="cidGroup001", at_bot=False)
     fakeding.send_message(
         "the latest words", conversation_id="cidGroupLatest", title="latest group", at_bot=False
     )
-    page = browser.new_page(viewport=DESKTOP)
+    page = browser.new_page(viewport=size)
     page.goto(fakeding.http_url + "/")
     page.wait_for_selector("#messages >> text=the latest words")
     assert page.inner_text("#chat-title") == "latest group"

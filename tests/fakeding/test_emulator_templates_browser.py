@@ -5,6 +5,7 @@ the robot's private answer to the clicking user only; and our robot's AI card in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,68 @@ def test_our_ai_card_is_drawn_from_its_template_and_voted_on(browser: Any, ai_ro
     page.click("#messages .card .card-btn[data-button-id=feedback_helpful]")
     page.wait_for_selector("#messages .card >> text=You rated: 😊 Helpful", timeout=10_000)
     page.wait_for_selector("#messages .card >> text=Feedback so far: 😊 Helpful 1")
+    # The history draws every version from the template, with the user's private data of
+    # then: before the vote there is no "You rated" (before: earlier versions were data dumps).
+    latest = int(page.get_attribute("#messages .card", "data-version") or 0)
+    seen: list[tuple[int, str, bool]] = []
+    for version in range(latest - 1, 0, -1):
+        page.click("#messages .card .prev")
+        drawn = f"#messages .card[data-version='{version}'] .card-template .card-body > *"
+        page.wait_for_selector(drawn)  # filled in one go when the view comes: all of it
+        label = page.inner_text("#messages .card .version-label")
+        text = page.inner_text("#messages .card .card-template")
+        assert "flowStatus" not in text
+        seen.append((version, label.rsplit("· ", 1)[-1], "You rated" in text))
+        if "You rated" not in text:
+            break
+    # versions from the vote (its callback) on show the rating; the one before it does not
+    assert seen[-1][2] is False and all(rated for _, _, rated in seen[:-1]), seen
+    assert len(seen) >= 2 and seen[-2][1] == "callback", seen
+    assert page.query_selector("#messages .card .card-btn[data-button-id=feedback_helpful]")
+    page.click("#messages .card .latest")
+    page.wait_for_selector("#messages .card >> text=You rated: 😊 Helpful")
     assert errors == []
+    page.close()
+
+
+def test_progress_bars_tags_and_charts_are_drawn_as_elements(
+    browser: Any, fakeding: ThreadedFakeDing, tmp_path: Path
+) -> None:
+    from tests.fakeding.test_templates_drawn import DATA, _components_export
+
+    export = tmp_path / "components.json"
+    export.write_text(json.dumps(_components_export()), encoding="utf-8")
+    fakeding.add_template("components.schema", export)
+    fakeding.join_group("cidGroup001", DEFAULT_CLIENT_ID)
+    answer = requests.post(
+        fakeding.http_url + "/v1.0/card/instances/createAndDeliver",
+        headers={"x-acs-dingtalk-access-token": sdk_client().get_access_token()},
+        timeout=5,
+        json={
+            "cardTemplateId": "components.schema",
+            "outTrackId": "parts-1",
+            "cardData": {"cardParamMap": DATA},
+            "openSpaceId": "dtv1.card//IM_GROUP.cidGroup001",
+            "imGroupOpenDeliverModel": {"robotCode": DEFAULT_CLIENT_ID},
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(fakeding.http_url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    card = page.wait_for_selector("#messages .card[data-card-id=parts-1] .tpl-progress")
+    assert card is not None
+    bars = page.eval_on_selector_all(
+        "#messages .card .tpl-progress",
+        "bs => bs.map(b => [b.getAttribute('aria-valuenow'),"
+        " b.querySelector('.tpl-progress-fill').style.width])",
+    )
+    assert bars == [["100", "100%"], ["60", "60%"]]
+    tags = page.eval_on_selector_all("#messages .card .tpl-tag", "ts => ts.map(t => t.textContent)")
+    assert tags == ["Finance", "Too long", "Wrong"]
+    assert page.get_attribute("#messages .card svg.tpl-chart", "aria-label") == "barChart, 2 points"
+    assert len(page.query_selector_all("#messages .card svg.tpl-chart rect")) == 2
+    assert "[" not in page.inner_text("#messages .card .card-template")  # nothing dumped
     page.close()
 
 

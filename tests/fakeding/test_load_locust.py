@@ -22,7 +22,7 @@ import pytest
 
 ROBOTS = Path(__file__).resolve().parent / "load_robots"
 ROOT = Path(__file__).resolve().parents[2]
-LOCUSTFILE = ROOT / "fakeding" / "load" / "locustfile.py"
+LOCUSTFILE = ROOT / "fakeding" / "testing" / "load" / "locustfile.py"
 EXPORT = re.compile(r"export DINGTALK_OPENAPI_ENDPOINT=(http://127\.0\.0\.1:\d+)")
 
 pytestmark = pytest.mark.timeout(240)

@@ -133,7 +133,8 @@ def test_every_element_is_drawn_or_reported_once() -> None:
         template_id="t",
         source="t",
     )
-    view = render(template, {"rows": '[{"name": "a"}, {"name": "b"}]', "c": '{"x": 1}'})
+    chart = '{"type": "lineChart", "data": [{"x": "a", "y": 1}, {"x": "b", "y": 2}]}'
+    view = render(template, {"rows": '[{"name": "a"}, {"name": "b"}]', "c": chart})
     assert view.lines() == [
         "a",
         "b",
@@ -142,7 +143,7 @@ def test_every_element_is_drawn_or_reported_once() -> None:
         "[image https://example.com/a.png]",
         "---",
         "[loading]",
-        '[chart {"x":1}]',
+        "[chart lineChart, 2 points]",  # an element, not its data dumped
         "[unknown element MysteryView]",
         "[unknown element MysteryView]",
     ]

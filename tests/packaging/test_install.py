@@ -34,7 +34,7 @@ def test_the_kit_metadata_has_classifiers_and_no_dev_extra(kit_wheel: Path) -> N
     extras = {
         line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")
     }
-    assert extras == {"scenarios", "sdk", "tls"}, extras
+    assert extras == {"scenarios", "sdk", "tls", "load"}, extras
     assert "Classifier: Framework :: Pytest" in metadata and "License-Expression: MIT" in metadata
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert requires and not [r for r in requires if "pytest" in r or "ruff" in r or "mypy" in r], requires

@@ -48,7 +48,7 @@ const I18N = {
 Object.assign(I18N.en, {
   skip: "Skip to the composer", shortcuts: "Shortcuts", panes: "Panes",
   keySlash: "type a message (focus the composer)", keyUp: "in an empty composer: recall the last message",
-  keyAlt: "timeline, faults, settings, connections", keyArrows: "on the tabs: the previous or next pane",
+  keyAlt: "timeline, faults, settings, connections, replay", keyArrows: "on the tabs: the previous or next pane",
   keyHelp: "this help", live: "page: live", noRobot: "no robot connected",
   robotsUp: "robot {list}", since: "since +{t}s",
   queued: "Queued: no robot is connected to receive it. Start one, and it gets the message:",
@@ -69,7 +69,7 @@ Object.assign(I18N.en, {
 Object.assign(I18N.zh, {
   skip: "跳到输入框", shortcuts: "快捷键", panes: "面板",
   keySlash: "输入消息（聚焦输入框）", keyUp: "输入框为空时：取回上一条消息",
-  keyAlt: "时间线、故障、设置、连接", keyArrows: "在标签上：上一个或下一个面板",
+  keyAlt: "时间线、故障、设置、连接、回放", keyArrows: "在标签上：上一个或下一个面板",
   keyHelp: "本帮助", live: "页面：实时", noRobot: "没有机器人连接",
   robotsUp: "机器人 {list}", since: "自 +{t}s",
   queued: "已排队：没有机器人连接来接收它。启动一个，它就会收到这条消息：",
@@ -179,6 +179,7 @@ function onEvents(batch) {
     else if (e.type === "say") addSay(e);
     else if (e.type === "reset") { connect(); return; }
   }
+  if (R.steps.length) scheduleReplay();
 }
 
 // ---- the control token ------------------------------------------------------------------------
@@ -253,20 +254,26 @@ function inline(s) {
     .replace(/&lt;br\s*\/?&gt;/gi, "<br>");
 }
 function markdown(text, surface = "card") {
-  const blocks = []; let para = []; let fenced = false;
+  const blocks = []; let para = []; let fenced = false; let list = null;
+  const endList = () => { if (list) blocks.push(`</${list}>`); list = null; };
   const flush = () => { if (para.length) blocks.push(`<p>${para.map(inline).join(surface === "ai" ? " " : "<br>")}</p>`); para = []; };
+  const item = (kind, text) => {  // list items inside their list (a bare <li> is no list to a screen reader)
+    if (list !== kind) { endList(); blocks.push(`<${kind}>`); list = kind; }
+    blocks.push(`<li>${inline(text)}</li>`);
+  };
   for (const line of String(text).replace(/\r\n/g, "\n").split("\n")) {
     const fence = /^\s*(```|~~~)/.test(line);
     if (fence) fenced = !fenced;
-    if (fenced || fence || /^\s*\|.*\|\s*$/.test(line)) { flush(); blocks.push(`<p class="literal">${esc(line)}</p>`); continue; }
-    if (!line.trim()) { flush(); continue; }
+    if (fenced || fence || /^\s*\|.*\|\s*$/.test(line)) { flush(); endList(); blocks.push(`<p class="literal">${esc(line)}</p>`); continue; }
+    if (!line.trim()) { flush(); endList(); continue; }
     let m;
+    if ((m = line.match(/^\s*([-*+]|\d+\.)\s+(.*)$/))) { flush(); item(/\d/.test(m[1]) ? "ol" : "ul", m[2]); continue; }
+    endList();
     if ((m = line.match(/^(#{1,6})\s+(.*)$/))) { flush(); blocks.push(`<h${m[1].length}>${inline(m[2])}</h${m[1].length}>`); }
-    else if ((m = line.match(/^\s*(?:[-*+]|\d+\.)\s+(.*)$/))) { flush(); blocks.push(`<li>${inline(m[1])}</li>`); }
     else if ((m = line.match(/^>\s?(.*)$/))) { flush(); blocks.push(`<blockquote>${inline(m[1])}</blockquote>`); }
     else para.push(line);
   }
-  flush();
+  flush(); endList();
   const div = el("div", { class: "card-md" });
   div.innerHTML = blocks.join("");
   return div;
@@ -316,14 +323,16 @@ function renderInstance(card, data) {
 }
 
 // ---- template cards: the fake's renderer draws them for the user looking ---------------------
-// Only the latest version is drawn from the template (history shows the data); inputs keep
-// what the user typed in card.local, sent as their local input when a button is tapped.
-function renderTemplate(card) {
+// Every version is drawn from the template (``version``: an earlier one, as the user saw it
+// then); inputs keep what the user typed in card.local, sent as their local input when a
+// button is tapped.
+function renderTemplate(card, version = null) {
   const node = el("div", { class: "card-inner card-template" });
   const body = el("div", { class: "card-body" });
   node.append(body);
   const local = card.local || (card.local = {});
   const q = new URLSearchParams({ user: S.user });
+  if (version) q.set("version", String(version));
   for (const [k, v] of Object.entries(local)) q.set(`local.${k}`, v);
   api(`/_fakeding/cards/${encodeURIComponent(card.meta.id)}/view?${q}`)
     .then((r) => r.json())
@@ -362,8 +371,48 @@ function fillTemplate(card, node, body, view) {
       } else if (n.action === "dtOpenLink" && /^https?:/.test(n.src || "")) {
         row.append(link(n.text, n.src, "card-btn"));
       }
-    } else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
+    } else if (n.kind === "progress") body.append(progressBar(n.text));
+    else if (n.kind === "tag") body.append(el("div", { class: "tpl-tags" }, el("span", { class: "tpl-tag", text: n.text })));
+    else if (n.kind === "tags") body.append(el("div", { class: "tpl-tags" }, ...n.text.split(" · ").filter(Boolean).map((x) => el("span", { class: "tpl-tag", text: x }))));
+    else if (n.kind === "chart") body.append(drawChart(n.text));
+    else body.append(el("div", { class: "muted", text: `[${n.kind} ${n.text}]` }));
   }
+}
+
+// Designer components drawn as what they are: a bar for a ProgressBar, chips for tags, a
+// small bar chart for a chart (its values, not its JSON).
+function progressBar(text) {
+  const pct = parseFloat(text);
+  const bar = el("div", { class: "tpl-progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": text || "progress" },
+    el("span", { class: "tpl-progress-track" }, el("span", { class: "tpl-progress-fill" })),
+    el("span", { class: "tpl-progress-text", text: text || "" }));
+  if (!Number.isNaN(pct)) {
+    bar.setAttribute("aria-valuenow", String(pct));
+    bar.querySelector(".tpl-progress-fill").style.width = `${Math.max(0, Math.min(100, pct))}%`;
+  }
+  return bar;
+}
+function drawChart(text) {
+  let chart = null;
+  try { chart = JSON.parse(text); } catch (_) { /* drawn as empty below */ }
+  const points = chart && Array.isArray(chart.data) ? chart.data.slice(0, 60) : [];
+  const name = `${(chart && chart.type) || "chart"}, ${points.length} points`;
+  const ys = points.map((p) => Number(p && p.y) || 0);
+  const top = Math.max(1, ...ys);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(1, ys.length) * 10} 50`);
+  svg.setAttribute("class", "tpl-chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", name);
+  ys.forEach((y, i) => {
+    const r = document.createElementNS(ns, "rect");
+    const h = Math.max(1, (y / top) * 48);
+    r.setAttribute("x", String(i * 10 + 1)); r.setAttribute("y", String(50 - h));
+    r.setAttribute("width", "8"); r.setAttribute("height", String(h));
+    svg.append(r);
+  });
+  return el("figure", { class: "tpl-chart-box", "data-points": String(points.length) }, svg, el("figcaption", { class: "muted", text: name }));
 }
 
 async function clickTemplate(card, buttonId) {
@@ -406,8 +455,9 @@ function renderCard(id) {
   const data = v.cardData || {};
   node.dataset.version = String(index + 1);
   node.dataset.final = String(!!(data.contents || []).find((c) => c && c.id === "feedback"));
-  const drawn = card.meta.drawn && card.shown == null;
-  node.append(drawn ? renderTemplate(card) : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
+  // a template card is drawn in every version, with the user's private data of then
+  node.append(card.meta.drawn ? renderTemplate(card, card.shown == null ? null : index + 1)
+    : card.meta.cardKind === "instance" ? renderInstance(card, data) : renderStandard(card, data));
   const t0 = card.versions[0] ? card.versions[0].t : v.t;
   const hist = el("div", { class: "card-history" },
     el("div", { class: "row" },
@@ -730,7 +780,7 @@ function announce(e) {
   $("#announcer").textContent = t("said", { who, text });
 }
 
-const TABS = ["timeline", "faults", "settings", "connections"];
+const TABS = ["timeline", "faults", "settings", "connections", "replay"];
 function selectTab(name, focus = false) {
   for (const b of document.querySelectorAll("#tabs [role=tab]")) {
     const on = b.dataset.tab === name;
@@ -759,7 +809,7 @@ function typing(target) {
   return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 function onShortcut(ev) {
-  if (ev.altKey && !ev.ctrlKey && !ev.metaKey && /^Digit[1-4]$/.test(ev.code)) {
+  if (ev.altKey && !ev.ctrlKey && !ev.metaKey && /^Digit[1-5]$/.test(ev.code)) {
     ev.preventDefault();
     const name = TABS[Number(ev.code.slice(5)) - 1];
     openDrawer("panes", true);
@@ -1222,9 +1272,212 @@ function wire() {
   $("#lang").onclick = () => { S.lang = S.lang === "zh" ? "en" : "zh"; localStorage.setItem("fakeding.lang", S.lang); applyLang(); };
 }
 
+// ---- Replay: a scenario file's steps sent to the running fake (issue 24, item 5) -----------------
+// The server checks the file with the scenario schema and types each step with its control
+// request (POST /_fakeding/scenario/steps); the page sends them, one per Step or at their times
+// with Run all, and shows under each step what the robot answered to it.
+Object.assign(I18N.en, {
+  replay: "Replay", replayOpen: "Load scenario…", replayStep: "Step", replayRun: "Run all", replayStop: "Stop",
+  replayHere: "Load into Replay", replayHelp: "Load a scenario file (or drop one on the page): its steps go to the robots connected now, one by one or at their times.",
+  replayLoaded: "{file}: {n} steps", replayDone: "all {n} steps sent", replayNext: "next: step {n} of {total}",
+  replayNoCard: "card #{n} does not exist yet ({have} card(s) since the replay began): wait for the robot's answer, then Step again",
+  robotAnswered: "robot", noAnswer: "no answer yet", lineN: "line {n}",
+});
+Object.assign(I18N.zh, {
+  replay: "回放", replayOpen: "加载场景…", replayStep: "单步", replayRun: "全部运行", replayStop: "停止",
+  replayHere: "加载到回放", replayHelp: "加载场景文件（或拖放到页面上）：它的步骤发给当前连接的机器人，逐步或按时间。",
+  replayLoaded: "{file}：{n} 步", replayDone: "已发送全部 {n} 步", replayNext: "下一步：第 {n} / {total} 步",
+  replayNoCard: "卡片 #{n} 还不存在（回放开始后有 {have} 张）：等机器人回答后再单步",
+  robotAnswered: "机器人", noAnswer: "还没有回答", lineN: "第 {n} 行",
+});
+const R = { steps: [], setup: [], next: 0, running: false, started: false, baseCards: null, wake: null, file: "" };
+
+async function loadScenarioText(text, name) {
+  $("#replay-error").textContent = "";
+  try {
+    const r = await api("/_fakeding/scenario/steps", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ yaml: text, name }) });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error || `${r.status}`);
+    replayStop();
+    Object.assign(R, { steps: data.steps, setup: data.setup, notes: data.notes, next: 0, started: false, baseCards: null, file: data.file || name });
+  } catch (err) {
+    $("#replay-error").textContent = err.message;  // names the line, the step and the field
+  }
+  drawReplay();
+}
+async function loadScenarioFile(file) {
+  if (!file) return;
+  selectTab("replay"); openDrawer("panes", true);
+  loadScenarioText(await file.text(), file.name);
+}
+
+let replayTimer = null;
+function scheduleReplay() {
+  if (replayTimer) return;
+  replayTimer = setTimeout(() => { replayTimer = null; drawReplay(); }, 120);
+}
+function cardsSinceStart() {
+  return [...S.cards.keys()].filter((id) => R.baseCards && !R.baseCards.has(id));
+}
+function cardText(id) {
+  if (!S.cards.has(id)) return "";
+  const node = renderCard(id);
+  const hist = node.querySelector(".card-history");
+  if (hist) hist.remove();
+  const parts = [];  // each text apart: a detached node has no layout for innerText to use
+  const walk = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) parts.push(walk.currentNode.nodeValue);
+  return parts.join(" ").replace(/\s+/g, " ").trim();
+}
+function answersTo(s) {
+  // What the robot said in the step's conversation after the step, until the next step there.
+  if (s.kind === "click" && s.cardId) return [cardText(s.cardId)].filter(Boolean);
+  if (s.kind !== "say" || s.from == null) return [];
+  const c = S.convs.get(s.conversation);
+  if (!c) return [];
+  const later = R.steps.find((o) => o.n > s.n && o.kind === "say" && o.conversation === s.conversation && o.from != null);
+  return c.items.slice(s.from, later ? later.from : undefined).filter((e) => e.who === "bot")
+    .map((e) => (e.kind === "card" && e.ref ? cardText(e.ref) : String(e.text || e.kind))).filter(Boolean);
+}
+function drawReplay() {
+  const list = $("#replay-steps");
+  const total = R.steps.length;
+  list.replaceChildren(...R.steps.map((s, i) => {
+    const state = s.state || (i === R.next ? "current" : "todo");
+    const li = el("li", { class: `replay-step ${state}`, "data-n": String(s.n), "data-kind": s.kind, "data-state": state },
+      el("div", { class: "row" },
+        el("span", { class: "at", text: `+${Number(s.at).toFixed(1)}s` }),
+        el("span", { class: "what", text: s.summary }),
+        el("span", { class: "muted", text: t("lineN", { n: s.line }) })));
+    if (i === R.next) li.setAttribute("aria-current", "step");
+    if (s.note) li.append(el("div", { class: "muted note", text: s.note }));
+    if (s.error) li.append(el("div", { class: "error outcome", text: s.error }));
+    else if (s.state === "done") {
+      const said = answersTo(s);
+      const out = el("div", { class: "outcome" });
+      if (s.kind === "say" || s.kind === "click") {
+        if (said.length) for (const text of said) out.append(el("div", { class: "answer" }, el("b", { text: `${t("robotAnswered")}: ` }), text));
+        else out.append(el("span", { class: "muted", text: t("noAnswer") }));
+      } else if (s.result) out.append(el("span", { class: "muted", text: s.result }));
+      li.append(out);
+    }
+    return li;
+  }));
+  $("#replay-step").disabled = R.running || R.next >= total;
+  $("#replay-run").disabled = R.running || R.next >= total;
+  $("#replay-stop").disabled = !R.running;
+  const notes = (R.notes || []).join(" · ");
+  $("#replay-status").textContent = !total ? "" : [t("replayLoaded", { file: R.file, n: total }),
+    R.next >= total ? t("replayDone", { n: total }) : t("replayNext", { n: R.next + 1, total }), notes].filter(Boolean).join(" · ");
+}
+
+async function sendRequest(method, path, body) {
+  const r = await api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || `${r.status}`);
+  return data;
+}
+function buttonOf(cardId, button) {
+  // A click names its button by id, label or value, as in `fakeding scenario run`.
+  const card = S.cards.get(cardId);
+  const versions = card ? card.versions.filter(Boolean) : [];
+  const data = versions.length ? versions[versions.length - 1].cardData || {} : {};
+  for (const item of data.contents || []) {
+    for (const b of (item && item.type === "action" && item.actions) || []) {
+      if ([b.id, label(b), b.value].includes(button)) return b.id;
+    }
+  }
+  return button;
+}
+async function replayStep() {
+  const s = R.steps[R.next];
+  if (!s) return false;
+  if (!R.started) {
+    R.started = true;
+    R.baseCards = new Set(S.cards.keys());
+    for (const req of R.setup || []) {
+      try { await sendRequest(req.method, req.path, req.body); } catch (err) { $("#replay-error").textContent = err.message; }
+    }
+  }
+  s.error = null;
+  try {
+    if (!s.request) s.result = s.note || "";
+    else if (s.kind === "click") {
+      const made = cardsSinceStart();
+      if (made.length < s.card) { s.error = t("replayNoCard", { n: s.card, have: made.length }); drawReplay(); return false; }
+      s.cardId = made[s.card - 1];
+      const body = Object.assign({}, s.request.body, { buttonId: buttonOf(s.cardId, s.button) });
+      await sendRequest("POST", `/_fakeding/cards/${encodeURIComponent(s.cardId)}/click`, body);
+    } else {
+      if (s.kind === "say") {
+        const b = s.request.body.conversation;
+        ensureConv(b.id, b.type, b.title);
+        s.from = S.convs.get(b.id).items.length;
+        if (S.current !== b.id) { S.current = b.id; renderConvList(); renderChat(); }
+      }
+      const answer = await sendRequest(s.request.method, s.request.path, s.request.body);
+      if (s.kind === "fault") s.result = `${t("armed")}: ${JSON.stringify(answer.armed)}`;
+      else if (s.kind === "event") s.result = `${t("pushed")}: ${answer.messageId || "queued"}`;
+      else if (s.kind === "settings") s.result = t("applied");
+    }
+    s.state = "done";
+  } catch (err) {
+    s.state = "error"; s.error = err.message;
+  }
+  R.next += 1;
+  drawReplay();
+  return true;
+}
+function pause(ms) {
+  return new Promise((resolve) => { R.wake = resolve; setTimeout(resolve, Math.max(0, ms)); });
+}
+async function replayRun() {
+  if (R.running || R.next >= R.steps.length) return;
+  R.running = true; drawReplay();
+  const t0 = performance.now(), at0 = R.steps[R.next].at;
+  while (R.running && R.next < R.steps.length) {
+    const s = R.steps[R.next];
+    await pause(t0 + (s.at - at0) * 1000 - performance.now());
+    if (s.kind === "click") {  // a click needs its card: wait for it (30 s at most), as the runner does
+      const until = performance.now() + 30000;
+      while (R.running && (!R.baseCards || cardsSinceStart().length < s.card) && performance.now() < until && R.started) await pause(100);
+    }
+    if (!R.running) break;
+    if (!(await replayStep())) break;  // a click without its card: said under the step
+  }
+  R.running = false; drawReplay();
+}
+function replayStop() {
+  R.running = false;
+  if (R.wake) R.wake();
+}
+function wireReplay() {
+  $("#replay-open").onclick = () => $("#replay-file").click();
+  $("#replay-file").onchange = (ev) => { const f = ev.target.files[0]; ev.target.value = ""; loadScenarioFile(f); };
+  $("#replay-step").onclick = replayStep;
+  $("#replay-run").onclick = replayRun;
+  $("#replay-stop").onclick = replayStop;
+  $("#scenario-replay").onclick = () => {
+    $("#scenario-dialog").close();
+    selectTab("replay"); openDrawer("panes", true);
+    loadScenarioText($("#scenario-yaml").textContent, "emulator-session.yaml");
+  };
+  // A scenario file dropped anywhere on the page is loaded (other files are left alone).
+  const isScenario = (f) => f && /\.ya?ml$/i.test(f.name);
+  document.addEventListener("dragover", (ev) => { if ([...(ev.dataTransfer.items || [])].some((i) => i.kind === "file")) ev.preventDefault(); });
+  document.addEventListener("drop", (ev) => {
+    const f = ev.dataTransfer && ev.dataTransfer.files[0];
+    if (!f) return;
+    ev.preventDefault();
+    if (isScenario(f)) loadScenarioFile(f);
+    else { selectTab("replay"); openDrawer("panes", true); $("#replay-error").textContent = `${f.name}: expected a scenario file (.yaml or .yml)`; }
+  });
+}
+
 resetState();
 wire();
 wireWorkbench();
 wireFind();
+wireReplay();
 applyLang();
 connect();

@@ -39,6 +39,7 @@ from fakeding.core.cards.model import (
     Deck,
     apply_private,
     merge,
+    private_now,
     sync_flow,
 )
 
@@ -122,7 +123,7 @@ def update(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
     if coerced or private_coerced:
         extra["coerced"] = coerced + private_coerced
     sync_flow(card, data, extra)
-    card.versions.append(CardVersion(t, data, "update", extra))
+    card.versions.append(CardVersion(t, data, "update", extra, private_now(card.private_data)))
     return card, {"success": True, "result": True}
 
 
@@ -225,7 +226,7 @@ def _create(deck: Deck, t: float, client_id: str, create: _InstanceCreate) -> Ca
     card.callback_type = create.callback_type
     data = dict(create.params)
     sync_flow(card, data, extra)
-    card.versions.append(CardVersion(t, data, "create", extra))
+    card.versions.append(CardVersion(t, data, "create", extra, private_now(card.private_data)))
     deck.cards[card.id] = card
     return card
 
@@ -319,5 +320,5 @@ def _deliver(deck: Deck, t: float, card: Card, delivery: _Delivery) -> list[dict
         "at_users": delivery.at_users,
         "carrier_ids": [r["carrierId"] for r in results],
     }
-    card.versions.append(CardVersion(t, dict(card.current), "deliver", extra))
+    card.versions.append(CardVersion(t, dict(card.current), "deliver", extra, private_now(card.private_data)))
     return results

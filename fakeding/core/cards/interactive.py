@@ -35,6 +35,7 @@ from fakeding.core.cards.model import (
     Deck,
     apply_private,
     merge,
+    private_now,
 )
 
 
@@ -88,7 +89,7 @@ def send(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Ca
             conversation_id=conversation_id,
             single_user=single_user,
             at_users=at_users,
-            versions=[CardVersion(t, card_data, "send", extra)],
+            versions=[CardVersion(t, card_data, "send", extra, private_now(private))],
             private_data=private,
             flow_status=None,
             delivered=True,
@@ -109,7 +110,9 @@ def send(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[Ca
         card.private_data.update(private)
         if callback_url is not None:
             card.callback_url = callback_url
-        card.versions.append(CardVersion(t, copy.deepcopy(card.current), "send", extra))
+        card.versions.append(
+            CardVersion(t, copy.deepcopy(card.current), "send", extra, private_now(card.private_data))
+        )
     if conversation_id:
         card.spaces.append(("IM_GROUP", conversation_id))
     elif single_user:
@@ -152,7 +155,11 @@ def update(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
         extra["private_data"] = private
     # ``data`` is a fresh dict (parsed or merged); versions are never mutated afterwards,
     # so no deep copy is needed on this hot path.
-    card.versions.append(CardVersion(t, data if new_data is not None else dict(data), "update", extra))
+    card.versions.append(
+        CardVersion(
+            t, data if new_data is not None else dict(data), "update", extra, private_now(card.private_data)
+        )
+    )
     card.follow_buttons(card.versions[-1])
     return card, {"processQueryKey": pqk}
 

@@ -37,6 +37,8 @@ class CardVersion:
     card_data: dict[str, Any]
     source: str  # "send" | "update" | "create" | "deliver" | "stream" | "callback"
     extra: dict[str, Any] = field(default_factory=dict)
+    # each user's private data right after it: a version is drawn per user as it was then
+    private: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,8 +192,23 @@ def drawn_data(card: Card) -> dict[str, Any]:
     return data
 
 
+def drawn_at(card: Card, index: int) -> dict[str, Any]:
+    """Version ``index``'s data as the client drew it then (``drawn_data``'s rule, applied
+    to the versions up to it)."""
+    data = card.versions[index].card_data
+    if data.get("flowStatus") == "1" and any(v.source == "stream" for v in card.versions[: index + 1]):
+        return {**data, "flowStatus": FLOW_INPUTTING}
+    return data
+
+
 def merge(current: dict[str, Any], new: dict[str, Any], by_key: bool) -> dict[str, Any]:
     return {**current, **new} if by_key else dict(new)
+
+
+def private_now(private: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A copy of the per-user private data for a version (later changes replace a user's
+    map, so copying each map is enough)."""
+    return {user: dict(values) for user, values in private.items()}
 
 
 def apply_private(card: Card, private: dict[str, dict[str, Any]], by_key: bool) -> None:

@@ -38,6 +38,7 @@ from fakeding.core.cards.model import (
     Deck,
     apply_private,
     merge,
+    private_now,
     sync_flow,
 )
 from fakeding.core.exceptions import OpenApiError, ProtocolViolation
@@ -129,7 +130,7 @@ def stream(deck: Deck, t: float, client_id: str, body: dict[str, Any]) -> tuple[
     if "flowStatus" in data:
         card.flow_status = data["flowStatus"]
     card.stream_guids.add(guid)
-    card.versions.append(CardVersion(t, data, "stream", extra))
+    card.versions.append(CardVersion(t, data, "stream", extra, private_now(card.private_data)))
     return card, ok
 
 
@@ -182,7 +183,7 @@ def apply_callback_response(deck: Deck, t: float, card_id: str, user_id: str, re
         extra["coerced"] = coerced + private_coerced
     if card.kind == "instance":
         sync_flow(card, data, extra)
-    card.versions.append(CardVersion(t, data, "callback", extra))
+    card.versions.append(CardVersion(t, data, "callback", extra, private_now(card.private_data)))
     return card
 
 

@@ -17,7 +17,7 @@ import re
 SURFACES = ("ai", "card", "robot")
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_LIST = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(.*)$")
+_LIST = re.compile(r"^\s*([-*+]|\d+\.)\s+(.*)$")
 _QUOTE = re.compile(r"^>\s?(.*)$")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)\)")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
@@ -39,6 +39,11 @@ def to_html(text: str, surface: str = "card") -> str:
     """``text`` as the DingTalk client draws it on ``surface``, as safe HTML."""
     blocks: list[str] = []
     paragraph: list[str] = []
+    lists: list[str] = []  # the list open now ("ul" or "ol"): items go inside one
+
+    def end_list() -> None:
+        if lists:
+            blocks.append(f"</{lists.pop()}>")
 
     def flush() -> None:
         if paragraph:
@@ -52,21 +57,29 @@ def to_html(text: str, surface: str = "card") -> str:
             in_fence = not in_fence
         if in_fence or _FENCE.match(line) or _TABLE_ROW.match(line):
             flush()  # shown literally, as the client does
+            end_list()
             blocks.append(f'<p class="literal">{html.escape(line)}</p>')
             continue
         if not line.strip():
             flush()
+            end_list()
             continue
+        item = _LIST.match(line)
+        if item:
+            flush()
+            kind = "ol" if item.group(1)[0].isdigit() else "ul"
+            if lists != [kind]:
+                end_list()
+                blocks.append(f"<{kind}>")
+                lists.append(kind)
+            blocks.append(f"<li>{_inline(item.group(2))}</li>")
+            continue
+        end_list()
         heading = _HEADING.match(line)
         if heading:
             flush()
             level = len(heading.group(1))
             blocks.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-            continue
-        item = _LIST.match(line)
-        if item:
-            flush()
-            blocks.append(f"<li>{_inline(item.group(1))}</li>")
             continue
         quote = _QUOTE.match(line)
         if quote:
@@ -75,7 +88,67 @@ def to_html(text: str, surface: str = "card") -> str:
             continue
         paragraph.append(line)
     flush()
+    end_list()
     return "".join(blocks)
+
+
+_RAW_FONT = re.compile(r"<font\s+color\s*=\s*[\"']?#?[0-9A-Za-z]+[\"']?\s*>(.*?)</font>", re.S | re.I)
+_RAW_BR = re.compile(r"<br\s*/?>", re.I)
+
+
+def to_text(text: str, surface: str = "card") -> str:
+    """``text`` as the client draws it on ``surface``, as readable plain text (for reports
+    and snapshots): headings, bold, italic and font colours lose their marks, a link reads
+    ``text (url)``, an image ``[image url]``, a list item ``• item`` (numbered ones keep their
+    number), a quote ``│ quote``; tables and code fences stay literal; on ``ai`` a single
+    newline joins the lines, elsewhere it breaks them; paragraphs stay apart by an empty line."""
+    out: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            joined = (" " if surface == "ai" else "\n").join(_plain(p) for p in paragraph)
+            out.extend(joined.split("\n"))
+            paragraph.clear()
+
+    in_fence = False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence or _FENCE.match(line) or _TABLE_ROW.match(line):
+            flush()
+            out.append(line)
+            continue
+        if not line.strip():
+            flush()
+            if out and out[-1]:
+                out.append("")  # a paragraph break stays one empty line
+            continue
+        heading, item, quote = _HEADING.match(line), _LIST.match(line), _QUOTE.match(line)
+        if heading or item or quote:
+            flush()
+        if heading:
+            out.append(_plain(heading.group(2)))
+        elif item:
+            marker = item.group(1) if item.group(1)[0].isdigit() else "•"
+            out.append(f"{marker} {_plain(item.group(2))}")
+        elif quote:
+            out.append(f"│ {_plain(quote.group(1))}")
+        else:
+            paragraph.append(line)
+    flush()
+    return "\n".join(out).strip("\n")
+
+
+def _plain(line: str) -> str:
+    out = _IMAGE.sub(lambda m: f"[image {m.group(2)}]", line)
+    out = _LINK.sub(
+        lambda m: f"{m.group(1)} ({m.group(2)})" if _SAFE_URL.match(m.group(2)) else m.group(0), out
+    )
+    out = _BOLD.sub(r"\1", out)
+    out = _ITALIC.sub(r"\1", out)
+    out = _RAW_FONT.sub(r"\1", out)
+    return _RAW_BR.sub("\n", out)
 
 
 def _inline(line: str) -> str:

@@ -41,6 +41,9 @@ class Template:
     ai_statuses: tuple[int, ...] = ()
     inputs: dict[str, str] = field(default_factory=dict)
     mock_data: dict[str, Any] = field(default_factory=dict)
+    # designer component of each layout node (``userId`` -> ``componentName``): a ProgressBar or
+    # a Tag compiles to plain layout, and is drawn as what it is only through this
+    components: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_ai(self) -> bool:
@@ -101,6 +104,7 @@ def parse_export(raw: Any, *, template_id: str, source: str) -> Template:
         ai_statuses=statuses,
         inputs=_inputs(extension, editor),
         mock_data=mock,
+        components=_components(editor),
     )
 
 
@@ -178,6 +182,15 @@ def _inputs(extension: dict[str, Any], editor: dict[str, Any]) -> dict[str, str]
         if isinstance(local, str) and isinstance(node_id, str):
             found.setdefault(f"{node_id}_input", local)
     return found
+
+
+def _components(editor: dict[str, Any]) -> dict[str, str]:
+    tree = _object(editor.get("schema")).get("componentsTree")
+    return {
+        str(node["id"]): str(node["componentName"])
+        for node in _walk(tree)
+        if isinstance(node.get("id"), str) and isinstance(node.get("componentName"), str)
+    }
 
 
 def _local_written(steps: Any) -> str | None:

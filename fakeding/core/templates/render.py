@@ -13,14 +13,21 @@ Pure: data in, a ``View`` out. An unknown element or function is drawn as such a
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
 from fakeding.core.templates.expressions import Action, Scope, actions, evaluate_text, to_str
+from fakeding.core.templates.markdown import to_text
 from fakeding.core.templates.parse import Template
 
-_CONTAINERS = frozenset({"LinearLayout", "ListLayout", "View"})
+_CONTAINERS = frozenset({"LinearLayout", "ListLayout", "View", "FrameLayout", "GridLayout", "DDFlowLayout"})
+_LISTS = frozenset({"ListLayout", "DDFlowLayout"})  # children repeated over ``listData``
+# designer components drawn as what they are (their layout is only bars and texts):
+# component name -> node kind
+COMPONENTS = {"ProgressBar": "progress", "Tag": "tag", "CheckableTags": "tags"}
+_PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)\s*%")
 _SILENT = frozenset({"DDEventView", "DDAnimationView", "DDCSSStyleView", "DDIconView"})
 _DECODED = frozenset({"object", "loopArray", "chart", "array"})
 
@@ -28,8 +35,10 @@ _DECODED = frozenset({"object", "loopArray", "chart", "array"})
 @dataclass
 class Node:
     """One visible thing. ``kind``: text | markdown | image | divider | loading | chart |
-    input | button | unknown. A button has ``payload`` (its ``@dtSendOutData`` map) or
-    ``action`` (another tap, e.g. dtOpenLink); an input names its ``local`` variable."""
+    progress | tag | tags | input | button | unknown. A button has ``payload`` (its
+    ``@dtSendOutData`` map) or ``action`` (another tap, e.g. dtOpenLink); an input names its
+    ``local`` variable; a progress bar's ``text`` is its percentage ("60%"), a tag's its label,
+    tags' their labels joined by " · "."""
 
     kind: str
     text: str = ""
@@ -75,14 +84,22 @@ class View:
             n.text for n in self.nodes if n.kind in ("text", "markdown", "button", "chart") and n.text.strip()
         )
 
-    def lines(self) -> list[str]:
-        """The view as text, one line per node (markdown kept as written), for reports."""
+    def lines(self, surface: str | None = None) -> list[str]:
+        """The view as text, one line per node, for reports: markdown as written, or with
+        ``surface`` ("ai", "card") as the client draws it, in readable text."""
         out: list[str] = []
         for n in self.nodes:
             if n.kind == "text":
                 out.append(n.text)
             elif n.kind == "markdown":
-                out.extend(n.text.splitlines() or [""])
+                shown = n.text if surface is None else to_text(n.text, surface)
+                out.extend(shown.splitlines() or [""])
+            elif n.kind == "chart":
+                out.append(f"[chart {chart_summary(n.text)}]")
+            elif n.kind == "progress":
+                out.append(f"[progress {n.text or '?'}]")
+            elif n.kind in ("tag", "tags"):
+                out.append(f"[{n.kind} {n.text}]")
             elif n.kind == "image":
                 out.append(f"[image {n.src}]")
             elif n.kind == "divider":
@@ -148,7 +165,44 @@ def render(
     return view
 
 
-def _walk(template: Template, el: ET.Element, scope: Scope, out: list[Node], unknown: list[str]) -> None:
+def chart_summary(data: str) -> str:
+    """A chart in a few words: its type and how many points (``lineChart, 15 points``)."""
+    try:
+        chart = json.loads(data) if data.strip() else None
+    except ValueError:
+        return data[:60]
+    if not isinstance(chart, dict):
+        return "(no data)" if chart is None else data[:60]
+    points = chart.get("data")
+    count = f", {len(points)} points" if isinstance(points, list) else ""
+    return f"{chart.get('type') or 'chart'}{count}"
+
+
+def _component(
+    template: Template, el: ET.Element, scope: Scope, out: list[Node], unknown: list[str], kind: str
+) -> None:
+    """A designer component drawn as itself from the texts of its layout."""
+    inner: list[Node] = []
+    _walk(template, el, scope, inner, unknown, as_component=False)
+    texts = [n.text.strip() for n in inner if n.kind in ("text", "markdown") and n.text.strip()]
+    if kind == "progress":
+        found = next((m for m in map(_PERCENT.search, texts) if m), None)
+        out.append(Node("progress", f"{found.group(1)}%" if found else ""))
+    elif kind == "tags":
+        out.append(Node("tags", " · ".join(texts)))
+    else:
+        out.append(Node("tag", " ".join(texts)))
+
+
+def _walk(
+    template: Template,
+    el: ET.Element,
+    scope: Scope,
+    out: list[Node],
+    unknown: list[str],
+    *,
+    as_component: bool = True,
+) -> None:
     visibility = el.get("visibility")
     if visibility is not None and to_str(evaluate_text(visibility, scope)).strip() == "gone":
         return
@@ -157,8 +211,12 @@ def _walk(template: Template, el: ET.Element, scope: Scope, out: list[Node], unk
         taps = actions(tap, scope)
         if _tap_node(template, el, scope, taps, out, unknown):
             return
+    component = COMPONENTS.get(template.components.get(el.get("userId", ""), "")) if as_component else None
+    if component is not None:
+        _component(template, el, scope, out, unknown, component)
+        return
     tag = el.tag
-    if tag == "ListLayout":
+    if tag in _LISTS:
         items = evaluate_text(el.get("listData", ""), scope)
         if isinstance(items, str):
             try:

@@ -9,9 +9,10 @@ Volatile ids become stable references in order of appearance (``card#1``, ``msg#
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Any
 
 from fakeding.core.cards import Card
-from fakeding.core.cards.model import FLOW_INPUTTING, drawn_data
+from fakeding.core.cards.model import drawn_at, drawn_data
 from fakeding.core.describe import Refs, describe
 from fakeding.core.record_kinds import RecordKind
 from fakeding.core.render import card_lines
@@ -109,34 +110,38 @@ def render(result: ScenarioResult) -> str:
 
 def drawn_lines(card: Card, templates: dict[str, Template]) -> list[str]:
     """A card as users see it: drawn from its template when registered (then once more for
-    each user whose private data changes the view), else its data."""
+    each user whose private data changes the view), markdown as the client draws it; then
+    every version, as its users saw it then (their private data of then), else its data."""
     template = templates.get(card.template_id)
     if template is None:
         return card_lines(card.current)
+    surface = "ai" if template.is_ai else "card"
+
+    def draw(data: dict[str, Any], private: dict[str, Any] | None) -> list[str]:
+        return render_template(template, data, private, None, card_id=card.id).lines(surface)
+
     data = drawn_data(card)
-    public = render_template(template, data, None, None, card_id=card.id).lines()
+    public = draw(data, None)
     lines = list(public)
     for user, private in sorted(card.private_data.items()):
-        mine = render_template(template, data, private, None, card_id=card.id).lines()
+        mine = draw(data, private)
         if mine != public:
             lines.append(f"as {user}:")
             lines += [f"  {line}" for line in mine]
     lines = lines or ["(nothing visible)"]
     if len(card.versions) > 1:  # every version as its users saw it, a line each
         lines.append("versions:")
-        streamed = False
         for n, version in enumerate(card.versions, 1):
-            streamed = streamed or version.source == "stream"
-            shown = dict(version.card_data)
-            if shown.get("flowStatus") == "1" and streamed:  # as drawn_data does for the last
-                shown["flowStatus"] = FLOW_INPUTTING
-            drawn = " ".join(
-                " / ".join(render_template(template, shown, None, None, card_id=card.id).lines()).split()
-            )
+            shown = drawn_at(card, n - 1)
+            drawn = " ".join(" / ".join(draw(shown, None)).split())
             lines.append(
                 f"  v{n} ({version.source}) +{version.t:.3f}s, {len(drawn)} chars: "
                 f"{_tail(drawn) or '(nothing visible)'}"
             )
+            for user, private in sorted(version.private.items()):
+                theirs = " ".join(" / ".join(draw(shown, private)).split())
+                if theirs != drawn:
+                    lines.append(f"    as {user}: {_tail(theirs) or '(nothing visible)'}")
     return lines
 
 

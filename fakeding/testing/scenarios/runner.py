@@ -12,12 +12,13 @@ does not depend on the robot's pace.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fakeding.aio.scenario_document import conversation_id
+from fakeding.aio.scenario_document import pattern_get as _pattern_get
 from fakeding.core.cards import Card
 from fakeding.core.exceptions import ConfigError, ControlError
 from fakeding.core.oracles import cross_talk
@@ -81,19 +82,6 @@ def expand_steps(steps: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]
     """Unroll ``repeat``/``every`` steps, filling ``{n}`` (1-based) in strings: ``(index in
     the file, step)`` pairs (the runner itself reads ``ScenarioFile.steps``, typed)."""
     return [(step.index, dict(step.raw)) for step in parse_steps(steps)]
-
-
-def conversation_id(name: str) -> str:
-    return "cid" + re.sub(r"[^A-Za-z0-9]", "", name.title()) + "=="
-
-
-def _pattern_get(table: dict[str, Any], name: str) -> Any:
-    if name in table:
-        return table[name]
-    for key, value in table.items():
-        if "{n}" in key and re.fullmatch(re.escape(key).replace(r"\{n\}", r"\d+"), name):
-            return value
-    return None
 
 
 async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
