@@ -34,7 +34,7 @@ def other_value(k: Knob) -> Any:
         return not k.default
     if k.kind == "string":
         return "changed.example" if k.name != "host" else "127.0.0.2"
-    if k.name == "qps_routes":  # its keys are routes as the timeline names them
+    if k.name == "qps_routes":  # routes as the timeline names them
         return {"PUT /v1.0/card/streaming": 40}
     return {"deliver_group_messages_without_at": True}
 
