@@ -16,6 +16,7 @@ import signal
 from bot.templates import TEMPLATES
 from bot.testing.report import card_state
 from bot.testing.session import open_harness
+from fakeding.core.api import FakeDingAPI
 from fakeding.core.describe import Refs
 from fakeding.core.render import card_lines
 from fakeding.server import FakeDing
@@ -52,7 +53,7 @@ async def _demo(locale: str, stay: bool, card_mode: str = "interactive") -> None
             )
             await asyncio.sleep(0.3)
         await h.settle(step=0.05)
-        first = fake.platform.cards.all()[0]
+        first = fake.card_objects()[0]
         # the button sends what our template's layout (or the interactive card's JSON) says
         fake.click(first.id, staff_id="alice", button_id="feedback_helpful")
         await h.settle(step=0.05)
@@ -73,10 +74,10 @@ async def _serve_until_stopped(fake: FakeDing) -> None:
     print("stopped.")
 
 
-def report(fake: FakeDing) -> None:
+def report(fake: FakeDingAPI) -> None:
     refs = Refs()
     print("== Transcript ==")
-    for e in fake.platform.transcript:
+    for e in fake.transcript_entries():
         who = e.who.removeprefix("user:")
         what = (
             f"{refs('card', e.ref)} «{e.text}»"
@@ -84,7 +85,7 @@ def report(fake: FakeDing) -> None:
             else (f"clicked «{e.text}» on {refs('card', e.ref)}" if e.kind == "click" else e.text)
         )
         print(f"+{e.t:6.3f}s [{e.conversation_id}] {who}: {what}")
-    for card in fake.platform.cards.all():
+    for card in fake.card_objects():
         print(f"\n== {refs('card', card.id)}: update timeline ==")
         for i, v in enumerate(card.versions, 1):
             print(f"+{v.t:6.3f}s v{i} {v.source:<8} {card_state(v.card_data)}")

@@ -377,7 +377,7 @@ async def _serve(args: argparse.Namespace) -> None:
         fake.add_custom_robot(robot)
     loaded = template_files.load_dir(args.templates) if args.templates is not None else []
     for template in loaded:
-        fake.platform.templates.add(template, keep=True)
+        fake.use_template(template, keep=True)
     tls_mode = None
     try:
         if args.tls:

@@ -14,7 +14,7 @@ import secrets
 import socket
 import ssl
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,14 @@ from fakeding.core.clock import LoopClock
 from fakeding.core.custom_robots import CustomRobot
 from fakeding.core.doctor import diagnose
 from fakeding.core.exceptions import ControlError, UnmetExpectation, WaitTimeout
+from fakeding.core.export import session_scenario
 from fakeding.core.faults import Fault, check_route, parse_fault
-from fakeding.core.messages import Sender
+from fakeding.core.messages import Conversation, Sender
 from fakeding.core.oracles import cross_talk
-from fakeding.core.platform import App, Platform, session_tag
+from fakeding.core.platform import App, Platform, TranscriptEntry, session_tag
 from fakeding.core.record_kinds import BUG_REPORT, RecordKind
 from fakeding.core.recorder import Record, Recorder
-from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings
+from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Settings, changed_settings
 from fakeding.core.stream import protocol
 from fakeding.core.templates import Template, parse_export
 from fakeding.core.templates import render as render_template
@@ -545,6 +546,73 @@ class FakeDing:
             for e in self.platform.transcript
             if conversation_id is None or e.conversation_id == conversation_id
         ]
+
+    # -- typed views: what the scenario runner, the live view and reports read -----------------
+    def card_objects(self) -> list[Card]:
+        """Every card as the platform keeps it (versions, private data), in the order made."""
+        return self.platform.cards.all()
+
+    def transcript_entries(self) -> Sequence[TranscriptEntry]:
+        """What was said, as the platform keeps it: the run's own list, to read (a reset starts
+        a new one, which is how a follower notices it)."""
+        return self.platform.transcript
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """A conversation's type and title (None before anyone spoke in it)."""
+        return self.platform.conversations.get(conversation_id)
+
+    def direct_conversations(self) -> dict[str, str]:
+        """Each user's 1:1 conversation with a robot: staff id -> conversation id."""
+        return {staff: cid for (_, staff), cid in self.platform.direct.items()}
+
+    def template_objects(self) -> list[Template]:
+        """Registered card templates, parsed."""
+        return self.platform.templates.all()
+
+    def use_template(self, template: Template, *, keep: bool = False) -> dict[str, Any]:
+        """Register a parsed template (a scenario's ``templates:``, ``serve --templates``);
+        ``keep``: it survives resets."""
+        return template_summary(self.platform.templates.add(template, keep=keep))
+
+    def armed_faults(self) -> list[dict[str, Any]]:
+        """Faults still to come: waiting for their time or armed and not used up."""
+        return self.platform.faults.listing()
+
+    def disarm_fault(self, fault_id: int) -> bool:
+        """Take back a fault that has not fired (all its count); False if none has that id."""
+        return self.platform.faults.disarm(fault_id)
+
+    def keep_file(self, name: str, data: bytes) -> str:
+        """Keep a file a user sends; answers the download code a message's content carries
+        (the robot downloads it through /v1.0/robot/messageFiles/download)."""
+        limit = self.platform.settings.media_max_bytes
+        if limit is not None and len(data) > limit:
+            raise ControlError("data", f"expected at most {limit} bytes (media_max_bytes), found {len(data)}")
+        code = self.platform.ids.code("dl")
+        self.platform.files[code] = (name, data)
+        return code
+
+    def session_scenario(self, name: str = "emulator session") -> dict[str, Any]:
+        """The run so far as a scenario file's content ("Save as scenario"): who said what,
+        where, and every setting that differs from its default."""
+        p = self.platform
+        nicks = {s.sender.staff_id: s.sender.nick for s in p.sessions.values()}
+        return session_scenario(
+            p.recorder,
+            p.transcript,
+            p.cards.all(),
+            p.conversations,
+            nicks,
+            self.direct_conversations(),
+            name=name,
+            settings=changed_settings(self.settings),
+        )
+
+    def held_secrets(self) -> list[str]:
+        """Every secret the fake holds now (app secrets, tokens, tickets), to mask in what a
+        robot printed."""
+        p = self.platform
+        return [app.client_secret for app in p.apps.values()] + [*p.tokens, *p.tickets, *p.used_tickets]
 
     @property
     def violations(self) -> list[Record]:

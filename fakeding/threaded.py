@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,8 +19,11 @@ from fakeding.core.api import SentMessage
 from fakeding.core.cards import Card
 from fakeding.core.exceptions import WaitTimeout
 from fakeding.core.faults import Fault
+from fakeding.core.messages import Conversation
+from fakeding.core.platform import TranscriptEntry
 from fakeding.core.recorder import Record, Recorder
 from fakeding.core.settings import Settings
+from fakeding.core.templates import Template
 from fakeding.core.waiting import describe_predicate
 from fakeding.server import FakeDing
 
@@ -238,6 +241,39 @@ class ThreadedFakeDing:
 
     def transcript(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
         return self.call(self.fake.transcript, conversation_id)
+
+    def card_objects(self) -> list[Card]:
+        return self.call(self.fake.card_objects)
+
+    def transcript_entries(self) -> Sequence[TranscriptEntry]:
+        return self.call(self.fake.transcript_entries)
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        return self.call(self.fake.conversation, conversation_id)
+
+    def direct_conversations(self) -> dict[str, str]:
+        return self.call(self.fake.direct_conversations)
+
+    def template_objects(self) -> list[Template]:
+        return self.call(self.fake.template_objects)
+
+    def use_template(self, template: Template, *, keep: bool = False) -> dict[str, Any]:
+        return self.call(self.fake.use_template, template, keep=keep)
+
+    def armed_faults(self) -> list[dict[str, Any]]:
+        return self.call(self.fake.armed_faults)
+
+    def disarm_fault(self, fault_id: int) -> bool:
+        return self.call(self.fake.disarm_fault, fault_id)
+
+    def keep_file(self, name: str, data: bytes) -> str:
+        return self.call(self.fake.keep_file, name, data)
+
+    def session_scenario(self, name: str = "emulator session") -> dict[str, Any]:
+        return self.call(self.fake.session_scenario, name)
+
+    def held_secrets(self) -> list[str]:
+        return self.call(self.fake.held_secrets)
 
     @property
     def violations(self) -> list[Record]:

@@ -1,7 +1,8 @@
 """The control API under ``/_fakeding/``: the Python API over JSON, one call per route.
 
-Bad input answers 400 ``{"error": ..., "field": ...}`` naming the field. Control traffic is
-never recorded.
+Bad input answers 400 ``{"error": ..., "field": ...}`` naming the field: bodies are checked
+against the table's schemas before a handler runs (``fakeding.aio.control_routes``), so the
+handlers keep only what a schema cannot say. Control traffic is never recorded.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from fakeding.aio.control_routes import body_of, clipped, register
 from fakeding.core import contracts, control_settings, control_spec, jsonsafe
 from fakeding.core.api import FakeDingAPI
 from fakeding.core.exceptions import ConfigError, ControlError
@@ -27,16 +29,7 @@ def _ok(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=jsonsafe.dumps_readable)  # whatever is stored
 
 
-ERROR_MAX_CHARS = 1000
-
-
-def clipped(text: str) -> str:
-    """An error that quotes a huge value keeps its start (field, expectation) and its end
-    (what to do), not the 900 KB in between."""
-    if len(text) <= ERROR_MAX_CHARS:
-        return text
-    cut = len(text) - ERROR_MAX_CHARS + 200
-    return f"{text[:600]}... ({cut} characters cut) ...{text[-200:]}"
+__all__ = ["add_control_routes", "clipped"]
 
 
 def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
@@ -55,67 +48,29 @@ def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
     return handle
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = jsonsafe.loads(raw)
-    except jsonsafe.BadJson as exc:
-        raise ControlError("body", f"expected a JSON object: {exc}") from None
-    if not isinstance(body, dict):
-        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
-    return body
-
-
-def _str(obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value:
-        raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
-    return value
-
-
 def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
     async def health(_: web.Request) -> Any:
         return {"status": "ok"}
 
     async def messages(request: web.Request) -> Any:
-        body = await _json(request)
-        conv = body.get("conversation")
-        if not isinstance(conv, dict):
-            raise ControlError("conversation", f"expected an object {{id, type, title?}}, found {conv!r}")
-        sender = body.get("sender")
-        if not isinstance(sender, dict):
-            raise ControlError("sender", f"expected an object {{staffId, nick?}}, found {sender!r}")
-        at_bot = body.get("atBot", True)
-        if not isinstance(at_bot, bool):
-            raise ControlError("atBot", f"expected true or false, found {at_bot!r}")
+        body = body_of(request)  # shapes checked against the table's schema
+        conv, sender = body["conversation"], body["sender"]
         msgtype = body.get("msgtype", "text")
         text = body.get("text")
-        if msgtype == "text" and not isinstance(text, str):
-            raise ControlError("text", f"expected a string, found {text!r}")
-        if text is not None and not isinstance(text, str):  # it lands in typed payload fields
-            raise ControlError("text", f"expected a string or null, found {text!r}")
-        content = body.get("content")
-        if content is not None and not isinstance(content, dict):
-            raise ControlError("content", f"expected an object, found {content!r}")
-        at_users = body.get("atUsers", [])
-        if not isinstance(at_users, list) or not all(isinstance(u, str) and u for u in at_users):
-            raise ControlError("atUsers", f"expected a list of staff ids, found {at_users!r}")
+        if msgtype == "text" and text is None:
+            raise ControlError("text", "expected a string (a text message's words), found nothing")
         sent = fake.send_message(
             text,
-            conversation_id=_str(conv, "id", "conversation.") or "",
-            conversation_type=_str(conv, "type", "conversation.") or "",
-            title=_str(conv, "title", "conversation.", required=False),
-            staff_id=_str(sender, "staffId", "sender.") or "",
-            nick=_str(sender, "nick", "sender.", required=False),
+            conversation_id=conv["id"],
+            conversation_type=conv["type"],
+            title=conv.get("title"),
+            staff_id=sender["staffId"],
+            nick=sender.get("nick"),
             msgtype=msgtype,
-            content=content,
-            at_bot=at_bot,
-            client_id=_str(body, "clientId", "", required=False),
-            at_users=tuple(at_users),
+            content=body.get("content"),
+            at_bot=body.get("atBot", True),
+            client_id=body.get("clientId"),
+            at_users=tuple(body.get("atUsers", ())),
         )
         return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
 
@@ -123,15 +78,12 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         return fake.cards()
 
     async def click(request: web.Request) -> Any:
-        body = await _json(request)
-        params = body.get("params")
-        if params is not None and not isinstance(params, dict):
-            raise ControlError("params", f"expected an object, found {params!r}")
+        body = body_of(request)
         message_id = fake.click(
             request.match_info["card_id"],
-            staff_id=_str(body, "staffId", "") or "",
-            button_id=_str(body, "buttonId", "") or "",
-            params=params,
+            staff_id=body["staffId"],
+            button_id=body["buttonId"],
+            params=body.get("params"),
         )
         return {"messageId": message_id or None}  # null while queued, as for /messages
 
@@ -163,71 +115,64 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         return fake.transcript(request.match_info["cid"])
 
     async def faults(request: web.Request) -> Any:
-        body = await _json(request)
-        f = fake.fault(body)
+        f = fake.fault(body_of(request))
         return {"armed": f.describe()}
 
     async def reset(request: web.Request) -> Any:
-        body = await _json(request)
+        body = body_of(request)
         seed = body.get("seed")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ControlError("seed", f"expected an integer, found {seed!r}")
-        sessions = body.get("sessions", False)
-        if not isinstance(sessions, bool):
-            raise ControlError("sessions", f"expected true or false, found {sessions!r}")
-        fake.reset(seed, sessions=sessions)
+        fake.reset(None if seed is None else int(seed), sessions=body.get("sessions", False))
         return {"status": "reset"}
 
     async def push(request: web.Request) -> Any:
         """``{"eventType", "data"}`` pushes an EVENT with its headers; ``{"topic", "data",
         "type"}`` any CALLBACK or EVENT frame."""
-        body = await _json(request)
+        body = body_of(request)
         data = body.get("data", {})
-        if not isinstance(data, dict):
-            raise ControlError("data", f"expected an object, found {data!r}")
-        client_id = _str(body, "clientId", "", required=False)
+        client_id = body.get("clientId")
         if "eventType" in body:
-            event_type = _str(body, "eventType", "") or ""
-            return {"messageId": fake.push_event(event_type, data, client_id=client_id) or None}
-        topic = _str(body, "topic", "") or ""
-        type_ = _str(body, "type", "", required=False) or "CALLBACK"
-        if type_ not in ("CALLBACK", "EVENT"):
-            raise ControlError("type", f"expected CALLBACK or EVENT, found {type_!r}")
-        return {"messageId": fake.push(topic, data, type_=type_, client_id=client_id) or None}
+            return {"messageId": fake.push_event(body["eventType"], data, client_id=client_id) or None}
+        if "topic" not in body:
+            raise ControlError("topic", "expected a non-empty string, found nothing; give eventType or topic")
+        type_ = body.get("type") or "CALLBACK"
+        return {"messageId": fake.push(body["topic"], data, type_=type_, client_id=client_id) or None}
 
     async def violations(_: web.Request) -> Any:
         return [r.to_dict() for r in fake.violations]
 
     async def settings(request: web.Request) -> Any:
         if request.method == "PATCH":
-            return fake.update_settings(await _json(request))
+            return fake.update_settings(body_of(request))
         return control_settings.view(fake.settings)
 
     async def apps(request: web.Request) -> Any:
         if request.method == "POST":
-            spec = control_settings.check_app(await _json(request))
-            client_id = spec["client_id"]
-            fake.add_app(**spec)
-            return next(a for a in fake.apps() if a["clientId"] == client_id)
+            body = body_of(request)
+            fake.add_app(
+                body["clientId"],
+                body["clientSecret"],
+                scopes=body.get("scopes"),
+                robot_code=body.get("robotCode"),
+                callback_url=body.get("callbackUrl"),
+            )
+            return next(a for a in fake.apps() if a["clientId"] == body["clientId"])
         return fake.apps()
 
     async def custom_robots(request: web.Request) -> Any:
         if request.method == "POST":
-            return fake.add_custom_robot(await _json(request))
+            return fake.add_custom_robot(body_of(request))
         return fake.custom_robots()
 
     async def groups(request: web.Request) -> Any:
-        body = await _json(request)
-        cid = _str(body, "conversationId", "")
-        client_id = _str(body, "clientId", "")
-        assert cid is not None and client_id is not None
-        return {"conversationId": cid, "robots": fake.join_group(cid, client_id)}
+        body = body_of(request)
+        cid = body["conversationId"]
+        return {"conversationId": cid, "robots": fake.join_group(cid, body["clientId"])}
 
     async def templates(request: web.Request) -> Any:
         if request.method == "PUT":
             template_id = request.match_info["templateId"]
             try:
-                return fake.register_template(template_id, await _json(request))
+                return fake.register_template(template_id, body_of(request))
             except TemplateError as exc:
                 raise ControlError("body", str(exc)) from None
         return fake.templates()
@@ -283,4 +228,4 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         "stream_asyncapi": _guard(stream_asyncapi),
         "push": _guard(push),
     }
-    control_spec.register(app.router, "control", handlers)
+    register(app.router, "control", handlers)

@@ -25,35 +25,26 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
-from fakeding.aio.control import clipped
+from fakeding.aio.control_routes import body_of, clipped, register
 from fakeding.aio.scenario_yaml import to_yaml
 from fakeding.aio.stream_ws import StreamServer
-from fakeding.core import control_settings, control_spec, jsonsafe
+from fakeding.core import control_settings, jsonsafe
+from fakeding.core.api import FakeDingAPI
 from fakeding.core.control_settings import knobs
 from fakeding.core.describe import Refs, describe
 from fakeding.core.exceptions import ConfigError, ControlError
-from fakeding.core.export import session_scenario
 from fakeding.core.inspector import frames_for
-from fakeding.core.platform import Platform
 from fakeding.core.record_kinds import FAILING_KINDS, RecordKind
-from fakeding.core.recorder import Record, Recorder
-from fakeding.core.settings import Settings, changed_settings
+from fakeding.core.recorder import Record
 from fakeding.core.terminal import printable
 
 
-class FakeDing(Protocol):
-    """What the live view needs of the fake (``fakeding.server.FakeDing`` is one)."""
+class FakeDing(FakeDingAPI, Protocol):
+    """What the live view needs of the fake (``fakeding.server.FakeDing`` is one): the API every
+    consumer uses, and the Stream server whose connections and frames it shows (the fake's own
+    edge, not the platform's state: see docs/architecture.md)."""
 
-    platform: Platform
     stream: StreamServer
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def recorder(self) -> Recorder: ...
-
-    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]: ...
 
 
 Event = dict[str, Any]
@@ -73,7 +64,7 @@ class Feed:
         self._pending: list[Record] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._recorder = fake.recorder
-        self._transcript = fake.platform.transcript
+        self._transcript = fake.transcript_entries()
         self._said = len(self._transcript)
         self._refs: Any = None
         fake.recorder.listeners.append(self._on_record)
@@ -90,17 +81,17 @@ class Feed:
         """Follow from now on; returns the function that stops following."""
         self._loop = asyncio.get_running_loop()
         if not self.sinks:  # nothing was followed until now: start from here
-            p = self.fake.platform
-            self._recorder, self._transcript, self._said = p.recorder, p.transcript, len(p.transcript)
+            said = self.fake.transcript_entries()
+            self._recorder, self._transcript, self._said = self.fake.recorder, said, len(said)
         self.sinks.append(sink)
         return lambda: self.sinks.remove(sink) if sink in self.sinks else None
 
     def _flush(self) -> None:
         records, self._pending = self._pending, []
         events: list[Event] = []
-        p = self.fake.platform
-        if p.recorder is not self._recorder or p.transcript is not self._transcript:
-            self._recorder, self._transcript, self._said, self._refs = p.recorder, p.transcript, 0, None
+        recorder, transcript = self.fake.recorder, self.fake.transcript_entries()
+        if recorder is not self._recorder or transcript is not self._transcript:  # a reset
+            self._recorder, self._transcript, self._said, self._refs = recorder, transcript, 0, None
             events.append({"type": "reset"})
         for record in records:
             events.append(self.record_event(record, with_card=True))
@@ -109,7 +100,7 @@ class Feed:
             sink(events)
 
     def _new_sayings(self) -> list[Event]:
-        transcript = self.fake.platform.transcript
+        transcript = self.fake.transcript_entries()
         self._said = min(self._said, len(transcript))
         out = [self.say_event(e) for e in transcript[self._said :]]
         self._said = len(transcript)
@@ -121,7 +112,7 @@ class Feed:
         what reports leave out (token and gateway calls, pings, ...)."""
         if self._refs is None:
             self._refs = Refs()
-        cards = {c.id: c for c in self.fake.platform.cards.all()} if record.kind.startswith("card.") else {}
+        cards = {c.id: c for c in self.fake.card_objects()} if record.kind.startswith("card.") else {}
         try:
             text = describe(record, self._refs, cards, {})
         except (KeyError, IndexError, TypeError, ValueError):
@@ -146,12 +137,12 @@ class Feed:
             event["quiet"] = True
         if with_card and record.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
             try:
-                card = self.fake.platform.cards.get(record.fields["card"])
+                card = self.fake.card(record.fields["card"])
                 version = card.versions[record.fields["version"] - 1]
             except (KeyError, IndexError):
                 return event
             event["card"] = dict(
-                card_meta(card, card.template_id in self.fake.platform.templates),
+                card_meta(card, card.template_id in _template_ids(self.fake)),
                 version=record.fields["version"],
                 t=round(version.t, 6),
                 via=version.source,
@@ -160,7 +151,7 @@ class Feed:
         return event
 
     def say_event(self, entry: Any) -> Event:
-        conv = self.fake.platform.conversations.get(entry.conversation_id)
+        conv = self.fake.conversation(entry.conversation_id)
         return {
             "type": "say",
             **entry.to_dict(),
@@ -170,29 +161,31 @@ class Feed:
         }
 
     def snapshot(self) -> Event:
-        p = self.fake.platform
+        fake = self.fake
+        transcript = fake.transcript_entries()
+        drawn = _template_ids(fake)
         self._refs = None  # refs numbered from the start of the run, as the lines will be
-        records = [self.record_event(r) for r in p.recorder]
+        records = [self.record_event(r) for r in fake.recorder]
         older = max(0, len(records) - SNAPSHOT_RECORDS)  # paged on demand: /_fakeding/records
         records = records[older:]
         # While others follow, records not yet flushed come again as events (followers skip
         # seqs they have) and transcript lines after ``_said`` come only as events.
-        following = bool(self.sinks) and p.transcript is self._transcript
-        said = self._said if following else len(p.transcript)
+        following = bool(self.sinks) and transcript is self._transcript
+        said = self._said if following else len(transcript)
         return {
             "type": "snapshot",
             "records": records,
             "older": older,
             "since": round(float(getattr(self.fake, "reset_t", 0.0)), 6),
-            "transcript": [self.say_event(e) for e in p.transcript[:said]],
+            "transcript": [self.say_event(e) for e in transcript[:said]],
             "cards": [
                 dict(
-                    card_meta(c, c.template_id in p.templates),
+                    card_meta(c, c.template_id in drawn),
                     versions=[
                         {"t": round(v.t, 6), "via": v.source, "cardData": v.card_data} for v in c.versions
                     ],
                 )
-                for c in p.cards.all()
+                for c in fake.card_objects()
             ],
             "connections": connections(self.fake),
             "settings": current_settings(self.fake),
@@ -270,16 +263,14 @@ def change_settings(fake: FakeDing, changes: dict[str, Any]) -> dict[str, Any]:
     return fake.update_settings(changes)
 
 
-def export_scenario(fake: FakeDing, name: str = "emulator session") -> dict[str, Any]:
-    p = fake.platform
-    changed = changed_settings(fake.settings)  # every setting that differs, from the one table
-    nicks: dict[str, str | None] = {}
-    for session in p.sessions.values():
-        nicks[session.sender.staff_id] = session.sender.nick
-    direct = {staff: cid for (_, staff), cid in p.direct.items()}
-    return session_scenario(
-        p.recorder, p.transcript, p.cards.all(), p.conversations, nicks, direct, name=name, settings=changed
-    )
+def export_scenario(fake: FakeDingAPI, name: str = "emulator session") -> dict[str, Any]:
+    """ "Save as scenario": the run so far, with every setting that differs from its default."""
+    return fake.session_scenario(name)
+
+
+def _template_ids(fake: FakeDingAPI) -> set[str]:
+    """The registered templates' ids: a card of one of them is drawn (``card_meta``)."""
+    return {t.id for t in fake.template_objects()}
 
 
 _FEEDS: weakref.WeakKeyDictionary[Any, Feed] = weakref.WeakKeyDictionary()
@@ -362,15 +353,8 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def settings(request: web.Request) -> web.StreamResponse:
         if request.method == "GET":
             return _json(current_settings(fake))
-        try:
-            body = jsonsafe.loads(await request.read() or b"{}")  # BadJson is a ValueError
-            if not isinstance(body, dict):
-                raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
-            return _json(change_settings(fake, body))
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
+        try:  # the body's shape is checked against the table's schema before this runs
+            return _json(change_settings(fake, body_of(request)))
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         except ConfigError as exc:
@@ -391,38 +375,17 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         return _json([k.view() for k in knobs().values()])
 
     async def armed(_: web.Request) -> web.StreamResponse:
-        return _json(fake.platform.faults.listing())
+        return _json(fake.armed_faults())
 
     async def disarm(request: web.Request) -> web.StreamResponse:
-        try:
-            body = jsonsafe.loads(await request.read() or b"{}")
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
-        ident = body.get("id") if isinstance(body, dict) else None
-        if not isinstance(ident, int) or isinstance(ident, bool):
-            return _json(
-                {
-                    "error": f"id: expected the number of an armed fault (GET "
-                    f"/_fakeding/faults lists them), found {ident!r}",
-                    "field": "id",
-                },
-                400,
-            )
-        done = fake.platform.faults.disarm(ident)
-        return _json({"disarmed": done, "armed": fake.platform.faults.listing()})
+        done = fake.disarm_fault(int(body_of(request)["id"]))  # a whole number, checked
+        return _json({"disarmed": done, "armed": fake.armed_faults()})
 
     async def upload(request: web.Request) -> web.StreamResponse:
         """A file the page's user picked: kept as the platform keeps message files, so the
         robot downloads it through /v1.0/robot/messageFiles/download with the code."""
         try:
-            body = jsonsafe.loads(await request.read() or b"{}")
-            code = store_upload(fake.platform, body)
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
+            code = store_upload(fake, body_of(request))
         except ControlError as exc:
             return _json({"error": clipped(str(exc)), "field": exc.field}, 400)
         return _json({"downloadCode": code})
@@ -438,7 +401,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
                 },
                 400,
             )
-        app_ids = {c: a.app_id for c, a in fake.platform.apps.items()}
+        app_ids = {a["clientId"]: a["appId"] for a in fake.apps()}
         return _json(frames_for(fake.stream.engine, app_ids, key))
 
     async def scenario(request: web.Request) -> web.StreamResponse:
@@ -453,13 +416,8 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
     async def scenario_steps(request: web.Request) -> web.StreamResponse:
         """A scenario file's text, validated as ``fakeding scenario run`` does, as typed steps
         the page replays (``fakeding.aio.scenario_replay`` says why the page sends them)."""
-        try:
-            body = jsonsafe.loads(await request.read() or b"{}")
-            answer = typed_steps(body)
-        except ValueError as exc:
-            return _json(
-                {"error": clipped(f"expected JSON, found unparsable text ({exc})"), "field": "body"}, 400
-            )
+        try:  # the body's shape is checked against the table's schema before this runs
+            answer = typed_steps(body_of(request))
         except ControlError as exc:  # its problem names the file, line and field itself
             return _json({"error": clipped(exc.problem), "field": exc.field}, 400)
         return _json(answer)
@@ -483,21 +441,17 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         "scenario": scenario,
         "scenario_steps": scenario_steps,
     }
-    control_spec.register(r, "live", handlers)
+    register(r, "live", handlers)
 
 
-def typed_steps(body: Any) -> dict[str, Any]:
-    """``{"yaml": TEXT, "name"?: FILE NAME}`` as ``page_replay.page_steps`` types it; a file
-    that does not validate is a ``ControlError`` whose problem names the file, line, step and
-    field (``scenario.yaml:12: steps[2].say.user: unknown user 'bob'; declared: ['alice']``)."""
-    if not isinstance(body, dict):
-        found = type(body).__name__
-        raise ControlError("body", f"body: expected a JSON object {{yaml, name?}}, found {found}")
-    text, name = body.get("yaml"), body.get("name") or "scenario.yaml"
-    if not isinstance(text, str) or not text.strip():
+def typed_steps(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"yaml": TEXT, "name"?: FILE NAME}`` (strings, checked against the table's schema) as
+    ``page_replay.page_steps`` types it; a file that does not validate is a ``ControlError``
+    whose problem names the file, line, step and field (``scenario.yaml:12: steps[2].say.user:
+    unknown user 'bob'; declared: ['alice']``)."""
+    text, name = body["yaml"], body.get("name") or "scenario.yaml"
+    if not text.strip():
         raise ControlError("yaml", f"yaml: expected the scenario file's text, found {jsonsafe.echo(text)}")
-    if not isinstance(name, str):
-        raise ControlError("name", f"name: expected the file's name, found {jsonsafe.echo(name)}")
     try:
         from fakeding.aio.scenario_document import ScenarioError, check_any_robot
         from fakeding.aio.scenario_replay import page_steps
@@ -518,30 +472,25 @@ def _where(message: str) -> str:
     return found.group(1) if found else "yaml"
 
 
-def store_upload(platform: Platform, body: Any) -> str:
-    """``{"name", "base64"}`` kept under a new download code; errors name the field."""
-    if not isinstance(body, dict):
-        raise ControlError("body", f"expected a JSON object, found {type(body).__name__}")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+def store_upload(fake: FakeDingAPI, body: dict[str, Any]) -> str:
+    """``{"name", "base64"}`` (strings, checked against the table's schema) kept under a new
+    download code; errors name the field."""
+    name = body["name"]
+    if not name.strip():
         raise ControlError(
             "name", f"expected the file's name (1-255 characters), found {jsonsafe.echo(name)}"
         )
-    raw = body.get("base64")
+    raw = body["base64"]
     try:
-        if not isinstance(raw, str):
-            raise ValueError("not a string")
         data = base64.b64decode(raw, validate=True)
     except (ValueError, binascii.Error):
         raise ControlError(
             "base64", f"expected the file's bytes as base64 text, found {jsonsafe.echo(raw)}"
         ) from None
-    limit = platform.settings.media_max_bytes
-    if limit is not None and len(data) > limit:
-        raise ControlError("base64", f"expected at most {limit} bytes (media_max_bytes), found {len(data)}")
-    code = platform.ids.code("dl")
-    platform.files[code] = (name.strip(), data)
-    return code
+    try:
+        return fake.keep_file(name.strip(), data)
+    except ControlError as exc:  # too big: the bytes came as the base64 field
+        raise ControlError("base64", exc.problem) from None
 
 
 def _count(request: web.Request, name: str, default: int) -> int:

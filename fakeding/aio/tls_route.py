@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from fakeding.core import control_spec
+from fakeding.aio.control_routes import register
 from fakeding.core.tls.env import EnvError, Facts, language_env
 
 
@@ -20,4 +20,4 @@ def add_env_route(app: web.Application, facts: Callable[[], Facts]) -> None:
             body, status = {"error": str(exc), "field": exc.field}, exc.status
         return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
-    control_spec.register(app.router, "env", {"env": env})
+    register(app.router, "env", {"env": env})

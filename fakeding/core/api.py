@@ -6,13 +6,17 @@ the pytest fixtures and the scenario runner all call these methods, so they cann
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fakeding.core.cards import Card
 from fakeding.core.faults import Fault
+from fakeding.core.messages import Conversation
+from fakeding.core.platform import TranscriptEntry
 from fakeding.core.recorder import Record, Recorder
 from fakeding.core.settings import Settings
+from fakeding.core.templates import Template
 
 
 @dataclass(frozen=True)
@@ -143,3 +147,42 @@ class FakeDingAPI(Protocol):
     ) -> dict[str, Any] | None:
         """What ``user`` sees of a card of a registered template (None for other cards);
         ``version`` (1 = the first): as it was then."""
+
+    # -- typed views and the emulator's actions (the runner, the live view, reports) --------------
+    def card(self, card_id: str) -> Card:
+        """One card as the platform keeps it (``KeyError`` naming the known ones)."""
+
+    def card_objects(self) -> list[Card]:
+        """Every card as the platform keeps it (versions, private data), in the order made."""
+
+    def transcript_entries(self) -> Sequence[TranscriptEntry]:
+        """What was said, as the platform keeps it: the run's own list, to read (a reset
+        starts a new one)."""
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """A conversation's type and title (None before anyone spoke in it)."""
+
+    def direct_conversations(self) -> dict[str, str]:
+        """Each user's 1:1 conversation with a robot: staff id -> conversation id."""
+
+    def template_objects(self) -> list[Template]:
+        """Registered card templates, parsed."""
+
+    def use_template(self, template: Template, *, keep: bool = False) -> dict[str, Any]:
+        """Register a parsed template; ``keep``: it survives resets."""
+
+    def armed_faults(self) -> list[dict[str, Any]]:
+        """Faults still to come: waiting for their time or armed and not used up."""
+
+    def disarm_fault(self, fault_id: int) -> bool:
+        """Take back a fault that has not fired; False if none has that id."""
+
+    def keep_file(self, name: str, data: bytes) -> str:
+        """Keep a file a user sends; answers its download code (``ControlError`` beyond
+        ``media_max_bytes``)."""
+
+    def session_scenario(self, name: str = ...) -> dict[str, Any]:
+        """The run so far as a scenario file's content ("Save as scenario")."""
+
+    def held_secrets(self) -> list[str]:
+        """Every secret the fake holds now (app secrets, tokens, tickets), to mask in logs."""

@@ -1,5 +1,6 @@
-"""The control API as one table (``ROUTES``): it registers the routes (``register``), documents
-them as an OpenAPI 3.1 document and lists them on the reference page.
+"""The control API as one table (``ROUTES``): it registers the routes and checks their request
+bodies against the schemas below (``fakeding.aio.control_routes``), documents them as an
+OpenAPI 3.1 document and lists them on the reference page.
 
 Why: a robot written in Node, Go or Java drives the fake only through ``/_fakeding/``; the
 document (served at ``/_fakeding/openapi.json``) tells it every route and shape, and a test
@@ -9,7 +10,6 @@ that must answer 200 and, where it has one, a ``bad`` request that must answer 4
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,20 @@ def arr(items: S) -> S:
     return {"type": "array", "items": items}
 
 
+def closed(schema: S) -> S:
+    """An object schema that refuses keys it does not list."""
+    return {**schema, "additionalProperties": False}
+
+
 STR: S = {"type": "string"}
 BOOL: S = {"type": "boolean"}
 NUM: S = {"type": "number"}
 ANY_OBJ: S = {"type": "object"}
 NULLABLE_STR: S = {"type": ["string", "null"]}
+# Request schemas: what the fake enforces (``fakeding.core.json_check``) before a handler runs.
+NONEMPTY: S = {"type": "string", "minLength": 1}
+OPT_NONEMPTY: S = {"type": ["string", "null"], "minLength": 1}
+OPT_OBJ: S = {"type": ["object", "null"]}
 ERROR = obj(("error", "field"), error=STR, field=STR)
 RECORD = obj(("seq", "t", "kind"), seq={"type": "integer"}, t=NUM, kind=STR)
 CARD = obj(
@@ -78,17 +87,20 @@ CUSTOM_ROBOT = obj(
     keywords=arr(STR),
     ipAllowlist=arr(STR),
 )
-CUSTOM_ROBOT_IN = obj(
-    ("accessToken", "conversationId"),
-    accessToken=STR,
-    conversationId=STR,
-    secret={
-        "type": "string",
-        "description": "signature security: the SEC… value; sends then need timestamp and sign",
-    },
-    keywords=arr(STR),
-    ipAllowlist=arr(STR),
-    name=STR,
+CUSTOM_ROBOT_IN = closed(
+    obj(
+        ("accessToken", "conversationId"),
+        accessToken=NONEMPTY,
+        conversationId=NONEMPTY,
+        secret={
+            "type": ["string", "null"],
+            "minLength": 1,
+            "description": "signature security: the SEC… value; sends then need timestamp and sign",
+        },
+        keywords=arr(NONEMPTY),
+        ipAllowlist=arr(NONEMPTY),
+        name=NONEMPTY,
+    )
 )
 TEMPLATE = obj(
     ("templateId", "type", "variables", "locals", "aiStatuses"),
@@ -106,16 +118,19 @@ EXAMPLE_EXPORT: S = {
     "type": "im",
     "mode": "card",
 }
-APP_IN = obj(
-    ("clientId", "clientSecret"),
-    clientId=STR,
-    clientSecret=STR,
-    scopes=arr(STR),
-    robotCode=STR,
-    callbackUrl={
-        "type": "string",
-        "description": "loopback only; the app's robot messages are POSTed here (HTTP mode)",
-    },
+APP_IN = closed(
+    obj(
+        ("clientId", "clientSecret"),
+        clientId=NONEMPTY,
+        clientSecret=NONEMPTY,
+        scopes={"type": ["array", "null"], "items": STR},
+        robotCode=OPT_NONEMPTY,
+        callbackUrl={
+            "type": ["string", "null"],
+            "minLength": 1,
+            "description": "loopback only; the app's robot messages are POSTed here (HTTP mode)",
+        },
+    )
 )
 
 
@@ -138,6 +153,7 @@ def settings_schema(*, partial: bool) -> S:
         "type": "object",
         "properties": {k.name: k.schema() for k in table.values() if not partial or k.name != "host"},
         "additionalProperties": False,
+        "x-key-noun": "setting",
     }
     if not partial:
         schema["required"] = list(table)
@@ -158,24 +174,7 @@ class ControlRoute:
     query: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (description, example)
     handler: str = ""  # the name its module serves it under (see ``register``)
     owner: str = "control"  # control: fakeding.aio.control; live: the emulator's; env: fakeding.aio.tls_route
-
-
-def register(router: Any, owner: str, handlers: Mapping[str, Any]) -> None:
-    """Add every route of ``owner`` from the table to an aiohttp ``router``, each served by
-    ``handlers[route.handler]``: the table registers what it documents. A handler the table
-    does not name, or a row without its handler, is a bug caught when the app is built."""
-    rows = [r for r in ROUTES if r.owner == owner]
-    named = {r.handler for r in rows}
-    if named != set(handlers):
-        raise RuntimeError(
-            f"control routes of {owner!r}: handlers without a row {sorted(set(handlers) - named)}, "
-            f"rows without a handler {sorted(named - set(handlers))}"
-        )
-    for route in rows:
-        if route.method == "GET":
-            router.add_get(route.path, handlers[route.handler])  # and HEAD, as aiohttp does
-        else:
-            router.add_route(route.method, route.path, handlers[route.handler])
+    # body: the request schema, enforced before the handler runs (fakeding.core.json_check)
 
 
 ROUTES: tuple[ControlRoute, ...] = (
@@ -189,16 +188,19 @@ ROUTES: tuple[ControlRoute, ...] = (
         obj(("msgId", "messageId", "delivered"), msgId=STR, messageId=NULLABLE_STR, delivered=BOOL),
         body=obj(
             ("conversation", "sender"),
-            conversation=obj(("id", "type"), id=STR, type={"enum": ["group", "single"]}, title=STR),
-            sender=obj(("staffId",), staffId=STR, nick=STR),
-            text=STR,
+            conversation=obj(
+                ("id", "type"), id=NONEMPTY, type={"enum": ["group", "single"]}, title=OPT_NONEMPTY
+            ),
+            sender=obj(("staffId",), staffId=NONEMPTY, nick=OPT_NONEMPTY),
+            text={"type": ["string", "null"], "description": "needed when msgtype is text (the default)"},
             atBot=BOOL,
             msgtype={"enum": ["text", "picture", "richText", "audio", "video", "file"]},
-            content=ANY_OBJ,
-            clientId=STR,
+            content=OPT_OBJ,
+            clientId=OPT_NONEMPTY,
             atUsers={
                 "type": "array",
-                "items": STR,
+                "items": NONEMPTY,
+                "title": "a list of staff ids",
                 "description": "staff ids @mentioned besides the robot (groups)",
             },
         ),
@@ -221,7 +223,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         "/_fakeding/cards/{card_id}/click",
         "a user clicks a card button",
         obj(("messageId",), messageId=NULLABLE_STR),
-        body=obj(("staffId", "buttonId"), staffId=STR, buttonId=STR, params=ANY_OBJ),
+        body=obj(("staffId", "buttonId"), staffId=NONEMPTY, buttonId=NONEMPTY, params=OPT_OBJ),
         example={"staffId": "alice", "buttonId": "yes"},
         bad={"staffId": "alice"},
         params={"card_id": "card-example"},
@@ -268,7 +270,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         "/_fakeding/reset",
         "forget what happened (apps stay)",
         obj(("status",), status={"const": "reset"}),
-        body=obj((), seed={"type": "integer"}, sessions=BOOL),
+        body=obj((), seed={"type": ["integer", "null"]}, sessions=BOOL),
         example={"seed": 7},
         bad={"seed": "seven"},
         handler="reset",
@@ -283,7 +285,12 @@ ROUTES: tuple[ControlRoute, ...] = (
         "type}); an EVENT acked LATER or with code != 200 is redelivered",
         obj(("messageId",), messageId=NULLABLE_STR),
         body=obj(
-            (), eventType=STR, topic=STR, type={"enum": ["CALLBACK", "EVENT"]}, data=ANY_OBJ, clientId=STR
+            (),
+            eventType=NONEMPTY,
+            topic={**NONEMPTY, "description": "needed without eventType"},
+            type={"enum": ["CALLBACK", "EVENT", None]},
+            data=ANY_OBJ,
+            clientId=OPT_NONEMPTY,
         ),
         example={"eventType": "user_add_org", "data": {"userId": ["alice"]}},
         bad={"eventType": "user_add_org", "data": "not an object"},
@@ -345,7 +352,7 @@ ROUTES: tuple[ControlRoute, ...] = (
         "add an app's robot to a group: a robot posts only to groups it is in (one "
         "is in a group once a user's message there was for it)",
         obj(("conversationId", "robots"), conversationId=STR, robots=arr(STR)),
-        body=obj(("conversationId", "clientId"), conversationId=STR, clientId=STR),
+        body=obj(("conversationId", "clientId"), conversationId=NONEMPTY, clientId=NONEMPTY),
         example={"conversationId": "cidExample", "clientId": "fakeding-client"},
         bad={"conversationId": "cidExample"},
         handler="groups",
@@ -364,7 +371,17 @@ ROUTES: tuple[ControlRoute, ...] = (
         "({editorData, widgetInfo, type, mode}); its cards are then drawn and "
         "checked, and unknown template ids refused (forgotten by a reset)",
         TEMPLATE,
-        body=obj(("editorData", "widgetInfo"), editorData=STR, widgetInfo=STR, type=STR, mode=STR),
+        body=obj(
+            ("editorData", "widgetInfo"),
+            editorData={"type": ["string", "object"], "description": "JSON text, or the object it encodes"},
+            widgetInfo={
+                "type": "string",
+                "minLength": 1,
+                "title": "the layout as a string (<LinearLayout ...>)",
+            },
+            type=STR,
+            mode=STR,
+        ),
         example=EXAMPLE_EXPORT,
         bad={"editorData": "{}", "widgetInfo": "<broken"},
         params={"templateId": "example-template.schema"},
@@ -407,9 +424,9 @@ ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute(
         "POST",
         "/_fakeding/settings",
-        "the emulator page's settings form: changes a few settings, answers those",
-        {"type": "object"},
-        body={"type": "object"},
+        "the emulator page's settings form: changes a few settings, answers every setting",
+        settings_schema(partial=False),
+        body=settings_schema(partial=True),
         example={"redelivery_delay": 5},
         bad={"qps_limit": "many"},
         handler="settings",
@@ -494,7 +511,13 @@ ROUTES: tuple[ControlRoute, ...] = (
         "/_fakeding/faults/disarm",
         "take back a fault that has not fired (yet, or not all its count)",
         obj(("disarmed", "armed"), disarmed=BOOL, armed={"type": "array"}),
-        body=obj(("id",), id={"type": "integer"}),
+        body=obj(
+            ("id",),
+            id={
+                "type": "integer",
+                "title": "the number of an armed fault (GET /_fakeding/faults lists them)",
+            },
+        ),
         example={"id": 1},
         bad={"id": "one"},
         handler="disarm",
@@ -507,7 +530,16 @@ ROUTES: tuple[ControlRoute, ...] = (
         "answer's downloadCode goes in a message's content, and the robot downloads "
         "the bytes through /v1.0/robot/messageFiles/download",
         obj(("downloadCode",), downloadCode=STR),
-        body=obj(("name", "base64"), name=STR, base64=STR),
+        body=obj(
+            ("name", "base64"),
+            name={
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "title": "the file's name (1-255 characters)",
+            },
+            base64={"type": "string", "title": "the file's bytes as base64 text"},
+        ),
         example={"name": "hello.txt", "base64": "aGVsbG8="},
         bad={"name": "hello.txt", "base64": "not base64!"},
         handler="upload",
@@ -560,7 +592,11 @@ ROUTES: tuple[ControlRoute, ...] = (
             setup=arr(ANY_OBJ),
             notes=arr(STR),
         ),
-        body=obj(("yaml",), yaml=STR, name=STR),
+        body=obj(
+            ("yaml",),
+            yaml={"type": "string", "minLength": 1, "title": "the scenario file's text"},
+            name={"type": ["string", "null"], "title": "the file's name"},
+        ),
         example={
             "yaml": "name: hello\nusers: {u1: {nick: Ann}}\nconversations: {team: {type: group}}\n"
             "steps:\n  - at: 0\n    say: {user: u1, in: team, text: hi}\n",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from fakeding.aio.live import typed_steps
+from fakeding.core import json_check
+from fakeding.core.control_spec import ROUTES
 from fakeding.core.exceptions import ControlError
 
 TEXT = """name: typed
@@ -101,6 +103,15 @@ def test_a_bad_file_names_line_step_and_field(change: tuple[str, str], field: st
     ("body", "field"), [([], "body"), ({"yaml": ""}, "yaml"), ({"yaml": TEXT, "name": 3}, "name")]
 )
 def test_a_bad_request_names_its_field(body: object, field: str) -> None:
+    """The request's shape is the route's documented schema, checked before ``typed_steps``."""
+    (route,) = [r for r in ROUTES if r.handler == "scenario_steps"]
+    assert route.body is not None
     with pytest.raises(ControlError) as caught:
-        typed_steps(body)
-    assert caught.value.field == field and caught.value.problem.startswith(f"{field}: expected")
+        json_check.check(route.body, body)
+    assert caught.value.field == field and str(caught.value).startswith(f"{field}: expected")
+
+
+def test_a_blank_file_names_the_yaml_field() -> None:
+    with pytest.raises(ControlError) as caught:
+        typed_steps({"yaml": "  \n"})
+    assert caught.value.field == "yaml" and caught.value.problem.startswith("yaml: expected")

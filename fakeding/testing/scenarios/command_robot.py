@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fakeding.core.api import FakeDingAPI
 from fakeding.core.record_kinds import RecordKind
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.core.tls.env import LANGS
@@ -59,12 +60,10 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 LAST_LINES = 20
 
 
-def masked(text: str, fake: FakeDing) -> str:
+def masked(text: str, fake: FakeDingAPI) -> str:
     """``text`` without the app secrets, tokens and tickets the fake knows (a robot may print
     them, as the Python SDK logs its connection ticket)."""
-    secrets = [app.client_secret for app in fake.platform.apps.values()]
-    secrets += [*fake.platform.tokens, *fake.platform.tickets, *fake.platform.used_tickets]
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+    for secret in sorted(filter(None, fake.held_secrets()), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
 

@@ -108,7 +108,7 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         epoch=epoch,
     ) as h:
         for template in s.templates:
-            h.fake.platform.templates.add(template)
+            h.fake.use_template(template)
         real_time = is_real_time(s.robot)
         for step in steps:  # at their times, whatever the robot is doing
             await h.sleep_until(step.at)
@@ -122,13 +122,13 @@ async def _play(s: ScenarioFile, epoch: float | None = EPOCH) -> ScenarioResult:
         result = ScenarioResult(
             scenario=s,
             records=fake.recorder.records,
-            cards=fake.platform.cards.all(),
-            transcript=list(fake.platform.transcript),
+            cards=fake.card_objects(),
+            transcript=list(fake.transcript_entries()),
             expectations=[],
             end=h.now,
             conversations=cid_names,
-            direct={staff: cid for (_, staff), cid in fake.platform.direct.items()},
-            templates={t.id: t for t in fake.platform.templates.all()},
+            direct=fake.direct_conversations(),
+            templates={t.id: t for t in fake.template_objects()},
         )
         result.expectations = check_expectations(data.get("expect") or {}, result)
         if is_real_time(s.robot):  # counted as it happened, reported in a stable order
@@ -157,7 +157,7 @@ async def _card_made(h: Harness, n: int, limit: float) -> None:
     """Wait (real time, bounded) until the robot made its ``n``-th card; a click step then
     finds it, or names what is missing."""
     deadline = h.now + limit
-    while len(h.fake.platform.cards) < n and h.now < deadline:
+    while len(h.fake.card_objects()) < n and h.now < deadline:
         await asyncio.sleep(0.02)
 
 
@@ -188,7 +188,7 @@ def _act(h: Harness, s: ScenarioFile, step: Step, users: dict[str, Any], convs: 
             at_bot=action.at_bot,
         )
     elif isinstance(action, Click):
-        cards = fake.platform.cards.all()
+        cards = fake.card_objects()
         if action.card is None:  # "latest"
             where = conversation_id(action.conversation) if action.conversation is not None else None
             shown = [c for c in cards if _shows(c, where, action.user)]
