@@ -75,23 +75,26 @@ def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
     """True when the thread whose innermost frame is ``frame`` is idle (see module doc)."""
     code = frame.f_code
     name, base = code.co_name, os.path.basename(code.co_filename)
-    local = frame.f_locals
+    # ``f_locals`` only for the frames known to wait below: reading the locals of any other
+    # thread's frame (one still starting a call, say ``socket.__init__``) crashed CPython 3.11
+    # with a segmentation fault once in a full run
     if base == "threading.py":
         if name == "wait":
-            waiter = local.get("waiter")
+            waiter = frame.f_locals.get("waiter")
             return waiter is not None and waiter.locked()
         if name == "_wait_for_tstate_lock":
-            lock = local.get("lock")
+            lock = frame.f_locals.get("lock")
             return lock is not None and lock.locked()
         return False
     if base == "thread.py" and name == "_worker":
-        queue = local.get("work_queue")
+        queue = frame.f_locals.get("work_queue")
         return queue is not None and queue.empty()
     if base == "selectors.py" and name == "select":  # a loop the kit did not make, waiting
+        local = frame.f_locals
         selector = local.get("self")
         return not getattr(selector, "fakeding_virtual", False) and local.get("timeout") != 0
     if base in ("socket.py", "ssl.py") and name in ("readinto", "recv_into", "read", "recv", "accept"):
-        sock = _socket_of(local.get("self"))
+        sock = _socket_of(frame.f_locals.get("self"))
         if sock is None:
             return False
         if name == "accept":
@@ -99,7 +102,7 @@ def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
         return _socket_wait_idle(sock, is_outside)
     line = linecache.getline(code.co_filename, frame.f_lineno)
     if ".recv" in line or ".read(" in line:  # a library reading its own socket (httpx, ...)
-        for value in local.values():
+        for value in frame.f_locals.values():
             sock = _socket_of(value)
             if sock is not None:
                 return _socket_wait_idle(sock, is_outside)
