@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *report.paced_table(paced, paced_fls),
         "",
-        report.concurrency_note(rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS),
+        report.concurrency_note(
+            rounds, fls, paced, paced_fls, rate, concurrency.ROBOT_QPS, concurrency.ROBOT_BURST
+        ),
         "",
     )
 
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         goals.note(tp, day),
         "",
-        goals.pace_note(paced, paced_fls, concurrency.ROBOT_QPS, rate),
+        goals.pace_note(paced, paced_fls, concurrency.ROBOT_QPS, rate, concurrency.ROBOT_BURST),
         "",
     )
 

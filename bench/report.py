@@ -86,6 +86,16 @@ def against_floor(rounds: Sequence[Round], fls: Sequence[float]) -> str:
     )
 
 
+def _burst(qps: float, burst: int) -> str:
+    if burst <= 1:
+        return ""
+    return (
+        f" by a sliding window like the platform's, at most {burst} calls in any "
+        f"{burst / qps:.3f} s (a burst can beat the floor's steady N/rate, so a ratio under 1 "
+        f"is possible)"
+    )
+
+
 def concurrency_note(
     rounds: Sequence[Round],
     fls: Sequence[float],
@@ -93,6 +103,7 @@ def concurrency_note(
     paced_fls: Sequence[float],
     rate: float,
     robot_qps: float,
+    robot_burst: int = 1,
 ) -> str:
     """The prose under both concurrency tables, from their figures."""
     parts = [
@@ -101,7 +112,8 @@ def concurrency_note(
         f"that all finish at t = A s need at least N/{rate:g} s more: floor = A + N/{rate:g} s, "
         f"set by the platform, not by the robot. With the limits off, the floor is the "
         f"single-conversation makespan. The robot paces itself at {robot_qps:g} calls per "
-        f"second and gives final updates the next free slot before any streaming update."
+        f"second{_burst(robot_qps, robot_burst)} and gives final updates the next free slot "
+        f"before any streaming update."
     ]
     if paced:
         parts.append(

@@ -40,6 +40,7 @@ OPTION_TYPES: dict[str, dict[str, Any]] = {
     "maxCardChars": _COUNT,
     "memoryTurns": _COUNT,
     "retryAttempts": _COUNT,
+    "qpsBurst": _COUNT,
     "updateInterval": _SECONDS,
     "qps": _SECONDS,
     "agentTimeout": _SECONDS,

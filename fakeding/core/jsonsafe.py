@@ -31,9 +31,10 @@ MAX_DEPTH = 32  # objects and arrays nested deeper than this are refused (and cu
 MAX_CHARS = 2000  # a recorded string longer than this keeps its head and says how much was cut
 INVALID_UNICODE = " [invalid unicode replaced]"
 _SURROGATES = re.compile("[\ud800-\udfff]")
-# How JSON text spells a surrogate: "\\ud83d" (``_escaped_surrogate`` checks that the backslash
+# How JSON text spells a surrogate: "\\ud83d" (``_lone_escape`` checks that the backslash
 # is not itself escaped). A plain literal search, fast even in text full of escaped quotes.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_ESCAPED_LOW = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")  # the second half of a pair
 _SECRET_WORDS = ("secret", "token", "ticket", "password", "apikey", "signature", "sign")
 
 
@@ -69,22 +70,38 @@ def loads(raw: bytes | str, *, what: str = "body") -> Any:
         raise BadJson(f"{what}: {exc}") from None
     except ValueError as exc:
         raise BadJson(f"{what} is not JSON ({exc})") from None
-    if raw_surrogates or _escaped_surrogate(text):
+    if raw_surrogates or _lone_escape(text):
         _check(value, what)  # the full walk: it names where the surrogate is
-    elif _too_deep(value):
+    elif _may_nest(text) and _too_deep(value):
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels")
     return value
 
 
-def _escaped_surrogate(text: str) -> bool:
-    """Whether JSON ``text`` escapes a UTF-16 surrogate (``\\udc00``) anywhere, strings and
-    keys alike. An escape's backslash follows an even run of backslashes (escaped ones)."""
+def _may_nest(text: str) -> bool:
+    """Whether JSON ``text`` has brackets enough to nest ``MAX_DEPTH`` deep (an upper bound:
+    brackets inside strings count too); two C-speed counts spare most bodies the walk."""
+    return text.count("[") + text.count("{") >= MAX_DEPTH
+
+
+def _lone_escape(text: str) -> bool:
+    """Whether JSON ``text`` escapes a UTF-16 surrogate that does not decode as half of a pair,
+    in strings and keys alike. ``json.dumps`` writes every emoji as an escaped pair (high
+    ``\\ud83d`` then low ``\\ude04``), which the decoder joins into one character: such text
+    is fine and is decided here, on the text, without ``_check``'s walk. An escape's backslash
+    follows an even run of backslashes (escaped ones)."""
+    paired_low = -1  # where the low half of the last pair starts
     for match in _ESCAPED_SURROGATE.finditer(text):
-        before = match.start()
+        at = match.start()
+        if at == paired_low:
+            continue
+        before = at
         while before and text[before - 1] == "\\":
             before -= 1
-        if (match.start() - before) % 2 == 0:
-            return True
+        if (at - before) % 2:
+            continue  # an escaped backslash, then the text "ud8..": no escape
+        if text[at + 3] not in "89abAB" or not _ESCAPED_LOW.match(text, at + 6):
+            return True  # a low half alone, or a high half not followed by a low one
+        paired_low = at + 6
     return False
 
 

@@ -79,3 +79,10 @@ def test_the_robot_s_pace_bounds_the_short_answers_ratio_from_below() -> None:
     text = goals.pace_note([paced(2.9)], [2.7], 18.0, 20.0)
     assert "1.062 at 30" in text  # (1.2 + 30 / 18) / 2.7
     assert goals.pace_note([], [], 18.0, 20.0) == ""
+
+
+def test_a_robot_paced_by_a_window_is_bounded_by_its_bursts() -> None:
+    assert goals.pace_bound(1.2, 100, 18.5, burst=20) == 1.2 + 4 * 20 / 18.5  # 5 bursts, 4 windows apart
+    assert goals.pace_bound(1.2, 20, 18.5, burst=20) == 1.2  # one burst: no wait
+    text = goals.pace_note([paced(2.5)], [2.7], 18.5, 20.0, burst=20)
+    assert "at most 20 in any 1.081 s" in text and "0.845 at 30" in text  # (1.2 + 1.081) / 2.7

@@ -56,3 +56,23 @@ async def test_fifty_ten_second_answers_under_the_real_rate_limit_finish_soon_af
     assert done[-1] < bound, (
         f"the last of {N} answers finished at t={done[-1]:.2f}, expected before {bound:.2f}"
     )
+
+
+@pytest.mark.fakeding_virtual
+async def test_fifty_answers_paced_by_the_platforms_own_window_finish_sooner_and_none_is_refused() -> None:
+    # qpsBurst 20 at qps 19: at most 20 calls in any 20/19 s, the platform's window (20 in any
+    # 1 s) with a 5% margin. The finals leave 20 at a time instead of one per 1/18 s.
+    robot = {"qps": 19.0, "qpsBurst": 20}
+    async with open_harness(agent=ScriptedAgent([dict(TEN_SECONDS) for _ in range(N)]), robot=robot) as h:
+        for n in range(N):
+            h.fake.send_message(f"Question {n}?", conversation_id=f"cid{n}", staff_id=f"u{n}")
+        await h.settle()
+        refused = [r for r in h.fake.recorder.records if r.kind == "api" and r.fields["status"] == 403]
+        finals = list(events(h, "card.final"))
+        assert refused == [], f"{len(refused)} calls refused by the platform's QPS limit"
+        assert sorted(r.fields["msg"] for r in finals) == sorted({r.fields["msg"] for r in finals})
+        assert len(finals) == N and all(is_final(card.current) for card in cards(h))
+        assert events(h, "card.final.failed") == [] and violations(h) == []
+    done = max(r.t for r in finals)
+    grid = 10.0 + N / DEFAULT_QPS  # the last final of the one-per-1/18-s pace, at the soonest
+    assert done < grid, f"the last of {N} answers finished at t={done:.2f}, the grid's soonest is {grid:.2f}"

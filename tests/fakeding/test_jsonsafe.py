@@ -122,6 +122,20 @@ LOADS_CORPUS: list[bytes | str] = [
     json.dumps({"s": "[[[[{{{{" * 20}).encode(),  # brackets inside a string are not nesting
     json.dumps([list(range(3))] * 50).encode(),
     json.dumps({"cardData": json.dumps({"label": "\U0001f604 Very Helpful"})}).encode(),
+    # escaped pairs are decided on the text (issue 21 item 6): every mix of halves
+    json.dumps({"a": ["\U0001f604"] * 5, "\U0001f60a": {"b": "x\U0001f642y"}}).encode(),
+    b'"' + (BS + "ud83d" + BS + "ude04" + BS + "ud83d").encode() + b'"',  # a pair, then a lone high
+    b'"' + (BS + "ud83d" + BS + "ude04" + BS + "ude04").encode() + b'"',  # a pair, then a lone low
+    b'"' + (BS + "ud83d" + BS + "ud83d" + BS + "ude04").encode() + b'"',  # a lone high, then a pair
+    b'"' + (BS + "uD83D" + BS + "uDE04").encode() + b'"',  # a pair in upper case
+    b'"' + (BS + "ud83d" + BS + "u0041").encode() + b'"',  # a high half, then no low one
+    b'"' + (BS + "ud83d").encode() + b'"',  # a high half at the very end
+    b'"' + (BS + "ud83d" + BS * 2 + "ude04").encode() + b'"',  # the low half's backslash escaped
+    b'"' + (BS * 2 + "ud83d" + BS + "ude04").encode() + b'"',  # text, then a lone low half
+    _nested(MAX_DEPTH + 1, json.dumps("\U0001f604")).encode(),  # too deep, with a valid pair
+    _nested(MAX_DEPTH - 1, json.dumps("\U0001f604")).encode(),
+    ("[" * (MAX_DEPTH - 1) + "{}" + "]" * (MAX_DEPTH - 1)).encode(),  # brackets exactly at the bound
+    json.dumps({"s": "[" * 40, "t": [[1]]}).encode(),  # many brackets in a string, shallow
 ]
 
 

@@ -44,6 +44,8 @@ class RobotConfig:
     update_interval: float = 2.0
     update_batch: int = 5
     qps: float = 18.0
+    # 1: one call per 1/qps; N > 1: at most N calls in any N/qps seconds (the platform's window)
+    qps_burst: int = 1
     agent_timeout: float = 120.0
     max_question_chars: int = 4000
     max_card_chars: int = 3000
@@ -101,6 +103,7 @@ KEYS = {
     "updateInterval": "update_interval",
     "updateBatch": "update_batch",
     "qps": "qps",
+    "qpsBurst": "qps_burst",
     "agentTimeout": "agent_timeout",
     "maxQuestionChars": "max_question_chars",
     "maxCardChars": "max_card_chars",
@@ -192,6 +195,7 @@ def validate(cfg: RobotConfig, where: Path) -> RobotConfig:
         "memory_turns",
         "retry_attempts",
         "auth_attempts",
+        "qps_burst",
     ):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -50,6 +50,7 @@ class OpenApiClient:
         client_secret: str,
         clock: Clock,
         qps: float = 18.0,
+        burst: int = 1,
         attempts: int = 5,
         rng: random.Random | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
@@ -58,7 +59,7 @@ class OpenApiClient:
         self.client_id = client_id
         self._secret = client_secret
         self.clock = clock
-        self.limiter = RateLimiter(qps, clock.monotonic)
+        self.limiter = RateLimiter(qps, clock.monotonic, burst)
         self.attempts = attempts
         self.rng = rng or random.Random(0)
         self.on_event = on_event or (lambda kind, fields: None)

@@ -137,6 +137,7 @@ class DingTalkStreamRobot(ImRobot):
             client_secret=cfg.client_secret,
             clock=self.clock,
             qps=cfg.qps,
+            burst=cfg.qps_burst,
             attempts=cfg.retry_attempts,
             rng=self.rng,
             on_event=self._on_event,
