@@ -107,7 +107,10 @@ def watching(outside: OutsideIO) -> Iterator[None]:
     real_listen = socket.socket.listen
     real_getaddrinfo = socket.getaddrinfo
     clock = outside.coordinator
-    lock = threading.Lock()
+    # reentrant: the garbage collector may close a forgotten socket (urllib3's pool finaliser)
+    # on the thread that holds the lock inside ``before``; a plain Lock deadlocked that thread
+    # and, waiting on it, the run (seen once under coverage in CI)
+    lock = threading.RLock()
 
     def before(sock: socket.socket, address: Any) -> None:
         with lock:
