@@ -65,7 +65,10 @@ def reading(frame: FrameType) -> bool:
     name, base = code.co_name, os.path.basename(code.co_filename)
     if base in ("socket.py", "ssl.py") and name in ("readinto", "recv_into", "read", "recv"):
         return True
-    line = linecache.getline(code.co_filename, frame.f_lineno)
+    lineno = frame.f_lineno
+    if lineno is None:  # a frame another thread is still entering (CPython 3.11): not reading
+        return False
+    line = linecache.getline(code.co_filename, lineno)
     return (".recv" in line or ".read(" in line) and any(
         _socket_of(v) is not None for v in frame.f_locals.values()
     )
@@ -100,7 +103,10 @@ def blocked_idle(frame: FrameType, is_outside: IsOutside) -> bool:
         if name == "accept":
             return not _readable(sock)
         return _socket_wait_idle(sock, is_outside)
-    line = linecache.getline(code.co_filename, frame.f_lineno)
+    lineno = frame.f_lineno
+    if lineno is None:  # a frame another thread is still entering: it runs, so it is busy
+        return False
+    line = linecache.getline(code.co_filename, lineno)
     if ".recv" in line or ".read(" in line:  # a library reading its own socket (httpx, ...)
         for value in frame.f_locals.values():
             sock = _socket_of(value)
