@@ -52,7 +52,9 @@ def platform_rate() -> float:
 def floor(answer_s: float, size: int, rate: float) -> float:
     """The least makespan the platform allows with its limits on: every conversation ends with
     a final card update and the update API takes ``rate`` calls per second per app, so
-    ``size`` answers that all finish at ``answer_s`` need ``size / rate`` seconds more."""
+    ``size`` answers that all finish at ``answer_s`` need ``size / rate`` seconds more. An
+    estimate: the sliding window lets up to ``rate`` calls pass at once, so a round smaller
+    than ``rate`` may end a little sooner; never before ``answer_s``."""
     if answer_s < 0 or size < 1 or rate <= 0:
         raise ValueError(
             f"floor: expected answer_s >= 0, size >= 1, rate > 0; found {answer_s}, {size}, {rate}"

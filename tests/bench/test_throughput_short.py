@@ -64,4 +64,7 @@ def test_short_answers_at_the_platform_s_limits_finish_near_the_floor() -> None:
     assert fl == pytest.approx(1.2 + 3 / 20)
     assert r.answer_s == 1.2 and r.limits and r.clock == "real"
     assert r.unfinished == 0 and r.user_errors == 0
-    assert r.makespan / fl > 0.9  # nothing can end much before the last answer's chunks
+    # Nothing ends before the last answer's chunks (a causal bound, not a timing). The floor's
+    # size / rate is an estimate: the fake's sliding window lets a round of 3 <= 20 calls pass
+    # at once, so a makespan a little under it is possible (seen: 1.21 s against 1.35 s).
+    assert r.answer_s <= r.makespan
