@@ -174,6 +174,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_templates_platform.py": "realtime",
     "tests/fakeding/test_templates_render.py": "pure",
     "tests/fakeding/test_templates_scenarios.py": "virtual",
+    "tests/fakeding/test_testing_exports.py": "process",
     "tests/fakeding/test_tiers.py": "pure",
     "tests/fakeding/test_version.py": "pure",
     "tests/fakeding/test_vtime.py": "virtual",
