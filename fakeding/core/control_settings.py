@@ -23,25 +23,6 @@ FIXED = tuple(k.name for k in knobs().values() if k.fixed)
 CHOICES: dict[str, tuple[str, ...]] = {k.name: k.choices for k in knobs().values() if k.choices}
 
 
-def _qps_routes(value: Any) -> dict[str, int | None]:
-    """``{"METHOD /path": calls a second or null}``, each route as the timeline names it."""
-    if not isinstance(value, dict):
-        raise ControlError(
-            "qps_routes", f'expected an object like {{"PUT /v1.0/card/streaming": 40}}, found {value!r}'
-        )
-    for route, limit in value.items():
-        method, _, path = str(route).partition(" ")
-        if not method.isupper() or not path.startswith("/"):
-            raise ControlError(
-                f"qps_routes.{route}", 'expected a route "METHOD /path" as the timeline names it'
-            )
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise ControlError(
-                f"qps_routes.{route}", f"expected a whole number >= 0 or null, found {limit!r}"
-            )
-    return dict(value)
-
-
 def check_changes(changes: dict[str, Any], *, allow_fixed: bool = False) -> dict[str, Any]:
     """Validate a ``{name: value}`` mapping of setting changes."""
     table = knobs()
@@ -51,7 +32,7 @@ def check_changes(changes: dict[str, Any], *, allow_fixed: bool = False) -> dict
         if knob is None or (name in FIXED and not allow_fixed):
             known = ", ".join(k for k in table if allow_fixed or k not in FIXED)
             raise ControlError(name, f"no such setting; expected one of {known}")
-        out[name] = _qps_routes(value) if name == "qps_routes" else check_value(knob, value)
+        out[name] = check_value(knob, value)
     return out
 
 

@@ -239,7 +239,9 @@ def check_value(knob: Knob, value: Any) -> Any:
         if knob.nullable:
             return None
         raise ControlError(
-            knob.name, f"expected a {knob.kind}, found null (this rule cannot be switched off)"
+            knob.name,
+            f"expected {'an' if knob.kind[0] in 'aeiou' else 'a'} {knob.kind}, found null "
+            "(this rule cannot be switched off)",
         )
     if knob.kind == "boolean":
         if isinstance(value, bool):
@@ -264,9 +266,30 @@ def check_value(knob: Knob, value: Any) -> Any:
         if knob.choices is not None:
             raise ControlError(knob.name, f"expected one of {', '.join(knob.choices)}, found {value!r}")
         raise ControlError(knob.name, f"expected a string, found {value!r}")
+    if knob.name == "qps_routes":
+        return check_qps_routes(value)
     if isinstance(value, dict):
         return value
     raise ControlError(knob.name, f"expected an object, found {value!r}")
+
+
+def check_qps_routes(value: Any) -> dict[str, int | None]:
+    """``{"METHOD /path": calls a second or null}``, each route as the timeline names it."""
+    if not isinstance(value, dict):
+        raise ControlError(
+            "qps_routes", f'expected an object like {{"PUT /v1.0/card/streaming": 40}}, found {value!r}'
+        )
+    for route, limit in value.items():
+        method, _, path = str(route).partition(" ")
+        if not method.isupper() or not path.startswith("/"):
+            raise ControlError(
+                f"qps_routes.{route}", 'expected a route "METHOD /path" as the timeline names it'
+            )
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise ControlError(
+                f"qps_routes.{route}", f"expected a whole number >= 0 or null, found {limit!r}"
+            )
+    return dict(value)
 
 
 def changed_settings(settings: Settings) -> dict[str, Any]:

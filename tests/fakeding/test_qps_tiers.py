@@ -53,6 +53,17 @@ def test_qps_routes_are_checked_naming_the_route() -> None:
         check_changes({"qps_routes": {SEND: "many"}})
 
 
+def test_settings_built_in_python_check_qps_routes_too() -> None:
+    """Not only the control edge: ``Settings(...)`` from a user's conftest names the route."""
+    with pytest.raises(ConfigError, match=r"setting qps_routes.send: expected a route"):
+        Settings(qps_routes={"send": 2})
+    with pytest.raises(ConfigError, match=r"expected a whole number >= 0 or null, found -1"):
+        Settings(qps_routes={SEND: -1})
+    with pytest.raises(ConfigError, match=r"expected an object like"):
+        Settings(qps_routes="fast")
+    assert Settings(qps_routes={STREAMING: 40}).qps_routes == {STREAMING: 40}
+
+
 def plan(tmp_path: Path, platform: str) -> Path:
     path = tmp_path / "tier.yaml"
     path.write_text(
