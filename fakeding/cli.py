@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeding._version import __version__
+from fakeding.aio import scenario_folder
 from fakeding.card_cli import add_card_parser, run_card
 from fakeding.core import control_settings, template_files
 from fakeding.core._extras import MissingExtra
@@ -219,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="load every DIR/<templateId>.json card-platform export: cards of "
         "them are drawn and checked, unknown template ids refused",
     )
+    serve.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="list DIR's scenario .yaml files (and its subfolders') in the emulator's Replay pane",
+    )
     add_card_parser(sub)
     serve.add_argument(
         "-v",
@@ -376,6 +384,8 @@ async def _serve(args: argparse.Namespace) -> None:
     for robot in robots:
         fake.add_custom_robot(robot)
     loaded = template_files.load_dir(args.templates) if args.templates is not None else []
+    if args.scenarios is not None:
+        fake.scenarios_dir = scenario_folder.check_folder(args.scenarios)
     for template in loaded:
         fake.use_template(template, keep=True)
     tls_mode = None
@@ -435,6 +445,8 @@ async def _serve(args: argparse.Namespace) -> None:
             "  card templates: none (any cardTemplateId is accepted and cards are not "
             "drawn; --templates DIR loads card-platform exports)"
         )
+    if fake.scenarios_dir is not None:
+        print(printable(f"  scenarios: {fake.scenarios_dir} (the emulator's Replay pane lists them)"))
     if tls_mode is not None:
         print(f"  CA: {tls_mode.ca.ca_cert} (Java truststore: {tls_mode.ca.truststore})")
         if tls_mode.proxy is not None:

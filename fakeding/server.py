@@ -75,6 +75,7 @@ class FakeDing:
         self.http_callbacks = HttpCallbacks(self.platform, self.clock)
         self.http_port = 0
         self.tls: Tls | None = None  # set by TLS mode (``fakeding.tls.serve``) for /_fakeding/env
+        self.scenarios_dir: Path | None = None  # ``serve --scenarios DIR``: the Replay pane lists it
         self._scheme = "http"
         self._stream_endpoint: str | None = None
         self._runner: web.AppRunner | None = None

@@ -105,6 +105,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_emulator_status.py": "external",
     "tests/fakeding/test_emulator_templates_browser.py": "external",
     "tests/fakeding/test_emulator_replay.py": "external",
+    "tests/fakeding/test_scenario_folder.py": "process",
     "tests/fakeding/test_scenario_page_replay.py": "pure",
     "tests/fakeding/test_templates_drawn.py": "realtime",
     "tests/fakeding/test_error_echoes.py": "realtime",

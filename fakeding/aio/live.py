@@ -25,6 +25,7 @@ from typing import Any, Protocol, TextIO
 
 from aiohttp import web
 
+from fakeding.aio import scenario_folder
 from fakeding.aio.control_routes import body_of, clipped, register
 from fakeding.aio.scenario_yaml import to_yaml
 from fakeding.aio.stream_ws import StreamServer
@@ -45,6 +46,7 @@ class FakeDing(FakeDingAPI, Protocol):
     edge, not the platform's state: see docs/architecture.md)."""
 
     stream: StreamServer
+    scenarios_dir: Path | None  # ``serve --scenarios DIR``, listed for the Replay pane
 
 
 Event = dict[str, Any]
@@ -422,6 +424,9 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
             return _json({"error": clipped(exc.problem), "field": exc.field}, 400)
         return _json(answer)
 
+    async def scenario_files(_: web.Request) -> web.StreamResponse:
+        return _json(await asyncio.to_thread(scenario_folder.listing, fake.scenarios_dir))
+
     app.on_shutdown.append(on_shutdown)
     r = app.router
     r.add_get("/", page)
@@ -440,6 +445,7 @@ def add_live_routes(app: web.Application, fake: FakeDing) -> None:
         "disarm": disarm,
         "scenario": scenario,
         "scenario_steps": scenario_steps,
+        "scenario_files": scenario_files,
     }
     register(r, "live", handlers)
 

@@ -608,6 +608,20 @@ ROUTES: tuple[ControlRoute, ...] = (
     ),
     ControlRoute(
         "GET",
+        "/_fakeding/scenarios",
+        "the scenario files of `fakeding serve --scenarios DIR`, each with its text (the emulator's "
+        "Replay pane lists them); without that option, none and a note saying how",
+        obj(
+            ("folder", "scenarios"),
+            folder=NULLABLE_STR,
+            scenarios=arr(obj(("file",), file=STR, yaml=STR, error=STR)),
+            note=STR,
+        ),
+        handler="scenario_files",
+        owner="live",
+    ),
+    ControlRoute(
+        "GET",
         "/_fakeding/web/{name}",
         "the emulator page's files",
         STR,

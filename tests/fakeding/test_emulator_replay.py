@@ -189,3 +189,42 @@ def test_a_bad_file_dropped_on_the_page_names_the_line_step_and_field(
     assert page.query_selector_all("#replay-steps li") == []  # nothing half-loaded
     assert page.is_disabled("#replay-run")
     page.close()
+
+
+def test_the_server_s_scenario_folder_is_listed_and_loads_into_replay(
+    browser: Any, live_robot: LiveRobot, axe: str, tmp_path: Path
+) -> None:
+    """``serve --scenarios DIR``: the pane lists the folder when it opens (read again each time)
+    and Load replays a file as a picked one would; without a folder the row stays hidden."""
+    fake = live_robot.fake
+    assert fake is not None
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "vpn.yaml").write_text(_scenario("lib"), encoding="utf-8")
+    page = browser.new_page(viewport=DESKTOP)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_robot.url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.wait_for_selector("#robots[data-state=live]")
+    _open_replay(page, DESKTOP)
+    assert page.is_hidden("#replay-library")  # this fake has no folder yet
+    fake.scenarios_dir = tmp_path
+    try:
+        (tmp_path / "a-first.yaml").write_text(_scenario("first"), encoding="utf-8")
+        page.click("#tab-timeline")
+        _open_replay(page, DESKTOP)  # opening the pane reads the folder again
+        page.wait_for_selector("#replay-library:not([hidden])")
+        files = page.eval_on_selector_all("#replay-files option", "os => os.map(o => o.value)")
+        assert files == ["a-first.yaml", "team/vpn.yaml"]
+        assert page.inner_text("label[for=replay-files]") == "On the server"
+        page.select_option("#replay-files", "team/vpn.yaml")
+        page.click("#replay-files-load")
+        page.wait_for_selector("#replay-steps li[data-n='3']")
+        assert "vpn.yaml: 3 steps" in page.inner_text("#replay-status")
+        assert serious_violations(page, axe) == []
+        page.click("#replay-step")
+        assert "password" in _final_answer(page, 1).lower()
+    finally:
+        fake.scenarios_dir = None
+    assert errors == []
+    page.close()

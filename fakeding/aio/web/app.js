@@ -791,6 +791,7 @@ function selectTab(name, focus = false) {
   }
   for (const p of document.querySelectorAll(".pane")) p.classList.toggle("active", p.id === `pane-${name}`);
   if (name === "faults") refreshArmed();
+  if (name === "replay") refreshLibrary();
 }
 function wireTabs() {
   const tabs = $("#tabs");
@@ -1282,6 +1283,7 @@ Object.assign(I18N.en, {
   replayLoaded: "{file}: {n} steps", replayDone: "all {n} steps sent", replayNext: "next: step {n} of {total}",
   replayNoCard: "card #{n} does not exist yet ({have} card(s) since the replay began): wait for the robot's answer, then Step again",
   robotAnswered: "robot", noAnswer: "no answer yet", lineN: "line {n}",
+  replayServer: "On the server", replayLoad: "Load",
 });
 Object.assign(I18N.zh, {
   replay: "回放", replayOpen: "加载场景…", replayStep: "单步", replayRun: "全部运行", replayStop: "停止",
@@ -1289,6 +1291,7 @@ Object.assign(I18N.zh, {
   replayLoaded: "{file}：{n} 步", replayDone: "已发送全部 {n} 步", replayNext: "下一步：第 {n} / {total} 步",
   replayNoCard: "卡片 #{n} 还不存在（回放开始后有 {have} 张）：等机器人回答后再单步",
   robotAnswered: "机器人", noAnswer: "还没有回答", lineN: "第 {n} 行",
+  replayServer: "服务器上的场景", replayLoad: "加载",
 });
 const R = { steps: [], setup: [], next: 0, running: false, started: false, baseCards: null, wake: null, file: "" };
 
@@ -1451,7 +1454,40 @@ function replayStop() {
   R.running = false;
   if (R.wake) R.wake();
 }
+// The folder of `fakeding serve --scenarios DIR`, read again each time the pane opens (a file
+// saved meanwhile appears); each entry carries its text, loaded through the same checked route.
+const LIBRARY = new Map();
+async function refreshLibrary() {
+  let data;
+  try {
+    const r = await api("/_fakeding/scenarios");
+    data = await r.json();
+    if (!r.ok) throw new Error(data.error || `${r.status}`);
+  } catch (err) {
+    $("#replay-error").textContent = `scenarios on the server: ${err.message}`;
+    return;
+  }
+  const sel = $("#replay-files");
+  const keep = sel.value;
+  LIBRARY.clear();
+  sel.replaceChildren();
+  for (const s of data.scenarios) {
+    LIBRARY.set(s.file, s);
+    const o = document.createElement("option");
+    o.value = s.file;
+    o.textContent = s.error ? `${s.file} (${s.error})` : s.file;
+    o.disabled = Boolean(s.error);
+    sel.append(o);
+  }
+  if (LIBRARY.has(keep)) sel.value = keep;
+  $("#replay-library").hidden = data.scenarios.length === 0;
+}
+function loadFromLibrary() {
+  const s = LIBRARY.get($("#replay-files").value);
+  if (s && s.yaml) loadScenarioText(s.yaml, s.file);
+}
 function wireReplay() {
+  $("#replay-files-load").onclick = loadFromLibrary;
   $("#replay-open").onclick = () => $("#replay-file").click();
   $("#replay-file").onchange = (ev) => { const f = ev.target.files[0]; ev.target.value = ""; loadScenarioFile(f); };
   $("#replay-step").onclick = replayStep;
