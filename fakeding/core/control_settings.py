@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from fakeding.core import jsonsafe
+from fakeding.core import json_check, jsonsafe
+from fakeding.core.control_spec import APP_IN
 from fakeding.core.exceptions import ControlError
 from fakeding.core.settings import Knob, Settings, check_value, knobs
 
@@ -78,32 +79,13 @@ def load_config(path: Path) -> dict[str, Any]:
 
 def check_app(spec: Any, where: str = "") -> dict[str, Any]:
     """An app registration ``{clientId, clientSecret, scopes?, robotCode?, callbackUrl?}`` as
-    keyword arguments of ``add_app``."""
-    if not isinstance(spec, dict):
-        raise ControlError(
-            where or "body", f"expected an object {{clientId, clientSecret, ...}}, found {spec!r}"
-        )
-    known = {"clientId", "clientSecret", "scopes", "robotCode", "callbackUrl"}
-    extra = sorted(set(spec) - known)
-    if extra:
-        raise ControlError(f"{where}{extra[0]}", f"unknown key; expected {', '.join(sorted(known))}")
-    out: dict[str, Any] = {}
-    for key in ("clientId", "clientSecret"):
-        value = spec.get(key)
-        if not isinstance(value, str) or not value:
-            raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
-        out[key] = value
-    scopes = spec.get("scopes")
-    if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
-        raise ControlError(f"{where}scopes", f"expected a list of scope names, found {scopes!r}")
-    for key in ("robotCode", "callbackUrl"):
-        value = spec.get(key)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise ControlError(f"{where}{key}", f"expected a non-empty string, found {value!r}")
+    keyword arguments of ``add_app``, checked against the schema ``POST /_fakeding/apps``
+    enforces (``control_spec.APP_IN``): a config file's ``[[apps]]`` and the route say the same."""
+    json_check.check(APP_IN, spec, where.rstrip(".") or "body")
     return {
-        "client_id": out["clientId"],
-        "client_secret": out["clientSecret"],
-        "scopes": scopes,
+        "client_id": spec["clientId"],
+        "client_secret": spec["clientSecret"],
+        "scopes": spec.get("scopes"),
         "robot_code": spec.get("robotCode"),
         "callback_url": spec.get("callbackUrl"),
     }

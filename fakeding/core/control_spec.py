@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakeding.core.control_settings import knobs
 from fakeding.core.faults import KINDS
+from fakeding.core.settings import knobs
 
 S = dict[str, Any]
 

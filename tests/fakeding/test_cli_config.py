@@ -12,7 +12,9 @@ import pytest
 import requests
 
 from fakeding.cli import build_parser, serve_settings
-from fakeding.core.exceptions import ConfigError
+from fakeding.core import json_check
+from fakeding.core.control_spec import APP_IN
+from fakeding.core.exceptions import ConfigError, ControlError
 from tests.fakeding.test_cli import ROOT, _stop, serve
 
 TOML = """
@@ -83,3 +85,16 @@ def test_a_bad_setting_exits_2_with_the_reason(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "nope" in done.stderr and "no such setting" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_config_file_s_app_is_checked_as_post_apps_checks_it(tmp_path: Path) -> None:
+    """One schema (``control_spec.APP_IN``) for ``[[apps]]`` and ``POST /_fakeding/apps``."""
+    bad = {"clientId": "x", "clientSecret": "y", "scopes": ["ok", 3]}
+    with pytest.raises(ControlError) as route:
+        json_check.check(APP_IN, bad, "apps[0]")
+    config = tmp_path / "fakeding.json"
+    config.write_text(json.dumps({"apps": [bad]}))
+    with pytest.raises(ConfigError) as info:
+        serve_settings(build_parser().parse_args(["serve", "--config", str(config)]))
+    assert str(route.value) in str(info.value)
+    assert "apps[0].scopes[1]: expected a string, found 3" in str(info.value)
