@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 import aiohttp
@@ -18,7 +17,7 @@ from dingtalk_stream import AckMessage
 
 from fakeding.testing.sdk_endpoint import point_sdk_at
 
-from .throughput import cpu_delta, proc_cpu, user_message
+from .throughput import timed_round
 
 QUIET = logging.getLogger("bench.sdk_round")  # the SDK logs every connect at INFO
 QUIET.setLevel(logging.CRITICAL)
@@ -78,19 +77,7 @@ async def sdk_only(
                 await asyncio.sleep(0.005)
             else:
                 raise RuntimeError("the SDK client did not connect to the fake within 10 s")
-
-            async def send(i: int) -> None:
-                async with session.post(url, json=user_message(i)) as resp:
-                    resp.raise_for_status()
-
-            fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
-            cpu_before = time.process_time()
-            started = time.perf_counter()
-            await asyncio.gather(*(send(i) for i in range(n)))
-            await asyncio.wait_for(done.wait(), 120)
-            elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu_before
-            fake_cpu = cpu_delta(fake_pid, fake_before)
+            elapsed, cpu, fake_cpu = await timed_round(session, url, n, done, fake_pid)
         finally:
             for _ in range(20):  # the SDK's loop catches one cancellation (it sleeps 10 s)
                 if runner.done():

@@ -78,6 +78,25 @@ def user_message(i: int) -> dict[str, Any]:
     }
 
 
+async def timed_round(
+    session: aiohttp.ClientSession, url: str, n: int, done: asyncio.Event, fake_pid: int | None
+) -> tuple[float, float, float | None]:
+    """Send ``n`` user messages at once and wait for ``done``: wall seconds, this process's CPU
+    seconds and the fake's (None without /proc) over the round."""
+
+    async def send(i: int) -> None:
+        async with session.post(url, json=user_message(i)) as resp:
+            resp.raise_for_status()
+
+    fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(send(i) for i in range(n)))
+    await asyncio.wait_for(done.wait(), 120)
+    elapsed = time.perf_counter() - started
+    return elapsed, time.process_time() - cpu_before, cpu_delta(fake_pid, fake_before)
+
+
 async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> dict[str, Any]:
     done = asyncio.Event()
     finals: list[float] = []
@@ -102,19 +121,7 @@ async def actual(http: int, n: int, store: str, fake_pid: int | None = None) -> 
     await asyncio.wait_for(conn.connected.wait(), 10)
     url = f"http://127.0.0.1:{http}/_fakeding/messages"
     async with aiohttp.ClientSession() as session:
-
-        async def send(i: int) -> None:
-            async with session.post(url, json=user_message(i)) as resp:
-                resp.raise_for_status()
-
-        fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
-        cpu_before = time.process_time()
-        started = time.perf_counter()
-        await asyncio.gather(*(send(i) for i in range(n)))
-        await asyncio.wait_for(done.wait(), 120)
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu_before
-        fake_cpu = cpu_delta(fake_pid, fake_before)
+        elapsed, cpu, fake_cpu = await timed_round(session, url, n, done, fake_pid)
     assert robot.api is not None
     requests = robot.api.requests
     task.cancel()

@@ -28,7 +28,7 @@ from bot.scenario_adapter import BotHarness, open_harness
 from bot.testing.session import DEMO_INSTANCE
 from fakeding.core.callbacks import card_sign, robot_sign
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from fakeding.testing.scenarios.harness import running_fake
+from fakeding.testing import running_fake
 from tests.bot.robot_kit import events, is_final, only_card, violations
 
 QUESTION = "请问我的发票在哪里可以下载？我上个月在贵公司购买了三件商品，" * 30  # ~2.6 KB in UTF-8

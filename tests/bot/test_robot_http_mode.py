@@ -24,7 +24,7 @@ from bot.testing.session import build_robot
 from fakeding.core.callbacks import card_sign, robot_sign
 from fakeding.core.settings import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from fakeding.server import FakeDing
-from fakeding.testing.scenarios.harness import running_fake
+from fakeding.testing import running_fake
 from tests.bot.robot_kit import events, is_final, markdown, only_card, records, violations
 
 SECRET = "app-secret"

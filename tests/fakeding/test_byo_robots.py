@@ -4,6 +4,7 @@ robot-agnostic expectations and steps. Robots are the real ``dingtalk_stream`` S
 from __future__ import annotations
 
 import asyncio
+import difflib
 import sys
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,10 @@ def test_the_byo_library_renders_identically_twice(name: str) -> None:
         npm_ci(BYO / "robots")
     first = render(run_scenario(BYO / f"{name}.yaml"))
     second = render(run_scenario(BYO / f"{name}.yaml"))
-    assert first == second
+    # the whole unified diff, not pytest's truncated one: a rare flicker must be diagnosable
+    lines = difflib.unified_diff(first.splitlines(), second.splitlines(), "first", "second", lineterm="")
+    diff = "\n".join(lines)
+    assert first == second, f"{name} rendered differently the second time:\n{diff}"
 
 
 def test_sys_path_is_restored_after_loading_a_handler(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from fakeding.testing.scenarios.command_robot import (
     resolve_program,
     robot_environment,
 )
-from fakeding.testing.scenarios.harness import running_fake
+from fakeding.testing import running_fake
 
 adapter = CommandAdapter()
 
