@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from fakeding.testing import running_fake
 from fakeding.testing.scenarios.command_robot import (
     CommandAdapter,
     language,
     resolve_program,
     robot_environment,
 )
-from fakeding.testing import running_fake
 
 adapter = CommandAdapter()
 
