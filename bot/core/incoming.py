@@ -7,6 +7,7 @@ files and videos get a clear notice instead of an answer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,10 @@ class Incoming:
     def dedup_key(self) -> str:
         return f"{self.robot_code}:{self.msg_id}"
 
-    @property
+    @functools.cached_property
     def card_biz_id(self) -> str:
-        """Deterministic per message, so a retried send can never create a second card."""
+        """Deterministic per message, so a retried send can never create a second card (kept:
+        each message's cards and records ask for it several times)."""
         return hashlib.sha256(f"{self.robot_code}|{self.msg_id}".encode()).hexdigest()
 
 

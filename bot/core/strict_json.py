@@ -49,6 +49,31 @@ def loads(raw: bytes | str, *, what: str = "body", max_depth: int = MAX_DEPTH) -
     return value
 
 
+def dumps_checked(value: Any, *, what: str = "body", max_depth: int = MAX_DEPTH) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` of a value ``check`` accepts, else
+    ``JsonRefused`` as ``check`` raises it. The text is screened first, in C: without a lone
+    surrogate (it then encodes as UTF-8) and with at most ``max_depth`` brackets (each object or
+    array has one) it cannot hold what ``check`` refuses, so the walk is left for the rare rest."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except RecursionError:  # nested deeper than the encoder goes: check names where
+        check(value, what=what, max_depth=max_depth)
+        raise
+    if text.count("{") + text.count("[") > max_depth or not _encodes(text):
+        check(value, what=what, max_depth=max_depth)
+    return text
+
+
+def _encodes(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate code point: only check can say which field
+        return False
+    return True
+
+
 def check(value: Any, *, what: str = "body", max_depth: int = MAX_DEPTH) -> None:
     """Refuse lone surrogates (in keys and strings) and nesting deeper than ``max_depth``,
     naming the field; iterative, so any depth is safe to walk."""

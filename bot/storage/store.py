@@ -23,7 +23,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -124,6 +124,11 @@ def _abandon(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
+# one statement for every step (a None keeps the column), prepared once by sqlite3's cache
+_SET_PROGRESS = (
+    "UPDATE progress SET state = ?, at = ?, card_id = COALESCE(?, card_id), "
+    "answer = COALESCE(?, answer), notice = COALESCE(?, notice) WHERE key = ?"
+)
 _PROGRESS = "SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at FROM progress"
 
 
@@ -203,8 +208,8 @@ class Store:
         self.path = str(path)
         self.clock = clock
         self.busy_timeout = busy_timeout
-        self._lock = threading.RLock()  # re-entered by the calls of a ``batch``
-        self._in_batch = False
+        self._lock = threading.RLock()
+        self._batch_thread: int | None = None  # the thread running a ``batch`` (holding the lock)
         in_memory = self.path == ":memory:"
         try:
             if not in_memory:
@@ -259,16 +264,20 @@ class Store:
             raise StoreError(f"the store at {self.path} is closed; open a new Store to use it")
         return self._conn
 
-    @contextmanager
-    def _transaction(self, operation: str, *, write: bool) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, operation: str, *, write: bool) -> AbstractContextManager[sqlite3.Connection]:
         """One locked transaction (taking the write lock up front when ``write``); sqlite
-        errors become StoreError. Inside ``batch`` it joins the batch's transaction. Reads are
-        single statements, atomic on their own: no BEGIN/COMMIT for them."""
+        errors become StoreError. Inside ``batch`` (on its thread) it joins the batch's
+        transaction: a batch runs many calls, and each would otherwise pay for a generator
+        context and the re-entered lock. Reads are single statements, atomic on their own: no
+        BEGIN/COMMIT for them."""
+        if self._batch_thread == threading.get_ident():
+            return nullcontext(self._connection())
+        return self._own_transaction(operation, write=write)
+
+    @contextmanager
+    def _own_transaction(self, operation: str, *, write: bool) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
-            if self._in_batch:
-                yield conn
-                return
             try:
                 if not write:
                     yield conn
@@ -305,7 +314,7 @@ class Store:
         """Run ``calls`` (then ``last``, whose result is returned) as one transaction: one
         commit for many writes. Any failure rolls all of them back."""
         with self._transaction("batch", write=True):
-            self._in_batch = True
+            self._batch_thread = threading.get_ident()
             try:
                 for name, args, kw in calls:
                     getattr(self, name)(*args, **kw)
@@ -313,7 +322,7 @@ class Store:
                     return getattr(self, last[0])(*last[1], **last[2])
                 return None
             finally:
-                self._in_batch = False
+                self._batch_thread = None
 
     def claim(self, key: str, *, ttl: float = DEDUP_TTL) -> bool:
         """True the first time ``key`` is seen (or once its last claim is older than
@@ -480,13 +489,8 @@ class Store:
         """Move a message on to ``state`` (one of ``STATES``), keeping what recovery needs."""
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}, found {state!r}")
-        sets, args = ["state = ?", "at = ?"], [state, self.clock.time()]
-        for column, value in (("card_id", card_id), ("answer", answer), ("notice", notice)):
-            if value is not None:
-                sets.append(f"{column} = ?")
-                args.append(value)
         with self._transaction("set_progress", write=True) as db:
-            db.execute(f"UPDATE progress SET {', '.join(sets)} WHERE key = ?", (*args, key))
+            db.execute(_SET_PROGRESS, (state, self.clock.time(), card_id, answer, notice, key))
 
     def progress(self, key: str) -> Progress | None:
         with self._transaction("progress", write=False) as db:

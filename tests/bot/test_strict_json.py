@@ -3,6 +3,8 @@ with the field named (pure)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.core import strict_json
@@ -43,3 +45,26 @@ def test_nesting_up_to_the_limit_passes_and_one_more_is_refused_naming_the_field
     with pytest.raises(JsonRefused, match=f"deeper than {MAX_DEPTH} levels") as refused:
         strict_json.loads(nested(MAX_DEPTH + 1))
     assert "field a[0][0]" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": {"content": "这是 😀"}, "atUsers": [{"id": "u"}]},
+        {"text": {"content": "hi \ud83d"}},
+        {"\udc00": 1},
+        {"a": "{[" * MAX_DEPTH},  # brackets inside strings: walked, and accepted
+        json.loads('{"a": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "}"),
+        json.loads('{"a": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}"),
+    ],
+)
+def test_dumps_checked_refuses_what_check_refuses_and_is_the_json_text(value: object) -> None:
+    """The screen in C never lets through what the walk refuses, with the same words."""
+    try:
+        strict_json.check(value, what="robot message")
+    except JsonRefused as walked:
+        with pytest.raises(JsonRefused) as screened:
+            strict_json.dumps_checked(value, what="robot message")
+        assert str(screened.value) == str(walked)
+    else:
+        assert strict_json.dumps_checked(value, what="robot message") == json.dumps(value, ensure_ascii=False)

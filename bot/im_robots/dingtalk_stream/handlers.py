@@ -15,7 +15,6 @@ writes again; the platform meanwhile delivers it again, and that copy waits the 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -67,7 +66,7 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
     async def process(self, callback: dingtalk_stream.CallbackMessage) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
         try:  # (the SDK's json.loads lets lone surrogates and any depth through)
-            strict_json.check(data, what="robot message")
+            payload = strict_json.dumps_checked(data, what="robot message")
         except strict_json.JsonRefused as exc:  # acked: the same frame again is no better
             log.warning("robot message %s acked and not answered: %s", str(data.get("msgId", "?"))[:100], exc)
             self.emit("message.refused", msg=str(data.get("msgId", ""))[:100])
@@ -76,7 +75,6 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         if not inc.msg_id:
             log.warning("robot message without msgId ignored")
             return AckMessage.STATUS_OK, "OK"
-        payload = json.dumps(data, ensure_ascii=False)
         try:
             claim = self.storage.claim_message_now(
                 inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload
