@@ -35,6 +35,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 # is not itself escaped). A plain literal search, fast even in text full of escaped quotes.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _ESCAPED_LOW = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")  # the second half of a pair
+_ESCAPED_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _SECRET_WORDS = ("secret", "token", "ticket", "password", "apikey", "signature", "sign")
 
 
@@ -89,6 +90,16 @@ def _lone_escape(text: str) -> bool:
     ``\\ud83d`` then low ``\\ude04``), which the decoder joins into one character: such text
     is fine and is decided here, on the text, without ``_check``'s walk. An escape's backslash
     follows an even run of backslashes (escaped ones)."""
+    if "\\u" not in text:  # C-speed: no escape of the form \uXXXX at all (most bodies)
+        return False
+    if "\\\\" not in text:  # no escaped backslash: every backslash starts an escape, so
+        # dropping the well-formed pairs (one C-speed pass) leaves exactly the lone halves
+        return _ESCAPED_SURROGATE.search(_ESCAPED_PAIR.sub("", text)) is not None
+    return _lone_escape_walk(text)
+
+
+def _lone_escape_walk(text: str) -> bool:
+    """``_lone_escape`` escape by escape, counting the backslashes before each."""
     paired_low = -1  # where the low half of the last pair starts
     for match in _ESCAPED_SURROGATE.finditer(text):
         at = match.start()
