@@ -187,19 +187,22 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
         return value if len(value) <= MAX_CHARS and value.isascii() else text(value)
     if kind is dict and _depth < MAX_DEPTH:
         out: dict[str, Any] = {}
+        keys = _KEYS
         for k, v in value.items():
-            entry = _KEYS.get(k) if type(k) is str else None
+            entry = keys.get(k) if type(k) is str else None
             if entry is None:
                 entry = _key(k)
-            key, secret = entry
-            if secret and v not in (None, ""):
+            key = entry[0]
+            vt = type(v)
+            if entry[1] and v is not None and v != "":  # a secret's name
                 out[key] = mask(v)
-            elif type(v) is str:  # inline, as at the top: no call per string value
-                if is_secret is not None and len(v) >= 8 and is_secret(v):
+            elif vt is str:  # inline, as at the top: no call per string value
+                n = len(v)
+                if n >= 8 and is_secret is not None and is_secret(v):
                     out[key] = mask(v)
                 else:
-                    out[key] = v if len(v) <= MAX_CHARS and v.isascii() else text(v)
-            elif v is None or type(v) in (int, bool):
+                    out[key] = v if n <= MAX_CHARS and v.isascii() else text(v)
+            elif v is None or vt is int or vt is bool:
                 out[key] = v
             else:
                 out[key] = clean(v, is_secret, _depth + 1)
