@@ -16,6 +16,7 @@ any other keyword is refused by ``unsupported``, which a test runs over the tabl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fakeding.core.exceptions import ControlError
@@ -63,6 +64,92 @@ def check(schema: Schema, value: Any, field: str = "body") -> None:
     problem = _problem(schema, value, field, "")
     if problem is not None:
         raise ControlError(*problem)
+
+
+def accepts(schema: Schema) -> Callable[[Any], bool]:
+    """A predicate true exactly where ``check(schema, value)`` passes, with the schema's
+    keywords looked up once: a control route checks every body against the same schema, and
+    only a refusal needs ``check``'s words. ``schema`` must not change afterwards."""
+    shallow = _shallow(schema)
+    if "anyOf" in schema:  # as ``_problem``: one branch must pass; other keywords' insides are not walked
+        branches = tuple(accepts(s) for s in schema["anyOf"])
+        return lambda value: shallow(value) and any(b(value) for b in branches)
+    items = schema.get("items")
+    each = accepts(items) if isinstance(items, dict) else None
+    fields = _object(schema) if "properties" in schema or "additionalProperties" in schema else None
+
+    def accept(value: Any) -> bool:
+        if not shallow(value):
+            return False
+        if fields is not None and isinstance(value, dict):
+            return fields(value)
+        if each is not None and isinstance(value, list):
+            return all(map(each, value))
+        return True
+
+    return accept
+
+
+def _object(schema: Schema) -> Callable[[dict[str, Any]], bool]:
+    """``_object_problem(...) is None`` as a predicate."""
+    props = {name: accepts(sub) for name, sub in schema.get("properties", {}).items()}
+    required = set(schema.get("required", []))
+    extra = schema.get("additionalProperties", True)
+    other = accepts(extra) if isinstance(extra, dict) else None
+
+    def accept(value: dict[str, Any]) -> bool:
+        if not value.keys() >= required:
+            return False
+        for name, item in value.items():
+            test = props.get(name)
+            if test is None:
+                if extra is False or (other is not None and not other(item)):
+                    return False
+            elif not test(item):
+                return False
+        return True
+
+    return accept
+
+
+_PLAIN_TYPES: dict[str, type] = {
+    "null": type(None),
+    "boolean": bool,
+    "string": str,
+    "object": dict,
+    "array": list,
+}
+
+
+def _shallow(schema: Schema) -> Callable[[Any], bool]:
+    """``_matches_shallow`` of ``schema`` without its ``anyOf``, as a predicate: types, string
+    enums and lengths are decided here, anything else (numbers, ``const``) as ``_matches_shallow``."""
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    enum = schema.get("enum")
+    general = "const" in schema or "minimum" in schema or "maximum" in schema
+    if general or (kinds is not None and not set(kinds) <= _PLAIN_TYPES.keys()):
+        return lambda value: _matches_shallow(rest, value)
+    if enum is not None and not all(type(e) is str for e in enum):
+        return lambda value: _matches_shallow(rest, value)
+    plain = None if kinds is None else tuple(_PLAIN_TYPES[k] for k in kinds)
+    members = None if enum is None else frozenset(enum)
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+
+    def shallow(value: Any) -> bool:
+        if members is not None:
+            if type(value) is not str:  # equal to a string member only in odd cases: the full rule
+                return _matches_shallow(rest, value)
+            if value not in members:
+                return False
+        if plain is not None and not isinstance(value, plain):
+            return False
+        if isinstance(value, str):
+            return len(value) >= low and (high is None or len(value) <= high)
+        return True
+
+    return shallow
 
 
 def _problem(schema: Schema, value: Any, field: str, noun: str) -> tuple[str, str] | None:

@@ -35,6 +35,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 # is not itself escaped). A plain literal search, fast even in text full of escaped quotes.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _ESCAPED_LOW = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")  # the second half of a pair
+_ESCAPED_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _SECRET_WORDS = ("secret", "token", "ticket", "password", "apikey", "signature", "sign")
 
 
@@ -89,6 +90,16 @@ def _lone_escape(text: str) -> bool:
     ``\\ud83d`` then low ``\\ude04``), which the decoder joins into one character: such text
     is fine and is decided here, on the text, without ``_check``'s walk. An escape's backslash
     follows an even run of backslashes (escaped ones)."""
+    if "\\u" not in text:  # C-speed: no escape of the form \uXXXX at all (most bodies)
+        return False
+    if "\\\\" not in text:  # no escaped backslash: every backslash starts an escape, so
+        # dropping the well-formed pairs (one C-speed pass) leaves exactly the lone halves
+        return _ESCAPED_SURROGATE.search(_ESCAPED_PAIR.sub("", text)) is not None
+    return _lone_escape_walk(text)
+
+
+def _lone_escape_walk(text: str) -> bool:
+    """``_lone_escape`` escape by escape, counting the backslashes before each."""
     paired_low = -1  # where the low half of the last pair starts
     for match in _ESCAPED_SURROGATE.finditer(text):
         at = match.start()
@@ -176,19 +187,22 @@ def clean(value: Any, is_secret: Callable[[str], bool] | None = None, _depth: in
         return value if len(value) <= MAX_CHARS and value.isascii() else text(value)
     if kind is dict and _depth < MAX_DEPTH:
         out: dict[str, Any] = {}
+        keys = _KEYS
         for k, v in value.items():
-            entry = _KEYS.get(k) if type(k) is str else None
+            entry = keys.get(k) if type(k) is str else None
             if entry is None:
                 entry = _key(k)
-            key, secret = entry
-            if secret and v not in (None, ""):
+            key = entry[0]
+            vt = type(v)
+            if entry[1] and v is not None and v != "":  # a secret's name
                 out[key] = mask(v)
-            elif type(v) is str:  # inline, as at the top: no call per string value
-                if is_secret is not None and len(v) >= 8 and is_secret(v):
+            elif vt is str:  # inline, as at the top: no call per string value
+                n = len(v)
+                if n >= 8 and is_secret is not None and is_secret(v):
                     out[key] = mask(v)
                 else:
-                    out[key] = v if len(v) <= MAX_CHARS and v.isascii() else text(v)
-            elif v is None or type(v) in (int, bool):
+                    out[key] = v if n <= MAX_CHARS and v.isascii() else text(v)
+            elif v is None or vt is int or vt is bool:
                 out[key] = v
             else:
                 out[key] = clean(v, is_secret, _depth + 1)

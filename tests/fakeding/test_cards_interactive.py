@@ -14,6 +14,7 @@ from dingtalk_stream.interactive_card import (
 
 from fakeding import ThreadedFakeDing
 from fakeding.core.cards import Button, CardStore
+from fakeding.core.cards.model import has_request_button, request_buttons
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,
@@ -489,3 +490,25 @@ def test_a_resend_of_the_same_card_decides_the_callback_type_again(store: CardSt
     store.update_interactive(1.0, CLIENT, {"cardBizId": card.id, "cardData": _with_button("b")})
     again, _ = store.send_interactive(2.0, CLIENT, send_body(cardBizId=card.id))
     assert again is card and card.callback_type == "STREAM"  # the kept data has the button
+
+
+_BUTTON = {"type": "button", "actionType": "request", "id": "b", "label": {"text": "B"}}
+_BUTTON_SHAPES: list[Any] = [
+    {},
+    {"contents": "not a list"},
+    {"contents": [None, 1, "x"]},
+    {"contents": [{"type": "action", "actions": [_BUTTON]}]},
+    {"contents": [{"type": "action", "actions": "not a list"}]},
+    {"contents": [{"type": "markdown", "actions": [_BUTTON]}]},  # not an action block
+    {"contents": [{"type": "action", "actions": [{**_BUTTON, "actionType": "link"}, 3, None]}]},
+    {"contents": [{"type": "action", "actions": [{**_BUTTON, "type": "text"}]}]},
+    {"contents": [{"type": "section", "extra": _BUTTON}]},
+    {"contents": [{"type": "section", "extra": [_BUTTON]}]},
+    {"contents": [{"type": "markdown"}, {"type": "action", "actions": [], "extra": _BUTTON}]},
+    {"contents": [{"type": "action", "actions": [{"type": "button", "actionType": "request"}]}]},
+]
+
+
+@pytest.mark.parametrize("data", _BUTTON_SHAPES, ids=range(len(_BUTTON_SHAPES)))
+def test_has_request_button_says_whether_request_buttons_finds_one(data: dict[str, Any]) -> None:
+    assert has_request_button(data) == bool(request_buttons(data))

@@ -195,3 +195,55 @@ def test_a_keyword_the_checker_does_not_know_is_reported() -> None:
     assert json_check.unsupported({"type": "object", "properties": {"a": {"pattern": "x"}}}) == [
         "$.properties.a.pattern"
     ]
+
+
+def _passes(schema: dict[str, Any], value: Any) -> bool:
+    try:
+        json_check.check(schema, value)
+    except ControlError:
+        return False
+    return True
+
+
+def _subschemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [schema]
+    subs = [*schema.get("properties", {}).values(), *schema.get("anyOf", [])]
+    subs += [schema[k] for k in ("items", "additionalProperties") if isinstance(schema.get(k), dict)]
+    for sub in subs:
+        out += _subschemas(sub)
+    return out
+
+
+EDGE_SCHEMAS: list[dict[str, Any]] = [
+    {"type": "integer"},
+    {"type": ["integer", "null"], "minimum": 0},
+    {"enum": [1, True]},
+    {"enum": ["a", "b"], "type": "string", "maxLength": 1},
+    {"const": False},
+    {"type": "array", "items": {"type": "string", "minLength": 1}},
+    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "properties": {"a": {"type": "null"}}},
+    {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "number"}}},
+    {"type": "object", "additionalProperties": {"type": "boolean"}, "required": ["z"]},
+]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=IDS)
+def test_accepts_passes_exactly_what_check_passes(route: Any) -> None:
+    paths = _paths(route.body)
+    rng = random.Random(f"accepts {route.method} {route.path}")
+    bodies = [route.example or {}, route.bad or {}, {}, *POOL]
+    bodies += [_mutate(route.example or {}, paths, rng) for _ in range(400)]
+    passes = json_check.accepts(route.body)
+    assert any(map(passes, bodies)) and not all(map(passes, bodies))
+    for body in bodies:
+        assert passes(body) == _passes(route.body, body), body
+    for sub in _subschemas(route.body):
+        for value in POOL:
+            assert json_check.accepts(sub)(value) == _passes(sub, value), (sub, value)
+
+
+@pytest.mark.parametrize("schema", EDGE_SCHEMAS, ids=range(len(EDGE_SCHEMAS)))
+def test_accepts_agrees_with_check_on_the_edges(schema: dict[str, Any]) -> None:
+    values = [*POOL, 1, 0.0, -0.5, "a", "b", "ab", {"a": None}, {"z": True}, {"z": 1}, {"a": 1, "z": False}]
+    for value in values:
+        assert json_check.accepts(schema)(value) == _passes(schema, value), value

@@ -310,3 +310,18 @@ def test_tokens_and_tickets_are_masked_as_issued() -> None:
     )
     fields = rec.add(0.0, "api", a=token, b=[ticket], c={"d": "first-secret-1"}).fields
     assert fields == {"a": jsonsafe.mask(token), "b": [jsonsafe.mask(ticket)], "c": {"d": "firs…***"}}
+
+
+def _escape_texts() -> list[str]:
+    """JSON-ish texts mixing escaped surrogate halves, pairs, escaped backslashes and quotes."""
+    halves = [BS + "ud83d", BS + "ude04", BS + "uD83D", BS + "uDE04"]
+    parts = [*halves, BS + "u0041", BS * 2, BS + '"', "x", "ud83d"]
+    return [f'"{a}{b}{c}"' for a in parts for b in parts for c in parts]
+
+
+@pytest.mark.parametrize("with_backslashes", [False, True])
+def test_lone_escape_shortcuts_agree_with_the_escape_by_escape_walk(with_backslashes: bool) -> None:
+    texts = [t for t in _escape_texts() if (BS * 2 in t) == with_backslashes]
+    assert texts
+    for text in texts:
+        assert jsonsafe._lone_escape(text) == jsonsafe._lone_escape_walk(text), text

@@ -92,7 +92,7 @@ class Card:
         if self.callback_url:
             self.callback_type = "HTTP"
         else:
-            self.callback_type = "STREAM" if request_buttons(version.card_data) else None
+            self.callback_type = "STREAM" if has_request_button(version.card_data) else None
 
     def buttons(self) -> list[Button]:
         return request_buttons(self.current) if self.kind == "interactive" else []
@@ -120,10 +120,29 @@ def request_buttons(card_data: dict[str, Any]) -> list[Button]:
     return found
 
 
+def has_request_button(card_data: dict[str, Any]) -> bool:
+    """Whether ``request_buttons(card_data)`` finds any, without building them: every send
+    and update asks, and a streamed answer is updated many times."""
+    contents = card_data.get("contents")
+    if not isinstance(contents, list):
+        return False
+    for block in contents:
+        if not isinstance(block, dict):
+            continue
+        actions = block.get("actions") if block.get("type") == "action" else None
+        if isinstance(actions, list) and any(map(_is_request_button, actions)):
+            return True
+        if _is_request_button(block.get("extra")):  # a section's side button
+            return True
+    return False
+
+
+def _is_request_button(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("type") == "button" and item.get("actionType") == "request"
+
+
 def _request_button(item: Any) -> Button | None:
-    if not isinstance(item, dict):
-        return None
-    if item.get("type") != "button" or item.get("actionType") != "request":
+    if not _is_request_button(item):
         return None
     label = item.get("label")
     text = label.get("text", "") if isinstance(label, dict) else label
