@@ -213,11 +213,18 @@ def main(argv: list[str] | None = None) -> int:
 
     load_end = goals.loadavg()
     if load_start is not None and load_end is not None:
+        cores = os.cpu_count() or 1
+        busy = max(load_start, load_end) > cores
         out.insert(
             header_end,
             f"The machine's load average (1 minute) was {load_start:.1f} when this run began and "
-            f"{load_end:.1f} when it ended, on {os.cpu_count()} cores: above the core count, the "
-            "processes wait for a CPU and wall-time figures fall while CPU ratios hold better.",
+            f"{load_end:.1f} when it ended, on {cores} cores: "
+            + (
+                "above the core count, the processes waited for a CPU, so wall-time figures fell "
+                "while CPU ratios held better."
+                if busy
+                else "below the core count, a quiet machine: the wall-time figures stand as measured."
+            ),
         )
         out.insert(header_end + 1, "")
     if not args.no_write and not args.quick:
