@@ -86,6 +86,12 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Serving]:
             reader.join(timeout=10)
 
 
+def serve_refused(*args: str) -> subprocess.CompletedProcess[str]:
+    """``fakeding serve --port 0 ARGS`` run to its end: for options it refuses before serving."""
+    cmd = [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
 def _gateway(url: str, client_id: str, secret: str) -> requests.Response:
     body: dict[str, Any] = {
         "clientId": client_id,

@@ -45,6 +45,18 @@ def _open_replay(page: Any, size: dict[str, int]) -> None:
     page.wait_for_selector("#pane-replay.active")
 
 
+def _replay_page(browser: Any, live_robot: LiveRobot, size: dict[str, int]) -> tuple[Any, list[str]]:
+    """The page live with our robot connected, its Replay pane open; and its script errors."""
+    page = browser.new_page(viewport=size)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_robot.url + "/")
+    page.wait_for_selector("#live-state[data-state=live]")
+    page.wait_for_selector("#robots[data-state=live]")
+    _open_replay(page, size)
+    return page, errors
+
+
 def _answers(page: Any, n: int) -> list[str]:
     return list(
         page.eval_on_selector_all(
@@ -116,13 +128,7 @@ def test_load_step_and_run_a_scenario_with_the_robot_answering(
     tag = str(size["width"])
     path = tmp_path / f"replay-{tag}.yaml"
     path.write_text(_scenario(tag), encoding="utf-8")
-    page = browser.new_page(viewport=size)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_robot.url + "/")
-    page.wait_for_selector("#live-state[data-state=live]")
-    page.wait_for_selector("#robots[data-state=live]")
-    _open_replay(page, size)
+    page, errors = _replay_page(browser, live_robot, size)
 
     page.set_input_files("#replay-file", str(path))
     page.wait_for_selector("#replay-steps li[data-n='3']")
@@ -200,13 +206,7 @@ def test_the_server_s_scenario_folder_is_listed_and_loads_into_replay(
     assert fake is not None
     (tmp_path / "team").mkdir()
     (tmp_path / "team" / "vpn.yaml").write_text(_scenario("lib"), encoding="utf-8")
-    page = browser.new_page(viewport=DESKTOP)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_robot.url + "/")
-    page.wait_for_selector("#live-state[data-state=live]")
-    page.wait_for_selector("#robots[data-state=live]")
-    _open_replay(page, DESKTOP)
+    page, errors = _replay_page(browser, live_robot, DESKTOP)
     assert page.is_hidden("#replay-library")  # this fake has no folder yet
     fake.scenarios_dir = tmp_path
     try:

@@ -3,8 +3,6 @@ emulator's Replay pane (the page itself is tried in ``test_emulator_replay.py``)
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import requests
 
 from fakeding.aio import scenario_folder
 from fakeding.core.exceptions import ConfigError
-from tests.fakeding.test_cli import serve
+from tests.fakeding.test_cli import serve, serve_refused
 
 HELLO = "name: hello\nsteps:\n  - at: 0\n    say: {user: u1, in: team, text: hi}\n"
 
@@ -74,13 +72,7 @@ def test_serve_lists_the_folder_on_the_control_api(tmp_path: Path) -> None:
 
 
 def test_serve_with_a_missing_scenarios_folder_exits_2_naming_it(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--scenarios", str(tmp_path / "none")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = serve_refused("--scenarios", str(tmp_path / "none"))
     assert result.returncode == 2
     assert "--scenarios: expected a folder of scenario .yaml files, found nothing" in result.stderr
     assert "Traceback" not in result.stderr

@@ -147,12 +147,6 @@ def test_serve_templates_draws_our_robots_ai_card() -> None:
 
 
 def test_serve_with_a_missing_templates_folder_exits_2(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fakeding.cli", "serve", "--port", "0", "--templates", str(tmp_path / "none")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run("serve", "--port", "0", "--templates", str(tmp_path / "none"))
     assert result.returncode == 2
     assert "none: expected a folder of card-platform exports" in result.stderr
