@@ -73,6 +73,28 @@ def test_threads_sleeps_and_loopback_calls_share_one_clock() -> None:
     assert run(main) == [("client", 8.0, 8.0), ("sleeper", 50.0, 50.0), ("main", 100.0, 100.0)]
 
 
+def test_time_never_jumps_past_a_timer_a_waiting_loop_has_not_seen() -> None:
+    """A timer put on a loop that is already waiting (here by another thread, without waking
+    it) must fire at its time, not at the loop's next deadline: the jump stops at the earliest
+    pending timer of every virtual loop. Before that rule it fired at t=100."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        fired: list[float] = []
+
+        def behind_its_back() -> None:
+            time.sleep(1)
+            loop.call_at(loop.time() + 2, lambda: fired.append(loop.time()))  # no wake-up
+
+        helper = threading.Thread(target=behind_its_back)
+        helper.start()
+        await asyncio.sleep(100)
+        helper.join()
+        return fired
+
+    assert run(main) == [3.0]
+
+
 def test_a_reply_in_flight_over_loopback_arrives_before_a_later_timer() -> None:
     """A thread (no loop of its own) sends and blocks for the reply: the server's loop must see
     the request before time jumps to its 10 s timer. Repeated: the race is a matter of

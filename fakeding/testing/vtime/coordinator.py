@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from freezegun import api as _freezegun
 
@@ -58,6 +59,14 @@ class VirtualTimeError(Exception):
     """Virtual time cannot go on (a stall, a cap reached); the message says what is pending."""
 
 
+class TimerSource(Protocol):
+    """A virtual loop as the driver sees it: its earliest timer, and how to wake it."""
+
+    def earliest_timer(self) -> float | None: ...
+
+    def wake(self) -> None: ...
+
+
 @dataclass
 class Wait:
     deadline: float | None  # virtual; None: until woken by I/O
@@ -89,6 +98,8 @@ class Coordinator:
         self.loop_threads: set[int] = set()  # threads running a virtual loop
         self.doomed: set[int] = set()  # threads to stop (the run is over for them)
         self.starting: set[int] = set()  # threads started, not yet running (id of Thread)
+        # the virtual loops of the run: a jump never passes one's earliest pending timer
+        self.timers: weakref.WeakSet[TimerSource] = weakref.WeakSet()
 
     # participants -------------------------------------------------------------------------
     def enter(self, deadline: float | None, wake: Callable[[], None] | None = None) -> int:
@@ -289,7 +300,16 @@ class Coordinator:
                 self.stalled = "every participant waits for I/O and none has a deadline"
                 return
             self.stalled = None
-            self.now = max(self.now, min(deadlines))
+            target = min(deadlines)
+            # Never past a loop's pending timer: a loop's wait holds the deadline it computed
+            # when it began waiting, and a timer added since (from another thread, or in a
+            # window this rule did not see) would otherwise fire late, at whatever came next.
+            sources = list(self.timers)
+            for source in sources:
+                when = source.earliest_timer()
+                if when is not None and self.now < when < target:
+                    target = when
+            self.now = max(self.now, target)
             self.jumps += 1
             self.cond.notify_all()
             wakes = [
@@ -297,6 +317,10 @@ class Coordinator:
                 for w in self._waits.values()
                 if w.wake is not None and w.deadline is not None and w.deadline <= self.now
             ]
+        for source in sources:
+            when = source.earliest_timer()
+            if when is not None and when <= self.now:
+                wakes.append(source.wake)
         for wake in wakes:
             wake()
 

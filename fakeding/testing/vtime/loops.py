@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import selectors
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from fakeding.testing.vtime.coordinator import Coordinator, VirtualTimeError
@@ -35,6 +36,7 @@ class VirtualSelector(selectors.BaseSelector):
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._real.register(self._wake_r, selectors.EVENT_READ, _WAKE)
+        self.earliest: Callable[[], float | None] = lambda: None  # the loop's first timer (set by it)
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):  # already awake (its buffer full), or closed
@@ -70,6 +72,11 @@ class VirtualSelector(selectors.BaseSelector):
                 ready.append((key, events))
         return ready
 
+    def _timer_due(self) -> bool:
+        """A timer added after this wait began is due (the driver stopped time at it)."""
+        when = self.earliest()
+        return when is not None and when <= self._clock.now
+
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         clock = self._clock
         if self._fatal and clock.stuck is not None:
@@ -83,11 +90,16 @@ class VirtualSelector(selectors.BaseSelector):
             while True:
                 seen = clock.activity
                 ready = self._poll(0)
-                if ready or clock.due(deadline):
+                if ready or clock.due(deadline) or self._timer_due():
                     return ready
                 clock.confirm(seen)
                 ready = self._poll(SAFETY)
-                if ready or clock.due(deadline) or (self._fatal and clock.stuck is not None):
+                if (
+                    ready
+                    or clock.due(deadline)
+                    or self._timer_due()
+                    or (self._fatal and clock.stuck is not None)
+                ):
                     return ready
         finally:
             clock.leave()
@@ -97,9 +109,25 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose time is the coordinator's virtual now."""
 
     def __init__(self, coordinator: Coordinator, *, fatal: bool = False) -> None:
-        super().__init__(VirtualSelector(coordinator, fatal=fatal))
+        self._virtual_selector = VirtualSelector(coordinator, fatal=fatal)
+        self._virtual_selector.earliest = self.earliest_timer
+        super().__init__(self._virtual_selector)
         self._vclock = coordinator
         fifo_timers(self)
+        coordinator.timers.add(self)
+
+    def earliest_timer(self) -> float | None:
+        """When this running loop's first timer is due (read by the driver's thread: a racy
+        but atomic look at the heap's top; a cancelled one counts, which only wakes it early)."""
+        if self.is_closed() or not self.is_running():
+            return None
+        try:
+            return float(self._scheduled[0].when())  # type: ignore[attr-defined]
+        except IndexError:
+            return None
+
+    def wake(self) -> None:
+        self._virtual_selector.wake()
 
     def time(self) -> float:
         return self._vclock.now
