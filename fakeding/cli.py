@@ -337,7 +337,7 @@ def serve_settings(args: argparse.Namespace) -> tuple[Settings, list[dict[str, A
             data.pop("custom_robots", None)  # read by config_custom_robots
             if not isinstance(listed, list):
                 raise ControlError("apps", f"expected a list of apps, found {listed!r}")
-            apps += [control_settings.check_app(a, f"apps[{i}].") for i, a in enumerate(listed)]
+            apps += [control_settings.check_app(a, f"apps[{i}]") for i, a in enumerate(listed)]
             settings = settings.replace(**control_settings.check_changes(data, allow_fixed=True))
         changes = dict(control_settings.parse_assignment(a) for a in args.set)
         settings = settings.replace(**control_settings.check_changes(changes, allow_fixed=True))

@@ -77,11 +77,11 @@ def load_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_app(spec: Any, where: str = "") -> dict[str, Any]:
+def check_app(spec: Any, field: str = "body") -> dict[str, Any]:
     """An app registration ``{clientId, clientSecret, scopes?, robotCode?, callbackUrl?}`` as
     keyword arguments of ``add_app``, checked against the schema ``POST /_fakeding/apps``
     enforces (``control_spec.APP_IN``): a config file's ``[[apps]]`` and the route say the same."""
-    json_check.check(APP_IN, spec, where.rstrip(".") or "body")
+    json_check.check(APP_IN, spec, field)
     return {
         "client_id": spec["clientId"],
         "client_secret": spec["clientSecret"],

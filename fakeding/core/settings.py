@@ -39,12 +39,33 @@ def setting(
     applies: Applies = "now",
     choices: tuple[str, ...] | None = None,
     factory: Callable[[], Any] | None = None,
+    check: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """One row of the table: a dataclass field carrying its help, when it applies and choices."""
-    meta = {"help": help, "applies": applies, "choices": choices}
+    """One row of the table: a dataclass field carrying its help, when it applies, choices and,
+    for an object whose shape matters, its own ``check`` (after the null rule)."""
+    meta = {"help": help, "applies": applies, "choices": choices, "check": check}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def check_qps_routes(value: Any) -> dict[str, int | None]:
+    """``{"METHOD /path": calls a second or null}``, each route as the timeline names it."""
+    if not isinstance(value, dict):
+        raise ControlError(
+            "qps_routes", f'expected an object like {{"PUT /v1.0/card/streaming": 40}}, found {value!r}'
+        )
+    for route, limit in value.items():
+        method, _, path = str(route).partition(" ")
+        if not method.isupper() or not path.startswith("/"):
+            raise ControlError(
+                f"qps_routes.{route}", 'expected a route "METHOD /path" as the timeline names it'
+            )
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise ControlError(
+                f"qps_routes.{route}", f"expected a whole number >= 0 or null, found {limit!r}"
+            )
+    return dict(value)
 
 
 @dataclass
@@ -106,6 +127,7 @@ class Settings:
         None,
         'calls per second per app for one route, over qps_limit: {"PUT /v1.0/card/streaming": 40}',
         factory=dict,
+        check=check_qps_routes,
     )
     webhook_ttl: float = setting(5400.0, "session-webhook lifetime")
     webhook_per_minute: int | None = setting(20, "webhook messages per minute per robot; null: unlimited")
@@ -179,6 +201,7 @@ class Knob:
     help: str = ""
     applies: Applies = "now"
     choices: tuple[str, ...] | None = None
+    check: Callable[[Any], Any] | None = None  # an object's own shape rule
 
     @property
     def fixed(self) -> bool:
@@ -228,7 +251,7 @@ def knobs() -> dict[str, Knob]:
             default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
             meta = f.metadata
             _KNOBS[f.name] = Knob(
-                f.name, kind, nullable, default, meta["help"], meta["applies"], meta["choices"]
+                f.name, kind, nullable, default, meta["help"], meta["applies"], meta["choices"], meta["check"]
             )
     return dict(_KNOBS)
 
@@ -266,30 +289,11 @@ def check_value(knob: Knob, value: Any) -> Any:
         if knob.choices is not None:
             raise ControlError(knob.name, f"expected one of {', '.join(knob.choices)}, found {value!r}")
         raise ControlError(knob.name, f"expected a string, found {value!r}")
-    if knob.name == "qps_routes":
-        return check_qps_routes(value)
+    if knob.check is not None:
+        return knob.check(value)
     if isinstance(value, dict):
         return value
     raise ControlError(knob.name, f"expected an object, found {value!r}")
-
-
-def check_qps_routes(value: Any) -> dict[str, int | None]:
-    """``{"METHOD /path": calls a second or null}``, each route as the timeline names it."""
-    if not isinstance(value, dict):
-        raise ControlError(
-            "qps_routes", f'expected an object like {{"PUT /v1.0/card/streaming": 40}}, found {value!r}'
-        )
-    for route, limit in value.items():
-        method, _, path = str(route).partition(" ")
-        if not method.isupper() or not path.startswith("/"):
-            raise ControlError(
-                f"qps_routes.{route}", 'expected a route "METHOD /path" as the timeline names it'
-            )
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise ControlError(
-                f"qps_routes.{route}", f"expected a whole number >= 0 or null, found {limit!r}"
-            )
-    return dict(value)
 
 
 def changed_settings(settings: Settings) -> dict[str, Any]:

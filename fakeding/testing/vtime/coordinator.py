@@ -304,11 +304,8 @@ class Coordinator:
             # Never past a loop's pending timer: a loop's wait holds the deadline it computed
             # when it began waiting, and a timer added since (from another thread, or in a
             # window this rule did not see) would otherwise fire late, at whatever came next.
-            sources = list(self.timers)
-            for source in sources:
-                when = source.earliest_timer()
-                if when is not None and self.now < when < target:
-                    target = when
+            timers = [(s, when) for s in list(self.timers) if (when := s.earliest_timer()) is not None]
+            target = min([target] + [when for _, when in timers if when > self.now])
             self.now = max(self.now, target)
             self.jumps += 1
             self.cond.notify_all()
@@ -317,10 +314,7 @@ class Coordinator:
                 for w in self._waits.values()
                 if w.wake is not None and w.deadline is not None and w.deadline <= self.now
             ]
-        for source in sources:
-            when = source.earliest_timer()
-            if when is not None and when <= self.now:
-                wakes.append(source.wake)
+            wakes += [source.wake for source, when in timers if when <= self.now]
         for wake in wakes:
             wake()
 
