@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         goals.note(tp, day),
         "",
+        goals.headroom_note(tp),
+        "",
         goals.pace_note(paced, paced_fls, concurrency.ROBOT_QPS, rate, concurrency.ROBOT_BURST),
         "",
     )

@@ -191,6 +191,38 @@ def pace_note(
     )
 
 
+PLATFORM_UPDATES_PER_S = 20.0  # DingTalk's card-update limit per app (QpsLimitForAppkeyAndApi)
+
+
+def headroom_note(tp: Mapping[str, Any]) -> str:
+    """What (a)'s ratio means in absolute terms: how much of the fake's CPU per message the same
+    requests cost bare (aiohttp, websockets), how little the goal leaves the kit's own work, and
+    how far the fake is from being the bottleneck of a robot run under the platform's limits."""
+    cpu = tp["cpu_ms"]
+    fake, bare = cpu.get("fake"), cpu.get("ceiling_fake")
+    if not fake or not bare:
+        return ""
+    own = fake - bare
+    allowed = (CPU_GOAL - 1) * bare
+    calls = tp["requests_per_message"] + 1  # the robot's OpenAPI calls, plus the user's send
+    updates = max(tp["requests_per_message"] - 1, 1.0)  # all but the card's first send
+    answers_per_s = PLATFORM_UPDATES_PER_S / updates
+    return (
+        f"What (a) means: of the fake's {fake:.2f} ms per message, {bare:.2f} ms is what aiohttp "
+        f"and the websocket library spend on the same requests bare ({calls:.0f} HTTP requests "
+        f"and one websocket round trip); the other {own:.2f} ms is the kit's own work (reading "
+        f"and checking each request, the card model, the recorder and its secret redaction). "
+        f"At the goal that work would fit in {allowed:.2f} ms per message, "
+        f"{1000 * allowed / calls:.0f} microseconds a request, which leaves the kit's request "
+        f"handling almost nothing beside aiohttp's own. In absolute terms the fake answers about "
+        f"{1000 / fake:.0f} messages per CPU-second; with DingTalk's limits on, one app gets "
+        f"{PLATFORM_UPDATES_PER_S:g} card updates a second, about {answers_per_s:.0f} answers a "
+        f"second at {updates:.0f} updates an answer, so a robot run under the platform's limits "
+        f"uses about {100 * answers_per_s * fake / 1000:.1f}% of one core of the fake. The fake "
+        f"is the bottleneck only with the limits off, as in the throughput rounds of (c)."
+    )
+
+
 def note(tp: Mapping[str, Any], day: Mapping[str, Any]) -> str:
     """The SDK's share of the gap, and the conditions of the day's wall time."""
     robot, sdk, part = sdk_gap(tp)
