@@ -246,6 +246,22 @@ def note(tp: Mapping[str, Any], day: Mapping[str, Any]) -> str:
             f"({100 * min(part, 1.0):.0f}%) is already there with the SDK alone (its frame "
             f"handling and the fake's Stream path); the rest is the robot's own work."
         )
+    budget = tp["ceiling_seconds"] / SHARE_GOAL - tp["sdk_seconds"]  # the goal's room over the SDK
+    n = tp["messages"]
+    own = tp["seconds"] - tp["sdk_seconds"]
+    if budget <= 0:
+        parts.append(
+            f"At the goal ({100 * SHARE_GOAL:.0f}%) a round could take at most "
+            f"{tp['ceiling_seconds'] / SHARE_GOAL:.2f} s: the SDK alone already takes longer, so no "
+            f"robot on it can meet (c) on this machine."
+        )
+    else:
+        parts.append(
+            f"At the goal ({100 * SHARE_GOAL:.0f}%) a round could take at most "
+            f"{tp['ceiling_seconds'] / SHARE_GOAL:.2f} s, which leaves the robot's own work on top "
+            f"of the SDK {1000 * budget / n:.2f} ms of wall time a message; it took "
+            f"{1000 * own / n:.2f} ms."
+        )
     lb, la = day.get("load_before"), day.get("load_after")
     if lb is not None and la is not None:
         parts.append(

@@ -98,3 +98,14 @@ def test_the_headroom_note_splits_the_fake_s_cpu_into_the_bare_requests_and_the_
 
 def test_no_headroom_note_without_the_fake_s_cpu() -> None:
     assert goals.headroom_note({**tp(), "cpu_ms": {"fake": None, "ceiling_fake": 0.4}}) == ""
+
+
+def test_the_note_says_how_much_room_the_goal_leaves_the_robot_over_the_sdk() -> None:
+    # at 70%, a round of 0.4 s ceiling may take 0.571 s; the SDK's 0.45 s leaves 0.121 s / 300
+    text = goals.note(tp(seconds=0.6, ceiling=0.4, sdk=0.45), day())
+    assert "at most 0.57 s" in text and "0.40 ms of wall time a message; it took 0.50 ms" in text
+
+
+def test_the_note_says_when_the_sdk_alone_is_past_the_goal() -> None:
+    text = goals.note(tp(seconds=0.7, ceiling=0.4, sdk=0.6), day())
+    assert "the SDK alone already takes longer, so no robot on it can meet (c)" in text
