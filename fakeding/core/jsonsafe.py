@@ -48,6 +48,22 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once, not per call
+# Its C scanner, called by ``_decode`` directly; and what ``json`` skips around a document.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_SPACE = re.compile(r"[ \t\n\r]*").match  # ``*``: it always matches (hence the ignores below)
+
+
+def _decode(text: str) -> Any:
+    """``_DECODER.decode(text)``, its errors word for word, without its two Python frames
+    (``decode``, ``raw_decode``): every body and JSON-carrying field is parsed here."""
+    try:
+        value, end = _SCAN(text, _SPACE(text, 0).end())  # type: ignore[union-attr]
+    except StopIteration as exc:
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+    end = _SPACE(text, end).end()  # type: ignore[union-attr]
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def loads(raw: bytes | str, *, what: str = "body") -> Any:
@@ -64,7 +80,7 @@ def loads(raw: bytes | str, *, what: str = "body") -> Any:
     try:
         if text.startswith("\ufeff"):  # what json.loads says about a BOM, word for word
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        value = _DECODER.decode(text)
+        value = _decode(text)
     except RecursionError:
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
     except BadJson as exc:  # NaN or Infinity: say where
@@ -90,8 +106,8 @@ def _lone_escape(text: str) -> bool:
     ``\\ud83d`` then low ``\\ude04``), which the decoder joins into one character: such text
     is fine and is decided here, on the text, without ``_check``'s walk. An escape's backslash
     follows an even run of backslashes (escaped ones)."""
-    if "\\u" not in text:  # C-speed: no escape of the form \uXXXX at all (most bodies)
-        return False
+    if _ESCAPED_SURROGATE.search(text) is None:  # no surrogate escape at all (most bodies): one
+        return False  # C-speed pass, faster than a search for "\\u" in text full of \" escapes
     if "\\\\" not in text:  # no escaped backslash: every backslash starts an escape, so
         # dropping the well-formed pairs (one C-speed pass) leaves exactly the lone halves
         return _ESCAPED_SURROGATE.search(_ESCAPED_PAIR.sub("", text)) is not None

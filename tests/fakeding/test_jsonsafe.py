@@ -136,6 +136,14 @@ LOADS_CORPUS: list[bytes | str] = [
     _nested(MAX_DEPTH - 1, json.dumps("\U0001f604")).encode(),
     ("[" * (MAX_DEPTH - 1) + "{}" + "]" * (MAX_DEPTH - 1)).encode(),  # brackets exactly at the bound
     json.dumps({"s": "[" * 40, "t": [[1]]}).encode(),  # many brackets in a string, shallow
+    # where json's own decode() puts whitespace and trailing data (loads scans without it)
+    b' \t\r\n{"a": 1} \n',
+    b"  ",
+    b"{} x",
+    b"1 2",
+    b"[1]\x0b",
+    b'{"a": }',
+    b"-",
 ]
 
 
