@@ -442,9 +442,11 @@ class Platform:
         """A robot posts only to groups it is in: a group the fake knows the robots of, and
         this app's robot not among them, is refused as DingTalk refuses it (and is the robot's
         bug: it mixed up groups or apps)."""
-        robots = self.robots_in(conversation_id)
-        if not robots or client_id in robots:
+        # Asked by every card send and update to a group: decided without building the union.
+        members, joined = self.members.get(conversation_id, ()), self.joined.get(conversation_id, ())
+        if client_id in members or client_id in joined or not (members or joined):
             return
+        robots = self.robots_in(conversation_id)
         raise OpenApiError(
             400,
             "invalidParameter.robotCode.notExsit",
