@@ -24,7 +24,9 @@ import functools
 import json
 import math
 import re
+from _json import make_encoder
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
 
 MAX_DEPTH = 32  # objects and arrays nested deeper than this are refused (and cut when recorded)
@@ -262,18 +264,36 @@ def _key(k: Any) -> tuple[str, bool]:
     return entry
 
 
+def encoder(
+    *, compact: bool = False, allow_nan: bool = True, default: Callable[[Any], Any] | None = None
+) -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, ...).encode`` (``compact``: ``separators=(",",
+    ":")``), the same text and errors, set up once: the stdlib sets up its C encoder, and a
+    closure, on every call, and every reply and frame is encoded. ``markers`` is still a fresh
+    dict per call, as the stdlib's, so its circular-reference check stays."""
+    item, key = (",", ":") if compact else (", ", ": ")
+    default = default or json.JSONEncoder().default  # raises TypeError naming the type
+
+    def encode(value: Any) -> str:
+        return "".join(
+            make_encoder({}, default, encode_basestring, None, key, item, False, False, allow_nan)(value, 0)
+        )
+
+    return encode
+
+
 def dumps(value: Any) -> str:
     """Standard JSON text (what the control API and the JSON-lines timeline serve)."""
-    return _ENCODER.encode(value)
+    return _DUMPS(value)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # built once, not per call
+_DUMPS = encoder(allow_nan=False)
 
 
 # -- what read routes serve and errors echo -------------------------------------------------
 ECHO_CHARS = 200  # an echoed value keeps this much of its head
-_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
-_STRICT_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
+_STRICT = encoder(allow_nan=False, default=str)
+_STRICT_COMPACT = encoder(compact=True, allow_nan=False, default=str)
 
 
 def echo(value: Any, limit: int = ECHO_CHARS) -> str:
@@ -312,11 +332,11 @@ def readable(value: Any, _depth: int = 0) -> Any:
 def dumps_readable(value: Any, *, compact: bool = False) -> str:
     """JSON text of ``value`` that encodes as UTF-8 and parses anywhere, whatever it holds
     (see ``readable``); the common case costs one encode and one scan."""
-    encoder = _STRICT_COMPACT if compact else _STRICT
+    encode = _STRICT_COMPACT if compact else _STRICT
     try:
-        out = encoder.encode(value)
+        out = encode(value)
     except (ValueError, RecursionError):  # NaN/Infinity, or nested past the encoder's limit
-        return encoder.encode(readable(value))
+        return encode(readable(value))
     if not out.isascii() and _SURROGATES.search(out):
-        return encoder.encode(readable(value))
+        return encode(readable(value))
     return out

@@ -333,3 +333,44 @@ def test_lone_escape_shortcuts_agree_with_the_escape_by_escape_walk(with_backsla
     assert texts
     for text in texts:
         assert jsonsafe._lone_escape(text) == jsonsafe._lone_escape_walk(text), text
+
+
+# -- encoder: json's encode, set up once ------------------------------------------------------------
+def _circular() -> dict[str, Any]:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return loop
+
+
+ENCODE_CORPUS: list[Any] = [
+    "text",
+    "é\ud800",
+    {"a": [1, 2.5, None, True, {"b": "☕"}], 1: "int key", None: "null key"},
+    [float("nan"), float("inf")],
+    10**30,
+    ("a", 1),
+    _circular(),
+    {"x": object()},
+    {(1,): "tuple key"},
+]
+
+
+@pytest.mark.parametrize("value", ENCODE_CORPUS, ids=range(len(ENCODE_CORPUS)))
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"compact": True}, {"allow_nan": False}, {"compact": True, "allow_nan": False, "default": str}],
+    ids=["plain", "compact", "strict", "readable"],
+)
+def test_encoder_writes_and_refuses_as_json_dumps_does(value: Any, options: dict[str, Any]) -> None:
+    ref = dict(options)
+    if ref.pop("compact", False):
+        ref["separators"] = (",", ":")
+    reference = json.JSONEncoder(ensure_ascii=False, **ref).encode
+
+    def outcome(encode: Callable[[Any], str]) -> tuple[str, str]:
+        try:
+            return "ok", encode(value)
+        except (TypeError, ValueError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(jsonsafe.encoder(**options)) == outcome(reference)
