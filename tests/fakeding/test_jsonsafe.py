@@ -19,7 +19,7 @@ import pytest
 
 from fakeding.core import jsonsafe
 from fakeding.core.jsonsafe import MAX_CHARS, MAX_DEPTH, BadJson, clean, loads
-from fakeding.core.platform import Platform
+from fakeding.core.platform import App, Platform
 from fakeding.core.recorder import Recorder
 from fakeding.core.settings import Settings
 
@@ -308,6 +308,15 @@ def test_a_re_registered_app_is_masked_by_its_new_secret() -> None:
     assert rec.add(0.0, "api", note="third-secret-3").fields == {"note": "thir…***"}
     p.apps.pop("app-one")  # an app gone: its secret is an ordinary string again
     assert rec.add(0.0, "api", note="third-secret-3").fields == {"note": "third-secret-3"}
+
+
+def test_an_app_put_into_the_platform_directly_is_masked_by_its_secret() -> None:
+    p, rec = _platform()
+    spare = App("app-two", "spare-secret-4", "app-id", "robot", "user")
+    assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spare-secret-4"}
+    p.apps["app-one"] = spare  # built before, swapped in without add_app
+    assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spar…***"}
+    assert rec.add(0.0, "api", note="first-secret-1").fields == {"note": "first-secret-1"}
 
 
 def test_tokens_and_tickets_are_masked_as_issued() -> None:
