@@ -7,7 +7,6 @@ handlers keep only what a schema cannot say. Control traffic is never recorded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,9 +19,6 @@ from fakeding.core.exceptions import ConfigError, ControlError
 from fakeding.core.templates import TemplateError
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
 
 
 def _ok(body: Any, status: int = 200) -> web.Response:

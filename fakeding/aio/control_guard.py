@@ -17,6 +17,7 @@ not change. ``check`` is pure; ``guard`` is the thin aiohttp edge.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -88,7 +89,9 @@ def _split_host(value: str) -> tuple[str, int | None] | None:
     return name.lower(), int(port_text) if port_text is not None else None
 
 
+@functools.lru_cache(maxsize=64)  # every guarded request asks about its Host and the bind
 def _ip(name: str) -> bool:
+    """Whether ``name`` is an IP literal; bounded, as Host is whatever a client sends."""
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -104,14 +107,14 @@ def check_host(value: str | None, *, bound: str, port: int, scheme: str) -> Refu
     """An IP literal (it cannot be rebound), ``localhost`` or the configured host, at our port."""
     default = 443 if scheme == "https" else 80
     parsed = _split_host(value or "")
-    served = f"127.0.0.1:{port}, localhost:{port}, [::1]:{port}" + (
-        f" or {bound}:{port}" if not _ip(bound.strip("[]")) and bound.lower() != "localhost" else ""
-    )
     if parsed is not None:
         name, given = parsed
         known = _ip(name) or name in ("localhost", bound.lower().strip("[]"))
         if known and (given if given is not None else default) == port:
             return None
+    served = f"127.0.0.1:{port}, localhost:{port}, [::1]:{port}" + (
+        f" or {bound}:{port}" if not _ip(bound.strip("[]")) and bound.lower() != "localhost" else ""
+    )
     return Refusal(
         403,
         "Host",

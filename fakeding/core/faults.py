@@ -226,9 +226,13 @@ class FaultPlan:
         return False
 
     def on_frame(self, client_id: str, topic: str) -> Fault | None:
+        if not self.armed:  # the usual run: every frame and call asks, no predicate is built
+            return None
         return self._match("frame", client_id, lambda f: f.topic is None or f.topic == topic)
 
     def on_call(self, client_id: str | None, method: str, path: str) -> Fault | None:
+        if not self.armed:
+            return None
         return self._match(
             "api", client_id, lambda f: f.route is not None and route_matches(f.route, method, path)
         )

@@ -24,7 +24,9 @@ import functools
 import json
 import math
 import re
+from _json import make_encoder
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
 
 MAX_DEPTH = 32  # objects and arrays nested deeper than this are refused (and cut when recorded)
@@ -48,6 +50,22 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once, not per call
+# Its C scanner, called by ``_decode`` directly; and what ``json`` skips around a document.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_SPACE = re.compile(r"[ \t\n\r]*").match  # ``*``: it always matches (hence the ignores below)
+
+
+def _decode(text: str) -> Any:
+    """``_DECODER.decode(text)``, its errors word for word, without its two Python frames
+    (``decode``, ``raw_decode``): every body and JSON-carrying field is parsed here."""
+    try:
+        value, end = _SCAN(text, _SPACE(text, 0).end())  # type: ignore[union-attr]
+    except StopIteration as exc:
+        raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+    end = _SPACE(text, end).end()  # type: ignore[union-attr]
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def loads(raw: bytes | str, *, what: str = "body") -> Any:
@@ -64,7 +82,7 @@ def loads(raw: bytes | str, *, what: str = "body") -> Any:
     try:
         if text.startswith("\ufeff"):  # what json.loads says about a BOM, word for word
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        value = _DECODER.decode(text)
+        value = _decode(text)
     except RecursionError:
         raise BadJson(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
     except BadJson as exc:  # NaN or Infinity: say where
@@ -90,8 +108,8 @@ def _lone_escape(text: str) -> bool:
     ``\\ud83d`` then low ``\\ude04``), which the decoder joins into one character: such text
     is fine and is decided here, on the text, without ``_check``'s walk. An escape's backslash
     follows an even run of backslashes (escaped ones)."""
-    if "\\u" not in text:  # C-speed: no escape of the form \uXXXX at all (most bodies)
-        return False
+    if _ESCAPED_SURROGATE.search(text) is None:  # no surrogate escape at all (most bodies): one
+        return False  # C-speed pass, faster than a search for "\\u" in text full of \" escapes
     if "\\\\" not in text:  # no escaped backslash: every backslash starts an escape, so
         # dropping the well-formed pairs (one C-speed pass) leaves exactly the lone halves
         return _ESCAPED_SURROGATE.search(_ESCAPED_PAIR.sub("", text)) is not None
@@ -246,18 +264,36 @@ def _key(k: Any) -> tuple[str, bool]:
     return entry
 
 
+def encoder(
+    *, compact: bool = False, allow_nan: bool = True, default: Callable[[Any], Any] | None = None
+) -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, ...).encode`` (``compact``: ``separators=(",",
+    ":")``), the same text and errors, set up once: the stdlib sets up its C encoder, and a
+    closure, on every call, and every reply and frame is encoded. ``markers`` is still a fresh
+    dict per call, as the stdlib's, so its circular-reference check stays."""
+    item, key = (",", ":") if compact else (", ", ": ")
+    default = default or json.JSONEncoder().default  # raises TypeError naming the type
+
+    def encode(value: Any) -> str:
+        return "".join(
+            make_encoder({}, default, encode_basestring, None, key, item, False, False, allow_nan)(value, 0)
+        )
+
+    return encode
+
+
 def dumps(value: Any) -> str:
     """Standard JSON text (what the control API and the JSON-lines timeline serve)."""
-    return _ENCODER.encode(value)
+    return _DUMPS(value)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # built once, not per call
+_DUMPS = encoder(allow_nan=False)
 
 
 # -- what read routes serve and errors echo -------------------------------------------------
 ECHO_CHARS = 200  # an echoed value keeps this much of its head
-_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
-_STRICT_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
+_STRICT = encoder(allow_nan=False, default=str)
+_STRICT_COMPACT = encoder(compact=True, allow_nan=False, default=str)
 
 
 def echo(value: Any, limit: int = ECHO_CHARS) -> str:
@@ -296,11 +332,11 @@ def readable(value: Any, _depth: int = 0) -> Any:
 def dumps_readable(value: Any, *, compact: bool = False) -> str:
     """JSON text of ``value`` that encodes as UTF-8 and parses anywhere, whatever it holds
     (see ``readable``); the common case costs one encode and one scan."""
-    encoder = _STRICT_COMPACT if compact else _STRICT
+    encode = _STRICT_COMPACT if compact else _STRICT
     try:
-        out = encoder.encode(value)
+        out = encode(value)
     except (ValueError, RecursionError):  # NaN/Infinity, or nested past the encoder's limit
-        return encoder.encode(readable(value))
+        return encode(readable(value))
     if not out.isascii() and _SURROGATES.search(out):
-        return encoder.encode(readable(value))
+        return encode(readable(value))
     return out

@@ -45,6 +45,7 @@ class Record:
 
 
 Listener = Callable[[Record], None]
+_ALWAYS_KEPT = frozenset({RecordKind.VIOLATION.value, RecordKind.FAKE_ERROR.value})  # past ``limit``
 
 
 class Recorder:
@@ -73,12 +74,11 @@ class Recorder:
 
     def add(self, t: float, kind: RecordKind | str, **fields: Any) -> Record:
         self._seq += 1
-        rec = Record(self._seq, t, str(kind), clean(fields, self.is_secret))  # plain str: YAML, repr
+        name = str(kind)  # plain str: YAML, repr
+        rec = Record(self._seq, t, name, clean(fields, self.is_secret))
         self._records.append(rec)
-        if kind == RecordKind.VIOLATION:
-            self._violations.append(rec)
-        elif kind == RecordKind.FAKE_ERROR:
-            self._fake_errors.append(rec)
+        if name in _ALWAYS_KEPT:  # one lookup of a plain str, not two enum comparisons per record
+            (self._violations if name == RecordKind.VIOLATION else self._fake_errors).append(rec)
         for listener in self.listeners:
             listener(rec)
         return rec

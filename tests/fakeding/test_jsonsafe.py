@@ -19,7 +19,7 @@ import pytest
 
 from fakeding.core import jsonsafe
 from fakeding.core.jsonsafe import MAX_CHARS, MAX_DEPTH, BadJson, clean, loads
-from fakeding.core.platform import Platform
+from fakeding.core.platform import App, Platform
 from fakeding.core.recorder import Recorder
 from fakeding.core.settings import Settings
 
@@ -136,6 +136,14 @@ LOADS_CORPUS: list[bytes | str] = [
     _nested(MAX_DEPTH - 1, json.dumps("\U0001f604")).encode(),
     ("[" * (MAX_DEPTH - 1) + "{}" + "]" * (MAX_DEPTH - 1)).encode(),  # brackets exactly at the bound
     json.dumps({"s": "[" * 40, "t": [[1]]}).encode(),  # many brackets in a string, shallow
+    # where json's own decode() puts whitespace and trailing data (loads scans without it)
+    b' \t\r\n{"a": 1} \n',
+    b"  ",
+    b"{} x",
+    b"1 2",
+    b"[1]\x0b",
+    b'{"a": }',
+    b"-",
 ]
 
 
@@ -302,6 +310,15 @@ def test_a_re_registered_app_is_masked_by_its_new_secret() -> None:
     assert rec.add(0.0, "api", note="third-secret-3").fields == {"note": "third-secret-3"}
 
 
+def test_an_app_put_into_the_platform_directly_is_masked_by_its_secret() -> None:
+    p, rec = _platform()
+    spare = App("app-two", "spare-secret-4", "app-id", "robot", "user")
+    assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spare-secret-4"}
+    p.apps["app-one"] = spare  # built before, swapped in without add_app
+    assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spar…***"}
+    assert rec.add(0.0, "api", note="first-secret-1").fields == {"note": "first-secret-1"}
+
+
 def test_tokens_and_tickets_are_masked_as_issued() -> None:
     p, rec = _platform()
     token, _ = p.issue_token(0.0, "app-one", "first-secret-1")
@@ -325,3 +342,44 @@ def test_lone_escape_shortcuts_agree_with_the_escape_by_escape_walk(with_backsla
     assert texts
     for text in texts:
         assert jsonsafe._lone_escape(text) == jsonsafe._lone_escape_walk(text), text
+
+
+# -- encoder: json's encode, set up once ------------------------------------------------------------
+def _circular() -> dict[str, Any]:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return loop
+
+
+ENCODE_CORPUS: list[Any] = [
+    "text",
+    "é\ud800",
+    {"a": [1, 2.5, None, True, {"b": "☕"}], 1: "int key", None: "null key"},
+    [float("nan"), float("inf")],
+    10**30,
+    ("a", 1),
+    _circular(),
+    {"x": object()},
+    {(1,): "tuple key"},
+]
+
+
+@pytest.mark.parametrize("value", ENCODE_CORPUS, ids=range(len(ENCODE_CORPUS)))
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"compact": True}, {"allow_nan": False}, {"compact": True, "allow_nan": False, "default": str}],
+    ids=["plain", "compact", "strict", "readable"],
+)
+def test_encoder_writes_and_refuses_as_json_dumps_does(value: Any, options: dict[str, Any]) -> None:
+    ref = dict(options)
+    if ref.pop("compact", False):
+        ref["separators"] = (",", ":")
+    reference = json.JSONEncoder(ensure_ascii=False, **ref).encode
+
+    def outcome(encode: Callable[[Any], str]) -> tuple[str, str]:
+        try:
+            return "ok", encode(value)
+        except (TypeError, ValueError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(jsonsafe.encoder(**options)) == outcome(reference)

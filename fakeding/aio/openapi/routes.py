@@ -12,7 +12,6 @@ the reply; each edge waits its own way (``await asyncio.sleep`` or advancing vir
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,7 @@ MSG_KEYS = (
     "sampleVideo",
 )
 FILES = "/_files/"
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
+_ENCODE = jsonsafe.encoder()  # json.dumps(ensure_ascii=False), set up once
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,7 @@ class OpenApi:
     def _json(self, status: int, body: Any, request_id: str) -> HttpReply:
         return HttpReply(
             status,
-            _ENCODER.encode(body).encode(),
+            _ENCODE(body).encode(),
             {"x-acs-request-id": request_id, "Server": "DingTalk/1.0.0"},
         )
 

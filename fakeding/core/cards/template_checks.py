@@ -217,6 +217,8 @@ def limit_warnings(settings: Settings, card: Card, version: CardVersion) -> list
 
 def new_findings(card: Card, findings: list[Finding]) -> list[Finding]:
     """The findings not reported for ``card`` yet (each is reported once per card)."""
+    if not findings:  # the usual card version: asked at every send and update
+        return findings
     fresh = [f for f in findings if f.key not in card.reported]
     card.reported.update(f.key for f in fresh)
     return fresh

@@ -15,7 +15,6 @@ that goes silent is given up and its un-acked messages go to another connection 
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from fakeding.core.stream import protocol
 
 OnAck = Callable[[protocol.Ack, float], None]
 _WORDS = re.compile(r"[A-Za-z0-9_.\-]{8,}")  # what a secret, token or ticket looks like in text
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(ensure_ascii=False) builds per call
+_ENCODE = jsonsafe.encoder()  # json.dumps(ensure_ascii=False), set up once
 
 
 BEFORE_RESET_KEPT = 10_000  # un-acked deliveries a reset remembers, so their late acks are benign
@@ -583,7 +582,7 @@ class StreamEngine:
             self._arm_redelivery(t, d)
         if conn.state is ConnState.ZOMBIE or conn.stale_until is not None:
             return
-        text = _ENCODER.encode(f)
+        text = _ENCODE(f)
         if fault is None:
             self._send_to(conn, text)
         elif fault.action == "drop":
@@ -662,7 +661,7 @@ class StreamEngine:
             attempt=1,
         )
         if conn.state is not ConnState.ZOMBIE:
-            self._send_to(conn, _ENCODER.encode(f))
+            self._send_to(conn, _ENCODE(f))
 
     # -- connection hygiene ---------------------------------------------------------------------
     def _check_connection_count(self, t: float, app: App) -> None:

@@ -7,7 +7,6 @@ a string holding JSON. Acks are ``{"code", "headers": {"messageId", ...}, "messa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,8 @@ TOPIC_BOT_MESSAGE = "/v1.0/im/bot/messages/get"
 TOPIC_CARD_CALLBACK = "/v1.0/card/instances/callback"
 TOPIC_GRAPH = "/v1.0/graph/api/invoke"
 FRAME_TYPES = ("SYSTEM", "EVENT", "CALLBACK")
-# what json.dumps(ensure_ascii=False, separators=(",", ":")) builds per call, built once
-_DATA_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# json.dumps(ensure_ascii=False, separators=(",", ":")), set up once
+_ENCODE_DATA = jsonsafe.encoder(compact=True)
 
 
 def frame(
@@ -52,7 +51,7 @@ def frame(
         "specVersion": "1.0",
         "type": type,
         "headers": dict(sorted(headers.items())),
-        "data": _DATA_ENCODER.encode(data),
+        "data": _ENCODE_DATA(data),
     }
 
 
