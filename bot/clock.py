@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from threading import get_ident
 from typing import Protocol
 
 
@@ -70,11 +71,13 @@ class LoopClock:
         return self._loop
 
     def monotonic(self) -> float:
-        # the usual case, read many times per message: the loop it knows is running
-        # (``_get_running_loop`` is asyncio's public-in-all-but-name reader that returns None
-        # instead of raising, which is cheaper than a try)
-        loop = asyncio._get_running_loop()
-        if loop is None or loop is not self._loop:
+        # the usual case, read many times per message: the loop it knows runs in this thread,
+        # so it is the running loop (one loop runs per thread at a time). Asking asyncio for
+        # the running loop instead costs a getpid() system call per reading (its check for a
+        # forked child, where this reads the same loop as ever). ``_thread_id`` is where
+        # asyncio's loops keep their thread while they run; a loop without it takes the long way.
+        loop = self._loop
+        if loop is None or getattr(loop, "_thread_id", None) != get_ident():
             loop = self._current_loop()
         value = self._offset + (loop.time() - self._origin)
         if value > self._last:
