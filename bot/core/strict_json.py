@@ -23,6 +23,8 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
+# json.dumps(value, ensure_ascii=False) without the encoder it builds per call for the option
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def loads(raw: bytes | str, *, what: str = "body", max_depth: int = MAX_DEPTH) -> Any:
@@ -55,7 +57,7 @@ def dumps_checked(value: Any, *, what: str = "body", max_depth: int = MAX_DEPTH)
     surrogate (it then encodes as UTF-8) and with at most ``max_depth`` brackets (each object or
     array has one) it cannot hold what ``check`` refuses, so the walk is left for the rare rest."""
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = _dumps(value)
     except RecursionError:  # nested deeper than the encoder goes: check names where
         check(value, what=what, max_depth=max_depth)
         raise

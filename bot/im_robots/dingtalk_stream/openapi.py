@@ -25,6 +25,9 @@ from bot.errors import BotError
 log = logging.getLogger("bot.openapi")
 TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does
 CARD_ROUTE_KEY = "bot-feedback"  # the callbackRouteKey of this robot's HTTP card callbacks
+# ``json.dumps(value, ensure_ascii=False)``, minus the encoder json.dumps builds per call when
+# given any option
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class Skipped(BotError):
@@ -132,7 +135,7 @@ class OpenApiClient:
         # encoded here, once (what ``json=`` would do, minus a payload object per request)
         data = None
         if body is not None:
-            data = json.dumps(body, ensure_ascii=False).encode()
+            data = _dumps(body).encode()
             headers["Content-Type"] = "application/json"
         try:
             async with self.session.request(method, url, data=data, headers=headers) as resp:
@@ -229,8 +232,8 @@ class OpenApiClient:
             "sendOptions": {"atAll": False},
         }
         if at_users:
-            body["sendOptions"]["atUserListJson"] = json.dumps(
-                [{"nickName": nick, "userId": uid} for uid, nick in at_users], ensure_ascii=False
+            body["sendOptions"]["atUserListJson"] = _dumps(
+                [{"nickName": nick, "userId": uid} for uid, nick in at_users]
             )
         if self.card_callback_url is not None:
             body["callbackUrl"] = self.card_callback_url
@@ -305,7 +308,7 @@ class OpenApiClient:
 def _card_text(card_data: dict[str, Any] | str) -> str:
     """``cardData`` is JSON text; a card already rendered as text (``bot.core.card_json``)
     goes as it is."""
-    return card_data if isinstance(card_data, str) else json.dumps(card_data, ensure_ascii=False)
+    return card_data if isinstance(card_data, str) else _dumps(card_data)
 
 
 def _error_of(data: Any) -> tuple[str, str]:
