@@ -32,6 +32,7 @@ TABLE: dict[str, str] = {
     "tests/bot/test_elements.py": "pure",
     "tests/bot/test_i18n.py": "pure",
     "tests/bot/test_manager.py": "realtime",
+    "tests/bot/test_openapi_json.py": "pure",
     "tests/bot/test_ratelimit.py": "virtual",
     "tests/bot/test_robot_ack_dedup.py": "virtual",
     "tests/bot/test_robot_agent_call.py": "virtual",

@@ -28,6 +28,7 @@ CARD_ROUTE_KEY = "bot-feedback"  # the callbackRouteKey of this robot's HTTP car
 # ``json.dumps(value, ensure_ascii=False)``, minus the encoder json.dumps builds per call when
 # given any option
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
+_decode = json.JSONDecoder().decode  # what json.loads uses once it has the text
 
 
 class Skipped(BotError):
@@ -141,7 +142,7 @@ class OpenApiClient:
             async with self.session.request(method, url, data=data, headers=headers) as resp:
                 raw = await resp.read()
                 try:
-                    return resp.status, json.loads(raw) if raw else None
+                    return resp.status, _loads(raw) if raw else None
                 except ValueError:
                     return resp.status, {"code": "notJson", "message": raw.decode("utf-8", "replace")[:200]}
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -303,6 +304,14 @@ class OpenApiClient:
             )
             await asyncio.sleep(delay)
         raise err
+
+
+def _loads(raw: bytes) -> Any:
+    """``json.loads(raw)``. An answer that opens with ``{`` and no NUL after it is the UTF-8 that
+    json.loads would detect (no BOM, not UTF-16 or -32), so it is decoded as such at once."""
+    if raw[0] == 0x7B and (len(raw) < 2 or raw[1]):
+        return _decode(raw.decode("utf-8", "surrogatepass"))
+    return json.loads(raw)
 
 
 def _card_text(card_data: dict[str, Any] | str) -> str:
