@@ -190,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         sk = soak.run()
         ok = sk["lost"] == 0 and sk["duplicates"] == 0 and sk["unfinished_cards"] == 0
         emit(
-            "## 5. Soak (`python3 dev.py soak`, real time)",
+            "## 5. Soak (`python3 dev.py soak`, virtual time)",
             "",
-            "2,000 messages from 200 users (20 groups and 1:1 chats) over 150 s with seeded "
-            "random faults. Goal: zero lost, zero duplicated, zero unfinished "
-            f"({verdict(ok)}).",
+            "`bench/plans/soak.yaml` under `fakeding load`: about 2,000 questions (Poisson "
+            "arrivals) from 200 users (20 groups and 1:1 chats) over 150 virtual "
+            "seconds with seeded random faults. Goal: zero lost, zero duplicated, zero "
+            f"unfinished ({verdict(ok)}).",
             "",
             "| figure | value |",
             "|---|---|",

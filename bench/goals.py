@@ -264,9 +264,11 @@ def note(tp: Mapping[str, Any], day: Mapping[str, Any]) -> str:
         )
     lb, la = day.get("load_before"), day.get("load_after")
     if lb is not None and la is not None:
+        cores = os.cpu_count() or 1
+        shared = "other work shared them" if max(lb, la) >= cores else "a quiet machine"
         parts.append(
             f"The business day's wall time depends on the machine: the load average was "
-            f"{lb:.1f} before and {la:.1f} after it on {os.cpu_count()} cores (other work shared "
-            f"them); its CPU time, {day['cpu_s']:.1f} s, is the part that is the kit's."
+            f"{lb:.1f} before and {la:.1f} after it on {cores} cores ({shared}); its CPU time, "
+            f"{day['cpu_s']:.1f} s, is the part that is the kit's."
         )
     return " ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bench import goals
@@ -109,3 +110,10 @@ def test_the_note_says_how_much_room_the_goal_leaves_the_robot_over_the_sdk() ->
 def test_the_note_says_when_the_sdk_alone_is_past_the_goal() -> None:
     text = goals.note(tp(seconds=0.7, ceiling=0.4, sdk=0.6), day())
     assert "the SDK alone already takes longer, so no robot on it can meet (c)" in text
+
+
+def test_the_day_s_load_says_whether_other_work_shared_the_machine() -> None:
+    cores = os.cpu_count() or 1
+    quiet = goals.note(tp(), {**day(), "load_before": 0.1, "load_after": 0.2})
+    busy = goals.note(tp(), {**day(), "load_before": cores + 1.0, "load_after": 0.2})
+    assert "(a quiet machine)" in quiet and "(other work shared them)" in busy
