@@ -228,8 +228,8 @@ def note(tp: Mapping[str, Any], day: Mapping[str, Any]) -> str:
     robot, sdk, part = sdk_gap(tp)
     parts = [
         f"The SDK alone (the official `DingTalkStreamClient` with a handler that only acks, "
-        f"then the same {round(tp['requests_per_message'])} bare HTTP requests per message as "
-        f"the ceiling) reached {100 * tp['sdk_share_of_ceiling']:.0f}% of the ceiling in the "
+        f"then the robot's {round(tp['requests_per_message'])} HTTP requests per message bare, as "
+        f"the ceiling makes them) reached {100 * tp['sdk_share_of_ceiling']:.0f}% of the ceiling in the "
         f"same rounds ({tp['sdk_seconds']:.2f} s against {tp['ceiling_seconds']:.2f} s for "
         f"{tp['messages']} messages; our robot {tp['seconds']:.2f} s)."
     ]

@@ -1,8 +1,9 @@
 """The throughput round with the official SDK alone: ``dingtalk_stream.DingTalkStreamClient``
 and a handler that only acks, then makes the same bare HTTP requests per message as the
-ceiling. Between the ceiling (bare websocket, bare HTTP) and our robot (the SDK plus the robot's
-code), it says how much of the robot's gap to the ceiling is the SDK's and the fake's Stream
-path rather than the robot's own code."""
+ceiling (the robot's calls of one answer, to the bare aiohttp echo). Between the ceiling (bare
+websocket, bare HTTP) and our robot (the SDK plus the robot's code), it says how much of the
+robot's gap to the ceiling is the SDK's and the fake's Stream path rather than the robot's own
+code."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dingtalk_stream import AckMessage
 
 from fakeding.testing.sdk_endpoint import point_sdk_at
 
-from .throughput import timed_round
+from .throughput import Bare, timed_round
 
 QUIET = logging.getLogger("bench.sdk_round")  # the SDK logs every connect at INFO
 QUIET.setLevel(logging.CRITICAL)
@@ -40,13 +41,10 @@ class Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return "127.0.0.1"  # the SDK probes with a UDP socket to a public host otherwise
 
 
-async def sdk_only(
-    http: int, n: int, requests_per_message: int, fake_pid: int | None = None
-) -> dict[str, Any]:
+async def sdk_only(http: int, n: int, bare: Bare, fake_pid: int | None = None) -> dict[str, Any]:
     """One round: ``n`` user messages through the fake, the SDK's Stream client acking each,
-    and ``requests_per_message`` bare GETs per message, all at once, as the ceiling does."""
+    and ``bare``'s calls per message to the bare echo, all at once, as the ceiling does."""
     patch = point_sdk_at(f"http://127.0.0.1:{http}")
-    health = f"http://127.0.0.1:{http}/_fakeding/health"
     url = f"http://127.0.0.1:{http}/_fakeding/messages"
     done = asyncio.Event()
     finished = 0
@@ -55,9 +53,7 @@ async def sdk_only(
 
         async def bare_requests() -> None:
             nonlocal finished
-            for _ in range(requests_per_message):
-                async with session.get(health) as resp:
-                    await resp.read()
+            await bare.answer(session)
             finished += 1
             if finished >= n:
                 done.set()

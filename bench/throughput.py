@@ -3,9 +3,11 @@ CPU each process spends per message, for this tree's robot and for a baseline co
 
 Actual: N user messages through fakeding (one process) → Stream → the robot with the real SDK
 frame handling (this process) → thinking card, streaming, final card → back to the fake.
-Ceiling: for each message, the same number of bare HTTP requests (the send, plus the robot's
-OpenAPI calls per message) and one bare websocket round trip, between the same two processes
-with the same libraries (aiohttp, websockets), at the same concurrency.
+Ceiling: for each message, the same HTTP requests (the user's send, then the robot's OpenAPI
+calls of one answer: methods, paths, JSON bodies and the token header, taken from the fake's
+records of the actual round) to a bare aiohttp echo, and one bare websocket round trip of a
+frame's size, between the same two processes with the same libraries (aiohttp, websockets), at
+the same concurrency.
 CPU: this process's CPU time around each round (``time.process_time``, all threads) and the
 fake's (``/proc/<pid>/stat``; not measured where there is no /proc). "Before" and "after": the
 same actual round in a process of its own whose ``import bot`` finds either the robot of
@@ -31,6 +33,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -145,22 +148,59 @@ async def sends(http: int, n: int) -> float:
         return time.process_time() - cpu_before
 
 
-async def ceiling(
-    http: int, echo: int, n: int, requests_per_message: int, fake_pid: int | None = None
-) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{http}/_fakeding/health"
+FRAME_BYTES = 1_000  # about a pushed robot message's Stream frame
+TOKEN_HEADER = {"x-acs-dingtalk-access-token": "0" * 32, "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Bare:
+    """The requests of one message, made bare: the user's send and the robot's OpenAPI calls of
+    one answer (method, path, body), to the bare aiohttp echo at ``base``."""
+
+    base: str
+    calls: tuple[tuple[str, str, bytes], ...]
+
+    async def send(self, session: aiohttp.ClientSession, i: int) -> None:
+        body = json.dumps(user_message(i)).encode()
+        async with session.post(self.base + "/_fakeding/messages", data=body, headers=TOKEN_HEADER) as resp:
+            await resp.read()
+
+    async def answer(self, session: aiohttp.ClientSession) -> None:
+        for method, path, body in self.calls:
+            async with session.request(method, self.base + path, data=body, headers=TOKEN_HEADER) as resp:
+                await resp.read()
+
+
+async def robot_calls(http: int, bare_port: int) -> Bare:
+    """The OpenAPI calls of the robot's last answer in the fake's records (those naming its card,
+    in order; bodies as recorded, secrets masked), aimed at the bare echo on ``bare_port``."""
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{http}/_fakeding/timeline?kind=api"
+        async with session.get(url) as resp:
+            records = await resp.json()
+    by_card: dict[str, list[tuple[str, str, bytes]]] = {}
+    for r in records:
+        request = r.get("request")
+        if r.get("status") == 200 and isinstance(request, dict) and "cardBizId" in request:
+            method, path = r["route"].split(" ", 1)
+            body = json.dumps(request, ensure_ascii=False).encode()
+            by_card.setdefault(str(request["cardBizId"]), []).append((method, path, body))
+    if not by_card:
+        raise RuntimeError("the fake recorded no card call of the robot: nothing to make bare")
+    return Bare(f"http://127.0.0.1:{bare_port}", tuple(list(by_card.values())[-1]))
+
+
+async def ceiling(http: int, echo: int, n: int, bare: Bare, fake_pid: int | None = None) -> dict[str, Any]:
+    frame = json.dumps({"data": "x" * FRAME_BYTES})
     async with aiohttp.ClientSession() as session, connect(f"ws://127.0.0.1:{echo}", compression=None) as ws:
         lock = asyncio.Lock()
 
         async def one(i: int) -> None:
-            async with session.post(url.replace("health", "violations")) as resp:
-                await resp.read()  # stands for the user's message (control API)
+            await bare.send(session, i)  # stands for the user's message (control API)
             async with lock:  # one websocket, like the robot's single Stream connection
-                await ws.send(json.dumps({"i": i}))
+                await ws.send(frame)
                 await ws.recv()
-            for _ in range(requests_per_message):
-                async with session.get(url) as resp:
-                    await resp.read()
+            await bare.answer(session)
 
         fake_before = proc_cpu(fake_pid) if fake_pid is not None else None
         cpu_before = time.process_time()
@@ -279,6 +319,7 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
     }
     busy: dict[str, list[float | None]] = {"robot": [], "fake": []}
     per_message = 0.0
+    bare: Bare | None = None
     why_not: dict[str, str] = {}
     try:
         assert proc.stdout is not None
@@ -304,6 +345,8 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
                 got = asyncio.run(actual(http, n, f"{tmp}/robot{i}.sqlite3", pid))
                 actual_s.append(got["seconds"])
                 per_message = got["requests_per_message"]
+                if bare is None:  # this tree's calls of one answer, before another robot's round
+                    bare = asyncio.run(robot_calls(http, ports["bare"]))
                 cpu["robot"].append(got["cpu_s"])
                 cpu["fake"].append(got["fake_cpu_s"])
                 busy["robot"].append(got["cpu_s"] / got["seconds"])
@@ -316,11 +359,12 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
                         why_not[name] = f"round {i + 1} failed ({exc})"
                         del robots[name]
                 cpu["sends"].append(asyncio.run(sends(http, n)))
-                ceil = asyncio.run(ceiling(http, ports["echo"], n, round(per_message), pid))
+                assert bare is not None  # (taken after the first actual round)
+                ceil = asyncio.run(ceiling(http, ports["echo"], n, bare, pid))
                 ceiling_s.append(ceil["seconds"])
                 cpu["ceiling"].append(ceil["cpu_s"])
                 cpu["ceiling_fake"].append(ceil["fake_cpu_s"])
-                bare_sdk = asyncio.run(sdk_only(http, n, round(per_message), pid))
+                bare_sdk = asyncio.run(sdk_only(http, n, bare, pid))
                 sdk_s.append(bare_sdk["seconds"])
                 cpu["sdk"].append(bare_sdk["cpu_s"])
                 cpu["sdk_fake"].append(bare_sdk["fake_cpu_s"])
@@ -344,6 +388,7 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
         "seconds": seconds,
         "per_second": n / seconds,
         "requests_per_message": per_message,
+        "bare_calls": [f"{m} {path} ({len(body)} B)" for m, path, body in (bare.calls if bare else ())],
         "ceiling_seconds": ceil_s,
         "ceiling_per_second": n / ceil_s,
         "share_of_ceiling": ceil_s / seconds,

@@ -45,6 +45,11 @@ def test_a_tiny_throughput_run_reports_cpu_per_message_before_and_after() -> Non
     tp = throughput.run(n=5, rounds=1)
     cpu, why = tp["cpu_ms"], tp["not_measured"]
     assert tp["messages"] == 5 and tp["requests_per_message"] >= 2
+    # the ceiling makes the robot's own calls of one answer bare: the card's send, then updates
+    calls = tp["bare_calls"]
+    assert len(calls) == round(tp["requests_per_message"]), calls
+    assert calls[0].startswith("POST /v1.0/im/v1.0/robot/interactiveCards/send (")
+    assert all(c.startswith("PUT /v1.0/im/robots/interactiveCards (") for c in calls[1:]), calls
     assert cpu["robot"] > 0 and cpu["sends"] > 0 and cpu["ceiling"] > 0 and cpu["sdk"] > 0
     assert tp["sdk_seconds"] > 0 and tp["sdk_share_of_ceiling"] > 0
     if HAS_PROC:
