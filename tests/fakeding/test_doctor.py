@@ -100,7 +100,9 @@ def test_an_expired_session_webhook_and_a_stale_token(fakeding: ThreadedFakeDing
 
 
 def test_an_ack_slower_than_the_redelivery_delay(make_fakeding: Any) -> None:
-    fake = make_fakeding(redelivery_delay=0.3)
+    # the ack must come after the first redelivery (0.3 s) and before the platform gives up
+    # (0.3 s per push): five pushes leave it until 1.8 s, not 0.6, so a slow machine fits
+    fake = make_fakeding(redelivery_delay=0.3, max_redeliveries=5)
 
     class Slow(ChatbotHandler):  # type: ignore[misc]
         async def process(self, callback: Any) -> tuple[int, str]:
