@@ -81,11 +81,13 @@ def test_the_same_robot_closing_its_old_socket_passes(make_fakeding: Any) -> Non
 
 
 def test_a_stale_channel_loses_pushes_until_redelivery(make_fakeding: Any) -> None:
-    fake = make_fakeding(redelivery_delay=0.5)
+    # the message must be sent within the stale second (reconnecting on a slow machine fits), and
+    # redelivered after it
+    fake = make_fakeding(redelivery_delay=2.0)
 
     async def robot() -> dict[str, Any]:
         first = await open_ws(fake)
-        fake.fault({"kind": "stale_channel", "seconds": 0.3})
+        fake.fault({"kind": "stale_channel", "seconds": 1.0})
         await first.close()
         await asyncio.to_thread(fake.wait_for, "disconnect")
         second = await open_ws(fake)

@@ -110,7 +110,7 @@ class BusyOnce(OrgEvents):
         return AckMessage.STATUS_OK, "OK"
 
 
-@pytest.mark.fakeding(redelivery_delay=0.2)
+@pytest.mark.fakeding(redelivery_delay=1.0)  # the second ack has 1 s before the platform gives up
 def test_an_event_answered_later_is_redelivered_without_a_violation(fakeding: ThreadedFakeDing) -> None:
     events = BusyOnce()
     robot = SdkRobot()

@@ -32,7 +32,9 @@ class SlowHandler(RecordingHandler):
 
 @pytest.mark.parametrize("new_id", [False, True])
 def test_unacked_message_is_redelivered_with_the_same_msg_id(make_fakeding: Any, new_id: bool) -> None:
-    fake = make_fakeding(redelivery_delay=0.2, redelivery_new_message_id=new_id)
+    # 1 s between pushes: the test's release and both acks fit in one window, even on a slow
+    # machine, so there is neither a third push nor a give-up
+    fake = make_fakeding(redelivery_delay=1.0, redelivery_new_message_id=new_id)
     handler = SlowHandler()
     with SdkRobot().on_messages(handler):
         fake.wait_for("connect")
@@ -115,7 +117,8 @@ def test_system_ping_is_acked_with_its_opaque(make_fakeding: Any) -> None:
 
 @pytest.mark.parametrize("action", ["drop", "delay", "duplicate"])
 def test_frame_faults(make_fakeding: Any, action: str) -> None:
-    fake = make_fakeding(redelivery_delay=0.3)
+    # a delayed frame (0.2 s) must be acked before any redelivery: 1 s leaves a slow machine room
+    fake = make_fakeding(redelivery_delay=1.0)
     handler = RecordingHandler()
     with SdkRobot().on_messages(handler):
         fake.wait_for("connect")
