@@ -23,8 +23,9 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
-# json.dumps(value, ensure_ascii=False) without the encoder it builds per call for the option
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+# ``json.dumps(value, ensure_ascii=False)``, minus the encoder json.dumps builds per call when
+# given any option: what the robot's hot path encodes with (bodies, cards, stored payloads)
+dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def loads(raw: bytes | str, *, what: str = "body", max_depth: int = MAX_DEPTH) -> Any:
@@ -57,7 +58,7 @@ def dumps_checked(value: Any, *, what: str = "body", max_depth: int = MAX_DEPTH)
     surrogate (it then encodes as UTF-8) and with at most ``max_depth`` brackets (each object or
     array has one) it cannot hold what ``check`` refuses, so the walk is left for the rare rest."""
     try:
-        text = _dumps(value)
+        text = dumps(value)
     except RecursionError:  # nested deeper than the encoder goes: check names where
         check(value, what=what, max_depth=max_depth)
         raise

@@ -20,14 +20,12 @@ import aiohttp
 
 from bot.clock import Clock
 from bot.core.ratelimit import RateLimiter
+from bot.core.strict_json import dumps as _dumps
 from bot.errors import BotError
 
 log = logging.getLogger("bot.openapi")
 TOKEN_MARGIN = 300.0  # refresh 5 minutes before expiry, as the SDK does
 CARD_ROUTE_KEY = "bot-feedback"  # the callbackRouteKey of this robot's HTTP card callbacks
-# ``json.dumps(value, ensure_ascii=False)``, minus the encoder json.dumps builds per call when
-# given any option
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
 _decode = json.JSONDecoder().decode  # what json.loads uses once it has the text
 
 
