@@ -190,7 +190,7 @@ async def robot_calls(http: int, bare_port: int) -> Bare:
     return Bare(f"http://127.0.0.1:{bare_port}", tuple(list(by_card.values())[-1]))
 
 
-async def ceiling(http: int, echo: int, n: int, bare: Bare, fake_pid: int | None = None) -> dict[str, Any]:
+async def ceiling(echo: int, n: int, bare: Bare, fake_pid: int | None = None) -> dict[str, Any]:
     frame = json.dumps({"data": "x" * FRAME_BYTES})
     async with aiohttp.ClientSession() as session, connect(f"ws://127.0.0.1:{echo}", compression=None) as ws:
         lock = asyncio.Lock()
@@ -360,7 +360,7 @@ def run(n: int = 300, rounds: int = 9, before: bool = True) -> dict[str, Any]:
                         del robots[name]
                 cpu["sends"].append(asyncio.run(sends(http, n)))
                 assert bare is not None  # (taken after the first actual round)
-                ceil = asyncio.run(ceiling(http, ports["echo"], n, bare, pid))
+                ceil = asyncio.run(ceiling(ports["echo"], n, bare, pid))
                 ceiling_s.append(ceil["seconds"])
                 cpu["ceiling"].append(ceil["cpu_s"])
                 cpu["ceiling_fake"].append(ceil["fake_cpu_s"])
