@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fakeding.core._extras import require
 
-from fakeding.core.exceptions import ConfigError
+require("scenarios", "fakeding scenario diff")
+
+import yaml  # noqa: E402 (after the extra's check)
+
+from fakeding.core.exceptions import ConfigError  # noqa: E402
 
 MISSING = "(none)"
 

@@ -61,6 +61,11 @@ def test_kit_alone_names_the_extra_a_scenario_needs(kit_wheel: Path, tmp_path: P
     assert cli.returncode == 2, (cli.stdout, cli.stderr)
     assert "needs PyYAML" in cli.stderr and "fakeding[scenarios]" in cli.stderr, cli.stderr
     assert "Traceback" not in cli.stderr
+    for command, what in ((["load", "plan.yaml"], "fakeding load"), (["scenario", "diff", "x.yaml"], "diff")):
+        done = run([str(tmp_path / "venv" / BIN / "fakeding"), *command], tmp_path)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert what in done.stderr and "fakeding[scenarios]" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("extras", ["", "scenarios"], ids=["kit", "kit[scenarios]"])
