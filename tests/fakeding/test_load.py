@@ -145,3 +145,23 @@ def test_answers_without_buttons_are_not_clicked(tmp_path: Path) -> None:
 def test_a_click_share_over_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"load.clicks: expected a share of questions from 0 to 1, found 2"):
         load_plan(plan(tmp_path, "Correct", "{users: 1, duration: 10, rate: 1, clicks: 2}"))
+
+
+VOTES = "{users: 6, duration: 120, rate: 0.1, groups: 1, seed: 4}"
+
+
+def test_a_card_complete_when_sent_is_unfinished_unless_the_plan_says_what_finishes_it(
+    tmp_path: Path,
+) -> None:
+    verdict = run(load_plan(plan(tmp_path, "VoteCard", VOTES)))
+    assert set(verdict.failed) == {"unfinished"}, verdict.failed  # never updated: a stuck "thinking"?
+    assert "give the plan a final_when" in verdict.failed["unfinished"]
+    verdict = run(load_plan(plan(tmp_path, "VoteCard", VOTES, extra='final_when: "^answer: "')))
+    assert verdict.ok, verdict.failed
+    f = verdict.figures
+    assert f["unfinished"] == 0 and f["answers"] == f["questions"] > 0
+
+
+def test_a_final_when_that_is_no_regular_expression_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"final_when: not a regular expression"):
+        load_plan(plan(tmp_path, "VoteCard", VOTES, extra='final_when: "(answer"'))

@@ -44,7 +44,7 @@ def run_plan(
         from fakeding.testing.load.remote import judge
         from fakeding.testing.load.remote import settle as settled
 
-        verdict = judge(plan, settled(judge_url, limit=settle))
+        verdict = judge(plan, settled(judge_url, limit=settle, final_when=plan.final_when))
     else:
         verdict = run(plan)
     return report_plan(plan, verdict, json_path=json_path, html_path=html_path)

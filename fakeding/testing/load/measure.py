@@ -105,7 +105,7 @@ def measure(
     norm = max(1, round(total / len(ask_at))) if ask_at else 1
     lost = sorted(m for m in ask_at if counts.get(m, 0) == 0)
     doubled = sorted(m for m in ask_at if counts.get(m, 0) > norm)
-    unfinished = [c.id for c in cards if generic.unfinished_reason(c) is not None]
+    unfinished = [c.id for c in cards if generic.unfinished_reason(c, plan.final_when) is not None]
     crossed = cross_talk(records, transcript, cards)
     first = first_answers(records)
     latency = {m: round(first[m] - t, 3) for m, t in ask_at.items() if m in first}

@@ -4,6 +4,7 @@ naming the field out."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,11 @@ from fakeding.core.tiers import with_tier
 THRESHOLDS: dict[str, tuple[str, bool]] = {
     "lost": ("questions delivered to the robot that got no answer", True),
     "doubled": ("questions answered more often than the robot answers one", True),
-    "unfinished": ("cards left unfinished (thinking, streaming or never final)", True),
+    "unfinished": (
+        "cards left unfinished (thinking, streaming or never final; a card complete when sent, "
+        "never updated: give the plan a final_when)",
+        True,
+    ),
     "cross_talk": ("answers in the wrong chat or to the wrong person", True),
     "out_of_order": ("users whose answers came back in another order than they asked", True),
     "p95_first_answer": ("seconds from a question to its first answer, 95th percentile", True),
@@ -68,6 +73,9 @@ class LoadPlan:
     thresholds: dict[str, float] = field(default_factory=dict)
     answer: dict[str, Any] | None = None  # our robot's scripted answer per question, if any
     faults: tuple[FaultSpec, ...] = ()
+    # a regular expression a finished card's text matches, as a scenario's ``final_when``: for a
+    # robot whose answer card is complete when sent (a vote card), never updated
+    final_when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,12 +96,13 @@ def load_plan(path: Path) -> LoadPlan:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with robot, load and thresholds")
     unknown = sorted(
-        set(data) - {"name", "description", "robot", "platform", "load", "thresholds", "answer", "faults"}
+        set(data)
+        - {"name", "description", "robot", "platform", "load", "thresholds", "answer", "faults", "final_when"}
     )
     if unknown:
         raise ConfigError(
             f"{path}: unknown key {unknown[0]!r}; expected name, robot, platform, load, thresholds, "
-            "answer, faults"
+            "answer, faults, final_when"
         )
     load = data.get("load")
     if not isinstance(load, dict):
@@ -119,6 +128,14 @@ def load_plan(path: Path) -> LoadPlan:
     except ConfigError as exc:
         raise ConfigError(f"{path}: platform.{exc}") from None
     answer = data.get("answer")
+    final_when = data.get("final_when")
+    if final_when is not None:
+        if not isinstance(final_when, str) or not final_when:
+            raise ConfigError(f"{path}: final_when: expected a regular expression, found {final_when!r}")
+        try:
+            re.compile(final_when)
+        except re.error as exc:
+            raise ConfigError(f"{path}: final_when: not a regular expression ({exc})") from None
     return LoadPlan(
         path,
         str(data.get("name") or path.stem),
@@ -128,6 +145,7 @@ def load_plan(path: Path) -> LoadPlan:
         thresholds,
         answer if isinstance(answer, dict) else None,
         _faults(path, data.get("faults")),
+        final_when,
     )
 
 

@@ -111,13 +111,14 @@ def judge(plan: LoadPlan, evidence: Evidence) -> Verdict:
     )
 
 
-def pending(evidence: Evidence) -> int:
-    """Questions without a first answer, plus cards not yet ended: what settling waits for."""
+def pending(evidence: Evidence, final_when: str | None = None) -> int:
+    """Questions without a first answer, plus cards not yet ended (by the plan's ``final_when``
+    where it gives one): what settling waits for."""
     delivered = {
         str(r.fields["msgId"]) for r in evidence.records if r.kind == "message" and r.fields.get("delivered")
     }
     waiting = len(delivered - set(first_answers(evidence.records)))
-    return waiting + sum(1 for c in evidence.cards if generic.unfinished_reason(c) is not None)
+    return waiting + sum(1 for c in evidence.cards if generic.unfinished_reason(c, final_when) is not None)
 
 
 # ------------------------------------------------------------------------- the I/O edge
@@ -151,12 +152,14 @@ def fetch(base_url: str, *, timeout: float = 30.0) -> Evidence:
     return Evidence(records, transcript_of(lines), cards)
 
 
-def settle(base_url: str, *, limit: float = 30.0, every: float = 0.5) -> Evidence:
+def settle(
+    base_url: str, *, limit: float = 30.0, every: float = 0.5, final_when: str | None = None
+) -> Evidence:
     """Fetch until every delivered question has an answer and every card ended, or ``limit``
     seconds passed (then what is missing counts as lost or unfinished)."""
     deadline = time.monotonic() + limit
     while True:
         evidence = fetch(base_url)
-        if pending(evidence) == 0 or time.monotonic() >= deadline:
+        if pending(evidence, final_when) == 0 or time.monotonic() >= deadline:
             return evidence
         time.sleep(every)

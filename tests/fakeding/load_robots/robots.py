@@ -118,6 +118,22 @@ class CardAnswer(Correct):
         )
 
 
+class VoteCard(Correct):
+    """Answers with a card that is complete when sent and never updated (the way DingTalk's card
+    examples send a vote card): finished by its text, not by a later update."""
+
+    async def answer(self, msg: ChatbotMessage) -> None:
+        token = self.dingtalk_client.get_access_token()
+        body = {
+            "cardTemplateId": "StandardCard",
+            "robotCode": msg.robot_code,
+            "cardBizId": f"vote-{msg.message_id}",
+            "openConversationId": msg.conversation_id,
+            "cardData": _card("answer: was this helpful?"),
+        }
+        _openapi("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", token, body)
+
+
 class ClickAnswered(CallbackHandler):  # type: ignore[misc]
     """Acks a click and marks the card with the choice."""
 
