@@ -22,6 +22,7 @@ from aiohttp import web
 
 from fakeding.aio.control import add_control_routes
 from fakeding.aio.control_guard import guard, is_loopback
+from fakeding.aio.fast_lane import FastSite
 from fakeding.aio.http_callbacks import HttpCallbacks
 from fakeding.aio.live import add_live_routes
 from fakeding.aio.middleware import internal_errors
@@ -110,7 +111,9 @@ class FakeDing:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site: web.BaseSite
-        if sock is not None:
+        if ssl_context is None:  # the platform's own calls skip aiohttp's machinery (fast_lane)
+            site = FastSite(self._runner, self.openapi, host=self.settings.host, port=port, sock=sock)
+        elif sock is not None:
             site = web.SockSite(self._runner, sock, ssl_context=ssl_context)
         else:
             site = web.TCPSite(self._runner, self.settings.host, port, ssl_context=ssl_context)

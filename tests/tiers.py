@@ -117,6 +117,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_http_mode.py": "realtime",
     "tests/fakeding/test_ids_unique.py": "realtime",
     "tests/fakeding/test_internal_errors.py": "realtime",
+    "tests/fakeding/test_fast_lane.py": "realtime",
     "tests/fakeding/test_json_check.py": "pure",
     "tests/fakeding/test_jsonsafe.py": "pure",
     "tests/fakeding/test_json_in_strings.py": "realtime",

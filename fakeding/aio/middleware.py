@@ -36,34 +36,7 @@ def internal_errors(platform: Platform, clock: Clock) -> Any:
                 raise
             return _refused(platform, clock, request, exc)
         except Exception as exc:  # a fake bug: answer, record, log — never a bare 500
-            route = f"{request.method} {request.path}"
-            problem = f"{type(exc).__name__}: {exc}"[:500]
-            log.error("fakeding failed on %s (a fakeding bug; please report it)", route, exc_info=True)
-            if request.path.startswith("/_fakeding/"):
-                body: dict[str, object] = {"error": f"fakeding failed on {route}: {problem}", "field": None}
-            else:
-                rid = platform.ids.request_id()
-                body = {
-                    "code": "fakeding.InternalError",
-                    "message": f"the fake failed on {route}: {problem}",
-                    "requestid": rid,
-                }
-                platform.recorder.add(
-                    clock.monotonic(),
-                    RecordKind.API,
-                    route=route,
-                    client=None,
-                    status=500,
-                    request=None,
-                    response=body,
-                )
-            platform.recorder.add(
-                clock.monotonic(),
-                RecordKind.FAKE_ERROR,
-                where=route,
-                problem=problem,
-                reason=f"fakeding failed on {route}: {problem} ({BUG_REPORT})",
-            )
+            body = fake_failure(platform, clock, request.method, request.path, exc)
             return web.Response(
                 status=500,
                 text=json.dumps(body, ensure_ascii=False),
@@ -72,6 +45,40 @@ def internal_errors(platform: Platform, clock: Clock) -> Any:
             )
 
     return middleware
+
+
+def fake_failure(platform: Platform, clock: Clock, method: str, path: str, exc: Exception) -> dict[str, Any]:
+    """The 500 body for an exception that escaped a handler, recorded and logged (shared by
+    every HTTP edge: this middleware and ``fast_lane``)."""
+    route = f"{method} {path}"
+    problem = f"{type(exc).__name__}: {exc}"[:500]
+    log.error("fakeding failed on %s (a fakeding bug; please report it)", route, exc_info=exc)
+    if path.startswith("/_fakeding/"):
+        body: dict[str, Any] = {"error": f"fakeding failed on {route}: {problem}", "field": None}
+    else:
+        rid = platform.ids.request_id()
+        body = {
+            "code": "fakeding.InternalError",
+            "message": f"the fake failed on {route}: {problem}",
+            "requestid": rid,
+        }
+        platform.recorder.add(
+            clock.monotonic(),
+            RecordKind.API,
+            route=route,
+            client=None,
+            status=500,
+            request=None,
+            response=body,
+        )
+    platform.recorder.add(
+        clock.monotonic(),
+        RecordKind.FAKE_ERROR,
+        where=route,
+        problem=problem,
+        reason=f"fakeding failed on {route}: {problem} ({BUG_REPORT})",
+    )
+    return body
 
 
 def _refused(platform: Platform, clock: Clock, request: web.Request, exc: web.HTTPException) -> web.Response:

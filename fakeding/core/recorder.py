@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from fakeding.core.jsonsafe import clean, dumps
@@ -28,12 +27,57 @@ _ARROWS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
 class Record:
+    """One fact: its number, time (seconds), kind and fields (standard JSON, see ``Recorder``).
+
+    Immutable. Its fields may be made when first read (``Recorder.add_later``): a busy fake
+    records every call, and most records are never read."""
+
+    __slots__ = ("seq", "t", "kind", "_fields", "_make")
+
+    def __init__(self, seq: int, t: float, kind: str, fields: dict[str, Any] | None = None) -> None:
+        init = object.__setattr__
+        init(self, "seq", seq)
+        init(self, "t", t)
+        init(self, "kind", kind)
+        init(self, "_fields", fields if fields is not None else {})
+        init(self, "_make", None)
+
     seq: int
     t: float
     kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    _fields: dict[str, Any]
+    _make: Callable[[], dict[str, Any]] | None
+
+    @classmethod
+    def later(cls, seq: int, t: float, kind: str, make: Callable[[], dict[str, Any]]) -> Record:
+        rec = cls(seq, t, kind)
+        object.__setattr__(rec, "_make", make)
+        return rec
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        make = self._make
+        if make is not None:
+            object.__setattr__(self, "_fields", make())
+            object.__setattr__(self, "_make", None)
+        return self._fields
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Record is immutable: {name} cannot be set")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Record is immutable: {name} cannot be deleted")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.seq, self.t, self.kind, self.fields) == (other.seq, other.t, other.kind, other.fields)
+
+    __hash__ = None  # type: ignore[assignment]  # fields are a dict, as before
+
+    def __repr__(self) -> str:
+        return f"Record(seq={self.seq!r}, t={self.t!r}, kind={self.kind!r}, fields={self.fields!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, **self.fields}
@@ -74,9 +118,28 @@ class Recorder:
 
     def add(self, t: float, kind: RecordKind | str, **fields: Any) -> Record:
         self._seq += 1
-        name = str(kind)  # plain str: YAML, repr
-        rec = Record(self._seq, t, name, clean(fields, self.is_secret))
+        return self._store(Record(self._seq, t, str(kind), clean(fields, self.is_secret)))  # str: YAML, repr
+
+    def add_later(self, t: float, kind: RecordKind | str, make: Callable[[], dict[str, Any]]) -> Record:
+        """``add(t, kind, **make())``, with ``make`` called when the fields are first read (and
+        cleaned then, as ``add`` cleans them). ``make`` must read only what cannot change (the
+        bytes of a request and of its reply): the record says what was, whenever it is read."""
+        self._seq += 1
+        is_secret = self.is_secret
+
+        def fields() -> dict[str, Any]:
+            try:
+                made = make()
+            except Exception as exc:  # a fake bug; reading the log still must not fail
+                made = {"unreadable": f"{type(exc).__name__}: {exc}"}
+            out: dict[str, Any] = clean(made, is_secret)
+            return out
+
+        return self._store(Record.later(self._seq, t, str(kind), fields))
+
+    def _store(self, rec: Record) -> Record:
         self._records.append(rec)
+        name = rec.kind
         if name in _ALWAYS_KEPT:  # one lookup of a plain str, not two enum comparisons per record
             (self._violations if name == RecordKind.VIOLATION else self._fake_errors).append(rec)
         for listener in self.listeners:

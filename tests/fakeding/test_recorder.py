@@ -136,3 +136,28 @@ def test_str_shows_time_in_ms_and_sorted_fields() -> None:
 def test_unserialisable_values_are_recorded_as_their_str() -> None:
     r = Recorder().add(0.0, "violation", reason="x", frame=b"\x00")
     assert str(r) == '= +0.000s violation {"frame": "b\'\\\\x00\'", "reason": "x"}'
+
+
+def test_add_later_makes_the_fields_when_first_read_and_cleans_them_as_add_does() -> None:
+    made: list[int] = []
+
+    def make() -> dict[str, object]:
+        made.append(1)
+        return {"route": "POST /x", "request": {"appSecret": "s3cret-value", "n": float("nan")}}
+
+    rec = Recorder()
+    later = rec.add_later(1.0, "api", make)
+    assert made == [] and later.seq == 1 and rec.total == 1  # numbered and kept, not yet made
+    eager = Recorder().add(
+        1.0, "api", route="POST /x", request={"appSecret": "s3cret-value", "n": float("nan")}
+    )
+    assert later == eager and later.fields["request"]["appSecret"] == "s3cr…***"
+    assert later.fields is later.fields and made == [1]  # made once
+
+
+def test_a_record_whose_fields_cannot_be_made_still_reads() -> None:
+    def make() -> dict[str, object]:
+        raise ValueError("broken bytes")
+
+    rec = Recorder().add_later(0.5, "api", make)
+    assert rec.fields == {"unreadable": "ValueError: broken bytes"} and "unreadable" in str(rec)

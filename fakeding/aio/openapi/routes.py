@@ -12,6 +12,7 @@ the reply; each edge waits its own way (``await asyncio.sleep`` or advancing vir
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -312,12 +313,22 @@ class OpenApi:
                         t, RecordKind.VIOLATION, client=client, reason=f"{route}: {exc.message}"
                     )
                 return self._json(exc.status, out, rid)
-            platform.recorder.add(
-                t, RecordKind.API, route=route, client=client, status=200, request=body, response=response
+            reply = self._json(200, response, rid)
+            sent, answered = req.body, reply.body  # bytes: recorded as they were, read when asked
+            platform.recorder.add_later(
+                t,
+                RecordKind.API,
+                lambda: {
+                    "route": route,
+                    "client": client,
+                    "status": 200,
+                    "request": json.loads(sent),
+                    "response": json.loads(answered),
+                },
             )
             if card is not None and source is not None:
                 platform.note_card(t, card, source)
-            return self._json(200, response, rid)
+            return reply
 
         return handle
 
