@@ -22,6 +22,7 @@ from aiohttp import web
 
 from fakeding.aio.control import add_control_routes
 from fakeding.aio.control_guard import guard, is_loopback
+from fakeding.aio.control_lane import control_cores
 from fakeding.aio.fast_lane import FastSite
 from fakeding.aio.http_callbacks import HttpCallbacks
 from fakeding.aio.live import add_live_routes
@@ -112,7 +113,10 @@ class FakeDing:
         await self._runner.setup()
         site: web.BaseSite
         if ssl_context is None:  # the platform's own calls skip aiohttp's machinery (fast_lane)
-            site = FastSite(self._runner, self.openapi, host=self.settings.host, port=port, sock=sock)
+            cores = {**self.openapi.table, **control_cores(self)}
+            site = FastSite(
+                self._runner, cores, self.platform, self.clock, host=self.settings.host, port=port, sock=sock
+            )
         elif sock is not None:
             site = web.SockSite(self._runner, sock, ssl_context=ssl_context)
         else:

@@ -25,23 +25,49 @@ def _ok(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=jsonsafe.dumps_readable)  # whatever is stored
 
 
-__all__ = ["add_control_routes", "clipped"]
+__all__ = ["add_control_routes", "clipped", "refused", "send_message"]
+
+
+def refused(exc: ControlError | ConfigError) -> dict[str, Any]:
+    """The 400 body ``{"error", "field"}`` for bad input a handler found."""
+    if isinstance(exc, ControlError):
+        return {"error": clipped(str(exc)), "field": exc.field}
+    text = str(exc)
+    field = text.partition(":")[0] if text.startswith("callbackUrl:") else "clientId"
+    return {"error": clipped(text if field != "clientId" else f"clientId: {exc}"), "field": field}
 
 
 def _guard(fn: Callable[[web.Request], Awaitable[Any]]) -> Route:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             return _ok(await fn(request))
-        except ControlError as exc:
-            return _ok({"error": clipped(str(exc)), "field": exc.field}, 400)
-        except ConfigError as exc:
-            text = str(exc)
-            field = text.partition(":")[0] if text.startswith("callbackUrl:") else "clientId"
-            return _ok(
-                {"error": clipped(text if field != "clientId" else f"clientId: {exc}"), "field": field}, 400
-            )
+        except (ControlError, ConfigError) as exc:
+            return _ok(refused(exc), 400)
 
     return handle
+
+
+def send_message(fake: FakeDingAPI, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /_fakeding/messages`` with its checked body: a user's message, pushed to the robot."""
+    conv, sender = body["conversation"], body["sender"]
+    msgtype = body.get("msgtype", "text")
+    text = body.get("text")
+    if msgtype == "text" and text is None:
+        raise ControlError("text", "expected a string (a text message's words), found nothing")
+    sent = fake.send_message(
+        text,
+        conversation_id=conv["id"],
+        conversation_type=conv["type"],
+        title=conv.get("title"),
+        staff_id=sender["staffId"],
+        nick=sender.get("nick"),
+        msgtype=msgtype,
+        content=body.get("content"),
+        at_bot=body.get("atBot", True),
+        client_id=body.get("clientId"),
+        at_users=tuple(body.get("atUsers", ())),
+    )
+    return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
 
 
 def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
@@ -49,26 +75,7 @@ def add_control_routes(app: web.Application, fake: FakeDingAPI) -> None:
         return {"status": "ok"}
 
     async def messages(request: web.Request) -> Any:
-        body = body_of(request)  # shapes checked against the table's schema
-        conv, sender = body["conversation"], body["sender"]
-        msgtype = body.get("msgtype", "text")
-        text = body.get("text")
-        if msgtype == "text" and text is None:
-            raise ControlError("text", "expected a string (a text message's words), found nothing")
-        sent = fake.send_message(
-            text,
-            conversation_id=conv["id"],
-            conversation_type=conv["type"],
-            title=conv.get("title"),
-            staff_id=sender["staffId"],
-            nick=sender.get("nick"),
-            msgtype=msgtype,
-            content=body.get("content"),
-            at_bot=body.get("atBot", True),
-            client_id=body.get("clientId"),
-            at_users=tuple(body.get("atUsers", ())),
-        )
-        return {"msgId": sent.msg_id, "messageId": sent.message_id, "delivered": sent.delivered}
+        return send_message(fake, body_of(request))  # shapes checked against the table's schema
 
     async def cards(_: web.Request) -> Any:
         return fake.cards()

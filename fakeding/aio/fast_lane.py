@@ -33,7 +33,7 @@ from aiohttp import web
 from yarl import URL
 
 from fakeding.aio.middleware import fake_failure
-from fakeding.aio.openapi.routes import Core, HttpReply, HttpRequest, OpenApi
+from fakeding.aio.openapi.routes import Core, HttpReply, HttpRequest
 from fakeding.core import jsonsafe
 from fakeding.core.clock import Clock
 from fakeding.core.platform import Platform
@@ -45,6 +45,19 @@ _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch  # a header name 
 _REFUSED_HEADERS = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _FAILURE_ENCODE = jsonsafe.encoder()
+
+
+class Headers(dict[str, str]):
+    """A request's headers by lower-case name, looked up in any case (as aiohttp's are)."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return dict.__getitem__(self, key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key.lower() if isinstance(key, str) else key)
 
 
 class _Date:
@@ -61,7 +74,7 @@ class _Date:
         return cls.value
 
 
-def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str], int] | None:
+def parse_head(head: bytes) -> tuple[str, str, str, Headers, int] | None:
     """``head`` (a request's bytes up to, not including, the blank line) as (method, path,
     query string, headers by lower-case name, body length), or None if the lane should not
     take it. Only what is certainly well-formed is taken: aiohttp decides everything else."""
@@ -74,7 +87,7 @@ def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str], int] | None:
     raw_path, _, raw_query = parts[1].partition(b"?")
     if not raw_path.startswith(b"/") or b"%" in raw_path or b"#" in parts[1] or not parts[1].isascii():
         return None
-    headers: dict[str, str] = {}
+    headers = Headers()
     length = 0
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
@@ -85,7 +98,7 @@ def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str], int] | None:
             return None
         value = value.strip(b" \t")
         if key == b"content-length":
-            if "content-length" in headers or not value.isdigit():
+            if dict.__contains__(headers, "content-length") or not value.isdigit():
                 return None
             length = int(value)
         elif key == b"connection" and b"upgrade" in value.lower():
@@ -178,7 +191,7 @@ class FastLane(asyncio.Protocol):
                 return  # the rest of the body is on its way
             body = bytes(buf[end + 4 : total])
             del buf[:total]
-            close = headers.get("connection", "").lower() == "close"
+            close = dict.get(headers, "connection", "").lower() == "close"
             req = HttpRequest(method, path, _query(query), headers, body, self.remote)
             served = core(req)
             try:
@@ -243,23 +256,26 @@ class FastSite(web.BaseSite):
     """An aiohttp site whose connections start in ``FastLane``; plain HTTP only (TLS keeps the
     ordinary site). ``runner.cleanup()`` stops it like any site; open lanes are closed then."""
 
-    __slots__ = ("_host", "_port", "_sock", "openapi", "platform", "clock", "cores", "lanes")
+    __slots__ = ("_host", "_port", "_sock", "platform", "clock", "cores", "lanes")
 
     def __init__(
         self,
         runner: web.AppRunner,
-        openapi: OpenApi,
+        cores: dict[tuple[str, str], Core],
+        platform: Platform,
+        clock: Clock,
         *,
         host: str | None = None,
         port: int = 0,
         sock: Any = None,
     ) -> None:
+        """``cores``: the routes the lane answers, by (method, path); ``platform`` and
+        ``clock`` record a fake bug raised by one (``middleware.fake_failure``)."""
         super().__init__(runner)
         self._host, self._port, self._sock = host, port, sock
-        self.openapi = openapi
-        self.platform: Platform = openapi.platform
-        self.clock: Clock = openapi.clock
-        self.cores: dict[tuple[str, str], Core] = openapi.table
+        self.cores = cores
+        self.platform = platform
+        self.clock = clock
         self.lanes: set[FastLane] = set()
 
     @property

@@ -203,11 +203,17 @@ class Platform:
         self.cards.trim(limit)
         if len(self.transcript) > limit:
             del self.transcript[: len(self.transcript) - limit]
-        if len(self.sessions) > limit:
-            for key in [k for k, v in self.sessions.items() if v.expires_at < t]:
-                del self.sessions[key]
-            while len(self.sessions) > limit:
-                del self.sessions[next(iter(self.sessions))]
+        sessions = self.sessions
+        if len(sessions) > limit:
+            # Over the limit: the expired go, then the oldest. Sessions are kept in the order they
+            # were made and all live ``webhook_ttl``, so the expired are the oldest: trimming from
+            # the front is that rule at the cost of what it removes, not a scan of every session
+            # (which cost each message O(history_limit) once the limit was reached).
+            while sessions:
+                oldest = next(iter(sessions))
+                if len(sessions) <= limit and sessions[oldest].expires_at >= t:
+                    break
+                del sessions[oldest]
 
     def add_app(
         self,

@@ -310,3 +310,81 @@ def test_an_idle_connection_is_closed_as_aiohttp_would(
     assert idle.sock.recv(1) == b""  # closed by the fake
     assert time.monotonic() - started < 3
     idle.close()
+
+
+# -- the same answers as aiohttp ------------------------------------------------------------------
+
+
+def _both_ways(fake: ThreadedFakeDing, path: str, body: bytes, headers: dict[str, str]) -> list[Any]:
+    """The same request answered by the lane (a Content-Length body) and by aiohttp (the same
+    body chunked, which the lane hands over): [(status, parsed body)] for each, in that order."""
+    out = []
+    for chunked in (False, True):
+        c = Conn(fake)
+        head = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+        if chunked:
+            head.append("Transfer-Encoding: chunked")
+            payload = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n" if body else b"0\r\n\r\n"
+        else:
+            head.append(f"Content-Length: {len(body)}")
+            payload = body
+        c.send(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        status, _, reply = c.response()
+        out.append((status, json.loads(reply)))
+        c.close()
+    return out
+
+
+def _message(**over: Any) -> bytes:
+    body = {"conversation": {"id": "cidLane==", "type": "group"}, "sender": {"staffId": "u1"}, "text": "hi"}
+    return json.dumps({**body, **over}).encode()
+
+
+def test_a_user_message_is_sent_by_the_lane_as_by_aiohttp(fakeding: ThreadedFakeDing) -> None:
+    port = fakeding.http_url.rsplit(":", 1)[1]
+    headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json"}
+    lane, aiohttp = _both_ways(fakeding, "/_fakeding/messages", _message(), headers)
+    assert lane[0] == aiohttp[0] == 200 and set(lane[1]) == set(aiohttp[1]) == {
+        "msgId",
+        "messageId",
+        "delivered",
+    }
+    assert lane[1]["msgId"] != aiohttp[1]["msgId"]  # two messages, each its own
+    said = [e for e in fakeding.transcript() if e["text"] == "hi"]
+    assert len(said) == 2
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "field"),
+    [
+        ({"Host": "evil.example:{port}", "Content-Type": "application/json"}, _message(), 403, "Host"),
+        ({"Host": "127.0.0.1:{port}", "Content-Type": "text/plain"}, _message(), 415, "Content-Type"),
+        ({"Host": "127.0.0.1:{port}", "Origin": "http://evil.example"}, _message(), 403, "Origin"),
+        ({"Host": "127.0.0.1:{port}", "Content-Type": "application/json"}, b"{not json", 400, "body"),
+        (
+            {"Host": "127.0.0.1:{port}", "Content-Type": "application/json"},
+            _message(sender={}),
+            400,
+            "sender.staffId",
+        ),
+        ({"Host": "127.0.0.1:{port}", "Content-Type": "application/json"}, _message(text=None), 400, "text"),
+    ],
+)
+def test_a_refused_user_message_gets_aiohttps_answer_word_for_word(
+    fakeding: ThreadedFakeDing, headers: dict[str, str], body: bytes, status: int, field: str
+) -> None:
+    port = fakeding.http_url.rsplit(":", 1)[1]
+    headers = {k: v.format(port=port) for k, v in headers.items()}
+    lane, aiohttp = _both_ways(fakeding, "/_fakeding/messages", body, headers)
+    assert lane == aiohttp
+    assert lane[0] == status and lane[1]["field"] == field, lane
+    assert fakeding.transcript() == []  # nothing was sent
+
+
+def test_a_refused_platform_call_gets_aiohttps_answer_but_its_request_id(fakeding: ThreadedFakeDing) -> None:
+    port = fakeding.http_url.rsplit(":", 1)[1]
+    headers = {"Host": f"127.0.0.1:{port}", "x-acs-dingtalk-access-token": "not-a-token"}
+    lane, aiohttp = _both_ways(fakeding, SEND, json.dumps(BODY).encode(), headers)
+    assert lane[0] == aiohttp[0] == 400, (lane, aiohttp)
+    assert {**lane[1], "requestid": ""} == {**aiohttp[1], "requestid": ""}
+    fakeding.reset()  # the refusals were the point

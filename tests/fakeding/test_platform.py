@@ -524,3 +524,11 @@ def test_tickets_past_their_life_are_forgotten_so_a_flood_stays_bounded() -> Non
     p.open_connection(400.0, _gateway_body())  # long after: everything older is dropped
     assert len(p.tickets) == 1 and p.used_tickets == {}
     assert _error(p.consume_ticket, 400.0, used).code == "ticketInvalid"
+
+
+@pytest.mark.parametrize(("ttl", "kept"), [(2.0, [3, 4]), (100.0, [2, 3, 4])])
+def test_history_limit_forgets_expired_sessions_then_the_oldest(ttl: float, kept: list[int]) -> None:
+    p = _platform(history_limit=3, webhook_ttl=ttl)
+    made = [_session(p, float(t)) for t in range(5)]
+    p.trim(4.5)
+    assert list(p.sessions) == [made[i].key for i in kept]
