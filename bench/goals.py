@@ -202,24 +202,24 @@ def headroom_note(tp: Mapping[str, Any]) -> str:
     fake, bare = cpu.get("fake"), cpu.get("ceiling_fake")
     if not fake or not bare:
         return ""
-    own = fake - bare
-    allowed = (CPU_GOAL - 1) * bare
+    goal = CPU_GOAL * bare
     calls = tp["requests_per_message"] + 1  # the robot's OpenAPI calls, plus the user's send
     updates = max(tp["requests_per_message"] - 1, 1.0)  # all but the card's first send
     answers_per_s = PLATFORM_UPDATES_PER_S / updates
     return (
-        f"What (a) means: of the fake's {fake:.2f} ms per message, {bare:.2f} ms is what aiohttp "
-        f"and the websocket library spend on the same requests bare ({calls:.0f} HTTP requests "
-        f"and one websocket round trip); the other {own:.2f} ms is the kit's own work (reading "
-        f"and checking each request, the card model, the recorder and its secret redaction). "
-        f"At the goal that work would fit in {allowed:.2f} ms per message, "
-        f"{1000 * allowed / calls:.0f} microseconds a request, which leaves the kit's request "
-        f"handling almost nothing beside aiohttp's own. In absolute terms the fake answers about "
-        f"{1000 / fake:.0f} messages per CPU-second; with DingTalk's limits on, one app gets "
-        f"{PLATFORM_UPDATES_PER_S:g} card updates a second, about {answers_per_s:.0f} answers a "
-        f"second at {updates:.0f} updates an answer, so a robot run under the platform's limits "
-        f"uses about {100 * answers_per_s * fake / 1000:.1f}% of one core of the fake. The fake "
-        f"is the bottleneck only with the limits off, as in the throughput rounds of (c)."
+        f"What (a) means: the bare echo spends {bare:.2f} ms per message in aiohttp and the "
+        f"websocket library on the same requests ({calls:.0f} HTTP requests and one websocket "
+        f"round trip); the fake spends {fake:.2f} ms, its own work included (reading and checking "
+        f"each request, the card model, the recorder and its secret redaction), "
+        f"{1000 * fake / calls:.0f} microseconds a request where the goal allows "
+        f"{1000 * goal / calls:.0f} ({goal:.2f} ms a message). It answers the robot's OpenAPI calls "
+        f"and the user's send in its fast lane (`fakeding/aio/fast_lane.py`), without aiohttp's "
+        f"request machinery, which costs about as much as that work. In absolute terms the fake "
+        f"answers about {1000 / fake:.0f} messages per CPU-second; with DingTalk's limits on, one "
+        f"app gets {PLATFORM_UPDATES_PER_S:g} card updates a second, about {answers_per_s:.0f} "
+        f"answers a second at {updates:.0f} updates an answer, so a robot run under the platform's "
+        f"limits uses about {100 * answers_per_s * fake / 1000:.1f}% of one core of the fake. The "
+        f"fake could be the bottleneck only with the limits off, as in the throughput rounds of (c)."
     )
 
 

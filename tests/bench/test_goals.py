@@ -89,10 +89,10 @@ def test_a_robot_paced_by_a_window_is_bounded_by_its_bursts() -> None:
     assert "at most 20 in any 1.081 s" in text and "0.845 at 30" in text  # (1.2 + 1.081) / 2.7
 
 
-def test_the_headroom_note_splits_the_fake_s_cpu_into_the_bare_requests_and_the_kit_s_work() -> None:
+def test_the_headroom_note_puts_the_fake_s_cpu_per_request_beside_the_goal_s() -> None:
     text = goals.headroom_note({**tp(), "cpu_ms": {"fake": 0.9, "ceiling_fake": 0.4}})
-    assert "0.40 ms is what aiohttp" in text and "the other 0.50 ms is the kit's own work" in text
-    assert "fit in 0.12 ms per message, 24 microseconds a request" in text  # 0.3 x 0.4 over 5
+    assert "the bare echo spends 0.40 ms per message" in text and "the fake spends 0.90 ms" in text
+    assert "180 microseconds a request where the goal allows 104 (0.52 ms a message)" in text  # over 5
     # 20 updates/s at 3 updates an answer: about 7 answers/s, 7 x 0.9 ms = 0.6% of a core
     assert "about 1111 messages per CPU-second" in text and "about 0.6% of one core" in text
 
