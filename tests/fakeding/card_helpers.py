@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from dingtalk_stream import ChatbotHandler, ChatbotMessage, Credential, DingTalkStreamClient
 from dingtalk_stream.interactive_card import INTERACTIVE_CARD_JSON_SAMPLE_1
 
@@ -26,6 +27,18 @@ CLIENT = "dingclient0001"
 GROUP = "cidGroupAbc123=="
 STAFF = "staff001"
 TEMPLATE = "589420e2-c1e2-46ef-a5ed-b8728e654da9.schema"
+
+
+def access_token(fake: ThreadedFakeDing, app: str = DEFAULT_CLIENT_ID) -> str:
+    """An access token of ``app`` (its secret: the default app's), issued by the fake over HTTP."""
+    r = requests.post(
+        fake.http_url + "/v1.0/oauth2/accessToken",
+        json={"appKey": app, "appSecret": DEFAULT_CLIENT_SECRET},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["accessToken"]
+    return token
 
 
 def make_store(**settings: Any) -> CardStore:

@@ -11,7 +11,7 @@ import pytest
 import requests
 from aiohttp import web
 
-from fakeding import DEFAULT_CLIENT_SECRET, FakeDing, ThreadedFakeDing
+from fakeding import FakeDing, ThreadedFakeDing
 from fakeding.aio.openapi.robot_settings import CARD_CALLBACK_REGISTER_PATH
 from fakeding.core.cards import CARD_ROUTES, CardRoute
 from fakeding.core.exceptions import OpenApiError
@@ -20,6 +20,7 @@ from fakeding.core.settings import ALL_SCOPES, Settings
 from tests.fakeding.card_helpers import (
     APP,
     CLIENT,
+    access_token,
     create_body,
     group_delivery,
     make_store,
@@ -46,14 +47,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(
-        fake.http_url + "/v1.0/oauth2/accessToken",
-        json={"appKey": APP, "appSecret": DEFAULT_CLIENT_SECRET},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["accessToken"]
-    return token
+    return access_token(fake, APP)
 
 
 def _call(fake: ThreadedFakeDing, route: CardRoute, body: Any, token: str) -> requests.Response:

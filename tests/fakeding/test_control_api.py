@@ -12,6 +12,7 @@ import requests
 from websockets.asyncio.client import ClientConnection, connect
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
+from tests.fakeding.card_helpers import access_token
 
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
@@ -67,14 +68,7 @@ def _message(**overrides: Any) -> dict[str, Any]:
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(
-        fake.http_url + "/v1.0/oauth2/accessToken",
-        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["accessToken"]
-    return token
+    return access_token(fake)
 
 
 def _send_card(fake: ThreadedFakeDing, biz_id: str = "card-1", cid: str = "cidG1") -> None:

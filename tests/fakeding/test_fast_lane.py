@@ -9,12 +9,12 @@ import time
 from typing import Any
 
 import pytest
-import requests
 
-from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
+from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
 from fakeding.aio import fast_lane
 from fakeding.aio.fast_lane import FastSite, parse_head
 from fakeding.core.record_kinds import RecordKind
+from tests.fakeding.card_helpers import access_token
 
 SEND = "/v1.0/robot/groupMessages/send"
 BODY = {
@@ -26,14 +26,7 @@ BODY = {
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(
-        fake.http_url + "/v1.0/oauth2/accessToken",
-        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["accessToken"]
-    return token
+    return access_token(fake)
 
 
 def _request(

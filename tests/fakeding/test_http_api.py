@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing, UnmetExpectation
+from tests.fakeding.card_helpers import access_token
 
 GATEWAY = "/v1.0/gateway/connections/open"
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
@@ -45,14 +46,7 @@ def _ticket(fake: ThreadedFakeDing) -> tuple[str, str]:
 
 
 def _token(fake: ThreadedFakeDing) -> str:
-    r = requests.post(
-        fake.http_url + "/v1.0/oauth2/accessToken",
-        json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["accessToken"]
-    return token
+    return access_token(fake)
 
 
 def _api(fake: ThreadedFakeDing, method: str, path: str, body: Any, token: str | None) -> requests.Response:
