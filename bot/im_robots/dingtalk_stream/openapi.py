@@ -128,7 +128,11 @@ class OpenApiClient:
         self._token = None
 
     # -- calls ------------------------------------------------------------------------------------
-    async def _raw(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+    async def _raw(
+        self, method: str, path: str, body: Any, headers: dict[str, str], *, answer: bool = True
+    ) -> tuple[int, Any]:
+        """One request: its status and its answer read as JSON (not read on a 200 without
+        ``answer``: the caller has no use for it)."""
         url = path if path.startswith("http") else self.endpoint + path
         self.requests += 1
         # encoded here, once (what ``json=`` would do, minus a payload object per request)
@@ -139,6 +143,8 @@ class OpenApiClient:
         try:
             async with self.session.request(method, url, data=data, headers=headers) as resp:
                 raw = await resp.read()
+                if not answer and resp.status == 200:
+                    return 200, None
                 try:
                     return resp.status, _loads(raw) if raw else None
                 except ValueError:
@@ -155,8 +161,10 @@ class OpenApiClient:
         best_effort: bool = False,
         max_wait: float = 0.5,
         on_send: Callable[[], None] | None = None,
+        answer: bool = True,
     ) -> Any:
         """An authenticated OpenAPI call, paced and retried; raises ``OpenApiCallError``.
+        Returns the answer read as JSON (None without ``answer``: the card calls use none).
 
         ``best_effort`` calls (streaming updates) are made once, and only if a rate-limit slot
         no other call needs frees within ``max_wait`` seconds; otherwise ``Skipped`` is raised.
@@ -173,12 +181,18 @@ class OpenApiClient:
                     raise Skipped(f"{route}: shutting down, final cards go first")
                 if await self.limiter.acquire_best_effort(route, max_wait) is None:
                     raise Skipped(f"{route}: the app is at its rate limit")
-            else:
-                await self.limiter.acquire(route)
-            token = await self.token()
+            else:  # (``limiter.acquire``, minus a coroutine: the slot is usually free now)
+                wait = self.limiter.reserve(route)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            token = self._token  # the usual case, without the coroutine of ``token()``
+            if not token or self.clock.monotonic() >= self._token_expires:
+                token = await self.token()
             if on_send is not None:
                 on_send()
-            status, data = await self._raw(method, path, body, {"x-acs-dingtalk-access-token": token})
+            status, data = await self._raw(
+                method, path, body, {"x-acs-dingtalk-access-token": token}, answer=answer
+            )
             if status == 200:
                 if attempt > 1:
                     self.on_event("api.recovered", {"route": route, "attempt": attempt})
@@ -240,7 +254,7 @@ class OpenApiClient:
             body["openConversationId"] = conversation_id
         else:
             body["singleChatReceiver"] = json.dumps({"userId": user_id})
-        await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
+        await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body, answer=False)
 
     async def update_card(
         self,
@@ -258,6 +272,7 @@ class OpenApiClient:
             best_effort=best_effort,
             max_wait=max_wait,
             on_send=on_send,
+            answer=False,
         )
 
     async def register_card_callback(self, url: str) -> None:
