@@ -53,3 +53,17 @@ def test_final_cards_match_their_builder_in_every_shape(locale: str) -> None:
 def test_a_rendered_card_reads_back_as_the_card() -> None:
     text = card_json.final("Q?", "the answer", "m1", "en", notice="note")
     assert cards.render_text(json.loads(text)).splitlines()[:3] == ["Q?", "the answer", "note"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_quoted_cards_are_the_cards_written_as_json_strings(locale: str) -> None:
+    """What an update's body holds: ``json.dumps`` of the card's text, from escaped pieces."""
+    for question, so_far in product(TEXTS, TEXTS):
+        assert card_json.streaming_quoted(question, so_far, locale).json == json.dumps(
+            card_json.streaming(question, so_far, locale), ensure_ascii=False
+        )
+    for question, answer, notice in product(TEXTS[:8], TEXTS, [None, "", "note", '"@@msg@@"\n']):
+        msg_id = f'msg-{len(answer)}-"{question[:3]}"\\'
+        assert card_json.final_quoted(question, answer, msg_id, locale, notice=notice).json == json.dumps(
+            card_json.final(question, answer, msg_id, locale, notice=notice), ensure_ascii=False
+        ), (question, answer, notice)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
-from bot.im_robots.dingtalk_stream.openapi import _dumps, _loads
+from bot.clock import SystemClock
+from bot.core import card_json
+from bot.im_robots.dingtalk_stream.openapi import OpenApiClient, _dumps, _loads
 
 ANSWERS = [
     b'{"success": true, "result": {"id": 1}}',
@@ -40,3 +43,19 @@ def test_an_answer_reads_as_json_loads_reads_it(raw: bytes) -> None:
 def test_a_body_is_the_text_json_dumps_makes() -> None:
     body = {"cardBizId": "c1", "cardData": '{"text": "你好 \\"q\\" 😄"}', "n": [1.5, None, True]}
     assert _dumps(body) == json.dumps(body, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("card_id", ["c1", 'c"\\\n😄'])
+def test_an_update_of_a_quoted_card_sends_the_body_a_dict_would(card_id: str) -> None:
+    sent: list[tuple[Any, Any]] = []
+
+    class Api(OpenApiClient):
+        async def call(self, method: str, path: str, body: Any, **kw: Any) -> Any:
+            sent.append((body, kw))
+
+    api = Api(endpoint="http://x", client_id="c", client_secret="s", clock=SystemClock())
+    card = ('Q "1"?', "an answer 😄\n", "m1", "zh")
+    asyncio.run(api.update_card(card_id, card_json.final_quoted(*card, notice="note")))
+    asyncio.run(api.update_card(card_id, card_json.final(*card, notice="note")))
+    (quoted, kw_quoted), (plain, kw_plain) = sent
+    assert quoted == _dumps(plain).encode() and kw_quoted == kw_plain

@@ -34,7 +34,7 @@ Emit = Callable[..., None]
 REPAIR_ATTEMPTS = 10  # after a webhook fallback: retry finishing the card every 30 s for 5 min
 REPAIR_INTERVAL = 30.0
 # what a final update sends, made once and kept for its retries and repairs: the card's JSON
-# text (interactive cards) or the closing call's body (AI cards)
+# text written as a JSON string (interactive cards) or the closing call's body (AI cards)
 Final = Any
 INLINE_WAIT = 0.12  # a streaming update waits this long for a slot in line; longer, apart
 
@@ -336,7 +336,7 @@ class Responder:
         shown, _ = cards.fit_answer(so_far, self.cfg.max_card_chars)
         await self.api.update_card(
             inc.card_biz_id,
-            card_json.streaming(question, shown, self.cfg.locale),
+            card_json.streaming_quoted(question, shown, self.cfg.locale),
             best_effort=True,
             max_wait=max_wait,
             on_send=on_send,
@@ -345,7 +345,7 @@ class Responder:
     def _final_card(
         self, inc: Incoming, question: str, shown: str, notice: str | None, failed: bool
     ) -> Final:
-        return card_json.final(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
+        return card_json.final_quoted(question, shown, inc.msg_id, self.cfg.locale, notice=notice)
 
     async def _update_final(self, inc: Incoming, final: Final) -> None:
         await self.api.update_card(inc.card_biz_id, final)

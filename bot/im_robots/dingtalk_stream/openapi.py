@@ -14,11 +14,13 @@ import logging
 import random
 import urllib.request
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring  # the string escaper of ``_dumps``
 from typing import Any
 
 import aiohttp
 
 from bot.clock import Clock
+from bot.core.card_json import Quoted
 from bot.core.ratelimit import RateLimiter
 from bot.core.strict_json import dumps as _dumps
 from bot.errors import BotError
@@ -135,10 +137,11 @@ class OpenApiClient:
         ``answer``: the caller has no use for it)."""
         url = path if path.startswith("http") else self.endpoint + path
         self.requests += 1
-        # encoded here, once (what ``json=`` would do, minus a payload object per request)
+        # encoded here, once (what ``json=`` would do, minus a payload object per request);
+        # bytes are a body encoded already
         data = None
         if body is not None:
-            data = _dumps(body).encode()
+            data = body if isinstance(body, bytes) else _dumps(body).encode()
             headers["Content-Type"] = "application/json"
         try:
             async with self.session.request(method, url, data=data, headers=headers) as resp:
@@ -156,7 +159,7 @@ class OpenApiClient:
         self,
         method: str,
         path: str,
-        body: dict[str, Any],
+        body: dict[str, Any] | bytes,
         *,
         best_effort: bool = False,
         max_wait: float = 0.5,
@@ -259,16 +262,21 @@ class OpenApiClient:
     async def update_card(
         self,
         card_biz_id: str,
-        card_data: dict[str, Any] | str,
+        card_data: dict[str, Any] | str | Quoted,
         *,
         best_effort: bool = False,
         max_wait: float = 0.5,
         on_send: Callable[[], None] | None = None,
     ) -> None:
+        body: dict[str, Any] | bytes
+        if isinstance(card_data, Quoted):  # the text ``_dumps`` makes of the dict below
+            body = f'{{"cardBizId": {encode_basestring(card_biz_id)}, "cardData": {card_data.json}}}'.encode()
+        else:
+            body = {"cardBizId": card_biz_id, "cardData": _card_text(card_data)}
         await self.call(
             "PUT",
             "/v1.0/im/robots/interactiveCards",
-            {"cardBizId": card_biz_id, "cardData": _card_text(card_data)},
+            body,
             best_effort=best_effort,
             max_wait=max_wait,
             on_send=on_send,
