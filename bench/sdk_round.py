@@ -49,11 +49,12 @@ async def sdk_only(http: int, n: int, bare: Bare, fake_pid: int | None = None) -
     done = asyncio.Event()
     finished = 0
     pending: set[asyncio.Task[None]] = set()
-    async with aiohttp.ClientSession() as session:
+    # the users' sends and the robot's calls on sessions of their own, as in the ceiling
+    async with aiohttp.ClientSession() as session, aiohttp.ClientSession() as robot:
 
         async def bare_requests() -> None:
             nonlocal finished
-            await bare.answer(session)
+            await bare.answer(robot)
             finished += 1
             if finished >= n:
                 done.set()

@@ -41,8 +41,9 @@ from fakeding.core.platform import Platform
 MAX_HEAD = 16_384  # a head longer than this, still unfinished, goes to aiohttp (which refuses it)
 MAX_BODY = 1024**2  # aiohttp's default client_max_size: a longer body goes there, for its 413
 KEEPALIVE = 75.0  # seconds an idle connection stays open: aiohttp's default keepalive_timeout
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch  # a header name (RFC 9110)
-_REFUSED_HEADERS = frozenset((b"transfer-encoding", b"expect", b"upgrade"))
+# after the request line: CRLF, then "name: value" (a name is an RFC 9110 token), and again
+_FIELDS = re.compile(r"(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\x00]*)*").fullmatch
+_REFUSED_HEADERS = frozenset(("transfer-encoding", "expect", "upgrade"))
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _FAILURE_ENCODE = jsonsafe.encoder()
 
@@ -78,35 +79,36 @@ def parse_head(head: bytes) -> tuple[str, str, str, Headers, int] | None:
     """``head`` (a request's bytes up to, not including, the blank line) as (method, path,
     query string, headers by lower-case name, body length), or None if the lane should not
     take it. Only what is certainly well-formed is taken: aiohttp decides everything else."""
-    lines = head.split(b"\r\n")
-    if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1 or b"\0" in head:
-        return None  # a bare CR or LF, or a NUL: aiohttp's parser decides what that means
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] != b"HTTP/1.1":
+    # header values as aiohttp reads them: UTF-8, undecodable bytes kept as surrogates
+    text = head.decode("ascii") if head.isascii() else head.decode("utf-8", "surrogateescape")
+    eol = text.find("\r\n")
+    if eol < 0:
+        eol = len(text)
+    parts = text[:eol].split(" ")
+    if len(parts) != 3 or parts[2] != "HTTP/1.1":
         return None
-    raw_path, _, raw_query = parts[1].partition(b"?")
-    if not raw_path.startswith(b"/") or b"%" in raw_path or b"#" in parts[1] or not parts[1].isascii():
+    target = parts[1]
+    path, _, query = target.partition("?")
+    if path[:1] != "/" or "%" in path or "#" in target or not target.isascii():
         return None
+    if _FIELDS(text, eol) is None:
+        return None  # a line that is not "name: value" (a folded line, a bare CR or LF, a NUL)
+    lines = text[eol + 2 :].split("\r\n") if eol < len(text) else []
     headers = Headers()
-    length = 0
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or _TOKEN(name) is None:
-            return None  # no colon, or not a header name (whitespace, a folded line...)
-        key = name.lower()
-        if key in _REFUSED_HEADERS:
-            return None
-        value = value.strip(b" \t")
-        if key == b"content-length":
-            if dict.__contains__(headers, "content-length") or not value.isdigit():
-                return None
-            length = int(value)
-        elif key == b"connection" and b"upgrade" in value.lower():
-            return None
+    for line in lines:
+        name, _, value = line.partition(":")
         # the first of a repeated header, as aiohttp's case-insensitive ``get`` reads it
-        headers.setdefault(key.decode("ascii"), value.decode("utf-8", "surrogateescape"))
-    path, query = raw_path.decode("ascii"), raw_query.decode("ascii")
-    return parts[0].decode("ascii"), path, query, headers, length
+        headers.setdefault(name.lower(), value.strip(" \t"))
+    if not _REFUSED_HEADERS.isdisjoint(headers):
+        return None
+    length = dict.get(headers, "content-length", "0")
+    if not (length.isascii() and length.isdigit()):
+        return None
+    if len(headers) != len(lines) and sum(line[:15].lower() == "content-length:" for line in lines) > 1:
+        return None  # two lengths: which one frames the body is aiohttp's call
+    if "upgrade" in dict.get(headers, "connection", "").lower():
+        return None
+    return parts[0], path, query, headers, int(length)
 
 
 def reply_bytes(reply: HttpReply, *, close: bool) -> bytes:

@@ -31,9 +31,19 @@ class Record:
     """One fact: its number, time (seconds), kind and fields (standard JSON, see ``Recorder``).
 
     Immutable. Its fields may be made when first read (``Recorder.add_later``): a busy fake
-    records every call, and most records are never read."""
+    records every call, and most records are never read. What makes them is a plain function
+    and its arguments, not a closure: a long run keeps thousands of records, and each closure
+    would be objects more for every garbage collection to walk."""
 
-    __slots__ = ("seq", "t", "kind", "_fields", "_make")
+    __slots__ = ("seq", "t", "kind", "_fields", "_make", "_args", "_secret")
+
+    seq: int
+    t: float
+    kind: str
+    _fields: dict[str, Any]
+    _make: Callable[..., dict[str, Any]] | None
+    _args: tuple[Any, ...] | None
+    _secret: Callable[[str], bool] | None
 
     def __init__(self, seq: int, t: float, kind: str, fields: dict[str, Any] | None = None) -> None:
         init = object.__setattr__
@@ -43,24 +53,35 @@ class Record:
         init(self, "_fields", fields if fields is not None else {})
         init(self, "_make", None)
 
-    seq: int
-    t: float
-    kind: str
-    _fields: dict[str, Any]
-    _make: Callable[[], dict[str, Any]] | None
-
     @classmethod
-    def later(cls, seq: int, t: float, kind: str, make: Callable[[], dict[str, Any]]) -> Record:
+    def later(
+        cls,
+        seq: int,
+        t: float,
+        kind: str,
+        make: Callable[..., dict[str, Any]],
+        args: tuple[Any, ...],
+        is_secret: Callable[[str], bool] | None,
+    ) -> Record:
         rec = cls(seq, t, kind)
-        object.__setattr__(rec, "_make", make)
+        init = object.__setattr__
+        init(rec, "_make", make)
+        init(rec, "_args", args)
+        init(rec, "_secret", is_secret)
         return rec
 
     @property
     def fields(self) -> dict[str, Any]:
         make = self._make
         if make is not None:
-            object.__setattr__(self, "_fields", make())
-            object.__setattr__(self, "_make", None)
+            try:
+                made = make(*(self._args or ()))
+            except Exception as exc:  # a fake bug; reading the log still must not fail
+                made = {"unreadable": f"{type(exc).__name__}: {exc}"}
+            init = object.__setattr__
+            init(self, "_fields", clean(made, self._secret))
+            init(self, "_make", None)
+            init(self, "_args", None)
         return self._fields
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -120,22 +141,14 @@ class Recorder:
         self._seq += 1
         return self._store(Record(self._seq, t, str(kind), clean(fields, self.is_secret)))  # str: YAML, repr
 
-    def add_later(self, t: float, kind: RecordKind | str, make: Callable[[], dict[str, Any]]) -> Record:
-        """``add(t, kind, **make())``, with ``make`` called when the fields are first read (and
-        cleaned then, as ``add`` cleans them). ``make`` must read only what cannot change (the
+    def add_later(
+        self, t: float, kind: RecordKind | str, make: Callable[..., dict[str, Any]], *args: Any
+    ) -> Record:
+        """``add(t, kind, **make(*args))``, with ``make`` called when the fields are first read
+        (and cleaned then, as ``add`` cleans them). ``args`` must be what cannot change (the
         bytes of a request and of its reply): the record says what was, whenever it is read."""
         self._seq += 1
-        is_secret = self.is_secret
-
-        def fields() -> dict[str, Any]:
-            try:
-                made = make()
-            except Exception as exc:  # a fake bug; reading the log still must not fail
-                made = {"unreadable": f"{type(exc).__name__}: {exc}"}
-            out: dict[str, Any] = clean(made, is_secret)
-            return out
-
-        return self._store(Record.later(self._seq, t, str(kind), fields))
+        return self._store(Record.later(self._seq, t, str(kind), make, args, self.is_secret))
 
     def _store(self, rec: Record) -> Record:
         self._records.append(rec)

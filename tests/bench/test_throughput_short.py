@@ -28,6 +28,17 @@ def test_proc_cpu_of_a_process_that_is_gone_is_none() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert throughput.proc_cpu(gone.pid) is None
+    assert throughput.on_cpu(gone.pid) is None
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="no /proc on this system")
+def test_on_cpu_reads_a_round_s_cpu_as_the_process_does() -> None:
+    before, seen = throughput.on_cpu(os.getpid()), time.process_time()
+    sum(i * i for i in range(1_000_000))  # about 50 ms of this thread's CPU
+    mine, seen = throughput.on_cpu(os.getpid()), time.process_time() - seen
+    assert before is not None and mine is not None
+    # not a timing: two readings of one quantity, the other threads idle; ticks would be 10 ms
+    assert abs((mine - before) - seen) < 0.2 * seen + 0.005
 
 
 def test_extract_baseline_says_why_when_there_is_no_such_commit(tmp_path: Path) -> None:

@@ -126,6 +126,12 @@ def test_the_lane_takes_a_plain_request_and_reads_its_headers_by_lower_case_name
     )
 
 
+def test_header_values_are_read_as_utf8_keeping_undecodable_bytes_as_aiohttp_does() -> None:
+    parsed = parse_head(b"GET /x HTTP/1.1\r\nX-Nick: Jos\xc3\xa9\r\nX-Raw: a\xffb")
+    assert parsed is not None and parsed[3] == {"x-nick": "José", "x-raw": "a\udcffb"}
+    assert parsed[3].get("X-NICK") == "José" and "X-Raw" in parsed[3]
+
+
 @pytest.mark.parametrize(
     "head",
     [

@@ -141,12 +141,12 @@ def test_unserialisable_values_are_recorded_as_their_str() -> None:
 def test_add_later_makes_the_fields_when_first_read_and_cleans_them_as_add_does() -> None:
     made: list[int] = []
 
-    def make() -> dict[str, object]:
+    def make(route: str, secret: str) -> dict[str, object]:
         made.append(1)
-        return {"route": "POST /x", "request": {"appSecret": "s3cret-value", "n": float("nan")}}
+        return {"route": route, "request": {"appSecret": secret, "n": float("nan")}}
 
     rec = Recorder()
-    later = rec.add_later(1.0, "api", make)
+    later = rec.add_later(1.0, "api", make, "POST /x", "s3cret-value")
     assert made == [] and later.seq == 1 and rec.total == 1  # numbered and kept, not yet made
     eager = Recorder().add(
         1.0, "api", route="POST /x", request={"appSecret": "s3cret-value", "n": float("nan")}

@@ -49,6 +49,17 @@ FILES = "/_files/"
 _ENCODE = jsonsafe.encoder()  # json.dumps(ensure_ascii=False), set up once
 
 
+def _api_fields(route: str, client: str | None, sent: bytes, answered: bytes) -> dict[str, Any]:
+    """The fields of an answered API call's record, from its request's and reply's bytes."""
+    return {
+        "route": route,
+        "client": client,
+        "status": 200,
+        "request": json.loads(sent),
+        "response": json.loads(answered),
+    }
+
+
 @dataclass(frozen=True)
 class HttpRequest:
     """One call as any transport received it; look ``headers`` up by lower-case name (the
@@ -314,18 +325,8 @@ class OpenApi:
                     )
                 return self._json(exc.status, out, rid)
             reply = self._json(200, response, rid)
-            sent, answered = req.body, reply.body  # bytes: recorded as they were, read when asked
-            platform.recorder.add_later(
-                t,
-                RecordKind.API,
-                lambda: {
-                    "route": route,
-                    "client": client,
-                    "status": 200,
-                    "request": json.loads(sent),
-                    "response": json.loads(answered),
-                },
-            )
+            # the bytes sent and answered: recorded as they were, read when asked
+            platform.recorder.add_later(t, RecordKind.API, _api_fields, route, client, req.body, reply.body)
             if card is not None and source is not None:
                 platform.note_card(t, card, source)
             return reply
