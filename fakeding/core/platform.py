@@ -65,6 +65,7 @@ class App:
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "client_secret" and isinstance(value, str):  # however set: add_app, a test...
             _EVER_APP_SECRETS.add(value)
+            self.__dict__.setdefault("secrets_ever", set()).add(value)  # this app's, rotated too
         super().__setattr__(name, value)
 
     def describe(self) -> dict[str, Any]:
@@ -115,10 +116,56 @@ class TranscriptEntry:
         return d
 
 
+class Apps(dict[str, App]):
+    """The registered apps by clientId, remembering every secret any of them ever had (``ever``):
+    records are masked when first read, maybe after an app was rotated, replaced or removed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ever: set[str] = set()
+
+    def __setitem__(self, client_id: str, app: App) -> None:
+        self.ever |= app.__dict__["secrets_ever"]
+        super().__setitem__(client_id, app)
+
+    def __delitem__(self, client_id: str) -> None:
+        self.ever |= self[client_id].__dict__["secrets_ever"]
+        super().__delitem__(client_id)
+
+    def pop(self, client_id: str, *default: Any) -> Any:
+        app = self.get(client_id)
+        if app is not None:
+            self.ever |= app.__dict__["secrets_ever"]
+        return super().pop(client_id, *default)
+
+    def secret(self, value: str) -> bool:
+        """Whether ``value`` is or was the secret of an app here."""
+        if value in self.ever:
+            return True
+        for app in self.values():  # noqa: SIM110 (a plain loop: no generator per string)
+            if value in app.__dict__["secrets_ever"]:  # rotated in place, as tests do
+                return True
+        return False
+
+
+def _card_fields(
+    card: str, version: int, via: str, conversation: str | None, user: str | None, flow: Any
+) -> dict[str, Any]:
+    """The fields of a ``card.send``/``card.update`` record."""
+    return {
+        "card": card,
+        "version": version,
+        "via": via,
+        "conversation": conversation,
+        "user": user,
+        "flowStatus": flow,
+    }
+
+
 class Platform:
     def __init__(self, settings: Settings, *, incarnation: str = "") -> None:
         self.settings = settings
-        self.apps: dict[str, App] = {}
+        self.apps = Apps()
         # Where the platform's servers listen; set by whoever binds them (``FakeDing.start``).
         self.http_url = ""
         self.ws_endpoint = ""
@@ -127,6 +174,9 @@ class Platform:
         self.custom_robots = CustomRobots(settings.webhook_per_minute)
         # Card templates: those loaded at start outlive resets (see TemplateRegistry).
         self.templates = TemplateRegistry()
+        # Every token and ticket ever issued, across resets: records are masked when read,
+        # which may be long after the tables of live ones have forgotten them.
+        self.issued: set[str] = set()
         self.reset(first=True)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -182,18 +232,15 @@ class Platform:
             self.custom_robots.use_limit(settings.webhook_per_minute)
 
     def is_secret(self, value: str) -> bool:
-        """Whether ``value`` is an app secret, an issued token or a ticket (never recorded)."""
-        if value in self.tokens or value in self.tickets or value in self.used_tickets:
+        """Whether ``value`` is or was an app secret, an issued token or a ticket (never
+        recorded). Once true, true for good: the recorder masks some records when read."""
+        if value in self.issued:  # every token and ticket, live, used or long gone
             return True
         if value in self.custom_robots.secrets:
             return True
         if value not in _EVER_APP_SECRETS:  # the common case: every recorded string asks
             return False
-        # Read each call, never cached: a test may set ``app.client_secret`` directly.
-        for app in self.apps.values():  # noqa: SIM110 (a plain loop: no generator per string)
-            if value == app.client_secret:
-                return True
-        return False
+        return self.apps.secret(value)
 
     def trim(self, t: float) -> None:
         """Apply ``history_limit``: forget the oldest cards, transcript lines and sessions."""
@@ -244,6 +291,7 @@ class Platform:
         previous = self.apps.get(client_id)
         if previous is not None:  # re-registering keeps what the app set through the APIs
             app.off_duty_prompt, app.card_callbacks = previous.off_duty_prompt, previous.card_callbacks
+            app.__dict__["secrets_ever"] |= previous.__dict__["secrets_ever"]  # still secrets
         self.apps[client_id] = app
         return app
 
@@ -296,6 +344,7 @@ class Platform:
         ticket = self.ids.ticket()
         self._drop_expired_tickets(t)
         self.tickets[ticket] = (app.client_id, t + self.settings.ticket_ttl, list(subs))
+        self.issued.add(ticket)
         return ticket
 
     def _drop_expired_tickets(self, t: float) -> None:
@@ -345,6 +394,7 @@ class Platform:
                 return token, int(ttl)
         token = self.ids.token()
         self.tokens[token] = (app.client_id, t + ttl)
+        self.issued.add(token)
         return token, int(ttl)
 
     def authenticate(self, t: float, token: str | None) -> App:
@@ -502,15 +552,17 @@ class Platform:
         """Record a card version (``source``: send/create/update/deliver/stream/callback) and,
         for a card that reached a conversation, its line in the transcript."""
         kind = RecordKind.CARD_SEND if source in ("send", "create") else RecordKind.CARD_UPDATE
-        self.recorder.add(
+        # every card call makes one: its fields (all plain values, read now) made when read
+        self.recorder.add_later(
             t,
             kind,
-            card=card.id,
-            version=len(card.versions),
-            via=source,
-            conversation=card.conversation_id,
-            user=card.single_user,
-            flowStatus=card.flow_status,
+            _card_fields,
+            card.id,
+            len(card.versions),
+            source,
+            card.conversation_id,
+            card.single_user,
+            card.flow_status,
         )
         self._check_card(t, card)
         if source in ("send", "create"):

@@ -110,6 +110,13 @@ class Record:
 
 
 Listener = Callable[[Record], None]
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _same(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields
+
+
 _ALWAYS_KEPT = frozenset({RecordKind.VIOLATION.value, RecordKind.FAKE_ERROR.value})  # past ``limit``
 
 
@@ -117,8 +124,10 @@ class Recorder:
     """Append-only log of records; ``limit`` keeps only the newest N (violations and the fake's
     own errors always kept).
 
-    Fields are stored as ``jsonsafe.clean`` makes them: standard JSON, clipped, secrets masked
-    (by key, and by value through ``is_secret``), so reading the log can never fail.
+    Fields are read as ``jsonsafe.clean`` makes them: standard JSON, clipped, secrets masked
+    (by key, and by value through ``is_secret``), so reading the log can never fail. Fields that
+    cannot change (plain values, a call's bytes) are cleaned when first read, the rest when
+    stored; so ``is_secret`` must stay true of a value once it is.
     ``listeners`` are called with each new record, in order, right after it is stored (live
     views follow the run this way); they must be cheap and must not raise.
     """
@@ -139,7 +148,12 @@ class Recorder:
 
     def add(self, t: float, kind: RecordKind | str, **fields: Any) -> Record:
         self._seq += 1
-        return self._store(Record(self._seq, t, str(kind), clean(fields, self.is_secret)))  # str: YAML, repr
+        for value in fields.values():
+            if type(value) not in _PLAIN:  # something that may change: cleaned (copied) now
+                return self._store(Record(self._seq, t, str(kind), clean(fields, self.is_secret)))
+        # plain values only (most records: ids, counts, codes): nothing can change them, so
+        # they are cleaned when first read (``is_secret`` must be true of a secret for good)
+        return self._store(Record.later(self._seq, t, str(kind), _same, (fields,), self.is_secret))
 
     def add_later(
         self, t: float, kind: RecordKind | str, make: Callable[..., dict[str, Any]], *args: Any

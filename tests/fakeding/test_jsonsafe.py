@@ -295,19 +295,23 @@ def _platform() -> tuple[Platform, Recorder]:
     return p, p.recorder
 
 
-def test_an_app_whose_secret_changes_is_masked_by_its_new_secret() -> None:
+def test_an_app_whose_secret_changes_is_masked_by_its_new_secret_and_its_old_one() -> None:
     p, rec = _platform()
+    before = rec.add(0.0, "api", note="first-secret-1")  # fields made when first read: after
     p.apps["app-one"].client_secret = "rotated-secret-2"  # set directly, as tests do
     r = rec.add(0.0, "api", note="rotated-secret-2", old="first-secret-1")
-    assert r.fields == {"note": "rota…***", "old": "first-secret-1"}
+    assert r.fields == {"note": "rota…***", "old": "firs…***"}
+    assert before.fields == {"note": "firs…***"}
 
 
 def test_a_re_registered_app_is_masked_by_its_new_secret() -> None:
     p, rec = _platform()
     p.add_app("app-one", "third-secret-3")
     assert rec.add(0.0, "api", note="third-secret-3").fields == {"note": "thir…***"}
-    p.apps.pop("app-one")  # an app gone: its secret is an ordinary string again
-    assert rec.add(0.0, "api", note="third-secret-3").fields == {"note": "third-secret-3"}
+    made = rec.add(0.0, "api", note="third-secret-3")
+    p.apps.pop("app-one")  # an app gone: what was recorded while it was here stays masked
+    assert made.fields == {"note": "thir…***"}
+    assert rec.add(0.0, "api", note="first-secret-1").fields == {"note": "firs…***"}
 
 
 def test_an_app_put_into_the_platform_directly_is_masked_by_its_secret() -> None:
@@ -316,7 +320,7 @@ def test_an_app_put_into_the_platform_directly_is_masked_by_its_secret() -> None
     assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spare-secret-4"}
     p.apps["app-one"] = spare  # built before, swapped in without add_app
     assert rec.add(0.0, "api", note="spare-secret-4").fields == {"note": "spar…***"}
-    assert rec.add(0.0, "api", note="first-secret-1").fields == {"note": "first-secret-1"}
+    assert rec.add(0.0, "api", note="first-secret-1").fields == {"note": "firs…***"}  # swapped out: still one
 
 
 def test_tokens_and_tickets_are_masked_as_issued() -> None:
