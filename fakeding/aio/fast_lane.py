@@ -138,6 +138,7 @@ class FastLane(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()  # when bytes last arrived: idle connections close
         self.idle: asyncio.TimerHandle | None = None
+        self.blocked = False  # the client reads no answers: stop reading and answering it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -173,10 +174,24 @@ class FastLane(asyncio.Protocol):
         if self.busy is None:
             self._drain()
 
+    def pause_writing(self) -> None:
+        """The answers pile up unread (a client pipelining without reading): read no more and
+        answer no more until they drain, as aiohttp does, so memory stays bounded."""
+        self.blocked = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        if self.transport is not None:
+            self.transport.resume_reading()
+            if self.busy is None:
+                self._drain()
+
     def _drain(self) -> None:
         """Answer every complete request in the buffer, in order, until one needs waiting."""
         buf = self.buf
-        while self.transport is not None and buf:
+        while self.transport is not None and buf and not self.blocked:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(buf) > MAX_HEAD:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from typing import Any
 
@@ -387,3 +388,34 @@ def test_a_refused_platform_call_gets_aiohttps_answer_but_its_request_id(fakedin
     assert lane[0] == aiohttp[0] == 400, (lane, aiohttp)
     assert {**lane[1], "requestid": ""} == {**aiohttp[1], "requestid": ""}
     fakeding.reset()  # the refusals were the point
+
+
+def test_a_client_that_reads_no_answers_is_not_read_until_it_does(fakeding: ThreadedFakeDing) -> None:
+    """Backpressure: pipelined requests whose answers are never read stop being read (and
+    answered) once the answers fill the socket and the transport's buffer, as with aiohttp;
+    all are answered, in order, once the client reads."""
+    fakeding.update_settings({"qps_limit": None})  # (the fixture puts the settings back)
+    port = int(fakeding.http_url.rsplit(":", 1)[1])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: answers pile up
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(10)
+    token = _token(fakeding)
+    raw = json.dumps(BODY).encode()
+    headers = {"Content-Type": "application/json", "x-acs-dingtalk-access-token": token}
+    one = _request("POST", SEND, raw, headers, port=port)
+    n = 25_000  # answers of about 220 bytes: more than the kernel's largest send buffer (4 MiB)
+    sender = threading.Thread(target=sock.sendall, args=(one * n,), daemon=True)
+    sender.start()
+    [site] = [s for s in fakeding.fake._runner.sites if isinstance(s, FastSite)]  # type: ignore[union-attr]  # noqa: SLF001
+    deadline = time.monotonic() + 20
+    while not any(lane.blocked for lane in list(site.lanes)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [lane] = [lane for lane in list(site.lanes) if lane.peer == sock.getsockname()]
+    assert lane.blocked and lane.transport is not None and not lane.transport.is_reading()
+    conn = Conn.__new__(Conn)
+    conn.sock, conn.buf, conn.port = sock, b"", port
+    statuses = [conn.response()[0] for _ in range(n)]
+    sender.join(10)
+    sock.close()
+    assert statuses == [200] * n and not lane.blocked
