@@ -45,7 +45,6 @@ KEEPALIVE = 75.0  # seconds an idle connection stays open: aiohttp's default kee
 _FIELDS = re.compile(r"(?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\x00]*)*").fullmatch
 _REFUSED_HEADERS = frozenset(("transfer-encoding", "expect", "upgrade"))
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
-_FAILURE_ENCODE = jsonsafe.encoder()
 
 
 class Headers(dict[str, str]):
@@ -306,7 +305,7 @@ class FastSite(web.BaseSite):
 
     def failure(self, method: str, path: str, exc: Exception) -> HttpReply:
         body = fake_failure(self.platform, self.clock, method, path, exc)
-        return HttpReply(500, _FAILURE_ENCODE(body).encode())
+        return HttpReply(500, jsonsafe.dumps(body).encode())
 
     async def start(self) -> None:
         await super().start()

@@ -124,18 +124,23 @@ class Apps(dict[str, App]):
         super().__init__()
         self.ever: set[str] = set()
 
+    def _retire(self, client_id: str) -> None:
+        """Keep the secrets of the app under ``client_id`` (if any) as it is replaced or goes."""
+        app = self.get(client_id)
+        if app is not None:
+            self.ever |= app.__dict__["secrets_ever"]
+
     def __setitem__(self, client_id: str, app: App) -> None:
+        self._retire(client_id)
         self.ever |= app.__dict__["secrets_ever"]
         super().__setitem__(client_id, app)
 
     def __delitem__(self, client_id: str) -> None:
-        self.ever |= self[client_id].__dict__["secrets_ever"]
+        self._retire(client_id)
         super().__delitem__(client_id)
 
     def pop(self, client_id: str, *default: Any) -> Any:
-        app = self.get(client_id)
-        if app is not None:
-            self.ever |= app.__dict__["secrets_ever"]
+        self._retire(client_id)
         return super().pop(client_id, *default)
 
     def secret(self, value: str) -> bool:
@@ -291,7 +296,6 @@ class Platform:
         previous = self.apps.get(client_id)
         if previous is not None:  # re-registering keeps what the app set through the APIs
             app.off_duty_prompt, app.card_callbacks = previous.off_duty_prompt, previous.card_callbacks
-            app.__dict__["secrets_ever"] |= previous.__dict__["secrets_ever"]  # still secrets
         self.apps[client_id] = app
         return app
 
@@ -552,7 +556,8 @@ class Platform:
         """Record a card version (``source``: send/create/update/deliver/stream/callback) and,
         for a card that reached a conversation, its line in the transcript."""
         kind = RecordKind.CARD_SEND if source in ("send", "create") else RecordKind.CARD_UPDATE
-        # every card call makes one: its fields (all plain values, read now) made when read
+        # Plain values, as ``add`` would defer them; made by ``_card_fields`` from a tuple instead
+        # of a kept keyword dict: every card call records one (measured: ~4% of the lane's CPU).
         self.recorder.add_later(
             t,
             kind,
