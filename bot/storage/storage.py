@@ -10,7 +10,8 @@ times; writes queued there keep their order, and later writes queue behind them.
 that needs the answer waits; ``soon`` writes (progress, memory, answers) are fire-and-forget:
 they wait in memory until the end of the loop's current step, or until the next call that goes
 to the file, and then go in one transaction with it (one commit for many messages' steps
-instead of one each). They are flushed on close.
+instead of one each). They are flushed on close. Claims made with ``claim_message_in_step``
+go the same way, with a burst of frames' claims in the same commit, and each learns its outcome.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -54,6 +55,15 @@ class Storage:
         """The claim at once if it can be had without waiting, else None (then ``await
         claim_message``): lets a handler ack without waiting for storage."""
         return None
+
+    def claim_message_in_step(
+        self, key: str, *, msg_id: str, owner: str, payload: str
+    ) -> Awaitable[Claim | None]:
+        """``claim_message_now``, answered by the end of the loop's current step: a store may
+        make the claims of a burst of frames together (then awaiting it can take a step)."""
+        future: asyncio.Future[Claim | None] = asyncio.get_running_loop().create_future()
+        future.set_result(self.claim_message_now(key, msg_id=msg_id, owner=owner, payload=payload))
+        return future
 
     async def claim_message(
         self, key: str, *, msg_id: str, owner: str, payload: str, ttl: float = DEDUP_TTL
@@ -151,6 +161,8 @@ class SqliteStorage(Storage):
         self._queued_writes = 0
         self._pending: set[asyncio.Future[Any]] = set()
         self._batch: list[Call] = []  # ``soon`` writes not in the file yet, in order
+        # claims of this step of the loop, made with its ``soon`` writes at its end
+        self._claims: list[tuple[Call, asyncio.Future[Claim | None]]] = []
         self._flush_at: asyncio.Handle | None = None
         self._closing = False  # set by aclose: the worker stops waiting for the lock
         self.waits = 0  # calls that had to leave the loop because the file was locked
@@ -168,8 +180,12 @@ class SqliteStorage(Storage):
         return self._with_batch((name, args, kw))
 
     def _flush(self) -> None:
-        """Write the waiting ``soon`` writes in one transaction (end of the loop's step)."""
+        """Write the waiting ``soon`` writes and claims in one transaction (end of the loop's
+        step)."""
         self._flush_at = None
+        if self._claims:
+            self._flush_claims()
+            return
         if not self._batch:
             return
         if self._queued_writes:
@@ -195,6 +211,60 @@ class SqliteStorage(Storage):
             raise
         except Exception:
             pass  # one bad write must not take the others with it: each alone, then ``last``
+        self._each_alone(batch)
+        if last is None:
+            return None
+        self.commits += 1
+        return getattr(self.fast, last[0])(*last[1], **last[2])
+
+    def _flush_claims(self) -> None:
+        """The waiting ``soon`` writes, then this step's claims, as one transaction; each claim
+        learns its outcome. A claim whose frame stopped waiting for it is not made. None (the
+        claim cannot be had without waiting: the frame claims it through the worker then, after
+        the writes handed to it) when the file is locked or writes are queued ahead; a failing
+        transaction is retried one write and one claim at a time, as in ``_with_batch``."""
+        claims = [(call, f) for call, f in self._claims if not f.cancelled()]
+        self._claims = []
+        if self._queued_writes:
+            self._queue_batch()
+            _answer_none(claims)
+            claims = []
+        if not claims:
+            self._flush()
+            return
+        batch, self._batch = self._batch, []
+        self.commits += 1
+        try:
+            results = self.fast.batch_asking(batch, [call for call, _ in claims])
+        except StoreBusy:
+            self._batch = batch + self._batch
+            self._queue_batch()
+            _answer_none(claims)
+            return
+        except Exception:
+            pass  # each alone: the writes, then the claims
+        else:
+            for (_, future), result in zip(claims, results, strict=True):
+                future.set_result(result)
+            return
+        try:
+            self._each_alone(batch)
+        except StoreBusy:
+            _answer_none(claims)
+            return
+        for i, ((name, args, kw), future) in enumerate(claims):
+            try:
+                self.commits += 1
+                future.set_result(getattr(self.fast, name)(*args, **kw))
+            except StoreBusy:
+                _answer_none(claims[i:])
+                return
+            except Exception as exc:  # (StoreUnwritable: the frame is held unacked)
+                future.set_exception(exc)
+
+    def _each_alone(self, batch: list[Call]) -> None:
+        """``soon`` writes one transaction each: a failing one is lost alone; StoreBusy hands it
+        and the rest to the worker thread, in order, and is raised."""
         for i, (name, args, kw) in enumerate(batch):
             try:
                 self.commits += 1
@@ -205,10 +275,6 @@ class SqliteStorage(Storage):
                 raise
             except Exception as exc:
                 log.error("store %s lost: %s", name, exc)
-        if last is None:
-            return None
-        self.commits += 1
-        return getattr(self.fast, last[0])(*last[1], **last[2])
 
     def _queue_batch(self) -> None:
         """Hand the waiting ``soon`` writes, in order, to the worker thread."""
@@ -290,6 +356,20 @@ class SqliteStorage(Storage):
         except StoreBusy:
             return None
         return claim
+
+    def claim_message_in_step(
+        self, key: str, *, msg_id: str, owner: str, payload: str
+    ) -> Awaitable[Claim | None]:
+        """Made at the end of this step of the loop, with the step's other claims and ``soon``
+        writes: a burst of frames arrives in one step, and their claims share one commit."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Claim | None] = loop.create_future()
+        self._claims.append(
+            (("claim_message", (key,), {"msg_id": msg_id, "owner": owner, "payload": payload}), future)
+        )
+        if self._flush_at is None:
+            self._flush_at = loop.call_soon(self._flush)
+        return future
 
     async def claim_message(
         self, key: str, *, msg_id: str, owner: str, payload: str, ttl: float = DEDUP_TTL
@@ -416,3 +496,9 @@ class SqliteStorage(Storage):
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.fast.close()
         self.slow.close()
+
+
+def _answer_none(claims: list[tuple[Call, asyncio.Future[Claim | None]]]) -> None:
+    """Tell each claim that it cannot be had without waiting."""
+    for _, future in claims:
+        future.set_result(None)

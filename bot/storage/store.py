@@ -324,6 +324,17 @@ class Store:
             finally:
                 self._batch_thread = None
 
+    def batch_asking(self, calls: Sequence[Call], asks: Sequence[Call]) -> list[Any]:
+        """``batch`` of ``calls``, then ``asks``, each of which returns its result (in order)."""
+        with self._transaction("batch", write=True):
+            self._batch_thread = threading.get_ident()
+            try:
+                for name, args, kw in calls:
+                    getattr(self, name)(*args, **kw)
+                return [getattr(self, name)(*args, **kw) for name, args, kw in asks]
+            finally:
+                self._batch_thread = None
+
     def claim(self, key: str, *, ttl: float = DEDUP_TTL) -> bool:
         """True the first time ``key`` is seen (or once its last claim is older than
         ``ttl`` seconds), False for a duplicate."""

@@ -105,3 +105,94 @@ def test_an_unknown_state_is_refused_where_it_is_asked(tmp_path: Path) -> None:
             await storage.aclose()
 
     asyncio.run(main())
+
+
+def test_a_burst_of_claims_in_one_step_shares_one_commit(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+
+    async def main() -> tuple[list[Any], int, int]:
+        storage = SqliteStorage(path, LoopClock(epoch=1_700_000_000))
+        storage.set_progress_soon("app:old", "finalized")  # a waiting write goes with them
+        before = storage.commits
+        asked = [
+            storage.claim_message_in_step(f"app:m{i % 20}", msg_id=f"m{i % 20}", owner="me", payload="{}")
+            for i in range(25)  # five of them a second copy of a message of this step
+        ]
+        unwritten = rows(path, "SELECT count(*) FROM progress")[0][0]
+        claims = [await claim for claim in asked]
+        commits = storage.commits - before
+        await storage.aclose()
+        return claims, unwritten, commits
+
+    claims, unwritten, commits = asyncio.run(main())
+    assert unwritten == 0, "the claims wait for the end of the step"
+    assert commits == 1, f"expected 25 claims and a write in 1 commit, found {commits}"
+    outcomes = [c.outcome if c else None for c in claims]
+    assert outcomes == ["new"] * 20 + ["skip"] * 5, "a copy in the same step is a duplicate"
+    assert rows(path, "SELECT count(*) FROM progress WHERE state = 'claimed'")[0][0] == 20
+
+
+def test_a_claim_no_frame_waits_for_is_not_made(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+
+    async def main() -> None:
+        storage = SqliteStorage(path, LoopClock(epoch=1_700_000_000))
+        kept = storage.claim_message_in_step("app:a", msg_id="a", owner="me", payload="{}")
+        dropped = asyncio.ensure_future(
+            storage.claim_message_in_step("app:b", msg_id="b", owner="me", payload="{}")  # type: ignore[arg-type]
+        )
+        dropped.cancel()  # its frame stopped (the robot stops): no ack, the platform redelivers
+        claim = await kept
+        assert claim is not None and claim.outcome == "new"
+        await storage.aclose()
+
+    asyncio.run(main())
+    assert rows(path, "SELECT key FROM progress") == [("app:a",)]
+
+
+def test_claims_on_a_locked_file_are_left_for_the_worker(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+
+    async def main() -> tuple[Any, Any]:
+        clock = LoopClock(epoch=1_700_000_000)
+        clock.monotonic()  # read on the loop first, as the robot does (the worker reads it too)
+        storage = SqliteStorage(path, clock)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            storage.append_turns_soon("ann", [Turn("user", "hi")])
+            now = await storage.claim_message_in_step("app:a", msg_id="a", owner="me", payload="{}")
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        later = await storage.claim_message("app:a", msg_id="a", owner="me", payload="{}")
+        await storage.aclose()
+        return now, later
+
+    now, later = asyncio.run(main())
+    assert now is None, "not to be had without waiting: the frame claims it the slow way"
+    assert later.outcome == "new"
+    assert rows(path, "SELECT chat_id, content FROM memory") == [("ann", "hi")], "the write is kept"
+
+
+def test_a_bad_write_in_a_step_of_claims_loses_only_itself(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+
+    async def main() -> list[Any]:
+        storage = SqliteStorage(path, LoopClock(epoch=1_700_000_000))
+        storage.append_turns_soon("b", [Turn("user", object())])  # type: ignore[arg-type]
+        asked = [
+            storage.claim_message_in_step(f"app:m{i}", msg_id=f"m{i}", owner="me", payload="{}")
+            for i in range(3)
+        ]
+        claims = [await claim for claim in asked]
+        await storage.aclose()
+        return claims
+
+    with caplog.at_level(logging.ERROR, logger="bot.storage"):
+        claims = asyncio.run(main())
+    assert [c.outcome if c else None for c in claims] == ["new"] * 3
+    assert rows(path, "SELECT count(*) FROM progress")[0][0] == 3
+    assert any("store append_turns lost" in r.getMessage() for r in caplog.records)

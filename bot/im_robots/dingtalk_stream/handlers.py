@@ -2,7 +2,8 @@
 
 Each acks quickly and hands the work to a background task: the platform redelivers messages
 acked late, and card callbacks must be answered within 2 s. A message is claimed before its ack
-whenever the store answers in time (at once for SQLite; one round trip for Redis), so a robot
+whenever the store answers in time (for SQLite at the end of the loop's step, in one commit with
+the claims of the other frames that arrived in it; one round trip for Redis), so a robot
 killed right after an ack leaves a progress record that another robot finishes; a store that
 does not answer within ``CLAIM_BEFORE_ACK`` (a locked file, a stalled Redis) gets the claim
 after the ack instead of holding the ack back.
@@ -75,8 +76,8 @@ class MessageHandler(_Wired, dingtalk_stream.ChatbotHandler):  # type: ignore[mi
         if not inc.msg_id:
             log.warning("robot message without msgId ignored")
             return AckMessage.STATUS_OK, "OK"
-        try:
-            claim = self.storage.claim_message_now(
+        try:  # (with the claims of the other frames of this step of the loop: one commit)
+            claim = await self.storage.claim_message_in_step(
                 inc.dedup_key, msg_id=inc.msg_id, owner=self.owner, payload=payload
             )
         except StoreUnwritable as exc:
