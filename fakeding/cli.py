@@ -278,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run many users against a robot (a plan: the scenario's robot: and a load: "
         "section) and judge it by oracles for any robot.",
         epilog="examples:\n  fakeding load plans/business_day.yaml --json load.json --html load.html\n"
+        "  fakeding load plan.yaml --capacity            (also at doubled rates: the highest that holds)\n"
         "  fakeding load plan.yaml --judge http://127.0.0.1:8089   (after a Locust run)",
         formatter_class=raw,
     )
@@ -291,6 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="run nothing: judge the records of the fake serving at URL (after a Locust run) "
         "against the plan's thresholds",
+    )
+    load.add_argument(
+        "--capacity",
+        nargs="?",
+        type=int,
+        const=8,
+        metavar="RUNS",
+        help="also run the plan at doubled (or, when its own rate fails, halved) arrival rates, "
+        "then between the last that held and the first that failed: report the highest rate "
+        "at which every threshold holds and what gave above it (at most RUNS runs, default 8)",
     )
     load.add_argument(
         "--settle",
@@ -571,8 +582,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             from fakeding.testing.load import run_plan
 
+            if args.capacity is not None and args.capacity < 1:
+                raise ConfigError(
+                    f"--capacity: expected a number of runs of at least 1, found {args.capacity}"
+                )
             text, code = run_plan(
-                args.plan, json_path=args.json, html_path=args.html, judge_url=args.judge, settle=args.settle
+                args.plan,
+                json_path=args.json,
+                html_path=args.html,
+                judge_url=args.judge,
+                settle=args.settle,
+                capacity_runs=args.capacity,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
             )
             print(text, end="")
             return code

@@ -125,6 +125,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_limits.py": "pure",
     "tests/fakeding/test_live.py": "process",
     "tests/fakeding/test_load.py": "process",
+    "tests/fakeding/test_load_capacity.py": "process",
     "tests/fakeding/test_load_locust.py": "process",
     "tests/fakeding/test_load_remote.py": "virtual",
     "tests/fakeding/test_load_workload.py": "pure",

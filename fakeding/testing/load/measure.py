@@ -27,12 +27,19 @@ class Verdict:
 
 
 def first_answers(records: list[Any]) -> dict[str, float]:
-    """msgId -> when its first answer arrived: a webhook reply names its message; a card
-    answers the oldest unanswered message of its conversation (1:1 cards name the user)."""
+    """msgId -> when its first answer arrived (see ``answer_times``)."""
+    return answer_times(records)[0]
+
+
+def answer_times(records: list[Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """msgId -> when its first answer arrived, and when its answer was complete. A webhook
+    reply names its message; a card answers the oldest unanswered message of its conversation
+    (1:1 cards name the user), and that answer is complete at the card's last version."""
     waiting: dict[str, deque[str]] = defaultdict(deque)
     conv_of_user: dict[str, str] = {}
     first: dict[str, float] = {}
-    cards_seen: set[str] = set()
+    final: dict[str, float] = {}
+    message_of: dict[str, str | None] = {}  # card -> the message it answers
     for rec in records:
         f = rec.fields
         if rec.kind == RecordKind.MESSAGE and f.get("delivered"):
@@ -40,20 +47,32 @@ def first_answers(records: list[Any]) -> dict[str, float]:
             conv_of_user[str(f["sender"])] = str(f["conversation"])
         elif rec.kind == RecordKind.WEBHOOK and f.get("errcode") == 0 and f.get("msgId"):
             first.setdefault(str(f["msgId"]), rec.t)
-        elif (
-            rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE)
-            and str(f.get("card")) not in cards_seen
-        ):
+            final[str(f["msgId"])] = rec.t
+        elif rec.kind in (RecordKind.CARD_SEND, RecordKind.CARD_UPDATE):
+            card = str(f.get("card"))
+            if card in message_of:
+                if (msg := message_of[card]) is not None:
+                    final[msg] = max(final.get(msg, rec.t), rec.t)
+                continue
             conv = f.get("conversation") or conv_of_user.get(str(f.get("user")))
             if conv is None:
                 continue
-            cards_seen.add(str(f.get("card")))
             queue = waiting[str(conv)]
             while queue and queue[0] in first:
                 queue.popleft()
-            if queue:
-                first.setdefault(queue.popleft(), rec.t)
-    return first
+            message_of[card] = msg = queue.popleft() if queue else None
+            if msg is not None:
+                first.setdefault(msg, rec.t)
+                final[msg] = max(final.get(msg, rec.t), rec.t)
+    return first, final
+
+
+def per_interval(times: list[float], span: float, buckets: int = 60) -> list[tuple[float, int]]:
+    """How many of ``times`` fall in each of ``buckets`` equal intervals of ``span`` seconds
+    (past the span: the last one), as (interval start, count)."""
+    width = max(span / buckets, 1.0)
+    counts: Counter[int] = Counter(int(t // width) for t in times)
+    return [(round(k * width, 3), n) for k, n in sorted(counts.items())]
 
 
 def click_outcomes(records: list[Any]) -> tuple[list[str], list[str]]:
@@ -107,8 +126,9 @@ def measure(
     doubled = sorted(m for m in ask_at if counts.get(m, 0) > norm)
     unfinished = [c.id for c in cards if generic.unfinished_reason(c, plan.final_when) is not None]
     crossed = cross_talk(records, transcript, cards)
-    first = first_answers(records)
+    first, final = answer_times(records)
     latency = {m: round(first[m] - t, 3) for m, t in ask_at.items() if m in first}
+    complete = {m: round(final[m] - t, 3) for m, t in ask_at.items() if m in final}
     long_ids = {m for m in ask_at if (q := text_of.get(str(said.get(m)))) is not None and q.long}
     out_of_order: list[str] = []
     by_user: dict[str, list[str]] = defaultdict(list)
@@ -121,6 +141,11 @@ def measure(
     unacked, unanswered = click_outcomes(records)
     api = [r for r in records if r.kind == RecordKind.API]
     refused = [r for r in api if r.fields.get("status") == 403]
+    too_fast = [
+        r
+        for r in records
+        if r.kind == RecordKind.WEBHOOK and str(r.fields.get("errcode")) == str(WEBHOOK_TOO_FAST)
+    ]
     metered = generic.metered_calls(records)
     span = max(plan.workload.duration, 1.0)
     figures: dict[str, Any] = {
@@ -134,8 +159,10 @@ def measure(
         "out_of_order": len(out_of_order),
         "p95_first_answer": p95(list(latency.values())),
         "p95_first_answer_short": p95([v for m, v in latency.items() if m not in long_ids]),
+        "p95_final_answer": p95(list(complete.values())),
         "api_calls": len(api),
         "rate_403": round(len(refused) / len(api), 4) if api else 0.0,
+        "webhook_too_fast": len(too_fast),
         "metered_calls": metered,
         "calls_per_answer": round(metered / total, 2) if total else float(metered),
         "monthly_calls": round(metered / span * plan.workload.month_hours * 3600),
@@ -155,8 +182,12 @@ def measure(
         "latencies": [
             [round(ask_at[m], 3), v] for m, v in sorted(latency.items(), key=lambda i: ask_at[i[0]])
         ],
+        "finals": [[round(ask_at[m], 3), v] for m, v in sorted(complete.items(), key=lambda i: ask_at[i[0]])],
         "arrivals": [round(t, 3) for t in sorted(ask_at.values())],
         "refused_at": [round(r.t, 3) for r in refused],
+        # metered calls and completed answers per interval: calls per answer over the run
+        "metered_at": [round(t, 3) for t in generic.metered_times(records)],
+        "completed_at": sorted(round(final[m], 3) for m in ask_at if m in final),
     }
     named = {
         "lost": lost,
@@ -200,12 +231,37 @@ def projection(figures: dict[str, Any]) -> str:
 
 
 def bottleneck(figures: dict[str, Any]) -> str:
-    """Where the time went, in a sentence: the platform's limits, or the robot."""
+    """Where the time went, in a sentence: the platform's limits, the robot, or its agent. The
+    robot's part is the wait for a first answer (a robot that keeps up answers, or shows a
+    thinking card, at once); the agent's is the rest, from first answer to complete."""
     if figures.get("rate_403", 0) > 0:
         return (
             "the platform's limits: calls were refused with 403 (QPS per app and API, or "
             "the monthly quota); fewer calls per answer or a throttle would help"
         )
+    if figures.get("webhook_too_fast", 0) > 0:
+        return (
+            f"the platform's limits: {figures['webhook_too_fast']} webhook replies were refused "
+            f"with errcode {WEBHOOK_TOO_FAST} (20 messages a minute per robot); a robot past it "
+            "needs to queue its replies, or answer by cards or the OpenAPI"
+        )
     if figures.get("lost") or figures.get("doubled") or figures.get("unfinished"):
         return "the robot: it lost, doubled or left answers unfinished under this load"
+    first, final = figures.get("p95_first_answer"), figures.get("p95_final_answer")
+    if first is None or final is None:
+        return "no limit reached at this load"
+    if first >= SLOW_FIRST:
+        return (
+            f"the robot: questions waited {first:g} s for a first answer (p95); a robot that "
+            "keeps up acks, then answers or shows a thinking card at once, whatever its agent does"
+        )
+    if final - first >= SLOW_FIRST:
+        return (
+            f"the agent: first answers came within {first:g} s (p95), complete answers after "
+            f"{final:g} s (p95); the time between is the agent's (and the robot's card updates)"
+        )
     return "no limit reached at this load"
+
+
+WEBHOOK_TOO_FAST = 130101  # DingTalk's errcode for a robot's 21st message in a minute
+SLOW_FIRST = 3.0  # seconds: a first answer (or thinking card) later than this keeps a user waiting

@@ -27,7 +27,13 @@ THRESHOLDS: dict[str, tuple[str, bool]] = {
     "out_of_order": ("users whose answers came back in another order than they asked", True),
     "p95_first_answer": ("seconds from a question to its first answer, 95th percentile", True),
     "p95_first_answer_short": ("the same for short questions while long ones run", True),
+    "p95_final_answer": (
+        "seconds from a question to its complete answer (a card's last version, or the reply), "
+        "95th percentile",
+        True,
+    ),
     "rate_403": ("share of OpenAPI calls refused with 403", True),
+    "webhook_too_fast": ("webhook replies refused as too fast (errcode 130101, 20 a minute)", True),
     "calls_per_answer": ("metered OpenAPI calls per answer", True),
     "monthly_calls": ("metered calls a month at the observed rate", True),
     "clicks_unacked": ("button clicks whose callback the robot did not acknowledge", True),

@@ -188,15 +188,20 @@ UNMETERED = ("POST /v1.0/oauth2/accessToken", "GET /gettoken", "POST /v1.0/gatew
 
 def metered_calls(records: list[Record]) -> int:
     """OpenAPI calls the organisation's monthly quota counts (a call it refused is not)."""
-    n = 0
+    return len(metered_times(records))
+
+
+def metered_times(records: list[Record]) -> list[float]:
+    """When each call ``metered_calls`` counts was made."""
+    times = []
     for rec in records:
         if rec.kind != RecordKind.API or rec.fields.get("route") in UNMETERED:
             continue
         response = rec.fields.get("response")
         if isinstance(response, dict) and response.get("code") == QUOTA_CODE:
             continue
-        n += 1
-    return n
+        times.append(rec.t)
+    return times
 
 
 QUOTA_CODE = "Forbidden.AccessDenied.ApiCountLimitForOrg"
