@@ -621,7 +621,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_files(args.files, robot=args.robot)
     except (FakedingError, MissingExtra) as exc:
-        print(f"fakeding: {printable(str(exc))}", file=sys.stderr)  # it may quote the input
+        # it may quote the input: control characters escaped, its own line breaks kept
+        print("fakeding: " + "\n".join(map(printable, str(exc).split("\n"))), file=sys.stderr)
         return 2
     return 2
 

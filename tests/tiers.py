@@ -128,6 +128,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_load_capacity.py": "process",
     "tests/fakeding/test_load_locust.py": "process",
     "tests/fakeding/test_load_remote.py": "virtual",
+    "tests/fakeding/test_load_replicas.py": "process",
     "tests/fakeding/test_load_workload.py": "pure",
     "tests/fakeding/test_answer_attribution.py": "pure",
     "tests/fakeding/test_api_views.py": "realtime",

@@ -5,6 +5,7 @@ plan's own rate, also when a capacity search runs it at others)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,11 @@ def run(plan: LoadPlan) -> Verdict:
     twin.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     try:
         result = run_scenario(twin)
+    except ConfigError as exc:  # named in the plan's words: the twin is gone, its lines are not the plan's
+        said = re.sub(
+            rf"(?:{re.escape(str(twin))}|{re.escape(twin.name)})(?::\d+)?", str(plan.path), str(exc)
+        )
+        raise ConfigError(said) from None
     finally:
         twin.unlink(missing_ok=True)
     return measure(plan, asked, result.records, result.transcript, result.cards, result.end)

@@ -171,7 +171,15 @@ def measure(
             sorted(Counter(str(r.fields.get("fault")) for r in records if r.kind == "fault").items())
         ),
         "redeliveries": sum(1 for r in records if r.kind == "redeliver"),
-        "reconnects": max(0, sum(1 for r in records if r.kind == "connect") - 1),
+        "reconnects": max(0, sum(1 for r in records if r.kind == "connect") - replicas(plan)),
+        # the robot connections its messages went to (several: replicas, or reconnects)
+        "robot_connections": len(
+            {
+                str(r.fields.get("connection"))
+                for r in records
+                if r.kind == "push" and r.fields.get("type") == "CALLBACK"
+            }
+        ),
         "clicks": sum(1 for r in records if r.kind == "click"),
         "clicks_unacked": len(unacked),
         "clicks_unanswered": len(unanswered),
@@ -211,6 +219,12 @@ def measure(
                 shown if involved else ""
             )
     return verdict
+
+
+def replicas(plan: LoadPlan) -> int:
+    """How many copies of the robot the plan runs (``robot: {command: ..., replicas: N}``)."""
+    robot = plan.robot
+    return int(robot.get("replicas", 1)) if isinstance(robot, dict) else 1
 
 
 def projection(figures: dict[str, Any]) -> str:

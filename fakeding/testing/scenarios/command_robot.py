@@ -1,4 +1,6 @@
-"""``robot: {command: [...], cwd?, env?}``: any robot process, in any language, in real time.
+"""``robot: {command: [...], cwd?, env?, replicas?}``: any robot process, in any language, in real
+time; ``replicas: N`` runs N copies of it, as a deployment does (one app, a connection each; the
+platform gives each message to one of them), each told its number in ``FAKEDING_REPLICA``.
 
 The runner starts the command with the fake's endpoint and credentials in its environment
 (``DINGTALK_OPENAPI_ENDPOINT``, ``DINGTALK_CLIENT_ID``, ``DINGTALK_CLIENT_SECRET``, plus
@@ -41,6 +43,7 @@ from fakeding.testing.scenarios.robots import RobotAdapterError, RobotContext
 if TYPE_CHECKING:
     from fakeding.server import FakeDing
 
+MAX_REPLICAS = 16
 OPTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -55,6 +58,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "clientSecret": {"type": "string"},
         "tls": {"type": "boolean"},
         "lang": {"enum": list(LANGS)},
+        "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS},
     },
 }
 LAST_LINES = 20
@@ -80,8 +84,10 @@ class CommandSession:
         client_id: str,
         connect_timeout: float,
         quiet: float,
+        connections: int = 1,
     ) -> None:
         self.fake = fake
+        self.connections = connections  # live connections of the app once this one is up
         self.argv = argv
         self.cwd = cwd
         self.env = env
@@ -121,7 +127,7 @@ class CommandSession:
         self._reader = asyncio.ensure_future(self._read())
         loop = asyncio.get_running_loop()  # real time (freezegun may pin time.monotonic)
         deadline = loop.time() + self.connect_timeout
-        while not self.fake.stream.live_connections(self.client_id):
+        while len(self.fake.stream.live_connections(self.client_id)) < self.connections:
             if self.proc.returncode is not None:
                 await asyncio.wait([self._reader], timeout=1.0)
                 raise RobotAdapterError(
@@ -130,8 +136,11 @@ class CommandSession:
                     ("robot", "command"),
                 )
             if loop.time() > deadline:
+                which = (
+                    f"replica {self.connections - 1} of the robot" if self.connections > 1 else "the robot"
+                )
                 raise RobotAdapterError(
-                    f"the robot did not connect within {self.connect_timeout:g} s (raise "
+                    f"{which} did not connect within {self.connect_timeout:g} s (raise "
                     f"robot.connect_timeout if it starts slowly); its last output:\n"
                     f"{self.output()}",
                     ("robot", "command"),
@@ -184,6 +193,30 @@ class CommandSession:
                 await asyncio.wait_for(self._watcher, 1.0)
 
 
+class Replicas:
+    """Copies of one robot process, started one after another (each once the ones before it
+    and it are connected), stopped together."""
+
+    def __init__(self, sessions: list[CommandSession]) -> None:
+        self.sessions = sessions
+
+    async def start(self) -> None:
+        for session in self.sessions:
+            await session.start()
+
+    def ended(self) -> bool:
+        return any(s.ended() for s in self.sessions)
+
+    def busy(self) -> bool:
+        return any(s.busy() for s in self.sessions)
+
+    def pending(self) -> list[asyncio.Future[Any]]:
+        return []
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(s.aclose() for s in self.sessions))
+
+
 class CommandAdapter(generic.GenericVoice):
     """The scenario engine's view of a robot process."""
 
@@ -195,7 +228,7 @@ class CommandAdapter(generic.GenericVoice):
     record_prefix = "robot."
     summary_kinds: Mapping[str, str] = {}
 
-    def open(self, fake: FakeDing, ctx: RobotContext) -> CommandSession:
+    def open(self, fake: FakeDing, ctx: RobotContext) -> CommandSession | Replicas:
         o = ctx.options
         folder = ctx.folder or Path.cwd()
         client_id = str(o.get("clientId", DEFAULT_CLIENT_ID))
@@ -208,15 +241,23 @@ class CommandAdapter(generic.GenericVoice):
         )
         argv = [str(a) for a in o["command"]]
         argv[0] = resolve_program(argv[0])
-        return CommandSession(
-            fake,
-            argv,
-            (folder / str(o.get("cwd", "."))).resolve(),
-            env,
-            client_id,
-            float(o.get("connect_timeout", 20.0)),
-            float(o.get("quiet", 1.0)),
-        )
+        replicas = int(o.get("replicas", 1))
+        sessions = [
+            CommandSession(
+                fake,
+                argv,
+                (folder / str(o.get("cwd", "."))).resolve(),
+                {**env, "FAKEDING_REPLICA": str(i), "FAKEDING_REPLICAS": str(replicas)}
+                if replicas > 1
+                else env,
+                client_id,
+                float(o.get("connect_timeout", 20.0)),
+                float(o.get("quiet", 1.0)),
+                connections=i + 1,
+            )
+            for i in range(replicas)
+        ]
+        return sessions[0] if replicas == 1 else Replicas(sessions)
 
     def tls(self, options: Mapping[str, Any]) -> bool:
         """Serve in TLS mode: ``tls:`` if given, else for a ``node`` command."""
