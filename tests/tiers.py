@@ -78,6 +78,7 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_body_reads.py": "realtime",
     "tests/fakeding/test_byo_robots.py": "external",
     "tests/fakeding/test_callback_answers.py": "realtime",
+    "tests/fakeding/test_causal_order.py": "pure",
     "tests/fakeding/test_cards_delivery.py": "realtime",
     "tests/fakeding/test_cards_instances.py": "realtime",
     "tests/fakeding/test_cards_interactive.py": "realtime",

@@ -1,9 +1,10 @@
-"""A real-time robot's report in a stable order: by cause, not by arrival (pure).
+"""A real-time robot's report in a stable order: by cause, then by channel, not by arrival (pure).
 
 A robot process runs in real time, so two users' conversations interleave differently from run
 to run. Instead of serialising the users (which hides concurrency), each record and transcript
 line is attributed to the step that caused it, and the report lists causes in step order, each
-cause's records in the order they happened. Attribution follows what the records say:
+cause's records by channel, each channel's in the order they happened. Attribution follows what
+the records say:
 
 - a user's message, graph request, click or event push, and an injected fault, is a cause;
 - a push, redelivery, ack or violation names its delivery's key, hence its cause;
@@ -13,10 +14,29 @@ cause's records in the order they happened. Attribution follows what the records
   (cards and replies wait apart, as ``generic.answers`` counts them);
 - a card's later versions, and card API calls naming it, belong to the card's cause;
 - anything else (a reconnect, a token refresh) stays with the record before it.
+
+Within a cause, what a robot sends on two channels reaches the fake in either order: an ack
+goes over its Stream websocket, a reply or a card over HTTP, and the one sent first may arrive
+second (the fake cannot tell a robot that waited for its reply before acking from one that
+raced). So a cause's records are listed by channel (``record_channels``), in this order:
+
+1. ``STEP``: the step itself (the user's message or click, the fault armed);
+2. ``DELIVERY``: how the platform delivered it and the robot answered the delivery: the Stream
+   connection's frames (pushes, redeliveries, acks, a card update an ack's callback response
+   made, connects and disconnects), or HTTP mode's callback POSTs;
+3. ``CALLS``: the robot's own calls: session-webhook replies, OpenAPI calls, card versions;
+4. ``PROCESS``: the robot process's end, which comes after whatever it sent.
+
+Each channel keeps exactly the order the fake received: a robot whose replies arrive in the
+wrong order (what users would see) reads so in the report. A record about another (a
+violation, a warning, a fired fault) goes with what it names: a connection, a delivery or a
+ticket is the Stream's, an HTTP route the calls'; otherwise it is recorded right after what it
+is about, and takes the channel of the record before it.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from typing import Any
 
@@ -135,9 +155,75 @@ def _card_named(request: Any) -> str | None:
     return None
 
 
+STEP, DELIVERY, CALLS, PROCESS = range(4)  # a cause's channels, in the order they are listed
+
+_CHANNELS: dict[str, int] = {
+    RecordKind.MESSAGE: STEP,
+    RecordKind.GRAPH: STEP,
+    RecordKind.CLICK: STEP,
+    RecordKind.CONNECT: DELIVERY,
+    RecordKind.DISCONNECT: DELIVERY,
+    RecordKind.REFUSED: DELIVERY,
+    RecordKind.PUSH: DELIVERY,
+    RecordKind.REDELIVER: DELIVERY,
+    RecordKind.QUEUED: DELIVERY,
+    RecordKind.GAVE_UP: DELIVERY,
+    RecordKind.ACK: DELIVERY,
+    RecordKind.CALLBACK: DELIVERY,
+    RecordKind.API: CALLS,
+    RecordKind.WEBHOOK: CALLS,
+    RecordKind.CUSTOM_ROBOT: CALLS,
+    RecordKind.CARD_SEND: CALLS,
+    RecordKind.CARD_UPDATE: CALLS,
+    RecordKind.ROBOT_EXCEPTION: PROCESS,
+    RecordKind.ROBOT_EXIT: PROCESS,
+}
+_ABOUT_A_DELIVERY = ("connection", "connections", "ticket", "key", "target", "msgId")
+_NAMES_A_ROUTE = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /|unknown route ")
+
+
+def _channel(rec: Record) -> int | None:
+    """``rec``'s channel, or None for a record about another that names none of them."""
+    f = rec.fields
+    if rec.kind == RecordKind.FAULT and not f.get("fired"):
+        return STEP
+    if rec.kind == RecordKind.CARD_UPDATE and f.get("via") == "callback":
+        return DELIVERY  # made by the answer to a click's delivery (its ack or callback)
+    channel = _CHANNELS.get(rec.kind)
+    if channel is not None or rec.kind not in (
+        RecordKind.VIOLATION,
+        RecordKind.WARNING,
+        RecordKind.FAKE_ERROR,
+        RecordKind.FAULT,
+    ):
+        return channel
+    if any(name in f for name in _ABOUT_A_DELIVERY) or f.get("fault") == "refuse_ticket":
+        return DELIVERY
+    if "route" in f or _NAMES_A_ROUTE.match(str(f.get("reason", ""))):
+        return CALLS  # a refused call's violation and a fired API fault come before its record
+    return None
+
+
+def record_channels(records: list[Record], causes: list[int]) -> list[int]:
+    """The channel (``STEP``, ``DELIVERY``, ``CALLS``, ``PROCESS``) of each record; one that
+    names none (a violation or warning about the record before it, a robot's own kind) takes
+    that of the record before it in its cause."""
+    channels: list[int] = []
+    last: dict[int, int] = {}
+    for rec, cause in zip(records, causes, strict=True):
+        channel = _channel(rec)
+        if channel is None:
+            channel = last.get(cause, STEP)
+        last[cause] = channel
+        channels.append(channel)
+    return channels
+
+
 def order_records(records: list[Record]) -> list[Record]:
+    """By cause, then channel, then as received (see the module's docstring)."""
     causes = record_causes(records)
-    order = sorted(range(len(records)), key=lambda i: (causes[i], i))
+    channels = record_channels(records, causes)
+    order = sorted(range(len(records)), key=lambda i: (causes[i], channels[i], i))
     return [records[i] for i in order]
 
 

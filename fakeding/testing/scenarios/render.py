@@ -4,6 +4,13 @@ violation with what explains it, the robot's errors, the fake's refusals) and th
 
 Volatile ids become stable references in order of appearance (``card#1``, ``msg#2``,
 ``conn#1``); conversation ids become the scenario's names; times are virtual offsets.
+
+The timeline lists records in the order of ``result.records``. In virtual time that is the
+order they happened, which is deterministic. A real-time robot's records come ordered by
+``causal.order_records``: by the step that caused them, then by channel (the step, the Stream
+delivery with its acks, the robot's HTTP calls, the robot's exit), each channel's records as
+received; so a race between the robot's websocket and its HTTP connections never changes
+the report, and the order on one channel always shows.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ as the network (``fault``). The robot under test comes from the scenario's adapt
 ``robots``), which also reads the steps' ``answer`` blocks. After the last step the run waits
 until nothing is in flight, then checks the platform's expectations and the adapter's. A robot
 process runs in real time: steps are still sent at their times, whatever the robot is doing
-(concurrency stays visible), and the report lists what happened by cause (``causal``), so it
-does not depend on the robot's pace.
+(concurrency stays visible), and the report lists what happened by cause, then by channel
+(``causal``), so it depends neither on the robot's pace nor on which of its channels (its
+Stream websocket, its HTTP calls) reached the fake first.
 """
 
 from __future__ import annotations
