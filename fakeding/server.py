@@ -112,15 +112,18 @@ class FakeDing:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site: web.BaseSite
-        if ssl_context is None:  # the platform's own calls skip aiohttp's machinery (fast_lane)
-            cores = {**self.openapi.table, **control_cores(self)}
-            site = FastSite(
-                self._runner, cores, self.platform, self.clock, host=self.settings.host, port=port, sock=sock
-            )
-        elif sock is not None:
-            site = web.SockSite(self._runner, sock, ssl_context=ssl_context)
-        else:
-            site = web.TCPSite(self._runner, self.settings.host, port, ssl_context=ssl_context)
+        # the platform's own calls skip aiohttp's machinery (fast_lane); the rest is aiohttp's
+        cores = {**self.openapi.table, **control_cores(self)}
+        site = FastSite(
+            self._runner,
+            cores,
+            self.platform,
+            self.clock,
+            host=self.settings.host,
+            port=port,
+            sock=sock,
+            ssl_context=ssl_context,
+        )
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]

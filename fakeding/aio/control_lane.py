@@ -22,6 +22,9 @@ from fakeding.core.exceptions import ConfigError, ControlError
 class Fake(Guarded, FakeDingAPI, Protocol):
     """What the route needs of the fake: the guard's facts and the API (``FakeDing`` is one)."""
 
+    @property
+    def http_url(self) -> str: ...
+
 
 def _json(status: int, body: Any) -> HttpReply:
     return HttpReply(status, jsonsafe.dumps_readable(body).encode())
@@ -37,7 +40,7 @@ def control_cores(fake: Fake) -> dict[tuple[str, str], Core]:
             req.method,
             req.path,
             req.headers,
-            scheme="http",  # the lane serves plain HTTP only
+            scheme="https" if fake.http_url.startswith("https:") else "http",  # TLS mode or not
             bound=fake.settings.host,
             port=fake.http_port,
             token=fake.control_token,

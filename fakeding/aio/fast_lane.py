@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -269,8 +270,8 @@ def _query(text: str) -> Mapping[str, str]:
 
 
 class FastSite(web.BaseSite):
-    """An aiohttp site whose connections start in ``FastLane``; plain HTTP only (TLS keeps the
-    ordinary site). ``runner.cleanup()`` stops it like any site; open lanes are closed then."""
+    """An aiohttp site whose connections start in ``FastLane``, over HTTP or HTTPS (TLS mode).
+    ``runner.cleanup()`` stops it like any site; open lanes are closed then."""
 
     __slots__ = ("_host", "_port", "_sock", "platform", "clock", "cores", "lanes")
 
@@ -284,10 +285,12 @@ class FastSite(web.BaseSite):
         host: str | None = None,
         port: int = 0,
         sock: Any = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """``cores``: the routes the lane answers, by (method, path); ``platform`` and
-        ``clock`` record a fake bug raised by one (``middleware.fake_failure``)."""
-        super().__init__(runner)
+        ``clock`` record a fake bug raised by one (``middleware.fake_failure``);
+        ``ssl_context``: HTTPS (TLS mode), the lane then reading what TLS decrypts."""
+        super().__init__(runner, ssl_context=ssl_context)
         self._host, self._port, self._sock = host, port, sock
         self.cores = cores
         self.platform = platform
@@ -296,7 +299,7 @@ class FastSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        return f"{'https' if self._ssl_context else 'http'}://{self._host}:{self._port}"
 
     def aiohttp_server(self) -> asyncio.Protocol:
         server = self._runner.server
@@ -310,10 +313,11 @@ class FastSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
+        tls = self._ssl_context
         if self._sock is not None:
-            self._server = await loop.create_server(lambda: FastLane(self), sock=self._sock)
+            self._server = await loop.create_server(lambda: FastLane(self), sock=self._sock, ssl=tls)
         else:
-            self._server = await loop.create_server(lambda: FastLane(self), self._host, self._port)
+            self._server = await loop.create_server(lambda: FastLane(self), self._host, self._port, ssl=tls)
 
     async def stop(self) -> None:
         for lane in list(self.lanes):

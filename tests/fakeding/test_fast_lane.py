@@ -3,15 +3,18 @@ on the same connection, without losing or reordering a byte (fakeding/aio/fast_l
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
-from fakeding import DEFAULT_CLIENT_ID, ThreadedFakeDing
+from fakeding import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ThreadedFakeDing
 from fakeding.aio import fast_lane
 from fakeding.aio.fast_lane import FastSite, parse_head
 from fakeding.core.record_kinds import RecordKind
@@ -419,3 +422,53 @@ def test_a_client_that_reads_no_answers_is_not_read_until_it_does(fakeding: Thre
     sender.join(10)
     sock.close()
     assert statuses == [200] * n and not lane.blocked
+
+
+def test_in_tls_mode_the_lane_answers_what_tls_decrypts_and_hands_over_the_rest(tmp_path: Path) -> None:
+    """TLS mode (how Node, Go and Java robots reach the fake): the same lane behind TLS, and a
+    handoff to aiohttp on the same TLS connection; the control route's guard sees https."""
+    pytest.importorskip("cryptography", reason="TLS mode needs the kit's tls extra")
+    from fakeding.server import FakeDing
+    from fakeding.tls.ca import ensure_ca
+
+    ca = ensure_ca(tmp_path / "ca")
+
+    async def run() -> list[Any]:
+        fake = FakeDing()
+        await fake.start(ssl_context=ca.server_context())
+        [site] = [s for s in fake._runner.sites if isinstance(s, FastSite)]  # type: ignore[union-attr]  # noqa: SLF001
+        try:
+            connector = aiohttp.TCPConnector(ssl=ca.client_context(), limit=1)  # one connection
+            async with aiohttp.ClientSession(fake.http_url, connector=connector) as s:
+                token = await s.post(
+                    "/v1.0/oauth2/accessToken",
+                    json={"appKey": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET},
+                )
+                in_lane = len(site.lanes)
+                said = await s.post(
+                    "/_fakeding/messages",
+                    headers={"Origin": fake.http_url},  # the emulator's own origin: https://...
+                    json={
+                        "conversation": {"id": "cidTls==", "type": "group"},
+                        "sender": {"staffId": "u1"},
+                        "text": "hi",
+                    },
+                )
+                health = await s.get("/_fakeding/health")
+                after = len(site.lanes)
+                return [
+                    token.status,
+                    in_lane,
+                    said.status,
+                    await said.json(),
+                    health.status,
+                    health.headers["Server"],
+                    after,
+                ]
+        finally:
+            await fake.stop()
+
+    token, in_lane, said, sent, health, server, after = asyncio.run(run())
+    assert token == 200 and in_lane == 1  # answered by the lane, which still holds the connection
+    assert said == 200 and sent["msgId"].startswith("msg")  # the guard knew its origin is https
+    assert health == 200 and "aiohttp" in server and after == 0  # handed over, same connection
