@@ -30,32 +30,35 @@ def labels(recs: list[Record]) -> list[str]:
     return out
 
 
-CONNECT = ("connect", {"client": "app", "connection": "c1"})
-MESSAGE = (
-    "message",
-    {
-        "client": "app",
+def message(msg_id: str, sender: str, session: str) -> tuple[str, dict[str, Any]]:
+    fields = {"client": "app", "conversation": "cidG", "sender": sender, "session": session}
+    return "message", {**fields, "msgId": msg_id, "delivered": True}
+
+
+def push(key: str) -> tuple[str, dict[str, Any]]:
+    return "push", {"client": "app", "connection": "c1", "key": key, "attempt": 1}
+
+
+def ack(key: str) -> tuple[str, dict[str, Any]]:
+    return "ack", {"client": "app", "connection": "c1", "key": key, "code": 200}
+
+
+def reply(session: str, text: str) -> tuple[str, dict[str, Any]]:
+    return "webhook", {
         "conversation": "cidG",
-        "sender": "alice",
-        "session": "s1",
-        "msgId": "m1",
-        "delivered": True,
-    },
-)
-PUSH = ("push", {"client": "app", "connection": "c1", "key": "m1", "attempt": 1})
-ACK = ("ack", {"client": "app", "connection": "c1", "key": "m1", "code": 200})
-REPLY = (
-    "webhook",
-    {"conversation": "cidG", "session": "s1", "msgtype": "text", "errcode": 0, "text": "reply"},
-)
+        "session": session,
+        "msgtype": "text",
+        "errcode": 0,
+        "text": text,
+    }
+
+
+CONNECT = ("connect", {"client": "app", "connection": "c1"})
+MESSAGE = message("m1", "alice", "s1")
+PUSH, ACK, REPLY = push("m1"), ack("m1"), reply("s1", "reply")
 CARD = ("card.send", {"card": "card1", "version": 1, "via": "send", "conversation": "cidG"})
 CLICK = ("click", {"client": "app", "card": "card1", "user": "alice", "button": "yes"})
-CLICK_PUSH = ("push", {"client": "app", "connection": "c1", "key": CLICK_KEY, "attempt": 1})
-CLICK_ACK = ("ack", {"client": "app", "connection": "c1", "key": CLICK_KEY, "code": 200})
-THANKS = (
-    "webhook",
-    {"conversation": "cidG", "session": "s1", "msgtype": "text", "errcode": 0, "text": "thanks"},
-)
+CLICK_PUSH, CLICK_ACK, THANKS = push(CLICK_KEY), ack(CLICK_KEY), reply("s1", "thanks")
 
 # the Node byo robot: it acks a click, then replies through the session webhook; what the fake
 # receives first is a race between its websocket and its HTTPS connection
@@ -63,12 +66,13 @@ ACK_FIRST = [CONNECT, MESSAGE, PUSH, ACK, REPLY, CARD, CLICK, CLICK_PUSH, CLICK_
 REPLY_FIRST = [CONNECT, MESSAGE, PUSH, REPLY, CARD, ACK, CLICK, CLICK_PUSH, THANKS, CLICK_ACK]
 
 
+# how a step with one message starts: its delivery, acked
+ASKED = ["connect", "message", "push m1", "ack m1"]
+
+
 def test_an_ack_and_a_reply_on_two_channels_read_the_same_whichever_arrived_first() -> None:
     expected = [
-        "connect",
-        "message",
-        "push m1",
-        "ack m1",
+        *ASKED,
         "webhook reply",
         "card.send card1",
         "click card1",
@@ -84,23 +88,9 @@ def test_the_robots_calls_keep_the_order_they_arrived_in() -> None:
     """Users see replies and cards in the order the platform got them: a robot that sends its
     card before its text reply is shown so, never sorted by kind."""
     card_first = order_records(records(CONNECT, MESSAGE, PUSH, CARD, ACK, REPLY))
-    assert labels(card_first) == [
-        "connect",
-        "message",
-        "push m1",
-        "ack m1",
-        "card.send card1",
-        "webhook reply",
-    ]
+    assert labels(card_first) == [*ASKED, "card.send card1", "webhook reply"]
     reply_first = order_records(records(CONNECT, MESSAGE, PUSH, REPLY, ACK, CARD))
-    assert labels(reply_first) == [
-        "connect",
-        "message",
-        "push m1",
-        "ack m1",
-        "webhook reply",
-        "card.send card1",
-    ]
+    assert labels(reply_first) == [*ASKED, "webhook reply", "card.send card1"]
 
 
 def test_the_stream_keeps_its_own_order() -> None:
@@ -147,23 +137,7 @@ def test_a_record_about_another_stays_with_it() -> None:
 
 def test_steps_stay_in_order_and_each_keeps_what_it_caused() -> None:
     """Channels sort within a step's records, never across steps."""
-    second = (
-        "message",
-        {
-            "client": "app",
-            "conversation": "cidG",
-            "sender": "bob",
-            "session": "s2",
-            "msgId": "m2",
-            "delivered": True,
-        },
-    )
-    push2 = ("push", {"client": "app", "connection": "c1", "key": "m2", "attempt": 1})
-    ack2 = ("ack", {"client": "app", "connection": "c1", "key": "m2", "code": 200})
-    reply2 = (
-        "webhook",
-        {"conversation": "cidG", "session": "s2", "msgtype": "text", "errcode": 0, "text": "r2"},
-    )
+    second, push2, ack2, reply2 = message("m2", "bob", "s2"), push("m2"), ack("m2"), reply("s2", "r2")
     # bob's message is answered before alice's: each answer still goes with its own question
     arrived = [CONNECT, MESSAGE, PUSH, second, push2, reply2, ack2, REPLY, ACK]
     assert labels(order_records(records(*arrived))) == [
