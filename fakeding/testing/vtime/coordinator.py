@@ -11,7 +11,9 @@ into a wait, and every send by a thread that runs no loop (``outside.watching`` 
 ``socket.send``/``sendall``), bumps a global *activity counter*, and a waiting loop must
 re-confirm (poll with timeout 0, after reading the counter) that nothing is ready before time
 may move; a short real quiescence (``GRACE``) with the counter unchanged covers the rest
-(a loop the kit did not make, judged by its frame).
+(a loop the kit did not make, judged by its frame). When every thread of the run waits in one
+of the kit's own waits, each confirmed at the counter, nothing is left for the grace to cover,
+and time moves at once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from freezegun import api as _freezegun
 
@@ -73,6 +75,13 @@ class Wait:
     confirmed: int  # the activity counter value after which this wait last found nothing ready
     wake: Callable[[], None] | None  # makes a selector's wait return (loops); None: sleeps
     polls: bool  # True: a selector wait, which must re-confirm after each bump
+
+
+class Judgement(NamedTuple):
+    idle: bool  # all idle and confirmed at ``activity``
+    busy: list[str]  # what is busy, for the watchdog's message
+    by_frame: bool  # a thread was judged by its innermost frame (not a kit wait): GRACE applies
+    activity: int  # the counter the judging read
 
 
 @dataclass
@@ -211,8 +220,9 @@ class Coordinator:
             return False
         return not (isinstance(peer, tuple) and peer[1] in self.local_ports)
 
-    def judge(self, frames: dict[int, FrameType] | None = None) -> tuple[bool, list[str]]:
-        """(all idle and confirmed at the current counter, what is busy: thread names)."""
+    def judge(self, frames: dict[int, FrameType] | None = None) -> Judgement:
+        """Whether all are idle and confirmed at the counter read here, what is busy (thread
+        names), and whether any thread was judged by its frame rather than a kit wait."""
         frames = sys._current_frames() if frames is None else frames
         threads = threading.enumerate()
         names = {t.ident: t.name for t in threads}
@@ -226,6 +236,7 @@ class Coordinator:
             if t.ident in frames and t.ident not in self.ignored and t.native_id
         }
         ready = runnable(n for n in natives.values() if n) if _PROC else set()
+        by_frame = False
         for ident, frame in frames.items():
             if ident in self.ignored:
                 continue
@@ -242,9 +253,10 @@ class Coordinator:
                 elif wait.confirmed < activity:
                     busy.append(f"{names.get(ident, ident)} (confirming)")
                 continue
+            by_frame = True
             if not waits.blocked_idle(frame, self.is_outside):
                 busy.append(f"{names.get(ident, ident)} at {waits.where(frame)}")
-        return not busy, busy
+        return Judgement(not busy, busy, by_frame, activity)
 
     def _wake_unconfirmed(self) -> None:
         with self.cond:
@@ -262,7 +274,7 @@ class Coordinator:
         moved = (self.jumps, _REAL[0]())
         while self._running:
             self._wake_unconfirmed()
-            idle, busy = self.judge()
+            idle, busy, by_frame, judged = self.judge()
             clock = _REAL[0]()
             if self.jumps != moved[0]:
                 moved = (self.jumps, clock)
@@ -275,6 +287,10 @@ class Coordinator:
                 self._wake_all()
             if not idle:
                 quiet_since = None
+            elif not by_frame:  # every thread of the run waits in a kit wait, confirmed: no grace
+                self._jump(judged)  # (a no-op if anything happened since the judging)
+                quiet_since = None
+                continue
             elif quiet_since is None or quiet_since[0] != self.activity:
                 quiet_since = (self.activity, clock)
             elif clock - quiet_since[1] >= GRACE:
