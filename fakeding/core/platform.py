@@ -15,7 +15,7 @@ from typing import Any
 from fakeding.core.callbacks import loopback_url
 from fakeding.core.cards import CARD_ROUTES, Card, CardStore
 from fakeding.core.cards.template_checks import limit_warnings, new_findings, template_findings
-from fakeding.core.custom_robots import CustomRobot, CustomRobots, Post
+from fakeding.core.custom_robots import TOO_FAST, CustomRobot, CustomRobots, Post
 from fakeding.core.exceptions import ConfigError, OpenApiError
 from fakeding.core.faults import FaultPlan
 from fakeding.core.ids import IdFactory, stable_ids
@@ -615,7 +615,7 @@ class Platform:
         if not isinstance(part, dict):
             return session, {"errcode": 40035, "errmsg": f"缺少参数 {msgtype}"}
         if not self.webhook_limit.allow((session.client_id,), t):
-            return session, {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+            return session, {"errcode": TOO_FAST[0], "errmsg": TOO_FAST[1]}
         text = webhook_text(msgtype, part)
         if msgtype == "markdown":
             self.note_markdown(t, "session webhook", str(part.get("text", "")))
@@ -633,7 +633,7 @@ class Platform:
                 f"found {echo(kind)}",
             }
         if not self.webhook_limit.allow((session.client_id,), t):
-            return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+            return {"errcode": TOO_FAST[0], "errmsg": TOO_FAST[1]}
         data = content.get("cardData")
         text = data.get("content") if isinstance(data, dict) else content.get("content")
         self.note(t, session.conversation.id, "bot", f"webhook:{kind}", str(text or ""))

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakeding.core.custom_robots import TOO_FAST  # (errcode, errmsg) of a robot's 21st message in a minute
 from fakeding.core.oracles import cross_talk
 from fakeding.core.record_kinds import RecordKind
 from fakeding.core.tiers import TIERS, with_tier
@@ -144,9 +145,10 @@ def measure(
     too_fast = [
         r
         for r in records
-        if r.kind == RecordKind.WEBHOOK and str(r.fields.get("errcode")) == str(WEBHOOK_TOO_FAST)
+        if r.kind == RecordKind.WEBHOOK and str(r.fields.get("errcode")) == str(TOO_FAST[0])
     ]
-    metered = generic.metered_calls(records)
+    metered_at = generic.metered_times(records)
+    metered = len(metered_at)
     span = max(plan.workload.duration, 1.0)
     figures: dict[str, Any] = {
         "questions": len(ask_at),
@@ -194,7 +196,7 @@ def measure(
         "arrivals": [round(t, 3) for t in sorted(ask_at.values())],
         "refused_at": [round(r.t, 3) for r in refused],
         # metered calls and completed answers per interval: calls per answer over the run
-        "metered_at": [round(t, 3) for t in generic.metered_times(records)],
+        "metered_at": [round(t, 3) for t in metered_at],
         "completed_at": sorted(round(final[m], 3) for m in ask_at if m in final),
     }
     named = {
@@ -256,7 +258,7 @@ def bottleneck(figures: dict[str, Any]) -> str:
     if figures.get("webhook_too_fast", 0) > 0:
         return (
             f"the platform's limits: {figures['webhook_too_fast']} webhook replies were refused "
-            f"with errcode {WEBHOOK_TOO_FAST} (20 messages a minute per robot); a robot past it "
+            f"with errcode {TOO_FAST[0]} (20 messages a minute per robot); a robot past it "
             "needs to queue its replies, or answer by cards or the OpenAPI"
         )
     if figures.get("lost") or figures.get("doubled") or figures.get("unfinished"):
@@ -277,5 +279,4 @@ def bottleneck(figures: dict[str, Any]) -> str:
     return "no limit reached at this load"
 
 
-WEBHOOK_TOO_FAST = 130101  # DingTalk's errcode for a robot's 21st message in a minute
 SLOW_FIRST = 3.0  # seconds: a first answer (or thinking card) later than this keeps a user waiting
