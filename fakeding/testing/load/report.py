@@ -106,7 +106,7 @@ def capacity_text(plan: LoadPlan, capacity: Capacity) -> str:
         )
     breaking = capacity.breaking
     if breaking is None:
-        lines.append("no rate tried failed: raise the search's --max-runs to go higher")
+        lines.append("no rate tried failed: give --capacity more runs (--capacity 12, say) to go higher")
     else:
         lines += [f"at {breaking.rate:.4g}/s: {why}" for why in breaking.verdict.failed.values()]
         lines.append(f"bottleneck there: {bottleneck(breaking.verdict.figures)}")
