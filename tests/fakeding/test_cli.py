@@ -293,6 +293,22 @@ def test_bare_fakeding_prints_help_and_version_says_which() -> None:
         assert helped.returncode == 0 and "examples:" in helped.stdout, command
 
 
+def test_python_dash_m_fakeding_is_the_command_with_its_exit_codes(tmp_path: Path) -> None:
+    """For a venv whose scripts folder is not on PATH: the same command, the same exit codes."""
+    from fakeding import __version__
+
+    version = subprocess.run(
+        [sys.executable, "-m", "fakeding", "--version"], capture_output=True, text=True, timeout=30
+    )
+    assert (version.returncode, version.stdout.strip()) == (0, f"fakeding {__version__}")
+    missing = tmp_path / "missing.yaml"
+    refused = subprocess.run(
+        [sys.executable, "-m", "fakeding", "load", str(missing)], capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "cannot read the load plan" in refused.stderr and str(missing) in refused.stderr
+
+
 def test_the_default_port_is_8089_and_a_taken_one_says_what_to_do() -> None:
     from fakeding.cli import DEFAULT_PORT, build_parser
 
