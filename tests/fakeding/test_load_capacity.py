@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fakeding.testing.load import report
 from fakeding.testing.load.capacity import at_rate, base_rate, search
 from fakeding.testing.load.command import run
 from fakeding.testing.load.measure import Verdict, bottleneck
@@ -189,3 +190,17 @@ def test_a_capacity_of_no_runs_is_refused_by_name(tmp_path: Path) -> None:
         done.returncode == 2 and "--capacity: expected a number of runs of at least 1, found 0" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_plan_short_of_users_says_so_and_the_search_names_the_rate(tmp_path: Path) -> None:
+    # 3 users each in a session for 5-10 s: about 0.4 sessions a second at most
+    plan = load_plan(
+        write_plan(tmp_path, "Correct", "{users: 3, duration: 120, rate: 0.05, think: [5, 10], seed: 1}")
+    )
+    found = search(plan, run, max_runs=4)  # 0.05, 0.1, 0.2, 0.4 questions/s
+    waited = {s.rate: s.verdict.figures["sessions_waited"] for s in found.steps}
+    assert waited[0.05] == 0 and waited[0.4] > 0, waited
+    top = found.steps[-1].verdict
+    assert "3 users in a session and waited" in report.text(plan, top)
+    assert "could not keep the rate" in report.capacity_text(plan, found)
+    assert "waited" not in report.text(plan, found.steps[0].verdict)

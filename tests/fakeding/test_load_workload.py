@@ -10,7 +10,7 @@ from collections import defaultdict
 from statistics import mean
 
 from fakeding.testing.load.plan import Workload
-from fakeding.testing.load.workload import arrivals, clicks, questions
+from fakeding.testing.load.workload import Question, arrivals, clicks, questions
 
 BASE = Workload(users=40, duration=3600, rate=0.1, seed=11)
 
@@ -78,3 +78,48 @@ def test_a_share_of_answers_is_clicked_after_a_while_and_the_questions_stay() ->
 def test_the_same_seed_gives_the_same_workload() -> None:
     assert questions(BASE) == questions(BASE)
     assert questions(BASE) != questions(Workload(users=40, duration=3600, rate=0.1, seed=12))
+
+
+def _sessions(asked: list[Question], think: tuple[float, float]) -> dict[str, list[tuple[float, float]]]:
+    """Each user's sessions as (first question, last question), split where a gap is longer
+    than a session's think time."""
+    by_user: dict[str, list[float]] = defaultdict(list)
+    for q in asked:
+        by_user[q.user].append(q.at)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for user, times in by_user.items():
+        spans = [[times[0], times[0]]]
+        for t in times[1:]:
+            if t - spans[-1][1] > think[1] + 0.01:
+                spans.append([t, t])
+            else:
+                spans[-1][1] = t
+        out[user] = [(a, b) for a, b in spans]
+    return out
+
+
+def test_sessions_keep_the_plans_rate_when_the_users_suffice() -> None:
+    # 60 users, a question a second: each session goes to a user not in one, so every question
+    # comes at its arrival, within the plan's minute (picking a busy user again delayed it by
+    # that user's session and think: questions came up to half a minute after the plan's end)
+    w = Workload(users=60, duration=60, rate=1.0, turns=(1, 1), think=(5.0, 30.0), seed=0)
+    asked = questions(w)
+    assert 40 <= len(asked) <= 80  # 60 expected
+    assert all(q.waited == 0.0 for q in asked)
+    assert max(q.at for q in asked) < w.duration
+    by_user: dict[str, list[float]] = defaultdict(list)
+    for q in asked:
+        by_user[q.user].append(q.at)
+    gaps = [b - a for ts in by_user.values() for a, b in zip(ts, ts[1:], strict=False)]
+    assert gaps and min(gaps) >= 5 - 0.01  # a user asks again only after thinking
+
+
+def test_too_few_users_make_sessions_wait_and_say_how_long() -> None:
+    w = Workload(users=3, duration=60, rate=1.0, turns=(1, 2), think=(5.0, 10.0), seed=2)
+    asked = questions(w)
+    waited = [q for q in asked if q.waited > 0]
+    assert len(waited) > len(asked) / 2  # 3 users cannot ask one session a second
+    assert max(q.at for q in asked) > 2 * w.duration  # the questions fell behind the rate
+    for spans in _sessions(asked, w.think).values():  # one session at a time, a think apart
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert start - end >= w.think[0] - 0.01

@@ -149,7 +149,8 @@ def measure(
     ]
     metered_at = generic.metered_times(records)
     metered = len(metered_at)
-    span = max(plan.workload.duration, 1.0)
+    # the arrivals' span: the plan's duration, or later when sessions waited for a free user
+    span = max(plan.workload.duration, 1.0, *(q.at for q in asked if q.waited > 0))
     figures: dict[str, Any] = {
         "questions": len(ask_at),
         "answers": total,
@@ -182,6 +183,9 @@ def measure(
                 if r.kind == "push" and r.fields.get("type") == "CALLBACK"
             }
         ),
+        # sessions that found every user of the plan in one and waited (the rate not kept)
+        "sessions_waited": sum(1 for q in asked if q.waited > 0),
+        "longest_session_wait": max((q.waited for q in asked), default=0.0),
         "clicks": sum(1 for r in records if r.kind == "click"),
         "clicks_unacked": len(unacked),
         "clicks_unanswered": len(unanswered),

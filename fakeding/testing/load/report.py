@@ -33,6 +33,8 @@ def text(plan: LoadPlan, verdict: Verdict) -> str:
         )
     if f.get("clicks"):
         lines.append(f"  clicks: {f['clicks']} on answers' buttons")
+    if waited := users_short(plan, f):
+        lines.append(f"  {waited}")
     if month := projection(f):
         lines.append(f"  {month}")
     lines.append(f"bottleneck: {bottleneck(f)}")
@@ -85,6 +87,18 @@ def _summary(verdict: Verdict) -> dict[str, Any]:
     return {k: verdict.figures.get(k) for k in SUMMARY}
 
 
+def users_short(plan: LoadPlan, figures: dict[str, Any]) -> str:
+    """Said when sessions waited for a free user: the arrivals fell behind the plan's rate."""
+    n = figures.get("sessions_waited", 0)
+    if not n:
+        return ""
+    return (
+        f"{n} session(s) found all {plan.workload.users} users in a session and waited for one "
+        f"(up to {figures.get('longest_session_wait', 0):g} s), so questions came slower than "
+        "the plan's rate: give the plan more users"
+    )
+
+
 def capacity_text(plan: LoadPlan, capacity: Capacity) -> str:
     """The rates tried, the capacity found and what gave at the breaking point."""
     runs = len(capacity.steps)
@@ -110,6 +124,12 @@ def capacity_text(plan: LoadPlan, capacity: Capacity) -> str:
     else:
         lines += [f"at {breaking.rate:.4g}/s: {why}" for why in breaking.verdict.failed.values()]
         lines.append(f"bottleneck there: {bottleneck(breaking.verdict.figures)}")
+    short = [s.rate for s in capacity.steps if s.verdict.figures.get("sessions_waited")]
+    if short:
+        lines.append(
+            f"from {min(short):.4g}/s on, the plan's {plan.workload.users} users could not keep "
+            "the rate (sessions waited for a free user): give the plan more users"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -177,6 +197,7 @@ text-align:left}}figure{{margin:1em 0}}.fail{{color:#b3261e;font-weight:bold}}</
 bottleneck: {html.escape(bottleneck(f))}</p>
 <ul>{failed}</ul>
 <p>{html.escape(projection(f))}</p>
+{f"<p>{html.escape(users_short(plan, f))}</p>" if users_short(plan, f) else ""}
 {_capacity_html(plan, capacity) if capacity is not None else ""}
 <h2>Figures of the run at the plan's rate</h2>
 <table><tr><th>figure</th><th>value</th><th>at most</th><th>verdict</th></tr>{rows}</table>

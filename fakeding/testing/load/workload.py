@@ -5,6 +5,7 @@ failing load run replays exactly."""
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ class Question:
     conversation: str  # a name in the scenario's conversations
     text: str
     long: bool
+    waited: float = 0.0  # the first question of a session that found every user in one: how long
 
 
 def arrivals(w: Workload, rng: random.Random) -> list[float]:
@@ -59,26 +61,39 @@ def arrivals(w: Workload, rng: random.Random) -> list[float]:
 
 
 def questions(w: Workload) -> list[Question]:
+    """Each arrival is a session of a user who is not in one (a user asks one session at a
+    time, thinking between turns and after the last): a random one of those free then, so the
+    arrivals keep the plan's rate; when every user is in a session, the one free soonest, and
+    the session waits for them (``Question.waited``: the plan has too few users for its rate)."""
     rng = random.Random(w.seed)
     users = [f"u{n:03d}" for n in range(1, w.users + 1)]
     home = {
         u: (f"group{rng.randrange(w.group_count) + 1}" if rng.random() < w.groups else f"dm_{u}")
         for u in users
     }
-    busy_until = dict.fromkeys(users, 0.0)  # a user asks one session at a time
+    free = list(users)  # users in no session now
+    busy: list[tuple[float, str]] = []  # (until, user): a heap of users in a session
     out: list[Question] = []
     n = 0
     for start in arrivals(w, rng):
-        user = rng.choice(users)
-        t = max(start, busy_until[user])
+        while busy and busy[0][0] <= start:
+            free.append(heapq.heappop(busy)[1])
+        if free:
+            k = rng.randrange(len(free))
+            free[k], free[-1] = free[-1], free[k]
+            user, t = free.pop(), start
+        else:
+            t, user = heapq.heappop(busy)
+        waited = round(t - start, 3)
         for _ in range(rng.randint(*w.turns)):
             n += 1
             long = rng.random() < w.long_share
             size = w.long_words if long else rng.randint(*w.words)
             text = f"q{n} " + " ".join(rng.choice(WORDS) for _ in range(max(1, size - 1)))
-            out.append(Question(round(t, 3), user, home[user], text, long))
+            out.append(Question(round(t, 3), user, home[user], text, long, waited))
+            waited = 0.0
             t += rng.uniform(*w.think)
-        busy_until[user] = t
+        heapq.heappush(busy, (t, user))
     return sorted(out, key=lambda q: (q.at, q.user))
 
 
