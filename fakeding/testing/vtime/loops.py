@@ -42,12 +42,6 @@ class VirtualSelector(selectors.BaseSelector):
         with contextlib.suppress(OSError):  # already awake (its buffer full), or closed
             self._wake_w.send(b"\0")
 
-    def earliest_timer(self) -> float | None:
-        """Its loop's first timer: the selector is the loop's ``TimerSource``, so that the
-        driver, finding a loop both due to wake and holding a due timer, wakes it once (a wake
-        is a system call that switches to the loop's thread)."""
-        return self.earliest()
-
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._real.register(fileobj, events, data)
 
@@ -120,7 +114,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         super().__init__(self._virtual_selector)
         self._vclock = coordinator
         fifo_timers(self)
-        coordinator.timers.add(self._virtual_selector)
+        coordinator.timers.add(self)
 
     def earliest_timer(self) -> float | None:
         """When this running loop's first timer is due (read by the driver's thread: a racy
@@ -131,6 +125,9 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             return float(self._scheduled[0].when())  # type: ignore[attr-defined]
         except IndexError:
             return None
+
+    def wake(self) -> None:
+        self._virtual_selector.wake()
 
     def time(self) -> float:
         return self._vclock.now
