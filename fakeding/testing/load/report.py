@@ -186,6 +186,7 @@ def as_html(plan: LoadPlan, verdict: Verdict, capacity: Capacity | None = None) 
         for n in THRESHOLDS
         if n in f
     )
+    short = users_short(plan, f)
     status = "PASSED" if verdict.ok else "FAILED: " + ", ".join(verdict.failed)
     failed = "".join(f"<li>{html.escape(why)}</li>" for why in verdict.failed.values())
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -197,7 +198,7 @@ text-align:left}}figure{{margin:1em 0}}.fail{{color:#b3261e;font-weight:bold}}</
 bottleneck: {html.escape(bottleneck(f))}</p>
 <ul>{failed}</ul>
 <p>{html.escape(projection(f))}</p>
-{f"<p>{html.escape(users_short(plan, f))}</p>" if users_short(plan, f) else ""}
+{f"<p>{html.escape(short)}</p>" if short else ""}
 {_capacity_html(plan, capacity) if capacity is not None else ""}
 <h2>Figures of the run at the plan's rate</h2>
 <table><tr><th>figure</th><th>value</th><th>at most</th><th>verdict</th></tr>{rows}</table>
