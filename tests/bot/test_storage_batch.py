@@ -196,3 +196,58 @@ def test_a_bad_write_in_a_step_of_claims_loses_only_itself(
     assert [c.outcome if c else None for c in claims] == ["new"] * 3
     assert rows(path, "SELECT count(*) FROM progress")[0][0] == 3
     assert any("store append_turns lost" in r.getMessage() for r in caplog.records)
+
+
+class _StillLoop(asyncio.SelectorEventLoop):
+    """A loop whose clock moves only when the test moves it: the group commit's wait is then
+    exact, whatever else the machine is doing."""
+
+    now = 1_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_a_busy_robot_commits_at_most_once_per_group_commit_wait(tmp_path: Path) -> None:
+    from bot.storage.storage import GROUP_COMMIT
+
+    path = tmp_path / "bot.sqlite3"
+    loop = _StillLoop()
+
+    def answered() -> int:
+        return int(rows(path, "SELECT count(*) FROM progress WHERE state = 'answered'")[0][0])
+
+    async def main() -> dict[str, Any]:
+        storage = SqliteStorage(path, LoopClock(epoch=1_700_000_000))
+        for i in range(4):
+            claim = storage.claim_message_now(f"app:m{i}", msg_id=f"m{i}", owner="me", payload="{}")
+            assert claim is not None
+        seen: dict[str, Any] = {}
+        before = storage.commits
+        storage.set_progress_soon("app:m0", "answered", answer="a0")  # idle: the step's end
+        await asyncio.sleep(0)
+        seen["idle"] = (answered(), storage.commits - before)
+        storage.set_progress_soon("app:m1", "answered", answer="a1")  # busy: waits for the rest
+        await asyncio.sleep(0)
+        storage.set_progress_soon("app:m2", "answered", answer="a2")
+        await asyncio.sleep(0)
+        seen["waiting"] = (answered(), storage.commits - before)
+        loop.now += GROUP_COMMIT
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        seen["after the wait"] = (answered(), storage.commits - before)
+        # a claim, whose frame's ack waits for it, takes the waiting writes along at once
+        storage.set_progress_soon("app:m3", "answered", answer="a3")
+        claim = await storage.claim_message_in_step("app:m9", msg_id="m9", owner="me", payload="{}")
+        seen["claim"] = (claim.outcome if claim else None, answered(), storage.commits - before)
+        await storage.aclose()
+        return seen
+
+    try:
+        seen = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert seen["idle"] == (1, 1), "an idle robot's write lands at the end of the step"
+    assert seen["waiting"] == (1, 1), "writes within the wait of the last commit wait for it"
+    assert seen["after the wait"] == (3, 2), "and then share one commit"
+    assert seen["claim"] == ("new", 4, 3), "a claim does not wait, and its commit takes the writes"
