@@ -122,7 +122,7 @@ def table(
     rows.append(day_row(day))
     share = tp["share_of_ceiling"]
     rows.append(
-        f"| (c) our robot's throughput / the bare ceiling | {100 * share:.0f}% "
+        f"| (c) our robot's throughput / the bare ceiling | {100 * share:.1f}% "
         f"({tp['per_second']:.0f} / {tp['ceiling_per_second']:.0f} messages/s) | at least "
         f"{100 * SHARE_GOAL:.0f}% | {verdict(share >= SHARE_GOAL)} |"
     )

@@ -48,7 +48,7 @@ def test_each_figure_is_judged_against_its_goal() -> None:
     a, b, c, d = rows[2:]
     assert "1.20x (1.20 / 1.00 ms)" in a and a.endswith("| met |")
     assert "30.0 s wall" in b and "8 virtual hours" in b and b.endswith("| met |")
-    assert "80%" in c and c.endswith("| met |")  # 0.4 / 0.5
+    assert "80.0%" in c and c.endswith("| met |")  # 0.4 / 0.5
     assert "1.037" in d and d.endswith("| met |")  # 2.80 / 2.70
 
 
@@ -117,3 +117,8 @@ def test_the_day_s_load_says_whether_other_work_shared_the_machine() -> None:
     quiet = goals.note(tp(), {**day(), "load_before": 0.1, "load_after": 0.2})
     busy = goals.note(tp(), {**day(), "load_before": cores + 1.0, "load_after": 0.2})
     assert "(a quiet machine)" in quiet and "(other work shared them)" in busy
+
+
+def test_a_share_just_under_its_goal_does_not_read_as_the_goal() -> None:
+    [c] = [r for r in goals.table(tp(seconds=0.4 / 0.6953), [], [], day()) if "(c)" in r]
+    assert "69.5%" in c and c.endswith("| not met |"), c
