@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from json.encoder import encode_basestring  # the string escaper of ``_dumps``
 from typing import Any
 
@@ -259,7 +259,7 @@ class OpenApiClient:
             body["singleChatReceiver"] = json.dumps({"userId": user_id})
         await self.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body, answer=False)
 
-    async def update_card(
+    def update_card(
         self,
         card_biz_id: str,
         card_data: dict[str, Any] | str | Quoted,
@@ -267,13 +267,15 @@ class OpenApiClient:
         best_effort: bool = False,
         max_wait: float = 0.5,
         on_send: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
+        """The update's call, to await (not a coroutine of its own: each level of coroutines
+        costs on every resume of the request beneath it, and a robot makes many updates)."""
         body: dict[str, Any] | bytes
         if isinstance(card_data, Quoted):  # the text ``_dumps`` makes of the dict below
             body = f'{{"cardBizId": {encode_basestring(card_biz_id)}, "cardData": {card_data.json}}}'.encode()
         else:
             body = {"cardBizId": card_biz_id, "cardData": _card_text(card_data)}
-        await self.call(
+        return self.call(
             "PUT",
             "/v1.0/im/robots/interactiveCards",
             body,
