@@ -184,7 +184,6 @@ TABLE: dict[str, str] = {
     "tests/fakeding/test_tiers.py": "pure",
     "tests/fakeding/test_version.py": "pure",
     "tests/fakeding/test_vtime.py": "virtual",
-    "tests/fakeding/test_vtime_kernel.py": "realtime",
     "tests/fakeding/test_vtime_outside_lock.py": "realtime",
     "tests/differential": "realtime",
     # TLS mode: other languages' clients and the CONNECT proxy

@@ -201,6 +201,26 @@ def test_a_thread_that_never_waits_stops_the_run_with_its_name(monkeypatch: pyte
         stop.set()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_driver_that_fails_ends_the_run_naming_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without it, every loop of the run would wait forever for time to move."""
+    judge = coordinator_module.Coordinator.judge
+
+    def failing(self: coordinator_module.Coordinator, frames: Any = None) -> Any:
+        if self.now >= 1:  # (the run under way: its first sleep over)
+            raise RuntimeError("boom")
+        return judge(self, frames)
+
+    monkeypatch.setattr(coordinator_module.Coordinator, "judge", failing)
+
+    async def main() -> None:
+        await asyncio.sleep(1)
+        await asyncio.sleep(5)
+
+    with pytest.raises(VirtualTimeError, match=r"its driver failed \(RuntimeError: boom\)"):
+        run(main)
+
+
 ROBOT = """
 import os, random, threading, time, dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotMessage

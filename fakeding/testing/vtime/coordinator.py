@@ -18,6 +18,7 @@ and time moves at once.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import weakref
@@ -28,12 +29,32 @@ from typing import Any, NamedTuple, Protocol
 
 from freezegun import api as _freezegun
 
-from fakeding.testing.vtime import kernel, waits
+from fakeding.testing.vtime import waits
 
 _REAL = (_freezegun.real_perf_counter,)  # in a tuple: freezegun rebinds module-level clocks
 STUCK_REAL = 30.0  # real seconds without a jump while something is busy: the watchdog gives up
 GRACE = 0.002  # real seconds all must stay idle, counter unchanged, before a jump
 TICK = 0.0005  # real seconds between the driver's looks when nothing told it to look
+
+
+def runnable(native_ids: Iterable[int]) -> set[int]:
+    """The threads (native ids) the kernel has ready to run but that may not have run yet: a
+    thread woken from a wait (data arrived, a condition notified) is in state R before its
+    Python frame leaves the wait, so its frame alone would call it idle. Linux only; elsewhere
+    an empty set (the frame and ``GRACE`` rules alone)."""
+    out = set()
+    for native in native_ids:
+        try:
+            with open(f"/proc/self/task/{native}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields and fields[0] == b"R":
+            out.add(native)
+    return out
+
+
+_PROC = os.path.isdir("/proc/self/task")
 
 
 class VirtualTimeError(Exception):
@@ -88,7 +109,6 @@ class Coordinator:
         self.starting: set[int] = set()  # threads started, not yet running (id of Thread)
         # the virtual loops of the run: a jump never passes one's earliest pending timer
         self.timers: weakref.WeakSet[TimerSource] = weakref.WeakSet()
-        self._kernel = kernel.ThreadStates()  # the driver's (it alone judges)
 
     # participants -------------------------------------------------------------------------
     def enter(self, deadline: float | None, wake: Callable[[], None] | None = None) -> int:
@@ -218,7 +238,7 @@ class Coordinator:
         # the kernel's word first: the frame of a thread that runs is never read (reading the
         # locals of a running thread's frame crashes CPython 3.11; asked last, to save these
         # system calls while threads work, it segfaulted 2 runs of 20 of a capacity search)
-        ready = self._kernel.runnable(n for n in natives.values() if n) if kernel.AVAILABLE else set()
+        ready = runnable(n for n in natives.values() if n) if _PROC else set()
         by_frame = False
         for ident, frame in frames.items():
             if ident in self.ignored:
@@ -255,8 +275,13 @@ class Coordinator:
     def _drive(self) -> None:
         try:
             self._drive_until_stopped()
-        finally:
-            self._kernel.close()
+        except BaseException as exc:  # a run must fail naming it, never wait forever for a dead driver
+            self.stuck = (
+                f"virtual time stopped at t={self.now:.3f}s: its driver failed "
+                f"({type(exc).__name__}: {exc}); this is a fakeding bug, please report it"
+            )
+            self._wake_all()
+            raise
 
     def _drive_until_stopped(self) -> None:
         quiet_since: tuple[int, float] | None = None
