@@ -8,10 +8,11 @@ process, a backup, a sqlite3 shell) the call moves to one worker thread with its
 connection, where it waits with a bounded busy timeout and is retried a bounded number of
 times; writes queued there keep their order, and later writes queue behind them. Only the work
 that needs the answer waits; ``soon`` writes (progress, memory, answers) are fire-and-forget:
-they wait in memory until the end of the loop's current step, or until the next call that goes
-to the file, and then go in one transaction with it (one commit for many messages' steps
-instead of one each). They are flushed on close. Claims made with ``claim_message_in_step``
-go the same way, with a burst of frames' claims in the same commit, and each learns its outcome.
+they wait in memory until the end of the loop's current step (under load, until
+``GROUP_COMMIT`` after the last flush), or until the next call that goes to the file, and then
+go in one transaction with it (one commit for many messages' steps instead of one each). They
+are flushed on close. Claims made with ``claim_message_in_step`` go at the end of the step, with
+the waiting writes and a burst of frames' claims in the same commit, and each learns its outcome.
 """
 
 from __future__ import annotations
