@@ -238,7 +238,7 @@ class Coordinator:
         # the kernel's word first: the frame of a thread that runs is never read (reading the
         # locals of a running thread's frame crashes CPython 3.11; asked last, to save these
         # system calls while threads work, it segfaulted 2 runs of 20 of a capacity search)
-        ready = runnable(n for n in natives.values() if n) if _PROC else set()
+        ready = runnable(natives.values()) if _PROC else set()
         by_frame = False
         for ident, frame in frames.items():
             if ident in self.ignored:
