@@ -217,8 +217,25 @@ def test_a_driver_that_fails_ends_the_run_naming_why(monkeypatch: pytest.MonkeyP
         await asyncio.sleep(1)
         await asyncio.sleep(5)
 
-    with pytest.raises(VirtualTimeError, match=r"its driver failed \(RuntimeError: boom\)"):
+    with pytest.raises(
+        VirtualTimeError, match=r"its driver failed \(RuntimeError: boom at test_vtime\.py:\d+\)"
+    ):
         run(main)
+
+
+def test_a_thread_whose_frame_cannot_be_read_is_busy_and_the_driver_goes_on() -> None:
+    """CPython 3.11 once handed the driver an object that was no frame ("'bool' object has no
+    attribute 'f_code'"), which ended the driver. Such a thread is busy for that look, and a
+    run's end rule names it rather than failing."""
+    coordinator = coordinator_module.Coordinator()
+    me, other = threading.get_ident(), max(threading._active) + 1  # (no thread has the other id)
+    unreadable: Any = True
+    verdict = coordinator.judge({me: unreadable, other: unreadable})
+    assert not verdict.idle
+    assert [b for b in verdict.busy if "its frame could not be read: AttributeError" in b] == verdict.busy
+    assert len(verdict.busy) == 2
+    [(ident, what)] = coordinator.pending(frames={other: unreadable})
+    assert ident == other and "its frame could not be read" in what
 
 
 ROBOT = """

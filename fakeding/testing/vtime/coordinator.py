@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -223,42 +224,47 @@ class Coordinator:
     def judge(self, frames: dict[int, FrameType] | None = None) -> Judgement:
         """Whether all are idle and confirmed at the counter read here, what is busy (thread
         names), and whether any thread was judged by its frame rather than a kit wait."""
-        frames = sys._current_frames() if frames is None else frames
         threads = threading.enumerate()
         names = {t.ident: t.name for t in threads}
         busy: list[str] = [f"{len(self.starting)} thread(s) starting"] if self.starting else []
         with self.cond:
             activity, now = self.activity, self.now
             current = dict(self._waits)
-        natives = {
-            t.ident: t.native_id
-            for t in threads
-            if t.ident in frames and t.ident not in self.ignored and t.native_id
-        }
+        natives = {t.ident: t.native_id for t in threads if t.ident not in self.ignored and t.native_id}
         # the kernel's word first: the frame of a thread that runs is never read (reading the
         # locals of a running thread's frame crashes CPython 3.11; asked last, to save these
-        # system calls while threads work, it segfaulted 2 runs of 20 of a capacity search)
+        # system calls while threads work, it segfaulted 2 runs of 20 of a capacity search).
+        # The frames are taken after it: reading /proc lets other threads run, which would
+        # leave frames taken before it stale.
         ready = runnable(natives.values()) if _PROC else set()
+        frames = sys._current_frames() if frames is None else frames
         by_frame = False
         for ident, frame in frames.items():
             if ident in self.ignored:
                 continue
-            if natives.get(ident) in ready:
-                busy.append(f"{names.get(ident, ident)} at {waits.where(frame)} (running)")
-                continue
-            wait = current.get(ident)
-            if ident in self.held:
-                busy.append(f"{names.get(ident, ident)} (holding the clock)")
-                continue
-            if wait is not None:
-                if wait.deadline is not None and wait.deadline <= now:
-                    busy.append(f"{names.get(ident, ident)} (due)")
-                elif wait.confirmed < activity:
-                    busy.append(f"{names.get(ident, ident)} (confirming)")
-                continue
-            by_frame = True
-            if not waits.blocked_idle(frame, self.is_outside):
-                busy.append(f"{names.get(ident, ident)} at {waits.where(frame)}")
+            name = names.get(ident, ident)
+            try:
+                if natives.get(ident) in ready:
+                    busy.append(f"{name} at {waits.where(frame)} (running)")
+                    continue
+                wait = current.get(ident)
+                if ident in self.held:
+                    busy.append(f"{name} (holding the clock)")
+                    continue
+                if wait is not None:
+                    if wait.deadline is not None and wait.deadline <= now:
+                        busy.append(f"{name} (due)")
+                    elif wait.confirmed < activity:
+                        busy.append(f"{name} (confirming)")
+                    continue
+                by_frame = True
+                if not waits.blocked_idle(frame, self.is_outside):
+                    busy.append(f"{name} at {waits.where(frame)}")
+            except Exception as exc:
+                # CPython 3.11 can hand over a frame it is still building, or an object that is
+                # no frame at all ("'bool' object has no attribute 'f_code'": it ended the
+                # driver once in CI). The thread is moving: busy, judged again at the next look.
+                busy.append(f"{name} (its frame could not be read: {type(exc).__name__})")
         return Judgement(not busy, busy, by_frame, activity)
 
     def _wake_unconfirmed(self) -> None:
@@ -276,9 +282,11 @@ class Coordinator:
         try:
             self._drive_until_stopped()
         except BaseException as exc:  # a run must fail naming it, never wait forever for a dead driver
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            at = f" at {os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
             self.stuck = (
                 f"virtual time stopped at t={self.now:.3f}s: its driver failed "
-                f"({type(exc).__name__}: {exc}); this is a fakeding bug, please report it"
+                f"({type(exc).__name__}: {exc}{at}); this is a fakeding bug, please report it"
             )
             self._wake_all()
             raise
@@ -353,10 +361,12 @@ class Coordinator:
         still in progress, for the end-of-run rule and its message."""
         return [what for _, what in self.pending(infra)]
 
-    def pending(self, infra: Iterable[int] = ()) -> list[tuple[int, str]]:
+    def pending(
+        self, infra: Iterable[int] = (), frames: dict[int, FrameType] | None = None
+    ) -> list[tuple[int, str]]:
         """(thread id, what it does) for each thread of the run still working or sleeping."""
         skip = set(infra) | self.ignored
-        frames = sys._current_frames()
+        frames = sys._current_frames() if frames is None else frames
         names = {t.ident: t.name for t in threading.enumerate()}
         with self.cond:
             current = dict(self._waits)
@@ -369,8 +379,13 @@ class Coordinator:
             if wait is not None:  # an event loop's pending work is judged by its tasks
                 if not wait.polls and wait.deadline is not None:
                     out.append((ident, f"thread {name} sleeping until t={wait.deadline:.3f}s"))
-            elif waits.reading(frame):
-                out.append((ident, f"thread {name} waiting for a reply at {waits.where(frame)}"))
-            elif not waits.blocked_idle(frame, self.is_outside):
-                out.append((ident, f"thread {name} running at {waits.where(frame)}"))
+                continue
+            try:
+                if waits.reading(frame):
+                    out.append((ident, f"thread {name} waiting for a reply at {waits.where(frame)}"))
+                elif not waits.blocked_idle(frame, self.is_outside):
+                    out.append((ident, f"thread {name} running at {waits.where(frame)}"))
+            except Exception as exc:  # a frame CPython 3.11 handed over unreadable (see judge)
+                unread = f"its frame could not be read: {type(exc).__name__}"
+                out.append((ident, f"thread {name} running ({unread})"))
         return out
