@@ -130,6 +130,11 @@ _SET_PROGRESS = (
     "answer = COALESCE(?, answer), notice = COALESCE(?, notice) WHERE key = ?"
 )
 _PROGRESS = "SELECT key, msg_id, state, owner, card_id, answer, notice, payload, at FROM progress"
+# A chat's newest turns, read backwards along the index (chat_id, at), which stops after the
+# limit: ordered by id, SQLite sorted all of the chat's live turns first, a cost that grew with
+# how much the user had said within the ttl. The order is the same: a robot's clock never goes
+# back, and turns appended together (one ``at``) keep the order they were written in (id).
+_HISTORY = "SELECT role, content FROM memory WHERE chat_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?"
 
 
 def owner_alive(owner: str, lease_until: float | None, now: float, *, me: str = "") -> bool:
@@ -424,10 +429,7 @@ class Store:
             raise ValueError(f"max_turns must be >= 0, found {max_turns}")
         since = self.clock.time() - ttl
         with self._transaction("history", write=False) as db:
-            rows = db.execute(
-                "SELECT role, content FROM memory WHERE chat_id = ? AND at >= ? ORDER BY id DESC LIMIT ?",
-                (chat_id, since, max_turns),
-            ).fetchall()
+            rows = db.execute(_HISTORY, (chat_id, since, max_turns)).fetchall()
         return [Turn(role, content) for role, content in reversed(rows) if role in ROLES]
 
     def append_turns(self, chat_id: str, turns: Sequence[Turn]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from bot.agents.base import Turn
 from bot.clock import LoopClock, SystemClock
 from bot.errors import StoreError
-from bot.storage.store import SCHEMA_VERSION, Feedback, Store
+from bot.storage.store import _HISTORY, SCHEMA_VERSION, Feedback, Store
 
 
 class FakeClock:
@@ -106,6 +106,21 @@ def test_history_is_oldest_first_and_limited(store: Store, clock: FakeClock) -> 
     assert [t.content for t in store.history("c", max_turns=3)] == ["a3", "q4", "a4"]
     assert store.history("c", max_turns=0) == []
     assert len(store.history("c")) == 10
+
+
+def test_a_memory_read_walks_its_index_newest_first_without_sorting_the_chat(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The read's cost must not grow with what the user said within the ttl: SQLite reads the
+    index (chat_id, at) backwards and stops at the limit, sorting nothing."""
+    for i in range(30):
+        store.append_turns("c", [Turn("user", f"q{i}"), Turn("assistant", f"a{i}")])
+        clock.now += 1
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        plan = [row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + _HISTORY, ("c", 0.0, 20))]
+    assert any("USING INDEX memory_chat_at" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert [t.content for t in store.history("c", max_turns=4)] == ["q28", "a28", "q29", "a29"]
 
 
 def test_memory_expires_after_its_ttl(store: Store, clock: FakeClock) -> None:

@@ -162,8 +162,9 @@ class StreamConnection(dingtalk_stream.DingTalkStreamClient):  # type: ignore[mi
         """Read frames until the socket closes; return why it ended."""
         while True:
             try:
-                if self.idle_timeout:
-                    raw = await asyncio.wait_for(ws.recv(), self.idle_timeout)
+                if self.idle_timeout:  # (not wait_for: on Python 3.11 it makes a task per frame)
+                    async with asyncio.timeout(self.idle_timeout):
+                        raw = await ws.recv()
                 else:
                     raw = await ws.recv()
             except TimeoutError:
