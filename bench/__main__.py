@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{100 * tp['share_of_ceiling']:.1f}%** (issue 5's goal, {100 * report.SHARE_GOAL:.0f}%: "
         f"{verdict(tp['share_of_ceiling'] >= report.SHARE_GOAL)}); "
         f"medians of {tp['rounds']} alternating rounds, single rounds ranged "
-        f"{100 * tp['share_range'][0]:.0f}-{100 * tp['share_range'][1]:.0f}%.",
+        f"{100 * tp['share_range'][0]:.0f}-{100 * tp['share_range'][1]:.0f}% (the share's 90% "
+        f"interval from that spread, a bootstrap over the round pairs: "
+        f"{100 * tp['share_interval'][0]:.1f}-{100 * tp['share_interval'][1]:.1f}%).",
         "",
         "CPU per message: this process's CPU time around each round (`time.process_time`) "
         "and the fake's (`/proc/<pid>/stat`).",

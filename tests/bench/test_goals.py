@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import statistics
 from typing import Any
+
+import pytest
 
 from bench import goals
 from bench.concurrency import Round
@@ -122,3 +125,28 @@ def test_the_day_s_load_says_whether_other_work_shared_the_machine() -> None:
 def test_a_share_just_under_its_goal_does_not_read_as_the_goal() -> None:
     [c] = [r for r in goals.table(tp(seconds=0.4 / 0.6953), [], [], day()) if "(c)" in r]
     assert "69.5%" in c and c.endswith("| not met |"), c
+
+
+def test_a_share_whose_rounds_straddle_the_goal_says_so() -> None:
+    straddling = {**tp(seconds=0.4 / 0.72), "share_interval": (0.66, 0.78)}
+    [c] = [r for r in goals.table(straddling, [], [], day()) if "(c)" in r]
+    assert "72.0%" in c and "90% interval from the rounds' spread: 66.0-78.0%" in c, c
+    assert c.endswith("| met, within the rounds' noise |"), c
+    clear = {**tp(seconds=0.4 / 0.72), "share_interval": (0.71, 0.74)}
+    [c] = [r for r in goals.table(clear, [], [], day()) if "(c)" in r]
+    assert c.endswith("| met |"), c
+
+
+def test_the_share_interval_follows_from_the_rounds_spread() -> None:
+    from bench.throughput import share_interval
+
+    steady = share_interval([1.0] * 9, [0.7] * 9)
+    assert steady == pytest.approx((0.7, 0.7))
+    actual = [1.0, 1.3, 0.9, 1.1, 1.6, 1.0, 1.2, 0.95, 1.05]
+    ceiling = [0.7, 0.72, 0.69, 0.75, 0.7, 0.8, 0.71, 0.68, 0.73]
+    low, high = share_interval(actual, ceiling)
+    median_share = statistics.median(ceiling) / statistics.median(actual)
+    assert low < median_share < high and high - low > 0.05
+    assert share_interval(actual, ceiling) == (low, high)  # seeded: a report follows from its rounds
+    with pytest.raises(ValueError, match="as many ceiling rounds as actual ones"):
+        share_interval(actual, ceiling[:-1])

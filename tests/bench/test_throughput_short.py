@@ -63,6 +63,8 @@ def test_a_tiny_throughput_run_reports_cpu_per_message_before_and_after() -> Non
     assert all(c.startswith("PUT /v1.0/im/robots/interactiveCards (") for c in calls[1:]), calls
     assert cpu["robot"] > 0 and cpu["sends"] > 0 and cpu["ceiling"] > 0 and cpu["sdk"] > 0
     assert tp["sdk_seconds"] > 0 and tp["sdk_share_of_ceiling"] > 0
+    low, high = tp["share_interval"]  # (one round: its share alone)
+    assert low == pytest.approx(tp["share_of_ceiling"]) == pytest.approx(high)
     if HAS_PROC:
         assert cpu["fake"] is not None and cpu["ceiling_fake"] is not None
         assert tp["fake_cpu_ratio"] is None or tp["fake_cpu_ratio"] > 0  # None: a side had no CPU tick
