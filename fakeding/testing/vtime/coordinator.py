@@ -243,28 +243,22 @@ class Coordinator:
             if ident in self.ignored:
                 continue
             name = names.get(ident, ident)
-            try:
-                if natives.get(ident) in ready:
-                    busy.append(f"{name} at {waits.where(frame)} (running)")
-                    continue
-                wait = current.get(ident)
-                if ident in self.held:
-                    busy.append(f"{name} (holding the clock)")
-                    continue
-                if wait is not None:
-                    if wait.deadline is not None and wait.deadline <= now:
-                        busy.append(f"{name} (due)")
-                    elif wait.confirmed < activity:
-                        busy.append(f"{name} (confirming)")
-                    continue
-                by_frame = True
-                if not waits.blocked_idle(frame, self.is_outside):
-                    busy.append(f"{name} at {waits.where(frame)}")
-            except Exception as exc:
-                # CPython 3.11 can hand over a frame it is still building, or an object that is
-                # no frame at all ("'bool' object has no attribute 'f_code'": it ended the
-                # driver once in CI). The thread is moving: busy, judged again at the next look.
-                busy.append(f"{name} (its frame could not be read: {type(exc).__name__})")
+            if natives.get(ident) in ready:
+                busy.append(f"{name} at {waits.where(frame)} (running)")
+                continue
+            wait = current.get(ident)
+            if ident in self.held:
+                busy.append(f"{name} (holding the clock)")
+                continue
+            if wait is not None:
+                if wait.deadline is not None and wait.deadline <= now:
+                    busy.append(f"{name} (due)")
+                elif wait.confirmed < activity:
+                    busy.append(f"{name} (confirming)")
+                continue
+            by_frame = True
+            if not waits.blocked_idle(frame, self.is_outside):  # (a frame it cannot read: busy)
+                busy.append(f"{name} at {waits.where(frame)}")
         return Judgement(not busy, busy, by_frame, activity)
 
     def _wake_unconfirmed(self) -> None:
@@ -380,12 +374,8 @@ class Coordinator:
                 if not wait.polls and wait.deadline is not None:
                     out.append((ident, f"thread {name} sleeping until t={wait.deadline:.3f}s"))
                 continue
-            try:
-                if waits.reading(frame):
-                    out.append((ident, f"thread {name} waiting for a reply at {waits.where(frame)}"))
-                elif not waits.blocked_idle(frame, self.is_outside):
-                    out.append((ident, f"thread {name} running at {waits.where(frame)}"))
-            except Exception as exc:  # a frame CPython 3.11 handed over unreadable (see judge)
-                unread = f"its frame could not be read: {type(exc).__name__}"
-                out.append((ident, f"thread {name} running ({unread})"))
+            if waits.reading(frame):
+                out.append((ident, f"thread {name} waiting for a reply at {waits.where(frame)}"))
+            elif not waits.blocked_idle(frame, self.is_outside):
+                out.append((ident, f"thread {name} running at {waits.where(frame)}"))
         return out
